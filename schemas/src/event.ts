@@ -1,0 +1,47 @@
+// The enriched event as it travels on the log, and its Avro codec (schema: schemas/avro/event.avsc).
+import { readFileSync } from 'node:fs';
+import avro from 'avsc';
+
+export interface EventRecord {
+  messageId: string;
+  type: string;
+  userId: string | null;
+  anonymousId: string | null;
+  event: string | null;
+  name: string | null;
+  groupId: string | null;
+  previousId: string | null;
+  timestamp: number;
+  originalTimestamp: number | null;
+  sentAt: number | null;
+  receivedAt: number;
+  channel: string;
+  source: string;
+  /** JSON-encoded objects: Avro has no free-form map of any value. */
+  properties: string;
+  traits: string;
+  context: string;
+}
+
+const schema = JSON.parse(readFileSync(new URL('../avro/event.avsc', import.meta.url), 'utf8')) as avro.Schema;
+const eventType = avro.Type.forSchema(schema);
+
+export function encodeEvent(event: EventRecord): Buffer {
+  return eventType.toBuffer(event);
+}
+
+export function decodeEvent(buffer: Buffer): EventRecord {
+  return eventType.fromBuffer(buffer) as EventRecord;
+}
+
+export interface TopicNames {
+  /** Accepted events, keyed by device. */
+  events: string;
+  /** Where events that could not be processed go, with the reason in a header. */
+  deadLetter: string;
+}
+
+/** Topic names under an optional prefix, so several platforms can share one Kafka cluster. */
+export function topicNames(prefix = ''): TopicNames {
+  return { events: `${prefix}cdp.events`, deadLetter: `${prefix}cdp.events.dead-letter` };
+}
