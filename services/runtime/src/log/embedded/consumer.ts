@@ -1,0 +1,130 @@
+// A consumer of the embedded log: one loop per partition that reads, hands a batch over, commits, repeats.
+import type { Logger } from 'pino';
+import type { ConsumedRecord, ConsumerOptions, LogConsumer, RecordBatch } from '../types';
+import type { GroupOffsets } from './offsets';
+import type { Partition, PartitionCursor } from './partition';
+import type { Topic } from './topics';
+
+export interface RetryBackoff {
+  /** First wait after a failed batch; doubles per consecutive failure. */
+  initialMs: number;
+  maxMs: number;
+}
+
+export interface ConsumerDeps {
+  options: ConsumerOptions;
+  topics: Topic[];
+  offsets: GroupOffsets;
+  pollIntervalMs: number;
+  retry: RetryBackoff;
+  logger: Logger;
+}
+
+/** Waits `ms`, or less if the signal aborts; never rejects. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+const toConsumed = (topic: string, partition: number) => (frame: { offset: number; timestamp: number; key: string | null; headers: Record<string, string>; value: Buffer }): ConsumedRecord => ({
+  topic,
+  partition,
+  offset: String(frame.offset),
+  key: frame.key,
+  value: frame.value,
+  headers: frame.headers,
+  timestamp: frame.timestamp,
+});
+
+export function startConsumer(deps: ConsumerDeps): LogConsumer {
+  const { options, offsets, retry } = deps;
+  const maxBatchSize = Math.max(1, Math.floor(options.maxBatchSize ?? 500));
+  const logger = deps.logger.child({ component: 'embedded-log-consumer', groupId: options.groupId });
+  const stop = new AbortController();
+
+  const backoff = (failures: number): number => Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(failures - 1, 30));
+
+  async function commit(partition: Partition, nextOffset: number, log: Logger): Promise<void> {
+    for (let failures = 1; ; failures++) {
+      try {
+        await offsets.commit(partition.topic, partition.index, nextOffset);
+        return;
+      } catch (error) {
+        // Closing: report it through close() rather than retrying for ever.
+        if (stop.signal.aborted) throw error;
+        const retryInMs = backoff(failures);
+        log.error({ err: error, nextOffset, attempt: failures, retryInMs }, 'committing the offset failed; retrying');
+        await pause(retryInMs, stop.signal);
+      }
+    }
+  }
+
+  async function run(partition: Partition): Promise<void> {
+    const log = logger.child({ topic: partition.topic, partition: partition.index });
+    let start = offsets.committed(partition.topic, partition.index) ?? 0;
+    if (start > partition.endOffset()) {
+      // Only if the segment lost acknowledged records outside our control (the file was replaced or cut).
+      log.warn({ committed: start, endOffset: partition.endOffset() }, 'committed offset is past the end of the partition; starting at the end');
+      start = partition.endOffset();
+    }
+    let cursor: PartitionCursor = { offset: start };
+    let failures = 0;
+    const consumed = toConsumed(partition.topic, partition.index);
+
+    while (!stop.signal.aborted) {
+      if (cursor.offset >= partition.endOffset()) {
+        await partition.waitForAppend(cursor.offset, deps.pollIntervalMs, stop.signal);
+        continue;
+      }
+      let read;
+      let batch: RecordBatch;
+      try {
+        read = await partition.read(cursor, maxBatchSize);
+        if (read.records.length === 0) continue;
+        batch = { topic: partition.topic, partition: partition.index, records: read.records.map(consumed) };
+        await options.handleBatch(batch);
+      } catch (error) {
+        failures++;
+        const retryInMs = backoff(failures);
+        log.error(
+          { err: error, fromOffset: cursor.offset, records: read?.records.length, attempt: failures, retryInMs },
+          'batch failed; it is delivered again after a back-off',
+        );
+        await pause(retryInMs, stop.signal);
+        continue;
+      }
+      failures = 0;
+      cursor = read.next;
+      await commit(partition, read.next.offset, log);
+    }
+  }
+
+  const loops = deps.topics.flatMap((topic) => topic.partitions.map((partition) => run(partition)));
+  const finished = Promise.allSettled(loops);
+  logger.info({ topics: deps.topics.map((topic) => topic.name), partitions: loops.length }, 'consumer started');
+
+  let closing: Promise<void> | null = null;
+  return {
+    close() {
+      closing ??= (async () => {
+        stop.abort();
+        const results = await finished;
+        const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+        if (failed) {
+          logger.error({ err: failed.reason }, 'consumer stopped with an error');
+          throw failed.reason;
+        }
+        logger.info('consumer closed');
+      })();
+      return closing;
+    },
+  };
+}

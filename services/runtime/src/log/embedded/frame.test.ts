@@ -1,0 +1,51 @@
+// The frame codec and the key hash: round trips, corruption detection, and Kafka's murmur2 test vectors.
+import { describe, expect, it } from 'vitest';
+import { checkFrame, decodeFrame, encodeFrame, frameLength, murmur2, partitionOf, type FrameInput } from './frame';
+
+function encode(record: FrameInput, offset: number, timestamp: number): Buffer {
+  const buffer = Buffer.alloc(frameLength(record));
+  expect(encodeFrame(buffer, 0, record, offset, timestamp)).toBe(buffer.length);
+  return buffer;
+}
+
+describe('record frame', () => {
+  it('decodes what it encoded, with multi-byte text, large offsets and no key', () => {
+    const record: FrameInput = { key: 'usér-😀', value: Buffer.from([0, 1, 2, 255]), headers: { messageId: 'm-1', 'x-ünï': 'ça va' } };
+    const buffer = encode(record, 2 ** 40 + 7, 1_763_900_000_123);
+    expect(checkFrame(buffer, 0, buffer.length)).toEqual({ status: 'ok', length: buffer.length, offset: 2 ** 40 + 7 });
+    expect(decodeFrame(buffer, 0)).toEqual({ ...record, offset: 2 ** 40 + 7, timestamp: 1_763_900_000_123 });
+
+    const keyless = encode({ key: null, value: Buffer.alloc(0), headers: {} }, 0, 0);
+    expect(decodeFrame(keyless, 0)).toMatchObject({ key: null, headers: {}, offset: 0 });
+  });
+
+  it('reports a cut frame as incomplete and a flipped bit as corrupt', () => {
+    const buffer = encode({ key: 'k', value: Buffer.from('hello'), headers: {} }, 3, 1);
+    expect(checkFrame(buffer, 0, buffer.length - 1)).toEqual({ status: 'incomplete', needed: buffer.length });
+    expect(checkFrame(buffer, 0, 2)).toEqual({ status: 'incomplete', needed: 4 });
+    const flipped = Buffer.from(buffer);
+    flipped[flipped.length - 1] = (flipped[flipped.length - 1] as number) ^ 1;
+    expect(checkFrame(flipped, 0, flipped.length)).toMatchObject({ status: 'corrupt', reason: 'CRC mismatch' });
+    expect(checkFrame(Buffer.alloc(64), 0, 64)).toMatchObject({ status: 'corrupt' });
+  });
+});
+
+describe('key hash', () => {
+  it("matches Kafka's murmur2 test vectors", () => {
+    // From Apache Kafka's UtilsTest.testMurmur2, also what kafkajs's default partitioner computes.
+    const vectors: [string, number][] = [
+      ['21', -973932308],
+      ['foobar', -790332482],
+      ['a-little-bit-long-string', -985981536],
+      ['a-little-bit-longer-string', -1486304829],
+      ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+      ['abc', 479470107],
+    ];
+    for (const [text, hash] of vectors) expect(murmur2(Buffer.from(text))).toBe(hash);
+  });
+
+  it('maps a key to the positive hash modulo the partition count', () => {
+    expect(partitionOf('foobar', 7)).toBe((-790332482 & 0x7fffffff) % 7);
+    for (let i = 0; i < 100; i++) expect(partitionOf(`user-${i}`, 5)).toBe(partitionOf(`user-${i}`, 5));
+  });
+});

@@ -1,0 +1,26 @@
+// Picks the event-log adapter from configuration: Kafka when KAFKA_BROKERS is set, else the embedded on-disk log.
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { openEmbeddedLog } from './embedded';
+import { createKafkaLog } from './kafka';
+import type { EventLog } from './types';
+
+export * from './types';
+export { openEmbeddedLog } from './embedded';
+export { createKafkaLog } from './kafka';
+
+export async function createEventLog(
+  config: Pick<Config, 'kafka' | 'dataDir' | 'topicPartitions'>,
+  logger: Logger,
+): Promise<EventLog> {
+  if (config.kafka) {
+    return createKafkaLog({
+      brokers: config.kafka.brokers,
+      clientId: config.kafka.clientId,
+      logger,
+      defaultPartitions: config.topicPartitions,
+    });
+  }
+  return openEmbeddedLog({ dir: path.join(config.dataDir, 'log'), logger, defaultPartitions: config.topicPartitions });
+}

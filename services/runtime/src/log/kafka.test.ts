@@ -1,0 +1,182 @@
+// The Kafka EventLog against a real broker: key placement and order, commits across consumers, re-delivery after a failure.
+import { randomBytes } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitFor } from '../poll';
+import { createKafkaLog } from './kafka';
+import type { ConsumedRecord, EventLog, LogConsumer, RecordBatch } from './types';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kafkaBrokers: string;
+  }
+}
+
+interface Broker {
+  brokers: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The run's broker from test/harness/global-setup.ts when there is one; else this file starts its own through the
+ * harness. The harness path is computed so that tsc, whose runtime project cannot include files from test/, skips it.
+ */
+async function broker(): Promise<Broker> {
+  const shared = inject('kafkaBrokers');
+  if (shared) return { brokers: shared, stop: async () => undefined };
+  const harness = new URL('../../../../test/harness/kafka.ts', import.meta.url).href;
+  const { provideKafka } = (await import(harness)) as { provideKafka: (logger: Logger) => Promise<Broker> };
+  return provideKafka(logger);
+}
+
+const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn', name: 'kafka-log-test' });
+
+function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+function text(record: ConsumedRecord): string {
+  return record.value.toString('utf8');
+}
+
+/** Collects every delivered batch; `records` flattens them in delivery order. */
+function collector(): { batches: RecordBatch[]; records: () => ConsumedRecord[]; handleBatch: (batch: RecordBatch) => Promise<void> } {
+  const batches: RecordBatch[] = [];
+  return {
+    batches,
+    records: () => batches.flatMap((batch) => batch.records),
+    handleBatch: async (batch) => {
+      batches.push(batch);
+    },
+  };
+}
+
+describe('Kafka event log', { timeout: 120_000 }, () => {
+  let kafka: Broker;
+  let log: EventLog;
+  const consumers: LogConsumer[] = [];
+
+  beforeAll(async () => {
+    kafka = await broker();
+    log = createKafkaLog({ brokers: kafka.brokers.split(','), clientId: 'runtime-kafka-test', logger });
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(consumers.map((consumer) => consumer.close()));
+    await log?.close();
+    await kafka?.stop();
+  });
+
+  it('is ready when the broker takes writes', async () => {
+    expect(await log.ready()).toBe(true);
+  });
+
+  it('delivers every record of a key from one partition, in the order it was produced', async () => {
+    const topic = uniqueName('orders');
+    await log.ensureTopics([{ name: topic, partitions: 3 }]);
+    const keys = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
+    const rounds = 5;
+    for (let round = 0; round < rounds; round += 1) {
+      await log.produce(topic, keys.map((key) => ({ key, value: Buffer.from(`${key}:${round}`), headers: { round: String(round) } })));
+    }
+
+    const seen = collector();
+    consumers.push(await log.consume({ groupId: uniqueName('order-readers'), topics: [topic], handleBatch: seen.handleBatch, maxBatchSize: 7 }));
+    await waitFor(() => seen.records().length >= keys.length * rounds, { timeoutMs: 60_000, what: 'all records' });
+
+    const records = seen.records();
+    expect(records).toHaveLength(keys.length * rounds);
+    expect(Math.max(...seen.batches.map((batch) => batch.records.length))).toBeLessThanOrEqual(7);
+    for (const batch of seen.batches) {
+      expect(batch.records.every((record) => record.partition === batch.partition && record.topic === topic)).toBe(true);
+    }
+    for (const key of keys) {
+      const ofKey = records.filter((record) => record.key === key);
+      expect(ofKey.map(text)).toEqual(Array.from({ length: rounds }, (_, round) => `${key}:${round}`));
+      expect(ofKey.map((record) => record.headers.round)).toEqual(Array.from({ length: rounds }, (_, round) => String(round)));
+      expect(new Set(ofKey.map((record) => record.partition)).size).toBe(1);
+    }
+    // Eight keys hashed over three partitions: more than one partition is in use, so the check above means something.
+    expect(new Set(records.map((record) => record.partition)).size).toBeGreaterThan(1);
+  });
+
+  it('puts a key on the same partition whichever producer writes it', async () => {
+    const topic = uniqueName('profiles');
+    await log.ensureTopics([{ name: topic, partitions: 3 }]);
+    const otherLog = createKafkaLog({ brokers: kafka.brokers.split(','), clientId: 'runtime-kafka-test-2', logger });
+    const keys = Array.from({ length: 12 }, (_, index) => `user-${index}`);
+    try {
+      await log.produce(topic, keys.map((key) => ({ key, value: Buffer.from('first') })));
+      await otherLog.produce(topic, keys.map((key) => ({ key, value: Buffer.from('second') })));
+    } finally {
+      await otherLog.close();
+    }
+
+    const seen = collector();
+    consumers.push(await log.consume({ groupId: uniqueName('profile-readers'), topics: [topic], handleBatch: seen.handleBatch }));
+    await waitFor(() => seen.records().length >= keys.length * 2, { timeoutMs: 60_000, what: 'both producers’ records' });
+
+    for (const key of keys) {
+      const ofKey = seen.records().filter((record) => record.key === key);
+      expect(ofKey.map(text)).toEqual(['first', 'second']);
+      expect(new Set(ofKey.map((record) => record.partition)).size).toBe(1);
+    }
+  });
+
+  it('resumes a group after its committed offset: nothing delivered twice, nothing lost', async () => {
+    // One partition: a re-delivered old record would arrive before the new ones, so seeing all new ones proves its absence.
+    const topic = uniqueName('events');
+    const groupId = uniqueName('event-writers');
+    await log.ensureTopics([{ name: topic, partitions: 1 }]);
+    const before = Array.from({ length: 6 }, (_, index) => `before-${index}`);
+    const after = Array.from({ length: 6 }, (_, index) => `after-${index}`);
+
+    await log.produce(topic, before.map((value) => ({ key: 'k', value: Buffer.from(value) })));
+    const first = collector();
+    const firstConsumer = await log.consume({ groupId, topics: [topic], handleBatch: first.handleBatch, maxBatchSize: 2 });
+    await waitFor(() => first.records().length >= before.length, { timeoutMs: 60_000, what: 'the first consumer' });
+    await firstConsumer.close();
+
+    await log.produce(topic, after.map((value) => ({ key: 'k', value: Buffer.from(value) })));
+    const second = collector();
+    consumers.push(await log.consume({ groupId, topics: [topic], handleBatch: second.handleBatch }));
+    await waitFor(() => second.records().some((record) => text(record) === after[after.length - 1]), { timeoutMs: 60_000, what: 'the second consumer' });
+
+    expect(first.records().map(text)).toEqual(before);
+    expect(second.records().map(text)).toEqual(after);
+    expect(second.records()[0]?.offset).toBe(String(before.length));
+  });
+
+  it('delivers the same records again after the handler fails, and commits them once it succeeds', async () => {
+    const topic = uniqueName('retries');
+    await log.ensureTopics([{ name: topic, partitions: 1 }]);
+    const values = Array.from({ length: 5 }, (_, index) => `value-${index}`);
+    await log.produce(topic, values.map((value) => ({ key: 'k', value: Buffer.from(value) })));
+
+    const groupId = uniqueName('flaky-writers');
+    const attempts: string[][] = [];
+    const handled: string[] = [];
+    const flaky = await log.consume({
+      groupId,
+      topics: [topic],
+      handleBatch: async (batch) => {
+        attempts.push(batch.records.map(text));
+        if (attempts.length === 1) throw new Error('ClickHouse is away (simulated)');
+        handled.push(...batch.records.map(text));
+      },
+    });
+    await waitFor(() => handled.length >= values.length, { timeoutMs: 60_000, what: 'the retried records' });
+    await flaky.close();
+
+    expect(attempts.length).toBeGreaterThanOrEqual(2);
+    expect(attempts[1]).toEqual(attempts[0]);
+    expect(handled).toEqual(values);
+
+    // Committed after the successful retry: the group's next consumer starts after them.
+    await log.produce(topic, [{ key: 'k', value: Buffer.from('later') }]);
+    const next = collector();
+    consumers.push(await log.consume({ groupId, topics: [topic], handleBatch: next.handleBatch }));
+    await waitFor(() => next.records().length >= 1, { timeoutMs: 60_000, what: 'the record after the retried ones' });
+    expect(next.records().map(text)).toEqual(['later']);
+  });
+});

@@ -1,0 +1,256 @@
+// EventLog over Apache Kafka (kafkajs): idempotent acks=all producer, one consumer group per consume(), commit after the handler.
+import {
+  Kafka,
+  Partitioners,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type IHeaders,
+  type KafkaMessage,
+  type logCreator,
+  type Producer,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+import type { ConsumedRecord, ConsumerOptions, EventLog, LogConsumer, LogRecord, TopicSpec } from './types';
+
+export interface KafkaLogOptions {
+  /** Bootstrap addresses, `host:port`. */
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  /** Partitions for a TopicSpec that asks for none (partitions < 1). */
+  defaultPartitions?: number;
+}
+
+const defaultMaxBatchSize = 500;
+const readyTimeoutMs = 2_000;
+const maxReplicationFactor = 3;
+const retryBackoffMs = { first: 500, max: 30_000 };
+
+export function createKafkaLog(options: KafkaLogOptions): EventLog {
+  const logger = options.logger.child({ component: 'kafka-log' });
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(options.logger.child({ component: 'kafkajs' })),
+  });
+  // kafkajs' DefaultPartitioner is the Java client's murmur2, so Java producers put a key on the same partition.
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const admin: Admin = kafka.admin();
+  const consumers = new Set<LogConsumer>();
+  const producerConnection = lazyConnection(() => producer.connect());
+  const adminConnection = lazyConnection(() => admin.connect());
+
+  async function ensureTopics(topics: TopicSpec[]): Promise<void> {
+    if (topics.length === 0) return;
+    await adminConnection.connect();
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic.name));
+    if (missing.length === 0) return;
+    // Counted from the cluster, not from the bootstrap list, which may name one broker of many.
+    const { brokers } = await admin.describeCluster();
+    const replicationFactor = Math.max(1, Math.min(brokers.length, maxReplicationFactor));
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic: topic.name,
+        numPartitions: topic.partitions >= 1 ? topic.partitions : (options.defaultPartitions ?? 1),
+        replicationFactor,
+        // acks=all only means "on more than one disk" when a write needs more than the leader in sync.
+        configEntries: [{ name: 'min.insync.replicas', value: String(Math.max(1, replicationFactor - 1)) }],
+      })),
+    });
+    logger.info({ topics: missing.map((topic) => topic.name), replicationFactor }, 'created topics');
+  }
+
+  async function produce(topic: string, records: LogRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await producerConnection.connect();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers ?? {} })),
+    });
+  }
+
+  async function consume(consumerOptions: ConsumerOptions): Promise<LogConsumer> {
+    const consumer = kafka.consumer({
+      groupId: consumerOptions.groupId,
+      allowAutoTopicCreation: false,
+      // An idle fetch long-polls this long, and close() and a retry's resume both wait for it (kafkajs default: 5 s).
+      maxWaitTimeInMs: 1_000,
+      // A member that died without leaving holds its partitions until this expires; 10 s keeps crash recovery short.
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+    });
+    const handle = createBatchHandler(consumer, consumerOptions, logger.child({ groupId: consumerOptions.groupId }));
+    await consumer.connect();
+    try {
+      // Earliest only applies when the group has no committed offset for a partition; otherwise it resumes from there.
+      await consumer.subscribe({ topics: consumerOptions.topics, fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: handle.eachBatch });
+    } catch (error) {
+      await consumer.disconnect();
+      throw error;
+    }
+    let closing: Promise<void> | undefined;
+    const logConsumer: LogConsumer = {
+      close: () => {
+        // disconnect() waits for the batch in hand, and every chunk is committed as soon as its handler resolved.
+        closing ??= (async () => {
+          handle.cancelRetries();
+          await consumer.disconnect();
+          consumers.delete(logConsumer);
+        })();
+        return closing;
+      },
+    };
+    consumers.add(logConsumer);
+    return logConsumer;
+  }
+
+  // One probe at a time: during an outage kafkajs keeps retrying inside a probe long after ready() gave up on it.
+  let probeInFlight: Promise<boolean> | undefined;
+  async function ready(): Promise<boolean> {
+    probeInFlight ??= (async () => {
+      await adminConnection.connect();
+      const { brokers } = await admin.describeCluster();
+      return brokers.length > 0;
+    })()
+      .catch(() => false)
+      .finally(() => {
+        probeInFlight = undefined;
+      });
+    return withTimeout(probeInFlight, readyTimeoutMs, false);
+  }
+
+  async function close(): Promise<void> {
+    await Promise.all([...consumers].map((consumer) => consumer.close()));
+    await Promise.all([producer.disconnect(), admin.disconnect()]);
+  }
+
+  return { kind: 'kafka', ensureTopics, produce, consume, ready, close };
+}
+
+interface BatchHandler {
+  eachBatch: (payload: EachBatchPayload) => Promise<void>;
+  cancelRetries: () => void;
+}
+
+/**
+ * Hands each partition batch to the handler in chunks and commits after each chunk. A failed chunk is not committed:
+ * the partition seeks back to its first offset and pauses for a back-off, so the same records come again while the
+ * other partitions keep flowing and heartbeats continue (a sleep inside eachBatch would hold up both).
+ */
+function createBatchHandler(consumer: Consumer, options: ConsumerOptions, logger: Logger): BatchHandler {
+  const maxBatchSize = Math.max(1, options.maxBatchSize ?? defaultMaxBatchSize);
+  const failuresInARow = new Map<string, number>();
+  const resumeTimers = new Set<NodeJS.Timeout>();
+
+  async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    const partitionKey = `${topic}/${partition}`;
+    const records = batch.messages.map((message) => toConsumedRecord(topic, partition, message));
+    for (let start = 0; start < records.length; start += maxBatchSize) {
+      // Stop between chunks on close() or a seek; whatever is left is delivered again from the committed offset.
+      if (!isRunning() || isStale()) return;
+      const chunk = records.slice(start, start + maxBatchSize);
+      const firstOffset = chunk[0]!.offset;
+      const lastOffset = chunk[chunk.length - 1]!.offset;
+      try {
+        await options.handleBatch({ topic, partition, records: chunk });
+      } catch (error) {
+        const attempt = (failuresInARow.get(partitionKey) ?? 0) + 1;
+        failuresInARow.set(partitionKey, attempt);
+        const retryInMs = Math.min(retryBackoffMs.first * 2 ** (attempt - 1), retryBackoffMs.max);
+        logger.error({ err: error, topic, partition, firstOffset, lastOffset, attempt, retryInMs }, 'batch handler failed; delivering the records again');
+        consumer.seek({ topic, partition, offset: firstOffset });
+        const resume = pause();
+        const timer = setTimeout(() => {
+          resumeTimers.delete(timer);
+          resume();
+        }, retryInMs);
+        resumeTimers.add(timer);
+        return;
+      }
+      failuresInARow.delete(partitionKey);
+      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+      resolveOffset(lastOffset);
+      await heartbeat();
+    }
+  }
+
+  function cancelRetries(): void {
+    for (const timer of resumeTimers) clearTimeout(timer);
+    resumeTimers.clear();
+  }
+
+  return { eachBatch, cancelRetries };
+}
+
+function toConsumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key ? message.key.toString('utf8') : null,
+    value: message.value ?? Buffer.alloc(0),
+    headers: headersToStrings(message.headers),
+    timestamp: Number(message.timestamp),
+  };
+}
+
+// Kafka allows a header key more than once; the EventLog contract has one value per key, so the last one wins.
+function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    if (last !== undefined) result[name] = last.toString();
+  }
+  return result;
+}
+
+/** kafkajs logs through pino; kafkajs itself drops everything below WARN (see logLevel above). */
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
+      const entry = { namespace, ...fields };
+      // kafkajs' Connection logs every error response at ERROR, retriable ones included (a coordinator still
+      // loading); the producer or consumer that retries reports at ERROR itself if it gives up.
+      if (level === logLevel.ERROR && namespace !== 'Connection') logger.error(entry, message);
+      else if (level === logLevel.ERROR) logger.warn(entry, message);
+      else if (level === logLevel.WARN) logger.warn(entry, message);
+      else if (level === logLevel.INFO) logger.info(entry, message);
+      else logger.debug(entry, message);
+    };
+}
+
+/** One connect at a time, remembered once it succeeded; a failed attempt lets the next call try again. */
+function lazyConnection(connect: () => Promise<void>): { connect: () => Promise<void> } {
+  let pending: Promise<void> | undefined;
+  return {
+    connect: () => {
+      pending ??= connect().catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      });
+      return pending;
+    },
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,60 @@
+// The event-log contract both adapters (Kafka, embedded on-disk log) implement; pipeline code sees only this.
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+}
+
+/** A record to append. Records with the same key always land on the same partition, in order. */
+export interface LogRecord {
+  key: string;
+  value: Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  /** Offset as a decimal string (Kafka offsets are int64). */
+  offset: string;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  /** Append time, epoch milliseconds. */
+  timestamp: number;
+}
+
+export interface RecordBatch {
+  topic: string;
+  partition: number;
+  records: ConsumedRecord[];
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: string[];
+  /**
+   * Called with records of one partition, in offset order. The offsets are committed only after the
+   * returned promise resolves; if it rejects, the same records are delivered again after a back-off.
+   */
+  handleBatch: (batch: RecordBatch) => Promise<void>;
+  /** Upper bound on records per batch (adapters may deliver fewer). */
+  maxBatchSize?: number;
+}
+
+export interface LogConsumer {
+  /** Stops fetching, waits for the batch in hand to finish and commits it. */
+  close(): Promise<void>;
+}
+
+export interface EventLog {
+  readonly kind: 'kafka' | 'embedded';
+  /** Creates the topics that do not exist yet (existing ones are left as they are). */
+  ensureTopics(topics: TopicSpec[]): Promise<void>;
+  /** Resolves once every record is durably stored (Kafka: acks=all; embedded: fsync'd). */
+  produce(topic: string, records: LogRecord[]): Promise<void>;
+  consume(options: ConsumerOptions): Promise<LogConsumer>;
+  /** True when the log can take writes now. */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
