@@ -1,0 +1,75 @@
+// ClickHouse client factory: a server over HTTP when CLICKHOUSE_URL is set, else chDB in process in the data dir.
+import { mkdirSync } from 'node:fs';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+
+export type { ClickHouseClient } from '@clickhouse/client';
+
+type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
+
+export interface ClickHouse {
+  readonly kind: 'server' | 'chdb';
+  readonly client: ClickHouseClient;
+  readonly database: string;
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const settings = {
+  date_time_input_format: 'best_effort',
+  output_format_json_quote_64bit_integers: 0,
+} as const;
+
+export async function createClickHouse(config: Config['clickhouse'], logger: Logger): Promise<ClickHouse> {
+  const log = logger.child({ component: 'clickhouse' });
+  const { database } = config;
+  let client: ClickHouseClient;
+  let kind: ClickHouse['kind'];
+  if (config.url) {
+    kind = 'server';
+    const auth = { username: config.user ?? 'default', password: config.password ?? '' };
+    const bootstrap = createClient({ url: config.url, ...auth, clickhouse_settings: settings });
+    await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    await bootstrap.close();
+    client = createClient({ url: config.url, ...auth, database, clickhouse_settings: settings });
+    log.info({ url: config.url, database }, 'using ClickHouse server');
+  } else {
+    kind = 'chdb';
+    const chdbPath = config.chdbPath;
+    mkdirSync(chdbPath, { recursive: true });
+    // Loaded lazily: the native engine is only needed when no server is configured.
+    const { createChdbConnection } = await import('chdb/connection');
+    // chdb types the connection against its own copy of client-common; the runtime contract is the same.
+    const connection = createChdbConnection({ path: chdbPath }) as unknown as ClientConnection;
+    client = createClient({ connection, clickhouse_settings: settings });
+    // chDB ignores the client's `database` option; the session remembers USE instead.
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    await client.command({ query: `USE ${database}` });
+    log.info({ path: chdbPath, database }, 'using chDB in process');
+  }
+  return {
+    kind,
+    client,
+    database,
+    async ready() {
+      try {
+        const result = await client.ping();
+        return result.success;
+      } catch {
+        return false;
+      }
+    },
+    close: () => client.close(),
+  };
+}
+
+/** ClickHouse's DateTime64(3, 'UTC') text form of an epoch-milliseconds instant. */
+export function toClickHouseTime(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** Epoch milliseconds of a DateTime64 value read back as text ("2024-01-02 03:04:05.678", UTC). */
+export function fromClickHouseTime(value: string): number {
+  return Date.parse(`${value.replace(' ', 'T')}Z`);
+}

@@ -1,0 +1,87 @@
+// Platform configuration from the environment, validated once at start; every variable is in the README table.
+import path from 'node:path';
+import { z } from 'zod';
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const configSchema = z.object({
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CDP_DATA_DIR: z.string().default('.cdp-data'),
+  KAFKA_BROKERS: optionalString,
+  KAFKA_CLIENT_ID: z.string().default('cdp'),
+  CDP_TOPIC_PARTITIONS: positiveInt(6),
+  CDP_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold letters, digits, dot, underscore, dash').default(''),
+  CLICKHOUSE_URL: optionalString.pipe(z.url({ message: 'must be a URL such as http://localhost:8123' }).optional()),
+  CLICKHOUSE_USER: optionalString,
+  CLICKHOUSE_PASSWORD: optionalString,
+  CDP_CHDB_PATH: optionalString,
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier (letters, digits, underscore)')
+    .default('cdp'),
+  CDP_WRITE_KEY: optionalString,
+  CDP_READ_KEY: optionalString,
+  CDP_RESOLVER_BATCH_SIZE: positiveInt(5000),
+  CDP_SHUTDOWN_TIMEOUT_MS: positiveInt(15000),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: z.output<typeof configSchema>['LOG_LEVEL'];
+  dataDir: string;
+  kafka: { brokers: string[]; clientId: string } | null;
+  topicPartitions: number;
+  topicPrefix: string;
+  clickhouse: { url: string | null; user?: string; password?: string; database: string; chdbPath: string };
+  seedKeys: { write?: string; read?: string };
+  resolverBatchSize: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'INVALID_CONFIG';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+/** Parses the environment; a bad value throws a ConfigError naming every variable that is wrong. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = result.data;
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    dataDir: path.resolve(e.CDP_DATA_DIR),
+    kafka: e.KAFKA_BROKERS
+      ? { brokers: e.KAFKA_BROKERS.split(',').map((broker) => broker.trim()).filter(Boolean), clientId: e.KAFKA_CLIENT_ID }
+      : null,
+    topicPartitions: e.CDP_TOPIC_PARTITIONS,
+    topicPrefix: e.CDP_TOPIC_PREFIX,
+    clickhouse: {
+      url: e.CLICKHOUSE_URL ?? null,
+      user: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      database: e.CLICKHOUSE_DATABASE,
+      chdbPath: path.resolve(e.CDP_CHDB_PATH ?? path.join(e.CDP_DATA_DIR, 'clickhouse')),
+    },
+    seedKeys: { write: e.CDP_WRITE_KEY, read: e.CDP_READ_KEY },
+    resolverBatchSize: e.CDP_RESOLVER_BATCH_SIZE,
+    shutdownTimeoutMs: e.CDP_SHUTDOWN_TIMEOUT_MS,
+  };
+}

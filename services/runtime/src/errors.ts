@@ -1,0 +1,52 @@
+// Errors are values with a code; the HTTP status of each code is decided here and nowhere else.
+
+export type ErrorCode =
+  | 'INVALID_REQUEST'
+  | 'INVALID_EVENT'
+  | 'INVALID_JSON'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'MISSING_WRITE_KEY'
+  | 'UNKNOWN_WRITE_KEY'
+  | 'MISSING_READ_KEY'
+  | 'UNKNOWN_READ_KEY'
+  | 'NOT_FOUND'
+  | 'LOG_UNAVAILABLE'
+  | 'STORE_UNAVAILABLE'
+  | 'INTERNAL';
+
+const statusByCode: Record<ErrorCode, number> = {
+  INVALID_REQUEST: 400,
+  INVALID_EVENT: 400,
+  INVALID_JSON: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  MISSING_WRITE_KEY: 401,
+  UNKNOWN_WRITE_KEY: 401,
+  MISSING_READ_KEY: 401,
+  UNKNOWN_READ_KEY: 401,
+  NOT_FOUND: 404,
+  LOG_UNAVAILABLE: 503,
+  STORE_UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get status(): number {
+    return statusByCode[this.code];
+  }
+}
+
+export function statusOf(code: ErrorCode): number {
+  return statusByCode[code];
+}

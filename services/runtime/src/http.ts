@@ -1,0 +1,93 @@
+// The HTTP server every service shares: health, readiness, metrics, JSON errors and the error-to-status mapping.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { AppError, type ErrorCode } from './errors';
+import type { Metrics } from './metrics';
+
+export type ReadinessCheck = () => Promise<boolean>;
+
+export interface HttpServerOptions {
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Record<string, ReadinessCheck>;
+  /** Largest request body accepted, in bytes, before any route narrows it. */
+  bodyLimit?: number;
+}
+
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_VALIDATION: 'INVALID_REQUEST',
+};
+
+/** Turns anything thrown in a request into { status, body }; only a fault of ours is a 500. */
+export function errorResponse(error: unknown): { status: number; body: Record<string, unknown>; retryAfter?: number } {
+  if (error instanceof AppError) {
+    const body: Record<string, unknown> = { code: error.code, message: error.message };
+    if (error.details !== undefined) body.errors = error.details;
+    return { status: error.status, body, retryAfter: error.retryAfterSeconds };
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code: ErrorCode = (fastifyError.code && fastifyCodes[fastifyError.code]) || (status === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_REQUEST');
+    const message = error instanceof SyntaxError ? `body is not valid JSON: ${error.message}` : (fastifyError.message ?? 'bad request');
+    return { status, body: { code, message } };
+  }
+  if (error instanceof SyntaxError) {
+    return { status: 400, body: { code: 'INVALID_JSON', message: `body is not valid JSON: ${error.message}` } };
+  }
+  return { status: 500, body: { code: 'INTERNAL', message: 'internal error' } };
+}
+
+export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  const loggerInstance: FastifyBaseLogger = options.logger.child({ component: 'http' });
+  const app = Fastify({
+    loggerInstance,
+    // Per-request lines would drown the logs at ingest rates; the duration histogram covers requests.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body, retryAfter } = errorResponse(error);
+    if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+    return reply.status(status).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  app.addHook('onResponse', (request, reply, done) => {
+    options.metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const entries = await Promise.all(
+      Object.entries(options.readiness).map(async ([name, check]) => [name, await check().catch(() => false)] as const),
+    );
+    const checks = Object.fromEntries(entries);
+    const ready = entries.every(([, ok]) => ok);
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const body = await options.metrics.registry.metrics();
+    return reply.header('content-type', options.metrics.registry.contentType).send(body);
+  });
+
+  return app;
+}

@@ -1,0 +1,12 @@
+// The shared runtime every service stands on: config, logging, event log, ClickHouse, HTTP, metrics, keys.
+export * from './config';
+export * from './logger';
+export * from './errors';
+export * from './clickhouse';
+export * from './migrations';
+export * from './metrics';
+export * from './http';
+export * from './shutdown';
+export * from './keys';
+export * from './log/index';
+export * from './poll';
