@@ -1,0 +1,115 @@
+// The cdp command line: start the platform or one service, and manage keys.
+import { parseArgs } from 'node:util';
+import { ConfigError, createLogger, loadConfig, onShutdownSignal, type KeyKind } from '@cdp/runtime';
+import { allServices, openStore, startPlatform, type ServiceName } from './platform';
+
+const help = `cdp — an event-driven customer data platform
+
+Usage:
+  cdp start                 run every service in one process (ingest + resolver + query API on one port)
+  cdp ingest                run only the ingest API
+  cdp resolver              run only the resolver (no HTTP port)
+  cdp query-api             run only the query API
+  cdp keys list             list keys (prefix, kind, source, revoked)
+  cdp keys create --source NAME --kind write|read
+  cdp keys revoke PREFIX    revoke the keys listed with that prefix
+
+Options:
+  --port N                  HTTP port (default: PORT or 8080)
+  --data-dir DIR            data directory of the embedded runtime (default: CDP_DATA_DIR or ./.cdp-data)
+  -h, --help                show this help
+
+Without KAFKA_BROKERS the event log is embedded on disk under the data directory; without CLICKHOUSE_URL
+ClickHouse runs in process (chDB) under the data directory. With them set, the services use those servers.
+The embedded runtime belongs to one process: stop \`cdp start\` before \`cdp keys\` on the same data directory.
+On first start a write key and a read key are created and printed; CDP_WRITE_KEY / CDP_READ_KEY seed them.
+Every environment variable is listed in the README.
+`;
+
+const print = (text: string) => process.stdout.write(`${text}\n`);
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      source: { type: 'string' },
+      kind: { type: 'string' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command || command === 'help') {
+    print(help);
+    return command || values.help ? 0 : 1;
+  }
+  const env = { ...process.env };
+  if (values.port) env.PORT = values.port;
+  if (values['data-dir']) env.CDP_DATA_DIR = values['data-dir'];
+  const config = loadConfig(env);
+  const logger = createLogger({ level: config.logLevel });
+
+  if (command === 'keys') return keysCommand(rest, values, config, logger);
+  const services: ServiceName[] | undefined =
+    command === 'start' ? allServices : (['ingest', 'resolver', 'query-api'] as const).includes(command as ServiceName) ? [command as ServiceName] : undefined;
+  if (!services) {
+    process.stderr.write(`unknown command: ${command}\n\n${help}`);
+    return 1;
+  }
+  const platform = await startPlatform(config, logger, services);
+  onShutdownSignal({ logger, timeoutMs: config.shutdownTimeoutMs, close: () => platform.close() });
+  print(`cdp ${services.join(' + ')} running${platform.url ? ` at ${platform.url}` : ''}`);
+  print(`  event log: ${platform.log ? platform.log.kind : 'none'}; ClickHouse: ${platform.clickhouse.kind}`);
+  if (platform.createdKeys.write) print(`  write key (created now, keep it): ${platform.createdKeys.write}`);
+  if (platform.createdKeys.read) print(`  read key (created now, keep it):  ${platform.createdKeys.read}`);
+  return -1;
+}
+
+async function keysCommand(
+  args: string[],
+  values: { source?: string; kind?: string },
+  config: ReturnType<typeof loadConfig>,
+  logger: ReturnType<typeof createLogger>,
+): Promise<number> {
+  const [action, prefix] = args;
+  const { clickhouse, keys } = await openStore(config, logger);
+  try {
+    if (action === 'list') {
+      for (const key of await keys.list()) {
+        print(`${key.prefix}…  ${key.kind.padEnd(5)}  ${key.source}  ${key.createdAt}${key.revoked ? '  revoked' : ''}`);
+      }
+      return 0;
+    }
+    if (action === 'create') {
+      if (!values.source || (values.kind !== 'write' && values.kind !== 'read')) {
+        process.stderr.write('usage: cdp keys create --source NAME --kind write|read\n');
+        return 1;
+      }
+      print(await keys.create(values.kind as KeyKind, values.source));
+      return 0;
+    }
+    if (action === 'revoke' && prefix) {
+      const count = await keys.revoke(prefix.replace(/…$/, ''));
+      print(`revoked ${count} key(s)`);
+      return count > 0 ? 0 : 1;
+    }
+    process.stderr.write(`usage: cdp keys list | create --source NAME --kind write|read | revoke PREFIX\n`);
+    return 1;
+  } finally {
+    await clickhouse.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // -1: a long-running service; it ends through its signal handler.
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    else process.stderr.write(`cdp failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

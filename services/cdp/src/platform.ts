@@ -1,0 +1,102 @@
+// Composes the services over real dependencies: all of them in one process (`cdp start`) or any one alone.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import {
+  createClickHouse,
+  createEventLog,
+  createHttpServer,
+  createKeyStore,
+  createMetrics,
+  ensureInitialKeys,
+  migrate,
+  type ClickHouse,
+  type Config,
+  type EventLog,
+  type KeyKind,
+  type KeyStore,
+  type Metrics,
+} from '@cdp/runtime';
+import { clickhouseMigrationsDir, topicNames } from '@cdp/schemas';
+import { ingestPlugin } from '@cdp/ingest';
+import { queryApiPlugin } from '@cdp/query-api';
+import { start as startResolver, type ResolverService } from '@cdp/resolver';
+
+export type ServiceName = 'ingest' | 'resolver' | 'query-api';
+export const allServices: ServiceName[] = ['ingest', 'resolver', 'query-api'];
+
+export interface Platform {
+  /** Base URL of the HTTP server, when an HTTP service runs. */
+  url: string | null;
+  app: FastifyInstance | null;
+  log: EventLog | null;
+  clickhouse: ClickHouse;
+  keys: KeyStore;
+  metrics: Metrics;
+  /** Keys created on this start because none existed: print them once. */
+  createdKeys: Partial<Record<KeyKind, string>>;
+  close(): Promise<void>;
+}
+
+/** Opens ClickHouse, applies migrations and makes sure a write and a read key exist. */
+export async function openStore(config: Config, logger: Logger): Promise<{ clickhouse: ClickHouse; keys: KeyStore }> {
+  const clickhouse = await createClickHouse(config.clickhouse, logger);
+  try {
+    await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+  } catch (error) {
+    await clickhouse.close();
+    throw error;
+  }
+  return { clickhouse, keys: createKeyStore(clickhouse.client) };
+}
+
+export async function startPlatform(config: Config, logger: Logger, services: ServiceName[] = allServices): Promise<Platform> {
+  const metrics = createMetrics();
+  const { clickhouse, keys } = await openStore(config, logger);
+  const createdKeys = await ensureInitialKeys(keys, config.seedKeys);
+  const needsLog = services.includes('ingest') || services.includes('resolver');
+  const log = needsLog ? await createEventLog(config, logger) : null;
+  const topics = topicNames(config.topicPrefix);
+  if (log) {
+    await log.ensureTopics([
+      { name: topics.events, partitions: config.topicPartitions },
+      { name: topics.deadLetter, partitions: 1 },
+    ]);
+  }
+
+  let resolver: ResolverService | null = null;
+  if (services.includes('resolver') && log) {
+    resolver = await startResolver({ log, topics, groupId: `${config.topicPrefix}cdp-resolver`, clickhouse: clickhouse.client, logger, metrics, batchSize: config.resolverBatchSize });
+  }
+
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  if (services.includes('ingest') || services.includes('query-api')) {
+    const readiness: Record<string, () => Promise<boolean>> = { clickhouse: () => clickhouse.ready() };
+    if (log) readiness.log = () => log.ready();
+    app = createHttpServer({ logger, metrics, readiness });
+    if (services.includes('ingest') && log) await app.register(ingestPlugin({ log, topics, keys, metrics, logger }));
+    if (services.includes('query-api')) await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger }));
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  }
+
+  return {
+    url,
+    app,
+    log,
+    clickhouse,
+    keys,
+    metrics,
+    createdKeys,
+    // Order matters: stop taking requests (in-flight ones finish and their appends complete), then let the
+    // resolver finish and commit its batch, then close the log and the store.
+    async close() {
+      if (app) await app.close();
+      if (resolver) await resolver.close();
+      if (log) await log.close();
+      await clickhouse.close();
+    },
+  };
+}

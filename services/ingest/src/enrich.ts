@@ -1,0 +1,80 @@
+// Enrichment of a validated message into the event the log carries: ids, times (skew-corrected), channel.
+import { randomUUID } from 'node:crypto';
+import type { EventRecord, Message } from '@cdp/schemas';
+
+const channels = new Set(['web', 'app', 'email', 'sms', 'phone', 'social', 'chat', 'store']);
+
+type JsonObject = Record<string, unknown>;
+
+const asObject = (value: unknown): JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : {};
+
+const epoch = (value: string | null | undefined): number | null => (value ? Date.parse(value) : null);
+
+/** The touchpoint channel: `properties.channel` when it is a known one, else what the SDK context says. */
+export function channelOf(properties: JsonObject, context: JsonObject): string {
+  const stated = properties.channel;
+  if (typeof stated === 'string' && channels.has(stated.toLowerCase())) return stated.toLowerCase();
+  const library = asObject(context.library);
+  const libraryName = typeof library.name === 'string' ? library.name.toLowerCase() : '';
+  const device = asObject(context.device);
+  const os = asObject(context.os);
+  if (Object.keys(asObject(context.app)).length > 0 || ['ios', 'android'].includes(String(device.type ?? os.name ?? '').toLowerCase())) {
+    return 'app';
+  }
+  if (libraryName.includes('analytics.js') || libraryName.includes('analytics-next') || Object.keys(asObject(context.page)).length > 0) {
+    return 'web';
+  }
+  return 'unknown';
+}
+
+/**
+ * Segment's clock-skew correction: the client's clock may be off, but the time between its `timestamp` and its
+ * `sentAt` is right, so the event happened that long before we received it.
+ */
+export function correctedTimestamp(receivedAt: number, timestamp: number | null, sentAt: number | null): number {
+  if (timestamp === null) return receivedAt;
+  if (sentAt === null) return timestamp;
+  return receivedAt - (sentAt - timestamp);
+}
+
+export interface EnrichInput {
+  message: Message;
+  receivedAt: number;
+  source: string;
+  /** Batch-level values the item inherits when it has none of its own. */
+  batchSentAt?: string | null;
+  batchContext?: JsonObject | null;
+}
+
+export function enrich({ message, receivedAt, source, batchSentAt, batchContext }: EnrichInput): EventRecord {
+  const properties = asObject('properties' in message ? message.properties : undefined);
+  const traits = asObject('traits' in message ? message.traits : undefined);
+  const context = { ...asObject(batchContext), ...asObject(message.context) };
+  const original = epoch(message.timestamp ?? message.originalTimestamp);
+  const sentAt = epoch(message.sentAt ?? batchSentAt);
+  return {
+    messageId: message.messageId ?? randomUUID(),
+    type: message.type,
+    userId: message.userId ?? null,
+    anonymousId: message.anonymousId ?? null,
+    event: message.type === 'track' ? message.event : null,
+    name: message.type === 'page' || message.type === 'screen' ? (message.name ?? null) : null,
+    groupId: message.type === 'group' ? message.groupId : null,
+    previousId: message.type === 'alias' ? message.previousId : null,
+    timestamp: correctedTimestamp(receivedAt, original, sentAt),
+    originalTimestamp: original,
+    sentAt,
+    receivedAt,
+    channel: channelOf(properties, context),
+    source,
+    properties: JSON.stringify(properties),
+    traits: JSON.stringify(traits),
+    context: JSON.stringify(context),
+  };
+}
+
+/** Events of one device stay in order: the key is the device's anonymousId, else the userId. */
+export function partitionKey(event: EventRecord): string {
+  return event.anonymousId ?? event.userId ?? event.messageId;
+}

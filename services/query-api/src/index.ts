@@ -1,0 +1,32 @@
+// The query API service: profiles today; segments, audiences and analytics build on it.
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import { createHttpServer, type ClickHouse, type KeyStore, type Metrics } from '@cdp/runtime';
+import { profileRoutes } from './routes/profiles';
+
+export interface QueryApiDeps {
+  clickhouse: ClickHouse;
+  keys: KeyStore;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export function queryApiPlugin(deps: QueryApiDeps): FastifyPluginAsync {
+  return async (app) => {
+    profileRoutes(app, { clickhouse: deps.clickhouse.client, keys: deps.keys });
+  };
+}
+
+export interface QueryApiService {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Runs the query API alone on its own port (the distributed runtime). */
+export async function start(deps: QueryApiDeps & { host: string; port: number }): Promise<QueryApiService> {
+  const app = createHttpServer({ logger: deps.logger, metrics: deps.metrics, readiness: { clickhouse: () => deps.clickhouse.ready() } });
+  await app.register(queryApiPlugin(deps));
+  const url = await app.listen({ host: deps.host, port: deps.port });
+  return { app, url, close: () => app.close() };
+}
