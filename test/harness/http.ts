@@ -1,0 +1,44 @@
+// Small HTTP helpers for suites: Segment-style Basic auth for ingest, Bearer for the query API.
+import { gzipSync } from 'node:zlib';
+
+export function basicAuth(writeKey: string): string {
+  return `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
+}
+
+export interface JsonResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+async function asJson(response: Response): Promise<JsonResponse> {
+  const text = await response.text();
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { raw: text };
+  }
+  return { status: response.status, headers: response.headers, body };
+}
+
+export async function send(
+  baseUrl: string,
+  path: string,
+  body: unknown,
+  options: { writeKey?: string; gzip?: boolean; contentType?: string; raw?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<JsonResponse> {
+  const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json', ...options.headers };
+  if (options.writeKey) headers.authorization = basicAuth(options.writeKey);
+  let payload: string | Buffer = options.raw ?? JSON.stringify(body);
+  if (options.gzip) {
+    payload = gzipSync(payload);
+    headers['content-encoding'] = 'gzip';
+  }
+  return asJson(await fetch(`${baseUrl}${path}`, { method: 'POST', headers, body: payload }));
+}
+
+export async function read(baseUrl: string, path: string, readKey?: string): Promise<JsonResponse> {
+  const headers: Record<string, string> = readKey ? { authorization: `Bearer ${readKey}` } : {};
+  return asJson(await fetch(`${baseUrl}${path}`, { headers }));
+}

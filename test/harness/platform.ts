@@ -1,0 +1,67 @@
+// Starts the platform in-process for a suite, on the embedded runtime or on real Kafka, with ClickHouse isolated per start.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { createLogger, loadConfig, type Config } from '@cdp/runtime';
+import { startPlatform, type Platform } from '@cdp/cdp/platform';
+
+export type RuntimeName = 'embedded' | 'kafka';
+export const runtimes: RuntimeName[] = ['embedded', 'kafka'];
+
+export interface TestPlatform {
+  platform: Platform;
+  url: string;
+  writeKey: string;
+  readKey: string;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/** chDB allows one data directory per process, so every platform a test file starts shares it, each in its own database. */
+const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+/** The environment that points a platform (in-process or a child `cdp` process) at the chosen runtime. */
+export function runtimeEnv(runtime: RuntimeName, dataDir: string): Record<string, string> {
+  const env: Record<string, string> = {
+    CDP_DATA_DIR: dataDir,
+    CLICKHOUSE_DATABASE: uniqueName('cdp_test'),
+    CDP_WRITE_KEY: uniqueName('wk_test'),
+    CDP_READ_KEY: uniqueName('rk_test'),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    CDP_TOPIC_PARTITIONS: '3',
+  };
+  if (process.env.CLICKHOUSE_URL) env.CLICKHOUSE_URL = process.env.CLICKHOUSE_URL;
+  if (runtime === 'kafka') {
+    env.KAFKA_BROKERS = inject('kafkaBrokers');
+    // One broker serves every suite, so each platform gets topics and a consumer group of its own.
+    env.CDP_TOPIC_PREFIX = `${uniqueName('t')}.`;
+  }
+  return env;
+}
+
+export async function startTestPlatform(runtime: RuntimeName, overrides: Record<string, string> = {}): Promise<TestPlatform> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-test-'));
+  const env: Record<string, string> = { ...runtimeEnv(runtime, dataDir), CDP_CHDB_PATH: chdbPath, ...overrides };
+  const config = loadConfig(env);
+  const logger = createLogger({ level: env.LOG_LEVEL, name: `test-${runtime}` });
+  const platform = await startPlatform(config, logger);
+  return {
+    platform,
+    url: platform.url as string,
+    writeKey: env.CDP_WRITE_KEY as string,
+    readKey: env.CDP_READ_KEY as string,
+    config,
+    async close() {
+      await platform.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,15 @@
+// One test run for the whole repository: unit tests beside the code, integration suites under test/.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['services/*/src/**/*.test.ts', 'schemas/src/**/*.test.ts', 'test/**/*.test.ts', 'infra/**/*.test.ts'],
+    globalSetup: ['test/harness/global-setup.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    // The JSON report lets CI print one plain 'N passed, N failed' line after the run.
+    reporters: ['default', ['json', { outputFile: '.vitest-tmp/results.json' }]],
+  },
+});
