@@ -15,7 +15,9 @@ export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CDP_DATA_DIR: z.string().default('.cdp-data'),
-  KAFKA_BROKERS: optionalString,
+  KAFKA_BROKERS: optionalString
+    .transform((value) => value?.split(',').map((broker) => broker.trim()).filter(Boolean))
+    .refine((brokers) => brokers === undefined || brokers.length > 0, 'must name at least one broker as host:port'),
   KAFKA_CLIENT_ID: z.string().default('cdp'),
   CDP_TOPIC_PARTITIONS: positiveInt(6),
   CDP_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold letters, digits, dot, underscore, dash').default(''),
@@ -58,7 +60,9 @@ export class ConfigError extends Error {
 
 /** Parses the environment; a bad value throws a ConfigError naming every variable that is wrong. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const result = configSchema.safeParse(env);
+  // A variable set to the empty string (`PORT= cdp start`, an empty compose entry) means "use the default".
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const result = configSchema.safeParse(set);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
@@ -68,9 +72,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.CDP_DATA_DIR),
-    kafka: e.KAFKA_BROKERS
-      ? { brokers: e.KAFKA_BROKERS.split(',').map((broker) => broker.trim()).filter(Boolean), clientId: e.KAFKA_CLIENT_ID }
-      : null,
+    kafka: e.KAFKA_BROKERS ? { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID } : null,
     topicPartitions: e.CDP_TOPIC_PARTITIONS,
     topicPrefix: e.CDP_TOPIC_PREFIX,
     clickhouse: {

@@ -37,9 +37,6 @@ export function errorResponse(error: unknown): { status: number; body: Record<st
     const message = error instanceof SyntaxError ? `body is not valid JSON: ${error.message}` : (fastifyError.message ?? 'bad request');
     return { status, body: { code, message } };
   }
-  if (error instanceof SyntaxError) {
-    return { status: 400, body: { code: 'INVALID_JSON', message: `body is not valid JSON: ${error.message}` } };
-  }
   return { status: 500, body: { code: 'INTERNAL', message: 'internal error' } };
 }
 
@@ -77,7 +74,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   app.get('/readyz', async (_request, reply) => {
     const entries = await Promise.all(
-      Object.entries(options.readiness).map(async ([name, check]) => [name, await check().catch(() => false)] as const),
+      Object.entries(options.readiness).map(async ([name, check]) => [name, await Promise.resolve().then(check).catch(() => false)] as const),
     );
     const checks = Object.fromEntries(entries);
     const ready = entries.every(([, ok]) => ok);

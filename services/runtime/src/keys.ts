@@ -16,6 +16,8 @@ export interface KeyInfo {
 export interface KeyStore {
   /** The source a key belongs to, or null for an unknown or revoked key. */
   verify(kind: KeyKind, key: string): Promise<string | null>;
+  /** Whether a key was ever stored, revoked or not. */
+  known(key: string): Promise<boolean>;
   /** Stores a key (a new random one unless given) and returns it in plain text. */
   create(kind: KeyKind, source: string, key?: string): Promise<string>;
   list(): Promise<KeyInfo[]>;
@@ -95,6 +97,9 @@ export function createKeyStore(client: ClickHouseClient): KeyStore {
       const stored = await find(key);
       return stored && stored.kind === kind && !stored.revoked ? stored.source : null;
     },
+    async known(key) {
+      return key !== '' && (await find(key)) !== undefined;
+    },
     async create(kind, source, key) {
       const plain = key ?? `${kind === 'write' ? 'wk' : 'rk'}_${randomBytes(24).toString('base64url')}`;
       await insert([
@@ -139,7 +144,8 @@ export async function ensureInitialKeys(store: KeyStore, seed: { write?: string;
   for (const kind of ['write', 'read'] as const) {
     const seeded = seed[kind];
     if (seeded) {
-      if ((await store.verify(kind, seeded)) === null) await store.create(kind, 'default', seeded);
+      // A seeded key that was revoked stays revoked: the seed only creates, never revives.
+      if (!(await store.known(seeded))) await store.create(kind, 'default', seeded);
     } else if (!existing.some((key) => key.kind === kind && !key.revoked)) {
       created[kind] = await store.create(kind, 'default');
     }

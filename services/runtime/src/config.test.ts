@@ -1,0 +1,119 @@
+// Behaviour of loadConfig: defaults, parsing of lists, empty variables as unset, and every bad variable reported at once.
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config';
+
+/** Runs loadConfig expecting a ConfigError and returns it, so a test can look at its problems. */
+function configErrorOf(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('loadConfig accepted an environment it should refuse');
+}
+
+describe('loadConfig defaults', () => {
+  it('listens on port 8080 on every interface when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('0.0.0.0');
+  });
+
+  it('uses the embedded event log when KAFKA_BROKERS is unset', () => {
+    expect(loadConfig({}).kafka).toBeNull();
+  });
+
+  it('keeps chDB under the data dir and uses database cdp when no ClickHouse server is given', () => {
+    const config = loadConfig({});
+    expect(config.dataDir).toBe(path.join(process.cwd(), '.cdp-data'));
+    expect(config.clickhouse).toMatchObject({ url: null, database: 'cdp', chdbPath: path.join(process.cwd(), '.cdp-data', 'clickhouse') });
+  });
+
+  it('puts the chDB path under a data dir given in CDP_DATA_DIR', () => {
+    const config = loadConfig({ CDP_DATA_DIR: '/srv/cdp' });
+    expect(config.dataDir).toBe('/srv/cdp');
+    expect(config.clickhouse.chdbPath).toBe('/srv/cdp/clickhouse');
+  });
+
+  it('has no seed keys unless CDP_WRITE_KEY or CDP_READ_KEY is set', () => {
+    expect(loadConfig({}).seedKeys).toEqual({ write: undefined, read: undefined });
+    expect(loadConfig({ CDP_WRITE_KEY: 'wk_seed', CDP_READ_KEY: 'rk_seed' }).seedKeys).toEqual({ write: 'wk_seed', read: 'rk_seed' });
+  });
+});
+
+describe('loadConfig parsing', () => {
+  it('splits KAFKA_BROKERS on commas and trims each broker', () => {
+    const config = loadConfig({ KAFKA_BROKERS: ' kafka-1:9092 ,kafka-2:9092,  kafka-3:9093 ' });
+    expect(config.kafka).toEqual({ brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9093'], clientId: 'cdp' });
+  });
+
+  it('drops empty entries from the KAFKA_BROKERS list', () => {
+    expect(loadConfig({ KAFKA_BROKERS: 'a:9092,,b:9092,' }).kafka?.brokers).toEqual(['a:9092', 'b:9092']);
+  });
+
+  it('reads a numeric PORT and a ClickHouse server URL', () => {
+    const config = loadConfig({ PORT: '9000', CLICKHOUSE_URL: 'http://clickhouse:8123', CLICKHOUSE_DATABASE: 'analytics' });
+    expect(config.port).toBe(9000);
+    expect(config.clickhouse.url).toBe('http://clickhouse:8123');
+    expect(config.clickhouse.database).toBe('analytics');
+  });
+});
+
+describe('loadConfig empty variables', () => {
+  it('treats empty optional variables as unset', () => {
+    const config = loadConfig({ KAFKA_BROKERS: '', CLICKHOUSE_URL: '', CLICKHOUSE_USER: '', CDP_CHDB_PATH: '', CDP_WRITE_KEY: '  ' });
+    expect(config.kafka).toBeNull();
+    expect(config.clickhouse.url).toBeNull();
+    expect(config.clickhouse.user).toBeUndefined();
+    expect(config.clickhouse.chdbPath).toBe(path.join(process.cwd(), '.cdp-data', 'clickhouse'));
+    expect(config.seedKeys.write).toBeUndefined();
+  });
+
+  // Deployment templates often render an unset value as VAR=; that must mean "use the default", not "use ''".
+  it.each(['PORT', 'HOST', 'LOG_LEVEL', 'CDP_DATA_DIR', 'KAFKA_CLIENT_ID', 'CDP_TOPIC_PARTITIONS', 'CLICKHOUSE_DATABASE', 'CDP_RESOLVER_BATCH_SIZE'])(
+    'falls back to the default when %s is the empty string',
+    (variable) => {
+      // A broker is set so that KAFKA_CLIENT_ID shows up in the result.
+      const base = { KAFKA_BROKERS: 'kafka:9092' };
+      expect(loadConfig({ ...base, [variable]: '' })).toEqual(loadConfig(base));
+    },
+  );
+
+  it('never gives a Kafka config with no brokers when KAFKA_BROKERS holds only commas', () => {
+    // Either reading it as unset (embedded log) or refusing it is fine; an empty broker list is not.
+    let kafka: ReturnType<typeof loadConfig>['kafka'];
+    try {
+      kafka = loadConfig({ KAFKA_BROKERS: ' , ' }).kafka;
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return;
+    }
+    expect(kafka).toBeNull();
+  });
+});
+
+describe('loadConfig bad values', () => {
+  it('throws a ConfigError with code INVALID_CONFIG for a bad value', () => {
+    const error = configErrorOf({ PORT: 'abc' });
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toMatch(/^PORT: /);
+  });
+
+  it('names every bad variable at once', () => {
+    const error = configErrorOf({ PORT: 'abc', CLICKHOUSE_URL: 'not-a-url', CLICKHOUSE_DATABASE: 'x;DROP' });
+    const named = error.problems.map((problem) => problem.split(':')[0]).sort();
+    expect(named).toEqual(['CLICKHOUSE_DATABASE', 'CLICKHOUSE_URL', 'PORT']);
+    for (const variable of named) expect(error.message).toContain(variable);
+  });
+
+  it('refuses a port outside 0..65535', () => {
+    expect(configErrorOf({ PORT: '70000' }).problems[0]).toMatch(/^PORT: /);
+  });
+
+  it('refuses a topic prefix with characters a topic name cannot hold', () => {
+    expect(configErrorOf({ CDP_TOPIC_PREFIX: 'a/b' }).problems[0]).toMatch(/^CDP_TOPIC_PREFIX: /);
+  });
+});

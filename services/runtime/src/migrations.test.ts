@@ -1,0 +1,185 @@
+// Behaviour of ClickHouse migrations: statement splitting, file ordering, and applying each file once against real chDB.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clickhouseMigrationsDir } from '@cdp/schemas';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createClickHouse, type ClickHouse } from './clickhouse';
+import { createLogger } from './logger';
+import { migrate, readMigrations, splitStatements } from './migrations';
+
+const logger = createLogger({ level: 'silent' });
+const dirs: string[] = [];
+const clickhouses: ClickHouse[] = [];
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+// chDB allows one on-disk data path per process: every test shares it and gets a database of its own.
+const chdbPath = tempDir('cdp-migrations-chdb-');
+
+async function openDatabase(): Promise<ClickHouse> {
+  const database = `migrations_${randomUUID().replaceAll('-', '')}`;
+  const clickhouse = await createClickHouse({ url: null, database, chdbPath }, logger);
+  clickhouses.push(clickhouse);
+  return clickhouse;
+}
+
+async function tablesOf(clickhouse: ClickHouse): Promise<string[]> {
+  const result = await clickhouse.client.query({
+    query: 'SELECT name FROM system.tables WHERE database = {database:String} ORDER BY name',
+    query_params: { database: clickhouse.database },
+    format: 'JSONEachRow',
+  });
+  return (await result.json<{ name: string }>()).map((row) => row.name);
+}
+
+function writeMigrations(dir: string, files: Record<string, string>): void {
+  for (const [name, sql] of Object.entries(files)) writeFileSync(path.join(dir, name), sql);
+}
+
+afterAll(async () => {
+  for (const clickhouse of clickhouses.splice(0)) await clickhouse.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('splitStatements', () => {
+  it('drops comment lines, indented ones too', () => {
+    const sql = '-- what this file does\nCREATE TABLE a (x UInt8)\n  -- why x is small\nENGINE = Memory;\n';
+    expect(splitStatements(sql)).toEqual(['CREATE TABLE a (x UInt8)\nENGINE = Memory']);
+  });
+
+  it('splits several statements, each ending with ; at the end of a line', () => {
+    const sql = 'CREATE TABLE a (x UInt8) ENGINE = Memory;\n\nCREATE TABLE b\n(\n  y String\n)\nENGINE = Memory;  \n';
+    expect(splitStatements(sql)).toEqual(['CREATE TABLE a (x UInt8) ENGINE = Memory', 'CREATE TABLE b\n(\n  y String\n)\nENGINE = Memory']);
+  });
+
+  it('keeps a ; that is not at the end of a line, as inside a string literal', () => {
+    const sql = "INSERT INTO a VALUES ('x;y'), ('z');\nSELECT 1;\n";
+    expect(splitStatements(sql)).toEqual(["INSERT INTO a VALUES ('x;y'), ('z')", 'SELECT 1']);
+  });
+
+  it('keeps a last statement that has no closing ;', () => {
+    expect(splitStatements('SELECT 1;\nSELECT 2')).toEqual(['SELECT 1', 'SELECT 2']);
+  });
+
+  it('gives no statement for a file of comments and blank lines', () => {
+    expect(splitStatements('-- nothing yet\n\n   \n-- still nothing\n')).toEqual([]);
+  });
+});
+
+describe('readMigrations', () => {
+  it('orders migrations by version and ignores files not named NNNN_name.sql', async () => {
+    const dir = tempDir('cdp-migrations-read-');
+    writeMigrations(dir, {
+      '0010_late.sql': 'SELECT 10;\n',
+      '0002_middle.sql': 'SELECT 2;\n',
+      '0001_first.sql': '-- first\nSELECT 1;\nSELECT 11;\n',
+      'README.md': 'not a migration',
+      '1_short.sql': 'SELECT 0;\n',
+    });
+    const migrations = await readMigrations(dir);
+    expect(migrations.map((migration) => [migration.version, migration.name])).toEqual([
+      [1, 'first'],
+      [2, 'middle'],
+      [10, 'late'],
+    ]);
+    expect(migrations[0]?.statements).toEqual(['SELECT 1', 'SELECT 11']);
+  });
+
+  it('gives files with different content different checksums', async () => {
+    const dir = tempDir('cdp-migrations-checksum-');
+    writeMigrations(dir, { '0001_a.sql': 'SELECT 1;\n', '0002_b.sql': 'SELECT 2;\n' });
+    const [first, second] = await readMigrations(dir);
+    expect(first?.checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(first?.checksum).not.toBe(second?.checksum);
+  });
+
+  it('refuses two files with the same version', async () => {
+    const dir = tempDir('cdp-migrations-duplicate-');
+    writeMigrations(dir, { '0001_a.sql': 'SELECT 1;\n', '0001_b.sql': 'SELECT 2;\n' });
+    await expect(readMigrations(dir)).rejects.toThrow(/two migrations share version 1/);
+  });
+});
+
+describe('migrate against chDB', () => {
+  const alpha = '-- the first table\nCREATE TABLE IF NOT EXISTS alpha (id String) ENGINE = MergeTree ORDER BY id;\n';
+  const beta =
+    'CREATE TABLE IF NOT EXISTS beta (id String, note String) ENGINE = MergeTree ORDER BY id;\n' +
+    "INSERT INTO beta VALUES ('1', 'a;b');\n";
+
+  it('applies every migration once, in order, and records it', async () => {
+    const clickhouse = await openDatabase();
+    const dir = tempDir('cdp-migrations-apply-');
+    writeMigrations(dir, { '0001_alpha.sql': alpha, '0002_beta.sql': beta });
+
+    expect(await migrate(clickhouse.client, dir, logger)).toEqual([1, 2]);
+    expect(await tablesOf(clickhouse)).toEqual(['alpha', 'beta', 'schema_migrations']);
+
+    const notes = await clickhouse.client.query({ query: 'SELECT note FROM beta', format: 'JSONEachRow' });
+    expect(await notes.json()).toEqual([{ note: 'a;b' }]);
+  });
+
+  it('applies nothing the second time', async () => {
+    const clickhouse = await openDatabase();
+    const dir = tempDir('cdp-migrations-again-');
+    writeMigrations(dir, { '0001_alpha.sql': alpha, '0002_beta.sql': beta });
+
+    await migrate(clickhouse.client, dir, logger);
+    expect(await migrate(clickhouse.client, dir, logger)).toEqual([]);
+    // beta's INSERT ran once: a re-run would have doubled the row.
+    const count = await clickhouse.client.query({ query: 'SELECT count() AS rows FROM beta', format: 'JSONEachRow' });
+    expect(await count.json()).toEqual([{ rows: 1 }]);
+  });
+
+  it('applies only a file added after the others ran', async () => {
+    const clickhouse = await openDatabase();
+    const dir = tempDir('cdp-migrations-added-');
+    writeMigrations(dir, { '0001_alpha.sql': alpha, '0002_beta.sql': beta });
+    await migrate(clickhouse.client, dir, logger);
+
+    writeMigrations(dir, { '0003_gamma.sql': 'CREATE TABLE IF NOT EXISTS gamma (id String) ENGINE = MergeTree ORDER BY id;\n' });
+    expect(await migrate(clickhouse.client, dir, logger)).toEqual([3]);
+    expect(await tablesOf(clickhouse)).toEqual(['alpha', 'beta', 'gamma', 'schema_migrations']);
+  });
+
+  it('does not run an applied migration again after its file was edited', async () => {
+    const clickhouse = await openDatabase();
+    const dir = tempDir('cdp-migrations-edited-');
+    writeMigrations(dir, { '0001_alpha.sql': alpha });
+    await migrate(clickhouse.client, dir, logger);
+
+    writeMigrations(dir, { '0001_alpha.sql': `${alpha}CREATE TABLE IF NOT EXISTS delta (id String) ENGINE = Memory;\n` });
+    expect(await migrate(clickhouse.client, dir, logger)).toEqual([]);
+    expect(await tablesOf(clickhouse)).toEqual(['alpha', 'schema_migrations']);
+  });
+
+  it('keeps each database to its own migrations', async () => {
+    const first = await openDatabase();
+    const second = await openDatabase();
+    const dir = tempDir('cdp-migrations-separate-');
+    writeMigrations(dir, { '0001_alpha.sql': alpha });
+
+    expect(await migrate(first.client, dir, logger)).toEqual([1]);
+    expect(await tablesOf(second)).toEqual([]);
+    expect(await migrate(second.client, dir, logger)).toEqual([1]);
+  });
+
+  it("applies the platform's migrations, creating events, identities and api_keys", async () => {
+    const clickhouse = await openDatabase();
+    const folder = fileURLToPath(clickhouseMigrationsDir);
+    const expectedVersions = readdirSync(folder)
+      .filter((file) => /^\d{4}_.+\.sql$/.test(file))
+      .map((file) => Number.parseInt(file.slice(0, 4), 10))
+      .sort((a, b) => a - b);
+
+    expect(await migrate(clickhouse.client, clickhouseMigrationsDir, logger)).toEqual(expectedVersions);
+    expect(await tablesOf(clickhouse)).toEqual(expect.arrayContaining(['events', 'identities', 'api_keys']));
+    expect(await migrate(clickhouse.client, clickhouseMigrationsDir, logger)).toEqual([]);
+  });
+});
