@@ -8,10 +8,13 @@ const id = z
   .refine((value) => value.length > 0, 'must not be empty')
   .refine((value) => value.length <= 512, 'must be at most 512 characters');
 
+/** ISO-8601 only: Date.parse alone would also take "1" or "Tuesday 3pm" and guess. */
+const isoPattern = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
 const isoDate = z
   .string()
   .max(64)
-  .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO-8601 date-time');
+  .refine((value) => isoPattern.test(value) && !Number.isNaN(Date.parse(value)), 'must be an ISO-8601 date-time');
 
 const jsonObject = z.record(z.string(), z.unknown());
 

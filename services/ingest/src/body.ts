@@ -1,7 +1,36 @@
 // Request bodies the SDKs send: JSON, gzip-encoded JSON, and text/plain JSON from navigator.sendBeacon.
 import { createGunzip } from 'node:zlib';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '@cdp/runtime';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Strict UTF-8, then plain JSON.parse. JSON.parse makes `__proto__` an own property and never touches a prototype;
+ * such keys are refused per event later (see inspect.ts), so one poisoned event does not sink a whole batch.
+ */
+export function parseJsonBody(body: Buffer): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw new AppError('INVALID_JSON', 'body is not valid UTF-8; JSON must be sent as UTF-8');
+  }
+  if (text.trim() === '') throw new AppError('INVALID_JSON', 'body is empty; send a JSON object');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new AppError('INVALID_JSON', `body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function parser(_request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: unknown) => void): void {
+  try {
+    done(null, parseJsonBody(body));
+  } catch (error) {
+    done(error as Error, undefined);
+  }
+}
 
 export function acceptSdkBodies(app: FastifyInstance): void {
   app.addHook('preParsing', async (request, _reply, payload) => {
@@ -24,11 +53,6 @@ export function acceptSdkBodies(app: FastifyInstance): void {
     return payload.pipe(gunzip);
   });
 
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (error) {
-      done(new AppError('INVALID_JSON', `body is not valid JSON: ${(error as Error).message}`), undefined);
-    }
-  });
+  // Both replace fastify's defaults inside this plugin only; sendBeacon sends `text/plain;charset=UTF-8`.
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, parser);
 }

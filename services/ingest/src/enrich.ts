@@ -1,6 +1,7 @@
 // Enrichment of a validated message into the event the log carries: ids, times (skew-corrected), channel.
 import { randomUUID } from 'node:crypto';
 import type { EventRecord, Message } from '@cdp/schemas';
+import { parseUserAgent } from './useragent';
 
 const channels = new Set(['web', 'app', 'email', 'sms', 'phone', 'social', 'chat', 'store']);
 
@@ -38,19 +39,41 @@ export function correctedTimestamp(receivedAt: number, timestamp: number | null,
   return receivedAt - (sentAt - timestamp);
 }
 
+/** What the HTTP request itself tells about the sender. */
+export interface RequestContext {
+  /** The client address (X-Forwarded-For is believed only from trusted proxies). */
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/**
+ * Segment's server-side context: `ip` and `userAgent` from the request unless the SDK stated them (a server SDK
+ * forwarding for its users does), plus the user agent parsed. The parse lives in its own key so that a phone's
+ * browser is not mistaken for an app by `channelOf`.
+ */
+export function withRequestContext(context: JsonObject, request: RequestContext): JsonObject {
+  const enriched = { ...context };
+  if (typeof enriched.ip !== 'string' && request.ip) enriched.ip = request.ip;
+  if (typeof enriched.userAgent !== 'string' && request.userAgent) enriched.userAgent = request.userAgent;
+  if (typeof enriched.userAgent === 'string' && enriched.userAgent) enriched.parsedUserAgent = parseUserAgent(enriched.userAgent);
+  return enriched;
+}
+
 export interface EnrichInput {
   message: Message;
   receivedAt: number;
   source: string;
+  request?: RequestContext;
   /** Batch-level values the item inherits when it has none of its own. */
   batchSentAt?: string | null;
   batchContext?: JsonObject | null;
 }
 
-export function enrich({ message, receivedAt, source, batchSentAt, batchContext }: EnrichInput): EventRecord {
+export function enrich({ message, receivedAt, source, request, batchSentAt, batchContext }: EnrichInput): EventRecord {
   const properties = asObject('properties' in message ? message.properties : undefined);
   const traits = asObject('traits' in message ? message.traits : undefined);
-  const context = { ...asObject(batchContext), ...asObject(message.context) };
+  const stated = { ...asObject(batchContext), ...asObject(message.context) };
+  const context = request ? withRequestContext(stated, request) : stated;
   const original = epoch(message.timestamp ?? message.originalTimestamp);
   const sentAt = epoch(message.sentAt ?? batchSentAt);
   return {

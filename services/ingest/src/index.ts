@@ -2,14 +2,18 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createHttpServer } from '@cdp/runtime';
 import { acceptSdkBodies } from './body';
-import { ingestRoutes, type IngestDeps } from './routes/ingest';
+import { defaultLimits, protectIngest, type IngestLimits } from './protect';
+import { ingestRoutes, maxRequestBytes, type IngestDeps } from './routes/ingest';
 
 export type { IngestDeps } from './routes/ingest';
-export { maxEventBytes, maxRequestBytes } from './routes/ingest';
+export type { IngestLimits } from './protect';
+export { maxRequestBytes } from './routes/ingest';
+export { maxEventBytes } from './pipeline';
 
-/** The ingest routes as an encapsulated plugin, so its body parsers do not leak into other services' routes. */
-export function ingestPlugin(deps: IngestDeps): FastifyPluginAsync {
+/** The ingest routes as an encapsulated plugin, so its body parsers, CORS and limits do not leak into other services' routes. */
+export function ingestPlugin(deps: IngestDeps & { limits?: Partial<IngestLimits> }): FastifyPluginAsync {
   return async (app) => {
+    await protectIngest(app, { ...defaultLimits, ...deps.limits }, maxRequestBytes);
     acceptSdkBodies(app);
     ingestRoutes(app, deps);
   };
@@ -22,8 +26,15 @@ export interface IngestService {
 }
 
 /** Runs ingest alone on its own port (the distributed runtime). */
-export async function start(deps: IngestDeps & { host: string; port: number }): Promise<IngestService> {
-  const app = createHttpServer({ logger: deps.logger, metrics: deps.metrics, readiness: { log: () => deps.log.ready() } });
+export async function start(
+  deps: IngestDeps & { host: string; port: number; limits?: Partial<IngestLimits>; trustedProxies?: string[] },
+): Promise<IngestService> {
+  const app = createHttpServer({
+    logger: deps.logger,
+    metrics: deps.metrics,
+    readiness: { log: () => deps.log.ready() },
+    trustProxy: deps.trustedProxies,
+  });
   await app.register(ingestPlugin(deps));
   const url = await app.listen({ host: deps.host, port: deps.port });
   return { app, url, close: () => app.close() };

@@ -117,3 +117,22 @@ describe('loadConfig bad values', () => {
     expect(configErrorOf({ CDP_TOPIC_PREFIX: 'a/b' }).problems[0]).toMatch(/^CDP_TOPIC_PREFIX: /);
   });
 });
+
+describe('ingest edge settings', () => {
+  it('trusts no proxy and limits each write key to 10000 requests per second by default', () => {
+    const config = loadConfig({});
+    expect(config.trustedProxies).toEqual([]);
+    expect(config.ingest).toEqual({ rateLimitPerSecond: 10000, maxEventLoopDelayMs: 1000, maxHeapUsedBytes: 0 });
+  });
+
+  it('splits CDP_TRUSTED_PROXIES into addresses and CIDRs and reads the limits', () => {
+    const config = loadConfig({ CDP_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,::1', CDP_RATE_LIMIT_PER_SECOND: '0', CDP_MAX_HEAP_USED_MB: '512' });
+    expect(config.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
+    expect(config.ingest.rateLimitPerSecond).toBe(0);
+    expect(config.ingest.maxHeapUsedBytes).toBe(512 * 1024 * 1024);
+  });
+
+  it('refuses a trusted proxy that is no address', () => {
+    expect(configErrorOf({ CDP_TRUSTED_PROXIES: 'proxy.example.com' }).problems[0]).toMatch(/^CDP_TRUSTED_PROXIES: .*CIDR/);
+  });
+});

@@ -9,6 +9,10 @@ const optionalString = z
   .optional();
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+
+/** An IPv4 or IPv6 address, optionally with a /prefix. */
+const addressOrCidr = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)(?:\/\d{1,3})?$/i;
 
 export const configSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
@@ -33,6 +37,12 @@ export const configSchema = z.object({
   CDP_READ_KEY: optionalString,
   CDP_RESOLVER_BATCH_SIZE: positiveInt(5000),
   CDP_SHUTDOWN_TIMEOUT_MS: positiveInt(15000),
+  CDP_TRUSTED_PROXIES: optionalString
+    .transform((value) => value?.split(',').map((entry) => entry.trim()).filter(Boolean) ?? [])
+    .refine((entries) => entries.every((entry) => addressOrCidr.test(entry)), 'must be comma-separated IP addresses or CIDRs such as 10.0.0.0/8'),
+  CDP_RATE_LIMIT_PER_SECOND: nonNegativeInt(10000),
+  CDP_MAX_EVENT_LOOP_DELAY_MS: nonNegativeInt(1000),
+  CDP_MAX_HEAP_USED_MB: nonNegativeInt(0),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -49,6 +59,8 @@ export interface Config {
   seedKeys: { write?: string; read?: string };
   resolverBatchSize: number;
   shutdownTimeoutMs: number;
+  trustedProxies: string[];
+  ingest: { rateLimitPerSecond: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
 }
 
 export class ConfigError extends Error {
@@ -85,5 +97,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seedKeys: { write: e.CDP_WRITE_KEY, read: e.CDP_READ_KEY },
     resolverBatchSize: e.CDP_RESOLVER_BATCH_SIZE,
     shutdownTimeoutMs: e.CDP_SHUTDOWN_TIMEOUT_MS,
+    trustedProxies: e.CDP_TRUSTED_PROXIES,
+    ingest: {
+      rateLimitPerSecond: e.CDP_RATE_LIMIT_PER_SECOND,
+      maxEventLoopDelayMs: e.CDP_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: e.CDP_MAX_HEAP_USED_MB * 1024 * 1024,
+    },
   };
 }

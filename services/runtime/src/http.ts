@@ -12,6 +12,8 @@ export interface HttpServerOptions {
   readiness: Record<string, ReadinessCheck>;
   /** Largest request body accepted, in bytes, before any route narrows it. */
   bodyLimit?: number;
+  /** Proxies (addresses or CIDRs) whose X-Forwarded-For is believed for `request.ip`; none by default. */
+  trustProxy?: string[];
 }
 
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -49,6 +51,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    trustProxy: options.trustProxy && options.trustProxy.length > 0 ? options.trustProxy : false,
   });
 
   app.setErrorHandler((error, request, reply) => {

@@ -2,9 +2,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppError, type EventLog, type KeyStore, type Metrics } from '@cdp/runtime';
-import { batchBody, encodeEvent, parseMessage, type EventRecord, type MessageType, type TopicNames } from '@cdp/schemas';
+import { batchBody, encodeEvent, type EventRecord, type MessageType, type TopicNames } from '@cdp/schemas';
 import { writeKeyOf } from '../auth';
-import { enrich, partitionKey } from '../enrich';
+import { partitionKey, type RequestContext } from '../enrich';
+import { inspectJson } from '../inspect';
+import { toEvent, type EventIssue } from '../pipeline';
 
 export interface IngestDeps {
   log: EventLog;
@@ -14,16 +16,14 @@ export interface IngestDeps {
   logger: Logger;
 }
 
-export const maxEventBytes = 32 * 1024;
 export const maxRequestBytes = 500 * 1024;
 /** How long a request waits for the log's acknowledgement before it answers 503. */
 const appendTimeoutMs = 10_000;
 
-interface EventIssue {
-  index: number;
-  path: string;
-  message: string;
-}
+const requestContext = (request: FastifyRequest): RequestContext => ({
+  ip: request.ip ?? null,
+  userAgent: request.headers['user-agent'] ?? null,
+});
 
 export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
   const accepted = deps.metrics.counter('cdp_ingest_events_accepted_total', 'Events durably appended to the log', ['type']);
@@ -63,8 +63,8 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
 
   function answer(reply: FastifyReply, issues: EventIssue[], total: number) {
     if (issues.length === 0) return reply.send({ success: true });
-    rejected.inc(issues.length);
     const invalid = new Set(issues.map((issue) => issue.index)).size;
+    rejected.inc(invalid);
     throw new AppError(
       'INVALID_EVENT',
       `${invalid} of ${total} events are invalid and were not accepted; the other ${total - invalid} were`,
@@ -75,19 +75,23 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
   const single = (type: MessageType) => async (request: FastifyRequest, reply: FastifyReply) => {
     const receivedAt = Date.now();
     const source = await authenticate(request);
-    const body = request.body;
-    if (Buffer.byteLength(JSON.stringify(body ?? null)) > maxEventBytes) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `an event may be at most ${maxEventBytes / 1024} KB`);
+    const result = toEvent({ item: request.body, index: 0, forcedType: type, receivedAt, source, request: requestContext(request) });
+    if ('issues' in result) {
+      // One event over the per-event limit is the whole request: answer it like the request limit.
+      if (result.tooLarge) throw new AppError('PAYLOAD_TOO_LARGE', result.issues[0]?.message ?? 'the event is too large');
+      return answer(reply, result.issues, 1);
     }
-    const parsed = parseMessage(body, type);
-    if (!parsed.ok) return answer(reply, parsed.issues.map((issue) => ({ index: 0, ...issue })), 1);
-    await append([enrich({ message: parsed.message, receivedAt, source })]);
+    await append([result.event]);
     return reply.send({ success: true });
   };
 
   const batch = async (request: FastifyRequest, reply: FastifyReply) => {
     const receivedAt = Date.now();
     const source = await authenticate(request);
+    // Checked before zod, which copies records key by key and would turn a `__proto__` key into a prototype.
+    const { batch: _items, ...rawShared } = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
+    const sharedProblem = inspectJson(rawShared);
+    if (sharedProblem) throw new AppError('INVALID_REQUEST', `${sharedProblem.path}: ${sharedProblem.message}`, [sharedProblem]);
     const envelope = batchBody.safeParse(request.body);
     if (!envelope.success) {
       throw new AppError(
@@ -96,30 +100,17 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
         envelope.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
       );
     }
+    const { batch: items, ...shared } = envelope.data;
     const issues: EventIssue[] = [];
     const events: EventRecord[] = [];
-    envelope.data.batch.forEach((item, index) => {
-      if (Buffer.byteLength(JSON.stringify(item ?? null)) > maxEventBytes) {
-        issues.push({ index, path: '', message: `an event may be at most ${maxEventBytes / 1024} KB` });
-        return;
-      }
-      const parsed = parseMessage(item);
-      if (!parsed.ok) {
-        issues.push(...parsed.issues.map((issue) => ({ index, ...issue })));
-        return;
-      }
-      events.push(
-        enrich({
-          message: parsed.message,
-          receivedAt,
-          source,
-          batchSentAt: envelope.data.sentAt,
-          batchContext: envelope.data.context,
-        }),
-      );
+    const context = requestContext(request);
+    items.forEach((item, index) => {
+      const result = toEvent({ item, index, receivedAt, source, request: context, batchSentAt: shared.sentAt, batchContext: shared.context });
+      if ('issues' in result) issues.push(...result.issues);
+      else events.push(result.event);
     });
     await append(events);
-    return answer(reply, issues, envelope.data.batch.length);
+    return answer(reply, issues, items.length);
   };
 
   const routeOptions = { bodyLimit: maxRequestBytes };

@@ -1,0 +1,38 @@
+// Reads back what reached ClickHouse: stored rows per messageId, counted straight from the events table.
+import { waitFor } from '@cdp/runtime';
+import type { TestPlatform } from '../harness/platform';
+
+/** Rows of the events table per messageId (no FINAL: a message delivered twice would show as 2). */
+export async function storedCounts(cdp: TestPlatform, messageIds: string[]): Promise<Map<string, number>> {
+  const result = await cdp.platform.clickhouse.client.query({
+    query: 'SELECT message_id, toUInt32(count()) AS n FROM events WHERE message_id IN {ids:Array(String)} GROUP BY message_id',
+    query_params: { ids: messageIds },
+    format: 'JSONEachRow',
+  });
+  const rows = await result.json<{ message_id: string; n: number }>();
+  return new Map(rows.map((row) => [row.message_id, Number(row.n)]));
+}
+
+/** Waits until every expected messageId is stored, then returns the counts of those and of any unexpected ones. */
+export async function waitForStored(cdp: TestPlatform, expected: string[], unexpected: string[] = []): Promise<Map<string, number>> {
+  await waitFor(
+    async () => {
+      const counts = await storedCounts(cdp, expected);
+      return expected.every((id) => counts.has(id));
+    },
+    { timeoutMs: 30_000, what: `${expected.length} messages to be stored` },
+  );
+  return storedCounts(cdp, [...expected, ...unexpected]);
+}
+
+/** The stored context of one message, parsed. */
+export async function storedContext(cdp: TestPlatform, messageId: string): Promise<Record<string, unknown>> {
+  const result = await cdp.platform.clickhouse.client.query({
+    query: 'SELECT context FROM events WHERE message_id = {id:String} LIMIT 1',
+    query_params: { id: messageId },
+    format: 'JSONEachRow',
+  });
+  const rows = await result.json<{ context: string }>();
+  if (!rows[0]) throw new Error(`message ${messageId} is not stored`);
+  return JSON.parse(rows[0].context) as Record<string, unknown>;
+}
