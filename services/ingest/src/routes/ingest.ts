@@ -114,9 +114,10 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
   };
 
   const routeOptions = { bodyLimit: maxRequestBytes };
+  // analytics.js posts to the first letter of the type (`/v1/t`) and batches to `/v1/b`, as Segment's API allows.
   for (const type of ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const) {
     app.post(`/v1/${type}`, routeOptions, single(type));
+    app.post(`/v1/${type.charAt(0)}`, routeOptions, single(type));
   }
-  app.post('/v1/batch', routeOptions, batch);
-  app.post('/v1/import', routeOptions, batch);
+  for (const path of ['/v1/batch', '/v1/import', '/v1/b']) app.post(path, routeOptions, batch);
 }
