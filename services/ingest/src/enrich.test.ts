@@ -1,7 +1,7 @@
 // Unit tests of enrichment: skew correction, channel defaults, generated message ids.
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '@cdp/schemas';
-import { channelOf, correctedTimestamp, enrich } from './enrich';
+import { channelOf, correctedTimestamp, enrich, withRequestContext } from './enrich';
 
 describe('correctedTimestamp', () => {
   it('moves the event by the client clock skew measured through sentAt', () => {
@@ -37,5 +37,25 @@ describe('enrich', () => {
     if (!parsed.ok || !other.ok) throw new Error('fixture must be valid');
     expect(enrich({ message: parsed.message, receivedAt: 1, source: 's' }).messageId).toBe('m-1');
     expect(enrich({ message: other.message, receivedAt: 1, source: 's' }).messageId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('withRequestContext', () => {
+  const request = { ip: '192.0.2.1', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36' };
+
+  it('fills ip and userAgent from the request and parses the user agent', () => {
+    const context = withRequestContext({ library: { name: 'analytics.js', version: '1.0.0' } }, request);
+    expect(context).toMatchObject({ ip: '192.0.2.1', userAgent: request.userAgent, library: { name: 'analytics.js', version: '1.0.0' } });
+    expect(context.parsedUserAgent).toMatchObject({ browser: { name: 'Chrome', version: '126.0.0.0' }, os: { name: 'Linux' } });
+  });
+
+  it('keeps an ip and a user agent the SDK stated, and parses the stated one', () => {
+    const context = withRequestContext({ ip: '198.51.100.2', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0' }, request);
+    expect(context.ip).toBe('198.51.100.2');
+    expect(context.parsedUserAgent).toMatchObject({ browser: { name: 'Firefox' }, os: { name: 'Windows' } });
+  });
+
+  it('adds nothing when the request has neither', () => {
+    expect(withRequestContext({}, { ip: null, userAgent: null })).toEqual({});
   });
 });

@@ -56,7 +56,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body, retryAfter } = errorResponse(error);
-    if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
+    // A 503 of ours (overload, log down) is expected under pressure: one line without a stack, not an error report.
+    if (status === 503 && error instanceof AppError) request.log.warn({ code: error.code, url: request.url }, error.message);
+    else if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     return reply.status(status).send(body);
   });
