@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppError, type EventLog, type KeyStore, type Metrics } from '@cdp/runtime';
 import { batchBody, encodeEvent, type EventRecord, type MessageType, type TopicNames } from '@cdp/schemas';
+import { createAppender } from '../appender';
 import { writeKeyOf } from '../auth';
 import { partitionKey, type RequestContext } from '../enrich';
 import { inspectJson } from '../inspect';
@@ -37,26 +38,20 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
     return source;
   }
 
+  const appendRecords = createAppender((records) => deps.log.produce(deps.topics.events, records), {
+    maxGroupBytes: 900 * 1024,
+    maxQueuedBytes: 64 * 1024 * 1024,
+    timeoutMs: appendTimeoutMs,
+  });
+
   async function append(events: EventRecord[]): Promise<void> {
     if (events.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
     try {
       // A log that does not answer (Kafka retries an idempotent produce without end) must not hang the client.
-      const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`no acknowledgement within ${appendTimeoutMs} ms`)), appendTimeoutMs);
-      });
-      await Promise.race([
-        deps.log.produce(
-          deps.topics.events,
-          events.map((event) => ({ key: partitionKey(event), value: encodeEvent(event) })),
-        ),
-        timeout,
-      ]);
+      await appendRecords(events.map((event) => ({ key: partitionKey(event), value: encodeEvent(event) })));
     } catch (error) {
       deps.logger.error({ err: error }, 'event log refused the append');
       throw new AppError('LOG_UNAVAILABLE', 'the event log is unavailable; retry later', undefined, 5);
-    } finally {
-      clearTimeout(timer);
     }
     for (const event of events) accepted.inc({ type: event.type });
   }
