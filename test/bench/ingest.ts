@@ -13,7 +13,7 @@ import { basicAuth } from '../harness/http';
 
 type Target = 'hello' | 'embedded' | 'kafka';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const connections = 50;
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const batchSize = 100;
 
 /** Child mode: one server per process, so the load generator does not share its event loop. */
@@ -24,6 +24,8 @@ async function serve(target: Target): Promise<void> {
   if (target === 'hello') {
     const app = Fastify();
     app.get('/', async () => ({ hello: 'world' }));
+    // The same hello-world, but reading the JSON body a track request carries: the cost of HTTP plus parsing alone.
+    app.post('/', async () => ({ success: true }));
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     close = () => app.close();
   } else {
@@ -139,6 +141,7 @@ async function measure(target: 'embedded' | 'kafka', env: Record<string, string>
 async function main(): Promise<void> {
   const hello = await startServer('hello');
   const baseline = await load({ url: hello.url });
+  const postBaseline = await load({ url: hello.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: trackBody(0) });
   const helloRss = await hello.stop();
   const rows = [await measure('embedded', {})];
   const kafka = process.env.KAFKA_BROKERS ? { brokers: process.env.KAFKA_BROKERS, stop: async () => undefined } : await startLocalKafka();
@@ -151,7 +154,8 @@ async function main(): Promise<void> {
   const helloRps = Math.round(baseline.requests.average);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`\ningest benchmark: ${seconds} s per measurement, ${connections} connections (batch: 10), ${os.cpus().length} cores, Node ${process.version}`);
-  out(`hello-world Fastify baseline: ${helloRps} req/s, p50 ${baseline.latency.p50} ms, p99 ${baseline.latency.p99} ms, RSS ${helloRss} MB\n`);
+  out(`hello-world Fastify baseline (GET): ${helloRps} req/s, p50 ${baseline.latency.p50} ms, p99 ${baseline.latency.p99} ms, RSS ${helloRss} MB`);
+  out(`hello-world with a track body (POST, JSON parsed): ${Math.round(postBaseline.requests.average)} req/s, p99 ${postBaseline.latency.p99} ms\n`);
   out('| runtime | track req/s | track vs hello | track p50 ms | track p99 ms | batch(100) events/s | p99 at half load ms | RSS MB | errors |');
   out('|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) {

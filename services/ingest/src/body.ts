@@ -24,7 +24,15 @@ export function parseJsonBody(body: Buffer): unknown {
   }
 }
 
-function parser(_request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: unknown) => void): void {
+const bodyBytes = new WeakMap<FastifyRequest, number>();
+
+/** Size of the decoded (after gzip) body of a request, when it had one. */
+export function bodyBytesOf(request: FastifyRequest): number | undefined {
+  return bodyBytes.get(request);
+}
+
+function parser(request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: unknown) => void): void {
+  bodyBytes.set(request, body.length);
   try {
     done(null, parseJsonBody(body));
   } catch (error) {

@@ -52,7 +52,8 @@ export interface RequestContext {
  * browser is not mistaken for an app by `channelOf`.
  */
 export function withRequestContext(context: JsonObject, request: RequestContext): JsonObject {
-  const enriched = { ...context };
+  // Filled in place: the caller passes the fresh object it merged for this event.
+  const enriched = context;
   if (typeof enriched.ip !== 'string' && request.ip) enriched.ip = request.ip;
   if (typeof enriched.userAgent !== 'string' && request.userAgent) enriched.userAgent = request.userAgent;
   if (typeof enriched.userAgent === 'string' && enriched.userAgent) enriched.parsedUserAgent = parseUserAgent(enriched.userAgent);

@@ -8,27 +8,42 @@ export interface JsonProblem {
   message: string;
 }
 
+interface Found {
+  keys: string[];
+  message: string;
+}
+
 /**
  * The first problem in a parsed JSON value, or null. Same rules as secure-json-parse: a `__proto__` key, or a
- * `constructor` key holding an object with a `prototype` key. Iterative, so a 100k-deep array cannot overflow the stack.
+ * `constructor` key holding an object with a `prototype` key. The recursion stops at maxNestingDepth, so a
+ * 100k-deep array cannot overflow the stack; the path is built only for a problem, as this runs on every event.
  */
 export function inspectJson(value: unknown, basePath = ''): JsonProblem | null {
-  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path: basePath, depth: 0 }];
-  while (stack.length > 0) {
-    const item = stack.pop() as { value: unknown; path: string; depth: number };
-    if (typeof item.value !== 'object' || item.value === null) continue;
-    if (item.depth >= maxNestingDepth) {
-      return { path: item.path, message: `nesting is deeper than ${maxNestingDepth} levels` };
+  const found = visit(value, 0);
+  if (!found) return null;
+  const keys = found.keys.reverse();
+  return { path: [basePath, ...keys].filter(Boolean).join('.'), message: found.message };
+}
+
+function visit(value: unknown, depth: number): Found | null {
+  if (typeof value !== 'object' || value === null) return null;
+  if (depth >= maxNestingDepth) return { keys: [], message: `nesting is deeper than ${maxNestingDepth} levels` };
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) {
+      const found = visit(value[index], depth + 1);
+      if (found) return (found.keys.push(String(index)), found);
     }
-    const entries = Array.isArray(item.value) ? item.value.entries() : Object.entries(item.value);
-    for (const [key, child] of entries) {
-      const path = item.path ? `${item.path}.${key}` : String(key);
-      if (key === '__proto__') return { path, message: 'the key __proto__ is not allowed' };
-      if (key === 'constructor' && typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype')) {
-        return { path, message: 'a constructor.prototype key is not allowed' };
-      }
-      stack.push({ value: child, path, depth: item.depth + 1 });
+    return null;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const child = (value as Record<string, unknown>)[key];
+    if (key === '__proto__') return { keys: [key], message: 'the key __proto__ is not allowed' };
+    if (key === 'constructor' && typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype')) {
+      return { keys: [key], message: 'a constructor.prototype key is not allowed' };
     }
+    const found = visit(child, depth + 1);
+    if (found) return (found.keys.push(key), found);
   }
   return null;
 }

@@ -5,6 +5,7 @@ import { AppError, type EventLog, type KeyStore, type Metrics } from '@cdp/runti
 import { batchBody, encodeEvent, type EventRecord, type MessageType, type TopicNames } from '@cdp/schemas';
 import { createAppender } from '../appender';
 import { writeKeyOf } from '../auth';
+import { bodyBytesOf } from '../body';
 import { partitionKey, type RequestContext } from '../enrich';
 import { inspectJson } from '../inspect';
 import { toEvent, type EventIssue } from '../pipeline';
@@ -70,7 +71,7 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
   const single = (type: MessageType) => async (request: FastifyRequest, reply: FastifyReply) => {
     const receivedAt = Date.now();
     const source = await authenticate(request);
-    const result = toEvent({ item: request.body, index: 0, forcedType: type, receivedAt, source, request: requestContext(request) });
+    const result = toEvent({ item: request.body, index: 0, forcedType: type, receivedAt, source, request: requestContext(request), bodyBytes: bodyBytesOf(request) });
     if ('issues' in result) {
       // One event over the per-event limit is the whole request: answer it like the request limit.
       if (result.tooLarge) throw new AppError('PAYLOAD_TOO_LARGE', result.issues[0]?.message ?? 'the event is too large');
@@ -99,8 +100,9 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
     const issues: EventIssue[] = [];
     const events: EventRecord[] = [];
     const context = requestContext(request);
+    const bodyBytes = bodyBytesOf(request);
     items.forEach((item, index) => {
-      const result = toEvent({ item, index, receivedAt, source, request: context, batchSentAt: shared.sentAt, batchContext: shared.context });
+      const result = toEvent({ item, index, receivedAt, source, request: context, batchSentAt: shared.sentAt, batchContext: shared.context, bodyBytes });
       if ('issues' in result) issues.push(...result.issues);
       else events.push(result.event);
     });
