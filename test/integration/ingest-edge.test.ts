@@ -66,7 +66,7 @@ describe('pressure', () => {
   it('answers 429 with Retry-After past the per-key rate, and stores exactly the accepted requests', async () => {
     const cdp = await startTestPlatform('embedded', { CDP_RATE_LIMIT_PER_SECOND: '5' });
     try {
-      const ids = Array.from({ length: 15 }, () => uniqueName('msg'));
+      const ids = Array.from({ length: 30 }, () => uniqueName('msg'));
       const responses = await Promise.all(ids.map((messageId) => send(cdp.url, '/v1/track', { userId: 'u', event: 'E', messageId }, { writeKey: cdp.writeKey })));
       const accepted = ids.filter((_, index) => responses[index]?.status === 200);
       const limited = responses.filter((response) => response.status === 429);

@@ -8,6 +8,9 @@ export const maxEventBytes = 32 * 1024;
 /** Times the skew-corrected timestamp may take; outside them a clock is broken, not an event historical or planned. */
 export const earliestTimestamp = Date.UTC(2000, 0, 1);
 export const maxFutureMs = 24 * 60 * 60 * 1000;
+/** Times as the client stated them are stored too, so they must fit ClickHouse's DateTime64 (1900 to 2299). */
+const storableFrom = Date.UTC(1900, 0, 1);
+const storableUntil = Date.UTC(2300, 0, 1);
 
 export interface EventIssue {
   index: number;
@@ -49,6 +52,11 @@ export function toEvent(input: MessageInput): { event: EventRecord } | { issues:
     batchSentAt: input.batchSentAt,
     batchContext: input.batchContext,
   });
+  for (const [field, time] of [['originalTimestamp', event.originalTimestamp], ['sentAt', event.sentAt]] as const) {
+    if (time !== null && (time < storableFrom || time >= storableUntil)) {
+      return fail(field === 'originalTimestamp' ? 'timestamp' : field, `${describeTime(time)} is outside 1900-01-01 to 2299-12-31`);
+    }
+  }
   if (event.timestamp < earliestTimestamp) {
     return fail('timestamp', `timestamp ${describeTime(event.timestamp)} is before 2000-01-01 (after clock-skew correction)`);
   }
