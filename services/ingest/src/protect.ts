@@ -21,13 +21,9 @@ export const defaultLimits: IngestLimits = { rateLimitPerSecond: 10_000, maxEven
 const retryAfterPressureSeconds = 5;
 
 export async function protectIngest(app: FastifyInstance, limits: IngestLimits, maxRequestBytes: number): Promise<void> {
-  // analytics.js posts JSON with Basic auth from any site; preflights are answered here, cached for a day.
-  await app.register(cors, {
-    origin: true,
-    methods: ['POST', 'OPTIONS'],
-    allowedHeaders: ['content-type', 'authorization', 'content-encoding'],
-    maxAge: 86_400,
-  });
+  // analytics.js posts with Basic auth from any site, and adds X-Retry-Count on retries: the headers a preflight asks
+  // for are reflected rather than listed, so an SDK's next header does not break browsers. Cached for a day.
+  await app.register(cors, { origin: true, methods: ['POST', 'OPTIONS'], maxAge: 86_400 });
 
   await app.register(underPressure, {
     maxEventLoopDelay: limits.maxEventLoopDelayMs,
