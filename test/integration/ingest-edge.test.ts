@@ -99,6 +99,38 @@ describe('pressure', () => {
       await cdp.close();
     }
   });
+
+  it('answers 503 while the event loop lags, then recovers', async () => {
+    const cdp = await startTestPlatform('embedded', { CDP_MAX_EVENT_LOOP_DELAY_MS: '100' });
+    try {
+      const track = () => send(cdp.url, '/v1/track', { userId: 'u', event: 'E' }, { writeKey: cdp.writeKey });
+      expect((await track()).status).toBe(200);
+      // The platform runs in this process: busy stretches of 200 ms here are an event-loop lag of the server. The
+      // loop yields between them, so requests and the pressure sampler still run, as on a server that is overloaded.
+      let lagging = true;
+      const lag = (async () => {
+        while (lagging) {
+          const busyUntil = Date.now() + 200;
+          while (Date.now() < busyUntil) {
+            // busy on purpose
+          }
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      const refused = await waitFor(async () => {
+        const response = await track();
+        return response.status === 503 ? response : undefined;
+      }, { what: 'a 503 during an event-loop lag' }).finally(() => {
+        lagging = false;
+      });
+      await lag;
+      expect(refused.body).toMatchObject({ code: 'OVERLOADED', message: expect.stringMatching(/eventLoopDelay/) });
+      expect(refused.headers.get('retry-after')).toBe('5');
+      await waitFor(async () => (await track()).status === 200, { what: 'ingest to recover' });
+    } finally {
+      await cdp.close();
+    }
+  });
 });
 
 describe.each(runtimes)('a log that refuses appends on the %s runtime', (runtime) => {
