@@ -116,7 +116,8 @@ export function parseMessage(input: unknown, forcedType?: MessageType): ParsedMe
     };
   }
   const schema = messageSchemas[type as MessageType];
-  const result = schema.safeParse({ ...record, type });
+  // A copy only when the endpoint supplies the type; zod builds its own output object either way.
+  const result = schema.safeParse(record.type === type ? record : { ...record, type });
   if (result.success) return { ok: true, message: result.data };
   return {
     ok: false,
