@@ -39,9 +39,11 @@ export interface TopicNames {
   events: string;
   /** Where events that could not be processed go, with the reason in a header. */
   deadLetter: string;
+  /** Identity links, one partition so every resolver applies them in the same order. */
+  links: string;
 }
 
 /** Topic names under an optional prefix, so several platforms can share one Kafka cluster. */
 export function topicNames(prefix = ''): TopicNames {
-  return { events: `${prefix}cdp.events`, deadLetter: `${prefix}cdp.events.dead-letter` };
+  return { events: `${prefix}cdp.events`, deadLetter: `${prefix}cdp.events.dead-letter`, links: `${prefix}cdp.identity.links` };
 }

@@ -60,6 +60,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
     await log.ensureTopics([
       { name: topics.events, partitions: config.topicPartitions },
       { name: topics.deadLetter, partitions: 1 },
+      { name: topics.links, partitions: 1 },
     ]);
   }
 

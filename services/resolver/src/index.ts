@@ -2,10 +2,13 @@
 import type { Logger } from 'pino';
 import type { ClickHouseClient, ConsumedRecord, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
 import { decodeEvent, type EventRecord, type TopicNames } from '@cdp/schemas';
-import { primaryIdentifier } from './profile-id';
-import { writeEvents } from './write';
+import { identifiersOf } from './identifiers';
+import { openLinkLog } from './links';
+import { resolveBatch } from './resolve';
+import { writeResolved } from './write';
 
-export { profileIdOf, identifiersOf, primaryIdentifier } from './profile-id';
+export { profileIdOf, identifiersOf } from './identifiers';
+export { createIdentityGraph } from './graph';
 
 export interface ResolverDeps {
   log: EventLog;
@@ -32,7 +35,7 @@ function decodeAll(records: ConsumedRecord[]): { events: EventRecord[]; rejected
   for (const record of records) {
     try {
       const event = decodeEvent(record.value);
-      if (!primaryIdentifier(event)) rejected.push({ record, reason: 'event has neither userId nor anonymousId' });
+      if (identifiersOf(event).length === 0) rejected.push({ record, reason: 'event has no identifier (userId, anonymousId, email or phone)' });
       else events.push(event);
     } catch (error) {
       rejected.push({ record, reason: `cannot decode Avro event: ${(error as Error).message}` });
@@ -45,9 +48,11 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
   const logger = deps.logger.child({ component: 'resolver' });
   const written = deps.metrics.counter('cdp_resolver_events_written_total', 'Events written to ClickHouse');
   const deadLettered = deps.metrics.counter('cdp_resolver_events_dead_lettered_total', 'Events sent to the dead-letter topic');
+  const groupId = deps.groupId ?? 'cdp-resolver';
+  const links = await openLinkLog({ log: deps.log, topic: deps.topics.links, groupPrefix: `${groupId}-links`, logger });
 
   const consumer: LogConsumer = await deps.log.consume({
-    groupId: deps.groupId ?? 'cdp-resolver',
+    groupId,
     topics: [deps.topics.events],
     maxBatchSize: deps.batchSize ?? 5000,
     async handleBatch(batch) {
@@ -66,9 +71,14 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
         logger.warn({ count: rejected.length, reason: rejected[0]?.reason }, 'events sent to the dead-letter topic');
       }
       // Throwing here leaves the offsets uncommitted, so the log delivers the batch again.
-      written.inc(await writeEvents(deps.clickhouse, events));
+      written.inc(await writeResolved(deps.clickhouse, await resolveBatch(links, events)));
     },
   });
   logger.info('resolver consuming');
-  return { close: () => consumer.close() };
+  return {
+    async close() {
+      await consumer.close();
+      await links.close();
+    },
+  };
 }

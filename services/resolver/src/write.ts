@@ -1,7 +1,23 @@
-// Turns decoded events into ClickHouse rows (events, identities) and inserts them as one batch each.
+// Turns resolved events into ClickHouse rows (events, identities, merges, refusals) and inserts them.
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
-import type { EventRecord } from '@cdp/schemas';
-import { primaryIdentifier, profileIdOf } from './profile-id';
+import type { EventRecord, Identifier } from '@cdp/schemas';
+import type { Merge } from './graph';
+import { identifierKey } from './identifiers';
+
+export interface ResolvedEvent {
+  event: EventRecord;
+  profileId: string;
+}
+
+export interface ResolvedBatch {
+  events: ResolvedEvent[];
+  /** Each identifier of the batch with the profile it belongs to now. */
+  identities: Array<{ identifier: Identifier; profileId: string }>;
+  merges: Merge[];
+  refusals: Array<{ messageId: string; identifiers: Identifier[]; reason: string }>;
+  /** The link-log version the batch was resolved at. */
+  version: number;
+}
 
 export function eventRow(event: EventRecord, profileId: string) {
   return {
@@ -27,22 +43,40 @@ export function eventRow(event: EventRecord, profileId: string) {
 }
 
 /**
- * Writes a batch. Each event lands on the profile of its primary identifier, and that identifier is recorded as
- * resolving to it; a retried messageId writes the same row again, which the events table collapses.
+ * Writes the identity projections before the events, so a reader never sees an event whose profile it cannot map.
+ * Every row is idempotent: a redelivered batch writes the same rows again, which the tables collapse.
  */
-export async function writeEvents(client: ClickHouseClient, events: EventRecord[]): Promise<number> {
-  const eventRows = [];
-  const identityRows = new Map<string, { type: string; value: string; profile_id: string }>();
-  for (const event of events) {
-    const primary = primaryIdentifier(event);
-    if (!primary) continue;
-    const profileId = profileIdOf(primary);
-    eventRows.push(eventRow(event, profileId));
-    identityRows.set(`${primary.type}\u0000${primary.value}`, { type: primary.type, value: primary.value, profile_id: profileId });
+export async function writeResolved(client: ClickHouseClient, batch: ResolvedBatch): Promise<number> {
+  const { version } = batch;
+  const identities = new Map(batch.identities.map((entry) => [identifierKey(entry.identifier), entry]));
+  if (identities.size > 0) {
+    await client.insert({
+      table: 'identities',
+      values: [...identities.values()].map(({ identifier, profileId }) => ({ type: identifier.type, value: identifier.value, profile_id: profileId, version })),
+      format: 'JSONEachRow',
+    });
   }
-  if (eventRows.length > 0) await client.insert({ table: 'events', values: eventRows, format: 'JSONEachRow' });
-  if (identityRows.size > 0) {
-    await client.insert({ table: 'identities', values: [...identityRows.values()], format: 'JSONEachRow' });
+  const merges = new Map(batch.merges.map((merge) => [merge.loserId, merge]));
+  if (merges.size > 0) {
+    await client.insert({
+      table: 'profile_merges',
+      values: [...merges.values()].map((merge) => ({ loser_id: merge.loserId, survivor_id: merge.survivorId, version })),
+      format: 'JSONEachRow',
+    });
   }
-  return eventRows.length;
+  if (batch.refusals.length > 0) {
+    await client.insert({
+      table: 'identity_refusals',
+      values: batch.refusals.map((refusal) => ({
+        message_id: refusal.messageId,
+        identifiers: refusal.identifiers.map(identifierKey),
+        reason: refusal.reason,
+      })),
+      format: 'JSONEachRow',
+    });
+  }
+  if (batch.events.length > 0) {
+    await client.insert({ table: 'events', values: batch.events.map(({ event, profileId }) => eventRow(event, profileId)), format: 'JSONEachRow' });
+  }
+  return batch.events.length;
 }

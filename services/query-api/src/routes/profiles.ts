@@ -1,11 +1,14 @@
-// GET /v1/profiles/{type}:{value}: one customer's unified profile.
-import type { FastifyInstance } from 'fastify';
+// GET /v1/profiles/{type}:{value} (one customer's unified profile) and /events (the customer's timeline).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, type ClickHouseClient, type KeyStore } from '@cdp/runtime';
 import { requireReadKey } from '../auth';
 import { findProfileId, identifierTypes, readProfile, type IdentifierType } from '../profiles';
+import { decodeCursor, readTimeline } from '../timeline';
+
+const maxPageSize = 1000;
 
 export function profileRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; keys: KeyStore }): void {
-  app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', async (request) => {
+  async function resolveRef(request: FastifyRequest<{ Params: { ref: string } }>): Promise<string> {
     await requireReadKey(deps.keys, request);
     const { ref } = request.params;
     const colon = ref.indexOf(':');
@@ -16,6 +19,19 @@ export function profileRoutes(app: FastifyInstance, deps: { clickhouse: ClickHou
     }
     const profileId = await findProfileId(deps.clickhouse, type as IdentifierType, value);
     if (!profileId) throw new AppError('NOT_FOUND', `no profile has ${type} ${value}`);
-    return readProfile(deps.clickhouse, profileId);
+    return profileId;
+  }
+
+  app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', async (request) => readProfile(deps.clickhouse, await resolveRef(request)));
+
+  app.get<{ Params: { ref: string }; Querystring: { limit?: string; cursor?: string } }>('/v1/profiles/:ref/events', async (request) => {
+    const { limit: limitText = '50', cursor: cursorText } = request.query;
+    const limit = Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > maxPageSize) {
+      throw new AppError('INVALID_REQUEST', `limit must be a whole number from 1 to ${maxPageSize}`);
+    }
+    const cursor = cursorText === undefined ? null : decodeCursor(cursorText);
+    if (cursorText !== undefined && cursor === null) throw new AppError('INVALID_REQUEST', 'cursor is not one this API handed out');
+    return readTimeline(deps.clickhouse, await resolveRef(request), limit, cursor);
   });
 }

@@ -1,0 +1,76 @@
+// The identity graph's rules: the older profile survives, chains collapse, two userIds never share a profile.
+import { describe, expect, it } from 'vitest';
+import type { Identifier } from '@cdp/schemas';
+import { createIdentityGraph } from './graph';
+import { profileIdOf } from './identifiers';
+
+const user = (value: string): Identifier => ({ type: 'user_id', value });
+const anon = (value: string): Identifier => ({ type: 'anonymous_id', value });
+const email = (value: string): Identifier => ({ type: 'email', value });
+
+describe('identity graph', () => {
+  it('gives a new identifier a profile of its own, derived from it', () => {
+    const graph = createIdentityGraph();
+    graph.apply([anon('a')]);
+    expect(graph.profileOf(anon('a'))).toBe(profileIdOf(anon('a')));
+    expect(graph.profileOf(anon('b'))).toBeNull();
+  });
+
+  it('keeps the profile that appeared first on the log when two merge, whichever side the link names first', () => {
+    const graph = createIdentityGraph();
+    graph.apply([anon('old')]);
+    graph.apply([anon('new')]);
+    const outcome = graph.apply([user('u'), anon('new'), anon('old')]);
+    expect(graph.profileOf(user('u'))).toBe(profileIdOf(anon('old')));
+    expect(outcome.merges.map((merge) => merge.survivorId)).toEqual([profileIdOf(anon('new')), profileIdOf(anon('old'))]);
+  });
+
+  it('points every absorbed profile of a chain at the final survivor', () => {
+    const graph = createIdentityGraph();
+    graph.apply([anon('a')]);
+    graph.apply([anon('b')]);
+    graph.apply([anon('c')]);
+    graph.apply([email('e'), anon('c'), anon('b')]);
+    graph.apply([anon('a'), email('e')]);
+    const survivor = profileIdOf(anon('a'));
+    expect(graph.mergesOf(anon('c')).map((merge) => [merge.loserId, merge.survivorId]).sort()).toEqual(
+      [profileIdOf(anon('b')), profileIdOf(anon('c')), profileIdOf(email('e'))].map((loser) => [loser, survivor]).sort(),
+    );
+  });
+
+  it('refuses a link that would put two userIds in one profile, and says so', () => {
+    const graph = createIdentityGraph();
+    graph.apply([user('u1'), anon('device')]);
+    const outcome = graph.apply([user('u2'), anon('device')]);
+    expect(outcome.merges).toEqual([]);
+    expect(outcome.refusals).toHaveLength(1);
+    expect(outcome.refusals[0]?.reason).toMatch(/u2.*u1|u1.*u2/);
+    expect(graph.profileOf(anon('device'))).toBe(profileIdOf(user('u1')));
+    expect(graph.profileForEvent([user('u2'), anon('device')])).toBe(profileIdOf(user('u2')));
+    // A refusal stays settled: the same link would be refused again, so it need not travel the log again.
+    expect(graph.settled([user('u2'), anon('device')])).toBe(true);
+  });
+
+  it('lets the other identifiers of a refused event join the userId they came with', () => {
+    const graph = createIdentityGraph();
+    graph.apply([user('u1'), anon('device')]);
+    graph.apply([user('u2'), email('two@example.com'), anon('device')]);
+    expect(graph.profileOf(email('two@example.com'))).toBe(graph.profileOf(user('u2')));
+  });
+
+  it('places an event with weaker identifiers on the profile linked first', () => {
+    const graph = createIdentityGraph();
+    graph.apply([user('u1'), email('shared@example.com')]);
+    graph.apply([user('u2'), anon('phone-app')]);
+    graph.apply([anon('phone-app'), email('shared@example.com')]);
+    expect(graph.profileForEvent([email('shared@example.com'), anon('phone-app')])).toBe(profileIdOf(user('u1')));
+  });
+
+  it('counts applied records as its version', () => {
+    const graph = createIdentityGraph();
+    graph.apply([anon('a')]);
+    graph.apply([anon('a')]);
+    expect(graph.version).toBe(2);
+    expect(graph.size).toBe(1);
+  });
+});

@@ -1,0 +1,164 @@
+// The identity graph every resolver instance rebuilds by applying the link log in order: a union-find with merge protection.
+import type { Identifier } from '@cdp/schemas';
+import { identifierKey, profileIdOf } from './identifiers';
+
+interface Node {
+  identifier: Identifier;
+  /** Position of the node's first appearance on the link log: the older profile is the one that appeared first. */
+  seq: number;
+  parent: Node;
+}
+
+interface Component {
+  root: Node;
+  members: Node[];
+  userIds: Set<string>;
+}
+
+export interface Merge {
+  loserId: string;
+  survivorId: string;
+}
+
+export interface Refusal {
+  identifiers: Identifier[];
+  reason: string;
+}
+
+export interface ApplyOutcome {
+  merges: Merge[];
+  refusals: Refusal[];
+}
+
+export interface IdentityGraph {
+  /** Applies one link record: registers new identifiers, then joins their profiles unless that would join two userIds. */
+  apply(identifiers: Identifier[]): ApplyOutcome;
+  /** True when applying these identifiers could change nothing (all known, already together or certainly refused). */
+  settled(identifiers: Identifier[]): boolean;
+  /** The profile the identifier belongs to now, or null if it was never linked. */
+  profileOf(identifier: Identifier): string | null;
+  /**
+   * The profile of an event with these identifiers: the userId's, else the one its identifiers were linked to first.
+   * Null when one of them was never linked.
+   */
+  profileForEvent(identifiers: Identifier[]): string | null;
+  /** Every profile id the identifier's profile absorbed, each with the survivor (for the profile_merges projection). */
+  mergesOf(identifier: Identifier): Merge[];
+  /** How many records have been applied: the version of everything derived from the graph. */
+  readonly version: number;
+  readonly size: number;
+}
+
+export function createIdentityGraph(): IdentityGraph {
+  const nodes = new Map<string, Node>();
+  const components = new Map<Node, Component>();
+  let seq = 0;
+  let version = 0;
+
+  function find(node: Node): Node {
+    let root = node;
+    while (root.parent !== root) root = root.parent;
+    // Path halving keeps later finds short.
+    let current = node;
+    while (current.parent !== root) {
+      const next = current.parent;
+      current.parent = root;
+      current = next;
+    }
+    return root;
+  }
+
+  const componentOf = (node: Node) => components.get(find(node)) as Component;
+  const lookup = (identifier: Identifier) => nodes.get(identifierKey(identifier));
+
+  function register(identifier: Identifier): Node {
+    const existing = lookup(identifier);
+    if (existing) return existing;
+    const node = { identifier, seq: seq++ } as Node;
+    node.parent = node;
+    nodes.set(identifierKey(identifier), node);
+    const userIds = new Set<string>(identifier.type === 'user_id' ? [identifier.value] : []);
+    components.set(node, { root: node, members: [node], userIds });
+    return node;
+  }
+
+  const conflicts = (a: Component, b: Component) =>
+    a.userIds.size > 0 && b.userIds.size > 0 && [...b.userIds].some((userId) => !a.userIds.has(userId));
+
+  function union(a: Component, b: Component): Merge[] {
+    const [survivor, loser] = a.root.seq < b.root.seq ? [a, b] : [b, a];
+    loser.root.parent = survivor.root;
+    components.delete(loser.root);
+    for (const member of loser.members) survivor.members.push(member);
+    for (const userId of loser.userIds) survivor.userIds.add(userId);
+    const survivorId = profileIdOf(survivor.root.identifier);
+    return [{ loserId: profileIdOf(loser.root.identifier), survivorId }];
+  }
+
+  function profileIdOfComponent(component: Component): string {
+    return profileIdOf(component.root.identifier);
+  }
+
+  return {
+    apply(identifiers) {
+      version += 1;
+      const outcome: ApplyOutcome = { merges: [], refusals: [] };
+      const [first, ...rest] = identifiers.map(register);
+      if (!first) return outcome;
+      for (const node of rest) {
+        const anchor = componentOf(first);
+        const other = componentOf(node);
+        if (anchor === other) continue;
+        if (conflicts(anchor, other)) {
+          outcome.refusals.push({
+            identifiers: [first.identifier, node.identifier],
+            reason: `would join the profiles of userIds ${[...anchor.userIds].join(', ')} and ${[...other.userIds].join(', ')}`,
+          });
+          continue;
+        }
+        outcome.merges.push(...union(anchor, other));
+      }
+      return outcome;
+    },
+    settled(identifiers) {
+      const known = identifiers.map(lookup);
+      if (known.some((node) => node === undefined)) return false;
+      const [first, ...rest] = known as Node[];
+      if (!first) return true;
+      return rest.every((node) => {
+        const anchor = componentOf(first);
+        const other = componentOf(node);
+        // Components only grow, so a pair that conflicts now conflicts whenever the record would be applied.
+        return anchor === other || conflicts(anchor, other);
+      });
+    },
+    profileOf(identifier) {
+      const node = lookup(identifier);
+      return node ? profileIdOfComponent(componentOf(node)) : null;
+    },
+    profileForEvent(identifiers) {
+      const known = identifiers.map(lookup);
+      if (known.length === 0 || known.some((node) => node === undefined)) return null;
+      const userNode = (known as Node[]).find((node) => node.identifier.type === 'user_id');
+      if (userNode) return profileIdOfComponent(componentOf(userNode));
+      const oldest = (known as Node[]).reduce((a, b) => (a.seq <= b.seq ? a : b));
+      return profileIdOfComponent(componentOf(oldest));
+    },
+    mergesOf(identifier) {
+      const node = lookup(identifier);
+      if (!node) return [];
+      const component = componentOf(node);
+      const survivorId = profileIdOfComponent(component);
+      // Every member started a profile of its own when it first appeared; all of them now resolve to the survivor.
+      return component.members
+        .filter((member) => member !== component.root)
+        .map((member) => ({ loserId: profileIdOf(member.identifier), survivorId }));
+    },
+    get version() {
+      return version;
+    },
+    get size() {
+      return nodes.size;
+    },
+  };
+}

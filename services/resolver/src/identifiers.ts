@@ -1,0 +1,45 @@
+// The identifiers of an event, normalised in this one place: userId, anonymousId, email (traits), phone (E.164).
+import { createHash } from 'node:crypto';
+import { normaliseEmail, normalisePhone, type EventRecord, type Identifier, type IdentifierType } from '@cdp/schemas';
+
+const strength: Record<IdentifierType, number> = { user_id: 0, email: 1, phone: 2, anonymous_id: 3 };
+
+/** A stable id derived from the identifier a profile started from, so every resolver instance computes the same one. */
+export function profileIdOf(identifier: Identifier): string {
+  const digest = createHash('sha256').update(`${identifier.type}\u0000${identifier.value}`).digest('hex');
+  return `prf_${digest.slice(0, 24)}`;
+}
+
+export const identifierKey = (identifier: Identifier) => `${identifier.type}:${identifier.value}`;
+
+const asObject = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+function parseObject(json: string): Record<string, unknown> {
+  try {
+    return asObject(JSON.parse(json));
+  } catch {
+    return {};
+  }
+}
+
+/** Traits the event states about its customer: identify's `traits`, and any event's `context.traits` beneath them. */
+export function traitsOf(event: EventRecord): Record<string, unknown> {
+  const contextTraits = asObject(parseObject(event.context).traits);
+  return event.type === 'identify' ? { ...contextTraits, ...parseObject(event.traits) } : contextTraits;
+}
+
+/** Every identifier of the event, strongest first, each once. An alias's previousId is an anonymous id. */
+export function identifiersOf(event: EventRecord): Identifier[] {
+  const found = new Map<string, Identifier>();
+  const add = (type: IdentifierType, value: string | null) => {
+    if (value) found.set(`${type}:${value}`, { type, value });
+  };
+  add('user_id', event.userId);
+  const traits = traitsOf(event);
+  add('email', normaliseEmail(traits.email));
+  add('phone', normalisePhone(traits.phone));
+  add('anonymous_id', event.anonymousId);
+  if (event.type === 'alias') add('anonymous_id', event.previousId);
+  return [...found.values()].sort((a, b) => strength[a.type] - strength[b.type]);
+}

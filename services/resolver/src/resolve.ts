@@ -1,0 +1,45 @@
+// Resolves a batch of events against the identity graph, asking the link log for what the graph does not know yet.
+import type { EventRecord, Identifier } from '@cdp/schemas';
+import { identifiersOf, identifierKey } from './identifiers';
+import type { LinkLog } from './links';
+import type { ResolvedBatch } from './write';
+
+export async function resolveBatch(links: LinkLog, events: EventRecord[]): Promise<ResolvedBatch> {
+  const withIds = events.map((event) => ({ event, identifiers: identifiersOf(event) }));
+  // One link record per distinct identifier set the graph cannot answer yet.
+  const requests = new Map<string, { messageId: string; identifiers: Identifier[] }>();
+  for (const { event, identifiers } of withIds) {
+    if (links.graph.settled(identifiers)) continue;
+    const key = identifiers.map(identifierKey).join('|');
+    if (!requests.has(key)) requests.set(key, { messageId: event.messageId, identifiers });
+  }
+  await links.link([...requests.values()]);
+
+  const { graph } = links;
+  const batch: ResolvedBatch = { events: [], identities: [], merges: [], refusals: [], version: graph.version };
+  const seen = new Set<string>();
+  for (const { event, identifiers } of withIds) {
+    const profileId = graph.profileForEvent(identifiers);
+    if (profileId === null) throw new Error(`event ${event.messageId} has identifiers the graph does not know after linking`);
+    batch.events.push({ event, profileId });
+    const profiles = new Set<string>();
+    for (const identifier of identifiers) {
+      const current = graph.profileOf(identifier) as string;
+      profiles.add(current);
+      const key = identifierKey(identifier);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      batch.identities.push({ identifier, profileId: current });
+      // The whole merge map of the identifier's profile, so a redelivered batch rewrites what a crash lost.
+      batch.merges.push(...graph.mergesOf(identifier));
+    }
+    if (profiles.size > 1) {
+      batch.refusals.push({
+        messageId: event.messageId,
+        identifiers,
+        reason: 'identifiers belong to profiles of different userIds; the link was refused',
+      });
+    }
+  }
+  return batch;
+}
