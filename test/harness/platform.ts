@@ -4,8 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import { createLogger, loadConfig, type Config } from '@cdp/runtime';
-import { startPlatform, type Platform } from '@cdp/cdp/platform';
+import type { Logger } from 'pino';
+import { createEventLog, createLogger, createMetrics, loadConfig, type Config } from '@cdp/runtime';
+import { start as startResolver } from '@cdp/resolver';
+import { topicNames } from '@cdp/schemas';
+import { startPlatform, type Platform, type ServiceName } from '@cdp/cdp/platform';
 
 export type RuntimeName = 'embedded' | 'kafka';
 export const runtimes: RuntimeName[] = ['embedded', 'kafka'];
@@ -16,6 +19,7 @@ export interface TestPlatform {
   writeKey: string;
   readKey: string;
   config: Config;
+  logger: Logger;
   close(): Promise<void>;
 }
 
@@ -47,21 +51,54 @@ export function runtimeEnv(runtime: RuntimeName, dataDir: string): Record<string
   return env;
 }
 
-export async function startTestPlatform(runtime: RuntimeName, overrides: Record<string, string> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  runtime: RuntimeName,
+  overrides: Record<string, string> = {},
+  services?: ServiceName[],
+): Promise<TestPlatform> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-test-'));
   const env: Record<string, string> = { ...runtimeEnv(runtime, dataDir), CDP_CHDB_PATH: chdbPath, ...overrides };
   const config = loadConfig(env);
   const logger = createLogger({ level: env.LOG_LEVEL, name: `test-${runtime}` });
-  const platform = await startPlatform(config, logger);
+  const platform = await startPlatform(config, logger, services);
   return {
     platform,
     url: platform.url as string,
     writeKey: env.CDP_WRITE_KEY as string,
     readKey: env.CDP_READ_KEY as string,
     config,
+    logger,
     async close() {
       await platform.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Starts more resolver instances beside a test platform, each with an event-log client of its own, as separate
+ * processes would run them; they share the platform's consumer group, so the partitions are split between them.
+ * Returns a function that stops them.
+ */
+export async function startExtraResolvers(cdp: TestPlatform, count: number): Promise<() => Promise<void>> {
+  const stops: Array<() => Promise<void>> = [];
+  for (let index = 0; index < count; index += 1) {
+    const log = await createEventLog(cdp.config, cdp.logger);
+    const resolver = await startResolver({
+      log,
+      topics: topicNames(cdp.config.topicPrefix),
+      groupId: `${cdp.config.topicPrefix}cdp-resolver`,
+      clickhouse: cdp.platform.clickhouse.client,
+      logger: cdp.logger,
+      metrics: createMetrics(),
+      batchSize: cdp.config.resolverBatchSize,
+    });
+    stops.push(async () => {
+      await resolver.close();
+      await log.close();
+    });
+  }
+  return async () => {
+    for (const stop of stops) await stop();
   };
 }

@@ -1,7 +1,7 @@
 // Identity cases from anonymous browsing to shared devices, each with the profiles it must end in, on both runtimes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@cdp/runtime';
-import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
+import { runtimes, startExtraResolvers, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 import { read, send } from '../harness/http';
 
 interface ProfileBody {
@@ -11,13 +11,19 @@ interface ProfileBody {
   stats: { events: number; orders: number; channels: string[] };
 }
 
-describe.each(runtimes)('identity scenarios on the %s runtime', (runtime) => {
+// Each runtime with its one resolver, and Kafka with three resolver instances sharing six partitions.
+const variants = [...runtimes.map((runtime) => ({ runtime, resolvers: 1 })), { runtime: 'kafka' as const, resolvers: 3 }];
+
+describe.each(variants)('identity scenarios on the $runtime runtime with $resolvers resolver(s)', ({ runtime, resolvers }) => {
   let cdp: TestPlatform;
+  let stopExtra: () => Promise<void> = async () => {};
 
   beforeAll(async () => {
-    cdp = await startTestPlatform(runtime);
+    cdp = await startTestPlatform(runtime, resolvers > 1 ? { CDP_TOPIC_PARTITIONS: '6' } : {});
+    stopExtra = await startExtraResolvers(cdp, resolvers - 1);
   });
   afterAll(async () => {
+    await stopExtra();
     await cdp?.close();
   });
 
