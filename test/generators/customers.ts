@@ -24,6 +24,8 @@ export interface TruthProfile {
 export interface GeneratedCustomers {
   /** Messages in the order they are sent, duplicates included. */
   messages: Array<Record<string, unknown>>;
+  /** For each message, the index in `truth` of the customer it belongs to. */
+  customerOf: number[];
   /** Distinct messageIds sent. */
   distinctMessages: number;
   truth: TruthProfile[];
@@ -42,6 +44,7 @@ export function generateCustomers(options: { customers: number; seed: number; pr
   const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)] as T;
   const perCustomer = options.eventsPerCustomer ?? 25;
   const messages: Array<Record<string, unknown>> = [];
+  const customerOf: number[] = [];
   const truth: TruthProfile[] = [];
   let messageCount = 0;
   const start = Date.parse('2025-01-01T00:00:00.000Z');
@@ -64,16 +67,22 @@ export function generateCustomers(options: { customers: number; seed: number; pr
       time += Math.floor(random() * 3_600_000);
       const full = { ...message, messageId: `${id}-m${messageCount++}`, timestamp: new Date(time).toISOString() };
       messages.push(full);
+      customerOf.push(index);
       profile.events += 1;
-      if (random() < 0.03) messages.push(full);
+      if (random() < 0.03) {
+        messages.push(full);
+        customerOf.push(index);
+      }
     };
 
+    const tickets: string[] = [];
     const count = Math.max(3, Math.round(perCustomer * (0.5 + random())));
     for (const device of devices) emit({ type: 'page', anonymousId: device, name: 'Home', properties: { channel: 'web' } });
     if (userId) {
       for (const device of devices) {
         const traits: Record<string, unknown> = {};
         if (email) traits.email = mixCase(email, random);
+        traits.plan = pick(['free', 'pro', 'team']);
         if (phone && random() < 0.5) traits.phone = `${phone.slice(0, 3)} ${phone.slice(3, 6)} ${phone.slice(6)}`;
         else if (phone) traits.phone = phone;
         emit({ type: 'identify', userId, anonymousId: device, traits });
@@ -98,8 +107,14 @@ export function generateCustomers(options: { customers: number; seed: number; pr
         identifiers.add(`anonymous_id:${register}`);
         profile.orders += 1;
         profile.revenue += amount;
+      } else if (roll < 0.7) {
+        const ticketId = `${id}-t${tickets.length}`;
+        tickets.push(ticketId);
+        emit({ type: 'track', userId, event: 'Ticket Opened', properties: { ticket_id: ticketId, type: pick(['question', 'complaint']), channel: pick(['email', 'chat', 'phone']) } });
+      } else if (roll < 0.75 && tickets.length > 0) {
+        emit({ type: 'track', userId, event: 'Ticket Resolved', properties: { ticket_id: pick(tickets) } });
       } else if (roll < 0.8) {
-        emit({ type: 'track', userId, event: pick(['Ticket Opened', 'Email Opened', 'Chat Started']), properties: { ticket_id: `${id}-t`, channel: pick(['email', 'chat', 'phone']) } });
+        emit({ type: 'track', userId, event: pick(['Email Opened', 'Chat Started']), properties: { channel: pick(['email', 'chat']) } });
       } else {
         emit({ type: 'track', userId, event: 'Survey Responded', properties: { survey: pick(['nps', 'csat']), score: Math.floor(random() * 11) } });
       }
@@ -108,5 +123,5 @@ export function generateCustomers(options: { customers: number; seed: number; pr
     profile.revenue = Math.round(profile.revenue * 100) / 100;
     truth.push(profile);
   }
-  return { messages, distinctMessages: messageCount, truth };
+  return { messages, customerOf, distinctMessages: messageCount, truth };
 }

@@ -78,27 +78,30 @@ export async function profileIdsOf(client: ClickHouseClient, survivorId: string)
 /** The profile's events, each messageId once, however often and on whichever of its merged profiles it was stored. */
 export const profileEvents = `(SELECT * FROM events WHERE profile_id IN {profileIds:Array(String)} ORDER BY inserted_at LIMIT 1 BY message_id)`;
 
+// Stats and traits come from the tables the materialized views keep (0011_profile_stats.sql): merging the states
+// of every profile id the survivor absorbed is what rolls events stored before a merge up into it.
 const statsQuery = `
   SELECT
-    count() AS events,
-    toString(min(timestamp)) AS first_seen,
-    toString(max(timestamp)) AS last_seen,
-    countIf(is_order) AS orders,
-    sumIf(coalesce(JSONExtract(properties, 'revenue', 'Nullable(Float64)'), JSONExtract(properties, 'total', 'Nullable(Float64)'), 0), is_order) AS revenue,
-    if(orders = 0, NULL, toString(maxIf(timestamp, is_order))) AS last_order_at,
-    arraySort(groupUniqArray(channel)) AS channels,
-    if(countIf(survey = 'nps') = 0, NULL, argMaxIf(score, timestamp, survey = 'nps')) AS latest_nps,
-    if(countIf(survey = 'csat') = 0, NULL, argMaxIf(score, timestamp, survey = 'csat')) AS latest_csat,
-    length(arrayFilter(t -> NOT has(groupUniqArrayIf(ticket_id, event = 'Ticket Resolved'), t),
-      groupUniqArrayIf(ticket_id, event = 'Ticket Opened'))) AS open_tickets
-  FROM (
-    SELECT *,
-      type = 'track' AND event = 'Order Completed' AS is_order,
-      if(event = 'Survey Responded', JSONExtractString(properties, 'survey'), '') AS survey,
-      JSONExtractFloat(properties, 'score') AS score,
-      JSONExtractString(properties, 'ticket_id') AS ticket_id
-    FROM ${profileEvents}
-  )`;
+    uniqExactMerge(stats.messages) AS events,
+    toString(min(stats.first_seen)) AS first_seen,
+    toString(max(stats.last_seen)) AS last_seen,
+    groupUniqArrayArray(stats.orders) AS order_revenues,
+    length(order_revenues) AS orders,
+    arraySum(order -> order.2, order_revenues) AS revenue,
+    if(orders = 0, NULL, toString(max(stats.last_order_at))) AS last_order_at,
+    arraySort(groupUniqArrayArray(stats.channels)) AS channels,
+    argMaxMerge(stats.latest_nps) AS latest_nps,
+    argMaxMerge(stats.latest_csat) AS latest_csat,
+    length(arrayFilter(ticket -> NOT has(groupUniqArrayArray(stats.tickets_resolved), ticket), groupUniqArrayArray(stats.tickets_opened))) AS open_tickets
+  FROM profile_stats AS stats
+  WHERE stats.profile_id IN {profileIds:Array(String)}`;
+
+const traitsQuery = `
+  SELECT trait.key AS key, argMaxMerge(trait.value) AS value
+  FROM profile_traits AS trait
+  WHERE trait.profile_id IN {profileIds:Array(String)}
+  GROUP BY trait.key
+  ORDER BY trait.key`;
 
 interface StatsRow {
   events: number;
@@ -125,15 +128,10 @@ export async function readProfile(client: ClickHouseClient, profileId: string): 
     'SELECT type, value FROM identities FINAL WHERE profile_id IN {profileIds:Array(String)} ORDER BY type, value',
     { profileIds },
   );
-  const traitRows = await rows<{ traits: string; context_traits: string }>(
-    client,
-    `SELECT if(type = 'identify', traits, '{}') AS traits, JSONExtractRaw(context, 'traits') AS context_traits
-     FROM ${profileEvents} ORDER BY timestamp, received_at`,
-    { profileIds },
-  );
-  // Later values overwrite earlier ones of the same trait, as in Segment; identify's traits over its context's.
   const traits: Record<string, unknown> = {};
-  for (const row of traitRows) Object.assign(traits, parseObject(row.context_traits), parseObject(row.traits));
+  for (const row of await rows<{ key: string; value: string }>(client, traitsQuery, { profileIds })) {
+    traits[row.key] = parseJson(row.value);
+  }
   const events = Number(stats?.events ?? 0);
   return {
     profileId,
@@ -155,11 +153,11 @@ export async function readProfile(client: ClickHouseClient, profileId: string): 
   };
 }
 
-function parseObject(json: string): Record<string, unknown> {
+/** A trait's stored JSON text back as a value; ClickHouse keeps it raw, exactly as the client sent it. */
+function parseJson(json: string): unknown {
   try {
-    const value: unknown = JSON.parse(json || '{}');
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+    return JSON.parse(json) as unknown;
   } catch {
-    return {};
+    return json;
   }
 }

@@ -1,6 +1,6 @@
 // Behaviour of ClickHouse migrations: statement splitting, file ordering, and applying each file once against real chDB.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -181,5 +181,34 @@ describe('migrate against chDB', () => {
     expect(await migrate(clickhouse.client, clickhouseMigrationsDir, logger)).toEqual(expectedVersions);
     expect(await tablesOf(clickhouse)).toEqual(expect.arrayContaining(['events', 'identities', 'api_keys']));
     expect(await migrate(clickhouse.client, clickhouseMigrationsDir, logger)).toEqual([]);
+  });
+
+  it('fills the profile stats views from events stored before they existed, a duplicate counting once', async () => {
+    const clickhouse = await openDatabase();
+    const folder = fileURLToPath(clickhouseMigrationsDir);
+    const dir = tempDir('cdp-migrations-backfill-');
+    const files = readdirSync(folder).filter((file) => /^\d{4}_.+\.sql$/.test(file));
+    for (const file of files.filter((name) => name < '0011')) copyFileSync(path.join(folder, file), path.join(dir, file));
+    await migrate(clickhouse.client, dir, logger);
+    const order = { profile_id: 'p1', type: 'track', event: 'Order Completed', properties: '{"total":12.5}', context: '{"traits":{"plan":"pro"}}' };
+    const page = { profile_id: 'p1', type: 'page', event: '', properties: '{}', context: '{}' };
+    const rows = [
+      { ...order, message_id: 'm1', timestamp: '2025-01-01 10:00:00.000' },
+      { ...order, message_id: 'm1', timestamp: '2025-01-01 10:00:00.000' },
+      { ...page, message_id: 'm2', timestamp: '2025-01-02 10:00:00.000' },
+    ].map((row) => ({ ...row, received_at: row.timestamp, traits: '{}', channel: 'web', source: 's' }));
+    await clickhouse.client.insert({ table: 'events', values: rows.slice(0, 2), format: 'JSONEachRow' });
+    await clickhouse.client.insert({ table: 'events', values: rows.slice(2), format: 'JSONEachRow' });
+
+    for (const file of files.filter((name) => name >= '0011')) copyFileSync(path.join(folder, file), path.join(dir, file));
+    await migrate(clickhouse.client, dir, logger);
+    const result = await clickhouse.client.query({
+      query: `SELECT uniqExactMerge(messages) AS events, length(groupUniqArrayArray(orders)) AS orders, toString(max(last_seen)) AS last_seen
+              FROM profile_stats WHERE profile_id = 'p1'`,
+      format: 'JSONEachRow',
+    });
+    expect(await result.json()).toEqual([{ events: 2, orders: 1, last_seen: '2025-01-02 10:00:00.000' }]);
+    const traits = await clickhouse.client.query({ query: 'SELECT key, argMaxMerge(value) AS latest FROM profile_traits GROUP BY key', format: 'JSONEachRow' });
+    expect(await traits.json()).toEqual([{ key: 'plan', latest: '"pro"' }]);
   });
 });
