@@ -92,6 +92,7 @@ export async function startExtraResolvers(cdp: TestPlatform, count: number): Pro
       logger: cdp.logger,
       metrics: createMetrics(),
       batchSize: cdp.config.resolverBatchSize,
+      snapshotEvery: cdp.config.resolverSnapshotEvery,
     });
     stops.push(async () => {
       await resolver.close();

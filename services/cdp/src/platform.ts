@@ -66,7 +66,16 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
 
   let resolver: ResolverService | null = null;
   if (services.includes('resolver') && log) {
-    resolver = await startResolver({ log, topics, groupId: `${config.topicPrefix}cdp-resolver`, clickhouse: clickhouse.client, logger, metrics, batchSize: config.resolverBatchSize });
+    resolver = await startResolver({
+      log,
+      topics,
+      groupId: `${config.topicPrefix}cdp-resolver`,
+      clickhouse: clickhouse.client,
+      logger,
+      metrics,
+      batchSize: config.resolverBatchSize,
+      snapshotEvery: config.resolverSnapshotEvery,
+    });
   }
 
   let app: FastifyInstance | null = null;

@@ -1,5 +1,5 @@
 // The identity graph every resolver instance rebuilds by applying the link log in order: a union-find with merge protection.
-import type { Identifier } from '@cdp/schemas';
+import { identifierTypes, type Identifier, type IdentifierType } from '@cdp/schemas';
 import { identifierKey, profileIdOf } from './identifiers';
 
 interface Node {
@@ -11,6 +11,7 @@ interface Node {
 
 interface Component {
   root: Node;
+  /** Kept in seq order, so a graph rebuilt from a snapshot lists them exactly as the original does. */
   members: Node[];
   userIds: Set<string>;
 }
@@ -44,12 +45,57 @@ export interface IdentityGraph {
   profileForEvent(identifiers: Identifier[]): string | null;
   /** Every profile id the identifier's profile absorbed, each with the survivor (for the profile_merges projection). */
   mergesOf(identifier: Identifier): Merge[];
+  /** The whole state as plain rows, copied now: later records do not change the returned snapshot. */
+  snapshot(): GraphSnapshot;
   /** How many records have been applied: the version of everything derived from the graph. */
   readonly version: number;
   readonly size: number;
 }
 
-export function createIdentityGraph(): IdentityGraph {
+/** One identifier of a snapshot; its component's root is the member with the smallest seq (the older profile). */
+export interface SnapshotNode {
+  type: IdentifierType;
+  value: string;
+  seq: number;
+  rootSeq: number;
+}
+
+export interface GraphSnapshot {
+  version: number;
+  /** The seq the next new identifier gets. */
+  seq: number;
+  /** In seq order. */
+  nodes: SnapshotNode[];
+}
+
+const knownTypes = new Set<string>(identifierTypes);
+
+/** Merges two seq-ordered member lists; the usual case (the loser's members are all newer) is a plain append. */
+function mergeBySeq(survivor: Node[], loser: Node[]): Node[] {
+  const last = survivor[survivor.length - 1];
+  if (!last || (loser[0] as Node).seq > last.seq) {
+    for (const node of loser) survivor.push(node);
+    return survivor;
+  }
+  const merged: Node[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < survivor.length || j < loser.length) {
+    const a = survivor[i];
+    const b = loser[j];
+    if (b === undefined || (a !== undefined && a.seq < b.seq)) {
+      merged.push(a as Node);
+      i += 1;
+    } else {
+      merged.push(b);
+      j += 1;
+    }
+  }
+  return merged;
+}
+
+/** A graph in the state of the snapshot (empty without one); throws if the rows cannot come from a graph. */
+export function createIdentityGraph(from?: GraphSnapshot): IdentityGraph {
   const nodes = new Map<string, Node>();
   const components = new Map<Node, Component>();
   let seq = 0;
@@ -89,7 +135,7 @@ export function createIdentityGraph(): IdentityGraph {
     const [survivor, loser] = a.root.seq < b.root.seq ? [a, b] : [b, a];
     loser.root.parent = survivor.root;
     components.delete(loser.root);
-    for (const member of loser.members) survivor.members.push(member);
+    survivor.members = mergeBySeq(survivor.members, loser.members);
     for (const userId of loser.userIds) survivor.userIds.add(userId);
     const survivorId = profileIdOf(survivor.root.identifier);
     return [{ loserId: profileIdOf(loser.root.identifier), survivorId }];
@@ -98,6 +144,41 @@ export function createIdentityGraph(): IdentityGraph {
   function profileIdOfComponent(component: Component): string {
     return profileIdOf(component.root.identifier);
   }
+
+  function restore(snapshot: GraphSnapshot): void {
+    // Seqs are handed out one per new identifier, so a whole graph's rows hold each seq below the counter once.
+    if (snapshot.nodes.length !== snapshot.seq) throw new Error(`snapshot has ${snapshot.nodes.length} nodes but seq ${snapshot.seq}`);
+    const bySeq: Node[] = new Array<Node>(snapshot.seq);
+    for (const row of snapshot.nodes) {
+      if (!knownTypes.has(row.type) || !Number.isInteger(row.seq) || row.seq < 0 || row.seq >= snapshot.seq || bySeq[row.seq]) {
+        throw new Error(`snapshot row ${row.type}:${row.value} (seq ${row.seq}) is not a valid node`);
+      }
+      bySeq[row.seq] = { identifier: { type: row.type, value: row.value }, seq: row.seq } as Node;
+    }
+    // In seq order each root comes before its members, and members arrive in the seq order components keep.
+    const rootSeqs = new Array<number>(snapshot.seq);
+    for (const row of snapshot.nodes) rootSeqs[row.seq] = row.rootSeq;
+    for (const [nodeSeq, node] of bySeq.entries()) {
+      const rootSeq = rootSeqs[nodeSeq] as number;
+      const root = bySeq[rootSeq];
+      if (rootSeq === nodeSeq) {
+        node.parent = node;
+        components.set(node, { root: node, members: [node], userIds: new Set() });
+      } else if (root && rootSeq < nodeSeq && components.has(root)) {
+        node.parent = root;
+        (components.get(root) as Component).members.push(node);
+      } else {
+        throw new Error(`snapshot row ${node.identifier.type}:${node.identifier.value} (seq ${nodeSeq}) names root seq ${rootSeq}, which is not a root`);
+      }
+      if (node.identifier.type === 'user_id') (components.get(node.parent) as Component).userIds.add(node.identifier.value);
+      nodes.set(identifierKey(node.identifier), node);
+    }
+    if (nodes.size !== snapshot.seq) throw new Error('snapshot names an identifier twice');
+    seq = snapshot.seq;
+    version = snapshot.version;
+  }
+
+  if (from) restore(from);
 
   return {
     apply(identifiers) {
@@ -153,6 +234,15 @@ export function createIdentityGraph(): IdentityGraph {
       return component.members
         .filter((member) => member !== component.root)
         .map((member) => ({ loserId: profileIdOf(member.identifier), survivorId }));
+    },
+    snapshot() {
+      // Every seq below the counter is one node, so rows go straight to their place: no find(), no sort.
+      const rows = new Array<SnapshotNode>(seq);
+      for (const component of components.values()) {
+        const rootSeq = component.root.seq;
+        for (const { identifier, seq: nodeSeq } of component.members) rows[nodeSeq] = { type: identifier.type, value: identifier.value, seq: nodeSeq, rootSeq };
+      }
+      return { version, seq, nodes: rows };
     },
     get version() {
       return version;

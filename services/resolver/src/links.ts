@@ -1,9 +1,11 @@
 // This instance's view of the identity link log: applies every record in log order and lets a caller wait for its own.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { EventLog, LogConsumer } from '@cdp/runtime';
+import type { EventLog, LogConsumer, Metrics } from '@cdp/runtime';
 import { decodeLink, encodeLink, type Identifier } from '@cdp/schemas';
 import { createIdentityGraph, type ApplyOutcome, type IdentityGraph } from './graph';
+import { createSnapshotter } from './snapshotting';
+import type { SnapshotStore } from './snapshots';
 
 export interface LinkLog {
   graph: IdentityGraph;
@@ -20,35 +22,104 @@ export interface LinkLogDeps {
   logger: Logger;
   /** How long a link may take to come back from the log before the batch fails (and is delivered again). */
   timeoutMs?: number;
+  metrics: Metrics;
+  /** Where the graph is snapshotted and restored from; without it every start replays the whole log. */
+  snapshots?: SnapshotStore;
+  /** Applied link records between snapshots. Default 100000. */
+  snapshotEvery?: number;
+}
+
+interface Restored {
+  graph: IdentityGraph;
+  nextOffset: string;
+}
+
+/** The newest snapshot that fits this log and rebuilds a graph; null means replay from the beginning. */
+async function restore(store: SnapshotStore, endOffset: bigint, logger: Logger): Promise<Restored | null> {
+  try {
+    for await (const { snapshot, nextOffset } of store.candidates()) {
+      if (BigInt(nextOffset) > endOffset) {
+        // The log is shorter than the snapshot says: it is not the log the snapshot was taken from.
+        logger.warn({ version: snapshot.version, nextOffset, endOffset: endOffset.toString() }, 'identity snapshot is ahead of the link log; not used');
+        continue;
+      }
+      try {
+        return { graph: createIdentityGraph(snapshot), nextOffset };
+      } catch (error) {
+        logger.warn({ err: error, version: snapshot.version }, 'identity snapshot does not rebuild a graph; trying an older one');
+      }
+    }
+  } catch (error) {
+    logger.error({ err: error }, 'identity snapshots could not be read; replaying the link log from its beginning');
+  }
+  return null;
 }
 
 export async function openLinkLog(deps: LinkLogDeps): Promise<LinkLog> {
   const instanceId = randomUUID();
-  const graph = createIdentityGraph();
+  const startedAt = Date.now();
   const waiting = new Map<string, (outcome: ApplyOutcome) => void>();
   let sequence = 0;
   const logger = deps.logger.child({ component: 'identity-links', instanceId });
+  const restoredVersion = deps.metrics.gauge('cdp_resolver_identity_restored_version', 'Link-log version of the snapshot the identity graph started from (0: none)');
+  const replayedRecords = deps.metrics.gauge('cdp_resolver_identity_replayed_records', 'Link records read at start before the identity graph caught up with the log');
+
+  // The link topic has one partition: its end now is what this instance must read to be caught up.
+  const endOffset = BigInt((await deps.log.endOffsets(deps.topic))[0] ?? '0');
+  const restored = deps.snapshots ? await restore(deps.snapshots, endOffset, logger) : null;
+  const graph = restored?.graph ?? createIdentityGraph();
+  const restoredFrom = { version: graph.version, nodes: graph.size };
+  let nextOffset = BigInt(restored?.nextOffset ?? '0');
+  logger.info({ restoredVersion: restoredFrom.version, restoredNodes: restoredFrom.nodes, fromOffset: nextOffset.toString(), endOffset: endOffset.toString() }, restored ? 'identity graph restored from a snapshot' : 'identity graph starts empty');
+  restoredVersion.set(restoredFrom.version);
+
+  let replayed = 0;
+  let caughtUp = false;
+  const catchUp = () => {
+    caughtUp = true;
+    replayedRecords.set(replayed);
+    logger.info({ restoredVersion: restoredFrom.version, restoredNodes: restoredFrom.nodes, replayed, version: graph.version, ms: Date.now() - startedAt }, 'identity graph caught up with the link log');
+  };
+  if (nextOffset >= endOffset) catchUp();
+
+  const snapshotter = deps.snapshots
+    ? createSnapshotter({ store: deps.snapshots, every: deps.snapshotEvery ?? 100_000, startVersion: graph.version, logger, metrics: deps.metrics })
+    : null;
+
+  function apply(value: Buffer, offset: string): void {
+    let link;
+    try {
+      link = decodeLink(value);
+    } catch (error) {
+      // Every instance skips the same undecodable record, so they still agree.
+      logger.error({ err: error, offset }, 'undecodable identity link skipped');
+      return;
+    }
+    const outcome = graph.apply(link.identifiers);
+    snapshotter?.afterRecord(graph, nextOffset.toString());
+    const resolve = waiting.get(link.requestId);
+    if (resolve) {
+      waiting.delete(link.requestId);
+      resolve(outcome);
+    }
+  }
 
   const consumer: LogConsumer = await deps.log.consume({
-    // The graph lives in memory, so every start reads the link log from its beginning under a fresh group.
+    // The graph lives in memory, so every start reads the link log under a fresh group: after the snapshot, if any.
     groupId: `${deps.groupPrefix}-${instanceId}`,
     topics: [deps.topic],
+    startOffsets: { [deps.topic]: { 0: nextOffset.toString() } },
     maxBatchSize: 5000,
     async handleBatch(batch) {
       for (const record of batch.records) {
-        let link;
-        try {
-          link = decodeLink(record.value);
-        } catch (error) {
-          // Every instance skips the same undecodable record, so they still agree.
-          logger.error({ err: error, offset: record.offset }, 'undecodable identity link skipped');
-          continue;
-        }
-        const outcome = graph.apply(link.identifiers);
-        const resolve = waiting.get(link.requestId);
-        if (resolve) {
-          waiting.delete(link.requestId);
-          resolve(outcome);
+        const offset = BigInt(record.offset);
+        // A record delivered again must not be applied again: the version counts each record once.
+        if (offset < nextOffset) continue;
+        nextOffset = offset + 1n;
+        apply(record.value, record.offset);
+        if (!caughtUp) {
+          replayed += 1;
+          if (nextOffset >= endOffset) catchUp();
         }
       }
     },
@@ -82,6 +153,9 @@ export async function openLinkLog(deps: LinkLogDeps): Promise<LinkLog> {
         for (const { requestId } of pending) waiting.delete(requestId);
       }
     },
-    close: () => consumer.close(),
+    async close() {
+      await consumer.close();
+      await snapshotter?.close(graph, nextOffset.toString());
+    },
   };
 }

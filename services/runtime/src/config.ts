@@ -36,6 +36,7 @@ export const configSchema = z.object({
   CDP_WRITE_KEY: optionalString,
   CDP_READ_KEY: optionalString,
   CDP_RESOLVER_BATCH_SIZE: positiveInt(5000),
+  CDP_RESOLVER_SNAPSHOT_EVERY: positiveInt(100000),
   CDP_SHUTDOWN_TIMEOUT_MS: positiveInt(15000),
   CDP_TRUSTED_PROXIES: optionalString
     .transform((value) => value?.split(',').map((entry) => entry.trim()).filter(Boolean) ?? [])
@@ -58,6 +59,7 @@ export interface Config {
   clickhouse: { url: string | null; user?: string; password?: string; database: string; chdbPath: string };
   seedKeys: { write?: string; read?: string };
   resolverBatchSize: number;
+  resolverSnapshotEvery: number;
   shutdownTimeoutMs: number;
   trustedProxies: string[];
   ingest: { rateLimitPerSecond: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
@@ -96,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     seedKeys: { write: e.CDP_WRITE_KEY, read: e.CDP_READ_KEY },
     resolverBatchSize: e.CDP_RESOLVER_BATCH_SIZE,
+    resolverSnapshotEvery: e.CDP_RESOLVER_SNAPSHOT_EVERY,
     shutdownTimeoutMs: e.CDP_SHUTDOWN_TIMEOUT_MS,
     trustedProxies: e.CDP_TRUSTED_PROXIES,
     ingest: {

@@ -130,6 +130,52 @@ describe('embedded event log', () => {
     expect(idsOf(handled)).toEqual(Array.from({ length: 120 }, (_, i) => `id-${i}`));
   });
 
+  it('starts a group that committed nothing at its start offsets, reports end offsets, and lets a commit win later', { timeout: 20_000 }, async () => {
+    const dir = tempDir();
+    const log = await open(dir, [{ name: 'events', partitions: 2 }]);
+    await log.produce('events', Array.from({ length: 40 }, (_, i) => record(`k${i % 8}`, `m${i}`)));
+    const ends = await log.endOffsets('events');
+    const everything = await collect(log, 'from-the-beginning');
+    await waitFor(() => everything.records.length >= 40, { what: 'all 40 records' });
+    const ofPartition = (records: ConsumedRecord[], partition: number) => records.filter((r) => r.partition === partition);
+    // The end offsets are counted from what a full read delivers, not from the log's own numbers.
+    expect(ends).toEqual({ 0: String(ofPartition(everything.records, 0).length), 1: String(ofPartition(everything.records, 1).length) });
+    expect(ofPartition(everything.records, 0).length).toBeGreaterThan(5);
+
+    const batches: RecordBatch[] = [];
+    const started = await log.consume({
+      groupId: 'restored',
+      topics: ['events'],
+      startOffsets: { events: { 0: '5' } },
+      handleBatch: async (batch) => void batches.push(batch),
+    });
+    await waitFor(() => batches.flatMap((b) => b.records).length >= 40 - 5, { what: 'the records from the start offsets on' });
+    const seen = batches.flatMap((b) => b.records);
+    expect(batches.find((b) => b.partition === 0)?.records[0]?.offset).toBe('5');
+    expect(idsOf(ofPartition(seen, 0))).toEqual(idsOf(ofPartition(everything.records, 0).slice(5)));
+    expect(idsOf(ofPartition(seen, 1))).toEqual(idsOf(ofPartition(everything.records, 1)));
+    await started.close();
+
+    // The group has committed now: a start offset no longer moves it.
+    await log.produce('events', [record('k0', 'later')]);
+    const resumed = await log.consume({ groupId: 'restored', topics: ['events'], startOffsets: { events: { 0: '0', 1: '0' } }, handleBatch: async (batch) => void batches.push(batch) });
+    cleanups.push(() => resumed.close());
+    await waitFor(() => batches.flatMap((b) => b.records).length >= 36, { what: 'the later record' });
+    expect(idsOf(batches.flatMap((b) => b.records).slice(35))).toEqual(['later']);
+  });
+
+  it('starts at the end of a partition when the start offset is past it, and refuses one that is not an offset', { timeout: 20_000 }, async () => {
+    const log = await open(tempDir(), [{ name: 'events', partitions: 1 }]);
+    await log.produce('events', [record('k', 'old')]);
+    await expect(log.consume({ groupId: 'bad', topics: ['events'], startOffsets: { events: { 0: '-1' } }, handleBatch: async () => {} })).rejects.toThrow(/not an offset/);
+    const records: ConsumedRecord[] = [];
+    const consumer = await log.consume({ groupId: 'ahead', topics: ['events'], startOffsets: { events: { 0: '9' } }, handleBatch: async (batch) => void records.push(...batch.records) });
+    cleanups.push(() => consumer.close());
+    await log.produce('events', [record('k', 'new')]);
+    await waitFor(() => records.length >= 1, { what: 'the record after the end' });
+    expect(idsOf(records)).toEqual(['new']);
+  });
+
   it('gives each consumer group every record', { timeout: 20_000 }, async () => {
     const log = await open(tempDir());
     const produced = Array.from({ length: 300 }, (_, i) => record(`user-${i % 17}`, `m${i}`));

@@ -160,6 +160,12 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
       }
     },
 
+    async endOffsets(topicName) {
+      if (state === 'closed') throw closedError();
+      const topic = topicOrThrow(topicName, 'endOffsets');
+      return Object.fromEntries(topic.partitions.map((partition) => [partition.index, String(partition.endOffset())]));
+    },
+
     async ready() {
       if (state !== 'open') return false;
       for (const topic of topics.values()) if (topic.partitions.some((partition) => partition.failure())) return false;

@@ -147,6 +147,36 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
     expect(second.records()[0]?.offset).toBe(String(before.length));
   });
 
+  it('starts a group that committed nothing at its start offsets, delivers nothing before them, and lets a commit win later', async () => {
+    const topic = uniqueName('links');
+    await log.ensureTopics([{ name: topic, partitions: 2 }]);
+    await log.produce(topic, Array.from({ length: 40 }, (_, index) => ({ key: `k${index % 8}`, value: Buffer.from(`m${index}`) })));
+    const everything = collector();
+    consumers.push(await log.consume({ groupId: uniqueName('full-readers'), topics: [topic], handleBatch: everything.handleBatch }));
+    await waitFor(() => everything.records().length >= 40, { timeoutMs: 60_000, what: 'all 40 records' });
+    const ofPartition = (records: ConsumedRecord[], partition: number) => records.filter((record) => record.partition === partition);
+    // End offsets counted from what a full read delivered, not from the broker's own numbers.
+    expect(await log.endOffsets(topic)).toEqual({ 0: String(ofPartition(everything.records(), 0).length), 1: String(ofPartition(everything.records(), 1).length) });
+    const start = 3;
+    expect(ofPartition(everything.records(), 0).length).toBeGreaterThan(start);
+
+    const groupId = uniqueName('restored-readers');
+    const restored = collector();
+    const first = await log.consume({ groupId, topics: [topic], startOffsets: { [topic]: { 0: String(start) } }, handleBatch: restored.handleBatch, maxBatchSize: 2 });
+    await waitFor(() => restored.records().length >= 40 - start, { timeoutMs: 60_000, what: 'the records from the start offsets on' });
+    await first.close();
+    expect(restored.batches.find((batch) => batch.partition === 0)?.records[0]?.offset).toBe(String(start));
+    expect(ofPartition(restored.records(), 0).map(text)).toEqual(ofPartition(everything.records(), 0).slice(start).map(text));
+    expect(ofPartition(restored.records(), 1).map(text)).toEqual(ofPartition(everything.records(), 1).map(text));
+
+    // The group has committed now: a start offset no longer moves it.
+    await log.produce(topic, [{ key: 'k0', value: Buffer.from('later') }]);
+    const resumed = collector();
+    consumers.push(await log.consume({ groupId, topics: [topic], startOffsets: { [topic]: { 0: '0', 1: '0' } }, handleBatch: resumed.handleBatch }));
+    await waitFor(() => resumed.records().length >= 1, { timeoutMs: 60_000, what: 'the record after the committed ones' });
+    expect(resumed.records().map(text)).toEqual(['later']);
+  });
+
   it('delivers the same records again after the handler fails, and commits them once it succeeds', async () => {
     const topic = uniqueName('retries');
     await log.ensureTopics([{ name: topic, partitions: 1 }]);

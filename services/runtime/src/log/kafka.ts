@@ -80,7 +80,26 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     });
   }
 
+  /** The asked start offsets of partitions the group has not committed in: those are the ones to seek. */
+  async function uncommittedStarts(options: ConsumerOptions): Promise<StartOffset[]> {
+    const asked = Object.entries(options.startOffsets ?? {}).filter(([topic]) => options.topics.includes(topic));
+    if (asked.length === 0) return [];
+    await adminConnection.connect();
+    const committed = await retryRetriable(() => admin.fetchOffsets({ groupId: options.groupId, topics: asked.map(([topic]) => topic) }));
+    const starts: StartOffset[] = [];
+    for (const [topic, partitions] of asked) {
+      for (const [partition, offset] of Object.entries(partitions)) {
+        if (!/^\d+$/.test(offset)) throw new Error(`consume (group ${options.groupId}): start offset "${offset}" of ${topic}/${partition} is not an offset`);
+        const current = committed.find((entry) => entry.topic === topic)?.partitions.find((entry) => entry.partition === Number(partition));
+        // kafkajs reports a partition the group never committed in as offset -1.
+        if (current === undefined || current.offset === '-1') starts.push({ topic, partition: Number(partition), offset });
+      }
+    }
+    return starts;
+  }
+
   async function consume(consumerOptions: ConsumerOptions): Promise<LogConsumer> {
+    const starts = await uncommittedStarts(consumerOptions);
     const consumer = kafka.consumer({
       groupId: consumerOptions.groupId,
       allowAutoTopicCreation: false,
@@ -90,12 +109,15 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
     });
-    const handle = createBatchHandler(consumer, consumerOptions, logger.child({ groupId: consumerOptions.groupId }));
+    const handle = createBatchHandler(consumer, consumerOptions, starts, logger.child({ groupId: consumerOptions.groupId }));
     await consumer.connect();
     try {
       // Earliest only applies when the group has no committed offset for a partition; otherwise it resumes from there.
       await consumer.subscribe({ topics: consumerOptions.topics, fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: handle.eachBatch });
+      // kafkajs takes a seek only once run() has joined the group; it drops a fetch that was under way at the old
+      // offset, and the batch handler drops anything below the start should one get through anyway.
+      for (const start of starts) consumer.seek(start);
     } catch (error) {
       await consumer.disconnect();
       throw error;
@@ -114,6 +136,12 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     };
     consumers.add(logConsumer);
     return logConsumer;
+  }
+
+  async function endOffsets(topic: string): Promise<Record<number, string>> {
+    await adminConnection.connect();
+    const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
+    return Object.fromEntries(offsets.map((entry) => [entry.partition, entry.high]));
   }
 
   // One probe at a time: during an outage kafkajs keeps retrying inside a probe long after ready() gave up on it.
@@ -136,7 +164,13 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     await Promise.all([producer.disconnect(), admin.disconnect()]);
   }
 
-  return { kind: 'kafka', ensureTopics, produce, consume, ready, close };
+  return { kind: 'kafka', ensureTopics, produce, consume, endOffsets, ready, close };
+}
+
+interface StartOffset {
+  topic: string;
+  partition: number;
+  offset: string;
 }
 
 interface BatchHandler {
@@ -149,15 +183,28 @@ interface BatchHandler {
  * the partition seeks back to its first offset and pauses for a back-off, so the same records come again while the
  * other partitions keep flowing and heartbeats continue (a sleep inside eachBatch would hold up both).
  */
-function createBatchHandler(consumer: Consumer, options: ConsumerOptions, logger: Logger): BatchHandler {
+function createBatchHandler(consumer: Consumer, options: ConsumerOptions, starts: StartOffset[], logger: Logger): BatchHandler {
   const maxBatchSize = Math.max(1, options.maxBatchSize ?? defaultMaxBatchSize);
+  // Offsets below a seeked start are never handed over: a restarted kafkajs consumer (after a crash of its own)
+  // forgets the seek and begins at the earliest offset again. Once past the start this never drops anything.
+  const floors = new Map(starts.map((start) => [`${start.topic}/${start.partition}`, BigInt(start.offset)]));
   const failuresInARow = new Map<string, number>();
   const resumeTimers = new Set<NodeJS.Timeout>();
 
   async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     const partitionKey = `${topic}/${partition}`;
-    const records = batch.messages.map((message) => toConsumedRecord(topic, partition, message));
+    let records = batch.messages.map((message) => toConsumedRecord(topic, partition, message));
+    const floor = floors.get(partitionKey);
+    if (floor !== undefined && records.length > 0 && BigInt(records[0]!.offset) < floor) {
+      const below = records.filter((record) => BigInt(record.offset) < floor);
+      logger.debug({ topic, partition, dropped: below.length, startOffset: floor.toString() }, 'records before the start offset dropped');
+      records = records.filter((record) => BigInt(record.offset) >= floor);
+      if (records.length === 0) {
+        resolveOffset(below[below.length - 1]!.offset);
+        return;
+      }
+    }
     for (let start = 0; start < records.length; start += maxBatchSize) {
       // Stop between chunks on close() or a seek; whatever is left is delivered again from the committed offset.
       if (!isRunning() || isStale()) return;
@@ -245,6 +292,21 @@ function lazyConnection(connect: () => Promise<void>): { connect: () => Promise<
       return pending;
     },
   };
+}
+
+/**
+ * kafkajs' admin gives up on offset requests a broker answers with a retriable error (a group coordinator or a
+ * partition leader that is still loading or just moved), which a new group or a new topic often meets.
+ */
+async function retryRetriable<T>(action: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await action();
+    } catch (error) {
+      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(retryBackoffMs.first * attempt, 5_000)));
+    }
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {

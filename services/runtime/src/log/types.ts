@@ -40,6 +40,12 @@ export interface ConsumerOptions {
   handleBatch: (batch: RecordBatch) => Promise<void>;
   /** Upper bound on records per batch (adapters may deliver fewer). */
   maxBatchSize?: number;
+  /**
+   * Where to begin in a partition the group has no committed offset for: topic → partition → offset (decimal
+   * string). Nothing before it is delivered. A committed offset always wins; a partition not named starts at its
+   * beginning.
+   */
+  startOffsets?: Record<string, Record<number, string>>;
 }
 
 export interface LogConsumer {
@@ -54,6 +60,8 @@ export interface EventLog {
   /** Resolves once every record is durably stored (Kafka: acks=all; embedded: fsync'd). */
   produce(topic: string, records: LogRecord[]): Promise<void>;
   consume(options: ConsumerOptions): Promise<LogConsumer>;
+  /** Per partition of the topic, the offset the next appended record will get (Kafka's high watermark). */
+  endOffsets(topic: string): Promise<Record<number, string>>;
   /** True when the log can take writes now. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

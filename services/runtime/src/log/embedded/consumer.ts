@@ -1,5 +1,6 @@
 // A consumer of the embedded log: one loop per partition that reads, hands a batch over, commits, repeats.
 import type { Logger } from 'pino';
+import { AppError } from '../../errors';
 import type { ConsumedRecord, ConsumerOptions, LogConsumer, RecordBatch } from '../types';
 import type { GroupOffsets } from './offsets';
 import type { Partition, PartitionCursor } from './partition';
@@ -44,8 +45,25 @@ const toConsumed = (topic: string, partition: number) => (frame: { offset: numbe
   timestamp: frame.timestamp,
 });
 
+/** The start offset asked for each partition of the subscribed topics; refuses one that is not an offset. */
+function startOffsetsOf(options: ConsumerOptions, topics: Topic[]): Map<Partition, number> {
+  const starts = new Map<Partition, number>();
+  for (const topic of topics) {
+    for (const partition of topic.partitions) {
+      const asked = options.startOffsets?.[topic.name]?.[partition.index];
+      if (asked === undefined) continue;
+      if (!/^\d+$/.test(asked) || !Number.isSafeInteger(Number(asked))) {
+        throw new AppError('INTERNAL', `consume (group ${options.groupId}): start offset "${asked}" of ${topic.name}/${partition.index} is not an offset`);
+      }
+      starts.set(partition, Number(asked));
+    }
+  }
+  return starts;
+}
+
 export function startConsumer(deps: ConsumerDeps): LogConsumer {
   const { options, offsets, retry } = deps;
+  const startOffsets = startOffsetsOf(options, deps.topics);
   const maxBatchSize = Math.max(1, Math.floor(options.maxBatchSize ?? 500));
   const logger = deps.logger.child({ component: 'embedded-log-consumer', groupId: options.groupId });
   const stop = new AbortController();
@@ -69,10 +87,10 @@ export function startConsumer(deps: ConsumerDeps): LogConsumer {
 
   async function run(partition: Partition): Promise<void> {
     const log = logger.child({ topic: partition.topic, partition: partition.index });
-    let start = offsets.committed(partition.topic, partition.index) ?? 0;
+    let start = offsets.committed(partition.topic, partition.index) ?? startOffsets.get(partition) ?? 0;
     if (start > partition.endOffset()) {
-      // Only if the segment lost acknowledged records outside our control (the file was replaced or cut).
-      log.warn({ committed: start, endOffset: partition.endOffset() }, 'committed offset is past the end of the partition; starting at the end');
+      // A committed one only if the segment lost acknowledged records outside our control (the file was replaced or cut).
+      log.warn({ start, endOffset: partition.endOffset() }, 'start offset is past the end of the partition; starting at the end');
       start = partition.endOffset();
     }
     let cursor: PartitionCursor = { offset: start };
