@@ -1,14 +1,15 @@
 // The resolver service: reads events from the log, resolves each to a profile and writes them to ClickHouse.
 import type { Logger } from 'pino';
-import type { ClickHouseClient, ConsumedRecord, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
-import { decodeEvent, type EventRecord, type TopicNames } from '@cdp/schemas';
-import { identifiersOf } from './identifiers';
+import type { ClickHouseClient, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
+import type { TopicNames } from '@cdp/schemas';
+import { decodeAll } from './decode';
 import { openLinkLog } from './links';
 import { resolveBatch } from './resolve';
+import { createSnapshotStore } from './snapshots';
 import { writeResolved } from './write';
 
 export { profileIdOf, identifiersOf } from './identifiers';
-export { createIdentityGraph } from './graph';
+export { createIdentityGraph, type GraphSnapshot } from './graph';
 
 export interface ResolverDeps {
   log: EventLog;
@@ -18,30 +19,12 @@ export interface ResolverDeps {
   metrics: Metrics;
   batchSize?: number;
   groupId?: string;
+  /** Applied identity link records between snapshots of the identity graph. Default 100000. */
+  snapshotEvery?: number;
 }
 
 export interface ResolverService {
   close(): Promise<void>;
-}
-
-interface Rejected {
-  record: ConsumedRecord;
-  reason: string;
-}
-
-function decodeAll(records: ConsumedRecord[]): { events: EventRecord[]; rejected: Rejected[] } {
-  const events: EventRecord[] = [];
-  const rejected: Rejected[] = [];
-  for (const record of records) {
-    try {
-      const event = decodeEvent(record.value);
-      if (identifiersOf(event).length === 0) rejected.push({ record, reason: 'event has no identifier (userId, anonymousId, email or phone)' });
-      else events.push(event);
-    } catch (error) {
-      rejected.push({ record, reason: `cannot decode Avro event: ${(error as Error).message}` });
-    }
-  }
-  return { events, rejected };
 }
 
 export async function start(deps: ResolverDeps): Promise<ResolverService> {
@@ -49,7 +32,15 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
   const written = deps.metrics.counter('cdp_resolver_events_written_total', 'Events written to ClickHouse');
   const deadLettered = deps.metrics.counter('cdp_resolver_events_dead_lettered_total', 'Events sent to the dead-letter topic');
   const groupId = deps.groupId ?? 'cdp-resolver';
-  const links = await openLinkLog({ log: deps.log, topic: deps.topics.links, groupPrefix: `${groupId}-links`, logger });
+  const links = await openLinkLog({
+    log: deps.log,
+    topic: deps.topics.links,
+    groupPrefix: `${groupId}-links`,
+    logger,
+    metrics: deps.metrics,
+    snapshots: createSnapshotStore(deps.clickhouse, logger),
+    snapshotEvery: deps.snapshotEvery,
+  });
 
   const consumer: LogConsumer = await deps.log.consume({
     groupId,

@@ -1,0 +1,56 @@
+// The first step of the resolver's pipeline: decode each record and refuse what cannot be stored, with the reason.
+import type { ConsumedRecord } from '@cdp/runtime';
+import { decodeEvent, type EventRecord } from '@cdp/schemas';
+import { identifiersOf } from './identifiers';
+
+export interface Rejected {
+  record: ConsumedRecord;
+  reason: string;
+}
+
+const messageTypes = new Set(['track', 'identify', 'page', 'screen', 'group', 'alias']);
+// DateTime64(3) holds 1900-01-01 to 2299-12-31; ingest refuses other times, a record written by anything else may not.
+const storableFrom = Date.UTC(1900, 0, 1);
+const storableTo = Date.UTC(2300, 0, 1);
+
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/** Why ClickHouse or the identity graph could not take this event, or null when it can be resolved and stored. */
+export function problemOf(event: EventRecord): string | null {
+  if (event.messageId.length === 0) return 'event has an empty messageId';
+  if (!messageTypes.has(event.type)) return `event type ${JSON.stringify(event.type)} is not one of ${[...messageTypes].join(', ')}`;
+  const times = { timestamp: event.timestamp, receivedAt: event.receivedAt, sentAt: event.sentAt, originalTimestamp: event.originalTimestamp };
+  for (const [field, time] of Object.entries(times)) {
+    if (time !== null && !(time >= storableFrom && time < storableTo)) return `${field} ${time} is outside 1900-01-01 to 2299-12-31`;
+  }
+  for (const field of ['properties', 'traits', 'context'] as const) {
+    if (!isJsonObject(event[field])) return `${field} is not a JSON object`;
+  }
+  if (identifiersOf(event).length === 0) return 'event has no identifier (userId, anonymousId, email or phone)';
+  return null;
+}
+
+export function decodeAll(records: ConsumedRecord[]): { events: EventRecord[]; rejected: Rejected[] } {
+  const events: EventRecord[] = [];
+  const rejected: Rejected[] = [];
+  for (const record of records) {
+    let event: EventRecord;
+    try {
+      event = decodeEvent(record.value);
+    } catch (error) {
+      rejected.push({ record, reason: `cannot decode Avro event: ${(error as Error).message}` });
+      continue;
+    }
+    const problem = problemOf(event);
+    if (problem === null) events.push(event);
+    else rejected.push({ record, reason: problem });
+  }
+  return { events, rejected };
+}
