@@ -1,5 +1,6 @@
 // Runs `cdp` as a child process, the way a user does, and reads the URL it prints.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const cdpBin = fileURLToPath(new URL('../../services/cdp/bin/cdp.js', import.meta.url));
@@ -34,4 +35,23 @@ export async function spawnCdp(args: string[], env: Record<string, string>, time
     });
   });
   return { child, url, output: () => output, exited };
+}
+
+/**
+ * `cdp start` processes of one suite, all on one data directory (so a restart finds what the last one wrote);
+ * `afterAll` kills whatever is still running and removes the directory.
+ */
+export function cdpProcesses(dataDir: string, env: Record<string, string>): { start(): Promise<CdpProcess>; cleanUp(): void } {
+  const running: CdpProcess[] = [];
+  return {
+    async start() {
+      const cdp = await spawnCdp(['start'], env);
+      running.push(cdp);
+      return cdp;
+    },
+    cleanUp() {
+      for (const cdp of running) cdp.child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

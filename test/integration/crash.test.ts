@@ -1,28 +1,18 @@
 // `cdp start` killed with SIGKILL right after answering 200, or stopped with SIGTERM, loses no accepted event.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@cdp/runtime';
 import { runtimeEnv, runtimes, uniqueName } from '../harness/platform';
 import { read, send } from '../harness/http';
-import { spawnCdp, type CdpProcess } from '../harness/process';
+import { cdpProcesses } from '../harness/process';
 
 describe.each(runtimes)('cdp start on the %s runtime', (runtime) => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-crash-'));
   const env: Record<string, string> = { ...runtimeEnv(runtime, dataDir), LOG_LEVEL: 'info' };
-  const running: CdpProcess[] = [];
-
-  afterAll(() => {
-    for (const cdp of running) cdp.child.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  const start = async () => {
-    const cdp = await spawnCdp(['start'], env);
-    running.push(cdp);
-    return cdp;
-  };
+  const { start, cleanUp } = cdpProcesses(dataDir, env);
+  afterAll(cleanUp);
 
   /** Every accepted user must end up with exactly its one event. */
   const expectAllPresent = async (url: string, users: string[]) => {

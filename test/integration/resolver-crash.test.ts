@@ -1,5 +1,5 @@
 // A resolver killed with SIGKILL in the middle of its work and started again: no event lost, none counted twice.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,24 +7,14 @@ import { waitFor } from '@cdp/runtime';
 import { generateCustomers } from '../generators/customers';
 import { runtimeEnv, runtimes, uniqueName } from '../harness/platform';
 import { read, send } from '../harness/http';
-import { spawnCdp, type CdpProcess } from '../harness/process';
+import { cdpProcesses } from '../harness/process';
 
 describe.each(runtimes)('resolver crash on the %s runtime', (runtime) => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-resolver-crash-'));
   // Small batches, so the kill lands with some batches written and others not.
   const env: Record<string, string> = { ...runtimeEnv(runtime, dataDir), CDP_RESOLVER_BATCH_SIZE: '100' };
-  const running: CdpProcess[] = [];
-
-  afterAll(() => {
-    for (const cdp of running) cdp.child.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  const start = async () => {
-    const cdp = await spawnCdp(['start'], env);
-    running.push(cdp);
-    return cdp;
-  };
+  const { start, cleanUp } = cdpProcesses(dataDir, env);
+  afterAll(cleanUp);
 
   const written = async (url: string) => {
     const response = await fetch(`${url}/metrics`);

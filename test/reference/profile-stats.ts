@@ -1,18 +1,8 @@
 // The profile a customer's messages should produce, computed with plain loops and no ClickHouse: the tests' second opinion.
+import type { ProfileStats } from '@cdp/query-api';
 
 export interface ExpectedProfile {
-  stats: {
-    firstSeen: string | null;
-    lastSeen: string | null;
-    events: number;
-    orders: number;
-    revenue: number;
-    lastOrderAt: string | null;
-    channels: string[];
-    latestNps: number | null;
-    latestCsat: number | null;
-    openTickets: number;
-  };
+  stats: ProfileStats;
   traits: Record<string, unknown>;
 }
 

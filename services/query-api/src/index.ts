@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { createHttpServer, type ClickHouse, type KeyStore, type Metrics } from '@cdp/runtime';
 import { profileRoutes } from './routes/profiles';
 
+export type { Profile, ProfileStats } from './profiles';
+
 export interface QueryApiDeps {
   clickhouse: ClickHouse;
   keys: KeyStore;
