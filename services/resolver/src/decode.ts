@@ -1,7 +1,13 @@
 // The first step of the resolver's pipeline: decode each record and refuse what cannot be stored, with the reason.
 import type { ConsumedRecord } from '@cdp/runtime';
-import { decodeEvent, type EventRecord } from '@cdp/schemas';
+import { decodeEvent, type EventRecord, type Identifier } from '@cdp/schemas';
 import { identifiersOf } from './identifiers';
+
+/** A decoded event with its identifiers, found once here and used by every later step. */
+export interface DecodedEvent {
+  event: EventRecord;
+  identifiers: Identifier[];
+}
 
 export interface Rejected {
   record: ConsumedRecord;
@@ -23,7 +29,7 @@ function isJsonObject(text: string): boolean {
 }
 
 /** Why ClickHouse or the identity graph could not take this event, or null when it can be resolved and stored. */
-export function problemOf(event: EventRecord): string | null {
+export function problemOf(event: EventRecord, identifiers: Identifier[]): string | null {
   if (event.messageId.length === 0) return 'event has an empty messageId';
   if (!messageTypes.has(event.type)) return `event type ${JSON.stringify(event.type)} is not one of ${[...messageTypes].join(', ')}`;
   const times = { timestamp: event.timestamp, receivedAt: event.receivedAt, sentAt: event.sentAt, originalTimestamp: event.originalTimestamp };
@@ -33,12 +39,12 @@ export function problemOf(event: EventRecord): string | null {
   for (const field of ['properties', 'traits', 'context'] as const) {
     if (!isJsonObject(event[field])) return `${field} is not a JSON object`;
   }
-  if (identifiersOf(event).length === 0) return 'event has no identifier (userId, anonymousId, email or phone)';
+  if (identifiers.length === 0) return 'event has no identifier (userId, anonymousId, email or phone)';
   return null;
 }
 
-export function decodeAll(records: ConsumedRecord[]): { events: EventRecord[]; rejected: Rejected[] } {
-  const events: EventRecord[] = [];
+export function decodeAll(records: ConsumedRecord[]): { events: DecodedEvent[]; rejected: Rejected[] } {
+  const events: DecodedEvent[] = [];
   const rejected: Rejected[] = [];
   for (const record of records) {
     let event: EventRecord;
@@ -48,8 +54,9 @@ export function decodeAll(records: ConsumedRecord[]): { events: EventRecord[]; r
       rejected.push({ record, reason: `cannot decode Avro event: ${(error as Error).message}` });
       continue;
     }
-    const problem = problemOf(event);
-    if (problem === null) events.push(event);
+    const identifiers = identifiersOf(event);
+    const problem = problemOf(event, identifiers);
+    if (problem === null) events.push({ event, identifiers });
     else rejected.push({ record, reason: problem });
   }
   return { events, rejected };

@@ -73,4 +73,17 @@ describe('identity graph', () => {
     expect(graph.version).toBe(2);
     expect(graph.size).toBe(1);
   });
+
+  it('remembers the profile written for an identifier until a merge moves it', () => {
+    const graph = createIdentityGraph();
+    graph.apply([anon('old')]);
+    graph.apply([anon('new')]);
+    expect(graph.writtenProfileOf(anon('new'))).toBeUndefined();
+    graph.markWritten(anon('new'), graph.profileOf(anon('new')) as string);
+    expect(graph.writtenProfileOf(anon('new'))).toBe(graph.profileOf(anon('new')));
+    graph.apply([anon('new'), anon('old')]);
+    expect(graph.writtenProfileOf(anon('new'))).not.toBe(graph.profileOf(anon('new')));
+    expect(graph.profileOf(anon('new'))).toBe(profileIdOf(anon('old')));
+  });
 });
+

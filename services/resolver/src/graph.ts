@@ -7,6 +7,8 @@ interface Node {
   /** Position of the node's first appearance on the link log: the older profile is the one that appeared first. */
   seq: number;
   parent: Node;
+  /** The profile id this process last wrote to ClickHouse for the identifier (not part of snapshots). */
+  written?: string;
 }
 
 interface Component {
@@ -14,6 +16,8 @@ interface Component {
   /** Kept in seq order, so a graph rebuilt from a snapshot lists them exactly as the original does. */
   members: Node[];
   userIds: Set<string>;
+  /** The root's profile id, hashed once on first use rather than on every lookup. */
+  profileId?: string;
 }
 
 export interface Merge {
@@ -48,6 +52,10 @@ export interface IdentityGraph {
   /** The whole state as plain rows, copied now: later records do not change the returned snapshot. */
   snapshot(): GraphSnapshot;
   /** How many records have been applied: the version of everything derived from the graph. */
+  /** The profile id last written for the identifier by this process, if any. */
+  writtenProfileOf(identifier: Identifier): string | undefined;
+  /** Records that ClickHouse accepted the identifier's row with this profile id. */
+  markWritten(identifier: Identifier, profileId: string): void;
   readonly version: number;
   readonly size: number;
 }
@@ -137,12 +145,12 @@ export function createIdentityGraph(from?: GraphSnapshot): IdentityGraph {
     components.delete(loser.root);
     survivor.members = mergeBySeq(survivor.members, loser.members);
     for (const userId of loser.userIds) survivor.userIds.add(userId);
-    const survivorId = profileIdOf(survivor.root.identifier);
-    return [{ loserId: profileIdOf(loser.root.identifier), survivorId }];
+    return [{ loserId: profileIdOfComponent(loser), survivorId: profileIdOfComponent(survivor) }];
   }
 
   function profileIdOfComponent(component: Component): string {
-    return profileIdOf(component.root.identifier);
+    component.profileId ??= profileIdOf(component.root.identifier);
+    return component.profileId;
   }
 
   function restore(snapshot: GraphSnapshot): void {
@@ -234,6 +242,13 @@ export function createIdentityGraph(from?: GraphSnapshot): IdentityGraph {
       return component.members
         .filter((member) => member !== component.root)
         .map((member) => ({ loserId: profileIdOf(member.identifier), survivorId }));
+    },
+    writtenProfileOf(identifier) {
+      return lookup(identifier)?.written;
+    },
+    markWritten(identifier, profileId) {
+      const node = lookup(identifier);
+      if (node) node.written = profileId;
     },
     snapshot() {
       // Every seq below the counter is one node, so rows go straight to their place: no find(), no sort.

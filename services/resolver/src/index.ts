@@ -62,7 +62,9 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
         logger.warn({ count: rejected.length, reason: rejected[0]?.reason }, 'events sent to the dead-letter topic');
       }
       // Throwing here leaves the offsets uncommitted, so the log delivers the batch again.
-      written.inc(await writeResolved(deps.clickhouse, await resolveBatch(links, events)));
+      const resolved = await resolveBatch(links, events);
+      written.inc(await writeResolved(deps.clickhouse, resolved));
+      for (const { identifier, profileId } of resolved.identities) links.graph.markWritten(identifier, profileId);
     },
   });
   logger.info('resolver consuming');

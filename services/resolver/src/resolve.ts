@@ -1,11 +1,11 @@
 // Resolves a batch of events against the identity graph, asking the link log for what the graph does not know yet.
-import type { EventRecord, Identifier } from '@cdp/schemas';
-import { identifiersOf, identifierKey } from './identifiers';
+import type { Identifier } from '@cdp/schemas';
+import type { DecodedEvent } from './decode';
+import { identifierKey } from './identifiers';
 import type { LinkLog } from './links';
 import type { ResolvedBatch } from './write';
 
-export async function resolveBatch(links: LinkLog, events: EventRecord[]): Promise<ResolvedBatch> {
-  const withIds = events.map((event) => ({ event, identifiers: identifiersOf(event) }));
+export async function resolveBatch(links: LinkLog, withIds: DecodedEvent[]): Promise<ResolvedBatch> {
   // One link record per distinct identifier set the graph cannot answer yet.
   const requests = new Map<string, { messageId: string; identifiers: Identifier[] }>();
   for (const { event, identifiers } of withIds) {
@@ -29,6 +29,8 @@ export async function resolveBatch(links: LinkLog, events: EventRecord[]): Promi
       const key = identifierKey(identifier);
       if (seen.has(key)) continue;
       seen.add(key);
+      // Rows this process already wrote with the same answer need no rewrite; after a crash nothing is marked.
+      if (graph.writtenProfileOf(identifier) === current) continue;
       batch.identities.push({ identifier, profileId: current });
       // The whole merge map of the identifier's profile, so a redelivered batch rewrites what a crash lost.
       batch.merges.push(...graph.mergesOf(identifier));

@@ -108,13 +108,18 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
       // A member that died without leaving holds its partitions until this expires; 10 s keeps crash recovery short.
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
+      // kafkajs fetches 1 MB per partition by default: about 2,500 events, well under a resolver's batch size.
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 64 * 1024 * 1024,
     });
     const handle = createBatchHandler(consumer, consumerOptions, starts, logger.child({ groupId: consumerOptions.groupId }));
     await consumer.connect();
     try {
       // Earliest only applies when the group has no committed offset for a partition; otherwise it resumes from there.
       await consumer.subscribe({ topics: consumerOptions.topics, fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: handle.eachBatch });
+      // Several partitions in flight at once, as the embedded log does: one partition's wait on ClickHouse or on the
+      // identity link log no longer holds up the others.
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 4, eachBatch: handle.eachBatch });
       // kafkajs takes a seek only once run() has joined the group; it drops a fetch that was under way at the old
       // offset, and the batch handler drops anything below the start should one get through anyway.
       for (const start of starts) consumer.seek(start);
