@@ -1,0 +1,116 @@
+// `pnpm bench resolver`: resolver throughput Kafka → ClickHouse, identity-graph memory, and end-to-end freshness under load.
+//
+// Environment:
+//   BENCH_EVENTS       events pre-produced for the throughput runs (default 200000)
+//   BENCH_IDENTIFIERS  identifiers in the memory run's graph (default 1000000: customers × anonymous, userId, email, phone)
+//   BENCH_SECONDS      length of each freshness run (default 20)
+//   BENCH_RATE         events/s sent to ingest during the freshness runs (default 5000, as batches of 50)
+//   BENCH_SAMPLE_MS    one marked event per this many ms, each for a fresh userId (default 500)
+//   BENCH_READERS      profile reads the samples' pollers keep in flight (default 4)
+//   BENCH_TIMEOUT_SECONDS  how long a throughput run may take before it fails (default 600)
+//   BENCH_PARTS        which parts to run, comma-separated: throughput, memory, freshness (default all)
+//   BENCH_PROFILE=1    writes --cpu-prof profiles of every measured process to bench-profiles/
+//   KAFKA_BROKERS      a broker to use; else a local one is started from the Kafka jars and stopped at the end
+//
+// Every measured part runs in a process of its own (chDB takes one data directory per process, and the graph's memory
+// is measured in a fresh heap); each removes its temp directory, and its topics live on a broker that stops with the run.
+import os from 'node:os';
+import { startLocalKafka } from '../../infra/kafka/local-kafka';
+import { runPart } from './resolver/child';
+import { measureFreshness, probeTimeoutMs, type FreshnessResult } from './resolver/freshness';
+import type { MemoryResult } from './resolver/memory';
+import type { ThroughputResult } from './resolver/throughput';
+
+const usage = `usage: pnpm bench resolver
+
+Measures one resolver's throughput from Kafka (and the embedded log) into chDB, the identity
+graph's memory per million identifiers, and end-to-end freshness at a steady ingest rate.
+
+environment:
+  BENCH_EVENTS       events pre-produced for the throughput runs (default 200000)
+  BENCH_IDENTIFIERS  identifiers in the memory run's graph (default 1000000)
+  BENCH_SECONDS      length of each freshness run (default 20)
+  BENCH_RATE         events/s sent to ingest during the freshness runs (default 5000)
+  BENCH_SAMPLE_MS    one marked event per this many ms (default 500)
+  BENCH_READERS      profile reads in flight polling the samples (default 4)
+  BENCH_TIMEOUT_SECONDS  limit of each throughput run (default 600)
+  BENCH_PARTS        throughput,memory,freshness (default all)
+  BENCH_PROFILE=1    --cpu-prof profiles of the measured processes into bench-profiles/
+  KAFKA_BROKERS      use this broker instead of starting a local one
+`;
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(usage);
+  process.exit(0);
+}
+
+const events = Number(process.env.BENCH_EVENTS ?? 200_000);
+const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const rate = Number(process.env.BENCH_RATE ?? 5000);
+const parts = new Set((process.env.BENCH_PARTS ?? 'throughput,memory,freshness').split(',').map((part) => part.trim()));
+const runtimes = ['kafka', 'embedded'] as const;
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
+const percent = (share: number) => `${Math.round(share * 100)}%`;
+const milliseconds = (ms: number) => (Number.isFinite(ms) ? `${thousands(ms)} ms` : `> ${thousands(probeTimeoutMs)} ms`);
+
+function throughputRow(result: ThroughputResult): string {
+  const perBatch = Math.round(result.events / Math.max(1, result.batches));
+  const detail =
+    `${thousands(result.events)} events pre-produced at ${thousands(result.produceEventsPerSecond)}/s; first write after ${thousands(result.firstWriteMs)} ms; ` +
+    `${result.batches} batches of ~${thousands(perBatch)}; handler busy ${percent(result.handlerBusy)} of wall time, of which ClickHouse inserts ` +
+    `${percent(result.insertShare)}, link round trips ${percent(result.linkShare)}, the rest decode and resolve`;
+  const target = result.runtime === 'kafka' ? '≥ 50,000 events/s' : '(comparison)';
+  return `| throughput → ClickHouse (chDB), 1 resolver | ${result.runtime} | ${thousands(result.eventsPerSecond)} events/s | ${target} | ${detail} |`;
+}
+
+function memoryRow(result: MemoryResult): string {
+  const detail = `${thousands(result.identifiers)} identifiers from ${thousands(result.records)} link records (customers × anonymous, userId, email, phone), applied at ${thousands(result.recordsPerSecond)} records/s`;
+  return `| identity graph memory per 1M identifiers | — | RSS ${result.rssMbPerMillion} MB, heap ${result.heapMbPerMillion} MB | — | ${detail} |`;
+}
+
+function freshnessRow(result: FreshnessResult): string {
+  const detail =
+    `${thousands(result.eventsPerSecond)} events/s accepted for ${result.seconds} s; ${result.samples} samples (${result.unseen} unseen), max ${milliseconds(result.maxMs)}; ` +
+    `until the showing read was sent: p50 ${milliseconds(result.sentP50Ms)}, p95 ${milliseconds(result.sentP95Ms)}; ` +
+    `${thousands(result.readsPerSecond)} profile reads/s polling, median read ${thousands(result.readP50Ms)} ms; ` +
+    `resolver backlog max ${thousands(result.maxBacklog)}, ${thousands(result.endBacklog)} events at the end; ` +
+    `server event-loop delay up to ${thousands(result.maxLoopDelayMs)} ms; ${result.errors} errors`;
+  return `| freshness p50 / p95, 200 → visible in the profile API | ${result.runtime} | ${milliseconds(result.p50Ms)} / ${milliseconds(result.p95Ms)} | p95 ≤ 2,000 ms | ${detail} |`;
+}
+
+async function main(): Promise<void> {
+  const rows: string[] = [];
+  const needsKafka = parts.has('throughput') || parts.has('freshness');
+  const kafka = !needsKafka
+    ? null
+    : process.env.KAFKA_BROKERS
+      ? { brokers: process.env.KAFKA_BROKERS, stop: async () => undefined }
+      : await startLocalKafka();
+  const env = (runtime: (typeof runtimes)[number]): Record<string, string> => (runtime === 'kafka' && kafka ? { KAFKA_BROKERS: kafka.brokers } : {});
+  try {
+    if (parts.has('throughput')) {
+      for (const runtime of runtimes) {
+        const result = await runPart<ThroughputResult>(new URL('./resolver/throughput.ts', import.meta.url), [runtime], { env: { ...env(runtime), BENCH_EVENTS: String(events) } });
+        rows.push(throughputRow(result));
+      }
+    }
+    if (parts.has('memory')) {
+      rows.push(memoryRow(await runPart<MemoryResult>(new URL('./resolver/memory.ts', import.meta.url), [], { node: ['--expose-gc'] })));
+    }
+    if (parts.has('freshness')) {
+      for (const runtime of runtimes) rows.push(freshnessRow(await measureFreshness(runtime, env(runtime), seconds, rate)));
+    }
+  } finally {
+    await kafka?.stop();
+  }
+
+  const kafkaSource = process.env.KAFKA_BROKERS ? `Kafka at ${process.env.KAFKA_BROKERS}` : 'a local single-node Kafka on the same machine';
+  out(`\nresolver benchmark: ${os.cpus().length} cores, Node ${process.version}, ${kafkaSource}; timings vary with other load on the machine\n`);
+  out('| measure | runtime | result | target | detail |');
+  out('|---|---|---|---|---|');
+  for (const row of rows) out(row);
+}
+
+await main();
