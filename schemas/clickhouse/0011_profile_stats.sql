@@ -45,8 +45,9 @@ FROM
         event,
         type = 'track' AND event = 'Order Completed' AS is_order,
         coalesce(JSONExtract(properties, 'revenue', 'Nullable(Float64)'), JSONExtract(properties, 'total', 'Nullable(Float64)'), 0) AS revenue,
-        if(event = 'Survey Responded', JSONExtractString(properties, 'survey'), '') AS survey,
-        toNullable(JSONExtractFloat(properties, 'score')) AS score,
+        JSONExtract(properties, 'score', 'Nullable(Float64)') AS score,
+        -- A response without a numeric score says nothing about satisfaction: it is not the latest score.
+        if(event = 'Survey Responded' AND score IS NOT NULL, JSONExtractString(properties, 'survey'), '') AS survey,
         JSONExtractString(properties, 'ticket_id') AS ticket_id
     FROM events
 )
