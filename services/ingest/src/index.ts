@@ -29,7 +29,7 @@ export interface IngestService {
 export async function start(
   deps: IngestDeps & { host: string; port: number; limits?: Partial<IngestLimits>; trustedProxies?: string[] },
 ): Promise<IngestService> {
-  const app = createHttpServer({
+  const app = await createHttpServer({
     logger: deps.logger,
     metrics: deps.metrics,
     readiness: { log: () => deps.log.ready() },

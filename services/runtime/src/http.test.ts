@@ -9,15 +9,15 @@ import { createMetrics } from './metrics';
 const logger = createLogger({ level: 'silent' });
 const apps: FastifyInstance[] = [];
 
-function server(options: { readiness?: Record<string, ReadinessCheck>; bodyLimit?: number } = {}): FastifyInstance {
-  const app = createHttpServer({ logger, metrics: createMetrics(), readiness: options.readiness ?? {}, bodyLimit: options.bodyLimit });
+async function server(options: { readiness?: Record<string, ReadinessCheck>; bodyLimit?: number } = {}): Promise<FastifyInstance> {
+  const app = await createHttpServer({ logger, metrics: createMetrics(), readiness: options.readiness ?? {}, bodyLimit: options.bodyLimit });
   apps.push(app);
   return app;
 }
 
 /** A server with one POST /echo route that returns the parsed body. */
-function echoServer(bodyLimit?: number): FastifyInstance {
-  const app = server({ bodyLimit });
+async function echoServer(bodyLimit?: number): Promise<FastifyInstance> {
+  const app = await server({ bodyLimit });
   app.post('/echo', async (request) => ({ received: request.body }));
   return app;
 }
@@ -28,14 +28,14 @@ afterEach(async () => {
 
 describe('errors', () => {
   it('answers an unknown route with 404 NOT_FOUND naming the method and path', async () => {
-    const response = await server().inject({ method: 'GET', url: '/nowhere?x=1' });
+    const response = await (await server()).inject({ method: 'GET', url: '/nowhere?x=1' });
     expect(response.statusCode).toBe(404);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.json()).toEqual({ code: 'NOT_FOUND', message: 'no route GET /nowhere' });
   });
 
   it('maps an AppError to its status and passes its details as errors', async () => {
-    const app = server();
+    const app = await server();
     const details = [{ path: 'event', message: 'is required' }];
     app.post('/track', async () => {
       throw new AppError('INVALID_EVENT', 'x', details);
@@ -46,7 +46,7 @@ describe('errors', () => {
   });
 
   it('answers a plain Error with 500 INTERNAL and keeps its message and stack out of the body', async () => {
-    const app = server();
+    const app = await server();
     app.get('/boom', async () => {
       throw new Error('database password is hunter2');
     });
@@ -59,7 +59,7 @@ describe('errors', () => {
   });
 
   it('answers a SyntaxError from the route\'s own code with 500, since the client sent valid JSON', async () => {
-    const app = server();
+    const app = await server();
     app.get('/profile', async () => JSON.parse('{"stored": ') as unknown);
     const response = await app.inject({ method: 'GET', url: '/profile' });
     expect(response.statusCode).toBe(500);
@@ -67,7 +67,7 @@ describe('errors', () => {
   });
 
   it('sets retry-after from an AppError that carries one', async () => {
-    const app = server();
+    const app = await server();
     app.post('/track', async () => {
       throw new AppError('LOG_UNAVAILABLE', 'event log is busy', undefined, 5);
     });
@@ -78,7 +78,7 @@ describe('errors', () => {
   });
 
   it('sends no retry-after for an AppError without one', async () => {
-    const app = server();
+    const app = await server();
     app.get('/gone', async () => {
       throw new AppError('NOT_FOUND', 'no such profile');
     });
@@ -88,7 +88,7 @@ describe('errors', () => {
   });
 
   it('answers a body that fails the route schema with 400 INVALID_REQUEST', async () => {
-    const app = server();
+    const app = await server();
     app.post('/named', { schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } }, async () => ({}));
     const response = await app.inject({ method: 'POST', url: '/named', payload: { other: 1 } });
     expect(response.statusCode).toBe(400);
@@ -98,13 +98,13 @@ describe('errors', () => {
 
 describe('request bodies', () => {
   it('passes a well-formed JSON body to the route', async () => {
-    const response = await echoServer().inject({ method: 'POST', url: '/echo', payload: { event: 'Signed Up' } });
+    const response = await (await echoServer()).inject({ method: 'POST', url: '/echo', payload: { event: 'Signed Up' } });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ received: { event: 'Signed Up' } });
   });
 
   it('answers a malformed JSON body with 400 INVALID_JSON', async () => {
-    const response = await echoServer().inject({
+    const response = await (await echoServer()).inject({
       method: 'POST',
       url: '/echo',
       headers: { 'content-type': 'application/json' },
@@ -115,14 +115,14 @@ describe('request bodies', () => {
   });
 
   it('answers an empty JSON body with 400 INVALID_JSON', async () => {
-    const response = await echoServer().inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '' });
+    const response = await (await echoServer()).inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '' });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ code: 'INVALID_JSON' });
   });
 
   it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE', async () => {
     const payload = JSON.stringify({ note: 'x'.repeat(200) });
-    const response = await echoServer(64).inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
+    const response = await (await echoServer(64)).inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
     expect(response.statusCode).toBe(413);
     expect(response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
@@ -130,12 +130,12 @@ describe('request bodies', () => {
   it('accepts a body just under the limit', async () => {
     const payload = JSON.stringify({ note: 'x'.repeat(40) });
     expect(payload.length).toBeLessThan(64);
-    const response = await echoServer(64).inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
+    const response = await (await echoServer(64)).inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
     expect(response.statusCode).toBe(200);
   });
 
   it('answers an unsupported content type with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-    const response = await echoServer().inject({
+    const response = await (await echoServer()).inject({
       method: 'POST',
       url: '/echo',
       headers: { 'content-type': 'application/xml' },
@@ -148,27 +148,27 @@ describe('request bodies', () => {
 
 describe('health and readiness', () => {
   it('answers /healthz with 200', async () => {
-    const response = await server().inject({ method: 'GET', url: '/healthz' });
+    const response = await (await server()).inject({ method: 'GET', url: '/healthz' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: 'ok' });
   });
 
   it('is ready with 200 when every check passes, listing the checks', async () => {
-    const app = server({ readiness: { log: async () => true, clickhouse: async () => true } });
+    const app = await server({ readiness: { log: async () => true, clickhouse: async () => true } });
     const response = await app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: 'ready', checks: { log: true, clickhouse: true } });
   });
 
   it('is not ready with 503 when a check returns false', async () => {
-    const app = server({ readiness: { log: async () => true, clickhouse: async () => false } });
+    const app = await server({ readiness: { log: async () => true, clickhouse: async () => false } });
     const response = await app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({ status: 'not ready', checks: { log: true, clickhouse: false } });
   });
 
   it('is not ready with 503 when a check rejects', async () => {
-    const app = server({ readiness: { log: async () => true, clickhouse: () => Promise.reject(new Error('connection refused')) } });
+    const app = await server({ readiness: { log: async () => true, clickhouse: () => Promise.reject(new Error('connection refused')) } });
     const response = await app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({ status: 'not ready', checks: { log: true, clickhouse: false } });
@@ -178,7 +178,7 @@ describe('health and readiness', () => {
     const throwsAtOnce: ReadinessCheck = () => {
       throw new Error('client not built yet');
     };
-    const app = server({ readiness: { log: async () => true, clickhouse: throwsAtOnce } });
+    const app = await server({ readiness: { log: async () => true, clickhouse: throwsAtOnce } });
     const response = await app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({ status: 'not ready', checks: { log: true, clickhouse: false } });
@@ -187,7 +187,7 @@ describe('health and readiness', () => {
 
 describe('metrics', () => {
   it('serves Prometheus text with the request duration histogram', async () => {
-    const app = server();
+    const app = await server();
     await app.inject({ method: 'GET', url: '/healthz' });
     const response = await app.inject({ method: 'GET', url: '/metrics' });
     expect(response.statusCode).toBe(200);
@@ -197,7 +197,7 @@ describe('metrics', () => {
   });
 
   it('records an unknown route under one label instead of its path', async () => {
-    const app = server();
+    const app = await server();
     await app.inject({ method: 'GET', url: '/random-123' });
     const response = await app.inject({ method: 'GET', url: '/metrics' });
     expect(response.body).not.toContain('random-123');

@@ -1,8 +1,9 @@
-// The HTTP server every service shares: health, readiness, metrics, JSON errors and the error-to-status mapping.
+// The HTTP server every service shares: health, readiness, metrics, the OpenAPI document, JSON errors and the error-to-status mapping.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AppError, type ErrorCode } from './errors';
 import type { Metrics } from './metrics';
+import { documented, jsonReply, registerOpenApi } from './openapi';
 
 export type ReadinessCheck = () => Promise<boolean>;
 
@@ -42,7 +43,50 @@ export function errorResponse(error: unknown): { status: number; body: Record<st
   return { status: 500, body: { code: 'INTERNAL', message: 'internal error' } };
 }
 
-export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+const healthDoc = documented({
+  summary: 'Liveness',
+  description: 'Answers as long as the process serves HTTP; says nothing about its dependencies (see `/readyz`).',
+  tags: ['operations'],
+  responses: { 200: jsonReply('The process is alive', { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } }, { status: 'ok' }) },
+});
+
+const readinessSchema = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['ready', 'not ready'] },
+    checks: { type: 'object', description: 'Each dependency (event log, ClickHouse) and whether it answers.', additionalProperties: { type: 'boolean' } },
+  },
+};
+
+const readinessDoc = documented({
+  summary: 'Readiness',
+  description: 'Whether every dependency of the services in this process answers; load balancers send traffic only when it is 200.',
+  tags: ['operations'],
+  responses: {
+    200: jsonReply('Every dependency answers', readinessSchema, { status: 'ready', checks: { log: true, clickhouse: true } }),
+    503: jsonReply('A dependency does not answer', readinessSchema, { status: 'not ready', checks: { log: true, clickhouse: false } }),
+  },
+});
+
+const metricsDoc = documented({
+  summary: 'Prometheus metrics',
+  description: 'Request durations by route and status, ingest and resolver counters, and Node.js process metrics.',
+  tags: ['operations'],
+  responses: {
+    200: {
+      description: 'Prometheus text exposition format',
+      content: {
+        'text/plain': {
+          schema: { type: 'string' },
+          example: '# TYPE cdp_http_request_duration_seconds histogram\ncdp_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 1\n',
+        },
+      },
+    },
+  },
+});
+
+/** The server every service adds its routes to; resolves once the OpenAPI document is ready to collect them. */
+export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const loggerInstance: FastifyBaseLogger = options.logger.child({ component: 'http' });
   const app = Fastify({
     loggerInstance,
@@ -75,9 +119,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     done();
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  await registerOpenApi(app);
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', healthDoc, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', readinessDoc, async (_request, reply) => {
     const entries = await Promise.all(
       Object.entries(options.readiness).map(async ([name, check]) => [name, await Promise.resolve().then(check).catch(() => false)] as const),
     );
@@ -86,7 +132,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', metricsDoc, async (_request, reply) => {
     const body = await options.metrics.registry.metrics();
     return reply.header('content-type', options.metrics.registry.contentType).send(body);
   });

@@ -6,6 +6,7 @@ export * from './clickhouse';
 export * from './migrations';
 export * from './metrics';
 export * from './http';
+export * from './openapi';
 export * from './shutdown';
 export * from './keys';
 export * from './log/index';

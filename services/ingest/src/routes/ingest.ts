@@ -8,6 +8,7 @@ import { writeKeyOf } from '../auth';
 import { bodyBytesOf } from '../body';
 import { partitionKey, type RequestContext } from '../enrich';
 import { inspectJson } from '../inspect';
+import { batchDoc, shortFormDoc, singleDoc } from './ingest-docs';
 import { toEvent, type EventIssue } from '../pipeline';
 
 export interface IngestDeps {
@@ -110,11 +111,12 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
     return answer(reply, issues, items.length);
   };
 
-  const routeOptions = { bodyLimit: maxRequestBytes };
+  const bodyLimit = maxRequestBytes;
   // analytics.js posts to the first letter of the type (`/v1/t`) and batches to `/v1/b`, as Segment's API allows.
   for (const type of ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const) {
-    app.post(`/v1/${type}`, routeOptions, single(type));
-    app.post(`/v1/${type.charAt(0)}`, routeOptions, single(type));
+    app.post(`/v1/${type}`, { bodyLimit, ...singleDoc(type) }, single(type));
+    app.post(`/v1/${type.charAt(0)}`, { bodyLimit, ...shortFormDoc(`/v1/${type}`) }, single(type));
   }
-  for (const path of ['/v1/batch', '/v1/import', '/v1/b']) app.post(path, routeOptions, batch);
+  for (const path of ['/v1/batch', '/v1/import']) app.post(path, { bodyLimit, ...batchDoc(path) }, batch);
+  app.post('/v1/b', { bodyLimit, ...shortFormDoc('/v1/batch') }, batch);
 }

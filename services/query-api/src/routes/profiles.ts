@@ -4,6 +4,7 @@ import { AppError, type ClickHouseClient, type KeyStore } from '@cdp/runtime';
 import { requireReadKey } from '../auth';
 import { findProfileId, identifierTypes, readProfile, type IdentifierType } from '../profiles';
 import { decodeCursor, readTimeline } from '../timeline';
+import { profileDoc, timelineDoc } from './profile-docs';
 
 const maxPageSize = 1000;
 
@@ -22,9 +23,9 @@ export function profileRoutes(app: FastifyInstance, deps: { clickhouse: ClickHou
     return profileId;
   }
 
-  app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', async (request) => readProfile(deps.clickhouse, await resolveRef(request)));
+  app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', profileDoc, async (request) => readProfile(deps.clickhouse, await resolveRef(request)));
 
-  app.get<{ Params: { ref: string }; Querystring: { limit?: string; cursor?: string } }>('/v1/profiles/:ref/events', async (request) => {
+  app.get<{ Params: { ref: string }; Querystring: { limit?: string; cursor?: string } }>('/v1/profiles/:ref/events', timelineDoc, async (request) => {
     const { limit: limitText = '50', cursor: cursorText } = request.query;
     const limit = Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > maxPageSize) {
