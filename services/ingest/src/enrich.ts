@@ -1,9 +1,9 @@
 // Enrichment of a validated message into the event the log carries: ids, times (skew-corrected), channel.
 import { randomUUID } from 'node:crypto';
-import type { EventRecord, Message } from '@cdp/schemas';
+import { statedChannels, type EventRecord, type Message } from '@cdp/schemas';
 import { parseUserAgent } from './useragent';
 
-const channels = new Set(['web', 'app', 'email', 'sms', 'phone', 'social', 'chat', 'store']);
+const channels = new Set<string>(statedChannels);
 
 type JsonObject = Record<string, unknown>;
 

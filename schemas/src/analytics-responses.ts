@@ -1,0 +1,74 @@
+// Answers of the analytics endpoints: their types for the code and their JSON schemas for the API's documentation.
+import { z } from 'zod';
+
+const count = (description: string) => z.number().int().min(0).describe(description);
+const nullableNumber = (description: string) => z.number().nullable().describe(`${description}; null when there is nothing to measure`);
+
+export const kpiValues = z.object({
+  activeCustomers: count('Profiles with at least one message in the window'),
+  newCustomers: count('Profiles whose first message ever is in the window'),
+  orders: count('Order Completed events in the window'),
+  revenue: z.number().describe('Sum of their revenue (properties.revenue, else properties.total)'),
+  aov: nullableNumber('Average order value: revenue / orders'),
+  purchaseFrequency: nullableNumber('Orders / profiles with at least one order in the window'),
+  churnRate: nullableNumber('Share (0–1) of the profiles active in the previous window of equal length that are not active in this one'),
+  nps: nullableNumber('Net promoter score, −100 to 100: % of nps scores 9–10 minus % of scores 0–6'),
+  npsResponses: count('Survey Responded events with survey "nps" and a score from 0 to 10'),
+  csat: nullableNumber('% of csat scores that are 4 or 5 (of 1–5)'),
+  csatResponses: count('Survey Responded events with survey "csat" and a score from 1 to 5'),
+  tickets: count('Ticket Opened events in the window'),
+  complaints: count('Those with type "complaint"'),
+  medianFirstResponseMinutes: nullableNumber('Median minutes from a ticket opened in the window to its first Ticket Replied'),
+  medianResolutionHours: nullableNumber('Median hours from a ticket opened in the window to its Ticket Resolved'),
+});
+export type KpiValues = z.output<typeof kpiValues>;
+
+export const kpisResponse = z.object({
+  totals: kpiValues,
+  byChannel: z
+    .array(kpiValues.extend({ channel: z.string() }))
+    .describe('One entry per channel with a message in the window, by channel name; each is what ?channel= of it answers'),
+});
+export type KpisResponse = z.output<typeof kpisResponse>;
+
+export const retentionResponse = z.object({
+  cohorts: z
+    .array(
+      z.object({
+        cohort: z.string().describe('First day (YYYY-MM-DD, in tz) of the period the cohort started in'),
+        size: count('Profiles whose first qualifying event ever is in that period'),
+        retained: z.array(z.number().int()).describe('retained[k]: profiles of the cohort with a qualifying event in period cohort + k; retained[0] = size'),
+      }),
+    )
+    .describe('Every period starting in the window, oldest first, empty ones included'),
+});
+export type RetentionResponse = z.output<typeof retentionResponse>;
+
+export const repeatPurchaseResponse = z.object({
+  customers: count('Profiles with at least one purchase in the window'),
+  repeatCustomers: count('Profiles with at least two'),
+  orders: count('Purchases in the window'),
+  repeatRate: nullableNumber('repeatCustomers / customers'),
+  ordersPerCustomer: nullableNumber('orders / customers'),
+  distribution: z
+    .object({ '1': z.number().int(), '2': z.number().int(), '3': z.number().int(), '4': z.number().int(), '5+': z.number().int() })
+    .describe('Customers by their number of purchases in the window'),
+  medianDaysToSecondPurchase: nullableNumber("Median over repeat customers of the days from their first to their second purchase in the window"),
+  medianDaysBetweenPurchases: nullableNumber('Median of the days between consecutive purchases of one customer in the window, over every such pair'),
+});
+export type RepeatPurchaseResponse = z.output<typeof repeatPurchaseResponse>;
+
+export const lifecycleResponse = z.object({
+  periods: z
+    .array(
+      z.object({
+        period: z.string().describe('First day (YYYY-MM-DD, in tz) of the period'),
+        new: count('Active in the period, which holds their first message ever'),
+        returning: count('Active in the period and in the one before'),
+        resurrecting: count('Active in the period, not in the one before, and seen before that'),
+        dormant: count('Active in the period before, not in this one'),
+      }),
+    )
+    .describe('Every period starting in the window, oldest first'),
+});
+export type LifecycleResponse = z.output<typeof lifecycleResponse>;

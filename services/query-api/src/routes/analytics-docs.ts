@@ -1,0 +1,118 @@
+// OpenAPI documentation of the analytics endpoints, derived from their zod schemas, with an example of each answer.
+import { z } from 'zod';
+import { documented, errorReply, jsonReply, readKeySecurity, type JsonSchema } from '@cdp/runtime';
+import {
+  kpisQuery,
+  kpisResponse,
+  lifecycleQuery,
+  lifecycleResponse,
+  repeatPurchaseQuery,
+  repeatPurchaseResponse,
+  retentionQuery,
+  retentionResponse,
+  type KpiValues,
+} from '@cdp/schemas';
+
+// OpenAPI 3.0 is the document's dialect; the querystring is described as a client sends it (before transforms).
+const querystringOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0' }) as JsonSchema;
+const answerOf = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'openapi-3.0' }) as JsonSchema;
+
+const errors = {
+  400: errorReply('A parameter is missing or wrong; `errors` names each one', [
+    { code: 'INVALID_REQUEST', message: 'tz: must be an IANA time zone such as UTC or Asia/Ho_Chi_Minh', errors: [{ path: 'tz', message: 'must be an IANA time zone such as UTC or Asia/Ho_Chi_Minh' }] },
+    { code: 'INVALID_REQUEST', message: 'to: must be later than from', errors: [{ path: 'to', message: 'must be later than from' }] },
+  ]),
+  401: errorReply('No read key, or an unknown or revoked one', [
+    { code: 'MISSING_READ_KEY', message: 'a read key is required: Authorization: Bearer <read key>' },
+    { code: 'UNKNOWN_READ_KEY', message: 'the read key is unknown or revoked' },
+  ]),
+  500: errorReply('A fault of ours, such as ClickHouse failing', [{ code: 'INTERNAL', message: 'internal error' }]),
+};
+
+const scopeNote =
+  'The window is `[from, to)` in `tz`. With `segment`, only the profiles currently in the segment count; with `channel`, only messages of that channel count, everywhere (the definitions are in the query API README).';
+
+const kpiExample: KpiValues = {
+  activeCustomers: 1200,
+  newCustomers: 310,
+  orders: 540,
+  revenue: 48_600,
+  aov: 90,
+  purchaseFrequency: 1.35,
+  churnRate: 0.18,
+  nps: 32.5,
+  npsResponses: 80,
+  csat: 87.5,
+  csatResponses: 40,
+  tickets: 75,
+  complaints: 12,
+  medianFirstResponseMinutes: 42,
+  medianResolutionHours: 20.5,
+};
+
+export const kpisDoc = documented({
+  summary: 'KPIs over a window, in total and per channel',
+  description: `Customers, orders, revenue, churn, NPS, CSAT and support tickets. ${scopeNote}`,
+  tags: ['analytics'],
+  security: readKeySecurity,
+  querystring: querystringOf(kpisQuery),
+  responses: {
+    200: jsonReply('Totals and one entry per channel', answerOf(kpisResponse), { totals: kpiExample, byChannel: [{ channel: 'web', ...kpiExample }] }),
+    ...errors,
+  },
+});
+
+export const retentionDoc = documented({
+  summary: 'Cohort retention',
+  description: `Profiles grouped by the period of their first qualifying event ever; for each cohort starting in the window, how many have a qualifying event k periods later. ${scopeNote}`,
+  tags: ['analytics'],
+  security: readKeySecurity,
+  querystring: querystringOf(retentionQuery),
+  responses: {
+    200: jsonReply('One row per period starting in the window', answerOf(retentionResponse), {
+      cohorts: [
+        { cohort: '2025-01-06', size: 120, retained: [120, 46, 31, 27] },
+        { cohort: '2025-01-13', size: 95, retained: [95, 40, 22, 0] },
+      ],
+    }),
+    ...errors,
+  },
+});
+
+export const repeatPurchaseDoc = documented({
+  summary: 'Repeat purchase',
+  description: `How many customers bought more than once in the window, how often, and how long they took to come back. ${scopeNote}`,
+  tags: ['analytics'],
+  security: readKeySecurity,
+  querystring: querystringOf(repeatPurchaseQuery),
+  responses: {
+    200: jsonReply('Repeat-purchase measures of the window', answerOf(repeatPurchaseResponse), {
+      customers: 400,
+      repeatCustomers: 110,
+      orders: 560,
+      repeatRate: 0.275,
+      ordersPerCustomer: 1.4,
+      distribution: { '1': 290, '2': 70, '3': 25, '4': 9, '5+': 6 },
+      medianDaysToSecondPurchase: 12.5,
+      medianDaysBetweenPurchases: 9.25,
+    }),
+    ...errors,
+  },
+});
+
+export const lifecycleDoc = documented({
+  summary: 'Lifecycle stages per period',
+  description: `For each period starting in the window: profiles new (first message ever), returning (active in the period before too), resurrecting (back after at least one inactive period) and dormant (active in the period before, not in this one). ${scopeNote}`,
+  tags: ['analytics'],
+  security: readKeySecurity,
+  querystring: querystringOf(lifecycleQuery),
+  responses: {
+    200: jsonReply('One row per period starting in the window', answerOf(lifecycleResponse), {
+      periods: [
+        { period: '2025-01-06', new: 80, returning: 240, resurrecting: 35, dormant: 60 },
+        { period: '2025-01-13', new: 72, returning: 251, resurrecting: 30, dormant: 49 },
+      ],
+    }),
+    ...errors,
+  },
+});

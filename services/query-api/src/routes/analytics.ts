@@ -1,0 +1,60 @@
+// GET /v1/analytics/{kpis,retention,repeat-purchase,lifecycle}: named ClickHouse queries behind a read key and zod-checked parameters.
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { AppError, type ClickHouseClient, type documented, type KeyStore } from '@cdp/runtime';
+import { kpisQuery, lifecycleQuery, repeatPurchaseQuery, retentionQuery } from '@cdp/schemas';
+import { requireReadKey } from '../auth';
+import { kpis } from '../analytics/kpis';
+import { lifecycle } from '../analytics/lifecycle';
+import { repeatPurchase } from '../analytics/repeat-purchase';
+import { retention } from '../analytics/retention';
+import { kpisDoc, lifecycleDoc, repeatPurchaseDoc, retentionDoc } from './analytics-docs';
+
+interface ParameterProblem {
+  path: string;
+  message: string;
+}
+
+function invalid(problems: ParameterProblem[]): AppError {
+  return new AppError('INVALID_REQUEST', problems.map((problem) => `${problem.path}: ${problem.message}`).join('; '), problems);
+}
+
+function parse<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
+  const result = schema.safeParse(query ?? {});
+  if (result.success) return result.data;
+  throw invalid(result.error.issues.map((issue) => ({ path: issue.path.join('.') || 'query', message: issue.message })));
+}
+
+const timeZonesQuery = 'SELECT time_zone FROM system.time_zones';
+
+export function analyticsRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; keys: KeyStore }): void {
+  // The zod schema checks a zone against the runtime's own data; ClickHouse does the calendar arithmetic, so it
+  // must know the exact name too (it reads names case-sensitively, Intl does not). Its list never changes while it runs.
+  let clickhouseZones: Set<string> | null = null;
+  async function checkTimeZone(tz: string): Promise<void> {
+    if (!clickhouseZones) {
+      const result = await deps.clickhouse.query({ query: timeZonesQuery, format: 'JSONEachRow' });
+      clickhouseZones = new Set((await result.json<{ time_zone: string }>()).map((zone) => zone.time_zone));
+    }
+    if (!clickhouseZones.has(tz)) throw invalid([{ path: 'tz', message: `ClickHouse does not know the time zone ${tz}; IANA names are case-sensitive` }]);
+  }
+
+  function route<S extends z.ZodType<{ tz: string }>, R>(
+    path: string,
+    doc: ReturnType<typeof documented>,
+    schema: S,
+    answer: (client: ClickHouseClient, query: z.output<S>) => Promise<R>,
+  ): void {
+    app.get(path, doc, async (request) => {
+      await requireReadKey(deps.keys, request);
+      const query = parse(schema, request.query);
+      await checkTimeZone(query.tz);
+      return answer(deps.clickhouse, query);
+    });
+  }
+
+  route('/v1/analytics/kpis', kpisDoc, kpisQuery, kpis);
+  route('/v1/analytics/retention', retentionDoc, retentionQuery, retention);
+  route('/v1/analytics/repeat-purchase', repeatPurchaseDoc, repeatPurchaseQuery, repeatPurchase);
+  route('/v1/analytics/lifecycle', lifecycleDoc, lifecycleQuery, lifecycle);
+}
