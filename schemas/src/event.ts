@@ -41,9 +41,19 @@ export interface TopicNames {
   deadLetter: string;
   /** Identity links, one partition so every resolver applies them in the same order. */
   links: string;
+  /** Segment membership changes (entered / exited), keyed by profile. */
+  segmentChanges: string;
+  /** Evaluation requests, one partition: the consumer-group member that owns it is the one evaluator. */
+  segmentsLeader: string;
 }
 
 /** Topic names under an optional prefix, so several platforms can share one Kafka cluster. */
 export function topicNames(prefix = ''): TopicNames {
-  return { events: `${prefix}cdp.events`, deadLetter: `${prefix}cdp.events.dead-letter`, links: `${prefix}cdp.identity.links` };
+  return {
+    events: `${prefix}cdp.events`,
+    deadLetter: `${prefix}cdp.events.dead-letter`,
+    links: `${prefix}cdp.identity.links`,
+    segmentChanges: `${prefix}cdp.segments.changes`,
+    segmentsLeader: `${prefix}cdp.segments.leader`,
+  };
 }

@@ -6,10 +6,11 @@ import { allServices, openStore, startPlatform, type ServiceName } from './platf
 const help = `cdp — an event-driven customer data platform
 
 Usage:
-  cdp start                 run every service in one process (ingest + resolver + query API on one port)
+  cdp start                 run every service in one process (ingest + resolver + query API on one port + segments)
   cdp ingest                run only the ingest API
   cdp resolver              run only the resolver (no HTTP port)
   cdp query-api             run only the query API
+  cdp segments              run only the segments evaluator (no HTTP port)
   cdp keys list             list keys (prefix, kind, source, revoked)
   cdp keys create --source NAME --kind write|read
   cdp keys revoke PREFIX    revoke the keys listed with that prefix
@@ -53,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'keys') return keysCommand(rest, values, config, logger);
   const services: ServiceName[] | undefined =
-    command === 'start' ? allServices : (['ingest', 'resolver', 'query-api'] as const).includes(command as ServiceName) ? [command as ServiceName] : undefined;
+    command === 'start' ? allServices : (['ingest', 'resolver', 'query-api', 'segments'] as const).includes(command as ServiceName) ? [command as ServiceName] : undefined;
   if (!services) {
     process.stderr.write(`unknown command: ${command}\n\n${help}`);
     return 1;

@@ -20,9 +20,10 @@ import { clickhouseMigrationsDir, topicNames } from '@cdp/schemas';
 import { ingestPlugin } from '@cdp/ingest';
 import { queryApiPlugin } from '@cdp/query-api';
 import { start as startResolver, type ResolverService } from '@cdp/resolver';
+import { start as startSegments, type SegmentsService } from '@cdp/segments';
 
-export type ServiceName = 'ingest' | 'resolver' | 'query-api';
-export const allServices: ServiceName[] = ['ingest', 'resolver', 'query-api'];
+export type ServiceName = 'ingest' | 'resolver' | 'query-api' | 'segments';
+export const allServices: ServiceName[] = ['ingest', 'resolver', 'query-api', 'segments'];
 
 export interface Platform {
   /** Base URL of the HTTP server, when an HTTP service runs. */
@@ -53,7 +54,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
   const metrics = createMetrics();
   const { clickhouse, keys } = await openStore(config, logger);
   const createdKeys = await ensureInitialKeys(keys, config.seedKeys);
-  const needsLog = services.includes('ingest') || services.includes('resolver');
+  const needsLog = services.includes('ingest') || services.includes('resolver') || services.includes('segments');
   const log = needsLog ? await createEventLog(config, logger) : null;
   const topics = topicNames(config.topicPrefix);
   if (log) {
@@ -61,6 +62,8 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
       { name: topics.events, partitions: config.topicPartitions },
       { name: topics.deadLetter, partitions: 1 },
       { name: topics.links, partitions: 1 },
+      { name: topics.segmentChanges, partitions: config.topicPartitions },
+      { name: topics.segmentsLeader, partitions: 1 },
     ]);
   }
 
@@ -78,12 +81,25 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
     });
   }
 
+  let segments: SegmentsService | null = null;
+  if (services.includes('segments') && log) {
+    segments = await startSegments({
+      log,
+      topics,
+      groupId: `${config.topicPrefix}cdp-segments`,
+      clickhouse: clickhouse.client,
+      logger,
+      metrics,
+      intervalMs: config.segmentsIntervalMs,
+    });
+  }
+
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   if (services.includes('ingest') || services.includes('query-api')) {
     const readiness: Record<string, () => Promise<boolean>> = { clickhouse: () => clickhouse.ready() };
     if (log) readiness.log = () => log.ready();
-    app = createHttpServer({ logger, metrics, readiness, trustProxy: config.trustedProxies });
+    app = await createHttpServer({ logger, metrics, readiness, trustProxy: config.trustedProxies });
     if (services.includes('ingest') && log) await app.register(ingestPlugin({ log, topics, keys, metrics, logger, limits: config.ingest }));
     if (services.includes('query-api')) await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger }));
     await app.listen({ host: config.host, port: config.port });
@@ -101,10 +117,11 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
     metrics,
     createdKeys,
     // Order matters: stop taking requests (in-flight ones finish and their appends complete), then let the
-    // resolver finish and commit its batch, then close the log and the store.
+    // resolver and the segments evaluator finish and commit their batches, then close the log and the store.
     async close() {
       if (app) await app.close();
       if (resolver) await resolver.close();
+      if (segments) await segments.close();
       if (log) await log.close();
       await clickhouse.close();
     },

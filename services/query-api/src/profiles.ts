@@ -1,6 +1,7 @@
 // Named ClickHouse queries behind the profile endpoints: find a profile by identifier, read its stats and traits.
 import { fromClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import { normaliseEmail, normalisePhone } from '@cdp/schemas';
+import { segmentsOfProfile } from '@cdp/segments';
 
 export const identifierTypes = ['profile_id', 'user_id', 'anonymous_id', 'email', 'phone'] as const;
 export type IdentifierType = (typeof identifierTypes)[number];
@@ -149,7 +150,7 @@ export async function readProfile(client: ClickHouseClient, profileId: string): 
       latestCsat: stats?.latest_csat ?? null,
       openTickets: Number(stats?.open_tickets ?? 0),
     },
-    segments: [],
+    segments: await segmentsOfProfile(client, profileId),
   };
 }
 

@@ -37,6 +37,7 @@ export const configSchema = z.object({
   CDP_READ_KEY: optionalString,
   CDP_RESOLVER_BATCH_SIZE: positiveInt(5000),
   CDP_RESOLVER_SNAPSHOT_EVERY: positiveInt(100000),
+  CDP_SEGMENTS_INTERVAL_MS: positiveInt(60000),
   CDP_SHUTDOWN_TIMEOUT_MS: positiveInt(15000),
   CDP_TRUSTED_PROXIES: optionalString
     .transform((value) => value?.split(',').map((entry) => entry.trim()).filter(Boolean) ?? [])
@@ -60,6 +61,7 @@ export interface Config {
   seedKeys: { write?: string; read?: string };
   resolverBatchSize: number;
   resolverSnapshotEvery: number;
+  segmentsIntervalMs: number;
   shutdownTimeoutMs: number;
   trustedProxies: string[];
   ingest: { rateLimitPerSecond: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
@@ -99,6 +101,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seedKeys: { write: e.CDP_WRITE_KEY, read: e.CDP_READ_KEY },
     resolverBatchSize: e.CDP_RESOLVER_BATCH_SIZE,
     resolverSnapshotEvery: e.CDP_RESOLVER_SNAPSHOT_EVERY,
+    segmentsIntervalMs: e.CDP_SEGMENTS_INTERVAL_MS,
     shutdownTimeoutMs: e.CDP_SHUTDOWN_TIMEOUT_MS,
     trustedProxies: e.CDP_TRUSTED_PROXIES,
     ingest: {

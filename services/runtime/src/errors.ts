@@ -4,6 +4,8 @@ export type ErrorCode =
   | 'INVALID_REQUEST'
   | 'INVALID_EVENT'
   | 'INVALID_JSON'
+  | 'INVALID_SEGMENT'
+  | 'READ_ONLY_SEGMENT'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'PAYLOAD_TOO_LARGE'
   | 'MISSING_WRITE_KEY'
@@ -21,6 +23,8 @@ const statusByCode: Record<ErrorCode, number> = {
   INVALID_REQUEST: 400,
   INVALID_EVENT: 400,
   INVALID_JSON: 400,
+  INVALID_SEGMENT: 400,
+  READ_ONLY_SEGMENT: 409,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
   MISSING_WRITE_KEY: 401,
@@ -34,6 +38,9 @@ const statusByCode: Record<ErrorCode, number> = {
   STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
+
+/** Every code an error body may carry, for the OpenAPI document. */
+export const errorCodes = Object.keys(statusByCode) as ErrorCode[];
 
 export class AppError extends Error {
   constructor(

@@ -1,0 +1,136 @@
+// OpenAPI documentation of the segment endpoints; the rule language's JSON Schema is derived from its zod schema.
+import { z } from 'zod';
+import { documented, errorReply, jsonReply, readKeySecurity, type DocumentedRoute, type JsonSchema, type RouteDoc } from '@cdp/runtime';
+import { segmentRuleShape } from '@cdp/schemas';
+
+const ruleRef = { $ref: '#/components/schemas/SegmentRule' };
+// zod writes the recursion as a reference to the document root; in OpenAPI the root is the component.
+const ruleSchema = JSON.parse(
+  JSON.stringify(z.toJSONSchema(segmentRuleShape, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' })).replaceAll('{"$ref":"#"}', JSON.stringify(ruleRef)),
+) as JsonSchema;
+const components = { SegmentRule: { ...ruleSchema, description: 'A segment rule: and / or / not over trait, stat and behaviour conditions (services/segments/README.md).' } };
+
+const exampleRule = { and: [{ stat: 'orders', gte: 2 }, { event: 'Order Completed', atLeast: 1, withinDays: 30, where: [{ property: 'channel', equals: 'web' }] }] };
+const exampleSegment = { id: 'seg_3f9a1c2b7d4e5f60', name: 'Recent repeat web buyers', kind: 'custom', rule: exampleRule, size: 412, updatedAt: '2025-03-01T12:00:00.000Z' };
+
+const segmentSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    kind: { type: 'string', enum: ['builtin', 'custom'], description: 'built-ins are created on first start and cannot be changed or deleted' },
+    rule: ruleRef,
+    size: { type: 'integer', description: 'members as of the last evaluation' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+};
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } };
+const bodySchema = { type: 'object', required: ['name', 'rule'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, rule: ruleRef } };
+
+const auth = {
+  401: errorReply('No read key, or an unknown or revoked one', [{ code: 'MISSING_READ_KEY', message: 'a read key is required: Authorization: Bearer <read key>' }]),
+};
+const invalid = errorReply('The rule or the name is not valid: every problem with its exact path', [
+  { code: 'INVALID_SEGMENT', message: 'the segment is not valid', errors: [{ path: 'rule.and.1.gte', message: 'Invalid input: expected number, received string' }] },
+]);
+const notFound = errorReply('No segment has that id', [{ code: 'NOT_FOUND', message: 'no segment seg_0000000000000000' }]);
+const readOnly = errorReply('Built-in segments cannot be changed or deleted', [{ code: 'READ_ONLY_SEGMENT', message: 'lifecycle-new is a built-in segment' }]);
+
+const doc = (route: Omit<RouteDoc, 'tags' | 'security' | 'components'>): DocumentedRoute => documented({ ...route, tags: ['segments'], security: readKeySecurity, components });
+
+export const listDoc = doc({
+  summary: 'List segments',
+  description: 'Every built-in and custom segment with its size as of the last evaluation.',
+  responses: { 200: jsonReply('The segments', { type: 'object', properties: { segments: { type: 'array', items: segmentSchema } } }, { segments: [exampleSegment] }), ...auth },
+});
+
+export const createDoc = doc({
+  summary: 'Create a segment',
+  description: 'Saves a custom segment; it is evaluated at once and then every `CDP_SEGMENTS_INTERVAL_MS`.',
+  body: { schema: bodySchema, example: { name: exampleSegment.name, rule: exampleRule } },
+  responses: { 201: jsonReply('The segment as saved (size 0 until its first evaluation)', segmentSchema, { ...exampleSegment, size: 0 }), 400: invalid, ...auth },
+});
+
+export const readDoc = doc({
+  summary: 'Read a segment',
+  params: idParams,
+  responses: { 200: jsonReply('The segment', segmentSchema, exampleSegment), 404: notFound, ...auth },
+});
+
+export const replaceDoc = doc({
+  summary: 'Replace a custom segment',
+  params: idParams,
+  body: { schema: bodySchema, example: { name: exampleSegment.name, rule: exampleRule } },
+  responses: { 200: jsonReply('The segment as saved', segmentSchema, exampleSegment), 400: invalid, 404: notFound, 409: readOnly, ...auth },
+});
+
+export const deleteDoc = doc({
+  summary: 'Delete a custom segment',
+  description: 'Its members exit at the next evaluation.',
+  params: idParams,
+  responses: { 204: { description: 'Deleted' }, 404: notFound, 409: readOnly, ...auth },
+});
+
+export const previewDoc = doc({
+  summary: 'Preview a rule',
+  description: 'How many profiles match the rule now, and a sample of their ids, without saving anything.',
+  body: { schema: { type: 'object', required: ['rule'], properties: { rule: ruleRef } }, example: { rule: exampleRule } },
+  responses: {
+    200: jsonReply('Count and sample', { type: 'object', properties: { count: { type: 'integer' }, sample: { type: 'array', items: { type: 'string' } } } }, { count: 412, sample: ['prf_01', 'prf_02'] }),
+    400: invalid,
+    ...auth,
+  },
+});
+
+const memberExample = {
+  profileId: 'prf_3f9a1c2b7d4e5f60718293a4',
+  userId: 'ada',
+  emails: ['ada@example.com'],
+  phones: ['+84912345678'],
+  anonymousIds: ['d1b3c9a0-5f1e-4c1a-9d7e-3b2f1a0c9e88'],
+  traits: { plan: 'pro' },
+};
+const memberSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    profileId: { type: 'string' },
+    userId: { type: 'string', nullable: true },
+    emails: { type: 'array', items: { type: 'string' } },
+    phones: { type: 'array', items: { type: 'string' } },
+    anonymousIds: { type: 'array', items: { type: 'string' } },
+    traits: { type: 'object', additionalProperties: true, description: 'the latest value of each trait named in `traits`, when the profile has it' },
+  },
+};
+
+export const membersDoc = doc({
+  summary: "A segment's audience",
+  description:
+    'Current members (as of the last evaluation) in profile id order. With `Accept: application/x-ndjson` (one member a line) or `text/csv` the whole audience is streamed and `limit` / `cursor` are ignored.',
+  params: idParams,
+  querystring: {
+    type: 'object',
+    properties: {
+      limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+      cursor: { type: 'string', description: '`nextCursor` of the previous page' },
+      traits: { type: 'string', description: 'comma-separated trait keys to include, e.g. `plan,city` (at most 50)' },
+    },
+  },
+  responses: {
+    200: {
+      description: 'A page of members, or the whole audience streamed',
+      content: {
+        'application/json': {
+          schema: { type: 'object', properties: { members: { type: 'array', items: memberSchema }, nextCursor: { type: 'string', nullable: true } } },
+          example: { members: [memberExample], nextCursor: 'cHJmXzNmOWExYzJiN2Q0ZTVmNjA3MTgyOTNhNA' },
+        },
+        'application/x-ndjson': { schema: { type: 'string' }, example: `${JSON.stringify(memberExample)}\n` },
+        'text/csv': { schema: { type: 'string' }, example: 'profileId,userId,emails,phones,anonymousIds,trait:plan\r\nprf_3f9a1c2b7d4e5f60718293a4,ada,ada@example.com,+84912345678,d1b3c9a0-5f1e-4c1a-9d7e-3b2f1a0c9e88,pro\r\n' },
+      },
+    },
+    400: errorReply('A query parameter is not valid', [{ code: 'INVALID_REQUEST', message: 'limit: Too big: expected number to be <=1000' }]),
+    404: notFound,
+    ...auth,
+  },
+});

@@ -1,0 +1,133 @@
+// The evaluation loop: one evaluator at a time, chosen by the single-partition segments.leader topic's consumer group.
+import type { Logger } from 'pino';
+import type { ClickHouseClient, ConsumedRecord, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
+import type { TopicNames } from '@cdp/schemas';
+import type { SegmentStore } from './definitions';
+import { evaluateSegment } from './evaluate';
+
+export interface EvaluatorDeps {
+  log: EventLog;
+  topics: Pick<TopicNames, 'segmentChanges' | 'segmentsLeader'>;
+  clickhouse: ClickHouseClient;
+  store: SegmentStore;
+  logger: Logger;
+  metrics: Metrics;
+  groupId: string;
+  intervalMs: number;
+}
+
+export interface Evaluator {
+  /** Asks the group's evaluator (maybe another instance) to evaluate every segment soon. */
+  request(reason: 'interval' | 'changed'): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Every instance produces evaluation requests to `segments.leader` (one partition) on a timer and when it sees a
+ * definition change; the log hands that partition to one member of the consumer group, so only that member
+ * evaluates, and another takes over when it leaves. Requests made before an evaluation started are covered by it,
+ * and interval requests of several instances coalesce into one evaluation per half interval.
+ */
+export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
+  const logger = deps.logger.child({ component: 'segments-evaluator' });
+  const changesCounter = deps.metrics.counter('cdp_segments_changes_total', 'Segment membership changes published', ['change']);
+  const evaluations = deps.metrics.counter('cdp_segments_evaluations_total', 'Evaluations of every segment', ['outcome']);
+  let lastStartedAt = 0;
+  let lastVersion = 0;
+
+  async function evaluateAll(): Promise<void> {
+    const now = Date.now();
+    lastStartedAt = now;
+    const version = (lastVersion = Math.max(now, lastVersion + 1));
+    const definitions = await deps.store.list();
+    // Segments deleted since their members were stored: evaluating them as empty makes every member exit. Membership
+    // of ids that were never defined here is left alone: this evaluator did not write it.
+    const deleted = await deps.store.deletedWithMembers();
+    const targets = [...definitions.map((definition) => ({ segmentId: definition.id, rule: definition.rule })), ...deleted.map((segmentId) => ({ segmentId, rule: null }))];
+    let failed = 0;
+    for (const target of targets) {
+      try {
+        const result = await evaluateSegment({ clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges }, target, { now, version });
+        changesCounter.inc({ change: 'entered' }, result.entered);
+        changesCounter.inc({ change: 'exited' }, result.exited);
+      } catch (error) {
+        // One broken segment must not hold the others back; it is tried again at the next evaluation.
+        failed += 1;
+        logger.error({ err: error, segmentId: target.segmentId }, 'segment evaluation failed');
+      }
+    }
+    evaluations.inc({ outcome: failed === 0 ? 'ok' : 'partial' });
+    logger.debug({ segments: targets.length, failed, ms: Date.now() - now }, 'evaluated segments');
+  }
+
+  // Evaluations run beside the batch handler, one at a time: a handler that outlasts Kafka's session timeout
+  // (kafkajs heartbeats between batches) would get this member evicted and the evaluator role bounced around.
+  let running: Promise<void> | null = null;
+  let pending = false;
+  function schedule(): void {
+    pending = true;
+    if (running) return;
+    running = (async () => {
+      while (pending) {
+        pending = false;
+        await evaluateAll().catch((error: unknown) => logger.error({ err: error }, 'segment evaluation failed'));
+      }
+    })().finally(() => {
+      running = null;
+    });
+  }
+
+  const requestedAt = (record: ConsumedRecord) => Number(record.headers.at ?? record.timestamp);
+
+  const consumer: LogConsumer = await deps.log.consume({
+    groupId: deps.groupId,
+    topics: [deps.topics.segmentsLeader],
+    // A group that never committed starts at the end: old requests were served by whoever evaluated then.
+    startOffsets: { [deps.topics.segmentsLeader]: await deps.log.endOffsets(deps.topics.segmentsLeader) },
+    async handleBatch(batch) {
+      const newest = Math.max(...batch.records.map(requestedAt));
+      if (newest <= lastStartedAt) return;
+      const changed = batch.records.some((record) => record.headers.reason === 'changed' && requestedAt(record) > lastStartedAt);
+      if (!changed && Date.now() - lastStartedAt < deps.intervalMs / 2) return;
+      schedule();
+    },
+  });
+
+  async function request(reason: 'interval' | 'changed'): Promise<void> {
+    await deps.log.produce(deps.topics.segmentsLeader, [{ key: 'evaluate', value: Buffer.alloc(0), headers: { reason, at: String(Date.now()) } }]);
+  }
+
+  let closed = false;
+  const failedRequest = (error: unknown) => logger.warn({ err: error }, 'could not request a segment evaluation');
+  const intervalTimer = setInterval(() => void request('interval').catch(failedRequest), deps.intervalMs);
+  // Definitions change through the query API, possibly in another process: a cheap poll notices within a second.
+  let mark = await deps.store.changeMark();
+  let polling: Promise<void> | null = null;
+  const pollTimer = setInterval(() => {
+    if (polling || closed) return;
+    polling = deps.store
+      .changeMark()
+      .then(async (next) => {
+        if (next === mark) return;
+        mark = next;
+        await request('changed');
+      })
+      .catch(failedRequest)
+      .finally(() => {
+        polling = null;
+      });
+  }, Math.min(1000, deps.intervalMs));
+  await request('changed');
+
+  return {
+    request,
+    async close() {
+      closed = true;
+      clearInterval(intervalTimer);
+      clearInterval(pollTimer);
+      await polling;
+      await consumer.close();
+      await running;
+    },
+  };
+}
