@@ -1,6 +1,5 @@
 // The enriched event as it travels on the log, and its Avro codec (schema: schemas/avro/event.avsc).
-import { readFileSync } from 'node:fs';
-import avro from 'avsc';
+import { avroCodec } from './avro';
 
 export interface EventRecord {
   messageId: string;
@@ -23,16 +22,10 @@ export interface EventRecord {
   context: string;
 }
 
-const schema = JSON.parse(readFileSync(new URL('../avro/event.avsc', import.meta.url), 'utf8')) as avro.Schema;
-const eventType = avro.Type.forSchema(schema);
+const eventCodec = avroCodec<EventRecord>('event.avsc');
 
-export function encodeEvent(event: EventRecord): Buffer {
-  return eventType.toBuffer(event);
-}
-
-export function decodeEvent(buffer: Buffer): EventRecord {
-  return eventType.fromBuffer(buffer) as EventRecord;
-}
+export const encodeEvent = eventCodec.encode;
+export const decodeEvent = eventCodec.decode;
 
 export interface TopicNames {
   /** Accepted events, keyed by device. */

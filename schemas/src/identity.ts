@@ -1,6 +1,5 @@
 // Identifiers, their normalisation (the one place it happens), and the identity link record's Avro codec (schema: schemas/avro/identity-link.avsc).
-import { readFileSync } from 'node:fs';
-import avro from 'avsc';
+import { avroCodec } from './avro';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 
 export const identifierTypes = ['user_id', 'email', 'phone', 'anonymous_id'] as const;
@@ -17,17 +16,10 @@ export interface IdentityLink {
   identifiers: Identifier[];
 }
 
-const linkType = avro.Type.forSchema(
-  JSON.parse(readFileSync(new URL('../avro/identity-link.avsc', import.meta.url), 'utf8')) as avro.Schema,
-);
+const linkCodec = avroCodec<IdentityLink>('identity-link.avsc');
 
-export function encodeLink(link: IdentityLink): Buffer {
-  return linkType.toBuffer(link);
-}
-
-export function decodeLink(buffer: Buffer): IdentityLink {
-  return linkType.fromBuffer(buffer) as IdentityLink;
-}
+export const encodeLink = linkCodec.encode;
+export const decodeLink = linkCodec.decode;
 
 /** Lower-cased and trimmed; null unless it looks like an address (one @ with text on both sides). */
 export function normaliseEmail(value: unknown): string | null {

@@ -1,6 +1,5 @@
 // A segment membership change as published on segments.changes, and its Avro codec (schema: schemas/avro/segment-change.avsc).
-import { readFileSync } from 'node:fs';
-import avro from 'avsc';
+import { avroCodec } from './avro';
 
 export interface SegmentChange {
   segmentId: string;
@@ -14,14 +13,7 @@ export interface SegmentChange {
 }
 
 // Without a logical-type implementation avsc reads timestamp-millis as the plain long it is: epoch ms, as declared.
-const changeType = avro.Type.forSchema(
-  JSON.parse(readFileSync(new URL('../avro/segment-change.avsc', import.meta.url), 'utf8')) as avro.Schema,
-);
+const changeCodec = avroCodec<SegmentChange>('segment-change.avsc');
 
-export function encodeSegmentChange(change: SegmentChange): Buffer {
-  return changeType.toBuffer(change);
-}
-
-export function decodeSegmentChange(buffer: Buffer): SegmentChange {
-  return changeType.fromBuffer(buffer) as SegmentChange;
-}
+export const encodeSegmentChange = changeCodec.encode;
+export const decodeSegmentChange = changeCodec.decode;
