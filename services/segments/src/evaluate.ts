@@ -19,13 +19,24 @@ const chunkSize = 5000;
 
 const current = `SELECT profile_id, entered_at FROM segment_membership FINAL WHERE segment_id = {segmentId:String} AND is_member = 1`;
 
-/** New members (not current) and leavers (current, not members now), computed in ClickHouse, never in memory. */
+/**
+ * New members (not current) and leavers (current, not members now), computed in ClickHouse, never in memory. The
+ * rule's query is read once: both sides go through one GROUP BY, since running it again for the leavers would double
+ * the cost of every evaluation.
+ */
 const diffQuery = (members: string) => `
-  SELECT profile_id, toUInt8(1) AS is_member, toString({now:DateTime64(3, 'UTC')}) AS entered_at
-  FROM (${members}) WHERE profile_id NOT IN (SELECT profile_id FROM (${current}))
-  UNION ALL
-  SELECT profile_id, toUInt8(0) AS is_member, toString(entered_at) AS entered_at
-  FROM (${current}) WHERE profile_id NOT IN (${members})`;
+  SELECT profile_id, member_now AS is_member,
+    if(member_now = 1, toString({now:DateTime64(3, 'UTC')}), toString(stay_began)) AS entered_at
+  FROM (
+    SELECT profile_id, max(now_side) AS member_now, max(current_side) AS member_before, max(began) AS stay_began
+    FROM (
+      SELECT profile_id, toUInt8(1) AS now_side, toUInt8(0) AS current_side, toDateTime64(0, 3, 'UTC') AS began FROM (${members})
+      UNION ALL
+      SELECT profile_id, toUInt8(0), toUInt8(1), entered_at FROM (${current})
+    )
+    GROUP BY profile_id
+  )
+  WHERE member_now != member_before`;
 
 const noMembers = `SELECT profile_id FROM (SELECT '' AS profile_id) WHERE 0`;
 

@@ -1,0 +1,129 @@
+// Fills a fresh store with a year of synthetic events up to now, generated inside ClickHouse: one identify per profile with traits, the rest behaviour.
+import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+
+export interface LoadSize {
+  events: number;
+  profiles: number;
+}
+
+export interface LoadResult {
+  seconds: number;
+  events: number;
+  profiles: number;
+  merges: number;
+  orders: number;
+  profileStatsRows: number;
+  profileTraitRows: number;
+  identities: number;
+  diskMb: number;
+}
+
+const dayMs = 86_400_000;
+const chunkRows = 1_000_000;
+
+// Windows end at {end} (now at load time) so the lifecycle segments see new, active, dormant and churned profiles:
+// a profile starts up to 420 days back and its events spread after its start, thinning out towards now.
+const atMs = (start: string, spread: string) => `${start} + toUInt64(pow(${spread}, 2) * ({end:UInt64} - ${start}))`;
+const profileStart = (profile: string) => `({end:UInt64} - cityHash64(${profile}, 9) % ${420 * dayMs})`;
+
+// One identify per profile, near its start: plan (half free), country, age, email.
+const identifyChunk = `
+  INSERT INTO events (message_id, profile_id, type, event, name, user_id, anonymous_id, group_id, previous_id, timestamp,
+    original_timestamp, sent_at, received_at, channel, source, properties, traits, context)
+  SELECT concat('i', toString(number)), concat('p', toString(number)), 'identify', '', '', concat('u', toString(number)),
+    concat('a', toString(number)), '', '', ts, ts, ts, ts + toIntervalSecond(1), 'web', 'web', '{}',
+    concat('{"email":"p', toString(number), '@example.com","plan":"', plan, '","country":"', country, '","age":', toString(18 + roll % 53), '}'),
+    '{"library":{"name":"analytics.js"}}'
+  FROM (
+    SELECT number, cityHash64(number, 20) AS roll, roll % 100 AS share,
+      multiIf(share < 50, 'free', share < 85, 'pro', 'team') AS plan,
+      ['US', 'US', 'US', 'DE', 'DE', 'GB', 'GB', 'FR', 'VN', 'BR'][intDiv(roll, 100) % 10 + 1] AS country,
+      fromUnixTimestamp64Milli(toInt64(${atMs(profileStart('number'), '(cityHash64(number, 21) % 1000 / 10000)')}), 'UTC') AS ts
+    FROM numbers({offset:UInt64}, {count:UInt64})
+  )`;
+
+// Behaviour: pages, product views and adds, orders (revenue, category), email opens, NPS surveys, tickets.
+const behaviourChunk = `
+  INSERT INTO events (message_id, profile_id, type, event, name, user_id, anonymous_id, group_id, previous_id, timestamp,
+    original_timestamp, sent_at, received_at, channel, source, properties, traits, context)
+  SELECT concat('m', toString(n)), concat('p', toString(profile)), type, event, if(type = 'page', 'Product', ''),
+    concat('u', toString(profile)), concat('a', toString(profile)), '', '', ts, ts, ts, ts + toIntervalSecond(1),
+    channel, if(channel = 'app', 'ios', 'web'), properties, '{}', '{"library":{"name":"analytics.js"}}'
+  FROM (
+    SELECT number AS n, cityHash64(n, 1) % 1000 AS roll, cityHash64(n, 5) AS detail,
+      multiIf(roll < 400, 'page', 'track') AS type,
+      multiIf(type = 'page', '', roll < 480, 'Order Completed', roll < 495, 'Ticket Opened', roll < 505, 'Ticket Resolved',
+        roll < 520, 'Survey Responded', roll < 750, 'Product Viewed', roll < 850, 'Product Added', 'Email Opened') AS event,
+      startsWith(event, 'Ticket') AS is_ticket,
+      cityHash64(n, 2) % {tickets:UInt64} AS ticket,
+      if(is_ticket, cityHash64(ticket, 3), cityHash64(n, 3)) % {profiles:UInt64} AS profile,
+      fromUnixTimestamp64Milli(toInt64(${atMs(profileStart('profile'), '(cityHash64(n, 4) / 18446744073709551616)')}), 'UTC') AS ts,
+      cityHash64(n, 6) % 100 AS channel_roll,
+      multiIf(is_ticket, 'chat', channel_roll < 45, 'web', channel_roll < 70, 'app', channel_roll < 85, 'email', channel_roll < 93, 'store', 'sms') AS channel,
+      multiIf(
+        event = 'Order Completed', concat('{"order_id":"o', toString(n), '","revenue":', toString(round(5 + (detail % 30000) / 100, 2)),
+          ',"category":"', ['shoes', 'bags', 'books', 'toys', 'garden'][detail % 5 + 1], '"}'),
+        is_ticket, concat('{"ticket_id":"t', toString(ticket), '"}'),
+        event = 'Survey Responded', concat('{"survey":"nps","score":', toString(detail % 11), '}'),
+        type = 'page', concat('{"path":"/p/', toString(detail % 500), '"}'),
+        concat('{"product_id":"sku', toString(detail % 2000), '"}')) AS properties
+    FROM numbers({offset:UInt64}, {count:UInt64})
+  )`;
+
+// 2% of profiles were absorbed by their neighbour, which is never itself absorbed: rules read through the survivor map.
+const mergeProfiles = `
+  INSERT INTO profile_merges (loser_id, survivor_id, version)
+  SELECT concat('p', toString(number)), concat('p', toString((number + 1) % {profiles:UInt64})), 1
+  FROM numbers({profiles:UInt64}) WHERE number % 50 = 0`;
+
+// What the resolver would have linked: each profile's userId, anonymousId and email (audiences export them).
+const linkIdentities = `
+  INSERT INTO identities (type, value, profile_id, version)
+  SELECT kind.1, concat(kind.2, toString(number), kind.3), concat('p', toString(number)), 1
+  FROM numbers({profiles:UInt64})
+  ARRAY JOIN [('user_id', 'u', ''), ('anonymous_id', 'a', ''), ('email', 'p', '@example.com')] AS kind`;
+
+const sizesQuery = `
+  SELECT
+    (SELECT count() FROM events) AS events,
+    (SELECT uniqExact(profile_id) FROM profile_stats) AS stored_profiles,
+    (SELECT count() FROM profile_merges) AS merges,
+    (SELECT count() FROM events WHERE event = 'Order Completed') AS orders,
+    (SELECT count() FROM profile_stats) AS profile_stats_rows,
+    (SELECT count() FROM profile_traits) AS profile_trait_rows,
+    (SELECT count() FROM identities) AS identities,
+    (SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()) AS disk_bytes`;
+
+/** Inserts `size.events` events (one identify per profile, the rest behaviour) through the materialized views. */
+export async function loadEvents(client: ClickHouseClient, size: LoadSize, progress: (line: string) => void): Promise<LoadResult> {
+  const started = performance.now();
+  const end = Date.now() - 60_000;
+  const behaviour = Math.max(0, size.events - size.profiles);
+  const common = { end, profiles: size.profiles, tickets: Math.max(1, Math.round(behaviour / 40)) };
+  for (let offset = 0; offset < size.profiles; offset += chunkRows) {
+    const count = Math.min(chunkRows, size.profiles - offset);
+    await client.command({ query: identifyChunk, query_params: { ...common, offset, count } });
+  }
+  for (let offset = 0; offset < behaviour; offset += chunkRows) {
+    const count = Math.min(chunkRows, behaviour - offset);
+    await client.command({ query: behaviourChunk, query_params: { ...common, offset, count } });
+    progress(`loaded ${size.profiles + offset + count} / ${size.events} events after ${Math.round((performance.now() - started) / 1000)} s`);
+  }
+  await client.command({ query: mergeProfiles, query_params: { profiles: size.profiles } });
+  await client.command({ query: linkIdentities, query_params: { profiles: size.profiles } });
+  const seconds = (performance.now() - started) / 1000;
+  const result = await client.query({ query: sizesQuery, format: 'JSONEachRow' });
+  const [row] = await result.json<Record<string, number>>();
+  progress(`data ends ${toClickHouseTime(end)} UTC`);
+  return {
+    seconds,
+    events: Number(row?.events ?? 0),
+    profiles: Number(row?.stored_profiles ?? 0) - Number(row?.merges ?? 0),
+    merges: Number(row?.merges ?? 0),
+    orders: Number(row?.orders ?? 0),
+    profileStatsRows: Number(row?.profile_stats_rows ?? 0),
+    profileTraitRows: Number(row?.profile_trait_rows ?? 0),
+    identities: Number(row?.identities ?? 0),
+    diskMb: Math.round(Number(row?.disk_bytes ?? 0) / 1024 / 1024),
+  };
+}

@@ -1,0 +1,124 @@
+// Child part: loads the data, serves the query API on it, and on request runs the segments service's evaluation passes.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { createEventLog, createLogger, createMetrics, loadConfig, waitFor, type Metrics } from '@cdp/runtime';
+import { topicNames } from '@cdp/schemas';
+import { compileRule, createSegmentStore, start as startSegments } from '@cdp/segments';
+import { startPlatform } from '@cdp/cdp/platform';
+import { report } from '../resolver/child';
+import { loadEvents, type LoadResult } from './load';
+
+export interface Served {
+  url: string;
+  readKey: string;
+  load: LoadResult;
+  runtime: 'kafka' | 'embedded';
+}
+
+export interface Pass {
+  ms: number;
+  entered: number;
+  exited: number;
+  published: number;
+}
+
+export interface Evaluated {
+  segments: number;
+  passes: Pass[];
+  members: number;
+  /** The compiled member query of each segment alone, `SELECT count() FROM (…)`, on the same data. */
+  sqlAlone: Array<{ name: string; ms: number; members: number }>;
+}
+
+const events = Number(process.env.BENCH_EVENTS ?? 10_000_000);
+const profiles = Number(process.env.BENCH_PROFILES ?? 1_000_000);
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-segments-'));
+const readKey = `rk_bench_${process.pid}`;
+const runtime = process.env.KAFKA_BROKERS ? 'kafka' : 'embedded';
+const config = loadConfig({
+  CDP_DATA_DIR: dataDir,
+  HOST: '127.0.0.1',
+  PORT: '0',
+  CDP_READ_KEY: readKey,
+  CDP_TOPIC_PREFIX: `bench${process.pid}.`,
+  KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+  LOG_LEVEL: 'warn',
+});
+const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'bench-segments' });
+const platform = await startPlatform(config, logger, ['query-api']);
+const clickhouse = platform.clickhouse.client;
+
+const counted = async (metrics: Metrics, name: string, labels: Record<string, string> = {}) => {
+  const metric = metrics.registry.getSingleMetric(name);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values.filter((value) => Object.entries(labels).every(([key, label]) => value.labels[key] === label)).reduce((sum, value) => sum + value.value, 0);
+};
+
+async function evaluate(): Promise<Evaluated> {
+  const log = await createEventLog(config, logger);
+  const topics = topicNames(config.topicPrefix);
+  await log.ensureTopics([
+    { name: topics.segmentChanges, partitions: config.topicPartitions },
+    { name: topics.segmentsLeader, partitions: 1 },
+  ]);
+  const metrics = createMetrics();
+  const published = async () => Object.values(await log.endOffsets(topics.segmentChanges)).reduce((sum, offset) => sum + Number(offset), 0);
+  const passes: Pass[] = [];
+  const measurePass = async <T>(begin: () => Promise<T>): Promise<T> => {
+    const before = { entered: await counted(metrics, 'cdp_segments_changes_total', { change: 'entered' }), exited: await counted(metrics, 'cdp_segments_changes_total', { change: 'exited' }) };
+    const publishedBefore = await published();
+    const evaluations = await counted(metrics, 'cdp_segments_evaluations_total');
+    const started = performance.now();
+    const result = await begin();
+    await waitFor(async () => (await counted(metrics, 'cdp_segments_evaluations_total')) > evaluations, { timeoutMs: 3_600_000, intervalMs: 20, what: 'an evaluation pass' });
+    const ms = performance.now() - started;
+    passes.push({
+      ms,
+      entered: (await counted(metrics, 'cdp_segments_changes_total', { change: 'entered' })) - before.entered,
+      exited: (await counted(metrics, 'cdp_segments_changes_total', { change: 'exited' })) - before.exited,
+      published: (await published()) - publishedBefore,
+    });
+    progress(`evaluation pass ${passes.length}: ${Math.round(ms)} ms`);
+    return result;
+  };
+  // The service creates the built-ins and evaluates every segment at once on start; a second pass follows on request.
+  const service = await measurePass(() =>
+    startSegments({ log, topics, clickhouse, logger, metrics, intervalMs: 86_400_000, groupId: `${config.topicPrefix}cdp-segments` }),
+  );
+  await measurePass(() => service.evaluateSoon());
+  await service.close();
+  await log.close();
+
+  const store = createSegmentStore(clickhouse);
+  const definitions = await store.list();
+  const sizes = await store.sizes();
+  const sqlAlone: Evaluated['sqlAlone'] = [];
+  for (const definition of definitions) {
+    const compiled = compileRule(definition.rule, { now: Date.now() });
+    const started = performance.now();
+    const result = await clickhouse.query({ query: `SELECT count() AS members FROM (${compiled.sql})`, query_params: compiled.params, format: 'JSONEachRow' });
+    const [row] = await result.json<{ members: number }>();
+    sqlAlone.push({ name: definition.name, ms: performance.now() - started, members: Number(row?.members ?? 0) });
+  }
+  return { segments: definitions.length, passes, members: [...sizes.values()].reduce((sum, size) => sum + size, 0), sqlAlone };
+}
+
+const load = await loadEvents(clickhouse, { events, profiles }, progress);
+report({ url: platform.url as string, readKey, load, runtime } satisfies Served);
+
+// The parent sends `evaluate` once its custom segments exist; closing stdin stops this process.
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    if (line.trim() === 'evaluate') void evaluate().then(report, (error: unknown) => report({ error: String(error) }));
+  })
+  .on('close', () => {
+    void platform
+      .close()
+      .finally(() => rmSync(dataDir, { recursive: true, force: true }))
+      .then(() => process.exit(0), () => process.exit(1));
+  });
