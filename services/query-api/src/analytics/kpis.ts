@@ -1,7 +1,7 @@
 // KPIs over a window, in total and per channel: customers, orders and revenue, churn, NPS, CSAT, tickets and their timings.
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { KpisQuery, KpisResponse, KpiValues } from '@cdp/schemas';
-import { fromParam, inWindow, medianOfSorted, ratio, rows, scopedMessages, scopeParams } from './scope';
+import { fromParam, inWindow, medianOfSorted, ratio, resolvedMessages, rows, scopedMessages, scopeParams } from './scope';
 
 // Every message counts twice: once for its channel and once for the totals (channel ''). Grouping per profile
 // first gives the profile-level measures (active, new, churned, purchasing); message counts just add up.
@@ -53,7 +53,7 @@ const ticketFollowUps = `(
     JSONExtractString(properties, 'ticket_id') AS ticket_id,
     groupArrayIf(toUnixTimestamp64Milli(timestamp), event = 'Ticket Replied') AS replies,
     groupArrayIf(toUnixTimestamp64Milli(timestamp), event = 'Ticket Resolved') AS resolutions
-  FROM resolved_events
+  FROM ${resolvedMessages(['Ticket Replied', 'Ticket Resolved'])}
   WHERE type = 'track' AND event IN ('Ticket Replied', 'Ticket Resolved') AND ticket_id != ''
   GROUP BY ticket_id
 )`;

@@ -1,7 +1,7 @@
 // Repeat purchase over a window: customers, repeat customers, orders per customer and the time between purchases.
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { RepeatPurchaseQuery, RepeatPurchaseResponse } from '@cdp/schemas';
-import { inWindow, medianOfSorted, ratio, rows, scopedMessages, scopeParams } from './scope';
+import { inWindow, medianOfSorted, ratio, rows, scopedPurchases, scopeParams } from './scope';
 
 const dayMs = 86_400_000;
 
@@ -25,7 +25,7 @@ const repeatPurchaseQuery = `
       arraySort(groupArrayArray(arrayMap((earlier, later) -> (later - earlier) / ${dayMs}, arrayPopBack(times), arrayPopFront(times)))) AS gaps
     FROM (
       SELECT profile_id, arraySort(groupArray(toUnixTimestamp64Milli(timestamp))) AS times, length(times) AS purchases
-      FROM ${scopedMessages}
+      FROM ${scopedPurchases}
       WHERE is_purchase AND ${inWindow('timestamp')}
       GROUP BY profile_id
     )

@@ -40,11 +40,19 @@ const segmentMembers = `
   ) AS member
   LEFT JOIN (SELECT loser_id, survivor_id FROM profile_merges FINAL) AS merge ON member.profile_id = merge.loser_id`;
 
+/** The track events a question may be limited to; each reads resolved_track_events (0014) instead of every message. */
+export type TrackEvent = 'Order Completed' | 'Ticket Replied' | 'Ticket Resolved';
+
+/** Every accepted message once on its survivor profile, or, given event names, only those track events (far cheaper). */
+export const resolvedMessages = (only?: readonly TrackEvent[]) =>
+  only ? `resolved_track_events(events = [${only.map((event) => `'${event}'`).join(', ')}])` : 'resolved_events';
+
 /**
  * Every accepted message once, on its survivor profile (resolved_events), kept when it is of the requested channel
  * and its profile is in the requested segment. Purchases, survey scores and ticket ids are read out once here.
+ * With event names, the same for those track events alone.
  */
-export const scopedMessages = `(
+export const scopedMessagesOf = (only?: readonly TrackEvent[]) => `(
   SELECT
     profile_id,
     message_id,
@@ -55,14 +63,19 @@ export const scopedMessages = `(
     -- the same reading of an order's amount as the profile stats (0011_profile_stats.sql)
     if(is_purchase, coalesce(JSONExtract(properties, 'revenue', 'Nullable(Float64)'), JSONExtract(properties, 'total', 'Nullable(Float64)'), 0), 0) AS revenue,
     if(type = 'track' AND event = 'Survey Responded', JSONExtractString(properties, 'survey'), '') AS survey,
-    if(JSONType(properties, 'score') IN ('Int64', 'UInt64', 'Double'), JSONExtractFloat(properties, 'score'), NULL) AS score,
+    -- a score and a ticket id only count on a survey response and an opened ticket: the JSON of other messages is not parsed
+    if(survey != '' AND JSONType(properties, 'score') IN ('Int64', 'UInt64', 'Double'), JSONExtractFloat(properties, 'score'), NULL) AS score,
     type = 'track' AND event = 'Ticket Opened' AS is_ticket,
     is_ticket AND JSONExtractString(properties, 'type') = 'complaint' AS is_complaint,
-    JSONExtractString(properties, 'ticket_id') AS ticket_id
-  FROM resolved_events
+    if(is_ticket, JSONExtractString(properties, 'ticket_id'), '') AS ticket_id
+  FROM ${resolvedMessages(only)}
   WHERE ({channel:String} = '' OR channel = {channel:String})
     AND ({segment:String} = '' OR profile_id IN (${segmentMembers}))
 )`;
+
+export const scopedMessages = scopedMessagesOf();
+/** The scoped purchases (track `Order Completed`), for questions about nothing else. */
+export const scopedPurchases = scopedMessagesOf(['Order Completed']);
 
 /**
  * Settings of every query that does calendar arithmetic: Date32 results throughout, so a client's timestamp far
