@@ -73,7 +73,7 @@ const generateChunk = `
   )`;
 
 // 2% of profiles were absorbed by their neighbour, which is never itself absorbed.
-const mergeProfiles = `
+export const mergeProfiles = `
   INSERT INTO profile_merges (loser_id, survivor_id, version)
   SELECT concat('p', toString(number)), concat('p', toString((number + 1) % {profiles:UInt64})), 1
   FROM numbers({profiles:UInt64}) WHERE number % 50 = 0`;

@@ -1,5 +1,7 @@
 // Fills a fresh store with a year of synthetic events up to now, generated inside ClickHouse: one identify per profile with traits, the rest behaviour.
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+// 2% of profiles were absorbed by their neighbour (rules read through the survivor map), as in the analytics data.
+import { mergeProfiles } from '../analytics/load';
 
 export interface LoadSize {
   events: number;
@@ -69,12 +71,6 @@ const behaviourChunk = `
         concat('{"product_id":"sku', toString(detail % 2000), '"}')) AS properties
     FROM numbers({offset:UInt64}, {count:UInt64})
   )`;
-
-// 2% of profiles were absorbed by their neighbour, which is never itself absorbed: rules read through the survivor map.
-const mergeProfiles = `
-  INSERT INTO profile_merges (loser_id, survivor_id, version)
-  SELECT concat('p', toString(number)), concat('p', toString((number + 1) % {profiles:UInt64})), 1
-  FROM numbers({profiles:UInt64}) WHERE number % 50 = 0`;
 
 // What the resolver would have linked: each profile's userId, anonymousId and email (audiences export them).
 const linkIdentities = `
