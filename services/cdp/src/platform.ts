@@ -61,7 +61,8 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
     await log.ensureTopics([
       { name: topics.events, partitions: config.topicPartitions },
       { name: topics.deadLetter, partitions: 1 },
-      { name: topics.links, partitions: 1 },
+      // Every resolver rebuilds its identity graph from this log (after a snapshot): no record may expire.
+      { name: topics.links, partitions: 1, keepForever: true },
       { name: topics.segmentChanges, partitions: config.topicPartitions },
       { name: topics.segmentsLeader, partitions: 1 },
     ]);

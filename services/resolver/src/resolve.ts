@@ -10,7 +10,8 @@ export async function resolveBatch(links: LinkLog, withIds: DecodedEvent[]): Pro
   const requests = new Map<string, { messageId: string; identifiers: Identifier[] }>();
   for (const { event, identifiers } of withIds) {
     if (links.graph.settled(identifiers)) continue;
-    const key = identifiers.map(identifierKey).join('|');
+    // JSON, not a joined string: an identifier's value may contain any separator.
+    const key = JSON.stringify(identifiers.map(identifierKey));
     if (!requests.has(key)) requests.set(key, { messageId: event.messageId, identifiers });
   }
   await links.link([...requests.values()]);

@@ -1,5 +1,6 @@
 // The Kafka EventLog against a real broker: key placement and order, commits across consumers, re-delivery after a failure.
 import { randomBytes } from 'node:crypto';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../poll';
@@ -65,6 +66,30 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
     await Promise.all(consumers.map((consumer) => consumer.close()));
     await log?.close();
     await kafka?.stop();
+  });
+
+  it('creates a topic that keeps its records for ever when asked, and one with the broker default otherwise', async () => {
+    const forever = uniqueName('links');
+    const ordinary = uniqueName('events');
+    await log.ensureTopics([
+      { name: forever, partitions: 1, keepForever: true },
+      { name: ordinary, partitions: 1 },
+    ]);
+    const admin = new Kafka({ brokers: kafka.brokers.split(','), clientId: 'runtime-kafka-test-admin', logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [forever, ordinary].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] })),
+      });
+      const retention = Object.fromEntries(
+        described.resources.map((resource) => [resource.resourceName, resource.configEntries.find((entry) => entry.configName === 'retention.ms')?.configValue]),
+      );
+      expect(retention[forever]).toBe('-1');
+      expect(retention[ordinary]).not.toBe('-1');
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('is ready when the broker takes writes', async () => {

@@ -64,7 +64,10 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
         numPartitions: topic.partitions >= 1 ? topic.partitions : (options.defaultPartitions ?? 1),
         replicationFactor,
         // acks=all only means "on more than one disk" when a write needs more than the leader in sync.
-        configEntries: [{ name: 'min.insync.replicas', value: String(Math.max(1, replicationFactor - 1)) }],
+        configEntries: [
+          { name: 'min.insync.replicas', value: String(Math.max(1, replicationFactor - 1)) },
+          ...(topic.keepForever ? [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] : []),
+        ],
       })),
     });
     logger.info({ topics: missing.map((topic) => topic.name), replicationFactor }, 'created topics');

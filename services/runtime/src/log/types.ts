@@ -3,6 +3,8 @@
 export interface TopicSpec {
   name: string;
   partitions: number;
+  /** Keep every record for ever (Kafka: no time or size retention); the embedded log never deletes records. */
+  keepForever?: boolean;
 }
 
 /** A record to append. Records with the same key always land on the same partition, in order. */
