@@ -1,6 +1,6 @@
 // Named ClickHouse queries behind the profile endpoints: find a profile by identifier, read its stats and traits.
 import { fromClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
-import { normaliseEmail, normalisePhone } from '@cdp/schemas';
+import { normaliseEmail, normalisePhone, profileStatsColumns } from '@cdp/schemas';
 import { segmentsOfProfile } from '@cdp/segments';
 
 export const identifierTypes = ['profile_id', 'user_id', 'anonymous_id', 'email', 'phone'] as const;
@@ -82,18 +82,7 @@ export const profileEvents = `(SELECT * FROM events WHERE profile_id IN {profile
 // Stats and traits come from the tables the materialized views keep (0011_profile_stats.sql): merging the states
 // of every profile id the survivor absorbed is what rolls events stored before a merge up into it.
 const statsQuery = `
-  SELECT
-    uniqExactMerge(stats.messages) AS events,
-    toString(min(stats.first_seen)) AS first_seen,
-    toString(max(stats.last_seen)) AS last_seen,
-    groupUniqArrayArray(stats.orders) AS order_revenues,
-    length(order_revenues) AS orders,
-    arraySum(order -> order.2, order_revenues) AS revenue,
-    if(orders = 0, NULL, toString(max(stats.last_order_at))) AS last_order_at,
-    arraySort(groupUniqArrayArray(stats.channels)) AS channels,
-    argMaxMerge(stats.latest_nps) AS latest_nps,
-    argMaxMerge(stats.latest_csat) AS latest_csat,
-    length(arrayFilter(ticket -> NOT has(groupUniqArrayArray(stats.tickets_resolved), ticket), groupUniqArrayArray(stats.tickets_opened))) AS open_tickets
+  SELECT ${profileStatsColumns}
   FROM profile_stats AS stats
   WHERE stats.profile_id IN {profileIds:Array(String)}`;
 
@@ -105,16 +94,16 @@ const traitsQuery = `
   ORDER BY trait.key`;
 
 interface StatsRow {
-  events: number;
-  first_seen: string;
-  last_seen: string;
-  orders: number;
-  revenue: number;
-  last_order_at: string | null;
-  channels: string[];
-  latest_nps: number | null;
-  latest_csat: number | null;
-  open_tickets: number;
+  stat_events: number;
+  stat_first_seen: string;
+  stat_last_seen: string;
+  stat_orders: number;
+  stat_revenue: number;
+  stat_last_order_at: string | null;
+  stat_channels: string[];
+  stat_latest_nps: number | null;
+  stat_latest_csat: number | null;
+  stat_open_tickets: number;
 }
 
 const iso = (value: string | null) => (value === null ? null : new Date(fromClickHouseTime(value)).toISOString());
@@ -133,22 +122,22 @@ export async function readProfile(client: ClickHouseClient, profileId: string): 
   for (const row of await rows<{ key: string; value: string }>(client, traitsQuery, { profileIds })) {
     traits[row.key] = parseJson(row.value);
   }
-  const events = Number(stats?.events ?? 0);
+  const events = Number(stats?.stat_events ?? 0);
   return {
     profileId,
     identities: identities.sort((a, b) => identityOrder.indexOf(a.type) - identityOrder.indexOf(b.type)),
     traits,
     stats: {
-      firstSeen: events > 0 && stats ? iso(stats.first_seen) : null,
-      lastSeen: events > 0 && stats ? iso(stats.last_seen) : null,
+      firstSeen: events > 0 && stats ? iso(stats.stat_first_seen) : null,
+      lastSeen: events > 0 && stats ? iso(stats.stat_last_seen) : null,
       events,
-      orders: Number(stats?.orders ?? 0),
-      revenue: Number(stats?.revenue ?? 0),
-      lastOrderAt: iso(stats?.last_order_at ?? null),
-      channels: stats?.channels ?? [],
-      latestNps: stats?.latest_nps ?? null,
-      latestCsat: stats?.latest_csat ?? null,
-      openTickets: Number(stats?.open_tickets ?? 0),
+      orders: Number(stats?.stat_orders ?? 0),
+      revenue: Number(stats?.stat_revenue ?? 0),
+      lastOrderAt: iso(stats?.stat_last_order_at ?? null),
+      channels: stats?.stat_channels ?? [],
+      latestNps: stats?.stat_latest_nps ?? null,
+      latestCsat: stats?.stat_latest_csat ?? null,
+      openTickets: Number(stats?.stat_open_tickets ?? 0),
     },
     segments: await segmentsOfProfile(client, profileId),
   };

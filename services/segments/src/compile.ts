@@ -1,6 +1,6 @@
 // Compiles a validated segment rule to one ClickHouse query of its members' survivor profile ids, values bound only.
 import { toClickHouseTime } from '@cdp/runtime';
-import { statKind, valueOperatorNames, type PropertyFilter, type SegmentRule, type StatName, type TraitCondition, type ValueOperator } from '@cdp/schemas';
+import { profileStatsColumns, statKind, valueOperatorNames, type PropertyFilter, type SegmentRule, type StatName, type TraitCondition, type ValueOperator } from '@cdp/schemas';
 
 export interface CompiledRule {
   /** `SELECT profile_id FROM … WHERE …`: one row per member, a survivor profile id; no ORDER BY. */
@@ -20,17 +20,7 @@ const survivorMap = '(SELECT loser_id, survivor_id FROM profile_merges FINAL)';
 const statsOfSurvivors = `
   SELECT
     survivor AS profile_id,
-    uniqExactMerge(stats.messages) AS stat_events,
-    min(stats.first_seen) AS stat_first_seen,
-    max(stats.last_seen) AS stat_last_seen,
-    groupUniqArrayArray(stats.orders) AS stat_order_list,
-    length(stat_order_list) AS stat_orders,
-    arraySum(order -> order.2, stat_order_list) AS stat_revenue,
-    if(stat_orders = 0, NULL, max(stats.last_order_at)) AS stat_last_order_at,
-    groupUniqArrayArray(stats.channels) AS stat_channels,
-    argMaxMerge(stats.latest_nps) AS stat_latest_nps,
-    argMaxMerge(stats.latest_csat) AS stat_latest_csat,
-    length(arrayFilter(ticket -> NOT has(groupUniqArrayArray(stats.tickets_resolved), ticket), groupUniqArrayArray(stats.tickets_opened))) AS stat_open_tickets
+    ${profileStatsColumns}
   FROM (
     SELECT if(merge.survivor_id = '', stored.profile_id, merge.survivor_id) AS survivor, stored.*
     FROM profile_stats AS stored LEFT JOIN ${survivorMap} AS merge ON stored.profile_id = merge.loser_id
