@@ -1,5 +1,5 @@
 // One message from parsed JSON to the event the log carries: inspect → size → validate → enrich → time bounds.
-import { parseMessage, type EventRecord, type MessageType } from '@cdp/schemas';
+import { isStorableTime, parseMessage, storableTimes, type EventRecord, type MessageType } from '@cdp/schemas';
 import { enrich, type RequestContext } from './enrich';
 import { inspectJson } from './inspect';
 
@@ -8,9 +8,6 @@ export const maxEventBytes = 32 * 1024;
 /** Times the skew-corrected timestamp may take; outside them a clock is broken, not an event historical or planned. */
 export const earliestTimestamp = Date.UTC(2000, 0, 1);
 export const maxFutureMs = 24 * 60 * 60 * 1000;
-/** Times as the client stated them are stored too, so they must fit ClickHouse's DateTime64 (1900 to 2299). */
-const storableFrom = Date.UTC(1900, 0, 1);
-const storableUntil = Date.UTC(2300, 0, 1);
 
 export interface EventIssue {
   index: number;
@@ -53,8 +50,9 @@ export function toEvent(input: MessageInput): { event: EventRecord } | { issues:
     batchContext: input.batchContext,
   });
   for (const [field, time] of [['originalTimestamp', event.originalTimestamp], ['sentAt', event.sentAt]] as const) {
-    if (time !== null && (time < storableFrom || time >= storableUntil)) {
-      return fail(field === 'originalTimestamp' ? 'timestamp' : field, `${describeTime(time)} is outside 1900-01-01 to 2299-12-31`);
+    // Times as the client stated them are stored too, so they must fit ClickHouse's DateTime64.
+    if (time !== null && !isStorableTime(time)) {
+      return fail(field === 'originalTimestamp' ? 'timestamp' : field, `${describeTime(time)} is outside ${storableTimes.text}`);
     }
   }
   if (event.timestamp < earliestTimestamp) {

@@ -1,6 +1,6 @@
 // The first step of the resolver's pipeline: decode each record and refuse what cannot be stored, with the reason.
 import type { ConsumedRecord } from '@cdp/runtime';
-import { decodeEvent, type EventRecord, type Identifier } from '@cdp/schemas';
+import { decodeEvent, isStorableTime, storableTimes, type EventRecord, type Identifier } from '@cdp/schemas';
 import { identifiersOf } from './identifiers';
 
 /** A decoded event with its identifiers, found once here and used by every later step. */
@@ -15,9 +15,6 @@ export interface Rejected {
 }
 
 const messageTypes = new Set(['track', 'identify', 'page', 'screen', 'group', 'alias']);
-// DateTime64(3) holds 1900-01-01 to 2299-12-31; ingest refuses other times, a record written by anything else may not.
-const storableFrom = Date.UTC(1900, 0, 1);
-const storableTo = Date.UTC(2300, 0, 1);
 
 function isJsonObject(text: string): boolean {
   try {
@@ -34,7 +31,8 @@ export function problemOf(event: EventRecord, identifiers: Identifier[]): string
   if (!messageTypes.has(event.type)) return `event type ${JSON.stringify(event.type)} is not one of ${[...messageTypes].join(', ')}`;
   const times = { timestamp: event.timestamp, receivedAt: event.receivedAt, sentAt: event.sentAt, originalTimestamp: event.originalTimestamp };
   for (const [field, time] of Object.entries(times)) {
-    if (time !== null && !(time >= storableFrom && time < storableTo)) return `${field} ${time} is outside 1900-01-01 to 2299-12-31`;
+    // Ingest refuses such times; a record written by anything else may still carry one.
+    if (time !== null && !isStorableTime(time)) return `${field} ${time} is outside ${storableTimes.text}`;
   }
   for (const field of ['properties', 'traits', 'context'] as const) {
     if (!isJsonObject(event[field])) return `${field} is not a JSON object`;
