@@ -48,8 +48,13 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
     maxBatchSize: deps.batchSize ?? 5000,
     async handleBatch(batch) {
       const { events, rejected } = decodeAll(batch.records);
+      // Throwing here leaves the offsets uncommitted, so the log delivers the batch again.
+      const resolved = await resolveBatch(links, events);
+      written.inc(await writeResolved(deps.clickhouse, resolved));
+      for (const { identifier, profileId } of resolved.identities) links.graph.markWritten(identifier, profileId);
       if (rejected.length > 0) {
-        // A poison record must not stop the partition: park it with its reason, then move on.
+        // A poison record must not stop the partition: park it with its reason, then move on. Parked only once the
+        // batch's writes succeeded, so a batch delivered again after a failed write does not park it twice.
         await deps.log.produce(
           deps.topics.deadLetter,
           rejected.map(({ record, reason }) => ({
@@ -61,10 +66,6 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
         deadLettered.inc(rejected.length);
         logger.warn({ count: rejected.length, reason: rejected[0]?.reason }, 'events sent to the dead-letter topic');
       }
-      // Throwing here leaves the offsets uncommitted, so the log delivers the batch again.
-      const resolved = await resolveBatch(links, events);
-      written.inc(await writeResolved(deps.clickhouse, resolved));
-      for (const { identifier, profileId } of resolved.identities) links.graph.markWritten(identifier, profileId);
     },
   });
   logger.info('resolver consuming');
