@@ -133,6 +133,8 @@ const document = {
   tags: [
     { name: 'ingest', description: 'Segment-compatible tracking API (write key)' },
     { name: 'profiles', description: 'Unified customer profiles and timelines (read key)' },
+    { name: 'segments', description: 'Segment definitions, previews and audiences (read key)' },
+    { name: 'analytics', description: 'Retention, repeat purchase, KPIs and lifecycle (read key)' },
     { name: 'operations', description: 'Health, readiness, metrics and this document' },
   ],
   components: {
