@@ -18,7 +18,7 @@ const lastYear = 2100;
 
 const dayMs = 86_400_000;
 /** The longest length of each period, for the bound above; the shortest, to know how many periods to generate. */
-const longestPeriodMs: Record<AnalyticsPeriod, number> = { day: 25 * 3_600_000, week: 7 * dayMs + 3_600_000, month: 31 * dayMs + 3_600_000 };
+export const longestPeriodMs: Record<AnalyticsPeriod, number> = { day: 25 * 3_600_000, week: 7 * dayMs + 3_600_000, month: 31 * dayMs + 3_600_000 };
 const shortestPeriodMs: Record<AnalyticsPeriod, number> = { day: 23 * 3_600_000, week: 7 * dayMs - 3_600_000, month: 28 * dayMs - 3_600_000 };
 
 const boundaryPattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;

@@ -35,11 +35,12 @@ const weekOf = (instant: string) => `toStartOfWeek(toDate32(${instant}, {tz:Stri
 const weekListed = (week: string) => `${week} >= toDate32({fromDay:String}) AND ${week} < toDate32({toDay:String})`;
 const purchase = `type = 'track' AND event = 'Order Completed'`;
 
-const retentionSql = `
-  WITH purchases AS (SELECT profile_id, ${weekOf('timestamp')} AS week FROM ${messages(['timestamp'], purchase)}),
-    cohorts AS (SELECT profile_id, min(week) AS cohort FROM purchases GROUP BY profile_id)
+// Qualifying messages: purchases for first_purchase cohorts, every message ('1') for first_seen.
+const retentionSql = (qualifying: string) => `
+  WITH qualifying AS (SELECT profile_id, ${weekOf('timestamp')} AS week FROM ${messages(['timestamp'], qualifying)}),
+    cohorts AS (SELECT profile_id, min(week) AS cohort FROM qualifying GROUP BY profile_id)
   SELECT toString(cohort) AS cohort_week, intDiv(dateDiff('day', cohort, week), 7) AS k, uniqExact(profile_id) AS profiles
-  FROM purchases INNER JOIN cohorts USING (profile_id)
+  FROM qualifying INNER JOIN cohorts USING (profile_id)
   WHERE ${weekListed('cohort')} AND k < 8
   GROUP BY cohort, k ORDER BY cohort, k`;
 
@@ -125,18 +126,23 @@ const sqlParams = (window: { from: string; to: string }, tz: string) => ({ from:
 /** Every question in UTC and in UTC+7. */
 export function questions(): Question[] {
   return ['UTC', 'Asia/Ho_Chi_Minh'].flatMap((tz) => [
-    {
-      name: 'retention (first purchase, 12 weekly cohorts × 8)',
+    ...(
+      [
+        ['first purchase', 'first_purchase', purchase],
+        ['first seen', 'first_seen', '1'],
+      ] as const
+    ).map(([label, cohort, qualifying]) => ({
+      name: `retention (${label}, 12 weekly cohorts × 8)`,
       path: '/v1/analytics/retention',
-      query: { ...twelveWeeks, tz, cohort: 'first_purchase', period: 'week', periods: '8' },
+      query: { ...twelveWeeks, tz, cohort, period: 'week', periods: '8' },
       target: 500,
-      handWritten: [retentionSql],
+      handWritten: [retentionSql(qualifying)],
       params: sqlParams(twelveWeeks, tz),
       headline: {
-        api: (body) => sumOf((body.cohorts ?? []).map((cohort) => cohort.size)),
-        handWritten: ([rows]) => sumOf((rows ?? []).filter((row) => row.k === 0).map((row) => Number(row.profiles))),
+        api: (body: Body) => sumOf((body.cohorts ?? []).map((entry) => entry.size)),
+        handWritten: ([rows]: Row[][]) => sumOf((rows ?? []).filter((row) => row.k === 0).map((row) => Number(row.profiles))),
       },
-    },
+    })),
     {
       name: 'repeat purchase (3 months)',
       path: '/v1/analytics/repeat-purchase',

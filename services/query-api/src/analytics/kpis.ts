@@ -1,69 +1,74 @@
 // KPIs over a window, in total and per channel: customers, orders and revenue, churn, NPS, CSAT, tickets and their timings.
 import type { ClickHouseClient } from '@cdp/runtime';
-import type { KpisQuery, KpisResponse, KpiValues } from '@cdp/schemas';
-import { fromParam, inWindow, medianOfSorted, ratio, resolvedMessages, rows, scopedMessages, scopeParams } from './scope';
+import { analyticsChannels, type KpisQuery, type KpisResponse, type KpiValues } from '@cdp/schemas';
+import { firstSeenColumn, firstsOfSurvivors, fromParam, inWindow, medianOfSorted, ratio, rows, scopedTouchpoints, scopeParams, toParam } from './scope';
 
-// Every message counts twice: once for its channel and once for the totals (channel ''). Grouping per profile
-// first gives the profile-level measures (active, new, churned, purchasing); message counts just add up.
-const splitBy = (channel: string) => `ARRAY JOIN [(toUInt8(0), CAST(${channel}, 'String')), (toUInt8(1), '')] AS split`;
+// Every profile and message counts twice: once for its channel and once for the totals (channel ''). Each measure
+// reads only what it needs of touchpoints and profile_firsts (0015_touchpoints.sql).
 
-const kpiCountsQuery = `
+// Presence in the window and in the previous one of equal length, per survivor: bit 0 for any channel, bit i for
+// channel i of analyticsChannels (every channel ingest assigns), so one pass over both windows answers every channel.
+const presenceQuery = `
   SELECT
-    split.1 AS split_total,
-    split.2 AS split_channel,
-    countIf(is_active_now) AS active_customers,
-    countIf(${inWindow('first_seen')}) AS new_customers,
-    countIf(was_active_before) AS active_before,
-    countIf(was_active_before AND NOT is_active_now) AS churned,
-    countIf(profile_orders > 0) AS purchasers,
-    sum(profile_orders) AS orders,
-    sum(profile_revenue) AS revenue,
-    sum(profile_nps_responses) AS nps_responses,
-    sum(profile_promoters) AS promoters,
-    sum(profile_detractors) AS detractors,
-    sum(profile_csat_responses) AS csat_responses,
-    sum(profile_csat_satisfied) AS csat_satisfied,
-    sum(profile_tickets) AS tickets,
-    sum(profile_complaints) AS complaints
+    if(position = 0, '', {channels:Array(String)}[position]) AS channel,
+    countIf(bitTest(now_mask, position)) AS active_customers,
+    countIf(bitTest(before_mask, position)) AS active_before,
+    countIf(bitTest(before_mask, position) AND NOT bitTest(now_mask, position)) AS churned
   FROM (
     SELECT
-      split,
-      profile_id,
-      min(timestamp) AS first_seen,
-      countIf(in_window) > 0 AS is_active_now,
-      countIf(timestamp >= {previousFrom:DateTime64(3, 'UTC')} AND timestamp < ${fromParam}) > 0 AS was_active_before,
-      countIf(in_window AND is_purchase) AS profile_orders,
-      sumIf(revenue, in_window AND is_purchase) AS profile_revenue,
-      countIf(in_window AND survey = 'nps' AND score >= 0 AND score <= 10) AS profile_nps_responses,
-      countIf(in_window AND survey = 'nps' AND score >= 9 AND score <= 10) AS profile_promoters,
-      countIf(in_window AND survey = 'nps' AND score >= 0 AND score <= 6) AS profile_detractors,
-      countIf(in_window AND survey = 'csat' AND score >= 1 AND score <= 5) AS profile_csat_responses,
-      countIf(in_window AND survey = 'csat' AND score >= 4 AND score <= 5) AS profile_csat_satisfied,
-      countIf(in_window AND is_ticket) AS profile_tickets,
-      countIf(in_window AND is_complaint) AS profile_complaints
-    FROM (SELECT *, split, ${inWindow('timestamp')} AS in_window FROM ${scopedMessages} ${splitBy('channel')})
-    GROUP BY split, profile_id
+      groupBitOrIf(channel_bits, timestamp >= ${fromParam}) AS now_mask,
+      groupBitOrIf(channel_bits, timestamp < ${fromParam}) AS before_mask
+    FROM (
+      SELECT profile_id, timestamp, bitOr(toUInt16(1), bitShiftLeft(toUInt16(1), indexOf({channels:Array(String)}, channel))) AS channel_bits
+      FROM ${scopedTouchpoints({ since: `{previousFrom:DateTime64(3, 'UTC')}`, until: toParam })}
+    )
+    GROUP BY profile_id
   )
-  GROUP BY split`;
+  ARRAY JOIN arrayFilter(position -> bitTest(bitOr(now_mask, before_mask), position), range(length({channels:Array(String)}) + 1)) AS position
+  GROUP BY channel`;
+
+// Profiles whose first message on any channel (first_seen), and on each channel (first_<channel>), is in the window.
+const firstColumns = [undefined, ...analyticsChannels].map(firstSeenColumn);
+const newCustomersQuery = `SELECT ${firstColumns.map((column) => `countIf(${inWindow(column)}) AS ${column}`).join(', ')} FROM ${firstsOfSurvivors}`;
+
+// Orders, survey scores and tickets opened in the window, each message once.
+const factsQuery = `
+  SELECT
+    split_channel AS channel,
+    uniqExactIf(profile_id, kind = 'order') AS purchasers,
+    countIf(kind = 'order') AS orders,
+    sumIf(revenue, kind = 'order') AS revenue,
+    countIf(kind = 'nps' AND score >= 0 AND score <= 10) AS nps_responses,
+    countIf(kind = 'nps' AND score >= 9 AND score <= 10) AS promoters,
+    countIf(kind = 'nps' AND score >= 0 AND score <= 6) AS detractors,
+    countIf(kind = 'csat' AND score >= 1 AND score <= 5) AS csat_responses,
+    countIf(kind = 'csat' AND score >= 4 AND score <= 5) AS csat_satisfied,
+    countIf(kind = 'ticket_opened') AS tickets,
+    countIf(complaint = 1) AS complaints
+  FROM ${scopedTouchpoints({ kinds: ['order', 'nps', 'csat', 'ticket_opened'], since: fromParam, until: toParam, eachMessageOnce: true })}
+  ARRAY JOIN ['', CAST(channel, 'String')] AS split_channel
+  GROUP BY split_channel`;
+
+const ticketsOpened = scopedTouchpoints({ kinds: ['ticket_opened'], since: fromParam, until: toParam, eachMessageOnce: true });
 
 // Replies and resolutions are facts about a ticket, found by its ticket_id whoever sent them and on whichever
-// channel: only the opening decides whether a ticket is in scope. The first of each at or after the opening counts.
+// channel: only the opening decides whether a ticket is in scope. The first of each at or after the opening counts;
+// a repeated copy cannot change a first, so they are read without deduplication.
 const ticketFollowUps = `(
   SELECT
-    JSONExtractString(properties, 'ticket_id') AS ticket_id,
-    groupArrayIf(toUnixTimestamp64Milli(timestamp), event = 'Ticket Replied') AS replies,
-    groupArrayIf(toUnixTimestamp64Milli(timestamp), event = 'Ticket Resolved') AS resolutions
-  FROM ${resolvedMessages(['Ticket Replied', 'Ticket Resolved'])}
-  WHERE type = 'track' AND event IN ('Ticket Replied', 'Ticket Resolved') AND ticket_id != ''
+    ticket_id,
+    groupArrayIf(toUnixTimestamp64Milli(timestamp), kind = 'ticket_replied') AS replies,
+    groupArrayIf(toUnixTimestamp64Milli(timestamp), kind = 'ticket_resolved') AS resolutions
+  FROM touchpoints
+  WHERE kind IN ('ticket_replied', 'ticket_resolved') AND ticket_id != '' AND ticket_id IN (SELECT ticket_id FROM ${ticketsOpened})
   GROUP BY ticket_id
 )`;
 
 const ticketTimingsQuery = `
-  SELECT split_total, split_channel, ${medianOfSorted('response_minutes')} AS median_first_response_minutes, ${medianOfSorted('resolution_hours')} AS median_resolution_hours
+  SELECT split_channel AS channel, ${medianOfSorted('response_minutes')} AS median_first_response_minutes, ${medianOfSorted('resolution_hours')} AS median_resolution_hours
   FROM (
     SELECT
-      split.1 AS split_total,
-      split.2 AS split_channel,
+      split_channel,
       arraySort(groupArray(first_response_minutes)) AS response_minutes,
       arraySort(groupArray(resolution_hours)) AS resolution_hours
     FROM (
@@ -73,24 +78,22 @@ const ticketTimingsQuery = `
         arrayFilter(at -> at >= ticket.opened_at, follow_up.resolutions) AS later_resolutions,
         if(empty(later_replies), NULL, (arrayMin(later_replies) - ticket.opened_at) / 60000) AS first_response_minutes,
         if(empty(later_resolutions), NULL, (arrayMin(later_resolutions) - ticket.opened_at) / 3600000) AS resolution_hours
-      FROM (
-        SELECT channel, ticket_id, toUnixTimestamp64Milli(timestamp) AS opened_at
-        FROM ${scopedMessages}
-        WHERE is_ticket AND ${inWindow('timestamp')}
-      ) AS ticket
+      FROM (SELECT channel, ticket_id, toUnixTimestamp64Milli(timestamp) AS opened_at FROM ${ticketsOpened}) AS ticket
       LEFT JOIN ${ticketFollowUps} AS follow_up ON ticket.ticket_id = follow_up.ticket_id
     )
-    ${splitBy('ticket_channel')}
-    GROUP BY split
+    ARRAY JOIN ['', CAST(ticket_channel, 'String')] AS split_channel
+    GROUP BY split_channel
   )`;
 
-interface CountsRow {
-  split_total: number;
-  split_channel: string;
+interface PresenceRow {
+  channel: string;
   active_customers: number;
-  new_customers: number;
   active_before: number;
   churned: number;
+}
+
+interface FactsRow {
+  channel: string;
   purchasers: number;
   orders: number;
   revenue: number;
@@ -104,45 +107,64 @@ interface CountsRow {
 }
 
 interface TimingsRow {
-  split_total: number;
-  split_channel: string;
+  channel: string;
   median_first_response_minutes: number | null;
   median_resolution_hours: number | null;
 }
 
+/** Everything known of one channel ('' for the totals). */
+interface ChannelCounts {
+  presence?: PresenceRow | undefined;
+  newCustomers?: number | undefined;
+  facts?: FactsRow | undefined;
+  timings?: TimingsRow | undefined;
+}
+
 const percent = (part: number, whole: number) => ratio(100 * part, whole);
 
-function values(counts: CountsRow | undefined, timings: TimingsRow | undefined): KpiValues {
-  const c = counts ?? ({} as Partial<CountsRow>);
-  const orders = c.orders ?? 0;
-  const revenue = c.revenue ?? 0;
+function values({ presence, newCustomers, facts, timings }: ChannelCounts): KpiValues {
+  const f = facts ?? ({} as Partial<FactsRow>);
+  const orders = f.orders ?? 0;
+  const revenue = f.revenue ?? 0;
   return {
-    activeCustomers: c.active_customers ?? 0,
-    newCustomers: c.new_customers ?? 0,
+    activeCustomers: presence?.active_customers ?? 0,
+    newCustomers: newCustomers ?? 0,
     orders,
     revenue,
     aov: ratio(revenue, orders),
-    purchaseFrequency: ratio(orders, c.purchasers ?? 0),
-    churnRate: ratio(c.churned ?? 0, c.active_before ?? 0),
-    nps: percent((c.promoters ?? 0) - (c.detractors ?? 0), c.nps_responses ?? 0),
-    npsResponses: c.nps_responses ?? 0,
-    csat: percent(c.csat_satisfied ?? 0, c.csat_responses ?? 0),
-    csatResponses: c.csat_responses ?? 0,
-    tickets: c.tickets ?? 0,
-    complaints: c.complaints ?? 0,
+    purchaseFrequency: ratio(orders, f.purchasers ?? 0),
+    churnRate: ratio(presence?.churned ?? 0, presence?.active_before ?? 0),
+    nps: percent((f.promoters ?? 0) - (f.detractors ?? 0), f.nps_responses ?? 0),
+    npsResponses: f.nps_responses ?? 0,
+    csat: percent(f.csat_satisfied ?? 0, f.csat_responses ?? 0),
+    csatResponses: f.csat_responses ?? 0,
+    tickets: f.tickets ?? 0,
+    complaints: f.complaints ?? 0,
     medianFirstResponseMinutes: timings?.median_first_response_minutes ?? null,
     medianResolutionHours: timings?.median_resolution_hours ?? null,
   };
 }
 
 export async function kpis(client: ClickHouseClient, query: KpisQuery): Promise<KpisResponse> {
-  const params = scopeParams(query);
-  const counts = await rows<CountsRow>(client, kpiCountsQuery, params);
+  const params = { ...scopeParams(query), channels: analyticsChannels };
+  const presence = await rows<PresenceRow>(client, presenceQuery, params);
+  const [newCustomers] = await rows<Record<string, number>>(client, newCustomersQuery, params);
+  const facts = await rows<FactsRow>(client, factsQuery, params);
   const timings = await rows<TimingsRow>(client, ticketTimingsQuery, params);
-  const timingsOf = (isTotal: number, channel: string) => timings.find((row) => row.split_total === isTotal && row.split_channel === channel);
-  const channels = counts.filter((row) => row.split_total === 0 && row.active_customers > 0).sort((a, b) => (a.split_channel < b.split_channel ? -1 : 1));
+  // Under a channel filter, the totals are that channel's: new customers are those whose first message there is new.
+  const firstsColumn = (channel: string) => firstSeenColumn(channel === '' ? query.channel : channel);
+  const countsOf = (channel: string): ChannelCounts => ({
+    presence: presence.find((row) => row.channel === channel),
+    newCustomers: newCustomers?.[firstsColumn(channel)],
+    facts: facts.find((row) => row.channel === channel),
+    timings: timings.find((row) => row.channel === channel),
+  });
+  const channels = presence
+    .filter((row) => row.channel !== '' && row.active_customers > 0)
+    .map((row) => row.channel)
+    .sort();
   return {
-    totals: values(counts.find((row) => row.split_total === 1), timingsOf(1, '')),
-    byChannel: channels.map((row) => ({ channel: row.split_channel, ...values(row, timingsOf(0, row.split_channel)) })),
+    totals: values(countsOf('')),
+    byChannel: channels.map((channel) => ({ channel, ...values(countsOf(channel)) })),
   };
 }

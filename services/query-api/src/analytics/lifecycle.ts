@@ -1,12 +1,14 @@
 // Lifecycle: per period, how many profiles are new, returning, resurrecting, or went dormant (PostHog's stages).
-import type { ClickHouseClient } from '@cdp/runtime';
-import type { LifecycleQuery, LifecycleResponse } from '@cdp/schemas';
+import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { longestPeriodMs, type LifecycleQuery, type LifecycleResponse } from '@cdp/schemas';
 import { windowPeriods } from './periods';
-import { periodAfter, periodOf, periodStartsInWindow, rows, scopedMessages, scopeParams } from './scope';
+import { periodAfter, periodOf, periodStartsInWindow, rows, scopedFirstSeen, scopedTouchpoints, scopeParams } from './scope';
 
 // Each profile is looked at in every period it was active in and in the period after each of those (where it may
-// have gone dormant); any other period says nothing about it. Its first period ever makes it new there.
-const lifecycleQuery = `
+// have gone dormant); any other period says nothing about it. Its first period ever (profile_firsts) makes it new
+// there. A period of the window depends on activity in all of it (the last one may end after the window) and in the
+// period before, so activity is read from one longest period before the window to one longest period after it.
+const lifecycleQuery = (channel: string | undefined) => `
   SELECT toString(day) AS period, stage, count() AS profiles
   FROM (
     SELECT
@@ -17,9 +19,13 @@ const lifecycleQuery = `
         has(active, ${periodAfter('day', '-1')}), 'returning',
         'resurrecting') AS stage
     FROM (
-      SELECT profile_id, min(${periodOf('timestamp')}) AS first_day, groupUniqArray(${periodOf('timestamp')}) AS active
-      FROM ${scopedMessages}
-      GROUP BY profile_id
+      SELECT activity.profile_id AS profile_id, ${periodOf('first.first_seen')} AS first_day, activity.active AS active
+      FROM (
+        SELECT profile_id, groupUniqArray(${periodOf('timestamp')}) AS active
+        FROM ${scopedTouchpoints({ since: `{activitySince:DateTime64(3, 'UTC')}`, until: `{activityUntil:DateTime64(3, 'UTC')}` })}
+        GROUP BY profile_id
+      ) AS activity
+      INNER JOIN ${scopedFirstSeen(channel)} AS first ON activity.profile_id = first.profile_id
     )
   )
   WHERE ${periodStartsInWindow('day')}
@@ -31,8 +37,14 @@ export async function lifecycle(client: ClickHouseClient, query: LifecycleQuery)
   const periods = new Map(
     (await windowPeriods(client, query, query.period)).map((period) => [period, { period, new: 0, returning: 0, resurrecting: 0, dormant: 0 }]),
   );
-  const params = { ...scopeParams(query), period: query.period };
-  for (const row of await rows<{ period: string; stage: Stage; profiles: number }>(client, lifecycleQuery, params, true)) {
+  const longest = longestPeriodMs[query.period];
+  const params = {
+    ...scopeParams(query),
+    period: query.period,
+    activitySince: toClickHouseTime(query.fromMs - longest),
+    activityUntil: toClickHouseTime(query.toMs + longest),
+  };
+  for (const row of await rows<{ period: string; stage: Stage; profiles: number }>(client, lifecycleQuery(query.channel), params, true)) {
     const counts = periods.get(row.period);
     if (counts) counts[row.stage] = row.profiles;
   }

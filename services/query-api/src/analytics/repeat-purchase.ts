@@ -1,7 +1,7 @@
 // Repeat purchase over a window: customers, repeat customers, orders per customer and the time between purchases.
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { RepeatPurchaseQuery, RepeatPurchaseResponse } from '@cdp/schemas';
-import { inWindow, medianOfSorted, ratio, rows, scopedPurchases, scopeParams } from './scope';
+import { fromParam, medianOfSorted, ratio, rows, scopedTouchpoints, scopeParams, toParam } from './scope';
 
 const dayMs = 86_400_000;
 
@@ -25,8 +25,7 @@ const repeatPurchaseQuery = `
       arraySort(groupArrayArray(arrayMap((earlier, later) -> (later - earlier) / ${dayMs}, arrayPopBack(times), arrayPopFront(times)))) AS gaps
     FROM (
       SELECT profile_id, arraySort(groupArray(toUnixTimestamp64Milli(timestamp))) AS times, length(times) AS purchases
-      FROM ${scopedPurchases}
-      WHERE is_purchase AND ${inWindow('timestamp')}
+      FROM ${scopedTouchpoints({ kinds: ['order'], since: fromParam, until: toParam, eachMessageOnce: true })}
       GROUP BY profile_id
     )
   )`;

@@ -1,6 +1,6 @@
 // What every analytics query shares: the messages in scope (segment, channel), calendar periods in a zone, medians.
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
-import type { ResolvedWindow } from '@cdp/schemas';
+import { analyticsChannels, type ResolvedWindow } from '@cdp/schemas';
 
 /** The filters and window every analytics request carries, validated. */
 export interface Scope extends ResolvedWindow {
@@ -28,6 +28,9 @@ export const fromParam = `{from:DateTime64(3, 'UTC')}`;
 export const toParam = `{to:DateTime64(3, 'UTC')}`;
 export const inWindow = (instant: string) => `(${instant} >= ${fromParam} AND ${instant} < ${toParam})`;
 
+/** Stored profile id → its final survivor; ids never merged are not in it (a LEFT JOIN then gives ''). */
+const survivorMap = '(SELECT loser_id, survivor_id FROM profile_merges FINAL)';
+
 // A segment's members are the profiles whose latest membership row says so. Membership rows name survivors, but a
 // merge that happened after the segment was last evaluated is followed here too, so a member is never lost to it.
 const segmentMembers = `
@@ -38,44 +41,75 @@ const segmentMembers = `
     GROUP BY profile_id
     HAVING argMax(is_member, version) = 1
   ) AS member
-  LEFT JOIN (SELECT loser_id, survivor_id FROM profile_merges FINAL) AS merge ON member.profile_id = merge.loser_id`;
+  LEFT JOIN ${survivorMap} AS merge ON member.profile_id = merge.loser_id`;
 
-/** The track events a question may be limited to; each reads resolved_track_events (0014) instead of every message. */
-export type TrackEvent = 'Order Completed' | 'Ticket Replied' | 'Ticket Resolved';
+const inSegment = (profile: string) => `({segment:String} = '' OR ${profile} IN (${segmentMembers}))`;
 
-/** Every accepted message once on its survivor profile, or, given event names, only those track events (far cheaper). */
-export const resolvedMessages = (only?: readonly TrackEvent[]) =>
-  only ? `resolved_track_events(events = [${only.map((event) => `'${event}'`).join(', ')}])` : 'resolved_events';
+/** What a touchpoint is (0015_touchpoints.sql); `nps` and `csat` are survey responses with a numeric score. */
+export type TouchpointKind = 'order' | 'nps' | 'csat' | 'ticket_opened' | 'ticket_replied' | 'ticket_resolved' | 'message';
+
+export interface TouchpointRange {
+  /** Only these kinds; every kind when absent. */
+  kinds?: readonly TouchpointKind[];
+  /** An instant expression: touchpoints at or after it. */
+  since?: string;
+  /** An instant expression: touchpoints before it. */
+  until?: string;
+  /** One row per messageId, for questions that count messages. Presence (was a profile active) does not need it. */
+  eachMessageOnce?: boolean;
+}
 
 /**
- * Every accepted message once, on its survivor profile (resolved_events), kept when it is of the requested channel
- * and its profile is in the requested segment. Purchases, survey scores and ticket ids are read out once here.
- * With event names, the same for those track events alone.
+ * The touchpoints of a time range, each on its survivor profile, kept when of the requested channel and when their
+ * profile is in the requested segment. A window is a range of the table's primary key, so only it is read.
  */
-export const scopedMessagesOf = (only?: readonly TrackEvent[]) => `(
-  SELECT
-    profile_id,
-    message_id,
-    event,
-    channel,
-    timestamp,
-    type = 'track' AND event = 'Order Completed' AS is_purchase,
-    -- the same reading of an order's amount as the profile stats (0011_profile_stats.sql)
-    if(is_purchase, coalesce(JSONExtract(properties, 'revenue', 'Nullable(Float64)'), JSONExtract(properties, 'total', 'Nullable(Float64)'), 0), 0) AS revenue,
-    if(type = 'track' AND event = 'Survey Responded', JSONExtractString(properties, 'survey'), '') AS survey,
-    -- a score and a ticket id only count on a survey response and an opened ticket: the JSON of other messages is not parsed
-    if(survey != '' AND JSONType(properties, 'score') IN ('Int64', 'UInt64', 'Double'), JSONExtractFloat(properties, 'score'), NULL) AS score,
-    type = 'track' AND event = 'Ticket Opened' AS is_ticket,
-    is_ticket AND JSONExtractString(properties, 'type') = 'complaint' AS is_complaint,
-    if(is_ticket, JSONExtractString(properties, 'ticket_id'), '') AS ticket_id
-  FROM ${resolvedMessages(only)}
-  WHERE ({channel:String} = '' OR channel = {channel:String})
-    AND ({segment:String} = '' OR profile_id IN (${segmentMembers}))
+export function scopedTouchpoints(range: TouchpointRange = {}): string {
+  const conditions = [`({channel:String} = '' OR touchpoint.channel = {channel:String})`];
+  if (range.kinds) conditions.push(`touchpoint.kind IN (${range.kinds.map((kind) => `'${kind}'`).join(', ')})`);
+  if (range.since) conditions.push(`touchpoint.timestamp >= ${range.since}`);
+  if (range.until) conditions.push(`touchpoint.timestamp < ${range.until}`);
+  return `(
+  SELECT survivor AS profile_id, message_id, kind, timestamp, channel, revenue, score, ticket_id, complaint
+  FROM (
+    SELECT
+      if(merge.survivor_id = '', touchpoint.profile_id, merge.survivor_id) AS survivor,
+      touchpoint.message_id AS message_id, touchpoint.kind AS kind, touchpoint.timestamp AS timestamp, touchpoint.channel AS channel,
+      touchpoint.revenue AS revenue, touchpoint.score AS score, touchpoint.ticket_id AS ticket_id, touchpoint.complaint AS complaint
+    FROM touchpoints AS touchpoint LEFT JOIN ${survivorMap} AS merge ON touchpoint.profile_id = merge.loser_id
+    WHERE ${conditions.join(' AND ')}
+    ${range.eachMessageOnce ? 'LIMIT 1 BY message_id' : ''}
+  )
+  WHERE ${inSegment('survivor')}
+)`;
+}
+
+/** The profile_firsts column of a channel's first message; no channel is the first on any (0015_touchpoints.sql). */
+export function firstSeenColumn(channel?: string): string {
+  if (channel === undefined) return 'first_seen';
+  if (!(analyticsChannels as readonly string[]).includes(channel)) throw new Error(`no first-message column for channel ${channel}`);
+  return `first_${channel}`;
+}
+
+/** Per survivor profile in the requested segment, the minimum of some profile_firsts columns over it and every profile it absorbed. */
+const firstsOf = (columns: string[]) => `(
+  SELECT survivor AS profile_id, ${columns.map((column) => `min(stored_${column}) AS ${column}`).join(', ')}
+  FROM (
+    SELECT
+      if(merge.survivor_id = '', stored.profile_id, merge.survivor_id) AS survivor,
+      ${columns.map((column) => `stored.${column} AS stored_${column}`).join(', ')}
+    FROM profile_firsts AS stored LEFT JOIN ${survivorMap} AS merge ON stored.profile_id = merge.loser_id
+  )
+  WHERE ${inSegment('survivor')}
+  GROUP BY survivor
 )`;
 
-export const scopedMessages = scopedMessagesOf();
-/** The scoped purchases (track `Order Completed`), for questions about nothing else. */
-export const scopedPurchases = scopedMessagesOf(['Order Completed']);
+/** Per survivor profile in scope, its first message on any channel (`first_seen`) and on each (`first_<channel>`, NULL when none). */
+export const firstsOfSurvivors = firstsOf([undefined, ...analyticsChannels].map(firstSeenColumn));
+
+/** Per survivor profile in scope with a message on the requested channel (any when none is), its first there. */
+export const scopedFirstSeen = (channel?: string) => `(
+  SELECT profile_id, ${firstSeenColumn(channel)} AS first_seen FROM ${firstsOf([firstSeenColumn(channel)])} WHERE ${firstSeenColumn(channel)} IS NOT NULL
+)`;
 
 /**
  * Settings of every query that does calendar arithmetic: Date32 results throughout, so a client's timestamp far
