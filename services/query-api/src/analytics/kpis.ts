@@ -1,29 +1,24 @@
 // KPIs over a window, in total and per channel: customers, orders and revenue, churn, NPS, CSAT, tickets and their timings.
 import type { ClickHouseClient } from '@cdp/runtime';
 import { analyticsChannels, type KpisQuery, type KpisResponse, type KpiValues } from '@cdp/schemas';
-import { firstSeenColumn, firstsOfSurvivors, fromParam, inWindow, medianOfSorted, ratio, rows, scopedTouchpoints, scopeParams, toParam } from './scope';
+import { firstSeenColumn, firstsOfSurvivors, fromParam, inWindow, medianOfSorted, ratio, rows, scopedTouchpoints, scopeParams, toParam, touchpointsPerSurvivor } from './scope';
 
 // Every profile and message counts twice: once for its channel and once for the totals (channel ''). Each measure
 // reads only what it needs of touchpoints and profile_firsts (0015_touchpoints.sql).
 
 // Presence in the window and in the previous one of equal length, per survivor: bit 0 for any channel, bit i for
 // channel i of analyticsChannels (every channel ingest assigns), so one pass over both windows answers every channel.
+const channelBits = `bitOr(toUInt16(1), bitShiftLeft(toUInt16(1), indexOf({channels:Array(String)}, channel)))`;
 const presenceQuery = `
   SELECT
     if(position = 0, '', {channels:Array(String)}[position]) AS channel,
     countIf(bitTest(now_mask, position)) AS active_customers,
     countIf(bitTest(before_mask, position)) AS active_before,
     countIf(bitTest(before_mask, position) AND NOT bitTest(now_mask, position)) AS churned
-  FROM (
-    SELECT
-      groupBitOrIf(channel_bits, timestamp >= ${fromParam}) AS now_mask,
-      groupBitOrIf(channel_bits, timestamp < ${fromParam}) AS before_mask
-    FROM (
-      SELECT profile_id, timestamp, bitOr(toUInt16(1), bitShiftLeft(toUInt16(1), indexOf({channels:Array(String)}, channel))) AS channel_bits
-      FROM ${scopedTouchpoints({ since: `{previousFrom:DateTime64(3, 'UTC')}`, until: toParam })}
-    )
-    GROUP BY profile_id
-  )
+  FROM ${touchpointsPerSurvivor({ since: `{previousFrom:DateTime64(3, 'UTC')}`, until: toParam }, [
+    { name: 'now_mask', perStored: `groupBitOrIf(${channelBits}, timestamp >= ${fromParam})`, combine: 'groupBitOr' },
+    { name: 'before_mask', perStored: `groupBitOrIf(${channelBits}, timestamp < ${fromParam})`, combine: 'groupBitOr' },
+  ])}
   ARRAY JOIN arrayFilter(position -> bitTest(bitOr(now_mask, before_mask), position), range(length({channels:Array(String)}) + 1)) AS position
   GROUP BY channel`;
 
@@ -45,11 +40,11 @@ const factsQuery = `
     countIf(kind = 'csat' AND score >= 4 AND score <= 5) AS csat_satisfied,
     countIf(kind = 'ticket_opened') AS tickets,
     countIf(complaint = 1) AS complaints
-  FROM ${scopedTouchpoints({ kinds: ['order', 'nps', 'csat', 'ticket_opened'], since: fromParam, until: toParam, eachMessageOnce: true })}
+  FROM ${scopedTouchpoints({ kinds: ['order', 'nps', 'csat', 'ticket_opened'], since: fromParam, until: toParam })}
   ARRAY JOIN ['', CAST(channel, 'String')] AS split_channel
   GROUP BY split_channel`;
 
-const ticketsOpened = scopedTouchpoints({ kinds: ['ticket_opened'], since: fromParam, until: toParam, eachMessageOnce: true });
+const ticketsOpened = scopedTouchpoints({ kinds: ['ticket_opened'], since: fromParam, until: toParam });
 
 // Replies and resolutions are facts about a ticket, found by its ticket_id whoever sent them and on whichever
 // channel: only the opening decides whether a ticket is in scope. The first of each at or after the opening counts;

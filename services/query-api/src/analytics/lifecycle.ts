@@ -2,7 +2,7 @@
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import { longestPeriodMs, type LifecycleQuery, type LifecycleResponse } from '@cdp/schemas';
 import { windowPeriods } from './periods';
-import { periodAfter, periodOf, periodStartsInWindow, rows, scopedFirstSeen, scopedTouchpoints, scopeParams } from './scope';
+import { activePeriods, periodAfter, periodOf, periodStartsInWindow, rows, scopedFirstSeen, scopeParams, touchpointsPerSurvivor } from './scope';
 
 // Each profile is looked at in every period it was active in and in the period after each of those (where it may
 // have gone dormant); any other period says nothing about it. Its first period ever (profile_firsts) makes it new
@@ -20,11 +20,7 @@ const lifecycleQuery = (channel: string | undefined) => `
         'resurrecting') AS stage
     FROM (
       SELECT activity.profile_id AS profile_id, ${periodOf('first.first_seen')} AS first_day, activity.active AS active
-      FROM (
-        SELECT profile_id, groupUniqArray(${periodOf('timestamp')}) AS active
-        FROM ${scopedTouchpoints({ since: `{activitySince:DateTime64(3, 'UTC')}`, until: `{activityUntil:DateTime64(3, 'UTC')}` })}
-        GROUP BY profile_id
-      ) AS activity
+      FROM ${touchpointsPerSurvivor({ since: `{activitySince:DateTime64(3, 'UTC')}`, until: `{activityUntil:DateTime64(3, 'UTC')}` }, [activePeriods])} AS activity
       INNER JOIN ${scopedFirstSeen(channel)} AS first ON activity.profile_id = first.profile_id
     )
   )

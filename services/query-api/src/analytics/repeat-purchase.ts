@@ -25,7 +25,7 @@ const repeatPurchaseQuery = `
       arraySort(groupArrayArray(arrayMap((earlier, later) -> (later - earlier) / ${dayMs}, arrayPopBack(times), arrayPopFront(times)))) AS gaps
     FROM (
       SELECT profile_id, arraySort(groupArray(toUnixTimestamp64Milli(timestamp))) AS times, length(times) AS purchases
-      FROM ${scopedTouchpoints({ kinds: ['order'], since: fromParam, until: toParam, eachMessageOnce: true })}
+      FROM ${scopedTouchpoints({ kinds: ['order'], since: fromParam, until: toParam })}
       GROUP BY profile_id
     )
   )`;

@@ -2,7 +2,7 @@
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import { longestPeriodMs, type RetentionQuery, type RetentionResponse } from '@cdp/schemas';
 import { windowPeriods } from './periods';
-import { fromParam, periodOf, periodsBetween, periodStartsInWindow, rows, scopedFirstSeen, scopedTouchpoints, scopeParams } from './scope';
+import { activePeriods, fromParam, periodOf, periodsBetween, periodStartsInWindow, rows, scopedFirstSeen, scopeParams, touchpointsPerSurvivor } from './scope';
 
 // One row per (cohort, k) with the profiles of the cohort active k periods after it; k = 0 is every profile of the
 // cohort, since its first event is in it.
@@ -17,9 +17,11 @@ const countsPerCohort = (cohortsWithActivity: string) => `
 
 // Purchases are few: each customer's purchases over their whole history decide both the cohort and the activity.
 const firstPurchaseCohorts = `
-  SELECT profile_id, min(${periodOf('timestamp')}) AS cohort, groupUniqArray(${periodOf('timestamp')}) AS active
-  FROM ${scopedTouchpoints({ kinds: ['order'] })}
-  GROUP BY profile_id`;
+  SELECT profile_id, cohort, active
+  FROM ${touchpointsPerSurvivor({ kinds: ['order'] }, [
+    { name: 'cohort', perStored: `min(${periodOf('timestamp')})`, combine: 'min' },
+    { name: 'active', perStored: `groupUniqArray(${periodOf('timestamp')})`, combine: 'groupUniqArrayArray' },
+  ])}`;
 
 // Messages are many: the first one ever comes from profile_firsts, and activity is read only from the window's start
 // to the end of the last period any cohort of the window can reach. No cohort starts before the window, so no
@@ -27,11 +29,8 @@ const firstPurchaseCohorts = `
 const firstSeenCohorts = (channel: string | undefined) => `
   SELECT first.profile_id AS profile_id, ${periodOf('first.first_seen')} AS cohort, activity.active AS active
   FROM ${scopedFirstSeen(channel)} AS first
-  INNER JOIN (
-    SELECT profile_id, groupUniqArray(${periodOf('timestamp')}) AS active
-    FROM ${scopedTouchpoints({ since: fromParam, until: `{activityUntil:DateTime64(3, 'UTC')}` })}
-    GROUP BY profile_id
-  ) AS activity ON first.profile_id = activity.profile_id
+  INNER JOIN ${touchpointsPerSurvivor({ since: fromParam, until: `{activityUntil:DateTime64(3, 'UTC')}` }, [activePeriods])} AS activity
+    ON first.profile_id = activity.profile_id
   WHERE first.first_seen >= ${fromParam}`;
 
 interface RetentionRow {

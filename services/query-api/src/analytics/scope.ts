@@ -55,19 +55,14 @@ export interface TouchpointRange {
   since?: string;
   /** An instant expression: touchpoints before it. */
   until?: string;
-  /** One row per messageId, for questions that count messages. Presence (was a profile active) does not need it. */
-  eachMessageOnce?: boolean;
 }
 
 /**
- * The touchpoints of a time range, each on its survivor profile, kept when of the requested channel and when their
- * profile is in the requested segment. A window is a range of the table's primary key, so only it is read.
+ * The messages of a time range, each once, on its survivor profile, kept when of the requested channel and when
+ * their profile is in the requested segment: for questions that count messages. A window is a range of the table's
+ * primary key, so only it is read.
  */
-export function scopedTouchpoints(range: TouchpointRange = {}): string {
-  const conditions = [`({channel:String} = '' OR touchpoint.channel = {channel:String})`];
-  if (range.kinds) conditions.push(`touchpoint.kind IN (${range.kinds.map((kind) => `'${kind}'`).join(', ')})`);
-  if (range.since) conditions.push(`touchpoint.timestamp >= ${range.since}`);
-  if (range.until) conditions.push(`touchpoint.timestamp < ${range.until}`);
+export function scopedTouchpoints(range: TouchpointRange): string {
   return `(
   SELECT survivor AS profile_id, message_id, kind, timestamp, channel, revenue, score, ticket_id, complaint
   FROM (
@@ -76,10 +71,50 @@ export function scopedTouchpoints(range: TouchpointRange = {}): string {
       touchpoint.message_id AS message_id, touchpoint.kind AS kind, touchpoint.timestamp AS timestamp, touchpoint.channel AS channel,
       touchpoint.revenue AS revenue, touchpoint.score AS score, touchpoint.ticket_id AS ticket_id, touchpoint.complaint AS complaint
     FROM touchpoints AS touchpoint LEFT JOIN ${survivorMap} AS merge ON touchpoint.profile_id = merge.loser_id
-    WHERE ${conditions.join(' AND ')}
-    ${range.eachMessageOnce ? 'LIMIT 1 BY message_id' : ''}
+    WHERE ${rangeConditions(range, 'touchpoint.')}
+    LIMIT 1 BY message_id
   )
   WHERE ${inSegment('survivor')}
+)`;
+}
+
+function rangeConditions(range: TouchpointRange, table: string): string {
+  const conditions = [`({channel:String} = '' OR ${table}channel = {channel:String})`];
+  if (range.kinds) conditions.push(`${table}kind IN (${range.kinds.map((kind) => `'${kind}'`).join(', ')})`);
+  if (range.since) conditions.push(`${table}timestamp >= ${range.since}`);
+  if (range.until) conditions.push(`${table}timestamp < ${range.until}`);
+  return conditions.join(' AND ');
+}
+
+/** One per-survivor measure of touchpoints: its aggregate per stored profile id, and how those combine per survivor. */
+export interface SurvivorMeasure {
+  name: string;
+  /** An aggregate over touchpoint columns, e.g. `groupUniqArray(…)`. */
+  perStored: string;
+  /** The aggregate combining `name` over a survivor's stored ids, e.g. `groupUniqArrayArray`. */
+  combine: string;
+}
+
+/**
+ * Per survivor profile in scope, measures of its touchpoints in the range (not each message once: for presence and
+ * periods). Grouped by the stored profile id first, a plain column, then mapped to survivors and combined: on 2
+ * cores, a fifth faster than mapping every row first for the period sets of 4.4M touchpoints, the same for bit masks.
+ */
+export function touchpointsPerSurvivor(range: TouchpointRange, measures: SurvivorMeasure[]): string {
+  return `(
+  SELECT survivor AS profile_id, ${measures.map(({ name, combine }) => `${combine}(stored_${name}) AS ${name}`).join(', ')}
+  FROM (
+    SELECT if(merge.survivor_id = '', stored.profile_id, merge.survivor_id) AS survivor, stored.*
+    FROM (
+      SELECT profile_id, ${measures.map(({ name, perStored }) => `${perStored} AS stored_${name}`).join(', ')}
+      FROM touchpoints
+      WHERE ${rangeConditions(range, '')}
+      GROUP BY profile_id
+    ) AS stored
+    LEFT JOIN ${survivorMap} AS merge ON stored.profile_id = merge.loser_id
+  )
+  WHERE ${inSegment('survivor')}
+  GROUP BY survivor
 )`;
 }
 
@@ -124,6 +159,9 @@ export const periodOf = (instant: string) => `multiIf(
     ${periodParam} = 'day', toDate32(${instant}, {tz:String}),
     ${periodParam} = 'week', toStartOfWeek(toDate32(${instant}, {tz:String}), 1),
     toStartOfMonth(toDate32(${instant}, {tz:String})))`;
+
+/** A survivor's periods with a touchpoint in the range, as `active`: the first days of those periods. */
+export const activePeriods: SurvivorMeasure = { name: 'active', perStored: `groupUniqArray(${periodOf('timestamp')})`, combine: 'groupUniqArrayArray' };
 
 /** The first day of the period `steps` periods after the one starting on `day` (before, when negative). */
 export const periodAfter = (day: string, steps: string) => `multiIf(

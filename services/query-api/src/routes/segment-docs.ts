@@ -74,7 +74,8 @@ export const deleteDoc = doc({
 
 export const previewDoc = doc({
   summary: 'Preview a rule',
-  description: 'How many profiles match the rule now, and a sample of their ids, without saving anything.',
+  description:
+    'How many profiles match the rule, and a sample of their ids, without saving anything. Stats, the traits saved rules name and their behaviour counts are read as of the last evaluation (at most `CDP_SEGMENTS_INTERVAL_MS` old, windows ending then); other traits and behaviours are read from the current data.',
   body: { schema: { type: 'object', required: ['rule'], properties: { rule: ruleRef } }, example: { rule: exampleRule } },
   responses: {
     200: jsonReply('Count and sample', { type: 'object', properties: { count: { type: 'integer' }, sample: { type: 'array', items: { type: 'string' } } } }, { count: 412, sample: ['prf_01', 'prf_02'] }),
@@ -107,7 +108,7 @@ const memberSchema = {
 export const membersDoc = doc({
   summary: "A segment's audience",
   description:
-    'Current members (as of the last evaluation) in profile id order. With `Accept: application/x-ndjson` (one member a line) or `text/csv` the whole audience is streamed and `limit` / `cursor` are ignored.',
+    'Current members (as of the last evaluation) in profile id order. With `Accept: application/x-ndjson` (one member a line) or `text/csv` the whole audience is streamed, read in pages by profile id, and `limit` / `cursor` are ignored.',
   params: idParams,
   querystring: {
     type: 'object',
