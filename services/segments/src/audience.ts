@@ -1,6 +1,7 @@
 // A segment's audience: its current members with their identifiers and chosen traits, by page or streamed whole.
-import type { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@cdp/runtime';
+import { pagesInKeyOrder } from './pages';
+import { latestTraitsOfSurvivors, survivorMap } from './survivors';
 
 export interface AudienceMember {
   profileId: string;
@@ -21,41 +22,37 @@ interface AudienceRow {
   trait_values: string[];
 }
 
-const survivorMap = '(SELECT loser_id, survivor_id FROM profile_merges FINAL)';
-
 /** Members in profile id order; a page starts after the cursor's profile id and stops at its limit. */
-const membersOf = (paged: boolean) => `
+const membersPage = `
   SELECT profile_id FROM segment_membership FINAL
-  WHERE segment_id = {segmentId:String} AND is_member = 1${paged ? ' AND profile_id > {after:String}' : ''}
-  ORDER BY profile_id${paged ? ' LIMIT {limit:UInt32}' : ''}`;
+  WHERE segment_id = {segmentId:String} AND is_member = 1 AND profile_id > {after:String}
+  ORDER BY profile_id LIMIT {limit:UInt32}`;
 
-// Identifiers and traits are stored per profile id; both roll up to the survivor, only for the members asked for.
-const audienceQuery = (paged: boolean) => `
+/** The stored profile ids behind the page's members: the members themselves and every id they absorbed. */
+const storedIdsOfPage = `(SELECT profile_id FROM (${membersPage}) UNION ALL SELECT loser_id FROM profile_merges FINAL WHERE survivor_id IN (${membersPage}))`;
+
+// Identifiers and traits are stored per profile id; both roll up to the survivor, read only for the page's stored ids
+// (traits through their primary key; identities, keyed by identifier, are scanned once a page).
+const audienceQuery = `
   SELECT
     member.profile_id AS profile_id,
     identity.user_ids AS user_ids, identity.emails AS emails, identity.phones AS phones, identity.anonymous_ids AS anonymous_ids,
     trait.keys AS trait_keys, trait.values AS trait_values
-  FROM (${membersOf(paged)}) AS member
+  FROM (${membersPage}) AS member
   LEFT JOIN (
     SELECT survivor,
       arraySort(groupArrayIf(value, type = 'user_id')) AS user_ids, arraySort(groupArrayIf(value, type = 'email')) AS emails,
       arraySort(groupArrayIf(value, type = 'phone')) AS phones, arraySort(groupArrayIf(value, type = 'anonymous_id')) AS anonymous_ids
     FROM (
       SELECT known.type AS type, known.value AS value, if(merge.survivor_id = '', known.profile_id, merge.survivor_id) AS survivor
-      FROM (SELECT type, value, profile_id FROM identities FINAL) AS known LEFT JOIN ${survivorMap} AS merge ON known.profile_id = merge.loser_id
+      FROM (SELECT type, value, profile_id FROM identities FINAL WHERE profile_id IN ${storedIdsOfPage}) AS known
+      LEFT JOIN ${survivorMap} AS merge ON known.profile_id = merge.loser_id
     )
-    WHERE survivor IN (${membersOf(paged)})
     GROUP BY survivor
   ) AS identity ON identity.survivor = member.profile_id
   LEFT JOIN (
     SELECT survivor, groupArray(key) AS keys, groupArray(latest) AS values
-    FROM (
-      SELECT if(merge.survivor_id = '', stored.profile_id, merge.survivor_id) AS survivor, stored.key AS key, argMaxMerge(stored.value) AS latest
-      FROM (SELECT profile_id, key, value FROM profile_traits WHERE key IN {traitKeys:Array(String)}) AS stored
-      LEFT JOIN ${survivorMap} AS merge ON stored.profile_id = merge.loser_id
-      GROUP BY survivor, key
-    )
-    WHERE survivor IN (${membersOf(paged)})
+    FROM (${latestTraitsOfSurvivors(`key IN {traitKeys:Array(String)} AND profile_id IN ${storedIdsOfPage}`)})
     GROUP BY survivor
   ) AS trait ON trait.survivor = member.profile_id
   ORDER BY profile_id`;
@@ -89,7 +86,7 @@ export async function readAudiencePage(
   options: { segmentId: string; after: string; limit: number; traitKeys: string[] },
 ): Promise<AudiencePage> {
   const result = await client.query({
-    query: audienceQuery(true),
+    query: audienceQuery,
     query_params: { segmentId: options.segmentId, after: options.after, limit: options.limit + 1, traitKeys: options.traitKeys },
     format: 'JSONEachRow',
   });
@@ -99,15 +96,11 @@ export async function readAudiencePage(
   return { members, nextCursor: rows.length > options.limit && last ? encodeAudienceCursor(last.profileId) : null };
 }
 
-/** Every member, streamed from ClickHouse as it is read: the caller's pace (backpressure) sets the pace of the query. */
+/** Members a stream reads at a time: a page's cost is mostly one scan of identities, its memory a few MB. */
+const streamPageSize = 100_000;
+
+/** Every member, page by page in profile id order; each member comes once, as its page found the membership. */
 export async function* streamAudience(client: ClickHouseClient, options: { segmentId: string; traitKeys: string[] }): AsyncGenerator<AudienceMember> {
-  const result = await client.query({
-    query: audienceQuery(false),
-    query_params: { segmentId: options.segmentId, traitKeys: options.traitKeys },
-    format: 'JSONEachRow',
-  });
-  const stream: Readable = result.stream<AudienceRow>();
-  for await (const rows of stream as AsyncIterable<Array<{ json(): AudienceRow }>>) {
-    for (const row of rows) yield toMember(row.json());
-  }
+  const read = async (after: string, limit: number) => (await readAudiencePage(client, { ...options, after, limit })).members;
+  for await (const members of pagesInKeyOrder(read, (member) => member.profileId, streamPageSize)) yield* members;
 }

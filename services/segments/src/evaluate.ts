@@ -1,7 +1,9 @@
 // One evaluation of one segment: diff its members now against segment_membership, publish the changes, then store them.
-import { toClickHouseTime, type ClickHouseClient, type EventLog } from '@cdp/runtime';
+import { fromClickHouseTime, toClickHouseTime, type ClickHouseClient, type EventLog } from '@cdp/runtime';
 import { encodeSegmentChange, type SegmentChange, type SegmentRule } from '@cdp/schemas';
 import { compileRule } from './compile';
+import { pagesInKeyOrder } from './pages';
+import type { ProfileSnapshot } from './profiles';
 
 export interface EvaluationResult {
   entered: number;
@@ -14,19 +16,19 @@ export interface EvaluationTarget {
   rule: SegmentRule | null;
 }
 
-/** Changes are published and stored this many at a time, so a large first evaluation streams in flat memory. */
-const chunkSize = 5000;
+/** Changes are published this many at a time, read back by profile id, so a first evaluation streams in flat memory. */
+const chunkSize = 50_000;
 
 const current = `SELECT profile_id, entered_at FROM segment_membership FINAL WHERE segment_id = {segmentId:String} AND is_member = 1`;
 
 /**
- * New members (not current) and leavers (current, not members now), computed in ClickHouse, never in memory. The
- * rule's query is read once: both sides go through one GROUP BY, since running it again for the leavers would double
- * the cost of every evaluation.
+ * New members (not current) and leavers (current, not members now), computed in ClickHouse and kept in segment_diffs
+ * under the pass. The rule's query is read once: both sides go through one GROUP BY, since running it again for the
+ * leavers would double the cost of every evaluation.
  */
-const diffQuery = (members: string) => `
-  SELECT profile_id, member_now AS is_member,
-    if(member_now = 1, toString({now:DateTime64(3, 'UTC')}), toString(stay_began)) AS entered_at
+const diffInto = (members: string) => `
+  INSERT INTO segment_diffs (pass, segment_id, profile_id, is_member, entered_at)
+  SELECT {version:UInt64}, {segmentId:String}, profile_id, member_now, if(member_now = 1, {now:DateTime64(3, 'UTC')}, stay_began)
   FROM (
     SELECT profile_id, max(now_side) AS member_now, max(current_side) AS member_before, max(began) AS stay_began
     FROM (
@@ -38,6 +40,11 @@ const diffQuery = (members: string) => `
   )
   WHERE member_now != member_before`;
 
+const ofThisDiff = `FROM segment_diffs WHERE pass = {version:UInt64} AND segment_id = {segmentId:String}`;
+const diffPage = `SELECT profile_id, is_member, toString(entered_at) AS entered_at ${ofThisDiff} AND profile_id > {after:String} ORDER BY profile_id LIMIT {limit:UInt32}`;
+const storeDiff = `INSERT INTO segment_membership (segment_id, profile_id, is_member, entered_at, changed_at, version)
+  SELECT segment_id, profile_id, is_member, entered_at, {now:DateTime64(3, 'UTC')}, {version:UInt64} ${ofThisDiff}`;
+
 const noMembers = `SELECT profile_id FROM (SELECT '' AS profile_id) WHERE 0`;
 
 interface DiffRow {
@@ -47,58 +54,36 @@ interface DiffRow {
 }
 
 /**
- * Publishes each chunk of changes before storing it: a crash in between publishes those changes again on the next
- * evaluation (at least once), where storing first could lose them for good.
+ * Publishes every change before storing any: a crash in between publishes them again on the next evaluation (at
+ * least once), where storing first could lose them for good. Both sides read the diff ClickHouse kept, so what is
+ * stored is what was published, and storing is one INSERT … SELECT instead of sending the rows back.
  */
 export async function evaluateSegment(
   deps: { clickhouse: ClickHouseClient; log: EventLog; changesTopic: string },
   target: EvaluationTarget,
-  options: { now: number; version: number },
+  options: { now: number; version: number; snapshot: ProfileSnapshot | null },
 ): Promise<EvaluationResult> {
-  const compiled = target.rule ? compileRule(target.rule, { now: options.now }) : { sql: noMembers, params: { now: toClickHouseTime(options.now) } };
-  const result = await deps.clickhouse.query({
-    query: diffQuery(compiled.sql),
-    query_params: { ...compiled.params, segmentId: target.segmentId },
-    format: 'JSONEachRow',
-  });
+  const compiled = target.rule ? compileRule(target.rule, { now: options.now, snapshot: options.snapshot }) : { sql: noMembers, params: {} };
+  const params = { ...compiled.params, now: toClickHouseTime(options.now), version: options.version, segmentId: target.segmentId };
+  await deps.clickhouse.command({ query: diffInto(compiled.sql), query_params: params });
   const counts: EvaluationResult = { entered: 0, exited: 0 };
-  let chunk: DiffRow[] = [];
-  const flush = async () => {
-    if (chunk.length === 0) return;
-    const rows = chunk;
-    chunk = [];
-    const changes: SegmentChange[] = rows.map((row) => ({
+  const read = async (after: string, limit: number) =>
+    (await deps.clickhouse.query({ query: diffPage, query_params: { ...params, after, limit }, format: 'JSONEachRow' })).json<DiffRow>();
+  for await (const rows of pagesInKeyOrder(read, (row) => row.profile_id, chunkSize)) {
+    const changes = rows.map((row): SegmentChange => ({
       segmentId: target.segmentId,
       profileId: row.profile_id,
       change: Number(row.is_member) === 1 ? 'entered' : 'exited',
       at: options.now,
-      enteredAt: Date.parse(`${row.entered_at.replace(' ', 'T')}Z`),
+      enteredAt: fromClickHouseTime(row.entered_at),
       version: options.version,
     }));
     await deps.log.produce(
       deps.changesTopic,
       changes.map((change) => ({ key: change.profileId, value: encodeSegmentChange(change), headers: { segmentId: change.segmentId, change: change.change } })),
     );
-    await deps.clickhouse.insert({
-      table: 'segment_membership',
-      values: rows.map((row) => ({
-        segment_id: target.segmentId,
-        profile_id: row.profile_id,
-        is_member: Number(row.is_member),
-        entered_at: row.entered_at,
-        changed_at: toClickHouseTime(options.now),
-        version: options.version,
-      })),
-      format: 'JSONEachRow',
-    });
     for (const change of changes) counts[change.change] += 1;
-  };
-  for await (const rows of result.stream<DiffRow>()) {
-    for (const row of rows) {
-      chunk.push(row.json());
-      if (chunk.length >= chunkSize) await flush();
-    }
   }
-  await flush();
+  if (counts.entered + counts.exited > 0) await deps.clickhouse.command({ query: storeDiff, query_params: params });
   return counts;
 }

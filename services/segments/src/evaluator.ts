@@ -4,6 +4,7 @@ import type { ClickHouseClient, ConsumedRecord, EventLog, LogConsumer, Metrics }
 import type { TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
 import { evaluateSegment } from './evaluate';
+import { buildProfileSnapshot, dropPasses, snapshotExists, snapshotInputsOf } from './profiles';
 
 export interface EvaluatorDeps {
   log: EventLog;
@@ -44,10 +45,14 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     // of ids that were never defined here is left alone: this evaluator did not write it.
     const deleted = await deps.store.deletedWithMembers();
     const targets = [...definitions.map((definition) => ({ segmentId: definition.id, rule: definition.rule })), ...deleted.map((segmentId) => ({ segmentId, rule: null }))];
+    // The pass's profiles, rolled up once for every rule; the version names the pass.
+    const snapshot = { pass: version, ...snapshotInputsOf(definitions.map((definition) => definition.rule)) };
+    const replaced = await buildProfileSnapshot(deps.clickhouse, snapshot, now);
     let failed = 0;
     for (const target of targets) {
       try {
-        const result = await evaluateSegment({ clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges }, target, { now, version });
+        if (!(await snapshotExists(deps.clickhouse, snapshot.pass))) throw new Error('a newer evaluation dropped this pass');
+        const result = await evaluateSegment({ clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges }, target, { now, version, snapshot });
         changesCounter.inc({ change: 'entered' }, result.entered);
         changesCounter.inc({ change: 'exited' }, result.exited);
       } catch (error) {
@@ -56,8 +61,18 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
         logger.error({ err: error, segmentId: target.segmentId }, 'segment evaluation failed');
       }
     }
+    await dropPassesBefore(Math.min(snapshot.pass, replaced?.pass ?? snapshot.pass), version);
     evaluations.inc({ outcome: failed === 0 ? 'ok' : 'partial' });
     logger.debug({ segments: targets.length, failed, ms: Date.now() - now }, 'evaluated segments');
+  }
+
+  /**
+   * Keeps the pass this one replaced, which previews and a slower evaluator may still read, and drops older ones;
+   * this pass's diffs are published and stored by now, and older diffs are left over from a crash.
+   */
+  async function dropPassesBefore(keepFrom: number, version: number): Promise<void> {
+    for (const table of ['segment_profiles', 'segment_profile_traits'] as const) await dropPasses(deps.clickhouse, table, { below: keepFrom });
+    await dropPasses(deps.clickhouse, 'segment_diffs', { below: keepFrom, exactly: version });
   }
 
   // Evaluations run beside the batch handler, one at a time: a handler that outlasts Kafka's session timeout

@@ -10,6 +10,7 @@ export { compileRule, type CompiledRule } from './compile';
 export { createSegmentStore, type SegmentDefinition, type SegmentKind, type SegmentStore } from './definitions';
 export { previewRule, segmentsOfProfile, type Preview } from './preview';
 export { builtinSegments, lifecycleDays } from './builtins';
+export { buildProfileSnapshot, latestSnapshot, snapshotInputsOf, type ProfileSnapshot } from './profiles';
 export { decodeAudienceCursor, readAudiencePage, streamAudience, type AudienceMember, type AudiencePage } from './audience';
 
 export interface SegmentsDeps {

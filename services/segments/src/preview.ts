@@ -2,6 +2,7 @@
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 import { compileRule } from './compile';
+import { latestSnapshot } from './profiles';
 
 export interface Preview {
   count: number;
@@ -9,8 +10,12 @@ export interface Preview {
   sample: string[];
 }
 
+/**
+ * Stats and the traits current rules name come from the last evaluation's profiles (rolled up live before the first
+ * one); other traits and behaviour conditions are read from the current data.
+ */
 export async function previewRule(client: ClickHouseClient, rule: SegmentRule, options: { now: number; sampleSize: number }): Promise<Preview> {
-  const compiled = compileRule(rule, { now: options.now });
+  const compiled = compileRule(rule, { now: options.now, snapshot: await latestSnapshot(client) });
   const result = await client.query({
     query: `SELECT count() AS count, groupArraySorted({sampleSize:UInt32})(profile_id) AS sample FROM (${compiled.sql})`,
     query_params: { ...compiled.params, sampleSize: options.sampleSize },

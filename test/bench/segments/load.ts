@@ -90,9 +90,18 @@ const sizesQuery = `
     (SELECT count() FROM identities) AS identities,
     (SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()) AS disk_bytes`;
 
-/** Inserts `size.events` events (one identify per profile, the rest behaviour) through the materialized views. */
-export async function loadEvents(client: ClickHouseClient, size: LoadSize, progress: (line: string) => void): Promise<LoadResult> {
+/**
+ * Inserts `size.events` events (one identify per profile, the rest behaviour) through the materialized views, unless
+ * `reuse` and the store already holds some (its load time is then 0): then only the segments and their membership
+ * are cleared, so the first evaluation is again one where everyone enters.
+ */
+export async function loadEvents(client: ClickHouseClient, size: LoadSize, progress: (line: string) => void, reuse = false): Promise<LoadResult> {
   const started = performance.now();
+  const existing = await client.query({ query: 'SELECT count() AS stored FROM events', format: 'JSONEachRow' });
+  if (reuse && Number((await existing.json<{ stored: number }>())[0]?.stored ?? 0) > 0) {
+    for (const table of ['segments', 'segment_membership']) await client.command({ query: `TRUNCATE TABLE ${table}` });
+    return sizes(client, 0);
+  }
   const end = Date.now() - 60_000;
   const behaviour = Math.max(0, size.events - size.profiles);
   const common = { end, profiles: size.profiles, tickets: Math.max(1, Math.round(behaviour / 40)) };
@@ -107,10 +116,13 @@ export async function loadEvents(client: ClickHouseClient, size: LoadSize, progr
   }
   await client.command({ query: mergeProfiles, query_params: { profiles: size.profiles } });
   await client.command({ query: linkIdentities, query_params: { profiles: size.profiles } });
-  const seconds = (performance.now() - started) / 1000;
+  progress(`data ends ${toClickHouseTime(end)} UTC`);
+  return sizes(client, (performance.now() - started) / 1000);
+}
+
+async function sizes(client: ClickHouseClient, seconds: number): Promise<LoadResult> {
   const result = await client.query({ query: sizesQuery, format: 'JSONEachRow' });
   const [row] = await result.json<Record<string, number>>();
-  progress(`data ends ${toClickHouseTime(end)} UTC`);
   return {
     seconds,
     events: Number(row?.events ?? 0),

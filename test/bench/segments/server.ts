@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createEventLog, createLogger, createMetrics, loadConfig, waitFor, type Metrics } from '@cdp/runtime';
 import { topicNames } from '@cdp/schemas';
-import { compileRule, createSegmentStore, start as startSegments } from '@cdp/segments';
+import { buildProfileSnapshot, compileRule, createSegmentStore, snapshotInputsOf, start as startSegments } from '@cdp/segments';
 import { startPlatform } from '@cdp/cdp/platform';
 import { report } from '../resolver/child';
 import { loadEvents, type LoadResult } from './load';
@@ -28,7 +28,9 @@ export interface Evaluated {
   segments: number;
   passes: Pass[];
   members: number;
-  /** The compiled member query of each segment alone, `SELECT count() FROM (…)`, on the same data. */
+  /** Building one pass's segment_profiles alone. */
+  profilesMs: number;
+  /** The compiled member query of each segment alone, `SELECT count() FROM (…)`, on those profiles. */
   sqlAlone: Array<{ name: string; ms: number; members: number }>;
 }
 
@@ -36,7 +38,8 @@ const events = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const profiles = Number(process.env.BENCH_PROFILES ?? 1_000_000);
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-segments-'));
+const keptDir = process.env.BENCH_DATA_DIR;
+const dataDir = keptDir ?? mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-segments-'));
 const readKey = `rk_bench_${process.pid}`;
 const runtime = process.env.KAFKA_BROKERS ? 'kafka' : 'embedded';
 const config = loadConfig({
@@ -98,17 +101,23 @@ async function evaluate(): Promise<Evaluated> {
   const definitions = await store.list();
   const sizes = await store.sizes();
   const sqlAlone: Evaluated['sqlAlone'] = [];
+  // A pass's profiles built once more alone, and every rule run on them as the evaluator runs it.
+  const now = Date.now();
+  const snapshot = { pass: now, ...snapshotInputsOf(definitions.map((definition) => definition.rule)) };
+  const buildStarted = performance.now();
+  await buildProfileSnapshot(clickhouse, snapshot, now);
+  const profilesMs = performance.now() - buildStarted;
   for (const definition of definitions) {
-    const compiled = compileRule(definition.rule, { now: Date.now() });
+    const compiled = compileRule(definition.rule, { now, snapshot });
     const started = performance.now();
     const result = await clickhouse.query({ query: `SELECT count() AS members FROM (${compiled.sql})`, query_params: compiled.params, format: 'JSONEachRow' });
     const [row] = await result.json<{ members: number }>();
     sqlAlone.push({ name: definition.name, ms: performance.now() - started, members: Number(row?.members ?? 0) });
   }
-  return { segments: definitions.length, passes, members: [...sizes.values()].reduce((sum, size) => sum + size, 0), sqlAlone };
+  return { segments: definitions.length, passes, profilesMs, members: [...sizes.values()].reduce((sum, size) => sum + size, 0), sqlAlone };
 }
 
-const load = await loadEvents(clickhouse, { events, profiles }, progress);
+const load = await loadEvents(clickhouse, { events, profiles }, progress, Boolean(keptDir));
 report({ url: platform.url as string, readKey, load, runtime } satisfies Served);
 
 // The parent sends `evaluate` once its custom segments exist; closing stdin stops this process.
@@ -119,6 +128,6 @@ createInterface({ input: process.stdin })
   .on('close', () => {
     void platform
       .close()
-      .finally(() => rmSync(dataDir, { recursive: true, force: true }))
+      .finally(() => (keptDir ? undefined : rmSync(dataDir, { recursive: true, force: true })))
       .then(() => process.exit(0), () => process.exit(1));
   });
