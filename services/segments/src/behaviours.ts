@@ -21,8 +21,8 @@ const countedBy = (node: Behaviour): Counted => ({
 /** Behaviours with the same key count the same events, whatever their bounds. */
 export const behaviourKey = (node: Behaviour): string => JSON.stringify(countedBy(node));
 
-// Each messageId once, on its first stored copy's survivor, as resolved_events counts it. A retry repeats its message
-// (0014), so its copies match alike: keeping the first of the matching rows picks the same copy while grouping only the
+// Each messageId once, on its first stored copy's survivor, as resolved_events counts it. A retry repeats its message,
+// so its copies match alike: keeping the first of the matching rows picks the same copy while grouping only the
 // matching rows instead of sorting every stored event.
 const perSurvivor = (rows: string, firstCopy: string, aggregate: string) => `
   SELECT if(merge.survivor_id = '', message.stored_id, merge.survivor_id) AS survivor, ${aggregate}

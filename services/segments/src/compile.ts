@@ -99,6 +99,6 @@ export function compileRule(rule: SegmentRule, options: { now: number; snapshot?
   }
 
   if (snapshot) params.pass = snapshot.pass;
-  const profiles = snapshot ? 'segment_profiles WHERE pass = {pass:UInt64} AND' : `(${usesRfm(rule) ? withRfm(statsOfSurvivors) : statsOfSurvivors}) WHERE`;
+  const profiles = snapshot ? "segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' AND" : `(${usesRfm(rule) ? withRfm(statsOfSurvivors) : statsOfSurvivors}) WHERE`;
   return { sql: `SELECT profile_id FROM ${profiles} ${expression(rule)}`, params };
 }

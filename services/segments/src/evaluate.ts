@@ -3,7 +3,7 @@ import { fromClickHouseTime, toClickHouseTime, type ClickHouseClient, type Event
 import { encodeSegmentChange, type SegmentChange, type SegmentRule } from '@cdp/schemas';
 import { compileRule } from './compile';
 import { pagesInKeyOrder } from './pages';
-import type { ProfileSnapshot } from './profiles';
+import { snapshotExists, type ProfileSnapshot } from './profiles';
 
 export interface EvaluationResult {
   entered: number;
@@ -16,8 +16,13 @@ export interface EvaluationTarget {
   rule: SegmentRule | null;
 }
 
-/** Changes are published this many at a time, read back by profile id, so a first evaluation streams in flat memory. */
+/** Changes are read back this many at a time, by profile id, so a first evaluation streams in flat memory. */
 const chunkSize = 50_000;
+/**
+ * And produced this many at a time: kafkajs sends a partition's share of one produce call as one batch, and 5000
+ * changes (about 200 bytes each) spread over the partitions stay well under a broker's default 1 MB message limit.
+ */
+const produceSize = 5000;
 
 const current = `SELECT profile_id, entered_at FROM segment_membership FINAL WHERE segment_id = {segmentId:String} AND is_member = 1`;
 
@@ -66,6 +71,12 @@ export async function evaluateSegment(
   const compiled = target.rule ? compileRule(target.rule, { now: options.now, snapshot: options.snapshot }) : { sql: noMembers, params: {} };
   const params = { ...compiled.params, now: toClickHouseTime(options.now), version: options.version, segmentId: target.segmentId };
   await deps.clickhouse.command({ query: diffInto(compiled.sql), query_params: params });
+  // A newer evaluator drops old passes, profiles before traits, and a dropped pass never comes back: if the pass's
+  // profiles are still there once the diff is computed, the diff read all of them, not an empty universe that would
+  // make every member exit.
+  if (target.rule && options.snapshot && !(await snapshotExists(deps.clickhouse, options.snapshot.pass))) {
+    throw new Error('a newer evaluation dropped this pass while its members were read');
+  }
   const counts: EvaluationResult = { entered: 0, exited: 0 };
   const read = async (after: string, limit: number) =>
     (await deps.clickhouse.query({ query: diffPage, query_params: { ...params, after, limit }, format: 'JSONEachRow' })).json<DiffRow>();
@@ -78,10 +89,14 @@ export async function evaluateSegment(
       enteredAt: fromClickHouseTime(row.entered_at),
       version: options.version,
     }));
-    await deps.log.produce(
-      deps.changesTopic,
-      changes.map((change) => ({ key: change.profileId, value: encodeSegmentChange(change), headers: { segmentId: change.segmentId, change: change.change } })),
-    );
+    for (let start = 0; start < changes.length; start += produceSize) {
+      await deps.log.produce(
+        deps.changesTopic,
+        changes
+          .slice(start, start + produceSize)
+          .map((change) => ({ key: change.profileId, value: encodeSegmentChange(change), headers: { segmentId: change.segmentId, change: change.change } })),
+      );
+    }
     for (const change of changes) counts[change.change] += 1;
   }
   if (counts.entered + counts.exited > 0) await deps.clickhouse.command({ query: storeDiff, query_params: params });

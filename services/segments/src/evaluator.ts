@@ -4,7 +4,7 @@ import type { ClickHouseClient, ConsumedRecord, EventLog, LogConsumer, Metrics }
 import type { TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
 import { evaluateSegment } from './evaluate';
-import { buildProfileSnapshot, dropPasses, snapshotExists, snapshotInputsOf } from './profiles';
+import { buildProfileSnapshot, dropPasses, snapshotInputsOf } from './profiles';
 
 export interface EvaluatorDeps {
   log: EventLog;
@@ -51,7 +51,6 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     let failed = 0;
     for (const target of targets) {
       try {
-        if (!(await snapshotExists(deps.clickhouse, snapshot.pass))) throw new Error('a newer evaluation dropped this pass');
         const result = await evaluateSegment({ clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges }, target, { now, version, snapshot });
         changesCounter.inc({ change: 'entered' }, result.entered);
         changesCounter.inc({ change: 'exited' }, result.exited);

@@ -2,7 +2,7 @@
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 import { compileRule } from './compile';
-import { latestSnapshot } from './profiles';
+import { latestSnapshot, snapshotExists } from './profiles';
 
 export interface Preview {
   count: number;
@@ -12,17 +12,22 @@ export interface Preview {
 
 /**
  * Stats and the traits current rules name come from the last evaluation's profiles (rolled up live before the first
- * one); other traits and behaviour conditions are read from the current data.
+ * one); other traits and behaviour conditions are read from the current data. A pass an evaluator dropped while it
+ * was read (see evaluateSegment) is read again at the newer one, up to three times.
  */
 export async function previewRule(client: ClickHouseClient, rule: SegmentRule, options: { now: number; sampleSize: number }): Promise<Preview> {
-  const compiled = compileRule(rule, { now: options.now, snapshot: await latestSnapshot(client) });
-  const result = await client.query({
-    query: `SELECT count() AS count, groupArraySorted({sampleSize:UInt32})(profile_id) AS sample FROM (${compiled.sql})`,
-    query_params: { ...compiled.params, sampleSize: options.sampleSize },
-    format: 'JSONEachRow',
-  });
-  const [row] = await result.json<{ count: number; sample: string[] }>();
-  return { count: Number(row?.count ?? 0), sample: row?.sample ?? [] };
+  for (let attempt = 1; ; attempt += 1) {
+    const snapshot = await latestSnapshot(client);
+    const compiled = compileRule(rule, { now: options.now, snapshot });
+    const result = await client.query({
+      query: `SELECT count() AS count, groupArraySorted({sampleSize:UInt32})(profile_id) AS sample FROM (${compiled.sql})`,
+      query_params: { ...compiled.params, sampleSize: options.sampleSize },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ count: number; sample: string[] }>();
+    if (attempt < 3 && snapshot && !(await snapshotExists(client, snapshot.pass))) continue;
+    return { count: Number(row?.count ?? 0), sample: row?.sample ?? [] };
+  }
 }
 
 /** Ids of the live segments the survivor profile is a member of now, as the last evaluation left them. */

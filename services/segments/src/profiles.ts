@@ -61,6 +61,9 @@ export async function latestSnapshot(client: ClickHouseClient): Promise<ProfileS
 export async function buildProfileSnapshot(client: ClickHouseClient, snapshot: ProfileSnapshot, now: number): Promise<ProfileSnapshot | null> {
   const binder = createBinder(now);
   const counts = snapshot.behaviours.length > 0 ? behaviourCounts(binder, snapshot.behaviours) : null;
+  // Besides its survivors a pass holds one row with no profile id (rules skip it), so that a pass of an empty
+  // profile base still exists for snapshotExists.
+  await client.insert({ table: 'segment_profiles', values: [{ pass: snapshot.pass, profile_id: '' }], format: 'JSONEachRow' });
   await client.command({ query: buildProfiles(counts), query_params: { ...binder.params, pass: snapshot.pass } });
   await client.command({ query: buildTraits, query_params: { pass: snapshot.pass, traitKeys: snapshot.traitKeys } });
   const replaced = await latestSnapshot(client);

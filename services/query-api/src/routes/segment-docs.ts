@@ -75,7 +75,7 @@ export const deleteDoc = doc({
 export const previewDoc = doc({
   summary: 'Preview a rule',
   description:
-    'How many profiles match the rule, and a sample of their ids, without saving anything. Stats, the traits saved rules name and their behaviour counts are read as of the last evaluation (at most `CDP_SEGMENTS_INTERVAL_MS` old, windows ending then); other traits and behaviours are read from the current data.',
+    'How many profiles match the rule, and a sample of their ids, without saving anything. Stats, the traits saved rules name and their behaviour counts are read as of the last completed evaluation (about `CDP_SEGMENTS_INTERVAL_MS` plus the time one evaluation takes, longer while no evaluator runs; windows ending then); other traits and behaviours are read from the current data.',
   body: { schema: { type: 'object', required: ['rule'], properties: { rule: ruleRef } }, example: { rule: exampleRule } },
   responses: {
     200: jsonReply('Count and sample', { type: 'object', properties: { count: { type: 'integer' }, sample: { type: 'array', items: { type: 'string' } } } }, { count: 412, sample: ['prf_01', 'prf_02'] }),
