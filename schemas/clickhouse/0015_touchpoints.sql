@@ -2,8 +2,9 @@
 --
 -- touchpoints: one narrow row per message, in time order within its kind, with the few facts the metrics need read
 -- out of its JSON once. A window of time is a range of the primary key, and a kind (orders, survey scores, tickets)
--- is a small contiguous part of the table. A retried messageId is stored again under the same key and collapses when
--- parts merge; until then readers count messages by message_id, and presence (was a profile active) needs no care.
+-- is a small contiguous part of the table. A retry dated like its first copy is stored again under the same key and
+-- collapses when parts merge; one dated later (ingest dates a message by its arrival minus sentAt − timestamp) is
+-- another row. Readers that count messages take each message_id once, at its earliest copy's time.
 CREATE TABLE IF NOT EXISTS touchpoints
 (
     -- order | nps | csat (a survey response with a numeric score) | ticket_opened | ticket_replied | ticket_resolved

@@ -212,4 +212,41 @@ describe('the analytics API on the embedded runtime', () => {
     expect(repeatPurchase(truth, { from: '2025-01-01', to: '2025-07-01', tz: 'UTC' }).distribution['5+']).toBeGreaterThan(5);
     expect(history.messages.length - history.distinctMessages).toBeGreaterThan(30);
   });
+
+  // Last: it adds a customer the whole-history checks above do not know. Ingest dates a message by its arrival
+  // minus (sentAt − timestamp), so a retry resent unchanged is stored as many seconds later as it came.
+  it('counts an order resent unchanged once, at its first copy\'s time', async () => {
+    const order = {
+      type: 'track',
+      event: 'Order Completed',
+      userId: uniqueName('retrying-buyer'),
+      messageId: uniqueName('retried-order'),
+      timestamp: '2026-01-01T00:00:00.000Z',
+      sentAt: '2026-01-01T00:00:10.000Z',
+      properties: { revenue: 25 },
+    };
+    const firstSent = Date.now();
+    expect((await send(cdp.url, '/v1/track', order, { writeKey: cdp.writeKey })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const retrySent = Date.now();
+    expect((await send(cdp.url, '/v1/track', order, { writeKey: cdp.writeKey })).status).toBe(200);
+    await waitFor(
+      async () => {
+        const result = await cdp.platform.clickhouse.client.query({
+          query: 'SELECT count() AS copies FROM touchpoints WHERE message_id = {id:String}',
+          query_params: { id: order.messageId },
+          format: 'JSONEachRow',
+        });
+        return Number((await result.json<{ copies: number }>())[0]?.copies) === 2;
+      },
+      { timeoutMs: 30_000 },
+    );
+    // The retry is dated at or after `between`, its first copy before it (it came 1.5 s earlier).
+    const between = new Date(retrySent - 10_000).toISOString();
+    const before = { from: new Date(firstSent - 60_000).toISOString(), to: between };
+    const after = { from: between, to: new Date(retrySent + 3_600_000).toISOString() };
+    expect((await ask('kpis', before)).totals).toMatchObject({ orders: 1, revenue: 25 });
+    expect((await ask('kpis', after)).totals).toMatchObject({ orders: 0, revenue: 0 });
+    expect(await ask('repeat-purchase', after)).toMatchObject({ customers: 0, orders: 0 });
+  });
 });

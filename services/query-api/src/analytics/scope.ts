@@ -58,23 +58,33 @@ export interface TouchpointRange {
 }
 
 /**
- * The messages of a time range, each once, on its survivor profile, kept when of the requested channel and when
- * their profile is in the requested segment: for questions that count messages. A window is a range of the table's
- * primary key, so only it is read.
+ * How much earlier than a range the copies of its messages are looked for. Ingest corrects a message's time by its
+ * `sentAt`, so a retry resent unchanged (same `sentAt`) is stored that much later than its first copy: a message
+ * counts at its first copy's time when the retry came within this horizon.
+ */
+const retryHorizon = 'INTERVAL 7 DAY';
+
+/**
+ * The messages of a time range, each once at its earliest copy's time, on its survivor profile, kept when of the
+ * requested channel and when their profile is in the requested segment: for questions that count messages. A range
+ * is a range of the table's primary key, so only it (and the retry horizon before it) is read.
  */
 export function scopedTouchpoints(range: TouchpointRange): string {
+  const withEarlierCopies = { ...range, ...(range.since ? { since: `${range.since} - ${retryHorizon}` } : {}) };
   return `(
-  SELECT survivor AS profile_id, message_id, kind, timestamp, channel, revenue, score, ticket_id, complaint
+  SELECT survivor AS profile_id, message_id, kind, first_at AS timestamp, channel, revenue, score, ticket_id, complaint
   FROM (
     SELECT
-      if(merge.survivor_id = '', touchpoint.profile_id, merge.survivor_id) AS survivor,
-      touchpoint.message_id AS message_id, touchpoint.kind AS kind, touchpoint.timestamp AS timestamp, touchpoint.channel AS channel,
-      touchpoint.revenue AS revenue, touchpoint.score AS score, touchpoint.ticket_id AS ticket_id, touchpoint.complaint AS complaint
+      touchpoint.message_id AS message_id,
+      min(touchpoint.timestamp) AS first_at,
+      any(if(merge.survivor_id = '', touchpoint.profile_id, merge.survivor_id)) AS survivor,
+      any(touchpoint.kind) AS kind, any(touchpoint.channel) AS channel, any(touchpoint.revenue) AS revenue,
+      any(touchpoint.score) AS score, any(touchpoint.ticket_id) AS ticket_id, any(touchpoint.complaint) AS complaint
     FROM touchpoints AS touchpoint LEFT JOIN ${survivorMap} AS merge ON touchpoint.profile_id = merge.loser_id
-    WHERE ${rangeConditions(range, 'touchpoint.')}
-    LIMIT 1 BY message_id
+    WHERE ${rangeConditions(withEarlierCopies, 'touchpoint.')}
+    GROUP BY touchpoint.message_id
   )
-  WHERE ${inSegment('survivor')}
+  WHERE ${range.since ? `first_at >= ${range.since} AND ` : ''}${inSegment('survivor')}
 )`;
 }
 
