@@ -12,3 +12,4 @@ export * from './analytics';
 export * from './analytics-responses';
 export * from './zoned-time';
 export * from './profile-stats';
+export * from './survivors';

@@ -1,7 +1,8 @@
 // A segment's audience: its current members with their identifiers and chosen traits, by page or streamed whole.
 import type { ClickHouseClient } from '@cdp/runtime';
 import { pagesInKeyOrder } from './pages';
-import { latestTraitsOfSurvivors, survivorMap } from './survivors';
+import { joinSurvivors, survivorOf } from '@cdp/schemas';
+import { latestTraitsOfSurvivors } from './survivors';
 
 export interface AudienceMember {
   profileId: string;
@@ -44,9 +45,9 @@ const audienceQuery = `
       arraySort(groupArrayIf(value, type = 'user_id')) AS user_ids, arraySort(groupArrayIf(value, type = 'email')) AS emails,
       arraySort(groupArrayIf(value, type = 'phone')) AS phones, arraySort(groupArrayIf(value, type = 'anonymous_id')) AS anonymous_ids
     FROM (
-      SELECT known.type AS type, known.value AS value, if(merge.survivor_id = '', known.profile_id, merge.survivor_id) AS survivor
+      SELECT known.type AS type, known.value AS value, ${survivorOf('known.profile_id')} AS survivor
       FROM (SELECT type, value, profile_id FROM identities FINAL WHERE profile_id IN ${storedIdsOfPage}) AS known
-      LEFT JOIN ${survivorMap} AS merge ON known.profile_id = merge.loser_id
+      ${joinSurvivors('known.profile_id')}
     )
     GROUP BY survivor
   ) AS identity ON identity.survivor = member.profile_id

@@ -1,7 +1,7 @@
 // Behaviour conditions (did / did not perform an event): their matching events, counted per survivor live or per pass.
 import type { EventCondition, NotPerformedCondition, PropertyFilter } from '@cdp/schemas';
 import type { Binder } from './sql-values';
-import { survivorMap } from './survivors';
+import { joinSurvivors, survivorOf } from '@cdp/schemas';
 
 export type Behaviour = EventCondition | NotPerformedCondition;
 
@@ -25,9 +25,9 @@ export const behaviourKey = (node: Behaviour): string => JSON.stringify(countedB
 // so its copies match alike: keeping the first of the matching rows picks the same copy while grouping only the
 // matching rows instead of sorting every stored event.
 const perSurvivor = (rows: string, firstCopy: string, aggregate: string) => `
-  SELECT if(merge.survivor_id = '', message.stored_id, merge.survivor_id) AS survivor, ${aggregate}
+  SELECT ${survivorOf('message.stored_id')} AS survivor, ${aggregate}
   FROM (SELECT message_id, argMin(profile_id, inserted_at) AS stored_id${firstCopy} FROM (${rows}) GROUP BY message_id) AS message
-  LEFT JOIN ${survivorMap} AS merge ON message.stored_id = merge.loser_id
+  ${joinSurvivors('message.stored_id')}
   GROUP BY survivor`;
 
 /** The behaviour's name and window (cheap columns, for PREWHERE) and its property filters, all bound. */

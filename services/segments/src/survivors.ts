@@ -1,8 +1,5 @@
 // Stats and traits are stored per stored profile id: these SQL fragments roll them up to survivor profiles.
-import { profileStatsColumns } from '@cdp/schemas';
-
-/** Stored profile id → its final survivor; ids never merged are not in it (a LEFT JOIN then gives ''). */
-export const survivorMap = '(SELECT loser_id, survivor_id FROM profile_merges FINAL)';
+import { joinSurvivors, profileStatsColumns, survivorOf } from '@cdp/schemas';
 
 // One row per survivor profile with its stats, rolled up from the states of every stored profile id it absorbed.
 export const statsOfSurvivors = `
@@ -10,8 +7,8 @@ export const statsOfSurvivors = `
     survivor AS profile_id,
     ${profileStatsColumns}
   FROM (
-    SELECT if(merge.survivor_id = '', stored.profile_id, merge.survivor_id) AS survivor, stored.*
-    FROM profile_stats AS stored LEFT JOIN ${survivorMap} AS merge ON stored.profile_id = merge.loser_id
+    SELECT ${survivorOf('stored.profile_id')} AS survivor, stored.*
+    FROM profile_stats AS stored ${joinSurvivors('stored.profile_id')}
   ) AS stats
   GROUP BY survivor`;
 
@@ -25,7 +22,7 @@ export const withRfm = (stats: string) => `
 
 /** (survivor, key, latest raw JSON value) of the trait keys `keys` (a condition on `key`), merged over absorbed ids. */
 export const latestTraitsOfSurvivors = (keys: string) => `
-  SELECT if(merge.survivor_id = '', stored.profile_id, merge.survivor_id) AS survivor, stored.key AS key, argMaxMerge(stored.value) AS latest
+  SELECT ${survivorOf('stored.profile_id')} AS survivor, stored.key AS key, argMaxMerge(stored.value) AS latest
   FROM (SELECT profile_id, key, value FROM profile_traits WHERE ${keys}) AS stored
-  LEFT JOIN ${survivorMap} AS merge ON stored.profile_id = merge.loser_id
+  ${joinSurvivors('stored.profile_id')}
   GROUP BY survivor, key`;

@@ -1,6 +1,6 @@
 // What every analytics query shares: the messages in scope (segment, channel), calendar periods in a zone, medians.
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
-import { analyticsChannels, type ResolvedWindow } from '@cdp/schemas';
+import { analyticsChannels, joinSurvivors, survivorOf, type ResolvedWindow } from '@cdp/schemas';
 
 /** The filters and window every analytics request carries, validated. */
 export interface Scope extends ResolvedWindow {
@@ -28,20 +28,17 @@ export const fromParam = `{from:DateTime64(3, 'UTC')}`;
 export const toParam = `{to:DateTime64(3, 'UTC')}`;
 export const inWindow = (instant: string) => `(${instant} >= ${fromParam} AND ${instant} < ${toParam})`;
 
-/** Stored profile id → its final survivor; ids never merged are not in it (a LEFT JOIN then gives ''). */
-const survivorMap = '(SELECT loser_id, survivor_id FROM profile_merges FINAL)';
-
 // A segment's members are the profiles whose latest membership row says so. Membership rows name survivors, but a
 // merge that happened after the segment was last evaluated is followed here too, so a member is never lost to it.
 const segmentMembers = `
-  SELECT if(merge.survivor_id = '', member.profile_id, merge.survivor_id)
+  SELECT ${survivorOf('member.profile_id')}
   FROM (
     SELECT profile_id FROM segment_membership
     WHERE segment_id = {segment:String}
     GROUP BY profile_id
     HAVING argMax(is_member, version) = 1
   ) AS member
-  LEFT JOIN ${survivorMap} AS merge ON member.profile_id = merge.loser_id`;
+  ${joinSurvivors('member.profile_id')}`;
 
 const inSegment = (profile: string) => `({segment:String} = '' OR ${profile} IN (${segmentMembers}))`;
 
@@ -77,10 +74,10 @@ export function scopedTouchpoints(range: TouchpointRange): string {
     SELECT
       touchpoint.message_id AS message_id,
       min(touchpoint.timestamp) AS first_at,
-      any(if(merge.survivor_id = '', touchpoint.profile_id, merge.survivor_id)) AS survivor,
+      any(${survivorOf('touchpoint.profile_id')}) AS survivor,
       any(touchpoint.kind) AS kind, any(touchpoint.channel) AS channel, any(touchpoint.revenue) AS revenue,
       any(touchpoint.score) AS score, any(touchpoint.ticket_id) AS ticket_id, any(touchpoint.complaint) AS complaint
-    FROM touchpoints AS touchpoint LEFT JOIN ${survivorMap} AS merge ON touchpoint.profile_id = merge.loser_id
+    FROM touchpoints AS touchpoint ${joinSurvivors('touchpoint.profile_id')}
     WHERE ${rangeConditions(withEarlierCopies, 'touchpoint.')}
     GROUP BY touchpoint.message_id
   )
@@ -115,14 +112,14 @@ export function touchpointsPerSurvivor(range: TouchpointRange, measures: Survivo
   return `(
   SELECT survivor AS profile_id, ${measures.map(({ name, combine }) => `${combine}(stored_${name}) AS ${name}`).join(', ')}
   FROM (
-    SELECT if(merge.survivor_id = '', stored.profile_id, merge.survivor_id) AS survivor, stored.*
+    SELECT ${survivorOf('stored.profile_id')} AS survivor, stored.*
     FROM (
       SELECT profile_id, ${measures.map(({ name, perStored }) => `${perStored} AS stored_${name}`).join(', ')}
       FROM touchpoints
       WHERE ${rangeConditions(range, '')}
       GROUP BY profile_id
     ) AS stored
-    LEFT JOIN ${survivorMap} AS merge ON stored.profile_id = merge.loser_id
+    ${joinSurvivors('stored.profile_id')}
   )
   WHERE ${inSegment('survivor')}
   GROUP BY survivor
@@ -151,9 +148,9 @@ const firstsOf = (columns: string[]) => `(
     SELECT survivor, ${columns.map((column) => `min(stored_${column})`).join(', ')}
     FROM (
       SELECT
-        if(merge.survivor_id = '', stored.profile_id, merge.survivor_id) AS survivor,
+        ${survivorOf('stored.profile_id')} AS survivor,
         ${columns.map((column) => `stored.${column} AS stored_${column}`).join(', ')}
-      FROM profile_firsts AS stored LEFT JOIN ${survivorMap} AS merge ON stored.profile_id = merge.loser_id
+      FROM profile_firsts AS stored ${joinSurvivors('stored.profile_id')}
       WHERE stored.profile_id IN ${mergedIds}
     )
     GROUP BY survivor
