@@ -40,13 +40,12 @@ PARTITION BY pass
 ORDER BY (key, profile_id);
 
 -- The latest complete pass of segment_profiles (the highest pass wins), which trait keys segment_profile_traits and
--- which behaviours (a JSON key each) `behaviour_counts` hold; built_at is the instant the behaviour windows end.
+-- which behaviours (a JSON key each) `behaviour_counts` hold.
 CREATE TABLE IF NOT EXISTS segment_profile_passes
 (
     pass        UInt64,
     trait_keys  Array(String),
-    behaviours  Array(String),
-    built_at    DateTime64(3, 'UTC')
+    behaviours  Array(String)
 )
 ENGINE = ReplacingMergeTree(pass)
 ORDER BY tuple();

@@ -1,5 +1,5 @@
 // Survivor profiles as rules read them once per evaluation pass: segment_profiles and segment_profile_traits (0016).
-import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import type { ClickHouseClient } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 import { behaviourCounts, behaviourKey, countedPerPass } from './behaviours';
 import { createBinder } from './sql-values';
@@ -69,7 +69,7 @@ export async function buildProfileSnapshot(client: ClickHouseClient, snapshot: P
   const replaced = await latestSnapshot(client);
   await client.insert({
     table: 'segment_profile_passes',
-    values: [{ pass: snapshot.pass, trait_keys: snapshot.traitKeys, behaviours: snapshot.behaviours, built_at: toClickHouseTime(now) }],
+    values: [{ pass: snapshot.pass, trait_keys: snapshot.traitKeys, behaviours: snapshot.behaviours }],
     format: 'JSONEachRow',
   });
   return replaced;
