@@ -72,12 +72,16 @@ export function generateStoredProfiles(options: { profiles: number; seed: number
   return { messages, merges, now };
 }
 
-export async function insertStoredProfiles(client: ClickHouseClient, data: StoredProfiles): Promise<void> {
-  await client.insert({
-    table: 'profile_merges',
-    values: [...data.merges].map(([loser, survivor]) => ({ loser_id: loser, survivor_id: survivor, version: 1 })),
-    format: 'JSONEachRow',
-  });
+/** Inserts the merges and messages; with `writtenAt` (epoch ms), stamped as written then instead of now. */
+export async function insertStoredProfiles(client: ClickHouseClient, data: Pick<StoredProfiles, 'messages' | 'merges'>, writtenAt?: number): Promise<void> {
+  const stamp = (column: string) => (writtenAt === undefined ? {} : { [column]: toClickHouseTime(writtenAt) });
+  if (data.merges.size > 0) {
+    await client.insert({
+      table: 'profile_merges',
+      values: [...data.merges].map(([loser, survivor]) => ({ loser_id: loser, survivor_id: survivor, version: 1, ...stamp('updated_at') })),
+      format: 'JSONEachRow',
+    });
+  }
   await client.insert({
     table: 'events',
     values: data.messages.map((message) => ({
@@ -99,6 +103,7 @@ export async function insertStoredProfiles(client: ClickHouseClient, data: Store
       properties: JSON.stringify(message.properties),
       traits: JSON.stringify(message.traits),
       context: '{}',
+      ...stamp('inserted_at'),
     })),
     format: 'JSONEachRow',
   });

@@ -47,15 +47,14 @@ export function compileRule(rule: SegmentRule, options: { now: number; snapshot?
     return `(SELECT survivor FROM (${latestTraitsOfSurvivors(`key = ${bind('String', condition.trait)}`)}) WHERE ${valueTest('latest', condition)})`;
   }
 
-  /** A trait condition: on the pass's traits when it holds the key, else on profile_traits for that key. */
+  /** A trait condition: on the pass's row when it holds the key, else on profile_traits for that key. */
   function traitTest(condition: TraitCondition): string {
-    const members = (test: TraitCondition) =>
-      snapshot?.traitKeys.includes(test.trait)
-        ? `(SELECT profile_id FROM segment_profile_traits WHERE pass = {pass:UInt64} AND key = ${bind('String', test.trait)} AND ${valueTest('value', test)})`
-        : traitMembers(test);
-    // A profile without the trait at all has no row to test: "does not exist" is the complement of "exists".
-    if (condition.exists === false) return `(profile_id NOT IN ${members({ trait: condition.trait, exists: true })})`;
-    return `(profile_id IN ${members(condition)})`;
+    const index = snapshot?.traitKeys.indexOf(condition.trait) ?? -1;
+    // A survivor without the trait holds '', which every test reads as JSON null, as it reads an absent trait.
+    if (index >= 0) return valueTest(`trait_values[${bind('UInt64', index + 1)}]`, condition);
+    // Live, a profile without the trait at all has no row to test: "does not exist" is the complement of "exists".
+    if (condition.exists === false) return `(profile_id NOT IN ${traitMembers({ trait: condition.trait, exists: true })})`;
+    return `(profile_id IN ${traitMembers(condition)})`;
   }
 
   /** A behaviour: its count in the snapshot when the pass counted it, else read from the current events. */
@@ -99,6 +98,6 @@ export function compileRule(rule: SegmentRule, options: { now: number; snapshot?
   }
 
   if (snapshot) params.pass = snapshot.pass;
-  const profiles = snapshot ? "segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' AND" : `(${usesRfm(rule) ? withRfm(statsOfSurvivors) : statsOfSurvivors}) WHERE`;
+  const profiles = snapshot ? "segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' AND" : `(${usesRfm(rule) ? withRfm(statsOfSurvivors()) : statsOfSurvivors()}) WHERE`;
   return { sql: `SELECT profile_id FROM ${profiles} ${expression(rule)}`, params };
 }

@@ -71,9 +71,8 @@ export async function evaluateSegment(
   const compiled = target.rule ? compileRule(target.rule, { now: options.now, snapshot: options.snapshot }) : { sql: noMembers, params: {} };
   const params = { ...compiled.params, now: toClickHouseTime(options.now), version: options.version, segmentId: target.segmentId };
   await deps.clickhouse.command({ query: diffInto(compiled.sql), query_params: params });
-  // A newer evaluator drops old passes, profiles before traits, and a dropped pass never comes back: if the pass's
-  // profiles are still there once the diff is computed, the diff read all of them, not an empty universe that would
-  // make every member exit.
+  // A newer evaluator drops old passes, and a dropped pass never comes back: if the pass's profiles are still there
+  // once the diff is computed, the diff read all of them, not an empty universe that would make every member exit.
   if (target.rule && options.snapshot && !(await snapshotExists(deps.clickhouse, options.snapshot.pass))) {
     throw new Error('a newer evaluation dropped this pass while its members were read');
   }

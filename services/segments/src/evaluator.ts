@@ -35,6 +35,9 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   const evaluations = deps.metrics.counter('cdp_segments_evaluations_total', 'Evaluations of every segment', ['outcome']);
   let lastStartedAt = 0;
   let lastVersion = 0;
+  // A process's first pass rolls up every survivor's stats, later ones only those that changed: a restart heals
+  // whatever an incremental roll-up could have missed.
+  let rolledUpAll = false;
 
   async function evaluateAll(): Promise<void> {
     const now = Date.now();
@@ -47,7 +50,8 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     const targets = [...definitions.map((definition) => ({ segmentId: definition.id, rule: definition.rule })), ...deleted.map((segmentId) => ({ segmentId, rule: null }))];
     // The pass's profiles, rolled up once for every rule; the version names the pass.
     const snapshot = { pass: version, ...snapshotInputsOf(definitions.map((definition) => definition.rule)) };
-    const replaced = await buildProfileSnapshot(deps.clickhouse, snapshot, now);
+    const replaced = await buildProfileSnapshot(deps.clickhouse, snapshot, now, { changedOnly: rolledUpAll });
+    rolledUpAll = true;
     let failed = 0;
     for (const target of targets) {
       try {
@@ -70,7 +74,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
    * this pass's diffs are published and stored by now, and older diffs are left over from a crash.
    */
   async function dropPassesBefore(keepFrom: number, version: number): Promise<void> {
-    for (const table of ['segment_profiles', 'segment_profile_traits'] as const) await dropPasses(deps.clickhouse, table, { below: keepFrom });
+    await dropPasses(deps.clickhouse, 'segment_profiles', { below: keepFrom });
     await dropPasses(deps.clickhouse, 'segment_diffs', { below: keepFrom, exactly: version });
   }
 

@@ -1,0 +1,89 @@
+// A pass that rolls up again only the survivors changed since the previous pass holds the same profiles as the data.
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClickHouse, createLogger, migrate, type ClickHouse } from '@cdp/runtime';
+import { clickhouseMigrationsDir, type SegmentRule } from '@cdp/schemas';
+import { buildProfileSnapshot, builtinSegments, compileRule, snapshotInputsOf, type ProfileSnapshot } from '@cdp/segments';
+import { generateStoredProfiles, insertStoredProfiles } from '../generators/stored-profiles';
+import { referenceMembers, referenceProfiles, type StoredMessage } from '../reference/segment-rules';
+import { uniqueName } from '../harness/platform';
+
+const data = generateStoredProfiles({ profiles: 120, seed: 23, prefix: uniqueName('rollups') });
+const { now } = data;
+
+// Written before the first pass: most messages and every other merge. The rest comes between the passes: the later
+// messages of every third profile (orders, identifies, surveys of a known profile), whole new profiles, and merges of
+// two profiles that the first pass rolled up as survivors of their own. Other profiles are left alone.
+const profileNumber = (message: StoredMessage) => Number(/-p(\d+)/.exec(message.storedId)?.[1]);
+const firstOfProfile = new Set(data.messages.filter((message, index, all) => all.findIndex((other) => profileNumber(other) === profileNumber(message)) === index));
+const isLater = (message: StoredMessage) => profileNumber(message) % 10 === 5 || (profileNumber(message) % 3 === 0 && !firstOfProfile.has(message));
+const earlier = { messages: data.messages.filter((message) => !isLater(message)), merges: new Map([...data.merges].filter((_, index) => index % 2 === 0)) };
+const later = { messages: data.messages.filter(isLater), merges: new Map([...data.merges].filter((_, index) => index % 2 === 1)) };
+
+const rules: Record<string, SegmentRule> = {
+  'plan is pro': { trait: 'plan', equals: 'pro' },
+  'vip (a trait key the first pass did not keep)': { trait: 'vip', equals: true },
+  'at least 2 orders': { stat: 'orders', gte: 2 },
+  'revenue over 150': { stat: 'revenue', gt: 150 },
+  'at most 6 events': { stat: 'events', lte: 6 },
+  'open tickets': { stat: 'openTickets', gte: 1 },
+  'latest NPS at least 7': { stat: 'latestNps', gte: 7 },
+  'ordered in the store': { stat: 'channels', contains: 'store' },
+  'first seen before': { stat: 'firstSeen', before: '2025-01-20T00:00:00Z' },
+  'RFM monetary 5': { stat: 'rfmMonetary', equals: 5 },
+  'ordered twice in 30 days': { event: 'Order Completed', atLeast: 2, withinDays: 30 },
+  ...Object.fromEntries(builtinSegments.map((segment) => [segment.id, segment.rule])),
+};
+
+describe('incremental roll-ups of evaluation passes', () => {
+  let clickhouse: ClickHouse;
+  let second: ProfileSnapshot;
+
+  const members = async (rule: SegmentRule): Promise<string[]> => {
+    const compiled = compileRule(rule, { now, snapshot: second });
+    const result = await clickhouse.client.query({ query: `${compiled.sql} ORDER BY profile_id`, query_params: compiled.params, format: 'JSONEachRow' });
+    return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
+  };
+  const count = async (query: string, params: Record<string, unknown> = {}) =>
+    Number((await (await clickhouse.client.query({ query, query_params: params, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
+
+  beforeAll(async () => {
+    const logger = createLogger({ level: 'warn' });
+    const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
+    clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('segments_rollups'), chdbPath }, logger);
+    await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+    const inputs = snapshotInputsOf(Object.values(rules));
+    // Stamped ten minutes ago, well before the first pass reads (less its commit margin): the second pass skips them.
+    await insertStoredProfiles(clickhouse.client, earlier, Date.now() - 600_000);
+    await buildProfileSnapshot(clickhouse.client, { pass: 1, traitKeys: inputs.traitKeys.filter((key) => key !== 'vip'), behaviours: inputs.behaviours }, now);
+    await insertStoredProfiles(clickhouse.client, later);
+    second = { pass: 2, ...inputs };
+    await buildProfileSnapshot(clickhouse.client, second, now, { changedOnly: true });
+  });
+  afterAll(async () => {
+    await clickhouse?.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database}` });
+    await clickhouse?.close();
+  });
+
+  it('rolls up again only the survivors the later writes touched', async () => {
+    const survivorOf = (storedId: string) => data.merges.get(storedId) ?? storedId;
+    const touched = new Set([...later.messages.map((message) => survivorOf(message.storedId)), ...[...later.merges.values()].map(survivorOf)]);
+    expect(touched.size).toBeGreaterThan(10);
+    expect(touched.size).toBeLessThan(referenceProfiles(data.messages, data.merges).length);
+    expect(await count('SELECT uniqExact(profile_id) AS n FROM survivor_stats WHERE pass = 2')).toBe(touched.size);
+    // The trait key the first pass did not keep is rolled up for every survivor that has it.
+    const withVip = referenceProfiles(data.messages, data.merges).filter((profile) => profile.traits.vip !== undefined).length;
+    expect(await count("SELECT uniqExact(profile_id) AS n FROM survivor_traits WHERE pass = 2 AND key = 'vip'")).toBe(withVip);
+  });
+
+  it.each(Object.entries(rules))('%s: the same members as the recomputation of all the data', async (_name, rule) => {
+    expect(await members(rule)).toEqual(referenceMembers(rule, referenceProfiles(data.messages, data.merges), now));
+  });
+
+  it('holds one row per survivor, none for an absorbed profile', async () => {
+    const survivors = referenceProfiles(data.messages, data.merges).map((profile) => profile.profileId).sort();
+    const result = await clickhouse.client.query({ query: "SELECT profile_id FROM segment_profiles WHERE pass = 2 AND profile_id != '' ORDER BY profile_id", format: 'JSONEachRow' });
+    expect((await result.json<{ profile_id: string }>()).map((row) => row.profile_id)).toEqual(survivors);
+  });
+});
