@@ -1,5 +1,5 @@
 // One evaluation of one segment: diff its members now against segment_membership, publish the changes, then store them.
-import { fromClickHouseTime, toClickHouseTime, type ClickHouseClient, type EventLog } from '@cdp/runtime';
+import { toClickHouseTime, type ClickHouseClient, type EventLog } from '@cdp/runtime';
 import { encodeSegmentChange, type SegmentChange, type SegmentRule } from '@cdp/schemas';
 import { compileRule } from './compile';
 import { pagesInKeyOrder } from './pages';
@@ -46,7 +46,8 @@ const diffInto = (members: string) => `
   WHERE member_now != member_before`;
 
 const ofThisDiff = `FROM segment_diffs WHERE pass = {version:UInt64} AND segment_id = {segmentId:String}`;
-const diffPage = `SELECT profile_id, is_member, toString(entered_at) AS entered_at ${ofThisDiff} AND profile_id > {after:String} ORDER BY profile_id LIMIT {limit:UInt32}`;
+// Epoch milliseconds, not text: parsing a date a change costs more than the rest of reading it.
+const diffPage = `SELECT profile_id, is_member, toUnixTimestamp64Milli(entered_at) AS entered_at ${ofThisDiff} AND profile_id > {after:String} ORDER BY profile_id LIMIT {limit:UInt32}`;
 const storeDiff = `INSERT INTO segment_membership (segment_id, profile_id, is_member, entered_at, changed_at, version)
   SELECT segment_id, profile_id, is_member, entered_at, {now:DateTime64(3, 'UTC')}, {version:UInt64} ${ofThisDiff}`;
 
@@ -55,7 +56,7 @@ const noMembers = `SELECT profile_id FROM (SELECT '' AS profile_id) WHERE 0`;
 interface DiffRow {
   profile_id: string;
   is_member: number;
-  entered_at: string;
+  entered_at: string | number;
 }
 
 /**
@@ -85,7 +86,7 @@ export async function evaluateSegment(
       profileId: row.profile_id,
       change: Number(row.is_member) === 1 ? 'entered' : 'exited',
       at: options.now,
-      enteredAt: fromClickHouseTime(row.entered_at),
+      enteredAt: Number(row.entered_at),
       version: options.version,
     }));
     for (let start = 0; start < changes.length; start += produceSize) {
