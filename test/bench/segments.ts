@@ -100,7 +100,12 @@ async function main(): Promise<void> {
     const rowsPerSecond = exported.rows / exported.seconds;
     rows.push(`| evaluation, first pass (everyone enters) | ${seconds(first.ms)} | ≤ 10 s | ${passDetail(first)}; ${thousands(evaluated.members)} memberships after |`);
     rows.push(`| evaluation, second pass (few changes) | ${seconds(second.ms)} | ≤ 10 s | ${passDetail(second)} |`);
-    rows.push(`| a pass's profiles alone (segment_profiles) | ${seconds(evaluated.profilesMs)} | — | stats, RFM scores, the rules' traits and behaviour counts of every survivor, once per pass |`);
+    rows.push(
+      `| a pass's profiles alone, everyone rolled up | ${seconds(evaluated.profilesAllMs)} | — | as a process's first pass builds them: stats and the rules' traits of every survivor rolled up and kept, RFM scores, behaviour counts |`,
+    );
+    rows.push(
+      `| a pass's profiles alone, changed survivors rolled up | ${seconds(evaluated.profilesChangedMs)} | — | as every later pass builds them: only survivors with rows written since the previous pass rolled up again |`,
+    );
     rows.push(
       `| compiled member SQL alone, every segment | ${seconds(sqlTotal)} | — | \`SELECT count() FROM (rule)\` on those profiles, one after another; slowest ${slowest.map((query) => `${query.name} ${seconds(query.ms)}`).join(', ')} |`,
     );
