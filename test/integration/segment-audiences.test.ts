@@ -1,6 +1,6 @@
 // Audiences: cursor pages, NDJSON and CSV streams all hold exactly the members with their identifiers and chosen traits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@cdp/runtime';
+import { toClickHouseTime, waitFor } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 import { generateStoredProfiles, hostileText, insertStoredProfiles } from '../generators/stored-profiles';
 import { referenceMembers, referenceProfiles } from '../reference/segment-rules';
@@ -10,12 +10,43 @@ const data = generateStoredProfiles({ profiles: 60, seed: 17, prefix: uniqueName
 const rule: SegmentRule = { or: [{ stat: 'orders', gte: 1 }, { trait: 'nickname', equals: hostileText }] };
 const traitKeys = ['plan', 'vip', 'nickname'];
 
-/** Identifiers stored per stored profile id, as the resolver writes them; the survivor gets the user id and email. */
+/** A phone number with every character CSV or ClickHouse's text formats escape. */
+const phoneOf = (profileId: string) => `+1 "${profileId}",\t\\;\r\n`;
+
+/**
+ * Identifiers stored per stored profile id, as the resolver writes them; the survivor gets the user id, email and
+ * phone. An absorbed profile's device is then linked again to its survivor (a newer version), as the resolver does
+ * after a merge.
+ */
 function identitiesOf(storedIds: string[], merges: Map<string, string>) {
-  return storedIds.flatMap((storedId) => [
-    { type: 'anonymous_id', value: `${storedId}-device`, profile_id: storedId, version: 1 },
-    ...(merges.has(storedId) ? [] : [{ type: 'user_id', value: `${storedId}-user`, profile_id: storedId, version: 1 }, { type: 'email', value: `${storedId}@example.com`, profile_id: storedId, version: 1 }]),
-  ]);
+  return storedIds.flatMap((storedId) => {
+    const survivor = merges.get(storedId);
+    return [
+      { type: 'anonymous_id', value: `${storedId}-device`, profile_id: storedId, version: 1 },
+      ...(survivor === undefined
+        ? [
+            { type: 'user_id', value: `${storedId}-user`, profile_id: storedId, version: 1 },
+            { type: 'email', value: `${storedId}@example.com`, profile_id: storedId, version: 1 },
+            { type: 'phone', value: phoneOf(storedId), profile_id: storedId, version: 1 },
+          ]
+        : [{ type: 'anonymous_id', value: `${storedId}-device`, profile_id: survivor, version: 2 }]),
+    ];
+  });
+}
+
+/** Trait values as a client may send their JSON: many are not how JavaScript writes the value it reads. */
+const rawTraitValues = ['1.0', '1e3', '-0', '12345678901234567890', '9007199254740993', '1e21', '0.10', '"\\u00e9t\\u00e9"', '"tab\\tthere"', '"say \\"hi\\", ok"', '"a,b"',
+  '{ "b": [1, 2.50], "a": null }', '[]', 'true', 'null', '""', '"plain"', '42', '"line\\nbreak"'];
+
+/** The CSV of an expected member, quoting as RFC 4180 asks (a second, plainer writing of the export's rules). */
+function csvOf(member: Record<string, unknown>, traitKeys: string[]): string {
+  const quote = (text: string) => (text.includes('"') || text.includes(',') || text.includes('\n') || text.includes('\r') ? `"${text.split('"').join('""')}"` : text);
+  const traits = member.traits as Record<string, unknown>;
+  const text = (value: unknown) => (value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value));
+  const list = (key: string) => (member[key] as string[]).join(';');
+  return [member.profileId as string, (member.userId as string | null) ?? '', list('emails'), list('phones'), list('anonymousIds'), ...traitKeys.map((key) => text(traits[key]))]
+    .map(quote)
+    .join(',');
 }
 
 describe('segment audiences', () => {
@@ -42,11 +73,37 @@ describe('segment audiences', () => {
           profileId: profile.profileId,
           userId: `${profile.profileId}-user`,
           emails: [`${profile.profileId}@example.com`],
-          phones: [],
+          phones: [phoneOf(profile.profileId)],
           anonymousIds: [profile.profileId, ...absorbed].map((id) => `${id}-device`).sort(),
           traits: Object.fromEntries(traitKeys.filter((key) => key in profile.traits).map((key) => [key, profile.traits[key]])),
         };
       });
+
+    // A trait `raw` on the first members, each written as the raw JSON text a client sent.
+    await client.insert({
+      table: 'events',
+      values: expected.slice(0, rawTraitValues.length).map((member, index) => ({
+        message_id: `${member.profileId}-raw`,
+        profile_id: member.profileId,
+        type: 'identify',
+        event: '',
+        name: '',
+        user_id: '',
+        anonymous_id: '',
+        group_id: '',
+        previous_id: '',
+        timestamp: toClickHouseTime(data.now),
+        original_timestamp: null,
+        sent_at: null,
+        received_at: toClickHouseTime(data.now),
+        channel: 'unknown',
+        source: 'test',
+        properties: '{}',
+        traits: `{"raw": ${rawTraitValues[index]}}`,
+        context: '{}',
+      })),
+      format: 'JSONEachRow',
+    });
 
     const created = await fetch(`${cdp.url}/v1/segments`, {
       method: 'POST',
@@ -89,12 +146,20 @@ describe('segment audiences', () => {
     const response = await get(`/v1/segments/${segmentId}/members?traits=plan,nickname`, 'text/csv');
     expect(response.headers.get('content-type')).toContain('text/csv');
     const text = await response.text();
-    const lines = text.split('\r\n').filter(Boolean);
-    expect(lines[0]).toBe('profileId,userId,emails,phones,anonymousIds,trait:plan,trait:nickname');
-    expect(lines.length).toBe(expected.length + 1);
-    const first = expected[0] as { profileId: string; userId: string; emails: string[]; anonymousIds: string[]; traits: Record<string, unknown> };
-    expect(lines[1]).toBe([first.profileId, first.userId, first.emails.join(';'), '', first.anonymousIds.join(';'), first.traits.plan, first.traits.nickname ?? ''].join(','));
+    const header = 'profileId,userId,emails,phones,anonymousIds,trait:plan,trait:nickname';
+    expect(text).toBe([header, ...expected.map((member) => csvOf(member, ['plan', 'nickname']))].map((line) => `${line}\r\n`).join(''));
     expect(text).toContain(`,"${hostileText.replaceAll('"', '""')}"\r\n`);
+  });
+
+  it('writes a trait as JavaScript reads its stored JSON, in CSV and NDJSON alike', async () => {
+    const withRaw = expected.map((member, index) => {
+      const raw = rawTraitValues[index];
+      return { ...member, traits: raw === undefined ? {} : { raw: JSON.parse(raw) as unknown } };
+    });
+    const csv = await (await get(`/v1/segments/${segmentId}/members?traits=raw`, 'text/csv')).text();
+    expect(csv).toBe(['profileId,userId,emails,phones,anonymousIds,trait:raw', ...withRaw.map((member) => csvOf(member, ['raw']))].map((line) => `${line}\r\n`).join(''));
+    const ndjson = await (await get(`/v1/segments/${segmentId}/members?traits=raw`, 'application/x-ndjson')).text();
+    expect(ndjson).toBe(withRaw.map((member) => `${JSON.stringify(member)}\n`).join(''));
   });
 
   it('refuses bad parameters and unknown segments', async () => {

@@ -13,15 +13,8 @@ export interface AudienceMember {
   traits: Record<string, unknown>;
 }
 
-interface AudienceRow {
-  profile_id: string;
-  user_ids: string[];
-  emails: string[];
-  phones: string[];
-  anonymous_ids: string[];
-  trait_keys: string[];
-  trait_values: string[];
-}
+/** profile id, user ids, emails, phones, anonymous ids, (trait key, raw JSON value) in the order the keys were asked. */
+type AudienceRow = [string, string[], string[], string[], string[], Array<[string, string]>];
 
 /** Members in profile id order; a page starts after the cursor's profile id and stops at its limit. */
 const membersPage = `
@@ -29,36 +22,49 @@ const membersPage = `
   WHERE segment_id = {segmentId:String} AND is_member = 1 AND profile_id > {after:String}
   ORDER BY profile_id LIMIT {limit:UInt32}`;
 
-/** The stored profile ids behind the page's members: the members themselves and every id they absorbed. */
-const storedIdsOfPage = `(SELECT profile_id FROM (${membersPage}) UNION ALL SELECT loser_id FROM profile_merges FINAL WHERE survivor_id IN (${membersPage}))`;
+// The stored profile ids behind a page: its members and every id they absorbed. profile_identifiers and profile_traits
+// are keyed by profile id first, and a page's members are consecutive in profile id order, so the primary key finds
+// their granules from these sets alone (a sparse segment's members are spread over most of them).
+const pageIds = `
+  WITH
+    members AS (${membersPage}),
+    absorbed AS (SELECT loser_id FROM profile_merges FINAL WHERE survivor_id IN members)`;
+const storedRowsOfPage = '(profile_id IN members OR profile_id IN absorbed)';
 
-// Identifiers and traits are stored per profile id; both roll up to the survivor, read only for the page's stored ids
-// (traits through their primary key; identities, keyed by identifier, are scanned once a page).
-const audienceQuery = `
-  SELECT
-    member.profile_id AS profile_id,
-    identity.user_ids AS user_ids, identity.emails AS emails, identity.phones AS phones, identity.anonymous_ids AS anonymous_ids,
-    trait.keys AS trait_keys, trait.values AS trait_values
-  FROM (${membersPage}) AS member
+/** A survivor's identifiers of one type: each once (an absorbed profile keeps its rows), sorted. */
+const identifiersOf = (type: string) => `arraySort(arrayDistinct(groupArrayIf(value, type = '${type}')))`;
+
+// Identifiers and traits are stored per profile id; both roll up to the survivor (0018 says why the identifiers of
+// profile_identifiers, deduplicated per survivor, are exactly those of identities). A member without either gets empty
+// arrays. `columns` reads `member.profile_id`, `identity.{user_ids, emails, phones, anonymous_ids}` (sorted) and
+// `trait.keys` / `trait.values` (the raw JSON values, in no particular order).
+export const audienceQuery = (columns: string) => `
+  ${pageIds}
+  SELECT ${columns}
+  FROM members AS member
   LEFT JOIN (
-    SELECT survivor,
-      arraySort(groupArrayIf(value, type = 'user_id')) AS user_ids, arraySort(groupArrayIf(value, type = 'email')) AS emails,
-      arraySort(groupArrayIf(value, type = 'phone')) AS phones, arraySort(groupArrayIf(value, type = 'anonymous_id')) AS anonymous_ids
+    SELECT survivor, ${identifiersOf('user_id')} AS user_ids, ${identifiersOf('email')} AS emails,
+      ${identifiersOf('phone')} AS phones, ${identifiersOf('anonymous_id')} AS anonymous_ids
     FROM (
       SELECT known.type AS type, known.value AS value, ${survivorOf('known.profile_id')} AS survivor
-      FROM (SELECT type, value, profile_id FROM identities FINAL WHERE profile_id IN ${storedIdsOfPage}) AS known
+      FROM (SELECT profile_id, type, value FROM profile_identifiers WHERE ${storedRowsOfPage}) AS known
       ${joinSurvivors('known.profile_id')}
     )
     GROUP BY survivor
   ) AS identity ON identity.survivor = member.profile_id
   LEFT JOIN (
     SELECT survivor, groupArray(key) AS keys, groupArray(latest) AS values
-    FROM (${latestTraitsOfSurvivors(`key IN {traitKeys:Array(String)} AND profile_id IN ${storedIdsOfPage}`)})
+    FROM (${latestTraitsOfSurvivors(`key IN {traitKeys:Array(String)} AND ${storedRowsOfPage}`)})
     GROUP BY survivor
   ) AS trait ON trait.survivor = member.profile_id
-  ORDER BY profile_id`;
+  ORDER BY member.profile_id`;
 
-const parseJson = (text: string): unknown => {
+/** Members with their traits as (key, raw JSON value) in the order the keys were asked for. */
+const membersQuery = audienceQuery(`member.profile_id, identity.user_ids, identity.emails, identity.phones, identity.anonymous_ids,
+  arraySort((pair) -> indexOf({traitKeys:Array(String)}, pair.1), arrayZip(trait.keys, trait.values))`);
+
+/** A trait's stored raw JSON value read by JavaScript; text that is not JSON stays text. */
+export const parseTraitValue = (text: string): unknown => {
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -66,12 +72,10 @@ const parseJson = (text: string): unknown => {
   }
 };
 
-function toMember(row: AudienceRow): AudienceMember {
+function toMember([profileId, userIds, emails, phones, anonymousIds, pairs]: AudienceRow): AudienceMember {
   const traits: Record<string, unknown> = {};
-  row.trait_keys.forEach((key, index) => {
-    traits[key] = parseJson(row.trait_values[index] ?? 'null');
-  });
-  return { profileId: row.profile_id, userId: row.user_ids[0] ?? null, emails: row.emails, phones: row.phones, anonymousIds: row.anonymous_ids, traits };
+  for (const [key, value] of pairs) traits[key] = parseTraitValue(value);
+  return { profileId, userId: userIds[0] ?? null, emails, phones, anonymousIds, traits };
 }
 
 export interface AudiencePage {
@@ -87,9 +91,9 @@ export async function readAudiencePage(
   options: { segmentId: string; after: string; limit: number; traitKeys: string[] },
 ): Promise<AudiencePage> {
   const result = await client.query({
-    query: audienceQuery,
+    query: membersQuery,
     query_params: { segmentId: options.segmentId, after: options.after, limit: options.limit + 1, traitKeys: options.traitKeys },
-    format: 'JSONEachRow',
+    format: 'JSONCompactEachRow',
   });
   const rows = await result.json<AudienceRow>();
   const members = rows.slice(0, options.limit).map(toMember);
@@ -97,7 +101,7 @@ export async function readAudiencePage(
   return { members, nextCursor: rows.length > options.limit && last ? encodeAudienceCursor(last.profileId) : null };
 }
 
-/** Members a stream reads at a time: a page's cost is mostly one scan of identities, its memory a few MB. */
+/** Members a stream reads at a time: a page's roll-up in ClickHouse takes about 2 KB of working memory a member. */
 const streamPageSize = 100_000;
 
 /** Every member, page by page in profile id order; each member comes once, as its page found the membership. */

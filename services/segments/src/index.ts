@@ -12,6 +12,7 @@ export { previewRule, segmentsOfProfile, type Preview } from './preview';
 export { builtinSegments, lifecycleDays } from './builtins';
 export { buildProfileSnapshot, latestSnapshot, snapshotInputsOf, type ProfileSnapshot } from './profiles';
 export { decodeAudienceCursor, readAudiencePage, streamAudience, type AudienceMember, type AudiencePage } from './audience';
+export { streamAudienceCsv } from './audience-csv';
 
 export interface SegmentsDeps {
   log: EventLog;

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError, type ClickHouseClient, type KeyStore } from '@cdp/runtime';
-import { decodeAudienceCursor, readAudiencePage, streamAudience, type AudienceMember, type SegmentStore } from '@cdp/segments';
+import { decodeAudienceCursor, readAudiencePage, streamAudience, streamAudienceCsv, type SegmentStore } from '@cdp/segments';
 import { requireReadKey } from '../auth';
 import { membersDoc } from './segment-docs';
 
@@ -17,15 +17,6 @@ const querySchema = z.object({
     .transform((text) => [...new Set((text ?? '').split(',').map((key) => key.trim()).filter(Boolean))])
     .refine((keys) => keys.length <= 50 && keys.every((key) => key.length <= 200), 'at most 50 trait keys of at most 200 characters'),
 });
-
-/** A CSV field: quoted when it holds a separator, a quote or a line break (RFC 4180). */
-const csvField = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
-const traitText = (value: unknown) => (value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value));
-
-function csvLine(member: AudienceMember, traitKeys: string[]): string {
-  const fields = [member.profileId, member.userId ?? '', member.emails.join(';'), member.phones.join(';'), member.anonymousIds.join(';')];
-  return `${[...fields, ...traitKeys.map((key) => traitText(member.traits[key]))].map(csvField).join(',')}\r\n`;
-}
 
 export function audienceRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; keys: KeyStore; store: SegmentStore }): void {
   app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/v1/segments/:id/members', membersDoc, async (request, reply) => {
@@ -43,15 +34,16 @@ export function audienceRoutes(app: FastifyInstance, deps: { clickhouse: ClickHo
 
     if (format === 'json') return readAudiencePage(deps.clickhouse, { segmentId: segment.id, after: cursor === undefined ? '' : decodeAudienceCursor(cursor), limit, traitKeys });
 
-    const members = streamAudience(deps.clickhouse, { segmentId: segment.id, traitKeys });
-    async function* lines(): AsyncGenerator<string> {
-      if (format === 'csv') yield `${['profileId', 'userId', 'emails', 'phones', 'anonymousIds', ...traitKeys.map((key) => `trait:${key}`)].map(csvField).join(',')}\r\n`;
-      for await (const member of members) yield format === 'csv' ? csvLine(member, traitKeys) : `${JSON.stringify(member)}\n`;
+    const audience = { segmentId: segment.id, traitKeys };
+    async function* ndjsonLines(): AsyncGenerator<string> {
+      for await (const member of streamAudience(deps.clickhouse, audience)) yield `${JSON.stringify(member)}\n`;
     }
+    // ClickHouse writes the CSV lines (a page at a time) itself; NDJSON is every member as JavaScript reads it.
+    const body = format === 'csv' ? streamAudienceCsv(deps.clickhouse, audience) : ndjsonLines();
     // Readable.from reads the generator only as fast as the client takes the body: memory stays flat.
     return reply
       .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
       .header('content-disposition', `attachment; filename="${segment.id.replace(/[^\w.-]/g, '_')}.${format === 'csv' ? 'csv' : 'ndjson'}"`)
-      .send(Readable.from(lines()));
+      .send(Readable.from(body));
   });
 }

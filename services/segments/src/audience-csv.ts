@@ -1,0 +1,76 @@
+// A segment's audience as CSV: ClickHouse writes each line; Node finishes only traits whose JSON needs JavaScript's reading.
+import type { ClickHouseClient } from '@cdp/runtime';
+import { audienceQuery, parseTraitValue } from './audience';
+import { pagesInKeyOrder } from './pages';
+
+/** A CSV field: quoted when it holds a separator, a quote or a line break (RFC 4180). */
+const csvField = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
+
+/** A trait's CSV text: a string as it is, any other JSON value as JSON; empty when missing or null. */
+const traitText = (value: unknown) => (value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value));
+
+/** The header line: the identifier columns, then `trait:<key>` for each trait asked for. */
+const audienceCsvHeader = (traitKeys: string[]) =>
+  `${['profileId', 'userId', 'emails', 'phones', 'anonymousIds', ...traitKeys.map((key) => `trait:${key}`)].map(csvField).join(',')}\r\n`;
+
+/** csvField in SQL (the pattern reaches re2 as `[",\r\n]`). */
+const sqlCsvField = (field: string) => String.raw`if(match(${field}, '[",\\r\\n]'), concat('"', replaceAll(${field}, '"', '""'), '"'), ${field})`;
+
+/** The page's raw JSON value of each trait asked for, in that order; '' when the member has none. */
+const rawTraits = 'arrayMap((key) -> trait.values[indexOf(trait.keys, key)], {traitKeys:Array(String)})';
+
+// traitText of a raw JSON value where it is plain text: '' for a missing trait or null; a string without escapes or
+// control characters without its quotes; true, false and integers of up to 15 digits as they are (JSON.parse then
+// JSON.stringify gives them back unchanged; -0 would not). NULL for every other value: Node reads those.
+const sqlTraitTexts = String.raw`arrayMap((raw) -> multiIf(
+    raw IN ('', 'null'), '',
+    match(raw, '^"[^"\\\\\\x00-\\x1f]*"$'), substring(raw, 2, length(raw) - 2),
+    raw IN ('true', 'false') OR match(raw, '^(0|-?[1-9][0-9]{0,14})$'), raw,
+    NULL), ${rawTraits})`;
+const readInNode = `arrayExists((text) -> isNull(text), ${sqlTraitTexts})`;
+
+/**
+ * Per member (TabSeparated): its profile id; its CSV line without the line break, or only its identifier fields when
+ * a trait is read in Node; and then the raw trait values as a JSON array, else ''.
+ */
+const csvQuery = audienceQuery(`member.profile_id,
+  arrayStringConcat(arrayMap((field) -> ${sqlCsvField('field')}, arrayConcat(
+    [member.profile_id, identity.user_ids[1], arrayStringConcat(identity.emails, ';'), arrayStringConcat(identity.phones, ';'),
+      arrayStringConcat(identity.anonymous_ids, ';')],
+    if(${readInNode}, [], arrayMap((text) -> assumeNotNull(text), ${sqlTraitTexts})))), ','),
+  if(${readInNode}, toJSONString(${rawTraits}), '')`);
+
+const tsvEscapes: Record<string, string> = { '0': '\0', b: '\b', t: '\t', n: '\n', f: '\f', r: '\r' };
+/** A TabSeparated field as it was: ClickHouse escapes \0, \b, \t, \n, \f, \r, ' and \ with a backslash. */
+const unescapeTsv = (field: string) => (field.includes('\\') ? field.replace(/\\(.)/gs, (_, char: string) => tsvEscapes[char] ?? char) : field);
+
+interface CsvRow {
+  profileId: string;
+  line: string;
+}
+
+/** A member's line from its TabSeparated row, with the traits ClickHouse left to JavaScript appended. */
+function csvRow(tsv: string): CsvRow {
+  const [profileId = '', line = '', rawTraitsJson = ''] = tsv.split('\t').map(unescapeTsv);
+  if (rawTraitsJson === '') return { profileId, line: `${line}\r\n` };
+  const fields = (JSON.parse(rawTraitsJson) as string[]).map((raw) => csvField(traitText(parseTraitValue(raw))));
+  return { profileId, line: `${[line, ...fields].join(',')}\r\n` };
+}
+
+async function readCsvPage(client: ClickHouseClient, options: { segmentId: string; after: string; limit: number; traitKeys: string[] }): Promise<CsvRow[]> {
+  const result = await client.query({ query: csvQuery, query_params: options, format: 'TabSeparated' });
+  const text = await result.text();
+  const rows: CsvRow[] = [];
+  for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) rows.push(csvRow(text.slice(start, end)));
+  return rows;
+}
+
+/** Members a stream reads at a time: the text of a page is a few MB; its roll-up in ClickHouse about 2 KB a member. */
+const streamPageSize = 100_000;
+
+/** The header, then every member's line, a page of lines at a time in profile id order (as pages of streamAudience). */
+export async function* streamAudienceCsv(client: ClickHouseClient, options: { segmentId: string; traitKeys: string[] }): AsyncGenerator<string> {
+  yield audienceCsvHeader(options.traitKeys);
+  const read = (after: string, limit: number) => readCsvPage(client, { ...options, after, limit });
+  for await (const rows of pagesInKeyOrder(read, (row) => row.profileId, streamPageSize)) yield rows.map((row) => row.line).join('');
+}
