@@ -31,11 +31,11 @@ const profileStart = (profile: string) => `({end:UInt64} - cityHash64(${profile}
 // One identify per profile, near its start: plan (half free), country, age, email.
 const identifyChunk = `
   INSERT INTO events (message_id, profile_id, type, event, name, user_id, anonymous_id, group_id, previous_id, timestamp,
-    original_timestamp, sent_at, received_at, channel, source, properties, traits, context)
+    original_timestamp, sent_at, received_at, channel, source, properties, traits, context, inserted_at)
   SELECT concat('i', toString(number)), concat('p', toString(number)), 'identify', '', '', concat('u', toString(number)),
     concat('a', toString(number)), '', '', ts, ts, ts, ts + toIntervalSecond(1), 'web', 'web', '{}',
     concat('{"email":"p', toString(number), '@example.com","plan":"', plan, '","country":"', country, '","age":', toString(18 + roll % 53), '}'),
-    '{"library":{"name":"analytics.js"}}'
+    '{"library":{"name":"analytics.js"}}', ts + toIntervalSecond(1)
   FROM (
     SELECT number, cityHash64(number, 20) AS roll, roll % 100 AS share,
       multiIf(share < 50, 'free', share < 85, 'pro', 'team') AS plan,
@@ -44,13 +44,15 @@ const identifyChunk = `
     FROM numbers({offset:UInt64}, {count:UInt64})
   )`;
 
-// Behaviour: pages, product views and adds, orders (revenue, category), email opens, NPS surveys, tickets.
-const behaviourChunk = `
+// Behaviour: pages, product views and adds, orders (revenue, category), email opens, NPS surveys, tickets; each message
+// `prefix` + its number, at the time `at` gives it (an expression of its profile `profile` and its number `n`), stored
+// at `storedAt` (an expression of that time `ts`).
+const behaviourRows = (prefix: string, at: string, storedAt: string) => `
   INSERT INTO events (message_id, profile_id, type, event, name, user_id, anonymous_id, group_id, previous_id, timestamp,
-    original_timestamp, sent_at, received_at, channel, source, properties, traits, context)
-  SELECT concat('m', toString(n)), concat('p', toString(profile)), type, event, if(type = 'page', 'Product', ''),
+    original_timestamp, sent_at, received_at, channel, source, properties, traits, context, inserted_at)
+  SELECT concat('${prefix}', toString(n)), concat('p', toString(profile)), type, event, if(type = 'page', 'Product', ''),
     concat('u', toString(profile)), concat('a', toString(profile)), '', '', ts, ts, ts, ts + toIntervalSecond(1),
-    channel, if(channel = 'app', 'ios', 'web'), properties, '{}', '{"library":{"name":"analytics.js"}}'
+    channel, if(channel = 'app', 'ios', 'web'), properties, '{}', '{"library":{"name":"analytics.js"}}', ${storedAt}
   FROM (
     SELECT number AS n, cityHash64(n, 1) % 1000 AS roll, cityHash64(n, 5) AS detail,
       multiIf(roll < 400, 'page', 'track') AS type,
@@ -59,7 +61,7 @@ const behaviourChunk = `
       startsWith(event, 'Ticket') AS is_ticket,
       cityHash64(n, 2) % {tickets:UInt64} AS ticket,
       if(is_ticket, cityHash64(ticket, 3), cityHash64(n, 3)) % {profiles:UInt64} AS profile,
-      fromUnixTimestamp64Milli(toInt64(${atMs(profileStart('profile'), '(cityHash64(n, 4) / 18446744073709551616)')}), 'UTC') AS ts,
+      fromUnixTimestamp64Milli(toInt64(${at}), 'UTC') AS ts,
       cityHash64(n, 6) % 100 AS channel_roll,
       multiIf(is_ticket, 'chat', channel_roll < 45, 'web', channel_roll < 70, 'app', channel_roll < 85, 'email', channel_roll < 93, 'store', 'sms') AS channel,
       multiIf(
@@ -71,6 +73,13 @@ const behaviourChunk = `
         concat('{"product_id":"sku', toString(detail % 2000), '"}')) AS properties
     FROM numbers({offset:UInt64}, {count:UInt64})
   )`;
+
+// The history: a profile's events spread over its life, thinning out towards the end of the data, each stored a
+// second after it happened (as the resolver would have stored it), so no evaluation takes history for new arrivals.
+const behaviourChunk = behaviourRows('m', atMs(profileStart('profile'), '(cityHash64(n, 4) / 18446744073709551616)'), 'ts + toIntervalSecond(1)');
+
+// Live traffic: messages of the minute before {end}, stored now, as the resolver writes them between two evaluations.
+const arrivalsChunk = behaviourRows('live', '{end:UInt64} - cityHash64(n, 4) % 60000', 'now64(3)');
 
 // What the resolver would have linked: each profile's userId, anonymousId and email (audiences export them).
 const linkIdentities = `
@@ -118,6 +127,16 @@ export async function loadEvents(client: ClickHouseClient, size: LoadSize, progr
   await client.command({ query: linkIdentities, query_params: { profiles: size.profiles } });
   progress(`data ends ${toClickHouseTime(end)} UTC`);
   return sizes(client, (performance.now() - started) / 1000);
+}
+
+/**
+ * Stores `count` messages of the last minute for random profiles of the data, as live traffic between two
+ * evaluations; their message ids are new on every call.
+ */
+export async function loadArrivals(client: ClickHouseClient, size: LoadSize, count: number): Promise<void> {
+  const end = Date.now();
+  const behaviour = Math.max(1, size.events - size.profiles);
+  await client.command({ query: arrivalsChunk, query_params: { end, profiles: size.profiles, tickets: Math.max(1, Math.round(behaviour / 40)), offset: end * 1000, count } });
 }
 
 async function sizes(client: ClickHouseClient, seconds: number): Promise<LoadResult> {

@@ -8,7 +8,7 @@ import { topicNames } from '@cdp/schemas';
 import { buildProfileSnapshot, compileRule, createSegmentStore, snapshotInputsOf, start as startSegments } from '@cdp/segments';
 import { startPlatform } from '@cdp/cdp/platform';
 import { report } from '../resolver/child';
-import { loadEvents, type LoadResult } from './load';
+import { loadArrivals, loadEvents, type LoadResult } from './load';
 
 export interface Served {
   url: string;
@@ -26,6 +26,8 @@ export interface Pass {
 
 export interface Evaluated {
   segments: number;
+  /** Messages stored between the first pass and the second. */
+  arrivals: number;
   passes: Pass[];
   members: number;
   /** Building one pass's segment_profiles alone, rolling up every survivor as a process's first pass does. */
@@ -38,6 +40,7 @@ export interface Evaluated {
 
 const events = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const profiles = Number(process.env.BENCH_PROFILES ?? 1_000_000);
+const arrivals = Number(process.env.BENCH_ARRIVALS ?? 60_000);
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 const keptDir = process.env.BENCH_DATA_DIR;
@@ -95,6 +98,8 @@ async function evaluate(): Promise<Evaluated> {
   const service = await measurePass(() =>
     startSegments({ log, topics, clickhouse, logger, metrics, intervalMs: 86_400_000, groupId: `${config.topicPrefix}cdp-segments` }),
   );
+  // A minute of live traffic, then the next pass, as the evaluation interval would run it.
+  await loadArrivals(clickhouse, { events, profiles }, arrivals);
   await measurePass(() => service.evaluateSoon());
   await service.close();
   await log.close();
@@ -123,7 +128,7 @@ async function evaluate(): Promise<Evaluated> {
     const [row] = await result.json<{ members: number }>();
     sqlAlone.push({ name: definition.name, ms: performance.now() - started, members: Number(row?.members ?? 0) });
   }
-  return { segments: definitions.length, passes, profilesAllMs: all.ms, profilesChangedMs: changed.ms, members: [...sizes.values()].reduce((sum, size) => sum + size, 0), sqlAlone };
+  return { segments: definitions.length, arrivals, passes, profilesAllMs: all.ms, profilesChangedMs: changed.ms, members: [...sizes.values()].reduce((sum, size) => sum + size, 0), sqlAlone };
 }
 
 const load = await loadEvents(clickhouse, { events, profiles }, progress, Boolean(keptDir));
