@@ -17,6 +17,9 @@ export interface EvaluatorDeps {
   intervalMs: number;
 }
 
+/** How often a pass rolls up every survivor again, not only the changed ones. */
+export const fullRollUpEveryMs = 3_600_000;
+
 export interface Evaluator {
   /** Asks the group's evaluator (maybe another instance) to evaluate every segment soon. */
   request(reason: 'interval' | 'changed'): Promise<void>;
@@ -35,9 +38,10 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   const evaluations = deps.metrics.counter('cdp_segments_evaluations_total', 'Evaluations of every segment', ['outcome']);
   let lastStartedAt = 0;
   let lastVersion = 0;
-  // A process's first pass rolls up every survivor's stats, later ones only those that changed: a restart heals
-  // whatever an incremental roll-up could have missed.
-  let rolledUpAll = false;
+  // A process's first pass rolls up every survivor's stats, later ones only those that changed, and once an hour
+  // everyone again: a write that became visible later than the commit margin allows (a lagging replica, a stepped
+  // clock) is missed by the incremental roll-ups, and this bounds how long.
+  let rolledUpAllAt: number | null = null;
 
   async function evaluateAll(): Promise<void> {
     const now = Date.now();
@@ -50,8 +54,9 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     const targets = [...definitions.map((definition) => ({ segmentId: definition.id, rule: definition.rule })), ...deleted.map((segmentId) => ({ segmentId, rule: null }))];
     // The pass's profiles, rolled up once for every rule; the version names the pass.
     const snapshot = { pass: version, ...snapshotInputsOf(definitions.map((definition) => definition.rule)) };
-    const replaced = await buildProfileSnapshot(deps.clickhouse, snapshot, now, { changedOnly: rolledUpAll });
-    rolledUpAll = true;
+    const changedOnly = rolledUpAllAt !== null && now - rolledUpAllAt < fullRollUpEveryMs;
+    const replaced = await buildProfileSnapshot(deps.clickhouse, snapshot, now, { changedOnly });
+    if (!changedOnly) rolledUpAllAt = now;
     let failed = 0;
     for (const target of targets) {
       try {

@@ -51,9 +51,15 @@ export function snapshotInputsOf(rules: SegmentRule[]): Pick<ProfileSnapshot, 't
   return { traitKeys: [...traitKeys].sort(), behaviours: [...behaviours].sort().slice(0, countedPerPass) };
 }
 
-/** The latest complete pass, or null before the first evaluation. */
+/**
+ * The latest complete pass, or null before the first evaluation. A pass written before its traits were folded into
+ * its rows (migration 0017, `rolled_up_at` 0) is none: its rows would read every trait as missing.
+ */
 export async function latestSnapshot(client: ClickHouseClient): Promise<ProfileSnapshot | null> {
-  const result = await client.query({ query: 'SELECT toString(pass) AS pass, trait_keys, behaviours FROM segment_profile_passes FINAL', format: 'JSONEachRow' });
+  const result = await client.query({
+    query: 'SELECT toString(pass) AS pass, trait_keys, behaviours FROM segment_profile_passes FINAL WHERE rolled_up_at > 0',
+    format: 'JSONEachRow',
+  });
   const [row] = await result.json<{ pass: string; trait_keys: string[]; behaviours: string[] }>();
   return row ? { pass: Number(row.pass), traitKeys: row.trait_keys, behaviours: row.behaviours } : null;
 }
