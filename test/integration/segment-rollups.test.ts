@@ -47,9 +47,10 @@ const rules: Record<string, SegmentRule> = {
 describe('incremental roll-ups of evaluation passes', () => {
   let clickhouse: ClickHouse;
   let second: ProfileSnapshot;
+  let third: ProfileSnapshot;
 
-  const members = async (rule: SegmentRule): Promise<string[]> => {
-    const compiled = compileRule(rule, { now, snapshot: second });
+  const members = async (rule: SegmentRule, snapshot: ProfileSnapshot): Promise<string[]> => {
+    const compiled = compileRule(rule, { now, snapshot });
     const result = await clickhouse.client.query({ query: `${compiled.sql} ORDER BY profile_id`, query_params: compiled.params, format: 'JSONEachRow' });
     return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
   };
@@ -64,42 +65,56 @@ describe('incremental roll-ups of evaluation passes', () => {
     const inputs = snapshotInputsOf(Object.values(rules));
     // Stamped ten minutes ago, well before the first pass reads (less its commit margin): the second pass skips them.
     await insertStoredProfiles(clickhouse.client, earlier, Date.now() - 600_000);
-    await buildProfileSnapshot(clickhouse.client, { pass: 1, traitKeys: inputs.traitKeys.filter((key) => key !== 'vip'), behaviours: inputs.behaviours }, now);
+    const withoutVip = { traitKeys: inputs.traitKeys.filter((key) => key !== 'vip'), behaviours: inputs.behaviours };
+    await buildProfileSnapshot(clickhouse.client, { pass: 1, ...withoutVip }, now);
     await insertStoredProfiles(clickhouse.client, later);
-    second = { pass: 2, ...inputs };
+    second = { pass: 2, ...withoutVip };
     await buildProfileSnapshot(clickhouse.client, second, now, { changedOnly: true });
+    // Then a rule names a trait key no kept roll-up holds.
+    third = { pass: 3, ...inputs };
+    await buildProfileSnapshot(clickhouse.client, third, now, { changedOnly: true });
   });
   afterAll(async () => {
     await clickhouse?.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database}` });
     await clickhouse?.close();
   });
 
-  it('rolls up again only the survivors the later writes touched', async () => {
+  it('rolls up again only the survivors the later writes touched, and everyone for a trait key no roll-up kept', async () => {
     const survivorOf = (storedId: string) => merges.get(storedId) ?? storedId;
     expect(survivorOf(chainLoser)).toBe(chainEnd);
     const touched = new Set([...later.messages.map((message) => survivorOf(message.storedId)), ...[...later.merges.values()].map(survivorOf)]);
+    const profiles = referenceProfiles(data.messages, merges);
     expect(touched.size).toBeGreaterThan(10);
-    expect(touched.size).toBeLessThan(referenceProfiles(data.messages, merges).length);
+    expect(touched.size).toBeLessThan(profiles.length);
     expect(await count('SELECT uniqExact(profile_id) AS n FROM survivor_stats WHERE pass = 2')).toBe(touched.size);
-    // The trait key the first pass did not keep is rolled up for every survivor that has it.
-    const withVip = referenceProfiles(data.messages, merges).filter((profile) => profile.traits.vip !== undefined).length;
-    expect(await count("SELECT uniqExact(profile_id) AS n FROM survivor_traits WHERE pass = 2 AND key = 'vip'")).toBe(withVip);
+    expect(await count('SELECT uniqExact(profile_id) AS n FROM survivor_stats WHERE pass = 3')).toBe(profiles.length);
+    const withVip = profiles.filter((profile) => profile.traits.vip !== undefined).length;
+    expect(await count("SELECT count() AS n FROM survivor_stats WHERE pass = 3 AND trait_values[indexOf(trait_keys, 'vip')] != ''")).toBe(withVip);
   });
 
-  it.each(Object.entries(rules))('%s: the same members as the recomputation of all the data', async (_name, rule) => {
-    expect(await members(rule)).toEqual(referenceMembers(rule, referenceProfiles(data.messages, merges), now));
-  });
+  describe.each([
+    ['after the incremental roll-up', () => second],
+    ['after the roll-up of everyone for a new trait key', () => third],
+  ])('%s', (_when, snapshot) => {
+    it.each(Object.entries(rules))('%s: the same members as the recomputation of all the data', async (_name, rule) => {
+      expect(await members(rule, snapshot())).toEqual(referenceMembers(rule, referenceProfiles(data.messages, merges), now));
+    });
 
-  it('holds one row per survivor, none for an absorbed profile', async () => {
-    const survivors = referenceProfiles(data.messages, merges).map((profile) => profile.profileId).sort();
-    const result = await clickhouse.client.query({ query: "SELECT profile_id FROM segment_profiles WHERE pass = 2 AND profile_id != '' ORDER BY profile_id", format: 'JSONEachRow' });
-    expect((await result.json<{ profile_id: string }>()).map((row) => row.profile_id)).toEqual(survivors);
+    it('holds one row per survivor, none for an absorbed profile', async () => {
+      const survivors = referenceProfiles(data.messages, merges).map((profile) => profile.profileId).sort();
+      const result = await clickhouse.client.query({
+        query: "SELECT profile_id FROM segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' ORDER BY profile_id",
+        query_params: { pass: snapshot().pass },
+        format: 'JSONEachRow',
+      });
+      expect((await result.json<{ profile_id: string }>()).map((row) => row.profile_id)).toEqual(survivors);
+    });
   });
 
   // Last: it leaves a newer pass marker behind.
   it('reads no pass written before traits were folded into its rows, so previews read live data until the next pass', async () => {
-    expect((await latestSnapshot(clickhouse.client))?.pass).toBe(2);
-    await clickhouse.client.insert({ table: 'segment_profile_passes', values: [{ pass: 3, trait_keys: ['plan'], behaviours: [] }], format: 'JSONEachRow' });
+    expect((await latestSnapshot(clickhouse.client))?.pass).toBe(3);
+    await clickhouse.client.insert({ table: 'segment_profile_passes', values: [{ pass: 4, trait_keys: ['plan'], behaviours: [] }], format: 'JSONEachRow' });
     expect(await latestSnapshot(clickhouse.client)).toBeNull();
   });
 });

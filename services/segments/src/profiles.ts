@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 import { behaviourCounts, behaviourKey, countedPerPass } from './behaviours';
 import { createBinder } from './sql-values';
-import { clickhouseNow, commitMarginMs, keptStats, keptTraits, rollUpSurvivors, type RollUp } from './rollups';
+import { clickhouseNow, commitMarginMs, keptStats, rollUpSurvivors, type RollUp } from './rollups';
 import { rfmOfCustomers, statColumns } from './survivors';
 
 /** A complete pass of segment_profiles, and which trait keys (`trait_values`) and behaviours it holds. */
@@ -14,27 +14,19 @@ export interface ProfileSnapshot {
   behaviours: string[];
 }
 
-const snapshotColumns = `${statColumns}, stat_rfm_recency, stat_rfm_frequency, stat_rfm_monetary`;
-
-// Stats come from the survivors' kept roll-up (rollups.ts), RFM scores joined from a narrow read of the same (the
-// windows sort wide rows three times otherwise, 1.5 s more on 1M profiles), and the named traits folded into one
-// array a survivor, so a rule tests them on its row instead of building a set of ids per condition. A survivor
-// without an order has NULL scores, one without any of the behaviours or traits empty arrays, from the LEFT JOINs.
-const qualified = statColumns.split(',').map((column) => `stats.${column.trim()}`).join(', ');
-const buildProfiles = (counts: string | null, traitCount: number) => `
-  INSERT INTO segment_profiles (pass, ${snapshotColumns}, behaviour_counts, trait_values)
+// Stats and the named traits come from the survivors' kept roll-up (rollups.ts), RFM scores joined from a narrow read
+// of the same (the windows sort wide rows three times otherwise, 1.5 s more on 1M profiles), so a rule tests them on
+// its row. A survivor without an order has NULL scores, one without any of the behaviours an empty array, from the
+// LEFT JOINs.
+const qualified = `${statColumns}, trait_values`.split(',').map((column) => `stats.${column.trim()}`).join(', ');
+const keptOfPass = keptStats('{traitKeys:Array(String)}');
+const buildProfiles = (counts: string | null) => `
+  INSERT INTO segment_profiles (pass, ${statColumns}, trait_values, stat_rfm_recency, stat_rfm_frequency, stat_rfm_monetary, behaviour_counts)
   SELECT {pass:UInt64}, ${qualified}, rfm.stat_rfm_recency, rfm.stat_rfm_frequency, rfm.stat_rfm_monetary,
-    ${counts ? 'behaviour.behaviour_counts' : '[]'}, ${traitCount > 0 ? 'trait.trait_values' : '[]'}
-  FROM (${keptStats}) AS stats
-  LEFT JOIN (${rfmOfCustomers(keptStats)}) AS rfm ON rfm.profile_id = stats.profile_id
-  ${counts ? `LEFT JOIN (${counts}) AS behaviour ON behaviour.survivor = stats.profile_id` : ''}
-  ${traitCount > 0 ? `LEFT JOIN (${foldTraits(traitCount)}) AS trait ON trait.profile_id = stats.profile_id` : ''}`;
-
-// The latest raw JSON value of each named key, in traitKeys order; '' for a key the survivor does not have.
-const foldTraits = (count: number) => `
-  SELECT profile_id, [${Array.from({ length: count }, (_, index) => `anyIf(value, key = {traitKeys:Array(String)}[${index + 1}])`).join(', ')}] AS trait_values
-  FROM (${keptTraits('key IN {traitKeys:Array(String)}')})
-  GROUP BY profile_id`;
+    ${counts ? 'behaviour.behaviour_counts' : '[]'}
+  FROM (${keptOfPass}) AS stats
+  LEFT JOIN (${rfmOfCustomers(keptOfPass)}) AS rfm ON rfm.profile_id = stats.profile_id
+  ${counts ? `LEFT JOIN (${counts}) AS behaviour ON behaviour.survivor = stats.profile_id` : ''}`;
 
 /** What a pass must hold for `rules`: every trait key and (up to `countedPerPass`) behaviour they name, once. */
 export function snapshotInputsOf(rules: SegmentRule[]): Pick<ProfileSnapshot, 'traitKeys' | 'behaviours'> {
@@ -65,11 +57,11 @@ export async function latestSnapshot(client: ClickHouseClient): Promise<ProfileS
 }
 
 /**
- * What this pass rolls up again: with `changedOnly` and a previous pass, the survivors that changed since it read
- * them (less the margin), with trait keys it did not keep rolled up for everyone; else everything.
+ * What this pass rolls up again: with `changedOnly` and a previous pass that kept every trait key this one names,
+ * the survivors that changed since it read them (less the margin); else everything.
  */
 async function rollUpOf(client: ClickHouseClient, traitKeys: string[], changedOnly: boolean): Promise<RollUp> {
-  const everything: RollUp = { since: null, traitKeys, newTraitKeys: traitKeys };
+  const everything: RollUp = { since: null, traitKeys };
   if (!changedOnly) return everything;
   const result = await client.query({
     query: "SELECT toString(rolled_up_at - toIntervalMillisecond({margin:UInt32})) AS since, trait_keys FROM segment_profile_passes FINAL WHERE rolled_up_at > 0",
@@ -77,8 +69,9 @@ async function rollUpOf(client: ClickHouseClient, traitKeys: string[], changedOn
     format: 'JSONEachRow',
   });
   const [previous] = await result.json<{ since: string; trait_keys: string[] }>();
-  if (!previous) return everything;
-  return { since: previous.since, traitKeys, newTraitKeys: traitKeys.filter((key) => !previous.trait_keys.includes(key)) };
+  // A key the previous pass did not name is in no kept row: rolled up for everyone, with the stats (a rare change).
+  if (!previous || traitKeys.some((key) => !previous.trait_keys.includes(key))) return everything;
+  return { since: previous.since, traitKeys };
 }
 
 /**
@@ -99,7 +92,7 @@ export async function buildProfileSnapshot(
   // Besides its survivors a pass holds one row with no profile id (rules skip it), so that a pass of an empty
   // profile base still exists for snapshotExists.
   await client.insert({ table: 'segment_profiles', values: [{ pass: snapshot.pass, profile_id: '' }], format: 'JSONEachRow' });
-  await client.command({ query: buildProfiles(counts, snapshot.traitKeys.length), query_params: { ...binder.params, pass: snapshot.pass, traitKeys: snapshot.traitKeys } });
+  await client.command({ query: buildProfiles(counts), query_params: { ...binder.params, pass: snapshot.pass, traitKeys: snapshot.traitKeys } });
   const replaced = await latestSnapshot(client);
   await client.insert({
     table: 'segment_profile_passes',
