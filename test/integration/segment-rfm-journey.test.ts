@@ -106,11 +106,15 @@ describe.each(runtimes)('built-in RFM groups on the %s runtime', (runtime) => {
     await waitFor(async () => (await segmentsOf()).includes(potentialLoyalists), { timeoutMs: 30_000, what: 'the second purchase to make a potential loyalist' });
     expect(expectedGroups(profileId, 2)).toEqual([potentialLoyalists]);
     expect((await segmentsOf()).filter((id) => id.startsWith('rfm-'))).toEqual([potentialLoyalists]);
-    // Later evaluations find nothing new for this customer: give them a few rounds to prove it.
+    const afterSecond = () => changes.filter((change) => change.profileId === profileId && change.version > firstPass);
+    await waitFor(() => afterSecond().length >= 2, { timeoutMs: 10_000, what: 'the exit and the entry on the feed' });
+    // Later evaluations find nothing new for this customer: give them a few rounds, and the feed time, to prove it.
     const seen = await evaluations();
     await waitFor(async () => (await evaluations()) >= seen + 3, { timeoutMs: 30_000, what: 'three more evaluations' });
+    const published = await cdp.platform.log!.endOffsets(topicNames(cdp.config.topicPrefix).segmentChanges);
+    const total = Object.values(published).reduce((sum, offset) => sum + Number(offset), 0);
+    await waitFor(() => changes.length >= total, { timeoutMs: 10_000, what: 'the feed to deliver every published change' });
 
-    const afterSecond = changes.filter((change) => change.profileId === profileId && change.version > firstPass);
-    expect(afterSecond.map((change) => `${change.change} ${change.segmentId}`).sort()).toEqual([`entered ${potentialLoyalists}`, `exited ${newCustomers}`]);
+    expect(afterSecond().map((change) => `${change.change} ${change.segmentId}`).sort()).toEqual([`entered ${potentialLoyalists}`, `exited ${newCustomers}`]);
   });
 });
