@@ -111,10 +111,22 @@ describe('incremental roll-ups of evaluation passes', () => {
     });
   });
 
+  it('rolls up everyone after a pass that failed once it had kept other trait keys', async () => {
+    // Pass 10 rolled up everyone for a rule set without vip, then failed before it became the latest.
+    await clickhouse.client.command({
+      query: "INSERT INTO survivor_stats SELECT * REPLACE (['plan'] AS trait_keys, [trait_values[indexOf(trait_keys, 'plan')]] AS trait_values, 10 AS pass) FROM survivor_stats FINAL",
+    });
+    const eleventh = { pass: 11, ...snapshotInputsOf(Object.values(rules)) };
+    await buildProfileSnapshot(clickhouse.client, eleventh, now, { changedOnly: true });
+    expect(await count('SELECT uniqExact(profile_id) AS n FROM survivor_stats WHERE pass = 11')).toBe(referenceProfiles(data.messages, merges).length);
+    const vip = rules['vip (a trait key the first pass did not keep)']!;
+    expect(await members(vip, eleventh)).toEqual(referenceMembers(vip, referenceProfiles(data.messages, merges), now));
+  });
+
   // Last: it leaves a newer pass marker behind.
   it('reads no pass written before traits were folded into its rows, so previews read live data until the next pass', async () => {
-    expect((await latestSnapshot(clickhouse.client))?.pass).toBe(3);
-    await clickhouse.client.insert({ table: 'segment_profile_passes', values: [{ pass: 4, trait_keys: ['plan'], behaviours: [] }], format: 'JSONEachRow' });
+    expect((await latestSnapshot(clickhouse.client))?.pass).toBe(11);
+    await clickhouse.client.insert({ table: 'segment_profile_passes', values: [{ pass: 12, trait_keys: ['plan'], behaviours: [] }], format: 'JSONEachRow' });
     expect(await latestSnapshot(clickhouse.client)).toBeNull();
   });
 });

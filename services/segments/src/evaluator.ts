@@ -55,15 +55,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     // The pass's profiles, rolled up once for every rule; the version names the pass.
     const snapshot = { pass: version, ...snapshotInputsOf(definitions.map((definition) => definition.rule)) };
     const changedOnly = rolledUpAllAt !== null && now - rolledUpAllAt < fullRollUpEveryMs;
-    let replaced;
-    try {
-      replaced = await buildProfileSnapshot(deps.clickhouse, snapshot, now, { changedOnly });
-    } catch (error) {
-      // A pass that failed after rolling up some survivors for trait keys the latest pass does not name leaves rows a
-      // later pass would trust: roll up everyone next time.
-      rolledUpAllAt = null;
-      throw error;
-    }
+    const replaced = await buildProfileSnapshot(deps.clickhouse, snapshot, now, { changedOnly });
     if (!changedOnly) rolledUpAllAt = now;
     let failed = 0;
     for (const target of targets) {

@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 import { behaviourCounts, behaviourKey, countedPerPass } from './behaviours';
 import { createBinder } from './sql-values';
-import { clickhouseNow, commitMarginMs, keptStats, rollUpSurvivors, type RollUp } from './rollups';
+import { clickhouseNow, commitMarginMs, keptRowsLackKeys, keptStats, rollUpSurvivors, type RollUp } from './rollups';
 import { rfmOfCustomers, statColumns } from './survivors';
 
 /** A complete pass of segment_profiles, and which trait keys (`trait_values`) and behaviours it holds. */
@@ -57,20 +57,23 @@ export async function latestSnapshot(client: ClickHouseClient): Promise<ProfileS
 }
 
 /**
- * What this pass rolls up again: with `changedOnly` and a previous pass that kept every trait key this one names,
- * the survivors that changed since it read them (less the margin); else everything.
+ * What this pass rolls up again: with `changedOnly` and a previous pass whose kept rows hold every trait key this one
+ * names, the survivors that changed since it read them (less the margin); else everything.
  */
 async function rollUpOf(client: ClickHouseClient, traitKeys: string[], changedOnly: boolean): Promise<RollUp> {
   const everything: RollUp = { since: null, traitKeys };
   if (!changedOnly) return everything;
   const result = await client.query({
-    query: "SELECT toString(rolled_up_at - toIntervalMillisecond({margin:UInt32})) AS since, trait_keys FROM segment_profile_passes FINAL WHERE rolled_up_at > 0",
+    query: `SELECT toString(pass) AS pass, toString(rolled_up_at - toIntervalMillisecond({margin:UInt32})) AS since, trait_keys
+      FROM segment_profile_passes FINAL WHERE rolled_up_at > 0`,
     query_params: { margin: commitMarginMs },
     format: 'JSONEachRow',
   });
-  const [previous] = await result.json<{ since: string; trait_keys: string[] }>();
+  const [previous] = await result.json<{ pass: string; since: string; trait_keys: string[] }>();
   // A key the previous pass did not name is in no kept row: rolled up for everyone, with the stats (a rare change).
   if (!previous || traitKeys.some((key) => !previous.trait_keys.includes(key))) return everything;
+  // Nor in the rows a failed pass after it rolled up for other keys.
+  if (await keptRowsLackKeys(client, Number(previous.pass), traitKeys)) return everything;
   return { since: previous.since, traitKeys };
 }
 

@@ -48,6 +48,20 @@ const survivorsOnly = 'profile_id NOT IN (SELECT loser_id FROM profile_merges)';
 export const keptStats = (keys: string) =>
   `SELECT ${statColumns}, arrayMap((key) -> trait_values[indexOf(trait_keys, key)], ${keys}) AS trait_values FROM survivor_stats FINAL WHERE ${survivorsOnly}`;
 
+/**
+ * Whether a roll-up newer than pass `after` (of a pass that failed before it became the latest) kept other trait keys
+ * than `keys`: those survivors' rows lack some of them, and an incremental roll-up would not mend them all.
+ */
+export async function keptRowsLackKeys(client: ClickHouseClient, after: number, keys: string[]): Promise<boolean> {
+  const result = await client.query({
+    query: 'SELECT count() AS lacking FROM (SELECT 1 FROM survivor_stats WHERE pass > {after:UInt64} AND NOT hasAll(trait_keys, {keys:Array(String)}) LIMIT 1)',
+    query_params: { after, keys },
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ lacking: string | number }>();
+  return Number(row?.lacking ?? 0) > 0;
+}
+
 /** ClickHouse's clock, which stamps the rows a roll-up looks for. */
 export async function clickhouseNow(client: ClickHouseClient): Promise<string> {
   const result = await client.query({ query: "SELECT toString(now64(3, 'UTC')) AS now", format: 'JSONEachRow' });
