@@ -1,6 +1,6 @@
 // A segment's audience as CSV: ClickHouse writes each line; Node finishes only traits whose JSON needs JavaScript's reading.
 import type { ClickHouseClient } from '@cdp/runtime';
-import { audienceQuery, parseTraitValue } from './audience';
+import { audienceQuery, parseTraitValue, streamPageSize } from './audience';
 import { pagesInKeyOrder } from './pages';
 
 /** A CSV field: quoted when it holds a separator, a quote or a line break (RFC 4180). */
@@ -64,9 +64,6 @@ async function readCsvPage(client: ClickHouseClient, options: { segmentId: strin
   for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) rows.push(csvRow(text.slice(start, end)));
   return rows;
 }
-
-/** Members a stream reads at a time: the text of a page is a few MB; its roll-up in ClickHouse about 2 KB a member. */
-const streamPageSize = 100_000;
 
 /** The header, then every member's line, a page of lines at a time in profile id order (as pages of streamAudience). */
 export async function* streamAudienceCsv(client: ClickHouseClient, options: { segmentId: string; traitKeys: string[] }): AsyncGenerator<string> {

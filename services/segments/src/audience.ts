@@ -102,7 +102,7 @@ export async function readAudiencePage(
 }
 
 /** Members a stream reads at a time: a page's roll-up in ClickHouse takes about 2 KB of working memory a member. */
-const streamPageSize = 100_000;
+export const streamPageSize = 100_000;
 
 /** Every member, page by page in profile id order; each member comes once, as its page found the membership. */
 export async function* streamAudience(client: ClickHouseClient, options: { segmentId: string; traitKeys: string[] }): AsyncGenerator<AudienceMember> {

@@ -4,7 +4,7 @@ import type { SegmentRule } from '@cdp/schemas';
 import { behaviourCounts, behaviourKey, countedPerPass } from './behaviours';
 import { createBinder } from './sql-values';
 import { clickhouseNow, commitMarginMs, keptRowsLackKeys, keptStats, rollUpSurvivors, type RollUp } from './rollups';
-import { rfmOfCustomers, statColumns } from './survivors';
+import { rfmOfCustomers, statColumns, statColumnsOf } from './survivors';
 
 /** A complete pass of segment_profiles, and which trait keys (`trait_values`) and behaviours it holds. */
 export interface ProfileSnapshot {
@@ -18,11 +18,10 @@ export interface ProfileSnapshot {
 // of the same (the windows sort wide rows three times otherwise, 1.5 s more on 1M profiles), so a rule tests them on
 // its row. A survivor without an order has NULL scores, one without any of the behaviours an empty array, from the
 // LEFT JOINs.
-const qualified = `${statColumns}, trait_values`.split(',').map((column) => `stats.${column.trim()}`).join(', ');
 const keptOfPass = keptStats('{traitKeys:Array(String)}');
 const buildProfiles = (counts: string | null) => `
   INSERT INTO segment_profiles (pass, ${statColumns}, trait_values, stat_rfm_recency, stat_rfm_frequency, stat_rfm_monetary, behaviour_counts)
-  SELECT {pass:UInt64}, ${qualified}, rfm.stat_rfm_recency, rfm.stat_rfm_frequency, rfm.stat_rfm_monetary,
+  SELECT {pass:UInt64}, ${statColumnsOf('stats')}, stats.trait_values, rfm.stat_rfm_recency, rfm.stat_rfm_frequency, rfm.stat_rfm_monetary,
     ${counts ? 'behaviour.behaviour_counts' : '[]'}
   FROM (${keptOfPass}) AS stats
   LEFT JOIN (${rfmOfCustomers(keptOfPass)}) AS rfm ON rfm.profile_id = stats.profile_id

@@ -2,7 +2,7 @@
 // again only the survivors whose stored rows changed since the previous pass read them.
 import type { ClickHouseClient } from '@cdp/runtime';
 import { joinSurvivors, survivorOf } from '@cdp/schemas';
-import { latestTraitsOfSurvivors, statColumns, statsOfSurvivors } from './survivors';
+import { latestTraitsOfSurvivors, statColumns, statColumnsOf, statsOfSurvivors } from './survivors';
 
 /**
  * How much earlier than the previous pass's read a changed row is looked for. ClickHouse stamps a row when it
@@ -26,10 +26,9 @@ const storedIdsOfChanged = `(SELECT * FROM ${changedSurvivors} UNION ALL SELECT 
 
 // A survivor's stats and, in one array, the latest raw JSON value of each trait key (in {traitKeys} order; '' where it
 // has none, and no array at all, from the LEFT JOIN, where it has none of them).
-const qualified = statColumns.split(',').map((column) => `stats.${column.trim()}`).join(', ');
 const rollUp = (stored: string, traitCount: number) => `
   INSERT INTO survivor_stats (${statColumns}, trait_keys, trait_values, pass)
-  SELECT ${qualified}, {traitKeys:Array(String)}, ${traitCount > 0 ? 'trait.trait_values' : '[]'}, {pass:UInt64}
+  SELECT ${statColumnsOf('stats')}, {traitKeys:Array(String)}, ${traitCount > 0 ? 'trait.trait_values' : '[]'}, {pass:UInt64}
   FROM (${statsOfSurvivors(stored)}) AS stats
   ${traitCount > 0 ? `LEFT JOIN (${foldTraits(stored, traitCount)}) AS trait ON trait.survivor = stats.profile_id` : ''}`;
 

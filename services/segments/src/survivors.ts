@@ -5,6 +5,9 @@ import { joinSurvivors, profileStatsColumns, survivorOf } from '@cdp/schemas';
 export const statColumns = `profile_id, stat_events, stat_first_seen, stat_last_seen, stat_orders, stat_revenue, stat_last_order_at, stat_channels,
   stat_latest_nps, stat_latest_csat, stat_open_tickets`;
 
+/** `statColumns` read from the table or subquery named `alias`. */
+export const statColumnsOf = (alias: string) => statColumns.split(',').map((column) => `${alias}.${column.trim()}`).join(', ');
+
 /**
  * One row per survivor profile with its stats, rolled up from the states of every stored profile id it absorbed;
  * `storedRows` (a condition on `profile_id`) limits the stored rows read, so it must keep all of a survivor's.
