@@ -1,17 +1,18 @@
 // The evaluator keeps membership current and publishes each entry and exit once on segments.changes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEventLog, createMetrics, waitFor, type EventLog, type LogConsumer, type Metrics } from '@cdp/runtime';
-import { decodeSegmentChange, topicNames, type SegmentChange } from '@cdp/schemas';
+import { createEventLog, createMetrics, waitFor, type EventLog, type Metrics } from '@cdp/runtime';
+import { topicNames, type SegmentChange } from '@cdp/schemas';
 import { builtinSegments, start as startSegments, type SegmentsService } from '@cdp/segments';
 import { read, send } from '../harness/http';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
+import { followSegmentChanges, type SegmentFeed } from '../harness/segment-feed';
 
 // On Kafka a second evaluator instance shares the consumer group, and the feed must still show each change once.
 describe.each(runtimes)('segment evaluation on the %s runtime', (runtime) => {
   let cdp: TestPlatform;
-  let feed: LogConsumer;
+  let feed: SegmentFeed;
   let second: { log: EventLog; segments: SegmentsService; metrics: Metrics } | null = null;
-  const changes: SegmentChange[] = [];
+  const changes = (): SegmentChange[] => feed.changes;
 
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${cdp.url}${path}`, {
@@ -27,13 +28,7 @@ describe.each(runtimes)('segment evaluation on the %s runtime', (runtime) => {
 
   beforeAll(async () => {
     cdp = await startTestPlatform(runtime, { CDP_SEGMENTS_INTERVAL_MS: '400' });
-    feed = await (cdp.platform.log?.consume({
-      groupId: uniqueName('feed'),
-      topics: [topicNames(cdp.config.topicPrefix).segmentChanges],
-      async handleBatch(batch) {
-        changes.push(...batch.records.map((record) => decodeSegmentChange(record.value)));
-      },
-    }) as Promise<LogConsumer>);
+    feed = await followSegmentChanges(cdp);
     if (runtime === 'kafka') {
       // A second instance in the same consumer group, as another process would run it: only one may evaluate.
       const log = await createEventLog(cdp.config, cdp.logger);
@@ -66,7 +61,7 @@ describe.each(runtimes)('segment evaluation on the %s runtime', (runtime) => {
     const oneTime = (await call('POST', '/v1/segments', { name: 'One-time buyers', rule: { stat: 'orders', equals: 1 } })).body.id as string;
     const repeat = (await call('POST', '/v1/segments', { name: 'Repeat buyers', rule: { stat: 'orders', gte: 2 } })).body.id as string;
     const userId = uniqueName('buyer');
-    const ours = () => changes.filter((change) => change.segmentId === oneTime || change.segmentId === repeat);
+    const ours = () => changes().filter((change) => change.segmentId === oneTime || change.segmentId === repeat);
 
     expect((await order(userId, 20)).status).toBe(200);
     await waitFor(async () => (await segmentsOf(userId)).includes(oneTime), { timeoutMs: 30_000, what: 'the first purchase to put the customer in one-time buyers' });
@@ -111,10 +106,10 @@ describe.each(runtimes)('segment evaluation on the %s runtime', (runtime) => {
     expect((await order(userId, 1500)).status).toBe(200);
     await waitFor(async () => (await segmentsOf(userId)).includes(segment), { timeoutMs: 30_000, what: 'the customer to enter' });
     expect((await call('DELETE', `/v1/segments/${segment}`)).status).toBe(204);
-    await waitFor(() => changes.some((change) => change.segmentId === segment && change.change === 'exited'), { timeoutMs: 30_000, what: 'the exit' });
-    expect(changes.filter((change) => change.segmentId === segment).map((change) => change.change)).toEqual(['entered', 'exited']);
+    await waitFor(() => changes().some((change) => change.segmentId === segment && change.change === 'exited'), { timeoutMs: 30_000, what: 'the exit' });
+    expect(changes().filter((change) => change.segmentId === segment).map((change) => change.change)).toEqual(['entered', 'exited']);
     expect(await segmentsOf(userId)).not.toContain(segment);
-    expect(changes.some((change) => change.segmentId === foreign)).toBe(false);
+    expect(changes().some((change) => change.segmentId === foreign)).toBe(false);
     const kept = await cdp.platform.clickhouse.client.query({
       query: 'SELECT is_member FROM segment_membership FINAL WHERE segment_id = {foreign:String}',
       query_params: { foreign },

@@ -1,11 +1,11 @@
 // A customer's way through the built-in RFM groups: one purchase makes a new customer, a second a potential loyalist.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type LogConsumer } from '@cdp/runtime';
+import { waitFor } from '@cdp/runtime';
 import { builtinSegments } from '@cdp/segments';
-import { decodeSegmentChange, topicNames, type SegmentChange } from '@cdp/schemas';
 import { insertStoredProfiles } from '../generators/stored-profiles';
 import { read, send } from '../harness/http';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
+import { followSegmentChanges, type SegmentFeed } from '../harness/segment-feed';
 import { referenceMembers, referenceProfiles, type StoredMessage } from '../reference/segment-rules';
 
 const dayMs = 86_400_000;
@@ -48,8 +48,7 @@ function earlierCustomers(now: number): StoredMessage[] {
 
 describe.each(runtimes)('built-in RFM groups on the %s runtime', (runtime) => {
   let cdp: TestPlatform;
-  let feed: LogConsumer;
-  const changes: SegmentChange[] = [];
+  let feed: SegmentFeed;
   const userId = uniqueName('shopper');
   const background = earlierCustomers(Date.now());
 
@@ -78,13 +77,7 @@ describe.each(runtimes)('built-in RFM groups on the %s runtime', (runtime) => {
   beforeAll(async () => {
     cdp = await startTestPlatform(runtime, { CDP_SEGMENTS_INTERVAL_MS: '400' });
     await insertStoredProfiles(cdp.platform.clickhouse.client, { messages: background, merges: new Map() });
-    feed = await (cdp.platform.log?.consume({
-      groupId: uniqueName('feed'),
-      topics: [topicNames(cdp.config.topicPrefix).segmentChanges],
-      async handleBatch(batch) {
-        changes.push(...batch.records.map((record) => decodeSegmentChange(record.value)));
-      },
-    }) as Promise<LogConsumer>);
+    feed = await followSegmentChanges(cdp);
   }, 180_000);
   afterAll(async () => {
     await feed?.close();
@@ -97,7 +90,7 @@ describe.each(runtimes)('built-in RFM groups on the %s runtime', (runtime) => {
     const profileId = (await read(cdp.url, `/v1/profiles/user_id:${userId}`, cdp.readKey)).body.profileId as string;
     expect(expectedGroups(profileId, 1)).toEqual([newCustomers]);
     expect((await segmentsOf()).filter((id) => id.startsWith('rfm-'))).toEqual([newCustomers]);
-    const entry = () => changes.find((change) => change.profileId === profileId && change.segmentId === newCustomers);
+    const entry = () => feed.changes.find((change) => change.profileId === profileId && change.segmentId === newCustomers);
     await waitFor(() => entry() !== undefined, { timeoutMs: 10_000, what: 'the entry on the feed' });
     // Changes carry their pass: the second purchase's are those of later passes.
     const firstPass = entry()!.version;
@@ -106,14 +99,12 @@ describe.each(runtimes)('built-in RFM groups on the %s runtime', (runtime) => {
     await waitFor(async () => (await segmentsOf()).includes(potentialLoyalists), { timeoutMs: 30_000, what: 'the second purchase to make a potential loyalist' });
     expect(expectedGroups(profileId, 2)).toEqual([potentialLoyalists]);
     expect((await segmentsOf()).filter((id) => id.startsWith('rfm-'))).toEqual([potentialLoyalists]);
-    const afterSecond = () => changes.filter((change) => change.profileId === profileId && change.version > firstPass);
+    const afterSecond = () => feed.changes.filter((change) => change.profileId === profileId && change.version > firstPass);
     await waitFor(() => afterSecond().length >= 2, { timeoutMs: 10_000, what: 'the exit and the entry on the feed' });
     // Later evaluations find nothing new for this customer: give them a few rounds, and the feed time, to prove it.
     const seen = await evaluations();
     await waitFor(async () => (await evaluations()) >= seen + 3, { timeoutMs: 30_000, what: 'three more evaluations' });
-    const published = await cdp.platform.log!.endOffsets(topicNames(cdp.config.topicPrefix).segmentChanges);
-    const total = Object.values(published).reduce((sum, offset) => sum + Number(offset), 0);
-    await waitFor(() => changes.length >= total, { timeoutMs: 10_000, what: 'the feed to deliver every published change' });
+    await waitFor(() => feed.caughtUp(), { timeoutMs: 10_000, what: 'the feed to deliver every published change' });
 
     expect(afterSecond().map((change) => `${change.change} ${change.segmentId}`).sort()).toEqual([`entered ${potentialLoyalists}`, `exited ${newCustomers}`]);
   });
