@@ -14,9 +14,10 @@ export interface StoredProfiles {
 export const hostileText = `a'b"c\\d--e/*f*/{p0:String}{now:DateTime64(3, 'UTC')}; DROP TABLE events; é😀\u0000\u202e`;
 
 /**
- * `profiles` customers over the 60 days before `now`: identifies with typed traits, orders on several channels
- * (some stored twice, as a retry on the merged profile would be), surveys, tickets, product views. Every fourth
- * profile is split over two stored ids that were merged later.
+ * `profiles` customers over the 60 days before `now` (and up to 2 days after it, as clients' clocks may run ahead),
+ * every ninth 120 days earlier (churned): identifies with typed traits, orders on several channels (some stored twice,
+ * as a retry on the merged profile would be), surveys, tickets, product views. Every fourth profile is split over two
+ * stored ids that were merged later.
  */
 export function generateStoredProfiles(options: { profiles: number; seed: number; prefix: string }): StoredProfiles {
   const random = rng(options.seed);
@@ -34,7 +35,7 @@ export function generateStoredProfiles(options: { profiles: number; seed: number
       merges.set(`${survivor}-anon`, survivor);
     }
     const emit = (type: string, event: string, properties: Record<string, unknown>, traits: Record<string, unknown> = {}) => {
-      const timestamp = start + Math.floor(random() * 62 * 86_400_000);
+      const timestamp = start - (index % 9 === 8 ? 120 * 86_400_000 : 0) + Math.floor(random() * 62 * 86_400_000);
       const message: StoredMessage = {
         messageId: `${survivor}-m${count++}`,
         storedId: pick(stored),

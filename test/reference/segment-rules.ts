@@ -103,7 +103,7 @@ function valuePasses(value: unknown, condition: TraitCondition | PropertyFilter,
   if (Number.isNaN(date)) return false;
   if (condition.before !== undefined) return date < Date.parse(condition.before);
   if (condition.after !== undefined) return date > Date.parse(condition.after);
-  if (condition.withinLastDays !== undefined) return date >= now - condition.withinLastDays * dayMs && date <= now;
+  if (condition.withinLastDays !== undefined) return date >= now - condition.withinLastDays * dayMs;
   return false;
 }
 
@@ -139,7 +139,7 @@ export function referenceMatches(rule: SegmentRule, profile: ReferenceProfile, n
   if (rule.lte !== undefined) return value <= rule.lte;
   if (rule.before !== undefined) return value < Date.parse(rule.before);
   if (rule.after !== undefined) return value > Date.parse(rule.after);
-  if (rule.withinLastDays !== undefined) return value >= now - rule.withinLastDays * dayMs && value <= now;
+  if (rule.withinLastDays !== undefined) return value >= now - rule.withinLastDays * dayMs;
   return false;
 }
 

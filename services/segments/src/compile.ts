@@ -40,7 +40,7 @@ const usesRfm = (rule: SegmentRule): boolean =>
 export function compileRule(rule: SegmentRule, options: { now: number; snapshot?: ProfileSnapshot | null }): CompiledRule {
   const snapshot = options.snapshot ?? null;
   const binder = createBinder(options.now);
-  const { params, bind, now, since, instant, valueTest } = binder;
+  const { params, bind, since, instant, valueTest } = binder;
 
   /** Survivors whose latest value of a trait passes the test; the trait key is a parameter, not a path. */
   function traitMembers(condition: TraitCondition): string {
@@ -78,7 +78,7 @@ export function compileRule(rule: SegmentRule, options: { now: number; snapshot?
     const kind = statKind(condition.stat);
     if (kind === 'channels') return `has(${column}, ${bind('String', condition.contains)})`;
     if (condition.exists !== undefined) return condition.exists ? `(${column} IS NOT NULL)` : `(${column} IS NULL)`;
-    if (condition.withinLastDays !== undefined) return `(${column} >= ${since(condition.withinLastDays)} AND ${column} <= ${now})`;
+    if (condition.withinLastDays !== undefined) return `(${column} >= ${since(condition.withinLastDays)})`;
     if (kind === 'date') {
       const operator = condition.before !== undefined ? 'before' : 'after';
       return `(${column} ${comparisons[operator]} ${instant(condition[operator] as string)})`;

@@ -66,7 +66,7 @@ export function createBinder(nowMs: number) {
       case 'after':
         return `(${isString} AND ifNull(${asDate} ${comparisons[operator]} ${instant(condition[operator] as string)}, 0))`;
       case 'withinLastDays':
-        return `(${isString} AND ifNull(${asDate} >= ${since(condition.withinLastDays as number)} AND ${asDate} <= ${now}, 0))`;
+        return `(${isString} AND ifNull(${asDate} >= ${since(condition.withinLastDays as number)}, 0))`;
     }
   }
 
