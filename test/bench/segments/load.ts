@@ -99,6 +99,9 @@ const sizesQuery = `
     (SELECT count() FROM identities) AS identities,
     (SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()) AS disk_bytes`;
 
+/** The parameters every chunk of behaviour shares: the data's end, its profiles, and one ticket per 40 messages. */
+const chunkParams = (size: LoadSize, end: number) => ({ end, profiles: size.profiles, tickets: Math.max(1, Math.round(Math.max(0, size.events - size.profiles) / 40)) });
+
 /**
  * Inserts `size.events` events (one identify per profile, the rest behaviour) through the materialized views, unless
  * `reuse` and the store already holds some (its load time is then 0): then only the segments and their membership
@@ -113,7 +116,7 @@ export async function loadEvents(client: ClickHouseClient, size: LoadSize, progr
   }
   const end = Date.now() - 60_000;
   const behaviour = Math.max(0, size.events - size.profiles);
-  const common = { end, profiles: size.profiles, tickets: Math.max(1, Math.round(behaviour / 40)) };
+  const common = chunkParams(size, end);
   for (let offset = 0; offset < size.profiles; offset += chunkRows) {
     const count = Math.min(chunkRows, size.profiles - offset);
     await client.command({ query: identifyChunk, query_params: { ...common, offset, count } });
@@ -135,8 +138,7 @@ export async function loadEvents(client: ClickHouseClient, size: LoadSize, progr
  */
 export async function loadArrivals(client: ClickHouseClient, size: LoadSize, count: number): Promise<void> {
   const end = Date.now();
-  const behaviour = Math.max(1, size.events - size.profiles);
-  await client.command({ query: arrivalsChunk, query_params: { end, profiles: size.profiles, tickets: Math.max(1, Math.round(behaviour / 40)), offset: end * 1000, count } });
+  await client.command({ query: arrivalsChunk, query_params: { ...chunkParams(size, end), offset: end * 1000, count } });
 }
 
 async function sizes(client: ClickHouseClient, seconds: number): Promise<LoadResult> {
