@@ -4,12 +4,12 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', 'infra/kafka/.cache/**', 'infra/kafka/target/**', '.cdp-data/**', 'dashboards/**'],
+    ignores: ['**/node_modules/**', '**/dist/**', 'infra/kafka/.cache/**', 'infra/kafka/target/**', '.cdp-data/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'] }, tsconfigRootDir: import.meta.dirname },
     },

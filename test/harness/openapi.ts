@@ -36,7 +36,7 @@ export const openApiPath = (url: string): string => url.replace(/:([A-Za-z0-9_]+
 export function callableRoutes(routes: RouteOptions[]): ServerRoute[] {
   return routes
     .flatMap((route) => (Array.isArray(route.method) ? route.method : [route.method]).map((method) => ({ method, url: route.url, hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true })))
-    .filter((route) => route.method !== 'HEAD' && route.method !== 'OPTIONS' && route.url !== '/docs' && !route.url.startsWith('/docs/'));
+    .filter((route) => route.method !== 'HEAD' && route.method !== 'OPTIONS' && route.url !== '/docs' && !route.url.startsWith('/docs/') && route.url !== '/console' && !(route.url.startsWith('/console/') && route.url !== '/console/'));
 }
 
 /** Each way the document falls short of the server, in words; none when it documents every route fully. */
@@ -57,7 +57,7 @@ export function documentationProblems(document: OpenApiDocument, routes: ServerR
     if (!operation.tags?.length) problems.push(`${name} has no tag`);
     if (route.url.startsWith('/v1/') && !operation.security?.length) problems.push(`${name} names no security (write key or read key)`);
     const responses = Object.entries(operation.responses ?? {});
-    if (!responses.some(([status]) => status.startsWith('2'))) problems.push(`${name} documents no success answer`);
+    if (!responses.some(([status]) => status.startsWith('2') || status.startsWith('3'))) problems.push(`${name} documents no success answer`);
     for (const [status, response] of responses) {
       if (!response.description || response.description === 'Default Response') problems.push(`${name} ${status} has no description of its own`);
       for (const [mediaType, media] of Object.entries(response.content ?? {})) {

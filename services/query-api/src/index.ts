@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { createHttpServer, type ClickHouse, type KeyStore, type Metrics } from '@cdp/runtime';
 import { analyticsRoutes } from './routes/analytics';
+import { consoleRoutes } from './routes/console';
 import { profileRoutes } from './routes/profiles';
 import { segmentRoutes } from './routes/segments';
 
@@ -20,6 +21,7 @@ export function queryApiPlugin(deps: QueryApiDeps): FastifyPluginAsync {
     profileRoutes(app, { clickhouse: deps.clickhouse.client, keys: deps.keys });
     segmentRoutes(app, { clickhouse: deps.clickhouse.client, keys: deps.keys });
     analyticsRoutes(app, { clickhouse: deps.clickhouse.client, keys: deps.keys });
+    await consoleRoutes(app);
   };
 }
 

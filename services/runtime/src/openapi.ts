@@ -135,6 +135,7 @@ const document = {
     { name: 'profiles', description: 'Unified customer profiles and timelines (read key)' },
     { name: 'segments', description: 'Segment definitions, previews and audiences (read key)' },
     { name: 'analytics', description: 'Retention, repeat purchase, KPIs and lifecycle (read key)' },
+    { name: 'console', description: 'The web console for care and marketing staff, served by this server' },
     { name: 'operations', description: 'Health, readiness, metrics and this document' },
   ],
   components: {

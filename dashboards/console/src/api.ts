@@ -1,0 +1,124 @@
+// The console's only way to the platform: the public /v1 API with the signed-in read key as Bearer, and the API's errors as values.
+import { createContext } from 'preact';
+import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
+
+/** One problem the API named, e.g. a rule condition at `rule.and.1.gte`. */
+export interface ApiProblem {
+  path?: string;
+  index?: number;
+  message: string;
+}
+
+/** What the API answered instead of a result; `code` NETWORK when it did not answer at all. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problems: ApiProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export type Params = Record<string, string | number | undefined | null>;
+
+export function withParams(path: string, params: Params = {}): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  const text = search.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+export interface Api {
+  request: (method: string, path: string, options?: { params?: Params; body?: unknown; accept?: string; signal?: AbortSignal }) => Promise<Response>;
+  get: <T>(path: string, params?: Params, signal?: AbortSignal) => Promise<T>;
+  send: <T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) => Promise<T>;
+}
+
+async function errorOf(response: Response): Promise<ApiError> {
+  const body = (await response.json().catch(() => ({}))) as { code?: string; message?: string; errors?: ApiProblem[] };
+  return new ApiError(response.status, body.code ?? `HTTP_${response.status}`, body.message ?? response.statusText, body.errors ?? []);
+}
+
+/** An API client for one read key; `onUnauthorized` runs when the key stops being accepted. */
+export function createApi(key: string, onUnauthorized: () => void, base = ''): Api {
+  const request: Api['request'] = async (method, path, options = {}) => {
+    let response: Response;
+    try {
+      response = await fetch(base + withParams(path, options.params), {
+        method,
+        headers: {
+          authorization: `Bearer ${key}`,
+          accept: options.accept ?? 'application/json',
+          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: options.body !== undefined ? JSON.stringify(options.body) : null,
+        signal: options.signal ?? null,
+      });
+    } catch (error) {
+      if ((error as Error).name === 'AbortError') throw error;
+      throw new ApiError(0, 'NETWORK', (error as Error).message);
+    }
+    if (response.status === 401) onUnauthorized();
+    if (!response.ok) throw await errorOf(response);
+    return response;
+  };
+  return {
+    request,
+    get: async (path, params, signal) => (await (await request('GET', path, { params, ...(signal ? { signal } : {}) })).json()) as never,
+    send: async (method, path, body) => {
+      const response = await request(method, path, { body });
+      return (response.status === 204 ? undefined : await response.json()) as never;
+    },
+  };
+}
+
+/** Checks a read key before it is kept: resolves true when the API accepts it. */
+export async function checkKey(key: string, base = ''): Promise<boolean> {
+  const response = await fetch(`${base}/v1/segments`, { headers: { authorization: `Bearer ${key}` } });
+  if (response.status === 401) return false;
+  if (!response.ok) throw await errorOf(response);
+  return true;
+}
+
+export const ApiContext = createContext<Api | null>(null);
+
+export function useApi(): Api {
+  const api = useContext(ApiContext);
+  if (!api) throw new Error('useApi outside ApiContext');
+  return api;
+}
+
+export interface QueryState<T> {
+  data: T | undefined;
+  error: ApiError | undefined;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** GET a path whenever it or its parameters change; a newer request cancels the older one. `null` path: nothing to ask yet. */
+export function useQuery<T>(path: string | null, params: Params = {}): QueryState<T> {
+  const api = useApi();
+  const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: path !== null });
+  const [attempt, setAttempt] = useState(0);
+  const key = path === null ? null : withParams(path, params);
+  const current = useRef(0);
+  useEffect(() => {
+    if (path === null) return undefined;
+    const controller = new AbortController();
+    const id = ++current.current;
+    setState((previous) => ({ ...previous, loading: true, error: undefined }));
+    api.get<T>(path, params, controller.signal).then(
+      (data) => id === current.current && setState({ data, loading: false }),
+      (error: unknown) => {
+        if ((error as Error).name === 'AbortError' || id !== current.current) return;
+        setState({ error: error instanceof ApiError ? error : new ApiError(0, 'NETWORK', String(error)), loading: false });
+      },
+    );
+    return () => controller.abort();
+    // The serialised key stands for path and params.
+  }, [key, attempt, api]);
+  const reload = useCallback(() => setAttempt((value) => value + 1), []);
+  return { data: state.data, error: state.error, loading: state.loading, reload };
+}

@@ -1,0 +1,4 @@
+// English texts of the care screen.
+export const care = {
+  title: 'Care',
+};

@@ -1,0 +1,4 @@
+// English texts of the customers screen.
+export const customers = {
+  title: 'Customer 360',
+};

@@ -1,0 +1,4 @@
+// English texts of the groups screen.
+export const groups = {
+  title: 'Customer groups',
+};

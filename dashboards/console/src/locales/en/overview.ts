@@ -1,0 +1,4 @@
+// English texts of the overview screen.
+export const overview = {
+  title: 'Overview',
+};

@@ -1,0 +1,4 @@
+// English texts of the repeat screen.
+export const repeat = {
+  title: 'Repeat purchase',
+};

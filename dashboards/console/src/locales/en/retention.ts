@@ -1,0 +1,4 @@
+// English texts of the retention screen.
+export const retention = {
+  title: 'Retention',
+};

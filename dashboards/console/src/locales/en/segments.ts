@@ -1,0 +1,4 @@
+// English texts of the segments screen.
+export const segments = {
+  title: 'Segments',
+};
