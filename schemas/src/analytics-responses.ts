@@ -31,6 +31,66 @@ export const kpisResponse = z.object({
 });
 export type KpisResponse = z.output<typeof kpisResponse>;
 
+export const kpiSeriesResponse = z.object({
+  period: z.enum(['day', 'week', 'month']).describe('The calendar period of each entry'),
+  series: z
+    .array(
+      kpiValues.extend({
+        period: z.string().describe('First day (YYYY-MM-DD, in tz) of the period'),
+        churnRate: z.number().nullable().describe('Share (0–1) of the profiles active in the period before that are not active in this one; null when none was'),
+      }),
+    )
+    .describe('Every period starting in the window, oldest first, each measured over its whole length, empty ones included'),
+});
+export type KpiSeriesResponse = z.output<typeof kpiSeriesResponse>;
+
+export const ticketSeriesResponse = z.object({
+  period: z.enum(['day', 'week', 'month']).describe('The calendar period of each entry'),
+  series: z
+    .array(
+      z.object({
+        period: z.string().describe('First day (YYYY-MM-DD, in tz) of the period'),
+        opened: count('Ticket Opened events in the period'),
+        replied: count('Ticket Replied events in the period'),
+        resolved: count('Ticket Resolved events in the period'),
+        complaints: count('Ticket Opened events with type "complaint" in the period'),
+      }),
+    )
+    .describe('Every period starting in the window, oldest first, each over its whole length, empty ones included'),
+});
+export type TicketSeriesResponse = z.output<typeof ticketSeriesResponse>;
+
+const surveyAnswer = (survey: string, scale: string) =>
+  z.object({
+    responses: count(`Survey Responded events with survey "${survey}" and a score ${scale} in the window`),
+    score: z.number().nullable().describe(survey === 'nps' ? 'NPS as in the KPIs; null without responses' : 'CSAT as in the KPIs; null without responses'),
+    distribution: z.array(z.object({ score: z.number().int(), responses: count('Responses with this whole score (a fractional one counts at the score below it)') })).describe(`One entry per whole score ${scale}, empty ones included`),
+  });
+
+export const surveysResponse = z.object({ nps: surveyAnswer('nps', 'from 0 to 10'), csat: surveyAnswer('csat', 'from 1 to 5') });
+export type SurveysResponse = z.output<typeof surveysResponse>;
+
+export const openTicketsResponse = z.object({
+  slaHours: z.number().describe('The service level the tickets were held to'),
+  total: count('Tickets open now: opened, with a ticket_id, and no Ticket Resolved at or after the opening'),
+  breached: count('Of those, how many breached the service level'),
+  tickets: z
+    .array(
+      z.object({
+        ticketId: z.string(),
+        profileId: z.string().describe('The customer (survivor profile id)'),
+        channel: z.string(),
+        type: z.string().describe('properties.type of Ticket Opened: question, complaint, request, or what the source sent; empty when none'),
+        openedAt: z.string().describe('ISO instant of the opening'),
+        ageHours: z.number().describe('Hours since the opening'),
+        firstReplyAt: z.string().nullable().describe('ISO instant of the first Ticket Replied at or after the opening; null when none yet'),
+        breached: z.boolean().describe('No reply within slaHours of the opening'),
+      }),
+    )
+    .describe('The oldest open tickets first, at most `limit`'),
+});
+export type OpenTicketsResponse = z.output<typeof openTicketsResponse>;
+
 export const retentionResponse = z.object({
   cohorts: z
     .array(

@@ -101,6 +101,23 @@ export const kpisQuery = z.object(windowShape).transform(resolveWindow);
 export const repeatPurchaseQuery = z.object(windowShape).transform(resolveWindow);
 
 export const lifecycleQuery = z.object({ ...windowShape, period: periodField('week') }).transform(resolveWindow);
+export const kpiSeriesQuery = z.object({ ...windowShape, period: periodField('day') }).transform(resolveWindow);
+export const ticketSeriesQuery = z.object({ ...windowShape, period: periodField('day') }).transform(resolveWindow);
+export const surveysQuery = z.object(windowShape).transform(resolveWindow);
+
+export const maxOpenTicketsListed = 500;
+/** Open tickets are those of now: no window, only the scope and the service level to hold them to. */
+export const openTicketsQuery = z.object({
+  segment: windowShape.segment,
+  channel: windowShape.channel.describe('Only tickets opened on this channel'),
+  slaHours: z.coerce
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(24)
+    .describe('Hours within which a ticket must get its first reply; a ticket past it without one, or answered later, is a breach'),
+  limit: z.coerce.number().int().min(1).max(maxOpenTicketsListed).default(50).describe('How many of the oldest open tickets to list'),
+});
 
 export const retentionQuery = z
   .object({
@@ -123,6 +140,10 @@ export const retentionQuery = z
 export type KpisQuery = z.output<typeof kpisQuery>;
 export type RepeatPurchaseQuery = z.output<typeof repeatPurchaseQuery>;
 export type LifecycleQuery = z.output<typeof lifecycleQuery>;
+export type KpiSeriesQuery = z.output<typeof kpiSeriesQuery>;
+export type TicketSeriesQuery = z.output<typeof ticketSeriesQuery>;
+export type SurveysQuery = z.output<typeof surveysQuery>;
+export type OpenTicketsQuery = z.output<typeof openTicketsQuery>;
 export type RetentionQuery = z.output<typeof retentionQuery>;
 
 /** Enough candidate periods to cover any window of the given length, whatever DST does to a day or a month. */

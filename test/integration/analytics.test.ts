@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toClickHouseTime, waitFor } from '@cdp/runtime';
 import { generateHistory } from '../generators/history';
-import { kpis, lifecycle, repeatPurchase, retention, truthMessages, type Window } from '../reference/analytics';
+import { kpiSeries, kpis, lifecycle, repeatPurchase, retention, truthMessages, type Window } from '../reference/analytics';
+import { openTickets, surveys, ticketSeries } from '../reference/care';
 import type { Period } from '../reference/calendar';
 import { startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 import { read, send } from '../harness/http';
@@ -104,8 +105,29 @@ describe('the analytics API on the embedded runtime', () => {
       const retentionQuery = { ...query, cohort, period: periods[(index + 1) % 3], periods: periodCount };
       const expected = retention(truth, { ...window, cohort, period: periods[(index + 1) % 3] as Period, periods: periodCount });
       expect(differences(await ask('retention', retentionQuery), expected)).toEqual([]);
+      const seriesPeriod = periods[(index + 2) % 3] as Period;
+      expect(differences(await ask('kpis/series', { ...query, period: seriesPeriod }), kpiSeries(truth, { ...window, period: seriesPeriod }))).toEqual([]);
+      expect(differences(await ask('tickets', { ...query, period }), ticketSeries(truth, { ...window, period }))).toEqual([]);
+      expect(differences(await ask('surveys', query), surveys(truth, window))).toEqual([]);
     },
   );
+
+  it.each([{}, { segment: true }, { channel: 'chat' }, { channel: 'email', segment: true }])('lists the tickets open now like the reference: %j', async (filter) => {
+    const byOpening = (a: { openedAt: string; ticketId: string }, b: { openedAt: string; ticketId: string }) => a.openedAt.localeCompare(b.openedAt) || a.ticketId.localeCompare(b.ticketId);
+    for (const slaHours of [24, 0.5]) {
+      const now = Date.now();
+      const answer = await ask('open-tickets', { slaHours, limit: 500, segment: filter.segment ? segmentId : undefined, channel: filter.channel });
+      const expected = openTickets(truth, { ...(filter.segment ? { segment: members } : {}), ...(filter.channel ? { channel: filter.channel } : {}) }, { slaHours, limit: 500, now, profileOf: (customer) => profileOf.get(customer) as string });
+      const listed = (answer.tickets as Array<{ ageHours: number; openedAt: string; ticketId: string }>).map(({ ageHours, ...ticket }) => {
+        // Its age is the API's now minus the opening: within the seconds this request took of the test's now.
+        expect(Math.abs(ageHours - (now - Date.parse(ticket.openedAt)) / 3_600_000)).toBeLessThan(0.01);
+        return ticket;
+      });
+      expect(differences({ ...answer, tickets: listed.sort(byOpening) }, { ...expected, tickets: expected.tickets.sort(byOpening) })).toEqual([]);
+    }
+    const oldest = await ask('open-tickets', { limit: 2 });
+    expect((oldest.tickets as unknown[]).length).toBe(Math.min(2, oldest.total as number));
+  });
 
   it('counts an event exactly at from and none exactly at to, at midnight of the zone asked', async () => {
     const segment = specialSegments.boundary;
@@ -184,6 +206,13 @@ describe('the analytics API on the embedded runtime', () => {
     ['retention', { ...window, periods: 'many' }, 'periods'],
     ['lifecycle', { ...window, period: 'hour' }, 'period'],
     ['lifecycle', { from: '2000-01-01', to: '2100-01-01', period: 'day' }, 'to'],
+    ['kpis/series', { ...window, period: 'year' }, 'period'],
+    ['kpis/series', { from: '2000-01-01', to: '2100-01-01', period: 'day' }, 'to'],
+    ['tickets', { ...window, tz: 'utc' }, 'tz'],
+    ['surveys', { ...window, channel: 'fax' }, 'channel'],
+    ['open-tickets', { slaHours: 0 }, 'slaHours'],
+    ['open-tickets', { slaHours: 'soon' }, 'slaHours'],
+    ['open-tickets', { limit: 501 }, 'limit'],
   ] as const)('answers GET %s with %j by a 400 naming %s', async (path, query, parameter) => {
     const search = new URLSearchParams(Object.entries(query).map(([key, value]): [string, string] => [key, String(value)]));
     const response = await read(cdp.url, `/v1/analytics/${path}?${search}`, cdp.readKey);
@@ -194,7 +223,7 @@ describe('the analytics API on the embedded runtime', () => {
   });
 
   it('asks for a read key', async () => {
-    for (const path of ['kpis', 'retention', 'repeat-purchase', 'lifecycle']) {
+    for (const path of ['kpis', 'kpis/series', 'retention', 'repeat-purchase', 'lifecycle', 'tickets', 'surveys', 'open-tickets']) {
       const missing = await read(cdp.url, `/v1/analytics/${path}?from=2025-03-01&to=2025-04-01`);
       expect([missing.status, missing.body.code]).toEqual([401, 'MISSING_READ_KEY']);
       const unknown = await read(cdp.url, `/v1/analytics/${path}?from=2025-03-01&to=2025-04-01`, 'rk_nobody');
@@ -209,6 +238,9 @@ describe('the analytics API on the embedded runtime', () => {
     expect(totals.npsResponses).toBeGreaterThan(20);
     expect(totals.csatResponses).toBeGreaterThan(20);
     expect(totals.medianFirstResponseMinutes).not.toBeNull();
+    const open = openTickets(truth, {}, { slaHours: 24, limit: 500, now: Date.now(), profileOf: String });
+    expect(open.total).toBeGreaterThan(3);
+    expect(open.tickets.filter((ticket) => ticket.firstReplyAt !== null).length).toBeGreaterThan(0);
     expect(repeatPurchase(truth, { from: '2025-01-01', to: '2025-07-01', tz: 'UTC' }).distribution['5+']).toBeGreaterThan(5);
     expect(history.messages.length - history.distinctMessages).toBeGreaterThan(30);
   });

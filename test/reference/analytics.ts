@@ -1,5 +1,5 @@
 // Every analytics metric recomputed from the generated truth with plain loops and no ClickHouse: the tests' second opinion.
-import type { KpisResponse, KpiValues, LifecycleResponse, RepeatPurchaseResponse, RetentionResponse } from '@cdp/schemas';
+import type { KpiSeriesResponse, KpisResponse, KpiValues, LifecycleResponse, RepeatPurchaseResponse, RetentionResponse } from '@cdp/schemas';
 import type { GeneratedHistory } from '../generators/history';
 import { instantOf, periodOf, periodsStartingIn, shiftPeriod, type Period } from './calendar';
 
@@ -45,14 +45,14 @@ export function truthMessages(history: GeneratedHistory): TruthMessage[] {
   return truth;
 }
 
-const isPurchase = (message: TruthMessage) => message.type === 'track' && message.event === 'Order Completed';
-const numberOr = (value: unknown, fallback: number | null) => (typeof value === 'number' ? value : fallback);
+export const isPurchase = (message: TruthMessage) => message.type === 'track' && message.event === 'Order Completed';
+export const numberOr = (value: unknown, fallback: number | null) => (typeof value === 'number' ? value : fallback);
 const revenueOf = (message: TruthMessage) => numberOr(message.properties.revenue, numberOr(message.properties.total, 0)) as number;
-const ticketIdOf = (message: TruthMessage) => {
+export const ticketIdOf = (message: TruthMessage) => {
   const id = message.properties.ticket_id;
   return typeof id === 'string' ? id : typeof id === 'number' ? String(id) : '';
 };
-const divide = (part: number, whole: number) => (whole === 0 ? null : part / whole);
+export const divide = (part: number, whole: number) => (whole === 0 ? null : part / whole);
 
 export function median(values: number[]): number | null {
   if (values.length === 0) return null;
@@ -61,7 +61,7 @@ export function median(values: number[]): number | null {
   return sorted.length % 2 === 1 ? (sorted[upper] as number) : ((sorted[upper - 1] as number) + (sorted[upper] as number)) / 2;
 }
 
-function inScope(messages: TruthMessage[], window: Window): TruthMessage[] {
+export function inScope(messages: TruthMessage[], window: Window): TruthMessage[] {
   return messages.filter((message) => (!window.channel || message.channel === window.channel) && (!window.segment || window.segment.has(message.customer)));
 }
 
@@ -71,13 +71,14 @@ function byCustomer(messages: TruthMessage[]): Map<number, TruthMessage[]> {
   return groups;
 }
 
-function bounds(window: Window): { fromMs: number; toMs: number } {
+export function bounds(window: Window): { fromMs: number; toMs: number } {
   return { fromMs: instantOf(window.from, window.tz), toMs: instantOf(window.to, window.tz) };
 }
 
-function kpiValues(all: TruthMessage[], window: Window): KpiValues {
+/** The KPIs of a window; churn against the window of equal length before it, or from `previousFrom` when given. */
+function kpiValues(all: TruthMessage[], window: Window, previousFrom?: string): KpiValues {
   const { fromMs, toMs } = bounds(window);
-  const previousFromMs = fromMs - (toMs - fromMs);
+  const previousFromMs = previousFrom === undefined ? fromMs - (toMs - fromMs) : instantOf(previousFrom, window.tz);
   const inWindow = (at: number) => at >= fromMs && at < toMs;
   const mine = inScope(all, window);
   let active = 0, fresh = 0, before = 0, churned = 0, purchasers = 0;
@@ -133,6 +134,18 @@ export function kpis(all: TruthMessage[], window: Window): KpisResponse {
   const { fromMs, toMs } = bounds(window);
   const channels = [...new Set(inScope(all, window).filter((message) => message.at >= fromMs && message.at < toMs).map((message) => message.channel))].sort();
   return { totals: kpiValues(all, window), byChannel: channels.map((channel) => ({ channel, ...kpiValues(all, { ...window, channel }) })) };
+}
+
+/** Each period starting in the window, whole, measured as its own window; churn against the period before it. */
+export function kpiSeries(all: TruthMessage[], window: Window & { period: Period }): KpiSeriesResponse {
+  const { fromMs, toMs } = bounds(window);
+  return {
+    period: window.period,
+    series: periodsStartingIn(fromMs, toMs, window.tz, window.period).map((period) => ({
+      period,
+      ...kpiValues(all, { ...window, from: period, to: shiftPeriod(period, window.period, 1) }, shiftPeriod(period, window.period, -1)),
+    })),
+  };
 }
 
 export function retention(all: TruthMessage[], window: Window & { cohort: 'first_purchase' | 'first_seen'; period: Period; periods: number }): RetentionResponse {

@@ -26,10 +26,19 @@ const presenceQuery = `
 const firstColumns = [undefined, ...analyticsChannels].map(firstSeenColumn);
 const newCustomersQuery = `SELECT ${firstColumns.map((column) => `countIf(${inWindow(column)}) AS ${column}`).join(', ')} FROM ${firstsOfSurvivors}`;
 
-// Orders, survey scores and tickets opened in the window, each message once.
-const factsQuery = `
+/**
+ * How the counted rows are split: an expression over a touchpoint row (`channel`, `timestamp`) naming its group,
+ * which may be an arrayJoin so a row counts in more than one group (its channel and the totals).
+ */
+export type Split = (row: { channel: string; timestamp: string }) => string;
+
+/** Each row counts for its channel and for the totals (channel ''). */
+const byChannelAndTotal: Split = ({ channel }) => `arrayJoin(['', CAST(${channel}, 'String')])`;
+
+// Orders, survey scores and tickets opened in the range, each message once, per group of the split.
+export const factsQuery = (split: Split, range: { since: string; until: string }) => `
   SELECT
-    split_channel AS channel,
+    ${split({ channel: 'channel', timestamp: 'timestamp' })} AS split,
     uniqExactIf(profile_id, kind = 'order') AS purchasers,
     countIf(kind = 'order') AS orders,
     sumIf(revenue, kind = 'order') AS revenue,
@@ -40,16 +49,15 @@ const factsQuery = `
     countIf(kind = 'csat' AND score >= 4 AND score <= 5) AS csat_satisfied,
     countIf(kind = 'ticket_opened') AS tickets,
     countIf(complaint = 1) AS complaints
-  FROM ${scopedTouchpoints({ kinds: ['order', 'nps', 'csat', 'ticket_opened'], since: fromParam, until: toParam })}
-  ARRAY JOIN ['', CAST(channel, 'String')] AS split_channel
-  GROUP BY split_channel`;
-
-const ticketsOpened = scopedTouchpoints({ kinds: ['ticket_opened'], since: fromParam, until: toParam });
+  FROM ${scopedTouchpoints({ kinds: ['order', 'nps', 'csat', 'ticket_opened'], ...range })}
+  GROUP BY split`;
 
 // Replies and resolutions are facts about a ticket, found by its ticket_id whoever sent them and on whichever
 // channel: only the opening decides whether a ticket is in scope. The first of each at or after the opening counts;
 // a repeated copy cannot change a first, so they are read without deduplication.
-const ticketFollowUps = `(
+
+/** Per ticket_id of the given openings (a subquery with a ticket_id column), the times (epoch ms) of its replies and resolutions. */
+export const ticketFollowUps = (ticketsOpened: string) => `(
   SELECT
     ticket_id,
     groupArrayIf(toUnixTimestamp64Milli(timestamp), kind = 'ticket_replied') AS replies,
@@ -59,36 +67,40 @@ const ticketFollowUps = `(
   GROUP BY ticket_id
 )`;
 
-const ticketTimingsQuery = `
-  SELECT split_channel AS channel, ${medianOfSorted('response_minutes')} AS median_first_response_minutes, ${medianOfSorted('resolution_hours')} AS median_resolution_hours
+export const ticketTimingsQuery = (split: Split, range: { since: string; until: string }) => {
+  const ticketsOpened = scopedTouchpoints({ kinds: ['ticket_opened'], ...range });
+  return `
+  SELECT split, ${medianOfSorted('response_minutes')} AS median_first_response_minutes, ${medianOfSorted('resolution_hours')} AS median_resolution_hours
   FROM (
     SELECT
-      split_channel,
+      split,
       arraySort(groupArray(first_response_minutes)) AS response_minutes,
       arraySort(groupArray(resolution_hours)) AS resolution_hours
     FROM (
       SELECT
-        ticket.channel AS ticket_channel,
+        ${split({ channel: 'ticket.channel', timestamp: 'ticket.timestamp' })} AS split,
         arrayFilter(at -> at >= ticket.opened_at, follow_up.replies) AS later_replies,
         arrayFilter(at -> at >= ticket.opened_at, follow_up.resolutions) AS later_resolutions,
         if(empty(later_replies), NULL, (arrayMin(later_replies) - ticket.opened_at) / 60000) AS first_response_minutes,
         if(empty(later_resolutions), NULL, (arrayMin(later_resolutions) - ticket.opened_at) / 3600000) AS resolution_hours
-      FROM (SELECT channel, ticket_id, toUnixTimestamp64Milli(timestamp) AS opened_at FROM ${ticketsOpened}) AS ticket
-      LEFT JOIN ${ticketFollowUps} AS follow_up ON ticket.ticket_id = follow_up.ticket_id
+      FROM (SELECT channel, ticket_id, timestamp, toUnixTimestamp64Milli(timestamp) AS opened_at FROM ${ticketsOpened}) AS ticket
+      LEFT JOIN ${ticketFollowUps(ticketsOpened)} AS follow_up ON ticket.ticket_id = follow_up.ticket_id
     )
-    ARRAY JOIN ['', CAST(ticket_channel, 'String')] AS split_channel
-    GROUP BY split_channel
+    GROUP BY split
   )`;
+};
 
-interface PresenceRow {
+const window = { since: fromParam, until: toParam };
+
+export interface PresenceRow {
   channel: string;
   active_customers: number;
   active_before: number;
   churned: number;
 }
 
-interface FactsRow {
-  channel: string;
+export interface FactsRow {
+  split: string;
   purchasers: number;
   orders: number;
   revenue: number;
@@ -101,15 +113,15 @@ interface FactsRow {
   complaints: number;
 }
 
-interface TimingsRow {
-  channel: string;
+export interface TimingsRow {
+  split: string;
   median_first_response_minutes: number | null;
   median_resolution_hours: number | null;
 }
 
-/** Everything known of one channel ('' for the totals). */
-interface ChannelCounts {
-  presence?: PresenceRow | undefined;
+/** Everything known of one group: a channel ('' for the totals), or a period. */
+export interface GroupCounts {
+  presence?: Pick<PresenceRow, 'active_customers' | 'active_before' | 'churned'> | undefined;
   newCustomers?: number | undefined;
   facts?: FactsRow | undefined;
   timings?: TimingsRow | undefined;
@@ -117,7 +129,7 @@ interface ChannelCounts {
 
 const percent = (part: number, whole: number) => ratio(100 * part, whole);
 
-function values({ presence, newCustomers, facts, timings }: ChannelCounts): KpiValues {
+export function kpiValuesOf({ presence, newCustomers, facts, timings }: GroupCounts): KpiValues {
   const f = facts ?? ({} as Partial<FactsRow>);
   const orders = f.orders ?? 0;
   const revenue = f.revenue ?? 0;
@@ -144,22 +156,22 @@ export async function kpis(client: ClickHouseClient, query: KpisQuery): Promise<
   const params = { ...scopeParams(query), channels: analyticsChannels };
   const presence = await rows<PresenceRow>(client, presenceQuery, params);
   const [newCustomers] = await rows<Record<string, number>>(client, newCustomersQuery, params);
-  const facts = await rows<FactsRow>(client, factsQuery, params);
-  const timings = await rows<TimingsRow>(client, ticketTimingsQuery, params);
+  const facts = await rows<FactsRow>(client, factsQuery(byChannelAndTotal, window), params);
+  const timings = await rows<TimingsRow>(client, ticketTimingsQuery(byChannelAndTotal, window), params);
   // Under a channel filter, the totals are that channel's: new customers are those whose first message there is new.
   const firstsColumn = (channel: string) => firstSeenColumn(channel === '' ? query.channel : channel);
-  const countsOf = (channel: string): ChannelCounts => ({
+  const countsOf = (channel: string): GroupCounts => ({
     presence: presence.find((row) => row.channel === channel),
     newCustomers: newCustomers?.[firstsColumn(channel)],
-    facts: facts.find((row) => row.channel === channel),
-    timings: timings.find((row) => row.channel === channel),
+    facts: facts.find((row) => row.split === channel),
+    timings: timings.find((row) => row.split === channel),
   });
   const channels = presence
     .filter((row) => row.channel !== '' && row.active_customers > 0)
     .map((row) => row.channel)
     .sort();
   return {
-    totals: values(countsOf('')),
-    byChannel: channels.map((channel) => ({ channel, ...values(countsOf(channel)) })),
+    totals: kpiValuesOf(countsOf('')),
+    byChannel: channels.map((channel) => ({ channel, ...kpiValuesOf(countsOf(channel)) })),
   };
 }

@@ -62,19 +62,21 @@ export interface TouchpointRange {
 const retryHorizon = 'INTERVAL 7 DAY';
 
 /**
- * The messages of a time range, each once at its earliest copy's time, on its survivor profile, kept when of the
- * requested channel and when their profile is in the requested segment: for questions that count messages. A range
- * is a range of the table's primary key, so only it (and the retry horizon before it) is read.
+ * The messages of a time range, each once at its earliest copy's time, on its survivor profile (and the profile id it
+ * was stored under), kept when of the requested channel and when their profile is in the requested segment: for
+ * questions that count messages. A range is a range of the table's primary key, so only it (and the retry horizon
+ * before it) is read.
  */
 export function scopedTouchpoints(range: TouchpointRange): string {
   const withEarlierCopies = { ...range, ...(range.since ? { since: `${range.since} - ${retryHorizon}` } : {}) };
   return `(
-  SELECT survivor AS profile_id, message_id, kind, first_at AS timestamp, channel, revenue, score, ticket_id, complaint
+  SELECT survivor AS profile_id, stored_profile_id, message_id, kind, first_at AS timestamp, channel, revenue, score, ticket_id, complaint
   FROM (
     SELECT
       touchpoint.message_id AS message_id,
       min(touchpoint.timestamp) AS first_at,
       any(${survivorOf('touchpoint.profile_id')}) AS survivor,
+      any(touchpoint.profile_id) AS stored_profile_id,
       any(touchpoint.kind) AS kind, any(touchpoint.channel) AS channel, any(touchpoint.revenue) AS revenue,
       any(touchpoint.score) AS score, any(touchpoint.ticket_id) AS ticket_id, any(touchpoint.complaint) AS complaint
     FROM touchpoints AS touchpoint ${joinSurvivors('touchpoint.profile_id')}

@@ -2,6 +2,14 @@
 import { z } from 'zod';
 import { documented, errorReply, jsonReply, readKeySecurity, type JsonSchema } from '@cdp/runtime';
 import {
+  openTicketsQuery,
+  openTicketsResponse,
+  surveysQuery,
+  surveysResponse,
+  ticketSeriesQuery,
+  ticketSeriesResponse,
+  kpiSeriesQuery,
+  kpiSeriesResponse,
   kpisQuery,
   kpisResponse,
   lifecycleQuery,
@@ -62,6 +70,24 @@ export const kpisDoc = documented({
   },
 });
 
+export const kpiSeriesDoc = documented({
+  summary: 'Every KPI per day, week or month',
+  description: `The KPIs of \`/v1/analytics/kpis\` for each calendar period starting in the window, each over its whole period; churn compares a period with the one before it. ${scopeNote}`,
+  tags: ['analytics'],
+  security: readKeySecurity,
+  querystring: querystringOf(kpiSeriesQuery),
+  responses: {
+    200: jsonReply('One entry per period, oldest first', answerOf(kpiSeriesResponse), {
+      period: 'week',
+      series: [
+        { period: '2025-01-06', ...kpiExample },
+        { period: '2025-01-13', ...kpiExample, orders: 512, revenue: 47_100 },
+      ],
+    }),
+    ...errors,
+  },
+});
+
 export const retentionDoc = documented({
   summary: 'Cohort retention',
   description: `Profiles grouped by the period of their first qualifying event ever; for each cohort starting in the window, how many have a qualifying event k periods later. ${scopeNote}`,
@@ -111,6 +137,61 @@ export const lifecycleDoc = documented({
       periods: [
         { period: '2025-01-06', new: 80, returning: 240, resurrecting: 35, dormant: 60 },
         { period: '2025-01-13', new: 72, returning: 251, resurrecting: 30, dormant: 49 },
+      ],
+    }),
+    ...errors,
+  },
+});
+
+export const ticketSeriesDoc = documented({
+  summary: 'Tickets opened, replied and resolved per day, week or month',
+  description: `Ticket Opened, Ticket Replied and Ticket Resolved events (each message once) and complaints, for each calendar period starting in the window, each over its whole period. ${scopeNote}`,
+  tags: ['analytics'],
+  security: readKeySecurity,
+  querystring: querystringOf(ticketSeriesQuery),
+  responses: {
+    200: jsonReply('One entry per period, oldest first', answerOf(ticketSeriesResponse), {
+      period: 'day',
+      series: [
+        { period: '2025-03-03', opened: 14, replied: 12, resolved: 9, complaints: 3 },
+        { period: '2025-03-04', opened: 11, replied: 13, resolved: 12, complaints: 1 },
+      ],
+    }),
+    ...errors,
+  },
+});
+
+const scores = (low: number, counts: number[]) => counts.map((responses, index) => ({ score: low + index, responses }));
+
+export const surveysDoc = documented({
+  summary: 'NPS and CSAT responses by score',
+  description: `Survey Responded events of the window (each message once) by whole score, with the NPS and CSAT the KPIs give. ${scopeNote}`,
+  tags: ['analytics'],
+  security: readKeySecurity,
+  querystring: querystringOf(surveysQuery),
+  responses: {
+    200: jsonReply('Both surveys', answerOf(surveysResponse), {
+      nps: { responses: 40, score: 25, distribution: scores(0, [1, 0, 1, 2, 1, 2, 3, 5, 5, 8, 12]) },
+      csat: { responses: 30, score: 80, distribution: scores(1, [2, 1, 3, 10, 14]) },
+    }),
+    ...errors,
+  },
+});
+
+export const openTicketsDoc = documented({
+  summary: 'Tickets open now',
+  description:
+    'Tickets opened (with a ticket_id) and not resolved since, the oldest first, with their age and whether they breached the first-reply service level. With `segment`, only tickets of customers now in it; with `channel`, only tickets opened on it.',
+  tags: ['analytics'],
+  security: readKeySecurity,
+  querystring: querystringOf(openTicketsQuery),
+  responses: {
+    200: jsonReply('The count, the breaches, and the oldest open tickets', answerOf(openTicketsResponse), {
+      slaHours: 24,
+      total: 7,
+      breached: 3,
+      tickets: [
+        { ticketId: 'T-1042', profileId: 'prf_3f2a', channel: 'chat', type: 'complaint', openedAt: '2025-03-01T08:00:00.000Z', ageHours: 50.2, firstReplyAt: null, breached: true },
       ],
     }),
     ...errors,

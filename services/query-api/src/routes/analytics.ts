@@ -1,14 +1,16 @@
-// GET /v1/analytics/{kpis,retention,repeat-purchase,lifecycle}: named ClickHouse queries behind a read key and zod-checked parameters.
+// GET /v1/analytics/{kpis,kpis/series,retention,repeat-purchase,lifecycle,tickets,surveys,open-tickets}: named ClickHouse queries behind a read key and zod-checked parameters.
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { AppError, type ClickHouseClient, type documented, type KeyStore } from '@cdp/runtime';
-import { kpisQuery, lifecycleQuery, repeatPurchaseQuery, retentionQuery } from '@cdp/schemas';
+import { kpiSeriesQuery, kpisQuery, lifecycleQuery, openTicketsQuery, surveysQuery, ticketSeriesQuery, repeatPurchaseQuery, retentionQuery } from '@cdp/schemas';
 import { requireReadKey } from '../auth';
+import { openTicketsNow, surveys, ticketSeries } from '../analytics/care';
+import { kpiSeries } from '../analytics/kpi-series';
 import { kpis } from '../analytics/kpis';
 import { lifecycle } from '../analytics/lifecycle';
 import { repeatPurchase } from '../analytics/repeat-purchase';
 import { retention } from '../analytics/retention';
-import { kpisDoc, lifecycleDoc, repeatPurchaseDoc, retentionDoc } from './analytics-docs';
+import { kpiSeriesDoc, kpisDoc, openTicketsDoc, surveysDoc, ticketSeriesDoc, lifecycleDoc, repeatPurchaseDoc, retentionDoc } from './analytics-docs';
 
 interface ParameterProblem {
   path: string;
@@ -54,7 +56,15 @@ export function analyticsRoutes(app: FastifyInstance, deps: { clickhouse: ClickH
   }
 
   route('/v1/analytics/kpis', kpisDoc, kpisQuery, kpis);
+  route('/v1/analytics/kpis/series', kpiSeriesDoc, kpiSeriesQuery, kpiSeries);
   route('/v1/analytics/retention', retentionDoc, retentionQuery, retention);
   route('/v1/analytics/repeat-purchase', repeatPurchaseDoc, repeatPurchaseQuery, repeatPurchase);
   route('/v1/analytics/lifecycle', lifecycleDoc, lifecycleQuery, lifecycle);
+  route('/v1/analytics/tickets', ticketSeriesDoc, ticketSeriesQuery, ticketSeries);
+  route('/v1/analytics/surveys', surveysDoc, surveysQuery, surveys);
+  // Open tickets are those of now: no window, so no zone to check.
+  app.get('/v1/analytics/open-tickets', openTicketsDoc, async (request) => {
+    await requireReadKey(deps.keys, request);
+    return openTicketsNow(deps.clickhouse, parse(openTicketsQuery, request.query));
+  });
 }

@@ -1,0 +1,61 @@
+// Every KPI per calendar period (day, week or month in the request's zone): the overview's charts, for analysts too.
+import type { ClickHouseClient } from '@cdp/runtime';
+import type { KpiSeriesQuery, KpiSeriesResponse } from '@cdp/schemas';
+import { factsQuery, kpiValuesOf, ticketTimingsQuery, type FactsRow, type Split, type TimingsRow } from './kpis';
+import { windowPeriods } from './periods';
+import { activePeriods, periodAfter, periodOf, rows, scopedFirstSeen, scopeParams, touchpointsPerSurvivor } from './scope';
+
+// The series covers whole periods: from the first one starting in the window to the end of the last one. Churn
+// compares a period with the one before it, so activity is read from that one on.
+const periodStart = (day: string) => `toDateTime64(${day}, 3, {tz:String})`;
+const firstPeriod = 'toDate32({firstPeriod:String})';
+const lastPeriod = 'toDate32({lastPeriod:String})';
+const seriesRange = { since: periodStart(firstPeriod), until: periodStart(periodAfter(lastPeriod, '1')) };
+
+/** Each row counts in the period holding its time. */
+const byPeriod: Split = ({ timestamp }) => `toString(${periodOf(timestamp)})`;
+
+// A survivor is looked at in every period it was active in and in the period after each (where it may have churned).
+const presenceQuery = `
+  SELECT
+    toString(day) AS split,
+    countIf(has(active, day)) AS active_customers,
+    countIf(has(active, ${periodAfter('day', '-1')})) AS active_before,
+    countIf(NOT has(active, day)) AS churned
+  FROM (
+    SELECT active, arrayJoin(arrayDistinct(arrayConcat(active, arrayMap(active_day -> ${periodAfter('active_day', '1')}, active)))) AS day
+    FROM ${touchpointsPerSurvivor({ since: periodStart(periodAfter(firstPeriod, '-1')), until: seriesRange.until }, [activePeriods])}
+  )
+  WHERE day >= ${firstPeriod} AND day <= ${lastPeriod}
+  GROUP BY day`;
+
+const newCustomersQuery = (channel: string | undefined) => `
+  SELECT toString(${periodOf('first_seen')}) AS split, count() AS new_customers
+  FROM ${scopedFirstSeen(channel)}
+  WHERE first_seen >= ${seriesRange.since} AND first_seen < ${seriesRange.until}
+  GROUP BY split`;
+
+interface PresenceRow {
+  split: string;
+  active_customers: number;
+  active_before: number;
+  churned: number;
+}
+
+export async function kpiSeries(client: ClickHouseClient, query: KpiSeriesQuery): Promise<KpiSeriesResponse> {
+  const periods = await windowPeriods(client, query, query.period);
+  if (periods.length === 0) return { period: query.period, series: [] };
+  const params = { ...scopeParams(query), period: query.period, firstPeriod: periods[0], lastPeriod: periods[periods.length - 1] };
+  const presence = await rows<PresenceRow>(client, presenceQuery, params, true);
+  const fresh = await rows<{ split: string; new_customers: number }>(client, newCustomersQuery(query.channel), params, true);
+  const facts = await rows<FactsRow>(client, factsQuery(byPeriod, seriesRange), params, true);
+  const timings = await rows<TimingsRow>(client, ticketTimingsQuery(byPeriod, seriesRange), params, true);
+  const of = <R extends { split: string }>(list: R[], period: string) => list.find((row) => row.split === period);
+  return {
+    period: query.period,
+    series: periods.map((period) => ({
+      period,
+      ...kpiValuesOf({ presence: of(presence, period), newCustomers: of(fresh, period)?.new_customers, facts: of(facts, period), timings: of(timings, period) }),
+    })),
+  };
+}
