@@ -91,6 +91,21 @@ export const openTicketsResponse = z.object({
 });
 export type OpenTicketsResponse = z.output<typeof openTicketsResponse>;
 
+export const rfmGridResponse = z.object({
+  evaluatedAt: z.string().nullable().describe('When the evaluation that scored the customers began; null before the first'),
+  customers: count('Profiles with at least one order, which have RFM scores'),
+  cells: z
+    .array(
+      z.object({
+        recency: z.number().int().min(1).max(5).describe('Recency quintile: 5 bought most recently'),
+        frequency: z.number().int().min(1).max(5).describe('Frequency quintile: 5 bought most often'),
+        customers: count('Customers with these two scores'),
+      }),
+    )
+    .describe('Cells with customers, by recency then frequency'),
+});
+export type RfmGridResponse = z.output<typeof rfmGridResponse>;
+
 export const retentionResponse = z.object({
   cohorts: z
     .array(

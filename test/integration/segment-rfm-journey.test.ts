@@ -59,6 +59,25 @@ describe.each(runtimes)('built-in RFM groups on the %s runtime', (runtime) => {
   /** The reference's RFM groups of the shopper (stored as `profileId`) after `orders` orders made now. */
   function expectedGroups(profileId: string, orders: number): string[] {
     const now = Date.now();
+    const profiles = referenceWith(profileId, orders, now);
+    return builtinSegments.filter((segment) => segment.id.startsWith('rfm-') && referenceMembers(segment.rule, profiles, now).includes(profileId)).map((segment) => segment.id);
+  }
+
+  /** The reference's RFM grid once the shopper made `orders` orders: customers per recency and frequency score. */
+  function expectedGrid(profileId: string, orders: number): Array<{ recency: number; frequency: number; customers: number }> {
+    const cells = new Map<string, number>();
+    for (const profile of referenceWith(profileId, orders, Date.now())) {
+      if (profile.stats.rfmRecency === null) continue;
+      const key = `${String(profile.stats.rfmRecency)}/${String(profile.stats.rfmFrequency)}`;
+      cells.set(key, (cells.get(key) ?? 0) + 1);
+    }
+    return [...cells.entries()]
+      .map(([key, customers]) => ({ recency: Number(key.split('/')[0]), frequency: Number(key.split('/')[1]), customers }))
+      .sort((a, b) => a.recency - b.recency || a.frequency - b.frequency);
+  }
+
+  /** Every profile as the reference sees it, with the shopper (stored as `profileId`) after `orders` orders made now. */
+  function referenceWith(profileId: string, orders: number, now: number) {
     const own: StoredMessage[] = Array.from({ length: orders }, (_, index) => ({
       messageId: `own-${index}`,
       storedId: profileId,
@@ -70,8 +89,7 @@ describe.each(runtimes)('built-in RFM groups on the %s runtime', (runtime) => {
       properties: { revenue: 30 },
       traits: {},
     }));
-    const profiles = referenceProfiles([...background, ...own], new Map());
-    return builtinSegments.filter((segment) => segment.id.startsWith('rfm-') && referenceMembers(segment.rule, profiles, now).includes(profileId)).map((segment) => segment.id);
+    return referenceProfiles([...background, ...own], new Map());
   }
 
   beforeAll(async () => {
@@ -107,5 +125,9 @@ describe.each(runtimes)('built-in RFM groups on the %s runtime', (runtime) => {
     await waitFor(() => feed.caughtUp(), { timeoutMs: 10_000, what: 'the feed to deliver every published change' });
 
     expect(afterSecond().map((change) => `${change.change} ${change.segmentId}`).sort()).toEqual([`entered ${potentialLoyalists}`, `exited ${newCustomers}`]);
+
+    // The grid the console shows is the scores these groups were built from.
+    const grid = (await read(cdp.url, '/v1/analytics/rfm', cdp.readKey)).body;
+    expect(grid).toEqual({ evaluatedAt: expect.any(String), customers: 50, cells: expectedGrid(profileId, 2) });
   });
 });

@@ -11,6 +11,7 @@ export { createSegmentStore, type SegmentDefinition, type SegmentKind, type Segm
 export { previewRule, segmentsOfProfile, type Preview } from './preview';
 export { builtinSegments, lifecycleDays } from './builtins';
 export { buildProfileSnapshot, latestSnapshot, snapshotInputsOf, type ProfileSnapshot } from './profiles';
+export { latestMovements, latestRfmGrid, type Movements, type RfmGrid } from './latest-pass';
 export { decodeAudienceCursor, readAudiencePage, streamAudience, type AudienceMember, type AudiencePage } from './audience';
 export { streamAudienceCsv } from './audience-csv';
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { documented, errorReply, jsonReply, readKeySecurity, type JsonSchema } from '@cdp/runtime';
 import {
+  rfmGridResponse,
   openTicketsQuery,
   openTicketsResponse,
   surveysQuery,
@@ -195,5 +196,25 @@ export const openTicketsDoc = documented({
       ],
     }),
     ...errors,
+  },
+});
+
+export const rfmGridDoc = documented({
+  summary: 'The RFM grid',
+  description:
+    'Customers by RFM recency and frequency score (quintiles among profiles with an order, 5 the best) as the latest segment evaluation scored them: the inputs of the built-in RFM groups. Takes no parameters.',
+  tags: ['analytics'],
+  security: readKeySecurity,
+  responses: {
+    200: jsonReply('Customers per score pair', answerOf(rfmGridResponse), {
+      evaluatedAt: '2025-03-01T12:05:00.000Z',
+      customers: 200,
+      cells: [
+        { recency: 1, frequency: 1, customers: 22 },
+        { recency: 5, frequency: 5, customers: 17 },
+      ],
+    }),
+    401: errors[401],
+    500: errors[500],
   },
 });

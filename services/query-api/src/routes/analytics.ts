@@ -1,8 +1,9 @@
-// GET /v1/analytics/{kpis,kpis/series,retention,repeat-purchase,lifecycle,tickets,surveys,open-tickets}: named ClickHouse queries behind a read key and zod-checked parameters.
+// GET /v1/analytics/{kpis,kpis/series,retention,repeat-purchase,lifecycle,tickets,surveys,open-tickets,rfm}: named ClickHouse queries behind a read key and zod-checked parameters.
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { AppError, type ClickHouseClient, type documented, type KeyStore } from '@cdp/runtime';
 import { kpiSeriesQuery, kpisQuery, lifecycleQuery, openTicketsQuery, surveysQuery, ticketSeriesQuery, repeatPurchaseQuery, retentionQuery } from '@cdp/schemas';
+import { latestRfmGrid } from '@cdp/segments';
 import { requireReadKey } from '../auth';
 import { openTicketsNow, surveys, ticketSeries } from '../analytics/care';
 import { kpiSeries } from '../analytics/kpi-series';
@@ -10,7 +11,7 @@ import { kpis } from '../analytics/kpis';
 import { lifecycle } from '../analytics/lifecycle';
 import { repeatPurchase } from '../analytics/repeat-purchase';
 import { retention } from '../analytics/retention';
-import { kpiSeriesDoc, kpisDoc, openTicketsDoc, surveysDoc, ticketSeriesDoc, lifecycleDoc, repeatPurchaseDoc, retentionDoc } from './analytics-docs';
+import { kpiSeriesDoc, kpisDoc, openTicketsDoc, rfmGridDoc, surveysDoc, ticketSeriesDoc, lifecycleDoc, repeatPurchaseDoc, retentionDoc } from './analytics-docs';
 
 interface ParameterProblem {
   path: string;
@@ -66,5 +67,9 @@ export function analyticsRoutes(app: FastifyInstance, deps: { clickhouse: ClickH
   app.get('/v1/analytics/open-tickets', openTicketsDoc, async (request) => {
     await requireReadKey(deps.keys, request);
     return openTicketsNow(deps.clickhouse, parse(openTicketsQuery, request.query));
+  });
+  app.get('/v1/analytics/rfm', rfmGridDoc, async (request) => {
+    await requireReadKey(deps.keys, request);
+    return latestRfmGrid(deps.clickhouse);
   });
 }

@@ -39,10 +39,32 @@ const readOnly = errorReply('Built-in segments cannot be changed or deleted', [{
 
 const doc = (route: Omit<RouteDoc, 'tags' | 'security' | 'components'>): DocumentedRoute => documented({ ...route, tags: ['segments'], security: readKeySecurity, components });
 
+const listedSegmentSchema = {
+  ...segmentSchema,
+  properties: {
+    ...segmentSchema.properties,
+    entered: { type: 'integer', description: 'profiles that entered the segment in the latest evaluation' },
+    exited: { type: 'integer', description: 'profiles that left it in the latest evaluation' },
+  },
+};
+
 export const listDoc = doc({
   summary: 'List segments',
-  description: 'Every built-in and custom segment with its size as of the last evaluation.',
-  responses: { 200: jsonReply('The segments', { type: 'object', properties: { segments: { type: 'array', items: segmentSchema } } }, { segments: [exampleSegment] }), ...auth },
+  description: 'Every built-in and custom segment with its size as of the last evaluation, and how many profiles entered and left it in that evaluation.',
+  responses: {
+    200: jsonReply(
+      'The segments',
+      {
+        type: 'object',
+        properties: {
+          evaluatedAt: { type: 'string', format: 'date-time', nullable: true, description: 'when the latest evaluation began; null before the first' },
+          segments: { type: 'array', items: listedSegmentSchema },
+        },
+      },
+      { evaluatedAt: '2025-03-01T12:05:00.000Z', segments: [{ ...exampleSegment, entered: 12, exited: 3 }] },
+    ),
+    ...auth,
+  },
 });
 
 export const createDoc = doc({

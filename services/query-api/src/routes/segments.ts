@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AppError, type ClickHouseClient, type KeyStore } from '@cdp/runtime';
 import { previewBodySchema, segmentBodySchema } from '@cdp/schemas';
-import { createSegmentStore, previewRule, type SegmentDefinition } from '@cdp/segments';
+import { createSegmentStore, latestMovements, previewRule, type SegmentDefinition } from '@cdp/segments';
 import { requireReadKey } from '../auth';
 import { audienceRoutes } from './audiences';
 import { createDoc, deleteDoc, listDoc, previewDoc, readDoc, replaceDoc } from './segment-docs';
@@ -32,8 +32,9 @@ export function segmentRoutes(app: FastifyInstance, deps: { clickhouse: ClickHou
 
   app.get('/v1/segments', listDoc, async (request) => {
     await requireReadKey(deps.keys, request);
-    const [definitions, sizes] = await Promise.all([store.list(), store.sizes()]);
-    return { segments: definitions.map((definition) => withSize(definition, sizes)) };
+    const [definitions, sizes, movements] = await Promise.all([store.list(), store.sizes(), latestMovements(deps.clickhouse)]);
+    const moved = (id: string) => movements.bySegment.get(id) ?? { entered: 0, exited: 0 };
+    return { evaluatedAt: movements.evaluatedAt, segments: definitions.map((definition) => ({ ...withSize(definition, sizes), ...moved(definition.id) })) };
   });
 
   app.post('/v1/segments', createDoc, async (request, reply) => {
