@@ -64,6 +64,28 @@ export async function createClickHouse(config: Config['clickhouse'], logger: Log
   };
 }
 
+// Failures that say the store cannot answer now, not that the question was wrong: the connection (a server that is
+// down, restarting or unreachable; chDB closed), and the server's own refusals under load.
+const unreachable = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const overloaded = new Map([
+  ['159', 'TIMEOUT_EXCEEDED'],
+  ['202', 'TOO_MANY_SIMULTANEOUS_QUERIES'],
+  ['209', 'SOCKET_TIMEOUT'],
+  ['210', 'NETWORK_ERROR'],
+  ['241', 'MEMORY_LIMIT_EXCEEDED'],
+]);
+const unreachableMessages = [/ChdbConnection is closed/, /^Timeout error/, /socket hang up/, /Client is closed/];
+
+/** Whether an error (or one that caused it) means ClickHouse is unavailable for now: worth a retry later, not a fault of ours. */
+export function isStoreUnavailable(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    const code = String((cause as { code?: unknown }).code ?? '');
+    if (unreachable.has(code) || (cause.constructor.name === 'ClickHouseError' && overloaded.has(code))) return true;
+    if (unreachableMessages.some((pattern) => pattern.test(cause instanceof Error ? cause.message : ''))) return true;
+  }
+  return false;
+}
+
 /** ClickHouse's DateTime64(3, 'UTC') text form of an epoch-milliseconds instant. */
 export function toClickHouseTime(epochMs: number): string {
   return new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');

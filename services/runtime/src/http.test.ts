@@ -1,4 +1,5 @@
 // Behaviour of the shared HTTP server through inject: error-to-status mapping, body limits, health, readiness, metrics.
+import { ClickHouseError } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from './errors';
@@ -43,6 +44,33 @@ describe('errors', () => {
     const response = await app.inject({ method: 'POST', url: '/track', payload: { type: 'track' } });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ code: 'INVALID_EVENT', message: 'x', errors: details });
+  });
+
+  it.each([
+    ['a server that refuses connections', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' })],
+    ['a request that timed out', new Error('Timeout error.')],
+    ['a closed chDB connection', new Error('ChdbConnection is closed')],
+    ['a server out of memory', new ClickHouseError({ message: 'Memory limit (total) exceeded', code: '241', type: 'MEMORY_LIMIT_EXCEEDED' })],
+    ['a failure caused by a reset connection', new Error('request failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) })],
+  ])('answers %s with 503 STORE_UNAVAILABLE and Retry-After', async (_name, failure) => {
+    const app = await server();
+    app.get('/v1/analytics/kpis', async () => {
+      throw failure;
+    });
+    const response = await app.inject({ method: 'GET', url: '/v1/analytics/kpis' });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
+    expect(response.json()).toEqual({ code: 'STORE_UNAVAILABLE', message: expect.stringContaining('ClickHouse') });
+  });
+
+  it('answers a query ClickHouse refuses as wrong with 500 INTERNAL: a fault of ours, not an outage', async () => {
+    const app = await server();
+    app.get('/v1/analytics/kpis', async () => {
+      throw new ClickHouseError({ message: 'Syntax error: failed at position 8', code: '62', type: 'SYNTAX_ERROR' });
+    });
+    const response = await app.inject({ method: 'GET', url: '/v1/analytics/kpis' });
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toEqual({ code: 'INTERNAL', message: 'internal error' });
   });
 
   it('answers a plain Error with 500 INTERNAL and keeps its message and stack out of the body', async () => {

@@ -1,6 +1,7 @@
 // The HTTP server every service shares: health, readiness, metrics, the OpenAPI document, JSON errors and the error-to-status mapping.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { isStoreUnavailable } from './clickhouse';
 import { AppError, type ErrorCode } from './errors';
 import type { Metrics } from './metrics';
 import { documented, jsonReply, registerOpenApi } from './openapi';
@@ -26,8 +27,14 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'INVALID_REQUEST',
 };
 
+/** Seconds a client is asked to wait when ClickHouse does not answer. */
+const storeRetryAfterSeconds = 5;
+
 /** Turns anything thrown in a request into { status, body }; only a fault of ours is a 500. */
 export function errorResponse(error: unknown): { status: number; body: Record<string, unknown>; retryAfter?: number } {
+  if (!(error instanceof AppError) && isStoreUnavailable(error)) {
+    return errorResponse(new AppError('STORE_UNAVAILABLE', 'the analytics store (ClickHouse) does not answer right now; try again shortly', undefined, storeRetryAfterSeconds));
+  }
   if (error instanceof AppError) {
     const body: Record<string, unknown> = { code: error.code, message: error.message };
     if (error.details !== undefined) body.errors = error.details;
@@ -100,8 +107,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body, retryAfter } = errorResponse(error);
-    // A 503 of ours (overload, log down) is expected under pressure: one line without a stack, not an error report.
-    if (status === 503 && error instanceof AppError) request.log.warn({ code: error.code, url: request.url }, error.message);
+    // A 503 of ours (overload, log or store down) is expected under pressure: one line without a stack, not an error report.
+    if (status === 503) request.log.warn({ code: body.code, url: request.url, reason: error instanceof Error ? error.message : String(error) }, String(body.message));
     else if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     return reply.status(status).send(body);

@@ -1,6 +1,6 @@
 // OpenAPI documentation of the analytics endpoints, derived from their zod schemas, with an example of each answer.
 import { z } from 'zod';
-import { documented, errorReply, jsonReply, readKeySecurity, type JsonSchema } from '@cdp/runtime';
+import { documented, errorReply, retryAfterHeader, jsonReply, readKeySecurity, type JsonSchema } from '@cdp/runtime';
 import {
   rfmGridResponse,
   openTicketsQuery,
@@ -35,7 +35,8 @@ const errors = {
     { code: 'MISSING_READ_KEY', message: 'a read key is required: Authorization: Bearer <read key>' },
     { code: 'UNKNOWN_READ_KEY', message: 'the read key is unknown or revoked' },
   ]),
-  500: errorReply('A fault of ours, such as ClickHouse failing', [{ code: 'INTERNAL', message: 'internal error' }]),
+  500: errorReply('A fault of ours', [{ code: 'INTERNAL', message: 'internal error' }]),
+  503: errorReply('ClickHouse does not answer right now: retry after the seconds Retry-After says', [{ code: 'STORE_UNAVAILABLE', message: 'the analytics store (ClickHouse) does not answer right now; try again shortly' }], retryAfterHeader),
 };
 
 const scopeNote =
@@ -216,5 +217,6 @@ export const rfmGridDoc = documented({
     }),
     401: errors[401],
     500: errors[500],
+    503: errors[503],
   },
 });

@@ -1,5 +1,5 @@
 // OpenAPI documentation of the profile endpoints: the profile reference, the answers and an example of each.
-import { documented, errorReply, jsonReply, readKeySecurity, type DocumentedRoute, type ResponseDoc } from '@cdp/runtime';
+import { documented, errorReply, retryAfterHeader, jsonReply, readKeySecurity, type DocumentedRoute, type ResponseDoc } from '@cdp/runtime';
 import { identifierTypes } from '../profiles';
 
 const refParams = {
@@ -120,7 +120,8 @@ function errors(extra: Record<string, ResponseDoc>): Record<string, ResponseDoc>
     ]),
     404: errorReply('No profile has that identifier', [{ code: 'NOT_FOUND', message: 'no profile has user_id nobody' }]),
     ...extra,
-    500: errorReply('A fault of ours, such as ClickHouse failing', [{ code: 'INTERNAL', message: 'internal error' }]),
+    500: errorReply('A fault of ours', [{ code: 'INTERNAL', message: 'internal error' }]),
+    503: errorReply('ClickHouse does not answer right now: retry after the seconds Retry-After says', [{ code: 'STORE_UNAVAILABLE', message: 'the analytics store (ClickHouse) does not answer right now; try again shortly' }], retryAfterHeader),
   };
 }
 
