@@ -1,4 +1,4 @@
-// The cdp command line: start the platform or one service, and manage keys.
+// The cdp command line: start the platform or one service, manage keys, send demo data.
 import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, loadConfig, onShutdownSignal, type KeyKind } from '@cdp/runtime';
 import { allServices, openStore, startPlatform, type ServiceName } from './platform';
@@ -14,6 +14,9 @@ Usage:
   cdp keys list             list keys (prefix, kind, source, revoked)
   cdp keys create --source NAME --kind write|read
   cdp keys revoke PREFIX    revoke the keys listed with that prefix
+  cdp demo [--customers N] [--months M] [--seed S] [--url URL] [--write-key KEY]
+                            send demo customers (Vietnamese, every channel) to a running platform over HTTP
+                            (defaults: 2000 customers, 6 months, seed 1, http://127.0.0.1:PORT, CDP_WRITE_KEY)
 
 Options:
   --port N                  HTTP port (default: PORT or 8080)
@@ -30,6 +33,11 @@ Every environment variable is listed in the README.
 const print = (text: string) => process.stdout.write(`${text}\n`);
 
 async function main(argv: string[]): Promise<number> {
+  // A pure HTTP client with options of its own: it reads no platform config and opens no data directory.
+  if (argv[0] === 'demo') {
+    const { demoCommand } = await import('./demo/command');
+    return demoCommand(argv.slice(1), process.env);
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -65,6 +73,8 @@ async function main(argv: string[]): Promise<number> {
   print(`  event log: ${platform.log ? platform.log.kind : 'none'}; ClickHouse: ${platform.clickhouse.kind}`);
   if (platform.createdKeys.write) print(`  write key (created now, keep it): ${platform.createdKeys.write}`);
   if (platform.createdKeys.read) print(`  read key (created now, keep it):  ${platform.createdKeys.read}`);
+  if (platform.url && services.includes('query-api')) print(`  console: ${platform.url}/console/ (sign in with a read key)`);
+  if (platform.url && services.includes('ingest')) print(`  demo data: pnpm exec cdp demo --url ${platform.url} --write-key <a write key>`);
   return -1;
 }
 

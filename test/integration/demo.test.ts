@@ -1,0 +1,110 @@
+// The demo data set sent through the public API of an embedded platform: stored once, idempotent, counted and merged right.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@cdp/runtime';
+import { generateDemo, sendDemo, type DemoMessage } from '@cdp/cdp/demo';
+import { startTestPlatform, type TestPlatform } from '../harness/platform';
+import { read } from '../harness/http';
+
+const options = { customers: 150, months: 3, seed: 7, now: Date.now() };
+const dayMs = 86_400_000;
+
+type JsonObject = Record<string, unknown>;
+
+/** The identifiers a message names, written as the profile API lists them (phones without spaces, emails lower-case). */
+function identifiersOf(message: DemoMessage): string[] {
+  const traits = { ...((message.context.traits as JsonObject | undefined) ?? {}), ...(message.type === 'identify' ? (message.traits ?? {}) : {}) };
+  const ids: string[] = [];
+  if (message.userId) ids.push(`user_id:${message.userId}`);
+  if (message.anonymousId) ids.push(`anonymous_id:${message.anonymousId}`);
+  if (message.previousId) ids.push(`anonymous_id:${message.previousId}`);
+  if (typeof traits.email === 'string') ids.push(`email:${traits.email.trim().toLowerCase()}`);
+  if (typeof traits.phone === 'string') ids.push(`phone:${traits.phone.replace(/\s/g, '')}`);
+  return ids;
+}
+
+/** Customers as sets of identifiers: any message naming several joins them. */
+function customersOf(messages: DemoMessage[]): string[][] {
+  const parent = new Map<string, string>();
+  const root = (id: string): string => (parent.get(id) === id ? id : root(parent.get(id) as string));
+  for (const message of messages) {
+    const ids = identifiersOf(message);
+    for (const id of ids) if (!parent.has(id)) parent.set(id, id);
+    for (const id of ids.slice(1)) parent.set(root(id), root(ids[0] as string));
+  }
+  const groups = new Map<string, string[]>();
+  for (const id of parent.keys()) groups.set(root(id), [...(groups.get(root(id)) ?? []), id]);
+  return [...groups.values()].map((ids) => ids.sort());
+}
+
+describe('the demo data set on the embedded runtime', () => {
+  let cdp: TestPlatform;
+  const messages = [...generateDemo(options)].flat();
+  const ids = messages.map((message) => message.messageId);
+
+  beforeAll(async () => {
+    cdp = await startTestPlatform('embedded');
+  });
+  afterAll(async () => {
+    await cdp?.close();
+  });
+
+  /** Distinct messageIds in the events table, optionally only of copies received since a moment. */
+  async function storedMessages(receivedSince = 0): Promise<{ distinct: number; unexpected: number }> {
+    const result = await cdp.platform.clickhouse.client.query({
+      query: `SELECT uniqExact(message_id) AS distinct, uniqExactIf(message_id, NOT has({ids:Array(String)}, message_id)) AS unexpected
+              FROM events WHERE received_at >= fromUnixTimestamp64Milli({since:Int64})`,
+      query_params: { ids, since: receivedSince },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ distinct: string | number; unexpected: string | number }>();
+    return { distinct: Number(row?.distinct ?? 0), unexpected: Number(row?.unexpected ?? 0) };
+  }
+
+  const send = () => sendDemo({ url: cdp.url, writeKey: cdp.writeKey, ...options });
+
+  it('stores every generated message once, and nothing new when the same demo is sent again', async () => {
+    expect(new Set(ids).size).toBe(messages.length);
+    expect(await send()).toEqual({ messages: messages.length, customers: options.customers });
+    await waitFor(async () => (await storedMessages()).distinct === messages.length, { timeoutMs: 20_000, what: `${messages.length} demo messages stored` });
+    expect(await storedMessages()).toEqual({ distinct: messages.length, unexpected: 0 });
+
+    const againAt = Date.now();
+    await send();
+    // Once every message has a copy received after the second send began, the whole second send is written.
+    await waitFor(async () => (await storedMessages(againAt)).distinct === messages.length, { timeoutMs: 20_000, what: 'the second send written' });
+    expect(await storedMessages()).toEqual({ distinct: messages.length, unexpected: 0 });
+  });
+
+  it('answers the orders and revenue of the generated Order Completed events as KPIs', async () => {
+    const orders = messages.filter((message) => message.type === 'track' && message.event === 'Order Completed');
+    const revenue = orders.reduce((sum, order) => sum + Number(order.properties?.revenue), 0);
+    expect(orders.length).toBeGreaterThan(50);
+    const from = new Date(options.now - 400 * dayMs).toISOString().slice(0, 10);
+    const to = new Date(options.now + 2 * dayMs).toISOString().slice(0, 10);
+    const answer = await read(cdp.url, `/v1/analytics/kpis?from=${from}&to=${to}&tz=UTC`, cdp.readKey);
+    expect(answer.status).toBe(200);
+    expect(answer.body.totals).toMatchObject({ orders: orders.length, revenue, activeCustomers: options.customers });
+  });
+
+  it('resolves each customer found by phone into one profile holding every identifier the demo gave them', async () => {
+    const customers = customersOf(messages);
+    expect(customers).toHaveLength(options.customers);
+    const withPhone = customers.filter((identifiers) => identifiers.some((id) => id.startsWith('phone:')));
+    const devices = (identifiers: string[]) => identifiers.filter((id) => id.startsWith('anonymous_id:')).length;
+    const member = withPhone.filter((identifiers) => identifiers.some((id) => id.startsWith('user_id:'))).sort((a, b) => devices(b) - devices(a))[0];
+    const storeOnly = withPhone.find((identifiers) => !identifiers.some((id) => id.startsWith('user_id:')) && identifiers.some((id) => id.includes(':pos-')));
+    expect(member && devices(member)).toBeGreaterThanOrEqual(2);
+    for (const expected of [member, storeOnly]) {
+      const phone = (expected as string[]).find((id) => id.startsWith('phone:')) as string;
+      const profile = await waitFor(
+        async () => {
+          const answer = await read(cdp.url, `/v1/profiles/${encodeURIComponent(phone)}`, cdp.readKey);
+          const identities = ((answer.body.identities ?? []) as Array<{ type: string; value: string }>).map((identity) => `${identity.type}:${identity.value}`).sort();
+          return answer.status === 200 && identities.length === (expected as string[]).length ? identities : undefined;
+        },
+        { timeoutMs: 10_000, what: `the profile of ${phone}` },
+      );
+      expect(profile).toEqual(expected);
+    }
+  });
+});
