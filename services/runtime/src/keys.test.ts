@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { clickhouseMigrationsDir } from '@cdp/schemas';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClickHouse, type ClickHouse } from './clickhouse';
+import { createClickHouse, isStoreUnavailable, type ClickHouse } from './clickhouse';
 import { createKeyStore, ensureInitialKeys, type KeyStore } from './keys';
 import { createLogger } from './logger';
 import { migrate } from './migrations';
@@ -119,6 +119,27 @@ describe('key store', () => {
     const elsewhere = createKeyStore((await openDatabase(clickhouse.database)).client);
     const key = await elsewhere.create('write', 'cli');
     expect(await waitFor(() => store.verify('write', key), { timeoutMs: 15_000, what: 'the key made elsewhere' })).toBe('cli');
+  });
+
+  it('keeps answering known keys from its last load while ClickHouse is down, and fails a key it cannot check as the store\'s failure', async () => {
+    const clickhouse = await openDatabase();
+    await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+    let clock = Date.now();
+    const store = createKeyStore(clickhouse.client, { now: () => clock });
+    const key = await store.create('write', 'website');
+    expect(await store.verify('write', key)).toBe('website');
+    await clickhouse.close();
+    // Long after the last load, a stale cache: its refresh fails in the background, the known key is still answered.
+    clock += 60_000;
+    expect(await store.verify('write', key)).toBe('website');
+    expect(await store.verify('write', key)).toBe('website');
+    expect(await store.verify('read', key)).toBeNull();
+    // A key the cache does not know may have been made elsewhere: without ClickHouse it cannot be told apart.
+    const unknown = await store.verify('write', 'wk_made_elsewhere').then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(isStoreUnavailable(unknown)).toBe(true);
   });
 });
 

@@ -36,12 +36,26 @@ const hashKey = (key: string) => createHash('sha256').update(key, 'utf8').digest
 const prefixLength = 10;
 /** Keys made in another process show up after at most this long. */
 const refreshIntervalMs = 2000;
+/** A cache older than this is refreshed in the background while it keeps answering. */
+const staleAfterMs = refreshIntervalMs * 5;
 
-export function createKeyStore(client: ClickHouseClient): KeyStore {
+/**
+ * Keys are read from ClickHouse into a cache, one load at a time. A key the cache knows is answered from it at once,
+ * and a stale cache is refreshed in the background; only a key it does not know (at most every refreshIntervalMs)
+ * or a first check waits for a load. So ingest keeps accepting known keys while ClickHouse is down: the last good
+ * load answers, and a key that cannot be checked is a store failure (503), not a 401 or a 500.
+ */
+export function createKeyStore(client: ClickHouseClient, options: { now?: () => number } = {}): KeyStore {
+  const now = options.now ?? Date.now;
   let cache = new Map<string, StoredKey>();
   let loadedAt = 0;
+  let loading: Promise<void> | null = null;
+  /** Counts this process's own writes: a load that began before one may not have seen it. */
+  let writes = 0;
 
   async function load(): Promise<void> {
+    const startedAt = now();
+    const writesBefore = writes;
     const result = await client.query({
       query: `SELECT key_hash, kind, source, key_prefix, created_at, revoked FROM api_keys FINAL`,
       format: 'JSONEachRow',
@@ -53,14 +67,26 @@ export function createKeyStore(client: ClickHouseClient): KeyStore {
         { hash: Buffer.from(row.key_hash, 'hex'), kind: row.kind, source: row.source, revoked: Number(row.revoked) === 1 },
       ]),
     );
-    loadedAt = Date.now();
+    loadedAt = writes === writesBefore ? startedAt : 0;
+  }
+
+  /** The load in flight, or a new one: callers arriving together share it. */
+  function reload(): Promise<void> {
+    loading ??= load().finally(() => {
+      loading = null;
+    });
+    return loading;
   }
 
   async function find(key: string): Promise<StoredKey | undefined> {
     const hash = hashKey(key);
     const hex = hash.toString('hex');
-    if (!cache.has(hex) && Date.now() - loadedAt > refreshIntervalMs) await load();
-    else if (Date.now() - loadedAt > refreshIntervalMs * 5) await load();
+    const age = now() - loadedAt;
+    if (!cache.has(hex) && age > refreshIntervalMs) await reload();
+    // Failures of a background refresh are retried by the next request; the last good load answers meanwhile.
+    else if (loadedAt !== 0 && age > staleAfterMs) reload().catch(() => undefined);
+    // Until a load has seen this process's own latest write (a load in flight when it was made has not).
+    while (loadedAt === 0) await reload();
     const stored = cache.get(hex);
     // The map lookup narrows by hash; the final comparison does not leak how much of it matched.
     return stored && timingSafeEqual(stored.hash, hash) ? stored : undefined;
@@ -80,6 +106,8 @@ export function createKeyStore(client: ClickHouseClient): KeyStore {
       })),
       format: 'JSONEachRow',
     });
+    // This process's own change is seen by its next check.
+    writes += 1;
     loadedAt = 0;
   }
 
