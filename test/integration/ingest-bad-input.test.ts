@@ -75,6 +75,23 @@ describe.each(runtimes)('bad input on the %s runtime', (runtime) => {
     expect((await post('/v1/track', { userId: 'u', event: 'Still Up' })).status).toBe(200);
   });
 
+  it('refuses an unknown key in the Basic header before reading the body: bad gzip, an oversized body, or a bomb', async () => {
+    const stranger = { writeKey: 'wk_nobody_knows_this' };
+    const bodies: Array<[string, Parameters<typeof send>[3]]> = [
+      ['bad gzip', { ...stranger, raw: 'not gzip at all', headers: { 'content-encoding': 'gzip' } }],
+      ['a gzip bomb', { ...stranger, raw: Buffer.alloc(20 * 1024 * 1024, 0x20), gzip: true }],
+      ['an oversized body', { ...stranger, raw: JSON.stringify({ batch: [{ type: 'track', userId: 'u', event: 'E', properties: { blob: 'x'.repeat(600 * 1024) } }] }) }],
+      ['malformed JSON', { ...stranger, raw: '{"batch": [' }],
+    ];
+    for (const [what, options] of bodies) {
+      const response = await send(cdp.url, '/v1/batch', null, options);
+      expect({ what, status: response.status, code: response.body.code }).toEqual({ what, status: 401, code: 'UNKNOWN_WRITE_KEY' });
+    }
+    // A browser's key travels in the body: it is checked once the body is read.
+    const inBody = await send(cdp.url, '/v1/track', null, { raw: JSON.stringify({ writeKey: 'wk_nobody_knows_this', userId: 'u', event: 'E' }), contentType: 'text/plain' });
+    expect([inBody.status, inBody.body.code]).toEqual([401, 'UNKNOWN_WRITE_KEY']);
+  });
+
   it('stores exactly the valid events of a batch full of bad ones', async () => {
     const userId = uniqueName('user');
     const id = () => uniqueName('msg');

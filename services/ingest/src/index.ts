@@ -13,7 +13,7 @@ export { maxEventBytes } from './pipeline';
 /** The ingest routes as an encapsulated plugin, so its body parsers, CORS and limits do not leak into other services' routes. */
 export function ingestPlugin(deps: IngestDeps & { limits?: Partial<IngestLimits> }): FastifyPluginAsync {
   return async (app) => {
-    await protectIngest(app, { ...defaultLimits, ...deps.limits }, maxRequestBytes);
+    await protectIngest(app, { ...defaultLimits, ...deps.limits }, maxRequestBytes, deps.keys);
     acceptSdkBodies(app);
     ingestRoutes(app, deps);
   };

@@ -1,11 +1,19 @@
-// The edge of the ingest routes: CORS for browsers, 503 under pressure, 429 per write key, and limits named in errors.
+// The edge of the ingest routes: CORS for browsers, 503 under pressure, a header key checked before the body is read,
+// 429 per write key (per address for a key not yet checked), and limits named in errors.
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { getHeapStatistics } from 'node:v8';
-import { AppError } from '@cdp/runtime';
-import { writeKeyOf } from './auth';
+import { AppError, type KeyStore } from '@cdp/runtime';
+import { headerWriteKeyOf } from './auth';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The Basic-header write key, once the key store knows it: set before the body is read. */
+    verifiedWriteKey: string | null;
+  }
+}
 
 export interface IngestLimits {
   /** Requests per second one write key may make; 0 turns the limit off. */
@@ -20,7 +28,7 @@ export const defaultLimits: IngestLimits = { rateLimitPerSecond: 10_000, maxEven
 
 const retryAfterPressureSeconds = 5;
 
-export async function protectIngest(app: FastifyInstance, limits: IngestLimits, maxRequestBytes: number): Promise<void> {
+export async function protectIngest(app: FastifyInstance, limits: IngestLimits, maxRequestBytes: number, keys: KeyStore): Promise<void> {
   // analytics.js posts with Basic auth from any site, and adds X-Retry-Count on retries: the headers a preflight asks
   // for are reflected rather than listed, so an SDK's next header does not break browsers. Cached for a day.
   await app.register(cors, { origin: true, methods: ['POST', 'OPTIONS'], maxAge: 86_400 });
@@ -34,13 +42,25 @@ export async function protectIngest(app: FastifyInstance, limits: IngestLimits, 
     },
   });
 
+  // A request with a key in its Basic header (every server-side SDK) is refused for a wrong key before its body is
+  // read, unzipped and parsed: load without a valid key costs a hash and a map lookup. Browsers put the key in the
+  // body; theirs is checked by the route once the body is parsed.
+  app.decorateRequest('verifiedWriteKey', null);
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'OPTIONS') return;
+    const key = headerWriteKeyOf(request);
+    if (key === null) return;
+    if (!(await keys.verify('write', key))) throw new AppError('UNKNOWN_WRITE_KEY', 'the write key is unknown or revoked');
+    request.verifiedWriteKey = key;
+  });
+
   if (limits.rateLimitPerSecond > 0) {
     await app.register(rateLimit, {
       max: limits.rateLimitPerSecond,
       timeWindow: 1000,
-      // After parsing, so a key sent in the body (browsers) counts as much as one in the Basic header.
       hook: 'preHandler',
-      keyGenerator: (request) => `key:${writeKeyOf(request) ?? `ip:${request.ip}`}`,
+      // Only a key the store knows names a budget: a made-up key in a body must not buy a fresh one per request.
+      keyGenerator: (request) => (request.verifiedWriteKey ? `key:${request.verifiedWriteKey}` : `ip:${request.ip}`),
       errorResponseBuilder: (_request, context) =>
         new AppError('RATE_LIMITED', `more than ${context.max} requests per second for this write key; retry in ${context.after}`, undefined, Math.max(1, Math.ceil(context.ttl / 1000))),
     });
