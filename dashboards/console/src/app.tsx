@@ -120,8 +120,8 @@ export function App() {
                 <Route path={`${base}/retention`} component={Retention} />
                 <Route path={`${base}/repeat`} component={Repeat} />
                 <Route path={`${base}/groups`} component={Groups} />
-                <Route path={`${base}/segments/*`} component={Segments} />
-                <Route path={`${base}/customers/*`} component={Customers} />
+                <Route path={`${base}/segments/:rest*`} component={Segments} />
+                <Route path={`${base}/customers/:rest*`} component={Customers} />
                 <Route path={`${base}/care`} component={Care} />
                 <Route default component={NotFound} />
               </Router>
