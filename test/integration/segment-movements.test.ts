@@ -56,6 +56,7 @@ describe('the latest evaluation pass on the embedded runtime', () => {
       expect({ id: segment.id, entered: segment.entered, exited: segment.exited }).toEqual({ id: segment.id, ...(expected.get(segment.id) ?? { entered: 0, exited: 0 }) });
     }
     expect(answer.segments.find((segment) => segment.id === 'lifecycle-new')).toMatchObject({ entered: 3, exited: 2 });
+    expect((await read(cdp.url, '/v1/segments/lifecycle-new', cdp.readKey)).body).toMatchObject({ entered: 3, exited: 2, evaluatedAt: new Date(pass).toISOString() });
   });
 
   it('grids the customers of the latest pass by RFM recency and frequency, leaving out profiles without an order', async () => {

@@ -76,8 +76,17 @@ export const createDoc = doc({
 
 export const readDoc = doc({
   summary: 'Read a segment',
+  description: 'The segment with its size as of the last evaluation, who entered and left it in that evaluation, and when it began.',
   params: idParams,
-  responses: { 200: jsonReply('The segment', segmentSchema, exampleSegment), 404: notFound, ...auth },
+  responses: {
+    200: jsonReply(
+      'The segment',
+      { ...listedSegmentSchema, properties: { ...listedSegmentSchema.properties, evaluatedAt: { type: 'string', format: 'date-time', nullable: true, description: 'when the latest evaluation began; null before the first' } } },
+      { ...exampleSegment, entered: 12, exited: 3, evaluatedAt: '2025-03-01T12:05:00.000Z' },
+    ),
+    404: notFound,
+    ...auth,
+  },
 });
 
 export const replaceDoc = doc({

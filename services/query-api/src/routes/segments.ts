@@ -50,7 +50,11 @@ export function segmentRoutes(app: FastifyInstance, deps: { clickhouse: ClickHou
     return previewRule(deps.clickhouse, rule, { now: Date.now(), sampleSize });
   });
 
-  app.get<{ Params: { id: string } }>('/v1/segments/:id', readDoc, async (request) => withSize(await existing(request, false), await store.sizes()));
+  app.get<{ Params: { id: string } }>('/v1/segments/:id', readDoc, async (request) => {
+    const definition = await existing(request, false);
+    const [sizes, movements] = await Promise.all([store.sizes(), latestMovements(deps.clickhouse)]);
+    return { ...withSize(definition, sizes), ...(movements.bySegment.get(definition.id) ?? { entered: 0, exited: 0 }), evaluatedAt: movements.evaluatedAt };
+  });
 
   app.put<{ Params: { id: string } }>('/v1/segments/:id', replaceDoc, async (request) => {
     const definition = await existing(request, true);
