@@ -1,4 +1,5 @@
-// Request bodies the SDKs send: JSON, gzip-encoded JSON, and text/plain JSON from navigator.sendBeacon.
+// Request bodies the SDKs send: JSON, gzip-encoded JSON, text/plain JSON from navigator.sendBeacon, and JSON that
+// RudderStack's Node SDK labels as a form.
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '@cdp/runtime';
@@ -63,4 +64,11 @@ export function acceptSdkBodies(app: FastifyInstance): void {
 
   // Both replace fastify's defaults inside this plugin only; sendBeacon sends `text/plain;charset=UTF-8`.
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, parser);
+  // RudderStack's Node SDK posts its gzipped JSON through axios, which labels a Buffer as a form. A body that is JSON
+  // is read as JSON whatever its label says; a real form is refused as before.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    const first = body.subarray(0, 64).toString('utf8').trimStart()[0];
+    if (first === '{' || first === '[') return parser(request, body, done);
+    done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'form bodies are not supported; send application/json or text/plain holding JSON'), undefined);
+  });
 }
