@@ -31,32 +31,26 @@ export const kpisResponse = z.object({
 });
 export type KpisResponse = z.output<typeof kpisResponse>;
 
-export const kpiSeriesResponse = z.object({
-  period: z.enum(['day', 'week', 'month']).describe('The calendar period of each entry'),
-  series: z
-    .array(
-      kpiValues.extend({
-        period: z.string().describe('First day (YYYY-MM-DD, in tz) of the period'),
-        churnRate: z.number().nullable().describe('Share (0–1) of the profiles active in the period before that are not active in this one; null when none was'),
-      }),
-    )
-    .describe('Every period starting in the window, oldest first, each measured over its whole length, empty ones included'),
+/** An answer with one entry per calendar period starting in the window, each measured over its whole length. */
+const periodSeries = <S extends z.ZodRawShape>(entry: S) =>
+  z.object({
+    period: z.enum(['day', 'week', 'month']).describe('The calendar period of each entry'),
+    series: z
+      .array(z.object({ period: z.string().describe('First day (YYYY-MM-DD, in tz) of the period'), ...entry }))
+      .describe('Every period starting in the window, oldest first, each measured over its whole length, empty ones included'),
+  });
+
+export const kpiSeriesResponse = periodSeries({
+  ...kpiValues.shape,
+  churnRate: z.number().nullable().describe('Share (0–1) of the profiles active in the period before that are not active in this one; null when none was'),
 });
 export type KpiSeriesResponse = z.output<typeof kpiSeriesResponse>;
 
-export const ticketSeriesResponse = z.object({
-  period: z.enum(['day', 'week', 'month']).describe('The calendar period of each entry'),
-  series: z
-    .array(
-      z.object({
-        period: z.string().describe('First day (YYYY-MM-DD, in tz) of the period'),
-        opened: count('Ticket Opened events in the period'),
-        replied: count('Ticket Replied events in the period'),
-        resolved: count('Ticket Resolved events in the period'),
-        complaints: count('Ticket Opened events with type "complaint" in the period'),
-      }),
-    )
-    .describe('Every period starting in the window, oldest first, each over its whole length, empty ones included'),
+export const ticketSeriesResponse = periodSeries({
+  opened: count('Ticket Opened events in the period'),
+  replied: count('Ticket Replied events in the period'),
+  resolved: count('Ticket Resolved events in the period'),
+  complaints: count('Ticket Opened events with type "complaint" in the period'),
 });
 export type TicketSeriesResponse = z.output<typeof ticketSeriesResponse>;
 

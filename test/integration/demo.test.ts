@@ -1,40 +1,12 @@
 // The demo data set sent through the public API of an embedded platform: stored once, idempotent, counted and merged right.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@cdp/runtime';
-import { generateDemo, sendDemo, type DemoMessage } from '@cdp/cdp/demo';
+import { customersOf, generateDemo, sendDemo } from '@cdp/cdp/demo';
 import { startTestPlatform, type TestPlatform } from '../harness/platform';
 import { read } from '../harness/http';
 
 const options = { customers: 150, months: 3, seed: 7, now: Date.now() };
 const dayMs = 86_400_000;
-
-type JsonObject = Record<string, unknown>;
-
-/** The identifiers a message names, written as the profile API lists them (phones without spaces, emails lower-case). */
-function identifiersOf(message: DemoMessage): string[] {
-  const traits = { ...((message.context.traits as JsonObject | undefined) ?? {}), ...(message.type === 'identify' ? (message.traits ?? {}) : {}) };
-  const ids: string[] = [];
-  if (message.userId) ids.push(`user_id:${message.userId}`);
-  if (message.anonymousId) ids.push(`anonymous_id:${message.anonymousId}`);
-  if (message.previousId) ids.push(`anonymous_id:${message.previousId}`);
-  if (typeof traits.email === 'string') ids.push(`email:${traits.email.trim().toLowerCase()}`);
-  if (typeof traits.phone === 'string') ids.push(`phone:${traits.phone.replace(/\s/g, '')}`);
-  return ids;
-}
-
-/** Customers as sets of identifiers: any message naming several joins them. */
-function customersOf(messages: DemoMessage[]): string[][] {
-  const parent = new Map<string, string>();
-  const root = (id: string): string => (parent.get(id) === id ? id : root(parent.get(id) as string));
-  for (const message of messages) {
-    const ids = identifiersOf(message);
-    for (const id of ids) if (!parent.has(id)) parent.set(id, id);
-    for (const id of ids.slice(1)) parent.set(root(id), root(ids[0] as string));
-  }
-  const groups = new Map<string, string[]>();
-  for (const id of parent.keys()) groups.set(root(id), [...(groups.get(root(id)) ?? []), id]);
-  return [...groups.values()].map((ids) => ids.sort());
-}
 
 describe('the demo data set on the embedded runtime', () => {
   let cdp: TestPlatform;

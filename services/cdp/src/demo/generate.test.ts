@@ -1,6 +1,7 @@
 // The demo generator: deterministic, valid by the platform's own schema, within the batch limits, and believable.
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '@cdp/schemas';
+import { customersOf, identifiersOf } from './customers-of';
 import { generateDemo, maxBatchBytes, maxBatchMessages } from './generate';
 import type { DemoMessage } from './messages';
 
@@ -8,39 +9,6 @@ const now = Date.parse('2025-06-15T10:30:00.000Z');
 const dayMs = 86_400_000;
 
 const batchesOf = (seed: number, customers = 120, months = 6) => [...generateDemo({ customers, months, seed, now })];
-
-type JsonObject = Record<string, unknown>;
-
-/** The identifiers a message names, as the resolver would read them (phones without their spaces). */
-function identifiersOf(message: DemoMessage): string[] {
-  const traits = { ...((message.context.traits as JsonObject | undefined) ?? {}), ...(message.type === 'identify' ? (message.traits ?? {}) : {}) };
-  const ids: string[] = [];
-  if (message.userId) ids.push(`user_id:${message.userId}`);
-  if (message.anonymousId) ids.push(`anonymous_id:${message.anonymousId}`);
-  if (message.previousId) ids.push(`anonymous_id:${message.previousId}`);
-  if (typeof traits.email === 'string') ids.push(`email:${traits.email.toLowerCase()}`);
-  if (typeof traits.phone === 'string') ids.push(`phone:${traits.phone.replace(/\s/g, '')}`);
-  return ids;
-}
-
-/** Customers as the identity graph should see them: identifiers joined by any message naming several. */
-function customersOf(messages: DemoMessage[]): string[][] {
-  const parent = new Map<string, string>();
-  const root = (id: string): string => {
-    let at = id;
-    while (parent.get(at) !== at) at = parent.get(at) as string;
-    parent.set(id, at);
-    return at;
-  };
-  for (const message of messages) {
-    const ids = identifiersOf(message);
-    for (const id of ids) if (!parent.has(id)) parent.set(id, id);
-    for (const id of ids.slice(1)) parent.set(root(id), root(ids[0] as string));
-  }
-  const groups = new Map<string, string[]>();
-  for (const id of parent.keys()) groups.set(root(id), [...(groups.get(root(id)) ?? []), id]);
-  return [...groups.values()];
-}
 
 describe('generateDemo', () => {
   const batches = batchesOf(1);

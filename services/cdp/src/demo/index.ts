@@ -2,3 +2,4 @@
 export { generateDemo, demoOptionProblems, maxBatchBytes, maxBatchMessages, type DemoOptions } from './generate';
 export { sendDemo, isDemoSendError, type SendDemoOptions, type SendDemoResult, type DemoSendError, type DemoSendErrorCode } from './send';
 export type { DemoMessage, DemoMessageType } from './messages';
+export { customersOf, identifiersOf } from './customers-of';
