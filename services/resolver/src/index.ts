@@ -23,6 +23,9 @@ export interface ResolverDeps {
   snapshotEvery?: number;
 }
 
+/** How long a scrape waits for the log's end offsets before it reports the lag last read. */
+const lagReadTimeoutMs = 2000;
+
 export interface ResolverService {
   close(): Promise<void>;
 }
@@ -31,6 +34,37 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
   const logger = deps.logger.child({ component: 'resolver' });
   const written = deps.metrics.counter('cdp_resolver_events_written_total', 'Events written to ClickHouse');
   const deadLettered = deps.metrics.counter('cdp_resolver_events_dead_lettered_total', 'Events sent to the dead-letter topic');
+  const freshness = deps.metrics.histogram(
+    'cdp_resolver_freshness_seconds',
+    'Seconds from ingest receiving an event to the resolver writing it to ClickHouse',
+    [],
+    [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+  );
+  // Per partition of the events topic this instance has written, the offset after its last written record. The lag is
+  // read against the log's end offsets at each scrape, so a resolver that stopped writing shows a growing lag.
+  const writtenUpTo = new Map<number, bigint>();
+  deps.metrics.gauge(
+    'cdp_resolver_lag_records',
+    'Records of the events topic after the last one this resolver wrote, per partition it has written (read at each scrape)',
+    ['partition'],
+    async (gauge) => {
+      if (writtenUpTo.size === 0) return gauge.reset();
+      // A scrape must neither fail nor wait with the log (Kafka retries for long in an outage): the last read stays.
+      let timer: NodeJS.Timeout | undefined;
+      const ends = await Promise.race([
+        deps.log.endOffsets(deps.topics.events),
+        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), lagReadTimeoutMs))),
+      ])
+        .catch((error: unknown) => logger.debug({ err: error }, 'end offsets unreadable for the lag'))
+        .finally(() => clearTimeout(timer));
+      if (!ends) return;
+      gauge.reset();
+      for (const [partition, next] of writtenUpTo) {
+        const end = ends[partition];
+        if (end !== undefined) gauge.set({ partition: String(partition) }, Math.max(0, Number(BigInt(end) - next)));
+      }
+    },
+  );
   const groupId = deps.groupId ?? 'cdp-resolver';
   const links = await openLinkLog({
     log: deps.log,
@@ -51,6 +85,10 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
       // Throwing here leaves the offsets uncommitted, so the log delivers the batch again.
       const resolved = await resolveBatch(links, events);
       written.inc(await writeResolved(deps.clickhouse, resolved));
+      const writtenAt = Date.now();
+      for (const { event } of resolved.events) freshness.observe(Math.max(0, writtenAt - event.receivedAt) / 1000);
+      const last = batch.records.at(-1);
+      if (last) writtenUpTo.set(batch.partition, BigInt(last.offset) + 1n);
       for (const { identifier, profileId } of resolved.identities) links.graph.markWritten(identifier, profileId);
       if (rejected.length > 0) {
         // A poison record must not stop the partition: park it with its reason, then move on. Parked only once the
@@ -73,6 +111,7 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
     async close() {
       await consumer.close();
       await links.close();
+      writtenUpTo.clear();
     },
   };
 }

@@ -1,11 +1,16 @@
 // Prometheus metrics: one registry per process, shared by every service running in it.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Sets a gauge's values when the registry is scraped (a gauge of something read, not counted). */
+export type GaugeCollect<L extends string> = (gauge: Gauge<L>) => void | Promise<void>;
+
 export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   counter<L extends string>(name: string, help: string, labelNames?: L[]): Counter<L>;
-  gauge<L extends string>(name: string, help: string, labelNames?: L[]): Gauge<L>;
+  /** With `collect`, the gauge is read at each scrape; the newest service to pass one for a name is the one read. */
+  gauge<L extends string>(name: string, help: string, labelNames?: L[], collect?: GaugeCollect<L>): Gauge<L>;
+  histogram<L extends string>(name: string, help: string, labelNames: L[], buckets: number[]): Histogram<L>;
 }
 
 export function createMetrics(): Metrics {
@@ -25,6 +30,13 @@ export function createMetrics(): Metrics {
     httpDuration,
     counter: (name, help, labelNames = []) =>
       reuse(name, () => new Counter({ name, help, labelNames, registers: [registry] })),
-    gauge: (name, help, labelNames = []) => reuse(name, () => new Gauge({ name, help, labelNames, registers: [registry] })),
+    gauge: <L extends string>(name: string, help: string, labelNames: L[] = [], collect?: GaugeCollect<L>) => {
+      const gauge = reuse(name, () => new Gauge<L>({ name, help, labelNames, registers: [registry] }));
+      // prom-client calls a gauge's `collect` with the gauge as `this` before reading it.
+      if (collect) Object.assign(gauge, { collect: () => collect(gauge) });
+      return gauge;
+    },
+    histogram: (name, help, labelNames, buckets) =>
+      reuse(name, () => new Histogram({ name, help, labelNames, buckets, registers: [registry] })),
   };
 }

@@ -36,6 +36,12 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   const logger = deps.logger.child({ component: 'segments-evaluator' });
   const changesCounter = deps.metrics.counter('cdp_segments_changes_total', 'Segment membership changes published', ['change']);
   const evaluations = deps.metrics.counter('cdp_segments_evaluations_total', 'Evaluations of every segment', ['outcome']);
+  const evaluationSeconds = deps.metrics.histogram(
+    'cdp_segments_evaluation_seconds',
+    'Duration of a pass evaluating every segment, from reading the definitions to the last change published',
+    [],
+    [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+  );
   let lastStartedAt = 0;
   let lastVersion = 0;
   // A process's first pass rolls up every survivor's stats, later ones only those that changed, and once an hour
@@ -71,6 +77,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     }
     await dropPassesBefore(Math.min(snapshot.pass, replaced?.pass ?? snapshot.pass), version);
     evaluations.inc({ outcome: failed === 0 ? 'ok' : 'partial' });
+    evaluationSeconds.observe((Date.now() - now) / 1000);
     logger.debug({ segments: targets.length, failed, ms: Date.now() - now }, 'evaluated segments');
   }
 
