@@ -40,6 +40,7 @@ const layouts: Array<{ command: string; services: ServiceName[]; present: string
   { command: 'cdp start', services: allServices, present: ['/v1/track', '/v1/batch', '/v1/profiles/{ref}/events'], absent: [] },
   { command: 'cdp ingest', services: ['ingest'], present: ['/v1/track', '/v1/import'], absent: ['/v1/profiles/{ref}'] },
   { command: 'cdp query-api', services: ['query-api'], present: ['/v1/profiles/{ref}', '/v1/profiles/{ref}/events'], absent: ['/v1/track'] },
+  { command: 'cdp resolver', services: ['resolver'], present: [], absent: ['/v1/track', '/v1/profiles/{ref}', '/console/'] },
 ];
 
 describe.each(layouts)('$command', ({ services, present, absent }) => {

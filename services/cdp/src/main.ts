@@ -8,9 +8,9 @@ const help = `cdp — an event-driven customer data platform
 Usage:
   cdp start                 run every service in one process (ingest + resolver + query API on one port + segments)
   cdp ingest                run only the ingest API
-  cdp resolver              run only the resolver (no HTTP port)
+  cdp resolver              run only the resolver (HTTP: /healthz, /readyz, /metrics only)
   cdp query-api             run only the query API
-  cdp segments              run only the segments evaluator (no HTTP port)
+  cdp segments              run only the segments evaluator (HTTP: /healthz, /readyz, /metrics only)
   cdp keys list             list keys (prefix, kind, source, revoked)
   cdp keys create --source NAME --kind write|read
   cdp keys revoke PREFIX    revoke the keys listed with that prefix
@@ -69,12 +69,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const platform = await startPlatform(config, logger, services);
   onShutdownSignal({ logger, timeoutMs: config.shutdownTimeoutMs, close: () => platform.close() });
-  print(`cdp ${services.join(' + ')} running${platform.url ? ` at ${platform.url}` : ''}`);
+  print(`cdp ${services.join(' + ')} running at ${platform.url}`);
   print(`  event log: ${platform.log ? platform.log.kind : 'none'}; ClickHouse: ${platform.clickhouse.kind}`);
   if (platform.createdKeys.write) print(`  write key (created now, keep it): ${platform.createdKeys.write}`);
   if (platform.createdKeys.read) print(`  read key (created now, keep it):  ${platform.createdKeys.read}`);
-  if (platform.url && services.includes('query-api')) print(`  console: ${platform.url}/console/ (sign in with a read key)`);
-  if (platform.url && services.includes('ingest')) print(`  demo data: pnpm exec cdp demo --url ${platform.url} --write-key <a write key>`);
+  if (services.includes('query-api')) print(`  console: ${platform.url}/console/ (sign in with a read key)`);
+  if (services.includes('ingest')) print(`  demo data: pnpm exec cdp demo --url ${platform.url} --write-key <a write key>`);
   return -1;
 }
 

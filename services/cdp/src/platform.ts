@@ -26,9 +26,9 @@ export type ServiceName = 'ingest' | 'resolver' | 'query-api' | 'segments';
 export const allServices: ServiceName[] = ['ingest', 'resolver', 'query-api', 'segments'];
 
 export interface Platform {
-  /** Base URL of the HTTP server, when an HTTP service runs. */
-  url: string | null;
-  app: FastifyInstance | null;
+  /** Base URL of the HTTP server (operations routes only when neither ingest nor the query API runs). */
+  url: string;
+  app: FastifyInstance;
   log: EventLog | null;
   clickhouse: ClickHouse;
   keys: KeyStore;
@@ -95,19 +95,17 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
     });
   }
 
-  let app: FastifyInstance | null = null;
-  let url: string | null = null;
-  if (services.includes('ingest') || services.includes('query-api')) {
-    const readiness: Record<string, () => Promise<boolean>> = { clickhouse: () => clickhouse.ready() };
-    if (log) readiness.log = () => log.ready();
-    app = await createHttpServer({ logger, metrics, readiness, trustProxy: config.trustedProxies });
-    if (services.includes('ingest') && log) await app.register(ingestPlugin({ log, topics, keys, metrics, logger, limits: config.ingest }));
-    if (services.includes('query-api')) await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger }));
-    await app.listen({ host: config.host, port: config.port });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  }
+  // Every process serves HTTP: the resolver and the segments evaluator alone answer only /healthz, /readyz, /metrics
+  // and /openapi.json, so they can be probed and scraped like the others.
+  const readiness: Record<string, () => Promise<boolean>> = { clickhouse: () => clickhouse.ready() };
+  if (log) readiness.log = () => log.ready();
+  const app: FastifyInstance = await createHttpServer({ logger, metrics, readiness, trustProxy: config.trustedProxies });
+  if (services.includes('ingest') && log) await app.register(ingestPlugin({ log, topics, keys, metrics, logger, limits: config.ingest }));
+  if (services.includes('query-api')) await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger }));
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
 
   return {
     url,
@@ -120,7 +118,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
     // Order matters: stop taking requests (in-flight ones finish and their appends complete), then let the
     // resolver and the segments evaluator finish and commit their batches, then close the log and the store.
     async close() {
-      if (app) await app.close();
+      await app.close();
       if (resolver) await resolver.close();
       if (segments) await segments.close();
       if (log) await log.close();
