@@ -1,18 +1,25 @@
 // The console's frame: language, sign-in, the navigation and one route per screen (each screen's code loads when first opened).
 import { LocationProvider, Route, Router, lazy, useLocation } from 'preact-iso';
 import { useMemo, useState } from 'preact/hooks';
-import { ApiContext, createApi } from './api';
+import { ApiContext, ApiError, createApi } from './api';
 import { forgetKey, keepKey, storedKey } from './auth';
 import { SignIn } from './components/sign-in';
+import { ErrorBox } from './components/states';
 import { createI18n, I18nContext, initialLanguage, languages, locales, rememberLanguage, useI18n, type I18n, type Language } from './i18n';
 import { Overview } from './screens/overview';
 
-const Retention = lazy(() => import('./screens/retention').then((module) => module.Retention));
-const Repeat = lazy(() => import('./screens/repeat').then((module) => module.Repeat));
-const Groups = lazy(() => import('./screens/groups').then((module) => module.Groups));
-const Segments = lazy(() => import('./screens/segments').then((module) => module.Segments));
-const Customers = lazy(() => import('./screens/customers').then((module) => module.Customers));
-const Care = lazy(() => import('./screens/care').then((module) => module.Care));
+/** A screen whose code could not be fetched (the platform stopped, the network dropped): said so, never a blank page. */
+function Unreachable() {
+  return <ErrorBox error={new ApiError(0, 'NETWORK', '')} retry={() => globalThis.location.reload()} />;
+}
+const orUnreachable = <T,>(screen: Promise<T>) => screen.catch(() => Unreachable);
+
+const Retention = lazy(() => orUnreachable(import('./screens/retention').then((module) => module.Retention)));
+const Repeat = lazy(() => orUnreachable(import('./screens/repeat').then((module) => module.Repeat)));
+const Groups = lazy(() => orUnreachable(import('./screens/groups').then((module) => module.Groups)));
+const Segments = lazy(() => orUnreachable(import('./screens/segments').then((module) => module.Segments)));
+const Customers = lazy(() => orUnreachable(import('./screens/customers').then((module) => module.Customers)));
+const Care = lazy(() => orUnreachable(import('./screens/care').then((module) => module.Care)));
 
 export const base = '/console';
 

@@ -21,7 +21,13 @@ export interface Filters {
 const dayMs = 86_400_000;
 const isDay = (text: string | undefined): text is string => !!text && /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`));
 
-export const browserTimeZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+/** Old names some browsers still report, by the name the IANA database uses today (Vietnam's above all). */
+const renamedZones: Record<string, string> = { 'Asia/Saigon': 'Asia/Ho_Chi_Minh', 'Asia/Calcutta': 'Asia/Kolkata', 'Asia/Rangoon': 'Asia/Yangon', 'Asia/Katmandu': 'Asia/Kathmandu' };
+
+export const browserTimeZone = (): string => {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  return renamedZones[zone] ?? zone;
+};
 
 /** Today's date on the clocks of a zone. */
 export function todayIn(timeZone: string, now = Date.now()): string {
@@ -101,7 +107,9 @@ export function useFilters(): [Filters, (change: Partial<Filters> & Record<strin
       }
       const search = new URLSearchParams();
       for (const [name, value] of Object.entries(next)) if (value) search.set(name, value);
-      location.route(`${location.path}${search.size ? `?${search.toString()}` : ''}`);
+      // The path as the address bar has it: preact-iso's `path` drops the trailing slash, and /console (no slash) is redirected without its query.
+      const path = new URL(location.url, 'http://console.invalid').pathname;
+      location.route(`${path}${search.size ? `?${search.toString()}` : ''}`);
     },
     [location.url],
   );

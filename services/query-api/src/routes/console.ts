@@ -37,7 +37,11 @@ const notBuilt = '<!doctype html><meta charset="utf-8"><title>CDP</title><p>The 
 
 export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', rootDoc, async (_request, reply) => reply.redirect('/console/', 302));
-  app.get('/console', hiddenDoc, async (_request, reply) => reply.redirect('/console/', 301));
+  // A shared link keeps its filters: the query string follows the redirect.
+  app.get('/console', hiddenDoc, async (request, reply) => {
+    const query = request.url.indexOf('?');
+    return reply.redirect(`/console/${query >= 0 ? request.url.slice(query) : ''}`, 301);
+  });
 
   const built = consoleBuilt();
   // Read once: the built page changes only with a new build, which comes with a restart.
@@ -50,6 +54,10 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   app.get('/console/', consoleDoc, answerPage);
   // Client-side routes (/console/segments, …) are the same page; files found at start are served by their own routes.
   app.get('/console/*', hiddenDoc, answerPage);
+  // An asset of another build (a tab open across an upgrade) is missing, not the page: the console says so and retries.
+  app.get('/console/assets/*', hiddenDoc, async (request, reply) =>
+    reply.status(404).send({ code: 'NOT_FOUND', message: `no console asset ${request.url.split('?')[0]}; reload the page` }),
+  );
   if (built) {
     await app.register(fastifyStatic, {
       root: consoleFilesDir,

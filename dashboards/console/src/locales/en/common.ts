@@ -38,6 +38,7 @@ export const common = {
   },
   channels: { web: 'Web', app: 'App', email: 'Email', sms: 'SMS', phone: 'Phone', social: 'Social', chat: 'Live chat', store: 'Store', unknown: 'Unknown' },
   periods: { day: 'Day', week: 'Week', month: 'Month', label: 'Group by' },
+  charts: { period: 'Period', table: 'Show the numbers' },
   states: {
     loading: 'Loading…',
     error: 'The platform answered with an error',

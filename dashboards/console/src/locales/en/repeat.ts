@@ -1,4 +1,29 @@
-// English texts of the repeat screen.
+// English texts of the repeat-purchase screen.
 export const repeat = {
   title: 'Repeat purchase',
+  intro: 'Of the customers who bought in the period, how many bought more than once, how often, and how long they took to come back.',
+  measures: 'Repeat purchase measures',
+  customers: 'Buyers',
+  repeatCustomers: 'Repeat buyers',
+  repeatRate: 'Repeat purchase rate',
+  ordersPerCustomer: 'Orders per buyer',
+  medianDaysToSecondPurchase: 'Time to second purchase',
+  medianDaysBetweenPurchases: 'Time between purchases',
+  hints: {
+    customers: 'at least one order in the period',
+    repeatCustomers: 'two orders or more',
+    repeatRate: 'repeat buyers out of all buyers',
+    ordersPerCustomer: 'on average',
+    medianDaysToSecondPurchase: 'median, from first to second order',
+    medianDaysBetweenPurchases: 'median, between two orders in a row',
+  },
+  distributionTitle: 'Buyers by number of orders',
+  distributionIntro: '{{customers}} buyers placed {{orders}} orders in the period.',
+  distribution: 'Buyers by how many orders they placed in the period',
+  ordersColumn: 'Orders',
+  buyersColumn: 'Buyers (share)',
+  orders: '{{number}} orders',
+  ordersOne: '1 order',
+  ordersMany: '5 or more',
+  empty: 'Nobody bought in this period. Choose a longer period or another channel.',
 };

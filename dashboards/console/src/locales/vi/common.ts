@@ -40,6 +40,7 @@ export const common: typeof en = {
   },
   channels: { web: 'Website', app: 'Ứng dụng', email: 'Email', sms: 'SMS', phone: 'Điện thoại', social: 'Mạng xã hội', chat: 'Chat trực tuyến', store: 'Cửa hàng', unknown: 'Không rõ' },
   periods: { day: 'Ngày', week: 'Tuần', month: 'Tháng', label: 'Nhóm theo' },
+  charts: { period: 'Kỳ', table: 'Xem số liệu' },
   states: {
     loading: 'Đang tải…',
     error: 'Nền tảng trả về lỗi',

@@ -1,6 +1,35 @@
-// Văn bản tiếng Việt của màn hình overview.
+// Văn bản tiếng Việt của màn hình tổng quan: các chỉ số, mức thay đổi, theo kênh và theo thời gian.
 import type { overview as en } from '../en/overview';
 
 export const overview: typeof en = {
   title: 'Tổng quan',
+  intro: 'Các chỉ số chăm sóc khách hàng và bán hàng trong kỳ, so với kỳ có cùng độ dài ngay trước đó.',
+  kpisLabel: 'Các chỉ số của kỳ',
+  kpis: {
+    activeCustomers: 'Khách hàng hoạt động',
+    newCustomers: 'Khách hàng mới',
+    orders: 'Đơn hàng',
+    revenue: 'Doanh thu',
+    aov: 'Giá trị đơn trung bình',
+    purchaseFrequency: 'Số đơn mỗi người mua',
+    churnRate: 'Tỷ lệ rời bỏ',
+    nps: 'NPS',
+    csat: 'Mức độ hài lòng (CSAT, %)',
+    tickets: 'Yêu cầu hỗ trợ',
+    complaints: 'Khiếu nại',
+    medianFirstResponseMinutes: 'Phản hồi đầu tiên (trung vị)',
+    medianResolutionHours: 'Thời gian xử lý (trung vị)',
+  },
+  previous: 'kỳ trước: {{value}}',
+  upFromZero: 'tăng từ 0 ở kỳ trước',
+  downToZero: 'giảm về 0 so với kỳ trước',
+  responses: '{{number}} câu trả lời',
+  byChannel: 'Theo kênh',
+  channel: 'Kênh',
+  overTime: 'Theo thời gian',
+  measure: 'Chỉ số',
+  groupBy: 'Biểu đồ theo',
+  noActivity: 'Không có khách hàng nào hoạt động trong kỳ này. Hãy chọn khoảng thời gian dài hơn hoặc kênh khác.',
+  chartCaption: '{{measure}} theo {{period}}',
+  periodName: { day: 'ngày', week: 'tuần', month: 'tháng' },
 };
