@@ -75,6 +75,9 @@ describe('signing in to the console', () => {
     const { context, page } = await rig.open({ signedIn: false, path: '/console/retention' });
     await signIn(page, key);
     await expect.poll(() => page.locator('h1').textContent()).toBe(vi.retention.title);
+    // Every request of the screen answered first, so the one below is the first to meet the revoked key.
+    await page.waitForLoadState('networkidle');
+    await page.getByLabel(vi.common.filters.range, { exact: true }).waitFor();
     expect(await rig.cdp.platform.keys.revoke(key.slice(0, 10))).toBe(1);
     // The next request the console makes meets the revoked key.
     await page.getByLabel(vi.common.filters.range, { exact: true }).selectOption('7d');

@@ -10,7 +10,8 @@ import { read } from '../harness/http';
 
 const root = new URL('../../', import.meta.url);
 const readText = (file: string) => readFileSync(new URL(file, root), 'utf8');
-const readYaml = (file: string) => parse(readText(file)) as Record<string, unknown>;
+// Merge keys on: the compose file shares one definition among the cdp services with `<<: *service`.
+const readYaml = (file: string) => parse(readText(file), { merge: true }) as Record<string, unknown>;
 
 interface DataSourceRef {
   type?: string;
@@ -51,16 +52,25 @@ const targetsOf = (dashboard: Dashboard) => queryPanelsOf(dashboard).flatMap((pa
 // parenthesis), binary operators and modifiers.
 const promqlKeywords = new Set([
   ...['sum', 'min', 'max', 'avg', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group', 'limitk', 'limit_ratio'],
-  ...['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'atan2', 'le'],
+  ...['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'atan2', 'le', 'inf', 'nan'],
 ]);
 const labelListModifiers = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
+
+const isQuote = (char: string) => char === '"' || char === "'" || char === '`';
+
+/** Index of the quote closing the one at `start` (escaped quotes are not needed by the dashboards). */
+function closingQuote(expr: string, start: number): number {
+  const end = expr.indexOf(expr[start] as string, start + 1);
+  if (end < 0) throw new Error(`unterminated string in ${expr}`);
+  return end;
+}
 
 /** Index just past the bracket closing the one at `start`, skipping quoted strings. */
 function skipBracketed(expr: string, start: number, open: string, close: string): number {
   let depth = 0;
   for (let index = start; index < expr.length; index += 1) {
     const char = expr[index] as string;
-    if (char === '"' || char === "'" || char === '`') index = expr.indexOf(char, index + 1);
+    if (isQuote(char)) index = closingQuote(expr, index);
     else if (char === open) depth += 1;
     else if (char === close && --depth === 0) return index + 1;
   }
@@ -75,14 +85,17 @@ function metricNamesOf(expr: string): string[] {
     const char = expr[index] as string;
     if (char === '{') index = skipBracketed(expr, index, '{', '}');
     else if (char === '[') index = skipBracketed(expr, index, '[', ']');
-    else if (char === '"' || char === "'" || char === '`') index = expr.indexOf(char, index + 1) + 1;
-    else if (/[0-9.]/.test(char)) index = (/^[0-9.]+(e[+-]?[0-9]+)?/i.exec(expr.slice(index))?.[0].length ?? 1) + index;
+    else if (isQuote(char)) index = closingQuote(expr, index) + 1;
+    // A number, or a duration (`offset 1h30m`), whose unit letters are no name.
+    else if (/[0-9.]/.test(char)) index += /^(0x[0-9a-f]+|[0-9.]+(e[+-]?[0-9]+)?(ms|[smhdwy])*)/i.exec(expr.slice(index))?.[0].length ?? 1;
     else if (/[a-zA-Z_:]/.test(char)) {
       const word = (/^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(expr.slice(index)) as RegExpExecArray)[0];
       index += word.length;
       const next = /^\s*(.)/.exec(expr.slice(index))?.[1];
-      if (labelListModifiers.has(word) && next === '(') index = skipBracketed(expr, expr.indexOf('(', index), '(', ')');
-      else if (!promqlKeywords.has(word) && next !== '(') names.add(word);
+      // PromQL keywords are case-insensitive (`SUM BY (le)`), metric names are not.
+      const keyword = word.toLowerCase();
+      if (labelListModifiers.has(keyword) && next === '(') index = skipBracketed(expr, expr.indexOf('(', index), '(', ')');
+      else if (!promqlKeywords.has(keyword) && next !== '(') names.add(word);
     } else index += 1;
   }
   return [...names];
@@ -110,7 +123,13 @@ function expandMacros(sql: string, range: { fromMs: number; toMs: number }): str
 describe('the Grafana provisioning', () => {
   const datasources = (readYaml('infra/grafana/provisioning/datasources/datasources.yml').datasources ?? []) as Array<Record<string, unknown>>;
   const provisioned = new Map(datasources.map((source) => [source.uid as string, source]));
-  const compose = readYaml('infra/docker-compose.yml') as { services: Record<string, { environment?: Record<string, unknown>; volumes?: string[]; ports?: string[] }> };
+  interface ComposeService {
+    build?: { dockerfile?: string };
+    environment?: Record<string, unknown>;
+    volumes?: string[];
+    ports?: string[];
+  }
+  const compose = readYaml('infra/docker-compose.yml') as { services: Record<string, ComposeService> };
 
   it('provisions the Prometheus and ClickHouse data sources the dashboards name, the ClickHouse one as compose runs it', () => {
     expect(provisioned.get('prometheus')).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090' });
@@ -150,8 +169,10 @@ describe('the Grafana provisioning', () => {
 
     const prometheus = readYaml('infra/prometheus/prometheus.yml') as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
     const scraped = prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((config) => config.targets));
-    expect(scraped.sort()).toEqual(['ingest:8080', 'query-api:8080']);
-    for (const target of scraped) expect(Object.keys(compose.services)).toContain(target.split(':')[0]);
+    // Every container running the platform's image, on the port it serves HTTP on (PORT, 8080 by default).
+    const cdpServices = Object.entries(compose.services).filter(([, service]) => service.build?.dockerfile === 'infra/Dockerfile');
+    expect(cdpServices.map(([name]) => name).sort()).toEqual(['ingest', 'query-api', 'resolver', 'segments']);
+    expect(scraped.sort()).toEqual(cdpServices.map(([name, service]) => `${name}:${String(service.environment?.PORT ?? 8080)}`).sort());
     const prometheusMount = (compose.services.prometheus?.volumes ?? []).find((volume) => volume.startsWith('./prometheus/prometheus.yml:'));
     expect(prometheusMount).toBe('./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
   });
@@ -159,6 +180,7 @@ describe('the Grafana provisioning', () => {
   it('reads metric names out of PromQL, not functions, keywords, labels or ranges', () => {
     expect(metricNamesOf('histogram_quantile(0.95, sum by (le, route) (rate(a_bucket{route!~"/metrics|x"}[$__rate_interval])))')).toEqual(['a_bucket']);
     expect(metricNamesOf('sum(min by (partition) (lag)) / on (job) group_left (x) b or vector(0)')).toEqual(['lag', 'b']);
+    expect(metricNamesOf('c offset 1h30m > 1e3 and d @ start() unless e > Inf')).toEqual(['c', 'd', 'e']);
   });
 });
 
