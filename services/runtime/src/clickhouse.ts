@@ -80,6 +80,7 @@ const unreachableMessages = [/ChdbConnection is closed/, /^Timeout error/, /sock
 export function isStoreUnavailable(error: unknown): boolean {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
     const code = String((cause as { code?: unknown }).code ?? '');
+    // By name: chDB throws the ClickHouseError of its own copy of client-common, which instanceof would not match.
     if (unreachable.has(code) || (cause.constructor.name === 'ClickHouseError' && overloaded.has(code))) return true;
     if (unreachableMessages.some((pattern) => pattern.test(cause instanceof Error ? cause.message : ''))) return true;
   }

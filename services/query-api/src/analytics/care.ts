@@ -2,14 +2,9 @@
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { OpenTicketsQuery, OpenTicketsResponse, SurveysQuery, SurveysResponse, TicketSeriesQuery, TicketSeriesResponse } from '@cdp/schemas';
 import { ticketFollowUps } from './kpis';
-import { windowPeriods } from './periods';
-import { fromParam, periodAfter, periodOf, rows, scopedTouchpoints, scopeParams, toParam } from './scope';
+import { seriesOf, seriesRange } from './periods';
+import { fromParam, periodOf, rows, scopedTouchpoints, scopeParams, toParam } from './scope';
 
-const periodStart = (day: string) => `toDateTime64(${day}, 3, {tz:String})`;
-const seriesRange = {
-  since: periodStart('toDate32({firstPeriod:String})'),
-  until: periodStart(periodAfter('toDate32({lastPeriod:String})', '1')),
-};
 
 const ticketSeriesQuery = `
   SELECT
@@ -23,9 +18,8 @@ const ticketSeriesQuery = `
 
 /** Ticket events per calendar period starting in the window, each period whole, each message once. */
 export async function ticketSeries(client: ClickHouseClient, query: TicketSeriesQuery): Promise<TicketSeriesResponse> {
-  const periods = await windowPeriods(client, query, query.period);
+  const { periods, params } = await seriesOf(client, query, query.period);
   if (periods.length === 0) return { period: query.period, series: [] };
-  const params = { ...scopeParams(query), period: query.period, firstPeriod: periods[0], lastPeriod: periods[periods.length - 1] };
   const counted = new Map(
     (await rows<{ period: string; opened: number; replied: number; resolved: number; complaints: number }>(client, ticketSeriesQuery, params, true)).map((row) => [row.period, row]),
   );

@@ -2,15 +2,10 @@
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { KpiSeriesQuery, KpiSeriesResponse } from '@cdp/schemas';
 import { factsQuery, kpiValuesOf, ticketTimingsQuery, type FactsRow, type Split, type TimingsRow } from './kpis';
-import { windowPeriods } from './periods';
-import { activePeriods, periodAfter, periodOf, rows, scopedFirstSeen, scopeParams, touchpointsPerSurvivor } from './scope';
+import { firstPeriod, lastPeriod, periodStart, seriesOf, seriesRange } from './periods';
+import { activePeriods, periodAfter, periodOf, rows, scopedFirstSeen, touchpointsPerSurvivor } from './scope';
 
-// The series covers whole periods: from the first one starting in the window to the end of the last one. Churn
-// compares a period with the one before it, so activity is read from that one on.
-const periodStart = (day: string) => `toDateTime64(${day}, 3, {tz:String})`;
-const firstPeriod = 'toDate32({firstPeriod:String})';
-const lastPeriod = 'toDate32({lastPeriod:String})';
-const seriesRange = { since: periodStart(firstPeriod), until: periodStart(periodAfter(lastPeriod, '1')) };
+// Churn compares a period with the one before it, so activity is read from that one on.
 
 /** Each row counts in the period holding its time. */
 const byPeriod: Split = ({ timestamp }) => `toString(${periodOf(timestamp)})`;
@@ -43,9 +38,8 @@ interface PresenceRow {
 }
 
 export async function kpiSeries(client: ClickHouseClient, query: KpiSeriesQuery): Promise<KpiSeriesResponse> {
-  const periods = await windowPeriods(client, query, query.period);
+  const { periods, params } = await seriesOf(client, query, query.period);
   if (periods.length === 0) return { period: query.period, series: [] };
-  const params = { ...scopeParams(query), period: query.period, firstPeriod: periods[0], lastPeriod: periods[periods.length - 1] };
   const presence = await rows<PresenceRow>(client, presenceQuery, params, true);
   const fresh = await rows<{ split: string; new_customers: number }>(client, newCustomersQuery(query.channel), params, true);
   const facts = await rows<FactsRow>(client, factsQuery(byPeriod, seriesRange), params, true);
