@@ -1,4 +1,5 @@
 // Reads back what reached ClickHouse: stored rows per messageId, counted straight from the events table.
+import { sendDemo } from '@cdp/cdp/demo';
 import { waitFor } from '@cdp/runtime';
 import type { TestPlatform } from '../harness/platform';
 
@@ -35,4 +36,15 @@ export async function storedContext(cdp: TestPlatform, messageId: string): Promi
   const rows = await result.json<{ context: string }>();
   if (!rows[0]) throw new Error(`message ${messageId} is not stored`);
   return JSON.parse(rows[0].context) as Record<string, unknown>;
+}
+
+/** Sends a demo customer base through the tracking API and waits until the resolver stored every message of it. */
+export async function loadDemo(cdp: TestPlatform, options: { customers: number; months: number; seed: number }): Promise<{ messages: number }> {
+  const sent = await sendDemo({ url: cdp.url, writeKey: cdp.writeKey, ...options });
+  const stored = async () => {
+    const result = await cdp.platform.clickhouse.client.query({ query: 'SELECT uniqExact(message_id) AS stored FROM events', format: 'JSONEachRow' });
+    return Number((await result.json<{ stored: string | number }>())[0]?.stored ?? 0);
+  };
+  await waitFor(async () => (await stored()) === sent.messages, { timeoutMs: 60_000, what: `${sent.messages} demo messages stored` });
+  return { messages: sent.messages };
 }

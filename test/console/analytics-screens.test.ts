@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { waitFor } from '@cdp/runtime';
-import { sendDemo } from '@cdp/cdp/demo';
 import { flatten, messages } from '@cdp/console/locales';
 import { accessibilityProblems, englishLeftOver, screenshot, startConsoleRig, widths, type ConsoleRig } from '../harness/console';
+import { loadDemo } from '../clients/store';
 
 const vi = messages.vi;
 const english = flatten(messages.en);
@@ -69,13 +69,7 @@ async function filterAndReload(page: Page, preset: string, channel: string): Pro
 
 beforeAll(async () => {
   rig = await startConsoleRig();
-  const sent = await sendDemo({ url: rig.cdp.url, writeKey: rig.cdp.writeKey, customers: 300, months: 4, seed: 7 });
-  const stored = async () => {
-    const result = await rig.cdp.platform.clickhouse.client.query({ query: 'SELECT uniqExact(message_id) AS stored FROM events', format: 'JSONEachRow' });
-    const [row] = await result.json<{ stored: string | number }>();
-    return Number(row?.stored ?? 0);
-  };
-  await waitFor(async () => (await stored()) === sent.messages, { timeoutMs: 40_000, what: `${sent.messages} demo messages stored` });
+  await loadDemo(rig.cdp, { customers: 300, months: 4, seed: 7 });
   const storedAt = Date.now();
   // Groups and the RFM grid come from an evaluation that began after everything was stored.
   await waitFor(async () => {

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { waitFor } from '@cdp/runtime';
-import { sendDemo } from '@cdp/cdp/demo';
 import { flatten, messages } from '@cdp/console/locales';
 import { accessibilityProblems, englishLeftOver, screenshot, startConsoleRig, widths, type ConsoleRig, type Language } from '../harness/console';
+import { loadDemo } from '../clients/store';
 
 const vi = messages.vi;
 const english = flatten(messages.en);
@@ -80,13 +80,7 @@ async function everyView(name: string, path: string, ready: string): Promise<voi
 
 beforeAll(async () => {
   rig = await startConsoleRig();
-  const sent = await sendDemo({ url: rig.cdp.url, writeKey: rig.cdp.writeKey, customers: 300, months: 4, seed: 7 });
-  const stored = async () => {
-    const result = await rig.cdp.platform.clickhouse.client.query({ query: 'SELECT uniqExact(message_id) AS stored FROM events', format: 'JSONEachRow' });
-    const [row] = await result.json<{ stored: string | number }>();
-    return Number(row?.stored ?? 0);
-  };
-  await waitFor(async () => (await stored()) === sent.messages, { timeoutMs: 40_000, what: `${sent.messages} demo messages stored` });
+  await loadDemo(rig.cdp, { customers: 300, months: 4, seed: 7 });
   await evaluatedAfter(Date.now());
 }, 120_000);
 

@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { waitFor } from '@cdp/runtime';
-import { sendDemo } from '@cdp/cdp/demo';
 import { startTestPlatform, type TestPlatform } from '../harness/platform';
 import { read } from '../harness/http';
+import { loadDemo } from '../clients/store';
 
 const root = new URL('../../', import.meta.url);
 const readText = (file: string) => readFileSync(new URL(file, root), 'utf8');
@@ -196,12 +196,7 @@ describe('the Grafana dashboards on the embedded runtime with demo data', () => 
   beforeAll(async () => {
     // A small snapshot interval so the identity-graph snapshot counter has series too.
     cdp = await startTestPlatform('embedded', { CDP_SEGMENTS_INTERVAL_MS: '500', CDP_RESOLVER_SNAPSHOT_EVERY: '100' });
-    const sent = await sendDemo({ url: cdp.url, writeKey: cdp.writeKey, customers: 150, months: 3, seed: 7 });
-    const stored = async () => {
-      const result = await cdp.platform.clickhouse.client.query({ query: 'SELECT uniqExact(message_id) AS stored FROM events', format: 'JSONEachRow' });
-      return Number((await result.json<{ stored: string }>())[0]?.stored);
-    };
-    await waitFor(async () => (await stored()) === sent.messages, { timeoutMs: 60_000, what: `${sent.messages} demo messages stored` });
+    await loadDemo(cdp, { customers: 150, months: 3, seed: 7 });
     const bad = await fetch(`${cdp.url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(bad.status).toBeGreaterThanOrEqual(400);
     expect(bad.status).toBeLessThan(500);
