@@ -139,7 +139,14 @@ describe('the segments screens', () => {
     await context.close();
 
     await evaluatedAfter(savedAt);
-    const { body: saved } = await api<Segment>(`/v1/segments/${id}`);
+    // A pass is marked done before each segment's members are stored: wait for this one's, which the preview counted.
+    const saved = await waitFor(
+      async () => {
+        const { body } = await api<Segment>(`/v1/segments/${id}`);
+        return body.size === preview.body.count ? body : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the saved segment to hold the members its preview counted' },
+    );
     expect(saved.rule).toEqual(expected);
     const list = await rig.open({ path: '/console/segments' });
     await expect.poll(() => list.page.getByTestId(`segment-size-${id}`).textContent(), soon).toBe(number(saved.size));
