@@ -51,7 +51,7 @@ interface Measured {
 async function main(): Promise<void> {
   const keptDir = process.env.BENCH_DATA_DIR;
   const dataDir = keptDir ?? mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-analytics-'));
-  const readKey = `rk_bench_${process.pid}`;
+  const readKey = `rk_bench_key_${process.pid}_${Date.now()}`;
   const config = loadConfig({ CDP_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', CDP_READ_KEY: readKey, LOG_LEVEL: 'warn' });
   const platform = await startPlatform(config, createLogger({ level: 'warn', name: 'bench' }), ['query-api']);
   try {

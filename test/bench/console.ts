@@ -71,7 +71,7 @@ async function fetchBytes(url: string): Promise<Buffer> {
 async function main(): Promise<void> {
   const keptDir = process.env.BENCH_DATA_DIR;
   const dataDir = keptDir ?? mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-console-'));
-  const readKey = `rk_bench_${process.pid}`;
+  const readKey = `rk_bench_key_${process.pid}_${Date.now()}`;
   const config = loadConfig({ CDP_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', CDP_READ_KEY: readKey, LOG_LEVEL: 'warn', CDP_SEGMENTS_INTERVAL_MS: '3600000' });
   const platform = await startPlatform(config, createLogger({ level: 'warn', name: 'bench' }), ['query-api', 'segments']);
   let browser: Browser | null = null;

@@ -30,7 +30,7 @@ async function serve(target: Target): Promise<void> {
     close = () => app.close();
   } else {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-'));
-    writeKey = `wk_bench_${process.pid}`;
+    writeKey = `wk_bench_key_${process.pid}_${Date.now()}`;
     const config = loadConfig({
       CDP_DATA_DIR: dataDir,
       HOST: '127.0.0.1',

@@ -55,12 +55,12 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   try {
     const served = (await server.next()) as Served;
-    const { url, readKey, load } = served;
+    const { url, key, load } = served;
     const call = async (method: string, path: string, body?: unknown) => {
       const started = performance.now();
       const response = await fetch(`${url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${readKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const parsed = (await response.json()) as Record<string, unknown>;
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     const listed = (await call('GET', '/v1/segments')).body.segments as Array<{ id: string; size: number }>;
     const exportOf = async (name: string) => {
       const segmentId = ids.get(name)!;
-      const exported = await exportCsv({ url, readKey, segmentId, traits: ['plan', 'country'], serverPid: server.child.pid! });
+      const exported = await exportCsv({ url, key, segmentId, traits: ['plan', 'country'], serverPid: server.child.pid! });
       return { ...exported, audience: listed.find((segment) => segment.id === segmentId)?.size ?? 0 };
     };
     // The smaller audience first: if the larger one then needs no more memory, memory does not grow with the audience.

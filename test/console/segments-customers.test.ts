@@ -37,7 +37,7 @@ let rig: ConsoleRig;
 async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> {
   const response = await fetch(`${rig.cdp.url}${path}`, {
     method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${rig.cdp.readKey}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { authorization: `Bearer ${rig.cdp.adminKey}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: init.body === undefined ? null : JSON.stringify(init.body),
   });
   return { status: response.status, body: (response.status === 204 ? undefined : await response.json()) as T };
@@ -110,7 +110,7 @@ describe('the segments screens', () => {
       ],
     };
     const editor = vi.segments.editor;
-    const { context, page } = await rig.open({ path: '/console/segments/new' });
+    const { context, page } = await rig.open({ path: '/console/segments/new', key: rig.cdp.adminKey });
     await page.getByLabel(vi.segments.builder.name, { exact: true }).fill('Khách mua lại gần đây');
     const root = page.getByTestId('rule-group').first();
     await root.getByTestId('rule-condition').first().getByLabel(editor.value, { exact: true }).fill('2');
@@ -202,7 +202,7 @@ describe('the segments screens', () => {
 
   it('deletes a custom segment only after the confirmation', async () => {
     const created = await api<Segment>('/v1/segments', { method: 'POST', body: { name: 'Khách cần xóa', rule: { stat: 'orders', gte: 5 } } });
-    const { context, page } = await rig.open({ path: `/console/segments/${created.body.id}` });
+    const { context, page } = await rig.open({ path: `/console/segments/${created.body.id}`, key: rig.cdp.adminKey });
     await page.getByTestId('delete-segment').click();
     await page.getByRole('button', { name: vi.segments.remove.cancel }).click();
     expect((await api(`/v1/segments/${created.body.id}`)).status).toBe(200);
@@ -212,6 +212,20 @@ describe('the segments screens', () => {
     expect((await api(`/v1/segments/${created.body.id}`)).status).toBe(404);
     await page.locator('[data-testid^="segment-size-"]').first().waitFor();
     expect(await page.getByTestId(`segment-row-${created.body.id}`).count()).toBe(0);
+    await context.close();
+  });
+});
+
+describe('a key without the scope', () => {
+  it('says in Vietnamese which permission a read key lacks to delete a segment, and deletes nothing', async () => {
+    const created = await api<Segment>('/v1/segments', { method: 'POST', body: { name: 'Khách giữ lại', rule: { stat: 'orders', gte: 5 } } });
+    const { context, page } = await rig.open({ path: `/console/segments/${created.body.id}` });
+    await page.getByTestId('delete-segment').click();
+    await page.getByTestId('confirm-delete').click();
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent().catch(() => ''), soon).toContain(vi.common.states.forbidden.replace('{{scope}}', 'segments:write'));
+    expect((await api(`/v1/segments/${created.body.id}`)).status).toBe(200);
+    await checkPage(page, 'segment-delete-forbidden', 'vi', widths.desktop);
     await context.close();
   });
 });

@@ -1,6 +1,7 @@
 // Signing in to the console with a read key: a wrong key, the right one (kept in the tab only), signing out, a revoked key, a stopped platform.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { readScopes } from '@cdp/runtime';
 import { flatten, messages } from '@cdp/console/locales';
 import { accessibilityProblems, englishLeftOver, screenshot, startConsoleRig, widths, type ConsoleRig, type Language } from '../harness/console';
 
@@ -71,7 +72,7 @@ describe('signing in to the console', () => {
   });
 
   it('sends a user whose key is revoked meanwhile back to the form, saying why', async () => {
-    const key = await rig.cdp.platform.keys.create('read', 'console-revocation');
+    const key = await rig.cdp.platform.keys.create({ source: 'console-revocation', scopes: readScopes });
     const { context, page } = await rig.open({ signedIn: false, path: '/console/retention' });
     await signIn(page, key);
     await expect.poll(() => page.locator('h1').textContent()).toBe(vi.retention.title);

@@ -18,7 +18,7 @@ export interface ConsoleRig {
   cdp: TestPlatform;
   browser: Browser;
   /** A new browser context in a language and width, signed in with the platform's read key unless `signedIn` is false. */
-  open(options?: { language?: Language; width?: number; signedIn?: boolean; path?: string }): Promise<{ context: BrowserContext; page: Page }>;
+  open(options?: { language?: Language; width?: number; signedIn?: boolean; path?: string; key?: string }): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
 }
 
@@ -31,11 +31,11 @@ export async function startConsoleRig(options: { segmentsIntervalMs?: number } =
   return {
     cdp,
     browser,
-    async open({ language = 'vi', width = widths.desktop, signedIn = true, path: at = '/console/' } = {}) {
+    async open({ language = 'vi', width = widths.desktop, signedIn = true, path: at = '/console/', key = cdp.readKey } = {}) {
       const context = await browser.newContext({ locale: language === 'vi' ? 'vi-VN' : 'en-GB', viewport: { width, height: 900 }, timezoneId: 'Asia/Ho_Chi_Minh' });
       // The console keeps its language in local storage and the key in session storage, as a user's browser would.
       await context.addInitScript({
-        content: `localStorage.setItem('cdp.language', ${JSON.stringify(language)}); ${signedIn ? `sessionStorage.setItem('cdp.readKey', ${JSON.stringify(cdp.readKey)});` : ''}`,
+        content: `localStorage.setItem('cdp.language', ${JSON.stringify(language)}); ${signedIn ? `sessionStorage.setItem('cdp.readKey', ${JSON.stringify(key)});` : ''}`,
       });
       const page = await context.newPage();
       await page.goto(`${cdp.url}${at}`);

@@ -18,6 +18,8 @@ export interface TestPlatform {
   url: string;
   writeKey: string;
   readKey: string;
+  /** Holds every scope: segment writes and key management. */
+  adminKey: string;
   config: Config;
   logger: Logger;
   close(): Promise<void>;
@@ -37,6 +39,7 @@ export function runtimeEnv(runtime: RuntimeName, dataDir: string): Record<string
     CLICKHOUSE_DATABASE: uniqueName('cdp_test'),
     CDP_WRITE_KEY: uniqueName('wk_test'),
     CDP_READ_KEY: uniqueName('rk_test'),
+    CDP_ADMIN_KEY: uniqueName('ak_test'),
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
@@ -66,6 +69,7 @@ export async function startTestPlatform(
     url: platform.url as string,
     writeKey: env.CDP_WRITE_KEY as string,
     readKey: env.CDP_READ_KEY as string,
+    adminKey: env.CDP_ADMIN_KEY as string,
     config,
     logger,
     async close() {

@@ -1,5 +1,5 @@
 // Runs `cdp` as a child process, the way a user does, and reads the URL it prints.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -35,6 +35,15 @@ export async function spawnCdp(args: string[], env: Record<string, string>, time
     });
   });
   return { child, url, output: () => output, exited };
+}
+
+/** Runs a `cdp` command that ends (`cdp keys …`) and gives its exit code and what it printed. */
+export function runCdp(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cdpBin, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+    });
+  });
 }
 
 /**

@@ -107,7 +107,7 @@ describe('segment audiences', () => {
 
     const created = await fetch(`${cdp.url}/v1/segments`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${cdp.readKey}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${cdp.adminKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'Audience', rule }),
     });
     segmentId = ((await created.json()) as { id: string }).id;

@@ -17,7 +17,7 @@ describe.each(runtimes)('segment evaluation on the %s runtime', (runtime) => {
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${cdp.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${cdp.readKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${cdp.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: (response.status === 204 ? {} : await response.json()) as Record<string, unknown> };

@@ -14,7 +14,7 @@ describe('segments API', () => {
   const call = async (method: string, path: string, body?: unknown, key?: string) => {
     const response = await fetch(`${cdp.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${key ?? cdp.readKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${key ?? cdp.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
@@ -75,9 +75,18 @@ describe('segments API', () => {
     expect((await call('GET', `/v1/segments/${builtin.id}`)).body.kind).toBe('builtin');
   });
 
-  it('asks for a read key', async () => {
+  it('asks for a key with the scope each route needs', async () => {
     expect((await read(cdp.url, '/v1/segments')).status).toBe(401);
-    expect((await call('POST', '/v1/segments/preview', { rule: { stat: 'orders', gt: 1 } }, cdp.writeKey)).status).toBe(401);
+    const preview = await call('POST', '/v1/segments/preview', { rule: { stat: 'orders', gt: 1 } }, cdp.writeKey);
+    expect(preview.status).toBe(403);
+    expect(preview.body).toMatchObject({ code: 'MISSING_SCOPE', errors: [{ scope: 'analytics' }] });
+    // A read key reads and previews, but changes nothing: a deleted segment would send every member an exit.
+    expect((await call('POST', '/v1/segments/preview', { rule: { stat: 'orders', gt: 1 } }, cdp.readKey)).status).toBe(200);
+    const refused = await call('POST', '/v1/segments', { name: 'by a read key', rule: { stat: 'orders', gt: 1 } }, cdp.readKey);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ code: 'MISSING_SCOPE', errors: [{ scope: 'segments:write' }] });
+    expect(String(refused.body.message)).toContain('segments:write');
+    expect(((await call('GET', '/v1/segments', undefined, cdp.readKey)).body.segments as Array<{ name: string }>).map((segment) => segment.name)).not.toContain('by a read key');
   });
 
   it('previews the count and a sample of exactly the members a recomputation finds', async () => {

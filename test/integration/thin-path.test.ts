@@ -116,8 +116,10 @@ describe.each(runtimes)('thin path on the %s runtime', (runtime) => {
     expect(String(oversized.body.message)).toMatch(/large|limit|KB/i);
     const noReadKey = await read(cdp.url, '/v1/profiles/user_id:u');
     expect(noReadKey.status).toBe(401);
+    // A known key without the profiles scope: refused, naming the scope it lacks.
     const writeKeyAsReadKey = await read(cdp.url, '/v1/profiles/user_id:u', cdp.writeKey);
-    expect(writeKeyAsReadKey.status).toBe(401);
+    expect(writeKeyAsReadKey.status).toBe(403);
+    expect(writeKeyAsReadKey.body).toMatchObject({ code: 'MISSING_SCOPE', errors: [{ scope: 'profiles' }] });
     const unknownProfile = await read(cdp.url, `/v1/profiles/user_id:${uniqueName('nobody')}`, cdp.readKey);
     expect(unknownProfile.status).toBe(404);
     const badRef = await read(cdp.url, '/v1/profiles/shoe_size:42', cdp.readKey);

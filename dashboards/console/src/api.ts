@@ -16,6 +16,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly problems: ApiProblem[] = [],
+    /** MISSING_SCOPE: the scope the signed-in key lacks. */
+    readonly scope?: string,
   ) {
     super(message);
   }
@@ -37,8 +39,12 @@ export interface Api {
 }
 
 async function errorOf(response: Response): Promise<ApiError> {
-  const body = (await response.json().catch(() => ({}))) as { code?: string; message?: string; errors?: ApiProblem[] };
-  return new ApiError(response.status, body.code ?? `HTTP_${response.status}`, body.message ?? response.statusText, body.errors ?? []);
+  const body = (await response.json().catch(() => ({}))) as { code?: string; message?: string; errors?: Array<ApiProblem & { scope?: string }> };
+  const code = body.code ?? `HTTP_${response.status}`;
+  const message = body.message ?? response.statusText;
+  // A key without the scope a route needs: the scope is the whole story, there are no problems to list.
+  if (code === 'MISSING_SCOPE') return new ApiError(response.status, code, message, [], body.errors?.[0]?.scope ?? '');
+  return new ApiError(response.status, code, message, body.errors ?? []);
 }
 
 /** An API client for one read key; `onUnauthorized` runs when the key stops being accepted. */
@@ -78,7 +84,8 @@ export function createApi(key: string, onUnauthorized: () => void, base = ''): A
 export async function checkKey(key: string, base = ''): Promise<boolean> {
   const response = await fetch(`${base}/v1/segments`, { headers: { authorization: `Bearer ${key}` } });
   if (response.status === 401) return false;
-  if (!response.ok) throw await errorOf(response);
+  // A known key without the analytics scope may still read what its scopes allow; each screen says what it lacks.
+  if (!response.ok && response.status !== 403) throw await errorOf(response);
   return true;
 }
 

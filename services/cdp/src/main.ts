@@ -1,6 +1,6 @@
 // The cdp command line: start the platform or one service, manage keys, send demo data.
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, loadConfig, onShutdownSignal, type KeyKind } from '@cdp/runtime';
+import { ConfigError, createLogger, initialKeyScopes, loadConfig, onShutdownSignal, parseScopes, scopes, type Scope } from '@cdp/runtime';
 import { allServices, openStore, startPlatform, type ServiceName } from './platform';
 
 const help = `cdp — an event-driven customer data platform
@@ -11,8 +11,11 @@ Usage:
   cdp resolver              run only the resolver (HTTP: /healthz, /readyz, /metrics only)
   cdp query-api             run only the query API
   cdp segments              run only the segments evaluator (HTTP: /healthz, /readyz, /metrics only)
-  cdp keys list             list keys (prefix, kind, source, revoked)
-  cdp keys create --source NAME --kind write|read
+  cdp keys list             list keys (prefix, scopes, source, created, expires, revoked)
+  cdp keys create --source NAME --scope SCOPES [--expires TIME]
+                            create a key with comma-separated scopes (write, analytics, profiles, audiences,
+                            segments:write, admin), or --kind write|read|admin for the usual sets; TIME is an
+                            ISO date or date-time (UTC without an offset), after which the key is refused
   cdp keys revoke PREFIX    revoke the keys listed with that prefix
   cdp demo [--customers N] [--months M] [--seed S] [--url URL] [--write-key KEY]
                             send demo customers (Vietnamese, every channel) to a running platform over HTTP
@@ -26,7 +29,8 @@ Options:
 Without KAFKA_BROKERS the event log is embedded on disk under the data directory; without CLICKHOUSE_URL
 ClickHouse runs in process (chDB) under the data directory. With them set, the services use those servers.
 The embedded runtime belongs to one process: stop \`cdp start\` before \`cdp keys\` on the same data directory.
-On first start a write key and a read key are created and printed; CDP_WRITE_KEY / CDP_READ_KEY seed them.
+On first start a write, a read and an admin key are created and printed; CDP_WRITE_KEY / CDP_READ_KEY /
+CDP_ADMIN_KEY seed them (at least 16 characters each).
 Every environment variable is listed in the README.
 `;
 
@@ -47,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       source: { type: 'string' },
       kind: { type: 'string' },
+      scope: { type: 'string' },
+      expires: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -73,41 +79,70 @@ async function main(argv: string[]): Promise<number> {
   print(`  event log: ${platform.log ? platform.log.kind : 'none'}; ClickHouse: ${platform.clickhouse.kind}`);
   if (platform.createdKeys.write) print(`  write key (created now, keep it): ${platform.createdKeys.write}`);
   if (platform.createdKeys.read) print(`  read key (created now, keep it):  ${platform.createdKeys.read}`);
+  if (platform.createdKeys.admin) print(`  admin key (created now, keep it): ${platform.createdKeys.admin}`);
   if (services.includes('query-api')) print(`  console: ${platform.url}/console/ (sign in with a read key)`);
   if (services.includes('ingest')) print(`  demo data: pnpm exec cdp demo --url ${platform.url} --write-key <a write key>`);
   return -1;
 }
 
+const keysUsage = `usage: cdp keys list | create --source NAME (--scope SCOPES | --kind write|read|admin) [--expires TIME] | revoke PREFIX
+scopes: ${scopes.join(', ')}\n`;
+
+/** The scopes a `keys create` asks for: --scope as listed, or --kind as the first start makes them. */
+function requestedScopes(values: { scope?: string; kind?: string }): readonly Scope[] {
+  if (values.scope !== undefined && values.kind !== undefined) throw new Error('give --scope or --kind, not both');
+  if (values.scope !== undefined) return parseScopes(values.scope);
+  if (values.kind !== undefined && values.kind in initialKeyScopes) return initialKeyScopes[values.kind as keyof typeof initialKeyScopes];
+  throw new Error(values.kind === undefined ? 'name the scopes with --scope' : `unknown kind ${values.kind}: write, read or admin`);
+}
+
+/** Epoch milliseconds of --expires: an ISO date or date-time, read as UTC when it has no offset; it must be ahead. */
+function expiryOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const utc = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?)?$/.test(text) ? (text.includes('T') ? `${text}Z` : text) : text;
+  const time = Date.parse(utc);
+  if (Number.isNaN(time)) throw new Error(`--expires ${text} is not an ISO date or date-time such as 2027-01-31 or 2027-01-31T18:00+07:00`);
+  if (time <= Date.now()) throw new Error(`--expires ${text} is already past`);
+  return time;
+}
+
 async function keysCommand(
   args: string[],
-  values: { source?: string; kind?: string },
+  values: { source?: string; kind?: string; scope?: string; expires?: string },
   config: ReturnType<typeof loadConfig>,
   logger: ReturnType<typeof createLogger>,
 ): Promise<number> {
   const [action, prefix] = args;
+  let created: { source: string; scopes: readonly Scope[]; expiresAt: number | undefined } | null = null;
+  if (action === 'create') {
+    try {
+      if (!values.source) throw new Error('name the key\'s source with --source');
+      created = { source: values.source, scopes: requestedScopes(values), expiresAt: expiryOf(values.expires) };
+    } catch (error) {
+      process.stderr.write(`${(error as Error).message}\n${keysUsage}`);
+      return 1;
+    }
+  } else if (action !== 'list' && !(action === 'revoke' && prefix)) {
+    process.stderr.write(keysUsage);
+    return 1;
+  }
   const { clickhouse, keys } = await openStore(config, logger);
   try {
+    if (created) {
+      const { expiresAt, ...key } = created;
+      print(await keys.create(expiresAt === undefined ? key : { ...key, expiresAt }));
+      return 0;
+    }
     if (action === 'list') {
       for (const key of await keys.list()) {
-        print(`${key.prefix}…  ${key.kind.padEnd(5)}  ${key.source}  ${key.createdAt}${key.revoked ? '  revoked' : ''}`);
+        const expiry = key.expiresAt ? `  expires ${key.expiresAt}` : '';
+        print(`${key.prefix}…  ${key.scopes.join(',')}  ${key.source}  ${key.createdAt}${expiry}${key.revoked ? '  revoked' : ''}`);
       }
       return 0;
     }
-    if (action === 'create') {
-      if (!values.source || (values.kind !== 'write' && values.kind !== 'read')) {
-        process.stderr.write('usage: cdp keys create --source NAME --kind write|read\n');
-        return 1;
-      }
-      print(await keys.create(values.kind as KeyKind, values.source));
-      return 0;
-    }
-    if (action === 'revoke' && prefix) {
-      const count = await keys.revoke(prefix.replace(/…$/, ''));
-      print(`revoked ${count} key(s)`);
-      return count > 0 ? 0 : 1;
-    }
-    process.stderr.write(`usage: cdp keys list | create --source NAME --kind write|read | revoke PREFIX\n`);
-    return 1;
+    const count = await keys.revoke((prefix as string).replace(/…$/, ''));
+    print(`revoked ${count} key(s)`);
+    return count > 0 ? 0 : 1;
   } finally {
     await clickhouse.close();
   }

@@ -12,7 +12,7 @@ import {
   type ClickHouse,
   type Config,
   type EventLog,
-  type KeyKind,
+  type InitialKey,
   type KeyStore,
   type Metrics,
 } from '@cdp/runtime';
@@ -34,11 +34,11 @@ export interface Platform {
   keys: KeyStore;
   metrics: Metrics;
   /** Keys created on this start because none existed: print them once. */
-  createdKeys: Partial<Record<KeyKind, string>>;
+  createdKeys: Partial<Record<InitialKey, string>>;
   close(): Promise<void>;
 }
 
-/** Opens ClickHouse, applies migrations and makes sure a write and a read key exist. */
+/** Opens ClickHouse and applies migrations. */
 export async function openStore(config: Config, logger: Logger): Promise<{ clickhouse: ClickHouse; keys: KeyStore }> {
   const clickhouse = await createClickHouse(config.clickhouse, logger);
   try {

@@ -1,5 +1,6 @@
-// Finds the write key of an ingest request: HTTP Basic username (Segment SDKs) or `writeKey` in the body (browsers).
+// The write key of an ingest request (HTTP Basic username for Segment SDKs, or `writeKey` in the body for browsers), and what it may do.
 import type { FastifyRequest } from 'fastify';
+import { AppError, allows, missingScope, type KeyStore } from '@cdp/runtime';
 
 /** The write key of the HTTP Basic header (Segment SDKs), readable before the body is. */
 export function headerWriteKeyOf(request: FastifyRequest): string | null {
@@ -15,4 +16,12 @@ export function writeKeyOf(request: FastifyRequest): string | null {
   const body = request.body as Record<string, unknown> | null | undefined;
   if (body && typeof body === 'object' && typeof body.writeKey === 'string' && body.writeKey) return body.writeKey;
   return null;
+}
+
+/** The source of a key that may send events: a 401 for a key that is unknown, revoked or expired, a 403 for one without the write scope. */
+export async function verifyWriteKey(keys: KeyStore, key: string): Promise<string> {
+  const grant = await keys.check(key);
+  if (!grant) throw new AppError('UNKNOWN_WRITE_KEY', 'the write key is unknown, revoked or expired');
+  if (!allows(grant, 'write')) throw missingScope('write', 'sending events');
+  return grant.source;
 }

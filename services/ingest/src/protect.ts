@@ -6,7 +6,7 @@ import underPressure from '@fastify/under-pressure';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { getHeapStatistics } from 'node:v8';
 import { AppError, type KeyStore } from '@cdp/runtime';
-import { headerWriteKeyOf } from './auth';
+import { headerWriteKeyOf, verifyWriteKey } from './auth';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -50,7 +50,7 @@ export async function protectIngest(app: FastifyInstance, limits: IngestLimits, 
     if (request.method === 'OPTIONS') return;
     const key = headerWriteKeyOf(request);
     if (key === null) return;
-    if (!(await keys.verify('write', key))) throw new AppError('UNKNOWN_WRITE_KEY', 'the write key is unknown or revoked');
+    await verifyWriteKey(keys, key);
     request.verifiedWriteKey = key;
   });
 

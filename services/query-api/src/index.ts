@@ -1,9 +1,10 @@
 // The query API service: profiles and analytics today; segments and audiences build on it.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import { createHttpServer, type ClickHouse, type KeyStore, type Metrics } from '@cdp/runtime';
+import { createHttpServer, requireScopes, type ClickHouse, type KeyStore, type Metrics } from '@cdp/runtime';
 import { analyticsRoutes } from './routes/analytics';
 import { consoleRoutes } from './routes/console';
+import { keyRoutes } from './routes/keys';
 import { profileRoutes } from './routes/profiles';
 import { segmentRoutes } from './routes/segments';
 
@@ -18,9 +19,12 @@ export interface QueryApiDeps {
 
 export function queryApiPlugin(deps: QueryApiDeps): FastifyPluginAsync {
   return async (app) => {
-    profileRoutes(app, { clickhouse: deps.clickhouse.client, keys: deps.keys });
-    segmentRoutes(app, { clickhouse: deps.clickhouse.client, keys: deps.keys });
-    analyticsRoutes(app, { clickhouse: deps.clickhouse.client, keys: deps.keys });
+    // Every /v1 route names its scope in its documentation; one hook checks the key against it.
+    requireScopes(app, deps.keys);
+    profileRoutes(app, { clickhouse: deps.clickhouse.client });
+    segmentRoutes(app, { clickhouse: deps.clickhouse.client });
+    analyticsRoutes(app, { clickhouse: deps.clickhouse.client });
+    keyRoutes(app, { keys: deps.keys });
     await consoleRoutes(app);
   };
 }

@@ -37,9 +37,17 @@ describe('loadConfig defaults', () => {
     expect(config.clickhouse.chdbPath).toBe('/srv/cdp/clickhouse');
   });
 
-  it('has no seed keys unless CDP_WRITE_KEY or CDP_READ_KEY is set', () => {
-    expect(loadConfig({}).seedKeys).toEqual({ write: undefined, read: undefined });
-    expect(loadConfig({ CDP_WRITE_KEY: 'wk_seed', CDP_READ_KEY: 'rk_seed' }).seedKeys).toEqual({ write: 'wk_seed', read: 'rk_seed' });
+  it('has no seed keys unless CDP_WRITE_KEY, CDP_READ_KEY or CDP_ADMIN_KEY is set', () => {
+    expect(loadConfig({}).seedKeys).toEqual({ write: undefined, read: undefined, admin: undefined });
+    const seeded = { CDP_WRITE_KEY: 'wk_seeded_write_0001', CDP_READ_KEY: 'rk_seeded_read_0001', CDP_ADMIN_KEY: 'ak_seeded_admin_0001' };
+    expect(loadConfig(seeded).seedKeys).toEqual({ write: seeded.CDP_WRITE_KEY, read: seeded.CDP_READ_KEY, admin: seeded.CDP_ADMIN_KEY });
+  });
+
+  it('refuses a seeded key shorter than 16 characters, naming the variable', () => {
+    for (const name of ['CDP_WRITE_KEY', 'CDP_READ_KEY', 'CDP_ADMIN_KEY']) {
+      expect(() => loadConfig({ [name]: 'short-key-15chr' }), name).toThrow(new RegExp(`${name}.*at least 16 characters`));
+    }
+    expect(loadConfig({ CDP_READ_KEY: 'long-enough-16ch' }).seedKeys.read).toBe('long-enough-16ch');
   });
 });
 

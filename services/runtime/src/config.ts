@@ -1,12 +1,18 @@
 // Platform configuration from the environment, validated once at start; every variable is in the README table.
 import path from 'node:path';
 import { z } from 'zod';
+import { minimumSeededKeyLength } from './keys';
 
 const optionalString = z
   .string()
   .trim()
   .transform((value) => (value === '' ? undefined : value))
   .optional();
+
+const seededKey = optionalString.refine(
+  (value) => value === undefined || value.length >= minimumSeededKeyLength,
+  `must be at least ${minimumSeededKeyLength} characters, or unset to have one generated`,
+);
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -33,8 +39,9 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier (letters, digits, underscore)')
     .default('cdp'),
-  CDP_WRITE_KEY: optionalString,
-  CDP_READ_KEY: optionalString,
+  CDP_WRITE_KEY: seededKey,
+  CDP_READ_KEY: seededKey,
+  CDP_ADMIN_KEY: seededKey,
   CDP_RESOLVER_BATCH_SIZE: positiveInt(5000),
   CDP_RESOLVER_SNAPSHOT_EVERY: positiveInt(100000),
   CDP_SEGMENTS_INTERVAL_MS: positiveInt(60000),
@@ -58,7 +65,7 @@ export interface Config {
   topicPartitions: number;
   topicPrefix: string;
   clickhouse: { url: string | null; user?: string; password?: string; database: string; chdbPath: string };
-  seedKeys: { write?: string; read?: string };
+  seedKeys: { write?: string; read?: string; admin?: string };
   resolverBatchSize: number;
   resolverSnapshotEvery: number;
   segmentsIntervalMs: number;
@@ -98,7 +105,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       database: e.CLICKHOUSE_DATABASE,
       chdbPath: path.resolve(e.CDP_CHDB_PATH ?? path.join(e.CDP_DATA_DIR, 'clickhouse')),
     },
-    seedKeys: { write: e.CDP_WRITE_KEY, read: e.CDP_READ_KEY },
+    seedKeys: { write: e.CDP_WRITE_KEY, read: e.CDP_READ_KEY, admin: e.CDP_ADMIN_KEY },
     resolverBatchSize: e.CDP_RESOLVER_BATCH_SIZE,
     resolverSnapshotEvery: e.CDP_RESOLVER_SNAPSHOT_EVERY,
     segmentsIntervalMs: e.CDP_SEGMENTS_INTERVAL_MS,

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'UNKNOWN_WRITE_KEY'
   | 'MISSING_READ_KEY'
   | 'UNKNOWN_READ_KEY'
+  | 'MISSING_SCOPE'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
   | 'OVERLOADED'
@@ -31,6 +32,7 @@ const statusByCode: Record<ErrorCode, number> = {
   UNKNOWN_WRITE_KEY: 401,
   MISSING_READ_KEY: 401,
   UNKNOWN_READ_KEY: 401,
+  MISSING_SCOPE: 403,
   NOT_FOUND: 404,
   RATE_LIMITED: 429,
   OVERLOADED: 503,

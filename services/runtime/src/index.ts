@@ -9,5 +9,6 @@ export * from './http';
 export * from './openapi';
 export * from './shutdown';
 export * from './keys';
+export * from './auth';
 export * from './log/index';
 export * from './poll';

@@ -1,35 +1,91 @@
-// Write and read keys of named sources: stored as SHA-256 hashes in ClickHouse, checked in constant time.
+// API keys of named sources, each with the scopes it grants: stored as SHA-256 hashes in ClickHouse, checked in constant time.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { toClickHouseTime } from './clickhouse';
+import { fromClickHouseTime, toClickHouseTime } from './clickhouse';
 
-export type KeyKind = 'write' | 'read';
+/**
+ * What a key may do. `write` sends events; `analytics` reads aggregates only; `profiles` reads one customer's
+ * personal data; `audiences` reads segment members and exports; `segments:write` creates, changes and deletes
+ * segments; `admin` manages keys (and holds every other scope).
+ */
+export const scopes = ['write', 'analytics', 'profiles', 'audiences', 'segments:write', 'admin'] as const;
+export type Scope = (typeof scopes)[number];
 
-export interface KeyInfo {
-  kind: KeyKind;
+/** The scopes of a read key, as keys made before scopes existed and `CDP_READ_KEY` hold them: every read, no write. */
+export const readScopes: readonly Scope[] = ['analytics', 'profiles', 'audiences'];
+
+/** The kinds of key a first start makes sure exist, and the scopes each holds. */
+export const initialKeyScopes = { write: ['write'], read: readScopes, admin: ['admin'] } as const satisfies Record<string, readonly Scope[]>;
+export type InitialKey = keyof typeof initialKeyScopes;
+
+/** A seeded key shorter than this is refused: it could be guessed. */
+export const minimumSeededKeyLength = 16;
+
+export interface KeyGrant {
   source: string;
   prefix: string;
+  scopes: readonly Scope[];
+}
+
+export interface KeyInfo extends KeyGrant {
   createdAt: string;
+  /** When the key stops being accepted (UTC, as ClickHouse writes it), or null for never. */
+  expiresAt: string | null;
   revoked: boolean;
 }
 
+export interface NewKey {
+  source: string;
+  scopes: readonly Scope[];
+  /** The key in plain text; a new random one when not given. */
+  key?: string;
+  /** Epoch milliseconds after which the key is refused. */
+  expiresAt?: number;
+}
+
 export interface KeyStore {
-  /** The source a key belongs to, or null for an unknown or revoked key. */
-  verify(kind: KeyKind, key: string): Promise<string | null>;
+  /** What a key grants, or null for a key that is unknown, revoked or expired. */
+  check(key: string): Promise<KeyGrant | null>;
+  /** The source of a key that grants `scope`, else null. */
+  verify(scope: Scope, key: string): Promise<string | null>;
   /** Whether a key was ever stored, revoked or not. */
   known(key: string): Promise<boolean>;
-  /** Stores a key (a new random one unless given) and returns it in plain text. */
-  create(kind: KeyKind, source: string, key?: string): Promise<string>;
+  /** Stores a key and returns it in plain text. */
+  create(key: NewKey): Promise<string>;
   list(): Promise<KeyInfo[]>;
   /** Revokes the keys whose plain-text prefix (as listed) matches; returns how many. */
   revoke(prefix: string): Promise<number>;
 }
 
+/** Whether a grant allows `scope`: it holds it, or it is an admin's. */
+export const allows = (grant: Pick<KeyGrant, 'scopes'>, scope: Scope): boolean => grant.scopes.includes(scope) || grant.scopes.includes('admin');
+
+/** Reads a comma-separated list of scopes; throws naming the first unknown one. */
+export function parseScopes(text: string): Scope[] {
+  const names = [...new Set(text.split(',').map((name) => name.trim()).filter(Boolean))];
+  const unknown = names.find((name) => !(scopes as readonly string[]).includes(name));
+  if (unknown !== undefined) throw new Error(`unknown scope ${unknown}: scopes are ${scopes.join(', ')}`);
+  if (names.length === 0) throw new Error(`name at least one scope of ${scopes.join(', ')}`);
+  return names as Scope[];
+}
+
 interface StoredKey {
   hash: Buffer;
-  kind: KeyKind;
-  source: string;
+  grant: KeyGrant;
+  expiresAt: number | null;
   revoked: boolean;
+}
+
+interface KeyRow {
+  key_hash: string;
+  kind: string;
+  scopes: string[];
+  source: string;
+  key_prefix: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked: number;
+  updated_at: string;
 }
 
 const hashKey = (key: string) => createHash('sha256').update(key, 'utf8').digest();
@@ -38,6 +94,22 @@ const prefixLength = 10;
 const refreshIntervalMs = 2000;
 /** A cache older than this is refreshed in the background while it keeps answering. */
 const staleAfterMs = refreshIntervalMs * 5;
+const keyColumns = 'key_hash, kind, scopes, source, key_prefix, created_at, expires_at, revoked, updated_at';
+
+/** A row's scopes: its own, or for a row made before scopes existed, those its kind stood for. */
+const scopesOf = (row: Pick<KeyRow, 'kind' | 'scopes'>): Scope[] =>
+  row.scopes.length > 0
+    ? row.scopes.filter((scope): scope is Scope => (scopes as readonly string[]).includes(scope))
+    : row.kind === 'write'
+      ? ['write']
+      : row.kind === 'read'
+        ? [...readScopes]
+        : [];
+
+/** The letters a new key starts with, so a person can tell keys apart: wk_ (write only), ak_ (admin), rk_ (the rest). */
+const keyLetters = (granted: readonly Scope[]) => (granted.includes('admin') ? 'ak' : granted.every((scope) => scope === 'write') ? 'wk' : 'rk');
+/** The kind column, kept for readers from before scopes: `write` for a write-only key, else `scoped`. */
+const kindOf = (granted: readonly Scope[]) => (granted.length === 1 && granted[0] === 'write' ? 'write' : 'scoped');
 
 /**
  * Keys are read from ClickHouse into a cache, one load at a time. A key the cache knows is answered from it at once,
@@ -53,18 +125,24 @@ export function createKeyStore(client: ClickHouseClient, options: { now?: () => 
   /** Counts this process's own writes: a load that began before one may not have seen it. */
   let writes = 0;
 
+  async function readRows(): Promise<KeyRow[]> {
+    const result = await client.query({ query: `SELECT ${keyColumns} FROM api_keys FINAL ORDER BY created_at`, format: 'JSONEachRow' });
+    return result.json<KeyRow>();
+  }
+
   async function load(): Promise<void> {
     const startedAt = now();
     const writesBefore = writes;
-    const result = await client.query({
-      query: `SELECT key_hash, kind, source, key_prefix, created_at, revoked FROM api_keys FINAL`,
-      format: 'JSONEachRow',
-    });
-    const rows = await result.json<{ key_hash: string; kind: KeyKind; source: string; revoked: number }>();
+    const rows = await readRows();
     cache = new Map(
       rows.map((row) => [
         row.key_hash,
-        { hash: Buffer.from(row.key_hash, 'hex'), kind: row.kind, source: row.source, revoked: Number(row.revoked) === 1 },
+        {
+          hash: Buffer.from(row.key_hash, 'hex'),
+          grant: { source: row.source, prefix: row.key_prefix, scopes: scopesOf(row) },
+          expiresAt: row.expires_at === null ? null : fromClickHouseTime(row.expires_at),
+          revoked: Number(row.revoked) === 1,
+        },
       ]),
     );
     loadedAt = writes === writesBefore ? startedAt : 0;
@@ -92,90 +170,83 @@ export function createKeyStore(client: ClickHouseClient, options: { now?: () => 
     return stored && timingSafeEqual(stored.hash, hash) ? stored : undefined;
   }
 
-  async function insert(rows: Array<{ hash: string; kind: KeyKind; source: string; prefix: string; createdAt: string; revoked: number }>) {
-    await client.insert({
-      table: 'api_keys',
-      values: rows.map((row) => ({
-        key_hash: row.hash,
-        kind: row.kind,
-        source: row.source,
-        key_prefix: row.prefix,
-        created_at: row.createdAt,
-        revoked: row.revoked,
-        updated_at: toClickHouseTime(Date.now()),
-      })),
-      format: 'JSONEachRow',
-    });
+  async function insert(rows: KeyRow[]) {
+    await client.insert({ table: 'api_keys', values: rows, format: 'JSONEachRow' });
     // This process's own change is seen by its next check.
     writes += 1;
     loadedAt = 0;
   }
 
-  async function listRows() {
-    const result = await client.query({
-      query: `SELECT key_hash, kind, source, key_prefix, created_at, revoked FROM api_keys FINAL ORDER BY created_at`,
-      format: 'JSONEachRow',
-    });
-    return result.json<{ key_hash: string; kind: KeyKind; source: string; key_prefix: string; created_at: string; revoked: number }>();
-  }
-
-  return {
-    async verify(kind, key) {
+  const store: KeyStore = {
+    async check(key) {
       if (!key) return null;
       const stored = await find(key);
-      return stored && stored.kind === kind && !stored.revoked ? stored.source : null;
+      if (!stored || stored.revoked || (stored.expiresAt !== null && stored.expiresAt <= now())) return null;
+      return stored.grant;
+    },
+    async verify(scope, key) {
+      const grant = await store.check(key);
+      return grant && allows(grant, scope) ? grant.source : null;
     },
     async known(key) {
       return key !== '' && (await find(key)) !== undefined;
     },
-    async create(kind, source, key) {
-      const plain = key ?? `${kind === 'write' ? 'wk' : 'rk'}_${randomBytes(24).toString('base64url')}`;
+    async create({ source, scopes: granted, key, expiresAt }) {
+      if (granted.length === 0) throw new Error('a key needs at least one scope');
+      const plain = key ?? `${keyLetters(granted)}_${randomBytes(24).toString('base64url')}`;
+      const time = toClickHouseTime(Date.now());
       await insert([
         {
-          hash: hashKey(plain).toString('hex'),
-          kind,
+          key_hash: hashKey(plain).toString('hex'),
+          kind: kindOf(granted),
+          scopes: [...granted],
           source,
-          prefix: plain.slice(0, prefixLength),
-          createdAt: toClickHouseTime(Date.now()),
+          key_prefix: plain.slice(0, prefixLength),
+          created_at: time,
+          expires_at: expiresAt === undefined ? null : toClickHouseTime(expiresAt),
           revoked: 0,
+          updated_at: time,
         },
       ]);
       return plain;
     },
     async list() {
-      return (await listRows()).map((row) => ({
-        kind: row.kind,
+      return (await readRows()).map((row) => ({
         source: row.source,
         prefix: row.key_prefix,
+        scopes: scopesOf(row),
         createdAt: row.created_at,
+        expiresAt: row.expires_at,
         revoked: Number(row.revoked) === 1,
       }));
     },
     async revoke(prefix) {
-      const rows = (await listRows()).filter((row) => row.key_prefix === prefix && Number(row.revoked) === 0);
+      const rows = (await readRows()).filter((row) => row.key_prefix === prefix && Number(row.revoked) === 0);
       if (rows.length === 0) return 0;
-      await insert(
-        rows.map((row) => ({ hash: row.key_hash, kind: row.kind, source: row.source, prefix: row.key_prefix, createdAt: row.created_at, revoked: 1 })),
-      );
+      // The row with the greatest updated_at wins: one past the row it revokes, so a host whose clock runs behind the
+      // one that made the key still revokes it.
+      await insert(rows.map((row) => ({ ...row, revoked: 1, updated_at: toClickHouseTime(Math.max(Date.now(), fromClickHouseTime(row.updated_at) + 1)) })));
       return rows.length;
     },
   };
+  return store;
 }
 
 /**
- * First start: makes sure a write and a read key exist. Seeded keys (CDP_WRITE_KEY / CDP_READ_KEY) are stored if new;
- * otherwise a kind with no active key gets a fresh one. Returns the keys it created, so the caller can print them.
+ * First start: makes sure a write, a read and an admin key exist. Seeded keys (CDP_WRITE_KEY / CDP_READ_KEY /
+ * CDP_ADMIN_KEY) are stored if new; otherwise a kind with no active key holding its scopes gets a fresh one. Returns
+ * the keys it created, so the caller can print them.
  */
-export async function ensureInitialKeys(store: KeyStore, seed: { write?: string; read?: string }): Promise<Partial<Record<KeyKind, string>>> {
-  const created: Partial<Record<KeyKind, string>> = {};
+export async function ensureInitialKeys(store: KeyStore, seed: Partial<Record<InitialKey, string>>): Promise<Partial<Record<InitialKey, string>>> {
+  const created: Partial<Record<InitialKey, string>> = {};
   const existing = await store.list();
-  for (const kind of ['write', 'read'] as const) {
+  for (const [kind, granted] of Object.entries(initialKeyScopes) as Array<[InitialKey, readonly Scope[]]>) {
     const seeded = seed[kind];
     if (seeded) {
       // A seeded key that was revoked stays revoked: the seed only creates, never revives.
-      if (!(await store.known(seeded))) await store.create(kind, 'default', seeded);
-    } else if (!existing.some((key) => key.kind === kind && !key.revoked)) {
-      created[kind] = await store.create(kind, 'default');
+      if (!(await store.known(seeded))) await store.create({ source: 'default', scopes: granted, key: seeded });
+    } else if (!existing.some((key) => !key.revoked && key.expiresAt === null && granted.every((scope) => key.scopes.includes(scope)))) {
+      created[kind] = await store.create({ source: 'default', scopes: granted });
     }
   }
   return created;

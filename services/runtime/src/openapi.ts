@@ -3,6 +3,7 @@ import swagger, { type SwaggerTransform } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyContextConfig, FastifyInstance, FastifySchema } from 'fastify';
 import { errorCodes, type ErrorCode } from './errors';
+import type { Scope } from './keys';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -24,6 +25,8 @@ export interface RouteDoc {
   description?: string;
   tags: string[];
   security?: ReadonlyArray<Record<string, readonly string[]>>;
+  /** The scope a Bearer key needs: checked by `requireScopes`, stated in the document with its 401 and 403 answers. */
+  scope?: Scope;
   /** Left out of the document (an alias documented on the route it stands for). */
   hide?: boolean;
   params?: JsonSchema;
@@ -36,7 +39,7 @@ export interface RouteDoc {
 
 /** Security requirements, by the names of the schemes declared in the document. */
 export const writeKeySecurity = [{ writeKey: [] }] as const;
-export const readKeySecurity = [{ readKey: [] }] as const;
+export const apiKeySecurity = [{ apiKey: [] }] as const;
 
 export const errorSchemaRef = { $ref: '#/components/schemas/Error' };
 
@@ -69,6 +72,19 @@ export function jsonReply(description: string, schema: JsonSchema, example: unkn
   return { description, content: { 'application/json': { schema, example } } };
 }
 
+/** The answers of a route behind a scope: no key or an unknown one, and a key without the scope. */
+function scopeResponses(scope: Scope): Record<string, ResponseDoc> {
+  return {
+    401: errorReply('No key, or an unknown, revoked or expired one', [
+      { code: 'MISSING_READ_KEY', message: 'an API key is required: Authorization: Bearer <key>' },
+      { code: 'UNKNOWN_READ_KEY', message: 'the key is unknown, revoked or expired' },
+    ]),
+    403: errorReply(`The key lacks the \`${scope}\` scope`, [
+      { code: 'MISSING_SCOPE', message: `this key lacks the ${scope} scope that this route needs; use a key that has it (an admin creates one with: cdp keys create --scope ${scope})`, errors: [{ scope }] },
+    ]),
+  };
+}
+
 /** Route options to spread into a route's: its schema and the config that carries the document-only parts. */
 export interface DocumentedRoute {
   schema: FastifySchema;
@@ -82,8 +98,10 @@ export interface DocumentedRoute {
  * swaggerTransform. Summary, tags and security are inert metadata that fastify keeps on the route's schema.
  */
 export function documented(doc: RouteDoc): DocumentedRoute {
-  const { params, querystring, body, responses, components, ...metadata } = doc;
-  const schema: FastifySchema = { ...metadata, security: metadata.security ?? [] };
+  const { params, querystring, body, responses: ownResponses, components, scope, ...metadata } = doc;
+  const responses = scope ? { ...scopeResponses(scope), ...ownResponses } : ownResponses;
+  const description = scope ? `${metadata.description ?? ''}\n\nNeeds a key with the \`${scope}\` scope (or \`admin\`).`.trim() : metadata.description;
+  const schema: FastifySchema = { ...metadata, ...(description === undefined ? {} : { description }), security: scope ? apiKeySecurity : (metadata.security ?? []) };
   const swaggerTransform: SwaggerTransform = ({ schema: routeSchema, url, ...document }) => {
     if (components && 'openapiObject' in document) {
       const container = (document.openapiObject.components ??= {}) as { schemas?: Record<string, unknown> };
@@ -100,7 +118,7 @@ export function documented(doc: RouteDoc): DocumentedRoute {
     }
     return { url, schema: documentedSchema as FastifySchema };
   };
-  return { schema, config: { swaggerTransform } };
+  return { schema, config: { swaggerTransform, ...(scope ? { scope } : {}) } };
 }
 
 const errorSchema = {
@@ -132,9 +150,10 @@ const document = {
   },
   tags: [
     { name: 'ingest', description: 'Segment-compatible tracking API (write key)' },
-    { name: 'profiles', description: 'Unified customer profiles and timelines (read key)' },
-    { name: 'segments', description: 'Segment definitions, previews and audiences (read key)' },
-    { name: 'analytics', description: 'Retention, repeat purchase, KPIs and lifecycle (read key)' },
+    { name: 'profiles', description: 'Unified customer profiles and timelines (profiles scope)' },
+    { name: 'segments', description: 'Segment definitions and previews (analytics; segments:write to change), audiences (audiences)' },
+    { name: 'analytics', description: 'Retention, repeat purchase, KPIs and lifecycle (analytics scope)' },
+    { name: 'keys', description: 'API keys and their scopes (admin key)' },
     { name: 'console', description: 'The web console for care and marketing staff, served by this server' },
     { name: 'operations', description: 'Health, readiness, metrics and this document' },
   ],
@@ -145,7 +164,12 @@ const document = {
         scheme: 'basic',
         description: "The source's write key as the HTTP Basic username with an empty password, as Segment SDKs send it; browsers may put `writeKey` in the JSON body instead.",
       },
-      readKey: { type: 'http', scheme: 'bearer', description: 'A read key: `Authorization: Bearer <read key>`.' },
+      apiKey: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'An API key: `Authorization: Bearer <key>`. Each route names the scope it needs: `analytics` (aggregates), `profiles` (one customer\'s personal data), `audiences` (segment members and exports), `segments:write` (create, change, delete segments), `admin` (keys; holds every scope). A read key holds analytics, profiles and audiences.',
+      },
     },
     schemas: { Error: errorSchema },
   },

@@ -14,7 +14,7 @@ export interface ServedPlatform {
 
 const runtime = process.argv[2] === 'kafka' ? 'kafka' : 'embedded';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-fresh-'));
-const served = { writeKey: `wk_bench_${process.pid}`, readKey: `rk_bench_${process.pid}` };
+const served = { writeKey: `wk_bench_key_${process.pid}_${Date.now()}`, readKey: `rk_bench_key_${process.pid}_${Date.now()}` };
 const config = loadConfig({
   CDP_DATA_DIR: dataDir,
   HOST: '127.0.0.1',

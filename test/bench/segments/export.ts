@@ -30,7 +30,7 @@ function resetPeak(pid: number): void {
   }
 }
 
-export async function exportCsv(options: { url: string; readKey: string; segmentId: string; traits: string[]; serverPid: number }): Promise<ExportResult> {
+export async function exportCsv(options: { url: string; key: string; segmentId: string; traits: string[]; serverPid: number }): Promise<ExportResult> {
   const { serverPid } = options;
   const before = memoryOf(serverPid);
   resetPeak(serverPid);
@@ -47,7 +47,7 @@ export async function exportCsv(options: { url: string; readKey: string; segment
   try {
     const query = new URLSearchParams({ traits: options.traits.join(',') });
     const response = await fetch(`${options.url}/v1/segments/${encodeURIComponent(options.segmentId)}/members?${query}`, {
-      headers: { authorization: `Bearer ${options.readKey}`, accept: 'text/csv' },
+      headers: { authorization: `Bearer ${options.key}`, accept: 'text/csv' },
     });
     if (response.status !== 200 || !response.body) throw new Error(`export: ${response.status} ${await response.text()}`);
     for await (const chunk of response.body as AsyncIterable<Uint8Array>) {

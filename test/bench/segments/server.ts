@@ -12,7 +12,8 @@ import { loadArrivals, loadEvents, type LoadResult } from './load';
 
 export interface Served {
   url: string;
-  readKey: string;
+  /** An admin key: segments are created and audiences exported with it. */
+  key: string;
   load: LoadResult;
   runtime: 'kafka' | 'embedded';
 }
@@ -45,13 +46,14 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 const keptDir = process.env.BENCH_DATA_DIR;
 const dataDir = keptDir ?? mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-segments-'));
-const readKey = `rk_bench_${process.pid}`;
+// The benchmark creates segments and reads audiences: an admin key holds every scope it needs.
+const key = `ak_bench_key_${process.pid}_${Date.now()}`;
 const runtime = process.env.KAFKA_BROKERS ? 'kafka' : 'embedded';
 const config = loadConfig({
   CDP_DATA_DIR: dataDir,
   HOST: '127.0.0.1',
   PORT: '0',
-  CDP_READ_KEY: readKey,
+  CDP_ADMIN_KEY: key,
   CDP_TOPIC_PREFIX: `bench${process.pid}.`,
   KAFKA_BROKERS: process.env.KAFKA_BROKERS,
   LOG_LEVEL: 'warn',
@@ -132,7 +134,7 @@ async function evaluate(): Promise<Evaluated> {
 }
 
 const load = await loadEvents(clickhouse, { events, profiles }, progress, Boolean(keptDir));
-report({ url: platform.url as string, readKey, load, runtime } satisfies Served);
+report({ url: platform.url as string, key, load, runtime } satisfies Served);
 
 // The parent sends `evaluate` once its custom segments exist; closing stdin stops this process.
 createInterface({ input: process.stdin })

@@ -18,8 +18,8 @@ export function ErrorBox({ error, retry }: { error: ApiError; retry?: () => void
   return (
     <div class="state error" role="alert">
       <p>
-        <strong>{error.code === 'NETWORK' ? t('common.states.network') : t('common.states.error')}</strong>
-        {error.code !== 'NETWORK' && (
+        <strong>{error.code === 'NETWORK' ? t('common.states.network') : error.scope !== undefined ? t('common.states.forbidden', { scope: error.scope }) : t('common.states.error')}</strong>
+        {error.code !== 'NETWORK' && error.scope === undefined && (
           <>
             {': '}
             <span class="api-message">{error.message}</span> <code>{error.code}</code>

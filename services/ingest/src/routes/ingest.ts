@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { AppError, type EventLog, type KeyStore, type Metrics } from '@cdp/runtime';
 import { batchBody, encodeEvent, type EventRecord, type MessageType, type TopicNames } from '@cdp/schemas';
 import { createAppender } from '../appender';
-import { writeKeyOf } from '../auth';
+import { verifyWriteKey, writeKeyOf } from '../auth';
 import { bodyBytesOf } from '../body';
 import { partitionKey, type RequestContext } from '../enrich';
 import { inspectJson } from '../inspect';
@@ -35,9 +35,7 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
   async function authenticate(request: FastifyRequest): Promise<string> {
     const key = writeKeyOf(request);
     if (!key) throw new AppError('MISSING_WRITE_KEY', 'a write key is required: HTTP Basic username, or writeKey in the body');
-    const source = await deps.keys.verify('write', key);
-    if (!source) throw new AppError('UNKNOWN_WRITE_KEY', 'the write key is unknown or revoked');
-    return source;
+    return verifyWriteKey(deps.keys, key);
   }
 
   const appendRecords = createAppender((records) => deps.log.produce(deps.topics.events, records), {

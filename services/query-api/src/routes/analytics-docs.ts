@@ -1,6 +1,6 @@
 // OpenAPI documentation of the analytics endpoints, derived from their zod schemas, with an example of each answer.
 import { z } from 'zod';
-import { documented, errorReply, retryAfterHeader, jsonReply, readKeySecurity, type JsonSchema } from '@cdp/runtime';
+import { documented, errorReply, retryAfterHeader, jsonReply, type JsonSchema } from '@cdp/runtime';
 import {
   rfmGridResponse,
   openTicketsQuery,
@@ -31,10 +31,6 @@ const errors = {
     { code: 'INVALID_REQUEST', message: 'tz: must be an IANA time zone such as UTC or Asia/Ho_Chi_Minh', errors: [{ path: 'tz', message: 'must be an IANA time zone such as UTC or Asia/Ho_Chi_Minh' }] },
     { code: 'INVALID_REQUEST', message: 'to: must be later than from', errors: [{ path: 'to', message: 'must be later than from' }] },
   ]),
-  401: errorReply('No read key, or an unknown or revoked one', [
-    { code: 'MISSING_READ_KEY', message: 'a read key is required: Authorization: Bearer <read key>' },
-    { code: 'UNKNOWN_READ_KEY', message: 'the read key is unknown or revoked' },
-  ]),
   500: errorReply('A fault of ours', [{ code: 'INTERNAL', message: 'internal error' }]),
   503: errorReply('ClickHouse does not answer right now: retry after the seconds Retry-After says', [{ code: 'STORE_UNAVAILABLE', message: 'the analytics store (ClickHouse) does not answer right now; try again shortly' }], retryAfterHeader),
 };
@@ -64,7 +60,7 @@ export const kpisDoc = documented({
   summary: 'KPIs over a window, in total and per channel',
   description: `Customers, orders, revenue, churn, NPS, CSAT and support tickets. ${scopeNote}`,
   tags: ['analytics'],
-  security: readKeySecurity,
+  scope: 'analytics',
   querystring: querystringOf(kpisQuery),
   responses: {
     200: jsonReply('Totals and one entry per channel', answerOf(kpisResponse), { totals: kpiExample, byChannel: [{ channel: 'web', ...kpiExample }] }),
@@ -76,7 +72,7 @@ export const kpiSeriesDoc = documented({
   summary: 'Every KPI per day, week or month',
   description: `The KPIs of \`/v1/analytics/kpis\` for each calendar period starting in the window, each over its whole period; churn compares a period with the one before it. ${scopeNote}`,
   tags: ['analytics'],
-  security: readKeySecurity,
+  scope: 'analytics',
   querystring: querystringOf(kpiSeriesQuery),
   responses: {
     200: jsonReply('One entry per period, oldest first', answerOf(kpiSeriesResponse), {
@@ -94,7 +90,7 @@ export const retentionDoc = documented({
   summary: 'Cohort retention',
   description: `Profiles grouped by the period of their first qualifying event ever; for each cohort starting in the window, how many have a qualifying event k periods later. ${scopeNote}`,
   tags: ['analytics'],
-  security: readKeySecurity,
+  scope: 'analytics',
   querystring: querystringOf(retentionQuery),
   responses: {
     200: jsonReply('One row per period starting in the window', answerOf(retentionResponse), {
@@ -111,7 +107,7 @@ export const repeatPurchaseDoc = documented({
   summary: 'Repeat purchase',
   description: `How many customers bought more than once in the window, how often, and how long they took to come back. ${scopeNote}`,
   tags: ['analytics'],
-  security: readKeySecurity,
+  scope: 'analytics',
   querystring: querystringOf(repeatPurchaseQuery),
   responses: {
     200: jsonReply('Repeat-purchase measures of the window', answerOf(repeatPurchaseResponse), {
@@ -132,7 +128,7 @@ export const lifecycleDoc = documented({
   summary: 'Lifecycle stages per period',
   description: `For each period starting in the window: profiles new (first message ever), returning (active in the period before too), resurrecting (back after at least one inactive period) and dormant (active in the period before, not in this one). ${scopeNote}`,
   tags: ['analytics'],
-  security: readKeySecurity,
+  scope: 'analytics',
   querystring: querystringOf(lifecycleQuery),
   responses: {
     200: jsonReply('One row per period starting in the window', answerOf(lifecycleResponse), {
@@ -149,7 +145,7 @@ export const ticketSeriesDoc = documented({
   summary: 'Tickets opened, replied and resolved per day, week or month',
   description: `Ticket Opened, Ticket Replied and Ticket Resolved events (each message once) and complaints, for each calendar period starting in the window, each over its whole period. ${scopeNote}`,
   tags: ['analytics'],
-  security: readKeySecurity,
+  scope: 'analytics',
   querystring: querystringOf(ticketSeriesQuery),
   responses: {
     200: jsonReply('One entry per period, oldest first', answerOf(ticketSeriesResponse), {
@@ -169,7 +165,7 @@ export const surveysDoc = documented({
   summary: 'NPS and CSAT responses by score',
   description: `Survey Responded events of the window (each message once) by whole score, with the NPS and CSAT the KPIs give. ${scopeNote}`,
   tags: ['analytics'],
-  security: readKeySecurity,
+  scope: 'analytics',
   querystring: querystringOf(surveysQuery),
   responses: {
     200: jsonReply('Both surveys', answerOf(surveysResponse), {
@@ -185,7 +181,7 @@ export const openTicketsDoc = documented({
   description:
     'Tickets opened (with a ticket_id) and not resolved since, the oldest first, with their age and whether they breached the first-reply service level. With `segment`, only tickets of customers now in it; with `channel`, only tickets opened on it.',
   tags: ['analytics'],
-  security: readKeySecurity,
+  scope: 'analytics',
   querystring: querystringOf(openTicketsQuery),
   responses: {
     200: jsonReply('The count, the breaches, and the oldest open tickets', answerOf(openTicketsResponse), {
@@ -205,7 +201,7 @@ export const rfmGridDoc = documented({
   description:
     'Customers by RFM recency and frequency score (quintiles among profiles with an order, 5 the best) as the latest segment evaluation scored them: the inputs of the built-in RFM groups. Takes no parameters.',
   tags: ['analytics'],
-  security: readKeySecurity,
+  scope: 'analytics',
   responses: {
     200: jsonReply('Customers per score pair', answerOf(rfmGridResponse), {
       evaluatedAt: '2025-03-01T12:05:00.000Z',
@@ -215,7 +211,6 @@ export const rfmGridDoc = documented({
         { recency: 5, frequency: 5, customers: 17 },
       ],
     }),
-    401: errors[401],
     500: errors[500],
     503: errors[503],
   },

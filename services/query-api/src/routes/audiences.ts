@@ -2,9 +2,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AppError, type ClickHouseClient, type KeyStore } from '@cdp/runtime';
+import { AppError, type ClickHouseClient } from '@cdp/runtime';
 import { decodeAudienceCursor, readAudiencePage, streamAudience, streamAudienceCsv, type SegmentStore } from '@cdp/segments';
-import { requireReadKey } from '../auth';
 import { membersDoc } from './segment-docs';
 
 const querySchema = z.object({
@@ -18,9 +17,8 @@ const querySchema = z.object({
     .refine((keys) => keys.length <= 50 && keys.every((key) => key.length <= 200), 'at most 50 trait keys of at most 200 characters'),
 });
 
-export function audienceRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; keys: KeyStore; store: SegmentStore }): void {
+export function audienceRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; store: SegmentStore }): void {
   app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/v1/segments/:id/members', membersDoc, async (request, reply) => {
-    await requireReadKey(deps.keys, request);
     const parsed = querySchema.safeParse(request.query);
     if (!parsed.success) {
       const errors = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));

@@ -1,5 +1,5 @@
 // OpenAPI documentation of the profile endpoints: the profile reference, the answers and an example of each.
-import { documented, errorReply, retryAfterHeader, jsonReply, readKeySecurity, type DocumentedRoute, type ResponseDoc } from '@cdp/runtime';
+import { documented, errorReply, retryAfterHeader, jsonReply, type DocumentedRoute, type ResponseDoc } from '@cdp/runtime';
 import { identifierTypes } from '../profiles';
 
 const refParams = {
@@ -114,10 +114,6 @@ const timelineExample = {
 
 function errors(extra: Record<string, ResponseDoc>): Record<string, ResponseDoc> {
   return {
-    401: errorReply('No read key, or an unknown or revoked one', [
-      { code: 'MISSING_READ_KEY', message: 'a read key is required: Authorization: Bearer <read key>' },
-      { code: 'UNKNOWN_READ_KEY', message: 'the read key is unknown or revoked' },
-    ]),
     404: errorReply('No profile has that identifier', [{ code: 'NOT_FOUND', message: 'no profile has user_id nobody' }]),
     ...extra,
     500: errorReply('A fault of ours', [{ code: 'INTERNAL', message: 'internal error' }]),
@@ -131,7 +127,7 @@ export const profileDoc: DocumentedRoute = documented({
   summary: 'One customer\'s unified profile',
   description: 'Identities, latest traits, stats computed from every event of the profile (merged profiles included) and segments.',
   tags: ['profiles'],
-  security: readKeySecurity,
+  scope: 'profiles',
   params: refParams,
   responses: {
     200: jsonReply('The profile', profileSchema, profileExample),
@@ -143,7 +139,7 @@ export const timelineDoc: DocumentedRoute = documented({
   summary: 'One customer\'s timeline',
   description: 'The profile\'s events, newest first, a retried messageId once, in pages that stay stable while new events arrive.',
   tags: ['profiles'],
-  security: readKeySecurity,
+  scope: 'profiles',
   params: refParams,
   querystring: {
     type: 'object',

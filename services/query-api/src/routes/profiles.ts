@@ -1,16 +1,14 @@
 // GET /v1/profiles/{type}:{value} (one customer's unified profile) and /events (the customer's timeline).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError, type ClickHouseClient, type KeyStore } from '@cdp/runtime';
-import { requireReadKey } from '../auth';
+import { AppError, type ClickHouseClient } from '@cdp/runtime';
 import { findProfileId, identifierTypes, readProfile, type IdentifierType } from '../profiles';
 import { decodeCursor, readTimeline } from '../timeline';
 import { profileDoc, timelineDoc } from './profile-docs';
 
 const maxPageSize = 1000;
 
-export function profileRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; keys: KeyStore }): void {
+export function profileRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient }): void {
   async function resolveRef(request: FastifyRequest<{ Params: { ref: string } }>): Promise<string> {
-    await requireReadKey(deps.keys, request);
     const { ref } = request.params;
     const colon = ref.indexOf(':');
     const type = ref.slice(0, colon);

@@ -1,6 +1,6 @@
 // OpenAPI documentation of the segment endpoints; the rule language's JSON Schema is derived from its zod schema.
 import { z } from 'zod';
-import { documented, errorReply, jsonReply, readKeySecurity, type DocumentedRoute, type JsonSchema, type RouteDoc } from '@cdp/runtime';
+import { documented, errorReply, jsonReply, type DocumentedRoute, type JsonSchema, type RouteDoc } from '@cdp/runtime';
 import { segmentRuleShape } from '@cdp/schemas';
 
 const ruleRef = { $ref: '#/components/schemas/SegmentRule' };
@@ -28,16 +28,13 @@ const segmentSchema = {
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } };
 const bodySchema = { type: 'object', required: ['name', 'rule'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, rule: ruleRef } };
 
-const auth = {
-  401: errorReply('No read key, or an unknown or revoked one', [{ code: 'MISSING_READ_KEY', message: 'a read key is required: Authorization: Bearer <read key>' }]),
-};
 const invalid = errorReply('The rule or the name is not valid: every problem with its exact path', [
   { code: 'INVALID_SEGMENT', message: 'the segment is not valid', errors: [{ path: 'rule.and.1.gte', message: 'Invalid input: expected number, received string' }] },
 ]);
 const notFound = errorReply('No segment has that id', [{ code: 'NOT_FOUND', message: 'no segment seg_0000000000000000' }]);
 const readOnly = errorReply('Built-in segments cannot be changed or deleted', [{ code: 'READ_ONLY_SEGMENT', message: 'lifecycle-new is a built-in segment' }]);
 
-const doc = (route: Omit<RouteDoc, 'tags' | 'security' | 'components'>): DocumentedRoute => documented({ ...route, tags: ['segments'], security: readKeySecurity, components });
+const doc = (route: Omit<RouteDoc, 'tags' | 'security' | 'components'> & Required<Pick<RouteDoc, 'scope'>>): DocumentedRoute => documented({ ...route, tags: ['segments'], components });
 
 const listedSegmentSchema = {
   ...segmentSchema,
@@ -49,6 +46,7 @@ const listedSegmentSchema = {
 };
 
 export const listDoc = doc({
+  scope: 'analytics',
   summary: 'List segments',
   description: 'Every built-in and custom segment with its size as of the last evaluation, and how many profiles entered and left it in that evaluation.',
   responses: {
@@ -63,18 +61,19 @@ export const listDoc = doc({
       },
       { evaluatedAt: '2025-03-01T12:05:00.000Z', segments: [{ ...exampleSegment, entered: 12, exited: 3 }] },
     ),
-    ...auth,
   },
 });
 
 export const createDoc = doc({
+  scope: 'segments:write',
   summary: 'Create a segment',
   description: 'Saves a custom segment; it is evaluated at once and then every `CDP_SEGMENTS_INTERVAL_MS`.',
   body: { schema: bodySchema, example: { name: exampleSegment.name, rule: exampleRule } },
-  responses: { 201: jsonReply('The segment as saved (size 0 until its first evaluation)', segmentSchema, { ...exampleSegment, size: 0 }), 400: invalid, ...auth },
+  responses: { 201: jsonReply('The segment as saved (size 0 until its first evaluation)', segmentSchema, { ...exampleSegment, size: 0 }), 400: invalid },
 });
 
 export const readDoc = doc({
+  scope: 'analytics',
   summary: 'Read a segment',
   description: 'The segment with its size as of the last evaluation, who entered and left it in that evaluation, and when it began.',
   params: idParams,
@@ -85,25 +84,27 @@ export const readDoc = doc({
       { ...exampleSegment, entered: 12, exited: 3, evaluatedAt: '2025-03-01T12:05:00.000Z' },
     ),
     404: notFound,
-    ...auth,
   },
 });
 
 export const replaceDoc = doc({
+  scope: 'segments:write',
   summary: 'Replace a custom segment',
   params: idParams,
   body: { schema: bodySchema, example: { name: exampleSegment.name, rule: exampleRule } },
-  responses: { 200: jsonReply('The segment as saved', segmentSchema, exampleSegment), 400: invalid, 404: notFound, 409: readOnly, ...auth },
+  responses: { 200: jsonReply('The segment as saved', segmentSchema, exampleSegment), 400: invalid, 404: notFound, 409: readOnly },
 });
 
 export const deleteDoc = doc({
+  scope: 'segments:write',
   summary: 'Delete a custom segment',
   description: 'Its members exit at the next evaluation.',
   params: idParams,
-  responses: { 204: { description: 'Deleted' }, 404: notFound, 409: readOnly, ...auth },
+  responses: { 204: { description: 'Deleted' }, 404: notFound, 409: readOnly },
 });
 
 export const previewDoc = doc({
+  scope: 'analytics',
   summary: 'Preview a rule',
   description:
     'How many profiles match the rule, and a sample of their ids, without saving anything. Stats, the traits saved rules name and their behaviour counts are read as of the last completed evaluation (about `CDP_SEGMENTS_INTERVAL_MS` plus the time one evaluation takes, longer while no evaluator runs; windows ending then); other traits and behaviours are read from the current data.',
@@ -111,7 +112,6 @@ export const previewDoc = doc({
   responses: {
     200: jsonReply('Count and sample', { type: 'object', properties: { count: { type: 'integer' }, sample: { type: 'array', items: { type: 'string' } } } }, { count: 412, sample: ['prf_01', 'prf_02'] }),
     400: invalid,
-    ...auth,
   },
 });
 
@@ -137,6 +137,7 @@ const memberSchema = {
 };
 
 export const membersDoc = doc({
+  scope: 'audiences',
   summary: "A segment's audience",
   description:
     'Current members (as of the last evaluation) in profile id order. With `Accept: application/x-ndjson` (one member a line) or `text/csv` the whole audience is streamed, read in pages by profile id, and `limit` / `cursor` are ignored.',
@@ -163,6 +164,5 @@ export const membersDoc = doc({
     },
     400: errorReply('A query parameter is not valid', [{ code: 'INVALID_REQUEST', message: 'limit: Too big: expected number to be <=1000' }]),
     404: notFound,
-    ...auth,
   },
 });

@@ -1,10 +1,9 @@
 // Segment definitions over HTTP: list, create, read, replace, delete, preview (count + sample without saving), audiences.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { AppError, type ClickHouseClient, type KeyStore } from '@cdp/runtime';
+import { AppError, type ClickHouseClient } from '@cdp/runtime';
 import { previewBodySchema, segmentBodySchema } from '@cdp/schemas';
 import { createSegmentStore, latestMovements, previewRule, type SegmentDefinition } from '@cdp/segments';
-import { requireReadKey } from '../auth';
 import { audienceRoutes } from './audiences';
 import { createDoc, deleteDoc, listDoc, previewDoc, readDoc, replaceDoc } from './segment-docs';
 
@@ -18,34 +17,30 @@ function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   throw new AppError('INVALID_SEGMENT', `the segment is not valid: ${errors.map((error) => `${error.path || '(body)'}: ${error.message}`).join('; ')}`, errors);
 }
 
-export function segmentRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; keys: KeyStore }): void {
+export function segmentRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient }): void {
   const store = createSegmentStore(deps.clickhouse);
   const withSize = (definition: SegmentDefinition, sizes: Map<string, number>) => ({ ...definition, size: sizes.get(definition.id) ?? 0 });
 
   async function existing(request: FastifyRequest<{ Params: { id: string } }>, change: boolean): Promise<SegmentDefinition> {
-    await requireReadKey(deps.keys, request);
     const definition = await store.get(request.params.id);
     if (!definition) throw new AppError('NOT_FOUND', `no segment ${request.params.id}`);
     if (change && definition.kind === 'builtin') throw new AppError('READ_ONLY_SEGMENT', `${definition.id} is a built-in segment`);
     return definition;
   }
 
-  app.get('/v1/segments', listDoc, async (request) => {
-    await requireReadKey(deps.keys, request);
+  app.get('/v1/segments', listDoc, async () => {
     const [definitions, sizes, movements] = await Promise.all([store.list(), store.sizes(), latestMovements(deps.clickhouse)]);
     const moved = (id: string) => movements.bySegment.get(id) ?? { entered: 0, exited: 0 };
     return { evaluatedAt: movements.evaluatedAt, segments: definitions.map((definition) => ({ ...withSize(definition, sizes), ...moved(definition.id) })) };
   });
 
   app.post('/v1/segments', createDoc, async (request, reply) => {
-    await requireReadKey(deps.keys, request);
     const body = parseBody(segmentBodySchema, request.body);
     const saved = await store.save({ name: body.name, kind: 'custom', rule: body.rule });
     return reply.status(201).send({ ...saved, size: 0 });
   });
 
   app.post('/v1/segments/preview', previewDoc, async (request) => {
-    await requireReadKey(deps.keys, request);
     const { rule } = parseBody(previewBodySchema, request.body);
     return previewRule(deps.clickhouse, rule, { now: Date.now(), sampleSize });
   });

@@ -42,6 +42,7 @@ export const common = {
   states: {
     loading: 'Loading…',
     error: 'The platform answered with an error',
+    forbidden: 'This key may not do this: it lacks the {{scope}} permission. Sign out and sign in with a key that has it, or ask an administrator for one.',
     network: 'The platform cannot be reached. Check that it is running, then try again.',
     retry: 'Try again',
     empty: 'No data for these filters yet.',

@@ -44,6 +44,7 @@ export const common: typeof en = {
   states: {
     loading: 'Đang tải…',
     error: 'Nền tảng trả về lỗi',
+    forbidden: 'Khóa này không được phép làm việc này: thiếu quyền {{scope}}. Hãy đăng xuất rồi đăng nhập bằng khóa có quyền đó, hoặc xin quản trị viên cấp một khóa.',
     network: 'Không kết nối được tới nền tảng. Hãy kiểm tra nền tảng đang chạy rồi thử lại.',
     retry: 'Thử lại',
     empty: 'Chưa có dữ liệu cho bộ lọc này.',
