@@ -177,6 +177,16 @@ describe('the Grafana provisioning', () => {
     expect(prometheusMount).toBe('./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
   });
 
+  it('runs every service with keys the caller must set, and publishes the stores on this host only', () => {
+    const cdpServices = Object.entries(compose.services).filter(([, service]) => service.build?.dockerfile === 'infra/Dockerfile');
+    for (const [name, service] of cdpServices) {
+      for (const key of ['CDP_WRITE_KEY', 'CDP_READ_KEY', 'CDP_ADMIN_KEY']) expect(String(service.environment?.[key]), `${name} ${key}`).toMatch(new RegExp(`^\\$\\{${key}:\\?`));
+    }
+    for (const store of ['kafka', 'clickhouse', 'prometheus']) {
+      for (const port of compose.services[store]?.ports ?? []) expect(port, store).toMatch(/^127\.0\.0\.1:/);
+    }
+  });
+
   it('reads metric names out of PromQL, not functions, keywords, labels or ranges', () => {
     expect(metricNamesOf('histogram_quantile(0.95, sum by (le, route) (rate(a_bucket{route!~"/metrics|x"}[$__rate_interval])))')).toEqual(['a_bucket']);
     expect(metricNamesOf('sum(min by (partition) (lag)) / on (job) group_left (x) b or vector(0)')).toEqual(['lag', 'b']);
