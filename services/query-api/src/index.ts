@@ -1,10 +1,12 @@
 // The query API service: profiles and analytics today; segments and audiences build on it.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
+import { createAudit, createErasures, openSuppressions } from '@cdp/privacy';
 import { createHttpServer, requireScopes, type ClickHouse, type KeyStore, type Metrics } from '@cdp/runtime';
 import { analyticsRoutes } from './routes/analytics';
 import { consoleRoutes } from './routes/console';
 import { keyRoutes } from './routes/keys';
+import { privacyRoutes } from './routes/privacy';
 import { profileRoutes } from './routes/profiles';
 import { segmentRoutes } from './routes/segments';
 
@@ -25,6 +27,11 @@ export function queryApiPlugin(deps: QueryApiDeps): FastifyPluginAsync {
     segmentRoutes(app, { clickhouse: deps.clickhouse.client });
     analyticsRoutes(app, { clickhouse: deps.clickhouse.client });
     keyRoutes(app, { keys: deps.keys });
+    const suppressions = await openSuppressions(deps.clickhouse.client);
+    const erasures = createErasures({ client: deps.clickhouse.client, suppressions, logger: deps.logger });
+    privacyRoutes(app, { clickhouse: deps.clickhouse.client, erasures, suppressions, audit: createAudit(deps.clickhouse.client) });
+    // An erasure under way finishes before the server closes, so none is left half done by a graceful stop.
+    app.addHook('onClose', () => erasures.idle());
     await consoleRoutes(app);
   };
 }

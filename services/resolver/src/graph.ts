@@ -1,4 +1,5 @@
 // The identity graph every resolver instance rebuilds by applying the link log in order: a union-find with merge protection.
+import { maskedType } from '@cdp/privacy';
 import { identifierTypes, type Identifier, type IdentifierType } from '@cdp/schemas';
 import { identifierKey, profileIdOf } from './identifiers';
 
@@ -158,7 +159,8 @@ export function createIdentityGraph(from?: GraphSnapshot): IdentityGraph {
     if (snapshot.nodes.length !== snapshot.seq) throw new Error(`snapshot has ${snapshot.nodes.length} nodes but seq ${snapshot.seq}`);
     const bySeq: Node[] = new Array<Node>(snapshot.seq);
     for (const row of snapshot.nodes) {
-      if (!knownTypes.has(row.type) || !Number.isInteger(row.seq) || row.seq < 0 || row.seq >= snapshot.seq || bySeq[row.seq]) {
+      // An erased customer's node keeps its place under a masked identifier that no event carries.
+      if (!(knownTypes.has(row.type) || (row.type as string) === maskedType) || !Number.isInteger(row.seq) || row.seq < 0 || row.seq >= snapshot.seq || bySeq[row.seq]) {
         throw new Error(`snapshot row ${row.type}:${row.value} (seq ${row.seq}) is not a valid node`);
       }
       bySeq[row.seq] = { identifier: { type: row.type, value: row.value }, seq: row.seq } as Node;

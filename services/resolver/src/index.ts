@@ -1,5 +1,6 @@
 // The resolver service: reads events from the log, resolves each to a profile and writes them to ClickHouse.
 import type { Logger } from 'pino';
+import { openSuppressions } from '@cdp/privacy';
 import type { ClickHouseClient, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
 import type { TopicNames } from '@cdp/schemas';
 import { decodeAll } from './decode';
@@ -25,6 +26,8 @@ export interface ResolverDeps {
 
 /** How long a scrape waits for the log's end offsets before it reports the lag last read. */
 const lagReadTimeoutMs = 2000;
+/** How often suppressions are read again: an erasure waits longer than this before it deletes. */
+const suppressionRefreshMs = 1000;
 
 export interface ResolverService {
   close(): Promise<void>;
@@ -34,6 +37,12 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
   const logger = deps.logger.child({ component: 'resolver' });
   const written = deps.metrics.counter('cdp_resolver_events_written_total', 'Events written to ClickHouse');
   const deadLettered = deps.metrics.counter('cdp_resolver_events_dead_lettered_total', 'Events sent to the dead-letter topic');
+  const dropped = deps.metrics.counter('cdp_resolver_events_suppressed_total', 'Events dropped because they carry a suppressed identifier');
+  const suppressions = await openSuppressions(deps.clickhouse);
+  const refreshing = setInterval(() => {
+    suppressions.refresh().catch((error: unknown) => logger.warn({ err: error }, 'suppressions could not be read again; the last read stays'));
+  }, suppressionRefreshMs);
+  refreshing.unref();
   const freshness = deps.metrics.histogram(
     'cdp_resolver_freshness_seconds',
     'Seconds from ingest receiving an event to the resolver writing it to ClickHouse',
@@ -72,7 +81,7 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
     groupPrefix: `${groupId}-links`,
     logger,
     metrics: deps.metrics,
-    snapshots: createSnapshotStore(deps.clickhouse, logger),
+    snapshots: createSnapshotStore(deps.clickhouse, logger, { suppressed: (identifier) => suppressions.suppressed([identifier]) }),
     snapshotEvery: deps.snapshotEvery,
   });
 
@@ -81,7 +90,10 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
     topics: [deps.topics.events],
     maxBatchSize: deps.batchSize ?? 5000,
     async handleBatch(batch) {
-      const { events, rejected } = decodeAll(batch.records);
+      const { events: decoded, rejected } = decodeAll(batch.records);
+      // An event carrying a suppressed identifier reaches no profile, now or when the log is replayed.
+      const events = decoded.filter(({ identifiers }) => !suppressions.suppressed(identifiers));
+      if (events.length < decoded.length) dropped.inc(decoded.length - events.length);
       // Throwing here leaves the offsets uncommitted, so the log delivers the batch again.
       const resolved = await resolveBatch(links, events);
       written.inc(await writeResolved(deps.clickhouse, resolved));
@@ -109,6 +121,7 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
   logger.info('resolver consuming');
   return {
     async close() {
+      clearInterval(refreshing);
       await consumer.close();
       await links.close();
       writtenUpTo.clear();

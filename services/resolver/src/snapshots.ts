@@ -1,6 +1,8 @@
 // Identity graph snapshots in ClickHouse: node rows first and the header last, so only finished snapshots are loaded.
 import type { Logger } from 'pino';
 import type { ClickHouseClient } from '@cdp/runtime';
+import type { Identifier } from '@cdp/schemas';
+import { maskedType } from '@cdp/privacy';
 import type { GraphSnapshot, SnapshotNode } from './graph';
 
 export interface StoredSnapshot {
@@ -21,6 +23,8 @@ export interface SnapshotStoreOptions {
   chunkRows?: number;
   /** How many of the newest snapshots survive a save. */
   keep?: number;
+  /** Identifiers a snapshot must not hold (erased customers'): their node keeps its place under a masked identifier. */
+  suppressed?: (identifier: Identifier) => boolean;
 }
 
 interface Header {
@@ -89,7 +93,11 @@ export function createSnapshotStore(client: ClickHouseClient, logger: Logger, op
       for (let start = 0; start < snapshot.nodes.length; start += chunkRows) {
         await client.insert({
           table: 'identity_snapshot_nodes',
-          values: snapshot.nodes.slice(start, start + chunkRows).map((node) => [version, node.seq, node.type, node.value, node.rootSeq]),
+          values: snapshot.nodes
+            .slice(start, start + chunkRows)
+            .map((node) =>
+              options.suppressed?.(node) ? [version, node.seq, maskedType, `${maskedType}:${version}:${node.seq}`, node.rootSeq] : [version, node.seq, node.type, node.value, node.rootSeq],
+            ),
           format: 'JSONCompactEachRow',
         });
       }

@@ -154,6 +154,7 @@ const document = {
     { name: 'segments', description: 'Segment definitions and previews (analytics; segments:write to change), audiences (audiences)' },
     { name: 'analytics', description: 'Retention, repeat purchase, KPIs and lifecycle (analytics scope)' },
     { name: 'keys', description: 'API keys and their scopes (admin key)' },
+    { name: 'privacy', description: 'Erasure, suppression and their audit log (admin key)' },
     { name: 'console', description: 'The web console for care and marketing staff, served by this server' },
     { name: 'operations', description: 'Health, readiness, metrics and this document' },
   ],

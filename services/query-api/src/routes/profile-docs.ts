@@ -2,7 +2,7 @@
 import { documented, errorReply, retryAfterHeader, jsonReply, type DocumentedRoute, type ResponseDoc } from '@cdp/runtime';
 import { identifierTypes } from '../profiles';
 
-const refParams = {
+export const refParams = {
   type: 'object',
   required: ['ref'],
   properties: {

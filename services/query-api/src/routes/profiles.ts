@@ -7,19 +7,21 @@ import { profileDoc, timelineDoc } from './profile-docs';
 
 const maxPageSize = 1000;
 
-export function profileRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient }): void {
-  async function resolveRef(request: FastifyRequest<{ Params: { ref: string } }>): Promise<string> {
-    const { ref } = request.params;
-    const colon = ref.indexOf(':');
-    const type = ref.slice(0, colon);
-    const value = ref.slice(colon + 1);
-    if (colon < 1 || !value || !(identifierTypes as readonly string[]).includes(type)) {
-      throw new AppError('INVALID_REQUEST', `a profile is addressed as {type}:{value} with type one of ${identifierTypes.join(', ')}`);
-    }
-    const profileId = await findProfileId(deps.clickhouse, type as IdentifierType, value);
-    if (!profileId) throw new AppError('NOT_FOUND', `no profile has ${type} ${value}`);
-    return profileId;
+/** The survivor profile a `{type}:{value}` reference names: a 400 for a malformed one, a 404 when nobody has it. */
+export async function profileOfRef(clickhouse: ClickHouseClient, ref: string): Promise<string> {
+  const colon = ref.indexOf(':');
+  const type = ref.slice(0, colon);
+  const value = ref.slice(colon + 1);
+  if (colon < 1 || !value || !(identifierTypes as readonly string[]).includes(type)) {
+    throw new AppError('INVALID_REQUEST', `a profile is addressed as {type}:{value} with type one of ${identifierTypes.join(', ')}`);
   }
+  const profileId = await findProfileId(clickhouse, type as IdentifierType, value);
+  if (!profileId) throw new AppError('NOT_FOUND', `no profile has ${type} ${value}`);
+  return profileId;
+}
+
+export function profileRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient }): void {
+  const resolveRef = (request: FastifyRequest<{ Params: { ref: string } }>) => profileOfRef(deps.clickhouse, request.params.ref);
 
   app.get<{ Params: { ref: string } }>('/v1/profiles/:ref', profileDoc, async (request) => readProfile(deps.clickhouse, await resolveRef(request)));
 

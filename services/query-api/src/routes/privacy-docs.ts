@@ -1,0 +1,99 @@
+// OpenAPI documentation of erasure, suppression and the privacy audit log.
+import { documented, errorReply, jsonReply, type DocumentedRoute } from '@cdp/runtime';
+import { identifierTypes } from '../profiles';
+import { refParams } from './profile-docs';
+
+const auditEntrySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    action: { type: 'string', enum: ['erasure', 'suppress', 'unsuppress'] },
+    keyPrefix: { type: 'string', description: 'The prefix of the key that asked' },
+    state: { type: 'string', enum: ['running', 'done', 'failed'] },
+    counts: { type: 'object', additionalProperties: { type: 'integer' }, description: '`profiles` and `identifiers` erased or suppressed; for an erasure, `rows.<table>` deleted (or masked) from each table' },
+    error: { type: 'string', nullable: true },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+};
+const exampleErasure = {
+  id: 'era_5b1f0c9e2d7a4c3b8e6f1a20',
+  action: 'erasure',
+  keyPrefix: 'ak_Zm9yZ2V',
+  state: 'done',
+  counts: { profiles: 2, identifiers: 4, 'rows.events': 37, 'rows.identities': 4, 'rows.profile_merges': 1 },
+  error: null,
+  createdAt: '2025-03-01T08:00:00.000Z',
+  updatedAt: '2025-03-01T08:00:06.512Z',
+};
+const identifierBody = {
+  type: 'object',
+  required: ['type', 'value'],
+  additionalProperties: false,
+  properties: { type: { type: 'string', enum: [...identifierTypes] }, value: { type: 'string', minLength: 1, maxLength: 1000 } },
+};
+const invalidIdentifier = errorReply('The identifier is not valid', [{ code: 'INVALID_REQUEST', message: 'value: not a valid email', errors: [{ path: 'value', message: 'not a valid email' }] }]);
+
+export const eraseDoc: DocumentedRoute = documented({
+  summary: 'Erase a customer',
+  description:
+    'Erases the profile and every profile merged into it from every table that holds them, in the background, and suppresses every identifier it had: later events carrying any of them are dropped before they reach a profile (counted in `cdp_resolver_events_suppressed_total`), also when the event log is replayed. Answers at once with the erasure; `GET /v1/erasures/{id}` follows it to `done`, within seconds.',
+  tags: ['privacy'],
+  scope: 'admin',
+  params: refParams,
+  responses: {
+    202: jsonReply('The erasure, running', auditEntrySchema, { ...exampleErasure, state: 'running', counts: { profiles: 2, identifiers: 4 } }),
+    400: errorReply('A malformed profile reference', [{ code: 'INVALID_REQUEST', message: `a profile is addressed as {type}:{value} with type one of ${identifierTypes.join(', ')}` }]),
+    404: errorReply('No profile has that identifier (or it was erased already)', [{ code: 'NOT_FOUND', message: 'no profile has email ada@example.com' }]),
+  },
+});
+
+export const erasureDoc: DocumentedRoute = documented({
+  summary: 'An erasure',
+  description: 'Its state and what it erased, per table; no personal data.',
+  tags: ['privacy'],
+  scope: 'admin',
+  params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+  responses: {
+    200: jsonReply('The erasure', auditEntrySchema, exampleErasure),
+    404: errorReply('No erasure has that id', [{ code: 'NOT_FOUND', message: 'no erasure era_0000' }]),
+  },
+});
+
+export const suppressDoc: DocumentedRoute = documented({
+  summary: 'Suppress an identifier',
+  description:
+    'Suppresses without deleting: events carrying the identifier are dropped from now on (resolvers see it within about a second). Stored as a salted hash, never in plain text. 201 when it is new, 200 when it was suppressed already.',
+  tags: ['privacy'],
+  scope: 'admin',
+  body: { schema: identifierBody, example: { type: 'email', value: 'ada@example.com' } },
+  responses: {
+    201: jsonReply('Suppressed', { type: 'object', properties: { type: { type: 'string' }, suppressed: { type: 'boolean' }, created: { type: 'boolean' } } }, { type: 'email', suppressed: true, created: true }),
+    400: invalidIdentifier,
+  },
+});
+
+export const liftDoc: DocumentedRoute = documented({
+  summary: 'Lift a suppression',
+  description: 'Lifts a suppression made with `POST /v1/suppressions`; an erased customer\'s identifiers stay suppressed.',
+  tags: ['privacy'],
+  scope: 'admin',
+  params: refParams,
+  responses: {
+    204: { description: 'Lifted' },
+    400: invalidIdentifier,
+    404: errorReply('Not suppressed on request', [{ code: 'NOT_FOUND', message: "no suppression made on request for this email; an erased customer's stay suppressed" }]),
+  },
+});
+
+export const auditDoc: DocumentedRoute = documented({
+  summary: 'The privacy audit log',
+  description: 'Erasures, suppressions and liftings, newest first: which key, when, the state and the counts; no personal data.',
+  tags: ['privacy'],
+  scope: 'admin',
+  querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+  responses: {
+    200: jsonReply('The newest entries', { type: 'object', properties: { entries: { type: 'array', items: auditEntrySchema } } }, { entries: [exampleErasure] }),
+    400: errorReply('A bad limit', [{ code: 'INVALID_REQUEST', message: 'limit must be a whole number from 1 to 1000', errors: [{ path: 'limit', message: 'from 1 to 1000' }] }]),
+  },
+});
