@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { createEventLog, createLogger, createMetrics, loadConfig, type Config } from '@cdp/runtime';
 import { start as startResolver } from '@cdp/resolver';
 import { topicNames } from '@cdp/schemas';
@@ -58,11 +58,13 @@ export async function startTestPlatform(
   runtime: RuntimeName,
   overrides: Record<string, string> = {},
   services?: ServiceName[],
+  /** Where the platform's log lines go (standard output unless given). */
+  logs?: DestinationStream,
 ): Promise<TestPlatform> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-test-'));
   const env: Record<string, string> = { ...runtimeEnv(runtime, dataDir), CDP_CHDB_PATH: chdbPath, ...overrides };
   const config = loadConfig(env);
-  const logger = createLogger({ level: env.LOG_LEVEL, name: `test-${runtime}` });
+  const logger = createLogger({ level: env.LOG_LEVEL, name: `test-${runtime}`, ...(logs ? { destination: logs } : {}) });
   const platform = await startPlatform(config, logger, services);
   return {
     platform,

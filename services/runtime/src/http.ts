@@ -1,6 +1,7 @@
 // The HTTP server every service shares: health, readiness, metrics, the OpenAPI document, JSON errors and the error-to-status mapping.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { redactedText } from './logger';
 import { isStoreUnavailable } from './clickhouse';
 import { AppError, type ErrorCode } from './errors';
 import type { Metrics } from './metrics';
@@ -108,8 +109,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   app.setErrorHandler((error, request, reply) => {
     const { status, body, retryAfter } = errorResponse(error);
     // A 503 of ours (overload, log or store down) is expected under pressure: one line without a stack, not an error report.
-    if (status === 503) request.log.warn({ code: body.code, url: request.url, reason: error instanceof Error ? error.message : String(error) }, String(body.message));
-    else if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
+    // The route's pattern, never its URL: a profile lookup's path names the customer (`/v1/profiles/email:…`).
+    const route = `${request.method} ${request.routeOptions.url ?? '(no route)'}`;
+    if (status === 503) request.log.warn({ code: body.code, route, reason: redactedText(error instanceof Error ? error.message : String(error)) }, String(body.message));
+    else if (status >= 500) request.log.error({ err: error, route }, 'request failed');
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     return reply.status(status).send(body);
   });
