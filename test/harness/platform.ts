@@ -99,6 +99,8 @@ export async function startExtraResolvers(cdp: TestPlatform, count: number): Pro
       metrics: createMetrics(),
       batchSize: cdp.config.resolverBatchSize,
       snapshotEvery: cdp.config.resolverSnapshotEvery,
+      identityLimits: cdp.config.identityLimits,
+      identityBlocklist: cdp.config.identityBlocklist,
     });
     stops.push(async () => {
       await resolver.close();

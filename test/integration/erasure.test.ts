@@ -161,6 +161,8 @@ describe.each(runtimes)('erasure on the %s runtime', (runtime) => {
       clickhouse: cdp.platform.clickhouse.client,
       logger: cdp.logger,
       metrics,
+      identityLimits: cdp.config.identityLimits,
+      identityBlocklist: cdp.config.identityBlocklist,
     });
     try {
       // Both customers' five, the kept one's marker and the later event: everything the log holds.

@@ -79,6 +79,8 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
       metrics,
       batchSize: config.resolverBatchSize,
       snapshotEvery: config.resolverSnapshotEvery,
+      identityLimits: config.identityLimits,
+      identityBlocklist: config.identityBlocklist,
     });
   }
 

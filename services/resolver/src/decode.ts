@@ -1,7 +1,7 @@
 // The first step of the resolver's pipeline: decode each record and refuse what cannot be stored, with the reason.
 import type { ConsumedRecord } from '@cdp/runtime';
 import { decodeEvent, isStorableTime, storableTimes, type EventRecord, type Identifier } from '@cdp/schemas';
-import { identifiersOf } from './identifiers';
+import { identifiersOf, type Blocked } from './identifiers';
 
 /** A decoded event with its identifiers, found once here and used by every later step. */
 export interface DecodedEvent {
@@ -41,7 +41,8 @@ export function problemOf(event: EventRecord, identifiers: Identifier[]): string
   return null;
 }
 
-export function decodeAll(records: ConsumedRecord[]): { events: DecodedEvent[]; rejected: Rejected[] } {
+/** `blocked`: identifiers that name nobody, left out of every event's identifiers. */
+export function decodeAll(records: ConsumedRecord[], blocked?: Blocked): { events: DecodedEvent[]; rejected: Rejected[] } {
   const events: DecodedEvent[] = [];
   const rejected: Rejected[] = [];
   for (const record of records) {
@@ -52,7 +53,7 @@ export function decodeAll(records: ConsumedRecord[]): { events: DecodedEvent[]; 
       rejected.push({ record, reason: `cannot decode Avro event: ${(error as Error).message}` });
       continue;
     }
-    const identifiers = identifiersOf(event);
+    const identifiers = identifiersOf(event, blocked);
     const problem = problemOf(event, identifiers);
     if (problem === null) events.push({ event, identifiers });
     else rejected.push({ record, reason: problem });

@@ -87,3 +87,37 @@ describe('identity graph', () => {
   });
 });
 
+
+describe('identity limits', () => {
+  it('stops one email from gathering more anonymous ids than the limit: later devices are refused, the merge work stays bounded', () => {
+    const graph = createIdentityGraph(undefined, { limits: { anonymous_id: 20 } });
+    const refusals = [];
+    for (let device = 0; device < 1000; device += 1) refusals.push(...graph.apply([email('noemail@store.com'), anon(`device-${device}`)]).refusals);
+    const profile = graph.profileOf(email('noemail@store.com'));
+    const joined = Array.from({ length: 1000 }, (_, device) => graph.profileOf(anon(`device-${device}`))).filter((id) => id === profile);
+    expect(joined).toHaveLength(20);
+    expect(graph.mergesOf(email('noemail@store.com'))).toHaveLength(20);
+    expect(refusals).toHaveLength(980);
+    expect(refusals[0]?.reason).toContain('more than 20 identifiers of type anonymous_id');
+    // A refused device keeps a profile of its own: strangers stay apart.
+    expect(graph.profileOf(anon('device-999'))).toBe(profileIdOf(anon('device-999')));
+    expect(graph.settled([email('noemail@store.com'), anon('device-999')])).toBe(true);
+  });
+
+  it('counts the identifiers of both sides of a merge, and keeps counting after a snapshot is restored', () => {
+    const graph = createIdentityGraph(undefined, { limits: { email: 2 } });
+    graph.apply([user('u'), email('a@x.vn')]);
+    graph.apply([anon('d'), email('b@x.vn')]);
+    expect(graph.apply([user('u'), anon('d')]).merges).toHaveLength(1);
+    const restored = createIdentityGraph(graph.snapshot(), { limits: { email: 2 } });
+    const outcome = restored.apply([user('u'), email('c@x.vn')]);
+    expect(outcome.refusals).toHaveLength(1);
+    expect(restored.profileOf(email('c@x.vn'))).toBe(profileIdOf(email('c@x.vn')));
+  });
+
+  it('joins everything as before without limits', () => {
+    const graph = createIdentityGraph();
+    for (let device = 0; device < 300; device += 1) graph.apply([email('shared@x.vn'), anon(`device-${device}`)]);
+    expect(graph.mergesOf(email('shared@x.vn'))).toHaveLength(300);
+  });
+});

@@ -17,6 +17,8 @@ interface Component {
   /** Kept in seq order, so a graph rebuilt from a snapshot lists them exactly as the original does. */
   members: Node[];
   userIds: Set<string>;
+  /** Members of each identifier type, for the identity limits. */
+  counts: Map<string, number>;
   /** The root's profile id, hashed once on first use rather than on every lookup. */
   profileId?: string;
 }
@@ -103,8 +105,18 @@ function mergeBySeq(survivor: Node[], loser: Node[]): Node[] {
   return merged;
 }
 
+export interface GraphOptions {
+  /**
+   * The most identifiers of a type one profile may gather; a link past it is refused and recorded, so a placeholder
+   * email from many devices cannot weld strangers together, and the work of a merge stays bounded. Every instance
+   * applying the same log must use the same limits. None by default.
+   */
+  limits?: Partial<Record<IdentifierType, number>>;
+}
+
 /** A graph in the state of the snapshot (empty without one); throws if the rows cannot come from a graph. */
-export function createIdentityGraph(from?: GraphSnapshot): IdentityGraph {
+export function createIdentityGraph(from?: GraphSnapshot, options: GraphOptions = {}): IdentityGraph {
+  const limits = Object.entries(options.limits ?? {}) as Array<[IdentifierType, number]>;
   const nodes = new Map<string, Node>();
   const components = new Map<Node, Component>();
   let seq = 0;
@@ -133,12 +145,16 @@ export function createIdentityGraph(from?: GraphSnapshot): IdentityGraph {
     node.parent = node;
     nodes.set(identifierKey(identifier), node);
     const userIds = new Set<string>(identifier.type === 'user_id' ? [identifier.value] : []);
-    components.set(node, { root: node, members: [node], userIds });
+    components.set(node, { root: node, members: [node], userIds, counts: new Map([[identifier.type, 1]]) });
     return node;
   }
 
   const conflicts = (a: Component, b: Component) =>
     a.userIds.size > 0 && b.userIds.size > 0 && [...b.userIds].some((userId) => !a.userIds.has(userId));
+
+  /** The identifier type whose limit joining the two would pass, if any. */
+  const overLimit = (a: Component, b: Component) =>
+    limits.find(([type, limit]) => (a.counts.get(type) ?? 0) + (b.counts.get(type) ?? 0) > limit);
 
   function union(a: Component, b: Component): Merge[] {
     const [survivor, loser] = a.root.seq < b.root.seq ? [a, b] : [b, a];
@@ -146,6 +162,7 @@ export function createIdentityGraph(from?: GraphSnapshot): IdentityGraph {
     components.delete(loser.root);
     survivor.members = mergeBySeq(survivor.members, loser.members);
     for (const userId of loser.userIds) survivor.userIds.add(userId);
+    for (const [type, count] of loser.counts) survivor.counts.set(type, (survivor.counts.get(type) ?? 0) + count);
     return [{ loserId: profileIdOfComponent(loser), survivorId: profileIdOfComponent(survivor) }];
   }
 
@@ -173,14 +190,16 @@ export function createIdentityGraph(from?: GraphSnapshot): IdentityGraph {
       const root = bySeq[rootSeq];
       if (rootSeq === nodeSeq) {
         node.parent = node;
-        components.set(node, { root: node, members: [node], userIds: new Set() });
+        components.set(node, { root: node, members: [node], userIds: new Set(), counts: new Map() });
       } else if (root && rootSeq < nodeSeq && components.has(root)) {
         node.parent = root;
         (components.get(root) as Component).members.push(node);
       } else {
         throw new Error(`snapshot row ${node.identifier.type}:${node.identifier.value} (seq ${nodeSeq}) names root seq ${rootSeq}, which is not a root`);
       }
-      if (node.identifier.type === 'user_id') (components.get(node.parent) as Component).userIds.add(node.identifier.value);
+      const component = components.get(node.parent) as Component;
+      if (node.identifier.type === 'user_id') component.userIds.add(node.identifier.value);
+      component.counts.set(node.identifier.type, (component.counts.get(node.identifier.type) ?? 0) + 1);
       nodes.set(identifierKey(node.identifier), node);
     }
     if (nodes.size !== snapshot.seq) throw new Error('snapshot names an identifier twice');
@@ -207,6 +226,14 @@ export function createIdentityGraph(from?: GraphSnapshot): IdentityGraph {
           });
           continue;
         }
+        const passed = overLimit(anchor, other);
+        if (passed) {
+          outcome.refusals.push({
+            identifiers: [first.identifier, node.identifier],
+            reason: `would give one profile more than ${passed[1]} identifiers of type ${passed[0]} (CDP_IDENTITY_LIMITS)`,
+          });
+          continue;
+        }
         outcome.merges.push(...union(anchor, other));
       }
       return outcome;
@@ -219,8 +246,8 @@ export function createIdentityGraph(from?: GraphSnapshot): IdentityGraph {
       return rest.every((node) => {
         const anchor = componentOf(first);
         const other = componentOf(node);
-        // Components only grow, so a pair that conflicts now conflicts whenever the record would be applied.
-        return anchor === other || conflicts(anchor, other);
+        // Components only grow, so a pair that conflicts (or passes a limit) now does whenever the record is applied.
+        return anchor === other || conflicts(anchor, other) || overLimit(anchor, other) !== undefined;
       });
     },
     profileOf(identifier) {

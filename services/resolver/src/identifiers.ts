@@ -29,11 +29,36 @@ export function traitsOf(event: EventRecord): Record<string, unknown> {
   return event.type === 'identify' ? { ...contextTraits, ...parseObject(event.traits) } : contextTraits;
 }
 
-/** Every identifier of the event, strongest first, each once. An alias's previousId is an anonymous id. */
-export function identifiersOf(event: EventRecord): Identifier[] {
+/** Local parts of an email that a till or a form puts in when the customer gave none. */
+const placeholderLocalParts = new Set(['noemail', 'no-email', 'no.email', 'none', 'null', 'nil', 'na', 'n/a', 'unknown', 'noreply', 'no-reply', 'donotreply', 'do-not-reply']);
+
+/** Whether an identifier names nobody: a placeholder email or phone, never linked to a profile. */
+export type Blocked = (identifier: Identifier) => boolean;
+
+/**
+ * The built-in placeholders (an email whose local part is `noemail`, `none`, `unknown`, `noreply` and the like; a
+ * phone of one digit repeated) and the configured emails and phones, compared as normalised.
+ */
+export function blocklist(configured: string[] = []): Blocked {
+  const listed = new Set<string>();
+  for (const value of configured) {
+    const email = normaliseEmail(value);
+    const phone = normalisePhone(value);
+    if (email) listed.add(`email:${email}`);
+    if (phone) listed.add(`phone:${phone}`);
+  }
+  return (identifier) => {
+    if (identifier.type === 'email') return placeholderLocalParts.has(identifier.value.slice(0, identifier.value.lastIndexOf('@'))) || listed.has(`email:${identifier.value}`);
+    if (identifier.type === 'phone') return /^\+\d{1,3}(\d)\1+$/.test(identifier.value) || listed.has(`phone:${identifier.value}`);
+    return false;
+  };
+}
+
+/** Every identifier of the event, strongest first, each once, none that is blocked. An alias's previousId is an anonymous id. */
+export function identifiersOf(event: EventRecord, blocked: Blocked = () => false): Identifier[] {
   const found = new Map<string, Identifier>();
   const add = (type: IdentifierType, value: string | null) => {
-    if (value) found.set(`${type}:${value}`, { type, value });
+    if (value && !blocked({ type, value })) found.set(`${type}:${value}`, { type, value });
   };
   add('user_id', event.userId);
   const traits = traitsOf(event);

@@ -2,14 +2,15 @@
 import type { Logger } from 'pino';
 import { openSuppressions } from '@cdp/privacy';
 import type { ClickHouseClient, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
-import type { TopicNames } from '@cdp/schemas';
+import type { IdentifierType, TopicNames } from '@cdp/schemas';
 import { decodeAll } from './decode';
+import { blocklist } from './identifiers';
 import { openLinkLog } from './links';
 import { resolveBatch } from './resolve';
 import { createSnapshotStore } from './snapshots';
 import { writeResolved } from './write';
 
-export { profileIdOf, identifiersOf } from './identifiers';
+export { blocklist, profileIdOf, identifiersOf } from './identifiers';
 export { createIdentityGraph, type GraphSnapshot } from './graph';
 
 export interface ResolverDeps {
@@ -22,6 +23,10 @@ export interface ResolverDeps {
   groupId?: string;
   /** Applied identity link records between snapshots of the identity graph. Default 100000. */
   snapshotEvery?: number;
+  /** The most identifiers of each type one profile may gather; every resolver on one log must use the same. */
+  identityLimits?: Partial<Record<IdentifierType, number>>;
+  /** Emails and phones that name nobody, besides the built-in placeholders: left out of every event's identifiers. */
+  identityBlocklist?: string[];
 }
 
 /** How long a scrape waits for the log's end offsets before it reports the lag last read. */
@@ -83,14 +88,16 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
     metrics: deps.metrics,
     snapshots: createSnapshotStore(deps.clickhouse, logger, { suppressed: (identifier) => suppressions.suppressed([identifier]) }),
     snapshotEvery: deps.snapshotEvery,
+    graph: { limits: deps.identityLimits ?? {} },
   });
+  const blocked = blocklist(deps.identityBlocklist);
 
   const consumer: LogConsumer = await deps.log.consume({
     groupId,
     topics: [deps.topics.events],
     maxBatchSize: deps.batchSize ?? 5000,
     async handleBatch(batch) {
-      const { events: decoded, rejected } = decodeAll(batch.records);
+      const { events: decoded, rejected } = decodeAll(batch.records, blocked);
       // An event carrying a suppressed identifier reaches no profile, now or when the log is replayed.
       const events = decoded.filter(({ identifiers }) => !suppressions.suppressed(identifiers));
       if (events.length < decoded.length) dropped.inc(decoded.length - events.length);

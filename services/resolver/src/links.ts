@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EventLog, LogConsumer, Metrics } from '@cdp/runtime';
 import { decodeLink, encodeLink, type Identifier } from '@cdp/schemas';
-import { createIdentityGraph, type ApplyOutcome, type IdentityGraph } from './graph';
+import { createIdentityGraph, type ApplyOutcome, type GraphOptions, type IdentityGraph } from './graph';
 import { createSnapshotter } from './snapshotting';
 import type { SnapshotStore } from './snapshots';
 
@@ -27,6 +27,8 @@ export interface LinkLogDeps {
   snapshots?: SnapshotStore;
   /** Applied link records between snapshots. Default 100000. */
   snapshotEvery?: number;
+  /** The identity limits of the graph (GraphOptions). */
+  graph?: GraphOptions;
 }
 
 interface Restored {
@@ -35,7 +37,7 @@ interface Restored {
 }
 
 /** The newest snapshot that fits this log and rebuilds a graph; null means replay from the beginning. */
-async function restore(store: SnapshotStore, endOffset: bigint, logger: Logger): Promise<Restored | null> {
+async function restore(store: SnapshotStore, endOffset: bigint, logger: Logger, options: GraphOptions): Promise<Restored | null> {
   try {
     for await (const { snapshot, nextOffset } of store.candidates()) {
       if (BigInt(nextOffset) > endOffset) {
@@ -44,7 +46,7 @@ async function restore(store: SnapshotStore, endOffset: bigint, logger: Logger):
         continue;
       }
       try {
-        return { graph: createIdentityGraph(snapshot), nextOffset };
+        return { graph: createIdentityGraph(snapshot, options), nextOffset };
       } catch (error) {
         logger.warn({ err: error, version: snapshot.version }, 'identity snapshot does not rebuild a graph; trying an older one');
       }
@@ -66,8 +68,8 @@ export async function openLinkLog(deps: LinkLogDeps): Promise<LinkLog> {
 
   // The link topic has one partition: its end now is what this instance must read to be caught up.
   const endOffset = BigInt((await deps.log.endOffsets(deps.topic))[0] ?? '0');
-  const restored = deps.snapshots ? await restore(deps.snapshots, endOffset, logger) : null;
-  const graph = restored?.graph ?? createIdentityGraph();
+  const restored = deps.snapshots ? await restore(deps.snapshots, endOffset, logger, deps.graph ?? {}) : null;
+  const graph = restored?.graph ?? createIdentityGraph(undefined, deps.graph);
   const restoredFrom = { version: graph.version, nodes: graph.size };
   let nextOffset = BigInt(restored?.nextOffset ?? '0');
   logger.info({ restoredVersion: restoredFrom.version, restoredNodes: restoredFrom.nodes, fromOffset: nextOffset.toString(), endOffset: endOffset.toString() }, restored ? 'identity graph restored from a snapshot' : 'identity graph starts empty');

@@ -14,7 +14,9 @@ export async function resolveBatch(links: LinkLog, withIds: DecodedEvent[]): Pro
     const key = JSON.stringify(identifiers.map(identifierKey));
     if (!requests.has(key)) requests.set(key, { messageId: event.messageId, identifiers });
   }
-  await links.link([...requests.values()]);
+  const outcomes = await links.link([...requests.values()]);
+  // Why the graph refused a link, by identifier set: the userId rule or an identity limit.
+  const refusedBecause = new Map([...requests.keys()].map((key, index) => [key, outcomes[index]?.refusals[0]?.reason]));
 
   const { graph } = links;
   const batch: ResolvedBatch = { events: [], identities: [], merges: [], refusals: [], version: graph.version };
@@ -40,7 +42,9 @@ export async function resolveBatch(links: LinkLog, withIds: DecodedEvent[]): Pro
       batch.refusals.push({
         messageId: event.messageId,
         identifiers,
-        reason: 'identifiers belong to profiles of different userIds; the link was refused',
+        reason:
+          refusedBecause.get(JSON.stringify(identifiers.map(identifierKey))) ??
+          'identifiers belong to profiles that may not be joined (different userIds, or an identity limit); the link was refused',
       });
     }
   }

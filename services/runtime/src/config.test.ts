@@ -144,3 +144,20 @@ describe('ingest edge settings', () => {
     expect(configErrorOf({ CDP_TRUSTED_PROXIES: 'proxy.example.com' }).problems[0]).toMatch(/^CDP_TRUSTED_PROXIES: .*CIDR/);
   });
 });
+
+describe('identity settings', () => {
+  it('starts from the default limits and overrides the types given', () => {
+    expect(loadConfig({}).identityLimits).toEqual({ email: 5, phone: 5, anonymous_id: 100 });
+    expect(loadConfig({ CDP_IDENTITY_LIMITS: 'anonymous_id=20, email=2' }).identityLimits).toEqual({ email: 2, phone: 5, anonymous_id: 20 });
+  });
+
+  it('names a limit it cannot read', () => {
+    expect(() => loadConfig({ CDP_IDENTITY_LIMITS: 'user_id=2' })).toThrow(/CDP_IDENTITY_LIMITS.*user_id=2 is not TYPE=N/);
+    expect(() => loadConfig({ CDP_IDENTITY_LIMITS: 'email=0' })).toThrow(/CDP_IDENTITY_LIMITS/);
+  });
+
+  it('reads the blocklist as comma-separated values', () => {
+    expect(loadConfig({ CDP_IDENTITY_BLOCKLIST: 'khongco@cuahang.vn, +84900001111' }).identityBlocklist).toEqual(['khongco@cuahang.vn', '+84900001111']);
+    expect(loadConfig({}).identityBlocklist).toEqual([]);
+  });
+});

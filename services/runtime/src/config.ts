@@ -14,6 +14,24 @@ const seededKey = optionalString.refine(
   `must be at least ${minimumSeededKeyLength} characters, or unset to have one generated`,
 );
 
+/** The most identifiers of each kind one profile may gather (every resolver must use the same): `email=5,phone=5`. */
+export const defaultIdentityLimits = { email: 5, phone: 5, anonymous_id: 100 };
+const identityLimits = z
+  .string()
+  .default('')
+  .transform((text, context) => {
+    const limits: Record<string, number> = { ...defaultIdentityLimits };
+    for (const part of text.split(',').map((item) => item.trim()).filter(Boolean)) {
+      const match = /^(email|phone|anonymous_id)=(\d+)$/.exec(part);
+      if (!match || Number(match[2]) < 1) {
+        context.addIssue({ code: 'custom', message: `${part} is not TYPE=N with TYPE one of email, phone, anonymous_id and N at least 1` });
+        return z.NEVER;
+      }
+      limits[match[1] as string] = Number(match[2]);
+    }
+    return limits as typeof defaultIdentityLimits;
+  });
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 
@@ -44,6 +62,11 @@ export const configSchema = z.object({
   CDP_ADMIN_KEY: seededKey,
   CDP_RESOLVER_BATCH_SIZE: positiveInt(5000),
   CDP_RESOLVER_SNAPSHOT_EVERY: positiveInt(100000),
+  CDP_IDENTITY_LIMITS: identityLimits,
+  CDP_IDENTITY_BLOCKLIST: z
+    .string()
+    .default('')
+    .transform((text) => text.split(',').map((value) => value.trim()).filter(Boolean)),
   CDP_SEGMENTS_INTERVAL_MS: positiveInt(60000),
   CDP_SHUTDOWN_TIMEOUT_MS: positiveInt(15000),
   CDP_TRUSTED_PROXIES: optionalString
@@ -68,6 +91,10 @@ export interface Config {
   seedKeys: { write?: string; read?: string; admin?: string };
   resolverBatchSize: number;
   resolverSnapshotEvery: number;
+  /** The most identifiers of each kind one profile may gather; a link past it is refused and recorded. */
+  identityLimits: typeof defaultIdentityLimits;
+  /** Emails and phones that identify nobody (a till's placeholder), besides the built-in ones: never linked. */
+  identityBlocklist: string[];
   segmentsIntervalMs: number;
   shutdownTimeoutMs: number;
   trustedProxies: string[];
@@ -108,6 +135,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seedKeys: { write: e.CDP_WRITE_KEY, read: e.CDP_READ_KEY, admin: e.CDP_ADMIN_KEY },
     resolverBatchSize: e.CDP_RESOLVER_BATCH_SIZE,
     resolverSnapshotEvery: e.CDP_RESOLVER_SNAPSHOT_EVERY,
+    identityLimits: e.CDP_IDENTITY_LIMITS,
+    identityBlocklist: e.CDP_IDENTITY_BLOCKLIST,
     segmentsIntervalMs: e.CDP_SEGMENTS_INTERVAL_MS,
     shutdownTimeoutMs: e.CDP_SHUTDOWN_TIMEOUT_MS,
     trustedProxies: e.CDP_TRUSTED_PROXIES,
