@@ -101,6 +101,7 @@ export async function startExtraResolvers(cdp: TestPlatform, count: number): Pro
       snapshotEvery: cdp.config.resolverSnapshotEvery,
       identityLimits: cdp.config.identityLimits,
       identityBlocklist: cdp.config.identityBlocklist,
+      dedupe: cdp.config.dedupe,
     });
     stops.push(async () => {
       await resolver.close();

@@ -81,6 +81,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
       snapshotEvery: config.resolverSnapshotEvery,
       identityLimits: config.identityLimits,
       identityBlocklist: config.identityBlocklist,
+      dedupe: config.dedupe,
     });
   }
 

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { openSuppressions } from '@cdp/privacy';
 import type { ClickHouseClient, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
 import type { IdentifierType, TopicNames } from '@cdp/schemas';
-import { decodeAll } from './decode';
+import { decodeAll, type DecodedEvent } from './decode';
+import { createDedupeWindow, type DedupeOptions } from './dedupe';
 import { blocklist } from './identifiers';
 import { openLinkLog } from './links';
 import { resolveBatch } from './resolve';
@@ -27,6 +28,8 @@ export interface ResolverDeps {
   identityLimits?: Partial<Record<IdentifierType, number>>;
   /** Emails and phones that name nobody, besides the built-in placeholders: left out of every event's identifiers. */
   identityBlocklist?: string[];
+  /** How long, and how many, stored messageIds are remembered so a retry's later copy is dropped. Default 24 h, 500,000. */
+  dedupe?: DedupeOptions;
 }
 
 /** How long a scrape waits for the log's end offsets before it reports the lag last read. */
@@ -43,6 +46,10 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
   const written = deps.metrics.counter('cdp_resolver_events_written_total', 'Events written to ClickHouse');
   const deadLettered = deps.metrics.counter('cdp_resolver_events_dead_lettered_total', 'Events sent to the dead-letter topic');
   const dropped = deps.metrics.counter('cdp_resolver_events_suppressed_total', 'Events dropped because they carry a suppressed identifier');
+  const duplicates = deps.metrics.counter('cdp_resolver_events_duplicate_total', 'Later copies of a messageId stored within the dedupe window, dropped');
+  // Starts empty: after a crash a batch is delivered again and must be written whole again, because ClickHouse may
+  // hold its events without what the materialized views make of them. Identical copies count once in every table.
+  const dedupe = createDedupeWindow(deps.dedupe ?? { windowMs: 24 * 3_600_000, maxIds: 500_000 });
   const suppressions = await openSuppressions(deps.clickhouse);
   const refreshing = setInterval(() => {
     suppressions.refresh().catch((error: unknown) => logger.warn({ err: error }, 'suppressions could not be read again; the last read stays'));
@@ -99,11 +106,22 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
     async handleBatch(batch) {
       const { events: decoded, rejected } = decodeAll(batch.records, blocked);
       // An event carrying a suppressed identifier reaches no profile, now or when the log is replayed.
-      const events = decoded.filter(({ identifiers }) => !suppressions.suppressed(identifiers));
-      if (events.length < decoded.length) dropped.inc(decoded.length - events.length);
+      const allowed = decoded.filter(({ identifiers }) => !suppressions.suppressed(identifiers));
+      if (allowed.length < decoded.length) dropped.inc(decoded.length - allowed.length);
+      // The first copy of a messageId wins: a later one (a retry dated later, a replayed batch) is dropped.
+      const messageIds = new Set<string>();
+      const events: DecodedEvent[] = [];
+      for (const decodedEvent of allowed) {
+        const { messageId } = decodedEvent.event;
+        if (messageIds.has(messageId) || dedupe.seen(messageId)) continue;
+        messageIds.add(messageId);
+        events.push(decodedEvent);
+      }
+      if (events.length < allowed.length) duplicates.inc(allowed.length - events.length);
       // Throwing here leaves the offsets uncommitted, so the log delivers the batch again.
       const resolved = await resolveBatch(links, events);
       written.inc(await writeResolved(deps.clickhouse, resolved));
+      dedupe.remember(messageIds);
       const writtenAt = Date.now();
       for (const { event } of resolved.events) freshness.observe(Math.max(0, writtenAt - event.receivedAt) / 1000);
       const last = batch.records.at(-1);

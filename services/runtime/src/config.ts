@@ -63,6 +63,8 @@ export const configSchema = z.object({
   CDP_RESOLVER_BATCH_SIZE: positiveInt(5000),
   CDP_RESOLVER_SNAPSHOT_EVERY: positiveInt(100000),
   CDP_IDENTITY_LIMITS: identityLimits,
+  CDP_DEDUPE_WINDOW_HOURS: positiveInt(24),
+  CDP_DEDUPE_MAX_IDS: positiveInt(500_000),
   CDP_IDENTITY_BLOCKLIST: z
     .string()
     .default('')
@@ -95,6 +97,8 @@ export interface Config {
   identityLimits: typeof defaultIdentityLimits;
   /** Emails and phones that identify nobody (a till's placeholder), besides the built-in ones: never linked. */
   identityBlocklist: string[];
+  /** A retried messageId stored within this window (at most this many remembered) is dropped: the first copy wins. */
+  dedupe: { windowMs: number; maxIds: number };
   segmentsIntervalMs: number;
   shutdownTimeoutMs: number;
   trustedProxies: string[];
@@ -137,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resolverSnapshotEvery: e.CDP_RESOLVER_SNAPSHOT_EVERY,
     identityLimits: e.CDP_IDENTITY_LIMITS,
     identityBlocklist: e.CDP_IDENTITY_BLOCKLIST,
+    dedupe: { windowMs: e.CDP_DEDUPE_WINDOW_HOURS * 3_600_000, maxIds: e.CDP_DEDUPE_MAX_IDS },
     segmentsIntervalMs: e.CDP_SEGMENTS_INTERVAL_MS,
     shutdownTimeoutMs: e.CDP_SHUTDOWN_TIMEOUT_MS,
     trustedProxies: e.CDP_TRUSTED_PROXIES,
