@@ -102,6 +102,7 @@ export async function startExtraResolvers(cdp: TestPlatform, count: number): Pro
       identityLimits: cdp.config.identityLimits,
       identityBlocklist: cdp.config.identityBlocklist,
       dedupe: cdp.config.dedupe,
+      consentCategories: cdp.config.consentCategories,
     });
     stops.push(async () => {
       await resolver.close();

@@ -82,6 +82,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
       identityLimits: config.identityLimits,
       identityBlocklist: config.identityBlocklist,
       dedupe: config.dedupe,
+      consentCategories: config.consentCategories,
     });
   }
 

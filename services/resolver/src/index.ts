@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { openSuppressions } from '@cdp/privacy';
 import type { ClickHouseClient, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
 import type { IdentifierType, TopicNames } from '@cdp/schemas';
+import { consentRule } from './consent';
 import { decodeAll, type DecodedEvent } from './decode';
 import { createDedupeWindow, type DedupeOptions } from './dedupe';
 import { blocklist } from './identifiers';
@@ -28,6 +29,8 @@ export interface ResolverDeps {
   identityLimits?: Partial<Record<IdentifierType, number>>;
   /** Emails and phones that name nobody, besides the built-in placeholders: left out of every event's identifiers. */
   identityBlocklist?: string[];
+  /** Consent categories the platform needs (`context.consent.categoryPreferences`); default Analytics. */
+  consentCategories?: string[];
   /** How long, and how many, stored messageIds are remembered so a retry's later copy is dropped. Default 24 h, 500,000. */
   dedupe?: DedupeOptions;
 }
@@ -46,6 +49,8 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
   const written = deps.metrics.counter('cdp_resolver_events_written_total', 'Events written to ClickHouse');
   const deadLettered = deps.metrics.counter('cdp_resolver_events_dead_lettered_total', 'Events sent to the dead-letter topic');
   const dropped = deps.metrics.counter('cdp_resolver_events_suppressed_total', 'Events dropped because they carry a suppressed identifier');
+  const withoutConsent = deps.metrics.counter('cdp_resolver_events_without_consent_total', 'Events dropped because their consent denies a category the platform needs');
+  const denied = consentRule(deps.consentCategories ?? ['Analytics']);
   const duplicates = deps.metrics.counter('cdp_resolver_events_duplicate_total', 'Later copies of a messageId stored within the dedupe window, dropped');
   // Starts empty: after a crash a batch is delivered again and must be written whole again, because ClickHouse may
   // hold its events without what the materialized views make of them. Identical copies count once in every table.
@@ -106,8 +111,10 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
     async handleBatch(batch) {
       const { events: decoded, rejected } = decodeAll(batch.records, blocked);
       // An event carrying a suppressed identifier reaches no profile, now or when the log is replayed.
-      const allowed = decoded.filter(({ identifiers }) => !suppressions.suppressed(identifiers));
-      if (allowed.length < decoded.length) dropped.inc(decoded.length - allowed.length);
+      const consented = decoded.filter(({ event }) => !denied(event.context));
+      if (consented.length < decoded.length) withoutConsent.inc(decoded.length - consented.length);
+      const allowed = consented.filter(({ identifiers }) => !suppressions.suppressed(identifiers));
+      if (allowed.length < consented.length) dropped.inc(consented.length - allowed.length);
       // The first copy of a messageId wins: a later one (a retry dated later, a replayed batch) is dropped.
       const messageIds = new Set<string>();
       const events: DecodedEvent[] = [];

@@ -63,6 +63,10 @@ export const configSchema = z.object({
   CDP_RESOLVER_BATCH_SIZE: positiveInt(5000),
   CDP_RESOLVER_SNAPSHOT_EVERY: positiveInt(100000),
   CDP_IDENTITY_LIMITS: identityLimits,
+  CDP_CONSENT_CATEGORIES: z
+    .string()
+    .default('Analytics')
+    .transform((text) => text.split(',').map((value) => value.trim()).filter(Boolean)),
   CDP_DEDUPE_WINDOW_HOURS: positiveInt(24),
   CDP_DEDUPE_MAX_IDS: positiveInt(500_000),
   CDP_IDENTITY_BLOCKLIST: z
@@ -97,6 +101,8 @@ export interface Config {
   identityLimits: typeof defaultIdentityLimits;
   /** Emails and phones that identify nobody (a till's placeholder), besides the built-in ones: never linked. */
   identityBlocklist: string[];
+  /** Consent categories the platform needs: an event whose consent denies one reaches no profile. */
+  consentCategories: string[];
   /** A retried messageId stored within this window (at most this many remembered) is dropped: the first copy wins. */
   dedupe: { windowMs: number; maxIds: number };
   segmentsIntervalMs: number;
@@ -141,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resolverSnapshotEvery: e.CDP_RESOLVER_SNAPSHOT_EVERY,
     identityLimits: e.CDP_IDENTITY_LIMITS,
     identityBlocklist: e.CDP_IDENTITY_BLOCKLIST,
+    consentCategories: e.CDP_CONSENT_CATEGORIES,
     dedupe: { windowMs: e.CDP_DEDUPE_WINDOW_HOURS * 3_600_000, maxIds: e.CDP_DEDUPE_MAX_IDS },
     segmentsIntervalMs: e.CDP_SEGMENTS_INTERVAL_MS,
     shutdownTimeoutMs: e.CDP_SHUTDOWN_TIMEOUT_MS,
