@@ -1,5 +1,6 @@
-// Consent on both runtimes: an event whose consent denies Analytics reaches no profile (nor segments and exports, which
-// read profiles); one that grants it, or says nothing of consent, does.
+// Consent and subscriptions on both runtimes: an event whose consent denies Analytics reaches no profile (nor segments
+// and exports, which read profiles), one that grants it or says nothing of consent does; each profile keeps the latest
+// subscription state of every channel its events stated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@cdp/runtime';
 import { read, send } from '../harness/http';
@@ -38,5 +39,25 @@ describe.each(runtimes)('consent on the %s runtime', (runtime) => {
     await send(cdp.url, '/v1/page', { anonymousId: silent, name: 'Home' }, { writeKey: cdp.writeKey });
     await waitFor(async () => (await profile(`anonymous_id:${silent}`)).status === 200, { timeoutMs: 30_000, what: 'the silent visitor\'s profile' });
     expect(await counted()).toBe(1);
+  });
+
+  it('keeps the latest subscription state per channel, by event time, from identify traits and Subscribed / Unsubscribed', async () => {
+    const userId = uniqueName('subscriber');
+    const batch = [
+      { type: 'identify', userId, traits: { subscriptions: { email: true, SMS: 'unsubscribed', zalo: 'maybe', fax: true } }, timestamp: '2025-03-01T08:00:00.000Z' },
+      { type: 'track', userId, event: 'Unsubscribed', properties: { channel: 'email' }, timestamp: '2025-03-02T08:00:00.000Z' },
+      { type: 'track', userId, event: 'Subscribed', properties: { channel: 'zalo' }, timestamp: '2025-03-03T08:00:00.000Z' },
+      // Dated before the unsubscription, though it arrives after it: the later state stands.
+      { type: 'track', userId, event: 'Subscribed', properties: { channel: 'email' }, timestamp: '2025-03-01T12:00:00.000Z' },
+    ];
+    expect((await send(cdp.url, '/v1/batch', { batch }, { writeKey: cdp.writeKey })).status).toBe(200);
+    const stated = await waitFor(async () => {
+      const answer = await profile(`user_id:${userId}`);
+      return answer.status === 200 && (answer.body.stats as { events: number }).events === 4 ? answer.body : undefined;
+    }, { timeoutMs: 30_000, what: 'the subscriber\'s four events' });
+    expect(stated.subscriptions).toEqual({ email: 'unsubscribed', sms: 'unsubscribed', zalo: 'subscribed' });
+
+    await send(cdp.url, '/v1/track', { userId, event: 'Subscribed', properties: { channel: 'email' }, timestamp: '2025-03-04T08:00:00.000Z' }, { writeKey: cdp.writeKey });
+    await waitFor(async () => ((await profile(`user_id:${userId}`)).body.subscriptions as Record<string, string>).email === 'subscribed', { timeoutMs: 30_000, what: 'the new email subscription' });
   });
 });

@@ -19,6 +19,7 @@ export const erasableTables: Record<string, string> = {
   profile_stats: 'profile_id IN {ids:Array(String)}',
   profile_traits: 'profile_id IN {ids:Array(String)}',
   profile_firsts: 'profile_id IN {ids:Array(String)}',
+  profile_subscriptions: 'profile_id IN {ids:Array(String)}',
   touchpoints: 'profile_id IN {ids:Array(String)}',
   survivor_stats: 'profile_id IN {ids:Array(String)}',
   segment_membership: 'profile_id IN {ids:Array(String)}',

@@ -25,7 +25,12 @@ export interface Profile {
   traits: Record<string, unknown>;
   stats: ProfileStats;
   segments: string[];
+  /** The latest state each channel was given (email, sms, zalo, push); a channel never stated is absent. */
+  subscriptions: Partial<Record<SubscriptionChannel, 'subscribed' | 'unsubscribed'>>;
 }
+
+export const subscriptionChannels = ['email', 'sms', 'zalo', 'push'] as const;
+export type SubscriptionChannel = (typeof subscriptionChannels)[number];
 
 async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
   const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
@@ -86,6 +91,13 @@ const statsQuery = `
   FROM profile_stats AS stats
   WHERE stats.profile_id IN {profileIds:Array(String)}`;
 
+const subscriptionsQuery = `
+  SELECT channel, argMaxMerge(state) AS state
+  FROM profile_subscriptions
+  WHERE profile_id IN {profileIds:Array(String)}
+  GROUP BY channel
+  ORDER BY channel`;
+
 const traitsQuery = `
   SELECT trait.key AS key, argMaxMerge(trait.value) AS value
   FROM profile_traits AS trait
@@ -140,6 +152,9 @@ export async function readProfile(client: ClickHouseClient, profileId: string): 
       openTickets: Number(stats?.stat_open_tickets ?? 0),
     },
     segments: await segmentsOfProfile(client, profileId),
+    subscriptions: Object.fromEntries(
+      (await rows<{ channel: SubscriptionChannel; state: 'subscribed' | 'unsubscribed' }>(client, subscriptionsQuery, { profileIds })).map((row) => [row.channel, row.state]),
+    ),
   };
 }
 

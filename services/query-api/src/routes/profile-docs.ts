@@ -41,6 +41,12 @@ const profileSchema = {
       },
     },
     segments: { type: 'array', items: { type: 'string' } },
+    subscriptions: {
+      type: 'object',
+      description:
+        'The latest state each channel was given: identify `traits.subscriptions.<channel>` (true / false or "subscribed" / "unsubscribed") or track `Subscribed` / `Unsubscribed` with `properties.channel`; a channel never stated is absent',
+      properties: Object.fromEntries(['email', 'sms', 'zalo', 'push'].map((channel) => [channel, { type: 'string', enum: ['subscribed', 'unsubscribed'] }])),
+    },
   },
 };
 
@@ -65,6 +71,7 @@ const profileExample = {
     openTickets: 0,
   },
   segments: [],
+  subscriptions: { email: 'subscribed', sms: 'unsubscribed' },
 };
 
 const timelineSchema = {
