@@ -12,7 +12,7 @@ describe.each(runtimes)('consent on the %s runtime', (runtime) => {
   const counted = async () => Number(/^cdp_resolver_events_without_consent_total (\d+)$/m.exec(await (await fetch(`${cdp.url}/metrics`)).text())?.[1] ?? 0);
 
   beforeAll(async () => {
-    cdp = await startTestPlatform(runtime);
+    cdp = await startTestPlatform(runtime, { CDP_SEGMENTS_INTERVAL_MS: '1000' });
   }, 120_000);
   afterAll(async () => {
     await cdp?.close();
@@ -59,5 +59,37 @@ describe.each(runtimes)('consent on the %s runtime', (runtime) => {
 
     await send(cdp.url, '/v1/track', { userId, event: 'Subscribed', properties: { channel: 'email' }, timestamp: '2025-03-04T08:00:00.000Z' }, { writeKey: cdp.writeKey });
     await waitFor(async () => ((await profile(`user_id:${userId}`)).body.subscriptions as Record<string, string>).email === 'subscribed', { timeoutMs: 30_000, what: 'the new email subscription' });
+  });
+
+  it('exports only the members subscribed to a channel when asked, in every format', async () => {
+    const cohort = uniqueName('cohort');
+    const [subscribed, unsubscribed, silent] = [uniqueName('a'), uniqueName('b'), uniqueName('c')];
+    const batch = [
+      { type: 'identify', userId: subscribed, traits: { cohort, subscriptions: { email: 'subscribed' } } },
+      { type: 'identify', userId: unsubscribed, traits: { cohort, subscriptions: { email: false, sms: true } } },
+      { type: 'identify', userId: silent, traits: { cohort } },
+    ];
+    expect((await send(cdp.url, '/v1/batch', { batch }, { writeKey: cdp.writeKey })).status).toBe(200);
+    const created = await fetch(`${cdp.url}/v1/segments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cdp.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Cohort', rule: { trait: 'cohort', equals: cohort } }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const members = async (query: string, accept = 'application/json') =>
+      fetch(`${cdp.url}/v1/segments/${id}/members${query}`, { headers: { authorization: `Bearer ${cdp.readKey}`, accept } });
+    const userIdsOf = async (query: string) => ((await (await members(query)).json()) as { members: Array<{ userId: string }> }).members.map((member) => member.userId).sort();
+    await waitFor(async () => (await userIdsOf('')).length === 3, { timeoutMs: 60_000, what: 'the cohort segment with its three members' });
+
+    expect(await userIdsOf('?subscribed=email')).toEqual([subscribed]);
+    expect(await userIdsOf('?subscribed=sms')).toEqual([unsubscribed]);
+    expect(await userIdsOf('?subscribed=zalo')).toEqual([]);
+    const csv = (await (await members('?subscribed=email', 'text/csv')).text()).trim().split('\r\n');
+    expect(csv).toHaveLength(2);
+    expect(csv[1]).toContain(subscribed);
+    const ndjson = (await (await members('?subscribed=email', 'application/x-ndjson')).text()).trim().split('\n');
+    expect(ndjson.map((line) => (JSON.parse(line) as { userId: string }).userId)).toEqual([subscribed]);
+    const wrong = await members('?subscribed=fax');
+    expect(wrong.status).toBe(400);
   });
 });

@@ -1,6 +1,6 @@
 // A segment's audience as CSV: ClickHouse writes each line; Node finishes only traits whose JSON needs JavaScript's reading.
 import type { ClickHouseClient } from '@cdp/runtime';
-import { audienceQuery, parseTraitValue, streamPageSize } from './audience';
+import { audienceParams, audienceQuery, parseTraitValue, streamPageSize, type AudienceOptions } from './audience';
 import { pagesInKeyOrder } from './pages';
 
 /** A CSV field: quoted when it holds a separator, a quote or a line break (RFC 4180). */
@@ -57,8 +57,8 @@ function csvRow(tsv: string): CsvRow {
   return { profileId, line: `${[line, ...fields].join(',')}\r\n` };
 }
 
-async function readCsvPage(client: ClickHouseClient, options: { segmentId: string; after: string; limit: number; traitKeys: string[] }): Promise<CsvRow[]> {
-  const result = await client.query({ query: csvQuery, query_params: options, format: 'TabSeparated' });
+async function readCsvPage(client: ClickHouseClient, options: AudienceOptions & { after: string; limit: number }): Promise<CsvRow[]> {
+  const result = await client.query({ query: csvQuery, query_params: { ...audienceParams(options), after: options.after, limit: options.limit }, format: 'TabSeparated' });
   const text = await result.text();
   const rows: CsvRow[] = [];
   for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) rows.push(csvRow(text.slice(start, end)));
@@ -66,7 +66,7 @@ async function readCsvPage(client: ClickHouseClient, options: { segmentId: strin
 }
 
 /** The header, then every member's line, a page of lines at a time in profile id order (as pages of streamAudience). */
-export async function* streamAudienceCsv(client: ClickHouseClient, options: { segmentId: string; traitKeys: string[] }): AsyncGenerator<string> {
+export async function* streamAudienceCsv(client: ClickHouseClient, options: AudienceOptions): AsyncGenerator<string> {
   yield audienceCsvHeader(options.traitKeys);
   const read = (after: string, limit: number) => readCsvPage(client, { ...options, after, limit });
   for await (const rows of pagesInKeyOrder(read, (row) => row.profileId, streamPageSize)) yield rows.map((row) => row.line).join('');

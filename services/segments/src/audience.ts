@@ -16,11 +16,40 @@ export interface AudienceMember {
 /** profile id, user ids, emails, phones, anonymous ids, (trait key, raw JSON value) in the order the keys were asked. */
 type AudienceRow = [string, string[], string[], string[], string[], Array<[string, string]>];
 
-/** Members in profile id order; a page starts after the cursor's profile id and stops at its limit. */
+/** The channels a profile's subscription state is kept for (profile_subscriptions, migration 0021). */
+export const subscriptionChannels = ['email', 'sms', 'zalo', 'push'] as const;
+export type SubscriptionChannel = (typeof subscriptionChannels)[number];
+
+/** What an audience read names: the segment, the traits to include, and optionally the channel members must be subscribed to. */
+export interface AudienceOptions {
+  segmentId: string;
+  traitKeys: string[];
+  /** Only members whose latest state for this channel (over every profile they absorbed) is `subscribed`. */
+  subscribedTo?: SubscriptionChannel;
+}
+
+/** Survivors whose latest state for `{subscribedTo}` is subscribed; read only when a channel is given. */
+const subscribers = `
+  SELECT survivor FROM (
+    SELECT ${survivorOf('sub.profile_id')} AS survivor, argMaxMerge(sub.state) AS state
+    FROM profile_subscriptions AS sub
+    ${joinSurvivors('sub.profile_id')}
+    WHERE sub.channel = {subscribedTo:String}
+    GROUP BY survivor)
+  WHERE state = 'subscribed'`;
+
+/**
+ * Members in profile id order; a page starts after the cursor's profile id and stops at its limit. Without a channel
+ * the condition on it is constant and ClickHouse does not read the subscriptions at all.
+ */
 const membersPage = `
   SELECT profile_id FROM segment_membership FINAL
   WHERE segment_id = {segmentId:String} AND is_member = 1 AND profile_id > {after:String}
+    AND ({subscribedTo:String} = '' OR profile_id IN (${subscribers}))
   ORDER BY profile_id LIMIT {limit:UInt32}`;
+
+/** The query parameters of an audience read: no channel is ''. */
+export const audienceParams = (options: AudienceOptions) => ({ segmentId: options.segmentId, traitKeys: options.traitKeys, subscribedTo: options.subscribedTo ?? '' });
 
 // The stored profile ids behind a page: its members and every id they absorbed. profile_identifiers and profile_traits
 // are keyed by profile id first, and a page's members are consecutive in profile id order, so the primary key finds
@@ -88,11 +117,11 @@ export const decodeAudienceCursor = (cursor: string) => Buffer.from(cursor, 'bas
 
 export async function readAudiencePage(
   client: ClickHouseClient,
-  options: { segmentId: string; after: string; limit: number; traitKeys: string[] },
+  options: AudienceOptions & { after: string; limit: number },
 ): Promise<AudiencePage> {
   const result = await client.query({
     query: membersQuery,
-    query_params: { segmentId: options.segmentId, after: options.after, limit: options.limit + 1, traitKeys: options.traitKeys },
+    query_params: { ...audienceParams(options), after: options.after, limit: options.limit + 1 },
     format: 'JSONCompactEachRow',
   });
   const rows = await result.json<AudienceRow>();
@@ -105,7 +134,7 @@ export async function readAudiencePage(
 export const streamPageSize = 100_000;
 
 /** Every member, page by page in profile id order; each member comes once, as its page found the membership. */
-export async function* streamAudience(client: ClickHouseClient, options: { segmentId: string; traitKeys: string[] }): AsyncGenerator<AudienceMember> {
+export async function* streamAudience(client: ClickHouseClient, options: AudienceOptions): AsyncGenerator<AudienceMember> {
   const read = async (after: string, limit: number) => (await readAudiencePage(client, { ...options, after, limit })).members;
   for await (const members of pagesInKeyOrder(read, (member) => member.profileId, streamPageSize)) yield* members;
 }

@@ -12,7 +12,7 @@ export { previewRule, segmentsOfProfile, type Preview } from './preview';
 export { builtinSegments, lifecycleDays } from './builtins';
 export { buildProfileSnapshot, latestSnapshot, snapshotInputsOf, type ProfileSnapshot } from './profiles';
 export { latestMovements, latestRfmGrid, type Movements, type RfmGrid } from './latest-pass';
-export { decodeAudienceCursor, readAudiencePage, streamAudience, type AudienceMember, type AudiencePage } from './audience';
+export { decodeAudienceCursor, readAudiencePage, streamAudience, subscriptionChannels, type AudienceMember, type AudienceOptions, type AudiencePage, type SubscriptionChannel } from './audience';
 export { streamAudienceCsv } from './audience-csv';
 
 export interface SegmentsDeps {

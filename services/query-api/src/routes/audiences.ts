@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError, type ClickHouseClient } from '@cdp/runtime';
-import { decodeAudienceCursor, readAudiencePage, streamAudience, streamAudienceCsv, type SegmentStore } from '@cdp/segments';
+import { decodeAudienceCursor, readAudiencePage, streamAudience, streamAudienceCsv, subscriptionChannels, type SegmentStore } from '@cdp/segments';
 import { membersDoc } from './segment-docs';
 
 const querySchema = z.object({
@@ -15,6 +15,7 @@ const querySchema = z.object({
     .optional()
     .transform((text) => [...new Set((text ?? '').split(',').map((key) => key.trim()).filter(Boolean))])
     .refine((keys) => keys.length <= 50 && keys.every((key) => key.length <= 200), 'at most 50 trait keys of at most 200 characters'),
+  subscribed: z.enum(subscriptionChannels).optional(),
 });
 
 export function audienceRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; store: SegmentStore }): void {
@@ -24,15 +25,15 @@ export function audienceRoutes(app: FastifyInstance, deps: { clickhouse: ClickHo
       const errors = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
       throw new AppError('INVALID_REQUEST', errors.map((error) => `${error.path}: ${error.message}`).join('; '), errors);
     }
-    const { limit, cursor, traits: traitKeys } = parsed.data;
+    const { limit, cursor, traits: traitKeys, subscribed } = parsed.data;
     const segment = await deps.store.get(request.params.id);
     if (!segment) throw new AppError('NOT_FOUND', `no segment ${request.params.id}`);
     const accept = request.headers.accept ?? '';
     const format = accept.includes('application/x-ndjson') ? 'ndjson' : accept.includes('text/csv') ? 'csv' : 'json';
 
-    if (format === 'json') return readAudiencePage(deps.clickhouse, { segmentId: segment.id, after: cursor === undefined ? '' : decodeAudienceCursor(cursor), limit, traitKeys });
+    const audience = { segmentId: segment.id, traitKeys, ...(subscribed ? { subscribedTo: subscribed } : {}) };
+    if (format === 'json') return readAudiencePage(deps.clickhouse, { ...audience, after: cursor === undefined ? '' : decodeAudienceCursor(cursor), limit });
 
-    const audience = { segmentId: segment.id, traitKeys };
     async function* ndjsonLines(): AsyncGenerator<string> {
       for await (const member of streamAudience(deps.clickhouse, audience)) yield `${JSON.stringify(member)}\n`;
     }

@@ -148,6 +148,11 @@ export const membersDoc = doc({
       limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
       cursor: { type: 'string', description: '`nextCursor` of the previous page' },
       traits: { type: 'string', description: 'comma-separated trait keys to include, e.g. `plan,city` (at most 50)' },
+      subscribed: {
+        type: 'string',
+        enum: ['email', 'sms', 'zalo', 'push'],
+        description: 'only members whose latest subscription state for this channel is `subscribed` (over every profile they absorbed); a member who never stated one is left out',
+      },
     },
   },
   responses: {
