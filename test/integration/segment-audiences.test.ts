@@ -38,14 +38,19 @@ function identitiesOf(storedIds: string[], merges: Map<string, string>) {
 const rawTraitValues = ['1.0', '1e3', '-0', '12345678901234567890', '9007199254740993', '1e21', '0.10', '"\\u00e9t\\u00e9"', '"tab\\tthere"', '"say \\"hi\\", ok"', '"a,b"',
   '{ "b": [1, 2.50], "a": null }', '[]', 'true', 'null', '""', '"plain"', '42', '"line\\nbreak"'];
 
-/** The CSV of an expected member, quoting as RFC 4180 asks (a second, plainer writing of the export's rules). */
+/**
+ * The CSV of an expected member (a second, plainer writing of the export's rules): a cell that starts like a formula
+ * (=, +, -, @, tab, carriage return) gets a leading quote unless every `;`-joined part is a number; then RFC 4180 quoting.
+ */
 function csvOf(member: Record<string, unknown>, traitKeys: string[]): string {
+  const safe = (text: string) =>
+    text !== '' && '=+-@\t\r'.includes(text.charAt(0)) && !text.split(';').every((part) => /^[+-]?\d+([.,]\d+)?$/.test(part)) ? `'${text}` : text;
   const quote = (text: string) => (text.includes('"') || text.includes(',') || text.includes('\n') || text.includes('\r') ? `"${text.split('"').join('""')}"` : text);
   const traits = member.traits as Record<string, unknown>;
   const text = (value: unknown) => (value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value));
   const list = (key: string) => (member[key] as string[]).join(';');
   return [member.profileId as string, (member.userId as string | null) ?? '', list('emails'), list('phones'), list('anonymousIds'), ...traitKeys.map((key) => text(traits[key]))]
-    .map(quote)
+    .map((cell) => quote(safe(cell)))
     .join(',');
 }
 

@@ -3,8 +3,19 @@ import type { ClickHouseClient } from '@cdp/runtime';
 import { audienceParams, audienceQuery, parseTraitValue, streamPageSize, type AudienceOptions } from './audience';
 import { pagesInKeyOrder } from './pages';
 
-/** A CSV field: quoted when it holds a separator, a quote or a line break (RFC 4180). */
-const csvField = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
+/**
+ * A cell a spreadsheet would run as a formula (it starts with =, +, -, @, a tab or a carriage return) gets a leading
+ * single quote, as OWASP advises, unless it is plain numbers: a phone (+84912345678) or several joined by `;`.
+ */
+const formulaStart = /^[=+@\t\r-]/;
+const plainNumbers = /^[+-]?[0-9]+([.,][0-9]+)?(;[+-]?[0-9]+([.,][0-9]+)?)*$/;
+const neutralised = (value: string) => (formulaStart.test(value) && !plainNumbers.test(value) ? `'${value}` : value);
+
+/** A CSV field: neutralised, then quoted when it holds a separator, a quote or a line break (RFC 4180). */
+const csvField = (value: string) => {
+  const text = neutralised(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+};
 
 /** A trait's CSV text: a string as it is, any other JSON value as JSON; empty when missing or null. */
 const traitText = (value: unknown) => (value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value));
@@ -13,8 +24,15 @@ const traitText = (value: unknown) => (value === undefined || value === null ? '
 const audienceCsvHeader = (traitKeys: string[]) =>
   `${['profileId', 'userId', 'emails', 'phones', 'anonymousIds', ...traitKeys.map((key) => `trait:${key}`)].map(csvField).join(',')}\r\n`;
 
+/** neutralised in SQL: the same two patterns (ClickHouse turns `\\t` and `\\r` into the characters re2 matches). */
+const sqlNeutralised = (field: string) =>
+  String.raw`if(match(${field}, '^[=+@\\t\\r-]') AND NOT match(${field}, '^[+-]?[0-9]+([.,][0-9]+)?(;[+-]?[0-9]+([.,][0-9]+)?)*$'), concat('''', ${field}), ${field})`;
+
 /** csvField in SQL (the pattern reaches re2 as `[",\r\n]`). */
-const sqlCsvField = (field: string) => String.raw`if(match(${field}, '[",\\r\\n]'), concat('"', replaceAll(${field}, '"', '""'), '"'), ${field})`;
+const sqlCsvField = (field: string) => {
+  const text = sqlNeutralised(field);
+  return String.raw`if(match(${text}, '[",\\r\\n]'), concat('"', replaceAll(${text}, '"', '""'), '"'), ${text})`;
+};
 
 /** The page's raw JSON value of each trait asked for, in that order; '' when the member has none. */
 const rawTraits = 'arrayMap((key) -> trait.values[indexOf(trait.keys, key)], {traitKeys:Array(String)})';
