@@ -126,6 +126,17 @@ describe.each(runtimes)('thin path on the %s runtime', (runtime) => {
     expect(badRef.status).toBe(400);
   });
 
+  it('reaches a profile whose reference is long, and answers an impossible timeline cursor with a 400', async () => {
+    const email = `${'long.'.repeat(40)}${uniqueName('mail')}@example.com`;
+    expect(`email:${email}`.length).toBeGreaterThan(200);
+    expect((await send(cdp.url, '/v1/identify', { userId: uniqueName('long'), traits: { email } }, { writeKey: cdp.writeKey })).status).toBe(200);
+    await waitForEvents(`email:${email}`, 1);
+    const impossible = Buffer.from(JSON.stringify(['2025-02-30 10:00:00', 'm'])).toString('base64url');
+    const answer = await read(cdp.url, `/v1/profiles/${encodeURIComponent(`email:${email}`)}/events?cursor=${impossible}`, cdp.readKey);
+    expect(answer.status).toBe(400);
+    expect(answer.body.code).toBe('INVALID_REQUEST');
+  });
+
   it('keeps the valid events of a batch that also holds invalid ones', async () => {
     const userId = uniqueName('user');
     const response = await send(

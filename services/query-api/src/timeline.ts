@@ -22,7 +22,10 @@ export function decodeCursor(text: string): Cursor | null {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
     if (Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string')) {
       const [timestamp, messageId] = value as [string, string];
-      if (/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,3})?$/.test(timestamp)) return { timestamp, messageId };
+      // A real time only: the text must come back unchanged from the instant it names (no month 13, no 25 o'clock).
+      const match = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d{1,3})?$/.exec(timestamp);
+      const instant = match ? new Date(`${match[1]}T${match[2]}${match[3] ?? ''}Z`) : null;
+      if (match && instant && !Number.isNaN(instant.getTime()) && instant.toISOString().startsWith(`${match[1]}T${match[2]}`)) return { timestamp, messageId };
     }
   } catch {
     // fall through: not a cursor

@@ -28,6 +28,9 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'INVALID_REQUEST',
 };
 
+/** The longest path parameter a route receives (Fastify's default is 100 characters). */
+const maxPathParameterLength = 2048;
+
 /** Seconds a client is asked to wait when ClickHouse does not answer. */
 const storeRetryAfterSeconds = 5;
 
@@ -104,6 +107,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     trustProxy: options.trustProxy && options.trustProxy.length > 0 ? options.trustProxy : false,
+    // A profile is addressed by `type:value` in the path: a long email or anonymous id must reach its route, not a 404.
+    routerOptions: { maxParamLength: maxPathParameterLength },
   });
 
   app.setErrorHandler((error, request, reply) => {
