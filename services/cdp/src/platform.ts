@@ -104,7 +104,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
   const readiness: Record<string, () => Promise<boolean>> = { clickhouse: () => clickhouse.ready() };
   if (log) readiness.log = () => log.ready();
   const app: FastifyInstance = await createHttpServer({ logger, metrics, readiness, trustProxy: config.trustedProxies });
-  if (services.includes('ingest') && log) await app.register(ingestPlugin({ log, topics, keys, metrics, logger, limits: config.ingest }));
+  if (services.includes('ingest') && log) await app.register(ingestPlugin({ log, topics, keys, metrics, logger, limits: config.ingest, clientIp: config.clientIp }));
   if (services.includes('query-api')) await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger }));
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

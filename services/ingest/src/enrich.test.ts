@@ -1,7 +1,7 @@
 // Unit tests of enrichment: skew correction, channel defaults, generated message ids.
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '@cdp/schemas';
-import { channelOf, correctedTimestamp, enrich, withRequestContext } from './enrich';
+import { channelOf, correctedTimestamp, enrich, truncatedIp, withRequestContext } from './enrich';
 
 describe('correctedTimestamp', () => {
   it('moves the event by the client clock skew measured through sentAt', () => {
@@ -57,5 +57,24 @@ describe('withRequestContext', () => {
 
   it('adds nothing when the request has neither', () => {
     expect(withRequestContext({}, { ip: null, userAgent: null })).toEqual({});
+  });
+});
+
+describe('client IP', () => {
+  const request = { ip: '203.0.113.77', userAgent: null };
+
+  it('keeps, truncates to the network, or drops the address, the request\'s or one a server SDK stated', () => {
+    expect(withRequestContext({}, request).ip).toBe('203.0.113.77');
+    expect(withRequestContext({}, request, 'truncate').ip).toBe('203.0.113.0');
+    expect(withRequestContext({ ip: '198.51.100.9' }, request, 'truncate').ip).toBe('198.51.100.0');
+    expect('ip' in withRequestContext({ ip: '198.51.100.9' }, request, 'drop')).toBe(false);
+    expect('ip' in withRequestContext({}, request, 'drop')).toBe(false);
+  });
+
+  it('cuts an IPv6 address to its first three groups, and a v4-mapped one as IPv4', () => {
+    expect(truncatedIp('2001:db8:85a3:8d3:1319:8a2e:370:7348')).toBe('2001:db8:85a3::');
+    expect(truncatedIp('2001:db8::1')).toBe('2001:db8:0::');
+    expect(truncatedIp('::ffff:192.0.2.128')).toBe('192.0.2.0');
+    expect(truncatedIp('::1')).toBe('0:0:0::');
   });
 });

@@ -10,7 +10,14 @@ type JsonObject = Record<string, unknown>;
 const asObject = (value: unknown): JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : {};
 
-const epoch = (value: string | null | undefined): number | null => (value ? Date.parse(value) : null);
+const withTime = /[T ]\d{2}:\d{2}/i;
+const withOffset = /(?:Z|[+-]\d{2}:?\d{2})$/i;
+
+/** Epoch ms of an ISO-8601 time; a date-time without an offset is UTC, whatever zone this host runs in. */
+export function epoch(value: string | null | undefined): number | null {
+  if (!value) return null;
+  return Date.parse(withTime.test(value) && !withOffset.test(value) ? `${value.replace(' ', 'T')}Z` : value);
+}
 
 /** The touchpoint channel: `properties.channel` when it is a known one, else what the SDK context says. */
 export function channelOf(properties: JsonObject, context: JsonObject): string {
@@ -51,10 +58,31 @@ export interface RequestContext {
  * forwarding for its users does), plus the user agent parsed. The parse lives in its own key so that a phone's
  * browser is not mistaken for an app by `channelOf`.
  */
-export function withRequestContext(context: JsonObject, request: RequestContext): JsonObject {
+/** What is kept of a client's IP address: all of it, its network only (IPv4 /24, IPv6 /48), or nothing. */
+export type ClientIpPolicy = 'keep' | 'truncate' | 'drop';
+
+/** The network part of an address: the last IPv4 octet zeroed, an IPv6 address cut to its first three groups. */
+export function truncatedIp(ip: string): string {
+  const v4 = /^(?:::ffff:)?(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$/i.exec(ip);
+  if (v4) return `${v4[1]}.0`;
+  if (ip.includes(':')) {
+    const [head = '', tail] = ip.split('::');
+    const groups = head.split(':').filter(Boolean);
+    const full = tail === undefined ? groups : [...groups, ...Array<string>(Math.max(0, 8 - groups.length - tail.split(':').filter(Boolean).length)).fill('0')];
+    return `${full.slice(0, 3).join(':')}::`;
+  }
+  return '';
+}
+
+export function withRequestContext(context: JsonObject, request: RequestContext, clientIp: ClientIpPolicy = 'keep'): JsonObject {
   // Filled in place: the caller passes the fresh object it merged for this event.
   const enriched = context;
   if (typeof enriched.ip !== 'string' && request.ip) enriched.ip = request.ip;
+  // Whoever stated it (the request, or a server SDK forwarding for its user), the address is kept as configured.
+  if (typeof enriched.ip === 'string' && clientIp !== 'keep') {
+    if (clientIp === 'drop') delete enriched.ip;
+    else enriched.ip = truncatedIp(enriched.ip);
+  }
   if (typeof enriched.userAgent !== 'string' && request.userAgent) enriched.userAgent = request.userAgent;
   if (typeof enriched.userAgent === 'string' && enriched.userAgent) enriched.parsedUserAgent = parseUserAgent(enriched.userAgent);
   return enriched;
@@ -65,16 +93,18 @@ export interface EnrichInput {
   receivedAt: number;
   source: string;
   request?: RequestContext;
+  /** What is kept of the client's IP address (default: all of it). */
+  clientIp?: ClientIpPolicy;
   /** Batch-level values the item inherits when it has none of its own. */
   batchSentAt?: string | null;
   batchContext?: JsonObject | null;
 }
 
-export function enrich({ message, receivedAt, source, request, batchSentAt, batchContext }: EnrichInput): EventRecord {
+export function enrich({ message, receivedAt, source, request, clientIp, batchSentAt, batchContext }: EnrichInput): EventRecord {
   const properties = asObject('properties' in message ? message.properties : undefined);
   const traits = asObject('traits' in message ? message.traits : undefined);
   const stated = { ...asObject(batchContext), ...asObject(message.context) };
-  const context = request ? withRequestContext(stated, request) : stated;
+  const context = request ? withRequestContext(stated, request, clientIp) : stated;
   const original = epoch(message.timestamp ?? message.originalTimestamp);
   const sentAt = epoch(message.sentAt ?? batchSentAt);
   return {

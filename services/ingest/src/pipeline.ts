@@ -1,6 +1,6 @@
 // One message from parsed JSON to the event the log carries: inspect → size → validate → enrich → time bounds.
 import { isStorableTime, parseMessage, storableTimes, type EventRecord, type MessageType } from '@cdp/schemas';
-import { enrich, type RequestContext } from './enrich';
+import { enrich, type ClientIpPolicy, type RequestContext } from './enrich';
 import { inspectJson } from './inspect';
 
 export const maxEventBytes = 32 * 1024;
@@ -22,6 +22,8 @@ export interface MessageInput {
   receivedAt: number;
   source: string;
   request: RequestContext;
+  /** What is kept of the client's IP address (default: all of it). */
+  clientIp?: ClientIpPolicy;
   batchSentAt?: string | null;
   batchContext?: Record<string, unknown> | null;
   /** Bytes of the whole decoded body: when it is within the event limit, no item of it can exceed the limit. */
@@ -46,6 +48,7 @@ export function toEvent(input: MessageInput): { event: EventRecord } | { issues:
     receivedAt: input.receivedAt,
     source: input.source,
     request: input.request,
+    ...(input.clientIp ? { clientIp: input.clientIp } : {}),
     batchSentAt: input.batchSentAt,
     batchContext: input.batchContext,
   });

@@ -161,3 +161,16 @@ describe('identity settings', () => {
     expect(loadConfig({}).identityBlocklist).toEqual([]);
   });
 });
+
+describe('privacy settings', () => {
+  it('keeps client IPs by default, and takes truncate or drop', () => {
+    expect(loadConfig({}).clientIp).toBe('keep');
+    expect(loadConfig({ CDP_CLIENT_IP: 'truncate' }).clientIp).toBe('truncate');
+    expect(() => loadConfig({ CDP_CLIENT_IP: 'hash' })).toThrow(/CDP_CLIENT_IP/);
+  });
+
+  it('needs the Analytics consent category by default, and takes a list', () => {
+    expect(loadConfig({}).consentCategories).toEqual(['Analytics']);
+    expect(loadConfig({ CDP_CONSENT_CATEGORIES: 'Analytics, C0002' }).consentCategories).toEqual(['Analytics', 'C0002']);
+  });
+});

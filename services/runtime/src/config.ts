@@ -63,6 +63,7 @@ export const configSchema = z.object({
   CDP_RESOLVER_BATCH_SIZE: positiveInt(5000),
   CDP_RESOLVER_SNAPSHOT_EVERY: positiveInt(100000),
   CDP_IDENTITY_LIMITS: identityLimits,
+  CDP_CLIENT_IP: z.enum(['keep', 'truncate', 'drop']).default('keep'),
   CDP_CONSENT_CATEGORIES: z
     .string()
     .default('Analytics')
@@ -109,6 +110,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   trustedProxies: string[];
   ingest: { rateLimitPerSecond: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
+  /** What ingest keeps of a client's IP address in `context.ip`. */
+  clientIp: 'keep' | 'truncate' | 'drop';
 }
 
 export class ConfigError extends Error {
@@ -157,5 +160,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxEventLoopDelayMs: e.CDP_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapUsedBytes: e.CDP_MAX_HEAP_USED_MB * 1024 * 1024,
     },
+    clientIp: e.CDP_CLIENT_IP,
   };
 }

@@ -6,7 +6,7 @@ import { batchBody, encodeEvent, type EventRecord, type MessageType, type TopicN
 import { createAppender } from '../appender';
 import { verifyWriteKey, writeKeyOf } from '../auth';
 import { bodyBytesOf } from '../body';
-import { partitionKey, type RequestContext } from '../enrich';
+import { partitionKey, type ClientIpPolicy, type RequestContext } from '../enrich';
 import { inspectJson } from '../inspect';
 import { batchDoc, shortFormDoc, singleDoc } from './ingest-docs';
 import { toEvent, type EventIssue } from '../pipeline';
@@ -17,6 +17,8 @@ export interface IngestDeps {
   keys: KeyStore;
   metrics: Metrics;
   logger: Logger;
+  /** What is kept of a client's IP address in `context.ip`: all of it (the default), its network, or nothing. */
+  clientIp?: ClientIpPolicy;
 }
 
 export const maxRequestBytes = 500 * 1024;
@@ -70,7 +72,7 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
   const single = (type: MessageType) => async (request: FastifyRequest, reply: FastifyReply) => {
     const receivedAt = Date.now();
     const source = await authenticate(request);
-    const result = toEvent({ item: request.body, index: 0, forcedType: type, receivedAt, source, request: requestContext(request), bodyBytes: bodyBytesOf(request) });
+    const result = toEvent({ item: request.body, index: 0, forcedType: type, receivedAt, source, request: requestContext(request), clientIp: deps.clientIp ?? 'keep', bodyBytes: bodyBytesOf(request) });
     if ('issues' in result) {
       // One event over the per-event limit is the whole request: answer it like the request limit.
       if (result.tooLarge) throw new AppError('PAYLOAD_TOO_LARGE', result.issues[0]?.message ?? 'the event is too large');
@@ -101,7 +103,7 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
     const context = requestContext(request);
     const bodyBytes = bodyBytesOf(request);
     items.forEach((item, index) => {
-      const result = toEvent({ item, index, receivedAt, source, request: context, batchSentAt: shared.sentAt, batchContext: shared.context, bodyBytes });
+      const result = toEvent({ item, index, receivedAt, source, request: context, clientIp: deps.clientIp ?? 'keep', batchSentAt: shared.sentAt, batchContext: shared.context, bodyBytes });
       if ('issues' in result) issues.push(...result.issues);
       else events.push(result.event);
     });
