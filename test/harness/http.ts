@@ -42,3 +42,25 @@ export async function read(baseUrl: string, path: string, readKey?: string): Pro
   const headers: Record<string, string> = readKey ? { authorization: `Bearer ${readKey}` } : {};
   return asJson(await fetch(`${baseUrl}${path}`, { headers }));
 }
+
+/** A counter's value on a platform's /metrics page; 0 while it has no sample. */
+export async function counterOf(baseUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+/** Every outcome the resolver counts for an event it has read: written, or dropped or parked for a reason. */
+const resolverOutcomes = [
+  'cdp_resolver_events_written_total',
+  'cdp_resolver_events_duplicate_total',
+  'cdp_resolver_events_suppressed_total',
+  'cdp_resolver_events_without_consent_total',
+  'cdp_resolver_events_dead_lettered_total',
+];
+
+/** How many events the resolver has finished with, whatever became of them. */
+export async function eventsHandled(baseUrl: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  return resolverOutcomes.reduce((sum, name) => sum + Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0), 0);
+}

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@cdp/runtime';
 import { customersOf, generateDemo, sendDemo } from '@cdp/cdp/demo';
 import { startTestPlatform, type TestPlatform } from '../harness/platform';
-import { read } from '../harness/http';
+import { counterOf, eventsHandled, read } from '../harness/http';
 
 const options = { customers: 150, months: 3, seed: 7, now: Date.now() };
 const dayMs = 86_400_000;
@@ -20,12 +20,12 @@ describe('the demo data set on the embedded runtime', () => {
     await cdp?.close();
   });
 
-  /** Distinct messageIds in the events table, optionally only of copies received since a moment. */
-  async function storedMessages(receivedSince = 0): Promise<{ distinct: number; unexpected: number }> {
+  /** Distinct messageIds in the events table, and how many of them the demo did not send. */
+  async function storedMessages(): Promise<{ distinct: number; unexpected: number }> {
     const result = await cdp.platform.clickhouse.client.query({
       query: `SELECT uniqExact(message_id) AS distinct, uniqExactIf(message_id, NOT has({ids:Array(String)}, message_id)) AS unexpected
-              FROM events WHERE received_at >= fromUnixTimestamp64Milli({since:Int64})`,
-      query_params: { ids, since: receivedSince },
+              FROM events`,
+      query_params: { ids },
       format: 'JSONEachRow',
     });
     const [row] = await result.json<{ distinct: string | number; unexpected: string | number }>();
@@ -40,11 +40,19 @@ describe('the demo data set on the embedded runtime', () => {
     await waitFor(async () => (await storedMessages()).distinct === messages.length, { timeoutMs: 20_000, what: `${messages.length} demo messages stored` });
     expect(await storedMessages()).toEqual({ distinct: messages.length, unexpected: 0 });
 
-    const againAt = Date.now();
+    const handled = await eventsHandled(cdp.url);
+    const duplicates = await counterOf(cdp.url, 'cdp_resolver_events_duplicate_total');
     await send();
-    // Once every message has a copy received after the second send began, the whole second send is written.
-    await waitFor(async () => (await storedMessages(againAt)).distinct === messages.length, { timeoutMs: 20_000, what: 'the second send written' });
+    // The second send is all later copies of stored messageIds: the resolver drops each one, and counts it so.
+    await waitFor(async () => (await eventsHandled(cdp.url)) >= handled + messages.length, { timeoutMs: 20_000, what: 'the second send handled' });
+    expect(await counterOf(cdp.url, 'cdp_resolver_events_duplicate_total')).toBe(duplicates + messages.length);
     expect(await storedMessages()).toEqual({ distinct: messages.length, unexpected: 0 });
+    const copies = await cdp.platform.clickhouse.client.query({
+      query: 'SELECT count() AS copies FROM events WHERE has({ids:Array(String)}, message_id)',
+      query_params: { ids },
+      format: 'JSONEachRow',
+    });
+    expect(Number((await copies.json<{ copies: string | number }>())[0]?.copies)).toBe(messages.length);
   });
 
   it('answers the orders and revenue of the generated Order Completed events as KPIs', async () => {

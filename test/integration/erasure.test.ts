@@ -5,7 +5,7 @@ import { erasableTables, maskedTables, withoutPersonalData } from '@cdp/privacy'
 import { start as startResolver } from '@cdp/resolver';
 import { createMetrics, waitFor, type EventLog, type Metrics } from '@cdp/runtime';
 import { topicNames } from '@cdp/schemas';
-import { read, send } from '../harness/http';
+import { counterOf, read, send } from '../harness/http';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 
 interface Customer {
@@ -206,9 +206,3 @@ describe.each(runtimes)('erasure on the %s runtime', (runtime) => {
     await waitFor(async () => (await profile(`email:${later.email}`)).status === 200, { timeoutMs: 30_000, what: 'the lifted customer\'s profile' });
   });
 });
-
-async function counterOf(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : 0;
-}

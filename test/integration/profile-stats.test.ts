@@ -5,7 +5,7 @@ import { waitFor } from '@cdp/runtime';
 import { generateCustomers, rng } from '../generators/customers';
 import { expectedProfile, type ExpectedProfile } from '../reference/profile-stats';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
-import { read, send } from '../harness/http';
+import { counterOf, eventsHandled, read, send } from '../harness/http';
 
 const data = generateCustomers({ customers: 120, seed: 23, prefix: uniqueName('stats'), eventsPerCustomer: 30 });
 // Retries that arrive late, after the identify that merged their anonymous profile into the customer's.
@@ -25,13 +25,14 @@ describe.each(runtimes)('profile stats and traits on the %s runtime', (runtime) 
       const response = await send(cdp.url, '/v1/batch', { batch: messages.slice(offset, offset + 250) }, { writeKey: cdp.writeKey });
       expect(response.status, JSON.stringify(response.body)).toBe(200);
     }
-    await waitFor(
-      async () => {
-        const metrics = await (await fetch(`${cdp.url}/metrics`)).text();
-        return Number(/^cdp_resolver_events_written_total (\d+)/m.exec(metrics)?.[1] ?? 0) >= sent;
-      },
-      { timeoutMs: 120_000, intervalMs: 200, what: `the resolver to write all ${sent} messages sent` },
-    );
+    // Retries, late or not, are later copies of stored messageIds: the resolver drops them, and counts them so.
+    await waitFor(async () => (await eventsHandled(cdp.url)) >= sent, {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+      what: `the resolver to handle all ${sent} messages sent`,
+    });
+    expect(await counterOf(cdp.url, 'cdp_resolver_events_written_total')).toBe(data.distinctMessages);
+    expect(await counterOf(cdp.url, 'cdp_resolver_events_duplicate_total')).toBe(sent - data.distinctMessages);
   }, 180_000);
   afterAll(async () => {
     await cdp?.close();
