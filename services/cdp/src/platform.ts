@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
+  applyRetention,
   createClickHouse,
   createEventLog,
   createHttpServer,
@@ -38,11 +39,12 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-/** Opens ClickHouse and applies migrations. */
+/** Opens ClickHouse, applies migrations and the raw event retention. */
 export async function openStore(config: Config, logger: Logger): Promise<{ clickhouse: ClickHouse; keys: KeyStore }> {
   const clickhouse = await createClickHouse(config.clickhouse, logger);
   try {
     await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+    await applyRetention(clickhouse.client, config.eventsRetentionDays, logger);
   } catch (error) {
     await clickhouse.close();
     throw error;

@@ -63,6 +63,7 @@ export const configSchema = z.object({
   CDP_RESOLVER_BATCH_SIZE: positiveInt(5000),
   CDP_RESOLVER_SNAPSHOT_EVERY: positiveInt(100000),
   CDP_IDENTITY_LIMITS: identityLimits,
+  CDP_EVENTS_RETENTION_DAYS: nonNegativeInt(0),
   CDP_CLIENT_IP: z.enum(['keep', 'truncate', 'drop']).default('keep'),
   CDP_CONSENT_CATEGORIES: z
     .string()
@@ -110,6 +111,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   trustedProxies: string[];
   ingest: { rateLimitPerSecond: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
+  /** Days raw events (and touchpoints) are kept after their event time; 0 keeps them for ever. */
+  eventsRetentionDays: number;
   /** What ingest keeps of a client's IP address in `context.ip`. */
   clientIp: 'keep' | 'truncate' | 'drop';
 }
@@ -161,5 +164,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxHeapUsedBytes: e.CDP_MAX_HEAP_USED_MB * 1024 * 1024,
     },
     clientIp: e.CDP_CLIENT_IP,
+    eventsRetentionDays: e.CDP_EVENTS_RETENTION_DAYS,
   };
 }

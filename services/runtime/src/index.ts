@@ -4,6 +4,7 @@ export * from './logger';
 export * from './errors';
 export * from './clickhouse';
 export * from './migrations';
+export * from './retention';
 export * from './metrics';
 export * from './http';
 export * from './openapi';
