@@ -130,7 +130,8 @@ describe.each(runtimes)('thin path on the %s runtime', (runtime) => {
     const email = `${'long.'.repeat(40)}${uniqueName('mail')}@example.com`;
     expect(`email:${email}`.length).toBeGreaterThan(200);
     expect((await send(cdp.url, '/v1/identify', { userId: uniqueName('long'), traits: { email } }, { writeKey: cdp.writeKey })).status).toBe(200);
-    await waitForEvents(`email:${email}`, 1);
+    const profile = await waitForEvents(`email:${email}`, 1);
+    expect(profile.body.identities).toContainEqual({ type: 'email', value: email });
     const impossible = Buffer.from(JSON.stringify(['2025-02-30 10:00:00', 'm'])).toString('base64url');
     const answer = await read(cdp.url, `/v1/profiles/${encodeURIComponent(`email:${email}`)}/events?cursor=${impossible}`, cdp.readKey);
     expect(answer.status).toBe(400);

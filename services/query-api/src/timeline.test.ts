@@ -11,7 +11,7 @@ describe('decodeCursor', () => {
   });
 
   it('refuses a time that does not exist, and anything that is not a cursor', () => {
-    for (const time of ['2025-13-01 00:00:00', '2025-02-30 10:00:00', '2025-02-29 10:00:00', '2025-03-01 25:61:00', '2025-03-01 12:00:60.000']) {
+    for (const time of ['2025-13-01 00:00:00', '2025-02-30 10:00:00', '2025-02-29 10:00:00', '2025-03-01 25:61:00', '2025-03-01 12:00:60.000', '2025-00-10 10:00:00', '2025-01-00 10:00:00', '2025-04-31 10:00:00']) {
       expect(decodeCursor(cursor([time, 'm'])), time).toBeNull();
     }
     expect(decodeCursor(cursor(['2025-03-01 12:00:00', 7]))).toBeNull();
