@@ -14,12 +14,32 @@ export interface IdentityLink {
   requestId: string;
   messageId: string;
   identifiers: Identifier[];
+  /**
+   * Whether each identifier's value is its pseudonym (a keyed hash, see @cdp/privacy) rather than the identifier
+   * itself. Records written before pseudonyms hold plaintext; the link log keeps them, so both are read.
+   */
+  pseudonymous: boolean;
 }
 
-const linkCodec = avroCodec<IdentityLink>('identity-link.avsc');
+const linkCodec = avroCodec<Omit<IdentityLink, 'pseudonymous'>>('identity-link.avsc');
 
-export const encodeLink = linkCodec.encode;
-export const decodeLink = linkCodec.decode;
+/**
+ * A pseudonymous record is its Avro bytes after this marker byte. A plaintext record cannot start with it: its first
+ * field, the requestId, is never empty, and Avro writes a string's length first (zigzag: 2 × length, never 0).
+ */
+const pseudonymousMarker = 0x00;
+
+export function encodeLink(link: IdentityLink): Buffer {
+  const { pseudonymous, ...record } = link;
+  const body = linkCodec.encode(record);
+  return pseudonymous ? Buffer.concat([Buffer.of(pseudonymousMarker), body]) : body;
+}
+
+export function decodeLink(buffer: Buffer): IdentityLink {
+  const pseudonymous = buffer[0] === pseudonymousMarker;
+  const { requestId, messageId, identifiers } = linkCodec.decode(pseudonymous ? buffer.subarray(1) : buffer);
+  return { requestId, messageId, identifiers, pseudonymous };
+}
 
 /** Lower-cased and trimmed; null unless it looks like an address (one @ with text on both sides). */
 export function normaliseEmail(value: unknown): string | null {

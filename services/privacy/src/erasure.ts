@@ -28,11 +28,12 @@ export const erasableTables: Record<string, string> = {
 };
 
 /**
- * Snapshot rows of the identity graph are masked, not deleted: a snapshot must keep its row count to be restored, and
- * a masked identifier matches no event again.
+ * Snapshot rows of the identity graph are masked, not deleted: a snapshot must keep its row count to be restored.
+ * They hold pseudonyms, not identifiers (the suppression list keeps the same keyed hashes); what is masked is a node
+ * first named in plaintext, whose row keeps the customer's profile id.
  */
 export const maskedTables: Record<string, string> = {
-  identity_snapshot_nodes: "concat(type, ':', value) IN {keys:Array(String)}",
+  identity_snapshot_nodes: 'profile_id IN {ids:Array(String)}',
 };
 
 /** Tables that hold no personal data: keys (hashed), definitions, pass markers, snapshot headers, hashes, the audit. */
@@ -113,7 +114,7 @@ export function createErasures(deps: ErasureDeps): Erasures {
   async function eraseRows(params: { ids: string[]; keys: string[] }): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
     for (const [table, where] of Object.entries(erasableTables)) counts[table] = await apply(table, where, 'DELETE', params);
-    const masked = `UPDATE type = '${maskedType}', value = concat('${maskedType}:', toString(version), ':', toString(seq))`;
+    const masked = `UPDATE type = '${maskedType}', value = concat('${maskedType}:', toString(version), ':', toString(seq)), profile_id = ''`;
     for (const [table, where] of Object.entries(maskedTables)) counts[table] = await apply(table, where, masked, params);
     return counts;
   }

@@ -10,6 +10,11 @@ interface Node {
   parent: Node;
   /** The profile id this process last wrote to ClickHouse for the identifier (not part of snapshots). */
   written?: string;
+  /**
+   * The id of the profile the identifier started, when it is not derived from the identifier the graph holds: a node
+   * first named by a plaintext link record keeps the id its plaintext gave, while the graph holds its pseudonym.
+   */
+  profileId?: string;
 }
 
 interface Component {
@@ -39,8 +44,11 @@ export interface ApplyOutcome {
 }
 
 export interface IdentityGraph {
-  /** Applies one link record: registers new identifiers, then joins their profiles unless that would join two userIds. */
-  apply(identifiers: Identifier[]): ApplyOutcome;
+  /**
+   * Applies one link record: registers new identifiers, then joins their profiles unless that would join two userIds.
+   * `profileIds`, by position, overrides the profile id a new identifier starts (see Node.profileId).
+   */
+  apply(identifiers: Identifier[], profileIds?: string[]): ApplyOutcome;
   /** True when applying these identifiers could change nothing (all known, already together or certainly refused). */
   settled(identifiers: Identifier[]): boolean;
   /** The profile the identifier belongs to now, or null if it was never linked. */
@@ -69,6 +77,8 @@ export interface SnapshotNode {
   value: string;
   seq: number;
   rootSeq: number;
+  /** Set only where the node's profile id is not derived from its identifier (Node.profileId). */
+  profileId?: string;
 }
 
 export interface GraphSnapshot {
@@ -138,10 +148,11 @@ export function createIdentityGraph(from?: GraphSnapshot, options: GraphOptions 
   const componentOf = (node: Node) => components.get(find(node)) as Component;
   const lookup = (identifier: Identifier) => nodes.get(identifierKey(identifier));
 
-  function register(identifier: Identifier): Node {
+  function register(identifier: Identifier, profileId: string | undefined): Node {
     const existing = lookup(identifier);
     if (existing) return existing;
     const node = { identifier, seq: seq++ } as Node;
+    if (profileId !== undefined) node.profileId = profileId;
     node.parent = node;
     nodes.set(identifierKey(identifier), node);
     const userIds = new Set<string>(identifier.type === 'user_id' ? [identifier.value] : []);
@@ -166,8 +177,10 @@ export function createIdentityGraph(from?: GraphSnapshot, options: GraphOptions 
     return [{ loserId: profileIdOfComponent(loser), survivorId: profileIdOfComponent(survivor) }];
   }
 
+  const profileIdOfNode = (node: Node) => node.profileId ?? profileIdOf(node.identifier);
+
   function profileIdOfComponent(component: Component): string {
-    component.profileId ??= profileIdOf(component.root.identifier);
+    component.profileId ??= profileIdOfNode(component.root);
     return component.profileId;
   }
 
@@ -181,6 +194,7 @@ export function createIdentityGraph(from?: GraphSnapshot, options: GraphOptions 
         throw new Error(`snapshot row ${row.type}:${row.value} (seq ${row.seq}) is not a valid node`);
       }
       bySeq[row.seq] = { identifier: { type: row.type, value: row.value }, seq: row.seq } as Node;
+      if (row.profileId) (bySeq[row.seq] as Node).profileId = row.profileId;
     }
     // In seq order each root comes before its members, and members arrive in the seq order components keep.
     const rootSeqs = new Array<number>(snapshot.seq);
@@ -210,10 +224,10 @@ export function createIdentityGraph(from?: GraphSnapshot, options: GraphOptions 
   if (from) restore(from);
 
   return {
-    apply(identifiers) {
+    apply(identifiers, profileIds) {
       version += 1;
       const outcome: ApplyOutcome = { merges: [], refusals: [] };
-      const [first, ...rest] = identifiers.map(register);
+      const [first, ...rest] = identifiers.map((identifier, index) => register(identifier, profileIds?.[index]));
       if (!first) return outcome;
       for (const node of rest) {
         const anchor = componentOf(first);
@@ -270,7 +284,7 @@ export function createIdentityGraph(from?: GraphSnapshot, options: GraphOptions 
       // Every member started a profile of its own when it first appeared; all of them now resolve to the survivor.
       return component.members
         .filter((member) => member !== component.root)
-        .map((member) => ({ loserId: profileIdOf(member.identifier), survivorId }));
+        .map((member) => ({ loserId: profileIdOfNode(member), survivorId }));
     },
     writtenProfileOf(identifier) {
       return lookup(identifier)?.written;
@@ -284,7 +298,10 @@ export function createIdentityGraph(from?: GraphSnapshot, options: GraphOptions 
       const rows = new Array<SnapshotNode>(seq);
       for (const component of components.values()) {
         const rootSeq = component.root.seq;
-        for (const { identifier, seq: nodeSeq } of component.members) rows[nodeSeq] = { type: identifier.type, value: identifier.value, seq: nodeSeq, rootSeq };
+        for (const { identifier, seq: nodeSeq, profileId } of component.members) {
+          rows[nodeSeq] = { type: identifier.type, value: identifier.value, seq: nodeSeq, rootSeq };
+          if (profileId !== undefined) (rows[nodeSeq] as SnapshotNode).profileId = profileId;
+        }
       }
       return { version, seq, nodes: rows };
     },

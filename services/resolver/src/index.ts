@@ -1,6 +1,6 @@
 // The resolver service: reads events from the log, resolves each to a profile and writes them to ClickHouse.
 import type { Logger } from 'pino';
-import { openSuppressions } from '@cdp/privacy';
+import { identifierSalt, openSuppressions, pseudonymiser } from '@cdp/privacy';
 import type { ClickHouseClient, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
 import type { IdentifierType, TopicNames } from '@cdp/schemas';
 import { consentRule } from './consent';
@@ -98,9 +98,11 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
     groupPrefix: `${groupId}-links`,
     logger,
     metrics: deps.metrics,
-    snapshots: createSnapshotStore(deps.clickhouse, logger, { suppressed: (identifier) => suppressions.suppressed([identifier]) }),
+    snapshots: createSnapshotStore(deps.clickhouse, logger),
     snapshotEvery: deps.snapshotEvery,
     graph: { limits: deps.identityLimits ?? {} },
+    // Link records and the graph hold pseudonyms under the installation's salt, the same in every resolver.
+    pseudonymise: pseudonymiser(await identifierSalt(deps.clickhouse)),
   });
   const blocked = blocklist(deps.identityBlocklist);
 

@@ -1,16 +1,20 @@
 // The link log over the embedded event log: snapshots while applying, and a restart that restores and replays only the tail.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, openEmbeddedLog, waitFor, type EventLog, type Metrics } from '@cdp/runtime';
-import type { Identifier } from '@cdp/schemas';
+import { pseudonymiser } from '@cdp/privacy';
+import { encodeLink, type Identifier } from '@cdp/schemas';
 import type { IdentityGraph } from './graph';
+import { profileIdOf } from './identifiers';
 import { openLinkLog, type LinkLog } from './links';
 import type { SnapshotStore, StoredSnapshot } from './snapshots';
 
 const logger = pino({ level: 'silent' });
+const pseudonymise = pseudonymiser(randomBytes(32));
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -54,6 +58,7 @@ async function open(log: EventLog, options: { store?: SnapshotStore; every?: num
     metrics: options.metrics ?? createMetrics(),
     snapshots: options.store,
     snapshotEvery: options.every,
+    pseudonymise,
   });
   cleanups.push(() => links.close());
   return links;
@@ -144,5 +149,68 @@ describe('identity link log snapshots', () => {
     const links = await open(log, { store });
     await waitFor(() => links.graph.version === 2, { what: 'a replay from the beginning' });
     expect(links.graph.profileOf(anon('stale'))).toBeNull();
+  });
+});
+
+describe('identity link log pseudonyms', () => {
+  const customer = [user('khach-hang-0912'), email('lan.nguyen@example.vn'), anon('device-7f3a')];
+
+  /** Every record of the link topic, as bytes. */
+  async function recordsOf(log: EventLog): Promise<Buffer[]> {
+    const records: Buffer[] = [];
+    const end = Number((await log.endOffsets('links'))[0] ?? 0);
+    const consumer = await log.consume({
+      groupId: `read-${records.length}-${Date.now()}`,
+      topics: ['links'],
+      startOffsets: { links: { 0: '0' } },
+      async handleBatch(batch) {
+        for (const record of batch.records) records.push(record.value);
+      },
+    });
+    await waitFor(() => records.length >= end, { what: 'the whole link topic' });
+    await consumer.close();
+    return records;
+  }
+
+  it('writes link records and snapshots that hold no identifier, and answers by identifier all the same', { timeout: 20_000 }, async () => {
+    const log = await openLog();
+    const store = memoryStore();
+    const links = await open(log, { store, every: 1 });
+    await linkEach(links, [customer, [anon('device-7f3a'), anon('tablet-2b')]]);
+    expect(links.graph.profileOf(anon('tablet-2b'))).toBe(links.graph.profileOf(email('lan.nguyen@example.vn')));
+    await links.close();
+
+    const plaintext = [...customer, anon('tablet-2b')].map((identifier) => identifier.value);
+    const records = await recordsOf(log);
+    expect(records).toHaveLength(2);
+    for (const record of records) for (const value of plaintext) expect(record.includes(value), value).toBe(false);
+    const stored = JSON.stringify(store.saved);
+    for (const value of plaintext) expect(stored.includes(value), value).toBe(false);
+    // What they hold instead: each identifier's pseudonym.
+    expect(stored).toContain(pseudonymise(email('lan.nguyen@example.vn')).value);
+  });
+
+  it('reads plaintext records written before pseudonyms, keeping the profile ids their identifiers gave', { timeout: 20_000 }, async () => {
+    const log = await openLog();
+    await log.produce('links', [{ key: 'links', value: encodeLink({ requestId: 'before:0', messageId: 'm-old', identifiers: customer, pseudonymous: false }) }]);
+    const store = memoryStore();
+    const links = await open(log, { store, every: 1 });
+    await waitFor(() => links.graph.version === 1, { what: 'the plaintext record applied' });
+    const profileId = profileIdOf(user('khach-hang-0912'));
+    for (const identifier of customer) expect(links.graph.profileOf(identifier), identifier.value).toBe(profileId);
+    // A new record joins the old profile, under its old id, and a new identifier alone starts a profile of its own.
+    await linkEach(links, [[email('lan.nguyen@example.vn'), anon('laptop-9c')], [anon('kiosk-1')]]);
+    expect(links.graph.profileOf(anon('laptop-9c'))).toBe(profileId);
+    expect(links.graph.mergesOf(anon('laptop-9c')).map((merge) => merge.survivorId)).toEqual([profileId, profileId, profileId]);
+    const kiosk = links.graph.profileOf(anon('kiosk-1'));
+    expect(kiosk).toMatch(/^prf_[0-9a-f]{24}$/);
+    expect(kiosk).not.toBe(profileIdOf(anon('kiosk-1')));
+    await links.close();
+
+    // Restored from its snapshot, the graph still knows the old ids.
+    const restored = await open(log, { store });
+    expect(restored.graph.version).toBe(3);
+    expect(restored.graph.profileOf(anon('device-7f3a'))).toBe(profileId);
+    expect(restored.graph.profileOf(anon('kiosk-1'))).toBe(kiosk);
   });
 });

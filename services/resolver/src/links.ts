@@ -2,12 +2,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EventLog, LogConsumer, Metrics } from '@cdp/runtime';
+import type { Pseudonymise } from '@cdp/privacy';
 import { decodeLink, encodeLink, type Identifier } from '@cdp/schemas';
 import { createIdentityGraph, type ApplyOutcome, type GraphOptions, type IdentityGraph } from './graph';
+import { identifierKey, profileIdOf } from './identifiers';
 import { createSnapshotter } from './snapshotting';
 import type { SnapshotStore } from './snapshots';
 
 export interface LinkLog {
+  /** The graph, asked in identifiers: each is turned into its pseudonym before the graph, which holds only those, sees it. */
   graph: IdentityGraph;
   /** Appends link records for these identifier sets and resolves once this instance has applied all of them. */
   link(requests: Array<{ messageId: string; identifiers: Identifier[] }>): Promise<ApplyOutcome[]>;
@@ -29,6 +32,42 @@ export interface LinkLogDeps {
   snapshotEvery?: number;
   /** The identity limits of the graph (GraphOptions). */
   graph?: GraphOptions;
+  /** The pseudonym of an identifier: what link records and the graph (and its snapshots) hold instead of it. */
+  pseudonymise: Pseudonymise;
+}
+
+/** Pseudonyms remembered per process, so an identifier in every event of a batch is hashed once; plaintext stays in memory. */
+const rememberedPseudonyms = 100_000;
+
+/** The graph asked in identifiers, each turned into its pseudonym (remembered for a while) before the graph sees it. */
+function askedByIdentifier(graph: IdentityGraph, pseudonymise: Pseudonymise): IdentityGraph {
+  const remembered = new Map<string, Identifier>();
+  const pseudonymOf = (identifier: Identifier) => {
+    const key = identifierKey(identifier);
+    let pseudonym = remembered.get(key);
+    if (!pseudonym) {
+      if (remembered.size >= rememberedPseudonyms) remembered.clear();
+      pseudonym = pseudonymise(identifier);
+      remembered.set(key, pseudonym);
+    }
+    return pseudonym;
+  };
+  return {
+    apply: (identifiers) => graph.apply(identifiers.map(pseudonymOf)),
+    settled: (identifiers) => graph.settled(identifiers.map(pseudonymOf)),
+    profileOf: (identifier) => graph.profileOf(pseudonymOf(identifier)),
+    profileForEvent: (identifiers) => graph.profileForEvent(identifiers.map(pseudonymOf)),
+    mergesOf: (identifier) => graph.mergesOf(pseudonymOf(identifier)),
+    snapshot: () => graph.snapshot(),
+    writtenProfileOf: (identifier) => graph.writtenProfileOf(pseudonymOf(identifier)),
+    markWritten: (identifier, profileId) => graph.markWritten(pseudonymOf(identifier), profileId),
+    get version() {
+      return graph.version;
+    },
+    get size() {
+      return graph.size;
+    },
+  };
 }
 
 interface Restored {
@@ -97,7 +136,11 @@ export async function openLinkLog(deps: LinkLogDeps): Promise<LinkLog> {
       logger.error({ err: error, offset }, 'undecodable identity link skipped');
       return;
     }
-    const outcome = graph.apply(link.identifiers);
+    // A plaintext record (written before pseudonyms) is applied as its pseudonyms, each new one keeping the profile id
+    // its plaintext gave, so profiles keep their ids.
+    const outcome = link.pseudonymous
+      ? graph.apply(link.identifiers)
+      : graph.apply(link.identifiers.map(deps.pseudonymise), link.identifiers.map(profileIdOf));
     snapshotter?.afterRecord(graph, nextOffset.toString());
     const resolve = waiting.get(link.requestId);
     if (resolve) {
@@ -127,8 +170,9 @@ export async function openLinkLog(deps: LinkLogDeps): Promise<LinkLog> {
     },
   });
 
+  const asked = askedByIdentifier(graph, deps.pseudonymise);
   return {
-    graph,
+    graph: asked,
     async link(requests) {
       if (requests.length === 0) return [];
       const timeoutMs = deps.timeoutMs ?? 30_000;
@@ -141,7 +185,7 @@ export async function openLinkLog(deps: LinkLogDeps): Promise<LinkLog> {
         deps.topic,
         pending.map(({ requestId, request }) => ({
           key: 'links',
-          value: encodeLink({ requestId, messageId: request.messageId, identifiers: request.identifiers }),
+          value: encodeLink({ requestId, messageId: request.messageId, identifiers: request.identifiers.map(deps.pseudonymise), pseudonymous: true }),
         })),
       );
       let timer: NodeJS.Timeout | undefined;

@@ -17,8 +17,9 @@ let clickhouse: ClickHouse;
 beforeAll(async () => {
   clickhouse = await createClickHouse({ url: null, database: `snapshots_${randomUUID().replaceAll('-', '')}`, chdbPath }, logger);
   // Only this store's tables: the test does not depend on the rest of the schema.
-  const migration = (await readMigrations(clickhouseMigrationsDir)).find((entry) => entry.name === 'identity_snapshots');
-  for (const statement of migration?.statements ?? []) await clickhouse.client.command({ query: statement });
+  const migrations = (await readMigrations(clickhouseMigrationsDir)).filter((entry) => ['identity_snapshots', 'pseudonymous_snapshots'].includes(entry.name));
+  expect(migrations).toHaveLength(2);
+  for (const statement of migrations.flatMap((migration) => migration.statements)) await clickhouse.client.command({ query: statement });
 });
 
 afterAll(async () => {
@@ -26,12 +27,15 @@ afterAll(async () => {
   rmSync(chdbPath, { recursive: true, force: true });
 });
 
-/** A graph of `records` single-identifier records, every third one joined to the one before it. */
+/**
+ * A graph of `records` single-identifier records, every third one joined to the one before it; the first identifier
+ * keeps a profile id of its own, as one first named in plaintext does.
+ */
 function snapshotOf(records: number): GraphSnapshot {
   const graph = createIdentityGraph();
   for (let index = 0; index < records; index += 1) {
     const own = { type: 'anonymous_id' as const, value: `a${index}` };
-    graph.apply(index % 3 === 2 ? [own, { type: 'anonymous_id', value: `a${index - 1}` }] : [own]);
+    graph.apply(index % 3 === 2 ? [own, { type: 'anonymous_id', value: `a${index - 1}` }] : [own], index === 0 ? ['prf_plaintext0000000000000'] : undefined);
   }
   return graph.snapshot();
 }
@@ -60,6 +64,8 @@ describe('identity snapshot store', () => {
       { snapshot: older, nextOffset: '7' },
     ]);
     expect(createIdentityGraph((await all(store))[0]?.snapshot).snapshot()).toEqual(newer);
+    expect(newer.nodes[0]).toMatchObject({ seq: 0, profileId: 'prf_plaintext0000000000000' });
+    expect(createIdentityGraph(newer).profileOf({ type: 'anonymous_id', value: 'a0' })).toBe('prf_plaintext0000000000000');
   });
 
   it('never loads a snapshot whose header is missing or whose node rows do not add up', async () => {

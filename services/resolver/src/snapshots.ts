@@ -1,8 +1,7 @@
 // Identity graph snapshots in ClickHouse: node rows first and the header last, so only finished snapshots are loaded.
+// Nodes hold pseudonyms, as the graph does, never identifiers.
 import type { Logger } from 'pino';
 import type { ClickHouseClient } from '@cdp/runtime';
-import type { Identifier } from '@cdp/schemas';
-import { maskedType } from '@cdp/privacy';
 import type { GraphSnapshot, SnapshotNode } from './graph';
 
 export interface StoredSnapshot {
@@ -23,8 +22,6 @@ export interface SnapshotStoreOptions {
   chunkRows?: number;
   /** How many of the newest snapshots survive a save. */
   keep?: number;
-  /** Identifiers a snapshot must not hold (erased customers'): their node keeps its place under a masked identifier. */
-  suppressed?: (identifier: Identifier) => boolean;
 }
 
 interface Header {
@@ -34,7 +31,7 @@ interface Header {
   nodes: number;
 }
 
-type NodeRow = [seq: number, type: SnapshotNode['type'], value: string, rootSeq: number];
+type NodeRow = [seq: number, type: SnapshotNode['type'], value: string, rootSeq: number, profileId: string];
 
 export function createSnapshotStore(client: ClickHouseClient, logger: Logger, options: SnapshotStoreOptions = {}): SnapshotStore {
   const chunkRows = options.chunkRows ?? 100_000;
@@ -57,12 +54,14 @@ export function createSnapshotStore(client: ClickHouseClient, logger: Logger, op
     const nodes: SnapshotNode[] = [];
     for (let from = 0; from < header.seq; from += chunkRows) {
       const result = await client.query({
-        query: `SELECT seq, type, value, root_seq FROM identity_snapshot_nodes FINAL
+        query: `SELECT seq, type, value, root_seq, profile_id FROM identity_snapshot_nodes FINAL
                 WHERE version = {version:UInt64} AND seq >= {from:UInt64} AND seq < {to:UInt64} ORDER BY seq`,
         query_params: { version: header.version, from, to: from + chunkRows },
         format: 'JSONCompactEachRow',
       });
-      for (const [seq, type, value, rootSeq] of await result.json<NodeRow>()) nodes.push({ seq: Number(seq), type, value, rootSeq: Number(rootSeq) });
+      for (const [seq, type, value, rootSeq, profileId] of await result.json<NodeRow>()) {
+        nodes.push(profileId ? { seq: Number(seq), type, value, rootSeq: Number(rootSeq), profileId } : { seq: Number(seq), type, value, rootSeq: Number(rootSeq) });
+      }
     }
     return nodes;
   }
@@ -95,9 +94,7 @@ export function createSnapshotStore(client: ClickHouseClient, logger: Logger, op
           table: 'identity_snapshot_nodes',
           values: snapshot.nodes
             .slice(start, start + chunkRows)
-            .map((node) =>
-              options.suppressed?.(node) ? [version, node.seq, maskedType, `${maskedType}:${version}:${node.seq}`, node.rootSeq] : [version, node.seq, node.type, node.value, node.rootSeq],
-            ),
+            .map((node) => [version, node.seq, node.type, node.value, node.rootSeq, node.profileId ?? '']),
           format: 'JSONCompactEachRow',
         });
       }
