@@ -55,3 +55,10 @@ export function topicNames(prefix = ''): TopicNames {
     segmentsLeader: `${prefix}cdp.segments.leader`,
   };
 }
+
+/**
+ * The log record header ingest sets on an event from a source without the `trusted` scope (a browser's key, which
+ * anyone can read): the resolver links no profiles by that event's emails and phones. No header: a trusted source.
+ */
+export const sourceTrustHeader = 'source-trust';
+export const untrustedSource = 'untrusted';

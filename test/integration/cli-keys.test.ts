@@ -35,7 +35,7 @@ describe('cdp keys', () => {
   it('refuses an unknown scope, a past expiry and a missing source, naming each, before touching the store', async () => {
     const unknown = await keys('create', '--source', 'x', '--scope', 'analytics,everything');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('unknown scope everything: scopes are write, analytics, profiles, audiences, segments:write, admin');
+    expect(unknown.stderr).toContain('unknown scope everything: scopes are write, trusted, analytics, profiles, audiences, segments:write, admin');
     const past = await keys('create', '--source', 'x', '--scope', 'analytics', '--expires', '2001-01-01');
     expect(past.code).toBe(1);
     expect(past.stderr).toContain('--expires 2001-01-01 is already past');

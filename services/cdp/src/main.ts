@@ -13,9 +13,11 @@ Usage:
   cdp segments              run only the segments evaluator (HTTP: /healthz, /readyz, /metrics only)
   cdp keys list             list keys (prefix, scopes, source, created, expires, revoked)
   cdp keys create --source NAME --scope SCOPES [--expires TIME]
-                            create a key with comma-separated scopes (write, analytics, profiles, audiences,
-                            segments:write, admin), or --kind write|read|admin for the usual sets; TIME is an
-                            ISO date or date-time (UTC without an offset), after which the key is refused
+                            create a key with comma-separated scopes (write, trusted, analytics, profiles,
+                            audiences, segments:write, admin), or --kind write|read|admin for the usual sets
+                            (write = write,trusted: a server's key; a browser's is --scope write, whose emails
+                            and phones link no profiles); TIME is an ISO date or date-time (UTC without an
+                            offset), after which the key is refused
   cdp keys revoke PREFIX    revoke the keys listed with that prefix
   cdp demo [--customers N] [--months M] [--seed S] [--url URL] [--write-key KEY]
                             send demo customers (Vietnamese, every channel) to a running platform over HTTP

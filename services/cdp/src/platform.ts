@@ -85,6 +85,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
       identityBlocklist: config.identityBlocklist,
       dedupe: config.dedupe,
       consentCategories: config.consentCategories,
+      trustAllSources: config.trustAllSources,
     });
   }
 

@@ -18,10 +18,16 @@ export function writeKeyOf(request: FastifyRequest): string | null {
   return null;
 }
 
+export interface WriteGrant {
+  source: string;
+  /** Whether the key holds `trusted`: its events' emails and phones may link profiles. */
+  trusted: boolean;
+}
+
 /** The source of a key that may send events: a 401 for a key that is unknown, revoked or expired, a 403 for one without the write scope. */
-export async function verifyWriteKey(keys: KeyStore, key: string): Promise<string> {
+export async function verifyWriteKey(keys: KeyStore, key: string): Promise<WriteGrant> {
   const grant = await keys.check(key);
   if (!grant) throw new AppError('UNKNOWN_WRITE_KEY', 'the write key is unknown, revoked or expired');
   if (!allows(grant, 'write')) throw missingScope('write', 'sending events');
-  return grant.source;
+  return { source: grant.source, trusted: allows(grant, 'trusted') };
 }

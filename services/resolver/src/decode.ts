@@ -1,12 +1,15 @@
 // The first step of the resolver's pipeline: decode each record and refuse what cannot be stored, with the reason.
 import type { ConsumedRecord } from '@cdp/runtime';
-import { decodeEvent, isStorableTime, storableTimes, type EventRecord, type Identifier } from '@cdp/schemas';
+import { decodeEvent, isStorableTime, sourceTrustHeader, storableTimes, untrustedSource, type EventRecord, type Identifier } from '@cdp/schemas';
 import { identifiersOf, type Blocked } from './identifiers';
 
 /** A decoded event with its identifiers, found once here and used by every later step. */
 export interface DecodedEvent {
   event: EventRecord;
+  /** The identifiers that place the event and link profiles. */
   identifiers: Identifier[];
+  /** Every identifier the event names: `identifiers` and an untrusted source's emails and phones (for suppressions). */
+  named: Identifier[];
 }
 
 export interface Rejected {
@@ -41,8 +44,23 @@ export function problemOf(event: EventRecord, identifiers: Identifier[]): string
   return null;
 }
 
-/** `blocked`: identifiers that name nobody, left out of every event's identifiers. */
-export function decodeAll(records: ConsumedRecord[], blocked?: Blocked): { events: DecodedEvent[]; rejected: Rejected[] } {
+export interface DecodeOptions {
+  /** Identifiers that name nobody, left out of every event's identifiers. */
+  blocked?: Blocked;
+  /**
+   * Whether an untrusted source's emails and phones link profiles too (CDP_TRUST_ALL_SOURCES). By default an event
+   * that ingest marked as from an untrusted source (a browser's key) is placed by its userId and anonymousId only:
+   * anyone can send any email from a browser, and must not join a stranger's profile by it.
+   */
+  trustAllSources?: boolean;
+}
+
+const contactTypes = new Set<Identifier['type']>(['email', 'phone']);
+
+/** Whether the record's source may link profiles by email and phone. */
+export const fromTrustedSource = (record: Pick<ConsumedRecord, 'headers'>): boolean => record.headers[sourceTrustHeader] !== untrustedSource;
+
+export function decodeAll(records: ConsumedRecord[], options: DecodeOptions = {}): { events: DecodedEvent[]; rejected: Rejected[] } {
   const events: DecodedEvent[] = [];
   const rejected: Rejected[] = [];
   for (const record of records) {
@@ -53,9 +71,10 @@ export function decodeAll(records: ConsumedRecord[], blocked?: Blocked): { event
       rejected.push({ record, reason: `cannot decode Avro event: ${(error as Error).message}` });
       continue;
     }
-    const identifiers = identifiersOf(event, blocked);
+    const found = identifiersOf(event, options.blocked);
+    const identifiers = options.trustAllSources || fromTrustedSource(record) ? found : found.filter((identifier) => !contactTypes.has(identifier.type));
     const problem = problemOf(event, identifiers);
-    if (problem === null) events.push({ event, identifiers });
+    if (problem === null) events.push({ event, identifiers, named: found });
     else rejected.push({ record, reason: problem });
   }
   return { events, rejected };

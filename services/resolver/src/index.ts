@@ -33,6 +33,8 @@ export interface ResolverDeps {
   consentCategories?: string[];
   /** How long, and how many, stored messageIds are remembered so a retry's later copy is dropped. Default 24 h, 500,000. */
   dedupe?: DedupeOptions;
+  /** Link profiles by the emails and phones of every source's events, not only trusted sources' (CDP_TRUST_ALL_SOURCES). */
+  trustAllSources?: boolean;
 }
 
 /** How long a scrape waits for the log's end offsets before it reports the lag last read. */
@@ -111,11 +113,11 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
     topics: [deps.topics.events],
     maxBatchSize: deps.batchSize ?? 5000,
     async handleBatch(batch) {
-      const { events: decoded, rejected } = decodeAll(batch.records, blocked);
+      const { events: decoded, rejected } = decodeAll(batch.records, { blocked, trustAllSources: deps.trustAllSources ?? false });
       // An event carrying a suppressed identifier reaches no profile, now or when the log is replayed.
       const consented = decoded.filter(({ event }) => !denied(event.context));
       if (consented.length < decoded.length) withoutConsent.inc(decoded.length - consented.length);
-      const allowed = consented.filter(({ identifiers }) => !suppressions.suppressed(identifiers));
+      const allowed = consented.filter(({ named }) => !suppressions.suppressed(named));
       if (allowed.length < consented.length) dropped.inc(consented.length - allowed.length);
       // The first copy of a messageId wins: a later one (a retry dated later, a replayed batch) is dropped.
       const messageIds = new Set<string>();

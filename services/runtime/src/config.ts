@@ -69,6 +69,7 @@ export const configSchema = z.object({
     .string()
     .default('Analytics')
     .transform((text) => text.split(',').map((value) => value.trim()).filter(Boolean)),
+  CDP_TRUST_ALL_SOURCES: z.enum(['true', 'false']).default('false'),
   CDP_DEDUPE_WINDOW_HOURS: positiveInt(24),
   CDP_DEDUPE_MAX_IDS: positiveInt(500_000),
   CDP_IDENTITY_BLOCKLIST: z
@@ -107,6 +108,8 @@ export interface Config {
   consentCategories: string[];
   /** A retried messageId stored within this window (at most this many remembered) is dropped: the first copy wins. */
   dedupe: { windowMs: number; maxIds: number };
+  /** Whether every source's emails and phones link profiles, not only those of keys holding `trusted`. */
+  trustAllSources: boolean;
   segmentsIntervalMs: number;
   shutdownTimeoutMs: number;
   trustedProxies: string[];
@@ -155,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     identityBlocklist: e.CDP_IDENTITY_BLOCKLIST,
     consentCategories: e.CDP_CONSENT_CATEGORIES,
     dedupe: { windowMs: e.CDP_DEDUPE_WINDOW_HOURS * 3_600_000, maxIds: e.CDP_DEDUPE_MAX_IDS },
+    trustAllSources: e.CDP_TRUST_ALL_SOURCES === 'true',
     segmentsIntervalMs: e.CDP_SEGMENTS_INTERVAL_MS,
     shutdownTimeoutMs: e.CDP_SHUTDOWN_TIMEOUT_MS,
     trustedProxies: e.CDP_TRUSTED_PROXIES,

@@ -1,6 +1,6 @@
 // Behaviour of the key store against real chDB: scopes, expiry, hashed storage, listing, revoking and first-start keys.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { clickhouseMigrationsDir } from '@cdp/schemas';
@@ -73,7 +73,25 @@ describe('key store', () => {
     await clickhouse.client.insert({ table: 'api_keys', values: [stored('rk_from_before_scopes', 'read'), stored('wk_from_before_scopes', 'write')], format: 'JSONEachRow' });
     expect((await store.check('rk_from_before_scopes'))?.scopes).toEqual(readScopes);
     expect(await store.verify('segments:write', 'rk_from_before_scopes')).toBeNull();
-    expect((await store.check('wk_from_before_scopes'))?.scopes).toEqual(['write']);
+    expect((await store.check('wk_from_before_scopes'))?.scopes).toEqual(['write', 'trusted']);
+  });
+
+  it('keeps every key that sent events before trusted sources existed trusted, and gives nothing to the others', async () => {
+    const clickhouse = await openDatabase();
+    // The schema as it was before the migration that made write keys trusted.
+    const before = mkdtempSync(path.join(os.tmpdir(), 'cdp-keys-migrations-'));
+    for (const file of readdirSync(clickhouseMigrationsDir)) if (file < '0023') copyFileSync(new URL(file, clickhouseMigrationsDir), path.join(before, file));
+    await migrate(clickhouse.client, before, logger);
+    rmSync(before, { recursive: true, force: true });
+    const store = createKeyStore(clickhouse.client);
+    const server = await store.create({ source: 'shop-backend', scopes: ['write'] });
+    const dashboard = await store.create({ source: 'dashboard', scopes: ['analytics'] });
+    expect((await store.check(server))?.scopes).toEqual(['write']);
+
+    expect(await migrate(clickhouse.client, clickhouseMigrationsDir, logger)).toContain(23);
+    const after = createKeyStore(clickhouse.client);
+    expect((await after.check(server))?.scopes).toEqual(['write', 'trusted']);
+    expect((await after.check(dashboard))?.scopes).toEqual(['analytics']);
   });
 
   it('refuses a key once it has expired', async () => {
@@ -206,7 +224,7 @@ describe('ensureInitialKeys', () => {
     expect(await store.verify('profiles', created.read ?? '')).toBe('default');
     expect(await store.verify('segments:write', created.read ?? '')).toBeNull();
     expect(await store.verify('admin', created.admin ?? '')).toBe('default');
-    expect((await store.list()).map((info) => info.scopes.join(',')).sort()).toEqual(['admin', 'analytics,profiles,audiences', 'write']);
+    expect((await store.list()).map((info) => info.scopes.join(',')).sort()).toEqual(['admin', 'analytics,profiles,audiences', 'write,trusted']);
   });
 
   it('creates nothing the second time', async () => {

@@ -4,18 +4,19 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { fromClickHouseTime, toClickHouseTime } from './clickhouse';
 
 /**
- * What a key may do. `write` sends events; `analytics` reads aggregates only; `profiles` reads one customer's
- * personal data; `audiences` reads segment members and exports; `segments:write` creates, changes and deletes
- * segments; `admin` manages keys (and holds every other scope).
+ * What a key may do. `write` sends events; `trusted` marks a source whose events' emails and phones may join
+ * profiles (a server, not a browser whose key anyone can read); `analytics` reads aggregates only; `profiles` reads
+ * one customer's personal data; `audiences` reads segment members and exports; `segments:write` creates, changes
+ * and deletes segments; `admin` manages keys (and holds every other scope).
  */
-export const scopes = ['write', 'analytics', 'profiles', 'audiences', 'segments:write', 'admin'] as const;
+export const scopes = ['write', 'trusted', 'analytics', 'profiles', 'audiences', 'segments:write', 'admin'] as const;
 export type Scope = (typeof scopes)[number];
 
 /** The scopes of a read key, as keys made before scopes existed and `CDP_READ_KEY` hold them: every read, no write. */
 export const readScopes: readonly Scope[] = ['analytics', 'profiles', 'audiences'];
 
 /** The kinds of key a first start makes sure exist, and the scopes each holds. */
-export const initialKeyScopes = { write: ['write'], read: readScopes, admin: ['admin'] } as const satisfies Record<string, readonly Scope[]>;
+export const initialKeyScopes = { write: ['write', 'trusted'], read: readScopes, admin: ['admin'] } as const satisfies Record<string, readonly Scope[]>;
 export type InitialKey = keyof typeof initialKeyScopes;
 
 /** A seeded key shorter than this is refused: it could be guessed. */
@@ -101,15 +102,16 @@ const scopesOf = (row: Pick<KeyRow, 'kind' | 'scopes'>): Scope[] =>
   row.scopes.length > 0
     ? row.scopes.filter((scope): scope is Scope => (scopes as readonly string[]).includes(scope))
     : row.kind === 'write'
-      ? ['write']
+      ? ['write', 'trusted']
       : row.kind === 'read'
         ? [...readScopes]
         : [];
 
-/** The letters a new key starts with, so a person can tell keys apart: wk_ (write only), ak_ (admin), rk_ (the rest). */
-const keyLetters = (granted: readonly Scope[]) => (granted.includes('admin') ? 'ak' : granted.every((scope) => scope === 'write') ? 'wk' : 'rk');
-/** The kind column, kept for readers from before scopes: `write` for a write-only key, else `scoped`. */
-const kindOf = (granted: readonly Scope[]) => (granted.length === 1 && granted[0] === 'write' ? 'write' : 'scoped');
+const sendsOnly = (granted: readonly Scope[]) => granted.includes('write') && granted.every((scope) => scope === 'write' || scope === 'trusted');
+/** The letters a new key starts with, so a person can tell keys apart: wk_ (sends events only), ak_ (admin), rk_ (the rest). */
+const keyLetters = (granted: readonly Scope[]) => (granted.includes('admin') ? 'ak' : sendsOnly(granted) ? 'wk' : 'rk');
+/** The kind column, kept for readers from before scopes: `write` for a key that only sends events, else `scoped`. */
+const kindOf = (granted: readonly Scope[]) => (sendsOnly(granted) ? 'write' : 'scoped');
 
 /**
  * Keys are read from ClickHouse into a cache, one load at a time. A key the cache knows is answered from it at once,

@@ -67,7 +67,8 @@ export async function migrate(client: ClickHouseClient, dir: URL | string, logge
       }
       continue;
     }
-    for (const statement of migration.statements) await client.command({ query: statement });
+    // A mutation (ALTER … UPDATE / DELETE) is done before the next statement, and before anything reads the table.
+    for (const statement of migration.statements) await client.command({ query: statement, clickhouse_settings: { mutations_sync: '2' } });
     await client.insert({
       table: 'schema_migrations',
       values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
