@@ -57,7 +57,7 @@ export function platformClient(server: ServedPlatform) {
           .filter((line) => line.startsWith(name))
           .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
       return {
-        backlog: total('cdp_ingest_events_accepted_total') - total('cdp_resolver_events_written_total'),
+        backlog: total('cdp_ingest_events_accepted_total') - total('cdp_resolver_events_written_total') - total('cdp_resolver_events_duplicate_total'),
         loopDelayMs: total('cdp_nodejs_eventloop_lag_max_seconds') * 1000,
       };
     },

@@ -28,16 +28,18 @@ const graph = createIdentityGraph();
 let records = 0;
 const started = performance.now();
 for (let index = 0; index < customers; index += 1) {
-  // Fresh objects and strings per record, as decoding a link record from the log makes them.
-  // Values as long as real ones: a UUID anonymousId, a database userId, an email, an E.164 phone.
-  const hex = index.toString(16).padStart(12, '0');
-  const device = (): Identifier => ({ type: 'anonymous_id', value: `5f0c2b7e-${hex.slice(0, 4)}-4a2e-9c1d-${hex}` });
+  // Fresh objects and strings per record, as decoding a link record from the log makes them. Values as the graph
+  // holds them: pseudonyms, 32 hex characters each (made here without the HMAC, which the resolver computes before
+  // it appends a record, not when it applies one).
+  const hex = index.toString(16).padStart(28, '0');
+  const pseudonym = (kind: string) => `${kind}${hex}`;
+  const device = (): Identifier => ({ type: 'anonymous_id', value: pseudonym('a0d1') });
   // The link records the resolver appends: the first anonymous page view, then the login (strongest identifier first).
   graph.apply([device()]);
   graph.apply([
-    { type: 'user_id', value: `usr_${String(index).padStart(10, '0')}` },
-    { type: 'email', value: `customer.${index}@example.com` },
-    { type: 'phone', value: `+8490${String(1_000_000 + index).padStart(7, '0')}` },
+    { type: 'user_id', value: pseudonym('b0d1') },
+    { type: 'email', value: pseudonym('c0d1') },
+    { type: 'phone', value: pseudonym('d0d1') },
     device(),
   ]);
   records += 2;
