@@ -120,4 +120,45 @@ describe('identity limits', () => {
     for (let device = 0; device < 300; device += 1) graph.apply([email('shared@x.vn'), anon(`device-${device}`)]);
     expect(graph.mergesOf(email('shared@x.vn'))).toHaveLength(300);
   });
+
+  it('hands out each merge once until its survivor changes: a growing profile costs one merge per new identifier', () => {
+    const graph = createIdentityGraph();
+    const written = new Map<string, string>();
+    // What the resolver does after each record: write the unwritten merges of the profile, then mark them.
+    const writeMerges = (identifier: Identifier) => {
+      const pending = graph.unwrittenMergesOf(identifier);
+      for (const merge of pending) {
+        written.set(merge.loserId, merge.survivorId);
+        merge.markWritten();
+      }
+      return pending.length;
+    };
+    graph.apply([user('u')]);
+    let handedOut = 0;
+    for (let device = 0; device < 50; device += 1) {
+      graph.apply([user('u'), anon(`device-${device}`)]);
+      handedOut += writeMerges(anon(`device-${device}`));
+    }
+    // mergesOf would have handed out 1 + 2 + … + 50 = 1275.
+    expect(handedOut).toBe(50);
+    expect(writeMerges(user('u'))).toBe(0);
+
+    // A younger profile of 10 joins: only its members get the new survivor.
+    graph.apply([anon('kiosk-0')]);
+    for (let device = 1; device < 10; device += 1) graph.apply([anon('kiosk-0'), anon(`kiosk-${device}`)]);
+    expect(writeMerges(anon('kiosk-0'))).toBe(9);
+    graph.apply([user('u'), anon('kiosk-5')]);
+    expect(writeMerges(anon('kiosk-5'))).toBe(10);
+    // What was written is the whole merge map, chains collapsed.
+    expect([...written].filter(([, survivor]) => survivor === graph.profileOf(user('u'))).sort()).toEqual(
+      graph.mergesOf(user('u')).map((merge) => [merge.loserId, merge.survivorId]).sort(),
+    );
+
+    // Merges handed out but never marked (the write failed) come again.
+    graph.apply([user('u'), anon('late')]);
+    expect(graph.unwrittenMergesOf(anon('late'))).toHaveLength(1);
+    expect(graph.unwrittenMergesOf(anon('late'))).toHaveLength(1);
+    // A graph restored from a snapshot (a restart) has marked nothing: the whole profile comes again.
+    expect(createIdentityGraph(graph.snapshot()).unwrittenMergesOf(anon('late'))).toHaveLength(graph.mergesOf(anon('late')).length);
+  });
 });

@@ -10,6 +10,8 @@ interface Node {
   parent: Node;
   /** The profile id this process last wrote to ClickHouse for the identifier (not part of snapshots). */
   written?: string;
+  /** The survivor this process last wrote to profile_merges for the profile this node started (not part of snapshots). */
+  mergeWritten?: string;
   /**
    * The id of the profile the identifier started, when it is not derived from the identifier the graph holds: a node
    * first named by a plaintext link record keeps the id its plaintext gave, while the graph holds its pseudonym.
@@ -31,6 +33,11 @@ interface Component {
 export interface Merge {
   loserId: string;
   survivorId: string;
+}
+
+/** A merge to write, and how to record that ClickHouse accepted it. */
+export interface PendingMerge extends Merge {
+  markWritten(): void;
 }
 
 export interface Refusal {
@@ -60,6 +67,11 @@ export interface IdentityGraph {
   profileForEvent(identifiers: Identifier[]): string | null;
   /** Every profile id the identifier's profile absorbed, each with the survivor (for the profile_merges projection). */
   mergesOf(identifier: Identifier): Merge[];
+  /**
+   * The merges of mergesOf that this process has not written with their current survivor: after a new identifier
+   * joins a profile, only its own; after two profiles join, the absorbed one's members. Everything after a restart.
+   */
+  unwrittenMergesOf(identifier: Identifier): PendingMerge[];
   /** The whole state as plain rows, copied now: later records do not change the returned snapshot. */
   snapshot(): GraphSnapshot;
   /** How many records have been applied: the version of everything derived from the graph. */
@@ -285,6 +297,24 @@ export function createIdentityGraph(from?: GraphSnapshot, options: GraphOptions 
       return component.members
         .filter((member) => member !== component.root)
         .map((member) => ({ loserId: profileIdOfNode(member), survivorId }));
+    },
+    unwrittenMergesOf(identifier) {
+      const node = lookup(identifier);
+      if (!node) return [];
+      const component = componentOf(node);
+      const survivorId = profileIdOfComponent(component);
+      const pending: PendingMerge[] = [];
+      for (const member of component.members) {
+        if (member === component.root || member.mergeWritten === survivorId) continue;
+        pending.push({
+          loserId: profileIdOfNode(member),
+          survivorId,
+          markWritten: () => {
+            member.mergeWritten = survivorId;
+          },
+        });
+      }
+      return pending;
     },
     writtenProfileOf(identifier) {
       return lookup(identifier)?.written;

@@ -138,6 +138,7 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
       const last = batch.records.at(-1);
       if (last) writtenUpTo.set(batch.partition, BigInt(last.offset) + 1n);
       for (const { identifier, profileId } of resolved.identities) links.graph.markWritten(identifier, profileId);
+      for (const merge of resolved.merges) merge.markWritten();
       if (rejected.length > 0) {
         // A poison record must not stop the partition: park it with its reason, then move on. Parked only once the
         // batch's writes succeeded, so a batch delivered again after a failed write does not park it twice.

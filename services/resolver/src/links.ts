@@ -58,6 +58,7 @@ function askedByIdentifier(graph: IdentityGraph, pseudonymise: Pseudonymise): Id
     profileOf: (identifier) => graph.profileOf(pseudonymOf(identifier)),
     profileForEvent: (identifiers) => graph.profileForEvent(identifiers.map(pseudonymOf)),
     mergesOf: (identifier) => graph.mergesOf(pseudonymOf(identifier)),
+    unwrittenMergesOf: (identifier) => graph.unwrittenMergesOf(pseudonymOf(identifier)),
     snapshot: () => graph.snapshot(),
     writtenProfileOf: (identifier) => graph.writtenProfileOf(pseudonymOf(identifier)),
     markWritten: (identifier, profileId) => graph.markWritten(pseudonymOf(identifier), profileId),

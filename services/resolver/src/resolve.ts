@@ -21,6 +21,8 @@ export async function resolveBatch(links: LinkLog, withIds: DecodedEvent[]): Pro
   const { graph } = links;
   const batch: ResolvedBatch = { events: [], identities: [], merges: [], refusals: [], version: graph.version };
   const seen = new Set<string>();
+  // Profiles whose unwritten merges are collected already: one pass over a profile's members per batch.
+  const collected = new Set<string>();
   for (const { event, identifiers } of withIds) {
     const profileId = graph.profileForEvent(identifiers);
     if (profileId === null) throw new Error(`event ${event.messageId} has identifiers the graph does not know after linking`);
@@ -35,8 +37,13 @@ export async function resolveBatch(links: LinkLog, withIds: DecodedEvent[]): Pro
       // Rows this process already wrote with the same answer need no rewrite; after a crash nothing is marked.
       if (graph.writtenProfileOf(identifier) === current) continue;
       batch.identities.push({ identifier, profileId: current });
-      // The whole merge map of the identifier's profile, so a redelivered batch rewrites what a crash lost.
-      batch.merges.push(...graph.mergesOf(identifier));
+      // The merges of the identifier's profile that this process has not written with their current survivor: a new
+      // identifier adds its own, not the whole profile's again. After a restart nothing is marked, so a redelivered
+      // batch rewrites what a crash lost.
+      if (!collected.has(current)) {
+        collected.add(current);
+        batch.merges.push(...graph.unwrittenMergesOf(identifier));
+      }
     }
     if (profiles.size > 1) {
       batch.refusals.push({

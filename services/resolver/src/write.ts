@@ -1,7 +1,7 @@
 // Turns resolved events into ClickHouse rows (events, identities, merges, refusals) and inserts them.
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import type { EventRecord, Identifier } from '@cdp/schemas';
-import type { Merge } from './graph';
+import type { PendingMerge } from './graph';
 import { identifierKey } from './identifiers';
 
 export interface ResolvedEvent {
@@ -13,7 +13,8 @@ export interface ResolvedBatch {
   events: ResolvedEvent[];
   /** Each identifier of the batch with the profile it belongs to now. */
   identities: Array<{ identifier: Identifier; profileId: string }>;
-  merges: Merge[];
+  /** Absorbed profile ids whose survivor this process has not written yet; each is marked once ClickHouse has it. */
+  merges: PendingMerge[];
   refusals: Array<{ messageId: string; identifiers: Identifier[]; reason: string }>;
   /** The link-log version the batch was resolved at. */
   version: number;
