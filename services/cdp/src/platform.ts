@@ -60,13 +60,14 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
   const log = needsLog ? await createEventLog(config, logger) : null;
   const topics = topicNames(config.topicPrefix);
   if (log) {
+    const retentionMs = config.logRetentionMs;
     await log.ensureTopics([
-      { name: topics.events, partitions: config.topicPartitions },
-      { name: topics.deadLetter, partitions: 1 },
+      { name: topics.events, partitions: config.topicPartitions, retentionMs },
+      { name: topics.deadLetter, partitions: 1, retentionMs },
       // Every resolver rebuilds its identity graph from this log (after a snapshot): no record may expire.
       { name: topics.links, partitions: 1, keepForever: true },
-      { name: topics.segmentChanges, partitions: config.topicPartitions },
-      { name: topics.segmentsLeader, partitions: 1 },
+      { name: topics.segmentChanges, partitions: config.topicPartitions, retentionMs },
+      { name: topics.segmentsLeader, partitions: 1, retentionMs },
     ]);
   }
 

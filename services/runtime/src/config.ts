@@ -64,6 +64,7 @@ export const configSchema = z.object({
   CDP_RESOLVER_SNAPSHOT_EVERY: positiveInt(100000),
   CDP_IDENTITY_LIMITS: identityLimits,
   CDP_EVENTS_RETENTION_DAYS: nonNegativeInt(0),
+  CDP_LOG_RETENTION_HOURS: positiveInt(168),
   CDP_CLIENT_IP: z.enum(['keep', 'truncate', 'drop']).default('keep'),
   CDP_CONSENT_CATEGORIES: z
     .string()
@@ -116,6 +117,8 @@ export interface Config {
   ingest: { rateLimitPerSecond: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
   /** Days raw events (and touchpoints) are kept after their event time; 0 keeps them for ever. */
   eventsRetentionDays: number;
+  /** How long the event log keeps a record after it was appended (every topic but the identity links). */
+  logRetentionMs: number;
   /** What ingest keeps of a client's IP address in `context.ip`. */
   clientIp: 'keep' | 'truncate' | 'drop';
 }
@@ -169,5 +172,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     clientIp: e.CDP_CLIENT_IP,
     eventsRetentionDays: e.CDP_EVENTS_RETENTION_DAYS,
+    logRetentionMs: e.CDP_LOG_RETENTION_HOURS * 3_600_000,
   };
 }

@@ -20,6 +20,13 @@ export interface EmbeddedLogOptions {
   pollIntervalMs?: number;
   /** Back-off before a failed batch is delivered again. Default 100 ms doubling up to 5000 ms. */
   retryBackoff?: Partial<RetryBackoff>;
+  /** How often retention looks for expired records (topics created or ensured with retentionMs). Default 5 min. */
+  retentionCheckMs?: number;
+  /**
+   * The fewest expired bytes worth removing from a partition. Default 16 MiB. Removal also waits until the expired
+   * part is at least half of what is kept, which is copied to a new file each time.
+   */
+  retentionMinBytes?: number;
 }
 
 /** Turns a LogRecord into what is framed on disk, refusing what the format cannot hold. */
@@ -69,6 +76,26 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
   const subscriptions = new Set<string>();
   let topicChanges: Promise<unknown> = Promise.resolve();
 
+  // Retention per topic, as the last ensureTopics named it; applied in the background, one partition at a time.
+  const retention = new Map<string, number>();
+  let retaining: Promise<void> | null = null;
+  async function applyRetention(): Promise<void> {
+    for (const [name, retentionMs] of retention) {
+      for (const partition of topics.get(name)?.partitions ?? []) {
+        if (state !== 'open') return;
+        await partition.dropBefore(Date.now() - retentionMs, options.retentionMinBytes ?? 16 * 1024 * 1024).catch((error: unknown) => {
+          logger.error({ err: error, topic: name, partition: partition.index }, 'retention could not remove expired records; trying again later');
+        });
+      }
+    }
+  }
+  const retentionTimer = setInterval(() => {
+    retaining ??= applyRetention().finally(() => {
+      retaining = null;
+    });
+  }, options.retentionCheckMs ?? 5 * 60_000);
+  retentionTimer.unref();
+
   const closedError = (): AppError => new AppError('LOG_UNAVAILABLE', `the embedded event log at ${options.dir} is closed`);
 
   function topicOrThrow(name: string, action: string): Topic {
@@ -88,6 +115,8 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
       const change = topicChanges.then(async () => {
         for (const spec of specs) {
           const partitions = spec.partitions > 0 ? spec.partitions : defaultPartitions;
+          if (spec.retentionMs !== undefined && spec.retentionMs > 0 && !spec.keepForever) retention.set(spec.name, spec.retentionMs);
+          else retention.delete(spec.name);
           const existing = topics.get(spec.name);
           if (existing) {
             if (existing.partitions.length !== partitions) {
@@ -175,6 +204,8 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
     close() {
       closing ??= (async () => {
         state = 'draining';
+        clearInterval(retentionTimer);
+        await retaining;
         const consumerResults = await Promise.allSettled([...consumers].map((consumer) => consumer.close()));
         state = 'closed';
         await topicChanges;

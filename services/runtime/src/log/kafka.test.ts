@@ -1,6 +1,6 @@
 // The Kafka EventLog against a real broker: key placement and order, commits across consumers, re-delivery after a failure.
 import { randomBytes } from 'node:crypto';
-import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, ConfigSource, Kafka, logLevel } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../poll';
@@ -87,6 +87,31 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
       );
       expect(retention[forever]).toBe('-1');
       expect(retention[ordinary]).not.toBe('-1');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('sets a topic\'s retention on creation and changes it on an existing topic, keeping its other settings', async () => {
+    const topic = uniqueName('retained');
+    await log.ensureTopics([{ name: topic, partitions: 1, retentionMs: 3_600_000 }]);
+    const admin = new Kafka({ brokers: kafka.brokers.split(','), clientId: 'runtime-kafka-test-admin', logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const settings = async () => {
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+      const entries = described.resources[0]?.configEntries ?? [];
+      const own = entries.filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG).map((entry) => [entry.configName, entry.configValue]);
+      return Object.fromEntries(own) as Record<string, string>;
+    };
+    try {
+      const created = await settings();
+      expect(created['retention.ms']).toBe('3600000');
+      expect(created['min.insync.replicas']).toBeDefined();
+      await log.ensureTopics([{ name: topic, partitions: 1, retentionMs: 7_200_000 }]);
+      expect(await settings()).toEqual({ ...created, 'retention.ms': '7200000' });
+      // Asked again with the same retention, nothing changes.
+      await log.ensureTopics([{ name: topic, partitions: 1, retentionMs: 7_200_000 }]);
+      expect(await settings()).toEqual({ ...created, 'retention.ms': '7200000' });
     } finally {
       await admin.disconnect();
     }

@@ -1,5 +1,5 @@
 // EventLog over Apache Kafka (kafkajs): idempotent acks=all producer, one consumer group per consume(), commit after the handler.
-import {
+import kafkajs, {
   Kafka,
   Partitioners,
   logLevel,
@@ -13,6 +13,9 @@ import {
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ConsumedRecord, ConsumerOptions, EventLog, LogConsumer, LogRecord, TopicSpec } from './types';
+
+// Enums Node's CommonJS interop does not expose as named imports of kafkajs.
+const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
 export interface KafkaLogOptions {
   /** Bootstrap addresses, `host:port`. */
@@ -52,6 +55,7 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     if (topics.length === 0) return;
     await adminConnection.connect();
     const existing = new Set(await admin.listTopics());
+    await retainAsAsked(topics.filter((topic) => existing.has(topic.name)));
     const missing = topics.filter((topic) => !existing.has(topic.name));
     if (missing.length === 0) return;
     // Counted from the cluster, not from the bootstrap list, which may name one broker of many.
@@ -66,11 +70,40 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
         // acks=all only means "on more than one disk" when a write needs more than the leader in sync.
         configEntries: [
           { name: 'min.insync.replicas', value: String(Math.max(1, replicationFactor - 1)) },
-          ...(topic.keepForever ? [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] : []),
+          ...(topic.keepForever
+            ? [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }]
+            : topic.retentionMs !== undefined
+              ? [{ name: 'retention.ms', value: String(topic.retentionMs) }]
+              : []),
         ],
       })),
     });
     logger.info({ topics: missing.map((topic) => topic.name), replicationFactor }, 'created topics');
+  }
+
+  /**
+   * Gives existing topics the retention.ms their spec asks for. AlterConfigs replaces a topic's whole configuration,
+   * so the entries set on the topic itself (min.insync.replicas and the like) are sent again with it.
+   */
+  async function retainAsAsked(specs: TopicSpec[]): Promise<void> {
+    const wanted = specs.filter((spec) => spec.retentionMs !== undefined && !spec.keepForever);
+    if (wanted.length === 0) return;
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: wanted.map((spec) => ({ type: ConfigResourceTypes.TOPIC, name: spec.name })),
+    });
+    const resources = wanted.flatMap((spec) => {
+      const entries = described.resources.find((resource) => resource.resourceName === spec.name)?.configEntries ?? [];
+      const value = String(spec.retentionMs);
+      if (entries.find((entry) => entry.configName === 'retention.ms')?.configValue === value) return [];
+      const own = entries
+        .filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG && entry.configName !== 'retention.ms')
+        .map((entry) => ({ name: entry.configName, value: entry.configValue }));
+      return [{ type: ConfigResourceTypes.TOPIC, name: spec.name, configEntries: [...own, { name: 'retention.ms', value }] }];
+    });
+    if (resources.length === 0) return;
+    await admin.alterConfigs({ validateOnly: false, resources });
+    logger.info({ topics: resources.map((resource) => resource.name), retentionMs: wanted[0]?.retentionMs }, 'topic retention changed');
   }
 
   async function produce(topic: string, records: LogRecord[]): Promise<void> {

@@ -3,8 +3,13 @@
 export interface TopicSpec {
   name: string;
   partitions: number;
-  /** Keep every record for ever (Kafka: no time or size retention); the embedded log never deletes records. */
+  /** Keep every record for ever (Kafka: no time or size retention). */
   keepForever?: boolean;
+  /**
+   * How long records are kept after they were appended (Kafka's retention.ms, set on creation and changed on an
+   * existing topic; the embedded log removes older records in the background). Unset: the log's default.
+   */
+  retentionMs?: number;
 }
 
 /** A record to append. Records with the same key always land on the same partition, in order. */

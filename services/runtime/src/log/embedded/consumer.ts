@@ -93,6 +93,10 @@ export function startConsumer(deps: ConsumerDeps): LogConsumer {
       log.warn({ start, endOffset: partition.endOffset() }, 'start offset is past the end of the partition; starting at the end');
       start = partition.endOffset();
     }
+    if (start < partition.startOffset()) {
+      log.warn({ start, startOffset: partition.startOffset() }, 'records before the start offset were removed by retention; starting at the first one held');
+      start = partition.startOffset();
+    }
     let cursor: PartitionCursor = { offset: start };
     let failures = 0;
     const consumed = toConsumed(partition.topic, partition.index);

@@ -6,7 +6,9 @@ import { checkFrame } from './frame';
 const SCAN_CHUNK_BYTES = 1024 * 1024;
 
 export interface ScannedSegment {
-  /** File position of every stride-th offset (positions[i] is offset i * stride). */
+  /** The offset of the file's first record: 0, or where retention left the partition's start. */
+  baseOffset: number;
+  /** File position of every stride-th offset (positions[i] is offset baseOffset + i * stride). */
   positions: number[];
   /** Offset the next appended record gets. */
   nextOffset: number;
@@ -26,6 +28,8 @@ export async function scanSegment(handle: FileHandle, stride: number, logger: Lo
   let chunk = buffer;
   let chunkStart = 0;
   let position = 0;
+  // The first frame's offset starts the file: retention removes whole strides from the front.
+  let baseOffset: number | null = null;
   let offset = 0;
   let problem: string | null = null;
 
@@ -51,11 +55,15 @@ export async function scanSegment(handle: FileHandle, stride: number, logger: Lo
       problem = check.reason;
       break;
     }
+    if (baseOffset === null) {
+      baseOffset = check.offset;
+      offset = check.offset;
+    }
     if (check.offset !== offset) {
       problem = `frame holds offset ${check.offset} where ${offset} was expected`;
       break;
     }
-    if (offset % stride === 0) positions.push(position);
+    if ((offset - baseOffset) % stride === 0) positions.push(position);
     position += check.length;
     offset++;
   }
@@ -68,5 +76,5 @@ export async function scanSegment(handle: FileHandle, stride: number, logger: Lo
     await handle.truncate(position);
     await handle.datasync();
   }
-  return { positions, nextOffset: offset, size: position };
+  return { baseOffset: baseOffset ?? 0, positions, nextOffset: offset, size: position };
 }
