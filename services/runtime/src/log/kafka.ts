@@ -103,7 +103,7 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     });
     if (resources.length === 0) return;
     await admin.alterConfigs({ validateOnly: false, resources });
-    logger.info({ topics: resources.map((resource) => resource.name), retentionMs: wanted[0]?.retentionMs }, 'topic retention changed');
+    logger.info({ retentionMs: Object.fromEntries(wanted.filter((spec) => resources.some((resource) => resource.name === spec.name)).map((spec) => [spec.name, spec.retentionMs])) }, 'topic retention changed');
   }
 
   async function produce(topic: string, records: LogRecord[]): Promise<void> {
