@@ -11,5 +11,3 @@ export const clickhouseMigrationsDir = new URL('../clickhouse/', import.meta.url
 export * from './analytics';
 export * from './analytics-responses';
 export * from './zoned-time';
-export * from './profile-stats';
-export * from './survivors';

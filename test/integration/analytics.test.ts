@@ -1,5 +1,6 @@
 // The analytics API answers exactly what a plain recomputation from the generated history gives, in UTC and UTC+7,
 // with and without segment and channel filters; boundaries, merges and empty windows; and 400s for bad parameters.
+import { messagesPerSurvivor } from '@cdp/profiles';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toClickHouseTime, waitFor } from '@cdp/runtime';
 import { generateHistory } from '../generators/history';
@@ -58,9 +59,9 @@ describe('the analytics API on the embedded runtime', () => {
     // Done when every distinct message is resolved and every customer's identifiers have merged into one profile.
     await waitFor(
       async () => {
-        const result = await cdp.platform.clickhouse.client.query({ query: 'SELECT count() AS messages, uniqExact(profile_id) AS profiles FROM resolved_events', format: 'JSONEachRow' });
+        const result = await cdp.platform.clickhouse.client.query({ query: `SELECT sum(messages) AS messages, count() AS profiles FROM (${messagesPerSurvivor('SELECT message_id, profile_id, inserted_at FROM events', '', 'count() AS messages')})`, format: 'JSONEachRow' });
         const [row] = await result.json<{ messages: number; profiles: number }>();
-        return row?.messages === history.distinctMessages && row.profiles === history.customers.length;
+        return Number(row?.messages) === history.distinctMessages && Number(row?.profiles) === history.customers.length;
       },
       { timeoutMs: 120_000, intervalMs: 250, what: `${history.distinctMessages} messages on ${history.customers.length} profiles` },
     );

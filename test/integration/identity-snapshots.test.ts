@@ -62,7 +62,7 @@ describe.each(runtimes)('identity graph snapshots on the %s runtime', (runtime) 
       sent += 1;
     };
     const allResolved = (cdp: TestPlatform) =>
-      waitFor(async () => (await single(cdp.platform.clickhouse.client, 'SELECT count() AS n FROM resolved_events')) === sent, {
+      waitFor(async () => (await single(cdp.platform.clickhouse.client, 'SELECT uniqExact(message_id) AS n FROM events')) === sent, {
         timeoutMs: 60_000,
         what: `${sent} events resolved`,
       });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, createLogger, migrate, type ClickHouse } from '@cdp/runtime';
 import { clickhouseMigrationsDir, type SegmentRule } from '@cdp/schemas';
-import { buildProfileSnapshot, builtinSegments, compileRule, latestSnapshot, snapshotInputsOf, type ProfileSnapshot } from '@cdp/segments';
+import { buildPass, builtinSegments, compileRule, latestPass, passInputsOf, type Pass } from '@cdp/segments';
 import { generateStoredProfiles, insertStoredProfiles } from '../generators/stored-profiles';
 import { referenceMembers, referenceProfiles, type StoredMessage } from '../reference/segment-rules';
 import { uniqueName } from '../harness/platform';
@@ -46,11 +46,11 @@ const rules: Record<string, SegmentRule> = {
 
 describe('incremental roll-ups of evaluation passes', () => {
   let clickhouse: ClickHouse;
-  let second: ProfileSnapshot;
-  let third: ProfileSnapshot;
+  let second: Pass;
+  let third: Pass;
 
-  const members = async (rule: SegmentRule, snapshot: ProfileSnapshot): Promise<string[]> => {
-    const compiled = compileRule(rule, { now, snapshot });
+  const members = async (rule: SegmentRule, pass: Pass): Promise<string[]> => {
+    const compiled = compileRule(rule, { now, pass });
     const result = await clickhouse.client.query({ query: `${compiled.sql} ORDER BY profile_id`, query_params: compiled.params, format: 'JSONEachRow' });
     return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
   };
@@ -62,17 +62,17 @@ describe('incremental roll-ups of evaluation passes', () => {
     const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
     clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('segments_rollups'), chdbPath }, logger);
     await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
-    const inputs = snapshotInputsOf(Object.values(rules));
+    const inputs = passInputsOf(Object.values(rules));
     // Stamped ten minutes ago, well before the first pass reads (less its commit margin): the second pass skips them.
     await insertStoredProfiles(clickhouse.client, earlier, Date.now() - 600_000);
     const withoutVip = { traitKeys: inputs.traitKeys.filter((key) => key !== 'vip'), behaviours: inputs.behaviours };
-    await buildProfileSnapshot(clickhouse.client, { pass: 1, ...withoutVip }, now);
+    await buildPass(clickhouse.client, { id: 1, ...withoutVip }, now);
     await insertStoredProfiles(clickhouse.client, later);
-    second = { pass: 2, ...withoutVip };
-    await buildProfileSnapshot(clickhouse.client, second, now, { changedOnly: true });
+    second = { id: 2, ...withoutVip };
+    await buildPass(clickhouse.client, second, now, { changedOnly: true });
     // Then a rule names a trait key no kept roll-up holds.
-    third = { pass: 3, ...inputs };
-    await buildProfileSnapshot(clickhouse.client, third, now, { changedOnly: true });
+    third = { id: 3, ...inputs };
+    await buildPass(clickhouse.client, third, now, { changedOnly: true });
   });
   afterAll(async () => {
     await clickhouse?.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database}` });
@@ -95,16 +95,16 @@ describe('incremental roll-ups of evaluation passes', () => {
   describe.each([
     ['after the incremental roll-up', () => second],
     ['after the roll-up of everyone for a new trait key', () => third],
-  ])('%s', (_when, snapshot) => {
+  ])('%s', (_when, pass) => {
     it.each(Object.entries(rules))('%s: the same members as the recomputation of all the data', async (_name, rule) => {
-      expect(await members(rule, snapshot())).toEqual(referenceMembers(rule, referenceProfiles(data.messages, merges), now));
+      expect(await members(rule, pass())).toEqual(referenceMembers(rule, referenceProfiles(data.messages, merges), now));
     });
 
     it('holds one row per survivor, none for an absorbed profile', async () => {
       const survivors = referenceProfiles(data.messages, merges).map((profile) => profile.profileId).sort();
       const result = await clickhouse.client.query({
         query: "SELECT profile_id FROM segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' ORDER BY profile_id",
-        query_params: { pass: snapshot().pass },
+        query_params: { pass: pass().id },
         format: 'JSONEachRow',
       });
       expect((await result.json<{ profile_id: string }>()).map((row) => row.profile_id)).toEqual(survivors);
@@ -116,8 +116,8 @@ describe('incremental roll-ups of evaluation passes', () => {
     await clickhouse.client.command({
       query: "INSERT INTO survivor_stats SELECT * REPLACE (['plan'] AS trait_keys, [trait_values[indexOf(trait_keys, 'plan')]] AS trait_values, 10 AS pass) FROM survivor_stats FINAL",
     });
-    const eleventh = { pass: 11, ...snapshotInputsOf(Object.values(rules)) };
-    await buildProfileSnapshot(clickhouse.client, eleventh, now, { changedOnly: true });
+    const eleventh = { id: 11, ...passInputsOf(Object.values(rules)) };
+    await buildPass(clickhouse.client, eleventh, now, { changedOnly: true });
     expect(await count('SELECT uniqExact(profile_id) AS n FROM survivor_stats WHERE pass = 11')).toBe(referenceProfiles(data.messages, merges).length);
     const vip = rules['vip (a trait key the first pass did not keep)']!;
     expect(await members(vip, eleventh)).toEqual(referenceMembers(vip, referenceProfiles(data.messages, merges), now));
@@ -125,8 +125,8 @@ describe('incremental roll-ups of evaluation passes', () => {
 
   // Last: it leaves a newer pass marker behind.
   it('reads no pass written before traits were folded into its rows, so previews read live data until the next pass', async () => {
-    expect((await latestSnapshot(clickhouse.client))?.pass).toBe(11);
+    expect((await latestPass(clickhouse.client))?.id).toBe(11);
     await clickhouse.client.insert({ table: 'segment_profile_passes', values: [{ pass: 12, trait_keys: ['plan'], behaviours: [] }], format: 'JSONEachRow' });
-    expect(await latestSnapshot(clickhouse.client)).toBeNull();
+    expect(await latestPass(clickhouse.client)).toBeNull();
   });
 });

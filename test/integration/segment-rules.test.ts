@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, createLogger, migrate, type ClickHouse } from '@cdp/runtime';
 import { clickhouseMigrationsDir, validateRule, type SegmentRule } from '@cdp/schemas';
-import { buildProfileSnapshot, builtinSegments, compileRule, snapshotInputsOf, type ProfileSnapshot } from '@cdp/segments';
+import { buildPass, builtinSegments, compileRule, passInputsOf, type Pass } from '@cdp/segments';
 import { generateStoredProfiles, hostileText, insertStoredProfiles } from '../generators/stored-profiles';
 import { referenceMembers, referenceProfiles, type ReferenceProfile } from '../reference/segment-rules';
 import { uniqueName } from '../harness/platform';
@@ -80,10 +80,10 @@ describe('segment rules on ClickHouse', () => {
   let clickhouse: ClickHouse;
   let profiles: ReferenceProfile[];
 
-  let snapshot: ProfileSnapshot;
+  let pass: Pass;
 
-  const members = async (rule: SegmentRule, from: ProfileSnapshot | null = null): Promise<string[]> => {
-    const compiled = compileRule(rule, { now, snapshot: from });
+  const members = async (rule: SegmentRule, from: Pass | null = null): Promise<string[]> => {
+    const compiled = compileRule(rule, { now, pass: from });
     const result = await clickhouse.client.query({ query: `${compiled.sql} ORDER BY profile_id`, query_params: compiled.params, format: 'JSONEachRow' });
     return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
   };
@@ -96,10 +96,10 @@ describe('segment rules on ClickHouse', () => {
     await insertStoredProfiles(clickhouse.client, data);
     profiles = referenceProfiles(data.messages, data.merges);
     // Every trait key and behaviour but one of each in the pass, so rules read them from both places.
-    const inputs = snapshotInputsOf([...Object.values(operatorRules), ...builtinSegments.map((segment) => segment.rule)]);
-    const uncounted = snapshotInputsOf([operatorRules['has not ordered in 14 days'] as SegmentRule]).behaviours[0];
-    snapshot = { pass: 1, traitKeys: inputs.traitKeys.filter((key) => key !== 'signedUpAt'), behaviours: inputs.behaviours.filter((key) => key !== uncounted) };
-    await buildProfileSnapshot(clickhouse.client, snapshot, now);
+    const inputs = passInputsOf([...Object.values(operatorRules), ...builtinSegments.map((segment) => segment.rule)]);
+    const uncounted = passInputsOf([operatorRules['has not ordered in 14 days'] as SegmentRule]).behaviours[0];
+    pass = { id: 1, traitKeys: inputs.traitKeys.filter((key) => key !== 'signedUpAt'), behaviours: inputs.behaviours.filter((key) => key !== uncounted) };
+    await buildPass(clickhouse.client, pass, now);
   });
   afterAll(async () => {
     await clickhouse?.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database}` });
@@ -112,11 +112,11 @@ describe('segment rules on ClickHouse', () => {
   });
 
   it.each(Object.entries(operatorRules))('%s: the same members from an evaluation pass\'s profiles', async (_name, rule) => {
-    expect(await members(rule, snapshot)).toEqual(referenceMembers(rule, profiles, now));
+    expect(await members(rule, pass)).toEqual(referenceMembers(rule, profiles, now));
   });
 
   it.each(builtinSegments.map((segment) => [segment.id, segment.rule] as const))('built-in %s: the same members from an evaluation pass\'s profiles', async (_id, rule) => {
-    expect(await members(rule, snapshot)).toEqual(referenceMembers(rule, profiles, now));
+    expect(await members(rule, pass)).toEqual(referenceMembers(rule, profiles, now));
   });
 
   it('the data makes most rules select some but not all profiles', () => {
@@ -156,9 +156,9 @@ describe('segment rules on ClickHouse', () => {
     for (const text of [hostileText, "' OR 1=1 --", '\\', '*/', '{p1:String}', '\u0000', '😀']) {
       const rule = plainRule(text);
       expect(await members(rule), JSON.stringify(text)).toEqual(referenceMembers(rule, profiles, now));
-      expect(await members(rule, snapshot), JSON.stringify(text)).toEqual(referenceMembers(rule, profiles, now));
+      expect(await members(rule, pass), JSON.stringify(text)).toEqual(referenceMembers(rule, profiles, now));
     }
-    expect(compileRule(plainRule(hostileText), { now, snapshot }).sql).toBe(compileRule(plainRule('plain'), { now, snapshot }).sql);
+    expect(compileRule(plainRule(hostileText), { now, pass }).sql).toBe(compileRule(plainRule('plain'), { now, pass }).sql);
     // The profile holding the hostile text as a trait, and those who did the hostile event, are found by it.
     expect((await members({ trait: 'nickname', equals: hostileText })).length).toBe(1);
     expect((await members({ event: hostileText })).length).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 // The profile a customer's messages should produce, computed with plain loops and no ClickHouse: the tests' second opinion.
-import type { ProfileStats } from '@cdp/query-api';
+import type { ProfileStats } from '@cdp/profiles';
 
 export interface ExpectedProfile {
   stats: ProfileStats;

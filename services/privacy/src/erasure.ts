@@ -1,5 +1,6 @@
 // Erasing a customer: every profile merged into them, from every table that holds them, and their identifiers suppressed.
 import type { Logger } from 'pino';
+import { identifiersOf, storedIdsOf } from '@cdp/profiles';
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { Identifier, IdentifierType } from '@cdp/schemas';
 import { createAudit, newAuditId, type AuditEntry, type AuditLog } from './audit';
@@ -72,20 +73,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The customer's profile ids (the survivor and every profile merged into it) and every identifier any of them had. */
 async function customerOf(client: ClickHouseClient, survivorId: string): Promise<{ ids: string[]; identifiers: Identifier[] }> {
-  const merged = await client.query({
-    query: 'SELECT DISTINCT loser_id FROM profile_merges FINAL WHERE survivor_id = {survivor:String}',
-    query_params: { survivor: survivorId },
-    format: 'JSONEachRow',
-  });
-  const ids = [...new Set([survivorId, ...(await merged.json<{ loser_id: string }>()).map((row) => row.loser_id)])];
-  const pairs = await client.query({
-    query: `SELECT DISTINCT type, value FROM (
-              SELECT type, value FROM profile_identifiers WHERE profile_id IN {ids:Array(String)}
-              UNION ALL SELECT type, value FROM identities WHERE profile_id IN {ids:Array(String)})`,
-    query_params: { ids },
-    format: 'JSONEachRow',
-  });
-  const identifiers = (await pairs.json<{ type: IdentifierType; value: string }>()).map(({ type, value }) => ({ type, value }));
+  const ids = await storedIdsOf(client, survivorId);
+  const identifiers = (await identifiersOf(client, ids)).map(({ type, value }) => ({ type: type as IdentifierType, value }));
   return { ids, identifiers };
 }
 

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { createAudit, createErasures, openSuppressions } from '@cdp/privacy';
+import { createSegmentStore } from '@cdp/segments';
 import { createHttpServer, requireScopes, type ClickHouse, type KeyStore, type Metrics } from '@cdp/runtime';
 import { analyticsRoutes } from './routes/analytics';
 import { consoleRoutes } from './routes/console';
@@ -10,7 +11,7 @@ import { privacyRoutes } from './routes/privacy';
 import { profileRoutes } from './routes/profiles';
 import { segmentRoutes } from './routes/segments';
 
-export type { Profile, ProfileStats } from './profiles';
+export type { Profile, ProfileStats } from '@cdp/profiles';
 
 export interface QueryApiDeps {
   clickhouse: ClickHouse;
@@ -23,7 +24,7 @@ export function queryApiPlugin(deps: QueryApiDeps): FastifyPluginAsync {
   return async (app) => {
     // Every /v1 route names its scope in its documentation; one hook checks the key against it.
     requireScopes(app, deps.keys);
-    profileRoutes(app, { clickhouse: deps.clickhouse.client });
+    profileRoutes(app, { clickhouse: deps.clickhouse.client, store: createSegmentStore(deps.clickhouse.client) });
     segmentRoutes(app, { clickhouse: deps.clickhouse.client });
     analyticsRoutes(app, { clickhouse: deps.clickhouse.client });
     keyRoutes(app, { keys: deps.keys });

@@ -1,6 +1,9 @@
 // A profile's timeline: its events newest first, in cursor pages that stay stable while new events arrive.
+import { storedIdsOf } from '@cdp/profiles';
 import { fromClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
-import { profileEvents, profileIdsOf } from './profiles';
+
+/** The profile's events, each messageId once, however often and on whichever of its stored ids it was stored. */
+const profileEvents = `(SELECT * FROM events WHERE profile_id IN {profileIds:Array(String)} ORDER BY inserted_at LIMIT 1 BY message_id)`;
 
 export interface TimelinePage {
   events: Array<Record<string, unknown>>;
@@ -64,7 +67,7 @@ const parse = (json: string): unknown => {
 };
 
 export async function readTimeline(client: ClickHouseClient, profileId: string, limit: number, cursor: Cursor | null): Promise<TimelinePage> {
-  const profileIds = await profileIdsOf(client, profileId);
+  const profileIds = await storedIdsOf(client, profileId);
   const result = await client.query({
     query: timelineQuery,
     query_params: {

@@ -1,4 +1,5 @@
 // Turns resolved events into ClickHouse rows (events, identities, merges, refusals) and inserts them.
+import { writeIdentities, writeMerges } from '@cdp/profiles';
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import type { EventRecord, Identifier } from '@cdp/schemas';
 import type { PendingMerge } from './graph';
@@ -50,21 +51,8 @@ export function eventRow(event: EventRecord, profileId: string) {
 export async function writeResolved(client: ClickHouseClient, batch: ResolvedBatch): Promise<number> {
   const { version } = batch;
   const identities = new Map(batch.identities.map((entry) => [identifierKey(entry.identifier), entry]));
-  if (identities.size > 0) {
-    await client.insert({
-      table: 'identities',
-      values: [...identities.values()].map(({ identifier, profileId }) => ({ type: identifier.type, value: identifier.value, profile_id: profileId, version })),
-      format: 'JSONEachRow',
-    });
-  }
-  const merges = new Map(batch.merges.map((merge) => [merge.loserId, merge]));
-  if (merges.size > 0) {
-    await client.insert({
-      table: 'profile_merges',
-      values: [...merges.values()].map((merge) => ({ loser_id: merge.loserId, survivor_id: merge.survivorId, version })),
-      format: 'JSONEachRow',
-    });
-  }
+  await writeIdentities(client, [...identities.values()].map(({ identifier, profileId }) => ({ type: identifier.type, value: identifier.value, profileId })), version);
+  await writeMerges(client, [...new Map(batch.merges.map((merge) => [merge.loserId, merge])).values()], version);
   if (batch.refusals.length > 0) {
     await client.insert({
       table: 'identity_refusals',

@@ -1,4 +1,5 @@
 // The shared runtime every service stands on: config, logging, event log, ClickHouse, HTTP, metrics, keys.
+export * from './pages';
 export * from './config';
 export * from './logger';
 export * from './errors';

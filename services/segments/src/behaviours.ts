@@ -1,7 +1,7 @@
 // Behaviour conditions (did / did not perform an event): their matching events, counted per survivor live or per pass.
 import type { EventCondition, NotPerformedCondition, PropertyFilter } from '@cdp/schemas';
+import { messagesPerSurvivor } from '@cdp/profiles';
 import type { Binder } from './sql-values';
-import { joinSurvivors, survivorOf } from '@cdp/schemas';
 
 export type Behaviour = EventCondition | NotPerformedCondition;
 
@@ -21,15 +21,6 @@ const countedBy = (node: Behaviour): Counted => ({
 /** Behaviours with the same key count the same events, whatever their bounds. */
 export const behaviourKey = (node: Behaviour): string => JSON.stringify(countedBy(node));
 
-// Each messageId once, on its first stored copy's survivor, as resolved_events counts it. A retry repeats its message,
-// so its copies match alike: keeping the first of the matching rows picks the same copy while grouping only the
-// matching rows instead of sorting every stored event.
-const perSurvivor = (rows: string, firstCopy: string, aggregate: string) => `
-  SELECT ${survivorOf('message.stored_id')} AS survivor, ${aggregate}
-  FROM (SELECT message_id, argMin(profile_id, inserted_at) AS stored_id${firstCopy} FROM (${rows}) GROUP BY message_id) AS message
-  ${joinSurvivors('message.stored_id')}
-  GROUP BY survivor`;
-
 /** The behaviour's name and window (cheap columns, for PREWHERE) and its property filters, all bound. */
 function eventTests(binder: Binder, counted: Counted): { named: string; properties: string } {
   const named = [`event = ${binder.bind('String', counted.event)}`, `timestamp <= ${binder.now}`];
@@ -43,7 +34,7 @@ export function behaviourMembers(binder: Binder, node: Behaviour, having: (count
   const { named, properties } = eventTests(binder, countedBy(node));
   // The name and window go first (PREWHERE), so only their rows' JSON properties are read and parsed.
   const rows = `SELECT message_id, profile_id, inserted_at FROM events PREWHERE ${named} WHERE ${properties}`;
-  return `(SELECT survivor FROM (${perSurvivor(rows, '', 'count() AS count')}) WHERE ${having('count')})`;
+  return `(SELECT survivor FROM (${messagesPerSurvivor(rows, '', 'count() AS count')}) WHERE ${having('count')})`;
 }
 
 /** A pass counts at most this many behaviours, one bit of a UInt64 each; rules read any further ones live. */
@@ -63,5 +54,5 @@ export function behaviourCounts(binder: Binder, keys: string[]): string {
   const matched = tests.map((test, bit) => `if(${test.named} AND ${test.properties}, bitShiftLeft(toUInt64(1), ${bit}), 0)`).join(' + ');
   const rows = `SELECT message_id, profile_id, inserted_at, ${matched} AS matched FROM events PREWHERE ${prewhere.join(' AND ')} WHERE matched != 0`;
   const counts = `[${tests.map((_, bit) => `countIf(bitTest(message.matched, ${bit}))`).join(', ')}] AS behaviour_counts`;
-  return perSurvivor(rows, ', argMin(matched, inserted_at) AS matched', counts);
+  return messagesPerSurvivor(rows, ', argMin(matched, inserted_at) AS matched', counts);
 }

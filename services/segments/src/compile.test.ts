@@ -65,11 +65,11 @@ describe('the rule compiler', () => {
 
   it('reads a pass\'s rows when given one: its stats, the trait values and behaviour counts it holds, by position', () => {
     const behaviour = { event: 'Order Completed', atLeast: 2, withinDays: 30 };
-    const snapshot = { pass: 1751284800000, traitKeys: ['city', 'plan'], behaviours: [JSON.stringify({ event: 'Order Completed', where: [], withinDays: 30 })] };
+    const pass = { id: 1751284800000, traitKeys: ['city', 'plan'], behaviours: [JSON.stringify({ event: 'Order Completed', where: [], withinDays: 30 })] };
     const rule: SegmentRule = { and: [{ trait: 'plan', equals: 'pro' }, behaviour, { stat: 'orders', gte: 1 }] };
-    const { sql, params } = compileRule(rule, { now, snapshot });
+    const { sql, params } = compileRule(rule, { now, pass });
     expect(sql.startsWith("SELECT profile_id FROM segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' AND")).toBe(true);
-    expect(params.pass).toBe(snapshot.pass);
+    expect(params.pass).toBe(pass.id);
     expect(sql).not.toContain('profile_traits');
     expect(sql).toContain('trait_values[{p0:UInt64}]');
     expect(params.p0).toBe(2);
@@ -77,11 +77,11 @@ describe('the rule compiler', () => {
   });
 
   it('reads a trait or behaviour the pass does not hold from the current data, as its complement when it asks for none', () => {
-    const snapshot = { pass: 1, traitKeys: [], behaviours: [] };
-    expect(compileRule({ trait: 'plan', exists: false }, { now, snapshot }).sql).toContain('(profile_id NOT IN (SELECT survivor FROM');
-    expect(compileRule({ trait: 'plan', exists: true }, { now, snapshot }).sql).toContain('(profile_id IN (SELECT survivor FROM');
-    expect(compileRule({ event: 'Ticket Opened', atMost: 2, withinDays: 7 }, { now, snapshot }).sql).toContain('(profile_id NOT IN');
-    expect(compileRule({ notPerformed: 'Ticket Opened', withinDays: 7 }, { now, snapshot }).sql).toContain('(profile_id NOT IN');
+    const pass = { id: 1, traitKeys: [], behaviours: [] };
+    expect(compileRule({ trait: 'plan', exists: false }, { now, pass }).sql).toContain('(profile_id NOT IN (SELECT survivor FROM');
+    expect(compileRule({ trait: 'plan', exists: true }, { now, pass }).sql).toContain('(profile_id IN (SELECT survivor FROM');
+    expect(compileRule({ event: 'Ticket Opened', atMost: 2, withinDays: 7 }, { now, pass }).sql).toContain('(profile_id NOT IN');
+    expect(compileRule({ notPerformed: 'Ticket Opened', withinDays: 7 }, { now, pass }).sql).toContain('(profile_id NOT IN');
   });
 
   it('matches everyone for a behaviour that asks for at least zero', () => {

@@ -1,8 +1,8 @@
 // Compiles a validated segment rule to one ClickHouse query of its members' survivor profile ids, values bound only.
+import { latestTraitsOfSurvivors, statsOfSurvivors, withRfm } from '@cdp/profiles';
 import { statKind, type SegmentRule, type StatName, type TraitCondition } from '@cdp/schemas';
 import { behaviourKey, behaviourMembers, type Behaviour } from './behaviours';
-import type { ProfileSnapshot } from './profiles';
-import { latestTraitsOfSurvivors, statsOfSurvivors, withRfm } from './survivors';
+import type { Pass } from './passes';
 import { comparisons, createBinder } from './sql-values';
 
 export interface CompiledRule {
@@ -34,11 +34,11 @@ const usesRfm = (rule: SegmentRule): boolean =>
 
 /**
  * Compiles `rule` as seen at instant `now` (epoch ms): every relative window is measured back from it. With a
- * snapshot (a pass of segment_profiles), its stats and the trait keys and behaviours it holds are read from it;
+ * pass (of segment_profiles), its stats and the trait keys and behaviours it holds are read from it;
  * everything else is rolled up or counted from the current data.
  */
-export function compileRule(rule: SegmentRule, options: { now: number; snapshot?: ProfileSnapshot | null }): CompiledRule {
-  const snapshot = options.snapshot ?? null;
+export function compileRule(rule: SegmentRule, options: { now: number; pass?: Pass | null }): CompiledRule {
+  const pass = options.pass ?? null;
   const binder = createBinder(options.now);
   const { params, bind, since, instant, valueTest } = binder;
 
@@ -49,7 +49,7 @@ export function compileRule(rule: SegmentRule, options: { now: number; snapshot?
 
   /** A trait condition: on the pass's row when it holds the key, else on profile_traits for that key. */
   function traitTest(condition: TraitCondition): string {
-    const index = snapshot?.traitKeys.indexOf(condition.trait) ?? -1;
+    const index = pass?.traitKeys.indexOf(condition.trait) ?? -1;
     // A survivor without the trait holds '', which every test reads as JSON null, as it reads an absent trait.
     if (index >= 0) return valueTest(`trait_values[${bind('UInt64', index + 1)}]`, condition);
     // Live, a profile without the trait at all has no row to test: "does not exist" is the complement of "exists".
@@ -57,11 +57,11 @@ export function compileRule(rule: SegmentRule, options: { now: number; snapshot?
     return `(profile_id IN ${traitMembers(condition)})`;
   }
 
-  /** A behaviour: its count in the snapshot when the pass counted it, else read from the current events. */
+  /** A behaviour: its count in the pass when the pass counted it, else read from the current events. */
   function behaviourTest(node: Behaviour): string {
     const [lower, upper] = 'notPerformed' in node ? [0, 0] : [node.atLeast ?? (node.atMost === undefined ? 1 : 0), node.atMost ?? null];
     if (lower === 0 && upper === null) return '1';
-    const index = snapshot?.behaviours.indexOf(behaviourKey(node)) ?? -1;
+    const index = pass?.behaviours.indexOf(behaviourKey(node)) ?? -1;
     const counted = () => `behaviour_counts[${bind('UInt64', index + 1)}]`;
     const atMost = upper === null ? null : bind('UInt64', upper);
     if (lower === 0) {
@@ -97,7 +97,7 @@ export function compileRule(rule: SegmentRule, options: { now: number; snapshot?
     return behaviourTest(node);
   }
 
-  if (snapshot) params.pass = snapshot.pass;
-  const profiles = snapshot ? "segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' AND" : `(${usesRfm(rule) ? withRfm(statsOfSurvivors()) : statsOfSurvivors()}) WHERE`;
+  if (pass) params.pass = pass.id;
+  const profiles = pass ? "segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' AND" : `(${usesRfm(rule) ? withRfm(statsOfSurvivors()) : statsOfSurvivors()}) WHERE`;
   return { sql: `SELECT profile_id FROM ${profiles} ${expression(rule)}`, params };
 }

@@ -1,5 +1,6 @@
 // Segment definitions in ClickHouse (`segments`, 0013): list, read, save and delete, and their current sizes.
 import { randomBytes } from 'node:crypto';
+import { segmentSizes, segmentsWithMembers } from '@cdp/profiles';
 import { fromClickHouseTime, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 
@@ -89,17 +90,10 @@ export function createSegmentStore(client: ClickHouseClient): SegmentStore {
       const [existing] = await rows(' AND id = {id:String}', { id });
       if (existing) await write({ ...existing, deleted: 1 });
     },
-    async sizes() {
-      const result = await client.query({
-        query: `SELECT segment_id, count() AS size FROM segment_membership FINAL WHERE is_member = 1 GROUP BY segment_id`,
-        format: 'JSONEachRow',
-      });
-      return new Map((await result.json<{ segment_id: string; size: number }>()).map((row) => [row.segment_id, Number(row.size)]));
-    },
+    sizes: () => segmentSizes(client),
     async deletedWithMembers() {
       const result = await client.query({
-        query: `SELECT id FROM segments FINAL WHERE deleted = 1
-          AND id IN (SELECT segment_id FROM segment_membership FINAL WHERE is_member = 1)`,
+        query: `SELECT id FROM segments FINAL WHERE deleted = 1 AND id IN ${segmentsWithMembers}`,
         format: 'JSONEachRow',
       });
       return (await result.json<{ id: string }>()).map((row) => row.id);

@@ -1,9 +1,9 @@
 // One evaluation of one segment: diff its members now against segment_membership, publish the changes, then store them.
-import { toClickHouseTime, type ClickHouseClient, type EventLog } from '@cdp/runtime';
+import { membersOf, storeMembershipChanges } from '@cdp/profiles';
+import { pagesInKeyOrder, toClickHouseTime, type ClickHouseClient, type EventLog } from '@cdp/runtime';
 import { encodeSegmentChange, type SegmentChange, type SegmentRule } from '@cdp/schemas';
 import { compileRule } from './compile';
-import { pagesInKeyOrder } from './pages';
-import { snapshotExists, type ProfileSnapshot } from './profiles';
+import { passExists, type Pass } from './passes';
 
 export interface EvaluationResult {
   entered: number;
@@ -24,8 +24,6 @@ const chunkSize = 50_000;
  */
 const produceSize = 5000;
 
-const current = `SELECT profile_id, entered_at FROM segment_membership FINAL WHERE segment_id = {segmentId:String} AND is_member = 1`;
-
 /**
  * New members (not current) and leavers (current, not members now), computed in ClickHouse and kept in segment_diffs
  * under the pass. The rule's query is read once: both sides go through one GROUP BY, since running it again for the
@@ -39,17 +37,16 @@ const diffInto = (members: string) => `
     FROM (
       SELECT profile_id, toUInt8(1) AS now_side, toUInt8(0) AS current_side, toDateTime64(0, 3, 'UTC') AS began FROM (${members})
       UNION ALL
-      SELECT profile_id, toUInt8(0), toUInt8(1), entered_at FROM (${current})
+      SELECT profile_id, toUInt8(0), toUInt8(1), entered_at FROM ${membersOf('{segmentId:String}')}
     )
     GROUP BY profile_id
   )
   WHERE member_now != member_before`;
 
 const ofThisDiff = `FROM segment_diffs WHERE pass = {version:UInt64} AND segment_id = {segmentId:String}`;
+const thisDiff = `(SELECT segment_id, profile_id, is_member, entered_at ${ofThisDiff})`;
 // Epoch milliseconds, not text: parsing a date a change costs more than the rest of reading it.
 const diffPage = `SELECT profile_id, is_member, toUnixTimestamp64Milli(entered_at) AS entered_at ${ofThisDiff} AND profile_id > {after:String} ORDER BY profile_id LIMIT {limit:UInt32}`;
-const storeDiff = `INSERT INTO segment_membership (segment_id, profile_id, is_member, entered_at, changed_at, version)
-  SELECT segment_id, profile_id, is_member, entered_at, {now:DateTime64(3, 'UTC')}, {version:UInt64} ${ofThisDiff}`;
 
 const noMembers = `SELECT profile_id FROM (SELECT '' AS profile_id) WHERE 0`;
 
@@ -67,14 +64,14 @@ interface DiffRow {
 export async function evaluateSegment(
   deps: { clickhouse: ClickHouseClient; log: EventLog; changesTopic: string },
   target: EvaluationTarget,
-  options: { now: number; version: number; snapshot: ProfileSnapshot | null },
+  options: { now: number; version: number; pass: Pass | null },
 ): Promise<EvaluationResult> {
-  const compiled = target.rule ? compileRule(target.rule, { now: options.now, snapshot: options.snapshot }) : { sql: noMembers, params: {} };
+  const compiled = target.rule ? compileRule(target.rule, { now: options.now, pass: options.pass }) : { sql: noMembers, params: {} };
   const params = { ...compiled.params, now: toClickHouseTime(options.now), version: options.version, segmentId: target.segmentId };
   await deps.clickhouse.command({ query: diffInto(compiled.sql), query_params: params });
   // A newer evaluator drops old passes, and a dropped pass never comes back: if the pass's profiles are still there
   // once the diff is computed, the diff read all of them, not an empty universe that would make every member exit.
-  if (target.rule && options.snapshot && !(await snapshotExists(deps.clickhouse, options.snapshot.pass))) {
+  if (target.rule && options.pass && !(await passExists(deps.clickhouse, options.pass.id))) {
     throw new Error('a newer evaluation dropped this pass while its members were read');
   }
   const counts: EvaluationResult = { entered: 0, exited: 0 };
@@ -99,6 +96,6 @@ export async function evaluateSegment(
     }
     for (const change of changes) counts[change.change] += 1;
   }
-  if (counts.entered + counts.exited > 0) await deps.clickhouse.command({ query: storeDiff, query_params: params });
+  if (counts.entered + counts.exited > 0) await storeMembershipChanges(deps.clickhouse, thisDiff, params);
   return counts;
 }

@@ -4,7 +4,7 @@ import type { ClickHouseClient, ConsumedRecord, EventLog, LogConsumer, Metrics }
 import type { TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
 import { evaluateSegment } from './evaluate';
-import { buildProfileSnapshot, dropPasses, snapshotInputsOf } from './profiles';
+import { buildPass, dropPasses, passInputsOf } from './passes';
 
 export interface EvaluatorDeps {
   log: EventLog;
@@ -59,14 +59,14 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     const deleted = await deps.store.deletedWithMembers();
     const targets = [...definitions.map((definition) => ({ segmentId: definition.id, rule: definition.rule })), ...deleted.map((segmentId) => ({ segmentId, rule: null }))];
     // The pass's profiles, rolled up once for every rule; the version names the pass.
-    const snapshot = { pass: version, ...snapshotInputsOf(definitions.map((definition) => definition.rule)) };
+    const pass = { id: version, ...passInputsOf(definitions.map((definition) => definition.rule)) };
     const changedOnly = rolledUpAllAt !== null && now - rolledUpAllAt < fullRollUpEveryMs;
-    const replaced = await buildProfileSnapshot(deps.clickhouse, snapshot, now, { changedOnly });
+    const replaced = await buildPass(deps.clickhouse, pass, now, { changedOnly });
     if (!changedOnly) rolledUpAllAt = now;
     let failed = 0;
     for (const target of targets) {
       try {
-        const result = await evaluateSegment({ clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges }, target, { now, version, snapshot });
+        const result = await evaluateSegment({ clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges }, target, { now, version, pass });
         changesCounter.inc({ change: 'entered' }, result.entered);
         changesCounter.inc({ change: 'exited' }, result.exited);
       } catch (error) {
@@ -75,7 +75,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
         logger.error({ err: error, segmentId: target.segmentId }, 'segment evaluation failed');
       }
     }
-    await dropPassesBefore(Math.min(snapshot.pass, replaced?.pass ?? snapshot.pass), version);
+    await dropPassesBefore(Math.min(pass.id, replaced?.id ?? pass.id), version);
     evaluations.inc({ outcome: failed === 0 ? 'ok' : 'partial' });
     evaluationSeconds.observe((Date.now() - now) / 1000);
     logger.debug({ segments: targets.length, failed, ms: Date.now() - now }, 'evaluated segments');

@@ -8,12 +8,10 @@ import { startEvaluator } from './evaluator';
 
 export { compileRule, type CompiledRule } from './compile';
 export { createSegmentStore, type SegmentDefinition, type SegmentKind, type SegmentStore } from './definitions';
-export { previewRule, segmentsOfProfile, type Preview } from './preview';
+export { previewRule, type Preview } from './preview';
 export { builtinSegments, lifecycleDays } from './builtins';
-export { buildProfileSnapshot, latestSnapshot, snapshotInputsOf, type ProfileSnapshot } from './profiles';
+export { buildPass, latestPass, passInputsOf, type Pass } from './passes';
 export { latestMovements, latestRfmGrid, type Movements, type RfmGrid } from './latest-pass';
-export { decodeAudienceCursor, readAudiencePage, streamAudience, subscriptionChannels, type AudienceMember, type AudienceOptions, type AudiencePage, type SubscriptionChannel } from './audience';
-export { streamAudienceCsv } from './audience-csv';
 
 export interface SegmentsDeps {
   log: EventLog;

@@ -1,6 +1,7 @@
 // What the latest evaluation pass says beyond membership: who entered and left each segment in it, and the RFM grid.
+import { movementsOf } from '@cdp/profiles';
 import type { ClickHouseClient } from '@cdp/runtime';
-import { latestSnapshot } from './profiles';
+import { latestPass } from './passes';
 
 export interface Movements {
   /** ISO instant the latest complete pass began; null before the first evaluation. */
@@ -9,22 +10,11 @@ export interface Movements {
   bySegment: Map<string, { entered: number; exited: number }>;
 }
 
-// A pass stores its changes as membership rows versioned by its number; a retried store writes the same rows again.
-const movementsQuery = `
-  SELECT segment_id, uniqExactIf(profile_id, is_member = 1) AS entered, uniqExactIf(profile_id, is_member = 0) AS exited
-  FROM segment_membership
-  WHERE version = {pass:UInt64}
-  GROUP BY segment_id`;
-
 export async function latestMovements(client: ClickHouseClient): Promise<Movements> {
-  const snapshot = await latestSnapshot(client);
-  if (!snapshot) return { evaluatedAt: null, bySegment: new Map() };
-  const result = await client.query({ query: movementsQuery, query_params: { pass: snapshot.pass }, format: 'JSONEachRow' });
-  const rows = await result.json<{ segment_id: string; entered: number; exited: number }>();
-  return {
-    evaluatedAt: new Date(snapshot.pass).toISOString(),
-    bySegment: new Map(rows.map((row) => [row.segment_id, { entered: Number(row.entered), exited: Number(row.exited) }])),
-  };
+  const pass = await latestPass(client);
+  if (!pass) return { evaluatedAt: null, bySegment: new Map() };
+  // A pass stores its changes as membership rows of its version, the pass's id.
+  return { evaluatedAt: new Date(pass.id).toISOString(), bySegment: await movementsOf(client, pass.id) };
 }
 
 export interface RfmGrid {
@@ -44,13 +34,13 @@ const rfmGridQuery = `
 
 /** Customers by RFM recency and frequency score as the latest pass scored them (the built-in RFM groups' inputs). */
 export async function latestRfmGrid(client: ClickHouseClient): Promise<RfmGrid> {
-  const snapshot = await latestSnapshot(client);
-  if (!snapshot) return { evaluatedAt: null, customers: 0, cells: [] };
-  const result = await client.query({ query: rfmGridQuery, query_params: { pass: snapshot.pass }, format: 'JSONEachRow' });
+  const pass = await latestPass(client);
+  if (!pass) return { evaluatedAt: null, customers: 0, cells: [] };
+  const result = await client.query({ query: rfmGridQuery, query_params: { pass: pass.id }, format: 'JSONEachRow' });
   const cells = (await result.json<{ recency: number; frequency: number; customers: number }>()).map((row) => ({
     recency: Number(row.recency),
     frequency: Number(row.frequency),
     customers: Number(row.customers),
   }));
-  return { evaluatedAt: new Date(snapshot.pass).toISOString(), customers: cells.reduce((sum, cell) => sum + cell.customers, 0), cells };
+  return { evaluatedAt: new Date(pass.id).toISOString(), customers: cells.reduce((sum, cell) => sum + cell.customers, 0), cells };
 }

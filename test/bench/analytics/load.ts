@@ -1,4 +1,5 @@
 // Fills a fresh store with a year of synthetic events generated inside ClickHouse, in chunks, plus merged profiles.
+import { messagesPerSurvivor } from '@cdp/profiles';
 import type { ClickHouseClient } from '@cdp/runtime';
 
 export interface LoadSize {
@@ -82,7 +83,7 @@ const sizesQuery = `
   SELECT
     (SELECT count() FROM events) AS stored_rows,
     (SELECT uniqExact(message_id) FROM events) AS distinct_messages,
-    (SELECT uniqExact(profile_id) FROM resolved_events) AS profiles,
+    (SELECT count() FROM (${messagesPerSurvivor('SELECT message_id, profile_id, inserted_at FROM events', '', '1')})) AS profiles,
     (SELECT count() FROM profile_merges) AS merges,
     (SELECT count() FROM events WHERE event = 'Order Completed') AS purchases,
     (SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()) AS disk_bytes`;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createEventLog, createLogger, createMetrics, loadConfig, waitFor, type Metrics } from '@cdp/runtime';
 import { topicNames } from '@cdp/schemas';
-import { buildProfileSnapshot, compileRule, createSegmentStore, snapshotInputsOf, start as startSegments } from '@cdp/segments';
+import { buildPass, compileRule, createSegmentStore, passInputsOf, start as startSegments } from '@cdp/segments';
 import { startPlatform } from '@cdp/cdp/platform';
 import { report } from '../resolver/child';
 import { loadArrivals, loadEvents, type LoadResult } from './load';
@@ -112,19 +112,19 @@ async function evaluate(): Promise<Evaluated> {
   const sqlAlone: Evaluated['sqlAlone'] = [];
   // A pass's profiles built alone twice (everyone rolled up, then only what changed), and every rule run on the
   // second as the evaluator runs it.
-  const inputs = snapshotInputsOf(definitions.map((definition) => definition.rule));
+  const inputs = passInputsOf(definitions.map((definition) => definition.rule));
   const timed = async (changedOnly: boolean) => {
     const started = performance.now();
-    const pass = { pass: Date.now(), ...inputs };
-    await buildProfileSnapshot(clickhouse, pass, pass.pass, { changedOnly });
-    return { ms: performance.now() - started, snapshot: pass };
+    const pass = { id: Date.now(), ...inputs };
+    await buildPass(clickhouse, pass, pass.id, { changedOnly });
+    return { ms: performance.now() - started, pass };
   };
   const all = await timed(false);
   const changed = await timed(true);
-  const { snapshot } = changed;
-  const now = snapshot.pass;
+  const { pass } = changed;
+  const now = pass.id;
   for (const definition of definitions) {
-    const compiled = compileRule(definition.rule, { now, snapshot });
+    const compiled = compileRule(definition.rule, { now, pass });
     const started = performance.now();
     const result = await clickhouse.query({ query: `SELECT count() AS members FROM (${compiled.sql})`, query_params: compiled.params, format: 'JSONEachRow' });
     const [row] = await result.json<{ members: number }>();

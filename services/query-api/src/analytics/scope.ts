@@ -1,6 +1,7 @@
 // What every analytics query shares: the messages in scope (segment, channel), calendar periods in a zone, medians.
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
-import { analyticsChannels, joinSurvivors, survivorOf, type ResolvedWindow } from '@cdp/schemas';
+import { joinSurvivors, membersAsSurvivors, mergedIds, survivorOf } from '@cdp/profiles';
+import { analyticsChannels, type ResolvedWindow } from '@cdp/schemas';
 
 /** The filters and window every analytics request carries, validated. */
 export interface Scope extends ResolvedWindow {
@@ -28,19 +29,7 @@ export const fromParam = `{from:DateTime64(3, 'UTC')}`;
 export const toParam = `{to:DateTime64(3, 'UTC')}`;
 export const inWindow = (instant: string) => `(${instant} >= ${fromParam} AND ${instant} < ${toParam})`;
 
-// A segment's members are the profiles whose latest membership row says so. Membership rows name survivors, but a
-// merge that happened after the segment was last evaluated is followed here too, so a member is never lost to it.
-const segmentMembers = `
-  SELECT ${survivorOf('member.profile_id')}
-  FROM (
-    SELECT profile_id FROM segment_membership
-    WHERE segment_id = {segment:String}
-    GROUP BY profile_id
-    HAVING argMax(is_member, version) = 1
-  ) AS member
-  ${joinSurvivors('member.profile_id')}`;
-
-const inSegment = (profile: string) => `({segment:String} = '' OR ${profile} IN (${segmentMembers}))`;
+const inSegment = (profile: string) => `({segment:String} = '' OR ${profile} IN (${membersAsSurvivors('{segment:String}')}))`;
 
 /** What a touchpoint is (0015_touchpoints.sql); `nps` and `csat` are survey responses with a numeric score. */
 export type TouchpointKind = 'order' | 'nps' | 'csat' | 'ticket_opened' | 'ticket_replied' | 'ticket_resolved' | 'message';
@@ -135,10 +124,9 @@ export function firstSeenColumn(channel?: string): string {
   return `first_${channel}`;
 }
 
-// Stored ids some merge touched, as loser or survivor: only their rows need mapping to survivors and combining. Every
-// other profile is its own survivor, and FINAL merges its parts into its one row. Both branches name the same set,
-// so each profile lands in exactly one. On 1M profiles this took 40–60% of the time of grouping every row by survivor.
-const mergedIds = `(SELECT loser_id FROM profile_merges UNION ALL SELECT survivor_id FROM profile_merges)`;
+// Only the rows of stored ids some merge touched need mapping to survivors and combining; every other profile is its
+// own survivor, and FINAL merges its parts into its one row. Both branches name the same set, so each profile lands in
+// exactly one. On 1M profiles this took 40–60% of the time of grouping every row by survivor.
 
 /** Per survivor profile in the requested segment, the minimum of some profile_firsts columns over it and every profile it absorbed. */
 const firstsOf = (columns: string[]) => `(

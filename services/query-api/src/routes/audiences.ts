@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError, type ClickHouseClient } from '@cdp/runtime';
-import { decodeAudienceCursor, readAudiencePage, streamAudience, streamAudienceCsv, subscriptionChannels, type SegmentStore } from '@cdp/segments';
+import { decodeAudienceCursor, readAudiencePage, streamAudience, streamAudienceCsv, subscriptionChannels } from '@cdp/profiles';
+import type { SegmentStore } from '@cdp/segments';
 import { membersDoc } from './segment-docs';
 
 const querySchema = z.object({

@@ -1,6 +1,6 @@
 // OpenAPI documentation of erasure, suppression and the privacy audit log.
 import { documented, errorReply, jsonReply, type DocumentedRoute } from '@cdp/runtime';
-import { identifierTypes } from '../profiles';
+import { profileRefTypes } from '@cdp/profiles';
 import { refParams } from './profile-docs';
 
 const auditEntrySchema = {
@@ -30,7 +30,7 @@ const identifierBody = {
   type: 'object',
   required: ['type', 'value'],
   additionalProperties: false,
-  properties: { type: { type: 'string', enum: [...identifierTypes] }, value: { type: 'string', minLength: 1, maxLength: 1000 } },
+  properties: { type: { type: 'string', enum: [...profileRefTypes] }, value: { type: 'string', minLength: 1, maxLength: 1000 } },
 };
 const invalidIdentifier = errorReply('The identifier is not valid', [{ code: 'INVALID_REQUEST', message: 'value: not a valid email', errors: [{ path: 'value', message: 'not a valid email' }] }]);
 
@@ -43,7 +43,7 @@ export const eraseDoc: DocumentedRoute = documented({
   params: refParams,
   responses: {
     202: jsonReply('The erasure, running', auditEntrySchema, { ...exampleErasure, state: 'running', counts: { profiles: 2, identifiers: 4 } }),
-    400: errorReply('A malformed profile reference', [{ code: 'INVALID_REQUEST', message: `a profile is addressed as {type}:{value} with type one of ${identifierTypes.join(', ')}` }]),
+    400: errorReply('A malformed profile reference', [{ code: 'INVALID_REQUEST', message: `a profile is addressed as {type}:{value} with type one of ${profileRefTypes.join(', ')}` }]),
     404: errorReply('No profile has that identifier (or it was erased already)', [{ code: 'NOT_FOUND', message: 'no profile has email ada@example.com' }]),
   },
 });

@@ -1,6 +1,6 @@
 // OpenAPI documentation of the profile endpoints: the profile reference, the answers and an example of each.
 import { documented, errorReply, retryAfterHeader, jsonReply, type DocumentedRoute, type ResponseDoc } from '@cdp/runtime';
-import { identifierTypes } from '../profiles';
+import { profileRefTypes } from '@cdp/profiles';
 
 export const refParams = {
   type: 'object',
@@ -8,8 +8,8 @@ export const refParams = {
   properties: {
     ref: {
       type: 'string',
-      pattern: `^(${identifierTypes.join('|')}):.+$`,
-      description: `\`{type}:{value}\`, type one of ${identifierTypes.join(', ')}; emails and phones are matched normalised, a merged profile's old id resolves to the survivor.`,
+      pattern: `^(${profileRefTypes.join('|')}):.+$`,
+      description: `\`{type}:{value}\`, type one of ${profileRefTypes.join(', ')}; emails and phones are matched normalised, a merged profile's old id resolves to the survivor.`,
       examples: ['user_id:ada', 'email:ada@example.com', 'profile_id:prf_3f9a1c2b7d4e5f60718293a4'],
     },
   },
@@ -22,7 +22,7 @@ const profileSchema = {
   additionalProperties: true,
   properties: {
     profileId: { type: 'string', description: 'Stable id; when two profiles merge, the survivor\'s' },
-    identities: { type: 'array', items: { type: 'object', properties: { type: { type: 'string', enum: [...identifierTypes] }, value: { type: 'string' } } } },
+    identities: { type: 'array', items: { type: 'object', properties: { type: { type: 'string', enum: [...profileRefTypes] }, value: { type: 'string' } } } },
     traits: { type: 'object', additionalProperties: true, description: 'Latest value of each trait from identify calls' },
     stats: {
       type: 'object',
@@ -128,7 +128,7 @@ function errors(extra: Record<string, ResponseDoc>): Record<string, ResponseDoc>
   };
 }
 
-const badRef = { code: 'INVALID_REQUEST', message: `a profile is addressed as {type}:{value} with type one of ${identifierTypes.join(', ')}` } as const;
+const badRef = { code: 'INVALID_REQUEST', message: `a profile is addressed as {type}:{value} with type one of ${profileRefTypes.join(', ')}` } as const;
 
 export const profileDoc: DocumentedRoute = documented({
   summary: 'One customer\'s unified profile',

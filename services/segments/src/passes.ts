@@ -1,14 +1,14 @@
 // Survivor profiles as rules read them once per evaluation pass: segment_profiles (migrations 0016, 0017).
+import { clickhouseNow, commitMarginMs, keptRowsLackKeys, keptStats, rfmOfCustomers, rollUpSurvivors, statColumns, statColumnsOf, type RollUp } from '@cdp/profiles';
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 import { behaviourCounts, behaviourKey, countedPerPass } from './behaviours';
 import { createBinder } from './sql-values';
-import { clickhouseNow, commitMarginMs, keptRowsLackKeys, keptStats, rollUpSurvivors, type RollUp } from './rollups';
-import { rfmOfCustomers, statColumns, statColumnsOf } from './survivors';
 
 /** A complete pass of segment_profiles, and which trait keys (`trait_values`) and behaviours it holds. */
-export interface ProfileSnapshot {
-  pass: number;
+export interface Pass {
+  /** The pass's number: the instant (epoch ms) its evaluation began, also the version of the membership rows it writes. */
+  id: number;
   traitKeys: string[];
   /** Behaviour keys (`behaviourKey`), in the order of `behaviour_counts`. */
   behaviours: string[];
@@ -28,7 +28,7 @@ const buildProfiles = (counts: string | null) => `
   ${counts ? `LEFT JOIN (${counts}) AS behaviour ON behaviour.survivor = stats.profile_id` : ''}`;
 
 /** What a pass must hold for `rules`: every trait key and (up to `countedPerPass`) behaviour they name, once. */
-export function snapshotInputsOf(rules: SegmentRule[]): Pick<ProfileSnapshot, 'traitKeys' | 'behaviours'> {
+export function passInputsOf(rules: SegmentRule[]): Pick<Pass, 'traitKeys' | 'behaviours'> {
   const traitKeys = new Set<string>();
   const behaviours = new Set<string>();
   const visit = (node: SegmentRule): void => {
@@ -46,13 +46,13 @@ export function snapshotInputsOf(rules: SegmentRule[]): Pick<ProfileSnapshot, 't
  * The latest complete pass, or null before the first evaluation. A pass written before its traits were folded into
  * its rows (migration 0017, `rolled_up_at` 0) is none: its rows would read every trait as missing.
  */
-export async function latestSnapshot(client: ClickHouseClient): Promise<ProfileSnapshot | null> {
+export async function latestPass(client: ClickHouseClient): Promise<Pass | null> {
   const result = await client.query({
     query: 'SELECT toString(pass) AS pass, trait_keys, behaviours FROM segment_profile_passes FINAL WHERE rolled_up_at > 0',
     format: 'JSONEachRow',
   });
   const [row] = await result.json<{ pass: string; trait_keys: string[]; behaviours: string[] }>();
-  return row ? { pass: Number(row.pass), traitKeys: row.trait_keys, behaviours: row.behaviours } : null;
+  return row ? { id: Number(row.pass), traitKeys: row.trait_keys, behaviours: row.behaviours } : null;
 }
 
 /**
@@ -81,31 +81,31 @@ async function rollUpOf(client: ClickHouseClient, traitKeys: string[], changedOn
  * pass it replaced (kept for readers still on it). With `changedOnly`, only the survivors whose stored rows changed
  * since the latest pass read them are rolled up again (all of them when there is no such pass).
  */
-export async function buildProfileSnapshot(
+export async function buildPass(
   client: ClickHouseClient,
-  snapshot: ProfileSnapshot,
+  pass: Pass,
   now: number,
   options: { changedOnly?: boolean } = {},
-): Promise<ProfileSnapshot | null> {
+): Promise<Pass | null> {
   const readAt = await clickhouseNow(client);
-  await rollUpSurvivors(client, snapshot.pass, await rollUpOf(client, snapshot.traitKeys, options.changedOnly ?? false));
+  await rollUpSurvivors(client, pass.id, await rollUpOf(client, pass.traitKeys, options.changedOnly ?? false));
   const binder = createBinder(now);
-  const counts = snapshot.behaviours.length > 0 ? behaviourCounts(binder, snapshot.behaviours) : null;
+  const counts = pass.behaviours.length > 0 ? behaviourCounts(binder, pass.behaviours) : null;
   // Besides its survivors a pass holds one row with no profile id (rules skip it), so that a pass of an empty
-  // profile base still exists for snapshotExists.
-  await client.insert({ table: 'segment_profiles', values: [{ pass: snapshot.pass, profile_id: '' }], format: 'JSONEachRow' });
-  await client.command({ query: buildProfiles(counts), query_params: { ...binder.params, pass: snapshot.pass, traitKeys: snapshot.traitKeys } });
-  const replaced = await latestSnapshot(client);
+  // profile base still exists for passExists.
+  await client.insert({ table: 'segment_profiles', values: [{ pass: pass.id, profile_id: '' }], format: 'JSONEachRow' });
+  await client.command({ query: buildProfiles(counts), query_params: { ...binder.params, pass: pass.id, traitKeys: pass.traitKeys } });
+  const replaced = await latestPass(client);
   await client.insert({
     table: 'segment_profile_passes',
-    values: [{ pass: snapshot.pass, trait_keys: snapshot.traitKeys, behaviours: snapshot.behaviours, rolled_up_at: readAt }],
+    values: [{ pass: pass.id, trait_keys: pass.traitKeys, behaviours: pass.behaviours, rolled_up_at: readAt }],
     format: 'JSONEachRow',
   });
   return replaced;
 }
 
 /** False once a newer evaluator dropped the pass: its rules would then see no profiles at all. */
-export async function snapshotExists(client: ClickHouseClient, pass: number): Promise<boolean> {
+export async function passExists(client: ClickHouseClient, pass: number): Promise<boolean> {
   const result = await client.query({ query: 'SELECT count() > 0 AS present FROM (SELECT 1 FROM segment_profiles WHERE pass = {pass:UInt64} LIMIT 1)', query_params: { pass }, format: 'JSONEachRow' });
   const [row] = await result.json<{ present: number | boolean }>();
   return Number(row?.present ?? 0) === 1 || row?.present === true;

@@ -1,8 +1,8 @@
 // Survivors' stats and latest traits kept across evaluation passes (survivor_stats; migration 0017): a pass rolls up
 // again only the survivors whose stored rows changed since the previous pass read them.
 import type { ClickHouseClient } from '@cdp/runtime';
-import { joinSurvivors, survivorOf } from '@cdp/schemas';
-import { latestTraitsOfSurvivors, statColumns, statColumnsOf, statsOfSurvivors } from './survivors';
+import { latestTraitsOfSurvivors, statColumns, statColumnsOf, statsOfSurvivors } from './stats';
+import { absorbedBy, joinSurvivors, notAbsorbed, survivorOf } from './survivors';
 
 /**
  * How much earlier than the previous pass's read a changed row is looked for. ClickHouse stamps a row when it
@@ -22,7 +22,7 @@ const changedStoredIds = `(
 
 // Their survivors now, and every stored id those survivors absorbed: the rows their roll-ups read.
 const changedSurvivors = `(SELECT DISTINCT ${survivorOf('changed.profile_id')} FROM ${changedStoredIds} AS changed ${joinSurvivors('changed.profile_id')})`;
-const storedIdsOfChanged = `(SELECT * FROM ${changedSurvivors} UNION ALL SELECT loser_id FROM profile_merges FINAL WHERE survivor_id IN ${changedSurvivors})`;
+const storedIdsOfChanged = `(SELECT * FROM ${changedSurvivors} UNION ALL SELECT * FROM ${absorbedBy(changedSurvivors)})`;
 
 // A survivor's stats and, in one array, the latest raw JSON value of each trait key (in {traitKeys} order; '' where it
 // has none, and no array at all, from the LEFT JOIN, where it has none of them).
@@ -37,15 +37,13 @@ const foldTraits = (stored: string, count: number) => `
   FROM (${latestTraitsOfSurvivors(`key IN {traitKeys:Array(String)} AND ${stored}`)})
   GROUP BY survivor`;
 
-/** Profile ids merges absorbed: their kept rows are left behind, so readers skip them. */
-const survivorsOnly = 'profile_id NOT IN (SELECT loser_id FROM profile_merges)';
 
 /**
- * The kept roll-ups: one row per survivor profile, in the columns of `statColumns`, and `trait_values`, the latest raw
+ * The kept roll-ups (an absorbed profile's kept row is left behind: skipped): one row per survivor profile, in the columns of `statColumns`, and `trait_values`, the latest raw
  * JSON value of each of `keys` (an `Array(String)` expression) in that order, '' where the survivor has none.
  */
 export const keptStats = (keys: string) =>
-  `SELECT ${statColumns}, arrayMap((key) -> trait_values[indexOf(trait_keys, key)], ${keys}) AS trait_values FROM survivor_stats FINAL WHERE ${survivorsOnly}`;
+  `SELECT ${statColumns}, arrayMap((key) -> trait_values[indexOf(trait_keys, key)], ${keys}) AS trait_values FROM survivor_stats FINAL WHERE ${notAbsorbed}`;
 
 /**
  * Whether a roll-up newer than pass `after` (of a pass that failed before it became the latest) kept other trait keys

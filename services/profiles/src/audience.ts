@@ -1,8 +1,9 @@
 // A segment's audience: its current members with their identifiers and chosen traits, by page or streamed whole.
-import type { ClickHouseClient } from '@cdp/runtime';
-import { pagesInKeyOrder } from './pages';
-import { joinSurvivors, survivorOf } from '@cdp/schemas';
-import { latestTraitsOfSurvivors } from './survivors';
+import { pagesInKeyOrder, type ClickHouseClient } from '@cdp/runtime';
+import { membersOf } from './membership';
+import { latestTraitsOfSurvivors, parseTraitValue } from './stats';
+import { subscribersOf, type SubscriptionChannel } from './subscriptions';
+import { absorbedBy, joinSurvivors, survivorOf } from './survivors';
 
 export interface AudienceMember {
   profileId: string;
@@ -16,10 +17,6 @@ export interface AudienceMember {
 /** profile id, user ids, emails, phones, anonymous ids, (trait key, raw JSON value) in the order the keys were asked. */
 type AudienceRow = [string, string[], string[], string[], string[], Array<[string, string]>];
 
-/** The channels a profile's subscription state is kept for (profile_subscriptions, migration 0021). */
-export const subscriptionChannels = ['email', 'sms', 'zalo', 'push'] as const;
-export type SubscriptionChannel = (typeof subscriptionChannels)[number];
-
 /** What an audience read names: the segment, the traits to include, and optionally the channel members must be subscribed to. */
 export interface AudienceOptions {
   segmentId: string;
@@ -28,24 +25,13 @@ export interface AudienceOptions {
   subscribedTo?: SubscriptionChannel;
 }
 
-/** Survivors whose latest state for `{subscribedTo}` is subscribed; read only when a channel is given. */
-const subscribers = `
-  SELECT survivor FROM (
-    SELECT ${survivorOf('sub.profile_id')} AS survivor, argMaxMerge(sub.state) AS state
-    FROM profile_subscriptions AS sub
-    ${joinSurvivors('sub.profile_id')}
-    WHERE sub.channel = {subscribedTo:String}
-    GROUP BY survivor)
-  WHERE state = 'subscribed'`;
-
 /**
  * Members in profile id order; a page starts after the cursor's profile id and stops at its limit. Without a channel
  * the condition on it is constant and ClickHouse does not read the subscriptions at all.
  */
 const membersPage = `
-  SELECT profile_id FROM segment_membership FINAL
-  WHERE segment_id = {segmentId:String} AND is_member = 1 AND profile_id > {after:String}
-    AND ({subscribedTo:String} = '' OR profile_id IN (${subscribers}))
+  SELECT profile_id FROM ${membersOf('{segmentId:String}')}
+  WHERE profile_id > {after:String} AND ({subscribedTo:String} = '' OR profile_id IN (${subscribersOf('{subscribedTo:String}')}))
   ORDER BY profile_id LIMIT {limit:UInt32}`;
 
 /** The query parameters of an audience read: no channel is ''. */
@@ -57,7 +43,7 @@ export const audienceParams = (options: AudienceOptions) => ({ segmentId: option
 const pageIds = `
   WITH
     members AS (${membersPage}),
-    absorbed AS (SELECT loser_id FROM profile_merges FINAL WHERE survivor_id IN members)`;
+    absorbed AS ${absorbedBy('members')}`;
 const storedRowsOfPage = '(profile_id IN members OR profile_id IN absorbed)';
 
 /** A survivor's identifiers of one type: each once (an absorbed profile keeps its rows), sorted. */
@@ -91,15 +77,6 @@ export const audienceQuery = (columns: string) => `
 /** Members with their traits as (key, raw JSON value) in the order the keys were asked for. */
 const membersQuery = audienceQuery(`member.profile_id, identity.user_ids, identity.emails, identity.phones, identity.anonymous_ids,
   arraySort((pair) -> indexOf({traitKeys:Array(String)}, pair.1), arrayZip(trait.keys, trait.values))`);
-
-/** A trait's stored raw JSON value read by JavaScript; text that is not JSON stays text. */
-export const parseTraitValue = (text: string): unknown => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-};
 
 function toMember([profileId, userIds, emails, phones, anonymousIds, pairs]: AudienceRow): AudienceMember {
   const traits: Record<string, unknown> = {};

@@ -1,7 +1,7 @@
 // A segment's audience as CSV: ClickHouse writes each line; Node finishes only traits whose JSON needs JavaScript's reading.
-import type { ClickHouseClient } from '@cdp/runtime';
-import { audienceParams, audienceQuery, parseTraitValue, streamPageSize, type AudienceOptions } from './audience';
-import { pagesInKeyOrder } from './pages';
+import { pagesInKeyOrder, type ClickHouseClient } from '@cdp/runtime';
+import { audienceParams, audienceQuery, streamPageSize, type AudienceOptions } from './audience';
+import { parseTraitValue } from './stats';
 
 /**
  * A cell a spreadsheet would run as a formula (it starts with =, +, -, @, a tab or a carriage return) gets a leading

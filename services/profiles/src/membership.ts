@@ -1,0 +1,69 @@
+// Segment membership (segment_membership, migration 0005), the one place it is read or written: a profile is a member
+// of a segment while its latest row (the highest version, which FINAL keeps) says is_member = 1.
+import type { ClickHouseClient } from '@cdp/runtime';
+import { joinSurvivors, survivorOf } from './survivors';
+
+/**
+ * The current members of the segment named by the query parameter `segmentParam` (e.g. `{segmentId:String}`):
+ * `profile_id` (the survivor when last evaluated) and `entered_at` (when its current stay began).
+ */
+export const membersOf = (segmentParam: string) =>
+  `(SELECT profile_id, entered_at FROM segment_membership FINAL WHERE segment_id = ${segmentParam} AND is_member = 1)`;
+
+/**
+ * The current members as survivors now: a merge after the segment was last evaluated is followed, so a member is
+ * never lost to it (for counting; an absorbed member and its survivor are one profile).
+ */
+export const membersAsSurvivors = (segmentParam: string) => `
+  SELECT ${survivorOf('member.profile_id')}
+  FROM ${membersOf(segmentParam)} AS member
+  ${joinSurvivors('member.profile_id')}`;
+
+/** Ids of segments with at least one current member. */
+export const segmentsWithMembers = '(SELECT DISTINCT segment_id FROM segment_membership FINAL WHERE is_member = 1)';
+
+/** Current member count per segment id. */
+export async function segmentSizes(client: ClickHouseClient): Promise<Map<string, number>> {
+  const result = await client.query({
+    query: 'SELECT segment_id, count() AS size FROM segment_membership FINAL WHERE is_member = 1 GROUP BY segment_id',
+    format: 'JSONEachRow',
+  });
+  return new Map((await result.json<{ segment_id: string; size: number }>()).map((row) => [row.segment_id, Number(row.size)]));
+}
+
+/** Ids of the segments among `segmentIds` the survivor profile is a member of now, sorted. */
+export async function segmentsOf(client: ClickHouseClient, profileId: string, segmentIds: string[]): Promise<string[]> {
+  const result = await client.query({
+    query: `SELECT segment_id FROM segment_membership FINAL
+      WHERE profile_id = {profileId:String} AND is_member = 1 AND segment_id IN {segmentIds:Array(String)}
+      ORDER BY segment_id`,
+    query_params: { profileId, segmentIds },
+    format: 'JSONEachRow',
+  });
+  return (await result.json<{ segment_id: string }>()).map((row) => row.segment_id);
+}
+
+/**
+ * Stores membership changes: `changes` is a relation of (segment_id, profile_id, is_member, entered_at), written as
+ * rows of version `{version:UInt64}` changed at `{now:DateTime64(3, 'UTC')}`; `params` binds those and the relation's.
+ */
+export async function storeMembershipChanges(client: ClickHouseClient, changes: string, params: Record<string, unknown>): Promise<void> {
+  await client.command({
+    query: `INSERT INTO segment_membership (segment_id, profile_id, is_member, entered_at, changed_at, version)
+      SELECT segment_id, profile_id, is_member, entered_at, {now:DateTime64(3, 'UTC')}, {version:UInt64} FROM ${changes}`,
+    query_params: params,
+  });
+}
+
+/** Per segment id, the profiles that entered and left it in the evaluation of version `version`. */
+export async function movementsOf(client: ClickHouseClient, version: number): Promise<Map<string, { entered: number; exited: number }>> {
+  // An evaluation stores its changes as rows of its version; a retried store writes the same rows again.
+  const result = await client.query({
+    query: `SELECT segment_id, uniqExactIf(profile_id, is_member = 1) AS entered, uniqExactIf(profile_id, is_member = 0) AS exited
+      FROM segment_membership WHERE version = {version:UInt64} GROUP BY segment_id`,
+    query_params: { version },
+    format: 'JSONEachRow',
+  });
+  const rows = await result.json<{ segment_id: string; entered: number; exited: number }>();
+  return new Map(rows.map((row) => [row.segment_id, { entered: Number(row.entered), exited: Number(row.exited) }]));
+}

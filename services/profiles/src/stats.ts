@@ -1,0 +1,143 @@
+// Stats and traits are stored per stored profile id (profile_stats, profile_traits: migration 0011); these roll them
+// up to survivor profiles, for one profile or for everyone.
+import { fromClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { joinSurvivors, survivorOf } from './survivors';
+
+/**
+ * The select list that merges the states of the `profile_stats` rows aliased `stats` into one row of `stat_*`
+ * columns: group by the survivor profile to roll up every stored profile id it absorbed.
+ */
+export const profileStatsColumns = `
+    uniqExactMerge(stats.messages) AS stat_events,
+    min(stats.first_seen) AS stat_first_seen,
+    max(stats.last_seen) AS stat_last_seen,
+    groupUniqArrayArray(stats.orders) AS stat_order_list,
+    length(stat_order_list) AS stat_orders,
+    arraySum(order -> order.2, stat_order_list) AS stat_revenue,
+    if(stat_orders = 0, NULL, max(stats.last_order_at)) AS stat_last_order_at,
+    arraySort(groupUniqArrayArray(stats.channels)) AS stat_channels,
+    argMaxMerge(stats.latest_nps) AS stat_latest_nps,
+    argMaxMerge(stats.latest_csat) AS stat_latest_csat,
+    length(arrayFilter(ticket -> NOT has(groupUniqArrayArray(stats.tickets_resolved), ticket), groupUniqArrayArray(stats.tickets_opened))) AS stat_open_tickets`;
+
+/** A survivor's stats as rules read them, from `profile_id` on (statsOfSurvivors has one more, the order list). */
+export const statColumns = `profile_id, stat_events, stat_first_seen, stat_last_seen, stat_orders, stat_revenue, stat_last_order_at, stat_channels,
+  stat_latest_nps, stat_latest_csat, stat_open_tickets`;
+
+/** `statColumns` read from the table or subquery named `alias`. */
+export const statColumnsOf = (alias: string) => statColumns.split(',').map((column) => `${alias}.${column.trim()}`).join(', ');
+
+/**
+ * One row per survivor profile with its stats, rolled up from the states of every stored profile id it absorbed;
+ * `storedRows` (a condition on `profile_id`) limits the stored rows read, so it must keep all of a survivor's.
+ */
+export const statsOfSurvivors = (storedRows = '1') => `
+  SELECT
+    survivor AS profile_id,
+    ${profileStatsColumns}
+  FROM (
+    SELECT ${survivorOf('stored.profile_id')} AS survivor, stored.*
+    FROM (SELECT * FROM profile_stats WHERE ${storedRows}) AS stored ${joinSurvivors('stored.profile_id')}
+  ) AS stats
+  GROUP BY survivor`;
+
+// Quintiles among customers (≥ 1 order), 5 = most recent / most orders / most revenue; ties broken by profile id so
+// the scores are deterministic.
+const quintile = (order: string) => `if(stat_orders = 0, NULL, ntile(5) OVER (PARTITION BY stat_orders > 0 ORDER BY ${order}, profile_id))`;
+export const withRfm = (stats: string) => `
+  SELECT *, ${quintile('stat_last_order_at')} AS stat_rfm_recency, ${quintile('stat_orders')} AS stat_rfm_frequency,
+    ${quintile('stat_revenue')} AS stat_rfm_monetary
+  FROM (${stats})`;
+
+/**
+ * The same scores as `withRfm`, for customers only (`profile_id` and the three scores): the windows then sort four
+ * narrow columns instead of every stat, for a LEFT JOIN that leaves everyone else's scores NULL.
+ */
+const customerQuintile = (order: string) => `toNullable(ntile(5) OVER (ORDER BY ${order}, profile_id))`;
+export const rfmOfCustomers = (stats: string) => `
+  SELECT profile_id, ${customerQuintile('stat_last_order_at')} AS stat_rfm_recency, ${customerQuintile('stat_orders')} AS stat_rfm_frequency,
+    ${customerQuintile('stat_revenue')} AS stat_rfm_monetary
+  FROM (SELECT profile_id, stat_last_order_at, stat_orders, stat_revenue FROM (${stats}) WHERE stat_orders > 0)`;
+
+/**
+ * (survivor, key, latest raw JSON value) of the profile_traits rows passing `rows` (a condition on `key` and
+ * `profile_id`), merged over absorbed ids: a condition on `profile_id` must keep all of a survivor's stored ids.
+ */
+export const latestTraitsOfSurvivors = (keys: string) => `
+  SELECT ${survivorOf('stored.profile_id')} AS survivor, stored.key AS key, argMaxMerge(stored.value) AS latest
+  FROM (SELECT profile_id, key, value FROM profile_traits WHERE ${keys}) AS stored
+  ${joinSurvivors('stored.profile_id')}
+  GROUP BY survivor, key`;
+
+/** A profile's stats as the API shows them. */
+export interface ProfileStats {
+  firstSeen: string | null;
+  lastSeen: string | null;
+  events: number;
+  orders: number;
+  revenue: number;
+  lastOrderAt: string | null;
+  channels: string[];
+  latestNps: number | null;
+  latestCsat: number | null;
+  openTickets: number;
+}
+
+interface StatsRow {
+  stat_events: number;
+  stat_first_seen: string;
+  stat_last_seen: string;
+  stat_orders: number;
+  stat_revenue: number;
+  stat_last_order_at: string | null;
+  stat_channels: string[];
+  stat_latest_nps: number | null;
+  stat_latest_csat: number | null;
+  stat_open_tickets: number;
+}
+
+const iso = (value: string | null) => (value === null ? null : new Date(fromClickHouseTime(value)).toISOString());
+
+/** The stats of one survivor from the states of its stored ids (`storedIdsOf`): zeros and nulls for none. */
+export async function statsOf(client: ClickHouseClient, storedIds: string[]): Promise<ProfileStats> {
+  const result = await client.query({
+    query: `SELECT ${profileStatsColumns} FROM profile_stats AS stats WHERE stats.profile_id IN {storedIds:Array(String)}`,
+    query_params: { storedIds },
+    format: 'JSONEachRow',
+  });
+  const [stats] = await result.json<StatsRow>();
+  const events = Number(stats?.stat_events ?? 0);
+  return {
+    firstSeen: events > 0 && stats ? iso(stats.stat_first_seen) : null,
+    lastSeen: events > 0 && stats ? iso(stats.stat_last_seen) : null,
+    events,
+    orders: Number(stats?.stat_orders ?? 0),
+    revenue: Number(stats?.stat_revenue ?? 0),
+    lastOrderAt: iso(stats?.stat_last_order_at ?? null),
+    channels: stats?.stat_channels ?? [],
+    latestNps: stats?.stat_latest_nps ?? null,
+    latestCsat: stats?.stat_latest_csat ?? null,
+    openTickets: Number(stats?.stat_open_tickets ?? 0),
+  };
+}
+
+/** A trait's stored raw JSON value read by JavaScript; text that is not JSON stays text. */
+export const parseTraitValue = (text: string): unknown => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+};
+
+/** The latest value of every trait of one survivor, from its stored ids (`storedIdsOf`), by key. */
+export async function traitsOf(client: ClickHouseClient, storedIds: string[]): Promise<Record<string, unknown>> {
+  const result = await client.query({
+    query: `SELECT key, argMaxMerge(value) AS value FROM profile_traits WHERE profile_id IN {storedIds:Array(String)} GROUP BY key ORDER BY key`,
+    query_params: { storedIds },
+    format: 'JSONEachRow',
+  });
+  const traits: Record<string, unknown> = {};
+  for (const row of await result.json<{ key: string; value: string }>()) traits[row.key] = parseTraitValue(row.value);
+  return traits;
+}

@@ -1,0 +1,57 @@
+// The survivor map, the one place it is written: profile rows are stored under the profile id they had when written,
+// and every read follows profile_merges (loser → final survivor, one row per loser) to the survivor.
+import type { ClickHouseClient } from '@cdp/runtime';
+
+/** Stored profile id → its final survivor; ids never merged are not in it (a LEFT JOIN then gives ''). */
+const survivorMap = '(SELECT loser_id, survivor_id FROM profile_merges FINAL)';
+
+/** `LEFT JOIN` of the survivor map, as `merge`, on a stored profile id column; `survivorOf` then reads it. */
+export const joinSurvivors = (storedId: string) => `LEFT JOIN ${survivorMap} AS merge ON ${storedId} = merge.loser_id`;
+
+/** The survivor profile of a stored profile id column, after `joinSurvivors` of the same column. */
+export const survivorOf = (storedId: string) => `if(merge.survivor_id = '', ${storedId}, merge.survivor_id)`;
+
+/**
+ * Stored ids some merge touched, as loser or survivor: only their rows need mapping to survivors and combining; every
+ * other profile is its own survivor. Unmerged, so it also holds a loser whose merge rows are not collapsed yet.
+ */
+export const mergedIds = '(SELECT loser_id FROM profile_merges UNION ALL SELECT survivor_id FROM profile_merges)';
+
+/** A condition on `profile_id`: not absorbed by a merge (rows kept per survivor leave an absorbed one's behind). */
+export const notAbsorbed = 'profile_id NOT IN (SELECT loser_id FROM profile_merges)';
+
+/** The stored ids a set of survivors absorbed (`survivors` is a subquery or a parameter of survivor ids). */
+export const absorbedBy = (survivors: string) => `(SELECT loser_id FROM profile_merges FINAL WHERE survivor_id IN ${survivors})`;
+
+/**
+ * Per survivor, `aggregate` over messages: `rows` (a relation of `message_id`, `profile_id`, `inserted_at` and what
+ * `firstCopy` reads) counted each messageId once, on its first stored copy's survivor. A retry repeats its message,
+ * so every copy matches alike: keeping the first of the matching rows picks the same copy while grouping only those
+ * rows instead of sorting every stored event. `firstCopy` adds columns of that copy, e.g. `, argMin(x, inserted_at) AS x`.
+ */
+export const messagesPerSurvivor = (rows: string, firstCopy: string, aggregate: string) => `
+  SELECT ${survivorOf('message.stored_id')} AS survivor, ${aggregate}
+  FROM (SELECT message_id, argMin(profile_id, inserted_at) AS stored_id${firstCopy} FROM (${rows}) GROUP BY message_id) AS message
+  ${joinSurvivors('message.stored_id')}
+  GROUP BY survivor`;
+
+async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
+  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return result.json<T>();
+}
+
+/** The survivor of a stored profile id: itself when no merge absorbed it. */
+export async function survivorOfStored(client: ClickHouseClient, storedId: string): Promise<string> {
+  const merged = await rows<{ survivor_id: string }>(client, 'SELECT survivor_id FROM profile_merges FINAL WHERE loser_id = {storedId:String} LIMIT 1', { storedId });
+  return merged[0]?.survivor_id ?? storedId;
+}
+
+/** Every stored profile id whose rows belong to the survivor: itself first, then the profiles it absorbed. */
+export async function storedIdsOf(client: ClickHouseClient, survivorId: string): Promise<string[]> {
+  const losers = await rows<{ loser_id: string }>(
+    client,
+    `SELECT DISTINCT loser_id FROM ${absorbedBy('({survivorId:String})')} WHERE loser_id != {survivorId:String}`,
+    { survivorId },
+  );
+  return [survivorId, ...losers.map((row) => row.loser_id)];
+}

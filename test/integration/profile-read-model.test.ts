@@ -1,0 +1,104 @@
+// The profile read model's named queries against stored rows in chDB, each compared with plain loops over the same data.
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  membersAsSurvivors,
+  membersOf,
+  movementsOf,
+  segmentSizes,
+  segmentsOf,
+  statsOf,
+  storedIdsOf,
+  storeMembershipChanges,
+  survivorOfStored,
+  traitsOf,
+} from '@cdp/profiles';
+import { createClickHouse, createLogger, migrate, toClickHouseTime, type ClickHouse } from '@cdp/runtime';
+import { clickhouseMigrationsDir } from '@cdp/schemas';
+import { generateStoredProfiles, insertStoredProfiles } from '../generators/stored-profiles';
+import { referenceProfiles } from '../reference/segment-rules';
+import { uniqueName } from '../harness/platform';
+
+const data = generateStoredProfiles({ profiles: 120, seed: 7, prefix: 'rm' });
+const reference = referenceProfiles(data.messages, data.merges);
+const storedIds = [...new Set(data.messages.map((message) => message.storedId))];
+const survivorOfId = (stored: string) => data.merges.get(stored) ?? stored;
+
+describe('the profile read model', () => {
+  let clickhouse: ClickHouse;
+
+  /** Membership rows for `segment`: each (profile, is_member) at `version`, as an evaluation stores its diff. */
+  const store = (segment: string, rows: Array<[string, 0 | 1]>, version: number) =>
+    storeMembershipChanges(
+      clickhouse.client,
+      `(SELECT {segment:String} AS segment_id, row.1 AS profile_id, row.2 AS is_member, {now:DateTime64(3, 'UTC')} AS entered_at
+        FROM (SELECT arrayJoin(arrayZip({ids:Array(String)}, {flags:Array(UInt8)})) AS row))`,
+      { segment, ids: rows.map(([id]) => id), flags: rows.map(([, flag]) => flag), version, now: toClickHouseTime(version) },
+    );
+  const column = async (query: string, params: Record<string, unknown>) =>
+    (await (await clickhouse.client.query({ query, query_params: params, format: 'JSONCompactEachRow' })).json<[string]>()).map(([value]) => value).sort();
+
+  beforeAll(async () => {
+    const logger = createLogger({ level: 'warn' });
+    const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
+    clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('profile_read_model'), chdbPath }, logger);
+    await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+    await insertStoredProfiles(clickhouse.client, data);
+  });
+  afterAll(async () => {
+    await clickhouse?.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database}` });
+    await clickhouse?.close();
+  });
+
+  it('maps every stored id to its survivor, and every survivor to its stored ids', async () => {
+    expect(data.merges.size).toBeGreaterThan(10);
+    for (const stored of storedIds) expect(await survivorOfStored(clickhouse.client, stored)).toBe(survivorOfId(stored));
+    for (const profile of reference) {
+      // Every id merged into it, whether or not a message is stored under that id.
+      const absorbed = [...data.merges].filter(([, survivor]) => survivor === profile.profileId).map(([loser]) => loser);
+      const ids = await storedIdsOf(clickhouse.client, profile.profileId);
+      expect(ids[0]).toBe(profile.profileId);
+      expect([...ids].sort()).toEqual([profile.profileId, ...absorbed].sort());
+    }
+  });
+
+  it("rolls each survivor's stats and latest traits up from every stored id it absorbed", async () => {
+    for (const profile of reference) {
+      const ids = await storedIdsOf(clickhouse.client, profile.profileId);
+      const stats = await statsOf(clickhouse.client, ids);
+      expect({ events: stats.events, orders: stats.orders, openTickets: stats.openTickets }, profile.profileId).toEqual({
+        events: profile.stats.events,
+        orders: profile.stats.orders,
+        openTickets: profile.stats.openTickets,
+      });
+      expect(stats.revenue).toBeCloseTo(profile.stats.revenue as number, 6);
+      expect(stats.latestNps).toBe(profile.stats.latestNps);
+      expect(await traitsOf(clickhouse.client, ids)).toEqual(profile.traits);
+    }
+  });
+
+  it('reads membership as its latest row says, one rule for sizes, a profile, an evaluation and analytics', async () => {
+    const [first, second, third] = reference.map((profile) => profile.profileId);
+    const absorbed = [...data.merges.keys()][0]!;
+    // Evaluation 1: three members, one of them an absorbed id (stored before its merge was known).
+    await store('vip', [[first!, 1], [second!, 1], [absorbed, 1]], 1000);
+    // Evaluation 2: the second leaves, the third enters.
+    await store('vip', [[second!, 0], [third!, 1]], 2000);
+    await store('other', [[first!, 1]], 2000);
+
+    expect(await segmentSizes(clickhouse.client)).toEqual(new Map([['vip', 3], ['other', 1]]));
+    expect(await segmentsOf(clickhouse.client, first!, ['vip', 'other'])).toEqual(['other', 'vip']);
+    expect(await segmentsOf(clickhouse.client, first!, ['vip'])).toEqual(['vip']);
+    expect(await segmentsOf(clickhouse.client, second!, ['vip', 'other'])).toEqual([]);
+    expect(await movementsOf(clickhouse.client, 2000)).toEqual(
+      new Map([
+        ['vip', { entered: 1, exited: 1 }],
+        ['other', { entered: 1, exited: 0 }],
+      ]),
+    );
+    expect(await column(`SELECT profile_id FROM ${membersOf('{segment:String}')}`, { segment: 'vip' })).toEqual([first!, third!, absorbed].sort());
+    // Counted as survivors now, the absorbed member is its survivor.
+    expect(await column(membersAsSurvivors('{segment:String}'), { segment: 'vip' })).toEqual([first!, third!, survivorOfId(absorbed)].sort());
+  });
+});
