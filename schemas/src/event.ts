@@ -43,6 +43,8 @@ export interface TopicNames {
   segmentChanges: string;
   /** Evaluation requests, one partition: the consumer-group member that owns it is the one evaluator. */
   segmentsLeader: string;
+  /** One record per survivor profile a resolver batch changed, produced after ClickHouse has the batch; keyed by profile. */
+  profileChanges: string;
 }
 
 /** Topic names under an optional prefix, so several platforms can share one Kafka cluster. */
@@ -53,6 +55,7 @@ export function topicNames(prefix = ''): TopicNames {
     links: `${prefix}cdp.identity.links`,
     segmentChanges: `${prefix}cdp.segments.changes`,
     segmentsLeader: `${prefix}cdp.segments.leader`,
+    profileChanges: `${prefix}cdp.profiles.changes`,
   };
 }
 

@@ -5,6 +5,7 @@ export * from './identity';
 export * from './segments';
 export * from './segment-validate';
 export * from './segment-change';
+export * from './profile-change';
 
 /** Folder of the ordered ClickHouse migrations (NNNN_name.sql). */
 export const clickhouseMigrationsDir = new URL('../clickhouse/', import.meta.url);

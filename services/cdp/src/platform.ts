@@ -68,6 +68,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
       { name: topics.links, partitions: 1, keepForever: true },
       { name: topics.segmentChanges, partitions: config.topicPartitions, retentionMs },
       { name: topics.segmentsLeader, partitions: 1, retentionMs },
+      { name: topics.profileChanges, partitions: config.topicPartitions, retentionMs },
     ]);
   }
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { identifierSalt, openSuppressions, pseudonymiser } from '@cdp/privacy';
 import type { ClickHouseClient, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
 import type { IdentifierType, TopicNames } from '@cdp/schemas';
+import { profileChangesOf, publishProfileChanges } from './changes';
 import { consentRule } from './consent';
 import { decodeAll, type DecodedEvent } from './decode';
 import { createDedupeWindow, type DedupeOptions } from './dedupe';
@@ -54,6 +55,7 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
   const withoutConsent = deps.metrics.counter('cdp_resolver_events_without_consent_total', 'Events dropped because their consent denies a category the platform needs');
   const denied = consentRule(deps.consentCategories ?? ['Analytics']);
   const duplicates = deps.metrics.counter('cdp_resolver_events_duplicate_total', 'Later copies of a messageId stored within the dedupe window, dropped');
+  const profileChanges = deps.metrics.counter('cdp_resolver_profile_changes_total', 'Profile change records produced, one per survivor a written batch changed');
   // Starts empty: after a crash a batch is delivered again and must be written whole again, because ClickHouse may
   // hold its events without what the materialized views make of them. Identical copies count once in every table.
   const dedupe = createDedupeWindow(deps.dedupe ?? { windowMs: 24 * 3_600_000, maxIds: 500_000 });
@@ -131,9 +133,17 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
       if (events.length < allowed.length) duplicates.inc(allowed.length - events.length);
       // Throwing here leaves the offsets uncommitted, so the log delivers the batch again.
       const resolved = await resolveBatch(links, events);
-      written.inc(await writeResolved(deps.clickhouse, resolved));
-      dedupe.remember(messageIds);
+      const writtenCount = await writeResolved(deps.clickhouse, resolved);
       const writtenAt = Date.now();
+      // ClickHouse has the batch, so a consumer that reads it on receipt of a change finds the rows. Produced before
+      // the handler returns and before anything is marked written or remembered: a failed produce or a crash before
+      // the offsets commit handles the batch again and produces its changes again (at least once, never lost).
+      const changes = profileChangesOf(resolved, writtenAt);
+      await publishProfileChanges(deps.log, deps.topics.profileChanges, changes);
+      profileChanges.inc(changes.length);
+      // Counted once the batch is done with, so a batch handled again after a failed produce counts once.
+      written.inc(writtenCount);
+      dedupe.remember(messageIds);
       for (const { event } of resolved.events) freshness.observe(Math.max(0, writtenAt - event.receivedAt) / 1000);
       const last = batch.records.at(-1);
       if (last) writtenUpTo.set(batch.partition, BigInt(last.offset) + 1n);

@@ -1,16 +1,14 @@
 // The link log over the embedded event log: snapshots while applying, and a restart that restores and replays only the tail.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMetrics, openEmbeddedLog, waitFor, type EventLog, type Metrics } from '@cdp/runtime';
+import { createMetrics, waitFor, type EventLog, type Metrics } from '@cdp/runtime';
 import { pseudonymiser } from '@cdp/privacy';
 import { encodeLink, type Identifier } from '@cdp/schemas';
 import type { IdentityGraph } from './graph';
 import { profileIdOf } from './identifiers';
 import { openLinkLog, type LinkLog } from './links';
+import { openScratchLog } from './scratch-log';
 import type { SnapshotStore, StoredSnapshot } from './snapshots';
 
 const logger = pino({ level: 'silent' });
@@ -25,13 +23,8 @@ const anon = (value: string): Identifier => ({ type: 'anonymous_id', value });
 const email = (value: string): Identifier => ({ type: 'email', value });
 
 async function openLog(): Promise<EventLog> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-links-'));
-  const log = await openEmbeddedLog({ dir, logger, pollIntervalMs: 100 });
-  cleanups.push(async () => {
-    await log.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await log.ensureTopics([{ name: 'links', partitions: 1 }]);
+  const { log, remove } = await openScratchLog([{ name: 'links', partitions: 1 }]);
+  cleanups.push(remove);
   return log;
 }
 
