@@ -43,11 +43,10 @@ export async function read(baseUrl: string, path: string, readKey?: string): Pro
   return asJson(await fetch(`${baseUrl}${path}`, { headers }));
 }
 
-/** A counter's value on a platform's /metrics page; 0 while it has no sample. */
+/** A counter's value on a platform's /metrics page, summed over its labels; 0 while it has no sample. */
 export async function counterOf(baseUrl: string, name: string): Promise<number> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : 0;
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
 }
 
 /** Every outcome the resolver counts for an event it has read: written, or dropped or parked for a reason. */

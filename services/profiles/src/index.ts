@@ -1,6 +1,6 @@
 // The profile read model: the one owner of the profile tables. Every other package reads profiles through these
 // named queries and relations; none assembles SQL over identities, merges, stats, traits, roll-ups or membership.
-export { absorbedBy, joinSurvivors, mergedIds, messagesPerSurvivor, notAbsorbed, storedIdsOf, survivorOf, survivorOfStored } from './survivors';
+export { absorbedBy, absorbedIdsOf, joinSurvivors, mergedIds, messagesPerSurvivor, notAbsorbed, storedIdsOf, survivorOf, survivorOfStored } from './survivors';
 export {
   latestTraitsOfSurvivors,
   parseTraitValue,
@@ -15,7 +15,7 @@ export {
   type ProfileStats,
 } from './stats';
 export { clickhouseNow, keptRowsLackKeys, keptStats, rollUpSurvivors, commitMarginMs, type RollUp } from './rollups';
-export { membersAsSurvivors, membersOf, movementsOf, segmentSizes, segmentsOf, segmentsWithMembers, storeMembershipChanges } from './membership';
+export { decisionsOf, membersAsSurvivors, membersOf, movementsOf, segmentSizes, segmentsOf, segmentsWithMembers, storeMembershipChanges } from './membership';
 export { subscribersOf, subscriptionChannels, subscriptionsOf, type SubscriptionChannel, type SubscriptionState } from './subscriptions';
 export { findProfileId, identifiersOf, normaliseLookup, profileRefTypes, readProfile, type Profile, type ProfileRefType } from './profile';
 export { decodeAudienceCursor, readAudiencePage, streamAudience, type AudienceMember, type AudienceOptions, type AudiencePage } from './audience';

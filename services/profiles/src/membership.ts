@@ -4,11 +4,15 @@ import type { ClickHouseClient } from '@cdp/runtime';
 import { joinSurvivors, survivorOf } from './survivors';
 
 /**
- * The current members of the segment named by the query parameter `segmentParam` (e.g. `{segmentId:String}`):
- * `profile_id` (the survivor when last evaluated) and `entered_at` (when its current stay began).
+ * The latest membership row of each profile for the segment named by the query parameter `segmentParam` (e.g.
+ * `{segmentId:String}`), member or not: `profile_id`, `is_member`, `entered_at` (when its current stay began) and
+ * `version` (of the evaluation that decided it). `profilesParam`, an `Array(String)` parameter, limits it to those.
  */
-export const membersOf = (segmentParam: string) =>
-  `(SELECT profile_id, entered_at FROM segment_membership FINAL WHERE segment_id = ${segmentParam} AND is_member = 1)`;
+export const decisionsOf = (segmentParam: string, profilesParam?: string) =>
+  `(SELECT profile_id, is_member, entered_at, version FROM segment_membership FINAL WHERE segment_id = ${segmentParam}${profilesParam ? ` AND profile_id IN ${profilesParam}` : ''})`;
+
+/** The current members of the segment (`profile_id` as last evaluated, `entered_at`, `version`): the rows saying so. */
+export const membersOf = (segmentParam: string) => `(SELECT profile_id, entered_at, version FROM ${decisionsOf(segmentParam)} WHERE is_member = 1)`;
 
 /**
  * The current members as survivors now: a merge after the segment was last evaluated is followed, so a member is

@@ -24,6 +24,9 @@ const changedStoredIds = `(
 const changedSurvivors = `(SELECT DISTINCT ${survivorOf('changed.profile_id')} FROM ${changedStoredIds} AS changed ${joinSurvivors('changed.profile_id')})`;
 const storedIdsOfChanged = `(SELECT * FROM ${changedSurvivors} UNION ALL SELECT * FROM ${absorbedBy(changedSurvivors)})`;
 
+// The survivors a roll-up names, and every stored id they absorbed.
+const storedIdsOfNamed = `(SELECT arrayJoin({survivors:Array(String)}) UNION ALL SELECT * FROM ${absorbedBy('{survivors:Array(String)}')})`;
+
 // A survivor's stats and, in one array, the latest raw JSON value of each trait key (in {traitKeys} order; '' where it
 // has none, and no array at all, from the LEFT JOIN, where it has none of them).
 const rollUp = (stored: string, traitCount: number) => `
@@ -66,10 +69,12 @@ export async function clickhouseNow(client: ClickHouseClient): Promise<string> {
   return row!.now;
 }
 
-/** What a roll-up covers: every survivor, or those changed since a time, and which trait keys. */
+/** What a roll-up covers: every survivor, those changed since a time, or the survivors named; and which trait keys. */
 export interface RollUp {
   /** A ClickHouse time: only survivors with stored rows written at or after it; null for every survivor. */
   since: string | null;
+  /** Only these survivors (a profile change record names them); `since` is then not read. */
+  survivors?: string[];
   /** The trait keys to keep (only these are rolled up). */
   traitKeys: string[];
 }
@@ -80,10 +85,10 @@ const rollUpSettings = { optimize_on_insert: 0 } as const;
 
 /** Rolls up, under pass `pass`, the stats and the trait keys `roll` names. */
 export async function rollUpSurvivors(client: ClickHouseClient, pass: number, roll: RollUp): Promise<void> {
-  const stored = roll.since === null ? '1' : `profile_id IN ${storedIdsOfChanged}`;
+  const stored = roll.survivors ? `profile_id IN ${storedIdsOfNamed}` : roll.since === null ? '1' : `profile_id IN ${storedIdsOfChanged}`;
   await client.command({
     query: rollUp(stored, roll.traitKeys.length),
-    query_params: { pass, rolledUpSince: roll.since ?? '1970-01-01 00:00:00.000', traitKeys: roll.traitKeys },
+    query_params: { pass, rolledUpSince: roll.since ?? '1970-01-01 00:00:00.000', traitKeys: roll.traitKeys, survivors: roll.survivors ?? [] },
     clickhouse_settings: rollUpSettings,
   });
 }

@@ -46,6 +46,17 @@ export async function survivorOfStored(client: ClickHouseClient, storedId: strin
   return merged[0]?.survivor_id ?? storedId;
 }
 
+/** The stored ids the survivors absorbed (not the survivors themselves), each once. */
+export async function absorbedIdsOf(client: ClickHouseClient, survivors: string[]): Promise<string[]> {
+  if (survivors.length === 0) return [];
+  const absorbed = await rows<{ loser_id: string }>(
+    client,
+    `SELECT DISTINCT loser_id FROM ${absorbedBy('{survivors:Array(String)}')} WHERE loser_id NOT IN {survivors:Array(String)}`,
+    { survivors },
+  );
+  return absorbed.map((row) => row.loser_id);
+}
+
 /** Every stored profile id whose rows belong to the survivor: itself first, then the profiles it absorbed. */
 export async function storedIdsOf(client: ClickHouseClient, survivorId: string): Promise<string[]> {
   const losers = await rows<{ loser_id: string }>(

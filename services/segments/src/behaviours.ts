@@ -43,14 +43,17 @@ export const countedPerPass = 64;
 /**
  * `(survivor, behaviour_counts)`: per survivor, how many events each behaviour (by key, in order) counts, in one read
  * of the events they name; each event carries the behaviours it matches as bits. A survivor with none has no row.
+ * `storedRows`, a condition on `profile_id`, limits the events read: it must keep every stored id of a survivor.
  */
-export function behaviourCounts(binder: Binder, keys: string[]): string {
+export function behaviourCounts(binder: Binder, keys: string[], storedRows?: string): string {
   const counted = keys.map((key) => JSON.parse(key) as Counted);
   const tests = counted.map((each) => eventTests(binder, each));
   const windows = counted.map((each) => each.withinDays);
   const widest = windows.includes(null) ? null : Math.max(...(windows as number[]));
   const prewhere = [`event IN ${binder.bind('Array(String)', [...new Set(counted.map((each) => each.event))])}`, `timestamp <= ${binder.now}`];
   if (widest !== null) prewhere.push(`timestamp >= ${binder.since(widest)}`);
+  // Only some profiles' events (the primary key finds them): a condition on the stored profile id.
+  if (storedRows) prewhere.unshift(storedRows);
   const matched = tests.map((test, bit) => `if(${test.named} AND ${test.properties}, bitShiftLeft(toUInt64(1), ${bit}), 0)`).join(' + ');
   const rows = `SELECT message_id, profile_id, inserted_at, ${matched} AS matched FROM events PREWHERE ${prewhere.join(' AND ')} WHERE matched != 0`;
   const counts = `[${tests.map((_, bit) => `countIf(bitTest(message.matched, ${bit}))`).join(', ')}] AS behaviour_counts`;

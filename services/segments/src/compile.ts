@@ -28,8 +28,8 @@ const statColumns: Record<StatName, string> = {
   rfmMonetary: 'stat_rfm_monetary',
 };
 
-// Only a live rule that names an RFM score pays for the window functions.
-const usesRfm = (rule: SegmentRule): boolean =>
+/** Whether the rule names an RFM score (quintiles among every customer). Only such a live rule pays for the windows. */
+export const usesRfm = (rule: SegmentRule): boolean =>
   'and' in rule ? rule.and.some(usesRfm) : 'or' in rule ? rule.or.some(usesRfm) : 'not' in rule ? usesRfm(rule.not) : 'stat' in rule && rule.stat.startsWith('rfm');
 
 /**

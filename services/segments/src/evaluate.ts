@@ -1,5 +1,5 @@
 // One evaluation of one segment: diff its members now against segment_membership, publish the changes, then store them.
-import { membersOf, storeMembershipChanges } from '@cdp/profiles';
+import { decisionsOf, storeMembershipChanges } from '@cdp/profiles';
 import { pagesInKeyOrder, toClickHouseTime, type ClickHouseClient, type EventLog } from '@cdp/runtime';
 import { encodeSegmentChange, type SegmentChange, type SegmentRule } from '@cdp/schemas';
 import { compileRule } from './compile';
@@ -26,22 +26,24 @@ const produceSize = 5000;
 
 /**
  * New members (not current) and leavers (current, not members now), computed in ClickHouse and kept in segment_diffs
- * under the pass. The rule's query is read once: both sides go through one GROUP BY, since running it again for the
- * leavers would double the cost of every evaluation.
+ * under the evaluation's version. The rule's query is read once: both sides go through one GROUP BY, since running it
+ * again for the leavers would double the cost of every evaluation. A profile whose membership a later evaluation
+ * decided (a change followed while this pass ran) is left as that one decided: this one read older data. `decisions`
+ * are the latest membership rows this evaluation may change: the segment's, or those of the profiles it looked at.
  */
-const diffInto = (members: string) => `
+const diffInto = (members: string, decisions: string) => `
   INSERT INTO segment_diffs (pass, segment_id, profile_id, is_member, entered_at)
   SELECT {version:UInt64}, {segmentId:String}, profile_id, member_now, if(member_now = 1, {now:DateTime64(3, 'UTC')}, stay_began)
   FROM (
-    SELECT profile_id, max(now_side) AS member_now, max(current_side) AS member_before, max(began) AS stay_began
+    SELECT profile_id, max(now_side) AS member_now, max(current_side) AS member_before, max(began) AS stay_began, max(decided) AS decided_by
     FROM (
-      SELECT profile_id, toUInt8(1) AS now_side, toUInt8(0) AS current_side, toDateTime64(0, 3, 'UTC') AS began FROM (${members})
+      SELECT profile_id, toUInt8(1) AS now_side, toUInt8(0) AS current_side, toDateTime64(0, 3, 'UTC') AS began, toUInt64(0) AS decided FROM (${members})
       UNION ALL
-      SELECT profile_id, toUInt8(0), toUInt8(1), entered_at FROM ${membersOf('{segmentId:String}')}
+      SELECT profile_id, toUInt8(0), is_member, entered_at, version FROM ${decisions}
     )
     GROUP BY profile_id
   )
-  WHERE member_now != member_before`;
+  WHERE member_now != member_before AND decided_by < {version:UInt64}`;
 
 const ofThisDiff = `FROM segment_diffs WHERE pass = {version:UInt64} AND segment_id = {segmentId:String}`;
 const thisDiff = `(SELECT segment_id, profile_id, is_member, entered_at ${ofThisDiff})`;
@@ -64,11 +66,21 @@ interface DiffRow {
 export async function evaluateSegment(
   deps: { clickhouse: ClickHouseClient; log: EventLog; changesTopic: string },
   target: EvaluationTarget,
-  options: { now: number; version: number; pass: Pass | null },
+  options: {
+    now: number;
+    version: number;
+    pass: Pass | null;
+    /**
+     * Only these stored profile ids' membership is decided (changed survivors and the ids they absorbed), the pass
+     * holding just those survivors; every profile's when absent.
+     */
+    scope?: string[];
+  },
 ): Promise<EvaluationResult> {
   const compiled = target.rule ? compileRule(target.rule, { now: options.now, pass: options.pass }) : { sql: noMembers, params: {} };
-  const params = { ...compiled.params, now: toClickHouseTime(options.now), version: options.version, segmentId: target.segmentId };
-  await deps.clickhouse.command({ query: diffInto(compiled.sql), query_params: params });
+  const params = { ...compiled.params, now: toClickHouseTime(options.now), version: options.version, segmentId: target.segmentId, scope: options.scope ?? [] };
+  const decisions = decisionsOf('{segmentId:String}', options.scope ? '{scope:Array(String)}' : undefined);
+  await deps.clickhouse.command({ query: diffInto(compiled.sql, decisions), query_params: params });
   // A newer evaluator drops old passes, and a dropped pass never comes back: if the pass's profiles are still there
   // once the diff is computed, the diff read all of them, not an empty universe that would make every member exit.
   if (target.rule && options.pass && !(await passExists(deps.clickhouse, options.pass.id))) {

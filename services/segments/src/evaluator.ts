@@ -3,8 +3,10 @@ import type { Logger } from 'pino';
 import type { ClickHouseClient, ConsumedRecord, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
 import type { TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
+import { usesRfm } from './compile';
 import { evaluateSegment } from './evaluate';
 import { buildPass, dropPasses, passInputsOf } from './passes';
+import type { Turns } from './turns';
 
 export interface EvaluatorDeps {
   log: EventLog;
@@ -15,6 +17,9 @@ export interface EvaluatorDeps {
   metrics: Metrics;
   groupId: string;
   intervalMs: number;
+  turns: Turns;
+  /** Called whenever this instance hears requests on the leader topic: it is the evaluator now. */
+  onLead?: () => void;
 }
 
 /** How often a pass rolls up every survivor again, not only the changed ones. */
@@ -42,8 +47,13 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     [],
     [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
   );
+  const drift = deps.metrics.counter(
+    'cdp_segments_drift_total',
+    'Changes a full pass made to segments unchanged since the previous one, which following profile changes missed (RFM groups, which every order re-ranks, left out)',
+  );
   let lastStartedAt = 0;
-  let lastVersion = 0;
+  // Each definition's last change as the previous full pass of this process read it.
+  let previousDefinitions = new Map<string, string>();
   // A process's first pass rolls up every survivor's stats, later ones only those that changed, and once an hour
   // everyone again: a write that became visible later than the commit margin allows (a lagging replica, a stepped
   // clock) is missed by the incremental roll-ups, and this bounds how long.
@@ -52,7 +62,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   async function evaluateAll(): Promise<void> {
     const now = Date.now();
     lastStartedAt = now;
-    const version = (lastVersion = Math.max(now, lastVersion + 1));
+    const version = deps.turns.nextVersion(now);
     const definitions = await deps.store.list();
     // Segments deleted since their members were stored: evaluating them as empty makes every member exit. Membership
     // of ids that were never defined here is left alone: this evaluator did not write it.
@@ -69,12 +79,15 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
         const result = await evaluateSegment({ clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges }, target, { now, version, pass });
         changesCounter.inc({ change: 'entered' }, result.entered);
         changesCounter.inc({ change: 'exited' }, result.exited);
+        const definition = definitions.find((each) => each.id === target.segmentId);
+        if (definition && previousDefinitions.get(definition.id) === definition.updatedAt && !usesRfm(definition.rule)) drift.inc(result.entered + result.exited);
       } catch (error) {
         // One broken segment must not hold the others back; it is tried again at the next evaluation.
         failed += 1;
         logger.error({ err: error, segmentId: target.segmentId }, 'segment evaluation failed');
       }
     }
+    previousDefinitions = new Map(definitions.map((definition) => [definition.id, definition.updatedAt]));
     await dropPassesBefore(Math.min(pass.id, replaced?.id ?? pass.id), version);
     evaluations.inc({ outcome: failed === 0 ? 'ok' : 'partial' });
     evaluationSeconds.observe((Date.now() - now) / 1000);
@@ -100,7 +113,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     running = (async () => {
       while (pending) {
         pending = false;
-        await evaluateAll().catch((error: unknown) => logger.error({ err: error }, 'segment evaluation failed'));
+        await deps.turns.run(evaluateAll).catch((error: unknown) => logger.error({ err: error }, 'segment evaluation failed'));
       }
     })().finally(() => {
       running = null;
@@ -115,6 +128,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     // A group that never committed starts at the end: old requests were served by whoever evaluated then.
     startOffsets: { [deps.topics.segmentsLeader]: await deps.log.endOffsets(deps.topics.segmentsLeader) },
     async handleBatch(batch) {
+      deps.onLead?.();
       const newest = Math.max(...batch.records.map(requestedAt));
       if (newest <= lastStartedAt) return;
       const changed = batch.records.some((record) => record.headers.reason === 'changed' && requestedAt(record) > lastStartedAt);

@@ -5,6 +5,8 @@ import type { TopicNames } from '@cdp/schemas';
 import { ensureBuiltins } from './builtins';
 import { createSegmentStore } from './definitions';
 import { startEvaluator } from './evaluator';
+import { startFollower, type FollowerDeps } from './follow';
+import { createTurns } from './turns';
 
 export { compileRule, type CompiledRule } from './compile';
 export { createSegmentStore, type SegmentDefinition, type SegmentKind, type SegmentStore } from './definitions';
@@ -22,6 +24,8 @@ export interface SegmentsDeps {
   /** How often every segment is evaluated again; a definition change triggers one at once. */
   intervalMs: number;
   groupId?: string;
+  /** Re-evaluate each changed profile as the resolver reports it (on by default); full passes alone when false. */
+  follow?: boolean;
 }
 
 export interface SegmentsService {
@@ -35,7 +39,58 @@ export async function start(deps: SegmentsDeps): Promise<SegmentsService> {
   const store = createSegmentStore(deps.clickhouse);
   const created = await ensureBuiltins(store);
   if (created > 0) logger.info({ created }, 'created built-in segments');
-  const evaluator = await startEvaluator({ ...deps, store, logger, groupId: deps.groupId ?? 'cdp-segments' });
-  logger.info({ intervalMs: deps.intervalMs }, 'segments evaluating');
-  return { evaluateSoon: () => evaluator.request('changed'), close: () => evaluator.close() };
+  const groupId = deps.groupId ?? 'cdp-segments';
+  // Full passes and followed changes take turns in this process (chDB runs one query at a time anyway), and only the
+  // evaluator follows: two processes deciding the same profile at once could both publish its change.
+  const turns = createTurns();
+  const leading = deps.follow === false ? null : followWhileLeading({ ...deps, store, logger, groupId: `${groupId}-follow`, turns });
+  const evaluator = await startEvaluator({ ...deps, store, logger, groupId, turns, ...(leading ? { onLead: leading.lead } : {}) });
+  logger.info({ intervalMs: deps.intervalMs, follow: leading !== null }, 'segments evaluating');
+  return {
+    evaluateSoon: () => evaluator.request('changed'),
+    async close() {
+      await evaluator.close();
+      await leading?.close();
+    },
+  };
+}
+
+/**
+ * Runs the follower while this instance is the evaluator: it starts when the leader topic's requests first reach this
+ * instance, and stops when none has for three intervals (every instance requests one an interval, so the evaluator
+ * hears one at least that often). When the role moves, the new evaluator's follower goes on from the group's
+ * committed offsets; for a moment both may follow, as both may evaluate.
+ */
+function followWhileLeading(deps: FollowerDeps & { intervalMs: number }): { lead(): void; close(): Promise<void> } {
+  let follower: Promise<{ close(): Promise<void> }> | null = null;
+  let lastLedAt = 0;
+  let closed = false;
+  const stop = async () => {
+    const stopping = follower;
+    follower = null;
+    await (await stopping?.catch(() => null))?.close();
+  };
+  const lapse = setInterval(() => {
+    if (follower && Date.now() - lastLedAt > 3 * deps.intervalMs) {
+      deps.logger.info('no longer the evaluator: not following profile changes');
+      void stop();
+    }
+  }, Math.min(deps.intervalMs, 60_000));
+  lapse.unref();
+  return {
+    lead() {
+      lastLedAt = Date.now();
+      if (follower || closed) return;
+      follower = startFollower(deps);
+      follower.catch((error: unknown) => {
+        deps.logger.error({ err: error }, 'could not follow profile changes; trying again at the next request');
+        follower = null;
+      });
+    },
+    async close() {
+      closed = true;
+      clearInterval(lapse);
+      await stop();
+    },
+  };
 }

@@ -19,13 +19,28 @@ export interface Pass {
 // its row. A survivor without an order has NULL scores, one without any of the behaviours an empty array, from the
 // LEFT JOINs.
 const keptOfPass = keptStats('{traitKeys:Array(String)}');
-const buildProfiles = (counts: string | null) => `
+const insertProfiles = (stats: string, rfm: string, counts: string | null) => `
   INSERT INTO segment_profiles (pass, ${statColumns}, trait_values, stat_rfm_recency, stat_rfm_frequency, stat_rfm_monetary, behaviour_counts)
   SELECT {pass:UInt64}, ${statColumnsOf('stats')}, stats.trait_values, rfm.stat_rfm_recency, rfm.stat_rfm_frequency, rfm.stat_rfm_monetary,
     ${counts ? 'behaviour.behaviour_counts' : '[]'}
-  FROM (${keptOfPass}) AS stats
-  LEFT JOIN (${rfmOfCustomers(keptOfPass)}) AS rfm ON rfm.profile_id = stats.profile_id
+  FROM (${stats}) AS stats
+  LEFT JOIN (${rfm}) AS rfm ON rfm.profile_id = stats.profile_id
   ${counts ? `LEFT JOIN (${counts}) AS behaviour ON behaviour.survivor = stats.profile_id` : ''}`;
+const buildProfiles = (counts: string | null) => insertProfiles(keptOfPass, rfmOfCustomers(keptOfPass), counts);
+
+// A changed survivor's RFM scores, between full passes: each score is where its value falls among the upper bounds of
+// the latest full pass's quintiles (`{scoredBy}`), ties to the lower one. Quintiles are global (one customer's new
+// order moves everyone's ranks a little), so a full pass settles them for everyone.
+const uppersOf = (score: string, stat: string) => `(
+  SELECT arraySlice(arraySort(groupArray(upper)), 1, 4)
+  FROM (SELECT max(${stat}) AS upper FROM segment_profiles WHERE pass = {scoredBy:UInt64} AND ${score} IS NOT NULL GROUP BY ${score}))`;
+const scoreBy = (score: string, stat: string) => `toNullable(toUInt64(1 + arrayCount((upper) -> upper < ${stat}, ${uppersOf(score, stat)}))) AS ${score}`;
+const rfmByBounds = (stats: string) => `
+  SELECT profile_id, ${scoreBy('stat_rfm_recency', 'stat_last_order_at')}, ${scoreBy('stat_rfm_frequency', 'stat_orders')},
+    ${scoreBy('stat_rfm_monetary', 'stat_revenue')}
+  FROM (${stats}) WHERE stat_orders > 0`;
+const changedOfPass = `SELECT * FROM (${keptOfPass}) WHERE profile_id IN {survivors:Array(String)}`;
+const buildChangedProfiles = (counts: string | null) => insertProfiles(changedOfPass, rfmByBounds(changedOfPass), counts);
 
 /** What a pass must hold for `rules`: every trait key and (up to `countedPerPass`) behaviour they name, once. */
 export function passInputsOf(rules: SegmentRule[]): Pick<Pass, 'traitKeys' | 'behaviours'> {
@@ -102,6 +117,29 @@ export async function buildPass(
     format: 'JSONEachRow',
   });
   return replaced;
+}
+
+/**
+ * Builds pass `pass` of the named survivors only, as seen at instant `now`, for evaluating the segments of just those
+ * profiles: their stats and traits rolled up again (kept, so the next full pass need not), RFM scores placed by the
+ * quintiles of the latest full pass `scoredBy`. It never becomes the latest pass; the caller drops it when done.
+ * `stored` are the survivors and every id they absorbed.
+ */
+export async function buildChangedPass(
+  client: ClickHouseClient,
+  pass: Pass,
+  changed: { survivors: string[]; stored: string[] },
+  now: number,
+  scoredBy: Pass,
+): Promise<void> {
+  await rollUpSurvivors(client, pass.id, { since: null, survivors: changed.survivors, traitKeys: pass.traitKeys });
+  const binder = createBinder(now);
+  const counts = pass.behaviours.length > 0 ? behaviourCounts(binder, pass.behaviours, `profile_id IN {stored:Array(String)}`) : null;
+  await client.insert({ table: 'segment_profiles', values: [{ pass: pass.id, profile_id: '' }], format: 'JSONEachRow' });
+  await client.command({
+    query: buildChangedProfiles(counts),
+    query_params: { ...binder.params, pass: pass.id, traitKeys: pass.traitKeys, survivors: changed.survivors, stored: changed.stored, scoredBy: scoredBy.id },
+  });
 }
 
 /** False once a newer evaluator dropped the pass: its rules would then see no profiles at all. */

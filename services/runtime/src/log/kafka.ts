@@ -253,7 +253,7 @@ function createBatchHandler(consumer: Consumer, options: ConsumerOptions, starts
       const firstOffset = chunk[0]!.offset;
       const lastOffset = chunk[chunk.length - 1]!.offset;
       try {
-        await options.handleBatch({ topic, partition, records: chunk });
+        await options.handleBatch({ topic, partition, records: chunk, heartbeat });
       } catch (error) {
         const attempt = (failuresInARow.get(partitionKey) ?? 0) + 1;
         failuresInARow.set(partitionKey, attempt);

@@ -35,6 +35,11 @@ export interface RecordBatch {
   topic: string;
   partition: number;
   records: ConsumedRecord[];
+  /**
+   * Tells the log this consumer is alive while a handler waits long (Kafka evicts a member silent for its session
+   * timeout, 10 s); absent where nothing evicts (the embedded log). Cheap to call often.
+   */
+  heartbeat?: () => Promise<void>;
 }
 
 export interface ConsumerOptions {
