@@ -1,4 +1,5 @@
 // Reads back what reached ClickHouse: stored rows per messageId, counted straight from the events table.
+import { counterOf } from '../harness/http';
 import { sendDemo } from '@cdp/cdp/demo';
 import { waitFor } from '@cdp/runtime';
 import type { TestPlatform } from '../harness/platform';
@@ -46,5 +47,12 @@ export async function loadDemo(cdp: TestPlatform, options: { customers: number; 
     return Number((await result.json<{ stored: string | number }>())[0]?.stored ?? 0);
   };
   await waitFor(async () => (await stored()) === sent.messages, { timeoutMs: 60_000, what: `${sent.messages} demo messages stored` });
+  // And segments have followed every profile those messages changed, so sizes move only with full passes from here.
+  if (cdp.config.segmentsFollow) {
+    await waitFor(
+      async () => (await counterOf(cdp.url, 'cdp_segments_profile_changes_read_total')) >= (await counterOf(cdp.url, 'cdp_resolver_profile_changes_total')),
+      { timeoutMs: 120_000, what: 'segments to follow every changed profile' },
+    );
+  }
   return { messages: sent.messages };
 }

@@ -101,6 +101,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
       logger,
       metrics,
       intervalMs: config.segmentsIntervalMs,
+      follow: config.segmentsFollow,
     });
   }
 

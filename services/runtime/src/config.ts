@@ -78,6 +78,7 @@ export const configSchema = z.object({
     .default('')
     .transform((text) => text.split(',').map((value) => value.trim()).filter(Boolean)),
   CDP_SEGMENTS_INTERVAL_MS: positiveInt(60000),
+  CDP_SEGMENTS_FOLLOW: z.enum(['true', 'false']).default('true'),
   CDP_SHUTDOWN_TIMEOUT_MS: positiveInt(15000),
   CDP_TRUSTED_PROXIES: optionalString
     .transform((value) => value?.split(',').map((entry) => entry.trim()).filter(Boolean) ?? [])
@@ -112,6 +113,8 @@ export interface Config {
   /** Whether every source's emails and phones link profiles, not only those of keys holding `trusted`. */
   trustAllSources: boolean;
   segmentsIntervalMs: number;
+  /** Whether segments follow profile changes between full passes. */
+  segmentsFollow: boolean;
   shutdownTimeoutMs: number;
   trustedProxies: string[];
   ingest: { rateLimitPerSecond: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
@@ -163,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dedupe: { windowMs: e.CDP_DEDUPE_WINDOW_HOURS * 3_600_000, maxIds: e.CDP_DEDUPE_MAX_IDS },
     trustAllSources: e.CDP_TRUST_ALL_SOURCES === 'true',
     segmentsIntervalMs: e.CDP_SEGMENTS_INTERVAL_MS,
+    segmentsFollow: e.CDP_SEGMENTS_FOLLOW === 'true',
     shutdownTimeoutMs: e.CDP_SHUTDOWN_TIMEOUT_MS,
     trustedProxies: e.CDP_TRUSTED_PROXIES,
     ingest: {

@@ -29,6 +29,7 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
   const logger = deps.logger.child({ component: 'segments-follower' });
   const followed = deps.metrics.counter('cdp_segments_followed_profiles_total', 'Changed profiles evaluated against every segment as they changed');
   const unreadable = deps.metrics.counter('cdp_segments_unreadable_profile_changes_total', 'Profile change records that could not be decoded (the next full pass covers their profiles)');
+  const handled = deps.metrics.counter('cdp_segments_profile_changes_read_total', 'Profile change records read and followed (unreadable ones included)');
   const changesCounter = deps.metrics.counter('cdp_segments_changes_total', 'Segment membership changes published', ['change']);
   const freshness = deps.metrics.histogram(
     'cdp_segments_follow_seconds',
@@ -90,7 +91,7 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
     async handleBatch(batch) {
       const changes = batch.records.map(decode).filter((change): change is ProfileChange => change !== null);
       // Throwing leaves the offsets uncommitted: the same changes come again, and their evaluation is idempotent.
-      if (changes.length === 0) return;
+      if (changes.length === 0) return handled.inc(batch.records.length);
       // A full pass may hold the turn for many seconds: the consumer keeps telling Kafka it is alive meanwhile.
       const beat = batch.heartbeat;
       const alive = beat ? setInterval(() => void beat().catch(() => undefined), heartbeatEveryMs) : null;
@@ -99,6 +100,7 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
       } finally {
         if (alive) clearInterval(alive);
       }
+      handled.inc(batch.records.length);
     },
   });
   logger.info('segments following profile changes');
