@@ -7,14 +7,20 @@
 //   BENCH_PREVIEWS  timed previews, spread over the ten custom rules (default 20)
 //   KAFKA_BROKERS   publish segment changes on this broker; else on the embedded log in the temp data directory
 //   BENCH_DATA_DIR  keep the store in this directory and reuse its events on the next run (default: a temp dir, removed)
+//   BENCH_FRESHNESS_SECONDS  seconds of sustained orders for the membership freshness measure (default 120; 0 skips it)
+//   BENCH_FRESHNESS_RATE     orders a second during it (default 1000)
 //
 // The data, the query API and the segments service live in one child process (chDB takes one data directory per
 // process), so the export's memory is that process's own, sampled from /proc; this process only sends requests.
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { spawnPart } from './resolver/child';
 import { exportCsv } from './segments/export';
 import { customSegments, exportedSegmentName, smallerExportName } from './segments/rules';
+import type { ChangeTimes, FreshnessServed } from './segments/freshness';
 import type { Evaluated, Served } from './segments/server';
+import { measureFreshness, type Freshness } from './segments/traffic';
 
 const usage = `usage: pnpm bench segments
 
@@ -31,6 +37,10 @@ environment:
   KAFKA_BROKERS   publish segment changes on this broker (default: the embedded log, in the temp dir)
   BENCH_DATA_DIR  keep the store in this directory and reuse its events on the next run, with its segments and
                   membership cleared (default: a temp dir, removed); the data's windows end when it was generated
+  BENCH_FRESHNESS_SECONDS  then, the whole platform on that store twice (full passes only, then following profile
+                  changes): orders at a steady rate over HTTP for this many seconds, half of them a new customer's
+                  first, timed from the 200 to the first change of the customer on the segment feed (default 120; 0 skips)
+  BENCH_FRESHNESS_RATE     orders a second (default 1000)
 `;
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -39,6 +49,8 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
 }
 
 const previews = Number(process.env.BENCH_PREVIEWS ?? 20);
+const freshnessSeconds = Number(process.env.BENCH_FRESHNESS_SECONDS ?? 120);
+const freshnessRate = Number(process.env.BENCH_FRESHNESS_RATE ?? 1000);
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
@@ -50,8 +62,24 @@ function percentile(durations: number[], share: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))] ?? NaN;
 }
 
+/** The whole platform on the benchmark's store, following profile changes or not, under steady orders. */
+async function freshnessOf(dataDir: string, follow: boolean): Promise<Freshness> {
+  progress(`freshness, ${follow ? 'following profile changes' : 'full passes only'}: starting the platform (its first full pass first)`);
+  const part = spawnPart<FreshnessServed | ChangeTimes>(new URL('./segments/freshness.ts', import.meta.url), [], {
+    env: { BENCH_DATA_DIR: dataDir, CDP_SEGMENTS_FOLLOW: String(follow) },
+  });
+  try {
+    return await measureFreshness(part, freshnessRate, freshnessSeconds, progress);
+  } finally {
+    await part.stop();
+  }
+}
+
 async function main(): Promise<void> {
-  const server = spawnPart<Served | Evaluated | { error: string }>(new URL('./segments/server.ts', import.meta.url), []);
+  // The freshness parts serve the store the first part built: it lives in a directory this process owns.
+  const ownDir = process.env.BENCH_DATA_DIR ? null : mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-segments-'));
+  const dataDir = process.env.BENCH_DATA_DIR ?? ownDir!;
+  const server = spawnPart<Served | Evaluated | { error: string }>(new URL('./segments/server.ts', import.meta.url), [], { env: { BENCH_DATA_DIR: dataDir } });
   const rows: string[] = [];
   try {
     const served = (await server.next()) as Served;
@@ -128,6 +156,19 @@ async function main(): Promise<void> {
       `${thousands(run.rssAfterMb)} MB after |`;
     rows.push(exportRow('CSV export of a smaller audience first (HTTP, streamed to the end)', smaller));
     rows.push(exportRow('CSV export (HTTP, streamed to the end)', exported));
+    await server.stop();
+
+    if (freshnessSeconds > 0) {
+      const before = await freshnessOf(dataDir, false);
+      const after = await freshnessOf(dataDir, true);
+      const ms = (value: number) => (Number.isFinite(value) ? `${thousands(value)} ms` : '—');
+      const detail = (run: Freshness) =>
+        `${thousands(run.sent)} orders in ${freshnessSeconds} s; ${thousands(run.seen)} of ${thousands(run.measured)} sampled first orders had a change by the end, max ${ms(run.maxMs)}; ` +
+        `${run.fullPasses} full passes, drift ${run.drift}; server RSS ${thousands(run.rssMb.start)} MB at the start, peak ${thousands(run.rssMb.peak)}, end ${thousands(run.rssMb.end)}`;
+      rows.push(`| first full pass of the whole platform on start | ${seconds(after.firstPassMs)} | ≤ 10 s | full passes only: ${seconds(before.firstPassMs)} |`);
+      rows.push(`| membership freshness p50 / p95, full passes only (before) | ${ms(before.p50Ms)} / ${ms(before.p95Ms)} | — | ${detail(before)} |`);
+      rows.push(`| membership freshness p50 / p95, following profile changes | ${ms(after.p50Ms)} / ${ms(after.p95Ms)} | p95 ≤ 5 s | ${detail(after)} |`);
+    }
     out(
       `\nsegments benchmark: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, chDB in the serving process; ` +
         `one run on a shared machine, so timings are noisy\n`,
@@ -143,6 +184,7 @@ async function main(): Promise<void> {
     for (const row of rows) out(row);
   } finally {
     await server.stop();
+    if (ownDir) rmSync(ownDir, { recursive: true, force: true });
   }
 }
 

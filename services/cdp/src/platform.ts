@@ -68,7 +68,8 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
       { name: topics.links, partitions: 1, keepForever: true },
       { name: topics.segmentChanges, partitions: config.topicPartitions, retentionMs },
       { name: topics.segmentsLeader, partitions: 1, retentionMs },
-      { name: topics.profileChanges, partitions: config.topicPartitions, retentionMs },
+      // One partition: the one segments evaluator follows it, and reads every change since its last batch at once.
+      { name: topics.profileChanges, partitions: 1, retentionMs },
     ]);
   }
 

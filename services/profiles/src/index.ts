@@ -15,7 +15,7 @@ export {
   type ProfileStats,
 } from './stats';
 export { clickhouseNow, keptRowsLackKeys, keptStats, rollUpSurvivors, commitMarginMs, type RollUp } from './rollups';
-export { decisionsOf, membersAsSurvivors, membersOf, movementsOf, segmentSizes, segmentsOf, segmentsWithMembers, storeMembershipChanges } from './membership';
+export { decisionsOf, decisionsOfMany, membersAsSurvivors, membersOf, movementsOf, segmentSizes, segmentsOf, segmentsWithMembers, storeMembershipChanges } from './membership';
 export { subscribersOf, subscriptionChannels, subscriptionsOf, type SubscriptionChannel, type SubscriptionState } from './subscriptions';
 export { findProfileId, identifiersOf, normaliseLookup, profileRefTypes, readProfile, type Profile, type ProfileRefType } from './profile';
 export { decodeAudienceCursor, readAudiencePage, streamAudience, type AudienceMember, type AudienceOptions, type AudiencePage } from './audience';

@@ -3,13 +3,21 @@
 import type { ClickHouseClient } from '@cdp/runtime';
 import { joinSurvivors, survivorOf } from './survivors';
 
+// The latest membership row of each (segment, profile) passing `where`, member or not.
+const latestRows = (where: string) =>
+  `(SELECT segment_id, profile_id, is_member, entered_at, version FROM segment_membership FINAL WHERE ${where})`;
+
 /**
  * The latest membership row of each profile for the segment named by the query parameter `segmentParam` (e.g.
- * `{segmentId:String}`), member or not: `profile_id`, `is_member`, `entered_at` (when its current stay began) and
- * `version` (of the evaluation that decided it). `profilesParam`, an `Array(String)` parameter, limits it to those.
+ * `{segmentId:String}`), member or not: `segment_id`, `profile_id`, `is_member`, `entered_at` (when its current stay
+ * began) and `version` (of the evaluation that decided it). `profilesParam`, an `Array(String)` parameter, limits it.
  */
 export const decisionsOf = (segmentParam: string, profilesParam?: string) =>
-  `(SELECT profile_id, is_member, entered_at, version FROM segment_membership FINAL WHERE segment_id = ${segmentParam}${profilesParam ? ` AND profile_id IN ${profilesParam}` : ''})`;
+  latestRows(`segment_id = ${segmentParam}${profilesParam ? ` AND profile_id IN ${profilesParam}` : ''}`);
+
+/** The same for several segments (an `Array(String)` parameter), limited to `profilesParam` if given. */
+export const decisionsOfMany = (segmentsParam: string, profilesParam?: string) =>
+  latestRows(`segment_id IN ${segmentsParam}${profilesParam ? ` AND profile_id IN ${profilesParam}` : ''}`);
 
 /** The current members of the segment (`profile_id` as last evaluated, `entered_at`, `version`): the rows saying so. */
 export const membersOf = (segmentParam: string) => `(SELECT profile_id, entered_at, version FROM ${decisionsOf(segmentParam)} WHERE is_member = 1)`;

@@ -37,9 +37,9 @@ export const usesRfm = (rule: SegmentRule): boolean =>
  * pass (of segment_profiles), its stats and the trait keys and behaviours it holds are read from it;
  * everything else is rolled up or counted from the current data.
  */
-export function compileRule(rule: SegmentRule, options: { now: number; pass?: Pass | null }): CompiledRule {
+export function compileRule(rule: SegmentRule, options: { now: number; pass?: Pass | null; paramPrefix?: string }): CompiledRule {
   const pass = options.pass ?? null;
-  const binder = createBinder(options.now);
+  const binder = createBinder(options.now, options.paramPrefix);
   const { params, bind, since, instant, valueTest } = binder;
 
   /** Survivors whose latest value of a trait passes the test; the trait key is a parameter, not a path. */

@@ -1,5 +1,5 @@
-// One evaluation of one segment: diff its members now against segment_membership, publish the changes, then store them.
-import { decisionsOf, storeMembershipChanges } from '@cdp/profiles';
+// One evaluation of segments: diff their members now against segment_membership, publish the changes, then store them.
+import { decisionsOf, decisionsOfMany, storeMembershipChanges } from '@cdp/profiles';
 import { pagesInKeyOrder, toClickHouseTime, type ClickHouseClient, type EventLog } from '@cdp/runtime';
 import { encodeSegmentChange, type SegmentChange, type SegmentRule } from '@cdp/schemas';
 import { compileRule } from './compile';
@@ -16,7 +16,18 @@ export interface EvaluationTarget {
   rule: SegmentRule | null;
 }
 
-/** Changes are read back this many at a time, by profile id, so a first evaluation streams in flat memory. */
+export interface EvaluationOptions {
+  now: number;
+  version: number;
+  pass: Pass | null;
+  /**
+   * Only these stored profile ids' membership is decided (changed survivors and the ids they absorbed), the pass
+   * holding just those survivors; every profile's when absent.
+   */
+  scope?: string[];
+}
+
+/** Changes are read back this many at a time, by (segment, profile), so a first evaluation streams in flat memory. */
 const chunkSize = 50_000;
 /**
  * And produced this many at a time: kafkajs sends a partition's share of one produce call as one batch, and 5000
@@ -25,73 +36,85 @@ const chunkSize = 50_000;
 const produceSize = 5000;
 
 /**
- * New members (not current) and leavers (current, not members now), computed in ClickHouse and kept in segment_diffs
- * under the evaluation's version. The rule's query is read once: both sides go through one GROUP BY, since running it
- * again for the leavers would double the cost of every evaluation. A profile whose membership a later evaluation
- * decided (a change followed while this pass ran) is left as that one decided: this one read older data. `decisions`
- * are the latest membership rows this evaluation may change: the segment's, or those of the profiles it looked at.
+ * New members (not current) and leavers (current, not members now) of every segment in `members` (segment_id,
+ * profile_id), computed in ClickHouse and kept in segment_diffs under the evaluation's version. The rule's query is
+ * read once: both sides go through one GROUP BY, since running it again for the leavers would double the cost of
+ * every evaluation. A profile whose membership a later evaluation decided (a change followed while this pass ran) is
+ * left as that one decided: this one read older data. `decisions` are the latest membership rows this evaluation may
+ * change: the segment's, or those of the profiles it looked at.
  */
 const diffInto = (members: string, decisions: string) => `
   INSERT INTO segment_diffs (pass, segment_id, profile_id, is_member, entered_at)
-  SELECT {version:UInt64}, {segmentId:String}, profile_id, member_now, if(member_now = 1, {now:DateTime64(3, 'UTC')}, stay_began)
+  SELECT {version:UInt64}, segment_id, profile_id, member_now, if(member_now = 1, {now:DateTime64(3, 'UTC')}, stay_began)
   FROM (
-    SELECT profile_id, max(now_side) AS member_now, max(current_side) AS member_before, max(began) AS stay_began, max(decided) AS decided_by
+    SELECT segment_id, profile_id, max(now_side) AS member_now, max(current_side) AS member_before, max(began) AS stay_began, max(decided) AS decided_by
     FROM (
-      SELECT profile_id, toUInt8(1) AS now_side, toUInt8(0) AS current_side, toDateTime64(0, 3, 'UTC') AS began, toUInt64(0) AS decided FROM (${members})
+      SELECT segment_id, profile_id, toUInt8(1) AS now_side, toUInt8(0) AS current_side, toDateTime64(0, 3, 'UTC') AS began, toUInt64(0) AS decided
+      FROM (${members})
       UNION ALL
-      SELECT profile_id, toUInt8(0), is_member, entered_at, version FROM ${decisions}
+      SELECT segment_id, profile_id, toUInt8(0), is_member, entered_at, version FROM ${decisions}
     )
-    GROUP BY profile_id
+    GROUP BY segment_id, profile_id
   )
   WHERE member_now != member_before AND decided_by < {version:UInt64}`;
 
-const ofThisDiff = `FROM segment_diffs WHERE pass = {version:UInt64} AND segment_id = {segmentId:String}`;
+const ofThisDiff = `FROM segment_diffs WHERE pass = {version:UInt64} AND segment_id IN {segmentIds:Array(String)}`;
 const thisDiff = `(SELECT segment_id, profile_id, is_member, entered_at ${ofThisDiff})`;
-// Epoch milliseconds, not text: parsing a date a change costs more than the rest of reading it.
-const diffPage = `SELECT profile_id, is_member, toUnixTimestamp64Milli(entered_at) AS entered_at ${ofThisDiff} AND profile_id > {after:String} ORDER BY profile_id LIMIT {limit:UInt32}`;
+// Epoch milliseconds, not text: parsing a date a change costs more than the rest of reading it. Pages go on where the
+// last ended: by profile id within one segment (the table's order), by segment and profile id over several.
+const diffPage = (position: string) => `
+  SELECT segment_id, profile_id, is_member, toUnixTimestamp64Milli(entered_at) AS entered_at, ${position} AS position
+  ${ofThisDiff} AND position > {after:String} ORDER BY ${position === 'profile_id' ? 'segment_id, profile_id' : 'position'} LIMIT {limit:UInt32}`;
+const onePage = diffPage('profile_id');
+const manyPage = diffPage(`concat(segment_id, '\\0', profile_id)`);
 
 const noMembers = `SELECT profile_id FROM (SELECT '' AS profile_id) WHERE 0`;
 
 interface DiffRow {
+  segment_id: string;
   profile_id: string;
   is_member: number;
   entered_at: string | number;
+  position: string;
 }
 
 /**
- * Publishes every change before storing any: a crash in between publishes them again on the next evaluation (at
- * least once), where storing first could lose them for good. Both sides read the diff ClickHouse kept, so what is
- * stored is what was published, and storing is one INSERT … SELECT instead of sending the rows back.
+ * Evaluates one segment, or several in one diff (a few changed profiles against every segment: one query instead of
+ * one per segment). Publishes every change before storing any: a crash in between publishes them again on the next
+ * evaluation (at least once), where storing first could lose them for good. Both sides read the diff ClickHouse kept,
+ * so what is stored is what was published, and storing is one INSERT … SELECT instead of sending the rows back.
  */
-export async function evaluateSegment(
+export async function evaluateSegments(
   deps: { clickhouse: ClickHouseClient; log: EventLog; changesTopic: string },
-  target: EvaluationTarget,
-  options: {
-    now: number;
-    version: number;
-    pass: Pass | null;
-    /**
-     * Only these stored profile ids' membership is decided (changed survivors and the ids they absorbed), the pass
-     * holding just those survivors; every profile's when absent.
-     */
-    scope?: string[];
-  },
+  targets: EvaluationTarget[],
+  options: EvaluationOptions,
 ): Promise<EvaluationResult> {
-  const compiled = target.rule ? compileRule(target.rule, { now: options.now, pass: options.pass }) : { sql: noMembers, params: {} };
-  const params = { ...compiled.params, now: toClickHouseTime(options.now), version: options.version, segmentId: target.segmentId, scope: options.scope ?? [] };
-  const decisions = decisionsOf('{segmentId:String}', options.scope ? '{scope:Array(String)}' : undefined);
-  await deps.clickhouse.command({ query: diffInto(compiled.sql, decisions), query_params: params });
+  const params: Record<string, unknown> = {
+    now: toClickHouseTime(options.now),
+    version: options.version,
+    segmentIds: targets.map((target) => target.segmentId),
+    scope: options.scope ?? [],
+  };
+  // Each rule binds its values under a prefix of its own, so every rule's parameters meet in one query.
+  const members = targets.map((target, index) => {
+    const compiled = target.rule ? compileRule(target.rule, { now: options.now, pass: options.pass, paramPrefix: `s${index}_` }) : { sql: noMembers, params: {} };
+    Object.assign(params, compiled.params, { [`segment${index}`]: target.segmentId });
+    return `SELECT {segment${index}:String} AS segment_id, profile_id FROM (${compiled.sql})`;
+  });
+  const decisions =
+    targets.length === 1 && !options.scope ? decisionsOf('{segment0:String}') : decisionsOfMany('{segmentIds:Array(String)}', options.scope ? '{scope:Array(String)}' : undefined);
+  await deps.clickhouse.command({ query: diffInto(members.join(' UNION ALL '), decisions), query_params: params });
   // A newer evaluator drops old passes, and a dropped pass never comes back: if the pass's profiles are still there
   // once the diff is computed, the diff read all of them, not an empty universe that would make every member exit.
-  if (target.rule && options.pass && !(await passExists(deps.clickhouse, options.pass.id))) {
+  if (targets.some((target) => target.rule) && options.pass && !(await passExists(deps.clickhouse, options.pass.id))) {
     throw new Error('a newer evaluation dropped this pass while its members were read');
   }
   const counts: EvaluationResult = { entered: 0, exited: 0 };
   const read = async (after: string, limit: number) =>
-    (await deps.clickhouse.query({ query: diffPage, query_params: { ...params, after, limit }, format: 'JSONEachRow' })).json<DiffRow>();
-  for await (const rows of pagesInKeyOrder(read, (row) => row.profile_id, chunkSize)) {
+    (await deps.clickhouse.query({ query: targets.length === 1 ? onePage : manyPage, query_params: { ...params, after, limit }, format: 'JSONEachRow' })).json<DiffRow>();
+  for await (const rows of pagesInKeyOrder(read, (row) => row.position, chunkSize)) {
     const changes = rows.map((row): SegmentChange => ({
-      segmentId: target.segmentId,
+      segmentId: row.segment_id,
       profileId: row.profile_id,
       change: Number(row.is_member) === 1 ? 'entered' : 'exited',
       at: options.now,
@@ -111,3 +134,7 @@ export async function evaluateSegment(
   if (counts.entered + counts.exited > 0) await storeMembershipChanges(deps.clickhouse, thisDiff, params);
   return counts;
 }
+
+/** One segment's evaluation (see evaluateSegments). */
+export const evaluateSegment = (deps: { clickhouse: ClickHouseClient; log: EventLog; changesTopic: string }, target: EvaluationTarget, options: EvaluationOptions) =>
+  evaluateSegments(deps, [target], options);

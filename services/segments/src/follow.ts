@@ -5,7 +5,7 @@ import { absorbedIdsOf } from '@cdp/profiles';
 import type { ClickHouseClient, ConsumedRecord, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
 import { decodeProfileChange, type ProfileChange, type TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
-import { evaluateSegment } from './evaluate';
+import { evaluateSegments, type EvaluationResult } from './evaluate';
 import { buildChangedPass, dropPasses, latestPass } from './passes';
 import type { Turns } from './turns';
 
@@ -60,17 +60,31 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
     const now = Date.now();
     const version = deps.turns.nextVersion(now);
     const pass = { id: version, traitKeys: scoredBy.traitKeys, behaviours: scoredBy.behaviours };
+    const began = performance.now();
+    let built = 0;
     try {
       await buildChangedPass(deps.clickhouse, pass, { survivors, stored: [...new Set([...survivors, ...absorbed])] }, now, scoredBy);
-      for (const definition of await deps.store.list()) {
-        try {
-          const target = { segmentId: definition.id, rule: definition.rule };
-          const result = await evaluateSegment({ clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges }, target, { now, version, pass, scope });
-          changesCounter.inc({ change: 'entered' }, result.entered);
-          changesCounter.inc({ change: 'exited' }, result.exited);
-        } catch (error) {
-          // One broken segment must not hold the others back; the next full pass evaluates it again.
-          logger.error({ err: error, segmentId: definition.id }, 'segment evaluation of changed profiles failed');
+      built = performance.now() - began;
+      const targets = (await deps.store.list()).map((definition) => ({ segmentId: definition.id, rule: definition.rule }));
+      const evaluation = { clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges };
+      const options = { now, version, pass, scope };
+      const count = (result: EvaluationResult) => {
+        changesCounter.inc({ change: 'entered' }, result.entered);
+        changesCounter.inc({ change: 'exited' }, result.exited);
+      };
+      try {
+        // Every segment in one diff: a few profiles cost a handful of queries, not a handful per segment.
+        count(await evaluateSegments(evaluation, targets, options));
+      } catch (error) {
+        // One broken segment must not hold the others back: each alone, and the broken one is left to the next full pass.
+        logger.warn({ err: error }, 'changed profiles could not be evaluated against every segment at once; one segment at a time');
+        await dropPasses(deps.clickhouse, 'segment_diffs', { below: 0, exactly: version });
+        for (const target of targets) {
+          try {
+            count(await evaluateSegments(evaluation, [target], options));
+          } catch (failure) {
+            logger.error({ err: failure, segmentId: target.segmentId }, 'segment evaluation of changed profiles failed');
+          }
         }
       }
     } finally {
@@ -78,6 +92,7 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
       await dropPasses(deps.clickhouse, 'segment_diffs', { below: 0, exactly: version });
     }
     followed.inc(survivors.length);
+    logger.debug({ profiles: survivors.length, buildMs: Math.round(built), totalMs: Math.round(performance.now() - began) }, 'followed changed profiles');
     const publishedAt = Date.now();
     for (const change of changes) freshness.observe(Math.max(0, publishedAt - change.at) / 1000);
   }

@@ -11,12 +11,15 @@ const numericJson = `('Int64', 'UInt64', 'Double')`;
 
 export type Binder = ReturnType<typeof createBinder>;
 
-/** Parameters `p0`, `p1`, … and `now` (epoch ms `nowMs`), from which every relative window is measured back. */
-export function createBinder(nowMs: number) {
+/**
+ * Parameters `p0`, `p1`, … and `now` (epoch ms `nowMs`), from which every relative window is measured back; with a
+ * prefix, `<prefix>p0` …, so that several rules' parameters can meet in one query.
+ */
+export function createBinder(nowMs: number, prefix = '') {
   const params: Record<string, unknown> = { now: toClickHouseTime(nowMs) };
   let next = 0;
   const bind = (type: ParamType, value: unknown): string => {
-    const name = `p${next++}`;
+    const name = `${prefix}p${next++}`;
     params[name] = value;
     return `{${name}:${type}}`;
   };

@@ -113,7 +113,7 @@ async function measure(runtime: 'kafka' | 'embedded', count: number): Promise<Th
       { name: topics.events, partitions: config.topicPartitions },
       { name: topics.deadLetter, partitions: 1 },
       { name: topics.links, partitions: 1, keepForever: true },
-      { name: topics.profileChanges, partitions: config.topicPartitions },
+      { name: topics.profileChanges, partitions: 1 },
     ]);
     const receivedAt = Date.now();
     const records = customerMessages(count, `r${runtime}${process.pid}`).map((message) => {

@@ -75,6 +75,7 @@ async function evaluate(): Promise<Evaluated> {
   await log.ensureTopics([
     { name: topics.segmentChanges, partitions: config.topicPartitions },
     { name: topics.segmentsLeader, partitions: 1 },
+    { name: topics.profileChanges, partitions: 1 },
   ]);
   const metrics = createMetrics();
   const published = async () => Object.values(await log.endOffsets(topics.segmentChanges)).reduce((sum, offset) => sum + Number(offset), 0);
