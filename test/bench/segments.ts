@@ -65,9 +65,9 @@ function percentile(durations: number[], share: number): number {
 /** The whole platform on the benchmark's store, following profile changes or not, under steady orders. */
 async function freshnessOf(dataDir: string, follow: boolean): Promise<Freshness> {
   progress(`freshness, ${follow ? 'following profile changes' : 'full passes only'}: starting the platform (its first full pass first)`);
-  const part = spawnPart<FreshnessServed | ChangeTimes>(new URL('./segments/freshness.ts', import.meta.url), [], {
-    env: { BENCH_DATA_DIR: dataDir, CDP_SEGMENTS_FOLLOW: String(follow) },
-  });
+  // Before following, a full pass every minute was how segments kept up; following, full passes come at the default.
+  const env: Record<string, string> = { BENCH_DATA_DIR: dataDir, CDP_SEGMENTS_FOLLOW: String(follow), ...(follow ? {} : { CDP_SEGMENTS_INTERVAL_MS: '60000' }) };
+  const part = spawnPart<FreshnessServed | ChangeTimes>(new URL('./segments/freshness.ts', import.meta.url), [], { env });
   try {
     return await measureFreshness(part, freshnessRate, freshnessSeconds, progress);
   } finally {
@@ -166,8 +166,8 @@ async function main(): Promise<void> {
         `${thousands(run.sent)} orders in ${freshnessSeconds} s; ${thousands(run.seen)} of ${thousands(run.measured)} sampled first orders had a change by the end, max ${ms(run.maxMs)}; ` +
         `${run.fullPasses} full passes, drift ${run.drift}; server RSS ${thousands(run.rssMb.start)} MB at the start, peak ${thousands(run.rssMb.peak)}, end ${thousands(run.rssMb.end)}`;
       rows.push(`| first full pass of the whole platform on start | ${seconds(after.firstPassMs)} | ≤ 10 s | full passes only: ${seconds(before.firstPassMs)} |`);
-      rows.push(`| membership freshness p50 / p95, full passes only (before) | ${ms(before.p50Ms)} / ${ms(before.p95Ms)} | — | ${detail(before)} |`);
-      rows.push(`| membership freshness p50 / p95, following profile changes | ${ms(after.p50Ms)} / ${ms(after.p95Ms)} | p95 ≤ 5 s | ${detail(after)} |`);
+      rows.push(`| membership freshness p50 / p95, full passes every minute only (before) | ${ms(before.p50Ms)} / ${ms(before.p95Ms)} | — | ${detail(before)} |`);
+      rows.push(`| membership freshness p50 / p95, following profile changes (full passes every 5 minutes) | ${ms(after.p50Ms)} / ${ms(after.p95Ms)} | p95 ≤ 5 s | ${detail(after)} |`);
     }
     out(
       `\nsegments benchmark: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, chDB in the serving process; ` +

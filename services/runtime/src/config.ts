@@ -77,7 +77,7 @@ export const configSchema = z.object({
     .string()
     .default('')
     .transform((text) => text.split(',').map((value) => value.trim()).filter(Boolean)),
-  CDP_SEGMENTS_INTERVAL_MS: positiveInt(60000),
+  CDP_SEGMENTS_INTERVAL_MS: positiveInt(300000),
   CDP_SEGMENTS_FOLLOW: z.enum(['true', 'false']).default('true'),
   CDP_SHUTDOWN_TIMEOUT_MS: positiveInt(15000),
   CDP_TRUSTED_PROXIES: optionalString

@@ -71,12 +71,16 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     // The pass's profiles, rolled up once for every rule; the version names the pass.
     const pass = { id: version, ...passInputsOf(definitions.map((definition) => definition.rule)) };
     const changedOnly = rolledUpAllAt !== null && now - rolledUpAllAt < fullRollUpEveryMs;
-    const replaced = await buildPass(deps.clickhouse, pass, now, { changedOnly });
+    // A full pass takes its turns piece by piece (its profiles, then each segment), so followed changes need not wait
+    // for the whole of it; a profile they decide meanwhile is left to them (a later version).
+    const replaced = await deps.turns.run(() => buildPass(deps.clickhouse, pass, now, { changedOnly }));
     if (!changedOnly) rolledUpAllAt = now;
     let failed = 0;
     for (const target of targets) {
       try {
-        const result = await evaluateSegment({ clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges }, target, { now, version, pass });
+        const result = await deps.turns.run(() =>
+          evaluateSegment({ clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges }, target, { now, version, pass }),
+        );
         changesCounter.inc({ change: 'entered' }, result.entered);
         changesCounter.inc({ change: 'exited' }, result.exited);
         const definition = definitions.find((each) => each.id === target.segmentId);
@@ -88,7 +92,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
       }
     }
     previousDefinitions = new Map(definitions.map((definition) => [definition.id, definition.updatedAt]));
-    await dropPassesBefore(Math.min(pass.id, replaced?.id ?? pass.id), version);
+    await deps.turns.run(() => dropPassesBefore(Math.min(pass.id, replaced?.id ?? pass.id), version));
     evaluations.inc({ outcome: failed === 0 ? 'ok' : 'partial' });
     evaluationSeconds.observe((Date.now() - now) / 1000);
     logger.debug({ segments: targets.length, failed, ms: Date.now() - now }, 'evaluated segments');
@@ -113,7 +117,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     running = (async () => {
       while (pending) {
         pending = false;
-        await deps.turns.run(evaluateAll).catch((error: unknown) => logger.error({ err: error }, 'segment evaluation failed'));
+        await evaluateAll().catch((error: unknown) => logger.error({ err: error }, 'segment evaluation failed'));
       }
     })().finally(() => {
       running = null;

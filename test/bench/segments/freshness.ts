@@ -34,7 +34,7 @@ const config = loadConfig({
   CDP_TOPIC_PREFIX: `fresh${process.pid}.`,
   KAFKA_BROKERS: process.env.KAFKA_BROKERS,
   CDP_SEGMENTS_FOLLOW: process.env.CDP_SEGMENTS_FOLLOW ?? 'true',
-  CDP_SEGMENTS_INTERVAL_MS: process.env.CDP_SEGMENTS_INTERVAL_MS ?? '60000',
+  CDP_SEGMENTS_INTERVAL_MS: process.env.CDP_SEGMENTS_INTERVAL_MS,
   LOG_LEVEL: 'warn',
 });
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'bench-freshness' });
