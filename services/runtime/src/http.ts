@@ -106,6 +106,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Plugins read the store while registering (keys, suppressions); an in-process store busy with a long query (the
+    // first segment pass over a large base) can keep them waiting longer than Fastify's 10 s default.
+    pluginTimeout: 120_000,
     trustProxy: options.trustProxy && options.trustProxy.length > 0 ? options.trustProxy : false,
     // A profile is addressed by `type:value` in the path: a long email or anonymous id must reach its route, not a 404.
     routerOptions: { maxParamLength: maxPathParameterLength },
