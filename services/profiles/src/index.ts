@@ -1,6 +1,6 @@
 // The profile read model: the one owner of the profile tables. Every other package reads profiles through these
 // named queries and relations; none assembles SQL over identities, merges, stats, traits, roll-ups or membership.
-export { absorbedBy, absorbedIdsOf, joinSurvivors, mergedIds, messagesPerSurvivor, notAbsorbed, storedIdsOf, survivorOf, survivorOfStored } from './survivors';
+export { absorbedBy, absorbedIdsOf, joinSurvivors, mergedIds, messagesPerSurvivor, notAbsorbed, storedIdsOf, survivorOf, survivorOfStored, survivorsOfStored } from './survivors';
 export {
   latestTraitsOfSurvivors,
   parseTraitValue,

@@ -46,6 +46,19 @@ export async function survivorOfStored(client: ClickHouseClient, storedId: strin
   return merged[0]?.survivor_id ?? storedId;
 }
 
+/** The survivor of each stored id, in one read: itself when no merge absorbed it. */
+export async function survivorsOfStored(client: ClickHouseClient, storedIds: string[]): Promise<string[]> {
+  if (storedIds.length === 0) return [];
+  const found = await rows<{ stored: string; survivor: string }>(
+    client,
+    `SELECT stored.id AS stored, ${survivorOf('stored.id')} AS survivor
+     FROM (SELECT arrayJoin({storedIds:Array(String)}) AS id) AS stored ${joinSurvivors('stored.id')}`,
+    { storedIds },
+  );
+  const survivors = new Map(found.map((row) => [row.stored, row.survivor]));
+  return storedIds.map((id) => survivors.get(id) ?? id);
+}
+
 /** The stored ids the survivors absorbed (not the survivors themselves), each once. */
 export async function absorbedIdsOf(client: ClickHouseClient, survivors: string[]): Promise<string[]> {
   if (survivors.length === 0) return [];

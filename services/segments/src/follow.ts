@@ -1,7 +1,7 @@
 // Segments that follow their profiles: each profile change record of the resolver re-evaluates just that profile
 // against every segment, so an entered / exited change is published within seconds instead of at the next full pass.
 import type { Logger } from 'pino';
-import { absorbedIdsOf } from '@cdp/profiles';
+import { absorbedIdsOf, survivorsOfStored } from '@cdp/profiles';
 import type { ClickHouseClient, ConsumedRecord, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
 import { decodeProfileChange, type ProfileChange, type TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
@@ -53,10 +53,13 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
     const scoredBy = await latestPass(deps.clickhouse);
     // Before the first full pass nothing is stored to compare with: that pass evaluates everyone.
     if (!scoredBy) return;
-    const survivors = [...new Set(changes.map((change) => change.profileId))].sort();
+    // A record may name a profile absorbed since (a replay, records of two resolvers): its survivor now is the one to
+    // roll up, and the named id leaves every segment.
+    const named = [...new Set(changes.map((change) => change.profileId))];
+    const survivors = [...new Set(await survivorsOfStored(deps.clickhouse, named))].sort();
     const absorbed = await absorbedIdsOf(deps.clickhouse, survivors);
     const merged = changes.flatMap((change) => change.merged);
-    const scope = [...new Set([...survivors, ...absorbed, ...merged])].sort();
+    const scope = [...new Set([...named, ...survivors, ...absorbed, ...merged])].sort();
     const now = Date.now();
     const version = deps.turns.nextVersion(now);
     const pass = { id: version, traitKeys: scoredBy.traitKeys, behaviours: scoredBy.behaviours };

@@ -59,7 +59,7 @@ export async function start(deps: SegmentsDeps): Promise<SegmentsService> {
  * Runs the follower while this instance is the evaluator: it starts when the leader topic's requests first reach this
  * instance, and stops when none has for three intervals (every instance requests one an interval, so the evaluator
  * hears one at least that often). When the role moves, the new evaluator's follower goes on from the group's
- * committed offsets; for a moment both may follow, as both may evaluate.
+ * committed offsets; until the old one's lapses both may follow, and a change may then be published twice.
  */
 function followWhileLeading(deps: FollowerDeps & { intervalMs: number }): { lead(): void; close(): Promise<void> } {
   let follower: Promise<{ close(): Promise<void> }> | null = null;
@@ -81,10 +81,11 @@ function followWhileLeading(deps: FollowerDeps & { intervalMs: number }): { lead
     lead() {
       lastLedAt = Date.now();
       if (follower || closed) return;
-      follower = startFollower(deps);
-      follower.catch((error: unknown) => {
+      const starting = startFollower(deps);
+      follower = starting;
+      starting.catch((error: unknown) => {
         deps.logger.error({ err: error }, 'could not follow profile changes; trying again at the next request');
-        follower = null;
+        if (follower === starting) follower = null;
       });
     },
     async close() {

@@ -28,13 +28,15 @@ const insertProfiles = (stats: string, rfm: string, counts: string | null) => `
   ${counts ? `LEFT JOIN (${counts}) AS behaviour ON behaviour.survivor = stats.profile_id` : ''}`;
 const buildProfiles = (counts: string | null) => insertProfiles(keptOfPass, rfmOfCustomers(keptOfPass), counts);
 
-// A changed survivor's RFM scores, between full passes: each score is where its value falls among the upper bounds of
-// the latest full pass's quintiles (`{scoredBy}`), ties to the lower one. Quintiles are global (one customer's new
-// order moves everyone's ranks a little), so a full pass settles them for everyone.
+// A changed survivor's RFM scores, between full passes: each score is where its (value, profile id) falls among the
+// upper bounds of the latest full pass's quintiles (`{scoredBy}`), in the order the pass ranked them, so a customer
+// whose value did not change keeps the pass's score even among many equal values. Quintiles are global (one
+// customer's new order moves everyone's ranks a little), so a full pass settles them for everyone.
 const uppersOf = (score: string, stat: string) => `(
   SELECT arraySlice(arraySort(groupArray(upper)), 1, 4)
-  FROM (SELECT max(${stat}) AS upper FROM segment_profiles WHERE pass = {scoredBy:UInt64} AND ${score} IS NOT NULL GROUP BY ${score}))`;
-const scoreBy = (score: string, stat: string) => `toNullable(toUInt64(1 + arrayCount((upper) -> upper < ${stat}, ${uppersOf(score, stat)}))) AS ${score}`;
+  FROM (SELECT max((assumeNotNull(${stat}), profile_id)) AS upper FROM segment_profiles WHERE pass = {scoredBy:UInt64} AND ${score} IS NOT NULL GROUP BY ${score}))`;
+const scoreBy = (score: string, stat: string) =>
+  `toNullable(toUInt64(1 + arrayCount((upper) -> upper < (assumeNotNull(${stat}), profile_id), ${uppersOf(score, stat)}))) AS ${score}`;
 const rfmByBounds = (stats: string) => `
   SELECT profile_id, ${scoreBy('stat_rfm_recency', 'stat_last_order_at')}, ${scoreBy('stat_rfm_frequency', 'stat_orders')},
     ${scoreBy('stat_rfm_monetary', 'stat_revenue')}
