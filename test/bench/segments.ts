@@ -20,7 +20,7 @@ import { exportCsv } from './segments/export';
 import { customSegments, exportedSegmentName, smallerExportName } from './segments/rules';
 import type { ChangeTimes, FreshnessServed } from './segments/freshness';
 import type { Evaluated, Served } from './segments/server';
-import { measureFreshness, type Freshness } from './segments/traffic';
+import { measureFreshness, percentile, type Freshness } from './segments/traffic';
 
 const usage = `usage: pnpm bench segments
 
@@ -55,12 +55,6 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/** The nearest-rank percentile of some durations. */
-function percentile(durations: number[], share: number): number {
-  const sorted = [...durations].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))] ?? NaN;
-}
 
 /** The whole platform on the benchmark's store, following profile changes or not, under steady orders. */
 async function freshnessOf(dataDir: string, follow: boolean): Promise<Freshness> {

@@ -1,6 +1,7 @@
 // Segment membership (segment_membership, migration 0005), the one place it is read or written: a profile is a member
 // of a segment while its latest row (the highest version, which FINAL keeps) says is_member = 1.
 import type { ClickHouseClient } from '@cdp/runtime';
+import { rows } from './rows';
 import { joinSurvivors, survivorOf } from './survivors';
 
 // The latest membership row of each (segment, profile) passing `where`, member or not.
@@ -19,8 +20,11 @@ export const decisionsOf = (segmentParam: string, profilesParam?: string) =>
 export const decisionsOfMany = (segmentsParam: string, profilesParam?: string) =>
   latestRows(`segment_id IN ${segmentsParam}${profilesParam ? ` AND profile_id IN ${profilesParam}` : ''}`);
 
-/** The current members of the segment (`profile_id` as last evaluated, `entered_at`, `version`): the rows saying so. */
-export const membersOf = (segmentParam: string) => `(SELECT profile_id, entered_at, version FROM ${decisionsOf(segmentParam)} WHERE is_member = 1)`;
+// The latest rows passing `where` that say "member": the one rule of membership.
+const memberRows = (where: string) => `(SELECT * FROM ${latestRows(where)} WHERE is_member = 1)`;
+
+/** The current members of the segment (`profile_id` as last evaluated, `entered_at`, `version`). */
+export const membersOf = (segmentParam: string) => `(SELECT profile_id, entered_at, version FROM ${memberRows(`segment_id = ${segmentParam}`)})`;
 
 /**
  * The current members as survivors now: a merge after the segment was last evaluated is followed, so a member is
@@ -32,27 +36,22 @@ export const membersAsSurvivors = (segmentParam: string) => `
   ${joinSurvivors('member.profile_id')}`;
 
 /** Ids of segments with at least one current member. */
-export const segmentsWithMembers = '(SELECT DISTINCT segment_id FROM segment_membership FINAL WHERE is_member = 1)';
+export const segmentsWithMembers = `(SELECT DISTINCT segment_id FROM ${memberRows('1')})`;
 
 /** Current member count per segment id. */
 export async function segmentSizes(client: ClickHouseClient): Promise<Map<string, number>> {
-  const result = await client.query({
-    query: 'SELECT segment_id, count() AS size FROM segment_membership FINAL WHERE is_member = 1 GROUP BY segment_id',
-    format: 'JSONEachRow',
-  });
-  return new Map((await result.json<{ segment_id: string; size: number }>()).map((row) => [row.segment_id, Number(row.size)]));
+  const sizes = await rows<{ segment_id: string; size: number }>(client, `SELECT segment_id, count() AS size FROM ${memberRows('1')} GROUP BY segment_id`);
+  return new Map(sizes.map((row) => [row.segment_id, Number(row.size)]));
 }
 
 /** Ids of the segments among `segmentIds` the survivor profile is a member of now, sorted. */
 export async function segmentsOf(client: ClickHouseClient, profileId: string, segmentIds: string[]): Promise<string[]> {
-  const result = await client.query({
-    query: `SELECT segment_id FROM segment_membership FINAL
-      WHERE profile_id = {profileId:String} AND is_member = 1 AND segment_id IN {segmentIds:Array(String)}
-      ORDER BY segment_id`,
-    query_params: { profileId, segmentIds },
-    format: 'JSONEachRow',
-  });
-  return (await result.json<{ segment_id: string }>()).map((row) => row.segment_id);
+  const found = await rows<{ segment_id: string }>(
+    client,
+    `SELECT segment_id FROM ${memberRows('profile_id = {profileId:String} AND segment_id IN {segmentIds:Array(String)}')} ORDER BY segment_id`,
+    { profileId, segmentIds },
+  );
+  return found.map((row) => row.segment_id);
 }
 
 /**

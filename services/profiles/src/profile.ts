@@ -2,6 +2,7 @@
 import type { ClickHouseClient } from '@cdp/runtime';
 import { normaliseEmail, normalisePhone } from '@cdp/schemas';
 import { segmentsOf } from './membership';
+import { rows } from './rows';
 import { statsOf, traitsOf, type ProfileStats } from './stats';
 import { subscriptionsOf, type SubscriptionChannel, type SubscriptionState } from './subscriptions';
 import { storedIdsOf, survivorOfStored } from './survivors';
@@ -17,11 +18,6 @@ export interface Profile {
   segments: string[];
   /** The latest state each channel was given (email, sms, zalo, push); a channel never stated is absent. */
   subscriptions: Partial<Record<SubscriptionChannel, SubscriptionState>>;
-}
-
-async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
-  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
-  return result.json<T>();
 }
 
 /** The identifier's value as the resolver stored it: emails and phones are normalised the same way. */

@@ -1,6 +1,7 @@
 // The survivor map, the one place it is written: profile rows are stored under the profile id they had when written,
 // and every read follows profile_merges (loser → final survivor, one row per loser) to the survivor.
 import type { ClickHouseClient } from '@cdp/runtime';
+import { rows } from './rows';
 
 /** Stored profile id → its final survivor; ids never merged are not in it (a LEFT JOIN then gives ''). */
 const survivorMap = '(SELECT loser_id, survivor_id FROM profile_merges FINAL)';
@@ -35,17 +36,6 @@ export const messagesPerSurvivor = (rows: string, firstCopy: string, aggregate: 
   ${joinSurvivors('message.stored_id')}
   GROUP BY survivor`;
 
-async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
-  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
-  return result.json<T>();
-}
-
-/** The survivor of a stored profile id: itself when no merge absorbed it. */
-export async function survivorOfStored(client: ClickHouseClient, storedId: string): Promise<string> {
-  const merged = await rows<{ survivor_id: string }>(client, 'SELECT survivor_id FROM profile_merges FINAL WHERE loser_id = {storedId:String} LIMIT 1', { storedId });
-  return merged[0]?.survivor_id ?? storedId;
-}
-
 /** The survivor of each stored id, in one read: itself when no merge absorbed it. */
 export async function survivorsOfStored(client: ClickHouseClient, storedIds: string[]): Promise<string[]> {
   if (storedIds.length === 0) return [];
@@ -70,12 +60,8 @@ export async function absorbedIdsOf(client: ClickHouseClient, survivors: string[
   return absorbed.map((row) => row.loser_id);
 }
 
+/** The survivor of a stored profile id: itself when no merge absorbed it. */
+export const survivorOfStored = async (client: ClickHouseClient, storedId: string): Promise<string> => (await survivorsOfStored(client, [storedId]))[0]!;
+
 /** Every stored profile id whose rows belong to the survivor: itself first, then the profiles it absorbed. */
-export async function storedIdsOf(client: ClickHouseClient, survivorId: string): Promise<string[]> {
-  const losers = await rows<{ loser_id: string }>(
-    client,
-    `SELECT DISTINCT loser_id FROM ${absorbedBy('({survivorId:String})')} WHERE loser_id != {survivorId:String}`,
-    { survivorId },
-  );
-  return [survivorId, ...losers.map((row) => row.loser_id)];
-}
+export const storedIdsOf = async (client: ClickHouseClient, survivorId: string): Promise<string[]> => [survivorId, ...(await absorbedIdsOf(client, [survivorId]))];
