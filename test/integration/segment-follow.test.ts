@@ -12,6 +12,8 @@ describe.each(runtimes)('segments following profile changes on the %s runtime', 
   let feed: SegmentFeed;
   let oneTime: string;
   let repeat: string;
+  /** Segments whose windows a day long the sweep keeps true: seen, ordered, a date trait; and one that enters when time passes. */
+  const windows: Record<'seen' | 'ordered' | 'contacted' | 'lapsed', string> = { seen: '', ordered: '', contacted: '', lapsed: '' };
 
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${cdp.url}${path}`, {
@@ -51,13 +53,18 @@ describe.each(runtimes)('segments following profile changes on the %s runtime', 
   };
 
   beforeAll(async () => {
-    // Full passes an hour apart: between them, only the followed changes move anyone.
-    cdp = await startTestPlatform(runtime, { CDP_SEGMENTS_INTERVAL_MS: '3600000' });
+    // Full passes an hour apart: between them, only the followed changes and the sweeps of time windows move anyone.
+    cdp = await startTestPlatform(runtime, { CDP_SEGMENTS_INTERVAL_MS: '3600000', CDP_SEGMENTS_SWEEP_MS: '1000' });
     feed = await followSegmentChanges(cdp);
     const created = Date.now();
     oneTime = (await call('POST', '/v1/segments', { name: 'One-time buyers', rule: { stat: 'orders', equals: 1 } })).body.id as string;
     repeat = (await call('POST', '/v1/segments', { name: 'Repeat buyers', rule: { and: [{ stat: 'orders', gte: 2 }, { event: 'Order Completed', withinDays: 30 }] } }))
       .body.id as string;
+    const define = async (name: string, rule: unknown) => (await call('POST', '/v1/segments', { name, rule })).body.id as string;
+    windows.seen = await define('Seen in the last day', { stat: 'lastSeen', withinLastDays: 1 });
+    windows.ordered = await define('Ordered in the last day', { event: 'Order Completed', withinDays: 1 });
+    windows.contacted = await define('Contacted in the last day', { trait: 'lastContactAt', withinLastDays: 1 });
+    windows.lapsed = await define('Bought, but not in the last day', { and: [{ stat: 'orders', gte: 1 }, { notPerformed: 'Order Completed', withinDays: 1 }] });
     // The new definitions get a full pass of their own; the follower compares with what it stored.
     await untilPassesSettle(created);
   }, 180_000);
@@ -107,6 +114,37 @@ describe.each(runtimes)('segments following profile changes on the %s runtime', 
     await waitFor(() => movesOf(anonymous).length >= 2 && movesOf(member).length >= 3, { timeoutMs: 30_000, what: 'the merge to move both profiles' });
     expect(movesOf(anonymous)).toEqual([['one-time', 'entered'], ['one-time', 'exited']]);
     expect(movesOf(member).slice(1).sort()).toEqual([['one-time', 'exited'], ['repeat', 'entered']].sort());
+  });
+
+  it('moves a customer whose time windows pass, without a full pass or any new event', async () => {
+    const passes = await fullPasses();
+    const userId = uniqueName('lapsing');
+    // An order and a contact that leave their one-day windows some seconds from now.
+    const leavesAt = Date.now() + 25_000;
+    const dayAgo = new Date(leavesAt - 86_400_000).toISOString();
+    expect((await send(cdp.url, '/v1/identify', { userId, traits: { lastContactAt: dayAgo }, timestamp: dayAgo }, { writeKey: cdp.writeKey })).status).toBe(200);
+    expect(
+      (await send(cdp.url, '/v1/track', { userId, event: 'Order Completed', properties: { revenue: 12 }, timestamp: dayAgo }, { writeKey: cdp.writeKey })).status,
+    ).toBe(200);
+    const movesOf = (profileId: string) =>
+      Object.entries(windows).flatMap(([name, segmentId]) =>
+        feed.changes.filter((change) => change.profileId === profileId && change.segmentId === segmentId).map((change) => `${name} ${change.change}`),
+      );
+    const profileId = await waitFor(async () => (movesOf(await profileOf(userId)).length >= 3 ? profileOf(userId) : null), {
+      timeoutMs: 20_000,
+      what: 'the order and the contact to be followed',
+    });
+    const moves = () => movesOf(profileId);
+    expect(moves().sort()).toEqual(['contacted entered', 'ordered entered', 'seen entered']);
+    expect(Date.now()).toBeLessThan(leavesAt);
+
+    await waitFor(() => moves().length >= 7, { timeoutMs: 60_000, what: 'the sweep to move the customer as the day passes' });
+    expect(moves().sort()).toEqual(['contacted entered', 'contacted exited', 'lapsed entered', 'ordered entered', 'ordered exited', 'seen entered', 'seen exited']);
+    const exits = feed.changes.filter((change) => change.profileId === profileId && change.change === 'exited');
+    expect(Math.min(...exits.map((change) => change.at))).toBeGreaterThanOrEqual(leavesAt);
+    expect(await fullPasses()).toBe(passes);
+    // The sweep counts its profiles once it has published every change of them.
+    await waitFor(async () => (await counterOf(cdp.url, 'cdp_segments_swept_profiles_total')) >= 1, { timeoutMs: 10_000, what: 'the sweep to count the customer' });
   });
 
   it('leaves a full pass nothing to change: zero drift', async () => {

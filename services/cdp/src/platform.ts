@@ -103,6 +103,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
       metrics,
       intervalMs: config.segmentsIntervalMs,
       follow: config.segmentsFollow,
+      sweepEveryMs: config.segmentsSweepMs,
     });
   }
 

@@ -14,7 +14,18 @@ export {
   withRfm,
   type ProfileStats,
 } from './stats';
-export { clickhouseNow, keptRowsLackKeys, keptStats, rollUpSurvivors, commitMarginMs, type RollUp } from './rollups';
+export {
+  clickhouseNow,
+  commitMarginMs,
+  dateStatColumns,
+  keptCrossing,
+  keptRowsLackKeys,
+  keptStats,
+  rollUpSurvivors,
+  type DateStatColumn,
+  type KeptCrossing,
+  type RollUp,
+} from './rollups';
 export { decisionsOf, decisionsOfMany, membersAsSurvivors, membersOf, movementsOf, segmentSizes, segmentsOf, segmentsWithMembers, storeMembershipChanges } from './membership';
 export { subscribersOf, subscriptionChannels, subscriptionsOf, type SubscriptionChannel, type SubscriptionState } from './subscriptions';
 export { findProfileId, identifiersOf, normaliseLookup, profileRefTypes, readProfile, type Profile, type ProfileRefType } from './profile';

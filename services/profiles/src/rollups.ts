@@ -1,7 +1,8 @@
 // Survivors' stats and latest traits kept across evaluation passes (survivor_stats; migration 0017): a pass rolls up
 // again only the survivors whose stored rows changed since the previous pass read them.
-import type { ClickHouseClient } from '@cdp/runtime';
+import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import { latestTraitsOfSurvivors, statColumns, statColumnsOf, statsOfSurvivors } from './stats';
+import { rows } from './rows';
 import { absorbedBy, joinSurvivors, notAbsorbed, survivorOf } from './survivors';
 
 /**
@@ -91,4 +92,39 @@ export async function rollUpSurvivors(client: ClickHouseClient, pass: number, ro
     query_params: { pass, rolledUpSince: roll.since ?? '1970-01-01 00:00:00.000', traitKeys: roll.traitKeys, survivors: roll.survivors ?? [] },
     clickhouse_settings: rollUpSettings,
   });
+}
+
+/** The date stats a rule may measure back from now ("last seen within the last 30 days"). */
+export const dateStatColumns = ['stat_first_seen', 'stat_last_seen', 'stat_last_order_at'] as const;
+export type DateStatColumn = (typeof dateStatColumns)[number];
+
+/** Instants [from, to) in epoch ms that a time boundary passed, of a date stat or a trait read as a date. */
+export interface KeptCrossing {
+  from: number;
+  to: number;
+  column?: DateStatColumn;
+  trait?: string;
+}
+
+/**
+ * The survivors whose kept date stat or trait (read as a rule reads a date) falls in a crossing's [from, to): a
+ * condition "within the last D days" on it turned false for them between two instants, and for nobody else.
+ */
+export async function keptCrossing(client: ClickHouseClient, crossings: KeptCrossing[]): Promise<string[]> {
+  if (crossings.length === 0) return [];
+  const traitKeys = [...new Set(crossings.flatMap((crossing) => (crossing.trait === undefined ? [] : [crossing.trait])))];
+  const params: Record<string, unknown> = { traitKeys };
+  const tests = crossings.map((crossing, index) => {
+    params[`from${index}`] = toClickHouseTime(crossing.from);
+    params[`to${index}`] = toClickHouseTime(crossing.to);
+    const range = (value: string) => `ifNull(${value} >= {from${index}:DateTime64(3, 'UTC')} AND ${value} < {to${index}:DateTime64(3, 'UTC')}, 0)`;
+    if (crossing.column !== undefined) {
+      if (!dateStatColumns.includes(crossing.column)) throw new Error(`not a date stat: ${String(crossing.column)}`);
+      return range(crossing.column);
+    }
+    const raw = `trait_values[${traitKeys.indexOf(crossing.trait ?? '') + 1}]`;
+    return `(JSONType(${raw}) = 'String' AND ${range(`parseDateTime64BestEffortOrNull(JSONExtractString(${raw}), 3, 'UTC')`)})`;
+  });
+  const found = await rows<{ profile_id: string }>(client, `SELECT profile_id FROM (${keptStats('{traitKeys:Array(String)}')}) WHERE ${tests.join(' OR ')}`, params);
+  return found.map((row) => row.profile_id);
 }

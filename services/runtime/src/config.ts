@@ -79,6 +79,7 @@ export const configSchema = z.object({
     .transform((text) => text.split(',').map((value) => value.trim()).filter(Boolean)),
   CDP_SEGMENTS_INTERVAL_MS: positiveInt(300000),
   CDP_SEGMENTS_FOLLOW: z.enum(['true', 'false']).default('true'),
+  CDP_SEGMENTS_SWEEP_MS: positiveInt(60000),
   CDP_SHUTDOWN_TIMEOUT_MS: positiveInt(15000),
   CDP_TRUSTED_PROXIES: optionalString
     .transform((value) => value?.split(',').map((entry) => entry.trim()).filter(Boolean) ?? [])
@@ -115,6 +116,8 @@ export interface Config {
   segmentsIntervalMs: number;
   /** Whether segments follow profile changes between full passes. */
   segmentsFollow: boolean;
+  /** While following, how often profiles whose time windows passed a boundary are evaluated again. */
+  segmentsSweepMs: number;
   shutdownTimeoutMs: number;
   trustedProxies: string[];
   ingest: { rateLimitPerSecond: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
@@ -167,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustAllSources: e.CDP_TRUST_ALL_SOURCES === 'true',
     segmentsIntervalMs: e.CDP_SEGMENTS_INTERVAL_MS,
     segmentsFollow: e.CDP_SEGMENTS_FOLLOW === 'true',
+    segmentsSweepMs: e.CDP_SEGMENTS_SWEEP_MS,
     shutdownTimeoutMs: e.CDP_SHUTDOWN_TIMEOUT_MS,
     trustedProxies: e.CDP_TRUSTED_PROXIES,
     ingest: {

@@ -28,6 +28,9 @@ const statColumns: Record<StatName, string> = {
   rfmMonetary: 'stat_rfm_monetary',
 };
 
+/** The column of a stat, from the allow-list. */
+export const statColumnOf = (stat: StatName): string => statColumns[stat];
+
 /** Whether the rule names an RFM score (quintiles among every customer). Only such a live rule pays for the windows. */
 export const usesRfm = (rule: SegmentRule): boolean =>
   'and' in rule ? rule.and.some(usesRfm) : 'or' in rule ? rule.or.some(usesRfm) : 'not' in rule ? usesRfm(rule.not) : 'stat' in rule && rule.stat.startsWith('rfm');

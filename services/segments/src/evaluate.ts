@@ -25,6 +25,11 @@ export interface EvaluationOptions {
    * holding just those survivors; every profile's when absent.
    */
   scope?: string[];
+  /**
+   * Passes (of segment_profiles) of profiles evaluated after this one began: they are left as those decided, also
+   * where the decision changed nothing and wrote no row for the version guard to see.
+   */
+  decidedAfter?: number[];
 }
 
 /** Changes are read back this many at a time, by (segment, profile), so a first evaluation streams in flat memory. */
@@ -44,7 +49,7 @@ const produceSize = 5000;
  * change: the segment's, or those of the profiles it looked at.
  */
 // One segment groups by profile id alone (a third faster than by segment and profile on 1M profiles).
-const diffInto = (members: string, decisions: string, single: boolean) => `
+const diffInto = (members: string, decisions: string, single: boolean, decidedAfter: boolean) => `
   INSERT INTO segment_diffs (pass, segment_id, profile_id, is_member, entered_at)
   SELECT {version:UInt64}, segment_id, profile_id, member_now, if(member_now = 1, {now:DateTime64(3, 'UTC')}, stay_began)
   FROM (
@@ -58,7 +63,8 @@ const diffInto = (members: string, decisions: string, single: boolean) => `
     )
     GROUP BY ${single ? 'profile_id' : 'segment_id, profile_id'}
   )
-  WHERE member_now != member_before AND decided_by < {version:UInt64}`;
+  WHERE member_now != member_before AND decided_by < {version:UInt64}
+    ${decidedAfter ? 'AND profile_id NOT IN (SELECT profile_id FROM segment_profiles WHERE pass IN {decidedAfter:Array(UInt64)})' : ''}`;
 
 const ofThisDiff = `FROM segment_diffs WHERE pass = {version:UInt64} AND segment_id IN {segmentIds:Array(String)}`;
 const thisDiff = `(SELECT segment_id, profile_id, is_member, entered_at ${ofThisDiff})`;
@@ -96,6 +102,7 @@ export async function evaluateSegments(
     version: options.version,
     segmentIds: targets.map((target) => target.segmentId),
     scope: options.scope ?? [],
+    decidedAfter: options.decidedAfter ?? [],
   };
   // Each rule binds its values under a prefix of its own, so every rule's parameters meet in one query.
   const members = targets.map((target, index) => {
@@ -105,7 +112,7 @@ export async function evaluateSegments(
   });
   const decisions =
     targets.length === 1 && !options.scope ? decisionsOf('{segment0:String}') : decisionsOfMany('{segmentIds:Array(String)}', options.scope ? '{scope:Array(String)}' : undefined);
-  await deps.clickhouse.command({ query: diffInto(members.join(' UNION ALL '), decisions, targets.length === 1), query_params: params });
+  await deps.clickhouse.command({ query: diffInto(members.join(' UNION ALL '), decisions, targets.length === 1, (options.decidedAfter ?? []).length > 0), query_params: params });
   // A newer evaluator drops old passes, and a dropped pass never comes back: if the pass's profiles are still there
   // once the diff is computed, the diff read all of them, not an empty universe that would make every member exit.
   if (targets.some((target) => target.rule) && options.pass && !(await passExists(deps.clickhouse, options.pass.id))) {

@@ -6,6 +6,8 @@ import type { SegmentStore } from './definitions';
 import { usesRfm } from './compile';
 import { evaluateSegment } from './evaluate';
 import { buildPass, dropPasses, passInputsOf } from './passes';
+import { reevaluationOf } from './reevaluate';
+import { sweepWindows } from './sweep';
 import type { Turns } from './turns';
 
 export interface EvaluatorDeps {
@@ -20,14 +22,25 @@ export interface EvaluatorDeps {
   turns: Turns;
   /** Called whenever this instance hears requests on the leader topic: it is the evaluator now. */
   onLead?: () => void;
+  /** How often the evaluator looks for profiles whose time windows passed a boundary (sweep.ts); never when absent. */
+  sweepEveryMs?: number;
 }
+
+/**
+ * How often every instance tells the leader topic it is there, so the evaluator hears the topic at least this often:
+ * an instance that has not heard it for three beats is no longer the evaluator.
+ */
+export const leadBeatMs = (intervalMs: number) => Math.min(intervalMs, 20_000);
 
 /** How often a pass rolls up every survivor again, not only the changed ones. */
 export const fullRollUpEveryMs = 3_600_000;
 
+/** Why a record is on the leader topic: time for a pass, a definition changed, or only an instance saying it is there. */
+type Reason = 'interval' | 'changed' | 'beat';
+
 export interface Evaluator {
   /** Asks the group's evaluator (maybe another instance) to evaluate every segment soon. */
-  request(reason: 'interval' | 'changed'): Promise<void>;
+  request(reason: Reason): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,7 +52,8 @@ export interface Evaluator {
  */
 export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   const logger = deps.logger.child({ component: 'segments-evaluator' });
-  const changesCounter = deps.metrics.counter('cdp_segments_changes_total', 'Segment membership changes published', ['change']);
+  // Full passes count their changes as the evaluations of some profiles do.
+  const reevaluation = reevaluationOf(deps, logger);
   const evaluations = deps.metrics.counter('cdp_segments_evaluations_total', 'Evaluations of every segment', ['outcome']);
   const evaluationSeconds = deps.metrics.histogram(
     'cdp_segments_evaluation_seconds',
@@ -58,6 +72,10 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   // everyone again: a write that became visible later than the commit margin allows (a lagging replica, a stepped
   // clock) is missed by the incremental roll-ups, and this bounds how long.
   let rolledUpAllAt: number | null = null;
+  // Time windows are decided for everyone up to this instant: the start of this process's latest full pass, or the
+  // latest sweep's end. Null until this process's first full pass.
+  let sweptUntil: number | null = null;
+  let lastLedAt = 0;
 
   async function evaluateAll(): Promise<void> {
     const now = Date.now();
@@ -72,27 +90,38 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     const pass = { id: version, ...passInputsOf(definitions.map((definition) => definition.rule)) };
     const changedOnly = rolledUpAllAt !== null && now - rolledUpAllAt < fullRollUpEveryMs;
     // A full pass takes its turns piece by piece (its profiles, then each segment), so followed changes need not wait
-    // for the whole of it; a profile they decide meanwhile is left to them (a later version).
-    const replaced = await deps.turns.run(() => buildPass(deps.clickhouse, pass, now, { changedOnly }));
-    if (!changedOnly) rolledUpAllAt = now;
+    // for the whole of it; a profile they decide meanwhile is left to them (a later version, and their kept passes).
     let failed = 0;
-    for (const target of targets) {
-      try {
-        const result = await deps.turns.run(() =>
-          evaluateSegment({ clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges }, target, { now, version, pass }),
-        );
-        changesCounter.inc({ change: 'entered' }, result.entered);
-        changesCounter.inc({ change: 'exited' }, result.exited);
-        const definition = definitions.find((each) => each.id === target.segmentId);
-        if (definition && previousDefinitions.get(definition.id) === definition.updatedAt && !usesRfm(definition.rule)) drift.inc(result.entered + result.exited);
-      } catch (error) {
-        // One broken segment must not hold the others back; it is tried again at the next evaluation.
-        failed += 1;
-        logger.error({ err: error, segmentId: target.segmentId }, 'segment evaluation failed');
+    deps.turns.fullPassBegan(version);
+    try {
+      const replaced = await deps.turns.run(() => buildPass(deps.clickhouse, pass, now, { changedOnly }));
+      if (!changedOnly) rolledUpAllAt = now;
+      for (const target of targets) {
+        try {
+          const result = await deps.turns.run(() =>
+            evaluateSegment(
+              { clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges },
+              target,
+              { now, version, pass, decidedAfter: deps.turns.decidedAfter(version) },
+            ),
+          );
+          reevaluation.counted(result);
+          const definition = definitions.find((each) => each.id === target.segmentId);
+          if (definition && previousDefinitions.get(definition.id) === definition.updatedAt && !usesRfm(definition.rule)) drift.inc(result.entered + result.exited);
+        } catch (error) {
+          // One broken segment must not hold the others back; it is tried again at the next evaluation.
+          failed += 1;
+          logger.error({ err: error, segmentId: target.segmentId }, 'segment evaluation failed');
+        }
       }
+      previousDefinitions = new Map(definitions.map((definition) => [definition.id, definition.updatedAt]));
+      await deps.turns.run(() => dropPassesBefore(Math.min(pass.id, replaced?.id ?? pass.id), version));
+    } finally {
+      await deps.turns.run(async () => {
+        for (const decided of deps.turns.fullPassEnded()) await dropPasses(deps.clickhouse, 'segment_profiles', { below: 0, exactly: decided });
+      });
     }
-    previousDefinitions = new Map(definitions.map((definition) => [definition.id, definition.updatedAt]));
-    await deps.turns.run(() => dropPassesBefore(Math.min(pass.id, replaced?.id ?? pass.id), version));
+    sweptUntil = Math.max(sweptUntil ?? 0, now);
     evaluations.inc({ outcome: failed === 0 ? 'ok' : 'partial' });
     evaluationSeconds.observe((Date.now() - now) / 1000);
     logger.debug({ segments: targets.length, failed, ms: Date.now() - now }, 'evaluated segments');
@@ -132,22 +161,48 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     // A group that never committed starts at the end: old requests were served by whoever evaluated then.
     startOffsets: { [deps.topics.segmentsLeader]: await deps.log.endOffsets(deps.topics.segmentsLeader) },
     async handleBatch(batch) {
+      lastLedAt = Date.now();
       deps.onLead?.();
-      const newest = Math.max(...batch.records.map(requestedAt));
+      const requests = batch.records.filter((record) => record.headers.reason !== 'beat');
+      if (requests.length === 0) return;
+      const newest = Math.max(...requests.map(requestedAt));
       if (newest <= lastStartedAt) return;
-      const changed = batch.records.some((record) => record.headers.reason === 'changed' && requestedAt(record) > lastStartedAt);
+      const changed = requests.some((record) => record.headers.reason === 'changed' && requestedAt(record) > lastStartedAt);
       if (!changed && Date.now() - lastStartedAt < deps.intervalMs / 2) return;
       schedule();
     },
   });
 
-  async function request(reason: 'interval' | 'changed'): Promise<void> {
+  async function request(reason: Reason): Promise<void> {
     await deps.log.produce(deps.topics.segmentsLeader, [{ key: 'evaluate', value: Buffer.alloc(0), headers: { reason, at: String(Date.now()) } }]);
   }
 
   let closed = false;
   const failedRequest = (error: unknown) => logger.warn({ err: error }, 'could not request a segment evaluation');
   const intervalTimer = setInterval(() => void request('interval').catch(failedRequest), deps.intervalMs);
+  const beat = leadBeatMs(deps.intervalMs);
+  const beatTimer = deps.intervalMs > beat ? setInterval(() => void request('beat').catch(failedRequest), beat) : null;
+
+  // Only the evaluator sweeps, after its first full pass, one sweep at a time.
+  const swept = deps.metrics.counter('cdp_segments_swept_profiles_total', 'Profiles evaluated again because a time window of a rule passed a boundary');
+  let sweeping: Promise<void> | null = null;
+  const sweepTimer = deps.sweepEveryMs
+    ? setInterval(() => {
+        const from = sweptUntil;
+        if (sweeping || closed || from === null || Date.now() - lastLedAt > 3 * beat) return;
+        const to = Date.now();
+        sweeping = sweepWindows(reevaluation, from, to)
+          .then((count) => {
+            swept.inc(count);
+            sweptUntil = Math.max(sweptUntil ?? 0, to);
+            if (count > 0) logger.debug({ profiles: count, ms: Date.now() - to }, 'swept profiles whose time windows passed');
+          })
+          .catch((error: unknown) => logger.error({ err: error }, 'sweep of time windows failed; tried again at the next'))
+          .finally(() => {
+            sweeping = null;
+          });
+      }, deps.sweepEveryMs)
+    : null;
   // Definitions change through the query API, possibly in another process: a cheap poll notices within a second.
   let mark = await deps.store.changeMark();
   let polling: Promise<void> | null = null;
@@ -173,7 +228,10 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
       closed = true;
       clearInterval(intervalTimer);
       clearInterval(pollTimer);
+      if (beatTimer) clearInterval(beatTimer);
+      if (sweepTimer) clearInterval(sweepTimer);
       await polling;
+      await sweeping;
       await consumer.close();
       await running;
     },

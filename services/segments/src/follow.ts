@@ -1,12 +1,10 @@
 // Segments that follow their profiles: each profile change record of the resolver re-evaluates just that profile
 // against every segment, so an entered / exited change is published within seconds instead of at the next full pass.
 import type { Logger } from 'pino';
-import { absorbedIdsOf, survivorsOfStored } from '@cdp/profiles';
-import type { ClickHouseClient, ConsumedRecord, EventLog, LogConsumer, Metrics } from '@cdp/runtime';
+import { isStoreUnavailable, type ClickHouseClient, type ConsumedRecord, type EventLog, type LogConsumer, type Metrics } from '@cdp/runtime';
 import { decodeProfileChange, type ProfileChange, type TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
-import { evaluateSegments, type EvaluationResult } from './evaluate';
-import { buildChangedPass, dropPasses, latestPass } from './passes';
+import { reevaluateProfiles, reevaluationOf } from './reevaluate';
 import type { Turns } from './turns';
 
 export interface FollowerDeps {
@@ -30,7 +28,10 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
   const followed = deps.metrics.counter('cdp_segments_followed_profiles_total', 'Changed profiles evaluated against every segment as they changed');
   const unreadable = deps.metrics.counter('cdp_segments_unreadable_profile_changes_total', 'Profile change records that could not be decoded (the next full pass covers their profiles)');
   const handled = deps.metrics.counter('cdp_segments_profile_changes_read_total', 'Profile change records read and followed (unreadable ones included)');
-  const changesCounter = deps.metrics.counter('cdp_segments_changes_total', 'Segment membership changes published', ['change']);
+  const skipped = deps.metrics.counter(
+    'cdp_segments_unfollowed_profile_changes_total',
+    'Profile change records that failed to be followed even alone (the next full pass covers their profiles)',
+  );
   const freshness = deps.metrics.histogram(
     'cdp_segments_follow_seconds',
     'Seconds from the resolver writing a profile change to its segment changes being published',
@@ -48,54 +49,19 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
     }
   };
 
+  const reevaluation = reevaluationOf(deps, logger);
+
   /** Every segment evaluated for the changed survivors; the ids they absorbed leave every segment as profiles. */
   async function follow(changes: ProfileChange[]): Promise<void> {
-    const scoredBy = await latestPass(deps.clickhouse);
-    // Before the first full pass nothing is stored to compare with: that pass evaluates everyone.
-    if (!scoredBy) return;
-    // A record may name a profile absorbed since (a replay, records of two resolvers): its survivor now is the one to
-    // roll up, and the named id leaves every segment.
-    const named = [...new Set(changes.map((change) => change.profileId))];
-    const survivors = [...new Set(await survivorsOfStored(deps.clickhouse, named))].sort();
-    const absorbed = await absorbedIdsOf(deps.clickhouse, survivors);
-    const merged = changes.flatMap((change) => change.merged);
-    const scope = [...new Set([...named, ...survivors, ...absorbed, ...merged])].sort();
-    const now = Date.now();
-    const version = deps.turns.nextVersion(now);
-    const pass = { id: version, traitKeys: scoredBy.traitKeys, behaviours: scoredBy.behaviours };
     const began = performance.now();
-    let built = 0;
-    try {
-      await buildChangedPass(deps.clickhouse, pass, { survivors, stored: [...new Set([...survivors, ...absorbed])] }, now, scoredBy);
-      built = performance.now() - began;
-      const targets = (await deps.store.list()).map((definition) => ({ segmentId: definition.id, rule: definition.rule }));
-      const evaluation = { clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges };
-      const options = { now, version, pass, scope };
-      const count = (result: EvaluationResult) => {
-        changesCounter.inc({ change: 'entered' }, result.entered);
-        changesCounter.inc({ change: 'exited' }, result.exited);
-      };
-      try {
-        // Every segment in one diff: a few profiles cost a handful of queries, not a handful per segment.
-        count(await evaluateSegments(evaluation, targets, options));
-      } catch (error) {
-        // One broken segment must not hold the others back: each alone, and the broken one is left to the next full pass.
-        logger.warn({ err: error }, 'changed profiles could not be evaluated against every segment at once; one segment at a time');
-        await dropPasses(deps.clickhouse, 'segment_diffs', { below: 0, exactly: version });
-        for (const target of targets) {
-          try {
-            count(await evaluateSegments(evaluation, [target], options));
-          } catch (failure) {
-            logger.error({ err: failure, segmentId: target.segmentId }, 'segment evaluation of changed profiles failed');
-          }
-        }
-      }
-    } finally {
-      await dropPasses(deps.clickhouse, 'segment_profiles', { below: 0, exactly: version });
-      await dropPasses(deps.clickhouse, 'segment_diffs', { below: 0, exactly: version });
-    }
-    followed.inc(survivors.length);
-    logger.debug({ profiles: survivors.length, buildMs: Math.round(built), totalMs: Math.round(performance.now() - began) }, 'followed changed profiles');
+    const survivors = await reevaluateProfiles(
+      reevaluation,
+      changes.map((change) => change.profileId),
+      changes.flatMap((change) => change.merged),
+      Date.now(),
+    );
+    followed.inc(survivors);
+    logger.debug({ profiles: survivors, ms: Math.round(performance.now() - began) }, 'followed changed profiles');
     const publishedAt = Date.now();
     for (const change of changes) freshness.observe(Math.max(0, publishedAt - change.at) / 1000);
   }
@@ -114,7 +80,13 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
       const beat = batch.heartbeat;
       const alive = beat ? setInterval(() => void beat().catch(() => undefined), heartbeatEveryMs) : null;
       try {
-        await deps.turns.run(() => follow(changes));
+        await inPieces(changes, (piece) => deps.turns.run(() => follow(piece)), {
+          retried: isStoreUnavailable,
+          skipped(change, error) {
+            skipped.inc();
+            logger.error({ err: error, profileId: change.profileId }, 'profile change could not be followed; skipped, the next full pass covers it');
+          },
+        });
       } finally {
         if (alive) clearInterval(alive);
       }
@@ -123,4 +95,26 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
   });
   logger.info('segments following profile changes');
   return { close: () => consumer.close() };
+}
+
+/**
+ * Runs `work` over the items, or when that fails for a reason `retried` does not name (an unavailable store, which a
+ * retry of the whole batch outlasts), over each half on its own, down to single items; an item that fails alone is
+ * handed to `skipped`. A batch that can never succeed together (a query too large for the server) thus never holds
+ * the feed back, and one poison record costs only itself.
+ */
+export async function inPieces<T>(
+  items: T[],
+  work: (piece: T[]) => Promise<void>,
+  on: { retried(error: unknown): boolean; skipped(item: T, error: unknown): void },
+): Promise<void> {
+  try {
+    await work(items);
+  } catch (error) {
+    if (on.retried(error)) throw error;
+    if (items.length === 1) return on.skipped(items[0] as T, error);
+    const half = Math.ceil(items.length / 2);
+    await inPieces(items.slice(0, half), work, on);
+    await inPieces(items.slice(half), work, on);
+  }
 }

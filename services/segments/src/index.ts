@@ -4,7 +4,7 @@ import type { ClickHouseClient, EventLog, Metrics } from '@cdp/runtime';
 import type { TopicNames } from '@cdp/schemas';
 import { ensureBuiltins } from './builtins';
 import { createSegmentStore } from './definitions';
-import { startEvaluator } from './evaluator';
+import { leadBeatMs, startEvaluator } from './evaluator';
 import { startFollower, type FollowerDeps } from './follow';
 import { createTurns } from './turns';
 
@@ -26,6 +26,8 @@ export interface SegmentsDeps {
   groupId?: string;
   /** Re-evaluate each changed profile as the resolver reports it (on by default); full passes alone when false. */
   follow?: boolean;
+  /** While following, how often profiles whose time windows passed a boundary are evaluated again (default a minute). */
+  sweepEveryMs?: number;
 }
 
 export interface SegmentsService {
@@ -44,7 +46,8 @@ export async function start(deps: SegmentsDeps): Promise<SegmentsService> {
   // evaluator follows: two processes deciding the same profile at once could both publish its change.
   const turns = createTurns();
   const leading = deps.follow === false ? null : followWhileLeading({ ...deps, store, logger, groupId: `${groupId}-follow`, turns });
-  const evaluator = await startEvaluator({ ...deps, store, logger, groupId, turns, ...(leading ? { onLead: leading.lead } : {}) });
+  const following = leading ? { onLead: leading.lead, sweepEveryMs: deps.sweepEveryMs ?? 60_000 } : {};
+  const evaluator = await startEvaluator({ ...deps, store, logger, groupId, turns, ...following });
   logger.info({ intervalMs: deps.intervalMs, follow: leading !== null }, 'segments evaluating');
   return {
     evaluateSoon: () => evaluator.request('changed'),
@@ -56,10 +59,11 @@ export async function start(deps: SegmentsDeps): Promise<SegmentsService> {
 }
 
 /**
- * Runs the follower while this instance is the evaluator: it starts when the leader topic's requests first reach this
- * instance, and stops when none has for three intervals (every instance requests one an interval, so the evaluator
- * hears one at least that often). When the role moves, the new evaluator's follower goes on from the group's
- * committed offsets; until the old one's lapses both may follow, and a change may then be published twice.
+ * Runs the follower while this instance is the evaluator: it starts when the leader topic's records first reach this
+ * instance, and stops when none has for three beats (every instance sends one a beat, so the evaluator hears one at
+ * least that often: within a minute of losing the role, a former evaluator stops). When the role moves, the new
+ * evaluator's follower goes on from the group's committed offsets; until the old one's lapses both may follow, and a
+ * change may then be published twice.
  */
 function followWhileLeading(deps: FollowerDeps & { intervalMs: number }): { lead(): void; close(): Promise<void> } {
   let follower: Promise<{ close(): Promise<void> }> | null = null;
@@ -70,12 +74,13 @@ function followWhileLeading(deps: FollowerDeps & { intervalMs: number }): { lead
     follower = null;
     await (await stopping?.catch(() => null))?.close();
   };
+  const beat = leadBeatMs(deps.intervalMs);
   const lapse = setInterval(() => {
-    if (follower && Date.now() - lastLedAt > 3 * deps.intervalMs) {
+    if (follower && Date.now() - lastLedAt > 3 * beat) {
       deps.logger.info('no longer the evaluator: not following profile changes');
       void stop();
     }
-  }, Math.min(deps.intervalMs, 60_000));
+  }, beat);
   lapse.unref();
   return {
     lead() {
