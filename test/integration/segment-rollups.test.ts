@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, createLogger, migrate, type ClickHouse } from '@cdp/runtime';
 import { clickhouseMigrationsDir, type SegmentRule } from '@cdp/schemas';
-import { buildPass, builtinSegments, compileRule, latestPass, passInputsOf, type Pass } from '@cdp/segments';
+import { buildChangedPass, buildPass, builtinSegments, compileRule, latestPass, passInputsOf, type Pass } from '@cdp/segments';
 import { generateStoredProfiles, insertStoredProfiles } from '../generators/stored-profiles';
 import { referenceMembers, referenceProfiles, type StoredMessage } from '../reference/segment-rules';
 import { uniqueName } from '../harness/platform';
@@ -109,6 +109,28 @@ describe('incremental roll-ups of evaluation passes', () => {
       });
       expect((await result.json<{ profile_id: string }>()).map((row) => row.profile_id)).toEqual(survivors);
     });
+  });
+
+  it('scores changed customers between full passes by the full pass quintiles, exactly as it ranked them', async () => {
+    const scores = async (pass: number) =>
+      (
+        await (
+          await clickhouse.client.query({
+            query: `SELECT profile_id, stat_rfm_recency AS r, stat_rfm_frequency AS f, stat_rfm_monetary AS m FROM segment_profiles
+              WHERE pass = {pass:UInt64} AND profile_id != '' ORDER BY profile_id`,
+            query_params: { pass },
+            format: 'JSONEachRow',
+          })
+        ).json<{ profile_id: string; r: number | null; f: number | null; m: number | null }>()
+      ).map((row) => [row.profile_id, row.r, row.f, row.m]);
+    const full = await scores(third.id);
+    // Many customers share an order count: ties are where placing by value alone went wrong.
+    expect(new Set(full.map((row) => row[2])).size).toBeLessThan(full.filter((row) => row[2] !== null).length);
+    const survivors = full.map(([id]) => id as string);
+    const stored = [...new Set([...survivors, ...[...merges.keys()].filter((loser) => survivors.includes(merges.get(loser)!))])];
+    // Nothing changed since the full pass: every customer keeps the score it gave them.
+    await buildChangedPass(clickhouse.client, { ...third, id: 4 }, { survivors, stored }, now, third);
+    expect(await scores(4)).toEqual(full);
   });
 
   it('rolls up everyone after a pass that failed once it had kept other trait keys', async () => {

@@ -94,7 +94,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     let failed = 0;
     deps.turns.fullPassBegan(version);
     try {
-      const replaced = await deps.turns.run(() => buildPass(deps.clickhouse, pass, now, { changedOnly }));
+      const replaced = await buildPass(deps.clickhouse, pass, now, { changedOnly, inTurn: (step) => deps.turns.run(step) });
       if (!changedOnly) rolledUpAllAt = now;
       for (const target of targets) {
         try {

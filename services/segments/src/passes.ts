@@ -29,20 +29,47 @@ const insertProfiles = (stats: string, rfm: string, counts: string | null) => `
 const buildProfiles = (counts: string | null) => insertProfiles(keptOfPass, rfmOfCustomers(keptOfPass), counts);
 
 // A changed survivor's RFM scores, between full passes: each score is where its (value, profile id) falls among the
-// upper bounds of the latest full pass's quintiles (`{scoredBy}`), in the order the pass ranked them, so a customer
+// upper bounds of the latest full pass's quintiles (`rfmBoundsOf`), in the order the pass ranked them, so a customer
 // whose value did not change keeps the pass's score even among many equal values. Quintiles are global (one
-// customer's new order moves everyone's ranks a little), so a full pass settles them for everyone.
-const uppersOf = (score: string, stat: string) => `(
-  SELECT arraySlice(arraySort(groupArray(upper)), 1, 4)
-  FROM (SELECT max((assumeNotNull(${stat}), profile_id)) AS upper FROM segment_profiles WHERE pass = {scoredBy:UInt64} AND ${score} IS NOT NULL GROUP BY ${score}))`;
-const scoreBy = (score: string, stat: string) =>
-  `toNullable(toUInt64(1 + arrayCount((upper) -> upper < (assumeNotNull(${stat}), profile_id), ${uppersOf(score, stat)}))) AS ${score}`;
-const rfmByBounds = (stats: string) => `
-  SELECT profile_id, ${scoreBy('stat_rfm_recency', 'stat_last_order_at')}, ${scoreBy('stat_rfm_frequency', 'stat_orders')},
-    ${scoreBy('stat_rfm_monetary', 'stat_revenue')}
-  FROM (${stats}) WHERE stat_orders > 0`;
+// customer's new order moves everyone's ranks a little), so a full pass settles them for everyone. Values compare as
+// Float64 (a time in epoch ms): exact for counts, sums and times, and one type for the bounds' parameters.
+const rfmScores = [
+  { score: 'stat_rfm_recency', value: 'toFloat64(toUnixTimestamp64Milli(assumeNotNull(stat_last_order_at)))' },
+  { score: 'stat_rfm_frequency', value: 'toFloat64(stat_orders)' },
+  { score: 'stat_rfm_monetary', value: 'toFloat64(stat_revenue)' },
+] as const;
+const scoreBy = ({ score, value }: (typeof rfmScores)[number]) =>
+  `toNullable(toUInt64(1 + arrayCount((upper) -> upper < (${value}, profile_id), arrayZip({${score}_values:Array(Float64)}, {${score}_ids:Array(String)})))) AS ${score}`;
+const rfmByBounds = (stats: string) => `SELECT profile_id, ${rfmScores.map(scoreBy).join(', ')} FROM (${stats}) WHERE stat_orders > 0`;
 const changedOfPass = `SELECT * FROM (${keptOfPass}) WHERE profile_id IN {survivors:Array(String)}`;
 const buildChangedProfiles = (counts: string | null) => insertProfiles(changedOfPass, rfmByBounds(changedOfPass), counts);
+
+// The upper bound of each quintile but the last, per score: (value, profile id) of its last customer as the pass ranked them.
+const rfmBoundsQuery = rfmScores
+  .map(
+    ({ score, value }) => `
+  SELECT '${score}' AS score, arraySlice(arraySort(groupArray(upper)), 1, 4) AS uppers
+  FROM (SELECT max((${value}, profile_id)) AS upper FROM segment_profiles WHERE pass = {scoredBy:UInt64} AND ${score} IS NOT NULL GROUP BY ${score})`,
+  )
+  .join(' UNION ALL ');
+
+// A full pass's bounds never change once it is complete: read once per pass, not once per followed batch (three
+// groupings of every customer's row otherwise).
+const boundsByClient = new WeakMap<ClickHouseClient, { pass: number; params: Record<string, unknown> }>();
+
+/** The RFM quintile bounds of complete pass `scoredBy`, as query parameters of `rfmByBounds`. */
+async function rfmBoundsOf(client: ClickHouseClient, scoredBy: number): Promise<Record<string, unknown>> {
+  const known = boundsByClient.get(client);
+  if (known?.pass === scoredBy) return known.params;
+  const result = await client.query({ query: rfmBoundsQuery, query_params: { scoredBy }, format: 'JSONEachRow' });
+  const params: Record<string, unknown> = Object.fromEntries(rfmScores.flatMap(({ score }) => [[`${score}_values`, []], [`${score}_ids`, []]]));
+  for (const row of await result.json<{ score: string; uppers: Array<[number, string]> }>()) {
+    params[`${row.score}_values`] = row.uppers.map(([value]) => Number(value));
+    params[`${row.score}_ids`] = row.uppers.map(([, id]) => id);
+  }
+  boundsByClient.set(client, { pass: scoredBy, params });
+  return params;
+}
 
 /** What a pass must hold for `rules`: every trait key and (up to `countedPerPass`) behaviour they name, once. */
 export function passInputsOf(rules: SegmentRule[]): Pick<Pass, 'traitKeys' | 'behaviours'> {
@@ -96,29 +123,36 @@ async function rollUpOf(client: ClickHouseClient, traitKeys: string[], changedOn
 /**
  * Builds pass `pass` as seen at instant `now` (behaviour windows end there) and makes it the latest; returns the
  * pass it replaced (kept for readers still on it). With `changedOnly`, only the survivors whose stored rows changed
- * since the latest pass read them are rolled up again (all of them when there is no such pass).
+ * since the latest pass read them are rolled up again (all of them when there is no such pass). `inTurn` runs each
+ * step (the roll-up, then the pass's rows) in a turn of its own, so other evaluations need not wait for both.
  */
 export async function buildPass(
   client: ClickHouseClient,
   pass: Pass,
   now: number,
-  options: { changedOnly?: boolean } = {},
+  options: { changedOnly?: boolean; inTurn?: <T>(step: () => Promise<T>) => Promise<T> } = {},
 ): Promise<Pass | null> {
-  const readAt = await clickhouseNow(client);
-  await rollUpSurvivors(client, pass.id, await rollUpOf(client, pass.traitKeys, options.changedOnly ?? false));
-  const binder = createBinder(now);
-  const counts = pass.behaviours.length > 0 ? behaviourCounts(binder, pass.behaviours) : null;
-  // Besides its survivors a pass holds one row with no profile id (rules skip it), so that a pass of an empty
-  // profile base still exists for passExists.
-  await client.insert({ table: 'segment_profiles', values: [{ pass: pass.id, profile_id: '' }], format: 'JSONEachRow' });
-  await client.command({ query: buildProfiles(counts), query_params: { ...binder.params, pass: pass.id, traitKeys: pass.traitKeys } });
-  const replaced = await latestPass(client);
-  await client.insert({
-    table: 'segment_profile_passes',
-    values: [{ pass: pass.id, trait_keys: pass.traitKeys, behaviours: pass.behaviours, rolled_up_at: readAt }],
-    format: 'JSONEachRow',
+  const inTurn = options.inTurn ?? (<T>(step: () => Promise<T>) => step());
+  const readAt = await inTurn(async () => {
+    const readAt = await clickhouseNow(client);
+    await rollUpSurvivors(client, pass.id, await rollUpOf(client, pass.traitKeys, options.changedOnly ?? false));
+    return readAt;
   });
-  return replaced;
+  return inTurn(async () => {
+    const binder = createBinder(now);
+    const counts = pass.behaviours.length > 0 ? behaviourCounts(binder, pass.behaviours) : null;
+    // Besides its survivors a pass holds one row with no profile id (rules skip it), so that a pass of an empty
+    // profile base still exists for passExists.
+    await client.insert({ table: 'segment_profiles', values: [{ pass: pass.id, profile_id: '' }], format: 'JSONEachRow' });
+    await client.command({ query: buildProfiles(counts), query_params: { ...binder.params, pass: pass.id, traitKeys: pass.traitKeys } });
+    const replaced = await latestPass(client);
+    await client.insert({
+      table: 'segment_profile_passes',
+      values: [{ pass: pass.id, trait_keys: pass.traitKeys, behaviours: pass.behaviours, rolled_up_at: readAt }],
+      format: 'JSONEachRow',
+    });
+    return replaced;
+  });
 }
 
 /**
@@ -140,7 +174,14 @@ export async function buildChangedPass(
   await client.insert({ table: 'segment_profiles', values: [{ pass: pass.id, profile_id: '' }], format: 'JSONEachRow' });
   await client.command({
     query: buildChangedProfiles(counts),
-    query_params: { ...binder.params, pass: pass.id, traitKeys: pass.traitKeys, survivors: changed.survivors, stored: changed.stored, scoredBy: scoredBy.id },
+    query_params: {
+      ...binder.params,
+      ...(await rfmBoundsOf(client, scoredBy.id)),
+      pass: pass.id,
+      traitKeys: pass.traitKeys,
+      survivors: changed.survivors,
+      stored: changed.stored,
+    },
   });
 }
 
