@@ -158,7 +158,7 @@ async function main(): Promise<void> {
       const ms = (value: number) => (Number.isFinite(value) ? `${thousands(value)} ms` : '—');
       const detail = (run: Freshness) =>
         `${thousands(run.sent)} orders in ${freshnessSeconds} s; ${thousands(run.seen)} of ${thousands(run.measured)} sampled first orders had a change by the end, max ${ms(run.maxMs)}; ` +
-        `${run.fullPasses} full passes, drift ${run.drift}; server RSS ${thousands(run.rssMb.start)} MB at the start, peak ${thousands(run.rssMb.peak)}, end ${thousands(run.rssMb.end)}`;
+        `${run.fullPasses} full passes, drift ${run.drift}, ${thousands(run.swept)} profiles swept; server RSS ${thousands(run.rssMb.start)} MB at the start, peak ${thousands(run.rssMb.peak)}, end ${thousands(run.rssMb.end)}`;
       rows.push(`| first full pass of the whole platform on start | ${seconds(after.firstPassMs)} | ≤ 10 s | full passes only: ${seconds(before.firstPassMs)} |`);
       rows.push(`| membership freshness p50 / p95, full passes every minute only (before) | ${ms(before.p50Ms)} / ${ms(before.p95Ms)} | — | ${detail(before)} |`);
       rows.push(`| membership freshness p50 / p95, following profile changes (full passes every 5 minutes) | ${ms(after.p50Ms)} / ${ms(after.p95Ms)} | p95 ≤ 5 s | ${detail(after)} |`);

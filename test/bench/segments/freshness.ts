@@ -19,6 +19,8 @@ export interface ChangeTimes {
   times: Record<string, number[]>;
   fullPasses: number;
   drift: number;
+  /** Profiles evaluated again because a rule's time window passed a boundary. */
+  swept: number;
 }
 
 const dataDir = process.env.BENCH_DATA_DIR;
@@ -73,7 +75,12 @@ createInterface({ input: process.stdin })
     const profileIds = JSON.parse(line.slice('times '.length)) as string[];
     void (async () => {
       const times = Object.fromEntries(profileIds.map((profileId) => [profileId, arrivals.get(profileId) ?? []]));
-      report({ times, fullPasses: await counter('cdp_segments_evaluations_total'), drift: await counter('cdp_segments_drift_total') } satisfies ChangeTimes);
+      report({
+        times,
+        fullPasses: await counter('cdp_segments_evaluations_total'),
+        drift: await counter('cdp_segments_drift_total'),
+        swept: await counter('cdp_segments_swept_profiles_total'),
+      } satisfies ChangeTimes);
     })();
   })
   .on('close', () => {
