@@ -36,7 +36,7 @@ type NodeRow = [seq: number, type: SnapshotNode['type'], value: string, rootSeq:
 export function createSnapshotStore(client: ClickHouseClient, logger: Logger, options: SnapshotStoreOptions = {}): SnapshotStore {
   const chunkRows = options.chunkRows ?? 100_000;
   const keep = Math.max(1, options.keep ?? 2);
-  const log = logger.child({ component: 'identity-snapshots' });
+  const snapshotLogger = logger.child({ component: 'identity-snapshots' });
 
   async function headers(): Promise<Header[]> {
     const result = await client.query({
@@ -80,7 +80,7 @@ export function createSnapshotStore(client: ClickHouseClient, logger: Logger, op
       for (const header of await headers()) {
         const nodes = await readNodes(header);
         if (nodes.length !== header.nodes || header.nodes !== header.seq) {
-          log.warn({ version: header.version, expected: header.nodes, found: nodes.length }, 'identity snapshot is not whole; trying an older one');
+          snapshotLogger.warn({ version: header.version, expected: header.nodes, found: nodes.length }, 'identity snapshot is not whole; trying an older one');
           continue;
         }
         yield { snapshot: { version: header.version, seq: header.seq, nodes }, nextOffset: header.next_offset };
