@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, createLogger, migrate, type ClickHouse } from '@cdp/runtime';
 import { clickhouseMigrationsDir, type SegmentRule } from '@cdp/schemas';
-import { buildChangedPass, buildPass, builtinSegments, compileRule, latestPass, passInputsOf, type Pass } from '@cdp/segments';
+import { buildChangedPass, buildPass, builtinSegments, everyoneRolledUpAt, compileRule, latestPass, passInputsOf, type Pass } from '@cdp/segments';
 import { generateStoredProfiles, insertStoredProfiles } from '../generators/stored-profiles';
 import { referenceMembers, referenceProfiles, type StoredMessage } from '../reference/segment-rules';
 import { uniqueName } from '../harness/platform';
@@ -48,6 +48,8 @@ describe('incremental roll-ups of evaluation passes', () => {
   let clickhouse: ClickHouse;
   let second: Pass;
   let third: Pass;
+  /** When the roll-up of everyone that the latest pass goes back to was read, after each pass. */
+  const everyoneAt: Array<number | null> = [];
 
   const members = async (rule: SegmentRule, pass: Pass): Promise<string[]> => {
     const compiled = compileRule(rule, { now, pass });
@@ -66,13 +68,17 @@ describe('incremental roll-ups of evaluation passes', () => {
     // Stamped ten minutes ago, well before the first pass reads (less its commit margin): the second pass skips them.
     await insertStoredProfiles(clickhouse.client, earlier, Date.now() - 600_000);
     const withoutVip = { traitKeys: inputs.traitKeys.filter((key) => key !== 'vip'), behaviours: inputs.behaviours };
+    everyoneAt.push(await everyoneRolledUpAt(clickhouse.client));
     await buildPass(clickhouse.client, { id: 1, ...withoutVip }, now);
+    everyoneAt.push(await everyoneRolledUpAt(clickhouse.client));
     await insertStoredProfiles(clickhouse.client, later);
     second = { id: 2, ...withoutVip };
     await buildPass(clickhouse.client, second, now, { changedOnly: true });
+    everyoneAt.push(await everyoneRolledUpAt(clickhouse.client));
     // Then a rule names a trait key no kept roll-up holds.
     third = { id: 3, ...inputs };
     await buildPass(clickhouse.client, third, now, { changedOnly: true });
+    everyoneAt.push(await everyoneRolledUpAt(clickhouse.client));
   });
   afterAll(async () => {
     await clickhouse?.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database}` });
@@ -109,6 +115,14 @@ describe('incremental roll-ups of evaluation passes', () => {
       });
       expect((await result.json<{ profile_id: string }>()).map((row) => row.profile_id)).toEqual(survivors);
     });
+  });
+
+  it('records when everyone was last rolled up, so a process starting after a recent pass rolls up only what changed', () => {
+    const [before, first, incremental, forNewKey] = everyoneAt;
+    expect(before).toBeNull();
+    expect(first).toBeGreaterThan(Date.now() - 600_000);
+    expect(incremental).toBe(first);
+    expect(forNewKey).toBeGreaterThan(first!);
   });
 
   it('scores changed customers between full passes by the full pass quintiles, exactly as it ranked them', async () => {

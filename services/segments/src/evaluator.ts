@@ -5,7 +5,7 @@ import type { TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
 import { usesRfm } from './compile';
 import { evaluateSegment } from './evaluate';
-import { buildPass, dropPasses, passInputsOf } from './passes';
+import { buildPass, dropPasses, everyoneRolledUpAt, passInputsOf } from './passes';
 import { reevaluationOf } from './reevaluate';
 import { sweepWindows } from './sweep';
 import type { Turns } from './turns';
@@ -68,9 +68,10 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   let lastStartedAt = 0;
   // Each definition's last change as the previous full pass of this process read it.
   let previousDefinitions = new Map<string, string>();
-  // A process's first pass rolls up every survivor's stats, later ones only those that changed, and once an hour
-  // everyone again: a write that became visible later than the commit margin allows (a lagging replica, a stepped
-  // clock) is missed by the incremental roll-ups, and this bounds how long.
+  // A pass rolls up only the survivors that changed, and once an hour (counted from the latest roll-up of everyone
+  // the store records, also one of an earlier process) everyone again: a write that became visible later than the
+  // commit margin allows (a lagging replica, a stepped clock) is missed by the incremental roll-ups, and this bounds
+  // how long.
   let rolledUpAllAt: number | null = null;
   // Time windows are decided for everyone up to this instant: the start of this process's latest full pass, or the
   // latest sweep's end. Null until this process's first full pass.
@@ -88,6 +89,8 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     const targets = [...definitions.map((definition) => ({ segmentId: definition.id, rule: definition.rule })), ...deleted.map((segmentId) => ({ segmentId, rule: null }))];
     // The pass's profiles, rolled up once for every rule; the version names the pass.
     const pass = { id: version, ...passInputsOf(definitions.map((definition) => definition.rule)) };
+    // A process's first pass goes on from the latest pass's roll-up of everyone, if one is recorded.
+    rolledUpAllAt ??= await everyoneRolledUpAt(deps.clickhouse);
     const changedOnly = rolledUpAllAt !== null && now - rolledUpAllAt < fullRollUpEveryMs;
     // A full pass takes its turns piece by piece (its profiles, then each segment), so followed changes need not wait
     // for the whole of it; a profile they decide meanwhile is left to them (a later version, and their kept passes).

@@ -12,7 +12,7 @@ export { compileRule, type CompiledRule } from './compile';
 export { createSegmentStore, type SegmentDefinition, type SegmentKind, type SegmentStore } from './definitions';
 export { previewRule, type Preview } from './preview';
 export { builtinSegments, lifecycleDays } from './builtins';
-export { buildChangedPass, buildPass, latestPass, passInputsOf, type Pass } from './passes';
+export { buildChangedPass, buildPass, everyoneRolledUpAt, latestPass, passInputsOf, type Pass } from './passes';
 export { latestMovements, latestRfmGrid, type Movements, type RfmGrid } from './latest-pass';
 
 export interface SegmentsDeps {

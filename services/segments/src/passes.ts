@@ -101,23 +101,39 @@ export async function latestPass(client: ClickHouseClient): Promise<Pass | null>
 
 /**
  * What this pass rolls up again: with `changedOnly` and a previous pass whose kept rows hold every trait key this one
- * names, the survivors that changed since it read them (less the margin); else everything.
+ * names, the survivors that changed since it read them (less the margin); else everything. And when the roll-up of
+ * everyone that the kept rows go back to was read (a ClickHouse time): now, for a roll-up of everyone.
  */
-async function rollUpOf(client: ClickHouseClient, traitKeys: string[], changedOnly: boolean): Promise<RollUp> {
-  const everything: RollUp = { since: null, traitKeys };
+async function rollUpOf(client: ClickHouseClient, traitKeys: string[], changedOnly: boolean): Promise<RollUp & { everyoneAt: string | null }> {
+  const everything = { since: null, traitKeys, everyoneAt: null };
   if (!changedOnly) return everything;
   const result = await client.query({
-    query: `SELECT toString(pass) AS pass, toString(rolled_up_at - toIntervalMillisecond({margin:UInt32})) AS since, trait_keys
+    query: `SELECT toString(pass) AS pass, toString(rolled_up_at - toIntervalMillisecond({margin:UInt32})) AS since, trait_keys,
+        toString(everyone_rolled_up_at) AS everyone_at
       FROM segment_profile_passes FINAL WHERE rolled_up_at > 0`,
     query_params: { margin: commitMarginMs },
     format: 'JSONEachRow',
   });
-  const [previous] = await result.json<{ pass: string; since: string; trait_keys: string[] }>();
+  const [previous] = await result.json<{ pass: string; since: string; trait_keys: string[]; everyone_at: string }>();
   // A key the previous pass did not name is in no kept row: rolled up for everyone, with the stats (a rare change).
   if (!previous || traitKeys.some((key) => !previous.trait_keys.includes(key))) return everything;
   // Nor in the rows a failed pass after it rolled up for other keys.
   if (await keptRowsLackKeys(client, Number(previous.pass), traitKeys)) return everything;
-  return { since: previous.since, traitKeys };
+  return { since: previous.since, traitKeys, everyoneAt: previous.everyone_at };
+}
+
+/**
+ * When the latest pass's kept roll-ups were last read for every survivor (epoch ms), or null when no pass says (none
+ * yet, or written before passes recorded it): a process's first pass rolls up everyone again only when that is long ago.
+ */
+export async function everyoneRolledUpAt(client: ClickHouseClient): Promise<number | null> {
+  const result = await client.query({
+    query: 'SELECT toUnixTimestamp64Milli(everyone_rolled_up_at) AS at FROM segment_profile_passes FINAL WHERE rolled_up_at > 0',
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ at: number | string }>();
+  const at = Number(row?.at ?? 0);
+  return at > 0 ? at : null;
 }
 
 /**
@@ -133,10 +149,11 @@ export async function buildPass(
   options: { changedOnly?: boolean; inTurn?: <T>(step: () => Promise<T>) => Promise<T> } = {},
 ): Promise<Pass | null> {
   const inTurn = options.inTurn ?? (<T>(step: () => Promise<T>) => step());
-  const readAt = await inTurn(async () => {
+  const { readAt, everyoneAt } = await inTurn(async () => {
     const readAt = await clickhouseNow(client);
-    await rollUpSurvivors(client, pass.id, await rollUpOf(client, pass.traitKeys, options.changedOnly ?? false));
-    return readAt;
+    const roll = await rollUpOf(client, pass.traitKeys, options.changedOnly ?? false);
+    await rollUpSurvivors(client, pass.id, roll);
+    return { readAt, everyoneAt: roll.since === null ? readAt : roll.everyoneAt };
   });
   return inTurn(async () => {
     const binder = createBinder(now);
@@ -148,7 +165,7 @@ export async function buildPass(
     const replaced = await latestPass(client);
     await client.insert({
       table: 'segment_profile_passes',
-      values: [{ pass: pass.id, trait_keys: pass.traitKeys, behaviours: pass.behaviours, rolled_up_at: readAt }],
+      values: [{ pass: pass.id, trait_keys: pass.traitKeys, behaviours: pass.behaviours, rolled_up_at: readAt, everyone_rolled_up_at: everyoneAt ?? '1970-01-01 00:00:00.000' }],
       format: 'JSONEachRow',
     });
     return replaced;
