@@ -10,7 +10,7 @@ export interface TimelinePage {
   nextCursor: string | null;
 }
 
-interface Cursor {
+export interface Cursor {
   timestamp: string;
   messageId: string;
 }

@@ -3,7 +3,7 @@ import { ClickHouseError } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from './errors';
-import { createHttpServer, type ReadinessCheck } from './http';
+import { createHttpServer, invalidInput, type ReadinessCheck } from './http';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 
@@ -115,12 +115,24 @@ describe('errors', () => {
     expect(response.headers['retry-after']).toBeUndefined();
   });
 
-  it('answers a body that fails the route schema with 400 INVALID_REQUEST', async () => {
+  it('answers a body that fails the route schema with 400 INVALID_REQUEST, every problem at its path', async () => {
     const app = await server();
-    app.post('/named', { schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } }, async () => ({}));
-    const response = await app.inject({ method: 'POST', url: '/named', payload: { other: 1 } });
+    app.post('/named', { schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } } } } } }, async () => ({}));
+    const missing = await app.inject({ method: 'POST', url: '/named', payload: { other: 1 } });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toEqual({ code: 'INVALID_REQUEST', message: "(body): must have required property 'name'", errors: [{ path: '', message: "must have required property 'name'" }] });
+    const wrong = await app.inject({ method: 'POST', url: '/named', payload: { name: 'a', tags: ['x', { not: 'a string' }] } });
+    expect(wrong.json()).toEqual({ code: 'INVALID_REQUEST', message: 'tags.1: must be string', errors: [{ path: 'tags.1', message: 'must be string' }] });
+  });
+
+  it('answers a handler\'s own check with the same 400 as a schema\'s', async () => {
+    const app = await server();
+    app.get('/zone', async () => {
+      throw invalidInput([{ path: 'tz', message: 'unknown time zone' }], { part: 'querystring' });
+    });
+    const response = await app.inject({ method: 'GET', url: '/zone' });
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(response.json()).toEqual({ code: 'INVALID_REQUEST', message: 'tz: unknown time zone', errors: [{ path: 'tz', message: 'unknown time zone' }] });
   });
 });
 

@@ -1,6 +1,7 @@
 // The HTTP server every service shares: health, readiness, metrics, the OpenAPI document, JSON errors and the error-to-status mapping.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { redactedText } from './logger';
 import { isStoreUnavailable } from './clickhouse';
 import { AppError, type ErrorCode } from './errors';
@@ -34,8 +35,63 @@ const maxPathParameterLength = 2048;
 /** Seconds a client is asked to wait when ClickHouse does not answer. */
 const storeRetryAfterSeconds = 5;
 
-/** Turns anything thrown in a request into { status, body }; only a fault of ours is a 500. */
-export function errorResponse(error: unknown): { status: number; body: Record<string, unknown>; retryAfter?: number } {
+/** One problem with a request's input: where (dotted, `rule.and.1.gte`; '' for the whole part) and what. */
+export interface InputProblem {
+  path: string;
+  message: string;
+}
+
+/** How a route answers input that fails its schemas: the code, and words to put before the problems. */
+export interface InvalidInputAnswer {
+  code: ErrorCode;
+  lead?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** How this route answers invalid input (INVALID_REQUEST listing the problems by default); set by `documented({ invalid })`. */
+    invalid?: InvalidInputAnswer;
+  }
+}
+
+/**
+ * The one 400 for input that fails a route's schema or a handler's own check: every problem at its dotted path in
+ * `errors`, and all of them in the message, `(body)` (or the part's name) standing for the part itself.
+ */
+export function invalidInput(problems: InputProblem[], options: { part?: string; answer?: InvalidInputAnswer } = {}): AppError {
+  const { code, lead } = options.answer ?? { code: 'INVALID_REQUEST' };
+  const listed = problems.map((problem) => `${problem.path || `(${options.part ?? 'body'})`}: ${problem.message}`).join('; ');
+  return new AppError(code, lead ? `${lead}: ${listed}` : listed, problems);
+}
+
+/** zod's issues as problems at dotted paths, for a check a handler makes with a schema of its own. */
+export function problemsOf(error: z.ZodError): InputProblem[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+}
+
+/** `/rule/and/1/gte` (a JSON pointer, as Fastify reports where validation failed) as `rule.and.1.gte`. */
+const dottedPath = (pointer: string) =>
+  pointer
+    .split('/')
+    .slice(1)
+    .map((step) => step.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .join('.');
+
+/** The problems of a request part that failed its route schema (zod or JSON Schema), or null for any other error. */
+function validationProblems(error: unknown): { part: string; problems: InputProblem[] } | null {
+  const failure = error as Partial<FastifyError>;
+  if (failure.code !== 'FST_ERR_VALIDATION' || !Array.isArray(failure.validation) || failure.validation.length === 0) return null;
+  const problems = failure.validation.map((issue) => ({ path: dottedPath(issue.instancePath), message: issue.message ?? 'is not valid' }));
+  return { part: failure.validationContext ?? 'body', problems };
+}
+
+/**
+ * Turns anything thrown in a request into { status, body }; only a fault of ours is a 500. `invalid` is how the
+ * route answers input that fails its schemas.
+ */
+export function errorResponse(error: unknown, invalid?: InvalidInputAnswer): { status: number; body: Record<string, unknown>; retryAfter?: number } {
+  const validation = validationProblems(error);
+  if (validation) return errorResponse(invalidInput(validation.problems, { part: validation.part, answer: invalid }));
   if (!(error instanceof AppError) && isStoreUnavailable(error)) {
     return errorResponse(new AppError('STORE_UNAVAILABLE', 'the analytics store (ClickHouse) does not answer right now; try again shortly', undefined, storeRetryAfterSeconds));
   }
@@ -115,7 +171,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const { status, body, retryAfter } = errorResponse(error);
+    const { status, body, retryAfter } = errorResponse(error, request.routeOptions.config.invalid);
     // A 503 of ours (overload, log or store down) is expected under pressure: one line without a stack, not an error report.
     // The route's pattern, never its URL: a profile lookup's path names the customer (`/v1/profiles/email:…`).
     const route = `${request.method} ${request.routeOptions.url ?? '(no route)'}`;

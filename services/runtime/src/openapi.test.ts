@@ -1,11 +1,13 @@
-// The shared server's OpenAPI document and /docs page: what they list, and that documenting a route changes nothing it does.
+// The shared server's OpenAPI document and /docs page: what they list, that documenting a route changes nothing it does,
+// and that a route's zod schemas both validate its input and document it.
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createHttpServer } from './http';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
-import { documented, errorReply, jsonReply } from './openapi';
+import { documented, errorReply, jsonReply, type ZodTypeProvider } from './openapi';
 
 type Operation = { summary?: string; tags?: string[]; requestBody?: unknown; responses: Record<string, { description: string }> };
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
@@ -26,11 +28,36 @@ const echoDoc = documented({
   },
 });
 
-/** The shared server plus, registered after it as services do, a documented echo route and an undocumented one. */
+const greetingQuery = z.object({ times: z.coerce.number().int().min(1).max(3).default(1).describe('How many greetings') });
+const greetingBody = z.strictObject({ name: z.string().trim().min(1).max(50), rule: z.unknown() });
+const ruleRef = { $ref: '#/components/schemas/Rule' };
+
+const greetDoc = documented({
+  summary: 'Greet',
+  tags: ['operations'],
+  validate: { querystring: greetingQuery, body: greetingBody },
+  shownAs: new Map([[greetingBody.shape.rule, ruleRef]]),
+  components: { Rule: { type: 'object', additionalProperties: true } },
+  body: { example: { name: 'Ada', rule: {} } },
+  responses: { 200: jsonReply('The greetings', { type: 'object', properties: { greetings: { type: 'array', items: { type: 'string' } } } }, { greetings: ['hello Ada'] }) },
+});
+
+const renameDoc = documented({
+  summary: 'Rename',
+  tags: ['operations'],
+  validate: { params: z.object({ id: z.string().regex(/^n_/) }), body: z.object({ name: z.string() }) },
+  invalid: { code: 'INVALID_SEGMENT', lead: 'not a name' },
+  responses: { 204: { description: 'Renamed' } },
+});
+
+/** The shared server plus, registered after it as services do, documented echo and validated routes and an undocumented one. */
 async function server(): Promise<FastifyInstance> {
   const app = await createHttpServer({ logger: createLogger({ level: 'silent' }), metrics: createMetrics(), readiness: {} });
   apps.push(app);
   await app.register(async (plugin) => {
+    const api = plugin.withTypeProvider<ZodTypeProvider>();
+    api.post('/greet', greetDoc, async (request) => ({ greetings: Array.from({ length: request.query.times }, () => `hello ${request.body.name}`), timesType: typeof request.query.times }));
+    api.put('/names/:id', renameDoc, async (_request, reply) => reply.status(204).send());
     plugin.post('/echo', echoDoc, async (request) => ({ received: request.body, query: request.query }));
     plugin.delete('/echo', documented({ summary: 'Forget', tags: ['operations'], responses: { 204: { description: 'Forgotten' } } }), async (_request, reply) => reply.status(204).send());
     plugin.get('/plain', async () => ({ plain: true }));
@@ -54,7 +81,7 @@ describe('/openapi.json', () => {
 
   it('documents the shared routes and every route registered after the server was created', async () => {
     const document = await documentOf(await server());
-    expect(Object.keys(document.paths).sort()).toEqual(['/echo', '/healthz', '/metrics', '/openapi.json', '/plain', '/readyz']);
+    expect(Object.keys(document.paths).sort()).toEqual(['/echo', '/greet', '/healthz', '/metrics', '/names/{id}', '/openapi.json', '/plain', '/readyz']);
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
       expect(document.paths[path]?.get).toMatchObject({ summary: expect.any(String), tags: ['operations'] });
     }
@@ -79,7 +106,7 @@ describe('/openapi.json', () => {
   });
 });
 
-describe('documented routes', () => {
+describe('routes documented with JSON Schema alone', () => {
   it('do not validate what the document describes: the body, the querystring', async () => {
     const app = await server();
     const response = await app.inject({ method: 'POST', url: '/echo?n=99', payload: { other: 1 } });
@@ -91,6 +118,57 @@ describe('documented routes', () => {
     const app = await server();
     const response = await app.inject({ method: 'POST', url: '/echo', payload: { name: 'a', extra: [1, 2] } });
     expect(response.json()).toEqual({ received: { name: 'a', extra: [1, 2] }, query: {} });
+  });
+});
+
+describe('routes that validate', () => {
+  it('answer input failing their zod schemas with one 400 listing every problem at its path, before the handler', async () => {
+    const response = await (await server()).inject({ method: 'POST', url: '/greet', payload: { name: ' ', rule: 1, extra: true } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'name: Too small: expected string to have >=1 characters; (body): Unrecognized key: "extra"',
+      errors: [
+        { path: 'name', message: 'Too small: expected string to have >=1 characters' },
+        { path: '', message: 'Unrecognized key: "extra"' },
+      ],
+    });
+    const query = await (await server()).inject({ method: 'POST', url: '/greet?times=4', payload: { name: 'Ada', rule: {} } });
+    expect(query.json()).toMatchObject({ code: 'INVALID_REQUEST', errors: [{ path: 'times' }] });
+  });
+
+  it('answer with the code their route names, whichever part failed', async () => {
+    const app = await server();
+    const params = await app.inject({ method: 'PUT', url: '/names/x_1', payload: { name: 'a' } });
+    expect(params.statusCode).toBe(400);
+    expect(params.json()).toMatchObject({ code: 'INVALID_SEGMENT', message: expect.stringMatching(/^not a name: id: /), errors: [{ path: 'id' }] });
+    const body = await app.inject({ method: 'PUT', url: '/names/n_1', payload: { name: 1 } });
+    expect(body.json()).toMatchObject({ code: 'INVALID_SEGMENT', errors: [{ path: 'name' }] });
+    expect((await app.inject({ method: 'PUT', url: '/names/n_1', payload: { name: 'b' } })).statusCode).toBe(204);
+  });
+
+  it('hand the handler what the schemas parse to: a number for a number, the default when absent', async () => {
+    const app = await server();
+    const twice = await app.inject({ method: 'POST', url: '/greet?times=2', payload: { name: ' Ada ', rule: {} } });
+    expect(twice.json()).toEqual({ greetings: ['hello Ada', 'hello Ada'], timesType: 'number' });
+    expect((await app.inject({ method: 'POST', url: '/greet', payload: { name: 'Ada', rule: {} } })).json()).toEqual({ greetings: ['hello Ada'], timesType: 'number' });
+  });
+
+  it('are documented from the same schemas, as a client sends them, with their descriptions and examples', async () => {
+    type ValidatedOperation = { parameters: Array<{ name: string; in: string; schema: unknown; description?: string }>; requestBody: { content: Record<string, { schema: unknown; example?: unknown }> } };
+    const document = (await (await server()).inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, Record<string, ValidatedOperation>> }>();
+    const greet = document.paths['/greet']?.post;
+    expect(greet?.parameters).toEqual([{ name: 'times', in: 'query', required: false, description: 'How many greetings', schema: { type: 'integer', minimum: 1, maximum: 3, default: 1 } }]);
+    expect(greet?.requestBody.content['application/json']).toEqual({
+      schema: { type: 'object', required: ['name', 'rule'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 50 }, rule: ruleRef } },
+      example: { name: 'Ada', rule: {} },
+    });
+    expect(document.paths['/names/{id}']?.put?.parameters).toEqual([{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^n_' } }]);
+  });
+
+  it('cannot be documented apart from what they validate', () => {
+    const both = () => documented({ summary: 'Both', tags: ['operations'], validate: { querystring: greetingQuery }, querystring: { type: 'object' }, responses: {} });
+    expect(both).toThrow(/querystring is both validated and documented apart/);
   });
 });
 

@@ -1,11 +1,23 @@
 // The OpenAPI document of every route registered after it (/openapi.json) and its browsable page (/docs), served offline.
 import swagger, { type SwaggerTransform } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyContextConfig, FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifySchema, FastifySchemaCompiler } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { errorCodes, type ErrorCode } from './errors';
+import type { InvalidInputAnswer } from './http';
 import type { Scope } from './keys';
 
+export type { ZodTypeProvider } from 'fastify-type-provider-zod';
+
 export type JsonSchema = Record<string, unknown>;
+
+/** The parts of a request Fastify checks with zod before the handler runs; the handler receives what they parse to. */
+export interface RouteInput {
+  params?: z.ZodType;
+  querystring?: z.ZodType;
+  body?: z.ZodType;
+}
 
 export interface MediaDoc {
   schema: JsonSchema;
@@ -20,7 +32,7 @@ export interface ResponseDoc {
   headers?: Record<string, JsonSchema & { description: string }>;
 }
 
-export interface RouteDoc {
+export interface RouteDoc<Input extends RouteInput = RouteInput> {
   summary: string;
   description?: string;
   tags: string[];
@@ -29,9 +41,20 @@ export interface RouteDoc {
   scope?: Scope;
   /** Left out of the document (an alias documented on the route it stands for). */
   hide?: boolean;
+  /**
+   * zod schemas of the params, querystring and body: Fastify validates each before the handler, which receives what
+   * it parses to (typed through `ZodTypeProvider`), and the document shows each as a client sends it.
+   */
+  validate?: Input;
+  /** How input failing `validate` is answered: INVALID_REQUEST listing the problems unless this says otherwise. */
+  invalid?: InvalidInputAnswer;
+  /** zod schemas inside `validate` the document shows as the JSON Schema given here instead (a component's `$ref`). */
+  shownAs?: ReadonlyMap<z.ZodType, JsonSchema>;
+  /** Document-only params and querystring, for a route that checks its input itself. */
   params?: JsonSchema;
   querystring?: JsonSchema;
-  body?: { schema: JsonSchema; description?: string; mediaTypes?: string[]; example?: unknown };
+  /** The body's description, media types and example; `schema` only for a body that `validate` does not hold. */
+  body?: { schema?: JsonSchema; description?: string; mediaTypes?: string[]; example?: unknown };
   responses: Record<string, ResponseDoc>;
   /** Schemas the route refers to as `#/components/schemas/<name>`. */
   components?: Record<string, JsonSchema>;
@@ -85,23 +108,50 @@ function scopeResponses(scope: Scope): Record<string, ResponseDoc> {
   };
 }
 
-/** Route options to spread into a route's: its schema and the config that carries the document-only parts. */
-export interface DocumentedRoute {
-  schema: FastifySchema;
+/** Route options to spread into a route's: its schema (with the zod schemas to validate), and the config that carries the document-only parts. */
+export interface DocumentedRoute<Input extends RouteInput = Record<never, never>> {
+  schema: FastifySchema & Input;
   config: FastifyContextConfig;
+  validatorCompiler?: FastifySchemaCompiler<FastifySchema & Input>;
+}
+
+/** A request part's JSON Schema as a client sends it (before defaults and transforms), in OpenAPI 3.0's dialect. */
+export function inputJsonSchema(schema: z.ZodType, shownAs?: ReadonlyMap<z.ZodType, JsonSchema>): JsonSchema {
+  return z.toJSONSchema(schema, {
+    target: 'openapi-3.0',
+    io: 'input',
+    override: ({ zodSchema, jsonSchema }) => {
+      const shown = shownAs?.get(zodSchema as unknown as z.ZodType);
+      if (!shown) return;
+      for (const key of Object.keys(jsonSchema)) delete (jsonSchema as JsonSchema)[key];
+      Object.assign(jsonSchema, shown);
+    },
+  }) as JsonSchema;
 }
 
 /**
- * Route options that document a route without changing what it does. Fastify compiles validators for params,
- * querystring and body and serializers for responses, which would refuse gzip and text/plain bodies, replace the
- * ingest's per-event errors and drop undeclared fields; so those reach only the document, through the route's own
- * swaggerTransform. Summary, tags and security are inert metadata that fastify keeps on the route's schema.
+ * Route options that document a route and validate what `validate` names. Fastify compiles the zod schemas of
+ * `validate` (with zod itself, route by route) and answers input failing them with one 400 before the handler runs;
+ * the document shows their JSON Schema, so the two cannot differ. Params, querystring and body given as JSON Schema
+ * reach only the document, through the route's own swaggerTransform: the ingest accepts gzip and text/plain bodies
+ * and reports problems event by event, which a route schema would replace. Responses are never compiled into
+ * serializers, which would drop undeclared fields. Summary, tags and security are inert metadata that fastify keeps on
+ * the route's schema.
  */
-export function documented(doc: RouteDoc): DocumentedRoute {
-  const { params, querystring, body, responses: ownResponses, components, scope, ...metadata } = doc;
+export function documented<Input extends RouteInput = Record<never, never>>(doc: RouteDoc<Input>): DocumentedRoute<Input> {
+  const { params, querystring, body, validate, invalid, shownAs, responses: ownResponses, components, scope, ...metadata } = doc;
+  for (const part of ['params', 'querystring'] as const) {
+    if (validate?.[part] && doc[part]) throw new Error(`${metadata.summary}: ${part} is both validated and documented apart; document it through validate alone`);
+  }
+  if (validate?.body && body?.schema) throw new Error(`${metadata.summary}: the body is both validated and documented apart; document it through validate alone`);
   const responses = scope ? { ...scopeResponses(scope), ...ownResponses } : ownResponses;
   const description = scope ? `${metadata.description ?? ''}\n\nNeeds a key with the \`${scope}\` scope (or \`admin\`).`.trim() : metadata.description;
-  const schema: FastifySchema = { ...metadata, ...(description === undefined ? {} : { description }), security: scope ? apiKeySecurity : (metadata.security ?? []) };
+  const schema = { ...metadata, ...(description === undefined ? {} : { description }), security: scope ? apiKeySecurity : (metadata.security ?? []), ...validate } as unknown as FastifySchema & Input;
+  const shown = {
+    params: validate?.params ? inputJsonSchema(validate.params, shownAs) : params,
+    querystring: validate?.querystring ? inputJsonSchema(validate.querystring, shownAs) : querystring,
+    body: validate?.body ? inputJsonSchema(validate.body, shownAs) : body?.schema,
+  };
   const swaggerTransform: SwaggerTransform = ({ schema: routeSchema, url, ...document }) => {
     if (components && 'openapiObject' in document) {
       const container = (document.openapiObject.components ??= {}) as { schemas?: Record<string, unknown> };
@@ -109,16 +159,19 @@ export function documented(doc: RouteDoc): DocumentedRoute {
     }
     // fastify-swagger reads a response without content as an empty JSON schema; `type: 'null'` is its word for no body.
     const response = Object.fromEntries(Object.entries(responses).map(([status, answer]) => [status, answer.content ? answer : { ...answer, type: 'null' }]));
-    const documentedSchema: Record<string, unknown> = { ...routeSchema, response };
-    if (params) documentedSchema.params = params;
-    if (querystring) documentedSchema.querystring = querystring;
-    if (body) {
-      documentedSchema.body = { ...body.schema, ...(body.description ? { description: body.description } : {}), ...(body.example === undefined ? {} : { examples: [body.example] }) };
-      documentedSchema.consumes = body.mediaTypes ?? ['application/json'];
+    // The route's own schema holds the zod schemas it validates with: the document takes their JSON Schema instead.
+    const { params: _params, querystring: _querystring, body: _body, ...inert } = routeSchema ?? {};
+    const documentedSchema: Record<string, unknown> = { ...inert, response };
+    if (shown.params) documentedSchema.params = shown.params;
+    if (shown.querystring) documentedSchema.querystring = shown.querystring;
+    if (shown.body) {
+      documentedSchema.body = { ...shown.body, ...(body?.description ? { description: body.description } : {}), ...(body?.example === undefined ? {} : { examples: [body.example] }) };
+      documentedSchema.consumes = body?.mediaTypes ?? ['application/json'];
     }
     return { url, schema: documentedSchema as FastifySchema };
   };
-  return { schema, config: { swaggerTransform, ...(scope ? { scope } : {}) } };
+  const config: FastifyContextConfig = { swaggerTransform, ...(scope ? { scope } : {}), ...(invalid ? { invalid } : {}) };
+  return { schema, config, ...(validate ? { validatorCompiler: validatorCompiler as unknown as FastifySchemaCompiler<FastifySchema & Input> } : {}) };
 }
 
 const errorSchema = {
@@ -130,7 +183,8 @@ const errorSchema = {
     message: { type: 'string' },
     errors: {
       type: 'array',
-      description: 'INVALID_EVENT: one entry per problem, `index` being the event\'s position in the batch (0 for a single event).',
+      description:
+        'One entry per problem: `path` dotted (`rule.and.1.gte`; empty for the whole body or parameter set) and `message`; for INVALID_EVENT also `index`, the event\'s position in the batch (0 for a single event).',
       items: {
         type: 'object',
         additionalProperties: true,

@@ -22,8 +22,7 @@ import {
   type KpiValues,
 } from '@cdp/schemas';
 
-// OpenAPI 3.0 is the document's dialect; the querystring is described as a client sends it (before transforms).
-const querystringOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0' }) as JsonSchema;
+// OpenAPI 3.0 is the document's dialect; a querystring validates through `validate`, which documents it as sent.
 const answerOf = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'openapi-3.0' }) as JsonSchema;
 
 const errors = {
@@ -61,7 +60,7 @@ export const kpisDoc = documented({
   description: `Customers, orders, revenue, churn, NPS, CSAT and support tickets. ${scopeNote}`,
   tags: ['analytics'],
   scope: 'analytics',
-  querystring: querystringOf(kpisQuery),
+  validate: { querystring: kpisQuery },
   responses: {
     200: jsonReply('Totals and one entry per channel', answerOf(kpisResponse), { totals: kpiExample, byChannel: [{ channel: 'web', ...kpiExample }] }),
     ...errors,
@@ -73,7 +72,7 @@ export const kpiSeriesDoc = documented({
   description: `The KPIs of \`/v1/analytics/kpis\` for each calendar period starting in the window, each over its whole period; churn compares a period with the one before it. ${scopeNote}`,
   tags: ['analytics'],
   scope: 'analytics',
-  querystring: querystringOf(kpiSeriesQuery),
+  validate: { querystring: kpiSeriesQuery },
   responses: {
     200: jsonReply('One entry per period, oldest first', answerOf(kpiSeriesResponse), {
       period: 'week',
@@ -91,7 +90,7 @@ export const retentionDoc = documented({
   description: `Profiles grouped by the period of their first qualifying event ever; for each cohort starting in the window, how many have a qualifying event k periods later. ${scopeNote}`,
   tags: ['analytics'],
   scope: 'analytics',
-  querystring: querystringOf(retentionQuery),
+  validate: { querystring: retentionQuery },
   responses: {
     200: jsonReply('One row per period starting in the window', answerOf(retentionResponse), {
       cohorts: [
@@ -108,7 +107,7 @@ export const repeatPurchaseDoc = documented({
   description: `How many customers bought more than once in the window, how often, and how long they took to come back. ${scopeNote}`,
   tags: ['analytics'],
   scope: 'analytics',
-  querystring: querystringOf(repeatPurchaseQuery),
+  validate: { querystring: repeatPurchaseQuery },
   responses: {
     200: jsonReply('Repeat-purchase measures of the window', answerOf(repeatPurchaseResponse), {
       customers: 400,
@@ -129,7 +128,7 @@ export const lifecycleDoc = documented({
   description: `For each period starting in the window: profiles new (first message ever), returning (active in the period before too), resurrecting (back after at least one inactive period) and dormant (active in the period before, not in this one). ${scopeNote}`,
   tags: ['analytics'],
   scope: 'analytics',
-  querystring: querystringOf(lifecycleQuery),
+  validate: { querystring: lifecycleQuery },
   responses: {
     200: jsonReply('One row per period starting in the window', answerOf(lifecycleResponse), {
       periods: [
@@ -146,7 +145,7 @@ export const ticketSeriesDoc = documented({
   description: `Ticket Opened, Ticket Replied and Ticket Resolved events (each message once) and complaints, for each calendar period starting in the window, each over its whole period. ${scopeNote}`,
   tags: ['analytics'],
   scope: 'analytics',
-  querystring: querystringOf(ticketSeriesQuery),
+  validate: { querystring: ticketSeriesQuery },
   responses: {
     200: jsonReply('One entry per period, oldest first', answerOf(ticketSeriesResponse), {
       period: 'day',
@@ -166,7 +165,7 @@ export const surveysDoc = documented({
   description: `Survey Responded events of the window (each message once) by whole score, with the NPS and CSAT the KPIs give. ${scopeNote}`,
   tags: ['analytics'],
   scope: 'analytics',
-  querystring: querystringOf(surveysQuery),
+  validate: { querystring: surveysQuery },
   responses: {
     200: jsonReply('Both surveys', answerOf(surveysResponse), {
       nps: { responses: 40, score: 25, distribution: scores(0, [1, 0, 1, 2, 1, 2, 3, 5, 5, 8, 12]) },
@@ -182,7 +181,7 @@ export const openTicketsDoc = documented({
     'Tickets opened (with a ticket_id) and not resolved since, the oldest first, with their age and whether they breached the first-reply service level. With `segment`, only tickets of customers now in it; with `channel`, only tickets opened on it.',
   tags: ['analytics'],
   scope: 'analytics',
-  querystring: querystringOf(openTicketsQuery),
+  validate: { querystring: openTicketsQuery },
   responses: {
     200: jsonReply('The count, the breaches, and the oldest open tickets', answerOf(openTicketsResponse), {
       slaHours: 24,

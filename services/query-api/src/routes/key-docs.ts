@@ -1,5 +1,17 @@
 // OpenAPI documentation of the key endpoints: what an admin sees of a key, and how one is made.
+import { z } from 'zod';
 import { documented, errorReply, jsonReply, scopes, type DocumentedRoute } from '@cdp/runtime';
+
+/** What an admin asks for: who holds the key, its scopes, and optionally when it expires. */
+export const newKeyBody = z.object({
+  source: z.string().trim().min(1).max(200).describe('Who holds the key (a site, a tool, a team)'),
+  scopes: z.array(z.enum(scopes)).min(1).max(scopes.length),
+  expiresAt: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .refine((time) => time === undefined || Date.parse(time) > Date.now(), 'must be in the future')
+    .describe('With an offset, e.g. `2025-06-30T23:59:59+07:00`; must be in the future'),
+});
 
 const keySchema = {
   type: 'object',
@@ -22,22 +34,13 @@ export const listKeysDoc: DocumentedRoute = documented({
   responses: { 200: jsonReply('The keys', { type: 'object', properties: { keys: { type: 'array', items: keySchema } } }, { keys: [exampleKey] }) },
 });
 
-export const createKeyDoc: DocumentedRoute = documented({
+export const createKeyDoc = documented({
   summary: 'Create a key',
   description: `A new random key with the scopes named (${scopes.join(', ')}), optionally expiring. The answer is the only time the key is shown in plain text.`,
   tags: ['keys'],
   scope: 'admin',
+  validate: { body: newKeyBody },
   body: {
-    schema: {
-      type: 'object',
-      required: ['source', 'scopes'],
-      additionalProperties: false,
-      properties: {
-        source: { type: 'string', minLength: 1, maxLength: 200 },
-        scopes: { type: 'array', minItems: 1, items: { type: 'string', enum: [...scopes] } },
-        expiresAt: { type: 'string', format: 'date-time', description: 'With an offset, e.g. `2025-06-30T23:59:59+07:00`; must be in the future' },
-      },
-    },
     example: { source: 'marketing-dashboard', scopes: ['analytics'], expiresAt: '2025-06-30T23:59:59+07:00' },
   },
   responses: {
@@ -48,12 +51,12 @@ export const createKeyDoc: DocumentedRoute = documented({
   },
 });
 
-export const revokeKeyDoc: DocumentedRoute = documented({
+export const revokeKeyDoc = documented({
   summary: 'Revoke a key',
   description: 'Revokes every active key listed with this prefix; it is refused at once by this server and within seconds by the others.',
   tags: ['keys'],
   scope: 'admin',
-  params: { type: 'object', required: ['prefix'], properties: { prefix: { type: 'string', description: 'The prefix `GET /v1/keys` lists' } } },
+  validate: { params: z.object({ prefix: z.string().describe('The prefix `GET /v1/keys` lists') }) },
   responses: {
     200: jsonReply('How many keys were revoked', { type: 'object', properties: { revoked: { type: 'integer' } } }, { revoked: 1 }),
     404: errorReply('No active key has that prefix', [{ code: 'NOT_FOUND', message: 'no active key starts with rk_nothing' }]),

@@ -1,7 +1,18 @@
 // OpenAPI documentation of erasure, suppression and the privacy audit log.
-import { documented, errorReply, jsonReply, type DocumentedRoute } from '@cdp/runtime';
-import { profileRefTypes } from '@cdp/profiles';
-import { refParams } from './profile-docs';
+import { z } from 'zod';
+import { documented, errorReply, jsonReply } from '@cdp/runtime';
+import { identifierTypes, normaliseEmail, normalisePhone, type Identifier } from '@cdp/schemas';
+import { pageLimit, refFormat, refParams } from './profile-docs';
+
+const normalise = (type: Identifier['type'], value: string) => (type === 'email' ? normaliseEmail(value) : type === 'phone' ? normalisePhone(value) : value);
+
+/** An identifier as the resolver stores it: emails and phones normalised, a 400 at `value` when one cannot be. */
+export const identifierBody = z.object({ type: z.enum(identifierTypes), value: z.string().min(1).max(1000) }).transform(({ type, value }, context): Identifier => {
+  const stored = normalise(type, value);
+  if (stored !== null) return { type, value: stored };
+  context.addIssue({ code: 'custom', path: ['value'], message: `not a valid ${type === 'phone' ? 'phone number with its country code' : type}` });
+  return z.NEVER;
+});
 
 const auditEntrySchema = {
   type: 'object',
@@ -26,59 +37,54 @@ const exampleErasure = {
   createdAt: '2025-03-01T08:00:00.000Z',
   updatedAt: '2025-03-01T08:00:06.512Z',
 };
-const identifierBody = {
-  type: 'object',
-  required: ['type', 'value'],
-  additionalProperties: false,
-  properties: { type: { type: 'string', enum: [...profileRefTypes] }, value: { type: 'string', minLength: 1, maxLength: 1000 } },
-};
 const invalidIdentifier = errorReply('The identifier is not valid', [{ code: 'INVALID_REQUEST', message: 'value: not a valid email', errors: [{ path: 'value', message: 'not a valid email' }] }]);
 
-export const eraseDoc: DocumentedRoute = documented({
+export const eraseDoc = documented({
   summary: 'Erase a customer',
   description:
     'Erases the profile and every profile merged into it from every table that holds them, in the background, and suppresses every identifier it had: later events carrying any of them are dropped before they reach a profile (counted in `cdp_resolver_events_suppressed_total`), also when the event log is replayed. Answers at once with the erasure; `GET /v1/erasures/{id}` follows it to `done`, within seconds.',
   tags: ['privacy'],
   scope: 'admin',
-  params: refParams,
+  validate: { params: refParams },
   responses: {
     202: jsonReply('The erasure, running', auditEntrySchema, { ...exampleErasure, state: 'running', counts: { profiles: 2, identifiers: 4 } }),
-    400: errorReply('A malformed profile reference', [{ code: 'INVALID_REQUEST', message: `a profile is addressed as {type}:{value} with type one of ${profileRefTypes.join(', ')}` }]),
+    400: errorReply('A malformed profile reference', [{ code: 'INVALID_REQUEST', message: `ref: ${refFormat}`, errors: [{ path: 'ref', message: refFormat }] }]),
     404: errorReply('No profile has that identifier (or it was erased already)', [{ code: 'NOT_FOUND', message: 'no profile has email ada@example.com' }]),
   },
 });
 
-export const erasureDoc: DocumentedRoute = documented({
+export const erasureDoc = documented({
   summary: 'An erasure',
   description: 'Its state and what it erased, per table; no personal data.',
   tags: ['privacy'],
   scope: 'admin',
-  params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+  validate: { params: z.object({ id: z.string() }) },
   responses: {
     200: jsonReply('The erasure', auditEntrySchema, exampleErasure),
     404: errorReply('No erasure has that id', [{ code: 'NOT_FOUND', message: 'no erasure era_0000' }]),
   },
 });
 
-export const suppressDoc: DocumentedRoute = documented({
+export const suppressDoc = documented({
   summary: 'Suppress an identifier',
   description:
     'Suppresses without deleting: events carrying the identifier are dropped from now on (resolvers see it within about a second). Stored as a salted hash, never in plain text. 201 when it is new, 200 when it was suppressed already.',
   tags: ['privacy'],
   scope: 'admin',
-  body: { schema: identifierBody, example: { type: 'email', value: 'ada@example.com' } },
+  validate: { body: identifierBody },
+  body: { example: { type: 'email', value: 'ada@example.com' } },
   responses: {
     201: jsonReply('Suppressed', { type: 'object', properties: { type: { type: 'string' }, suppressed: { type: 'boolean' }, created: { type: 'boolean' } } }, { type: 'email', suppressed: true, created: true }),
     400: invalidIdentifier,
   },
 });
 
-export const liftDoc: DocumentedRoute = documented({
+export const liftDoc = documented({
   summary: 'Lift a suppression',
   description: 'Lifts a suppression made with `POST /v1/suppressions`; an erased customer\'s identifiers stay suppressed.',
   tags: ['privacy'],
   scope: 'admin',
-  params: refParams,
+  validate: { params: refParams },
   responses: {
     204: { description: 'Lifted' },
     400: invalidIdentifier,
@@ -86,14 +92,14 @@ export const liftDoc: DocumentedRoute = documented({
   },
 });
 
-export const auditDoc: DocumentedRoute = documented({
+export const auditDoc = documented({
   summary: 'The privacy audit log',
   description: 'Erasures, suppressions and liftings, newest first: which key, when, the state and the counts; no personal data.',
   tags: ['privacy'],
   scope: 'admin',
-  querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+  validate: { querystring: z.object({ limit: pageLimit(1000, 100).describe('Entries to list') }) },
   responses: {
     200: jsonReply('The newest entries', { type: 'object', properties: { entries: { type: 'array', items: auditEntrySchema } } }, { entries: [exampleErasure] }),
-    400: errorReply('A bad limit', [{ code: 'INVALID_REQUEST', message: 'limit must be a whole number from 1 to 1000', errors: [{ path: 'limit', message: 'from 1 to 1000' }] }]),
+    400: errorReply('A bad limit', [{ code: 'INVALID_REQUEST', message: 'limit: must be a whole number from 1 to 1000', errors: [{ path: 'limit', message: 'must be a whole number from 1 to 1000' }] }]),
   },
 });

@@ -1,19 +1,35 @@
 // OpenAPI documentation of the profile endpoints: the profile reference, the answers and an example of each.
-import { documented, errorReply, retryAfterHeader, jsonReply, type DocumentedRoute, type ResponseDoc } from '@cdp/runtime';
+import { z } from 'zod';
+import { documented, errorReply, retryAfterHeader, jsonReply, type ResponseDoc } from '@cdp/runtime';
 import { profileRefTypes } from '@cdp/profiles';
+import { decodeCursor } from '../timeline';
 
-export const refParams = {
-  type: 'object',
-  required: ['ref'],
-  properties: {
-    ref: {
-      type: 'string',
-      pattern: `^(${profileRefTypes.join('|')}):.+$`,
+export const refFormat = `a profile is addressed as {type}:{value} with type one of ${profileRefTypes.join(', ')}`;
+
+export const refParams = z.object({
+  ref: z
+    .string()
+    .regex(new RegExp(`^(${profileRefTypes.join('|')}):[\\s\\S]+$`), refFormat)
+    .meta({
       description: `\`{type}:{value}\`, type one of ${profileRefTypes.join(', ')}; emails and phones are matched normalised, a merged profile's old id resolves to the survivor.`,
       examples: ['user_id:ada', 'email:ada@example.com', 'profile_id:prf_3f9a1c2b7d4e5f60718293a4'],
-    },
-  },
+    }),
+});
+
+/** A page size from 1 to `max`, `fallback` when absent; the message says the whole rule whatever part of it fails. */
+export const pageLimit = (max: number, fallback: number) => {
+  const error = `must be a whole number from 1 to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(1, { error }).max(max, { error }).default(fallback);
 };
+
+export const timelineQuery = z.object({
+  limit: pageLimit(1000, 50).describe('Events per page'),
+  cursor: z
+    .string()
+    .transform((text, context) => decodeCursor(text) ?? (context.addIssue({ code: 'custom', message: 'not one this API handed out' }), z.NEVER))
+    .optional()
+    .describe('`nextCursor` of the previous page'),
+});
 
 const nullableTime = { type: 'string', format: 'date-time', nullable: true };
 
@@ -128,40 +144,33 @@ function errors(extra: Record<string, ResponseDoc>): Record<string, ResponseDoc>
   };
 }
 
-const badRef = { code: 'INVALID_REQUEST', message: `a profile is addressed as {type}:{value} with type one of ${profileRefTypes.join(', ')}` } as const;
+const badRef = { code: 'INVALID_REQUEST', message: `ref: ${refFormat}`, errors: [{ path: 'ref', message: refFormat }] } as const;
 
-export const profileDoc: DocumentedRoute = documented({
+export const profileDoc = documented({
   summary: 'One customer\'s unified profile',
   description: 'Identities, latest traits, stats computed from every event of the profile (merged profiles included) and segments.',
   tags: ['profiles'],
   scope: 'profiles',
-  params: refParams,
+  validate: { params: refParams },
   responses: {
     200: jsonReply('The profile', profileSchema, profileExample),
     ...errors({ 400: errorReply('A malformed profile reference', [badRef]) }),
   },
 });
 
-export const timelineDoc: DocumentedRoute = documented({
+export const timelineDoc = documented({
   summary: 'One customer\'s timeline',
   description: 'The profile\'s events, newest first, a retried messageId once, in pages that stay stable while new events arrive.',
   tags: ['profiles'],
   scope: 'profiles',
-  params: refParams,
-  querystring: {
-    type: 'object',
-    properties: {
-      limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50, description: 'Events per page' },
-      cursor: { type: 'string', description: '`nextCursor` of the previous page' },
-    },
-  },
+  validate: { params: refParams, querystring: timelineQuery },
   responses: {
     200: jsonReply('A page of events', timelineSchema, timelineExample),
     ...errors({
       400: errorReply('A malformed profile reference, limit or cursor', [
         badRef,
-        { code: 'INVALID_REQUEST', message: 'limit must be a whole number from 1 to 1000' },
-        { code: 'INVALID_REQUEST', message: 'cursor is not one this API handed out' },
+        { code: 'INVALID_REQUEST', message: 'limit: must be a whole number from 1 to 1000', errors: [{ path: 'limit', message: 'must be a whole number from 1 to 1000' }] },
+        { code: 'INVALID_REQUEST', message: 'cursor: not one this API handed out', errors: [{ path: 'cursor', message: 'not one this API handed out' }] },
       ]),
     }),
   },
