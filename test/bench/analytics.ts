@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, loadConfig } from '@cdp/runtime';
+import { createLogger, loadConfig, named } from '@cdp/runtime';
 import { startPlatform } from '@cdp/cdp/platform';
 import { loadEvents } from './analytics/load';
 import { questions, type Question } from './analytics/questions';
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       const started = performance.now();
       const results: Record<string, unknown>[][] = [];
       for (const query of question.handWritten) {
-        const result = await client.query({ query, query_params: question.params, format: 'JSONEachRow' });
+        const result = await client.query(named('bench.handWritten', { query, query_params: question.params, format: 'JSONEachRow' }));
         results.push(await result.json<Record<string, unknown>>());
       }
       return { ms: performance.now() - started, results };

@@ -1,16 +1,16 @@
 // Reads back what reached ClickHouse: stored rows per messageId, counted straight from the events table.
 import { counterOf } from '../harness/http';
 import { sendDemo } from '@cdp/cdp/demo';
-import { waitFor } from '@cdp/runtime';
+import { named, waitFor } from '@cdp/runtime';
 import type { TestPlatform } from '../harness/platform';
 
 /** Rows of the events table per messageId (no FINAL: a message delivered twice would show as 2). */
 export async function storedCounts(cdp: TestPlatform, messageIds: string[]): Promise<Map<string, number>> {
-  const result = await cdp.platform.clickhouse.client.query({
+  const result = await cdp.platform.clickhouse.client.query(named('test.storedCounts', {
     query: 'SELECT message_id, toUInt32(count()) AS n FROM events WHERE message_id IN {ids:Array(String)} GROUP BY message_id',
     query_params: { ids: messageIds },
     format: 'JSONEachRow',
-  });
+  }));
   const rows = await result.json<{ message_id: string; n: number }>();
   return new Map(rows.map((row) => [row.message_id, Number(row.n)]));
 }
@@ -29,11 +29,11 @@ export async function waitForStored(cdp: TestPlatform, expected: string[], unexp
 
 /** The stored context of one message, parsed. */
 export async function storedContext(cdp: TestPlatform, messageId: string): Promise<Record<string, unknown>> {
-  const result = await cdp.platform.clickhouse.client.query({
+  const result = await cdp.platform.clickhouse.client.query(named('test.storedContext', {
     query: 'SELECT context FROM events WHERE message_id = {id:String} LIMIT 1',
     query_params: { id: messageId },
     format: 'JSONEachRow',
-  });
+  }));
   const rows = await result.json<{ context: string }>();
   if (!rows[0]) throw new Error(`message ${messageId} is not stored`);
   return JSON.parse(rows[0].context) as Record<string, unknown>;
@@ -43,7 +43,7 @@ export async function storedContext(cdp: TestPlatform, messageId: string): Promi
 export async function loadDemo(cdp: TestPlatform, options: { customers: number; months: number; seed: number }): Promise<{ messages: number }> {
   const sent = await sendDemo({ url: cdp.url, writeKey: cdp.writeKey, ...options });
   const stored = async () => {
-    const result = await cdp.platform.clickhouse.client.query({ query: 'SELECT uniqExact(message_id) AS stored FROM events', format: 'JSONEachRow' });
+    const result = await cdp.platform.clickhouse.client.query(named('test.storedMessages', { query: 'SELECT uniqExact(message_id) AS stored FROM events', format: 'JSONEachRow' }));
     return Number((await result.json<{ stored: string | number }>())[0]?.stored ?? 0);
   };
   await waitFor(async () => (await stored()) === sent.messages, { timeoutMs: 60_000, what: `${sent.messages} demo messages stored` });

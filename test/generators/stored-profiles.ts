@@ -1,5 +1,5 @@
 // Profiles written straight into ClickHouse's events and profile_merges (no ingest, no resolver) for segment tests.
-import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import type { StoredMessage } from '../reference/segment-rules';
 import { rng } from './customers';
 
@@ -77,13 +77,13 @@ export function generateStoredProfiles(options: { profiles: number; seed: number
 export async function insertStoredProfiles(client: ClickHouseClient, data: Pick<StoredProfiles, 'messages' | 'merges'>, writtenAt?: number): Promise<void> {
   const stamp = (column: string) => (writtenAt === undefined ? {} : { [column]: toClickHouseTime(writtenAt) });
   if (data.merges.size > 0) {
-    await client.insert({
+    await client.insert(named('test.insertMerges', {
       table: 'profile_merges',
       values: [...data.merges].map(([loser, survivor]) => ({ loser_id: loser, survivor_id: survivor, version: 1, ...stamp('updated_at') })),
       format: 'JSONEachRow',
-    });
+    }));
   }
-  await client.insert({
+  await client.insert(named('test.insertEvents', {
     table: 'events',
     values: data.messages.map((message) => ({
       message_id: message.messageId,
@@ -107,5 +107,5 @@ export async function insertStoredProfiles(client: ClickHouseClient, data: Pick<
       ...stamp('inserted_at'),
     })),
     format: 'JSONEachRow',
-  });
+  }));
 }

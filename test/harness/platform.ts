@@ -44,6 +44,8 @@ export function runtimeEnv(runtime: RuntimeName, dataDir: string): Record<string
     PORT: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     CDP_TOPIC_PARTITIONS: '3',
+    // A ClickHouse call without a name throws: every query a suite reaches is named.
+    CDP_CLICKHOUSE_REQUIRE_NAMES: 'true',
   };
   if (process.env.CLICKHOUSE_URL) env.CLICKHOUSE_URL = process.env.CLICKHOUSE_URL;
   if (runtime === 'kafka') {

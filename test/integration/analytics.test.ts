@@ -2,7 +2,7 @@
 // with and without segment and channel filters; boundaries, merges and empty windows; and 400s for bad parameters.
 import { messagesPerSurvivor } from '@cdp/profiles';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toClickHouseTime, waitFor } from '@cdp/runtime';
+import { named, toClickHouseTime, waitFor } from '@cdp/runtime';
 import { generateHistory } from '../generators/history';
 import { kpiSeries, kpis, lifecycle, repeatPurchase, retention, truthMessages, type Window } from '../reference/analytics';
 import { openTickets, surveys, ticketSeries } from '../reference/care';
@@ -43,11 +43,11 @@ describe('the analytics API on the embedded runtime', () => {
 
   async function joinSegment(segment: string, rows: Array<{ customer: number; isMember: number; version: number }>): Promise<void> {
     const at = toClickHouseTime(Date.parse('2025-06-30T00:00:00.000Z'));
-    await cdp.platform.clickhouse.client.insert({
+    await cdp.platform.clickhouse.client.insert(named('test.insertMembership', {
       table: 'segment_membership',
       format: 'JSONEachRow',
       values: rows.map((row) => ({ segment_id: segment, profile_id: profileOf.get(row.customer), is_member: row.isMember, entered_at: at, changed_at: at, version: row.version })),
-    });
+    }));
   }
 
   beforeAll(async () => {
@@ -59,7 +59,7 @@ describe('the analytics API on the embedded runtime', () => {
     // Done when every distinct message is resolved and every customer's identifiers have merged into one profile.
     await waitFor(
       async () => {
-        const result = await cdp.platform.clickhouse.client.query({ query: `SELECT sum(messages) AS messages, count() AS profiles FROM (${messagesPerSurvivor('SELECT message_id, profile_id, inserted_at FROM events', '', 'count() AS messages')})`, format: 'JSONEachRow' });
+        const result = await cdp.platform.clickhouse.client.query(named('test.countMessagesPerSurvivor', { query: `SELECT sum(messages) AS messages, count() AS profiles FROM (${messagesPerSurvivor('SELECT message_id, profile_id, inserted_at FROM events', '', 'count() AS messages')})`, format: 'JSONEachRow' }));
         const [row] = await result.json<{ messages: number; profiles: number }>();
         return Number(row?.messages) === history.distinctMessages && Number(row?.profiles) === history.customers.length;
       },
@@ -260,11 +260,11 @@ describe('the analytics API on the embedded runtime', () => {
       properties: { revenue: 25 },
     };
     const copies = async () => {
-      const result = await cdp.platform.clickhouse.client.query({
+      const result = await cdp.platform.clickhouse.client.query(named('test.countTouchpoints', {
         query: 'SELECT count() AS copies FROM touchpoints WHERE message_id = {id:String}',
         query_params: { id: order.messageId },
         format: 'JSONEachRow',
-      });
+      }));
       return Number((await result.json<{ copies: number }>())[0]?.copies);
     };
     const firstSent = Date.now();

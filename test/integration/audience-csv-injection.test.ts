@@ -1,7 +1,7 @@
 // CSV exports open safely in a spreadsheet: a cell that would run as a formula gets a leading quote, in the cells
 // ClickHouse writes and in the traits Node finishes alike; phones and plain numbers stay as they are.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@cdp/runtime';
+import { named, waitFor } from '@cdp/runtime';
 import { send } from '../harness/http';
 import { startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 
@@ -87,14 +87,14 @@ describe('CSV formula injection', () => {
     // Ingest trims ids and an email holds no space, so no identifier starts with a tab or a carriage return; one stored
     // by another writer is neutralised in ClickHouse's cells too.
     const profileId = clickHouseRow[0] as string;
-    await cdp.platform.clickhouse.client.insert({
+    await cdp.platform.clickhouse.client.insert(named('test.insertIdentifiers', {
       table: 'profile_identifiers',
       values: [
         { profile_id: profileId, type: 'user_id', value: `\t=1+1${tag}` },
         { profile_id: profileId, type: 'anonymous_id', value: `\r=1+1${tag}` },
       ],
       format: 'JSONEachRow',
-    });
+    }));
     const stored = csvRows(await csv()).find((row) => row[0] === profileId) as string[];
     expect(stored.slice(1, 5)).toEqual([`'\t=1+1${tag}`, `'${inClickHouse.email}`, '+84912345678', `'\r=1+1${tag};${inClickHouse.anonymousId}`]);
   });

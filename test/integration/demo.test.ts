@@ -1,6 +1,6 @@
 // The demo data set sent through the public API of an embedded platform: stored once, idempotent, counted and merged right.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@cdp/runtime';
+import { named, waitFor } from '@cdp/runtime';
 import { customersOf, generateDemo, sendDemo } from '@cdp/cdp/demo';
 import { startTestPlatform, type TestPlatform } from '../harness/platform';
 import { counterOf, eventsHandled, read } from '../harness/http';
@@ -22,12 +22,12 @@ describe('the demo data set on the embedded runtime', () => {
 
   /** Distinct messageIds in the events table, and how many of them the demo did not send. */
   async function storedMessages(): Promise<{ distinct: number; unexpected: number }> {
-    const result = await cdp.platform.clickhouse.client.query({
+    const result = await cdp.platform.clickhouse.client.query(named('test.countStoredMessages', {
       query: `SELECT uniqExact(message_id) AS distinct, uniqExactIf(message_id, NOT has({ids:Array(String)}, message_id)) AS unexpected
               FROM events`,
       query_params: { ids },
       format: 'JSONEachRow',
-    });
+    }));
     const [row] = await result.json<{ distinct: string | number; unexpected: string | number }>();
     return { distinct: Number(row?.distinct ?? 0), unexpected: Number(row?.unexpected ?? 0) };
   }
@@ -47,11 +47,11 @@ describe('the demo data set on the embedded runtime', () => {
     await waitFor(async () => (await eventsHandled(cdp.url)) >= handled + messages.length, { timeoutMs: 20_000, what: 'the second send handled' });
     expect(await counterOf(cdp.url, 'cdp_resolver_events_duplicate_total')).toBe(duplicates + messages.length);
     expect(await storedMessages()).toEqual({ distinct: messages.length, unexpected: 0 });
-    const copies = await cdp.platform.clickhouse.client.query({
+    const copies = await cdp.platform.clickhouse.client.query(named('test.countCopies', {
       query: 'SELECT count() AS copies FROM events WHERE has({ids:Array(String)}, message_id)',
       query_params: { ids },
       format: 'JSONEachRow',
-    });
+    }));
     expect(Number((await copies.json<{ copies: string | number }>())[0]?.copies)).toBe(messages.length);
   });
 

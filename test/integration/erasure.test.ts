@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { erasableTables, maskedTables, withoutPersonalData } from '@cdp/privacy';
 import { start as startResolver } from '@cdp/resolver';
-import { createMetrics, waitFor, type EventLog, type Metrics } from '@cdp/runtime';
+import { createMetrics, named, waitFor, type EventLog, type Metrics } from '@cdp/runtime';
 import { topicNames } from '@cdp/schemas';
 import { counterOf, read, send } from '../harness/http';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
@@ -54,18 +54,18 @@ describe.each(runtimes)('erasure on the %s runtime', (runtime) => {
   async function tablesHolding(values: string[]): Promise<Record<string, number>> {
     const client = cdp.platform.clickhouse.client;
     const columns = await (
-      await client.query({
+      await client.query(named('test.listTextColumns', {
         query: `SELECT table, groupArray(name) AS names FROM system.columns
                 WHERE database = currentDatabase() AND type LIKE '%String%' AND type NOT LIKE 'AggregateFunction%'
                   AND table IN (SELECT name FROM system.tables WHERE database = currentDatabase() AND engine NOT IN ('View', 'MaterializedView'))
                 GROUP BY table`,
         format: 'JSONEachRow',
-      })
+      }))
     ).json<{ table: string; names: string[] }>();
     const found: Record<string, number> = {};
     for (const { table, names } of columns) {
       const text = `concat(${names.map((name) => `toString(\`${name}\`)`).join(", '\\n', ")})`;
-      const result = await client.query({ query: `SELECT count() AS rows FROM \`${table}\` WHERE multiSearchAny(${text}, {values:Array(String)})`, query_params: { values }, format: 'JSONEachRow' });
+      const result = await client.query(named('test.countLeftovers', { query: `SELECT count() AS rows FROM \`${table}\` WHERE multiSearchAny(${text}, {values:Array(String)})`, query_params: { values }, format: 'JSONEachRow' }));
       const rows = Number((await result.json<{ rows: string }>())[0]?.rows);
       if (rows > 0) found[table] = rows;
     }
@@ -73,7 +73,7 @@ describe.each(runtimes)('erasure on the %s runtime', (runtime) => {
   }
 
   const single = async (query: string) =>
-    Number((await (await cdp.platform.clickhouse.client.query({ query, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n ?? 0);
+    Number((await (await cdp.platform.clickhouse.client.query(named('test.countRows', { query, format: 'JSONEachRow' }))).json<{ n: string }>())[0]?.n ?? 0);
 
   beforeAll(async () => {
     // A snapshot of the identity graph after every link record, so the snapshot tables hold the customer's pseudonyms too.
@@ -86,7 +86,7 @@ describe.each(runtimes)('erasure on the %s runtime', (runtime) => {
       });
     }
     const survivor = (await profile(`user_id:${erased.userId}`)).body.profileId as string;
-    const merged = await cdp.platform.clickhouse.client.query({ query: 'SELECT DISTINCT loser_id FROM profile_merges WHERE survivor_id = {survivor:String}', query_params: { survivor }, format: 'JSONEachRow' });
+    const merged = await cdp.platform.clickhouse.client.query(named('test.readMerged', { query: 'SELECT DISTINCT loser_id FROM profile_merges WHERE survivor_id = {survivor:String}', query_params: { survivor }, format: 'JSONEachRow' }));
     const losers = (await merged.json<{ loser_id: string }>()).map((row) => row.loser_id);
     expect(losers.length).toBeGreaterThan(0);
     profileIds = [survivor, ...losers];
@@ -132,10 +132,10 @@ describe.each(runtimes)('erasure on the %s runtime', (runtime) => {
 
   it('knows every table ClickHouse has: each is erased, masked or declared free of personal data', async () => {
     const tables = await (
-      await cdp.platform.clickhouse.client.query({
+      await cdp.platform.clickhouse.client.query(named('test.listTables', {
         query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine NOT IN ('View', 'MaterializedView')",
         format: 'JSONEachRow',
-      })
+      }))
     ).json<{ name: string }>();
     const known = new Set([...Object.keys(erasableTables), ...Object.keys(maskedTables), ...withoutPersonalData]);
     expect(tables.map((table) => table.name).filter((name) => !known.has(name))).toEqual([]);
@@ -213,7 +213,7 @@ describe.each(runtimes)('erasure on the %s runtime', (runtime) => {
     expect(made.status).toBe(201);
     expect(await made.json()).toEqual({ type: 'email', suppressed: true, created: true });
     expect((await fetch(`${cdp.url}/v1/suppressions`, { method: 'POST', headers: admin, body: JSON.stringify({ type: 'email', value: 'not an email' }) })).status).toBe(400);
-    const stored = await cdp.platform.clickhouse.client.query({ query: 'SELECT count() AS rows FROM suppressions WHERE position(identifier_hash, {email:String}) > 0', query_params: { email: later.email }, format: 'JSONEachRow' });
+    const stored = await cdp.platform.clickhouse.client.query(named('test.countSuppressionsByText', { query: 'SELECT count() AS rows FROM suppressions WHERE position(identifier_hash, {email:String}) > 0', query_params: { email: later.email }, format: 'JSONEachRow' }));
     expect(Number((await stored.json<{ rows: string }>())[0]?.rows)).toBe(0);
 
     // Resolvers read suppressions every second.

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { waitFor } from '@cdp/runtime';
+import { named, waitFor } from '@cdp/runtime';
 import { startTestPlatform, type TestPlatform } from '../harness/platform';
 import { read } from '../harness/http';
 import { loadDemo } from '../clients/store';
@@ -230,7 +230,7 @@ describe('the Grafana dashboards on the embedded runtime with demo data', () => 
   }
 
   async function rowsOf(sql: string): Promise<Array<Record<string, unknown>>> {
-    const result = await cdp.platform.clickhouse.client.query({ query: expandMacros(sql, range), format: 'JSONEachRow' });
+    const result = await cdp.platform.clickhouse.client.query(named('test.runPanelQuery', { query: expandMacros(sql, range), format: 'JSONEachRow' }));
     return result.json<Record<string, unknown>>();
   }
 
@@ -249,7 +249,7 @@ describe('the Grafana dashboards on the embedded runtime with demo data', () => 
     const targets = targetsOf(operations);
     expect(targets.length).toBeGreaterThan(20);
     const named = new Set(targets.flatMap(({ target }) => metricNamesOf(target.expr ?? '')));
-    for (const name of ['cdp_resolver_lag_records', 'cdp_resolver_freshness_seconds_bucket', 'cdp_segments_evaluation_seconds_bucket', 'cdp_http_request_duration_seconds_bucket']) {
+    for (const name of ['cdp_resolver_lag_records', 'cdp_resolver_freshness_seconds_bucket', 'cdp_segments_evaluation_seconds_bucket', 'cdp_http_request_duration_seconds_bucket', 'cdp_clickhouse_query_seconds_bucket']) {
       expect(named).toContain(name);
     }
     const missing = [...named].filter((name) => !exported.has(name));

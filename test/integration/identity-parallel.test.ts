@@ -1,7 +1,7 @@
 // A generated customer base resolved by one and by three resolver instances on real Kafka: the same profiles as the truth.
 import { joinSurvivors, messagesPerSurvivor, survivorOf } from '@cdp/profiles';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor, type ClickHouseClient } from '@cdp/runtime';
+import { named, waitFor, type ClickHouseClient } from '@cdp/runtime';
 import { generateCustomers, type TruthProfile } from '../generators/customers';
 import { startExtraResolvers, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 import { read, send } from '../harness/http';
@@ -10,7 +10,7 @@ const customers = Number(process.env.CDP_TEST_CUSTOMERS ?? 2100);
 
 /** The platform's profiles in the truth's shape: every survivor with its identifiers and its stats. */
 async function storedProfiles(client: ClickHouseClient): Promise<TruthProfile[]> {
-  const statsResult = await client.query({
+  const statsResult = await client.query(named('test.readStats', {
     query: `SELECT survivor AS profile_id, events, orders, revenue FROM (${messagesPerSurvivor(
       `SELECT message_id, profile_id, inserted_at, type = 'track' AND event = 'Order Completed' AS is_order,
          coalesce(JSONExtract(properties, 'revenue', 'Nullable(Float64)'), JSONExtract(properties, 'total', 'Nullable(Float64)'), 0) AS amount
@@ -19,13 +19,13 @@ async function storedProfiles(client: ClickHouseClient): Promise<TruthProfile[]>
       'count() AS events, countIf(message.is_order) AS orders, round(sumIf(message.amount, message.is_order), 2) AS revenue',
     )})`,
     format: 'JSONEachRow',
-  });
-  const identitiesResult = await client.query({
+  }));
+  const identitiesResult = await client.query(named('test.readIdentities', {
     query: `SELECT ${survivorOf('i.profile_id')} AS survivor, groupArray(concat(i.type, ':', i.value)) AS identifiers
             FROM (SELECT type, value, profile_id FROM identities FINAL) AS i ${joinSurvivors('i.profile_id')}
             GROUP BY survivor`,
     format: 'JSONEachRow',
-  });
+  }));
   const identifiers = new Map(
     (await identitiesResult.json<{ survivor: string; identifiers: string[] }>()).map((row) => [row.survivor, [...row.identifiers].sort()]),
   );
@@ -62,7 +62,7 @@ describe('identity resolution with parallel resolvers on real Kafka', () => {
     const client = cdp.platform.clickhouse.client;
     await waitFor(
       async () => {
-        const result = await client.query({ query: 'SELECT uniqExact(message_id) AS n FROM events', format: 'JSONEachRow' });
+        const result = await client.query(named('test.countMessages', { query: 'SELECT uniqExact(message_id) AS n FROM events', format: 'JSONEachRow' }));
         return Number((await result.json<{ n: string }>())[0]?.n) === data.distinctMessages;
       },
       { timeoutMs: 240_000, intervalMs: 500, what: `${data.distinctMessages} distinct events resolved by ${instances} resolver(s)` },

@@ -1,7 +1,7 @@
 // What a flood of one email from many devices, and a till's placeholder email, do to profiles on both runtimes: the
 // identity limit keeps the profile to its quota of devices (the rest refused and recorded), placeholders link nobody.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@cdp/runtime';
+import { named, waitFor } from '@cdp/runtime';
 import { read, send } from '../harness/http';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 
@@ -23,11 +23,11 @@ describe.each(runtimes)('identity protection on the %s runtime', (runtime) => {
     const batch = devices.map((anonymousId) => ({ type: 'identify', anonymousId, traits: { email } }));
     expect((await send(cdp.url, '/v1/batch', { batch }, { writeKey: cdp.writeKey })).status).toBe(200);
     const refusals = async () => {
-      const result = await cdp.platform.clickhouse.client.query({
+      const result = await cdp.platform.clickhouse.client.query(named('test.countRefusals', {
         query: "SELECT count() AS rows FROM identity_refusals FINAL WHERE has(identifiers, {email:String}) AND reason LIKE '%anonymous_id%'",
         query_params: { email: `email:${email}` },
         format: 'JSONEachRow',
-      });
+      }));
       return Number((await result.json<{ rows: string }>())[0]?.rows);
     };
     await waitFor(async () => (await refusals()) === devices.length - limit, { timeoutMs: 60_000, what: `${devices.length - limit} refusals recorded` });

@@ -1,6 +1,6 @@
 // Identity cases from anonymous browsing to shared devices, each with the profiles it must end in, on both runtimes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@cdp/runtime';
+import { named, waitFor } from '@cdp/runtime';
 import { runtimes, startExtraResolvers, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 import { read, send } from '../harness/http';
 
@@ -153,11 +153,11 @@ describe.each(variants)('identity scenarios on the $runtime runtime with $resolv
     expect(secondProfile.profileId).not.toBe(firstProfile.profileId);
     // The device belongs to the user it was linked to first.
     expect((await profileOf(`anonymous_id:${device}`)).body.profileId).toBe(firstProfile.profileId);
-    const refusals = await cdp.platform.clickhouse.client.query({
+    const refusals = await cdp.platform.clickhouse.client.query(named('test.countRefusals', {
       query: 'SELECT count() AS n FROM identity_refusals FINAL WHERE has(identifiers, {id:String})',
       query_params: { id: `anonymous_id:${device}` },
       format: 'JSONEachRow',
-    });
+    }));
     expect(Number((await refusals.json<{ n: string }>())[0]?.n)).toBeGreaterThanOrEqual(1);
   });
 

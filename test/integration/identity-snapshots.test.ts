@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClickHouse, waitFor, type ClickHouseClient, type Metrics } from '@cdp/runtime';
+import { createClickHouse, named, waitFor, type ClickHouseClient, type Metrics } from '@cdp/runtime';
 import { identifierSalt, pseudonymiser } from '@cdp/privacy';
 import { createIdentityGraph } from '@cdp/resolver';
 import { decodeLink, topicNames, type Identifier } from '@cdp/schemas';
@@ -12,7 +12,7 @@ import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../h
 import { send } from '../harness/http';
 
 async function single(client: ClickHouseClient, query: string, params: Record<string, unknown> = {}): Promise<number> {
-  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
+  const result = await client.query(named('test.single', { query, query_params: params, format: 'JSONEachRow' }));
   return Number((await result.json<{ n: number }>())[0]?.n ?? 0);
 }
 
@@ -23,12 +23,12 @@ async function gauge(metrics: Metrics, name: string): Promise<number> {
 
 /** What the platform stores: each identifier's profile, mapped through the merges to its survivor. */
 async function storedProfiles(client: ClickHouseClient): Promise<Map<string, string>> {
-  const result = await client.query({
+  const result = await client.query(named('test.readStoredProfiles', {
     query: `SELECT concat(i.type, ':', i.value) AS identifier, if(m.survivor_id = '', i.profile_id, m.survivor_id) AS profile_id
             FROM (SELECT type, value, profile_id FROM identities FINAL) AS i
             LEFT JOIN (SELECT loser_id, survivor_id FROM profile_merges FINAL) AS m ON i.profile_id = m.loser_id`,
     format: 'JSONEachRow',
-  });
+  }));
   return new Map((await result.json<{ identifier: string; profile_id: string }>()).map((row) => [row.identifier, row.profile_id]));
 }
 
@@ -88,7 +88,7 @@ describe.each(runtimes)('identity graph snapshots on the %s runtime', (runtime) 
       fallbackVersion = await single(clickhouse.client, 'SELECT max(version) AS n FROM identity_snapshots FINAL WHERE version < {version:UInt64}', {
         version: linkRecords,
       });
-      await clickhouse.client.command({ query: 'DELETE FROM identity_snapshots WHERE version = {version:UInt64}', query_params: { version: linkRecords } });
+      await clickhouse.client.command(named('test.deleteSnapshotHeader', { query: 'DELETE FROM identity_snapshots WHERE version = {version:UInt64}', query_params: { version: linkRecords } }));
     } finally {
       await clickhouse.close();
     }

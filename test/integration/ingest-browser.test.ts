@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@cdp/runtime';
+import { named, waitFor } from '@cdp/runtime';
 import { startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 import { storedContext, waitForStored } from '../clients/store';
 
@@ -103,11 +103,11 @@ describe('analytics.js in headless Chromium', () => {
     expect(offsite).toEqual([]);
     // The same anonymous device has exactly these three events.
     const rows = await waitFor(async () => {
-      const result = await cdp.platform.clickhouse.client.query({
+      const result = await cdp.platform.clickhouse.client.query(named('test.readDeviceEvents', {
         query: 'SELECT event FROM events WHERE anonymous_id = {anon:String} ORDER BY event',
         query_params: { anon: anonymousId },
         format: 'JSONEachRow',
-      });
+      }));
       return result.json<{ event: string }>();
     });
     expect(rows.map((row) => row.event)).toEqual(['Cart Viewed', 'Checkout Started', 'Page Left']);

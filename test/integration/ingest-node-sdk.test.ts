@@ -1,6 +1,7 @@
 // Segment's own Node SDK, unchanged, pointed at ingest: every call of every type is stored exactly once.
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { named } from '@cdp/runtime';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 import { storedContext, waitForStored } from '../clients/store';
 
@@ -54,11 +55,11 @@ describe.each(runtimes)('@segment/analytics-node on the %s runtime', (runtime) =
     const counts = await waitForStored(cdp, sent);
     expect([...counts.values()].every((rows) => rows === 1)).toBe(true);
     expect(counts.size).toBe(total);
-    const stored = await cdp.platform.clickhouse.client.query({
+    const stored = await cdp.platform.clickhouse.client.query(named('test.countByType', {
       query: 'SELECT type, toUInt32(count()) AS n FROM events WHERE message_id IN {ids:Array(String)} GROUP BY type',
       query_params: { ids: sent },
       format: 'JSONEachRow',
-    });
+    }));
     const byType = Object.fromEntries((await stored.json<{ type: string; n: number }>()).map((row) => [row.type, Number(row.n)]));
     expect(byType).toEqual(Object.fromEntries(expectedTypes));
 

@@ -2,7 +2,7 @@
 // profile it absorbed, and every record produced only once ClickHouse holds what it describes.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type LogConsumer } from '@cdp/runtime';
+import { named, waitFor, type LogConsumer } from '@cdp/runtime';
 import { decodeProfileChange, topicNames, type ProfileChange } from '@cdp/schemas';
 import { counterOf, send } from '../harness/http';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
@@ -27,7 +27,7 @@ describe.each(runtimes)('profile changes on the %s runtime', (runtime) => {
   });
 
   const rows = async <T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> =>
-    (await cdp.platform.clickhouse.client.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>();
+    (await cdp.platform.clickhouse.client.query(named('test.readRows', { query, query_params: params, format: 'JSONEachRow' }))).json<T>();
 
   /** Read as a consumer would on receipt: the record's events on its profile, and its merges, must be there already. */
   async function missingOnReceipt(change: ProfileChange): Promise<string[]> {
@@ -128,14 +128,14 @@ describe.each(runtimes)('profile changes on the %s runtime', (runtime) => {
 
   it('produces nothing for a batch ClickHouse refuses, and the change once it takes the batch', async () => {
     // A constraint the held event breaks makes the events insert fail after the identity rows went in.
-    await cdp.platform.clickhouse.client.command({ query: `ALTER TABLE events ADD CONSTRAINT refuse_held_back CHECK event != 'Held Back'` });
+    await cdp.platform.clickhouse.client.command(named('test.addConstraint', { query: `ALTER TABLE events ADD CONSTRAINT refuse_held_back CHECK event != 'Held Back'` }));
     const before = await published();
     const held = { type: 'track', userId: uniqueName('held'), event: 'Held Back', messageId: uniqueName('msg') };
     await post([held]);
     await waitFor(() => logLines.some((line) => line.includes('refuse_held_back')) || undefined, { timeoutMs: 30_000, what: 'the resolver to fail writing the held event' });
     expect(await published()).toBe(before);
 
-    await cdp.platform.clickhouse.client.command({ query: 'ALTER TABLE events DROP CONSTRAINT refuse_held_back' });
+    await cdp.platform.clickhouse.client.command(named('test.dropConstraint', { query: 'ALTER TABLE events DROP CONSTRAINT refuse_held_back' }));
     const profileId = await storedProfileOf(held.messageId);
     const change = await waitFor(() => received.find((entry) => entry.change.profileId === profileId), { timeoutMs: 30_000, what: `the change of ${profileId}` });
     expect(change).toMatchObject({ key: profileId, change: { merged: [], events: 1 }, missing: [] });

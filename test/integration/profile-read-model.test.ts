@@ -14,7 +14,7 @@ import {
   survivorOfStored,
   traitsOf,
 } from '@cdp/profiles';
-import { createClickHouse, createLogger, migrate, toClickHouseTime, type ClickHouse } from '@cdp/runtime';
+import { createClickHouse, createLogger, migrate, named, toClickHouseTime, type ClickHouse } from '@cdp/runtime';
 import { clickhouseMigrationsDir } from '@cdp/schemas';
 import { generateStoredProfiles, insertStoredProfiles } from '../generators/stored-profiles';
 import { referenceProfiles } from '../reference/segment-rules';
@@ -37,17 +37,17 @@ describe('the profile read model', () => {
       { segment, ids: rows.map(([id]) => id), flags: rows.map(([, flag]) => flag), version, now: toClickHouseTime(version) },
     );
   const column = async (query: string, params: Record<string, unknown>) =>
-    (await (await clickhouse.client.query({ query, query_params: params, format: 'JSONCompactEachRow' })).json<[string]>()).map(([value]) => value).sort();
+    (await (await clickhouse.client.query(named('test.readValues', { query, query_params: params, format: 'JSONCompactEachRow' }))).json<[string]>()).map(([value]) => value).sort();
 
   beforeAll(async () => {
     const logger = createLogger({ level: 'warn' });
     const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
-    clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('profile_read_model'), chdbPath }, logger);
+    clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('profile_read_model'), chdbPath, requireNames: true }, logger);
     await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
     await insertStoredProfiles(clickhouse.client, data);
   });
   afterAll(async () => {
-    await clickhouse?.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database}` });
+    await clickhouse?.client.command(named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }));
     await clickhouse?.close();
   });
 

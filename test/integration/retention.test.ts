@@ -1,7 +1,7 @@
 // Raw event retention: with CDP_EVENTS_RETENTION_DAYS, events and touchpoints older than the window go as ClickHouse
 // merges, while the profile's aggregates keep what they counted; 0 removes the TTL again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyRetention, createLogger, waitFor } from '@cdp/runtime';
+import { applyRetention, createLogger, named, waitFor } from '@cdp/runtime';
 import { read, send } from '../harness/http';
 import { startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 
@@ -15,15 +15,15 @@ describe('raw event retention', () => {
   });
 
   const rowsOf = async (table: string, userId: string) => {
-    const result = await cdp.platform.clickhouse.client.query({
+    const result = await cdp.platform.clickhouse.client.query(named('test.countRows', {
       query: `SELECT count() AS rows FROM ${table} WHERE message_id IN (SELECT message_id FROM events WHERE user_id = {userId:String}) OR message_id LIKE {prefix:String}`,
       query_params: { userId, prefix: `${userId}%` },
       format: 'JSONEachRow',
-    });
+    }));
     return Number((await result.json<{ rows: string }>())[0]?.rows);
   };
   const engineOf = async (table: string) => {
-    const result = await cdp.platform.clickhouse.client.query({ query: 'SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {table:String}', query_params: { table }, format: 'JSONEachRow' });
+    const result = await cdp.platform.clickhouse.client.query(named('test.readTableEngine', { query: 'SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {table:String}', query_params: { table }, format: 'JSONEachRow' }));
     return (await result.json<{ engine_full: string }>())[0]?.engine_full ?? '';
   };
 
@@ -41,7 +41,7 @@ describe('raw event retention', () => {
       what: 'both orders on the profile',
     });
     for (const table of ['events', 'touchpoints']) {
-      await cdp.platform.clickhouse.client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
+      await cdp.platform.clickhouse.client.command(named('test.optimize', { query: `OPTIMIZE TABLE ${table} FINAL` }));
       expect(await rowsOf(table, userId), table).toBe(1);
     }
     const stats = (await read(cdp.url, `/v1/profiles/user_id:${userId}`, cdp.readKey)).body.stats as { events: number; orders: number; revenue: number };

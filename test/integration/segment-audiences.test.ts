@@ -1,6 +1,6 @@
 // Audiences: cursor pages, NDJSON and CSV streams all hold exactly the members with their identifiers and chosen traits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toClickHouseTime, waitFor } from '@cdp/runtime';
+import { named, toClickHouseTime, waitFor } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 import { generateStoredProfiles, hostileText, insertStoredProfiles } from '../generators/stored-profiles';
 import { referenceMembers, referenceProfiles } from '../reference/segment-rules';
@@ -66,7 +66,7 @@ describe('segment audiences', () => {
     await insertStoredProfiles(client, data);
     const profiles = referenceProfiles(data.messages, data.merges);
     const storedIds = [...profiles.map((profile) => profile.profileId), ...data.merges.keys()];
-    await client.insert({ table: 'identities', values: identitiesOf(storedIds, data.merges), format: 'JSONEachRow' });
+    await client.insert(named('test.insertIdentities', { table: 'identities', values: identitiesOf(storedIds, data.merges), format: 'JSONEachRow' }));
 
     const members = new Set(referenceMembers(rule, profiles, Date.now()));
     expected = profiles
@@ -85,7 +85,7 @@ describe('segment audiences', () => {
       });
 
     // A trait `raw` on the first members, each written as the raw JSON text a client sent.
-    await client.insert({
+    await client.insert(named('test.insertRawTraits', {
       table: 'events',
       values: expected.slice(0, rawTraitValues.length).map((member, index) => ({
         message_id: `${member.profileId}-raw`,
@@ -108,7 +108,7 @@ describe('segment audiences', () => {
         context: '{}',
       })),
       format: 'JSONEachRow',
-    });
+    }));
 
     const created = await fetch(`${cdp.url}/v1/segments`, {
       method: 'POST',

@@ -1,6 +1,6 @@
 // The evaluator keeps membership current and publishes each entry and exit once on segments.changes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEventLog, createMetrics, waitFor, type EventLog, type Metrics } from '@cdp/runtime';
+import { createEventLog, createMetrics, named, waitFor, type EventLog, type Metrics } from '@cdp/runtime';
 import { topicNames, type SegmentChange } from '@cdp/schemas';
 import { builtinSegments, start as startSegments, type SegmentsService } from '@cdp/segments';
 import { read, send } from '../harness/http';
@@ -97,11 +97,11 @@ describe.each(runtimes)('segment evaluation on the %s runtime', (runtime) => {
   it('members of a deleted segment exit once; membership of ids never defined here is left alone', async () => {
     const userId = uniqueName('deleted');
     const foreign = uniqueName('foreign');
-    await cdp.platform.clickhouse.client.insert({
+    await cdp.platform.clickhouse.client.insert(named('test.insertForeignMembership', {
       table: 'segment_membership',
       values: [{ segment_id: foreign, profile_id: 'prf_elsewhere', is_member: 1, entered_at: '2025-01-01 00:00:00.000', changed_at: '2025-01-01 00:00:00.000', version: 1 }],
       format: 'JSONEachRow',
-    });
+    }));
     const segment = (await call('POST', '/v1/segments', { name: 'Big spenders', rule: { stat: 'revenue', gte: 1000 } })).body.id as string;
     expect((await order(userId, 1500)).status).toBe(200);
     await waitFor(async () => (await segmentsOf(userId)).includes(segment), { timeoutMs: 30_000, what: 'the customer to enter' });
@@ -110,11 +110,11 @@ describe.each(runtimes)('segment evaluation on the %s runtime', (runtime) => {
     expect(changes().filter((change) => change.segmentId === segment).map((change) => change.change)).toEqual(['entered', 'exited']);
     expect(await segmentsOf(userId)).not.toContain(segment);
     expect(changes().some((change) => change.segmentId === foreign)).toBe(false);
-    const kept = await cdp.platform.clickhouse.client.query({
+    const kept = await cdp.platform.clickhouse.client.query(named('test.readForeignMembership', {
       query: 'SELECT is_member FROM segment_membership FINAL WHERE segment_id = {foreign:String}',
       query_params: { foreign },
       format: 'JSONEachRow',
-    });
+    }));
     expect(await kept.json()).toEqual([{ is_member: 1 }]);
   });
 });

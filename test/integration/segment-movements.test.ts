@@ -1,6 +1,6 @@
 // What the latest evaluation pass says besides membership: entries and exits per segment, and the RFM grid, counted as stored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toClickHouseTime, waitFor } from '@cdp/runtime';
+import { named, toClickHouseTime, waitFor } from '@cdp/runtime';
 import { read } from '../harness/http';
 import { startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 
@@ -13,7 +13,7 @@ interface Membership {
 
 describe('the latest evaluation pass on the embedded runtime', () => {
   let cdp: TestPlatform;
-  const insert = (table: string, values: Array<Record<string, unknown>>) => cdp.platform.clickhouse.client.insert({ table, values, format: 'JSONEachRow' });
+  const insert = (table: string, values: Array<Record<string, unknown>>) => cdp.platform.clickhouse.client.insert(named('test.insertRows', { table, values, format: 'JSONEachRow' }));
   const list = async () => (await read(cdp.url, '/v1/segments', cdp.readKey)).body as { evaluatedAt: string | null; segments: Array<{ id: string; entered: number; exited: number }> };
 
   beforeAll(async () => {

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, createLogger, migrate, type ClickHouse } from '@cdp/runtime';
+import { createClickHouse, createLogger, migrate, named, type ClickHouse } from '@cdp/runtime';
 import { clickhouseMigrationsDir, type SegmentRule } from '@cdp/schemas';
 import { buildChangedPass, buildPass, builtinSegments, everyoneRolledUpAt, compileRule, latestPass, passInputsOf, type Pass } from '@cdp/segments';
 import { generateStoredProfiles, insertStoredProfiles } from '../generators/stored-profiles';
@@ -53,16 +53,16 @@ describe('incremental roll-ups of evaluation passes', () => {
 
   const members = async (rule: SegmentRule, pass: Pass): Promise<string[]> => {
     const compiled = compileRule(rule, { now, pass });
-    const result = await clickhouse.client.query({ query: `${compiled.sql} ORDER BY profile_id`, query_params: compiled.params, format: 'JSONEachRow' });
+    const result = await clickhouse.client.query(named('test.readMembers', { query: `${compiled.sql} ORDER BY profile_id`, query_params: compiled.params, format: 'JSONEachRow' }));
     return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
   };
   const count = async (query: string, params: Record<string, unknown> = {}) =>
-    Number((await (await clickhouse.client.query({ query, query_params: params, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
+    Number((await (await clickhouse.client.query(named('test.count', { query, query_params: params, format: 'JSONEachRow' }))).json<{ n: string }>())[0]?.n);
 
   beforeAll(async () => {
     const logger = createLogger({ level: 'warn' });
     const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
-    clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('segments_rollups'), chdbPath }, logger);
+    clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('segments_rollups'), chdbPath, requireNames: true }, logger);
     await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
     const inputs = passInputsOf(Object.values(rules));
     // Stamped ten minutes ago, well before the first pass reads (less its commit margin): the second pass skips them.
@@ -81,7 +81,7 @@ describe('incremental roll-ups of evaluation passes', () => {
     everyoneAt.push(await everyoneRolledUpAt(clickhouse.client));
   });
   afterAll(async () => {
-    await clickhouse?.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database}` });
+    await clickhouse?.client.command(named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }));
     await clickhouse?.close();
   });
 
@@ -108,11 +108,11 @@ describe('incremental roll-ups of evaluation passes', () => {
 
     it('holds one row per survivor, none for an absorbed profile', async () => {
       const survivors = referenceProfiles(data.messages, merges).map((profile) => profile.profileId).sort();
-      const result = await clickhouse.client.query({
+      const result = await clickhouse.client.query(named('test.readPassProfiles', {
         query: "SELECT profile_id FROM segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' ORDER BY profile_id",
         query_params: { pass: pass().id },
         format: 'JSONEachRow',
-      });
+      }));
       expect((await result.json<{ profile_id: string }>()).map((row) => row.profile_id)).toEqual(survivors);
     });
   });
@@ -129,12 +129,14 @@ describe('incremental roll-ups of evaluation passes', () => {
     const scores = async (pass: number) =>
       (
         await (
-          await clickhouse.client.query({
-            query: `SELECT profile_id, stat_rfm_recency AS r, stat_rfm_frequency AS f, stat_rfm_monetary AS m FROM segment_profiles
-              WHERE pass = {pass:UInt64} AND profile_id != '' ORDER BY profile_id`,
-            query_params: { pass },
-            format: 'JSONEachRow',
-          })
+          await clickhouse.client.query(
+            named('test.rfmScores', {
+              query: `SELECT profile_id, stat_rfm_recency AS r, stat_rfm_frequency AS f, stat_rfm_monetary AS m FROM segment_profiles
+                WHERE pass = {pass:UInt64} AND profile_id != '' ORDER BY profile_id`,
+              query_params: { pass },
+              format: 'JSONEachRow',
+            }),
+          )
         ).json<{ profile_id: string; r: number | null; f: number | null; m: number | null }>()
       ).map((row) => [row.profile_id, row.r, row.f, row.m]);
     const full = await scores(third.id);
@@ -149,9 +151,9 @@ describe('incremental roll-ups of evaluation passes', () => {
 
   it('rolls up everyone after a pass that failed once it had kept other trait keys', async () => {
     // Pass 10 rolled up everyone for a rule set without vip, then failed before it became the latest.
-    await clickhouse.client.command({
+    await clickhouse.client.command(named('test.keepFailedPassRows', {
       query: "INSERT INTO survivor_stats SELECT * REPLACE (['plan'] AS trait_keys, [trait_values[indexOf(trait_keys, 'plan')]] AS trait_values, 10 AS pass) FROM survivor_stats FINAL",
-    });
+    }));
     const eleventh = { id: 11, ...passInputsOf(Object.values(rules)) };
     await buildPass(clickhouse.client, eleventh, now, { changedOnly: true });
     expect(await count('SELECT uniqExact(profile_id) AS n FROM survivor_stats WHERE pass = 11')).toBe(referenceProfiles(data.messages, merges).length);
@@ -162,7 +164,7 @@ describe('incremental roll-ups of evaluation passes', () => {
   // Last: it leaves a newer pass marker behind.
   it('reads no pass written before traits were folded into its rows, so previews read live data until the next pass', async () => {
     expect((await latestPass(clickhouse.client))?.id).toBe(11);
-    await clickhouse.client.insert({ table: 'segment_profile_passes', values: [{ pass: 12, trait_keys: ['plan'], behaviours: [] }], format: 'JSONEachRow' });
+    await clickhouse.client.insert(named('test.recordPass', { table: 'segment_profile_passes', values: [{ pass: 12, trait_keys: ['plan'], behaviours: [] }], format: 'JSONEachRow' }));
     expect(await latestPass(clickhouse.client)).toBeNull();
   });
 });

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, createLogger, migrate, type ClickHouse } from '@cdp/runtime';
+import { createClickHouse, createLogger, migrate, named, type ClickHouse } from '@cdp/runtime';
 import { clickhouseMigrationsDir, validateRule, type SegmentRule } from '@cdp/schemas';
 import { buildPass, builtinSegments, compileRule, passInputsOf, type Pass } from '@cdp/segments';
 import { generateStoredProfiles, hostileText, insertStoredProfiles } from '../generators/stored-profiles';
@@ -84,14 +84,14 @@ describe('segment rules on ClickHouse', () => {
 
   const members = async (rule: SegmentRule, from: Pass | null = null): Promise<string[]> => {
     const compiled = compileRule(rule, { now, pass: from });
-    const result = await clickhouse.client.query({ query: `${compiled.sql} ORDER BY profile_id`, query_params: compiled.params, format: 'JSONEachRow' });
+    const result = await clickhouse.client.query(named('test.readMembers', { query: `${compiled.sql} ORDER BY profile_id`, query_params: compiled.params, format: 'JSONEachRow' }));
     return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
   };
 
   beforeAll(async () => {
     const logger = createLogger({ level: 'warn' });
     const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
-    clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('segments_rules'), chdbPath }, logger);
+    clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('segments_rules'), chdbPath, requireNames: true }, logger);
     await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
     await insertStoredProfiles(clickhouse.client, data);
     profiles = referenceProfiles(data.messages, data.merges);
@@ -102,7 +102,7 @@ describe('segment rules on ClickHouse', () => {
     await buildPass(clickhouse.client, pass, now);
   });
   afterAll(async () => {
-    await clickhouse?.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database}` });
+    await clickhouse?.client.command(named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }));
     await clickhouse?.close();
   });
 

@@ -39,9 +39,9 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-/** Opens ClickHouse, applies migrations and the raw event retention. */
-export async function openStore(config: Config, logger: Logger): Promise<{ clickhouse: ClickHouse; keys: KeyStore }> {
-  const clickhouse = await createClickHouse(config.clickhouse, logger);
+/** Opens ClickHouse (timing its calls into `metrics` when given), applies migrations and the raw event retention. */
+export async function openStore(config: Config, logger: Logger, metrics?: Metrics): Promise<{ clickhouse: ClickHouse; keys: KeyStore }> {
+  const clickhouse = await createClickHouse(config.clickhouse, logger, metrics);
   try {
     await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
     await applyRetention(clickhouse.client, config.eventsRetentionDays, logger);
@@ -54,7 +54,7 @@ export async function openStore(config: Config, logger: Logger): Promise<{ click
 
 export async function startPlatform(config: Config, logger: Logger, services: ServiceName[] = allServices): Promise<Platform> {
   const metrics = createMetrics();
-  const { clickhouse, keys } = await openStore(config, logger);
+  const { clickhouse, keys } = await openStore(config, logger, metrics);
   const createdKeys = await ensureInitialKeys(keys, config.seedKeys);
   const needsLog = services.includes('ingest') || services.includes('resolver') || services.includes('segments');
   const log = needsLog ? await createEventLog(config, logger) : null;

@@ -1,6 +1,6 @@
 // The privacy audit log: each erasure and suppression with the key that asked, when, its state and counts; no personal data.
 import { randomBytes } from 'node:crypto';
-import { fromClickHouseTime, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { fromClickHouseTime, named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 
 export type AuditAction = 'erasure' | 'suppress' | 'unsuppress';
 export type AuditState = 'running' | 'done' | 'failed';
@@ -53,15 +53,15 @@ const entryOf = (row: AuditRow): AuditEntry => ({
 
 export function createAudit(client: ClickHouseClient): AuditLog {
   const read = async (where: string, params: Record<string, unknown>, limit: number) => {
-    const result = await client.query({
+    const result = await client.query(named('privacy.readAudit', {
       query: `SELECT id, action, key_prefix, state, counts, error, toString(created_at) AS created_at, toString(updated_at) AS updated_at
               FROM privacy_audit FINAL ${where} ORDER BY created_at DESC, id LIMIT {limit:UInt32}`,
       query_params: { ...params, limit },
       format: 'JSONEachRow',
-    });
+    }));
     return (await result.json<AuditRow>()).map(entryOf);
   };
-  const write = (row: AuditRow) => client.insert({ table: 'privacy_audit', values: [row], format: 'JSONEachRow' });
+  const write = (row: AuditRow) => client.insert(named('privacy.writeAudit', { table: 'privacy_audit', values: [row], format: 'JSONEachRow' }));
 
   const audit: AuditLog = {
     async record(entry) {

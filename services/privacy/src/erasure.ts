@@ -1,7 +1,7 @@
 // Erasing a customer: every profile merged into them, from every table that holds them, and their identifiers suppressed.
 import type { Logger } from 'pino';
 import { identifiersOf, storedIdsOf } from '@cdp/profiles';
-import type { ClickHouseClient } from '@cdp/runtime';
+import { named, type ClickHouseClient } from '@cdp/runtime';
 import type { Identifier, IdentifierType } from '@cdp/schemas';
 import { createAudit, newAuditId, type AuditEntry, type AuditLog } from './audit';
 import type { SuppressionStore } from './suppressions';
@@ -88,9 +88,9 @@ export function createErasures(deps: ErasureDeps): Erasures {
   /** The rows of `table` that hold the customer, then `change` applied to them; an error names the table only. */
   async function apply(table: string, where: string, change: string, params: { ids: string[]; keys: string[] }): Promise<number> {
     try {
-      const result = await client.query({ query: `SELECT count() AS rows FROM ${table} WHERE ${where}`, query_params: params, format: 'JSONEachRow' });
+      const result = await client.query(named('privacy.countErasable', { query: `SELECT count() AS rows FROM ${table} WHERE ${where}`, query_params: params, format: 'JSONEachRow' }));
       const rows = Number((await result.json<{ rows: string }>())[0]?.rows ?? 0);
-      if (rows > 0) await client.command({ query: `ALTER TABLE ${table} ${change} WHERE ${where}`, query_params: params, clickhouse_settings: { mutations_sync: '2' } });
+      if (rows > 0) await client.command(named('privacy.erase', { query: `ALTER TABLE ${table} ${change} WHERE ${where}`, query_params: params, clickhouse_settings: { mutations_sync: '2' } }));
       return rows;
     } catch (error) {
       // ClickHouse's message quotes the query with its parameters (the customer's ids): only its code goes on.

@@ -1,5 +1,5 @@
 // A segment's audience as CSV: ClickHouse writes each line; Node finishes only traits whose JSON needs JavaScript's reading.
-import { pagesInKeyOrder, type ClickHouseClient } from '@cdp/runtime';
+import { named, pagesInKeyOrder, type ClickHouseClient } from '@cdp/runtime';
 import { audienceParams, audienceQuery, streamPageSize, type AudienceOptions } from './audience';
 import { parseTraitValue } from './stats';
 
@@ -76,7 +76,7 @@ function csvRow(tsv: string): CsvRow {
 }
 
 async function readCsvPage(client: ClickHouseClient, options: AudienceOptions & { after: string; limit: number }): Promise<CsvRow[]> {
-  const result = await client.query({ query: csvQuery, query_params: { ...audienceParams(options), after: options.after, limit: options.limit }, format: 'TabSeparated' });
+  const result = await client.query(named('profiles.readAudienceCsvPage', { query: csvQuery, query_params: { ...audienceParams(options), after: options.after, limit: options.limit }, format: 'TabSeparated' }));
   const text = await result.text();
   const rows: CsvRow[] = [];
   for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) rows.push(csvRow(text.slice(start, end)));

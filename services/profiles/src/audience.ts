@@ -1,5 +1,5 @@
 // A segment's audience: its current members with their identifiers and chosen traits, by page or streamed whole.
-import { pagesInKeyOrder, type ClickHouseClient } from '@cdp/runtime';
+import { named, pagesInKeyOrder, type ClickHouseClient } from '@cdp/runtime';
 import { membersOf } from './membership';
 import { latestTraitsOfSurvivors, parseTraitValue } from './stats';
 import { subscribersOf, type SubscriptionChannel } from './subscriptions';
@@ -96,11 +96,11 @@ export async function readAudiencePage(
   client: ClickHouseClient,
   options: AudienceOptions & { after: string; limit: number },
 ): Promise<AudiencePage> {
-  const result = await client.query({
+  const result = await client.query(named('profiles.readAudiencePage', {
     query: membersQuery,
     query_params: { ...audienceParams(options), after: options.after, limit: options.limit + 1 },
     format: 'JSONCompactEachRow',
-  });
+  }));
   const rows = await result.json<AudienceRow>();
   const members = rows.slice(0, options.limit).map(toMember);
   const last = members[members.length - 1];

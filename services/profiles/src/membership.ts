@@ -1,6 +1,6 @@
 // Segment membership (segment_membership, migration 0005), the one place it is read or written: a profile is a member
 // of a segment while its latest row (the highest version, which FINAL keeps) says is_member = 1.
-import type { ClickHouseClient } from '@cdp/runtime';
+import { named, type ClickHouseClient } from '@cdp/runtime';
 import { rows } from './rows';
 import { joinSurvivors, survivorOf } from './survivors';
 
@@ -40,7 +40,7 @@ export const segmentsWithMembers = `(SELECT DISTINCT segment_id FROM ${memberRow
 
 /** Current member count per segment id. */
 export async function segmentSizes(client: ClickHouseClient): Promise<Map<string, number>> {
-  const sizes = await rows<{ segment_id: string; size: number }>(client, `SELECT segment_id, count() AS size FROM ${memberRows('1')} GROUP BY segment_id`);
+  const sizes = await rows<{ segment_id: string; size: number }>(client, 'profiles.segmentSizes', `SELECT segment_id, count() AS size FROM ${memberRows('1')} GROUP BY segment_id`);
   return new Map(sizes.map((row) => [row.segment_id, Number(row.size)]));
 }
 
@@ -48,6 +48,7 @@ export async function segmentSizes(client: ClickHouseClient): Promise<Map<string
 export async function segmentsOf(client: ClickHouseClient, profileId: string, segmentIds: string[]): Promise<string[]> {
   const found = await rows<{ segment_id: string }>(
     client,
+    'profiles.segmentsOf',
     `SELECT segment_id FROM ${memberRows('profile_id = {profileId:String} AND segment_id IN {segmentIds:Array(String)}')} ORDER BY segment_id`,
     { profileId, segmentIds },
   );
@@ -59,22 +60,22 @@ export async function segmentsOf(client: ClickHouseClient, profileId: string, se
  * rows of version `{version:UInt64}` changed at `{now:DateTime64(3, 'UTC')}`; `params` binds those and the relation's.
  */
 export async function storeMembershipChanges(client: ClickHouseClient, changes: string, params: Record<string, unknown>): Promise<void> {
-  await client.command({
+  await client.command(named('profiles.storeMembershipChanges', {
     query: `INSERT INTO segment_membership (segment_id, profile_id, is_member, entered_at, changed_at, version)
       SELECT segment_id, profile_id, is_member, entered_at, {now:DateTime64(3, 'UTC')}, {version:UInt64} FROM ${changes}`,
     query_params: params,
-  });
+  }));
 }
 
 /** Per segment id, the profiles that entered and left it in the evaluation of version `version`. */
 export async function movementsOf(client: ClickHouseClient, version: number): Promise<Map<string, { entered: number; exited: number }>> {
   // An evaluation stores its changes as rows of its version; a retried store writes the same rows again.
-  const result = await client.query({
+  const result = await client.query(named('profiles.readMovements', {
     query: `SELECT segment_id, uniqExactIf(profile_id, is_member = 1) AS entered, uniqExactIf(profile_id, is_member = 0) AS exited
       FROM segment_membership WHERE version = {version:UInt64} GROUP BY segment_id`,
     query_params: { version },
     format: 'JSONEachRow',
-  });
+  }));
   const rows = await result.json<{ segment_id: string; entered: number; exited: number }>();
   return new Map(rows.map((row) => [row.segment_id, { entered: Number(row.entered), exited: Number(row.exited) }]));
 }

@@ -35,12 +35,14 @@ export async function findProfileId(client: ClickHouseClient, type: ProfileRefTy
     type === 'profile_id'
       ? await rows<{ profile_id: string }>(
           client,
+          'profiles.findByProfileId',
           `SELECT profile_id FROM identities FINAL WHERE profile_id = {value:String}
            UNION ALL SELECT loser_id AS profile_id FROM profile_merges FINAL WHERE loser_id = {value:String} LIMIT 1`,
           { value: normalised },
         )
       : await rows<{ profile_id: string }>(
           client,
+          'profiles.findByIdentifier',
           'SELECT profile_id FROM identities FINAL WHERE type = {type:String} AND value = {value:String} LIMIT 1',
           { type, value: normalised },
         );
@@ -52,6 +54,7 @@ export async function findProfileId(client: ClickHouseClient, type: ProfileRefTy
 export async function identifiersOf(client: ClickHouseClient, storedIds: string[]): Promise<Array<{ type: string; value: string }>> {
   return rows<{ type: string; value: string }>(
     client,
+    'profiles.readIdentifiers',
     `SELECT DISTINCT type, value FROM (
        SELECT type, value FROM profile_identifiers WHERE profile_id IN {storedIds:Array(String)}
        UNION ALL SELECT type, value FROM identities WHERE profile_id IN {storedIds:Array(String)})
@@ -67,6 +70,7 @@ export async function readProfile(client: ClickHouseClient, profileId: string, s
   const storedIds = await storedIdsOf(client, profileId);
   const identities = await rows<{ type: string; value: string }>(
     client,
+    'profiles.readIdentities',
     'SELECT type, value FROM identities FINAL WHERE profile_id IN {storedIds:Array(String)} ORDER BY type, value',
     { storedIds },
   );

@@ -1,6 +1,6 @@
 // Survivors' stats and latest traits kept across evaluation passes (survivor_stats; migration 0017): a pass rolls up
 // again only the survivors whose stored rows changed since the previous pass read them.
-import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import { latestTraitsOfSurvivors, statColumns, statColumnsOf, statsOfSurvivors } from './stats';
 import { rows } from './rows';
 import { absorbedBy, joinSurvivors, notAbsorbed, survivorOf } from './survivors';
@@ -54,18 +54,18 @@ export const keptStats = (keys: string) =>
  * than `keys`: those survivors' rows lack some of them, and an incremental roll-up would not mend them all.
  */
 export async function keptRowsLackKeys(client: ClickHouseClient, after: number, keys: string[]): Promise<boolean> {
-  const result = await client.query({
+  const result = await client.query(named('profiles.keptRowsLackKeys', {
     query: 'SELECT count() AS lacking FROM (SELECT 1 FROM survivor_stats WHERE pass > {after:UInt64} AND NOT hasAll(trait_keys, {keys:Array(String)}) LIMIT 1)',
     query_params: { after, keys },
     format: 'JSONEachRow',
-  });
+  }));
   const [row] = await result.json<{ lacking: string | number }>();
   return Number(row?.lacking ?? 0) > 0;
 }
 
 /** ClickHouse's clock, which stamps the rows a roll-up looks for. */
 export async function clickhouseNow(client: ClickHouseClient): Promise<string> {
-  const result = await client.query({ query: "SELECT toString(now64(3, 'UTC')) AS now", format: 'JSONEachRow' });
+  const result = await client.query(named('profiles.clickhouseNow', { query: "SELECT toString(now64(3, 'UTC')) AS now", format: 'JSONEachRow' }));
   const [row] = await result.json<{ now: string }>();
   return row!.now;
 }
@@ -87,11 +87,11 @@ const rollUpSettings = { optimize_on_insert: 0 } as const;
 /** Rolls up, under pass `pass`, the stats and the trait keys `roll` names. */
 export async function rollUpSurvivors(client: ClickHouseClient, pass: number, roll: RollUp): Promise<void> {
   const stored = roll.survivors ? `profile_id IN ${storedIdsOfNamed}` : roll.since === null ? '1' : `profile_id IN ${storedIdsOfChanged}`;
-  await client.command({
+  await client.command(named('profiles.rollUpSurvivors', {
     query: rollUp(stored, roll.traitKeys.length),
     query_params: { pass, rolledUpSince: roll.since ?? '1970-01-01 00:00:00.000', traitKeys: roll.traitKeys, survivors: roll.survivors ?? [] },
     clickhouse_settings: rollUpSettings,
-  });
+  }));
 }
 
 /** The date stats a rule may measure back from now ("last seen within the last 30 days"). */
@@ -125,6 +125,6 @@ export async function keptCrossing(client: ClickHouseClient, crossings: KeptCros
     const raw = `trait_values[${traitKeys.indexOf(crossing.trait ?? '') + 1}]`;
     return `(JSONType(${raw}) = 'String' AND ${range(`parseDateTime64BestEffortOrNull(JSONExtractString(${raw}), 3, 'UTC')`)})`;
   });
-  const found = await rows<{ profile_id: string }>(client, `SELECT profile_id FROM (${keptStats('{traitKeys:Array(String)}')}) WHERE ${tests.join(' OR ')}`, params);
+  const found = await rows<{ profile_id: string }>(client, 'profiles.keptCrossing', `SELECT profile_id FROM (${keptStats('{traitKeys:Array(String)}')}) WHERE ${tests.join(' OR ')}`, params);
   return found.map((row) => row.profile_id);
 }

@@ -1,6 +1,6 @@
 // Stats and traits are stored per stored profile id (profile_stats, profile_traits: migration 0011); these roll them
 // up to survivor profiles, for one profile or for everyone.
-import { fromClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { fromClickHouseTime, named, type ClickHouseClient } from '@cdp/runtime';
 import { joinSurvivors, survivorOf } from './survivors';
 
 /**
@@ -100,11 +100,11 @@ const iso = (value: string | null) => (value === null ? null : new Date(fromClic
 
 /** The stats of one survivor from the states of its stored ids (`storedIdsOf`): zeros and nulls for none. */
 export async function statsOf(client: ClickHouseClient, storedIds: string[]): Promise<ProfileStats> {
-  const result = await client.query({
+  const result = await client.query(named('profiles.readStats', {
     query: `SELECT ${profileStatsColumns} FROM profile_stats AS stats WHERE stats.profile_id IN {storedIds:Array(String)}`,
     query_params: { storedIds },
     format: 'JSONEachRow',
-  });
+  }));
   const [stats] = await result.json<StatsRow>();
   const events = Number(stats?.stat_events ?? 0);
   return {
@@ -132,11 +132,11 @@ export const parseTraitValue = (text: string): unknown => {
 
 /** The latest value of every trait of one survivor, from its stored ids (`storedIdsOf`), by key. */
 export async function traitsOf(client: ClickHouseClient, storedIds: string[]): Promise<Record<string, unknown>> {
-  const result = await client.query({
+  const result = await client.query(named('profiles.readTraits', {
     query: `SELECT key, argMaxMerge(value) AS value FROM profile_traits WHERE profile_id IN {storedIds:Array(String)} GROUP BY key ORDER BY key`,
     query_params: { storedIds },
     format: 'JSONEachRow',
-  });
+  }));
   const traits: Record<string, unknown> = {};
   for (const row of await result.json<{ key: string; value: string }>()) traits[row.key] = parseTraitValue(row.value);
   return traits;

@@ -1,5 +1,5 @@
 // Each profile's latest subscription state per channel (profile_subscriptions, migration 0021), rolled up to survivors.
-import type { ClickHouseClient } from '@cdp/runtime';
+import { named, type ClickHouseClient } from '@cdp/runtime';
 import { joinSurvivors, survivorOf } from './survivors';
 
 /** The channels a subscription state is kept for. */
@@ -22,12 +22,12 @@ export const subscribersOf = (channelParam: string) => `
 
 /** The latest state of each channel of one survivor, from its stored ids (`storedIdsOf`); a channel never stated is absent. */
 export async function subscriptionsOf(client: ClickHouseClient, storedIds: string[]): Promise<Partial<Record<SubscriptionChannel, SubscriptionState>>> {
-  const result = await client.query({
+  const result = await client.query(named('profiles.readSubscriptions', {
     query: `SELECT channel, argMaxMerge(state) AS state FROM profile_subscriptions
       WHERE profile_id IN {storedIds:Array(String)} GROUP BY channel ORDER BY channel`,
     query_params: { storedIds },
     format: 'JSONEachRow',
-  });
+  }));
   const rows = await result.json<{ channel: SubscriptionChannel; state: SubscriptionState }>();
   return Object.fromEntries(rows.map((row) => [row.channel, row.state]));
 }

@@ -41,6 +41,7 @@ export async function survivorsOfStored(client: ClickHouseClient, storedIds: str
   if (storedIds.length === 0) return [];
   const found = await rows<{ stored: string; survivor: string }>(
     client,
+    'profiles.survivorsOfStored',
     `SELECT stored.id AS stored, ${survivorOf('stored.id')} AS survivor
      FROM (SELECT arrayJoin({storedIds:Array(String)}) AS id) AS stored ${joinSurvivors('stored.id')}`,
     { storedIds },
@@ -54,6 +55,7 @@ export async function absorbedIdsOf(client: ClickHouseClient, survivors: string[
   if (survivors.length === 0) return [];
   const absorbed = await rows<{ loser_id: string }>(
     client,
+    'profiles.absorbedIdsOf',
     `SELECT DISTINCT loser_id FROM ${absorbedBy('{survivors:Array(String)}')} WHERE loser_id NOT IN {survivors:Array(String)}`,
     { survivors },
   );

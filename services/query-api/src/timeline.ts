@@ -1,6 +1,6 @@
 // A profile's timeline: its events newest first, in cursor pages that stay stable while new events arrive.
 import { storedIdsOf } from '@cdp/profiles';
-import { fromClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { fromClickHouseTime, named, type ClickHouseClient } from '@cdp/runtime';
 
 /** The profile's events, each messageId once, however often and on whichever of its stored ids it was stored. */
 const profileEvents = `(SELECT * FROM events WHERE profile_id IN {profileIds:Array(String)} ORDER BY inserted_at LIMIT 1 BY message_id)`;
@@ -68,7 +68,7 @@ const parse = (json: string): unknown => {
 
 export async function readTimeline(client: ClickHouseClient, profileId: string, limit: number, cursor: Cursor | null): Promise<TimelinePage> {
   const profileIds = await storedIdsOf(client, profileId);
-  const result = await client.query({
+  const result = await client.query(named('queryApi.readTimeline', {
     query: timelineQuery,
     query_params: {
       profileIds,
@@ -78,7 +78,7 @@ export async function readTimeline(client: ClickHouseClient, profileId: string, 
       limit: limit + 1,
     },
     format: 'JSONEachRow',
-  });
+  }));
   const rows = await result.json<TimelineRow>();
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, readMigrations, type ClickHouse } from '@cdp/runtime';
+import { createClickHouse, named, readMigrations, type ClickHouse } from '@cdp/runtime';
 import { clickhouseMigrationsDir } from '@cdp/schemas';
 import { createIdentityGraph, type GraphSnapshot } from './graph';
 import { createSnapshotStore, type StoredSnapshot } from './snapshots';
@@ -15,11 +15,11 @@ const chdbPath = mkdtempSync(path.join(os.tmpdir(), 'cdp-snapshots-chdb-'));
 let clickhouse: ClickHouse;
 
 beforeAll(async () => {
-  clickhouse = await createClickHouse({ url: null, database: `snapshots_${randomUUID().replaceAll('-', '')}`, chdbPath }, logger);
+  clickhouse = await createClickHouse({ url: null, database: `snapshots_${randomUUID().replaceAll('-', '')}`, chdbPath, requireNames: true }, logger);
   // Only this store's tables: the test does not depend on the rest of the schema.
   const migrations = (await readMigrations(clickhouseMigrationsDir)).filter((entry) => ['identity_snapshots', 'pseudonymous_snapshots'].includes(entry.name));
   expect(migrations).toHaveLength(2);
-  for (const statement of migrations.flatMap((migration) => migration.statements)) await clickhouse.client.command({ query: statement });
+  for (const statement of migrations.flatMap((migration) => migration.statements)) await clickhouse.client.command(named('test.migrate', { query: statement }));
 });
 
 afterAll(async () => {
@@ -47,7 +47,7 @@ async function all(store: ReturnType<typeof createSnapshotStore>): Promise<Store
 }
 
 async function count(query: string): Promise<number> {
-  const result = await clickhouse.client.query({ query, format: 'JSONEachRow' });
+  const result = await clickhouse.client.query(named('test.readRows', { query, format: 'JSONEachRow' }));
   return Number((await result.json<{ n: number }>())[0]?.n);
 }
 
@@ -74,15 +74,15 @@ describe('identity snapshot store', () => {
     await store.save({ snapshot: whole, nextOffset: '15' });
     // Node rows of a version whose header was never written: a writer that died half-way.
     const unfinished = snapshotOf(30);
-    await clickhouse.client.insert({
+    await clickhouse.client.insert(named('test.insertSnapshotNodes', {
       table: 'identity_snapshot_nodes',
       values: unfinished.nodes.slice(0, 9).map((node) => ({ version: unfinished.version, seq: node.seq, type: node.type, value: node.value, root_seq: node.rootSeq })),
       format: 'JSONEachRow',
-    });
+    }));
     // A header whose node rows were lost.
     const damaged = snapshotOf(20);
     await store.save({ snapshot: damaged, nextOffset: '20' });
-    await clickhouse.client.command({ query: 'DELETE FROM identity_snapshot_nodes WHERE version = 20 AND seq = 3' });
+    await clickhouse.client.command(named('test.deleteSnapshotNode', { query: 'DELETE FROM identity_snapshot_nodes WHERE version = 20 AND seq = 3' }));
     const versions = (await all(store)).map((stored) => stored.snapshot.version);
     expect(versions).not.toContain(30);
     expect(versions).not.toContain(20);

@@ -1,6 +1,6 @@
 // Turns resolved events into ClickHouse rows (events, identities, merges, refusals) and inserts them.
 import { writeIdentities, writeMerges } from '@cdp/profiles';
-import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import type { EventRecord, Identifier } from '@cdp/schemas';
 import type { PendingMerge } from './graph';
 import { identifierKey } from './identifiers';
@@ -54,7 +54,7 @@ export async function writeResolved(client: ClickHouseClient, batch: ResolvedBat
   await writeIdentities(client, [...identities.values()].map(({ identifier, profileId }) => ({ type: identifier.type, value: identifier.value, profileId })), version);
   await writeMerges(client, [...new Map(batch.merges.map((merge) => [merge.loserId, merge])).values()], version);
   if (batch.refusals.length > 0) {
-    await client.insert({
+    await client.insert(named('resolver.insertRefusals', {
       table: 'identity_refusals',
       values: batch.refusals.map((refusal) => ({
         message_id: refusal.messageId,
@@ -62,10 +62,10 @@ export async function writeResolved(client: ClickHouseClient, batch: ResolvedBat
         reason: refusal.reason,
       })),
       format: 'JSONEachRow',
-    });
+    }));
   }
   if (batch.events.length > 0) {
-    await client.insert({ table: 'events', values: batch.events.map(({ event, profileId }) => eventRow(event, profileId)), format: 'JSONEachRow' });
+    await client.insert(named('resolver.insertEvents', { table: 'events', values: batch.events.map(({ event, profileId }) => eventRow(event, profileId)), format: 'JSONEachRow' }));
   }
   return batch.events.length;
 }

@@ -3,6 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import type { Config } from './config';
+import type { Metrics } from './metrics';
+import { named, nameQueries } from './query-names';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
@@ -21,18 +23,23 @@ const settings = {
   output_format_json_quote_64bit_integers: 0,
 } as const;
 
-export async function createClickHouse(config: Config['clickhouse'], logger: Logger): Promise<ClickHouse> {
+/**
+ * The client names, measures and logs every call (`query-names.ts`): give each one a name with `named()`. `metrics`, when
+ * given, receives `cdp_clickhouse_query_seconds{query}`.
+ */
+export async function createClickHouse(config: Config['clickhouse'], logger: Logger, metrics?: Metrics): Promise<ClickHouse> {
   const log = logger.child({ component: 'clickhouse' });
+  const naming = { logger: log, metrics, slowQueryMs: config.slowQueryMs ?? 2000, requireNames: config.requireNames ?? false };
   const { database } = config;
   let client: ClickHouseClient;
   let kind: ClickHouse['kind'];
   if (config.url) {
     kind = 'server';
     const auth = { username: config.user ?? 'default', password: config.password ?? '' };
-    const bootstrap = createClient({ url: config.url, ...auth, clickhouse_settings: settings });
-    await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    const bootstrap = nameQueries(createClient({ url: config.url, ...auth, clickhouse_settings: settings }), naming);
+    await bootstrap.command(named('clickhouse.createDatabase', { query: `CREATE DATABASE IF NOT EXISTS ${database}` }));
     await bootstrap.close();
-    client = createClient({ url: config.url, ...auth, database, clickhouse_settings: settings });
+    client = nameQueries(createClient({ url: config.url, ...auth, database, clickhouse_settings: settings }), naming);
     log.info({ url: config.url, database }, 'using ClickHouse server');
   } else {
     kind = 'chdb';
@@ -42,10 +49,10 @@ export async function createClickHouse(config: Config['clickhouse'], logger: Log
     const { createChdbConnection } = await import('chdb/connection');
     // chdb types the connection against its own copy of client-common; the runtime contract is the same.
     const connection = createChdbConnection({ path: chdbPath }) as unknown as ClientConnection;
-    client = createClient({ connection, clickhouse_settings: settings });
+    client = nameQueries(createClient({ connection, clickhouse_settings: settings }), naming);
     // chDB ignores the client's `database` option; the session remembers USE instead.
-    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
-    await client.command({ query: `USE ${database}` });
+    await client.command(named('clickhouse.createDatabase', { query: `CREATE DATABASE IF NOT EXISTS ${database}` }));
+    await client.command(named('clickhouse.useDatabase', { query: `USE ${database}` }));
     log.info({ path: chdbPath, database }, 'using chDB in process');
   }
   return {

@@ -31,6 +31,15 @@ describe('loadConfig defaults', () => {
     expect(config.clickhouse).toMatchObject({ url: null, database: 'cdp', chdbPath: path.join(process.cwd(), '.cdp-data', 'clickhouse') });
   });
 
+  it('warns of ClickHouse calls slower than 2 s and runs unnamed ones unless CDP_CLICKHOUSE_REQUIRE_NAMES is true', () => {
+    expect(loadConfig({}).clickhouse).toMatchObject({ slowQueryMs: 2000, requireNames: false });
+    expect(loadConfig({ CDP_CLICKHOUSE_SLOW_QUERY_MS: '0', CDP_CLICKHOUSE_REQUIRE_NAMES: 'true' }).clickhouse).toMatchObject({ slowQueryMs: 0, requireNames: true });
+    expect(configErrorOf({ CDP_CLICKHOUSE_SLOW_QUERY_MS: '-1', CDP_CLICKHOUSE_REQUIRE_NAMES: 'yes' }).problems).toEqual([
+      expect.stringMatching(/^CDP_CLICKHOUSE_SLOW_QUERY_MS: /),
+      expect.stringMatching(/^CDP_CLICKHOUSE_REQUIRE_NAMES: /),
+    ]);
+  });
+
   it('puts the chDB path under a data dir given in CDP_DATA_DIR', () => {
     const config = loadConfig({ CDP_DATA_DIR: '/srv/cdp' });
     expect(config.dataDir).toBe('/srv/cdp');

@@ -57,6 +57,8 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier (letters, digits, underscore)')
     .default('cdp'),
+  CDP_CLICKHOUSE_SLOW_QUERY_MS: nonNegativeInt(2000),
+  CDP_CLICKHOUSE_REQUIRE_NAMES: z.enum(['true', 'false']).default('false'),
   CDP_WRITE_KEY: seededKey,
   CDP_READ_KEY: seededKey,
   CDP_ADMIN_KEY: seededKey,
@@ -99,7 +101,17 @@ export interface Config {
   kafka: { brokers: string[]; clientId: string } | null;
   topicPartitions: number;
   topicPrefix: string;
-  clickhouse: { url: string | null; user?: string; password?: string; database: string; chdbPath: string };
+  clickhouse: {
+    url: string | null;
+    user?: string;
+    password?: string;
+    database: string;
+    chdbPath: string;
+    /** A call taking longer than this logs a warning naming it (2000 unless given); 0 logs every call. */
+    slowQueryMs?: number;
+    /** Whether a call without a name throws `UNNAMED_QUERY` instead of running as `unnamed` (the test harness sets it). */
+    requireNames?: boolean;
+  };
   seedKeys: { write?: string; read?: string; admin?: string };
   resolverBatchSize: number;
   resolverSnapshotEvery: number;
@@ -159,6 +171,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
       chdbPath: path.resolve(e.CDP_CHDB_PATH ?? path.join(e.CDP_DATA_DIR, 'clickhouse')),
+      slowQueryMs: e.CDP_CLICKHOUSE_SLOW_QUERY_MS,
+      requireNames: e.CDP_CLICKHOUSE_REQUIRE_NAMES === 'true',
     },
     seedKeys: { write: e.CDP_WRITE_KEY, read: e.CDP_READ_KEY, admin: e.CDP_ADMIN_KEY },
     resolverBatchSize: e.CDP_RESOLVER_BATCH_SIZE,

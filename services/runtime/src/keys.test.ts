@@ -11,6 +11,7 @@ import { createKeyStore, ensureInitialKeys, readScopes, scopes, type KeyStore } 
 import { createLogger } from './logger';
 import { migrate } from './migrations';
 import { waitFor } from './poll';
+import { named } from './query-names';
 
 const logger = createLogger({ level: 'silent' });
 // chDB allows one on-disk data path per process: every test shares it and gets a database of its own.
@@ -18,7 +19,7 @@ const chdbPath = mkdtempSync(path.join(os.tmpdir(), 'cdp-keys-chdb-'));
 const clickhouses: ClickHouse[] = [];
 
 async function openDatabase(database = `keys_${randomUUID().replaceAll('-', '')}`): Promise<ClickHouse> {
-  const clickhouse = await createClickHouse({ url: null, database, chdbPath }, logger);
+  const clickhouse = await createClickHouse({ url: null, database, chdbPath, requireNames: true }, logger);
   clickhouses.push(clickhouse);
   return clickhouse;
 }
@@ -70,7 +71,7 @@ describe('key store', () => {
       key_prefix: key.slice(0, 10),
       created_at: toClickHouseTime(Date.now()),
     });
-    await clickhouse.client.insert({ table: 'api_keys', values: [stored('rk_from_before_scopes', 'read'), stored('wk_from_before_scopes', 'write')], format: 'JSONEachRow' });
+    await clickhouse.client.insert(named('test.insertKeysBeforeScopes', { table: 'api_keys', values: [stored('rk_from_before_scopes', 'read'), stored('wk_from_before_scopes', 'write')], format: 'JSONEachRow' }));
     expect((await store.check('rk_from_before_scopes'))?.scopes).toEqual(readScopes);
     expect(await store.verify('segments:write', 'rk_from_before_scopes')).toBeNull();
     expect((await store.check('wk_from_before_scopes'))?.scopes).toEqual(['write', 'trusted']);
@@ -124,7 +125,7 @@ describe('key store', () => {
   it('stores the SHA-256 of a key, never the key itself', async () => {
     const { clickhouse, store } = await openStore();
     const key = await store.create({ source: 'website', scopes: ['write'] });
-    const result = await clickhouse.client.query({ query: 'SELECT * FROM api_keys', format: 'JSONEachRow' });
+    const result = await clickhouse.client.query(named('test.readKeys', { query: 'SELECT * FROM api_keys', format: 'JSONEachRow' }));
     const rows = await result.json<Record<string, unknown>>();
     expect(rows).toHaveLength(1);
     const values = Object.values(rows[0] ?? {}).map(String);
@@ -163,16 +164,16 @@ describe('key store', () => {
   it('revokes a key made by a host whose clock ran ahead of the revoking one', async () => {
     const { clickhouse, store } = await openStore();
     const ahead = toClickHouseTime(Date.now() + 3_600_000);
-    await clickhouse.client.insert({
+    await clickhouse.client.insert(named('test.insertKeys', {
       table: 'api_keys',
       values: [{ key_hash: createHash('sha256').update('wk_made_an_hour_ahead').digest('hex'), kind: 'write', scopes: ['write'], source: 'ahead', key_prefix: 'wk_made_an', created_at: ahead, updated_at: ahead }],
       format: 'JSONEachRow',
-    });
+    }));
     expect(await store.verify('write', 'wk_made_an_hour_ahead')).toBe('ahead');
     expect(await store.revoke('wk_made_an')).toBe(1);
     expect(await store.verify('write', 'wk_made_an_hour_ahead')).toBeNull();
     // The merged table keeps the revocation too, not only the query that reads it FINAL.
-    await clickhouse.client.command({ query: 'OPTIMIZE TABLE api_keys FINAL' });
+    await clickhouse.client.command(named('test.optimize', { query: 'OPTIMIZE TABLE api_keys FINAL' }));
     expect((await store.list())[0]?.revoked).toBe(true);
   });
 

@@ -2,6 +2,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { fromClickHouseTime, toClickHouseTime } from './clickhouse';
+import { named } from './query-names';
 
 /**
  * What a key may do. `write` sends events; `trusted` marks a source whose events' emails and phones may join
@@ -128,7 +129,7 @@ export function createKeyStore(client: ClickHouseClient, options: { now?: () => 
   let writes = 0;
 
   async function readRows(): Promise<KeyRow[]> {
-    const result = await client.query({ query: `SELECT ${keyColumns} FROM api_keys FINAL ORDER BY created_at`, format: 'JSONEachRow' });
+    const result = await client.query(named('keys.readAll', { query: `SELECT ${keyColumns} FROM api_keys FINAL ORDER BY created_at`, format: 'JSONEachRow' }));
     return result.json<KeyRow>();
   }
 
@@ -173,7 +174,7 @@ export function createKeyStore(client: ClickHouseClient, options: { now?: () => 
   }
 
   async function insert(rows: KeyRow[]) {
-    await client.insert({ table: 'api_keys', values: rows, format: 'JSONEachRow' });
+    await client.insert(named('keys.write', { table: 'api_keys', values: rows, format: 'JSONEachRow' }));
     // This process's own change is seen by its next check.
     writes += 1;
     loadedAt = 0;

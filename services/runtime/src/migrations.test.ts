@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createClickHouse, type ClickHouse } from './clickhouse';
 import { createLogger } from './logger';
 import { migrate, readMigrations, splitStatements } from './migrations';
+import { named } from './query-names';
 
 const logger = createLogger({ level: 'silent' });
 const dirs: string[] = [];
@@ -25,17 +26,17 @@ const chdbPath = tempDir('cdp-migrations-chdb-');
 
 async function openDatabase(): Promise<ClickHouse> {
   const database = `migrations_${randomUUID().replaceAll('-', '')}`;
-  const clickhouse = await createClickHouse({ url: null, database, chdbPath }, logger);
+  const clickhouse = await createClickHouse({ url: null, database, chdbPath, requireNames: true }, logger);
   clickhouses.push(clickhouse);
   return clickhouse;
 }
 
 async function tablesOf(clickhouse: ClickHouse): Promise<string[]> {
-  const result = await clickhouse.client.query({
+  const result = await clickhouse.client.query(named('test.listTables', {
     query: 'SELECT name FROM system.tables WHERE database = {database:String} ORDER BY name',
     query_params: { database: clickhouse.database },
     format: 'JSONEachRow',
-  });
+  }));
   return (await result.json<{ name: string }>()).map((row) => row.name);
 }
 
@@ -121,7 +122,7 @@ describe('migrate against chDB', () => {
     expect(await migrate(clickhouse.client, dir, logger)).toEqual([1, 2]);
     expect(await tablesOf(clickhouse)).toEqual(['alpha', 'beta', 'schema_migrations']);
 
-    const notes = await clickhouse.client.query({ query: 'SELECT note FROM beta', format: 'JSONEachRow' });
+    const notes = await clickhouse.client.query(named('test.readNotes', { query: 'SELECT note FROM beta', format: 'JSONEachRow' }));
     expect(await notes.json()).toEqual([{ note: 'a;b' }]);
   });
 
@@ -133,7 +134,7 @@ describe('migrate against chDB', () => {
     await migrate(clickhouse.client, dir, logger);
     expect(await migrate(clickhouse.client, dir, logger)).toEqual([]);
     // beta's INSERT ran once: a re-run would have doubled the row.
-    const count = await clickhouse.client.query({ query: 'SELECT count() AS rows FROM beta', format: 'JSONEachRow' });
+    const count = await clickhouse.client.query(named('test.countRows', { query: 'SELECT count() AS rows FROM beta', format: 'JSONEachRow' }));
     expect(await count.json()).toEqual([{ rows: 1 }]);
   });
 
@@ -197,18 +198,18 @@ describe('migrate against chDB', () => {
       { ...order, message_id: 'm1', timestamp: '2025-01-01 10:00:00.000' },
       { ...page, message_id: 'm2', timestamp: '2025-01-02 10:00:00.000' },
     ].map((row) => ({ ...row, received_at: row.timestamp, traits: '{}', channel: 'web', source: 's' }));
-    await clickhouse.client.insert({ table: 'events', values: rows.slice(0, 2), format: 'JSONEachRow' });
-    await clickhouse.client.insert({ table: 'events', values: rows.slice(2), format: 'JSONEachRow' });
+    await clickhouse.client.insert(named('test.insertEvents', { table: 'events', values: rows.slice(0, 2), format: 'JSONEachRow' }));
+    await clickhouse.client.insert(named('test.insertEvents', { table: 'events', values: rows.slice(2), format: 'JSONEachRow' }));
 
     for (const file of files.filter((name) => name >= '0011')) copyFileSync(path.join(folder, file), path.join(dir, file));
     await migrate(clickhouse.client, dir, logger);
-    const result = await clickhouse.client.query({
+    const result = await clickhouse.client.query(named('test.readStats', {
       query: `SELECT uniqExactMerge(messages) AS events, length(groupUniqArrayArray(orders)) AS orders, toString(max(last_seen)) AS last_seen
               FROM profile_stats WHERE profile_id = 'p1'`,
       format: 'JSONEachRow',
-    });
+    }));
     expect(await result.json()).toEqual([{ events: 2, orders: 1, last_seen: '2025-01-02 10:00:00.000' }]);
-    const traits = await clickhouse.client.query({ query: 'SELECT key, argMaxMerge(value) AS latest FROM profile_traits GROUP BY key', format: 'JSONEachRow' });
+    const traits = await clickhouse.client.query(named('test.readTraits', { query: 'SELECT key, argMaxMerge(value) AS latest FROM profile_traits GROUP BY key', format: 'JSONEachRow' }));
     expect(await traits.json()).toEqual([{ key: 'plan', latest: '"pro"' }]);
   });
 });

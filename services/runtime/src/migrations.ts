@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { named } from './query-names';
 
 export interface Migration {
   version: number;
@@ -51,12 +52,12 @@ export async function readMigrations(dir: URL | string): Promise<Migration[]> {
 /** Applies the migrations not yet recorded, in order; returns the versions it applied. */
 export async function migrate(client: ClickHouseClient, dir: URL | string, logger: Logger): Promise<number[]> {
   const log = logger.child({ component: 'migrations' });
-  await client.command({
+  await client.command(named('migrations.createLedger', {
     query: `CREATE TABLE IF NOT EXISTS schema_migrations
       (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
       ENGINE = ReplacingMergeTree ORDER BY version`,
-  });
-  const result = await client.query({ query: 'SELECT version, checksum FROM schema_migrations FINAL', format: 'JSONEachRow' });
+  }));
+  const result = await client.query(named('migrations.readApplied', { query: 'SELECT version, checksum FROM schema_migrations FINAL', format: 'JSONEachRow' }));
   const applied = new Map((await result.json<{ version: number; checksum: string }>()).map((row) => [Number(row.version), row.checksum]));
   const done: number[] = [];
   for (const migration of await readMigrations(dir)) {
@@ -68,12 +69,12 @@ export async function migrate(client: ClickHouseClient, dir: URL | string, logge
       continue;
     }
     // A mutation (ALTER … UPDATE / DELETE) is done before the next statement, and before anything reads the table.
-    for (const statement of migration.statements) await client.command({ query: statement, clickhouse_settings: { mutations_sync: '2' } });
-    await client.insert({
+    for (const statement of migration.statements) await client.command(named('migrations.apply', { query: statement, clickhouse_settings: { mutations_sync: '2' } }));
+    await client.insert(named('migrations.record', {
       table: 'schema_migrations',
       values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
       format: 'JSONEachRow',
-    });
+    }));
     log.info({ version: migration.version, name: migration.name }, 'applied migration');
     done.push(migration.version);
   }

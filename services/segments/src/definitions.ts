@@ -1,7 +1,7 @@
 // Segment definitions in ClickHouse (`segments`, 0013): list, read, save and delete, and their current sizes.
 import { randomBytes } from 'node:crypto';
 import { segmentSizes, segmentsWithMembers } from '@cdp/profiles';
-import { fromClickHouseTime, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { fromClickHouseTime, named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 
 export type SegmentKind = 'builtin' | 'custom';
@@ -56,17 +56,17 @@ export function createSegmentStore(client: ClickHouseClient): SegmentStore {
   const nextVersion = () => (lastVersion = Math.max(Date.now(), lastVersion + 1));
 
   async function rows(where: string, params: Record<string, unknown>): Promise<Row[]> {
-    const result = await client.query({ query: `${selectLive}${where} ORDER BY kind, name, id`, query_params: params, format: 'JSONEachRow' });
+    const result = await client.query(named('segments.readDefinitions', { query: `${selectLive}${where} ORDER BY kind, name, id`, query_params: params, format: 'JSONEachRow' }));
     return result.json<Row>();
   }
 
   async function write(row: Omit<Row, 'updated_at'> & { deleted: number }): Promise<number> {
     const version = nextVersion();
-    await client.insert({
+    await client.insert(named('segments.writeDefinition', {
       table: 'segments',
       values: [{ ...row, updated_at: toClickHouseTime(version), version }],
       format: 'JSONEachRow',
-    });
+    }));
     return version;
   }
 
@@ -92,14 +92,14 @@ export function createSegmentStore(client: ClickHouseClient): SegmentStore {
     },
     sizes: () => segmentSizes(client),
     async deletedWithMembers() {
-      const result = await client.query({
+      const result = await client.query(named('segments.readDeletedWithMembers', {
         query: `SELECT id FROM segments FINAL WHERE deleted = 1 AND id IN ${segmentsWithMembers}`,
         format: 'JSONEachRow',
-      });
+      }));
       return (await result.json<{ id: string }>()).map((row) => row.id);
     },
     async changeMark() {
-      const result = await client.query({ query: 'SELECT toString(max(version)) AS mark, toString(count()) AS rows FROM segments', format: 'JSONEachRow' });
+      const result = await client.query(named('segments.readChangeMark', { query: 'SELECT toString(max(version)) AS mark, toString(count()) AS rows FROM segments', format: 'JSONEachRow' }));
       const [row] = await result.json<{ mark: string; rows: string }>();
       return `${row?.mark ?? '0'}:${row?.rows ?? '0'}`;
     },

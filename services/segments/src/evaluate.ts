@@ -1,6 +1,6 @@
 // One evaluation of segments: diff their members now against segment_membership, publish the changes, then store them.
 import { decisionsOf, decisionsOfMany, storeMembershipChanges } from '@cdp/profiles';
-import { pagesInKeyOrder, toClickHouseTime, type ClickHouseClient, type EventLog } from '@cdp/runtime';
+import { named, pagesInKeyOrder, toClickHouseTime, type ClickHouseClient, type EventLog } from '@cdp/runtime';
 import { encodeSegmentChange, type SegmentChange, type SegmentRule } from '@cdp/schemas';
 import { compileRule } from './compile';
 import { passExists, type Pass } from './passes';
@@ -112,7 +112,12 @@ export async function evaluateSegments(
   });
   const decisions =
     targets.length === 1 && !options.scope ? decisionsOf('{segment0:String}') : decisionsOfMany('{segmentIds:Array(String)}', options.scope ? '{scope:Array(String)}' : undefined);
-  await deps.clickhouse.command({ query: diffInto(members.join(' UNION ALL '), decisions, targets.length === 1, (options.decidedAfter ?? []).length > 0), query_params: params });
+  await deps.clickhouse.command(
+    named('segments.diffMembers', {
+      query: diffInto(members.join(' UNION ALL '), decisions, targets.length === 1, (options.decidedAfter ?? []).length > 0),
+      query_params: params,
+    }),
+  );
   // A newer evaluator drops old passes, and a dropped pass never comes back: if the pass's profiles are still there
   // once the diff is computed, the diff read all of them, not an empty universe that would make every member exit.
   if (targets.some((target) => target.rule) && options.pass && !(await passExists(deps.clickhouse, options.pass.id))) {
@@ -120,7 +125,7 @@ export async function evaluateSegments(
   }
   const counts: EvaluationResult = { entered: 0, exited: 0 };
   const read = async (after: string, limit: number) =>
-    (await deps.clickhouse.query({ query: targets.length === 1 ? onePage : manyPage, query_params: { ...params, after, limit }, format: 'JSONEachRow' })).json<DiffRow>();
+    (await deps.clickhouse.query(named('segments.readDiffPage', { query: targets.length === 1 ? onePage : manyPage, query_params: { ...params, after, limit }, format: 'JSONEachRow' }))).json<DiffRow>();
   for await (const rows of pagesInKeyOrder(read, (row) => row.position, chunkSize)) {
     const changes = rows.map((row): SegmentChange => ({
       segmentId: row.segment_id,

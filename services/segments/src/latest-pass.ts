@@ -1,6 +1,6 @@
 // What the latest evaluation pass says beyond membership: who entered and left each segment in it, and the RFM grid.
 import { movementsOf } from '@cdp/profiles';
-import type { ClickHouseClient } from '@cdp/runtime';
+import { named, type ClickHouseClient } from '@cdp/runtime';
 import { latestPass } from './passes';
 
 export interface Movements {
@@ -36,7 +36,7 @@ const rfmGridQuery = `
 export async function latestRfmGrid(client: ClickHouseClient): Promise<RfmGrid> {
   const pass = await latestPass(client);
   if (!pass) return { evaluatedAt: null, customers: 0, cells: [] };
-  const result = await client.query({ query: rfmGridQuery, query_params: { pass: pass.id }, format: 'JSONEachRow' });
+  const result = await client.query(named('segments.readRfmGrid', { query: rfmGridQuery, query_params: { pass: pass.id }, format: 'JSONEachRow' }));
   const cells = (await result.json<{ recency: number; frequency: number; customers: number }>()).map((row) => ({
     recency: Number(row.recency),
     frequency: Number(row.frequency),

@@ -1,5 +1,5 @@
 // Counting a rule's members and taking a sample without saving it.
-import type { ClickHouseClient } from '@cdp/runtime';
+import { named, type ClickHouseClient } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 import { compileRule } from './compile';
 import { latestPass, passExists } from './passes';
@@ -19,11 +19,11 @@ export async function previewRule(client: ClickHouseClient, rule: SegmentRule, o
   for (let attempt = 1; ; attempt += 1) {
     const pass = await latestPass(client);
     const compiled = compileRule(rule, { now: options.now, pass });
-    const result = await client.query({
+    const result = await client.query(named('segments.previewRule', {
       query: `SELECT count() AS count, groupArraySorted({sampleSize:UInt32})(profile_id) AS sample FROM (${compiled.sql})`,
       query_params: { ...compiled.params, sampleSize: options.sampleSize },
       format: 'JSONEachRow',
-    });
+    }));
     const [row] = await result.json<{ count: number; sample: string[] }>();
     if (attempt < 3 && pass && !(await passExists(client, pass.id))) continue;
     return { count: Number(row?.count ?? 0), sample: row?.sample ?? [] };

@@ -2,7 +2,7 @@
 // email in 14 days"): between full passes, only the profiles whose window boundary passed since the previous sweep
 // are evaluated again, not everyone.
 import { joinSurvivors, keptCrossing, survivorOf, type DateStatColumn, type KeptCrossing } from '@cdp/profiles';
-import { toClickHouseTime } from '@cdp/runtime';
+import { named, toClickHouseTime } from '@cdp/runtime';
 import type { PropertyFilter, SegmentRule } from '@cdp/schemas';
 import type { Behaviour } from './behaviours';
 import { statColumnOf } from './compile';
@@ -86,11 +86,13 @@ export async function survivorsCrossing(deps: Pick<ReevaluationDeps, 'clickhouse
   const survivors = new Set(await keptCrossing(deps.clickhouse, kept));
   const stored = eventsCrossing(events, from, to);
   if (stored) {
-    const result = await deps.clickhouse.query({
-      query: `SELECT DISTINCT ${survivorOf('crossed.profile_id')} AS survivor FROM (${stored.sql}) AS crossed ${joinSurvivors('crossed.profile_id')}`,
-      query_params: stored.params,
-      format: 'JSONEachRow',
-    });
+    const result = await deps.clickhouse.query(
+      named('segments.survivorsCrossingWindows', {
+        query: `SELECT DISTINCT ${survivorOf('crossed.profile_id')} AS survivor FROM (${stored.sql}) AS crossed ${joinSurvivors('crossed.profile_id')}`,
+        query_params: stored.params,
+        format: 'JSONEachRow',
+      }),
+    );
     for (const row of await result.json<{ survivor: string }>()) survivors.add(row.survivor);
   }
   return [...survivors].sort();

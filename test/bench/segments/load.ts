@@ -1,5 +1,5 @@
 // Fills a fresh store with a year of synthetic events up to now, generated inside ClickHouse: one identify per profile with traits, the rest behaviour.
-import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 // 2% of profiles were absorbed by their neighbour (rules read through the survivor map), as in the analytics data.
 import { mergeProfiles } from '../analytics/load';
 
@@ -109,9 +109,9 @@ const chunkParams = (size: LoadSize, end: number) => ({ end, profiles: size.prof
  */
 export async function loadEvents(client: ClickHouseClient, size: LoadSize, progress: (line: string) => void, reuse = false): Promise<LoadResult> {
   const started = performance.now();
-  const existing = await client.query({ query: 'SELECT count() AS stored FROM events', format: 'JSONEachRow' });
+  const existing = await client.query(named('bench.countStored', { query: 'SELECT count() AS stored FROM events', format: 'JSONEachRow' }));
   if (reuse && Number((await existing.json<{ stored: number }>())[0]?.stored ?? 0) > 0) {
-    for (const table of ['segments', 'segment_membership']) await client.command({ query: `TRUNCATE TABLE ${table}` });
+    for (const table of ['segments', 'segment_membership']) await client.command(named('bench.truncate', { query: `TRUNCATE TABLE ${table}` }));
     return sizes(client, 0);
   }
   const end = Date.now() - 60_000;
@@ -119,15 +119,15 @@ export async function loadEvents(client: ClickHouseClient, size: LoadSize, progr
   const common = chunkParams(size, end);
   for (let offset = 0; offset < size.profiles; offset += chunkRows) {
     const count = Math.min(chunkRows, size.profiles - offset);
-    await client.command({ query: identifyChunk, query_params: { ...common, offset, count } });
+    await client.command(named('bench.loadIdentifies', { query: identifyChunk, query_params: { ...common, offset, count } }));
   }
   for (let offset = 0; offset < behaviour; offset += chunkRows) {
     const count = Math.min(chunkRows, behaviour - offset);
-    await client.command({ query: behaviourChunk, query_params: { ...common, offset, count } });
+    await client.command(named('bench.loadBehaviour', { query: behaviourChunk, query_params: { ...common, offset, count } }));
     progress(`loaded ${size.profiles + offset + count} / ${size.events} events after ${Math.round((performance.now() - started) / 1000)} s`);
   }
-  await client.command({ query: mergeProfiles, query_params: { profiles: size.profiles } });
-  await client.command({ query: linkIdentities, query_params: { profiles: size.profiles } });
+  await client.command(named('bench.mergeProfiles', { query: mergeProfiles, query_params: { profiles: size.profiles } }));
+  await client.command(named('bench.linkIdentities', { query: linkIdentities, query_params: { profiles: size.profiles } }));
   progress(`data ends ${toClickHouseTime(end)} UTC`);
   return sizes(client, (performance.now() - started) / 1000);
 }
@@ -138,11 +138,11 @@ export async function loadEvents(client: ClickHouseClient, size: LoadSize, progr
  */
 export async function loadArrivals(client: ClickHouseClient, size: LoadSize, count: number): Promise<void> {
   const end = Date.now();
-  await client.command({ query: arrivalsChunk, query_params: { ...chunkParams(size, end), offset: end * 1000, count } });
+  await client.command(named('bench.loadArrivals', { query: arrivalsChunk, query_params: { ...chunkParams(size, end), offset: end * 1000, count } }));
 }
 
 async function sizes(client: ClickHouseClient, seconds: number): Promise<LoadResult> {
-  const result = await client.query({ query: sizesQuery, format: 'JSONEachRow' });
+  const result = await client.query(named('bench.readSizes', { query: sizesQuery, format: 'JSONEachRow' }));
   const [row] = await result.json<Record<string, number>>();
   return {
     seconds,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { createEventLog, createLogger, createMetrics, loadConfig, waitFor, type Metrics } from '@cdp/runtime';
+import { createEventLog, createLogger, createMetrics, loadConfig, named, waitFor, type Metrics } from '@cdp/runtime';
 import { topicNames } from '@cdp/schemas';
 import { buildPass, compileRule, createSegmentStore, passInputsOf, start as startSegments } from '@cdp/segments';
 import { startPlatform } from '@cdp/cdp/platform';
@@ -127,7 +127,7 @@ async function evaluate(): Promise<Evaluated> {
   for (const definition of definitions) {
     const compiled = compileRule(definition.rule, { now, pass });
     const started = performance.now();
-    const result = await clickhouse.query({ query: `SELECT count() AS members FROM (${compiled.sql})`, query_params: compiled.params, format: 'JSONEachRow' });
+    const result = await clickhouse.query(named('bench.countMembers', { query: `SELECT count() AS members FROM (${compiled.sql})`, query_params: compiled.params, format: 'JSONEachRow' }));
     const [row] = await result.json<{ members: number }>();
     sqlAlone.push({ name: definition.name, ms: performance.now() - started, members: Number(row?.members ?? 0) });
   }

@@ -21,7 +21,7 @@ export async function ticketSeries(client: ClickHouseClient, query: TicketSeries
   const { periods, params } = await seriesOf(client, query, query.period);
   if (periods.length === 0) return { period: query.period, series: [] };
   const counted = new Map(
-    (await rows<{ period: string; opened: number; replied: number; resolved: number; complaints: number }>(client, ticketSeriesQuery, params, true)).map((row) => [row.period, row]),
+    (await rows<{ period: string; opened: number; replied: number; resolved: number; complaints: number }>(client, 'analytics.ticketSeries', ticketSeriesQuery, params, true)).map((row) => [row.period, row]),
   );
   return {
     period: query.period,
@@ -40,7 +40,7 @@ const surveysQueryText = `
 
 /** NPS and CSAT responses of the window by whole score, with the scores the KPIs give. */
 export async function surveys(client: ClickHouseClient, query: SurveysQuery): Promise<SurveysResponse> {
-  const counted = await rows<{ kind: 'nps' | 'csat'; whole: number; responses: number }>(client, surveysQueryText, scopeParams(query));
+  const counted = await rows<{ kind: 'nps' | 'csat'; whole: number; responses: number }>(client, 'analytics.surveys', surveysQueryText, scopeParams(query));
   const answer = (kind: 'nps' | 'csat', low: number, high: number, score: (responsesOf: (test: (whole: number) => boolean) => number, total: number) => number) => {
     const mine = counted.filter((row) => row.kind === kind);
     const responsesOf = (test: (whole: number) => boolean) => mine.filter((row) => test(row.whole)).reduce((sum, row) => sum + row.responses, 0);
@@ -103,10 +103,10 @@ interface OpenTicketRow {
 /** Tickets open now, the oldest first, with their age and whether they breached the first-reply service level. */
 export async function openTicketsNow(client: ClickHouseClient, query: OpenTicketsQuery, now = Date.now()): Promise<OpenTicketsResponse> {
   const params = { segment: query.segment ?? '', channel: query.channel ?? '', now, slaMs: Math.round(query.slaHours * 3_600_000), limit: query.limit };
-  const open = await rows<OpenTicketRow>(client, openTicketsQueryText, params);
+  const open = await rows<OpenTicketRow>(client, 'analytics.openTickets', openTicketsQueryText, params);
   const keys = { profiles: [...new Set(open.map((row) => row.stored_profile_id))], messages: open.map((row) => row.message_id) };
   const types = new Map(
-    open.length === 0 ? [] : (await rows<{ message_id: string; type: string }>(client, ticketTypesQuery, keys)).map((row) => [row.message_id, row.type]),
+    open.length === 0 ? [] : (await rows<{ message_id: string; type: string }>(client, 'analytics.ticketTypes', ticketTypesQuery, keys)).map((row) => [row.message_id, row.type]),
   );
   const iso = (epochMs: number) => new Date(Number(epochMs)).toISOString();
   return {

@@ -154,10 +154,10 @@ export function kpiValuesOf({ presence, newCustomers, facts, timings }: GroupCou
 
 export async function kpis(client: ClickHouseClient, query: KpisQuery): Promise<KpisResponse> {
   const params = { ...scopeParams(query), channels: analyticsChannels };
-  const presence = await rows<PresenceRow>(client, presenceQuery, params);
-  const [newCustomers] = await rows<Record<string, number>>(client, newCustomersQuery, params);
-  const facts = await rows<FactsRow>(client, factsQuery(byChannelAndTotal, window), params);
-  const timings = await rows<TimingsRow>(client, ticketTimingsQuery(byChannelAndTotal, window), params);
+  const presence = await rows<PresenceRow>(client, 'analytics.kpiPresence', presenceQuery, params);
+  const [newCustomers] = await rows<Record<string, number>>(client, 'analytics.kpiNewCustomers', newCustomersQuery, params);
+  const facts = await rows<FactsRow>(client, 'analytics.kpiFacts', factsQuery(byChannelAndTotal, window), params);
+  const timings = await rows<TimingsRow>(client, 'analytics.kpiTicketTimings', ticketTimingsQuery(byChannelAndTotal, window), params);
   // Under a channel filter, the totals are that channel's: new customers are those whose first message there is new.
   const firstsColumn = (channel: string) => firstSeenColumn(channel === '' ? query.channel : channel);
   const countsOf = (channel: string): GroupCounts => ({

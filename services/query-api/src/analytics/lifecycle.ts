@@ -40,7 +40,7 @@ export async function lifecycle(client: ClickHouseClient, query: LifecycleQuery)
     activitySince: toClickHouseTime(query.fromMs - longest),
     activityUntil: toClickHouseTime(query.toMs + longest),
   };
-  for (const row of await rows<{ period: string; stage: Stage; profiles: number }>(client, lifecycleQuery(query.channel), params, true)) {
+  for (const row of await rows<{ period: string; stage: Stage; profiles: number }>(client, 'analytics.lifecycle', lifecycleQuery(query.channel), params, true)) {
     const counts = periods.get(row.period);
     if (counts) counts[row.stage] = row.profiles;
   }

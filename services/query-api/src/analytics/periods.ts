@@ -17,7 +17,7 @@ const windowPeriodsQuery = `
 /** First days (YYYY-MM-DD) of the periods starting in the window. */
 export async function windowPeriods(client: ClickHouseClient, scope: Scope, period: AnalyticsPeriod): Promise<string[]> {
   const params = { ...scopeParams(scope), period, candidates: periodsCovering(scope, period) };
-  return (await rows<{ period: string }>(client, windowPeriodsQuery, params, true)).map((row) => row.period);
+  return (await rows<{ period: string }>(client, 'analytics.windowPeriods', windowPeriodsQuery, params, true)).map((row) => row.period);
 }
 
 // A series covers whole periods: from the first one starting in the window to the end of the last one. Its queries

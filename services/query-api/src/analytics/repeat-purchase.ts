@@ -44,7 +44,7 @@ interface RepeatRow {
 }
 
 export async function repeatPurchase(client: ClickHouseClient, query: RepeatPurchaseQuery): Promise<RepeatPurchaseResponse> {
-  const [row] = await rows<RepeatRow>(client, repeatPurchaseQuery, scopeParams(query));
+  const [row] = await rows<RepeatRow>(client, 'analytics.repeatPurchase', repeatPurchaseQuery, scopeParams(query));
   const customers = row?.customers ?? 0;
   return {
     customers,

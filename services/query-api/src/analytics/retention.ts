@@ -48,7 +48,7 @@ export async function retention(client: ClickHouseClient, query: RetentionQuery)
     activityUntil: toClickHouseTime(query.toMs + (query.periods + 1) * longestPeriodMs[query.period]),
   };
   const sql = countsPerCohort(query.cohort === 'first_purchase' ? firstPurchaseCohorts : firstSeenCohorts(query.channel));
-  for (const row of await rows<RetentionRow>(client, sql, params, true)) {
+  for (const row of await rows<RetentionRow>(client, 'analytics.retention', sql, params, true)) {
     const retained = cohorts.get(row.cohort_day);
     if (retained) retained[row.periods_later] = row.profiles;
   }

@@ -1,5 +1,5 @@
 // What every analytics query shares: the messages in scope (segment, channel), calendar periods in a zone, medians.
-import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import { joinSurvivors, membersAsSurvivors, mergedIds, survivorOf } from '@cdp/profiles';
 import { analyticsChannels, type ResolvedWindow } from '@cdp/schemas';
 
@@ -190,8 +190,9 @@ export const periodStartsInWindow = (day: string) => inWindow(`toDateTime64(${da
 export const medianOfSorted = (sorted: string) =>
   `if(empty(${sorted}), NULL, (${sorted}[intDiv(length(${sorted}) + 1, 2)] + ${sorted}[intDiv(length(${sorted}), 2) + 1]) / 2)`;
 
-export async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>, calendar = false): Promise<T[]> {
-  const result = await client.query({ query, query_params: params, format: 'JSONEachRow', ...(calendar ? { clickhouse_settings: calendarSettings } : {}) });
+/** The rows of the query named `name` (`analytics.<what>`), with the calendar settings when it counts calendar periods. */
+export async function rows<T>(client: ClickHouseClient, name: string, query: string, params: Record<string, unknown>, calendar = false): Promise<T[]> {
+  const result = await client.query(named(name, { query, query_params: params, format: 'JSONEachRow', ...(calendar ? { clickhouse_settings: calendarSettings } : {}) }));
   return result.json<T>();
 }
 

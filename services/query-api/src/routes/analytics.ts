@@ -1,7 +1,7 @@
 // GET /v1/analytics/{kpis,kpis/series,retention,repeat-purchase,lifecycle,tickets,surveys,open-tickets,rfm}: named ClickHouse queries behind a read key and zod-checked parameters.
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { invalidInput, type ClickHouseClient, type DocumentedRoute, type ZodTypeProvider } from '@cdp/runtime';
+import { invalidInput, named, type ClickHouseClient, type DocumentedRoute, type ZodTypeProvider } from '@cdp/runtime';
 import { latestRfmGrid } from '@cdp/segments';
 import { openTicketsNow, surveys, ticketSeries } from '../analytics/care';
 import { kpiSeries } from '../analytics/kpi-series';
@@ -21,7 +21,7 @@ export function analyticsRoutes(app: FastifyInstance, deps: { clickhouse: ClickH
   let clickhouseZones: Set<string> | null = null;
   async function checkTimeZone(tz: string): Promise<void> {
     if (!clickhouseZones) {
-      const result = await deps.clickhouse.query({ query: timeZonesQuery, format: 'JSONEachRow' });
+      const result = await deps.clickhouse.query(named('analytics.readTimeZones', { query: timeZonesQuery, format: 'JSONEachRow' }));
       clickhouseZones = new Set((await result.json<{ time_zone: string }>()).map((zone) => zone.time_zone));
     }
     if (!clickhouseZones.has(tz)) throw invalidInput([{ path: 'tz', message: `ClickHouse does not know the time zone ${tz}; IANA names are case-sensitive` }]);
