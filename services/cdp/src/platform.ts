@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
   applyRetention,
+  consumerReadiness,
   createClickHouse,
   createEventLog,
   createHttpServer,
@@ -10,6 +11,7 @@ import {
   createMetrics,
   ensureInitialKeys,
   migrate,
+  watchConsumers,
   type ClickHouse,
   type Config,
   type EventLog,
@@ -111,7 +113,10 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
   // and /openapi.json, so they can be probed and scraped like the others.
   const readiness: Record<string, () => Promise<boolean>> = { clickhouse: () => clickhouse.ready() };
   if (log) readiness.log = () => log.ready();
-  const app: FastifyInstance = await createHttpServer({ logger, metrics, readiness, trustProxy: config.trustedProxies });
+  // A consumer that stopped (Kafka gave up on it, or its handler failed beyond repair) makes the process not ready.
+  if (log) watchConsumers(log, metrics);
+  const currentReadiness = log ? consumerReadiness(log) : undefined;
+  const app: FastifyInstance = await createHttpServer({ logger, metrics, readiness, currentReadiness, trustProxy: config.trustedProxies });
   if (services.includes('ingest') && log) await app.register(ingestPlugin({ log, topics, keys, metrics, logger, limits: config.ingest, clientIp: config.clientIp }));
   if (services.includes('query-api')) await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger }));
   await app.listen({ host: config.host, port: config.port });

@@ -14,6 +14,8 @@ export interface HttpServerOptions {
   logger: Logger;
   metrics: Metrics;
   readiness: Record<string, ReadinessCheck>;
+  /** Checks that come and go (one per event-log consumer), asked for at each request beside `readiness`. */
+  currentReadiness?: () => Record<string, ReadinessCheck>;
   /** Largest request body accepted, in bytes, before any route narrows it. */
   bodyLimit?: number;
   /** Proxies (addresses or CIDRs) whose X-Forwarded-For is believed for `request.ip`; none by default. */
@@ -121,7 +123,11 @@ const readinessSchema = {
   type: 'object',
   properties: {
     status: { type: 'string', enum: ['ready', 'not ready'] },
-    checks: { type: 'object', description: 'Each dependency (event log, ClickHouse) and whether it answers.', additionalProperties: { type: 'boolean' } },
+    checks: {
+      type: 'object',
+      description: 'Each dependency (event log, ClickHouse) and whether it answers, and each event-log consumer (`consumer:<group>`) and whether it still consumes.',
+      additionalProperties: { type: 'boolean' },
+    },
   },
 };
 
@@ -199,7 +205,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   app.get('/readyz', readinessDoc, async (_request, reply) => {
     const entries = await Promise.all(
-      Object.entries(options.readiness).map(async ([name, check]) => [name, await Promise.resolve().then(check).catch(() => false)] as const),
+      Object.entries({ ...options.readiness, ...options.currentReadiness?.() }).map(async ([name, check]) => [name, await Promise.resolve().then(check).catch(() => false)] as const),
     );
     const checks = Object.fromEntries(entries);
     const ready = entries.every(([, ok]) => ok);

@@ -120,7 +120,7 @@ describe('migrate against chDB', () => {
     writeMigrations(dir, { '0001_alpha.sql': alpha, '0002_beta.sql': beta });
 
     expect(await migrate(clickhouse.client, dir, logger)).toEqual([1, 2]);
-    expect(await tablesOf(clickhouse)).toEqual(['alpha', 'beta', 'schema_migrations']);
+    expect(await tablesOf(clickhouse)).toEqual(['alpha', 'beta', 'schema_migrations', 'schema_migrations_lock']);
 
     const notes = await clickhouse.client.query(named('test.readNotes', { query: 'SELECT note FROM beta', format: 'JSONEachRow' }));
     expect(await notes.json()).toEqual([{ note: 'a;b' }]);
@@ -146,7 +146,7 @@ describe('migrate against chDB', () => {
 
     writeMigrations(dir, { '0003_gamma.sql': 'CREATE TABLE IF NOT EXISTS gamma (id String) ENGINE = MergeTree ORDER BY id;\n' });
     expect(await migrate(clickhouse.client, dir, logger)).toEqual([3]);
-    expect(await tablesOf(clickhouse)).toEqual(['alpha', 'beta', 'gamma', 'schema_migrations']);
+    expect(await tablesOf(clickhouse)).toEqual(['alpha', 'beta', 'gamma', 'schema_migrations', 'schema_migrations_lock']);
   });
 
   it('does not run an applied migration again after its file was edited', async () => {
@@ -157,7 +157,24 @@ describe('migrate against chDB', () => {
 
     writeMigrations(dir, { '0001_alpha.sql': `${alpha}CREATE TABLE IF NOT EXISTS delta (id String) ENGINE = Memory;\n` });
     expect(await migrate(clickhouse.client, dir, logger)).toEqual([]);
-    expect(await tablesOf(clickhouse)).toEqual(['alpha', 'schema_migrations']);
+    expect(await tablesOf(clickhouse)).toEqual(['alpha', 'schema_migrations', 'schema_migrations_lock']);
+  });
+
+  it('takes an applied checksum its file names as earlier for its own, and warns of one it does not name', async () => {
+    const clickhouse = await openDatabase();
+    const dir = tempDir('cdp-migrations-earlier-');
+    writeMigrations(dir, { '0001_alpha.sql': alpha });
+    await migrate(clickhouse.client, dir, logger);
+    const [applied] = await readMigrations(dir);
+    const warnings = (file: string): Promise<string[]> => {
+      const lines: string[] = [];
+      writeMigrations(dir, { '0001_alpha.sql': file });
+      const recording = createLogger({ level: 'warn', destination: { write: (line: string) => lines.push(line) } });
+      return migrate(clickhouse.client, dir, recording).then(() => lines);
+    };
+
+    expect(await warnings(`-- earlier checksum: ${applied?.checksum}\n${alpha}`)).toEqual([]);
+    expect(await warnings(`-- rewritten\n${alpha}`)).toHaveLength(1);
   });
 
   it('keeps each database to its own migrations', async () => {
@@ -211,5 +228,109 @@ describe('migrate against chDB', () => {
     expect(await result.json()).toEqual([{ events: 2, orders: 1, last_seen: '2025-01-02 10:00:00.000' }]);
     const traits = await clickhouse.client.query(named('test.readTraits', { query: 'SELECT key, argMaxMerge(value) AS latest FROM profile_traits GROUP BY key', format: 'JSONEachRow' }));
     expect(await traits.json()).toEqual([{ key: 'plan', latest: '"pro"' }]);
+  });
+});
+
+/** Every table's columns and engine, and every view's query, with the database's name taken out. */
+async function schemaOf(clickhouse: ClickHouse): Promise<unknown[]> {
+  const columns = await clickhouse.client.query({
+    query: `SELECT table, name, type, default_kind, default_expression FROM system.columns
+            WHERE database = {database:String} AND table != 'schema_migrations_lock' ORDER BY table, position`,
+    query_params: { database: clickhouse.database },
+    format: 'JSONEachRow',
+  });
+  const tables = await clickhouse.client.query({
+    query: `SELECT name, engine, replaceAll(engine_full, {database:String}, 'db') AS engine_full, sorting_key,
+                   replaceAll(as_select, {database:String}, 'db') AS as_select
+            FROM system.tables WHERE database = {database:String} AND name != 'schema_migrations_lock' ORDER BY name`,
+    query_params: { database: clickhouse.database },
+    format: 'JSONEachRow',
+  });
+  return [...(await columns.json()), ...(await tables.json())];
+}
+
+async function rowsOf(clickhouse: ClickHouse, query: string): Promise<unknown[]> {
+  return (await clickhouse.client.query({ query, format: 'JSONEachRow' })).json();
+}
+
+/** Rows the resolver and the keys would have written after the migrations, as they write them. */
+async function writeRows(clickhouse: ClickHouse): Promise<void> {
+  await clickhouse.client.insert({
+    table: 'identities',
+    values: [
+      { type: 'email', value: 'ada@example.com', profile_id: 'prf_a', version: 3 },
+      { type: 'user_id', value: 'ada', profile_id: 'prf_a', version: 7 },
+    ],
+    format: 'JSONEachRow',
+  });
+  await clickhouse.client.insert({ table: 'profile_merges', values: [{ loser_id: 'prf_b', survivor_id: 'prf_a', version: 7 }], format: 'JSONEachRow' });
+}
+
+const identityRows = 'SELECT type, value, profile_id, version FROM identities FINAL ORDER BY type, value';
+const mergeRows = 'SELECT loser_id, survivor_id, version FROM profile_merges FINAL ORDER BY loser_id';
+
+describe("the platform's migrations run again", () => {
+  it('every migration run a second time (their record lost) leaves the same schema and keeps the rows written since', async () => {
+    const clickhouse = await openDatabase();
+    await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+    await writeRows(clickhouse);
+    const schema = await schemaOf(clickhouse);
+    const identities = await rowsOf(clickhouse, identityRows);
+    const merges = await rowsOf(clickhouse, mergeRows);
+
+    await clickhouse.client.command({ query: 'TRUNCATE TABLE schema_migrations' });
+    expect((await migrate(clickhouse.client, clickhouseMigrationsDir, logger)).length).toBeGreaterThan(0);
+
+    expect(await schemaOf(clickhouse)).toEqual(schema);
+    expect(identities).toHaveLength(2);
+    expect(await rowsOf(clickhouse, identityRows)).toEqual(identities);
+    expect(await rowsOf(clickhouse, mergeRows)).toEqual(merges);
+  });
+
+  it('0010 (identity graph) finishes after a crash after any of its copies or exchanges, keeping the rows, in the schema of a clean run', async () => {
+    const folder = fileURLToPath(clickhouseMigrationsDir);
+    const clean = await openDatabase();
+    await migrate(clean.client, clickhouseMigrationsDir, logger);
+    const cleanSchema = await schemaOf(clean);
+    const [identityGraph] = (await readMigrations(folder)).filter((migration) => migration.version === 10);
+    const statements = identityGraph?.statements ?? [];
+    expect(statements.length).toBeGreaterThan(4);
+
+    // Right after each statement that moves rows: the states a crash half-way can leave behind that matter.
+    const crashPoints = statements.flatMap((statement, index) => (/^(INSERT|EXCHANGE)/.test(statement) ? [index + 1] : []));
+    expect(crashPoints).toHaveLength(4);
+    for (const crashAt of crashPoints) {
+      const clickhouse = await openDatabase();
+      const dir = tempDir('cdp-migrations-crash-');
+      const files = readdirSync(folder).filter((file) => /^\d{4}_.+\.sql$/.test(file));
+      for (const file of files.filter((name) => name < '0010')) copyFileSync(path.join(folder, file), path.join(dir, file));
+      await migrate(clickhouse.client, dir, logger);
+      // Applied once, completely, then written to, as a process that crashed in a later migration would leave it.
+      for (const statement of statements) await clickhouse.client.command({ query: statement });
+      await writeRows(clickhouse);
+      const identities = await rowsOf(clickhouse, identityRows);
+      // Run again from its start, stopped after `crashAt` statements, its record never written.
+      for (const statement of statements.slice(0, crashAt)) await clickhouse.client.command({ query: statement });
+
+      for (const file of files) copyFileSync(path.join(folder, file), path.join(dir, file));
+      await migrate(clickhouse.client, dir, logger);
+      expect({ crashAt, rows: await rowsOf(clickhouse, identityRows) }).toEqual({ crashAt, rows: identities });
+      expect(await rowsOf(clickhouse, mergeRows)).toEqual([{ loser_id: 'prf_b', survivor_id: 'prf_a', version: 7 }]);
+      expect(await schemaOf(clickhouse)).toEqual(cleanSchema);
+    }
+  });
+
+  it('0010 leaves rows of the identities shape before it behind, as it always did', async () => {
+    const clickhouse = await openDatabase();
+    const folder = fileURLToPath(clickhouseMigrationsDir);
+    const dir = tempDir('cdp-migrations-before-0010-');
+    const files = readdirSync(folder).filter((file) => /^\d{4}_.+\.sql$/.test(file));
+    for (const file of files.filter((name) => name < '0010')) copyFileSync(path.join(folder, file), path.join(dir, file));
+    await migrate(clickhouse.client, dir, logger);
+    await clickhouse.client.insert({ table: 'identities', values: [{ type: 'email', value: 'old@example.com', profile_id: 'prf_old' }], format: 'JSONEachRow' });
+
+    for (const file of files) copyFileSync(path.join(folder, file), path.join(dir, file));
+    await migrate(clickhouse.client, dir, logger);
+    expect(await rowsOf(clickhouse, identityRows)).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { acquireMigrationLock, type MigrationLockOptions } from './migration-lock';
 import { named } from './query-names';
 
 export interface Migration {
@@ -11,6 +12,11 @@ export interface Migration {
   name: string;
   statements: string[];
   checksum: string;
+  /**
+   * Checksums of earlier texts of the file, named in it by `-- earlier checksum: <sha256>` lines: an installation
+   * that applied one of those applied this migration, as a fresh one does now.
+   */
+  earlierChecksums: string[];
 }
 
 const fileName = /^(\d{4})_([\w-]+)\.sql$/;
@@ -39,6 +45,7 @@ export async function readMigrations(dir: URL | string): Promise<Migration[]> {
       name: name as string,
       statements: splitStatements(sql),
       checksum: createHash('sha256').update(sql).digest('hex'),
+      earlierChecksums: [...sql.matchAll(/^-- earlier checksum: ([0-9a-f]{64})\s*$/gm)].map((match) => match[1] as string),
     });
   }
   const versions = new Set<number>();
@@ -49,34 +56,55 @@ export async function readMigrations(dir: URL | string): Promise<Migration[]> {
   return migrations;
 }
 
-/** Applies the migrations not yet recorded, in order; returns the versions it applied. */
-export async function migrate(client: ClickHouseClient, dir: URL | string, logger: Logger): Promise<number[]> {
+async function appliedMigrations(client: ClickHouseClient): Promise<Map<number, string>> {
+  const result = await client.query(named('migrations.readApplied', { query: 'SELECT version, checksum FROM schema_migrations FINAL', format: 'JSONEachRow' }));
+  return new Map((await result.json<{ version: number; checksum: string }>()).map((row) => [Number(row.version), row.checksum]));
+}
+
+/**
+ * Applies the migrations not yet recorded, in order; returns the versions it applied. Processes sharing one database
+ * apply them one at a time (migration-lock.ts): the others wait, then find them applied.
+ */
+export async function migrate(client: ClickHouseClient, dir: URL | string, logger: Logger, lockOptions: MigrationLockOptions = {}): Promise<number[]> {
   const log = logger.child({ component: 'migrations' });
   await client.command(named('migrations.createLedger', {
     query: `CREATE TABLE IF NOT EXISTS schema_migrations
       (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
       ENGINE = ReplacingMergeTree ORDER BY version`,
   }));
-  const result = await client.query(named('migrations.readApplied', { query: 'SELECT version, checksum FROM schema_migrations FINAL', format: 'JSONEachRow' }));
-  const applied = new Map((await result.json<{ version: number; checksum: string }>()).map((row) => [Number(row.version), row.checksum]));
+  const migrations = await readMigrations(dir);
+  const pending = (applied: Map<number, string>): Migration[] => migrations.filter((migration) => !applied.has(migration.version));
+  const appliedBefore = await appliedMigrations(client);
+  warnOfEdits(migrations, appliedBefore, log);
+  // Every start of every process comes here: when nothing is pending, no lock is needed.
+  if (pending(appliedBefore).length === 0) return [];
+
+  const lock = await acquireMigrationLock(client, log, lockOptions);
   const done: number[] = [];
-  for (const migration of await readMigrations(dir)) {
-    const checksum = applied.get(migration.version);
-    if (checksum !== undefined) {
-      if (checksum !== migration.checksum) {
-        log.warn({ version: migration.version }, 'an applied migration was edited after it ran; new changes need a new migration');
-      }
-      continue;
+  try {
+    // Read again under the lock: the process that held it before may have applied some or all of them.
+    for (const migration of pending(await appliedMigrations(client))) {
+      await lock.assertHeld();
+      // A mutation (ALTER … UPDATE / DELETE) is done before the next statement, and before anything reads the table.
+      for (const statement of migration.statements) await client.command(named('migrations.apply', { query: statement, clickhouse_settings: { mutations_sync: '2' } }));
+      await client.insert(named('migrations.record', {
+        table: 'schema_migrations',
+        values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
+        format: 'JSONEachRow',
+      }));
+      log.info({ version: migration.version, name: migration.name }, 'applied migration');
+      done.push(migration.version);
     }
-    // A mutation (ALTER … UPDATE / DELETE) is done before the next statement, and before anything reads the table.
-    for (const statement of migration.statements) await client.command(named('migrations.apply', { query: statement, clickhouse_settings: { mutations_sync: '2' } }));
-    await client.insert(named('migrations.record', {
-      table: 'schema_migrations',
-      values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
-      format: 'JSONEachRow',
-    }));
-    log.info({ version: migration.version, name: migration.name }, 'applied migration');
-    done.push(migration.version);
+  } finally {
+    await lock.release();
   }
   return done;
+}
+
+function warnOfEdits(migrations: Migration[], applied: Map<number, string>, log: Logger): void {
+  for (const migration of migrations) {
+    const checksum = applied.get(migration.version);
+    if (checksum === undefined || checksum === migration.checksum || migration.earlierChecksums.includes(checksum)) continue;
+    log.warn({ version: migration.version }, 'an applied migration was edited after it ran; new changes need a new migration');
+  }
 }

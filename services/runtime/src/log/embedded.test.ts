@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../poll';
 import { openEmbeddedLog } from './embedded';
-import type { ConsumedRecord, EventLog, LogConsumer, RecordBatch } from './types';
+import { consumerReadiness } from './health';
+import { UnrecoverableBatchError, type ConsumedRecord, type EventLog, type LogConsumer, type RecordBatch } from './types';
 
 const logger = pino({ level: 'silent' });
 const dirs: string[] = [];
@@ -41,6 +42,26 @@ afterEach(async () => {
 });
 
 describe('embedded event log', () => {
+  it('stops a consumer whose handler fails beyond repair, and reports it stopped to readiness', async () => {
+    const log = await open(tempDir());
+    const consumer = await log.consume({
+      groupId: 'doomed',
+      topics: ['events'],
+      handleBatch: async () => {
+        throw new UnrecoverableBatchError('unreadable');
+      },
+    });
+    const readiness = consumerReadiness(log);
+    expect(consumer.state()).toBe('running');
+    expect(await readiness()['consumer:doomed']?.()).toBe(true);
+
+    await log.produce('events', [{ key: 'k', value: Buffer.from('x') }]);
+    await waitFor(() => consumer.state() === 'stopped', { what: 'the consumer to stop' });
+    expect(await readiness()['consumer:doomed']?.()).toBe(false);
+    await consumer.close();
+    expect(log.consumers()).toEqual([]);
+  });
+
   it('delivers every produced record once, in order per key, across several partitions', { timeout: 20_000 }, async () => {
     const log = await open(tempDir());
     const keys = Array.from({ length: 25 }, (_, i) => `user-${i}`);

@@ -172,6 +172,9 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
         if (state !== 'open') throw closedError();
         const consumer = startConsumer({ options: consumerOptions, topics: subscribed, offsets: groupOffsets, pollIntervalMs, retry, logger });
         const handle: LogConsumer = {
+          groupId: consumer.groupId,
+          state: () => consumer.state(),
+          healthy: () => consumer.healthy(),
           async close() {
             try {
               await consumer.close();
@@ -188,6 +191,8 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
         throw error;
       }
     },
+
+    consumers: () => [...consumers],
 
     async endOffsets(topicName) {
       if (state === 'closed') throw closedError();

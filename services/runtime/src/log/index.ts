@@ -9,6 +9,7 @@ import type { EventLog } from './types';
 export * from './types';
 export { openEmbeddedLog } from './embedded';
 export { createKafkaLog } from './kafka';
+export { consumerReadiness, watchConsumers } from './health';
 
 export async function createEventLog(
   config: Pick<Config, 'kafka' | 'dataDir' | 'topicPartitions'>,

@@ -12,7 +12,7 @@ import kafkajs, {
   type Producer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { ConsumedRecord, ConsumerOptions, EventLog, LogConsumer, LogRecord, TopicSpec } from './types';
+import { UnrecoverableBatchError, type ConsumedRecord, type ConsumerOptions, type ConsumerState, type EventLog, type LogConsumer, type LogRecord, type TopicSpec } from './types';
 
 // Enums Node's CommonJS interop does not expose as named imports of kafkajs.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
@@ -30,6 +30,14 @@ const defaultMaxBatchSize = 500;
 const readyTimeoutMs = 2_000;
 const maxReplicationFactor = 3;
 const retryBackoffMs = { first: 500, max: 30_000 };
+/**
+ * A member silent this long is evicted and its partitions go to another member, which gets the uncommitted records
+ * again; it also bounds how long a member that died without leaving holds its partitions. Short for a quick
+ * recovery: handlers that run longer (a resolver chunk waits up to 30 s for identity links) are covered by the
+ * heartbeat beaten while they run.
+ */
+const sessionTimeoutMs = 10_000;
+const heartbeatIntervalMs = 1_000;
 
 export function createKafkaLog(options: KafkaLogOptions): EventLog {
   const logger = options.logger.child({ component: 'kafka-log' });
@@ -141,14 +149,26 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
       allowAutoTopicCreation: false,
       // An idle fetch long-polls this long, and close() and a retry's resume both wait for it (kafkajs default: 5 s).
       maxWaitTimeInMs: 1_000,
-      // A member that died without leaving holds its partitions until this expires; 10 s keeps crash recovery short.
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval: heartbeatIntervalMs,
       // kafkajs fetches 1 MB per partition by default: about 2,500 events, well under a resolver's batch size.
       maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 64 * 1024 * 1024,
     });
-    const handle = createBatchHandler(consumer, consumerOptions, starts, logger.child({ groupId: consumerOptions.groupId }));
+    const groupLogger = logger.child({ groupId: consumerOptions.groupId });
+    const handle = createBatchHandler(consumer, consumerOptions, starts, groupLogger);
+    let state: ConsumerState = 'running';
+    // kafkajs restarts a consumer after a retriable crash by itself, and after any other leaves it disconnected for
+    // good, saying so only through this event.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      state = payload.restart ? 'restarting' : 'stopped';
+      const message = payload.restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and stopped; it consumes nothing until the process restarts';
+      groupLogger.error({ err: payload.error, groupId: payload.groupId, restart: payload.restart }, message);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (state === 'restarting') groupLogger.info('consumer rejoined its group after a crash');
+      if (state !== 'stopped') state = 'running';
+    });
     await consumer.connect();
     try {
       // Earliest only applies when the group has no committed offset for a partition; otherwise it resumes from there.
@@ -165,6 +185,9 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     }
     let closing: Promise<void> | undefined;
     const logConsumer: LogConsumer = {
+      groupId: consumerOptions.groupId,
+      state: () => state,
+      healthy: () => state !== 'stopped',
       close: () => {
         // disconnect() waits for the batch in hand, and every chunk is committed as soon as its handler resolved.
         closing ??= (async () => {
@@ -205,7 +228,7 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     await Promise.all([producer.disconnect(), admin.disconnect()]);
   }
 
-  return { kind: 'kafka', ensureTopics, produce, consume, endOffsets, ready, close };
+  return { kind: 'kafka', ensureTopics, produce, consume, consumers: () => [...consumers], endOffsets, ready, close };
 }
 
 interface StartOffset {
@@ -253,8 +276,13 @@ function createBatchHandler(consumer: Consumer, options: ConsumerOptions, starts
       const firstOffset = chunk[0]!.offset;
       const lastOffset = chunk[chunk.length - 1]!.offset;
       try {
-        await options.handleBatch({ topic, partition, records: chunk, heartbeat });
+        await whileBeating(heartbeat, logger, () => options.handleBatch({ topic, partition, records: chunk, heartbeat }));
       } catch (error) {
+        if (error instanceof UnrecoverableBatchError) {
+          // Out of eachBatch, not retriable: kafkajs stops the consumer and reports it (the CRASH listener).
+          logger.error({ err: error, topic, partition, firstOffset, lastOffset }, 'batch handler failed beyond repair; stopping the consumer');
+          throw error;
+        }
         const attempt = (failuresInARow.get(partitionKey) ?? 0) + 1;
         failuresInARow.set(partitionKey, attempt);
         const retryInMs = Math.min(retryBackoffMs.first * 2 ** (attempt - 1), retryBackoffMs.max);
@@ -281,6 +309,22 @@ function createBatchHandler(consumer: Consumer, options: ConsumerOptions, starts
   }
 
   return { eachBatch, cancelRetries };
+}
+
+/**
+ * Runs a handler while beating the group's heartbeat, so a handler slower than the session timeout keeps the
+ * partition. kafkajs sends a beat only once its interval has passed, however often it is asked. A failed beat
+ * (a rebalance under way) is for kafkajs to act on when the batch is done; the handler is not interrupted.
+ */
+async function whileBeating<T>(heartbeat: () => Promise<void>, logger: Logger, handler: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => {
+    heartbeat().catch((error: unknown) => logger.debug({ err: error }, 'heartbeat during a batch failed'));
+  }, heartbeatIntervalMs);
+  try {
+    return await handler();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 function toConsumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {

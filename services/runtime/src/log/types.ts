@@ -36,8 +36,9 @@ export interface RecordBatch {
   partition: number;
   records: ConsumedRecord[];
   /**
-   * Tells the log this consumer is alive while a handler waits long (Kafka evicts a member silent for its session
-   * timeout, 10 s); absent where nothing evicts (the embedded log). Cheap to call often.
+   * Tells the log this consumer is alive (Kafka evicts a member silent for its session timeout, 10 s); absent where
+   * nothing evicts (the embedded log). The Kafka adapter already beats every second while a handler runs; a handler
+   * may still call it. Cheap to call often.
    */
   heartbeat?: () => Promise<void>;
 }
@@ -47,7 +48,8 @@ export interface ConsumerOptions {
   topics: string[];
   /**
    * Called with records of one partition, in offset order. The offsets are committed only after the
-   * returned promise resolves; if it rejects, the same records are delivered again after a back-off.
+   * returned promise resolves; if it rejects, the same records are delivered again after a back-off (but see
+   * UnrecoverableBatchError). Kafka hears from the consumer while it runs, however long it takes.
    */
   handleBatch: (batch: RecordBatch) => Promise<void>;
   /** Upper bound on records per batch (adapters may deliver fewer). */
@@ -60,9 +62,33 @@ export interface ConsumerOptions {
   startOffsets?: Record<string, Record<number, string>>;
 }
 
+/**
+ * `running`; `restarting` after a failure of the log client it recovers from by itself (Kafka: a retriable crash,
+ * until the consumer has joined its group again); `stopped` when it consumes nothing more until the process restarts.
+ */
+export type ConsumerState = 'running' | 'restarting' | 'stopped';
+
 export interface LogConsumer {
+  readonly groupId: string;
+  state(): ConsumerState;
+  /** False once the consumer has stopped: readiness and `cdp_log_consumer_up` report it. */
+  healthy(): boolean;
   /** Stops fetching, waits for the batch in hand to finish and commits it. */
   close(): Promise<void>;
+}
+
+/**
+ * Thrown by a handler for a fault no delivery again can mend: the consumer stops instead of retrying, logs it, and
+ * reports itself stopped (`state()`, readiness, metrics) until the process restarts. Any other error is retried.
+ */
+export class UnrecoverableBatchError extends Error {
+  /** kafkajs' mark of an error not to retry. */
+  readonly retriable = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnrecoverableBatchError';
+  }
 }
 
 export interface EventLog {
@@ -72,6 +98,8 @@ export interface EventLog {
   /** Resolves once every record is durably stored (Kafka: acks=all; embedded: fsync'd). */
   produce(topic: string, records: LogRecord[]): Promise<void>;
   consume(options: ConsumerOptions): Promise<LogConsumer>;
+  /** The consumers opened on this log and not closed yet, stopped ones included. */
+  consumers(): LogConsumer[];
   /** Per partition of the topic, the offset the next appended record will get (Kafka's high watermark). */
   endOffsets(topic: string): Promise<Record<number, string>>;
   /** True when the log can take writes now. */

@@ -1,7 +1,7 @@
 // A consumer of the embedded log: one loop per partition that reads, hands a batch over, commits, repeats.
 import type { Logger } from 'pino';
 import { AppError } from '../../errors';
-import type { ConsumedRecord, ConsumerOptions, LogConsumer, RecordBatch } from '../types';
+import { UnrecoverableBatchError, type ConsumedRecord, type ConsumerOptions, type LogConsumer, type RecordBatch } from '../types';
 import type { GroupOffsets } from './offsets';
 import type { Partition, PartitionCursor } from './partition';
 import type { Topic } from './topics';
@@ -67,6 +67,8 @@ export function startConsumer(deps: ConsumerDeps): LogConsumer {
   const maxBatchSize = Math.max(1, Math.floor(options.maxBatchSize ?? 500));
   const logger = deps.logger.child({ component: 'embedded-log-consumer', groupId: options.groupId });
   const stop = new AbortController();
+  // Set when the consumer ends on its own: a handler's UnrecoverableBatchError, or a partition loop that failed.
+  let stopped = false;
 
   const backoff = (failures: number): number => Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(failures - 1, 30));
 
@@ -114,6 +116,12 @@ export function startConsumer(deps: ConsumerDeps): LogConsumer {
         batch = { topic: partition.topic, partition: partition.index, records: read.records.map(consumed) };
         await options.handleBatch(batch);
       } catch (error) {
+        if (error instanceof UnrecoverableBatchError) {
+          log.error({ err: error, fromOffset: cursor.offset }, 'batch failed beyond repair; stopping the consumer');
+          stopped = true;
+          stop.abort();
+          return;
+        }
         failures++;
         const retryInMs = backoff(failures);
         log.error(
@@ -129,12 +137,25 @@ export function startConsumer(deps: ConsumerDeps): LogConsumer {
     }
   }
 
-  const loops = deps.topics.flatMap((topic) => topic.partitions.map((partition) => run(partition)));
+  const loops = deps.topics.flatMap((topic) =>
+    topic.partitions.map((partition) =>
+      run(partition).catch((error: unknown) => {
+        if (!stop.signal.aborted) {
+          stopped = true;
+          logger.error({ err: error, topic: topic.name, partition: partition.index }, 'a partition stopped with an error; the consumer has stopped');
+        }
+        throw error;
+      }),
+    ),
+  );
   const finished = Promise.allSettled(loops);
   logger.info({ topics: deps.topics.map((topic) => topic.name), partitions: loops.length }, 'consumer started');
 
   let closing: Promise<void> | null = null;
   return {
+    groupId: options.groupId,
+    state: () => (stopped ? 'stopped' : 'running'),
+    healthy: () => !stopped,
     close() {
       closing ??= (async () => {
         stop.abort();
