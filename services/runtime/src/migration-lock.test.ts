@@ -8,6 +8,7 @@ import { createClickHouse, type ClickHouse } from './clickhouse';
 import { createLogger } from './logger';
 import { lockTable, ensureLockTable } from './migration-lock';
 import { migrate } from './migrations';
+import { named } from './query-names';
 
 const dirs: string[] = [];
 const clickhouses: ClickHouse[] = [];
@@ -43,17 +44,17 @@ function countingMigrations(): string {
 }
 
 async function runsOf(clickhouse: ClickHouse): Promise<Array<{ migration: number; times: number }>> {
-  const result = await clickhouse.client.query({ query: 'SELECT migration, toUInt32(count()) AS times FROM runs GROUP BY migration ORDER BY migration', format: 'JSONEachRow' });
+  const result = await clickhouse.client.query(named('test.migrationLockQuery1', { query: 'SELECT migration, toUInt32(count()) AS times FROM runs GROUP BY migration ORDER BY migration', format: 'JSONEachRow' }));
   return result.json();
 }
 
 /** A claim of a process that is not this one, live for `ms` more (by ClickHouse's clock). */
 async function claimAs(clickhouse: ClickHouse, owner: string, ms: number): Promise<void> {
   await ensureLockTable(clickhouse.client);
-  await clickhouse.client.command({
+  await clickhouse.client.command(named('test.migrationLockCommand2', {
     query: `INSERT INTO ${lockTable} (owner, claimed_at, expires_at) SELECT {owner:String}, now64(3) - toIntervalMillisecond(1), now64(3) + toIntervalMillisecond({ms:UInt32})`,
     query_params: { owner, ms },
-  });
+  }));
 }
 
 afterAll(async () => {
@@ -102,7 +103,7 @@ describe('migrations from two processes at once', () => {
     await expect(migrate(clickhouse.client, countingMigrations(), createLogger({ level: 'silent' }), { waitMs: 1_000 })).rejects.toThrow(
       /gave up after 1 s waiting for busy-host\/7\/migrating, which holds the migration lock/,
     );
-    const tables = await clickhouse.client.query({ query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND name = 'runs'", format: 'JSONEachRow' });
+    const tables = await clickhouse.client.query(named('test.migrationLockQuery3', { query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND name = 'runs'", format: 'JSONEachRow' }));
     expect(await tables.json()).toEqual([]);
   });
 

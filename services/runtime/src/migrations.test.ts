@@ -233,37 +233,37 @@ describe('migrate against chDB', () => {
 
 /** Every table's columns and engine, and every view's query, with the database's name taken out. */
 async function schemaOf(clickhouse: ClickHouse): Promise<unknown[]> {
-  const columns = await clickhouse.client.query({
+  const columns = await clickhouse.client.query(named('test.migrationsQuery1', {
     query: `SELECT table, name, type, default_kind, default_expression FROM system.columns
             WHERE database = {database:String} AND table != 'schema_migrations_lock' ORDER BY table, position`,
     query_params: { database: clickhouse.database },
     format: 'JSONEachRow',
-  });
-  const tables = await clickhouse.client.query({
+  }));
+  const tables = await clickhouse.client.query(named('test.migrationsQuery2', {
     query: `SELECT name, engine, replaceAll(engine_full, {database:String}, 'db') AS engine_full, sorting_key,
                    replaceAll(as_select, {database:String}, 'db') AS as_select
             FROM system.tables WHERE database = {database:String} AND name != 'schema_migrations_lock' ORDER BY name`,
     query_params: { database: clickhouse.database },
     format: 'JSONEachRow',
-  });
+  }));
   return [...(await columns.json()), ...(await tables.json())];
 }
 
 async function rowsOf(clickhouse: ClickHouse, query: string): Promise<unknown[]> {
-  return (await clickhouse.client.query({ query, format: 'JSONEachRow' })).json();
+  return (await clickhouse.client.query(named('test.migrationsQuery3', { query, format: 'JSONEachRow' }))).json();
 }
 
 /** Rows the resolver and the keys would have written after the migrations, as they write them. */
 async function writeRows(clickhouse: ClickHouse): Promise<void> {
-  await clickhouse.client.insert({
+  await clickhouse.client.insert(named('test.migrationsInsert4', {
     table: 'identities',
     values: [
       { type: 'email', value: 'ada@example.com', profile_id: 'prf_a', version: 3 },
       { type: 'user_id', value: 'ada', profile_id: 'prf_a', version: 7 },
     ],
     format: 'JSONEachRow',
-  });
-  await clickhouse.client.insert({ table: 'profile_merges', values: [{ loser_id: 'prf_b', survivor_id: 'prf_a', version: 7 }], format: 'JSONEachRow' });
+  }));
+  await clickhouse.client.insert(named('test.migrationsInsert5', { table: 'profile_merges', values: [{ loser_id: 'prf_b', survivor_id: 'prf_a', version: 7 }], format: 'JSONEachRow' }));
 }
 
 const identityRows = 'SELECT type, value, profile_id, version FROM identities FINAL ORDER BY type, value';
@@ -278,7 +278,7 @@ describe("the platform's migrations run again", () => {
     const identities = await rowsOf(clickhouse, identityRows);
     const merges = await rowsOf(clickhouse, mergeRows);
 
-    await clickhouse.client.command({ query: 'TRUNCATE TABLE schema_migrations' });
+    await clickhouse.client.command(named('test.migrationsCommand6', { query: 'TRUNCATE TABLE schema_migrations' }));
     expect((await migrate(clickhouse.client, clickhouseMigrationsDir, logger)).length).toBeGreaterThan(0);
 
     expect(await schemaOf(clickhouse)).toEqual(schema);
@@ -306,11 +306,11 @@ describe("the platform's migrations run again", () => {
       for (const file of files.filter((name) => name < '0010')) copyFileSync(path.join(folder, file), path.join(dir, file));
       await migrate(clickhouse.client, dir, logger);
       // Applied once, completely, then written to, as a process that crashed in a later migration would leave it.
-      for (const statement of statements) await clickhouse.client.command({ query: statement });
+      for (const statement of statements) await clickhouse.client.command(named('test.migrationsCommand7', { query: statement }));
       await writeRows(clickhouse);
       const identities = await rowsOf(clickhouse, identityRows);
       // Run again from its start, stopped after `crashAt` statements, its record never written.
-      for (const statement of statements.slice(0, crashAt)) await clickhouse.client.command({ query: statement });
+      for (const statement of statements.slice(0, crashAt)) await clickhouse.client.command(named('test.migrationsCommand8', { query: statement }));
 
       for (const file of files) copyFileSync(path.join(folder, file), path.join(dir, file));
       await migrate(clickhouse.client, dir, logger);
@@ -327,7 +327,7 @@ describe("the platform's migrations run again", () => {
     const files = readdirSync(folder).filter((file) => /^\d{4}_.+\.sql$/.test(file));
     for (const file of files.filter((name) => name < '0010')) copyFileSync(path.join(folder, file), path.join(dir, file));
     await migrate(clickhouse.client, dir, logger);
-    await clickhouse.client.insert({ table: 'identities', values: [{ type: 'email', value: 'old@example.com', profile_id: 'prf_old' }], format: 'JSONEachRow' });
+    await clickhouse.client.insert(named('test.migrationsInsert9', { table: 'identities', values: [{ type: 'email', value: 'old@example.com', profile_id: 'prf_old' }], format: 'JSONEachRow' }));
 
     for (const file of files) copyFileSync(path.join(folder, file), path.join(dir, file));
     await migrate(clickhouse.client, dir, logger);

@@ -108,6 +108,9 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
       expect(created['retention.ms']).toBe('3600000');
       expect(created['min.insync.replicas']).toBeDefined();
       await log.ensureTopics([{ name: topic, partitions: 1, retentionMs: 7_200_000 }]);
+      // The broker applies a changed topic config once the controller's metadata reaches it: moments later, not at once.
+      const changed = JSON.stringify({ ...created, 'retention.ms': '7200000' });
+      await waitFor(async () => JSON.stringify(await settings()) === changed, { timeoutMs: 10_000, what: 'the changed retention to reach the broker' });
       expect(await settings()).toEqual({ ...created, 'retention.ms': '7200000' });
       // Asked again with the same retention, nothing changes.
       await log.ensureTopics([{ name: topic, partitions: 1, retentionMs: 7_200_000 }]);
