@@ -37,13 +37,14 @@ export const maskedTables: Record<string, string> = {
   identity_snapshot_nodes: 'profile_id IN {ids:Array(String)}',
 };
 
-/** Tables that hold no personal data: keys (hashed), definitions, pass markers, snapshot headers, hashes, the audit. */
+/** Tables that hold no personal data: keys (hashed), definitions, pass markers, snapshot headers, migration records and the lock of the processes applying them, hashes, the audit. */
 export const withoutPersonalData = [
   'api_keys',
   'segments',
   'segment_profile_passes',
   'identity_snapshots',
   'schema_migrations',
+  'schema_migrations_lock',
   'install_secrets',
   'suppressions',
   'privacy_audit',
