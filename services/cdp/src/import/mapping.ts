@@ -37,11 +37,15 @@ const destination = z
   .max(256, 'a destination is at most 256 characters')
   .refine((name) => !forbiddenNames.has(name), 'a destination may not be __proto__, constructor or prototype');
 
-const columnRule = z.union([
-  destination.describe('the destination; empty leaves the column out'),
-  z.null().describe('leaves the column out'),
-  z.strictObject({ to: destination.nullable().optional(), type: z.enum(valueTypes).optional() }),
-]);
+const columnObject = z.strictObject({ to: destination.nullable().optional(), type: z.enum(valueTypes).optional() });
+
+/** A destination (empty: left out), null (left out), or `{ to, type }`: picked by shape, so a problem names the field. */
+const columnRule = z.union([z.string(), z.null(), z.record(z.string(), z.unknown())], { error: 'must be a destination name, null, or {"to": DEST, "type": TYPE}' }).pipe(
+  z.custom<string | null | z.infer<typeof columnObject>>().superRefine((value, context) => {
+    const parsed = value === null ? null : typeof value === 'string' ? destination.safeParse(value) : columnObject.safeParse(value);
+    for (const issue of parsed?.success === false ? parsed.error.issues : []) context.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  }),
+);
 
 /** The mapping file: `{ "kind": "identify", "country": "VN", "columns": { "Số điện thoại": "phone", "Điểm": { "to": "points", "type": "number" } } }`. */
 export const mappingFile = z.strictObject({
