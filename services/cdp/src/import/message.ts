@@ -35,16 +35,18 @@ function columnPlanner(mapping: Mapping): (column: string) => ColumnRule {
 const isBlank = (value: unknown) => value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
 
 /**
- * A mapper from rows (column → cell) to messages of the mapping's kind. `messageId` is the caller's (stable per
+ * A mapper from rows (column names and their cells, in step) to messages of the mapping's kind. `messageId` is the caller's (stable per
  * record). A row is refused, with the column and the reason, when a cell does not match its declared type or its
  * identifier, or when it names no customer at all.
  */
-export function rowMapper(mapping: Mapping): (row: Iterable<[string, unknown]>, messageId: string) => RowResult {
+export function rowMapper(mapping: Mapping): (columns: readonly string[], cells: readonly unknown[], messageId: string) => RowResult {
   const planOf = columnPlanner(mapping);
-  return (row, messageId) => {
+  return (columns, cells, messageId) => {
     const fields: Record<string, unknown> = {};
     const special: Partial<Record<SpecialTarget, string>> = {};
-    for (const [column, cell] of row) {
+    for (let index = 0; index < columns.length; index += 1) {
+      const column = columns[index] as string;
+      const cell = cells[index];
       if (isBlank(cell)) continue;
       const { to, type } = planOf(column);
       if (to === null) continue;

@@ -1,5 +1,5 @@
 // Streams the records of a CSV (csv-parse, RFC 4180) or NDJSON file with their line numbers and byte offsets, so an import can resume mid-file.
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { parse, type CsvError, type InfoRecord, type Options } from 'csv-parse';
 
 export type FileFormat = 'csv' | 'ndjson';
@@ -9,12 +9,15 @@ export interface SourceRecord {
   line: number;
   /** The line it ends on (a quoted field may hold line breaks). */
   endLine: number;
+  /** The byte just past the record before it: the record, and any empty lines before it, lie from here to `endOffset`. */
+  startOffset: number;
   /** The byte just past the record and its line break: where reading resumes after it. */
   endOffset: number;
-  /** The record as written, without its final line break. */
-  raw: string;
-  /** Column → cell; absent when the record could not be read, and `problem` says why. */
-  row?: Array<[string, unknown]>;
+  /** The record as written, for an NDJSON line or a record that could not be read; a CSV row's is read back by rawOf. */
+  raw?: string;
+  /** Column names and their cells, in step; absent when the record could not be read, and `problem` says why. */
+  columns?: readonly string[];
+  values?: readonly unknown[];
   problem?: string;
 }
 
@@ -37,43 +40,44 @@ export function formatOf(file: string): FileFormat | null {
 
 interface Parsed {
   fields: string[];
-  raw: string;
   bytes: number;
   emptyLines: number;
 }
 
 /**
- * Parses CSV from `offset` and yields each record as csv-parse hands it over, until the end or the first error
- * (returned, with where it stopped). Records are collected in `on_record`, so none parsed before an error is lost.
+ * Parses CSV from `offset` and yields the records of each chunk as csv-parse hands them over, until the end or the
+ * first error (returned). Records are collected in `on_record`, so none parsed before an error is lost.
  */
-async function* parseFrom(file: string, offset: number, end?: number): AsyncGenerator<Parsed, CsvError | null> {
-  const queue: Parsed[] = [];
-  // With `raw`, csv-parse hands on_record `{ record, raw }` (its typings say the bare record).
-  const onRecord = (parsed: unknown, info: InfoRecord) => {
-    const { record, raw } = parsed as { record: string[]; raw: string };
-    queue.push({ fields: record, raw, bytes: info.bytes, emptyLines: info.empty_lines });
+async function* parseFrom(file: string, offset: number): AsyncGenerator<Parsed[], CsvError | null> {
+  let queue: Parsed[] = [];
+  const onRecord = (record: string[], info: InfoRecord) => {
+    queue.push({ fields: record, bytes: info.bytes, emptyLines: info.empty_lines });
     return null;
   };
   const parser = parse({
     bom: offset === 0,
-    raw: true,
     relax_column_count: true,
     skip_empty_lines: true,
     max_record_size: maxRecordBytes,
-    on_record: onRecord as unknown as Options['on_record'],
+    on_record: onRecord as Options['on_record'],
   });
   let failure: CsvError | null = null;
   parser.on('error', (error: CsvError) => (failure ??= error));
   const write = (chunk: Buffer) => new Promise<void>((resolve) => parser.write(chunk, () => resolve()));
-  const stream = createReadStream(file, { start: offset, ...(end === undefined ? {} : { end: end - 1 }), highWaterMark: chunkBytes });
+  const taken = () => {
+    const records = queue;
+    queue = [];
+    return records;
+  };
+  const stream = createReadStream(file, { start: offset, highWaterMark: chunkBytes });
   try {
     for await (const chunk of stream) {
       await write(chunk as Buffer);
-      yield* queue.splice(0);
+      if (queue.length > 0) yield taken();
       if (failure) return failure;
     }
     await new Promise<void>((resolve) => parser.end(() => resolve()));
-    yield* queue.splice(0);
+    if (queue.length > 0) yield taken();
     return failure;
   } finally {
     stream.destroy();
@@ -89,7 +93,7 @@ interface Line {
 }
 
 /** The lines of a file from `offset` (`line` lines before it), with the offset after each; never holds a line past maxRecordBytes. */
-async function* linesFrom(file: string, offset: number, line: number): AsyncGenerator<Line> {
+async function* linesFrom(file: string, offset: number, line: number): AsyncGenerator<Line[]> {
   let current = line;
   let lineStart = offset;
   let head: Buffer[] = [];
@@ -118,16 +122,18 @@ async function* linesFrom(file: string, offset: number, line: number): AsyncGene
   let position = offset;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const lines: Line[] = [];
       let from = 0;
       for (let newline = chunk.indexOf(0x0a); newline >= 0; newline = chunk.indexOf(0x0a, from)) {
         take(chunk.subarray(from, newline));
-        yield finish(position + newline + 1);
+        lines.push(finish(position + newline + 1));
         from = newline + 1;
       }
       take(chunk.subarray(from));
       position += chunk.length;
+      if (lines.length > 0) yield lines;
     }
-    if (headBytes > 0 || tooLong) yield finish(position);
+    if (headBytes > 0 || tooLong) yield [finish(position)];
   } finally {
     stream.destroy();
   }
@@ -135,7 +141,7 @@ async function* linesFrom(file: string, offset: number, line: number): AsyncGene
 
 /** The first non-empty line at or after `offset`. */
 async function lineAt(file: string, offset: number, line: number): Promise<Line | null> {
-  for await (const found of linesFrom(file, offset, line)) if (found.text.trim() !== '') return found;
+  for await (const lines of linesFrom(file, offset, line)) for (const found of lines) if (found.text.trim() !== '') return found;
   return null;
 }
 
@@ -148,10 +154,25 @@ const csvProblems: Record<string, string> = {
 
 const trimBreaks = (raw: string) => raw.replace(/^[\r\n]+|[\r\n]+$/g, '');
 
-function countBreaks(text: string): number {
+/** Line breaks inside a record's fields: csv-parse counts a CRLF inside quotes as two lines, so they are counted here. */
+function countBreaks(fields: readonly string[]): number {
   let count = 0;
-  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) count += 1;
+  for (const field of fields) for (let at = field.indexOf('\n'); at >= 0; at = field.indexOf('\n', at + 1)) count += 1;
   return count;
+}
+
+/** The record as written, without the empty lines before it and its line break: an NDJSON line, or read back from the file. */
+export function rawOf(file: string, record: SourceRecord): string {
+  if (record.raw !== undefined) return record.raw;
+  const length = Math.min(record.endOffset - record.startOffset, maxRecordBytes);
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(file, 'r');
+  try {
+    const read = readSync(fd, buffer, 0, length, record.startOffset);
+    return trimBreaks(buffer.subarray(0, read).toString('utf8'));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The header of a CSV file: its column names and where the first record starts. */
@@ -160,19 +181,19 @@ export async function csvHeader(file: string): Promise<{ columns: string[]; from
   try {
     const first = await parsing.next();
     if (first.done) return { problem: first.value ? `the header cannot be read: ${first.value.message}` : 'the file is empty: a CSV import needs a header line' };
-    const { fields, bytes, raw, emptyLines } = first.value;
-    return { columns: fields.map((name) => name.trim()), from: { offset: bytes, line: emptyLines + 1 + countBreaks(trimBreaks(raw)) } };
+    const { fields, bytes, emptyLines } = first.value[0] as Parsed;
+    return { columns: fields.map((name) => name.trim()), from: { offset: bytes, line: emptyLines + 1 + countBreaks(fields) } };
   } finally {
     await parsing.return(null);
   }
 }
 
 /**
- * The records of a CSV file after `from`, each with its cells named by `columns`. A record csv-parse cannot read (a
- * quote left open, a stray quote) is yielded as a problem at its first line, and reading starts again on the line
- * after it, so one broken line never takes the rest of the file with it.
+ * The records of a CSV file after `from`, a chunk at a time, with the header's column names. A record csv-parse
+ * cannot read (a quote left open, a stray quote) is yielded as a problem at its first line, and reading starts again
+ * on the line after it, so one broken line never takes the rest of the file with it.
  */
-export async function* csvRecords(file: string, columns: readonly string[], from: ReadFrom): AsyncGenerator<SourceRecord> {
+export async function* csvRecords(file: string, columns: readonly string[], from: ReadFrom): AsyncGenerator<SourceRecord[]> {
   let offset = from.offset;
   let line = from.line;
   for (;;) {
@@ -180,25 +201,25 @@ export async function* csvRecords(file: string, columns: readonly string[], from
     let base = { offset, line, emptyLines: 0 };
     let step = await parsing.next();
     while (!step.done) {
-      const record = step.value;
-      const startLine = base.line + 1 + (record.emptyLines - base.emptyLines);
-      const raw = trimBreaks(record.raw);
-      // Counted from the record itself: csv-parse counts a CRLF inside quotes as two lines.
-      const endLine = startLine + countBreaks(raw);
-      const endOffset = offset + record.bytes;
-      if (record.fields.length !== columns.length) {
-        yield { line: startLine, endLine, endOffset, raw, problem: `${record.fields.length} fields where the header has ${columns.length}` };
-      } else {
-        yield { line: startLine, endLine, endOffset, raw, row: record.fields.map((cell, index) => [columns[index] as string, cell]) };
+      const records: SourceRecord[] = [];
+      for (const record of step.value) {
+        const startLine = base.line + 1 + (record.emptyLines - base.emptyLines);
+        const endLine = startLine + countBreaks(record.fields);
+        const endOffset = offset + record.bytes;
+        const found: SourceRecord = { line: startLine, endLine, startOffset: base.offset, endOffset };
+        if (record.fields.length === columns.length) records.push({ ...found, columns, values: record.fields });
+        else records.push({ ...found, problem: `${record.fields.length} fields where the header has ${columns.length}` });
+        base = { offset: endOffset, line: endLine, emptyLines: record.emptyLines };
       }
-      base = { offset: endOffset, line: endLine, emptyLines: record.emptyLines };
+      yield records;
       step = await parsing.next();
     }
     const failure = step.value;
     if (!failure) return;
     const broken = await lineAt(file, base.offset, base.line);
     if (!broken) return;
-    yield { line: broken.line, endLine: broken.line, endOffset: broken.endOffset, raw: broken.text, problem: csvProblems[failure.code] ?? failure.message };
+    const problem = csvProblems[failure.code] ?? failure.message;
+    yield [{ line: broken.line, endLine: broken.line, startOffset: base.offset, endOffset: broken.endOffset, raw: broken.text, problem }];
     offset = broken.endOffset;
     line = broken.line;
   }
@@ -206,23 +227,29 @@ export async function* csvRecords(file: string, columns: readonly string[], from
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The records of an NDJSON file after `from`: one JSON object a line, empty lines skipped. */
-export async function* ndjsonRecords(file: string, from: ReadFrom): AsyncGenerator<SourceRecord> {
-  for await (const { text, line, endOffset, tooLong } of linesFrom(file, from.offset, from.line)) {
-    if (text.trim() === '') continue;
-    const record = { line, endLine: line, endOffset, raw: text };
-    if (tooLong) {
-      yield { ...record, problem: `the line is longer than ${maxRecordBytes / 1024} KB` };
-      continue;
+/** The records of an NDJSON file after `from`, a chunk at a time: one JSON object a line, empty lines skipped. */
+export async function* ndjsonRecords(file: string, from: ReadFrom): AsyncGenerator<SourceRecord[]> {
+  let startOffset = from.offset;
+  for await (const lines of linesFrom(file, from.offset, from.line)) {
+    const records: SourceRecord[] = [];
+    for (const { text, line, endOffset, tooLong } of lines) {
+      const record = { line, endLine: line, startOffset, endOffset, raw: text };
+      startOffset = endOffset;
+      if (text.trim() === '') continue;
+      if (tooLong) {
+        records.push({ ...record, problem: `the line is longer than ${maxRecordBytes / 1024} KB` });
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        records.push({ ...record, problem: `not JSON: ${(error as Error).message}` });
+        continue;
+      }
+      if (isObject(value)) records.push({ ...record, columns: Object.keys(value), values: Object.values(value) });
+      else records.push({ ...record, problem: 'not a JSON object' });
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      yield { ...record, problem: `not JSON: ${(error as Error).message}` };
-      continue;
-    }
-    if (isObject(value)) yield { ...record, row: Object.entries(value) };
-    else yield { ...record, problem: 'not a JSON object' };
+    if (records.length > 0) yield records;
   }
 }

@@ -2,7 +2,7 @@
 import { postBatch, type EventProblem } from '../send/post-batch';
 import { missingColumns, type Mapping } from './mapping';
 import { rowMapper } from './message';
-import { csvHeader, csvRecords, ndjsonRecords, type FileFormat, type ReadFrom, type SourceRecord } from './records';
+import { csvHeader, csvRecords, ndjsonRecords, rawOf, type FileFormat, type ReadFrom, type SourceRecord } from './records';
 import { contentHashOf, fileSizeOf, openRejectFile, readState, writeState, type ImportState, type RejectLine } from './state';
 
 export interface ImportOptions {
@@ -70,6 +70,8 @@ export function isImportError(error: unknown): error is ImportError {
 
 /** Well under /v1/batch's 500 KB (measured after gzip decoding), so a request is never refused for its size. */
 export const maxBatchBytes = 400 * 1024;
+/** How often progress is saved while batches are acknowledged (and always when the import ends or stops). */
+const saveEveryMs = 200;
 /** The API's limit on one event. */
 const maxEventBytes = 32 * 1024;
 
@@ -77,7 +79,8 @@ const maxEventBytes = 32 * 1024;
 export const messageIdPrefix = (sha256: string, kind: string) => `import-${sha256.slice(0, 20)}-${kind}-`;
 
 interface Batch {
-  rows: Array<{ line: number; raw: string }>;
+  /** The records whose messages the batch carries, in step with `messages`. */
+  rows: SourceRecord[];
   messages: string[];
   bytes: number;
   rejects: RejectLine[];
@@ -88,7 +91,7 @@ interface Batch {
 const emptyBatch = (): Batch => ({ rows: [], messages: [], bytes: 0, rejects: [], last: null });
 
 /** Where reading starts and the records from there, the header checked against the mapping first. */
-async function openRecords(options: ImportOptions, resumeAt: ReadFrom | null): Promise<AsyncIterable<SourceRecord>> {
+async function openRecords(options: ImportOptions, resumeAt: ReadFrom | null): Promise<AsyncIterable<SourceRecord[]>> {
   if (options.format === 'ndjson') return ndjsonRecords(options.file, resumeAt ?? { offset: 0, line: 0 });
   const header = await csvHeader(options.file);
   if ('problem' in header) throw importError('FILE_UNREADABLE', `${options.file}: ${header.problem}`);
@@ -167,6 +170,7 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
   const inFlight: Batch[] = [];
   let rows = 0;
   let readBytes = state.offset;
+  let savedAt = 0;
   const report = () => options.onProgress?.({ bytes: readBytes, size, rows, accepted: state.accepted, rejected: state.rejected });
 
   const send = (batch: Batch) => {
@@ -197,7 +201,7 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
     const rejects = [...batch.rejects];
     for (const [index, why] of reasons) {
       const row = batch.rows[index];
-      if (row) rejects.push({ ...row, reason: `refused by the API: ${why.join('; ')}` });
+      if (row) rejects.push({ line: row.line, raw: rawOf(options.file, row), reason: `refused by the API: ${why.join('; ')}` });
     }
     rejects.sort((a, b) => a.line - b.line);
     rejectFile.write(rejects);
@@ -211,7 +215,11 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
       rejectBytes: rejectFile.bytes,
       updatedAt: new Date().toISOString(),
     };
-    writeState(options.statePath, state);
+    // Saved at most every so often: a crash then resends a little more, which the messageIds make harmless.
+    if (Date.now() - savedAt >= saveEveryMs) {
+      writeState(options.statePath, state);
+      savedAt = Date.now();
+    }
     rows += batch.messages.length + batch.rejects.length;
     report();
   };
@@ -224,32 +232,39 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
       batch = emptyBatch();
       while (inFlight.length >= concurrency) await commitOldest();
     };
-    for await (const record of records) {
-      if (options.stop?.aborted || options.abort?.aborted) break;
-      readBytes = record.endOffset;
-      const result = record.row ? toMessage(record.row, `${idPrefix}${record.line}`) : { reason: record.problem ?? 'unreadable' };
-      const json = 'message' in result ? JSON.stringify(result.message) : '';
-      const bytes = Buffer.byteLength(json) + 1;
-      if ('message' in result && bytes > maxEventBytes) {
-        batch.rejects.push({ line: record.line, raw: record.raw, reason: `the row makes an event of ${Math.ceil(bytes / 1024)} KB; the API takes at most ${maxEventBytes / 1024} KB` });
-      } else if ('reason' in result) batch.rejects.push({ line: record.line, raw: record.raw, reason: result.reason });
-      else {
-        if (batch.messages.length > 0 && batch.bytes + bytes > maxBatchBytes) await dispatch();
-        batch.messages.push(json);
-        batch.rows.push({ line: record.line, raw: record.raw });
-        batch.bytes += bytes;
+    const reject = (record: SourceRecord, reason: string) => batch.rejects.push({ line: record.line, raw: rawOf(options.file, record), reason });
+    reading: for await (const chunk of records) {
+      for (const record of chunk) {
+        if (options.stop?.aborted || options.abort?.aborted) break reading;
+        readBytes = record.endOffset;
+        const result = record.columns ? toMessage(record.columns, record.values ?? [], `${idPrefix}${record.line}`) : { reason: record.problem ?? 'unreadable' };
+        if ('reason' in result) reject(record, result.reason);
+        else {
+          const json = JSON.stringify(result.message);
+          const bytes = Buffer.byteLength(json) + 1;
+          if (bytes > maxEventBytes) reject(record, `the row makes an event of ${Math.ceil(bytes / 1024)} KB; the API takes at most ${maxEventBytes / 1024} KB`);
+          else {
+            if (batch.messages.length > 0 && batch.bytes + bytes > maxBatchBytes) await dispatch();
+            batch.messages.push(json);
+            batch.rows.push(record);
+            batch.bytes += bytes;
+          }
+        }
+        batch.last = record;
+        if (batch.messages.length >= options.batchRows || batch.rejects.length >= options.batchRows) await dispatch();
       }
-      batch.last = record;
-      if (batch.messages.length >= options.batchRows || batch.rejects.length >= options.batchRows) await dispatch();
     }
     const stopped = Boolean(options.stop?.aborted || options.abort?.aborted);
     if (!stopped && batch.last) send(batch);
     while (inFlight.length > 0) await commitOldest();
+    writeState(options.statePath, state);
     if (stopped) return outcomeOf('stopped', state, rows);
     state = { ...state, done: true, updatedAt: new Date().toISOString() };
     writeState(options.statePath, state);
     return outcomeOf('done', state, rows);
   } catch (error) {
+    // What was acknowledged is saved, so a rerun resumes right after it.
+    writeState(options.statePath, state);
     if (options.abort?.aborted) return outcomeOf('stopped', state, rows);
     throw error;
   } finally {

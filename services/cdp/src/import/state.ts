@@ -1,6 +1,7 @@
 // What an import keeps on disk between runs: the file's content hash, how far the API acknowledged it, and the reject file.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, ftruncateSync, openSync, closeSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from 'node:fs';
+import { existsSync, ftruncateSync, openSync, closeSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { importKinds } from './mapping';
 import type { FileFormat } from './records';
@@ -8,7 +9,16 @@ import type { FileFormat } from './records';
 /** The file's content, not its path or mtime: a copy, a re-download or a touch is the same import, an edited file is not. */
 export async function contentHashOf(file: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  // One buffer read into again and again: a stream would leave a gigabyte file's worth of chunks for the GC to find.
+  const buffer = Buffer.alloc(1024 * 1024);
+  const handle = await open(file, 'r');
+  try {
+    for (let read = (await handle.read(buffer, 0, buffer.length)).bytesRead; read > 0; read = (await handle.read(buffer, 0, buffer.length)).bytesRead) {
+      hash.update(buffer.subarray(0, read));
+    }
+  } finally {
+    await handle.close();
+  }
   return hash.digest('hex');
 }
 
