@@ -12,7 +12,8 @@ export const importHelp = `cdp import — send customers (identify) or events (t
 
 Usage:
   cdp import FILE [--kind identify|track] [--map MAPPING.json] [--column SOURCE=DEST[:TYPE] …] [--event NAME]
-                  [--country CC] [--url URL] [--write-key KEY] [--reject FILE] [--state FILE] [--batch N] [--restart]
+                  [--country CC] [--format csv|ndjson] [--url URL] [--write-key KEY] [--reject FILE] [--state FILE]
+                  [--batch N] [--concurrency N] [--gzip] [--restart]
 
 Options:
   --kind identify|track     each row is a customer's traits (identify) or an event with properties (track)
