@@ -134,8 +134,8 @@ describe.each(runtimes)('cdp import on the %s runtime', (runtime) => {
 
   it('resumes after a clean stop and after a crash, storing every good row once and rejecting every bad row once', async () => {
     const file = path.join(dir, 'many.csv');
-    const total = 3000;
-    const bad = new Set([17, 404, 1203, 2222, 2999]);
+    const total = 5000;
+    const bad = new Set([17, 404, 1203, 2222, 4999]);
     const lines = ['userId,name,phone,visits'];
     for (let index = 1; index <= total; index += 1) {
       lines.push(bad.has(index) ? `u${index},Khách ${index},09${String(index).padStart(8, '0')},nhiều` : `u${index},Khách hàng ${index},09${String(index).padStart(8, '0')},${index % 7}`);

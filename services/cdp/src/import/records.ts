@@ -206,9 +206,11 @@ export async function* csvRecords(file: string, columns: readonly string[], from
         const startLine = base.line + 1 + (record.emptyLines - base.emptyLines);
         const endLine = startLine + countBreaks(record.fields);
         const endOffset = offset + record.bytes;
-        const found: SourceRecord = { line: startLine, endLine, startOffset: base.offset, endOffset };
-        if (record.fields.length === columns.length) records.push({ ...found, columns, values: record.fields });
-        else records.push({ ...found, problem: `${record.fields.length} fields where the header has ${columns.length}` });
+        records.push(
+          record.fields.length === columns.length
+            ? { line: startLine, endLine, startOffset: base.offset, endOffset, columns, values: record.fields }
+            : { line: startLine, endLine, startOffset: base.offset, endOffset, problem: `${record.fields.length} fields where the header has ${columns.length}` },
+        );
         base = { offset: endOffset, line: endLine, emptyLines: record.emptyLines };
       }
       yield records;
