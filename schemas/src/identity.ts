@@ -1,6 +1,6 @@
 // Identifiers, their normalisation (the one place it happens), and the identity link record's Avro codec (schema: schemas/avro/identity-link.avsc).
 import { avroCodec } from './avro';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 
 export const identifierTypes = ['user_id', 'email', 'phone', 'anonymous_id'] as const;
 export type IdentifierType = (typeof identifierTypes)[number];
@@ -49,14 +49,24 @@ export function normaliseEmail(value: unknown): string | null {
 }
 
 /**
- * E.164, or null. Only numbers written with their country code (`+84 …`, `0084 …`) are used: guessing a country
- * for a local number could join two different people, which is worse than not joining at all.
+ * E.164, or null. Without a country, only numbers written with their country code (`+84 …`, `0084 …`) are used:
+ * guessing a country for a local number could join two different people, which is worse than not joining at all.
+ * A caller that knows the country (an import of one shop's customers, `--country VN`) names it, and a local
+ * number (`0912 345 678`) is read as that country's; the stored identifier is the same E.164 either way.
  */
-export function normalisePhone(value: unknown): string | null {
+export function normalisePhone(value: unknown, defaultCountry?: CountryCode): string | null {
   if (typeof value !== 'string' && typeof value !== 'number') return null;
   let text = String(value).trim();
   if (text.startsWith('00')) text = `+${text.slice(2)}`;
-  if (!text.startsWith('+')) return null;
-  const phone = parsePhoneNumberFromString(text);
+  if (!text.startsWith('+') && !defaultCountry) return null;
+  const phone = text.startsWith('+') ? parsePhoneNumberFromString(text) : parsePhoneNumberFromString(text, defaultCountry);
   return phone?.isPossible() ? phone.number : null;
+}
+
+/** A country whose phone numbers the normaliser knows, by its ISO 3166-1 alpha-2 code. */
+export type PhoneCountry = CountryCode;
+
+/** Whether a two-letter code names a country whose phone numbers are known (ISO 3166-1 alpha-2: VN, TH, US). */
+export function isPhoneCountry(code: string): code is PhoneCountry {
+  return isSupportedCountry(code);
 }

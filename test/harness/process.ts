@@ -37,6 +37,16 @@ export async function spawnCdp(args: string[], env: Record<string, string>, time
   return { child, url, output: () => output, exited };
 }
 
+/** Starts a `cdp` command that ends on its own (`cdp import …`), to stop or kill it part way. */
+export function spawnImport(args: string[], env: Record<string, string> = {}): Omit<CdpProcess, 'url'> {
+  const child = spawn(process.execPath, [cdpBin, 'import', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return { child, output: () => output, exited };
+}
+
 /** Runs a `cdp` command that ends (`cdp keys …`) and gives its exit code and what it printed. */
 export function runCdp(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -22,6 +22,9 @@ Usage:
   cdp demo [--customers N] [--months M] [--seed S] [--url URL] [--write-key KEY]
                             send demo customers (Vietnamese, every channel) to a running platform over HTTP
                             (defaults: 2000 customers, 6 months, seed 1, http://127.0.0.1:PORT, CDP_WRITE_KEY)
+  cdp import FILE [--kind identify|track] [--map MAPPING.json] [--column SOURCE=DEST[:TYPE]] [--event NAME] …
+                            send customers or events from a CSV or NDJSON file to a running platform over HTTP,
+                            resumable, bad rows to a reject file (\`cdp import --help\` lists every option)
 
 Options:
   --port N                  HTTP port (default: PORT or 8080)
@@ -43,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'demo') {
     const { demoCommand } = await import('./demo/command');
     return demoCommand(argv.slice(1), process.env);
+  }
+  if (argv[0] === 'import') {
+    const { importCommand } = await import('./import/command');
+    return importCommand(argv.slice(1), process.env);
   }
   const { values, positionals } = parseArgs({
     args: argv,

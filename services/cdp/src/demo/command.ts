@@ -1,7 +1,7 @@
 // `cdp demo`: sends a generated Vietnamese multi-channel customer history to a running platform, over HTTP only.
 import { parseArgs } from 'node:util';
 import { demoOptionProblems } from './generate';
-import { createProgress } from './progress';
+import { createProgress, perSecond } from '../send/progress';
 import { isDemoSendError, sendDemo } from './send';
 
 export const demoHelp = `cdp demo — send a demo customer base to a running platform through its tracking API
@@ -78,10 +78,20 @@ export async function demoCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   const onSignal = () => stop.abort(new Error('stopped by a signal'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const progress = createProgress();
+  const progress = createProgress<{ speed: number }>({
+    barFormat: 'demo [{bar}] {percentage}% | {value}/{total} events | {speed} events/s | ETA {eta_formatted}',
+    line: (sent, total, { speed }) => `demo: ${sent}/${total} events sent (${Math.floor((sent / Math.max(1, total)) * 10) * 10}%), ${speed} events/s`,
+    plainEvery: 'tenth',
+  });
   const startedAt = Date.now();
+  // Timed from the first report, when sending starts (generating comes before it).
+  let sendingSince = 0;
+  const onProgress = (sent: number, total: number) => {
+    if (sendingSince === 0) sendingSince = Date.now();
+    progress.update(sent, total, { speed: perSecond(sent, sendingSince) });
+  };
   try {
-    const result = await sendDemo({ url, writeKey, ...options, onProgress: progress.update, signal: stop.signal });
+    const result = await sendDemo({ url, writeKey, ...options, onProgress, signal: stop.signal });
     progress.stop();
     const seconds = (Date.now() - startedAt) / 1000;
     out(`Sent ${result.messages} events of ${result.customers} customers in ${seconds.toFixed(1)} s (${Math.round(result.messages / seconds)} events/s).`);
