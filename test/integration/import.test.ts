@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@cdp/runtime';
+import { named, waitFor } from '@cdp/runtime';
 import { contentHashOf, messageIdPrefix, resolveMapping, runImport, type Mapping } from '@cdp/cdp/import';
 import { read } from '../harness/http';
 import { runtimes, startTestPlatform, type TestPlatform } from '../harness/platform';
@@ -82,11 +82,13 @@ describe.each(runtimes)('cdp import on the %s runtime', (runtime) => {
 
   /** Rows of the events table whose messageId starts with `prefix`: all copies, and distinct messageIds. */
   async function stored(prefix: string): Promise<{ rows: number; distinct: number }> {
-    const result = await cdp.platform.clickhouse.client.query({
-      query: 'SELECT count() AS rows, uniqExact(message_id) AS distinct FROM events WHERE startsWith(message_id, {prefix:String})',
-      query_params: { prefix },
-      format: 'JSONEachRow',
-    });
+    const result = await cdp.platform.clickhouse.client.query(
+      named('test.importedEvents', {
+        query: 'SELECT count() AS rows, uniqExact(message_id) AS distinct FROM events WHERE startsWith(message_id, {prefix:String})',
+        query_params: { prefix },
+        format: 'JSONEachRow',
+      }),
+    );
     const [row] = await result.json<{ rows: string | number; distinct: string | number }>();
     return { rows: Number(row?.rows ?? 0), distinct: Number(row?.distinct ?? 0) };
   }
