@@ -6,6 +6,7 @@ export * from './segments';
 export * from './segment-validate';
 export * from './segment-change';
 export * from './profile-change';
+export * from './destinations';
 
 /** Folder of the ordered ClickHouse migrations (NNNN_name.sql). */
 export const clickhouseMigrationsDir = new URL('../clickhouse/', import.meta.url);

@@ -37,10 +37,11 @@ const chromiumPath = '/usr/bin/chromium';
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'];
 
 const layouts: Array<{ command: string; services: ServiceName[]; present: string[]; absent: string[] }> = [
-  { command: 'cdp start', services: allServices, present: ['/v1/track', '/v1/batch', '/v1/profiles/{ref}/events'], absent: [] },
+  { command: 'cdp start', services: allServices, present: ['/v1/track', '/v1/batch', '/v1/profiles/{ref}/events', '/v1/destinations/{id}/replay'], absent: [] },
   { command: 'cdp ingest', services: ['ingest'], present: ['/v1/track', '/v1/import'], absent: ['/v1/profiles/{ref}'] },
   { command: 'cdp query-api', services: ['query-api'], present: ['/v1/profiles/{ref}', '/v1/profiles/{ref}/events'], absent: ['/v1/track'] },
   { command: 'cdp resolver', services: ['resolver'], present: [], absent: ['/v1/track', '/v1/profiles/{ref}', '/console/'] },
+  { command: 'cdp destinations', services: ['destinations'], present: ['/v1/destinations', '/v1/destinations/{id}/deliveries'], absent: ['/v1/track', '/v1/profiles/{ref}', '/console/'] },
 ];
 
 describe.each(layouts)('$command', ({ services, present, absent }) => {

@@ -34,6 +34,14 @@ const routeScopes: Record<string, Scope> = {
   'GET /v1/keys': 'admin',
   'POST /v1/keys': 'admin',
   'DELETE /v1/keys/{prefix}': 'admin',
+  'GET /v1/destinations': 'admin',
+  'POST /v1/destinations': 'admin',
+  'GET /v1/destinations/{id}': 'admin',
+  'PUT /v1/destinations/{id}': 'admin',
+  'DELETE /v1/destinations/{id}': 'admin',
+  'GET /v1/destinations/{id}/deliveries': 'admin',
+  'POST /v1/destinations/{id}/replay': 'admin',
+  'POST /v1/destinations/{id}/test': 'admin',
 };
 
 /** Path parameters that name nothing: a key with the scope gets a 404 or a 400, never a change. */
@@ -56,7 +64,7 @@ async function call(route: string, authorization?: string): Promise<{ status: nu
 }
 
 beforeAll(async () => {
-  cdp = await startTestPlatform('embedded', {}, ['ingest', 'query-api']);
+  cdp = await startTestPlatform('embedded', {}, ['ingest', 'query-api', 'destinations']);
   for (const scope of scopes) {
     const response = await fetch(`${cdp.url}/v1/keys`, {
       method: 'POST',

@@ -6,11 +6,13 @@ import { allServices, openStore, startPlatform, type ServiceName } from './platf
 const help = `cdp — an event-driven customer data platform
 
 Usage:
-  cdp start                 run every service in one process (ingest + resolver + query API on one port + segments)
+  cdp start                 run every service in one process (ingest + resolver + query API on one port + segments
+                            + destinations)
   cdp ingest                run only the ingest API
   cdp resolver              run only the resolver (HTTP: /healthz, /readyz, /metrics only)
   cdp query-api             run only the query API
   cdp segments              run only the segments evaluator (HTTP: /healthz, /readyz, /metrics only)
+  cdp destinations          run only the destinations (webhooks): trigger consumer, dispatcher, /v1/destinations
   cdp keys list             list keys (prefix, scopes, source, created, expires, revoked)
   cdp keys create --source NAME --scope SCOPES [--expires TIME]
                             create a key with comma-separated scopes (write, trusted, analytics, profiles,
@@ -77,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'keys') return keysCommand(rest, values, config, logger);
   const services: ServiceName[] | undefined =
-    command === 'start' ? allServices : (['ingest', 'resolver', 'query-api', 'segments'] as const).includes(command as ServiceName) ? [command as ServiceName] : undefined;
+    command === 'start' ? allServices : (['ingest', 'resolver', 'query-api', 'segments', 'destinations'] as const).includes(command as ServiceName) ? [command as ServiceName] : undefined;
   if (!services) {
     process.stderr.write(`unknown command: ${command}\n\n${help}`);
     return 1;

@@ -24,9 +24,10 @@ import { ingestPlugin } from '@cdp/ingest';
 import { queryApiPlugin } from '@cdp/query-api';
 import { start as startResolver, type ResolverService } from '@cdp/resolver';
 import { start as startSegments, type SegmentsService } from '@cdp/segments';
+import { start as startDestinations, type DestinationsService } from '@cdp/destinations';
 
-export type ServiceName = 'ingest' | 'resolver' | 'query-api' | 'segments';
-export const allServices: ServiceName[] = ['ingest', 'resolver', 'query-api', 'segments'];
+export type ServiceName = 'ingest' | 'resolver' | 'query-api' | 'segments' | 'destinations';
+export const allServices: ServiceName[] = ['ingest', 'resolver', 'query-api', 'segments', 'destinations'];
 
 export interface Platform {
   /** Base URL of the HTTP server (operations routes only when neither ingest nor the query API runs). */
@@ -58,7 +59,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
   const metrics = createMetrics();
   const { clickhouse, keys } = await openStore(config, logger, metrics);
   const createdKeys = await ensureInitialKeys(keys, config.seedKeys);
-  const needsLog = services.includes('ingest') || services.includes('resolver') || services.includes('segments');
+  const needsLog = services.some((service) => service !== 'query-api');
   const log = needsLog ? await createEventLog(config, logger) : null;
   const topics = topicNames(config.topicPrefix);
   if (log) {
@@ -109,6 +110,20 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
     });
   }
 
+  let destinations: DestinationsService | null = null;
+  if (services.includes('destinations') && log) {
+    destinations = await startDestinations({
+      log,
+      topics,
+      groupId: `${config.topicPrefix}cdp-destinations`,
+      clickhouse: clickhouse.client,
+      keys,
+      logger,
+      metrics,
+      config: config.destinations,
+    });
+  }
+
   // Every process serves HTTP: the resolver and the segments evaluator alone answer only /healthz, /readyz, /metrics
   // and /openapi.json, so they can be probed and scraped like the others.
   const readiness: Record<string, () => Promise<boolean>> = { clickhouse: () => clickhouse.ready() };
@@ -119,6 +134,7 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
   const app: FastifyInstance = await createHttpServer({ logger, metrics, readiness, currentReadiness, trustProxy: config.trustedProxies });
   if (services.includes('ingest') && log) await app.register(ingestPlugin({ log, topics, keys, metrics, logger, limits: config.ingest, clientIp: config.clientIp }));
   if (services.includes('query-api')) await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger }));
+  if (destinations) await app.register(destinations.routes);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -133,11 +149,13 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
     metrics,
     createdKeys,
     // Order matters: stop taking requests (in-flight ones finish and their appends complete), then let the
-    // resolver and the segments evaluator finish and commit their batches, then close the log and the store.
+    // resolver, the segments evaluator and the destinations finish and commit their batches, then close the log
+    // and the store.
     async close() {
       await app.close();
       if (resolver) await resolver.close();
       if (segments) await segments.close();
+      if (destinations) await destinations.close();
       if (log) await log.close();
       await clickhouse.close();
     },

@@ -26,6 +26,8 @@ export const erasableTables: Record<string, string> = {
   segment_membership: 'profile_id IN {ids:Array(String)}',
   segment_diffs: 'profile_id IN {ids:Array(String)}',
   segment_profiles: 'profile_id IN {ids:Array(String)}',
+  // A delivery of an event found no profile until its first attempt: one erased before it holds only the event.
+  destination_deliveries: 'profile_id IN {ids:Array(String)}',
 };
 
 /**
@@ -48,6 +50,7 @@ export const withoutPersonalData = [
   'install_secrets',
   'suppressions',
   'privacy_audit',
+  'destinations',
 ];
 
 /** The identifier a masked snapshot node holds instead of the erased one. */

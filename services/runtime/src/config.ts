@@ -89,6 +89,14 @@ export const configSchema = z.object({
   CDP_RATE_LIMIT_PER_SECOND: nonNegativeInt(10000),
   CDP_MAX_EVENT_LOOP_DELAY_MS: nonNegativeInt(1000),
   CDP_MAX_HEAP_USED_MB: nonNegativeInt(0),
+  CDP_DESTINATIONS_ALLOW: optionalString
+    .transform((value) => value?.split(',').map((entry) => entry.trim()).filter(Boolean) ?? [])
+    .refine((entries) => entries.every((entry) => addressOrCidr.test(entry)), 'must be comma-separated IP addresses or CIDRs such as 127.0.0.0/8,::1/128'),
+  CDP_DESTINATIONS_POLL_MS: positiveInt(1000),
+  CDP_DESTINATIONS_TIMEOUT_MS: positiveInt(10000),
+  CDP_DESTINATIONS_BACKOFF_BASE_MS: positiveInt(1000),
+  CDP_DESTINATIONS_BACKOFF_MAX_MS: positiveInt(3_600_000),
+  CDP_DESTINATIONS_RETRY_HORIZON_MS: positiveInt(86_400_000),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -139,6 +147,20 @@ export interface Config {
   logRetentionMs: number;
   /** What ingest keeps of a client's IP address in `context.ip`. */
   clientIp: 'keep' | 'truncate' | 'drop';
+  destinations: DestinationsConfig;
+}
+
+export interface DestinationsConfig {
+  /** Addresses or CIDRs a destination may reach although they are loopback, private or link-local. */
+  allow: string[];
+  /** How often each destination's worker looks for due deliveries (new ones wake it at once in the same process). */
+  pollMs: number;
+  /** The most one request to a destination may take, connecting and reading the answer. */
+  timeoutMs: number;
+  /** Retries wait a random time up to min(max, base × 2^attempt) (full jitter), or what Retry-After asks. */
+  backoff: { baseMs: number; maxMs: number };
+  /** How long after its trigger a delivery is retried before it is dead. */
+  retryHorizonMs: number;
 }
 
 export class ConfigError extends Error {
@@ -195,5 +217,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clientIp: e.CDP_CLIENT_IP,
     eventsRetentionDays: e.CDP_EVENTS_RETENTION_DAYS,
     logRetentionMs: e.CDP_LOG_RETENTION_HOURS * 3_600_000,
+    destinations: {
+      allow: e.CDP_DESTINATIONS_ALLOW,
+      pollMs: e.CDP_DESTINATIONS_POLL_MS,
+      timeoutMs: e.CDP_DESTINATIONS_TIMEOUT_MS,
+      backoff: { baseMs: e.CDP_DESTINATIONS_BACKOFF_BASE_MS, maxMs: e.CDP_DESTINATIONS_BACKOFF_MAX_MS },
+      retryHorizonMs: e.CDP_DESTINATIONS_RETRY_HORIZON_MS,
+    },
   };
 }

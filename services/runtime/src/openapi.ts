@@ -209,6 +209,7 @@ const document = {
     { name: 'analytics', description: 'Retention, repeat purchase, KPIs and lifecycle (analytics scope)' },
     { name: 'keys', description: 'API keys and their scopes (admin key)' },
     { name: 'privacy', description: 'Erasure, suppression and their audit log (admin key)' },
+    { name: 'destinations', description: 'Signed webhooks fed by segment changes and events, with retries and dead letters (admin key)' },
     { name: 'console', description: 'The web console for care and marketing staff, served by this server' },
     { name: 'operations', description: 'Health, readiness, metrics and this document' },
   ],

@@ -1,0 +1,59 @@
+// Destinations: where the platform pushes what it knows (a webhook), and the triggers that make it push.
+import { z } from 'zod';
+
+export const destinationLimits = { triggers: 20, filters: 10, headers: 20, text: 200, template: 20_000, batch: 100, ratePerSecond: 1000, traits: 100 } as const;
+
+const text = z.string().min(1).max(destinationLimits.text);
+const scalar = z.union([z.string().max(destinationLimits.text), z.number(), z.boolean()]);
+
+/** A profile entered (or left) a segment, as the segments engine published it on `cdp.segments.changes`. */
+export const segmentTriggerSchema = z.strictObject({
+  kind: z.literal('segment'),
+  segmentId: text,
+  on: z.enum(['entered', 'exited']).default('entered'),
+});
+
+/** An event of this name whose properties equal every filter (a dotted path reaches into nested objects). */
+export const eventTriggerSchema = z.strictObject({
+  kind: z.literal('event'),
+  event: text,
+  where: z
+    .array(z.strictObject({ property: text, equals: scalar }))
+    .max(destinationLimits.filters)
+    .default([]),
+});
+
+export const triggerSchema = z.discriminatedUnion('kind', [segmentTriggerSchema, eventTriggerSchema]);
+export type Trigger = z.infer<typeof triggerSchema>;
+export type SegmentTrigger = z.infer<typeof segmentTriggerSchema>;
+export type EventTrigger = z.infer<typeof eventTriggerSchema>;
+
+/** Header names a destination may not set: the platform sets them, or they would confuse the request itself. */
+export const reservedHeaders = ['content-type', 'content-length', 'host', 'idempotency-key', 'x-cdp-signature', 'transfer-encoding', 'connection'];
+
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'must be an HTTP header name');
+
+/** A destination as a client creates or replaces it; the secret is write-only (never answered back). */
+export const destinationBodySchema = z.strictObject({
+  name: text,
+  kind: z.literal('webhook').default('webhook'),
+  url: z.url({ protocol: /^https?$/, message: 'must be an http or https URL' }).max(2000),
+  headers: z
+    .record(headerName, z.string().max(2000))
+    .refine((headers) => Object.keys(headers).length <= destinationLimits.headers, `at most ${destinationLimits.headers} headers`)
+    .refine((headers) => Object.keys(headers).every((name) => !reservedHeaders.includes(name.toLowerCase())), `may not set ${reservedHeaders.join(', ')}`)
+    .default({}),
+  /** Signs every request (`X-CDP-Signature`); stored encrypted, never returned. */
+  secret: z.string().min(16, 'must be at least 16 characters').max(200),
+  /** A LiquidJS template of the request body; unset: the documented JSON shape. */
+  template: z.string().max(destinationLimits.template).optional(),
+  /** Which traits of the profile a delivery carries; unset: all. */
+  traits: z.array(text).max(destinationLimits.traits).optional(),
+  /** 1: one delivery per request; N: up to N deliveries in one request, as a JSON array. */
+  batch: z.number().int().min(1).max(destinationLimits.batch).default(1),
+  /** The most requests per second sent to this destination. */
+  ratePerSecond: z.number().positive().max(destinationLimits.ratePerSecond).default(10),
+  status: z.enum(['active', 'paused']).default('active'),
+  triggers: z.array(triggerSchema).min(1, 'name at least one trigger').max(destinationLimits.triggers),
+});
+export type DestinationBody = z.output<typeof destinationBodySchema>;

@@ -1,0 +1,252 @@
+// The dispatcher: one worker per active destination sends its due deliveries, so a slow one never holds up another.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { DestinationsConfig, Metrics } from '@cdp/runtime';
+import { nextAttempt, retryAfterMs } from './backoff';
+import type { DestinationStore, SigningDestination } from './definitions';
+import type { Delivery, DeliveryStore } from './deliveries';
+import { RefusedAddress } from './guard';
+import { samplePayload, type Payload, type PayloadReader } from './payload';
+import type { Answer, Sender } from './send';
+import { signatureHeader, signatureOf } from './sign';
+import { contentTypeOf, renderBody } from './template';
+
+export interface DispatcherDeps {
+  store: DestinationStore;
+  deliveries: DeliveryStore;
+  payloads: PayloadReader;
+  sender: Sender;
+  config: DestinationsConfig;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface Dispatcher {
+  /** Makes these destinations' workers look for due deliveries now. */
+  wake(destinationIds: Iterable<string>): void;
+  /** Sends one sample delivery now, outside the queue, and returns the receiver's answer. */
+  sendTest(destination: SigningDestination): Promise<{ answer: Answer | null; error: string | null }>;
+  close(): Promise<void>;
+}
+
+interface Worker {
+  destination: SigningDestination;
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+/** Answers that will not improve by asking again; everything else (5xx, 408, 409, 425, 429, timeouts) is retried. */
+const permanent = (status: number) => status >= 400 && status < 500 && ![408, 409, 425, 429].includes(status);
+
+/** A sleep that `wake` ends early. */
+function wakeableSleep() {
+  let wakeUp: (() => void) | null = null;
+  let woken = false;
+  return {
+    sleep(ms: number) {
+      if (woken) {
+        woken = false;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wakeUp = null;
+          resolve();
+        }
+        wakeUp = done;
+      });
+    },
+    wake() {
+      if (wakeUp) wakeUp();
+      else woken = true;
+    },
+  };
+}
+
+export function startDispatcher(deps: DispatcherDeps): Dispatcher {
+  const logger = deps.logger.child({ component: 'destinations' });
+  const outcomes = deps.metrics.counter('cdp_destination_deliveries_total', 'Delivery attempts by destination and outcome (delivered, retried, dead)', ['destination', 'outcome']);
+  const latency = deps.metrics.histogram('cdp_destination_delivery_seconds', 'How long a destination took to answer a delivery request', ['destination'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+  const workers = new Map<string, Worker>();
+  let closed = false;
+
+  /** The request's headers: the destination's own, then the platform's, which it may not override. */
+  function headersOf(destination: SigningDestination, body: string, idempotencyKey: string): Record<string, string> {
+    return {
+      ...destination.headers,
+      'content-type': contentTypeOf(body),
+      'user-agent': 'cdp-destinations/0.1',
+      'idempotency-key': idempotencyKey,
+      [signatureHeader.toLowerCase()]: signatureOf(destination.secret, body, Math.floor(Date.now() / 1000)),
+    };
+  }
+
+  /** Renders what has no body yet; a delivery whose profile is not found yet, or whose template fails, says why. */
+  async function render(destination: SigningDestination, delivery: Delivery): Promise<{ delivery: Delivery; problem: string | null; fatal: boolean }> {
+    if (delivery.body) return { delivery, problem: null, fatal: false };
+    let payload: Payload | null;
+    try {
+      payload = await deps.payloads.payloadOf(destination, delivery);
+    } catch (error) {
+      return { delivery, problem: `could not read the profile: ${(error as Error).message}`, fatal: false };
+    }
+    if (!payload) return { delivery, problem: 'the profile is not resolved yet', fatal: false };
+    try {
+      const body = await renderBody(destination.template ?? '', payload);
+      return { delivery: { ...delivery, body, profileId: payload.profile.profileId }, problem: null, fatal: false };
+    } catch (error) {
+      return { delivery, problem: `the template failed: ${(error as Error).message}`, fatal: true };
+    }
+  }
+
+  /** The request body of a group: one delivery's body, or in batch mode a JSON array of them (text bodies as strings). */
+  function bodyOf(destination: SigningDestination, group: Delivery[]): { body: string; key: string } {
+    if (destination.batch === 1 && group.length === 1) return { body: (group[0] as Delivery).body, key: (group[0] as Delivery).deliveryId };
+    const items = group.map((delivery) => (contentTypeOf(delivery.body) === 'application/json' ? delivery.body : JSON.stringify(delivery.body)));
+    const ids = group.map((delivery) => delivery.deliveryId).sort();
+    return { body: `[${items.join(',')}]`, key: `bat_${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 24)}` };
+  }
+
+  async function settle(destination: SigningDestination, group: Delivery[], outcome: { answer: Answer | null; error: string | null; fatal: boolean }) {
+    const now = Date.now();
+    const { answer, error, fatal } = outcome;
+    const delivered = answer !== null && answer.status >= 200 && answer.status < 300;
+    const reason = error ?? (answer && !delivered ? `HTTP ${answer.status}${answer.body ? `: ${answer.body.slice(0, 500)}` : ''}` : '');
+    const rows = group.map((delivery): Delivery => {
+      const attempts = delivery.attempts + 1;
+      const base = { ...delivery, attempts, updatedAt: now, lastStatus: answer?.status ?? 0, lastError: reason, latencyMs: answer?.latencyMs ?? 0 };
+      if (delivered) return { ...base, status: 'delivered' };
+      if (fatal || (answer && permanent(answer.status))) return { ...base, status: 'dead', lastError: `refused: ${reason}` };
+      const decision = nextAttempt({
+        attempts,
+        createdAt: delivery.createdAt,
+        now,
+        retryAfterMs: retryAfterMs(answer?.retryAfter, now),
+        backoff: deps.config.backoff,
+        horizonMs: deps.config.retryHorizonMs,
+      });
+      return 'dead' in decision ? { ...base, status: 'dead', lastError: `${decision.dead}: ${reason}` } : { ...base, status: 'pending', nextAttemptAt: decision.retryAt };
+    });
+    await deps.deliveries.record(rows);
+    for (const row of rows) outcomes.inc({ destination: destination.id, outcome: row.status === 'pending' ? 'retried' : row.status });
+    if (answer) latency.observe({ destination: destination.id }, answer.latencyMs / 1000);
+    const dead = rows.filter((row) => row.status === 'dead').length;
+    if (dead > 0) logger.warn({ destination: destination.id, dead, reason: rows.find((row) => row.status === 'dead')?.lastError }, 'deliveries are dead');
+  }
+
+  async function attempt(destination: SigningDestination, due: Delivery[]): Promise<void> {
+    const ready: Delivery[] = [];
+    for (const delivery of due) {
+      const rendered = await render(destination, delivery);
+      if (rendered.problem) await settle(destination, [rendered.delivery], { answer: null, error: rendered.problem, fatal: rendered.fatal });
+      else ready.push(rendered.delivery);
+    }
+    if (ready.length === 0) return;
+    const { body, key } = bodyOf(destination, ready);
+    let answer: Answer | null = null;
+    let error: string | null = null;
+    let fatal = false;
+    try {
+      answer = await deps.sender.post(destination.url, headersOf(destination, body, key), body);
+    } catch (failure) {
+      error = failure instanceof RefusedAddress ? failure.message : `request failed: ${(failure as Error).message}`;
+      fatal = failure instanceof RefusedAddress;
+    }
+    await settle(destination, ready, { answer, error, fatal });
+  }
+
+  function startWorker(initial: SigningDestination): Worker {
+    const pause = wakeableSleep();
+    let stopped = false;
+    const worker: Worker = {
+      destination: initial,
+      wake: () => pause.wake(),
+      async stop() {
+        stopped = true;
+        pause.wake();
+        await loop;
+      },
+    };
+    const loop = (async () => {
+      let nextSendAt = 0;
+      while (!stopped) {
+        const destination = worker.destination;
+        let due: Delivery[] = [];
+        try {
+          due = await deps.deliveries.due(destination.id, Date.now(), destination.batch * 10);
+        } catch (error) {
+          logger.error({ err: error, destination: destination.id }, 'could not read due deliveries; trying again');
+        }
+        if (due.length === 0) {
+          await pause.sleep(deps.config.pollMs);
+          continue;
+        }
+        for (let index = 0; index < due.length && !stopped; index += destination.batch) {
+          const wait = nextSendAt - Date.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          nextSendAt = Date.now() + 1000 / destination.ratePerSecond;
+          try {
+            await attempt(destination, due.slice(index, index + destination.batch));
+          } catch (error) {
+            // Not recorded: the deliveries stay due and are tried again at the next look.
+            logger.error({ err: error, destination: destination.id }, 'could not record a delivery attempt');
+            await pause.sleep(deps.config.pollMs);
+          }
+        }
+      }
+    })();
+    return worker;
+  }
+
+  /** Workers follow the definitions: one per active destination, stopped when it is paused or deleted. */
+  async function refresh(): Promise<void> {
+    if (closed) return;
+    const active = (await deps.store.list()).filter((destination) => destination.status === 'active');
+    const ids = new Set(active.map((destination) => destination.id));
+    for (const [id, worker] of workers) {
+      if (!ids.has(id)) {
+        workers.delete(id);
+        void worker.stop();
+      }
+    }
+    for (const destination of active) {
+      const worker = workers.get(destination.id);
+      if (worker) worker.destination = destination;
+      else workers.set(destination.id, startWorker(destination));
+    }
+  }
+
+  let refreshing: Promise<void> = Promise.resolve();
+  const refreshSoon = () => {
+    refreshing = refreshing.then(refresh).catch((error: unknown) => logger.error({ err: error }, 'could not read the destinations; trying again'));
+  };
+  refreshSoon();
+  deps.store.onChange(refreshSoon);
+  // Definitions changed by another process are picked up within a few polls.
+  const timer = setInterval(refreshSoon, Math.max(deps.config.pollMs * 5, 1000));
+  timer.unref();
+
+  return {
+    wake(destinationIds) {
+      for (const id of destinationIds) workers.get(id)?.wake();
+    },
+    async sendTest(destination) {
+      const id = `dlv_test_${randomBytes(8).toString('hex')}`;
+      const body = await renderBody(destination.template ?? '', samplePayload(destination, id, Date.now()));
+      try {
+        return { answer: await deps.sender.post(destination.url, headersOf(destination, body, id), body), error: null };
+      } catch (failure) {
+        return { answer: null, error: (failure as Error).message };
+      }
+    },
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      await refreshing;
+      await Promise.all([...workers.values()].map((worker) => worker.stop()));
+      workers.clear();
+    },
+  };
+}

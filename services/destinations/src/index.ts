@@ -1,0 +1,99 @@
+// The destinations service: webhooks fed by segment changes and events, delivered at least once with retries.
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import { identifierSalt } from '@cdp/privacy';
+import { requireScopes, type ClickHouseClient, type DestinationsConfig, type EventLog, type KeyStore, type LogConsumer, type Metrics } from '@cdp/runtime';
+import type { TopicNames } from '@cdp/schemas';
+import { createSegmentStore } from '@cdp/segments';
+import { startTriggerConsumer } from './consumer';
+import { createDestinationStore, type Destination } from './definitions';
+import { createDeliveryStore } from './deliveries';
+import { startDispatcher } from './dispatcher';
+import { createAddressGuard } from './guard';
+import { createPayloadReader } from './payload';
+import { destinationRoutes } from './routes/destinations';
+import { secretBox } from './secrets';
+import { createSender } from './send';
+
+export { createAddressGuard, RefusedAddress, type AddressGuard } from './guard';
+export { signatureHeader, signatureOf, verifySignature } from './sign';
+export { backoffDelay, nextAttempt, retryAfterMs } from './backoff';
+export type { Destination } from './definitions';
+export type { Payload } from './payload';
+
+export interface DestinationsDeps {
+  log: EventLog;
+  topics: TopicNames;
+  clickhouse: ClickHouseClient;
+  keys: KeyStore;
+  logger: Logger;
+  metrics: Metrics;
+  config: DestinationsConfig;
+  groupId?: string;
+}
+
+export interface DestinationsService {
+  /** The admin routes (`/v1/destinations…`), for the HTTP server of the process the service runs in. */
+  routes: FastifyPluginAsync;
+  close(): Promise<void>;
+}
+
+/** How long the trigger consumer trusts its list of destinations; a change made in this process clears it at once. */
+const definitionsCacheMs = 1000;
+
+export async function start(deps: DestinationsDeps): Promise<DestinationsService> {
+  const logger = deps.logger.child({ component: 'destinations' });
+  const store = createDestinationStore(deps.clickhouse, secretBox(await identifierSalt(deps.clickhouse)));
+  const deliveries = createDeliveryStore(deps.clickhouse);
+  const guard = createAddressGuard(deps.config.allow);
+  const sender = createSender({ guard, timeoutMs: deps.config.timeoutMs });
+  const segments = createSegmentStore(deps.clickhouse);
+  const payloads = createPayloadReader(deps.clickhouse, async () => (await segments.list()).map((segment) => segment.id));
+  const dispatcher = startDispatcher({ store, deliveries, payloads, sender, config: deps.config, metrics: deps.metrics, logger });
+
+  let cached: { at: number; active: Promise<Destination[]> } | null = null;
+  store.onChange(() => {
+    cached = null;
+  });
+  const active = () => {
+    if (!cached || Date.now() - cached.at > definitionsCacheMs) {
+      const loading = store.list().then((all) => all.filter((destination) => destination.status === 'active'));
+      cached = { at: Date.now(), active: loading };
+      loading.catch(() => {
+        cached = null;
+      });
+    }
+    return cached.active;
+  };
+
+  let consumer: LogConsumer;
+  try {
+    consumer = await startTriggerConsumer({
+      log: deps.log,
+      topics: deps.topics,
+      groupId: deps.groupId ?? 'cdp-destinations',
+      logger,
+      deliveries,
+      active,
+      enqueued: (ids) => dispatcher.wake(ids),
+    });
+  } catch (error) {
+    await dispatcher.close();
+    await sender.close();
+    throw error;
+  }
+  logger.info({ pollMs: deps.config.pollMs }, 'destinations delivering');
+
+  return {
+    routes: async (app) => {
+      requireScopes(app, deps.keys);
+      destinationRoutes(app, { store, deliveries, dispatcher, guard });
+    },
+    async close() {
+      // The consumer commits what it wrote; then workers finish the request in hand.
+      await consumer.close();
+      await dispatcher.close();
+      await sender.close();
+    },
+  };
+}

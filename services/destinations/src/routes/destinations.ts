@@ -1,0 +1,105 @@
+// /v1/destinations: an admin creates, reads, replaces and deletes webhooks, lists their deliveries, replays and tests.
+import type { FastifyInstance } from 'fastify';
+import { AppError, invalidInput, type ZodTypeProvider } from '@cdp/runtime';
+import type { DestinationBody } from '@cdp/schemas';
+import { publicView, type DestinationStore, type SigningDestination } from '../definitions';
+import type { Delivery, DeliveryStore } from '../deliveries';
+import type { Dispatcher } from '../dispatcher';
+import { RefusedAddress, type AddressGuard } from '../guard';
+import { parseTemplate, TemplateProblem } from '../template';
+import { createDoc, deleteDoc, deliveriesDoc, listDoc, readDoc, replaceDoc, replayDoc, testDoc } from './docs';
+
+export interface DestinationRouteDeps {
+  store: DestinationStore;
+  deliveries: DeliveryStore;
+  dispatcher: Dispatcher;
+  guard: AddressGuard;
+}
+
+const invalid = { code: 'INVALID_REQUEST', lead: 'the destination is not valid' } as const;
+
+const shownDelivery = (delivery: Delivery) => ({
+  id: delivery.deliveryId,
+  status: delivery.status,
+  profileId: delivery.profileId,
+  trigger: delivery.trigger.kind === 'event' ? { ...delivery.trigger, identifiers: undefined } : delivery.trigger,
+  attempts: delivery.attempts,
+  createdAt: new Date(delivery.createdAt).toISOString(),
+  updatedAt: new Date(delivery.updatedAt).toISOString(),
+  nextAttemptAt: delivery.status === 'pending' ? new Date(delivery.nextAttemptAt).toISOString() : null,
+  lastStatus: delivery.lastStatus === 0 ? null : delivery.lastStatus,
+  lastError: delivery.lastError,
+  latencyMs: delivery.latencyMs,
+});
+
+/** What zod cannot check: the template parses, and the URL's host resolves to addresses a destination may reach. */
+async function checked(body: DestinationBody, guard: AddressGuard): Promise<DestinationBody> {
+  const problems: Array<{ path: string; message: string }> = [];
+  if (body.template !== undefined) {
+    try {
+      parseTemplate(body.template);
+    } catch (error) {
+      if (!(error instanceof TemplateProblem)) throw error;
+      problems.push({ path: 'template', message: error.message });
+    }
+  }
+  try {
+    await guard.checkUrl(body.url);
+  } catch (error) {
+    problems.push({ path: 'url', message: error instanceof RefusedAddress ? error.message : `the host does not resolve: ${(error as Error).message}` });
+  }
+  if (problems.length > 0) throw invalidInput(problems, { answer: invalid });
+  return body;
+}
+
+export function destinationRoutes(app: FastifyInstance, deps: DestinationRouteDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const existing = async (id: string): Promise<SigningDestination> => {
+    const destination = await deps.store.get(id);
+    if (!destination) throw new AppError('NOT_FOUND', `no destination ${id}`);
+    return destination;
+  };
+
+  app.get('/v1/destinations', listDoc, async () => ({ destinations: (await deps.store.list()).map(publicView) }));
+
+  api.post('/v1/destinations', createDoc, async (request, reply) => {
+    const saved = await deps.store.save(await checked(request.body, deps.guard));
+    return reply.status(201).send(publicView(saved));
+  });
+
+  api.get('/v1/destinations/:id', readDoc, async (request) => publicView(await existing(request.params.id)));
+
+  api.put('/v1/destinations/:id', replaceDoc, async (request) => {
+    const destination = await existing(request.params.id);
+    return publicView(await deps.store.save(await checked(request.body, deps.guard), destination.id));
+  });
+
+  api.delete('/v1/destinations/:id', deleteDoc, async (request, reply) => {
+    if (!(await deps.store.remove(request.params.id))) throw new AppError('NOT_FOUND', `no destination ${request.params.id}`);
+    return reply.status(204).send();
+  });
+
+  api.get('/v1/destinations/:id/deliveries', deliveriesDoc, async (request) => {
+    const destination = await existing(request.params.id);
+    const { limit, status } = request.query;
+    return { deliveries: (await deps.deliveries.recent(destination.id, status ? { limit, status } : { limit })).map(shownDelivery) };
+  });
+
+  api.post('/v1/destinations/:id/replay', replayDoc, async (request) => {
+    const destination = await existing(request.params.id);
+    const replayed = await deps.deliveries.replayDead(destination.id, Date.now());
+    deps.dispatcher.wake([destination.id]);
+    return { replayed };
+  });
+
+  api.post('/v1/destinations/:id/test', testDoc, async (request) => {
+    const { answer, error } = await deps.dispatcher.sendTest(await existing(request.params.id));
+    return {
+      ok: answer !== null && answer.status >= 200 && answer.status < 300,
+      status: answer?.status ?? null,
+      latencyMs: answer ? Math.round(answer.latencyMs) : null,
+      body: answer?.body ?? '',
+      error,
+    };
+  });
+}
