@@ -21,6 +21,8 @@ describe('retry backoff', () => {
 
   it('honours Retry-After over the backoff', () => {
     expect(nextAttempt({ attempts: 1, createdAt: 0, now: 1000, retryAfterMs: 5000, backoff, horizonMs: 86_400_000 })).toEqual({ retryAt: 6000 });
+    // Retry-After: 0 still waits the backoff's base, not a busy loop.
+    expect(nextAttempt({ attempts: 1, createdAt: 0, now: 1000, retryAfterMs: 0, backoff, horizonMs: 86_400_000 })).toEqual({ retryAt: 1000 + backoff.baseMs });
   });
 
   it('gives up once the next attempt would fall past the horizon', () => {

@@ -24,7 +24,8 @@ export type RetryDecision = { retryAt: number } | { dead: string };
 
 /**
  * After a failed attempt: the next attempt's time, or dead once it would fall past the horizon (counted from the
- * delivery's creation). A Retry-After beyond the horizon is dead at once rather than waited for.
+ * delivery's creation). A Retry-After beyond the horizon is dead at once rather than waited for; one shorter than the
+ * backoff's base waits the base.
  */
 export function nextAttempt(options: {
   attempts: number;
@@ -35,7 +36,8 @@ export function nextAttempt(options: {
   horizonMs: number;
   random?: () => number;
 }): RetryDecision {
-  const wait = options.retryAfterMs ?? backoffDelay(options.attempts, options.backoff, options.random);
+  // A receiver asking for `Retry-After: 0` (or a date past) still waits the first retry's longest wait, not a busy loop.
+  const wait = options.retryAfterMs === null ? backoffDelay(options.attempts, options.backoff, options.random) : Math.max(options.retryAfterMs, options.backoff.baseMs);
   const retryAt = options.now + wait;
   if (retryAt > options.createdAt + options.horizonMs) return { dead: `gave up after ${options.attempts} attempt(s) within the retry horizon of ${Math.round(options.horizonMs / 1000)} s` };
   return { retryAt };

@@ -12,8 +12,8 @@ export interface TriggerConsumerDeps {
   groupId: string;
   logger: Logger;
   deliveries: DeliveryStore;
-  /** The active destinations (cached by the caller). */
-  active(): Promise<Destination[]>;
+  /** Every destination, active and paused: a paused one's deliveries are written and wait (cached by the caller). */
+  destinations(): Promise<Destination[]>;
   /** Told which destinations got new deliveries, so their workers look at once. */
   enqueued(destinationIds: Set<string>): void;
 }
@@ -37,7 +37,7 @@ export async function startTriggerConsumer(deps: TriggerConsumerDeps): Promise<L
     startOffsets,
     maxBatchSize: 1000,
     async handleBatch(batch) {
-      const destinations = await deps.active();
+      const destinations = await deps.destinations();
       if (destinations.length === 0) return;
       const found: NewDelivery[] = [];
       for (const record of batch.records) {

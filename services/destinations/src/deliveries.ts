@@ -157,12 +157,21 @@ export function createDeliveryStore(client: ClickHouseClient): DeliveryStore {
       );
     },
     async replayDead(destinationId, now) {
+      // Only rows dead before the replay began, a page at a time by id: a row the worker kills again meanwhile (the
+      // receiver still refuses it) is not replayed again by this call.
       let replayed = 0;
+      let after = '';
       for (;;) {
-        const dead = await select("destination_id = {destinationId:String} AND status = 'dead'", { destinationId }, 'delivery_id', 1000);
+        const dead = await select(
+          "destination_id = {destinationId:String} AND status = 'dead' AND updated_at < {began:DateTime64(3, 'UTC')} AND delivery_id > {after:String}",
+          { destinationId, began: toClickHouseTime(now), after },
+          'delivery_id',
+          1000,
+        );
         if (dead.length === 0) return replayed;
         await store.record(dead.map((delivery) => ({ ...delivery, status: 'pending', attempts: 0, nextAttemptAt: now, createdAt: now, updatedAt: now, lastError: `replayed; before: ${delivery.lastError}` })));
         replayed += dead.length;
+        after = dead[dead.length - 1]!.deliveryId;
       }
     },
   };

@@ -51,19 +51,20 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
   const payloads = createPayloadReader(deps.clickhouse, async () => (await segments.list()).map((segment) => segment.id));
   const dispatcher = startDispatcher({ store, deliveries, payloads, sender, config: deps.config, metrics: deps.metrics, logger });
 
-  let cached: { at: number; active: Promise<Destination[]> } | null = null;
+  let cached: { at: number; all: Promise<Destination[]> } | null = null;
   store.onChange(() => {
     cached = null;
   });
-  const active = () => {
+  const everyDestination = () => {
     if (!cached || Date.now() - cached.at > definitionsCacheMs) {
-      const loading = store.list().then((all) => all.filter((destination) => destination.status === 'active'));
-      cached = { at: Date.now(), active: loading };
+      // Paused destinations too: their deliveries are written and wait for the dispatcher, which sends only active ones.
+      const loading = store.list();
+      cached = { at: Date.now(), all: loading };
       loading.catch(() => {
         cached = null;
       });
     }
-    return cached.active;
+    return cached.all;
   };
 
   let consumer: LogConsumer;
@@ -74,7 +75,7 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
       groupId: deps.groupId ?? 'cdp-destinations',
       logger,
       deliveries,
-      active,
+      destinations: everyDestination,
       enqueued: (ids) => dispatcher.wake(ids),
     });
   } catch (error) {

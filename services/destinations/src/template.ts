@@ -1,7 +1,33 @@
 // Payload templates (LiquidJS): parsed when a destination is saved, so a bad one is refused with its line.
 import { Liquid, type Template } from 'liquidjs';
 
-const liquid = new Liquid({ strictFilters: true, ownPropertyOnly: true, cache: 100 });
+/** Templates reach no file: `include`, `render` and `layout` find nothing, on disk or anywhere else. */
+const noFiles = {
+  exists: async () => false,
+  existsSync: () => false,
+  readFile: async (file: string): Promise<string> => {
+    throw new Error(`templates cannot read files (${file})`);
+  },
+  readFileSync: (file: string): string => {
+    throw new Error(`templates cannot read files (${file})`);
+  },
+  resolve: (_dir: string, file: string) => file,
+};
+
+// A template is written by an admin but runs for every delivery: bounded in parse size, render time and memory.
+const liquid = new Liquid({
+  strictFilters: true,
+  ownPropertyOnly: true,
+  cache: 100,
+  fs: noFiles,
+  relativeReference: false,
+  root: [],
+  partials: [],
+  layouts: [],
+  parseLimit: 100_000,
+  renderLimit: 1_000,
+  memoryLimit: 10_000_000,
+});
 
 export class TemplateProblem extends Error {
   readonly code = 'INVALID_TEMPLATE';

@@ -1,7 +1,7 @@
 // Segments that follow their profiles: each profile change record of the resolver re-evaluates just that profile
 // against every segment, so an entered / exited change is published within seconds instead of at the next full pass.
 import type { Logger } from 'pino';
-import { isStoreUnavailable, type ClickHouseClient, type ConsumedRecord, type EventLog, type LogConsumer, type Metrics } from '@cdp/runtime';
+import { AppError, isStoreUnavailable, type ClickHouseClient, type ConsumedRecord, type EventLog, type LogConsumer, type Metrics } from '@cdp/runtime';
 import { decodeProfileChange, type ProfileChange, type TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
 import { reevaluateProfiles, reevaluationOf } from './reevaluate';
@@ -81,7 +81,9 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
       const alive = beat ? setInterval(() => void beat().catch(() => undefined), heartbeatEveryMs) : null;
       try {
         await inPieces(changes, (piece) => deps.turns.run(() => follow(piece)), {
-          retried: isStoreUnavailable,
+          // The store or the event log unavailable: a retry of the whole batch outlasts it, where halves would only
+          // publish some changes again under new versions.
+          retried: (error) => isStoreUnavailable(error) || isLogUnavailable(error),
           skipped(change, error) {
             skipped.inc();
             logger.error({ err: error, profileId: change.profileId }, 'profile change could not be followed; skipped, the next full pass covers it');
@@ -117,4 +119,11 @@ export async function inPieces<T>(
     await inPieces(items.slice(0, half), work, on);
     await inPieces(items.slice(half), work, on);
   }
+}
+
+/** Whether publishing failed because the event log is away for now: closed, or a Kafka error it may recover from. */
+function isLogUnavailable(error: unknown): boolean {
+  if (error instanceof AppError) return error.code === 'LOG_UNAVAILABLE';
+  const name = (error as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && name.startsWith('KafkaJS');
 }

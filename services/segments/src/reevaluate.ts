@@ -54,6 +54,8 @@ export async function reevaluateProfiles(deps: ReevaluationDeps, named: string[]
   const scope = [...new Set([...named, ...survivors, ...absorbed, ...merged])].sort();
   const version = deps.turns.nextVersion(now);
   const pass = { id: version, traitKeys: scoredBy.traitKeys, behaviours: scoredBy.behaviours };
+  // Whether every segment was decided for these profiles: only then may a full pass under way leave them to it.
+  let decided = false;
   try {
     await buildChangedPass(deps.clickhouse, pass, { survivors, stored: [...new Set([...survivors, ...absorbed])] }, now, scoredBy);
     const targets = (await deps.store.list()).map((definition) => ({ segmentId: definition.id, rule: definition.rule }));
@@ -62,22 +64,26 @@ export async function reevaluateProfiles(deps: ReevaluationDeps, named: string[]
     try {
       // Every segment in one diff: a few profiles cost a handful of queries, not a handful per segment.
       deps.counted(await evaluateSegments(evaluation, targets, options));
+      decided = true;
     } catch (error) {
       // One broken segment must not hold the others back: each alone, and the broken one is left to the next full pass.
       deps.logger.warn({ err: error }, 'changed profiles could not be evaluated against every segment at once; one segment at a time');
       await dropPasses(deps.clickhouse, 'segment_diffs', { below: 0, exactly: version });
+      let failed = 0;
       for (const target of targets) {
         try {
           deps.counted(await evaluateSegments(evaluation, [target], options));
         } catch (failure) {
+          failed += 1;
           deps.logger.error({ err: failure, segmentId: target.segmentId }, 'segment evaluation of changed profiles failed');
         }
       }
+      decided = failed === 0;
     }
   } finally {
     // A full pass under way leaves these profiles as this evaluation decided them (it reads its pass of them), and
-    // drops the pass when it ends.
-    if (!deps.turns.keep(version)) await dropPasses(deps.clickhouse, 'segment_profiles', { below: 0, exactly: version });
+    // drops the pass when it ends; an evaluation that failed for some segment decided nothing the pass may skip.
+    if (!decided || !deps.turns.keep(version)) await dropPasses(deps.clickhouse, 'segment_profiles', { below: 0, exactly: version });
     await dropPasses(deps.clickhouse, 'segment_diffs', { below: 0, exactly: version });
   }
   return survivors.length;

@@ -99,8 +99,9 @@ export async function survivorsCrossing(deps: Pick<ReevaluationDeps, 'clickhouse
 }
 
 /**
- * Evaluates every segment again for the survivors whose boundaries passed in [from, to), as seen at `to`, a few
- * thousand at a time, each piece in its own turn; returns how many it evaluated.
+ * Evaluates every segment again for the survivors whose boundaries passed in [from, to), a few thousand at a time,
+ * each piece in its own turn and as seen when its turn comes (a full pass's turns may come first, and it leaves these
+ * profiles to the piece: the piece must not judge them as of an earlier instant than the pass); returns how many.
  */
 export async function sweepWindows(deps: ReevaluationDeps, from: number, to: number): Promise<number> {
   if (to <= from) return 0;
@@ -108,7 +109,7 @@ export async function sweepWindows(deps: ReevaluationDeps, from: number, to: num
   const survivors = await deps.turns.run(() => survivorsCrossing(deps, rules, from, to));
   let swept = 0;
   for (let start = 0; start < survivors.length; start += sweepSize) {
-    swept += await deps.turns.run(() => reevaluateProfiles(deps, survivors.slice(start, start + sweepSize), [], to));
+    swept += await deps.turns.run(() => reevaluateProfiles(deps, survivors.slice(start, start + sweepSize), [], Date.now()));
   }
   return swept;
 }

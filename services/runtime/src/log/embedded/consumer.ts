@@ -1,4 +1,5 @@
 // A consumer of the embedded log: one loop per partition that reads, hands a batch over, commits, repeats.
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors';
 import { UnrecoverableBatchError, type ConsumedRecord, type ConsumerOptions, type LogConsumer, type RecordBatch } from '../types';
@@ -67,6 +68,9 @@ export function startConsumer(deps: ConsumerDeps): LogConsumer {
   const maxBatchSize = Math.max(1, Math.floor(options.maxBatchSize ?? 500));
   const logger = deps.logger.child({ component: 'embedded-log-consumer', groupId: options.groupId });
   const stop = new AbortController();
+  // Every partition's loop waits on this one signal at once: a consumer of several topics has more than Node's
+  // default ten listeners, which is not a leak.
+  setMaxListeners(0, stop.signal);
   // Set when the consumer ends on its own: a handler's UnrecoverableBatchError, or a partition loop that failed.
   let stopped = false;
 
