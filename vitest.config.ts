@@ -3,7 +3,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['services/*/src/**/*.test.ts', 'schemas/src/**/*.test.ts', 'test/**/*.test.ts', 'infra/**/*.test.ts', 'dashboards/console/src/**/*.test.ts'],
+    include: [
+      'services/*/src/**/*.test.ts',
+      'schemas/src/**/*.test.ts',
+      'test/**/*.test.ts',
+      'infra/**/*.test.ts',
+      'dashboards/console/src/**/*.test.ts',
+    ],
     globalSetup: ['test/harness/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,

@@ -90,11 +90,18 @@ function requireCommand(command: string, args: string[], what: string): Promise<
     const child = spawn(command, args, { stdio: 'ignore' });
     child.on('error', (error: NodeJS.ErrnoException) => {
       const reason = error.code === 'ENOENT' ? `'${command}' is not on PATH` : error.message;
-      reject(new Error(`The local Kafka needs ${what}: ${reason}. Install it, or set KAFKA_BROKERS to use an existing broker.`));
+      reject(
+        new Error(
+          `The local Kafka needs ${what}: ${reason}. Install it, or set KAFKA_BROKERS to use an existing broker.`,
+        ),
+      );
     });
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new Error(`The local Kafka needs ${what}, but '${command} ${args.join(' ')}' exited with code ${code}.`));
+      else
+        reject(
+          new Error(`The local Kafka needs ${what}, but '${command} ${args.join(' ')}' exited with code ${code}.`),
+        );
     });
   });
 }

@@ -44,13 +44,28 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   const [brokerPort, controllerPort] = await freePorts();
   const files = await writeConfig(dataDir, brokerPort, controllerPort);
   const classpath = join(jarsDir, '*');
-  const jvmOptions = ['-Xms256m', '-Xmx512m', '-XX:-UsePerfData', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${files.log4j}`];
+  const jvmOptions = [
+    '-Xms256m',
+    '-Xmx512m',
+    '-XX:-UsePerfData',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${files.log4j}`,
+  ];
 
   // A kept dataDir is formatted already and keeps its cluster id; only the ports in server.properties change.
   if (!existsSync(join(files.logDir, 'meta.properties'))) {
     try {
       // `=` keeps a random id that starts with '-' from being read as an option.
-      await runToCompletion(javaCommand(), [...jvmOptions, '-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId()}`, '-c', files.server]);
+      await runToCompletion(javaCommand(), [
+        ...jvmOptions,
+        '-cp',
+        classpath,
+        'kafka.tools.StorageTool',
+        'format',
+        `--cluster-id=${clusterId()}`,
+        '-c',
+        files.server,
+      ]);
     } catch (error) {
       if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
       throw error;
@@ -115,12 +130,16 @@ async function waitUntilReady(brokers: string, exited: Promise<string>, recentLi
   const deadline = Date.now() + readyTimeoutMs;
   while (Date.now() < deadline) {
     if (exitReason !== undefined) {
-      throw new Error(`Local Kafka exited before it was ready (${exitReason}). Last broker output:\n${recentLines.join('\n')}`);
+      throw new Error(
+        `Local Kafka exited before it was ready (${exitReason}). Last broker output:\n${recentLines.join('\n')}`,
+      );
     }
     if (await kafkaAnswers(brokers)) return;
     await Promise.race([delay(pollIntervalMs), exited]);
   }
-  throw new Error(`Local Kafka was not ready within ${readyTimeoutMs / 1000}s. Last broker output:\n${recentLines.join('\n')}`);
+  throw new Error(
+    `Local Kafka was not ready within ${readyTimeoutMs / 1000}s. Last broker output:\n${recentLines.join('\n')}`,
+  );
 }
 
 async function terminate(broker: ChildProcess, exited: Promise<string>): Promise<void> {
@@ -153,7 +172,11 @@ function spawnTiedToParent(command: string, args: string[]): ChildProcess {
   return spawn(command, args, { stdio });
 }
 
-async function writeConfig(dataDir: string, brokerPort: number, controllerPort: number): Promise<{ server: string; log4j: string; logDir: string }> {
+async function writeConfig(
+  dataDir: string,
+  brokerPort: number,
+  controllerPort: number,
+): Promise<{ server: string; log4j: string; logDir: string }> {
   const server = join(dataDir, 'server.properties');
   const logDir = join(dataDir, 'kraft-logs');
   const log4j = join(dataDir, 'log4j.properties');
@@ -179,7 +202,12 @@ async function writeConfig(dataDir: string, brokerPort: number, controllerPort: 
     'auto.create.topics.enable': 'false',
     'group.initial.rebalance.delay.ms': '0',
   };
-  await writeFile(server, Object.entries(properties).map(([key, value]) => `${key}=${value}`).join('\n') + '\n');
+  await writeFile(
+    server,
+    Object.entries(properties)
+      .map(([key, value]) => `${key}=${value}`)
+      .join('\n') + '\n',
+  );
   await writeFile(
     log4j,
     [
@@ -224,7 +252,10 @@ async function freePorts(): Promise<[number, number]> {
       server.listen(0, host, () => resolve(server));
     });
   const servers = [await listen(), await listen()] as const;
-  const ports: [number, number] = [(servers[0].address() as AddressInfo).port, (servers[1].address() as AddressInfo).port];
+  const ports: [number, number] = [
+    (servers[0].address() as AddressInfo).port,
+    (servers[1].address() as AddressInfo).port,
+  ];
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   return ports;
 }

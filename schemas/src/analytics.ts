@@ -18,10 +18,19 @@ const lastYear = 2100;
 
 const dayMs = 86_400_000;
 /** The longest length of each period, for the bound above; the shortest, to know how many periods to generate. */
-export const longestPeriodMs: Record<AnalyticsPeriod, number> = { day: 25 * 3_600_000, week: 7 * dayMs + 3_600_000, month: 31 * dayMs + 3_600_000 };
-const shortestPeriodMs: Record<AnalyticsPeriod, number> = { day: 23 * 3_600_000, week: 7 * dayMs - 3_600_000, month: 28 * dayMs - 3_600_000 };
+export const longestPeriodMs: Record<AnalyticsPeriod, number> = {
+  day: 25 * 3_600_000,
+  week: 7 * dayMs + 3_600_000,
+  month: 31 * dayMs + 3_600_000,
+};
+const shortestPeriodMs: Record<AnalyticsPeriod, number> = {
+  day: 23 * 3_600_000,
+  week: 7 * dayMs - 3_600_000,
+  month: 28 * dayMs - 3_600_000,
+};
 
-const boundaryPattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+const boundaryPattern =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 interface Boundary {
   wall: { year: number; month: number; day: number; hour: number; minute: number; second: number; millisecond: number };
@@ -37,8 +46,12 @@ function parseBoundary(text: string): Boundary | null {
   const wall = { year: year!, month: month!, day: day!, hour: hour!, minute: minute!, second: second!, millisecond };
   const check = new Date(Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second));
   const real =
-    check.getUTCFullYear() === wall.year && check.getUTCMonth() === wall.month - 1 && check.getUTCDate() === wall.day &&
-    check.getUTCHours() === wall.hour && check.getUTCMinutes() === wall.minute && check.getUTCSeconds() === wall.second;
+    check.getUTCFullYear() === wall.year &&
+    check.getUTCMonth() === wall.month - 1 &&
+    check.getUTCDate() === wall.day &&
+    check.getUTCHours() === wall.hour &&
+    check.getUTCMinutes() === wall.minute &&
+    check.getUTCSeconds() === wall.second;
   if (!real || wall.year < firstYear || wall.year > lastYear) return null;
   const offset = match[8];
   if (offset === undefined) return { wall, offsetMinutes: null };
@@ -50,7 +63,10 @@ function parseBoundary(text: string): Boundary | null {
 function instantOf(boundary: Boundary, timeZone: string): number {
   const { wall, offsetMinutes } = boundary;
   if (offsetMinutes === null) return zonedInstant(wall, timeZone);
-  return Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.millisecond) - offsetMinutes * 60_000;
+  return (
+    Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.millisecond) -
+    offsetMinutes * 60_000
+  );
 }
 
 const boundary = (role: string) =>
@@ -92,7 +108,11 @@ function resolveWindow<Q extends WindowInput>(query: Q, ctx: z.RefinementCtx): Q
   const toMs = instantOf(parseBoundary(query.to) as Boundary, query.tz);
   if (fromMs >= toMs) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be later than from' });
   else if (query.period && (toMs - fromMs) / longestPeriodMs[query.period] > maxPeriodsInWindow) {
-    ctx.addIssue({ code: 'custom', path: ['to'], message: `the window may span at most ${maxPeriodsInWindow} ${query.period}s` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['to'],
+      message: `the window may span at most ${maxPeriodsInWindow} ${query.period}s`,
+    });
   }
   return { ...query, fromMs, toMs };
 }
@@ -115,8 +135,16 @@ export const openTicketsQuery = z.object({
     .positive()
     .max(24 * 90)
     .default(24)
-    .describe('Hours within which a ticket must get its first reply; a ticket past it without one, or answered later, is a breach'),
-  limit: z.coerce.number().int().min(1).max(maxOpenTicketsListed).default(50).describe('How many of the oldest open tickets to list'),
+    .describe(
+      'Hours within which a ticket must get its first reply; a ticket past it without one, or answered later, is a breach',
+    ),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(maxOpenTicketsListed)
+    .default(50)
+    .describe('How many of the oldest open tickets to list'),
 });
 
 export const retentionQuery = z
@@ -125,7 +153,9 @@ export const retentionQuery = z
     cohort: z
       .enum(retentionCohorts)
       .default('first_seen')
-      .describe('first_purchase: cohorts by first Order Completed, retained by purchases; first_seen: by first message, retained by any message'),
+      .describe(
+        'first_purchase: cohorts by first Order Completed, retained by purchases; first_seen: by first message, retained by any message',
+      ),
     period: periodField('week'),
     periods: z.coerce
       .number()

@@ -9,7 +9,9 @@ export interface AvroCodec<T> {
 
 /** The codec of `schemas/avro/<file>`; encoding checks the value against the schema and throws if it does not fit. */
 export function avroCodec<T>(file: string): AvroCodec<T> {
-  const type = avro.Type.forSchema(JSON.parse(readFileSync(new URL(`../avro/${file}`, import.meta.url), 'utf8')) as avro.Schema);
+  const type = avro.Type.forSchema(
+    JSON.parse(readFileSync(new URL(`../avro/${file}`, import.meta.url), 'utf8')) as avro.Schema,
+  );
   return {
     encode: (value) => type.toBuffer(value),
     decode: (buffer) => type.fromBuffer(buffer) as T,

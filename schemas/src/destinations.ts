@@ -1,7 +1,16 @@
 // Destinations: where the platform pushes what it knows (a webhook), and the triggers that make it push.
 import { z } from 'zod';
 
-export const destinationLimits = { triggers: 20, filters: 10, headers: 20, text: 200, template: 20_000, batch: 100, ratePerSecond: 1000, traits: 100 } as const;
+export const destinationLimits = {
+  triggers: 20,
+  filters: 10,
+  headers: 20,
+  text: 200,
+  template: 20_000,
+  batch: 100,
+  ratePerSecond: 1000,
+  traits: 100,
+} as const;
 
 const text = z.string().min(1).max(destinationLimits.text);
 const scalar = z.union([z.string().max(destinationLimits.text), z.number(), z.boolean()]);
@@ -29,7 +38,15 @@ export type SegmentTrigger = z.infer<typeof segmentTriggerSchema>;
 export type EventTrigger = z.infer<typeof eventTriggerSchema>;
 
 /** Header names a destination may not set: the platform sets them, or they would confuse the request itself. */
-export const reservedHeaders = ['content-type', 'content-length', 'host', 'idempotency-key', 'x-cdp-signature', 'transfer-encoding', 'connection'];
+export const reservedHeaders = [
+  'content-type',
+  'content-length',
+  'host',
+  'idempotency-key',
+  'x-cdp-signature',
+  'transfer-encoding',
+  'connection',
+];
 
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'must be an HTTP header name');
 
@@ -40,8 +57,14 @@ export const destinationBodySchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, message: 'must be an http or https URL' }).max(2000),
   headers: z
     .record(headerName, z.string().max(2000))
-    .refine((headers) => Object.keys(headers).length <= destinationLimits.headers, `at most ${destinationLimits.headers} headers`)
-    .refine((headers) => Object.keys(headers).every((name) => !reservedHeaders.includes(name.toLowerCase())), `may not set ${reservedHeaders.join(', ')}`)
+    .refine(
+      (headers) => Object.keys(headers).length <= destinationLimits.headers,
+      `at most ${destinationLimits.headers} headers`,
+    )
+    .refine(
+      (headers) => Object.keys(headers).every((name) => !reservedHeaders.includes(name.toLowerCase())),
+      `may not set ${reservedHeaders.join(', ')}`,
+    )
     .default({}),
   /** Signs every request (`X-CDP-Signature`); stored encrypted, never returned. */
   secret: z.string().min(16, 'must be at least 16 characters').max(200),

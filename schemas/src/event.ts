@@ -28,7 +28,11 @@ export const encodeEvent = eventCodec.encode;
 export const decodeEvent = eventCodec.decode;
 
 /** The times an event's DateTime64(3) columns can hold: 1900-01-01 up to, not including, 2300-01-01. */
-export const storableTimes = { from: Date.UTC(1900, 0, 1), until: Date.UTC(2300, 0, 1), text: '1900-01-01 to 2299-12-31' } as const;
+export const storableTimes = {
+  from: Date.UTC(1900, 0, 1),
+  until: Date.UTC(2300, 0, 1),
+  text: '1900-01-01 to 2299-12-31',
+} as const;
 
 export const isStorableTime = (epochMs: number) => epochMs >= storableTimes.from && epochMs < storableTimes.until;
 

@@ -20,7 +20,7 @@ describe('normalisePhone', () => {
   it('refuses local numbers and nonsense rather than guess a country', () => {
     for (const value of ['0912345678', '12', '+', 'call me', '', undefined]) expect(normalisePhone(value)).toBeNull();
   });
-  it('reads a local number as the given country\'s, and one with its country code as written', () => {
+  it("reads a local number as the given country's, and one with its country code as written", () => {
     expect(normalisePhone('0912 345 678', 'VN')).toBe('+84912345678');
     expect(normalisePhone('091.234.5678', 'VN')).toBe('+84912345678');
     expect(normalisePhone('+1 (415) 555-2671', 'VN')).toBe('+14155552671');

@@ -59,7 +59,9 @@ export function normalisePhone(value: unknown, defaultCountry?: CountryCode): st
   let text = String(value).trim();
   if (text.startsWith('00')) text = `+${text.slice(2)}`;
   if (!text.startsWith('+') && !defaultCountry) return null;
-  const phone = text.startsWith('+') ? parsePhoneNumberFromString(text) : parsePhoneNumberFromString(text, defaultCountry);
+  const phone = text.startsWith('+')
+    ? parsePhoneNumberFromString(text)
+    : parsePhoneNumberFromString(text, defaultCountry);
   return phone?.isPossible() ? phone.number : null;
 }
 

@@ -2,18 +2,31 @@
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from './messages';
 
-const pathsOf = (result: ReturnType<typeof parseMessage>) => (result.ok ? [] : result.issues.map((issue) => issue.path));
+const pathsOf = (result: ReturnType<typeof parseMessage>) =>
+  result.ok ? [] : result.issues.map((issue) => issue.path);
 
 describe('parseMessage', () => {
   it('accepts ISO-8601 times with or without a zone and with up to nanoseconds', () => {
-    for (const timestamp of ['2024-05-01', '2024-05-01T12:00:00Z', '2024-05-01T12:00:00.123+02:00', '2024-05-01T12:00:00.123456789Z', '2024-05-01 12:00:00']) {
-      expect({ timestamp, ok: parseMessage({ type: 'track', userId: 'u', event: 'E', timestamp }).ok }).toEqual({ timestamp, ok: true });
+    for (const timestamp of [
+      '2024-05-01',
+      '2024-05-01T12:00:00Z',
+      '2024-05-01T12:00:00.123+02:00',
+      '2024-05-01T12:00:00.123456789Z',
+      '2024-05-01 12:00:00',
+    ]) {
+      expect({ timestamp, ok: parseMessage({ type: 'track', userId: 'u', event: 'E', timestamp }).ok }).toEqual({
+        timestamp,
+        ok: true,
+      });
     }
   });
 
   it('refuses times Date.parse would guess at', () => {
     for (const timestamp of ['1', 'Tuesday 3pm', 'May 1, 2024', '2024-13-45T99:00:00Z', '+275760-09-13T00:00:00Z']) {
-      expect({ timestamp, paths: pathsOf(parseMessage({ type: 'track', userId: 'u', event: 'E', timestamp })) }).toEqual({ timestamp, paths: ['timestamp'] });
+      expect({
+        timestamp,
+        paths: pathsOf(parseMessage({ type: 'track', userId: 'u', event: 'E', timestamp })),
+      }).toEqual({ timestamp, paths: ['timestamp'] });
     }
   });
 

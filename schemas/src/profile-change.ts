@@ -15,4 +15,5 @@ export interface ProfileChange {
   version: number;
 }
 
-export const { encode: encodeProfileChange, decode: decodeProfileChange } = avroCodec<ProfileChange>('profile-change.avsc');
+export const { encode: encodeProfileChange, decode: decodeProfileChange } =
+  avroCodec<ProfileChange>('profile-change.avsc');

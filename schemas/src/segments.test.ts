@@ -14,8 +14,21 @@ describe('segment rule validation', () => {
     const rule = {
       and: [
         { trait: 'plan', in: ['pro', 1, true] },
-        { or: [{ stat: 'lastOrderAt', withinLastDays: 30 }, { stat: 'channels', contains: 'store' }] },
-        { not: { event: 'Order Completed', atLeast: 2, atMost: 5, withinDays: 90, where: [{ property: 'revenue', gt: 10 }] } },
+        {
+          or: [
+            { stat: 'lastOrderAt', withinLastDays: 30 },
+            { stat: 'channels', contains: 'store' },
+          ],
+        },
+        {
+          not: {
+            event: 'Order Completed',
+            atLeast: 2,
+            atMost: 5,
+            withinDays: 90,
+            where: [{ property: 'revenue', gt: 10 }],
+          },
+        },
         { notPerformed: 'Email Opened', withinDays: 30 },
         { trait: 'signedUpAt', after: '2025-01-01T00:00:00+07:00' },
       ],
@@ -24,7 +37,16 @@ describe('segment rule validation', () => {
   });
 
   it.each([
-    ['a wrongly typed operator value', { and: [{ trait: 'a', equals: 'x' }, { stat: 'orders', gte: 'x' }] }, ['rule.and.1.gte']],
+    [
+      'a wrongly typed operator value',
+      {
+        and: [
+          { trait: 'a', equals: 'x' },
+          { stat: 'orders', gte: 'x' },
+        ],
+      },
+      ['rule.and.1.gte'],
+    ],
     ['an unknown key', { trait: 'a', equals: 1, colour: 'red' }, ['rule.colour']],
     ['two operators in one condition', { trait: 'a', equals: 1, gt: 2 }, ['rule.gt']],
     ['no operator', { or: [{ trait: 'a' }] }, ['rule.or.0']],
@@ -34,7 +56,11 @@ describe('segment rule validation', () => {
     ['an empty and', { not: { and: [] } }, ['rule.not.and']],
     ['a non-object node', { or: [{ stat: 'orders', gt: 1 }, 'orders > 1'] }, ['rule.or.1']],
     ['a bound the wrong way round', { event: 'Order Completed', atLeast: 3, atMost: 1 }, ['rule.atMost']],
-    ['a property filter with two operators', { event: 'Order Completed', where: [{ property: 'revenue', gt: 1, lt: 5 }] }, ['rule.where.0.lt']],
+    [
+      'a property filter with two operators',
+      { event: 'Order Completed', where: [{ property: 'revenue', gt: 1, lt: 5 }] },
+      ['rule.where.0.lt'],
+    ],
     ['a date that is not ISO 8601', { trait: 'signedUpAt', before: 'last tuesday' }, ['rule.before']],
     ['a negative day count', { notPerformed: 'Order Completed', withinDays: -1 }, ['rule.withinDays']],
     ['a missing day count', { notPerformed: 'Order Completed' }, ['rule.withinDays']],
@@ -53,7 +79,15 @@ describe('segment rule validation', () => {
   });
 
   it('reports the same paths through the request body schema', () => {
-    const result = segmentBodySchema.safeParse({ name: 'x', rule: { and: [{ trait: 'a', equals: 'x' }, { stat: 'orders', gte: 'x' }] } });
+    const result = segmentBodySchema.safeParse({
+      name: 'x',
+      rule: {
+        and: [
+          { trait: 'a', equals: 'x' },
+          { stat: 'orders', gte: 'x' },
+        ],
+      },
+    });
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['rule.and.1.gte']);
   });

@@ -1,7 +1,15 @@
 // The segment rule language: a JSON tree of and / or / not over trait, stat and behaviour conditions, validated by zod.
 import { z } from 'zod';
 
-export const ruleLimits = { depth: 10, conditions: 100, stringLength: 200, inValues: 100, propertyFilters: 10, days: 3650, count: 1_000_000 } as const;
+export const ruleLimits = {
+  depth: 10,
+  conditions: 100,
+  stringLength: 200,
+  inValues: 100,
+  propertyFilters: 10,
+  days: 3650,
+  count: 1_000_000,
+} as const;
 
 const text = z.string().min(1).max(ruleLimits.stringLength);
 const scalar = z.union([z.string().max(ruleLimits.stringLength), z.number(), z.boolean()]);
@@ -30,7 +38,17 @@ export const traitConditionSchema = z.strictObject({ trait: text, ...valueOperat
 export const propertyFilterSchema = z.strictObject({ property: text, ...valueOperators });
 
 /** rfmRecency / rfmFrequency / rfmMonetary: quintile scores 1–5 among profiles with at least one order, else null. */
-export const numericStats = ['orders', 'revenue', 'events', 'openTickets', 'latestNps', 'latestCsat', 'rfmRecency', 'rfmFrequency', 'rfmMonetary'] as const;
+export const numericStats = [
+  'orders',
+  'revenue',
+  'events',
+  'openTickets',
+  'latestNps',
+  'latestCsat',
+  'rfmRecency',
+  'rfmFrequency',
+  'rfmMonetary',
+] as const;
 export const dateStats = ['lastOrderAt', 'firstSeen', 'lastSeen'] as const;
 export const statNames = [...numericStats, ...dateStats, 'channels'] as const;
 export type StatName = (typeof statNames)[number];

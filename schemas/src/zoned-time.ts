@@ -37,7 +37,14 @@ function offsetAt(timeZone: string, epochMs: number): number {
   for (const part of formatterOf(timeZone).formatToParts(new Date(seconds))) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
-  const wall = Date.UTC(parts.year ?? 1970, (parts.month ?? 1) - 1, parts.day ?? 1, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0);
+  const wall = Date.UTC(
+    parts.year ?? 1970,
+    (parts.month ?? 1) - 1,
+    parts.day ?? 1,
+    parts.hour ?? 0,
+    parts.minute ?? 0,
+    parts.second ?? 0,
+  );
   return wall - seconds;
 }
 
@@ -61,8 +68,8 @@ export function zonedInstant(wall: WallClock, timeZone: string): number {
   // A day either side brackets any change of offset near the time: no zone changes twice within two days.
   const offsetBefore = offsetAt(timeZone, asUtc - 86_400_000);
   const offsetAfter = offsetAt(timeZone, asUtc + 86_400_000);
-  const candidates = [asUtc - offsetBefore, asUtc - offsetAfter].filter((instant, index) =>
-    offsetAt(timeZone, instant) === (index === 0 ? offsetBefore : offsetAfter),
+  const candidates = [asUtc - offsetBefore, asUtc - offsetAfter].filter(
+    (instant, index) => offsetAt(timeZone, instant) === (index === 0 ? offsetBefore : offsetAfter),
   );
   return candidates.length > 0 ? Math.min(...candidates) : asUtc - offsetBefore;
 }

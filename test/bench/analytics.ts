@@ -52,7 +52,13 @@ async function main(): Promise<void> {
   const keptDir = process.env.BENCH_DATA_DIR;
   const dataDir = keptDir ?? mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-analytics-'));
   const readKey = `rk_bench_key_${process.pid}_${Date.now()}`;
-  const config = loadConfig({ CDP_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', CDP_READ_KEY: readKey, LOG_LEVEL: 'warn' });
+  const config = loadConfig({
+    CDP_DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    CDP_READ_KEY: readKey,
+    LOG_LEVEL: 'warn',
+  });
   const platform = await startPlatform(config, createLogger({ level: 'warn', name: 'bench' }), ['query-api']);
   try {
     const client = platform.clickhouse.client;
@@ -60,7 +66,9 @@ async function main(): Promise<void> {
 
     async function askApi(question: Question): Promise<{ ms: number; body: Record<string, unknown> }> {
       const started = performance.now();
-      const response = await fetch(`${platform.url}${question.path}?${new URLSearchParams(question.query)}`, { headers: { authorization: `Bearer ${readKey}` } });
+      const response = await fetch(`${platform.url}${question.path}?${new URLSearchParams(question.query)}`, {
+        headers: { authorization: `Bearer ${readKey}` },
+      });
       const body = (await response.json()) as Record<string, unknown>;
       const ms = performance.now() - started;
       if (response.status !== 200) throw new Error(`${question.path}: ${response.status} ${JSON.stringify(body)}`);
@@ -70,7 +78,9 @@ async function main(): Promise<void> {
       const started = performance.now();
       const results: Record<string, unknown>[][] = [];
       for (const query of question.handWritten) {
-        const result = await client.query(named('bench.handWritten', { query, query_params: question.params, format: 'JSONEachRow' }));
+        const result = await client.query(
+          named('bench.handWritten', { query, query_params: question.params, format: 'JSONEachRow' }),
+        );
         results.push(await result.json<Record<string, unknown>>());
       }
       return { ms: performance.now() - started, results };
@@ -96,7 +106,9 @@ async function main(): Promise<void> {
         handWritten.push(fromSql.ms);
       }
       measured.push({ question, api, handWritten, apiHeadline, handWrittenHeadline });
-      progress(`  p50/p95 ${thousands(percentile(api, 0.5))}/${thousands(percentile(api, 0.95))} ms, hand-written ${thousands(percentile(handWritten, 0.5))}/${thousands(percentile(handWritten, 0.95))} ms`);
+      progress(
+        `  p50/p95 ${thousands(percentile(api, 0.5))}/${thousands(percentile(api, 0.95))} ms, hand-written ${thousands(percentile(handWritten, 0.5))}/${thousands(percentile(handWritten, 0.95))} ms`,
+      );
     }
 
     out(
@@ -106,7 +118,9 @@ async function main(): Promise<void> {
     out(
       `data: ${thousands(loaded.storedRows)} stored event rows (${thousands(loaded.distinctMessages)} distinct messages, ${thousands(loaded.purchases)} purchase rows), ` +
         `${thousands(loaded.profiles)} resolved profiles (${thousands(loaded.merges)} merged away), ${thousands(loaded.diskMb)} MB on disk; ` +
-        (loaded.seconds > 0 ? `generated and loaded in ${thousands(loaded.seconds)} s (both materialized views included)\n` : `reused from ${keptDir}\n`),
+        (loaded.seconds > 0
+          ? `generated and loaded in ${thousands(loaded.seconds)} s (both materialized views included)\n`
+          : `reused from ${keptDir}\n`),
     );
     out('| endpoint | tz | p50 ms | p95 ms | target | hand-written SQL p50 / p95 ms | verdict |');
     out('|---|---|---|---|---|---|---|');
@@ -115,7 +129,8 @@ async function main(): Promise<void> {
       const handP95 = percentile(handWritten, 0.95);
       const meets = question.target === null ? 'no target' : p95 <= question.target ? 'meets target' : 'misses target';
       const pace = p95 <= handP95 ? 'no slower than hand-written' : `${(p95 / handP95).toFixed(1)}× hand-written p95`;
-      const agree = apiHeadline === handWrittenHeadline ? '' : `; headline differs: API ${apiHeadline}, SQL ${handWrittenHeadline}`;
+      const agree =
+        apiHeadline === handWrittenHeadline ? '' : `; headline differs: API ${apiHeadline}, SQL ${handWrittenHeadline}`;
       out(
         `| ${question.path.replace('/v1/analytics/', '')}: ${question.name} | ${question.query.tz} | ${thousands(percentile(api, 0.5))} | ${thousands(p95)} | ` +
           `${question.target === null ? '—' : `p95 ≤ ${question.target}`} | ${thousands(percentile(handWritten, 0.5))} / ${thousands(handP95)} | ${meets}; ${pace}${agree} |`,

@@ -36,7 +36,15 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
 const events = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const profiles = Number(process.env.BENCH_PROFILES ?? 1_000_000);
 const runs = Number(process.env.BENCH_RUNS ?? 10);
-const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const filters = 'from=2025-11-01&to=2025-12-01&tz=Asia%2FHo_Chi_Minh';
 const screens = ['', 'retention', 'repeat', 'care', 'groups', 'segments', 'customers/user_id:u1'];
 
@@ -52,7 +60,10 @@ function percentile(values: number[], share: number): number {
 
 /** The gzipped bytes of the scripts and styles a page loads before it runs: its module entry, modulepreloads and stylesheets. */
 function firstScreenBytes(html: string, read: (href: string) => Buffer): { js: number; css: number } {
-  const hrefs = [...html.matchAll(/<(?:script[^>]*src|link[^>]*href)="([^"]+)"[^>]*>/g)].map((match) => ({ tag: match[0], href: match[1] as string }));
+  const hrefs = [...html.matchAll(/<(?:script[^>]*src|link[^>]*href)="([^"]+)"[^>]*>/g)].map((match) => ({
+    tag: match[0],
+    href: match[1] as string,
+  }));
   let js = 0;
   let css = 0;
   for (const { tag, href } of hrefs) {
@@ -72,22 +83,44 @@ async function main(): Promise<void> {
   const keptDir = process.env.BENCH_DATA_DIR;
   const dataDir = keptDir ?? mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-console-'));
   const readKey = `rk_bench_key_${process.pid}_${Date.now()}`;
-  const config = loadConfig({ CDP_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', CDP_READ_KEY: readKey, LOG_LEVEL: 'warn', CDP_SEGMENTS_INTERVAL_MS: '3600000' });
-  const platform = await startPlatform(config, createLogger({ level: 'warn', name: 'bench' }), ['query-api', 'segments']);
+  const config = loadConfig({
+    CDP_DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    CDP_READ_KEY: readKey,
+    LOG_LEVEL: 'warn',
+    CDP_SEGMENTS_INTERVAL_MS: '3600000',
+  });
+  const platform = await startPlatform(config, createLogger({ level: 'warn', name: 'bench' }), [
+    'query-api',
+    'segments',
+  ]);
   let browser: Browser | null = null;
   try {
     const base = platform.url as string;
     const loaded = await loadEvents(platform.clickhouse.client, { events, profiles }, progress, Boolean(keptDir));
     progress('waiting for the first segment evaluation');
-    await waitFor(async () => ((await (await fetch(`${base}/v1/segments`, { headers: { authorization: `Bearer ${readKey}` } })).json()) as { evaluatedAt: string | null }).evaluatedAt !== null, {
-      timeoutMs: 600_000,
-      intervalMs: 2000,
-      what: 'the first segment evaluation',
-    });
+    await waitFor(
+      async () =>
+        (
+          (await (await fetch(`${base}/v1/segments`, { headers: { authorization: `Bearer ${readKey}` } })).json()) as {
+            evaluatedAt: string | null;
+          }
+        ).evaluatedAt !== null,
+      {
+        timeoutMs: 600_000,
+        intervalMs: 2000,
+        what: 'the first segment evaluation',
+      },
+    );
 
-    const consoleBytes = firstScreenBytes(readFileSync(path.join(consoleFilesDir, 'index.html'), 'utf8'), (href) => readFileSync(path.join(consoleFilesDir, href.replace(/^\/console\//, ''))));
+    const consoleBytes = firstScreenBytes(readFileSync(path.join(consoleFilesDir, 'index.html'), 'utf8'), (href) =>
+      readFileSync(path.join(consoleFilesDir, href.replace(/^\/console\//, ''))),
+    );
     const docsHtml = (await fetchBytes(`${base}/docs`)).toString('utf8');
-    const docsAssets = [...docsHtml.matchAll(/(?:src|href)="([^"]+\.(?:js|css))"/g)].map((match) => new URL(match[1] as string, `${base}/docs`).href);
+    const docsAssets = [...docsHtml.matchAll(/(?:src|href)="([^"]+\.(?:js|css))"/g)].map(
+      (match) => new URL(match[1] as string, `${base}/docs`).href,
+    );
     let docsJs = 0;
     let docsCss = 0;
     for (const asset of docsAssets) {
@@ -97,9 +130,16 @@ async function main(): Promise<void> {
     }
 
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
-    const coldLoad = async (url: string, signedIn: boolean, ready: string): Promise<{ drawn: number; complete: number; requests: string[] }> => {
+    const coldLoad = async (
+      url: string,
+      signedIn: boolean,
+      ready: string,
+    ): Promise<{ drawn: number; complete: number; requests: string[] }> => {
       const context = await browser!.newContext({ locale: 'vi-VN', viewport: { width: 1280, height: 900 } });
-      if (signedIn) await context.addInitScript({ content: `sessionStorage.setItem('cdp.readKey', ${JSON.stringify(readKey)}); localStorage.setItem('cdp.language', 'vi');` });
+      if (signedIn)
+        await context.addInitScript({
+          content: `sessionStorage.setItem('cdp.readKey', ${JSON.stringify(readKey)}); localStorage.setItem('cdp.language', 'vi');`,
+        });
       const page = await context.newPage();
       const requests: string[] = [];
       page.on('request', (request) => {
@@ -129,10 +169,14 @@ async function main(): Promise<void> {
       docs.push(swagger.drawn);
     }
 
-    progress('recording each screen\'s data requests');
+    progress("recording each screen's data requests");
     const requestsOf = new Map<string, string[]>();
     for (const screen of screens) {
-      const { requests } = await coldLoad(`${base}/console/${screen}${screen.includes('?') ? '&' : '?'}${filters}`, true, 'header.top');
+      const { requests } = await coldLoad(
+        `${base}/console/${screen}${screen.includes('?') ? '&' : '?'}${filters}`,
+        true,
+        'header.top',
+      );
       requestsOf.set(screen || 'overview', [...new Set(requests)]);
     }
     const timed = async (pathAndQuery: string): Promise<number[]> => {
@@ -147,14 +191,42 @@ async function main(): Promise<void> {
     };
     const health = await timed('/healthz');
 
-    out(`\nconsole benchmark: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, Debian's Chromium headless, chDB in process; ${runs} runs after a warm-up`);
-    out(`data: ${ms(loaded.storedRows)} stored event rows, ${ms(loaded.profiles)} profiles; ${loaded.seconds > 0 ? `generated in ${ms(loaded.seconds)} s` : `reused from ${keptDir}`}\n`);
+    out(
+      `\nconsole benchmark: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, Debian's Chromium headless, chDB in process; ${runs} runs after a warm-up`,
+    );
+    out(
+      `data: ${ms(loaded.storedRows)} stored event rows, ${ms(loaded.profiles)} profiles; ${loaded.seconds > 0 ? `generated in ${ms(loaded.seconds)} s` : `reused from ${keptDir}`}\n`,
+    );
     out('| measure | console | baseline in the same run | target |');
     out('|---|---|---|---|');
     out(`| first-screen JavaScript, gzipped | ${kb(consoleBytes.js)} | /docs (Swagger UI): ${kb(docsJs)} | ≤ 250 KB |`);
     out(`| first-screen CSS, gzipped | ${kb(consoleBytes.css)} | /docs: ${kb(docsCss)} | — |`);
-    out(`| cold load of the overview until drawn, p50 / p95 ms | ${ms(percentile(overview.map((load) => load.drawn), 0.5))} / ${ms(percentile(overview.map((load) => load.drawn), 0.95))} | /docs until its operations show: ${ms(percentile(docs, 0.5))} / ${ms(percentile(docs, 0.95))} | ≤ 1,000 |`);
-    out(`| cold load of the overview until every KPI is shown, p50 / p95 ms | ${ms(percentile(overview.map((load) => load.complete), 0.5))} / ${ms(percentile(overview.map((load) => load.complete), 0.95))} | — | — |`);
+    out(
+      `| cold load of the overview until drawn, p50 / p95 ms | ${ms(
+        percentile(
+          overview.map((load) => load.drawn),
+          0.5,
+        ),
+      )} / ${ms(
+        percentile(
+          overview.map((load) => load.drawn),
+          0.95,
+        ),
+      )} | /docs until its operations show: ${ms(percentile(docs, 0.5))} / ${ms(percentile(docs, 0.95))} | ≤ 1,000 |`,
+    );
+    out(
+      `| cold load of the overview until every KPI is shown, p50 / p95 ms | ${ms(
+        percentile(
+          overview.map((load) => load.complete),
+          0.5,
+        ),
+      )} / ${ms(
+        percentile(
+          overview.map((load) => load.complete),
+          0.95,
+        ),
+      )} | — | — |`,
+    );
     out('\n| screen | data request | p50 ms | p95 ms |');
     out('|---|---|---|---|');
     out(`| (baseline) | /healthz | ${ms(percentile(health, 0.5))} | ${ms(percentile(health, 0.95))} |`);
@@ -162,7 +234,9 @@ async function main(): Promise<void> {
       for (const request of requests) {
         progress(`timing ${request}`);
         const durations = await timed(request);
-        out(`| ${screen} | ${request.length > 110 ? `${request.slice(0, 107)}…` : request} | ${ms(percentile(durations, 0.5))} | ${ms(percentile(durations, 0.95))} |`);
+        out(
+          `| ${screen} | ${request.length > 110 ? `${request.slice(0, 107)}…` : request} | ${ms(percentile(durations, 0.5))} | ${ms(percentile(durations, 0.95))} |`,
+        );
       }
     }
   } finally {

@@ -15,9 +15,43 @@ const cdpBin = fileURLToPath(new URL('../../services/cdp/bin/cdp.js', import.met
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
-const families = ['Nguyễn', 'Trần', 'Lê', 'Phạm', 'Hoàng', 'Huỳnh', 'Phan', 'Vũ', 'Võ', 'Đặng', 'Bùi', 'Đỗ', 'Hồ', 'Ngô', 'Dương', 'Lý'];
+const families = [
+  'Nguyễn',
+  'Trần',
+  'Lê',
+  'Phạm',
+  'Hoàng',
+  'Huỳnh',
+  'Phan',
+  'Vũ',
+  'Võ',
+  'Đặng',
+  'Bùi',
+  'Đỗ',
+  'Hồ',
+  'Ngô',
+  'Dương',
+  'Lý',
+];
 const middles = ['Văn', 'Thị', 'Hữu', 'Minh', 'Ngọc', 'Thanh', 'Quốc', 'Thu'];
-const givens = ['An', 'Bình', 'Cường', 'Dũng', 'Hằng', 'Hương', 'Lan', 'Linh', 'Mai', 'Nam', 'Phúc', 'Quân', 'Thảo', 'Trang', 'Tuấn', 'Vy'];
+const givens = [
+  'An',
+  'Bình',
+  'Cường',
+  'Dũng',
+  'Hằng',
+  'Hương',
+  'Lan',
+  'Linh',
+  'Mai',
+  'Nam',
+  'Phúc',
+  'Quân',
+  'Thảo',
+  'Trang',
+  'Tuấn',
+  'Vy',
+];
 const districts = ['Quận 1', 'Quận 3', 'Bình Thạnh', 'Hoàn Kiếm', 'Cầu Giấy', 'Hải Châu'];
 
 /** Customer i, as the spreadsheet writes it and as its identify message carries it. */
@@ -51,7 +85,11 @@ async function writeCsv(file: string): Promise<void> {
 
 const memoryOf = (pid: number, field: 'VmRSS' | 'VmHWM') => {
   try {
-    return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN) / 1024;
+    return (
+      Number(
+        new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN,
+      ) / 1024
+    );
   } catch {
     return Number.NaN;
   }
@@ -67,7 +105,14 @@ interface Server {
 async function startIngest(): Promise<Server> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-import-'));
   const writeKey = `wk_bench_import_${process.pid}_${Date.now()}`;
-  const env = { CDP_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', CDP_WRITE_KEY: writeKey, LOG_LEVEL: 'warn', CDP_RATE_LIMIT_PER_SECOND: '1000000000' };
+  const env = {
+    CDP_DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    CDP_WRITE_KEY: writeKey,
+    LOG_LEVEL: 'warn',
+    CDP_RATE_LIMIT_PER_SECOND: '1000000000',
+  };
   const server = await spawnCdp(['ingest'], env, 120_000);
   return {
     url: server.url,
@@ -105,23 +150,75 @@ async function baseline(): Promise<Measured> {
       const batch: string[] = [];
       for (let i = from; i < next; i += 1) {
         const c = customer(i);
-        batch.push(JSON.stringify({ type: 'identify', messageId: `baseline-${i}`, userId: c.userId, traits: { name: c.name, email: c.email, phone: c.phone, points: c.points, address: c.address } }));
+        batch.push(
+          JSON.stringify({
+            type: 'identify',
+            messageId: `baseline-${i}`,
+            userId: c.userId,
+            traits: { name: c.name, email: c.email, phone: c.phone, points: c.points, address: c.address },
+          }),
+        );
       }
-      const response = await fetch(`${server.url}/v1/batch`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: `{"batch":[${batch.join(',')}]}` });
+      const response = await fetch(`${server.url}/v1/batch`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: `{"batch":[${batch.join(',')}]}`,
+      });
       if (!response.ok) throw new Error(`baseline batch refused: ${response.status} ${await response.text()}`);
       await response.body?.cancel();
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
-  return { name: `plain batches (${batchRows} rows, ${concurrency} in flight)`, seconds, rowsPerSecond: Math.round(rows / seconds), clientPeakMb: null, clientRssMb: null, serverPeakMb: await server.stop() };
+  return {
+    name: `plain batches (${batchRows} rows, ${concurrency} in flight)`,
+    seconds,
+    rowsPerSecond: Math.round(rows / seconds),
+    clientPeakMb: null,
+    clientRssMb: null,
+    serverPeakMb: await server.stop(),
+  };
 }
 
 /** `cdp import` as a user runs it, in its own process, its memory sampled from /proc every 200 ms. */
 async function importer(file: string, extra: string[]): Promise<Measured> {
   const server = await startIngest();
-  const args = ['import', file, '--country', 'VN', '--column', 'Mã KH=userId', '--column', 'Họ tên=name', '--column', 'Số điện thoại=phone', '--column', 'Email=email', '--column', 'Điểm=points:number', '--column', 'Địa chỉ=address'];
-  const child = spawn(process.execPath, [cdpBin, ...args, '--restart', '--batch', String(batchRows), '--concurrency', String(concurrency), '--url', server.url, '--write-key', server.writeKey, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [
+    'import',
+    file,
+    '--country',
+    'VN',
+    '--column',
+    'Mã KH=userId',
+    '--column',
+    'Họ tên=name',
+    '--column',
+    'Số điện thoại=phone',
+    '--column',
+    'Email=email',
+    '--column',
+    'Điểm=points:number',
+    '--column',
+    'Địa chỉ=address',
+  ];
+  const child = spawn(
+    process.execPath,
+    [
+      cdpBin,
+      ...args,
+      '--restart',
+      '--batch',
+      String(batchRows),
+      '--concurrency',
+      String(concurrency),
+      '--url',
+      server.url,
+      '--write-key',
+      server.writeKey,
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => progress(chunk.toString().trimEnd()));
@@ -166,12 +263,18 @@ try {
   results.push(await importer(file, ['--gzip']));
   const plain = results[0] as Measured;
 
-  out(`\nimport benchmark: ${rows} customer rows (${megabytes.toFixed(0)} MB CSV) into \`cdp ingest\` on the embedded runtime, ${os.cpus().length} cores, Node ${process.version}`);
-  out('| run | seconds | rows/s | vs plain batches | client peak RSS MB | client RSS at 25/50/75/100% MB | server peak RSS MB |');
+  out(
+    `\nimport benchmark: ${rows} customer rows (${megabytes.toFixed(0)} MB CSV) into \`cdp ingest\` on the embedded runtime, ${os.cpus().length} cores, Node ${process.version}`,
+  );
+  out(
+    '| run | seconds | rows/s | vs plain batches | client peak RSS MB | client RSS at 25/50/75/100% MB | server peak RSS MB |',
+  );
   out('|---|---|---|---|---|---|---|');
   for (const result of results) {
     const rss = result.clientRssMb ? result.clientRssMb.join(' / ') : '—';
-    out(`| ${result.name} | ${result.seconds.toFixed(1)} | ${result.rowsPerSecond} | ${Math.round((result.rowsPerSecond / plain.rowsPerSecond) * 100)}% | ${result.clientPeakMb ?? '—'} | ${rss} | ${result.serverPeakMb} |`);
+    out(
+      `| ${result.name} | ${result.seconds.toFixed(1)} | ${result.rowsPerSecond} | ${Math.round((result.rowsPerSecond / plain.rowsPerSecond) * 100)}% | ${result.clientPeakMb ?? '—'} | ${rss} | ${result.serverPeakMb} |`,
+    );
   }
   out('\ntarget: cdp import >= 50k rows/s, its memory flat over the run');
 } finally {

@@ -66,10 +66,21 @@ interface Server {
 }
 
 async function startServer(target: Target, env: Record<string, string> = {}): Promise<Server> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', 'bench-profiles'] : []), new URL(import.meta.url).pathname, '--serve', target], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', 'bench-profiles'] : []),
+      new URL(import.meta.url).pathname,
+      '--serve',
+      target,
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    },
+  );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   // The server's own log lines share stdout: wait for the line that carries the wanted field.
   const lineWith = async <T>(field: string): Promise<T | null> => {
@@ -102,9 +113,20 @@ function load(options: autocannon.Options): Promise<Result> {
   return autocannon({ connections, duration: seconds, ...options });
 }
 
-const trackBody = (i: number) => JSON.stringify({ userId: `user-${i % 1000}`, event: 'Product Viewed', properties: { sku: `sku-${i}`, price: 19.99, currency: 'EUR' }, context: { library: { name: 'bench', version: '1.0.0' } } });
+const trackBody = (i: number) =>
+  JSON.stringify({
+    userId: `user-${i % 1000}`,
+    event: 'Product Viewed',
+    properties: { sku: `sku-${i}`, price: 19.99, currency: 'EUR' },
+    context: { library: { name: 'bench', version: '1.0.0' } },
+  });
 const batchBody = JSON.stringify({
-  batch: Array.from({ length: batchSize }, (_, i) => ({ type: 'track', userId: `user-${i % 1000}`, event: 'Product Viewed', properties: { sku: `sku-${i}`, price: 19.99 } })),
+  batch: Array.from({ length: batchSize }, (_, i) => ({
+    type: 'track',
+    userId: `user-${i % 1000}`,
+    event: 'Product Viewed',
+    properties: { sku: `sku-${i}`, price: 19.99 },
+  })),
 });
 
 interface Row {
@@ -122,8 +144,20 @@ async function measure(target: 'embedded' | 'kafka', env: Record<string, string>
   const server = await startServer(target, env);
   const headers = { 'content-type': 'application/json', authorization: basicAuth(server.writeKey) };
   const track = await load({ url: `${server.url}/v1/track`, method: 'POST', headers, body: trackBody(1) });
-  const batch = await load({ url: `${server.url}/v1/batch`, method: 'POST', headers, body: batchBody, connections: 10 });
-  const half = await load({ url: `${server.url}/v1/track`, method: 'POST', headers, body: trackBody(2), overallRate: Math.max(1, Math.floor(track.requests.average / 2)) });
+  const batch = await load({
+    url: `${server.url}/v1/batch`,
+    method: 'POST',
+    headers,
+    body: batchBody,
+    connections: 10,
+  });
+  const half = await load({
+    url: `${server.url}/v1/track`,
+    method: 'POST',
+    headers,
+    body: trackBody(2),
+    overallRate: Math.max(1, Math.floor(track.requests.average / 2)),
+  });
   const rssMb = await server.stop();
   const errors = [track, batch, half].reduce((sum, result) => sum + result.errors + result.non2xx, 0);
   return {
@@ -141,10 +175,17 @@ async function measure(target: 'embedded' | 'kafka', env: Record<string, string>
 async function main(): Promise<void> {
   const hello = await startServer('hello');
   const baseline = await load({ url: hello.url });
-  const postBaseline = await load({ url: hello.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: trackBody(0) });
+  const postBaseline = await load({
+    url: hello.url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: trackBody(0),
+  });
   const helloRss = await hello.stop();
   const rows = [await measure('embedded', {})];
-  const kafka = process.env.KAFKA_BROKERS ? { brokers: process.env.KAFKA_BROKERS, stop: async () => undefined } : await startLocalKafka();
+  const kafka = process.env.KAFKA_BROKERS
+    ? { brokers: process.env.KAFKA_BROKERS, stop: async () => undefined }
+    : await startLocalKafka();
   try {
     rows.push(await measure('kafka', { KAFKA_BROKERS: kafka.brokers }));
   } finally {
@@ -153,15 +194,27 @@ async function main(): Promise<void> {
 
   const helloRps = Math.round(baseline.requests.average);
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  out(`\ningest benchmark: ${seconds} s per measurement, ${connections} connections (batch: 10), ${os.cpus().length} cores, Node ${process.version}`);
-  out(`hello-world Fastify baseline (GET): ${helloRps} req/s, p50 ${baseline.latency.p50} ms, p99 ${baseline.latency.p99} ms, RSS ${helloRss} MB`);
-  out(`hello-world with a track body (POST, JSON parsed): ${Math.round(postBaseline.requests.average)} req/s, p99 ${postBaseline.latency.p99} ms\n`);
-  out('| runtime | track req/s | track vs hello | track p50 ms | track p99 ms | batch(100) events/s | p99 at half load ms | RSS MB | errors |');
+  out(
+    `\ningest benchmark: ${seconds} s per measurement, ${connections} connections (batch: 10), ${os.cpus().length} cores, Node ${process.version}`,
+  );
+  out(
+    `hello-world Fastify baseline (GET): ${helloRps} req/s, p50 ${baseline.latency.p50} ms, p99 ${baseline.latency.p99} ms, RSS ${helloRss} MB`,
+  );
+  out(
+    `hello-world with a track body (POST, JSON parsed): ${Math.round(postBaseline.requests.average)} req/s, p99 ${postBaseline.latency.p99} ms\n`,
+  );
+  out(
+    '| runtime | track req/s | track vs hello | track p50 ms | track p99 ms | batch(100) events/s | p99 at half load ms | RSS MB | errors |',
+  );
   out('|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
-    out(`| ${row.runtime} | ${row.trackRps} | ${Math.round((row.trackRps / helloRps) * 100)}% | ${row.trackP50} | ${row.trackP99} | ${row.batchEventsPerSecond} | ${row.halfLoadP99} | ${row.rssMb} | ${row.errors} |`);
+    out(
+      `| ${row.runtime} | ${row.trackRps} | ${Math.round((row.trackRps / helloRps) * 100)}% | ${row.trackP50} | ${row.trackP99} | ${row.batchEventsPerSecond} | ${row.halfLoadP99} | ${row.rssMb} | ${row.errors} |`,
+    );
   }
-  out('\ntargets: track >= 50% of hello-world; batch >= 100k events/s embedded, >= 50k into Kafka; p99 at half load < 50 ms');
+  out(
+    '\ntargets: track >= 50% of hello-world; batch >= 100k events/s embedded, >= 50k into Kafka; p99 at half load < 50 ms',
+  );
 }
 
 if (process.argv[2] === '--serve') await serve(process.argv[3] as Target);

@@ -53,7 +53,8 @@ const runtimes = ['kafka', 'embedded'] as const;
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
 const percent = (share: number) => `${Math.round(share * 100)}%`;
-const milliseconds = (ms: number) => (Number.isFinite(ms) ? `${thousands(ms)} ms` : `> ${thousands(probeTimeoutMs)} ms`);
+const milliseconds = (ms: number) =>
+  Number.isFinite(ms) ? `${thousands(ms)} ms` : `> ${thousands(probeTimeoutMs)} ms`;
 
 function throughputRow(result: ThroughputResult): string {
   const perBatch = Math.round(result.events / Math.max(1, result.batches));
@@ -88,26 +89,40 @@ async function main(): Promise<void> {
     : process.env.KAFKA_BROKERS
       ? { brokers: process.env.KAFKA_BROKERS, stop: async () => undefined }
       : await startLocalKafka();
-  const env = (runtime: (typeof runtimes)[number]): Record<string, string> => (runtime === 'kafka' && kafka ? { KAFKA_BROKERS: kafka.brokers } : {});
+  const env = (runtime: (typeof runtimes)[number]): Record<string, string> =>
+    runtime === 'kafka' && kafka ? { KAFKA_BROKERS: kafka.brokers } : {};
   try {
     if (parts.has('throughput')) {
       for (const runtime of runtimes) {
-        const result = await runPart<ThroughputResult>(new URL('./resolver/throughput.ts', import.meta.url), [runtime], { env: { ...env(runtime), BENCH_EVENTS: String(events) } });
+        const result = await runPart<ThroughputResult>(
+          new URL('./resolver/throughput.ts', import.meta.url),
+          [runtime],
+          { env: { ...env(runtime), BENCH_EVENTS: String(events) } },
+        );
         rows.push(throughputRow(result));
       }
     }
     if (parts.has('memory')) {
-      rows.push(memoryRow(await runPart<MemoryResult>(new URL('./resolver/memory.ts', import.meta.url), [], { node: ['--expose-gc'] })));
+      rows.push(
+        memoryRow(
+          await runPart<MemoryResult>(new URL('./resolver/memory.ts', import.meta.url), [], { node: ['--expose-gc'] }),
+        ),
+      );
     }
     if (parts.has('freshness')) {
-      for (const runtime of runtimes) rows.push(freshnessRow(await measureFreshness(runtime, env(runtime), seconds, rate)));
+      for (const runtime of runtimes)
+        rows.push(freshnessRow(await measureFreshness(runtime, env(runtime), seconds, rate)));
     }
   } finally {
     await kafka?.stop();
   }
 
-  const kafkaSource = process.env.KAFKA_BROKERS ? `Kafka at ${process.env.KAFKA_BROKERS}` : 'a local single-node Kafka on the same machine';
-  out(`\nresolver benchmark: ${os.cpus().length} cores, Node ${process.version}, ${kafkaSource}; timings vary with other load on the machine\n`);
+  const kafkaSource = process.env.KAFKA_BROKERS
+    ? `Kafka at ${process.env.KAFKA_BROKERS}`
+    : 'a local single-node Kafka on the same machine';
+  out(
+    `\nresolver benchmark: ${os.cpus().length} cores, Node ${process.version}, ${kafkaSource}; timings vary with other load on the machine\n`,
+  );
   out('| measure | runtime | result | target | detail |');
   out('|---|---|---|---|---|');
   for (const row of rows) out(row);

@@ -58,10 +58,18 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The whole platform on the benchmark's store, following profile changes or not, under steady orders. */
 async function freshnessOf(dataDir: string, follow: boolean): Promise<Freshness> {
-  progress(`freshness, ${follow ? 'following profile changes' : 'full passes only'}: starting the platform (its first full pass first)`);
+  progress(
+    `freshness, ${follow ? 'following profile changes' : 'full passes only'}: starting the platform (its first full pass first)`,
+  );
   // Before following, a full pass every minute was how segments kept up; following, full passes come at the default.
-  const env: Record<string, string> = { BENCH_DATA_DIR: dataDir, CDP_SEGMENTS_FOLLOW: String(follow), ...(follow ? {} : { CDP_SEGMENTS_INTERVAL_MS: '60000' }) };
-  const part = spawnPart<FreshnessServed | ChangeTimes>(new URL('./segments/freshness.ts', import.meta.url), [], { env });
+  const env: Record<string, string> = {
+    BENCH_DATA_DIR: dataDir,
+    CDP_SEGMENTS_FOLLOW: String(follow),
+    ...(follow ? {} : { CDP_SEGMENTS_INTERVAL_MS: '60000' }),
+  };
+  const part = spawnPart<FreshnessServed | ChangeTimes>(new URL('./segments/freshness.ts', import.meta.url), [], {
+    env,
+  });
   try {
     return await measureFreshness(part, freshnessRate, freshnessSeconds, progress);
   } finally {
@@ -73,7 +81,11 @@ async function main(): Promise<void> {
   // The freshness parts serve the store the first part built: it lives in a directory this process owns.
   const ownDir = process.env.BENCH_DATA_DIR ? null : mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-segments-'));
   const dataDir = process.env.BENCH_DATA_DIR ?? ownDir!;
-  const server = spawnPart<Served | Evaluated | { error: string }>(new URL('./segments/server.ts', import.meta.url), [], { env: { BENCH_DATA_DIR: dataDir } });
+  const server = spawnPart<Served | Evaluated | { error: string }>(
+    new URL('./segments/server.ts', import.meta.url),
+    [],
+    { env: { BENCH_DATA_DIR: dataDir } },
+  );
   const rows: string[] = [];
   try {
     const served = (await server.next()) as Served;
@@ -82,7 +94,10 @@ async function main(): Promise<void> {
       const started = performance.now();
       const response = await fetch(`${url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const parsed = (await response.json()) as Record<string, unknown>;
@@ -91,7 +106,8 @@ async function main(): Promise<void> {
     };
 
     const ids = new Map<string, string>();
-    for (const segment of customSegments) ids.set(segment.name, String((await call('POST', '/v1/segments', segment)).body.id));
+    for (const segment of customSegments)
+      ids.set(segment.name, String((await call('POST', '/v1/segments', segment)).body.id));
     progress('custom segments created; evaluating');
     server.child.stdin!.write('evaluate\n');
     const evaluated = (await server.next()) as Evaluated | { error: string };
@@ -111,7 +127,13 @@ async function main(): Promise<void> {
     const listed = (await call('GET', '/v1/segments')).body.segments as Array<{ id: string; size: number }>;
     const exportOf = async (name: string) => {
       const segmentId = ids.get(name)!;
-      const exported = await exportCsv({ url, key, segmentId, traits: ['plan', 'country'], serverPid: server.child.pid! });
+      const exported = await exportCsv({
+        url,
+        key,
+        segmentId,
+        traits: ['plan', 'country'],
+        serverPid: server.child.pid!,
+      });
       return { ...exported, audience: listed.find((segment) => segment.id === segmentId)?.size ?? 0 };
     };
     // The smaller audience first: if the larger one then needs no more memory, memory does not grow with the audience.
@@ -126,7 +148,9 @@ async function main(): Promise<void> {
     const previewTimes = previewMs.map((preview) => preview.ms);
     const slowestPreview = [...previewMs].sort((a, b) => b.ms - a.ms)[0]!;
     const p95 = percentile(previewTimes, 0.95);
-    rows.push(`| evaluation, first pass (everyone enters) | ${seconds(first.ms)} | ≤ 10 s | ${passDetail(first)}; ${thousands(evaluated.members)} memberships after |`);
+    rows.push(
+      `| evaluation, first pass (everyone enters) | ${seconds(first.ms)} | ≤ 10 s | ${passDetail(first)}; ${thousands(evaluated.members)} memberships after |`,
+    );
     rows.push(
       `| evaluation, second pass (after a minute of live traffic) | ${seconds(second.ms)} | ≤ 10 s | ${thousands(evaluated.arrivals)} messages of the last minute stored after the first pass; ${passDetail(second)} |`,
     );
@@ -159,9 +183,15 @@ async function main(): Promise<void> {
       const detail = (run: Freshness) =>
         `${thousands(run.sent)} orders in ${freshnessSeconds} s; ${thousands(run.seen)} of ${thousands(run.measured)} sampled first orders had a change by the end, max ${ms(run.maxMs)}; ` +
         `${run.fullPasses} full passes, drift ${run.drift}, ${thousands(run.swept)} profiles swept; server RSS ${thousands(run.rssMb.start)} MB at the start, peak ${thousands(run.rssMb.peak)}, end ${thousands(run.rssMb.end)}`;
-      rows.push(`| first full pass of the whole platform on start | ${seconds(after.firstPassMs)} | ≤ 10 s | full passes only: ${seconds(before.firstPassMs)} |`);
-      rows.push(`| membership freshness p50 / p95, full passes every minute only (before) | ${ms(before.p50Ms)} / ${ms(before.p95Ms)} | — | ${detail(before)} |`);
-      rows.push(`| membership freshness p50 / p95, following profile changes (full passes every 5 minutes) | ${ms(after.p50Ms)} / ${ms(after.p95Ms)} | p95 ≤ 5 s | ${detail(after)} |`);
+      rows.push(
+        `| first full pass of the whole platform on start | ${seconds(after.firstPassMs)} | ≤ 10 s | full passes only: ${seconds(before.firstPassMs)} |`,
+      );
+      rows.push(
+        `| membership freshness p50 / p95, full passes every minute only (before) | ${ms(before.p50Ms)} / ${ms(before.p95Ms)} | — | ${detail(before)} |`,
+      );
+      rows.push(
+        `| membership freshness p50 / p95, following profile changes (full passes every 5 minutes) | ${ms(after.p50Ms)} / ${ms(after.p95Ms)} | p95 ≤ 5 s | ${detail(after)} |`,
+      );
     }
     out(
       `\nsegments benchmark: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, chDB in the serving process; ` +
@@ -171,7 +201,9 @@ async function main(): Promise<void> {
       `data: ${thousands(load.events)} events (one identify per profile), ${thousands(load.profiles)} profiles (${thousands(load.merges)} more merged away), ` +
         `${thousands(load.orders)} orders; profile_stats ${thousands(load.profileStatsRows)} rows, profile_traits ${thousands(load.profileTraitRows)} rows, identities ${thousands(load.identities)} rows; ` +
         `${thousands(load.diskMb)} MB on disk; ` +
-        (load.seconds > 0 ? `generated and loaded in ${load.seconds.toFixed(0)} s (materialized views included)\n` : `reused from ${process.env.BENCH_DATA_DIR}\n`),
+        (load.seconds > 0
+          ? `generated and loaded in ${load.seconds.toFixed(0)} s (materialized views included)\n`
+          : `reused from ${process.env.BENCH_DATA_DIR}\n`),
     );
     out('| measure | result | target | detail |');
     out('|---|---|---|---|');

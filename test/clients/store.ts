@@ -6,17 +6,24 @@ import type { TestPlatform } from '../harness/platform';
 
 /** Rows of the events table per messageId (no FINAL: a message delivered twice would show as 2). */
 export async function storedCounts(cdp: TestPlatform, messageIds: string[]): Promise<Map<string, number>> {
-  const result = await cdp.platform.clickhouse.client.query(named('test.storedCounts', {
-    query: 'SELECT message_id, toUInt32(count()) AS n FROM events WHERE message_id IN {ids:Array(String)} GROUP BY message_id',
-    query_params: { ids: messageIds },
-    format: 'JSONEachRow',
-  }));
+  const result = await cdp.platform.clickhouse.client.query(
+    named('test.storedCounts', {
+      query:
+        'SELECT message_id, toUInt32(count()) AS n FROM events WHERE message_id IN {ids:Array(String)} GROUP BY message_id',
+      query_params: { ids: messageIds },
+      format: 'JSONEachRow',
+    }),
+  );
   const rows = await result.json<{ message_id: string; n: number }>();
   return new Map(rows.map((row) => [row.message_id, Number(row.n)]));
 }
 
 /** Waits until every expected messageId is stored, then returns the counts of those and of any unexpected ones. */
-export async function waitForStored(cdp: TestPlatform, expected: string[], unexpected: string[] = []): Promise<Map<string, number>> {
+export async function waitForStored(
+  cdp: TestPlatform,
+  expected: string[],
+  unexpected: string[] = [],
+): Promise<Map<string, number>> {
   await waitFor(
     async () => {
       const counts = await storedCounts(cdp, expected);
@@ -29,28 +36,43 @@ export async function waitForStored(cdp: TestPlatform, expected: string[], unexp
 
 /** The stored context of one message, parsed. */
 export async function storedContext(cdp: TestPlatform, messageId: string): Promise<Record<string, unknown>> {
-  const result = await cdp.platform.clickhouse.client.query(named('test.storedContext', {
-    query: 'SELECT context FROM events WHERE message_id = {id:String} LIMIT 1',
-    query_params: { id: messageId },
-    format: 'JSONEachRow',
-  }));
+  const result = await cdp.platform.clickhouse.client.query(
+    named('test.storedContext', {
+      query: 'SELECT context FROM events WHERE message_id = {id:String} LIMIT 1',
+      query_params: { id: messageId },
+      format: 'JSONEachRow',
+    }),
+  );
   const rows = await result.json<{ context: string }>();
   if (!rows[0]) throw new Error(`message ${messageId} is not stored`);
   return JSON.parse(rows[0].context) as Record<string, unknown>;
 }
 
 /** Sends a demo customer base through the tracking API and waits until the resolver stored every message of it. */
-export async function loadDemo(cdp: TestPlatform, options: { customers: number; months: number; seed: number }): Promise<{ messages: number }> {
+export async function loadDemo(
+  cdp: TestPlatform,
+  options: { customers: number; months: number; seed: number },
+): Promise<{ messages: number }> {
   const sent = await sendDemo({ url: cdp.url, writeKey: cdp.writeKey, ...options });
   const stored = async () => {
-    const result = await cdp.platform.clickhouse.client.query(named('test.storedMessages', { query: 'SELECT uniqExact(message_id) AS stored FROM events', format: 'JSONEachRow' }));
+    const result = await cdp.platform.clickhouse.client.query(
+      named('test.storedMessages', {
+        query: 'SELECT uniqExact(message_id) AS stored FROM events',
+        format: 'JSONEachRow',
+      }),
+    );
     return Number((await result.json<{ stored: string | number }>())[0]?.stored ?? 0);
   };
-  await waitFor(async () => (await stored()) === sent.messages, { timeoutMs: 60_000, what: `${sent.messages} demo messages stored` });
+  await waitFor(async () => (await stored()) === sent.messages, {
+    timeoutMs: 60_000,
+    what: `${sent.messages} demo messages stored`,
+  });
   // And segments have followed every profile those messages changed, so sizes move only with full passes from here.
   if (cdp.config.segmentsFollow) {
     await waitFor(
-      async () => (await counterOf(cdp.url, 'cdp_segments_profile_changes_read_total')) >= (await counterOf(cdp.url, 'cdp_resolver_profile_changes_total')),
+      async () =>
+        (await counterOf(cdp.url, 'cdp_segments_profile_changes_read_total')) >=
+        (await counterOf(cdp.url, 'cdp_resolver_profile_changes_total')),
       { timeoutMs: 120_000, what: 'segments to follow every changed profile' },
     );
   }

@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { waitFor } from '@cdp/runtime';
 import { flatten, messages } from '@cdp/console/locales';
-import { accessibilityProblems, englishLeftOver, screenshot, startConsoleRig, widths, type ConsoleRig } from '../harness/console';
+import {
+  accessibilityProblems,
+  englishLeftOver,
+  screenshot,
+  startConsoleRig,
+  widths,
+  type ConsoleRig,
+} from '../harness/console';
 import { loadDemo } from '../clients/store';
 
 const vi = messages.vi;
@@ -19,12 +26,32 @@ const spaces = (text: string | null) => (text ?? '').replace(/\s+/gu, ' ').trim(
 const integer = new Intl.NumberFormat('vi-VN', { maximumFractionDigits: 0 });
 const digits = (count: number) => new Intl.NumberFormat('vi-VN', { maximumFractionDigits: count });
 const number = (value: number | null) => (value === null ? '—' : spaces(integer.format(value)));
-const percent = (ratio: number | null) => (ratio === null ? '—' : spaces(new Intl.NumberFormat('vi-VN', { style: 'percent', maximumFractionDigits: 1 }).format(ratio)));
-const vnd = (value: number) => spaces(new Intl.NumberFormat('vi-VN', { style: 'currency', currency: 'VND', maximumFractionDigits: 0 }).format(value));
+const percent = (ratio: number | null) =>
+  ratio === null
+    ? '—'
+    : spaces(new Intl.NumberFormat('vi-VN', { style: 'percent', maximumFractionDigits: 1 }).format(ratio));
+const vnd = (value: number) =>
+  spaces(
+    new Intl.NumberFormat('vi-VN', { style: 'currency', currency: 'VND', maximumFractionDigits: 0 }).format(value),
+  );
 const unit = (template: string, value: string) => spaces(template.replace('{{value}}', value));
 
 type Kpis = Record<string, number | null>;
-const kpiNames = ['activeCustomers', 'newCustomers', 'orders', 'revenue', 'aov', 'purchaseFrequency', 'churnRate', 'nps', 'csat', 'tickets', 'complaints', 'medianFirstResponseMinutes', 'medianResolutionHours'];
+const kpiNames = [
+  'activeCustomers',
+  'newCustomers',
+  'orders',
+  'revenue',
+  'aov',
+  'purchaseFrequency',
+  'churnRate',
+  'nps',
+  'csat',
+  'tickets',
+  'complaints',
+  'medianFirstResponseMinutes',
+  'medianResolutionHours',
+];
 
 function kpiText(name: string, value: number | null | undefined): string {
   if (value === null || value === undefined) return '—';
@@ -39,15 +66,23 @@ function kpiText(name: string, value: number | null | undefined): string {
 
 // A preset window computed here, apart from the console's code: today counts, `to` is tomorrow.
 const dayMs = 86_400_000;
-const addDays = (day: string, days: number) => new Date(Date.parse(`${day}T00:00:00Z`) + days * dayMs).toISOString().slice(0, 10);
-const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(Date.now());
+const addDays = (day: string, days: number) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + days * dayMs).toISOString().slice(0, 10);
+const today = () =>
+  new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    Date.now(),
+  );
 const lastDays = (days: number) => ({ from: addDays(addDays(today(), 1), -days), to: addDays(today(), 1), tz });
 
 let rig: ConsoleRig;
 
 async function api<T>(path: string, params: Record<string, string | number> = {}): Promise<T> {
-  const search = new URLSearchParams(Object.entries(params).map(([name, value]): [string, string] => [name, String(value)]));
-  const response = await fetch(`${rig.cdp.url}${path}${search.size ? `?${search}` : ''}`, { headers: { authorization: `Bearer ${rig.cdp.readKey}` } });
+  const search = new URLSearchParams(
+    Object.entries(params).map(([name, value]): [string, string] => [name, String(value)]),
+  );
+  const response = await fetch(`${rig.cdp.url}${path}${search.size ? `?${search}` : ''}`, {
+    headers: { authorization: `Bearer ${rig.cdp.readKey}` },
+  });
   expect(response.status, path).toBe(200);
   return (await response.json()) as T;
 }
@@ -72,10 +107,13 @@ beforeAll(async () => {
   await loadDemo(rig.cdp, { customers: 300, months: 4, seed: 7 });
   const storedAt = Date.now();
   // Groups and the RFM grid come from an evaluation that began after everything was stored.
-  await waitFor(async () => {
-    const list = await api<{ evaluatedAt: string | null }>('/v1/segments');
-    return list.evaluatedAt !== null && Date.parse(list.evaluatedAt) > storedAt;
-  }, { timeoutMs: 30_000, what: 'a segment evaluation of the demo data' });
+  await waitFor(
+    async () => {
+      const list = await api<{ evaluatedAt: string | null }>('/v1/segments');
+      return list.evaluatedAt !== null && Date.parse(list.evaluatedAt) > storedAt;
+    },
+    { timeoutMs: 30_000, what: 'a segment evaluation of the demo data' },
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -85,17 +123,30 @@ afterAll(async () => {
 describe('the overview', () => {
   it('shows every KPI of the last 30 days as the API gives it, with its change against the 30 days before', async () => {
     const window = lastDays(30);
-    const kpis = await api<{ totals: Kpis; byChannel: Array<Kpis & { channel: string }> }>('/v1/analytics/kpis', window);
-    const before = await api<{ totals: Kpis }>('/v1/analytics/kpis', { ...window, from: addDays(window.from, -30), to: window.from });
+    const kpis = await api<{ totals: Kpis; byChannel: Array<Kpis & { channel: string }> }>(
+      '/v1/analytics/kpis',
+      window,
+    );
+    const before = await api<{ totals: Kpis }>('/v1/analytics/kpis', {
+      ...window,
+      from: addDays(window.from, -30),
+      to: window.from,
+    });
     const series = await api<{ series: Kpis[] }>('/v1/analytics/kpis/series', { ...window, period: 'day' });
     expect(kpis.totals.activeCustomers).toBeGreaterThan(0);
     const { context, page } = await rig.open({ path: '/console/' });
-    for (const name of kpiNames) await expect.poll(() => text(page.getByTestId(`kpi-${name}`)), { message: name }).toBe(kpiText(name, kpis.totals[name]));
+    for (const name of kpiNames)
+      await expect
+        .poll(() => text(page.getByTestId(`kpi-${name}`)), { message: name })
+        .toBe(kpiText(name, kpis.totals[name]));
     await settled(page);
     for (const name of kpiNames) {
       const [now, then] = [kpis.totals[name], before.totals[name]];
-      if (now === null || now === undefined || then === null || then === undefined || then === 0 || now === then) continue;
-      expect(await text(page.getByTestId(`kpi-change-${name}`)), name).toContain(`${now > then ? '▲' : '▼'} ${percent(Math.abs(now - then) / Math.abs(then))}`);
+      if (now === null || now === undefined || then === null || then === undefined || then === 0 || now === then)
+        continue;
+      expect(await text(page.getByTestId(`kpi-change-${name}`)), name).toContain(
+        `${now > then ? '▲' : '▼'} ${percent(Math.abs(now - then) / Math.abs(then))}`,
+      );
     }
     for (const row of kpis.byChannel) {
       const line = page.locator(`[data-testid="by-channel"] tr[data-channel="${row.channel}"]`);
@@ -114,7 +165,10 @@ describe('the overview', () => {
     await page.getByTestId('kpi-orders').waitFor();
     await filterAndReload(page, '90d', 'web');
     const kpis = await api<{ totals: Kpis }>('/v1/analytics/kpis', { ...lastDays(90), channel: 'web' });
-    for (const name of kpiNames) await expect.poll(() => text(page.getByTestId(`kpi-${name}`)), { message: name }).toBe(kpiText(name, kpis.totals[name]));
+    for (const name of kpiNames)
+      await expect
+        .poll(() => text(page.getByTestId(`kpi-${name}`)), { message: name })
+        .toBe(kpiText(name, kpis.totals[name]));
     await context.close();
   });
 });
@@ -123,12 +177,18 @@ interface Retention {
   cohorts: Array<{ cohort: string; size: number; retained: number[] }>;
 }
 const periodStart = (day: string, period: string, count: number) =>
-  period === 'week' ? addDays(day, 7 * count) : period === 'day' ? addDays(day, count) : new Date(Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1 + count, 1)).toISOString().slice(0, 10);
+  period === 'week'
+    ? addDays(day, 7 * count)
+    : period === 'day'
+      ? addDays(day, count)
+      : new Date(Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1 + count, 1)).toISOString().slice(0, 10);
 
 async function expectCohorts(page: Page, answer: Retention, period: string): Promise<void> {
   expect(answer.cohorts.some((row) => row.size > 0)).toBe(true);
   for (const row of answer.cohorts) {
-    await expect.poll(() => text(page.getByTestId(`retention-size-${row.cohort}`)), { message: row.cohort }).toBe(number(row.size));
+    await expect
+      .poll(() => text(page.getByTestId(`retention-size-${row.cohort}`)), { message: row.cohort })
+      .toBe(number(row.size));
     for (const [offset, back] of row.retained.entries()) {
       if (row.size === 0 || periodStart(row.cohort, period, offset) > today()) continue;
       const cell = page.getByTestId(`retention-share-${row.cohort}-${offset}`);
@@ -141,13 +201,32 @@ async function expectCohorts(page: Page, answer: Retention, period: string): Pro
 describe('retention', () => {
   it('shows each cohort’s size and the share back in each later period as the API gives them, and keeps its choices over a reload', async () => {
     const { context, page } = await rig.open({ path: '/console/retention' });
-    await expectCohorts(page, await api<Retention>('/v1/analytics/retention', { ...lastDays(30), cohort: 'first_purchase', period: 'week', periods: 8 }), 'week');
+    await expectCohorts(
+      page,
+      await api<Retention>('/v1/analytics/retention', {
+        ...lastDays(30),
+        cohort: 'first_purchase',
+        period: 'week',
+        periods: 8,
+      }),
+      'week',
+    );
     await page.getByLabel(vi.retention.cohort, { exact: true }).selectOption('first_seen');
     await page.getByLabel(vi.retention.period, { exact: true }).selectOption('month');
     await page.waitForURL(/cohort=first_seen.*period=month|period=month.*cohort=first_seen/);
     await filterAndReload(page, '90d', 'app');
     expect(await page.getByLabel(vi.retention.cohort, { exact: true }).inputValue()).toBe('first_seen');
-    await expectCohorts(page, await api<Retention>('/v1/analytics/retention', { ...lastDays(90), channel: 'app', cohort: 'first_seen', period: 'month', periods: 8 }), 'month');
+    await expectCohorts(
+      page,
+      await api<Retention>('/v1/analytics/retention', {
+        ...lastDays(90),
+        channel: 'app',
+        cohort: 'first_seen',
+        period: 'month',
+        periods: 8,
+      }),
+      'month',
+    );
     await context.close();
   });
 });
@@ -156,16 +235,25 @@ describe('repeat purchase', () => {
   it('shows the API’s measures and buyers by number of orders, and keeps the filters over a reload', async () => {
     type Repeat = Record<string, number | null> & { distribution: Record<string, number> };
     const check = async (page: Page, answer: Repeat) => {
-      const days = (value: number | null) => (value === null ? '—' : unit(vi.common.units.days, digits(1).format(value)));
+      const days = (value: number | null) =>
+        value === null ? '—' : unit(vi.common.units.days, digits(1).format(value));
       await expect.poll(() => text(page.getByTestId('repeat-customers'))).toBe(number(answer.customers ?? null));
       expect(await text(page.getByTestId('repeat-repeatCustomers'))).toBe(number(answer.repeatCustomers ?? null));
       expect(await text(page.getByTestId('repeat-repeatRate'))).toBe(percent(answer.repeatRate ?? null));
-      expect(await text(page.getByTestId('repeat-ordersPerCustomer'))).toBe(answer.ordersPerCustomer === null ? '—' : digits(2).format(answer.ordersPerCustomer ?? 0));
-      expect(await text(page.getByTestId('repeat-medianDaysToSecondPurchase'))).toBe(days(answer.medianDaysToSecondPurchase ?? null));
-      expect(await text(page.getByTestId('repeat-medianDaysBetweenPurchases'))).toBe(days(answer.medianDaysBetweenPurchases ?? null));
+      expect(await text(page.getByTestId('repeat-ordersPerCustomer'))).toBe(
+        answer.ordersPerCustomer === null ? '—' : digits(2).format(answer.ordersPerCustomer ?? 0),
+      );
+      expect(await text(page.getByTestId('repeat-medianDaysToSecondPurchase'))).toBe(
+        days(answer.medianDaysToSecondPurchase ?? null),
+      );
+      expect(await text(page.getByTestId('repeat-medianDaysBetweenPurchases'))).toBe(
+        days(answer.medianDaysBetweenPurchases ?? null),
+      );
       for (const [bucket, customers] of Object.entries(answer.distribution)) {
         const share = (answer.customers ?? 0) > 0 ? customers / (answer.customers as number) : null;
-        expect(await text(page.getByTestId(`repeat-distribution-${bucket}`)), bucket).toBe(`${number(customers)} (${percent(share)})`);
+        expect(await text(page.getByTestId(`repeat-distribution-${bucket}`)), bucket).toBe(
+          `${number(customers)} (${percent(share)})`,
+        );
       }
     };
     const { context, page } = await rig.open({ path: '/console/repeat' });
@@ -190,17 +278,23 @@ describe('care', () => {
     expect(await rows.count()).toBe(open.tickets.length);
     const first = open.tickets[0] as Open['tickets'][number];
     expect(await text(rows.first().locator('th'))).toBe(first.ticketId);
-    expect(await rows.first().locator('a').getAttribute('href')).toBe(`/console/customers/profile_id:${first.profileId}`);
+    expect(await rows.first().locator('a').getAttribute('href')).toBe(
+      `/console/customers/profile_id:${first.profileId}`,
+    );
     const kpis = await api<{ totals: Kpis }>('/v1/analytics/kpis', lastDays(30));
     await expect.poll(() => text(page.getByTestId('care-total-tickets'))).toBe(number(kpis.totals.tickets ?? null));
-    expect(await text(page.getByTestId('care-total-medianFirstResponseMinutes'))).toBe(kpiText('medianFirstResponseMinutes', kpis.totals.medianFirstResponseMinutes));
+    expect(await text(page.getByTestId('care-total-medianFirstResponseMinutes'))).toBe(
+      kpiText('medianFirstResponseMinutes', kpis.totals.medianFirstResponseMinutes),
+    );
 
     await filterAndReload(page, '7d', 'email');
     const emailOpen = await api<Open>('/v1/analytics/open-tickets', { tz, channel: 'email', slaHours: 24, limit: 50 });
     await expect.poll(() => text(page.getByTestId('open-total'))).toBe(number(emailOpen.total));
     expect(await text(page.getByTestId('open-breached'))).toBe(number(emailOpen.breached));
     const emailKpis = await api<{ totals: Kpis }>('/v1/analytics/kpis', { ...lastDays(7), channel: 'email' });
-    await expect.poll(() => text(page.getByTestId('care-total-complaints'))).toBe(number(emailKpis.totals.complaints ?? null));
+    await expect
+      .poll(() => text(page.getByTestId('care-total-complaints')))
+      .toBe(number(emailKpis.totals.complaints ?? null));
     await context.close();
   });
 });
@@ -208,12 +302,19 @@ describe('care', () => {
 describe('customer groups', () => {
   it('shows each lifecycle stage and RFM group with its size as GET /v1/segments gives it, and the RFM grid of /v1/analytics/rfm', async () => {
     const list = await api<{ segments: Array<{ id: string; size: number }> }>('/v1/segments');
-    const rfm = await api<{ customers: number; cells: Array<{ recency: number; frequency: number; customers: number }> }>('/v1/analytics/rfm');
+    const rfm = await api<{
+      customers: number;
+      cells: Array<{ recency: number; frequency: number; customers: number }>;
+    }>('/v1/analytics/rfm');
     const { context, page } = await rig.open({ path: '/console/groups' });
-    const builtins = list.segments.filter((segment) => segment.id.startsWith('lifecycle-') || segment.id.startsWith('rfm-'));
+    const builtins = list.segments.filter(
+      (segment) => segment.id.startsWith('lifecycle-') || segment.id.startsWith('rfm-'),
+    );
     expect(builtins).toHaveLength(12);
     for (const segment of builtins) {
-      await expect.poll(() => text(page.getByTestId(`group-size-${segment.id}`)), { message: segment.id }).toBe(number(segment.size));
+      await expect
+        .poll(() => text(page.getByTestId(`group-size-${segment.id}`)), { message: segment.id })
+        .toBe(number(segment.size));
       const link = page.getByTestId(`group-${segment.id}`).locator('h3 a');
       expect(await text(link)).toBe((vi.groups.names as Record<string, string>)[segment.id]);
       expect(await link.getAttribute('href')).toBe(`/console/segments/${segment.id}`);
@@ -221,8 +322,11 @@ describe('customer groups', () => {
     expect(rfm.customers).toBeGreaterThan(0);
     for (let recency = 1; recency <= 5; recency += 1) {
       for (let frequency = 1; frequency <= 5; frequency += 1) {
-        const expected = rfm.cells.find((cell) => cell.recency === recency && cell.frequency === frequency)?.customers ?? 0;
-        expect(await text(page.getByTestId(`rfm-cell-${recency}-${frequency}`)), `R${recency} F${frequency}`).toBe(number(expected));
+        const expected =
+          rfm.cells.find((cell) => cell.recency === recency && cell.frequency === frequency)?.customers ?? 0;
+        expect(await text(page.getByTestId(`rfm-cell-${recency}-${frequency}`)), `R${recency} F${frequency}`).toBe(
+          number(expected),
+        );
       }
     }
     await context.close();
@@ -234,24 +338,46 @@ describe('every analytics screen', () => {
     { name: 'overview', path: '/console/', ready: ['[data-testid="kpi-orders"]', '[data-testid="kpi-trend"] .uplot'] },
     { name: 'retention', path: '/console/retention', ready: ['[data-testid="retention-table"]'] },
     { name: 'repeat', path: '/console/repeat', ready: ['[data-testid="repeat-distribution"]'] },
-    { name: 'care', path: '/console/care', ready: ['[data-testid="open-tickets"]', '[data-testid="tickets-chart"] .uplot', '[data-testid="satisfaction-chart"] .uplot', '[data-testid="nps-scores"]'] },
+    {
+      name: 'care',
+      path: '/console/care',
+      ready: [
+        '[data-testid="open-tickets"]',
+        '[data-testid="tickets-chart"] .uplot',
+        '[data-testid="satisfaction-chart"] .uplot',
+        '[data-testid="nps-scores"]',
+      ],
+    },
     { name: 'groups', path: '/console/groups', ready: ['[data-testid="rfm-grid"]'] },
   ];
   // One page at a time: twenty pages drawing charts at once on two cores take longer than a test may.
-  const views = screens.flatMap((screen) => (['vi', 'en'] as const).flatMap((language) => [widths.desktop, widths.phone].map((width) => ({ ...screen, language, width }))));
+  const views = screens.flatMap((screen) =>
+    (['vi', 'en'] as const).flatMap((language) =>
+      [widths.desktop, widths.phone].map((width) => ({ ...screen, language, width })),
+    ),
+  );
 
-  it.each(views)('$name in $language at $width px: a screenshot, nothing serious for axe, no English left in Vietnamese, nothing wider than the page', async (view) => {
-    const { name, path, ready, language, width } = view;
-    const { context, page } = await rig.open({ language, width, path });
-    try {
-      for (const selector of ready) await page.locator(selector).first().waitFor();
-      await settled(page);
-      await screenshot(page, `${name}-${language}-${width}`);
-      expect(await accessibilityProblems(page), `${name} ${language} ${width}`).toEqual([]);
-      if (language === 'vi') expect(await englishLeftOver(page, [...english.values()], sameInBoth), `${name} ${width}`).toEqual([]);
-      expect((await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number, `${name} ${language} ${width} overflow`).toBeLessThanOrEqual(0);
-    } finally {
-      await context.close();
-    }
-  });
+  it.each(views)(
+    '$name in $language at $width px: a screenshot, nothing serious for axe, no English left in Vietnamese, nothing wider than the page',
+    async (view) => {
+      const { name, path, ready, language, width } = view;
+      const { context, page } = await rig.open({ language, width, path });
+      try {
+        for (const selector of ready) await page.locator(selector).first().waitFor();
+        await settled(page);
+        await screenshot(page, `${name}-${language}-${width}`);
+        expect(await accessibilityProblems(page), `${name} ${language} ${width}`).toEqual([]);
+        if (language === 'vi')
+          expect(await englishLeftOver(page, [...english.values()], sameInBoth), `${name} ${width}`).toEqual([]);
+        expect(
+          (await page.evaluate(
+            'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+          )) as number,
+          `${name} ${language} ${width} overflow`,
+        ).toBeLessThanOrEqual(0);
+      } finally {
+        await context.close();
+      }
+    },
+  );
 });

@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { waitFor } from '@cdp/runtime';
 import { flatten, messages } from '@cdp/console/locales';
-import { accessibilityProblems, englishLeftOver, screenshot, startConsoleRig, widths, type ConsoleRig, type Language } from '../harness/console';
+import {
+  accessibilityProblems,
+  englishLeftOver,
+  screenshot,
+  startConsoleRig,
+  widths,
+  type ConsoleRig,
+  type Language,
+} from '../harness/console';
 import { loadDemo } from '../clients/store';
 
 const vi = messages.vi;
@@ -34,10 +42,16 @@ interface MembersPage {
 
 let rig: ConsoleRig;
 
-async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> {
+async function api<T>(
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; body: T }> {
   const response = await fetch(`${rig.cdp.url}${path}`, {
     method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${rig.cdp.adminKey}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${rig.cdp.adminKey}`,
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: init.body === undefined ? null : JSON.stringify(init.body),
   });
   return { status: response.status, body: (response.status === 204 ? undefined : await response.json()) as T };
@@ -59,12 +73,15 @@ async function checkPage(page: Page, name: string, language: Language, width: nu
   await page.evaluate('window.scrollTo(0, 0)');
   await screenshot(page, `${name}-${language}-${width}`);
   expect(await accessibilityProblems(page), `${name} ${language} ${width}`).toEqual([]);
-  if (language === 'vi') expect(await englishLeftOver(page, [...english.values()], sameInBoth), `${name} ${width}`).toEqual([]);
+  if (language === 'vi')
+    expect(await englishLeftOver(page, [...english.values()], sameInBoth), `${name} ${width}`).toEqual([]);
 }
 
 /** Opens a path in both languages at both widths (side by side), waits for `ready`, and checks each. */
 async function everyView(name: string, path: string, ready: string): Promise<void> {
-  const views = (['vi', 'en'] as const).flatMap((language) => [widths.desktop, widths.phone].map((width) => ({ language, width })));
+  const views = (['vi', 'en'] as const).flatMap((language) =>
+    [widths.desktop, widths.phone].map((width) => ({ language, width })),
+  );
   await Promise.all(
     views.map(async ({ language, width }) => {
       const { context, page } = await rig.open({ language, width, path });
@@ -93,7 +110,9 @@ describe('the segments screens', () => {
     const { body } = await api<SegmentList>('/v1/segments');
     const { context, page } = await rig.open({ path: '/console/segments' });
     for (const segment of body.segments) {
-      await expect.poll(() => page.getByTestId(`segment-size-${segment.id}`).textContent(), soon).toBe(number(segment.size));
+      await expect
+        .poll(() => page.getByTestId(`segment-size-${segment.id}`).textContent(), soon)
+        .toBe(number(segment.size));
       const name = (vi.segments.builtin as Record<string, string>)[segment.id] ?? segment.name;
       expect(await page.getByTestId(`segment-row-${segment.id}`).locator('th').textContent()).toBe(name);
     }
@@ -106,7 +125,12 @@ describe('the segments screens', () => {
       and: [
         { stat: 'orders', gte: 2 },
         { event: 'Order Completed', atLeast: 1, withinDays: 60 },
-        { or: [{ stat: 'channels', contains: 'web' }, { stat: 'channels', contains: 'app' }] },
+        {
+          or: [
+            { stat: 'channels', contains: 'web' },
+            { stat: 'channels', contains: 'app' },
+          ],
+        },
       ],
     };
     const editor = vi.segments.editor;
@@ -129,7 +153,16 @@ describe('the segments screens', () => {
 
     const preview = await api<{ count: number }>('/v1/segments/preview', { method: 'POST', body: { rule: expected } });
     expect(preview.body.count).toBeGreaterThan(0);
-    await expect.poll(() => page.locator('[data-testid="preview"][data-state="ready"] [data-testid="preview-count"]').textContent().catch(() => null), soon).toBe(number(preview.body.count));
+    await expect
+      .poll(
+        () =>
+          page
+            .locator('[data-testid="preview"][data-state="ready"] [data-testid="preview-count"]')
+            .textContent()
+            .catch(() => null),
+        soon,
+      )
+      .toBe(number(preview.body.count));
     await checkPage(page, 'segment-builder-editing', 'vi', widths.desktop);
 
     const savedAt = Date.now();
@@ -155,8 +188,16 @@ describe('the segments screens', () => {
   });
 
   it('shows the API’s message at the condition an invalid rule names', async () => {
-    const rule = { and: [{ stat: 'orders', gte: 1 }, { event: 'Order Completed', atLeast: -1, withinDays: 30 }] };
-    const refused = await api<{ errors: Array<{ path: string; message: string }> }>('/v1/segments/preview', { method: 'POST', body: { rule } });
+    const rule = {
+      and: [
+        { stat: 'orders', gte: 1 },
+        { event: 'Order Completed', atLeast: -1, withinDays: 30 },
+      ],
+    };
+    const refused = await api<{ errors: Array<{ path: string; message: string }> }>('/v1/segments/preview', {
+      method: 'POST',
+      body: { rule },
+    });
     expect(refused.status).toBe(400);
     expect(refused.body.errors[0]?.path).toBe('rule.and.1.atLeast');
 
@@ -179,7 +220,8 @@ describe('the segments screens', () => {
     const segment = [...body.segments].sort((a, b) => b.size - a.size)[0] as Segment;
     expect(segment.size).toBeGreaterThan(40);
     const first = (await api<MembersPage>(`/v1/segments/${segment.id}/members?limit=20`)).body;
-    const second = (await api<MembersPage>(`/v1/segments/${segment.id}/members?limit=20&cursor=${first.nextCursor}`)).body;
+    const second = (await api<MembersPage>(`/v1/segments/${segment.id}/members?limit=20&cursor=${first.nextCursor}`))
+      .body;
 
     const { context, page } = await rig.open({ path: `/console/segments/${segment.id}` });
     const shownIds = () => page.locator('[data-testid="member-row"] .member-id').allTextContents();
@@ -191,7 +233,9 @@ describe('the segments screens', () => {
     await expect.poll(shownIds, soon).toEqual(first.members.map((member) => member.profileId));
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-csv').click()]);
-    const lines = readFileSync(await download.path(), 'utf8').split('\n').filter((line) => line.trim() !== '');
+    const lines = readFileSync(await download.path(), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '');
     expect(lines.length).toBe(segment.size + 1);
     expect(lines[0]).toMatch(/^profileId,/);
     await expect.poll(() => page.getByTestId('download-status').getAttribute('data-done'), soon).toBe('true');
@@ -201,7 +245,10 @@ describe('the segments screens', () => {
   });
 
   it('deletes a custom segment only after the confirmation', async () => {
-    const created = await api<Segment>('/v1/segments', { method: 'POST', body: { name: 'Khách cần xóa', rule: { stat: 'orders', gte: 5 } } });
+    const created = await api<Segment>('/v1/segments', {
+      method: 'POST',
+      body: { name: 'Khách cần xóa', rule: { stat: 'orders', gte: 5 } },
+    });
     const { context, page } = await rig.open({ path: `/console/segments/${created.body.id}`, key: rig.cdp.adminKey });
     await page.getByTestId('delete-segment').click();
     await page.getByRole('button', { name: vi.segments.remove.cancel }).click();
@@ -218,12 +265,17 @@ describe('the segments screens', () => {
 
 describe('a key without the scope', () => {
   it('says in Vietnamese which permission a read key lacks to delete a segment, and deletes nothing', async () => {
-    const created = await api<Segment>('/v1/segments', { method: 'POST', body: { name: 'Khách giữ lại', rule: { stat: 'orders', gte: 5 } } });
+    const created = await api<Segment>('/v1/segments', {
+      method: 'POST',
+      body: { name: 'Khách giữ lại', rule: { stat: 'orders', gte: 5 } },
+    });
     const { context, page } = await rig.open({ path: `/console/segments/${created.body.id}` });
     await page.getByTestId('delete-segment').click();
     await page.getByTestId('confirm-delete').click();
     const alert = page.getByRole('alert');
-    await expect.poll(() => alert.textContent().catch(() => ''), soon).toContain(vi.common.states.forbidden.replace('{{scope}}', 'segments:write'));
+    await expect
+      .poll(() => alert.textContent().catch(() => ''), soon)
+      .toContain(vi.common.states.forbidden.replace('{{scope}}', 'segments:write'));
     expect((await api(`/v1/segments/${created.body.id}`)).status).toBe(200);
     await checkPage(page, 'segment-delete-forbidden', 'vi', widths.desktop);
     await context.close();
@@ -233,13 +285,25 @@ describe('a key without the scope', () => {
 describe('Customer 360', () => {
   it('finds a customer by a phone typed the Vietnamese way and shows the first page of their timeline', async () => {
     const { body } = await api<SegmentList>('/v1/segments');
-    const members = (await api<MembersPage>(`/v1/segments/${body.segments.find((segment) => segment.id === 'rfm-loyal')?.id ?? body.segments[0]?.id}/members?limit=100`)).body;
-    const phone = members.members.flatMap((member) => member.phones).find((value) => /^\+84\d{9}$/.test(value)) as string;
+    const members = (
+      await api<MembersPage>(
+        `/v1/segments/${body.segments.find((segment) => segment.id === 'rfm-loyal')?.id ?? body.segments[0]?.id}/members?limit=100`,
+      )
+    ).body;
+    const phone = members.members
+      .flatMap((member) => member.phones)
+      .find((value) => /^\+84\d{9}$/.test(value)) as string;
     expect(phone).toBeDefined();
     const national = phone.slice(3);
     const typed = `0${national.slice(0, 3)} ${national.slice(3, 6)} ${national.slice(6)}`;
-    const profile = (await api<{ traits: { name?: string }; stats: { orders: number } }>(`/v1/profiles/phone:${encodeURIComponent(phone)}`)).body;
-    const timeline = (await api<{ events: unknown[] }>(`/v1/profiles/phone:${encodeURIComponent(phone)}/events?limit=25`)).body;
+    const profile = (
+      await api<{ traits: { name?: string }; stats: { orders: number } }>(
+        `/v1/profiles/phone:${encodeURIComponent(phone)}`,
+      )
+    ).body;
+    const timeline = (
+      await api<{ events: unknown[] }>(`/v1/profiles/phone:${encodeURIComponent(phone)}/events?limit=25`)
+    ).body;
 
     const { context, page } = await rig.open({ path: '/console/customers' });
     await page.getByTestId('customer-query').fill(typed);
@@ -265,6 +329,10 @@ describe('Customer 360', () => {
     expect(text).toContain(vi.customers.search.notFound.replace('{{query}}', query));
     for (const type of ['email', 'user_id', 'anonymous_id'] as const) expect(text).toContain(vi.customers.types[type]);
     await context.close();
-    await everyView('customer-not-found', `/console/customers?q=${encodeURIComponent(query)}`, '[data-testid="not-found"]');
+    await everyView(
+      'customer-not-found',
+      `/console/customers?q=${encodeURIComponent(query)}`,
+      '[data-testid="not-found"]',
+    );
   });
 });

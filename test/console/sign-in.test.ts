@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { readScopes } from '@cdp/runtime';
 import { flatten, messages } from '@cdp/console/locales';
-import { accessibilityProblems, englishLeftOver, screenshot, startConsoleRig, widths, type ConsoleRig, type Language } from '../harness/console';
+import {
+  accessibilityProblems,
+  englishLeftOver,
+  screenshot,
+  startConsoleRig,
+  widths,
+  type ConsoleRig,
+  type Language,
+} from '../harness/console';
 
 const vi = messages.vi;
 const english = flatten(messages.en);
@@ -34,17 +42,22 @@ async function checkPage(page: Page, name: string, language: Language): Promise<
 }
 
 describe('signing in to the console', () => {
-  it.each(['vi', 'en'] as const)('in %s, says clearly that a wrong key is unknown or revoked, and keeps nothing', async (language) => {
-    const { context, page } = await rig.open({ language, signedIn: false, width: widths.phone });
-    await page.getByLabel(messages[language].common.signIn.key, { exact: true }).waitFor();
-    await checkPage(page, `sign-in-${language}`, language);
-    await signIn(page, 'rk_not_a_key_of_this_platform', language);
-    await expect.poll(() => page.getByRole('alert').textContent()).toBe(messages[language].common.signIn.wrongKey);
-    expect(await page.getByLabel(messages[language].common.signIn.key, { exact: true }).getAttribute('aria-invalid')).toBe('true');
-    expect(await storedKey(page)).toBeNull();
-    await checkPage(page, `sign-in-error-${language}`, language);
-    await context.close();
-  });
+  it.each(['vi', 'en'] as const)(
+    'in %s, says clearly that a wrong key is unknown or revoked, and keeps nothing',
+    async (language) => {
+      const { context, page } = await rig.open({ language, signedIn: false, width: widths.phone });
+      await page.getByLabel(messages[language].common.signIn.key, { exact: true }).waitFor();
+      await checkPage(page, `sign-in-${language}`, language);
+      await signIn(page, 'rk_not_a_key_of_this_platform', language);
+      await expect.poll(() => page.getByRole('alert').textContent()).toBe(messages[language].common.signIn.wrongKey);
+      expect(
+        await page.getByLabel(messages[language].common.signIn.key, { exact: true }).getAttribute('aria-invalid'),
+      ).toBe('true');
+      expect(await storedKey(page)).toBeNull();
+      await checkPage(page, `sign-in-error-${language}`, language);
+      await context.close();
+    },
+  );
 
   it('reaches the overview with the right key, keeps it in session storage only and in no requested URL; signing out returns to the form', async () => {
     const { context, page } = await rig.open({ signedIn: false });
@@ -105,7 +118,9 @@ describe('signing in to the console', () => {
     await screen.page.getByLabel(vi.common.filters.range, { exact: true }).selectOption('7d');
     await expect.poll(() => screen.page.getByRole('alert').first().textContent()).toContain(vi.common.states.network);
     await screen.page.getByRole('navigation').getByRole('link', { name: vi.common.nav.repeat, exact: true }).click();
-    await expect.poll(() => screen.page.locator('main').getByRole('alert').first().textContent()).toContain(vi.common.states.network);
+    await expect
+      .poll(() => screen.page.locator('main').getByRole('alert').first().textContent())
+      .toContain(vi.common.states.network);
     await checkPage(screen.page, 'screen-unreachable-vi', 'vi');
     await form.context.close();
     await screen.context.close();

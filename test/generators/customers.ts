@@ -39,7 +39,12 @@ const mixCase = (text: string, random: () => number) =>
  * phone), open tickets and answer surveys; a few never log in. About `eventsPerCustomer` messages each, and about
  * 3% of messages are delivered twice.
  */
-export function generateCustomers(options: { customers: number; seed: number; prefix: string; eventsPerCustomer?: number }): GeneratedCustomers {
+export function generateCustomers(options: {
+  customers: number;
+  seed: number;
+  prefix: string;
+  eventsPerCustomer?: number;
+}): GeneratedCustomers {
   const random = rng(options.seed);
   const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)] as T;
   const perCustomer = options.eventsPerCustomer ?? 25;
@@ -77,7 +82,8 @@ export function generateCustomers(options: { customers: number; seed: number; pr
 
     const tickets: string[] = [];
     const count = Math.max(3, Math.round(perCustomer * (0.5 + random())));
-    for (const device of devices) emit({ type: 'page', anonymousId: device, name: 'Home', properties: { channel: 'web' } });
+    for (const device of devices)
+      emit({ type: 'page', anonymousId: device, name: 'Home', properties: { channel: 'web' } });
     if (userId) {
       for (const device of devices) {
         const traits: Record<string, unknown> = {};
@@ -93,30 +99,65 @@ export function generateCustomers(options: { customers: number; seed: number; pr
       if (!userId) {
         emit({ type: 'track', anonymousId: devices[0], event: 'Product Viewed', properties: { channel: 'web' } });
       } else if (roll < 0.35) {
-        emit({ type: 'page', anonymousId: pick(devices), name: pick(['Home', 'Search', 'Product']), properties: { channel: pick(['web', 'app']) } });
+        emit({
+          type: 'page',
+          anonymousId: pick(devices),
+          name: pick(['Home', 'Search', 'Product']),
+          properties: { channel: pick(['web', 'app']) },
+        });
       } else if (roll < 0.55) {
         const amount = Math.round(random() * 20_000) / 100;
         const byTotal = random() < 0.3;
-        emit({ type: 'track', userId, event: 'Order Completed', properties: { [byTotal ? 'total' : 'revenue']: amount, channel: pick(['web', 'app']) } });
+        emit({
+          type: 'track',
+          userId,
+          event: 'Order Completed',
+          properties: { [byTotal ? 'total' : 'revenue']: amount, channel: pick(['web', 'app']) },
+        });
         profile.orders += 1;
         profile.revenue += amount;
       } else if (roll < 0.65 && phone) {
         const amount = Math.round(random() * 10_000) / 100;
         const register = `${id}-pos-${messageCount}`;
-        emit({ type: 'track', anonymousId: register, event: 'Order Completed', properties: { total: amount, channel: 'store' }, context: { traits: { phone } } });
+        emit({
+          type: 'track',
+          anonymousId: register,
+          event: 'Order Completed',
+          properties: { total: amount, channel: 'store' },
+          context: { traits: { phone } },
+        });
         identifiers.add(`anonymous_id:${register}`);
         profile.orders += 1;
         profile.revenue += amount;
       } else if (roll < 0.7) {
         const ticketId = `${id}-t${tickets.length}`;
         tickets.push(ticketId);
-        emit({ type: 'track', userId, event: 'Ticket Opened', properties: { ticket_id: ticketId, type: pick(['question', 'complaint']), channel: pick(['email', 'chat', 'phone']) } });
+        emit({
+          type: 'track',
+          userId,
+          event: 'Ticket Opened',
+          properties: {
+            ticket_id: ticketId,
+            type: pick(['question', 'complaint']),
+            channel: pick(['email', 'chat', 'phone']),
+          },
+        });
       } else if (roll < 0.75 && tickets.length > 0) {
         emit({ type: 'track', userId, event: 'Ticket Resolved', properties: { ticket_id: pick(tickets) } });
       } else if (roll < 0.8) {
-        emit({ type: 'track', userId, event: pick(['Email Opened', 'Chat Started']), properties: { channel: pick(['email', 'chat']) } });
+        emit({
+          type: 'track',
+          userId,
+          event: pick(['Email Opened', 'Chat Started']),
+          properties: { channel: pick(['email', 'chat']) },
+        });
       } else {
-        emit({ type: 'track', userId, event: 'Survey Responded', properties: { survey: pick(['nps', 'csat']), score: Math.floor(random() * 11) } });
+        emit({
+          type: 'track',
+          userId,
+          event: 'Survey Responded',
+          properties: { survey: pick(['nps', 'csat']), score: Math.floor(random() * 11) },
+        });
       }
     }
     profile.identifiers = [...identifiers].sort();

@@ -63,11 +63,28 @@ export function generateHistory(options: { customers: number; seed: number; pref
       else if (roll < 0.2) time = Math.floor(time / day) * day + day + between(-10, 10) * 60_000;
       // Before login only the first device is used: the identify at login is what links it to the user.
       const device = loggedIn ? pick(devices) : (devices[0] as string);
-      const who = loggedIn && userId ? { userId, ...(random() < 0.5 ? { anonymousId: device } : {}) } : { anonymousId: device };
-      add(time, { type: 'page', ...who, name: pick(['Home', 'Search', 'Product']), properties: { channel: pick(['web', 'app']) } });
+      const who =
+        loggedIn && userId ? { userId, ...(random() < 0.5 ? { anonymousId: device } : {}) } : { anonymousId: device };
+      add(time, {
+        type: 'page',
+        ...who,
+        name: pick(['Home', 'Search', 'Product']),
+        properties: { channel: pick(['web', 'app']) },
+      });
       if (!loggedIn && userId && random() < 0.6) {
-        if (random() < 0.3) add(time + 60_000, { type: 'track', anonymousId: device, event: 'Order Completed', properties: { revenue: between(500, 9_000) / 100, channel: 'web' } });
-        add(time + 2 * 60_000, { type: 'identify', userId, anonymousId: device, traits: phone ? { phone } : { plan: 'free' } });
+        if (random() < 0.3)
+          add(time + 60_000, {
+            type: 'track',
+            anonymousId: device,
+            event: 'Order Completed',
+            properties: { revenue: between(500, 9_000) / 100, channel: 'web' },
+          });
+        add(time + 2 * 60_000, {
+          type: 'identify',
+          userId,
+          anonymousId: device,
+          traits: phone ? { phone } : { plan: 'free' },
+        });
         loggedIn = true;
         ref.ref = `user_id:${userId}`;
       }
@@ -80,19 +97,56 @@ export function generateHistory(options: { customers: number; seed: number; pref
         } else if (kind < 0.3) {
           const amount = between(100, 25_000) / 100;
           const key = random() < 0.3 ? 'total' : 'revenue';
-          add(at, { type: 'track', userId, event: 'Order Completed', properties: { order_id: `${id}-o${step}-${session}`, [key]: amount, currency: 'USD', channel: pick(['web', 'app']) } });
+          add(at, {
+            type: 'track',
+            userId,
+            event: 'Order Completed',
+            properties: {
+              order_id: `${id}-o${step}-${session}`,
+              [key]: amount,
+              currency: 'USD',
+              channel: pick(['web', 'app']),
+            },
+          });
         } else if (kind < 0.4 && phone) {
-          add(at, { type: 'track', anonymousId: `${id}-pos-${session}`, event: 'Order Completed', properties: { total: between(100, 9_000) / 100, channel: 'store' }, context: { traits: { phone } } });
+          add(at, {
+            type: 'track',
+            anonymousId: `${id}-pos-${session}`,
+            event: 'Order Completed',
+            properties: { total: between(100, 9_000) / 100, channel: 'store' },
+            context: { traits: { phone } },
+          });
         } else if (kind < 0.52) {
           ticket(index, at, userId, `${id}-t${tickets++}`);
         } else if (kind < 0.62) {
           const nps = random() < 0.5;
-          add(at, { type: 'track', userId, event: 'Survey Responded', properties: { survey: nps ? 'nps' : 'csat', score: nps ? between(0, 11) : between(1, 6), channel: pick(['email', 'sms']) } });
+          add(at, {
+            type: 'track',
+            userId,
+            event: 'Survey Responded',
+            properties: {
+              survey: nps ? 'nps' : 'csat',
+              score: nps ? between(0, 11) : between(1, 6),
+              channel: pick(['email', 'sms']),
+            },
+          });
         } else if (kind < 0.78) {
-          const [event, channel] = pick([['Email Opened', 'email'], ['Email Link Clicked', 'email'], ['Chat Started', 'chat'], ['Call Completed', 'phone'], ['Post Liked', 'social'], ['SMS Clicked', 'sms']] as const);
+          const [event, channel] = pick([
+            ['Email Opened', 'email'],
+            ['Email Link Clicked', 'email'],
+            ['Chat Started', 'chat'],
+            ['Call Completed', 'phone'],
+            ['Post Liked', 'social'],
+            ['SMS Clicked', 'sms'],
+          ] as const);
           add(at, { type: 'track', userId, event, properties: { channel } });
         } else {
-          add(at, { type: 'track', userId, event: pick(['Product Viewed', 'Product Added', 'Checkout Started']), properties: { channel: pick(['web', 'app']) } });
+          add(at, {
+            type: 'track',
+            userId,
+            event: pick(['Product Viewed', 'Product Added', 'Checkout Started']),
+            properties: { channel: pick(['web', 'app']) },
+          });
         }
       }
       time += Math.floor(-Math.log(1 - random()) * 14 * day) + hour;
@@ -108,10 +162,24 @@ export function generateHistory(options: { customers: number; seed: number; pref
     if (random() < 0.8) {
       const replyAt = at + between(3, 48 * 60) * 60_000;
       const reply = { ticket_id: ticketId, ...(random() < 0.5 ? { channel } : {}) };
-      drafts.push({ at: replyAt, customer: index, message: { type: 'track', userId, event: 'Ticket Replied', properties: reply } });
-      if (random() < 0.3) drafts.push({ at: replyAt + between(1, 600) * 60_000, customer: index, message: { type: 'track', userId, event: 'Ticket Replied', properties: reply } });
+      drafts.push({
+        at: replyAt,
+        customer: index,
+        message: { type: 'track', userId, event: 'Ticket Replied', properties: reply },
+      });
+      if (random() < 0.3)
+        drafts.push({
+          at: replyAt + between(1, 600) * 60_000,
+          customer: index,
+          message: { type: 'track', userId, event: 'Ticket Replied', properties: reply },
+        });
     }
-    if (random() < 0.7) drafts.push({ at: at + between(30, 240 * 60) * 60_000, customer: index, message: { type: 'track', userId, event: 'Ticket Resolved', properties: { ticket_id: ticketId } } });
+    if (random() < 0.7)
+      drafts.push({
+        at: at + between(30, 240 * 60) * 60_000,
+        customer: index,
+        message: { type: 'track', userId, event: 'Ticket Resolved', properties: { ticket_id: ticketId } },
+      });
   }
 
   for (let index = 0; index < options.customers; index += 1) customer(index);
@@ -122,14 +190,19 @@ export function generateHistory(options: { customers: number; seed: number; pref
   const customerOf: number[] = [];
   const retries: Array<{ message: Message; customer: number }> = [];
   for (const draft of drafts) {
-    const message = { ...draft.message, messageId: `${options.prefix}-m${sequence++}`, timestamp: new Date(draft.at).toISOString() } as Message;
+    const message = {
+      ...draft.message,
+      messageId: `${options.prefix}-m${sequence++}`,
+      timestamp: new Date(draft.at).toISOString(),
+    } as Message;
     messages.push(message);
     customerOf.push(draft.customer);
     if (random() < 0.03) retries.push({ message, customer: draft.customer });
   }
   // Retries arrive a little later, or at the very end: after the identify that merged their profile.
   for (const retry of retries) {
-    const position = random() < 0.5 ? messages.length : Math.min(messages.length, messages.indexOf(retry.message) + between(1, 200));
+    const position =
+      random() < 0.5 ? messages.length : Math.min(messages.length, messages.indexOf(retry.message) + between(1, 200));
     messages.splice(position, 0, retry.message);
     customerOf.splice(position, 0, retry.customer);
   }
@@ -141,8 +214,13 @@ export function generateHistory(options: { customers: number; seed: number; pref
  * an anonymous purchase in January merged into its user only in March; a first purchase before March and more in it.
  */
 function specialCustomers(prefix: string, customers: HistoryCustomer[], drafts: Array<Draft & { customer: number }>) {
-  const add = (customer: number, at: string, message: Record<string, unknown>) => drafts.push({ at: Date.parse(at), customer, message });
-  const order = (amount: number, channel: string) => ({ type: 'track', event: 'Order Completed', properties: { revenue: amount, channel } });
+  const add = (customer: number, at: string, message: Record<string, unknown>) =>
+    drafts.push({ at: Date.parse(at), customer, message });
+  const order = (amount: number, channel: string) => ({
+    type: 'track',
+    event: 'Order Completed',
+    properties: { revenue: amount, channel },
+  });
 
   const boundary = customers.push({ ref: `user_id:${prefix}-boundary` }) - 1;
   const boundaryUser = { userId: `${prefix}-boundary` };
@@ -156,7 +234,12 @@ function specialCustomers(prefix: string, customers: HistoryCustomer[], drafts: 
   add(lateMerge, '2025-01-08T10:00:00.000Z', { ...order(20, 'web'), anonymousId: device });
   add(lateMerge, '2025-02-10T09:00:00.000Z', { ...order(30, 'app'), userId: `${prefix}-late` });
   add(lateMerge, '2025-03-05T09:00:00.000Z', { ...order(40, 'app'), userId: `${prefix}-late` });
-  add(lateMerge, '2025-03-15T09:00:00.000Z', { type: 'identify', userId: `${prefix}-late`, anonymousId: device, traits: {} });
+  add(lateMerge, '2025-03-15T09:00:00.000Z', {
+    type: 'identify',
+    userId: `${prefix}-late`,
+    anonymousId: device,
+    traits: {},
+  });
 
   const earlyBuyer = customers.push({ ref: `user_id:${prefix}-early` }) - 1;
   add(earlyBuyer, '2025-01-20T12:00:00.000Z', { ...order(50, 'web'), userId: `${prefix}-early` });

@@ -6,7 +6,16 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { startTestPlatform, type TestPlatform } from './platform';
 
 export const chromiumPath = '/usr/bin/chromium';
-const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost'];
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
+];
 
 /** Where screenshots are written: a test artefact, kept out of git. */
 export const screenshotDir = path.resolve(import.meta.dirname, '../../test-artifacts/console');
@@ -18,7 +27,13 @@ export interface ConsoleRig {
   cdp: TestPlatform;
   browser: Browser;
   /** A new browser context in a language and width, signed in with the platform's read key unless `signedIn` is false. */
-  open(options?: { language?: Language; width?: number; signedIn?: boolean; path?: string; key?: string }): Promise<{ context: BrowserContext; page: Page }>;
+  open(options?: {
+    language?: Language;
+    width?: number;
+    signedIn?: boolean;
+    path?: string;
+    key?: string;
+  }): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
 }
 
@@ -26,13 +41,25 @@ export interface ConsoleRig {
 export async function startConsoleRig(options: { segmentsIntervalMs?: number } = {}): Promise<ConsoleRig> {
   // CI installs Debian's chromium (.ci/run); without it the console suites must fail, not skip.
   if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install chromium (see .ci/run)`);
-  const cdp = await startTestPlatform('embedded', { CDP_SEGMENTS_INTERVAL_MS: String(options.segmentsIntervalMs ?? 1000) });
+  const cdp = await startTestPlatform('embedded', {
+    CDP_SEGMENTS_INTERVAL_MS: String(options.segmentsIntervalMs ?? 1000),
+  });
   const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   return {
     cdp,
     browser,
-    async open({ language = 'vi', width = widths.desktop, signedIn = true, path: at = '/console/', key = cdp.readKey } = {}) {
-      const context = await browser.newContext({ locale: language === 'vi' ? 'vi-VN' : 'en-GB', viewport: { width, height: 900 }, timezoneId: 'Asia/Ho_Chi_Minh' });
+    async open({
+      language = 'vi',
+      width = widths.desktop,
+      signedIn = true,
+      path: at = '/console/',
+      key = cdp.readKey,
+    } = {}) {
+      const context = await browser.newContext({
+        locale: language === 'vi' ? 'vi-VN' : 'en-GB',
+        viewport: { width, height: 900 },
+        timezoneId: 'Asia/Ho_Chi_Minh',
+      });
       // The console keeps its language in local storage and the key in session storage, as a user's browser would.
       await context.addInitScript({
         content: `localStorage.setItem('cdp.language', ${JSON.stringify(language)}); ${signedIn ? `sessionStorage.setItem('cdp.readKey', ${JSON.stringify(key)});` : ''}`,
@@ -64,7 +91,9 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
   const violations = (await page.evaluate(`axe.run(document).then((result) => result.violations.map((violation) => ({
     id: violation.id, impact: violation.impact, targets: violation.nodes.slice(0, 3).map((node) => node.target.join(' ')),
   })))`)) as Array<{ id: string; impact: string; targets: string[] }>;
-  return violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id} (${violation.impact}): ${violation.targets.join(', ')}`);
+  return violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => `${violation.id} (${violation.impact}): ${violation.targets.join(', ')}`);
 }
 
 /**

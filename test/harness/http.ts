@@ -26,9 +26,18 @@ export async function send(
   baseUrl: string,
   path: string,
   body: unknown,
-  options: { writeKey?: string; gzip?: boolean; contentType?: string; raw?: string | Buffer; headers?: Record<string, string> } = {},
+  options: {
+    writeKey?: string;
+    gzip?: boolean;
+    contentType?: string;
+    raw?: string | Buffer;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<JsonResponse> {
-  const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json', ...options.headers };
+  const headers: Record<string, string> = {
+    'content-type': options.contentType ?? 'application/json',
+    ...options.headers,
+  };
   if (options.writeKey) headers.authorization = basicAuth(options.writeKey);
   let payload: string | Buffer = options.raw ?? JSON.stringify(body);
   if (options.gzip) {
@@ -46,7 +55,10 @@ export async function read(baseUrl: string, path: string, readKey?: string): Pro
 /** A counter's value on a platform's /metrics page, summed over its labels; 0 while it has no sample. */
 export async function counterOf(baseUrl: string, name: string): Promise<number> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce(
+    (sum, match) => sum + Number(match[1]),
+    0,
+  );
 }
 
 /** Every outcome the resolver counts for an event it has read: written, or dropped or parked for a reason. */
@@ -61,5 +73,8 @@ const resolverOutcomes = [
 /** How many events the resolver has finished with, whatever became of them. */
 export async function eventsHandled(baseUrl: string): Promise<number> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  return resolverOutcomes.reduce((sum, name) => sum + Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0), 0);
+  return resolverOutcomes.reduce(
+    (sum, name) => sum + Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0),
+    0,
+  );
 }

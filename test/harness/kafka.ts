@@ -31,7 +31,10 @@ export async function provideKafka(logger?: Logger): Promise<ProvidedKafka> {
   if (fromEnv) return announce({ brokers: fromEnv, source: 'env', stop: async () => undefined }, 'KAFKA_BROKERS');
   if (await dockerAnswers()) return announce(await startKafkaContainer(), `${kafkaImage} container`);
   const local = await startLocalKafka(logger ? { logger } : {});
-  return announce({ brokers: local.brokers, source: 'local', stop: local.stop }, 'local Kafka jars, no Docker engine answered');
+  return announce(
+    { brokers: local.brokers, source: 'local', stop: local.stop },
+    'local Kafka jars, no Docker engine answered',
+  );
 }
 
 /**
@@ -46,7 +49,9 @@ async function dockerAnswers(): Promise<boolean> {
   if (!process.env.DOCKER_HOST && !socket) return false;
   if (!process.env.DOCKER_HOST && socket && !(await pingDockerSocket(socket))) return false;
   // The import counts against the timeout too: testcontainers alone takes most of a second to load.
-  const check = import('testcontainers').then(({ getContainerRuntimeClient }) => getContainerRuntimeClient()).then(() => true);
+  const check = import('testcontainers')
+    .then(({ getContainerRuntimeClient }) => getContainerRuntimeClient())
+    .then(() => true);
   return withTimeout(check, dockerCheckTimeoutMs, false);
 }
 
@@ -90,7 +95,11 @@ async function startKafkaContainer(): Promise<ProvidedKafka> {
       KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
       KAFKA_HEAP_OPTS: '-Xmx512m -Xms256m',
     })
-    .withCommand(['sh', '-c', `echo waiting-for-start-script; while [ ! -f ${startScript} ]; do sleep 0.1; done; ${startScript}`])
+    .withCommand([
+      'sh',
+      '-c',
+      `echo waiting-for-start-script; while [ ! -f ${startScript} ]; do sleep 0.1; done; ${startScript}`,
+    ])
     .withWaitStrategy(Wait.forLogMessage('waiting-for-start-script'))
     .start();
   const host = container.getHost();
@@ -103,7 +112,8 @@ async function startKafkaContainer(): Promise<ProvidedKafka> {
     await container.copyContentToContainer([{ content: script, target: startScript, mode: 0o755 }]);
     const deadline = Date.now() + containerReadyTimeoutMs;
     while (!(await kafkaAnswers(`${host}:${port}`))) {
-      if (Date.now() > deadline) throw new Error(`${kafkaImage} did not serve metadata within ${containerReadyTimeoutMs / 1000}s`);
+      if (Date.now() > deadline)
+        throw new Error(`${kafkaImage} did not serve metadata within ${containerReadyTimeoutMs / 1000}s`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   } catch (error) {

@@ -35,8 +35,22 @@ export const openApiPath = (url: string): string => url.replace(/:([A-Za-z0-9_]+
  */
 export function callableRoutes(routes: RouteOptions[]): ServerRoute[] {
   return routes
-    .flatMap((route) => (Array.isArray(route.method) ? route.method : [route.method]).map((method) => ({ method, url: route.url, hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true })))
-    .filter((route) => route.method !== 'HEAD' && route.method !== 'OPTIONS' && route.url !== '/docs' && !route.url.startsWith('/docs/') && route.url !== '/console' && !(route.url.startsWith('/console/') && route.url !== '/console/'));
+    .flatMap((route) =>
+      (Array.isArray(route.method) ? route.method : [route.method]).map((method) => ({
+        method,
+        url: route.url,
+        hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true,
+      })),
+    )
+    .filter(
+      (route) =>
+        route.method !== 'HEAD' &&
+        route.method !== 'OPTIONS' &&
+        route.url !== '/docs' &&
+        !route.url.startsWith('/docs/') &&
+        route.url !== '/console' &&
+        !(route.url.startsWith('/console/') && route.url !== '/console/'),
+    );
 }
 
 /** Each way the document falls short of the server, in words; none when it documents every route fully. */
@@ -55,20 +69,25 @@ export function documentationProblems(document: OpenApiDocument, routes: ServerR
     }
     if (!operation.summary) problems.push(`${name} has no summary`);
     if (!operation.tags?.length) problems.push(`${name} has no tag`);
-    if (route.url.startsWith('/v1/') && !operation.security?.length) problems.push(`${name} names no security (write key or read key)`);
+    if (route.url.startsWith('/v1/') && !operation.security?.length)
+      problems.push(`${name} names no security (write key or read key)`);
     const responses = Object.entries(operation.responses ?? {});
-    if (!responses.some(([status]) => status.startsWith('2') || status.startsWith('3'))) problems.push(`${name} documents no success answer`);
+    if (!responses.some(([status]) => status.startsWith('2') || status.startsWith('3')))
+      problems.push(`${name} documents no success answer`);
     for (const [status, response] of responses) {
-      if (!response.description || response.description === 'Default Response') problems.push(`${name} ${status} has no description of its own`);
+      if (!response.description || response.description === 'Default Response')
+        problems.push(`${name} ${status} has no description of its own`);
       for (const [mediaType, media] of Object.entries(response.content ?? {})) {
-        if (media.example === undefined && media.examples === undefined) problems.push(`${name} ${status} ${mediaType} has no example`);
+        if (media.example === undefined && media.examples === undefined)
+          problems.push(`${name} ${status} ${mediaType} has no example`);
       }
     }
   }
 
   for (const [path, operations] of Object.entries(document.paths)) {
     for (const method of Object.keys(operations).filter((name) => documentMethods.has(name))) {
-      if (!served.has(key(method, path))) problems.push(`${key(method, path)} is documented but the server has no such route`);
+      if (!served.has(key(method, path)))
+        problems.push(`${key(method, path)} is documented but the server has no such route`);
     }
   }
   return problems;

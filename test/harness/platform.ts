@@ -66,7 +66,11 @@ export async function startTestPlatform(
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-test-'));
   const env: Record<string, string> = { ...runtimeEnv(runtime, dataDir), CDP_CHDB_PATH: chdbPath, ...overrides };
   const config = loadConfig(env);
-  const logger = createLogger({ level: env.LOG_LEVEL, name: `test-${runtime}`, ...(logs ? { destination: logs } : {}) });
+  const logger = createLogger({
+    level: env.LOG_LEVEL,
+    name: `test-${runtime}`,
+    ...(logs ? { destination: logs } : {}),
+  });
   const platform = await startPlatform(config, logger, services);
   return {
     platform,

@@ -24,7 +24,10 @@ export async function followSegmentChanges(cdp: TestPlatform): Promise<SegmentFe
   return {
     changes,
     async caughtUp() {
-      const published = Object.values(await cdp.platform.log!.endOffsets(topic)).reduce((sum, offset) => sum + Number(offset), 0);
+      const published = Object.values(await cdp.platform.log!.endOffsets(topic)).reduce(
+        (sum, offset) => sum + Number(offset),
+        0,
+      );
       return changes.length >= published;
     },
     close: () => consumer.close(),

@@ -9,7 +9,10 @@ export interface ReceivedRequest {
 }
 
 /** What to answer the nth request (0-based): a status and headers, after an optional wait the test controls. */
-export type Answering = (index: number, request: ReceivedRequest) => { status: number; headers?: Record<string, string>; hold?: Promise<void> };
+export type Answering = (
+  index: number,
+  request: ReceivedRequest,
+) => { status: number; headers?: Record<string, string>; hold?: Promise<void> };
 
 export interface WebhookReceiver {
   url: string;
@@ -36,7 +39,11 @@ export async function startReceiver(answering: Answering = () => ({ status: 200 
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
-      const request = { headers: incoming.headers, body: Buffer.concat(chunks).toString('utf8'), receivedAt: Date.now() };
+      const request = {
+        headers: incoming.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        receivedAt: Date.now(),
+      };
       requests.push(request);
       void answer(response, request, requests.length - 1);
     });

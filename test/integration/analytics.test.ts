@@ -4,7 +4,15 @@ import { messagesPerSurvivor } from '@cdp/profiles';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { named, toClickHouseTime, waitFor } from '@cdp/runtime';
 import { generateHistory } from '../generators/history';
-import { kpiSeries, kpis, lifecycle, repeatPurchase, retention, truthMessages, type Window } from '../reference/analytics';
+import {
+  kpiSeries,
+  kpis,
+  lifecycle,
+  repeatPurchase,
+  retention,
+  truthMessages,
+  type Window,
+} from '../reference/analytics';
 import { openTickets, surveys, ticketSeries } from '../reference/care';
 import type { Period } from '../reference/calendar';
 import { startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
@@ -21,11 +29,19 @@ const specialSegments = { boundary: uniqueName('seg'), lateMerge: uniqueName('se
 /** Every numeric leaf equal within 1e-9 (relative beyond 1), everything else exactly; returns the differences. */
 function differences(actual: unknown, expected: unknown, path = ''): string[] {
   if (typeof expected === 'number' && typeof actual === 'number') {
-    return Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected)) ? [] : [`${path}: ${actual} ≠ ${expected}`];
+    return Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected))
+      ? []
+      : [`${path}: ${actual} ≠ ${expected}`];
   }
   if (expected !== null && typeof expected === 'object' && actual !== null && typeof actual === 'object') {
     const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
-    return [...keys].flatMap((key) => differences((actual as Record<string, unknown>)[key], (expected as Record<string, unknown>)[key], `${path}.${key}`));
+    return [...keys].flatMap((key) =>
+      differences(
+        (actual as Record<string, unknown>)[key],
+        (expected as Record<string, unknown>)[key],
+        `${path}.${key}`,
+      ),
+    );
   }
   return Object.is(actual, expected) ? [] : [`${path}: ${JSON.stringify(actual)} ≠ ${JSON.stringify(expected)}`];
 }
@@ -35,35 +51,65 @@ describe('the analytics API on the embedded runtime', () => {
   const profileOf = new Map<number, string>();
 
   const ask = async (path: string, query: Record<string, string | number | undefined>) => {
-    const search = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string | number] => entry[1] !== undefined).map(([key, value]): [string, string] => [key, String(value)]));
+    const search = new URLSearchParams(
+      Object.entries(query)
+        .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
+        .map(([key, value]): [string, string] => [key, String(value)]),
+    );
     const response = await read(cdp.url, `/v1/analytics/${path}?${search}`, cdp.readKey);
     expect(response.status, `${path}?${search}: ${JSON.stringify(response.body)}`).toBe(200);
     return response.body;
   };
 
-  async function joinSegment(segment: string, rows: Array<{ customer: number; isMember: number; version: number }>): Promise<void> {
+  async function joinSegment(
+    segment: string,
+    rows: Array<{ customer: number; isMember: number; version: number }>,
+  ): Promise<void> {
     const at = toClickHouseTime(Date.parse('2025-06-30T00:00:00.000Z'));
-    await cdp.platform.clickhouse.client.insert(named('test.insertMembership', {
-      table: 'segment_membership',
-      format: 'JSONEachRow',
-      values: rows.map((row) => ({ segment_id: segment, profile_id: profileOf.get(row.customer), is_member: row.isMember, entered_at: at, changed_at: at, version: row.version })),
-    }));
+    await cdp.platform.clickhouse.client.insert(
+      named('test.insertMembership', {
+        table: 'segment_membership',
+        format: 'JSONEachRow',
+        values: rows.map((row) => ({
+          segment_id: segment,
+          profile_id: profileOf.get(row.customer),
+          is_member: row.isMember,
+          entered_at: at,
+          changed_at: at,
+          version: row.version,
+        })),
+      }),
+    );
   }
 
   beforeAll(async () => {
     cdp = await startTestPlatform('embedded');
     for (let offset = 0; offset < history.messages.length; offset += 250) {
-      const response = await send(cdp.url, '/v1/batch', { batch: history.messages.slice(offset, offset + 250) }, { writeKey: cdp.writeKey });
+      const response = await send(
+        cdp.url,
+        '/v1/batch',
+        { batch: history.messages.slice(offset, offset + 250) },
+        { writeKey: cdp.writeKey },
+      );
       expect(response.status, JSON.stringify(response.body)).toBe(200);
     }
     // Done when every distinct message is resolved and every customer's identifiers have merged into one profile.
     await waitFor(
       async () => {
-        const result = await cdp.platform.clickhouse.client.query(named('test.countMessagesPerSurvivor', { query: `SELECT sum(messages) AS messages, count() AS profiles FROM (${messagesPerSurvivor('SELECT message_id, profile_id, inserted_at FROM events', '', 'count() AS messages')})`, format: 'JSONEachRow' }));
+        const result = await cdp.platform.clickhouse.client.query(
+          named('test.countMessagesPerSurvivor', {
+            query: `SELECT sum(messages) AS messages, count() AS profiles FROM (${messagesPerSurvivor('SELECT message_id, profile_id, inserted_at FROM events', '', 'count() AS messages')})`,
+            format: 'JSONEachRow',
+          }),
+        );
         const [row] = await result.json<{ messages: number; profiles: number }>();
         return Number(row?.messages) === history.distinctMessages && Number(row?.profiles) === history.customers.length;
       },
-      { timeoutMs: 120_000, intervalMs: 250, what: `${history.distinctMessages} messages on ${history.customers.length} profiles` },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 250,
+        what: `${history.distinctMessages} messages on ${history.customers.length} profiles`,
+      },
     );
     for (const [index, customer] of history.customers.entries()) {
       const response = await read(cdp.url, `/v1/profiles/${encodeURIComponent(customer.ref)}`, cdp.readKey);
@@ -71,11 +117,18 @@ describe('the analytics API on the embedded runtime', () => {
     }
     await joinSegment(segmentId, [
       ...[...members].map((customer) => ({ customer, isMember: 1, version: 1 })),
-      ...[...members].filter((customer) => customer % 4 === 0).flatMap((customer) => [{ customer, isMember: 0, version: 0 }]),
-      ...leavers.flatMap((customer) => [{ customer, isMember: 1, version: 1 }, { customer, isMember: 0, version: 2 }]),
+      ...[...members]
+        .filter((customer) => customer % 4 === 0)
+        .flatMap((customer) => [{ customer, isMember: 0, version: 0 }]),
+      ...leavers.flatMap((customer) => [
+        { customer, isMember: 1, version: 1 },
+        { customer, isMember: 0, version: 2 },
+      ]),
     ]);
     for (const [name, segment] of Object.entries(specialSegments)) {
-      await joinSegment(segment, [{ customer: history.special[name as keyof typeof specialSegments], isMember: 1, version: 1 }]);
+      await joinSegment(segment, [
+        { customer: history.special[name as keyof typeof specialSegments], isMember: 1, version: 1 },
+      ]);
     }
   }, 180_000);
   afterAll(async () => {
@@ -88,84 +141,184 @@ describe('the analytics API on the embedded runtime', () => {
     { from: '2025-03-10T12:00', to: '2025-03-24T06:30:15.5' },
     { from: '2024-12-30', to: '2025-07-07' },
   ];
-  const filters: Array<{ segment?: boolean; channel?: string }> = [{}, { segment: true }, { channel: 'web' }, { segment: true, channel: 'email' }];
+  const filters: Array<{ segment?: boolean; channel?: string }> = [
+    {},
+    { segment: true },
+    { channel: 'web' },
+    { segment: true, channel: 'email' },
+  ];
   const periods: Period[] = ['week', 'day', 'month'];
-  const cases = ['UTC', 'Asia/Ho_Chi_Minh'].flatMap((tz) => windows.flatMap((window) => filters.map((filter) => ({ tz, ...window, ...filter }))));
-
-  it.each(cases.map((scope, index) => [`${scope.tz} ${scope.from} → ${scope.to}${scope.segment ? ' segment' : ''}${scope.channel ? ` ${scope.channel}` : ''}`, scope, index] as const))(
-    'answers like the reference: %s',
-    async (_name, scope, index) => {
-      const window: Window = { from: scope.from, to: scope.to, tz: scope.tz, ...(scope.segment ? { segment: members } : {}), ...(scope.channel ? { channel: scope.channel } : {}) };
-      const query = { from: scope.from, to: scope.to, tz: scope.tz, segment: scope.segment ? segmentId : undefined, channel: scope.channel };
-      const period = periods[index % 3] as Period;
-      const cohort = index % 2 === 0 ? 'first_purchase' : 'first_seen';
-      const periodCount = [1, 6, 12][index % 3] as number;
-      expect(differences(await ask('kpis', query), kpis(truth, window))).toEqual([]);
-      expect(differences(await ask('repeat-purchase', query), repeatPurchase(truth, window))).toEqual([]);
-      expect(differences(await ask('lifecycle', { ...query, period }), lifecycle(truth, { ...window, period }))).toEqual([]);
-      const retentionQuery = { ...query, cohort, period: periods[(index + 1) % 3], periods: periodCount };
-      const expected = retention(truth, { ...window, cohort, period: periods[(index + 1) % 3] as Period, periods: periodCount });
-      expect(differences(await ask('retention', retentionQuery), expected)).toEqual([]);
-      const seriesPeriod = periods[(index + 2) % 3] as Period;
-      expect(differences(await ask('kpis/series', { ...query, period: seriesPeriod }), kpiSeries(truth, { ...window, period: seriesPeriod }))).toEqual([]);
-      expect(differences(await ask('tickets', { ...query, period }), ticketSeries(truth, { ...window, period }))).toEqual([]);
-      expect(differences(await ask('surveys', query), surveys(truth, window))).toEqual([]);
-    },
+  const cases = ['UTC', 'Asia/Ho_Chi_Minh'].flatMap((tz) =>
+    windows.flatMap((window) => filters.map((filter) => ({ tz, ...window, ...filter }))),
   );
 
-  it.each([{}, { segment: true }, { channel: 'chat' }, { channel: 'email', segment: true }])('lists the tickets open now like the reference: %j', async (filter) => {
-    const byOpening = (a: { openedAt: string; ticketId: string }, b: { openedAt: string; ticketId: string }) => a.openedAt.localeCompare(b.openedAt) || a.ticketId.localeCompare(b.ticketId);
-    for (const slaHours of [24, 0.5]) {
-      const now = Date.now();
-      const answer = await ask('open-tickets', { slaHours, limit: 500, segment: filter.segment ? segmentId : undefined, channel: filter.channel });
-      const expected = openTickets(truth, { ...(filter.segment ? { segment: members } : {}), ...(filter.channel ? { channel: filter.channel } : {}) }, { slaHours, limit: 500, now, profileOf: (customer) => profileOf.get(customer) as string });
-      const listed = (answer.tickets as Array<{ ageHours: number; openedAt: string; ticketId: string }>).map(({ ageHours, ...ticket }) => {
-        // Its age is the API's now minus the opening: within the seconds this request took of the test's now.
-        expect(Math.abs(ageHours - (now - Date.parse(ticket.openedAt)) / 3_600_000)).toBeLessThan(0.01);
-        return ticket;
-      });
-      expect(differences({ ...answer, tickets: listed.sort(byOpening) }, { ...expected, tickets: expected.tickets.sort(byOpening) })).toEqual([]);
-    }
-    const oldest = await ask('open-tickets', { limit: 2 });
-    expect((oldest.tickets as unknown[]).length).toBe(Math.min(2, oldest.total as number));
+  it.each(
+    cases.map(
+      (scope, index) =>
+        [
+          `${scope.tz} ${scope.from} → ${scope.to}${scope.segment ? ' segment' : ''}${scope.channel ? ` ${scope.channel}` : ''}`,
+          scope,
+          index,
+        ] as const,
+    ),
+  )('answers like the reference: %s', async (_name, scope, index) => {
+    const window: Window = {
+      from: scope.from,
+      to: scope.to,
+      tz: scope.tz,
+      ...(scope.segment ? { segment: members } : {}),
+      ...(scope.channel ? { channel: scope.channel } : {}),
+    };
+    const query = {
+      from: scope.from,
+      to: scope.to,
+      tz: scope.tz,
+      segment: scope.segment ? segmentId : undefined,
+      channel: scope.channel,
+    };
+    const period = periods[index % 3] as Period;
+    const cohort = index % 2 === 0 ? 'first_purchase' : 'first_seen';
+    const periodCount = [1, 6, 12][index % 3] as number;
+    expect(differences(await ask('kpis', query), kpis(truth, window))).toEqual([]);
+    expect(differences(await ask('repeat-purchase', query), repeatPurchase(truth, window))).toEqual([]);
+    expect(differences(await ask('lifecycle', { ...query, period }), lifecycle(truth, { ...window, period }))).toEqual(
+      [],
+    );
+    const retentionQuery = { ...query, cohort, period: periods[(index + 1) % 3], periods: periodCount };
+    const expected = retention(truth, {
+      ...window,
+      cohort,
+      period: periods[(index + 1) % 3] as Period,
+      periods: periodCount,
+    });
+    expect(differences(await ask('retention', retentionQuery), expected)).toEqual([]);
+    const seriesPeriod = periods[(index + 2) % 3] as Period;
+    expect(
+      differences(
+        await ask('kpis/series', { ...query, period: seriesPeriod }),
+        kpiSeries(truth, { ...window, period: seriesPeriod }),
+      ),
+    ).toEqual([]);
+    expect(differences(await ask('tickets', { ...query, period }), ticketSeries(truth, { ...window, period }))).toEqual(
+      [],
+    );
+    expect(differences(await ask('surveys', query), surveys(truth, window))).toEqual([]);
   });
+
+  it.each([{}, { segment: true }, { channel: 'chat' }, { channel: 'email', segment: true }])(
+    'lists the tickets open now like the reference: %j',
+    async (filter) => {
+      const byOpening = (a: { openedAt: string; ticketId: string }, b: { openedAt: string; ticketId: string }) =>
+        a.openedAt.localeCompare(b.openedAt) || a.ticketId.localeCompare(b.ticketId);
+      for (const slaHours of [24, 0.5]) {
+        const now = Date.now();
+        const answer = await ask('open-tickets', {
+          slaHours,
+          limit: 500,
+          segment: filter.segment ? segmentId : undefined,
+          channel: filter.channel,
+        });
+        const expected = openTickets(
+          truth,
+          { ...(filter.segment ? { segment: members } : {}), ...(filter.channel ? { channel: filter.channel } : {}) },
+          { slaHours, limit: 500, now, profileOf: (customer) => profileOf.get(customer) as string },
+        );
+        const listed = (answer.tickets as Array<{ ageHours: number; openedAt: string; ticketId: string }>).map(
+          ({ ageHours, ...ticket }) => {
+            // Its age is the API's now minus the opening: within the seconds this request took of the test's now.
+            expect(Math.abs(ageHours - (now - Date.parse(ticket.openedAt)) / 3_600_000)).toBeLessThan(0.01);
+            return ticket;
+          },
+        );
+        expect(
+          differences(
+            { ...answer, tickets: listed.sort(byOpening) },
+            { ...expected, tickets: expected.tickets.sort(byOpening) },
+          ),
+        ).toEqual([]);
+      }
+      const oldest = await ask('open-tickets', { limit: 2 });
+      expect((oldest.tickets as unknown[]).length).toBe(Math.min(2, oldest.total as number));
+    },
+  );
 
   it('counts an event exactly at from and none exactly at to, at midnight of the zone asked', async () => {
     const segment = specialSegments.boundary;
     const march = { from: '2025-03-01', to: '2025-04-01', segment };
     expect((await ask('kpis', { ...march, tz: 'Asia/Ho_Chi_Minh' })).totals).toMatchObject({ orders: 2, revenue: 11 });
     expect((await ask('kpis', march)).totals).toMatchObject({ orders: 2, revenue: 110 });
-    expect((await ask('kpis', { ...march, from: '2025-03-01T00:00:00+07:00', to: '2025-04-01T00:00+07:00' })).totals).toMatchObject({ orders: 2, revenue: 11 });
-    const months = { from: '2025-02-01', to: '2025-05-01', segment, cohort: 'first_purchase', period: 'month', periods: 3 };
+    expect(
+      (await ask('kpis', { ...march, from: '2025-03-01T00:00:00+07:00', to: '2025-04-01T00:00+07:00' })).totals,
+    ).toMatchObject({ orders: 2, revenue: 11 });
+    const months = {
+      from: '2025-02-01',
+      to: '2025-05-01',
+      segment,
+      cohort: 'first_purchase',
+      period: 'month',
+      periods: 3,
+    };
     const empty = (cohort: string) => ({ cohort, size: 0, retained: [0, 0, 0] });
     expect(await ask('retention', { ...months, tz: 'Asia/Ho_Chi_Minh' })).toEqual({
       cohorts: [empty('2025-02-01'), { cohort: '2025-03-01', size: 1, retained: [1, 1, 0] }, empty('2025-04-01')],
     });
-    expect(await ask('retention', months)).toEqual({ cohorts: [{ cohort: '2025-02-01', size: 1, retained: [1, 1, 1] }, empty('2025-03-01'), empty('2025-04-01')] });
+    expect(await ask('retention', months)).toEqual({
+      cohorts: [{ cohort: '2025-02-01', size: 1, retained: [1, 1, 1] }, empty('2025-03-01'), empty('2025-04-01')],
+    });
   });
 
   it('keeps a profile merged after its first purchase in the cohort of that purchase', async () => {
     const query = { from: '2025-01-01', to: '2025-04-01', segment: specialSegments.lateMerge };
     const answer = await ask('retention', { ...query, cohort: 'first_purchase', period: 'week', periods: 10 });
     const cohorts = answer.cohorts as Array<{ size: number }>;
-    expect(cohorts.filter((cohort) => cohort.size > 0)).toEqual([{ cohort: '2025-01-06', size: 1, retained: [1, 0, 0, 0, 0, 1, 0, 0, 1, 0] }]);
-    expect((await ask('kpis', query)).totals).toMatchObject({ activeCustomers: 1, newCustomers: 1, orders: 3, revenue: 90 });
+    expect(cohorts.filter((cohort) => cohort.size > 0)).toEqual([
+      { cohort: '2025-01-06', size: 1, retained: [1, 0, 0, 0, 0, 1, 0, 0, 1, 0] },
+    ]);
+    expect((await ask('kpis', query)).totals).toMatchObject({
+      activeCustomers: 1,
+      newCustomers: 1,
+      orders: 3,
+      revenue: 90,
+    });
   });
 
   it('leaves out a cohort whose first purchase is before the window', async () => {
     const query = { from: '2025-03-01', to: '2025-06-01', segment: specialSegments.earlyBuyer };
     const cohorts = { cohort: 'first_purchase', period: 'month', periods: 3 };
     const empty = (cohort: string) => ({ cohort, size: 0, retained: [0, 0, 0] });
-    expect(await ask('retention', { ...query, ...cohorts })).toEqual({ cohorts: [empty('2025-03-01'), empty('2025-04-01'), empty('2025-05-01')] });
-    expect(await ask('repeat-purchase', query)).toMatchObject({ customers: 1, repeatCustomers: 1, medianDaysToSecondPurchase: 17 });
+    expect(await ask('retention', { ...query, ...cohorts })).toEqual({
+      cohorts: [empty('2025-03-01'), empty('2025-04-01'), empty('2025-05-01')],
+    });
+    expect(await ask('repeat-purchase', query)).toMatchObject({
+      customers: 1,
+      repeatCustomers: 1,
+      medianDaysToSecondPurchase: 17,
+    });
     const wider = await ask('retention', { ...query, ...cohorts, from: '2025-01-01' });
     expect((wider.cohorts as unknown[])[0]).toEqual({ cohort: '2025-01-01', size: 1, retained: [1, 0, 1] });
   });
 
   it('answers a window without data with zeros and nulls', async () => {
     const query = { from: '2030-01-01', to: '2030-02-01', tz: 'Asia/Ho_Chi_Minh' };
-    const none = { activeCustomers: 0, newCustomers: 0, orders: 0, revenue: 0, aov: null, purchaseFrequency: null, churnRate: null, nps: null, npsResponses: 0 };
-    const noCare = { csat: null, csatResponses: 0, tickets: 0, complaints: 0, medianFirstResponseMinutes: null, medianResolutionHours: null };
+    const none = {
+      activeCustomers: 0,
+      newCustomers: 0,
+      orders: 0,
+      revenue: 0,
+      aov: null,
+      purchaseFrequency: null,
+      churnRate: null,
+      nps: null,
+      npsResponses: 0,
+    };
+    const noCare = {
+      csat: null,
+      csatResponses: 0,
+      tickets: 0,
+      complaints: 0,
+      medianFirstResponseMinutes: null,
+      medianResolutionHours: null,
+    };
     expect(await ask('kpis', query)).toEqual({ totals: { ...none, ...noCare }, byChannel: [] });
     expect(await ask('repeat-purchase', query)).toEqual({
       customers: 0,
@@ -177,14 +330,24 @@ describe('the analytics API on the embedded runtime', () => {
       medianDaysToSecondPurchase: null,
       medianDaysBetweenPurchases: null,
     });
-    expect(await ask('retention', { ...query, period: 'month', periods: 2 })).toEqual({ cohorts: [{ cohort: '2030-01-01', size: 0, retained: [0, 0] }] });
-    expect(await ask('lifecycle', { ...query, period: 'month' })).toEqual({ periods: [{ period: '2030-01-01', new: 0, returning: 0, resurrecting: 0, dormant: 0 }] });
-    expect((await ask('kpis', { from: '2025-01-01', to: '2025-07-01', segment: 'no-such-segment' })).totals).toMatchObject({ activeCustomers: 0, orders: 0 });
+    expect(await ask('retention', { ...query, period: 'month', periods: 2 })).toEqual({
+      cohorts: [{ cohort: '2030-01-01', size: 0, retained: [0, 0] }],
+    });
+    expect(await ask('lifecycle', { ...query, period: 'month' })).toEqual({
+      periods: [{ period: '2030-01-01', new: 0, returning: 0, resurrecting: 0, dormant: 0 }],
+    });
+    expect(
+      (await ask('kpis', { from: '2025-01-01', to: '2025-07-01', segment: 'no-such-segment' })).totals,
+    ).toMatchObject({ activeCustomers: 0, orders: 0 });
   });
 
   it('answers the widest windows allowed', async () => {
-    expect((await ask('kpis', { from: '2000-01-01', to: '2100-12-31T23:59' })).totals).toMatchObject({ activeCustomers: history.customers.length, churnRate: null });
-    const months = (await ask('retention', { from: '2000-01-01', to: '2080-01-01', period: 'month', periods: 1 })).cohorts as Array<{ size: number }>;
+    expect((await ask('kpis', { from: '2000-01-01', to: '2100-12-31T23:59' })).totals).toMatchObject({
+      activeCustomers: history.customers.length,
+      churnRate: null,
+    });
+    const months = (await ask('retention', { from: '2000-01-01', to: '2080-01-01', period: 'month', periods: 1 }))
+      .cohorts as Array<{ size: number }>;
     expect(months).toHaveLength(960);
     expect(months.reduce((sum, cohort) => sum + cohort.size, 0)).toBe(history.customers.length);
   });
@@ -215,7 +378,9 @@ describe('the analytics API on the embedded runtime', () => {
     ['open-tickets', { slaHours: 'soon' }, 'slaHours'],
     ['open-tickets', { limit: 501 }, 'limit'],
   ] as const)('answers GET %s with %j by a 400 naming %s', async (path, query, parameter) => {
-    const search = new URLSearchParams(Object.entries(query).map(([key, value]): [string, string] => [key, String(value)]));
+    const search = new URLSearchParams(
+      Object.entries(query).map(([key, value]): [string, string] => [key, String(value)]),
+    );
     const response = await read(cdp.url, `/v1/analytics/${path}?${search}`, cdp.readKey);
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('INVALID_REQUEST');
@@ -224,7 +389,16 @@ describe('the analytics API on the embedded runtime', () => {
   });
 
   it('asks for a read key', async () => {
-    for (const path of ['kpis', 'kpis/series', 'retention', 'repeat-purchase', 'lifecycle', 'tickets', 'surveys', 'open-tickets']) {
+    for (const path of [
+      'kpis',
+      'kpis/series',
+      'retention',
+      'repeat-purchase',
+      'lifecycle',
+      'tickets',
+      'surveys',
+      'open-tickets',
+    ]) {
       const missing = await read(cdp.url, `/v1/analytics/${path}?from=2025-03-01&to=2025-04-01`);
       expect([missing.status, missing.body.code]).toEqual([401, 'MISSING_READ_KEY']);
       const unknown = await read(cdp.url, `/v1/analytics/${path}?from=2025-03-01&to=2025-04-01`, 'rk_nobody');
@@ -242,14 +416,16 @@ describe('the analytics API on the embedded runtime', () => {
     const open = openTickets(truth, {}, { slaHours: 24, limit: 500, now: Date.now(), profileOf: String });
     expect(open.total).toBeGreaterThan(3);
     expect(open.tickets.filter((ticket) => ticket.firstReplyAt !== null).length).toBeGreaterThan(0);
-    expect(repeatPurchase(truth, { from: '2025-01-01', to: '2025-07-01', tz: 'UTC' }).distribution['5+']).toBeGreaterThan(5);
+    expect(
+      repeatPurchase(truth, { from: '2025-01-01', to: '2025-07-01', tz: 'UTC' }).distribution['5+'],
+    ).toBeGreaterThan(5);
     expect(history.messages.length - history.distinctMessages).toBeGreaterThan(30);
   });
 
   // Last: it adds a customer the whole-history checks above do not know. Ingest dates a message by its arrival
   // minus (sentAt − timestamp), so a retry resent unchanged is dated as many seconds later as it came: the resolver
   // keeps the first copy only.
-  it('counts an order resent unchanged once, at its first copy\'s time', async () => {
+  it("counts an order resent unchanged once, at its first copy's time", async () => {
     const order = {
       type: 'track',
       event: 'Order Completed',
@@ -260,11 +436,13 @@ describe('the analytics API on the embedded runtime', () => {
       properties: { revenue: 25 },
     };
     const copies = async () => {
-      const result = await cdp.platform.clickhouse.client.query(named('test.countTouchpoints', {
-        query: 'SELECT count() AS copies FROM touchpoints WHERE message_id = {id:String}',
-        query_params: { id: order.messageId },
-        format: 'JSONEachRow',
-      }));
+      const result = await cdp.platform.clickhouse.client.query(
+        named('test.countTouchpoints', {
+          query: 'SELECT count() AS copies FROM touchpoints WHERE message_id = {id:String}',
+          query_params: { id: order.messageId },
+          format: 'JSONEachRow',
+        }),
+      );
       return Number((await result.json<{ copies: number }>())[0]?.copies);
     };
     const firstSent = Date.now();
@@ -274,7 +452,10 @@ describe('the analytics API on the embedded runtime', () => {
     const duplicates = await counterOf(cdp.url, 'cdp_resolver_events_duplicate_total');
     const retrySent = Date.now();
     expect((await send(cdp.url, '/v1/track', order, { writeKey: cdp.writeKey })).status).toBe(200);
-    await waitFor(async () => (await counterOf(cdp.url, 'cdp_resolver_events_duplicate_total')) > duplicates, { timeoutMs: 30_000, what: 'the retry dropped' });
+    await waitFor(async () => (await counterOf(cdp.url, 'cdp_resolver_events_duplicate_total')) > duplicates, {
+      timeoutMs: 30_000,
+      what: 'the retry dropped',
+    });
     expect(await copies()).toBe(1);
     // The retry is dated at or after `between`, its first copy before it (it came 1.5 s earlier).
     const between = new Date(retrySent - 10_000).toISOString();

@@ -14,7 +14,15 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe('cdp keys', () => {
   it('creates a key with the scopes and expiry asked for, lists it without its secret, and revokes it', async () => {
-    const created = await keys('create', '--source', 'bi-tool', '--scope', 'analytics,profiles', '--expires', '2099-01-31');
+    const created = await keys(
+      'create',
+      '--source',
+      'bi-tool',
+      '--scope',
+      'analytics,profiles',
+      '--expires',
+      '2099-01-31',
+    );
     expect(created.code, created.stderr).toBe(0);
     const key = created.stdout.trim();
     expect(key).toMatch(/^rk_[\w-]{32}$/);
@@ -29,13 +37,17 @@ describe('cdp keys', () => {
 
     const revoked = await keys('revoke', `${key.slice(0, 10)}…`);
     expect(revoked).toMatchObject({ code: 0, stdout: 'revoked 1 key(s)\n' });
-    expect((await keys('list')).stdout.split('\n').find((text) => text.startsWith(key.slice(0, 10)))).toMatch(/ revoked$/);
+    expect((await keys('list')).stdout.split('\n').find((text) => text.startsWith(key.slice(0, 10)))).toMatch(
+      / revoked$/,
+    );
   }, 120_000);
 
   it('refuses an unknown scope, a past expiry and a missing source, naming each, before touching the store', async () => {
     const unknown = await keys('create', '--source', 'x', '--scope', 'analytics,everything');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('unknown scope everything: scopes are write, trusted, analytics, profiles, audiences, segments:write, admin');
+    expect(unknown.stderr).toContain(
+      'unknown scope everything: scopes are write, trusted, analytics, profiles, audiences, segments:write, admin',
+    );
     const past = await keys('create', '--source', 'x', '--scope', 'analytics', '--expires', '2001-01-01');
     expect(past.code).toBe(1);
     expect(past.stderr).toContain('--expires 2001-01-01 is already past');

@@ -14,7 +14,7 @@ describe('the console served by the query API', () => {
 
   const get = (path: string) => fetch(`${cdp.url}${path}`, { redirect: 'manual' });
 
-  it('leads / and /console to /console/, keeping a shared view\'s filters', async () => {
+  it("leads / and /console to /console/, keeping a shared view's filters", async () => {
     expect([(await get('/')).status, (await get('/')).headers.get('location')]).toEqual([302, '/console/']);
     const shared = await get('/console?preset=90d&channel=web');
     expect([shared.status, shared.headers.get('location')]).toEqual([301, '/console/?preset=90d&channel=web']);
@@ -26,12 +26,18 @@ describe('the console served by the query API', () => {
     expect(page.headers.get('cache-control')).toBe('no-cache');
     const html = await page.text();
     expect(html).toContain('<div id="app">');
-    for (const path of ['/console/segments/seg_1', '/console/customers/phone:%2B84912345678', '/console/care?preset=7d']) {
+    for (const path of [
+      '/console/segments/seg_1',
+      '/console/customers/phone:%2B84912345678',
+      '/console/care?preset=7d',
+    ]) {
       const deep = await get(path);
       expect({ path, status: deep.status }).toEqual({ path, status: 200 });
       expect(await deep.text()).toBe(html);
     }
-    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1] as string).filter((href) => !href.startsWith('data:'));
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)]
+      .map((match) => match[1] as string)
+      .filter((href) => !href.startsWith('data:'));
     expect(assets.length).toBeGreaterThanOrEqual(2);
     for (const asset of assets) {
       expect(asset.startsWith('/console/assets/')).toBe(true);

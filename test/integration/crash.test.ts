@@ -37,7 +37,12 @@ describe.each(runtimes)('cdp start on the %s runtime', (runtime) => {
     const sender = async () => {
       while (!killed) {
         const userId = uniqueName('crash');
-        const response = await send(first.url, '/v1/track', { userId, event: 'Order Completed', properties: { revenue: 1 } }, { writeKey: env.CDP_WRITE_KEY }).catch(() => null);
+        const response = await send(
+          first.url,
+          '/v1/track',
+          { userId, event: 'Order Completed', properties: { revenue: 1 } },
+          { writeKey: env.CDP_WRITE_KEY },
+        ).catch(() => null);
         if (response?.status === 200 && !killed) {
           accepted.push(userId);
           if (accepted.length >= killAfter) {
@@ -56,20 +61,31 @@ describe.each(runtimes)('cdp start on the %s runtime', (runtime) => {
     expect(await second.exited).toBe(0);
   });
 
-  it('drains requests and commits on SIGTERM, and serves everything after a restart', { timeout: 180_000 }, async () => {
-    const first = await start();
-    const users = Array.from({ length: 20 }, () => uniqueName('graceful'));
-    const responses = await Promise.all(
-      users.map((userId) => send(first.url, '/v1/identify', { userId, traits: { email: `${userId}@example.com` } }, { writeKey: env.CDP_WRITE_KEY })),
-    );
-    expect(responses.map((response) => response.status)).toEqual(users.map(() => 200));
-    first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
-    expect(first.output()).toMatch(/shutting down/);
+  it(
+    'drains requests and commits on SIGTERM, and serves everything after a restart',
+    { timeout: 180_000 },
+    async () => {
+      const first = await start();
+      const users = Array.from({ length: 20 }, () => uniqueName('graceful'));
+      const responses = await Promise.all(
+        users.map((userId) =>
+          send(
+            first.url,
+            '/v1/identify',
+            { userId, traits: { email: `${userId}@example.com` } },
+            { writeKey: env.CDP_WRITE_KEY },
+          ),
+        ),
+      );
+      expect(responses.map((response) => response.status)).toEqual(users.map(() => 200));
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      expect(first.output()).toMatch(/shutting down/);
 
-    const second = await start();
-    await expectAllPresent(second.url, users);
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
-  });
+      const second = await start();
+      await expectAllPresent(second.url, users);
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    },
+  );
 });

@@ -59,7 +59,10 @@ describe.each(runtimes)('dead-letter topic on the %s runtime', (runtime) => {
       { key, value: encodeEvent(event({ userId, type: 'purchase' })) },
     ];
     const good = event({ userId, event: 'Order Completed', properties: '{"revenue":5}' });
-    await cdp.platform.log?.produce(topicNames(cdp.config.topicPrefix).events, [...poison, { key, value: encodeEvent(good) }]);
+    await cdp.platform.log?.produce(topicNames(cdp.config.topicPrefix).events, [
+      ...poison,
+      { key, value: encodeEvent(good) },
+    ]);
 
     const profile = await waitFor(
       async () => {
@@ -70,7 +73,10 @@ describe.each(runtimes)('dead-letter topic on the %s runtime', (runtime) => {
     );
     expect(profile.stats).toMatchObject({ events: 1, orders: 1, revenue: 5 });
 
-    await waitFor(async () => parked.length >= poison.length || undefined, { timeoutMs: 30_000, what: 'the poison records on the dead-letter topic' });
+    await waitFor(async () => parked.length >= poison.length || undefined, {
+      timeoutMs: 30_000,
+      what: 'the poison records on the dead-letter topic',
+    });
     expect(parked.map((record) => record.value)).toEqual(poison.map((record) => record.value));
     expect(parked.map((record) => record.headers.reason)).toEqual([
       expect.stringMatching(/^cannot decode Avro event/),

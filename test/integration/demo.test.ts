@@ -22,12 +22,14 @@ describe('the demo data set on the embedded runtime', () => {
 
   /** Distinct messageIds in the events table, and how many of them the demo did not send. */
   async function storedMessages(): Promise<{ distinct: number; unexpected: number }> {
-    const result = await cdp.platform.clickhouse.client.query(named('test.countStoredMessages', {
-      query: `SELECT uniqExact(message_id) AS distinct, uniqExactIf(message_id, NOT has({ids:Array(String)}, message_id)) AS unexpected
+    const result = await cdp.platform.clickhouse.client.query(
+      named('test.countStoredMessages', {
+        query: `SELECT uniqExact(message_id) AS distinct, uniqExactIf(message_id, NOT has({ids:Array(String)}, message_id)) AS unexpected
               FROM events`,
-      query_params: { ids },
-      format: 'JSONEachRow',
-    }));
+        query_params: { ids },
+        format: 'JSONEachRow',
+      }),
+    );
     const [row] = await result.json<{ distinct: string | number; unexpected: string | number }>();
     return { distinct: Number(row?.distinct ?? 0), unexpected: Number(row?.unexpected ?? 0) };
   }
@@ -37,21 +39,29 @@ describe('the demo data set on the embedded runtime', () => {
   it('stores every generated message once, and nothing new when the same demo is sent again', async () => {
     expect(new Set(ids).size).toBe(messages.length);
     expect(await send()).toEqual({ messages: messages.length, customers: options.customers });
-    await waitFor(async () => (await storedMessages()).distinct === messages.length, { timeoutMs: 20_000, what: `${messages.length} demo messages stored` });
+    await waitFor(async () => (await storedMessages()).distinct === messages.length, {
+      timeoutMs: 20_000,
+      what: `${messages.length} demo messages stored`,
+    });
     expect(await storedMessages()).toEqual({ distinct: messages.length, unexpected: 0 });
 
     const handled = await eventsHandled(cdp.url);
     const duplicates = await counterOf(cdp.url, 'cdp_resolver_events_duplicate_total');
     await send();
     // The second send is all later copies of stored messageIds: the resolver drops each one, and counts it so.
-    await waitFor(async () => (await eventsHandled(cdp.url)) >= handled + messages.length, { timeoutMs: 20_000, what: 'the second send handled' });
+    await waitFor(async () => (await eventsHandled(cdp.url)) >= handled + messages.length, {
+      timeoutMs: 20_000,
+      what: 'the second send handled',
+    });
     expect(await counterOf(cdp.url, 'cdp_resolver_events_duplicate_total')).toBe(duplicates + messages.length);
     expect(await storedMessages()).toEqual({ distinct: messages.length, unexpected: 0 });
-    const copies = await cdp.platform.clickhouse.client.query(named('test.countCopies', {
-      query: 'SELECT count() AS copies FROM events WHERE has({ids:Array(String)}, message_id)',
-      query_params: { ids },
-      format: 'JSONEachRow',
-    }));
+    const copies = await cdp.platform.clickhouse.client.query(
+      named('test.countCopies', {
+        query: 'SELECT count() AS copies FROM events WHERE has({ids:Array(String)}, message_id)',
+        query_params: { ids },
+        format: 'JSONEachRow',
+      }),
+    );
     expect(Number((await copies.json<{ copies: string | number }>())[0]?.copies)).toBe(messages.length);
   });
 
@@ -71,15 +81,22 @@ describe('the demo data set on the embedded runtime', () => {
     expect(customers).toHaveLength(options.customers);
     const withPhone = customers.filter((identifiers) => identifiers.some((id) => id.startsWith('phone:')));
     const devices = (identifiers: string[]) => identifiers.filter((id) => id.startsWith('anonymous_id:')).length;
-    const member = withPhone.filter((identifiers) => identifiers.some((id) => id.startsWith('user_id:'))).sort((a, b) => devices(b) - devices(a))[0];
-    const storeOnly = withPhone.find((identifiers) => !identifiers.some((id) => id.startsWith('user_id:')) && identifiers.some((id) => id.includes(':pos-')));
+    const member = withPhone
+      .filter((identifiers) => identifiers.some((id) => id.startsWith('user_id:')))
+      .sort((a, b) => devices(b) - devices(a))[0];
+    const storeOnly = withPhone.find(
+      (identifiers) =>
+        !identifiers.some((id) => id.startsWith('user_id:')) && identifiers.some((id) => id.includes(':pos-')),
+    );
     expect(member && devices(member)).toBeGreaterThanOrEqual(2);
     for (const expected of [member, storeOnly]) {
       const phone = (expected as string[]).find((id) => id.startsWith('phone:')) as string;
       const profile = await waitFor(
         async () => {
           const answer = await read(cdp.url, `/v1/profiles/${encodeURIComponent(phone)}`, cdp.readKey);
-          const identities = ((answer.body.identities ?? []) as Array<{ type: string; value: string }>).map((identity) => `${identity.type}:${identity.value}`).sort();
+          const identities = ((answer.body.identities ?? []) as Array<{ type: string; value: string }>)
+            .map((identity) => `${identity.type}:${identity.value}`)
+            .sort();
           return answer.status === 200 && identities.length === (expected as string[]).length ? identities : undefined;
         },
         { timeoutMs: 10_000, what: `the profile of ${phone}` },

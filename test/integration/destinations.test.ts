@@ -30,7 +30,10 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${cdp.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${cdp.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${cdp.adminKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -42,13 +45,20 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
     return started;
   };
   const destination = async (url: string, triggers: unknown[], extra: Record<string, unknown> = {}) => {
-    const created = await call('POST', '/v1/destinations', { name: uniqueName('hook'), url, secret, triggers, ...extra });
+    const created = await call('POST', '/v1/destinations', {
+      name: uniqueName('hook'),
+      url,
+      secret,
+      triggers,
+      ...extra,
+    });
     expect(created.status, created.text).toBe(201);
     return created.body.id as string;
   };
   const track = (userId: string, event: string, properties: Record<string, unknown>) =>
     send(cdp.url, '/v1/track', { userId, event, properties }, { writeKey: cdp.writeKey });
-  const deliveriesOf = async (id: string) => (await call('GET', `/v1/destinations/${id}/deliveries`)).body.deliveries as Json[];
+  const deliveriesOf = async (id: string) =>
+    (await call('GET', `/v1/destinations/${id}/deliveries`)).body.deliveries as Json[];
 
   beforeAll(async () => {
     cdp = await startTestPlatform(runtime, {
@@ -66,21 +76,43 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
   });
 
   it('fires a segment trigger with the profile, signed, and an exit does not fire an entered trigger', async () => {
-    const created = await call('POST', '/v1/segments', { name: uniqueName('gold'), rule: { trait: 'plan', equals: 'gold' } });
+    const created = await call('POST', '/v1/segments', {
+      name: uniqueName('gold'),
+      rule: { trait: 'plan', equals: 'gold' },
+    });
     const segmentId = created.body.id as string;
     const entered = await receiver();
     const exited = await receiver();
-    const onEnter = await destination(entered.url, [{ kind: 'segment', segmentId, on: 'entered' }], { traits: ['name', 'plan'] });
+    const onEnter = await destination(entered.url, [{ kind: 'segment', segmentId, on: 'entered' }], {
+      traits: ['name', 'plan'],
+    });
     await destination(exited.url, [{ kind: 'segment', segmentId, on: 'exited' }]);
     // The new segment's first evaluation has run (nobody in it yet): later changes are followed profile by profile.
-    await waitFor(async () => String((await call('GET', `/v1/segments/${segmentId}`)).body.evaluatedAt) >= new Date(Date.now() - 1000).toISOString() || null, {
-      timeoutMs: 30_000,
-      what: 'an evaluation after the segment was made',
-    });
+    await waitFor(
+      async () =>
+        String((await call('GET', `/v1/segments/${segmentId}`)).body.evaluatedAt) >=
+          new Date(Date.now() - 1000).toISOString() || null,
+      {
+        timeoutMs: 30_000,
+        what: 'an evaluation after the segment was made',
+      },
+    );
 
     const userId = uniqueName('lan');
-    expect((await send(cdp.url, '/v1/identify', { userId, traits: { plan: 'gold', name: 'Nguyễn Thị Lan', city: 'Huế' } }, { writeKey: cdp.writeKey })).status).toBe(200);
-    const [request] = await waitFor(() => (entered.requests.length > 0 ? entered.requests : null), { timeoutMs: 45_000, what: 'the entered webhook' });
+    expect(
+      (
+        await send(
+          cdp.url,
+          '/v1/identify',
+          { userId, traits: { plan: 'gold', name: 'Nguyễn Thị Lan', city: 'Huế' } },
+          { writeKey: cdp.writeKey },
+        )
+      ).status,
+    ).toBe(200);
+    const [request] = await waitFor(() => (entered.requests.length > 0 ? entered.requests : null), {
+      timeoutMs: 45_000,
+      what: 'the entered webhook',
+    });
     const body = json(request as ReceivedRequest);
     expect(verifiedAsAReceiverWould(secret, request as ReceivedRequest)).toBe(true);
     expect(verifiedAsAReceiverWould('another-secret-00000000', request as ReceivedRequest)).toBe(false);
@@ -90,24 +122,41 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
     expect(body).toMatchObject({
       destinationId: onEnter,
       trigger: { kind: 'segment', segmentId, change: 'entered' },
-      profile: { profileId: profile.profileId, identities: [{ type: 'user_id', value: userId }], traits: { plan: 'gold', name: 'Nguyễn Thị Lan' } },
+      profile: {
+        profileId: profile.profileId,
+        identities: [{ type: 'user_id', value: userId }],
+        traits: { plan: 'gold', name: 'Nguyễn Thị Lan' },
+      },
     });
     // Only the chosen traits travel.
     const delivered = body.profile as { traits: Json; stats: Json };
     expect(delivered.traits.city).toBeUndefined();
     expect(delivered.stats).toMatchObject({ events: expect.any(Number) });
 
-    expect((await send(cdp.url, '/v1/identify', { userId, traits: { plan: 'silver' } }, { writeKey: cdp.writeKey })).status).toBe(200);
-    const [exit] = await waitFor(() => (exited.requests.length > 0 ? exited.requests : null), { timeoutMs: 45_000, what: 'the exited webhook' });
-    expect(json(exit as ReceivedRequest)).toMatchObject({ trigger: { kind: 'segment', segmentId, change: 'exited' }, profile: { profileId: profile.profileId } });
+    expect(
+      (await send(cdp.url, '/v1/identify', { userId, traits: { plan: 'silver' } }, { writeKey: cdp.writeKey })).status,
+    ).toBe(200);
+    const [exit] = await waitFor(() => (exited.requests.length > 0 ? exited.requests : null), {
+      timeoutMs: 45_000,
+      what: 'the exited webhook',
+    });
+    expect(json(exit as ReceivedRequest)).toMatchObject({
+      trigger: { kind: 'segment', segmentId, change: 'exited' },
+      profile: { profileId: profile.profileId },
+    });
     expect(entered.requests).toHaveLength(1);
     expect(exited.requests).toHaveLength(1);
   });
 
   it('fires an event trigger only for events whose properties match its filter, through the template', async () => {
     const hook = await receiver();
-    const template = '{"ticket": {{ trigger.properties.ticket_id | json }},\n "user": {{ profile.identities | where: "type", "user_id" | map: "value" | first | json }}}';
-    const id = await destination(hook.url, [{ kind: 'event', event: 'Ticket Opened', where: [{ property: 'type', equals: 'complaint' }] }], { template });
+    const template =
+      '{"ticket": {{ trigger.properties.ticket_id | json }},\n "user": {{ profile.identities | where: "type", "user_id" | map: "value" | first | json }}}';
+    const id = await destination(
+      hook.url,
+      [{ kind: 'event', event: 'Ticket Opened', where: [{ property: 'type', equals: 'complaint' }] }],
+      { template },
+    );
     const userId = uniqueName('khach');
     // One batch, one user: the question is read before the complaint, so once the complaint is delivered the question has had its chance.
     const batch = await send(
@@ -123,7 +172,10 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
       { writeKey: cdp.writeKey },
     );
     expect(batch.status).toBe(200);
-    await waitFor(async () => (await deliveriesOf(id)).some((delivery) => delivery.status === 'delivered') || null, { timeoutMs: 45_000, what: 'the complaint delivered' });
+    await waitFor(async () => (await deliveriesOf(id)).some((delivery) => delivery.status === 'delivered') || null, {
+      timeoutMs: 45_000,
+      what: 'the complaint delivered',
+    });
     expect(hook.requests.map(json)).toEqual([{ ticket: 'c-1', user: userId }]);
     expect(await deliveriesOf(id)).toHaveLength(1);
   });
@@ -134,7 +186,9 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
       release = resolve;
     });
     const failingOnce = await receiver((index) => ({ status: index === 0 ? 500 : 200 }));
-    const limited = await receiver((index) => (index === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
+    const limited = await receiver((index) =>
+      index === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 },
+    );
     const slow = await receiver(() => ({ status: 200, hold: held }));
     const healthy = await receiver();
     const event = uniqueName('Webhook Probe');
@@ -148,11 +202,20 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
     expect((await track(uniqueName('probe'), event, { n: 1 })).status).toBe(200);
 
     // The slow receiver still holds its request while the healthy one has been served.
-    await waitFor(() => slow.holding() === 1 || null, { timeoutMs: 45_000, what: 'the slow receiver to hold its request' });
-    await waitFor(() => healthy.requests.length === 1 || null, { timeoutMs: 45_000, what: 'the healthy destination served' });
+    await waitFor(() => slow.holding() === 1 || null, {
+      timeoutMs: 45_000,
+      what: 'the slow receiver to hold its request',
+    });
+    await waitFor(() => healthy.requests.length === 1 || null, {
+      timeoutMs: 45_000,
+      what: 'the healthy destination served',
+    });
     expect(slow.holding()).toBe(1);
 
-    await waitFor(() => (failingOnce.requests.length >= 2 && limited.requests.length >= 2) || null, { timeoutMs: 45_000, what: 'both retried' });
+    await waitFor(() => (failingOnce.requests.length >= 2 && limited.requests.length >= 2) || null, {
+      timeoutMs: 45_000,
+      what: 'both retried',
+    });
     for (const requests of [failingOnce.requests, limited.requests]) {
       expect(requests).toHaveLength(2);
       expect(requests[1]?.headers['idempotency-key']).toBe(requests[0]?.headers['idempotency-key']);
@@ -161,16 +224,28 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
     }
     // Retry-After: 1 is honoured (to the second the receiver asked for, less the clock's rounding).
     expect((limited.requests[1]?.receivedAt ?? 0) - (limited.requests[0]?.receivedAt ?? 0)).toBeGreaterThanOrEqual(900);
-    await waitFor(async () => ((await deliveriesOf(ids.failingOnce))[0]?.status === 'delivered' ? true : null), { timeoutMs: 10_000, what: 'the retried delivery recorded' });
-    expect((await deliveriesOf(ids.failingOnce))[0]).toMatchObject({ status: 'delivered', attempts: 2, lastStatus: 200 });
+    await waitFor(async () => ((await deliveriesOf(ids.failingOnce))[0]?.status === 'delivered' ? true : null), {
+      timeoutMs: 10_000,
+      what: 'the retried delivery recorded',
+    });
+    expect((await deliveriesOf(ids.failingOnce))[0]).toMatchObject({
+      status: 'delivered',
+      attempts: 2,
+      lastStatus: 200,
+    });
     expect((await deliveriesOf(ids.limited))[0]).toMatchObject({ status: 'delivered', attempts: 2 });
 
     release();
-    await waitFor(async () => ((await deliveriesOf(ids.slow))[0]?.status === 'delivered' ? true : null), { timeoutMs: 30_000, what: 'the slow delivery' });
+    await waitFor(async () => ((await deliveriesOf(ids.slow))[0]?.status === 'delivered' ? true : null), {
+      timeoutMs: 30_000,
+      what: 'the slow delivery',
+    });
     expect(slow.requests).toHaveLength(1);
     const metrics = await (await fetch(`${cdp.url}/metrics`)).text();
     expect(metrics).toContain(`cdp_destination_deliveries_total{destination="${ids.failingOnce}",outcome="retried"} 1`);
-    expect(metrics).toContain(`cdp_destination_deliveries_total{destination="${ids.failingOnce}",outcome="delivered"} 1`);
+    expect(metrics).toContain(
+      `cdp_destination_deliveries_total{destination="${ids.failingOnce}",outcome="delivered"} 1`,
+    );
     expect(metrics).toContain('cdp_destination_delivery_seconds_bucket');
   });
 
@@ -180,14 +255,20 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
     const event = uniqueName('Replay Probe');
     const id = await destination(hook.url, [{ kind: 'event', event }]);
     expect((await track(uniqueName('replay'), event, {})).status).toBe(200);
-    const [dead] = await waitFor(async () => {
-      const deliveries = await deliveriesOf(id);
-      return deliveries[0]?.status === 'dead' ? deliveries : null;
-    }, { timeoutMs: 45_000, what: 'a dead delivery' });
+    const [dead] = await waitFor(
+      async () => {
+        const deliveries = await deliveriesOf(id);
+        return deliveries[0]?.status === 'dead' ? deliveries : null;
+      },
+      { timeoutMs: 45_000, what: 'a dead delivery' },
+    );
     expect(dead).toMatchObject({ attempts: 1, lastStatus: 410, lastError: expect.stringContaining('410') });
     gone = false;
     expect((await call('POST', `/v1/destinations/${id}/replay`)).body).toEqual({ replayed: 1 });
-    await waitFor(async () => ((await deliveriesOf(id))[0]?.status === 'delivered' ? true : null), { timeoutMs: 30_000, what: 'the replayed delivery' });
+    await waitFor(async () => ((await deliveriesOf(id))[0]?.status === 'delivered' ? true : null), {
+      timeoutMs: 30_000,
+      what: 'the replayed delivery',
+    });
     expect(hook.requests).toHaveLength(2);
     expect(hook.requests[1]?.headers['idempotency-key']).toBe(dead?.id);
   });
@@ -199,7 +280,11 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
     expect(tested.body).toMatchObject({ ok: true, status: 202, error: null });
     expect(hook.requests).toHaveLength(1);
     expect(verifiedAsAReceiverWould(secret, hook.requests[0] as ReceivedRequest)).toBe(true);
-    expect(json(hook.requests[0] as ReceivedRequest)).toMatchObject({ test: true, destinationId: id, profile: { profileId: 'prf_sample' } });
+    expect(json(hook.requests[0] as ReceivedRequest)).toMatchObject({
+      test: true,
+      destinationId: id,
+      profile: { profileId: 'prf_sample' },
+    });
   });
 
   it('never answers the secret back', async () => {
@@ -213,7 +298,13 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
       expect(answer.text).not.toContain(secret);
       expect(answer.text).not.toContain('secret');
     }
-    const replaced = await call('PUT', `/v1/destinations/${id}`, { name: 'renamed', url: hook.url, secret: 'whsec_another_0123456789', status: 'paused', triggers: [{ kind: 'event', event: 'Secret Probe' }] });
+    const replaced = await call('PUT', `/v1/destinations/${id}`, {
+      name: 'renamed',
+      url: hook.url,
+      secret: 'whsec_another_0123456789',
+      status: 'paused',
+      triggers: [{ kind: 'event', event: 'Secret Probe' }],
+    });
     expect(replaced.body).toMatchObject({ id, name: 'renamed', status: 'paused' });
     expect(replaced.text).not.toContain('whsec_another');
     expect((await call('DELETE', `/v1/destinations/${id}`)).status).toBe(204);
@@ -221,10 +312,21 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
   });
 
   it('refuses a bad template with its line, a bad URL, a private address and an unknown trigger kind', async () => {
-    const base = { name: 'bad', url: 'https://93.184.215.14/hook', secret, triggers: [{ kind: 'event', event: 'Order Completed' }] };
-    const template = await call('POST', '/v1/destinations', { ...base, template: '{\n "a": {{ profile.traits.name | nosuchfilter }}\n}' });
+    const base = {
+      name: 'bad',
+      url: 'https://93.184.215.14/hook',
+      secret,
+      triggers: [{ kind: 'event', event: 'Order Completed' }],
+    };
+    const template = await call('POST', '/v1/destinations', {
+      ...base,
+      template: '{\n "a": {{ profile.traits.name | nosuchfilter }}\n}',
+    });
     expect(template.status).toBe(400);
-    expect(template.body).toMatchObject({ code: 'INVALID_REQUEST', errors: [{ path: 'template', message: expect.stringContaining('line 2') }] });
+    expect(template.body).toMatchObject({
+      code: 'INVALID_REQUEST',
+      errors: [{ path: 'template', message: expect.stringContaining('line 2') }],
+    });
 
     const url = await call('POST', '/v1/destinations', { ...base, url: 'not a url' });
     expect(url.status).toBe(400);

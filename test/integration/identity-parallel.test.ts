@@ -10,35 +10,43 @@ const customers = Number(process.env.CDP_TEST_CUSTOMERS ?? 2100);
 
 /** The platform's profiles in the truth's shape: every survivor with its identifiers and its stats. */
 async function storedProfiles(client: ClickHouseClient): Promise<TruthProfile[]> {
-  const statsResult = await client.query(named('test.readStats', {
-    query: `SELECT survivor AS profile_id, events, orders, revenue FROM (${messagesPerSurvivor(
-      `SELECT message_id, profile_id, inserted_at, type = 'track' AND event = 'Order Completed' AS is_order,
+  const statsResult = await client.query(
+    named('test.readStats', {
+      query: `SELECT survivor AS profile_id, events, orders, revenue FROM (${messagesPerSurvivor(
+        `SELECT message_id, profile_id, inserted_at, type = 'track' AND event = 'Order Completed' AS is_order,
          coalesce(JSONExtract(properties, 'revenue', 'Nullable(Float64)'), JSONExtract(properties, 'total', 'Nullable(Float64)'), 0) AS amount
        FROM events`,
-      ', argMin(is_order, inserted_at) AS is_order, argMin(amount, inserted_at) AS amount',
-      'count() AS events, countIf(message.is_order) AS orders, round(sumIf(message.amount, message.is_order), 2) AS revenue',
-    )})`,
-    format: 'JSONEachRow',
-  }));
-  const identitiesResult = await client.query(named('test.readIdentities', {
-    query: `SELECT ${survivorOf('i.profile_id')} AS survivor, groupArray(concat(i.type, ':', i.value)) AS identifiers
+        ', argMin(is_order, inserted_at) AS is_order, argMin(amount, inserted_at) AS amount',
+        'count() AS events, countIf(message.is_order) AS orders, round(sumIf(message.amount, message.is_order), 2) AS revenue',
+      )})`,
+      format: 'JSONEachRow',
+    }),
+  );
+  const identitiesResult = await client.query(
+    named('test.readIdentities', {
+      query: `SELECT ${survivorOf('i.profile_id')} AS survivor, groupArray(concat(i.type, ':', i.value)) AS identifiers
             FROM (SELECT type, value, profile_id FROM identities FINAL) AS i ${joinSurvivors('i.profile_id')}
             GROUP BY survivor`,
-    format: 'JSONEachRow',
-  }));
-  const identifiers = new Map(
-    (await identitiesResult.json<{ survivor: string; identifiers: string[] }>()).map((row) => [row.survivor, [...row.identifiers].sort()]),
+      format: 'JSONEachRow',
+    }),
   );
-  return (await statsResult.json<{ profile_id: string; events: string; orders: string; revenue: number }>()).map((row) => ({
-    identifiers: identifiers.get(row.profile_id) ?? [],
-    events: Number(row.events),
-    orders: Number(row.orders),
-    revenue: Number(row.revenue),
-  }));
+  const identifiers = new Map(
+    (await identitiesResult.json<{ survivor: string; identifiers: string[] }>()).map((row) => [
+      row.survivor,
+      [...row.identifiers].sort(),
+    ]),
+  );
+  return (await statsResult.json<{ profile_id: string; events: string; orders: string; revenue: number }>()).map(
+    (row) => ({
+      identifiers: identifiers.get(row.profile_id) ?? [],
+      events: Number(row.events),
+      orders: Number(row.orders),
+      revenue: Number(row.revenue),
+    }),
+  );
 }
 
-const canonical = (profiles: TruthProfile[]) =>
-  profiles.map((profile) => JSON.stringify(profile)).sort();
+const canonical = (profiles: TruthProfile[]) => profiles.map((profile) => JSON.stringify(profile)).sort();
 
 describe('identity resolution with parallel resolvers on real Kafka', () => {
   const data = generateCustomers({ customers, seed: 7, prefix: uniqueName('c') });
@@ -56,16 +64,30 @@ describe('identity resolution with parallel resolvers on real Kafka', () => {
     const cdp = await startTestPlatform('kafka', { CDP_TOPIC_PARTITIONS: '6' }, ['ingest', 'query-api']);
     running.push({ cdp, stopResolvers: await startExtraResolvers(cdp, instances) });
     for (let offset = 0; offset < data.messages.length; offset += 250) {
-      const response = await send(cdp.url, '/v1/batch', { batch: data.messages.slice(offset, offset + 250) }, { writeKey: cdp.writeKey });
+      const response = await send(
+        cdp.url,
+        '/v1/batch',
+        { batch: data.messages.slice(offset, offset + 250) },
+        { writeKey: cdp.writeKey },
+      );
       expect(response.status, JSON.stringify(response.body)).toBe(200);
     }
     const client = cdp.platform.clickhouse.client;
     await waitFor(
       async () => {
-        const result = await client.query(named('test.countMessages', { query: 'SELECT uniqExact(message_id) AS n FROM events', format: 'JSONEachRow' }));
+        const result = await client.query(
+          named('test.countMessages', {
+            query: 'SELECT uniqExact(message_id) AS n FROM events',
+            format: 'JSONEachRow',
+          }),
+        );
         return Number((await result.json<{ n: string }>())[0]?.n) === data.distinctMessages;
       },
-      { timeoutMs: 240_000, intervalMs: 500, what: `${data.distinctMessages} distinct events resolved by ${instances} resolver(s)` },
+      {
+        timeoutMs: 240_000,
+        intervalMs: 500,
+        what: `${data.distinctMessages} distinct events resolved by ${instances} resolver(s)`,
+      },
     );
     return { cdp, profiles: await storedProfiles(client) };
   };
@@ -87,8 +109,12 @@ describe('identity resolution with parallel resolvers on real Kafka', () => {
     }
   });
 
-  it('ends with the same profiles and stats with three resolvers sharing the partitions', { timeout: 300_000 }, async () => {
-    const { profiles } = await resolveWith(3);
-    expect(canonical(profiles)).toEqual(canonical(data.truth));
-  });
+  it(
+    'ends with the same profiles and stats with three resolvers sharing the partitions',
+    { timeout: 300_000 },
+    async () => {
+      const { profiles } = await resolveWith(3);
+      expect(canonical(profiles)).toEqual(canonical(data.truth));
+    },
+  );
 });

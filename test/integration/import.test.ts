@@ -23,16 +23,50 @@ interface Customer {
 
 /** The good rows, with the E.164 phone and lower-cased email each should be stored under, written out by hand. */
 const customers: Customer[] = [
-  { userId: 'KH001', name: 'Nguyễn Văn An, Jr.', phoneAsWritten: '0912 345 678', phone: '+84912345678', email: 'an.nguyen@example.vn', points: 120 },
+  {
+    userId: 'KH001',
+    name: 'Nguyễn Văn An, Jr.',
+    phoneAsWritten: '0912 345 678',
+    phone: '+84912345678',
+    email: 'an.nguyen@example.vn',
+    points: 120,
+  },
   { userId: 'KH002', name: 'Trần Thị "Bé" Ba', phoneAsWritten: '090.111.2222', phone: '+84901112222', points: 35 },
-  { name: 'Lê Văn Cường', phoneAsWritten: '+84 987 654 321', phone: '+84987654321', email: 'Cuong.Le@Example.VN', points: 5 },
-  { userId: 'KH004', name: 'Đỗ Thị Hằng', phoneAsWritten: '0977 000 111', phone: '+84977000111', points: 0, note: 'Khách quen\r\nQuận 1, TP.HCM' },
-  { userId: 'KH005', name: 'Phạm Quỳnh Hương', phoneAsWritten: '0084 388 123 456', phone: '+84388123456', email: 'huong@example.com', points: 990 },
+  {
+    name: 'Lê Văn Cường',
+    phoneAsWritten: '+84 987 654 321',
+    phone: '+84987654321',
+    email: 'Cuong.Le@Example.VN',
+    points: 5,
+  },
+  {
+    userId: 'KH004',
+    name: 'Đỗ Thị Hằng',
+    phoneAsWritten: '0977 000 111',
+    phone: '+84977000111',
+    points: 0,
+    note: 'Khách quen\r\nQuận 1, TP.HCM',
+  },
+  {
+    userId: 'KH005',
+    name: 'Phạm Quỳnh Hương',
+    phoneAsWritten: '0084 388 123 456',
+    phone: '+84388123456',
+    email: 'huong@example.com',
+    points: 990,
+  },
 ];
 
 const quote = (text: string) => `"${text.replace(/"/g, '""')}"`;
 const rowOf = (customer: Customer) =>
-  [customer.userId ?? '', quote(customer.name), customer.phoneAsWritten, customer.email ?? '', String(customer.points), customer.note ? quote(customer.note) : ''].join(',');
+  [
+    customer.userId ?? '',
+    quote(customer.name),
+    customer.phoneAsWritten,
+    customer.email ?? '',
+    String(customer.points),
+    customer.note ? quote(customer.note) : '',
+  ].join(',');
 
 /** The spreadsheet: BOM, CRLF, empty lines, and the broken rows each with the line it sits on and what the reason says. */
 function spreadsheet(): { text: string; broken: Array<{ line: number; raw: string; reason: RegExp }> } {
@@ -67,24 +101,37 @@ function spreadsheet(): { text: string; broken: Array<{ line: number; raw: strin
 const mapping = {
   kind: 'identify',
   country: 'VN',
-  columns: { 'Mã KH': 'userId', 'Họ tên': 'name', 'Số điện thoại': 'phone', Email: 'email', 'Điểm': { to: 'points', type: 'number' }, 'Ghi chú': 'note' },
+  columns: {
+    'Mã KH': 'userId',
+    'Họ tên': 'name',
+    'Số điện thoại': 'phone',
+    Email: 'email',
+    Điểm: { to: 'points', type: 'number' },
+    'Ghi chú': 'note',
+  },
 };
 
 function rejectsOf(file: string): Array<{ line: string; reason: string; row: string }> {
-  return parse(readFileSync(file), { columns: true, bom: true }) as Array<{ line: string; reason: string; row: string }>;
+  return parse(readFileSync(file), { columns: true, bom: true }) as Array<{
+    line: string;
+    reason: string;
+    row: string;
+  }>;
 }
 
 describe.each(runtimes)('cdp import on the %s runtime', (runtime) => {
   let cdp: TestPlatform;
   const dir = mkdtempSync(path.join(os.tmpdir(), `cdp-import-${runtime}-`));
   const profile = (ref: string) => read(cdp.url, `/v1/profiles/${encodeURIComponent(ref)}`, cdp.readKey);
-  const cli = (args: string[]) => runCdp(['import', ...args, '--url', cdp.url, '--write-key', cdp.writeKey], {}, 120_000);
+  const cli = (args: string[]) =>
+    runCdp(['import', ...args, '--url', cdp.url, '--write-key', cdp.writeKey], {}, 120_000);
 
   /** Rows of the events table whose messageId starts with `prefix`: all copies, and distinct messageIds. */
   async function stored(prefix: string): Promise<{ rows: number; distinct: number }> {
     const result = await cdp.platform.clickhouse.client.query(
       named('test.importedEvents', {
-        query: 'SELECT count() AS rows, uniqExact(message_id) AS distinct FROM events WHERE startsWith(message_id, {prefix:String})',
+        query:
+          'SELECT count() AS rows, uniqExact(message_id) AS distinct FROM events WHERE startsWith(message_id, {prefix:String})',
         query_params: { prefix },
         format: 'JSONEachRow',
       }),
@@ -114,24 +161,42 @@ describe.each(runtimes)('cdp import on the %s runtime', (runtime) => {
       const found = await waitFor(
         async () => {
           const answer = await profile(`phone:${customer.phone}`);
-          return answer.status === 200 && (answer.body.stats as { events: number }).events >= 1 ? answer.body : undefined;
+          return answer.status === 200 && (answer.body.stats as { events: number }).events >= 1
+            ? answer.body
+            : undefined;
         },
         { timeoutMs: 30_000, what: `the profile of ${customer.name}` },
       );
       const email = customer.email?.toLowerCase();
-      const traits = { name: customer.name, phone: customer.phone, points: customer.points, ...(email ? { email } : {}), ...(customer.note ? { note: customer.note } : {}) };
+      const traits = {
+        name: customer.name,
+        phone: customer.phone,
+        points: customer.points,
+        ...(email ? { email } : {}),
+        ...(customer.note ? { note: customer.note } : {}),
+      };
       expect(found.traits).toEqual(traits);
-      const identities = (found.identities as Array<{ type: string; value: string }>).map(({ type, value }) => `${type}:${value}`);
-      const expected = [`phone:${customer.phone}`, ...(customer.userId ? [`user_id:${customer.userId}`] : []), ...(email ? [`email:${email}`] : [])];
+      const identities = (found.identities as Array<{ type: string; value: string }>).map(
+        ({ type, value }) => `${type}:${value}`,
+      );
+      const expected = [
+        `phone:${customer.phone}`,
+        ...(customer.userId ? [`user_id:${customer.userId}`] : []),
+        ...(email ? [`email:${email}`] : []),
+      ];
       // A row without a userId names its customer by an anonymousId derived from the email (else the phone).
-      if (!customer.userId) expect(identities.filter((identity) => identity.startsWith('anonymous_id:import-'))).toHaveLength(1);
+      if (!customer.userId)
+        expect(identities.filter((identity) => identity.startsWith('anonymous_id:import-'))).toHaveLength(1);
       expect(identities.filter((identity) => !identity.startsWith('anonymous_id:')).sort()).toEqual(expected.sort());
       expect((found.stats as { events: number }).events).toBe(1);
     }
 
     const rejects = rejectsOf(`${file}.rejects.csv`);
-    expect(rejects.map((reject) => ({ line: Number(reject.line), raw: reject.row }))).toEqual(broken.map(({ line, raw }) => ({ line, raw })));
-    for (const [index, reject] of rejects.entries()) expect(reject.reason).toMatch((broken[index] as { reason: RegExp }).reason);
+    expect(rejects.map((reject) => ({ line: Number(reject.line), raw: reject.row }))).toEqual(
+      broken.map(({ line, raw }) => ({ line, raw })),
+    );
+    for (const [index, reject] of rejects.entries())
+      expect(reject.reason).toMatch((broken[index] as { reason: RegExp }).reason);
   });
 
   it('resumes after a clean stop and after a crash, storing every good row once and rejecting every bad row once', async () => {
@@ -140,11 +205,17 @@ describe.each(runtimes)('cdp import on the %s runtime', (runtime) => {
     const bad = new Set([17, 404, 1203, 2222, 4999]);
     const lines = ['userId,name,phone,visits'];
     for (let index = 1; index <= total; index += 1) {
-      lines.push(bad.has(index) ? `u${index},Khách ${index},09${String(index).padStart(8, '0')},nhiều` : `u${index},Khách hàng ${index},09${String(index).padStart(8, '0')},${index % 7}`);
+      lines.push(
+        bad.has(index)
+          ? `u${index},Khách ${index},09${String(index).padStart(8, '0')},nhiều`
+          : `u${index},Khách hàng ${index},09${String(index).padStart(8, '0')},${index % 7}`,
+      );
     }
     writeFileSync(file, `${lines.join('\n')}\n`);
     const prefix = messageIdPrefix(await contentHashOf(file), 'identify');
-    const resolved = resolveMapping(undefined, { country: 'VN', columns: ['visits=visits:number'] }) as { mapping: Mapping };
+    const resolved = resolveMapping(undefined, { country: 'VN', columns: ['visits=visits:number'] }) as {
+      mapping: Mapping;
+    };
     const statePath = `${file}.import-state.json`;
     const lineSaved = () => (JSON.parse(readFileSync(statePath, 'utf8')) as { line: number }).line;
 
@@ -173,8 +244,26 @@ describe.each(runtimes)('cdp import on the %s runtime', (runtime) => {
     expect(lineSaved()).toBe(first.line);
 
     // Second run: the command, killed without warning part way.
-    const crashed = spawnImport([file, '--country', 'VN', '--column', 'visits=visits:number', '--batch', '10', '--concurrency', '1', '--url', cdp.url, '--write-key', cdp.writeKey]);
-    await waitFor(() => lineSaved() > first.line + 200, { timeoutMs: 60_000, intervalMs: 20, what: 'the second run to get going' });
+    const crashed = spawnImport([
+      file,
+      '--country',
+      'VN',
+      '--column',
+      'visits=visits:number',
+      '--batch',
+      '10',
+      '--concurrency',
+      '1',
+      '--url',
+      cdp.url,
+      '--write-key',
+      cdp.writeKey,
+    ]);
+    await waitFor(() => lineSaved() > first.line + 200, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+      what: 'the second run to get going',
+    });
     crashed.child.kill('SIGKILL');
     expect(await crashed.exited).toBe('SIGKILL');
     expect(lineSaved()).toBeLessThan(total + 1);
@@ -184,14 +273,19 @@ describe.each(runtimes)('cdp import on the %s runtime', (runtime) => {
     expect(last.stdout).toMatch(/resumed after line \d+/);
     expect(last.stdout).toContain(`${total - bad.size} rows accepted, ${bad.size} rejected in all`);
 
-    await waitFor(async () => (await stored(prefix)).distinct === total - bad.size, { timeoutMs: 60_000, what: 'every good row stored' });
+    await waitFor(async () => (await stored(prefix)).distinct === total - bad.size, {
+      timeoutMs: 60_000,
+      what: 'every good row stored',
+    });
     expect(await stored(prefix)).toEqual({ rows: total - bad.size, distinct: total - bad.size });
     const rejects = rejectsOf(`${file}.rejects.csv`);
     expect(rejects.map((reject) => Number(reject.line))).toEqual([...bad].map((index) => index + 1));
     expect(rejects.every((reject) => reject.reason === 'column "visits": "nhiều" is not a number')).toBe(true);
 
     // A fourth run finds the file done; a forced one sends it all again and still stores nothing twice.
-    expect((await cli([file, '--country', 'VN', '--column', 'visits=visits:number'])).stdout).toContain('was imported completely before');
+    expect((await cli([file, '--country', 'VN', '--column', 'visits=visits:number'])).stdout).toContain(
+      'was imported completely before',
+    );
     const again = await cli([file, '--country', 'VN', '--column', 'visits=visits:number', '--restart']);
     expect(again.code, again.stderr).toBe(0);
     const sample = await profile('user_id:u1500');
@@ -208,17 +302,37 @@ describe.each(runtimes)('cdp import on the %s runtime', (runtime) => {
       { user_id: 'KH005', order: 'DH-3', total: 990000, at: '2025-03-09T10:00:00Z' },
     ];
     // Broken: a line that is not JSON, a row naming no customer, and one the API refuses (ingest takes no time before 2000).
-    const broken = ['{"user_id": "KH001", "total": 1', JSON.stringify({ order: 'DH-4', total: 5 }), JSON.stringify({ user_id: 'KH005', order: 'DH-0', total: 1, at: '1999-12-31T23:00:00Z' })];
+    const broken = [
+      '{"user_id": "KH001", "total": 1',
+      JSON.stringify({ order: 'DH-4', total: 5 }),
+      JSON.stringify({ user_id: 'KH005', order: 'DH-0', total: 1, at: '1999-12-31T23:00:00Z' }),
+    ];
     const text = [...orders.map((order) => JSON.stringify(order)), ...broken].join('\n');
     writeFileSync(file, text);
-    const run = await cli([file, '--kind', 'track', '--event', 'Order Completed', '--column', 'order=order_id', '--column', 'total=revenue:number', '--column', 'at=timestamp']);
+    const run = await cli([
+      file,
+      '--kind',
+      'track',
+      '--event',
+      'Order Completed',
+      '--column',
+      'order=order_id',
+      '--column',
+      'total=revenue:number',
+      '--column',
+      'at=timestamp',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('3 rows accepted, 3 rejected');
 
     const timeline = await waitFor(
       async () => {
         const answer = await read(cdp.url, '/v1/profiles/user_id:KH001/events', cdp.readKey);
-        const events = (answer.body.events ?? []) as Array<{ event?: string; timestamp: string; properties: Record<string, unknown> }>;
+        const events = (answer.body.events ?? []) as Array<{
+          event?: string;
+          timestamp: string;
+          properties: Record<string, unknown>;
+        }>;
         const tracked = events.filter((event) => event.event === 'Order Completed');
         return tracked.length === 2 ? tracked : undefined;
       },
@@ -230,7 +344,10 @@ describe.each(runtimes)('cdp import on the %s runtime', (runtime) => {
     ]);
     const other = await profile('user_id:KH005');
     expect(other.body.stats).toMatchObject({ orders: 1, revenue: 990000 });
-    const rejects = readFileSync(`${file}.rejects.ndjson`, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { line: number; reason: string });
+    const rejects = readFileSync(`${file}.rejects.ndjson`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { line: number; reason: string });
     expect(rejects.map(({ line, reason }) => [line, reason.split(':')[0]])).toEqual([
       [4, 'not JSON'],
       [5, 'no customer'],

@@ -10,12 +10,29 @@ import { startTestPlatform, uniqueName, type TestPlatform } from '../harness/pla
 import { storedContext, waitForStored } from '../clients/store';
 
 const chromiumPath = '/usr/bin/chromium';
-const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost'];
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
+];
 const clientDir = new URL('../clients/browser/', import.meta.url);
 
 /** Serves the page and analytics.js bundled from the npm package, on an origin other than the API's (so CORS is real). */
 async function servePage(): Promise<{ server: Server; origin: string }> {
-  const bundle = await build({ entryPoints: [new URL('entry.ts', clientDir).pathname], bundle: true, format: 'iife', platform: 'browser', write: false, logLevel: 'silent' });
+  const bundle = await build({
+    entryPoints: [new URL('entry.ts', clientDir).pathname],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  });
   const script = bundle.outputFiles[0]?.contents ?? new Uint8Array();
   const page = readFileSync(new URL('page.html', clientDir));
   const server = createServer((request, response) => {
@@ -37,7 +54,8 @@ describe('analytics.js in headless Chromium', () => {
 
   beforeAll(async () => {
     // CI installs Debian's chromium (.ci/run); without it this suite must fail, not skip.
-    if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install chromium (see .ci/run)`);
+    if (!existsSync(chromiumPath))
+      throw new Error(`${chromiumPath} is missing: apt-get install chromium (see .ci/run)`);
     cdp = await startTestPlatform('embedded');
     site = await servePage();
     browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
@@ -54,7 +72,8 @@ describe('analytics.js in headless Chromium', () => {
     // intercepted: an intercepted keepalive request cannot outlive its page. The resolver rules make such requests fail.
     context.on('request', (request) => {
       const url = new URL(request.url());
-      if (url.protocol.startsWith('http') && url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') offsite.push(url.href);
+      if (url.protocol.startsWith('http') && url.hostname !== '127.0.0.1' && url.hostname !== 'localhost')
+        offsite.push(url.href);
     });
     const page = await context.newPage();
     const apiHost = `${new URL(cdp.url).host}/v1`;
@@ -66,8 +85,16 @@ describe('analytics.js in headless Chromium', () => {
     const userId = uniqueName('web_user');
     const { context, page } = await openPage({});
     const messageIds = await page.evaluate(async (user) => {
-      const analytics = await (globalThis as unknown as { cdp: { ready: Promise<Record<string, (...args: unknown[]) => Promise<{ event: { messageId: string } }>>> } }).cdp.ready;
-      const contexts = [await analytics.page!('Pricing', { plan: 'pro' }), await analytics.track!('Plan Selected', { plan: 'pro' }), await analytics.identify!(user, { plan: 'pro' })];
+      const analytics = await (
+        globalThis as unknown as {
+          cdp: { ready: Promise<Record<string, (...args: unknown[]) => Promise<{ event: { messageId: string } }>>> };
+        }
+      ).cdp.ready;
+      const contexts = [
+        await analytics.page!('Pricing', { plan: 'pro' }),
+        await analytics.track!('Plan Selected', { plan: 'pro' }),
+        await analytics.identify!(user, { plan: 'pro' }),
+      ];
       return contexts.map((ctx) => ctx.event.messageId);
     }, userId);
     await context.close();
@@ -87,9 +114,16 @@ describe('analytics.js in headless Chromium', () => {
     const anonymousId = uniqueName('anon');
     const { context, page } = await openPage({ strategy: 'batching', beacon: '1', run, anonymousId });
     const messageIds = await page.evaluate(async (anon) => {
-      const analytics = await (globalThis as unknown as { cdp: { ready: Promise<Record<string, (...args: unknown[]) => Promise<{ event: { messageId: string } }>>> } }).cdp.ready;
+      const analytics = await (
+        globalThis as unknown as {
+          cdp: { ready: Promise<Record<string, (...args: unknown[]) => Promise<{ event: { messageId: string } }>>> };
+        }
+      ).cdp.ready;
       void analytics.setAnonymousId!(anon);
-      const contexts = [await analytics.track!('Cart Viewed', { items: 2 }), await analytics.track!('Checkout Started', { items: 2 })];
+      const contexts = [
+        await analytics.track!('Cart Viewed', { items: 2 }),
+        await analytics.track!('Checkout Started', { items: 2 }),
+      ];
       return contexts.map((ctx) => ctx.event.messageId);
     }, anonymousId);
     // Leaving the page fires pagehide: analytics.js flushes its batch with a keepalive fetch, the page sends its beacon.
@@ -103,11 +137,13 @@ describe('analytics.js in headless Chromium', () => {
     expect(offsite).toEqual([]);
     // The same anonymous device has exactly these three events.
     const rows = await waitFor(async () => {
-      const result = await cdp.platform.clickhouse.client.query(named('test.readDeviceEvents', {
-        query: 'SELECT event FROM events WHERE anonymous_id = {anon:String} ORDER BY event',
-        query_params: { anon: anonymousId },
-        format: 'JSONEachRow',
-      }));
+      const result = await cdp.platform.clickhouse.client.query(
+        named('test.readDeviceEvents', {
+          query: 'SELECT event FROM events WHERE anonymous_id = {anon:String} ORDER BY event',
+          query_params: { anon: anonymousId },
+          format: 'JSONEachRow',
+        }),
+      );
       return result.json<{ event: string }>();
     });
     expect(rows.map((row) => row.event)).toEqual(['Cart Viewed', 'Checkout Started', 'Page Left']);

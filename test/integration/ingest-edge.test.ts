@@ -27,7 +27,17 @@ describe('client IP, user agent and CORS', () => {
     const ids = { direct: uniqueName('msg'), proxied: uniqueName('msg'), stated: uniqueName('msg') };
     const headers = { 'x-forwarded-for': '203.0.113.7', 'user-agent': iphoneSafari };
     const track = (cdp: TestPlatform, messageId: string, context: Record<string, unknown> = {}) =>
-      send(cdp.url, '/v1/track', { userId: 'u', event: 'E', messageId, context: { library: { name: 'analytics.js', version: '1.2.3' }, ...context } }, { writeKey: cdp.writeKey, headers });
+      send(
+        cdp.url,
+        '/v1/track',
+        {
+          userId: 'u',
+          event: 'E',
+          messageId,
+          context: { library: { name: 'analytics.js', version: '1.2.3' }, ...context },
+        },
+        { writeKey: cdp.writeKey, headers },
+      );
     expect((await track(direct, ids.direct)).status).toBe(200);
     expect((await track(proxied, ids.proxied)).status).toBe(200);
     expect((await track(proxied, ids.stated, { ip: '198.51.100.9' })).status).toBe(200);
@@ -51,13 +61,22 @@ describe('client IP, user agent and CORS', () => {
   it('answers a browser preflight for any origin with the headers analytics.js sends', async () => {
     const response = await fetch(`${direct.url}/v1/t`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-retry-count' },
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,x-retry-count',
+      },
     });
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('https://shop.example');
     expect(response.headers.get('access-control-allow-methods')).toContain('POST');
     expect(response.headers.get('access-control-allow-headers')).toBe('authorization,content-type,x-retry-count');
-    const post = await send(direct.url, '/v1/track', { userId: 'u', event: 'E' }, { writeKey: direct.writeKey, headers: { origin: 'https://shop.example' } });
+    const post = await send(
+      direct.url,
+      '/v1/track',
+      { userId: 'u', event: 'E' },
+      { writeKey: direct.writeKey, headers: { origin: 'https://shop.example' } },
+    );
     expect(post.headers.get('access-control-allow-origin')).toBe('https://shop.example');
   });
 });
@@ -67,12 +86,19 @@ describe('pressure', () => {
     const cdp = await startTestPlatform('embedded', { CDP_RATE_LIMIT_PER_SECOND: '5' });
     try {
       const ids = Array.from({ length: 30 }, () => uniqueName('msg'));
-      const responses = await Promise.all(ids.map((messageId) => send(cdp.url, '/v1/track', { userId: 'u', event: 'E', messageId }, { writeKey: cdp.writeKey })));
+      const responses = await Promise.all(
+        ids.map((messageId) =>
+          send(cdp.url, '/v1/track', { userId: 'u', event: 'E', messageId }, { writeKey: cdp.writeKey }),
+        ),
+      );
       const accepted = ids.filter((_, index) => responses[index]?.status === 200);
       const limited = responses.filter((response) => response.status === 429);
       expect(accepted.length + limited.length).toBe(ids.length);
       expect(limited.length).toBeGreaterThan(0);
-      expect(limited[0]?.body).toMatchObject({ code: 'RATE_LIMITED', message: expect.stringMatching(/more than 5 requests per second/) });
+      expect(limited[0]?.body).toMatchObject({
+        code: 'RATE_LIMITED',
+        message: expect.stringMatching(/more than 5 requests per second/),
+      });
       expect(Number(limited[0]?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       // A key carried in the body (browsers) is limited the same way.
       const inBody = await send(cdp.url, '/v1/track', { userId: 'u', event: 'E', writeKey: cdp.writeKey });
@@ -88,10 +114,13 @@ describe('pressure', () => {
     const cdp = await startTestPlatform('embedded', { CDP_MAX_HEAP_USED_MB: '1' });
     try {
       // The heap is sampled every second; the first sample turns every ingest request away.
-      const refused = await waitFor(async () => {
-        const response = await send(cdp.url, '/v1/track', { userId: 'u', event: 'E' }, { writeKey: cdp.writeKey });
-        return response.status === 503 ? response : undefined;
-      }, { what: 'a 503 under memory pressure' });
+      const refused = await waitFor(
+        async () => {
+          const response = await send(cdp.url, '/v1/track', { userId: 'u', event: 'E' }, { writeKey: cdp.writeKey });
+          return response.status === 503 ? response : undefined;
+        },
+        { what: 'a 503 under memory pressure' },
+      );
       expect(refused.body).toMatchObject({ code: 'OVERLOADED', message: expect.stringMatching(/heapUsedBytes/) });
       expect(refused.headers.get('retry-after')).toBe('5');
       expect((await fetch(`${cdp.url}/healthz`)).status).toBe(200);
@@ -117,10 +146,13 @@ describe('pressure', () => {
           await new Promise((resolve) => setImmediate(resolve));
         }
       })();
-      const refused = await waitFor(async () => {
-        const response = await track();
-        return response.status === 503 ? response : undefined;
-      }, { what: 'a 503 during an event-loop lag' }).finally(() => {
+      const refused = await waitFor(
+        async () => {
+          const response = await track();
+          return response.status === 503 ? response : undefined;
+        },
+        { what: 'a 503 during an event-loop lag' },
+      ).finally(() => {
         lagging = false;
       });
       await lag;
@@ -156,14 +188,22 @@ describe.each(runtimes)('a log that refuses appends on the %s runtime', (runtime
     });
     try {
       const messageId = uniqueName('msg');
-      const response = await send(ingest.url, '/v1/batch', { batch: [{ type: 'track', userId: 'u', event: 'E', messageId }] }, { writeKey: cdp.writeKey });
+      const response = await send(
+        ingest.url,
+        '/v1/batch',
+        { batch: [{ type: 'track', userId: 'u', event: 'E', messageId }] },
+        { writeKey: cdp.writeKey },
+      );
       expect(response.status).toBe(503);
       expect(response.body).toMatchObject({ code: 'LOG_UNAVAILABLE' });
       expect(response.headers.get('retry-after')).toBe('5');
       expect((await storedCounts(cdp, [messageId])).size).toBe(0);
       // The platform's own ingest still works.
       const ok = uniqueName('msg');
-      expect((await send(cdp.url, '/v1/track', { userId: 'u', event: 'E', messageId: ok }, { writeKey: cdp.writeKey })).status).toBe(200);
+      expect(
+        (await send(cdp.url, '/v1/track', { userId: 'u', event: 'E', messageId: ok }, { writeKey: cdp.writeKey }))
+          .status,
+      ).toBe(200);
       await waitForStored(cdp, [ok]);
     } finally {
       await ingest.close();

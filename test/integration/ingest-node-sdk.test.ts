@@ -17,7 +17,13 @@ describe.each(runtimes)('@segment/analytics-node on the %s runtime', (runtime) =
 
   it('delivers identify, track, page, screen, group and alias in batches, each stored once', async () => {
     // flushAt 7 with 40 calls: several full batches and a partial one sent on close.
-    const analytics = new Analytics({ writeKey: cdp.writeKey, host: cdp.url, flushAt: 7, flushInterval: 60_000, maxRetries: 2 });
+    const analytics = new Analytics({
+      writeKey: cdp.writeKey,
+      host: cdp.url,
+      flushAt: 7,
+      flushInterval: 60_000,
+      maxRetries: 2,
+    });
     const sent: string[] = [];
     const statuses: number[] = [];
     const errors: unknown[] = [];
@@ -55,16 +61,23 @@ describe.each(runtimes)('@segment/analytics-node on the %s runtime', (runtime) =
     const counts = await waitForStored(cdp, sent);
     expect([...counts.values()].every((rows) => rows === 1)).toBe(true);
     expect(counts.size).toBe(total);
-    const stored = await cdp.platform.clickhouse.client.query(named('test.countByType', {
-      query: 'SELECT type, toUInt32(count()) AS n FROM events WHERE message_id IN {ids:Array(String)} GROUP BY type',
-      query_params: { ids: sent },
-      format: 'JSONEachRow',
-    }));
-    const byType = Object.fromEntries((await stored.json<{ type: string; n: number }>()).map((row) => [row.type, Number(row.n)]));
+    const stored = await cdp.platform.clickhouse.client.query(
+      named('test.countByType', {
+        query: 'SELECT type, toUInt32(count()) AS n FROM events WHERE message_id IN {ids:Array(String)} GROUP BY type',
+        query_params: { ids: sent },
+        format: 'JSONEachRow',
+      }),
+    );
+    const byType = Object.fromEntries(
+      (await stored.json<{ type: string; n: number }>()).map((row) => [row.type, Number(row.n)]),
+    );
     expect(byType).toEqual(Object.fromEntries(expectedTypes));
 
     const context = await storedContext(cdp, sent[0] as string);
-    expect(context.library).toEqual({ name: '@segment/analytics-node', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(context.library).toEqual({
+      name: '@segment/analytics-node',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+    });
     expect(context.ip).toBe('127.0.0.1');
   });
 });

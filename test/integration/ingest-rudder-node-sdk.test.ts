@@ -10,7 +10,8 @@ interface SentBatch {
 }
 
 /** What a flush sent, as the SDK hands it to the callbacks: the gzipped JSON body of the request. */
-const sentBatch = (data: unknown): SentBatch => JSON.parse(Buffer.isBuffer(data) ? gunzipSync(data).toString('utf8') : JSON.stringify(data)) as SentBatch;
+const sentBatch = (data: unknown): SentBatch =>
+  JSON.parse(Buffer.isBuffer(data) ? gunzipSync(data).toString('utf8') : JSON.stringify(data)) as SentBatch;
 
 describe.each(runtimes)('@rudderstack/rudder-sdk-node on the %s runtime', (runtime) => {
   let cdp: TestPlatform;
@@ -24,7 +25,13 @@ describe.each(runtimes)('@rudderstack/rudder-sdk-node on the %s runtime', (runti
 
   it('delivers identify, track, page, screen, group and alias in gzipped batches, each stored once', async () => {
     const errors: unknown[] = [];
-    const client = new Analytics(cdp.writeKey, { dataPlaneUrl: cdp.url, flushAt: 7, flushInterval: 60_000, retryCount: 0, errorHandler: (error) => errors.push(error) });
+    const client = new Analytics(cdp.writeKey, {
+      dataPlaneUrl: cdp.url,
+      flushAt: 7,
+      flushInterval: 60_000,
+      retryCount: 0,
+      errorHandler: (error) => errors.push(error),
+    });
     const sent = new Map<string, string>();
     // Every call's callback runs once its batch is answered: the SDK is done when all have.
     let answered = 0;

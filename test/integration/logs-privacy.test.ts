@@ -27,20 +27,39 @@ describe('personal data in logs', () => {
   });
 
   it('logs lookups, refusals and a store outage without the email or phone they were about', async () => {
-    expect((await send(cdp.url, '/v1/identify', { userId, traits: { email, phone } }, { writeKey: cdp.writeKey })).status).toBe(200);
-    expect((await send(cdp.url, '/v1/track', { userId, traits: { email }, properties: { phone } }, { writeKey: cdp.writeKey })).status).toBe(400);
-    await waitFor(async () => (await read(cdp.url, `/v1/profiles/email:${encodeURIComponent(email)}`, cdp.readKey)).status === 200, { timeoutMs: 30_000, what: 'the profile' });
+    expect(
+      (await send(cdp.url, '/v1/identify', { userId, traits: { email, phone } }, { writeKey: cdp.writeKey })).status,
+    ).toBe(200);
+    expect(
+      (
+        await send(
+          cdp.url,
+          '/v1/track',
+          { userId, traits: { email }, properties: { phone } },
+          { writeKey: cdp.writeKey },
+        )
+      ).status,
+    ).toBe(400);
+    await waitFor(
+      async () => (await read(cdp.url, `/v1/profiles/email:${encodeURIComponent(email)}`, cdp.readKey)).status === 200,
+      { timeoutMs: 30_000, what: 'the profile' },
+    );
     expect((await read(cdp.url, `/v1/profiles/phone:${encodeURIComponent(phone)}`, cdp.readKey)).status).toBe(200);
-    expect((await read(cdp.url, `/v1/profiles/email:${encodeURIComponent(`x${email}`)}`, cdp.readKey)).status).toBe(404);
+    expect((await read(cdp.url, `/v1/profiles/email:${encodeURIComponent(`x${email}`)}`, cdp.readKey)).status).toBe(
+      404,
+    );
 
     // The store goes away under a lookup: the 503 is logged, with its reason.
     await cdp.platform.clickhouse.close();
     expect((await read(cdp.url, `/v1/profiles/email:${encodeURIComponent(email)}`, cdp.readKey)).status).toBe(503);
-    expect((await read(cdp.url, `/v1/profiles/phone:${encodeURIComponent(phone)}/events`, cdp.readKey)).status).toBe(503);
+    expect((await read(cdp.url, `/v1/profiles/phone:${encodeURIComponent(phone)}/events`, cdp.readKey)).status).toBe(
+      503,
+    );
 
     const text = lines.join('');
     expect(text).toContain('STORE_UNAVAILABLE');
     expect(text).toContain('GET /v1/profiles/:ref');
-    for (const value of [email, encodeURIComponent(email), phone, encodeURIComponent(phone), phone.slice(1), userId]) expect(text, value).not.toContain(value);
+    for (const value of [email, encodeURIComponent(email), phone, encodeURIComponent(phone), phone.slice(1), userId])
+      expect(text, value).not.toContain(value);
   });
 });

@@ -34,14 +34,43 @@ function routesOf(app: FastifyInstance | null): RouteOptions[] {
 
 const shortForms = ['/v1/a', '/v1/b', '/v1/g', '/v1/i', '/v1/p', '/v1/s', '/v1/t'];
 const chromiumPath = '/usr/bin/chromium';
-const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'];
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+];
 
 const layouts: Array<{ command: string; services: ServiceName[]; present: string[]; absent: string[] }> = [
-  { command: 'cdp start', services: allServices, present: ['/v1/track', '/v1/batch', '/v1/profiles/{ref}/events', '/v1/destinations/{id}/replay'], absent: [] },
+  {
+    command: 'cdp start',
+    services: allServices,
+    present: ['/v1/track', '/v1/batch', '/v1/profiles/{ref}/events', '/v1/destinations/{id}/replay'],
+    absent: [],
+  },
   { command: 'cdp ingest', services: ['ingest'], present: ['/v1/track', '/v1/import'], absent: ['/v1/profiles/{ref}'] },
-  { command: 'cdp query-api', services: ['query-api'], present: ['/v1/profiles/{ref}', '/v1/profiles/{ref}/events'], absent: ['/v1/track'] },
-  { command: 'cdp resolver', services: ['resolver'], present: [], absent: ['/v1/track', '/v1/profiles/{ref}', '/console/'] },
-  { command: 'cdp destinations', services: ['destinations'], present: ['/v1/destinations', '/v1/destinations/{id}/deliveries'], absent: ['/v1/track', '/v1/profiles/{ref}', '/console/'] },
+  {
+    command: 'cdp query-api',
+    services: ['query-api'],
+    present: ['/v1/profiles/{ref}', '/v1/profiles/{ref}/events'],
+    absent: ['/v1/track'],
+  },
+  {
+    command: 'cdp resolver',
+    services: ['resolver'],
+    present: [],
+    absent: ['/v1/track', '/v1/profiles/{ref}', '/console/'],
+  },
+  {
+    command: 'cdp destinations',
+    services: ['destinations'],
+    present: ['/v1/destinations', '/v1/destinations/{id}/deliveries'],
+    absent: ['/v1/track', '/v1/profiles/{ref}', '/console/'],
+  },
 ];
 
 describe.each(layouts)('$command', ({ services, present, absent }) => {
@@ -66,12 +95,15 @@ describe.each(layouts)('$command', ({ services, present, absent }) => {
 
   it('documents every route the server has: summary, tag, security, and each answer described with an example', () => {
     const routes = callableRoutes(routesOf(cdp.platform.app));
-    expect(routes.map((route) => route.url)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/openapi.json']));
+    expect(routes.map((route) => route.url)).toEqual(
+      expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/openapi.json']),
+    );
     expect(documentationProblems(document, routes)).toEqual([]);
   });
 
   it('lists the endpoints of the services this process runs, and no others', () => {
-    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', ...present]) expect(document.paths).toHaveProperty([path]);
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', ...present])
+      expect(document.paths).toHaveProperty([path]);
     for (const path of absent) expect(document.paths).not.toHaveProperty([path]);
   });
 
@@ -93,40 +125,54 @@ describe.each(layouts)('$command', ({ services, present, absent }) => {
     }
   });
 
-  it.runIf(services.includes('ingest') && services.includes('query-api'))('renders every operation in headless Chromium without the internet', async () => {
-    // CI installs Debian's chromium (.ci/run); without it this test must fail, not skip.
-    if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install chromium (see .ci/run)`);
-    const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
-    try {
-      const page = await browser.newPage();
-      const failures: string[] = [];
-      page.on('requestfailed', (request) => failures.push(`${request.url()}: ${request.failure()?.errorText ?? 'failed'}`));
-      page.on('response', (response) => {
-        if (response.status() >= 400) failures.push(`${response.url()}: ${response.status()}`);
-      });
-      await page.goto(`${cdp.url}/docs`);
-      const operations = page.locator('.opblock');
-      await operations.first().waitFor();
-      const documented = Object.values(document.paths).flatMap((operationsOfPath) => Object.keys(operationsOfPath));
-      expect(await operations.count()).toBe(documented.length);
-      expect(await page.locator('.opblock-summary-path').allTextContents()).toEqual(expect.arrayContaining(['/v1/track', '/v1/profiles/{ref}']));
-      expect(failures).toEqual([]);
-    } finally {
-      await browser.close();
-    }
-  });
+  it.runIf(services.includes('ingest') && services.includes('query-api'))(
+    'renders every operation in headless Chromium without the internet',
+    async () => {
+      // CI installs Debian's chromium (.ci/run); without it this test must fail, not skip.
+      if (!existsSync(chromiumPath))
+        throw new Error(`${chromiumPath} is missing: apt-get install chromium (see .ci/run)`);
+      const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+      try {
+        const page = await browser.newPage();
+        const failures: string[] = [];
+        page.on('requestfailed', (request) =>
+          failures.push(`${request.url()}: ${request.failure()?.errorText ?? 'failed'}`),
+        );
+        page.on('response', (response) => {
+          if (response.status() >= 400) failures.push(`${response.url()}: ${response.status()}`);
+        });
+        await page.goto(`${cdp.url}/docs`);
+        const operations = page.locator('.opblock');
+        await operations.first().waitFor();
+        const documented = Object.values(document.paths).flatMap((operationsOfPath) => Object.keys(operationsOfPath));
+        expect(await operations.count()).toBe(documented.length);
+        expect(await page.locator('.opblock-summary-path').allTextContents()).toEqual(
+          expect.arrayContaining(['/v1/track', '/v1/profiles/{ref}']),
+        );
+        expect(failures).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 });
 
 describe('the route coverage check', () => {
   it('reports a route registered without documentation, and an operation the server does not have', async () => {
-    const app = await createHttpServer({ logger: createLogger({ level: 'silent' }), metrics: createMetrics(), readiness: {} });
+    const app = await createHttpServer({
+      logger: createLogger({ level: 'silent' }),
+      metrics: createMetrics(),
+      readiness: {},
+    });
     try {
       await app.register(async (plugin) => {
         plugin.get('/v1/undocumented', async () => ({}));
       });
       await app.ready();
       const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<OpenApiDocument>();
-      document.paths['/v1/imaginary'] = { get: { summary: 'Imaginary', tags: ['operations'], responses: { 200: { description: 'Never' } } } };
+      document.paths['/v1/imaginary'] = {
+        get: { summary: 'Imaginary', tags: ['operations'], responses: { 200: { description: 'Never' } } },
+      };
       expect(documentationProblems(document, callableRoutes(routesOf(app)))).toEqual([
         'GET /v1/undocumented has no summary',
         'GET /v1/undocumented has no tag',

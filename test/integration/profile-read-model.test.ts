@@ -34,29 +34,56 @@ describe('the profile read model', () => {
       clickhouse.client,
       `(SELECT {segment:String} AS segment_id, row.1 AS profile_id, row.2 AS is_member, {now:DateTime64(3, 'UTC')} AS entered_at
         FROM (SELECT arrayJoin(arrayZip({ids:Array(String)}, {flags:Array(UInt8)})) AS row))`,
-      { segment, ids: rows.map(([id]) => id), flags: rows.map(([, flag]) => flag), version, now: toClickHouseTime(version) },
+      {
+        segment,
+        ids: rows.map(([id]) => id),
+        flags: rows.map(([, flag]) => flag),
+        version,
+        now: toClickHouseTime(version),
+      },
     );
   const column = async (query: string, params: Record<string, unknown>) =>
-    (await (await clickhouse.client.query(named('test.readValues', { query, query_params: params, format: 'JSONCompactEachRow' }))).json<[string]>()).map(([value]) => value).sort();
+    (
+      await (
+        await clickhouse.client.query(
+          named('test.readValues', { query, query_params: params, format: 'JSONCompactEachRow' }),
+        )
+      ).json<[string]>()
+    )
+      .map(([value]) => value)
+      .sort();
 
   beforeAll(async () => {
     const logger = createLogger({ level: 'warn' });
     const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
-    clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('profile_read_model'), chdbPath, requireNames: true }, logger);
+    clickhouse = await createClickHouse(
+      {
+        url: process.env.CLICKHOUSE_URL ?? null,
+        database: uniqueName('profile_read_model'),
+        chdbPath,
+        requireNames: true,
+      },
+      logger,
+    );
     await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
     await insertStoredProfiles(clickhouse.client, data);
   });
   afterAll(async () => {
-    await clickhouse?.client.command(named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }));
+    await clickhouse?.client.command(
+      named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }),
+    );
     await clickhouse?.close();
   });
 
   it('maps every stored id to its survivor, and every survivor to its stored ids', async () => {
     expect(data.merges.size).toBeGreaterThan(10);
-    for (const stored of storedIds) expect(await survivorOfStored(clickhouse.client, stored)).toBe(survivorOfId(stored));
+    for (const stored of storedIds)
+      expect(await survivorOfStored(clickhouse.client, stored)).toBe(survivorOfId(stored));
     for (const profile of reference) {
       // Every id merged into it, whether or not a message is stored under that id.
-      const absorbed = [...data.merges].filter(([, survivor]) => survivor === profile.profileId).map(([loser]) => loser);
+      const absorbed = [...data.merges]
+        .filter(([, survivor]) => survivor === profile.profileId)
+        .map(([loser]) => loser);
       const ids = await storedIdsOf(clickhouse.client, profile.profileId);
       expect(ids[0]).toBe(profile.profileId);
       expect([...ids].sort()).toEqual([profile.profileId, ...absorbed].sort());
@@ -67,11 +94,13 @@ describe('the profile read model', () => {
     for (const profile of reference) {
       const ids = await storedIdsOf(clickhouse.client, profile.profileId);
       const stats = await statsOf(clickhouse.client, ids);
-      expect({ events: stats.events, orders: stats.orders, openTickets: stats.openTickets }, profile.profileId).toEqual({
-        events: profile.stats.events,
-        orders: profile.stats.orders,
-        openTickets: profile.stats.openTickets,
-      });
+      expect({ events: stats.events, orders: stats.orders, openTickets: stats.openTickets }, profile.profileId).toEqual(
+        {
+          events: profile.stats.events,
+          orders: profile.stats.orders,
+          openTickets: profile.stats.openTickets,
+        },
+      );
       expect(stats.revenue).toBeCloseTo(profile.stats.revenue as number, 6);
       expect(stats.latestNps).toBe(profile.stats.latestNps);
       expect(await traitsOf(clickhouse.client, ids)).toEqual(profile.traits);
@@ -82,12 +111,32 @@ describe('the profile read model', () => {
     const [first, second, third] = reference.map((profile) => profile.profileId);
     const absorbed = [...data.merges.keys()][0]!;
     // Evaluation 1: three members, one of them an absorbed id (stored before its merge was known).
-    await store('vip', [[first!, 1], [second!, 1], [absorbed, 1]], 1000);
+    await store(
+      'vip',
+      [
+        [first!, 1],
+        [second!, 1],
+        [absorbed, 1],
+      ],
+      1000,
+    );
     // Evaluation 2: the second leaves, the third enters.
-    await store('vip', [[second!, 0], [third!, 1]], 2000);
+    await store(
+      'vip',
+      [
+        [second!, 0],
+        [third!, 1],
+      ],
+      2000,
+    );
     await store('other', [[first!, 1]], 2000);
 
-    expect(await segmentSizes(clickhouse.client)).toEqual(new Map([['vip', 3], ['other', 1]]));
+    expect(await segmentSizes(clickhouse.client)).toEqual(
+      new Map([
+        ['vip', 3],
+        ['other', 1],
+      ]),
+    );
     expect(await segmentsOf(clickhouse.client, first!, ['vip', 'other'])).toEqual(['other', 'vip']);
     expect(await segmentsOf(clickhouse.client, first!, ['vip'])).toEqual(['vip']);
     expect(await segmentsOf(clickhouse.client, second!, ['vip', 'other'])).toEqual([]);
@@ -97,8 +146,12 @@ describe('the profile read model', () => {
         ['other', { entered: 1, exited: 0 }],
       ]),
     );
-    expect(await column(`SELECT profile_id FROM ${membersOf('{segment:String}')}`, { segment: 'vip' })).toEqual([first!, third!, absorbed].sort());
+    expect(await column(`SELECT profile_id FROM ${membersOf('{segment:String}')}`, { segment: 'vip' })).toEqual(
+      [first!, third!, absorbed].sort(),
+    );
     // Counted as survivors now, the absorbed member is its survivor.
-    expect(await column(membersAsSurvivors('{segment:String}'), { segment: 'vip' })).toEqual([first!, third!, survivorOfId(absorbed)].sort());
+    expect(await column(membersAsSurvivors('{segment:String}'), { segment: 'vip' })).toEqual(
+      [first!, third!, survivorOfId(absorbed)].sort(),
+    );
   });
 });

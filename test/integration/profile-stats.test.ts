@@ -22,7 +22,12 @@ describe.each(runtimes)('profile stats and traits on the %s runtime', (runtime) 
     cdp = await startTestPlatform(runtime);
     const messages = [...data.messages, ...lateRetries];
     for (let offset = 0; offset < messages.length; offset += 250) {
-      const response = await send(cdp.url, '/v1/batch', { batch: messages.slice(offset, offset + 250) }, { writeKey: cdp.writeKey });
+      const response = await send(
+        cdp.url,
+        '/v1/batch',
+        { batch: messages.slice(offset, offset + 250) },
+        { writeKey: cdp.writeKey },
+      );
       expect(response.status, JSON.stringify(response.body)).toBe(200);
     }
     // Retries, late or not, are later copies of stored messageIds: the resolver drops them, and counts them so.
@@ -51,11 +56,17 @@ describe.each(runtimes)('profile stats and traits on the %s runtime', (runtime) 
   });
 
   it('covers the cases that matter: merges, retries, resolved and open tickets, both surveys', () => {
-    const expected = data.truth.map((_, index) => expectedProfile(data.messages.filter((__, position) => data.customerOf[position] === index)));
-    expect(data.truth.filter((truth) => truth.identifiers.filter((id) => id.startsWith('anonymous_id:')).length > 1).length).toBeGreaterThan(10);
+    const expected = data.truth.map((_, index) =>
+      expectedProfile(data.messages.filter((__, position) => data.customerOf[position] === index)),
+    );
+    expect(
+      data.truth.filter((truth) => truth.identifiers.filter((id) => id.startsWith('anonymous_id:')).length > 1).length,
+    ).toBeGreaterThan(10);
     expect(lateRetries.length).toBeGreaterThan(50);
     expect(expected.filter((profile) => profile.stats.openTickets > 0).length).toBeGreaterThan(10);
     expect(data.messages.some((message) => message.event === 'Ticket Resolved')).toBe(true);
-    expect(expected.filter((profile) => profile.stats.latestNps !== null && profile.stats.latestCsat !== null).length).toBeGreaterThan(10);
+    expect(
+      expected.filter((profile) => profile.stats.latestNps !== null && profile.stats.latestCsat !== null).length,
+    ).toBeGreaterThan(10);
   });
 });

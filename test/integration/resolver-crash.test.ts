@@ -26,7 +26,12 @@ describe.each(runtimes)('resolver crash on the %s runtime', (runtime) => {
     const data = generateCustomers({ customers: 150, seed: 11, prefix: uniqueName('crash') });
     const first = await start();
     for (let offset = 0; offset < data.messages.length; offset += 250) {
-      const response = await send(first.url, '/v1/batch', { batch: data.messages.slice(offset, offset + 250) }, { writeKey: env.CDP_WRITE_KEY });
+      const response = await send(
+        first.url,
+        '/v1/batch',
+        { batch: data.messages.slice(offset, offset + 250) },
+        { writeKey: env.CDP_WRITE_KEY },
+      );
       expect(response.status).toBe(200);
     }
     // Kill once the resolver has written part of the events, not all of them.
@@ -53,7 +58,11 @@ describe.each(runtimes)('resolver crash on the %s runtime', (runtime) => {
         { timeoutMs: 60_000, what: `${ref} to have its ${truth.events} events` },
       );
       const stats = profile.stats as { events: number; orders: number };
-      expect({ ref, events: stats.events, orders: stats.orders }).toEqual({ ref, events: truth.events, orders: truth.orders });
+      expect({ ref, events: stats.events, orders: stats.orders }).toEqual({
+        ref,
+        events: truth.events,
+        orders: truth.orders,
+      });
       expect((profile.identities as unknown[]).length).toBe(truth.identifiers.length);
     }
     second.child.kill('SIGTERM');

@@ -45,18 +45,27 @@ const routeScopes: Record<string, Scope> = {
 };
 
 /** Path parameters that name nothing: a key with the scope gets a 404 or a 400, never a change. */
-const fill = (route: string) => route.replace('{ref}', 'user_id:nobody-at-all').replace('{id}', 'seg_0000000000000000').replace('{prefix}', 'xx_nothing');
+const fill = (route: string) =>
+  route
+    .replace('{ref}', 'user_id:nobody-at-all')
+    .replace('{id}', 'seg_0000000000000000')
+    .replace('{prefix}', 'xx_nothing');
 
 let cdp: TestPlatform;
 /** One key per scope, made through the admin API. */
 const keyOf = new Map<Scope, string>();
-let openApi: { paths: Record<string, Record<string, { tags?: string[]; security?: unknown[]; responses: Record<string, unknown> }>> };
+let openApi: {
+  paths: Record<string, Record<string, { tags?: string[]; security?: unknown[]; responses: Record<string, unknown> }>>;
+};
 
 async function call(route: string, authorization?: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const [method, path] = route.split(' ') as [string, string];
   const response = await fetch(`${cdp.url}${fill(path)}`, {
     method,
-    headers: { ...(authorization ? { authorization } : {}), ...(method === 'GET' || method === 'DELETE' ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(authorization ? { authorization } : {}),
+      ...(method === 'GET' || method === 'DELETE' ? {} : { 'content-type': 'application/json' }),
+    },
     ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}' }),
   });
   const text = await response.text();
@@ -97,28 +106,36 @@ describe('route × scope', () => {
     }
   });
 
-  it.each(Object.entries(routeScopes))('%s: %s or admin passes, every other scope is a 403 naming it, no key a 401', async (route, needed) => {
-    expect((await call(route)).status).toBe(401);
-    expect((await call(route, 'Bearer rk_made_up_by_nobody_at_all')).status).toBe(401);
-    for (const scope of scopes) {
-      const answer = await call(route, `Bearer ${keyOf.get(scope)}`);
-      if (scope === needed || scope === 'admin') {
-        expect([401, 403], `${route} with ${scope}: ${JSON.stringify(answer.body)}`).not.toContain(answer.status);
-      } else {
-        expect(answer.status, `${route} with ${scope}`).toBe(403);
-        expect(answer.body).toMatchObject({ code: 'MISSING_SCOPE', errors: [{ scope: needed }] });
-        expect(String(answer.body.message)).toContain(needed);
+  it.each(Object.entries(routeScopes))(
+    '%s: %s or admin passes, every other scope is a 403 naming it, no key a 401',
+    async (route, needed) => {
+      expect((await call(route)).status).toBe(401);
+      expect((await call(route, 'Bearer rk_made_up_by_nobody_at_all')).status).toBe(401);
+      for (const scope of scopes) {
+        const answer = await call(route, `Bearer ${keyOf.get(scope)}`);
+        if (scope === needed || scope === 'admin') {
+          expect([401, 403], `${route} with ${scope}: ${JSON.stringify(answer.body)}`).not.toContain(answer.status);
+        } else {
+          expect(answer.status, `${route} with ${scope}`).toBe(403);
+          expect(answer.body).toMatchObject({ code: 'MISSING_SCOPE', errors: [{ scope: needed }] });
+          expect(String(answer.body.message)).toContain(needed);
+        }
       }
-    }
-    // The read key every install gets keeps every read and no write.
-    const read = await call(route, `Bearer ${cdp.readKey}`);
-    if (readScopes.includes(needed)) expect([401, 403], `${route} with the read key`).not.toContain(read.status);
-    else expect(read.status, `${route} with the read key`).toBe(403);
-  });
+      // The read key every install gets keeps every read and no write.
+      const read = await call(route, `Bearer ${cdp.readKey}`);
+      if (readScopes.includes(needed)) expect([401, 403], `${route} with the read key`).not.toContain(read.status);
+      else expect(read.status, `${route} with the read key`).toBe(403);
+    },
+  );
 
   it('takes events from a key with the write scope only: another known key is a 403 naming write, an unknown one a 401', async () => {
     const event = JSON.stringify({ userId: 'scoped-writer', event: 'Scoped' });
-    const track = (authorization: string) => fetch(`${cdp.url}/v1/track`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: event });
+    const track = (authorization: string) =>
+      fetch(`${cdp.url}/v1/track`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: event,
+      });
     for (const scope of scopes) {
       const response = await track(basicAuth(keyOf.get(scope) as string));
       if (scope === 'write' || scope === 'admin') expect(response.status, scope).toBe(200);
@@ -130,7 +147,12 @@ describe('route × scope', () => {
     expect((await track(basicAuth(cdp.readKey))).status).toBe(403);
     expect((await track(basicAuth('wk_made_up_by_nobody_at_all'))).status).toBe(401);
     // A browser puts the key in the body: the same rule.
-    const inBody = (writeKey: string) => fetch(`${cdp.url}/v1/track`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ writeKey, userId: 'scoped-writer', event: 'Scoped' }) });
+    const inBody = (writeKey: string) =>
+      fetch(`${cdp.url}/v1/track`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ writeKey, userId: 'scoped-writer', event: 'Scoped' }),
+      });
     expect((await inBody(keyOf.get('write') as string)).status).toBe(200);
     expect((await inBody(keyOf.get('profiles') as string)).status).toBe(403);
   });
@@ -139,7 +161,15 @@ describe('route × scope', () => {
 describe('keys over the admin API', () => {
   it('lists keys without their secrets, refuses a key once revoked or expired, and names a bad scope', async () => {
     const admin = { authorization: `Bearer ${cdp.adminKey}`, 'content-type': 'application/json' };
-    const made = await fetch(`${cdp.url}/v1/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ source: 'short-lived', scopes: ['analytics'], expiresAt: new Date(Date.now() + 3000).toISOString() }) });
+    const made = await fetch(`${cdp.url}/v1/keys`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({
+        source: 'short-lived',
+        scopes: ['analytics'],
+        expiresAt: new Date(Date.now() + 3000).toISOString(),
+      }),
+    });
     expect(made.status).toBe(201);
     const { key, prefix, expiresAt } = (await made.json()) as { key: string; prefix: string; expiresAt: string };
     expect(key.startsWith(prefix)).toBe(true);
@@ -148,18 +178,35 @@ describe('keys over the admin API', () => {
 
     const listed = await call('GET /v1/keys', `Bearer ${cdp.adminKey}`);
     expect(JSON.stringify(listed.body)).not.toContain(key);
-    expect(listed.body.keys).toEqual(expect.arrayContaining([expect.objectContaining({ prefix, source: 'short-lived', scopes: ['analytics'], revoked: false })]));
+    expect(listed.body.keys).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ prefix, source: 'short-lived', scopes: ['analytics'], revoked: false }),
+      ]),
+    );
 
     await new Promise((resolve) => setTimeout(resolve, 3500));
     expect((await call('GET /v1/analytics/rfm', `Bearer ${key}`)).status).toBe(401);
 
-    const revocable = (await (await fetch(`${cdp.url}/v1/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ source: 'revocable', scopes: ['profiles'] }) })).json()) as { key: string; prefix: string };
+    const revocable = (await (
+      await fetch(`${cdp.url}/v1/keys`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ source: 'revocable', scopes: ['profiles'] }),
+      })
+    ).json()) as { key: string; prefix: string };
     expect((await call(`GET /v1/profiles/{ref}`, `Bearer ${revocable.key}`)).status).toBe(404);
-    const revoked = await fetch(`${cdp.url}/v1/keys/${revocable.prefix}`, { method: 'DELETE', headers: { authorization: admin.authorization } });
+    const revoked = await fetch(`${cdp.url}/v1/keys/${revocable.prefix}`, {
+      method: 'DELETE',
+      headers: { authorization: admin.authorization },
+    });
     expect(await revoked.json()).toEqual({ revoked: 1 });
     expect((await call(`GET /v1/profiles/{ref}`, `Bearer ${revocable.key}`)).status).toBe(401);
 
-    const bad = await fetch(`${cdp.url}/v1/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ source: 'x', scopes: ['everything'] }) });
+    const bad = await fetch(`${cdp.url}/v1/keys`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ source: 'x', scopes: ['everything'] }),
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors: Array<{ path: string }> }).errors[0]?.path).toBe('scopes.0');
   });

@@ -17,14 +17,26 @@ describe.each(runtimes)('segment evaluation on the %s runtime', (runtime) => {
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${cdp.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${cdp.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${cdp.adminKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: response.status, body: (response.status === 204 ? {} : await response.json()) as Record<string, unknown> };
+    return {
+      status: response.status,
+      body: (response.status === 204 ? {} : await response.json()) as Record<string, unknown>,
+    };
   };
   const order = (userId: string, revenue: number) =>
-    send(cdp.url, '/v1/track', { userId, event: 'Order Completed', properties: { revenue, channel: 'web' } }, { writeKey: cdp.writeKey });
-  const segmentsOf = async (userId: string) => ((await read(cdp.url, `/v1/profiles/user_id:${userId}`, cdp.readKey)).body.segments ?? []) as string[];
+    send(
+      cdp.url,
+      '/v1/track',
+      { userId, event: 'Order Completed', properties: { revenue, channel: 'web' } },
+      { writeKey: cdp.writeKey },
+    );
+  const segmentsOf = async (userId: string) =>
+    ((await read(cdp.url, `/v1/profiles/user_id:${userId}`, cdp.readKey)).body.segments ?? []) as string[];
 
   beforeAll(async () => {
     cdp = await startTestPlatform(runtime, { CDP_SEGMENTS_INTERVAL_MS: '400' });
@@ -54,17 +66,28 @@ describe.each(runtimes)('segment evaluation on the %s runtime', (runtime) => {
 
   it('creates the built-in segments on first start', async () => {
     const { segments } = (await call('GET', '/v1/segments')).body as { segments: Array<{ id: string; kind: string }> };
-    expect(segments.filter((segment) => segment.kind === 'builtin').map((segment) => segment.id).sort()).toEqual(builtinSegments.map((segment) => segment.id).sort());
+    expect(
+      segments
+        .filter((segment) => segment.kind === 'builtin')
+        .map((segment) => segment.id)
+        .sort(),
+    ).toEqual(builtinSegments.map((segment) => segment.id).sort());
   });
 
   it('a customer who buys twice leaves one-time buyers and enters repeat buyers: one exit and one entry', async () => {
-    const oneTime = (await call('POST', '/v1/segments', { name: 'One-time buyers', rule: { stat: 'orders', equals: 1 } })).body.id as string;
-    const repeat = (await call('POST', '/v1/segments', { name: 'Repeat buyers', rule: { stat: 'orders', gte: 2 } })).body.id as string;
+    const oneTime = (
+      await call('POST', '/v1/segments', { name: 'One-time buyers', rule: { stat: 'orders', equals: 1 } })
+    ).body.id as string;
+    const repeat = (await call('POST', '/v1/segments', { name: 'Repeat buyers', rule: { stat: 'orders', gte: 2 } }))
+      .body.id as string;
     const userId = uniqueName('buyer');
     const ours = () => changes().filter((change) => change.segmentId === oneTime || change.segmentId === repeat);
 
     expect((await order(userId, 20)).status).toBe(200);
-    await waitFor(async () => (await segmentsOf(userId)).includes(oneTime), { timeoutMs: 30_000, what: 'the first purchase to put the customer in one-time buyers' });
+    await waitFor(async () => (await segmentsOf(userId)).includes(oneTime), {
+      timeoutMs: 30_000,
+      what: 'the first purchase to put the customer in one-time buyers',
+    });
     await waitFor(() => ours().length >= 1, { timeoutMs: 10_000, what: 'the entry on the change feed' });
     const profileId = ours()[0]?.profileId as string;
     expect(ours().map((change) => [change.segmentId, change.change])).toEqual([[oneTime, 'entered']]);
@@ -81,13 +104,21 @@ describe.each(runtimes)('segment evaluation on the %s runtime', (runtime) => {
     // Later evaluations find nothing new: give them a few rounds to prove it.
     const evaluations = async () => {
       const texts = [await cdp.platform.metrics.registry.metrics(), (await second?.metrics.registry.metrics()) ?? ''];
-      return texts.reduce((sum, text) => sum + Number(/^cdp_segments_evaluations_total\{outcome="ok"\} (\d+)/m.exec(text)?.[1] ?? 0), 0);
+      return texts.reduce(
+        (sum, text) => sum + Number(/^cdp_segments_evaluations_total\{outcome="ok"\} (\d+)/m.exec(text)?.[1] ?? 0),
+        0,
+      );
     };
     const seen = await evaluations();
     await waitFor(async () => (await evaluations()) >= seen + 3, { timeoutMs: 30_000, what: 'three more evaluations' });
 
     const afterSecond = ours().slice(1);
-    expect(afterSecond.map((change) => [change.segmentId, change.change]).sort()).toEqual([[oneTime, 'exited'], [repeat, 'entered']].sort());
+    expect(afterSecond.map((change) => [change.segmentId, change.change]).sort()).toEqual(
+      [
+        [oneTime, 'exited'],
+        [repeat, 'entered'],
+      ].sort(),
+    );
     expect(ours().every((change) => change.profileId === profileId)).toBe(true);
     const exit = afterSecond.find((change) => change.change === 'exited') as SegmentChange;
     expect(exit.enteredAt).toBe(ours()[0]?.at);
@@ -97,24 +128,48 @@ describe.each(runtimes)('segment evaluation on the %s runtime', (runtime) => {
   it('members of a deleted segment exit once; membership of ids never defined here is left alone', async () => {
     const userId = uniqueName('deleted');
     const foreign = uniqueName('foreign');
-    await cdp.platform.clickhouse.client.insert(named('test.insertForeignMembership', {
-      table: 'segment_membership',
-      values: [{ segment_id: foreign, profile_id: 'prf_elsewhere', is_member: 1, entered_at: '2025-01-01 00:00:00.000', changed_at: '2025-01-01 00:00:00.000', version: 1 }],
-      format: 'JSONEachRow',
-    }));
-    const segment = (await call('POST', '/v1/segments', { name: 'Big spenders', rule: { stat: 'revenue', gte: 1000 } })).body.id as string;
+    await cdp.platform.clickhouse.client.insert(
+      named('test.insertForeignMembership', {
+        table: 'segment_membership',
+        values: [
+          {
+            segment_id: foreign,
+            profile_id: 'prf_elsewhere',
+            is_member: 1,
+            entered_at: '2025-01-01 00:00:00.000',
+            changed_at: '2025-01-01 00:00:00.000',
+            version: 1,
+          },
+        ],
+        format: 'JSONEachRow',
+      }),
+    );
+    const segment = (await call('POST', '/v1/segments', { name: 'Big spenders', rule: { stat: 'revenue', gte: 1000 } }))
+      .body.id as string;
     expect((await order(userId, 1500)).status).toBe(200);
-    await waitFor(async () => (await segmentsOf(userId)).includes(segment), { timeoutMs: 30_000, what: 'the customer to enter' });
+    await waitFor(async () => (await segmentsOf(userId)).includes(segment), {
+      timeoutMs: 30_000,
+      what: 'the customer to enter',
+    });
     expect((await call('DELETE', `/v1/segments/${segment}`)).status).toBe(204);
-    await waitFor(() => changes().some((change) => change.segmentId === segment && change.change === 'exited'), { timeoutMs: 30_000, what: 'the exit' });
-    expect(changes().filter((change) => change.segmentId === segment).map((change) => change.change)).toEqual(['entered', 'exited']);
+    await waitFor(() => changes().some((change) => change.segmentId === segment && change.change === 'exited'), {
+      timeoutMs: 30_000,
+      what: 'the exit',
+    });
+    expect(
+      changes()
+        .filter((change) => change.segmentId === segment)
+        .map((change) => change.change),
+    ).toEqual(['entered', 'exited']);
     expect(await segmentsOf(userId)).not.toContain(segment);
     expect(changes().some((change) => change.segmentId === foreign)).toBe(false);
-    const kept = await cdp.platform.clickhouse.client.query(named('test.readForeignMembership', {
-      query: 'SELECT is_member FROM segment_membership FINAL WHERE segment_id = {foreign:String}',
-      query_params: { foreign },
-      format: 'JSONEachRow',
-    }));
+    const kept = await cdp.platform.clickhouse.client.query(
+      named('test.readForeignMembership', {
+        query: 'SELECT is_member FROM segment_membership FINAL WHERE segment_id = {foreign:String}',
+        query_params: { foreign },
+        format: 'JSONEachRow',
+      }),
+    );
     expect(await kept.json()).toEqual([{ is_member: 1 }]);
   });
 });

@@ -52,19 +52,38 @@ describe.each(runtimes)('built-in RFM groups on the %s runtime', (runtime) => {
   const userId = uniqueName('shopper');
   const background = earlierCustomers(Date.now());
 
-  const order = (revenue: number) => send(cdp.url, '/v1/track', { userId, event: 'Order Completed', properties: { revenue, channel: 'web' } }, { writeKey: cdp.writeKey });
-  const segmentsOf = async () => ((await read(cdp.url, `/v1/profiles/user_id:${userId}`, cdp.readKey)).body.segments ?? []) as string[];
-  const evaluations = async () => Number(/^cdp_segments_evaluations_total\{outcome="ok"\} (\d+)/m.exec(await cdp.platform.metrics.registry.metrics())?.[1] ?? 0);
+  const order = (revenue: number) =>
+    send(
+      cdp.url,
+      '/v1/track',
+      { userId, event: 'Order Completed', properties: { revenue, channel: 'web' } },
+      { writeKey: cdp.writeKey },
+    );
+  const segmentsOf = async () =>
+    ((await read(cdp.url, `/v1/profiles/user_id:${userId}`, cdp.readKey)).body.segments ?? []) as string[];
+  const evaluations = async () =>
+    Number(
+      /^cdp_segments_evaluations_total\{outcome="ok"\} (\d+)/m.exec(
+        await cdp.platform.metrics.registry.metrics(),
+      )?.[1] ?? 0,
+    );
 
   /** The reference's RFM groups of the shopper (stored as `profileId`) after `orders` orders made now. */
   function expectedGroups(profileId: string, orders: number): string[] {
     const now = Date.now();
     const profiles = referenceWith(profileId, orders, now);
-    return builtinSegments.filter((segment) => segment.id.startsWith('rfm-') && referenceMembers(segment.rule, profiles, now).includes(profileId)).map((segment) => segment.id);
+    return builtinSegments
+      .filter(
+        (segment) => segment.id.startsWith('rfm-') && referenceMembers(segment.rule, profiles, now).includes(profileId),
+      )
+      .map((segment) => segment.id);
   }
 
   /** The reference's RFM grid once the shopper made `orders` orders: customers per recency and frequency score. */
-  function expectedGrid(profileId: string, orders: number): Array<{ recency: number; frequency: number; customers: number }> {
+  function expectedGrid(
+    profileId: string,
+    orders: number,
+  ): Array<{ recency: number; frequency: number; customers: number }> {
     const cells = new Map<string, number>();
     for (const profile of referenceWith(profileId, orders, Date.now())) {
       if (profile.stats.rfmRecency === null) continue;
@@ -72,7 +91,11 @@ describe.each(runtimes)('built-in RFM groups on the %s runtime', (runtime) => {
       cells.set(key, (cells.get(key) ?? 0) + 1);
     }
     return [...cells.entries()]
-      .map(([key, customers]) => ({ recency: Number(key.split('/')[0]), frequency: Number(key.split('/')[1]), customers }))
+      .map(([key, customers]) => ({
+        recency: Number(key.split('/')[0]),
+        frequency: Number(key.split('/')[1]),
+        customers,
+      }))
       .sort((a, b) => a.recency - b.recency || a.frequency - b.frequency);
   }
 
@@ -104,27 +127,39 @@ describe.each(runtimes)('built-in RFM groups on the %s runtime', (runtime) => {
 
   it('a customer who buys twice leaves new customers for potential loyalists: one exit and one entry on the feed', async () => {
     expect((await order(40)).status).toBe(200);
-    await waitFor(async () => (await segmentsOf()).includes(newCustomers), { timeoutMs: 30_000, what: 'the first purchase to make a new customer' });
+    await waitFor(async () => (await segmentsOf()).includes(newCustomers), {
+      timeoutMs: 30_000,
+      what: 'the first purchase to make a new customer',
+    });
     const profileId = (await read(cdp.url, `/v1/profiles/user_id:${userId}`, cdp.readKey)).body.profileId as string;
     expect(expectedGroups(profileId, 1)).toEqual([newCustomers]);
     expect((await segmentsOf()).filter((id) => id.startsWith('rfm-'))).toEqual([newCustomers]);
-    const entry = () => feed.changes.find((change) => change.profileId === profileId && change.segmentId === newCustomers);
+    const entry = () =>
+      feed.changes.find((change) => change.profileId === profileId && change.segmentId === newCustomers);
     await waitFor(() => entry() !== undefined, { timeoutMs: 10_000, what: 'the entry on the feed' });
     // Changes carry their pass: the second purchase's are those of later passes.
     const firstPass = entry()!.version;
 
     expect((await order(25)).status).toBe(200);
-    await waitFor(async () => (await segmentsOf()).includes(potentialLoyalists), { timeoutMs: 30_000, what: 'the second purchase to make a potential loyalist' });
+    await waitFor(async () => (await segmentsOf()).includes(potentialLoyalists), {
+      timeoutMs: 30_000,
+      what: 'the second purchase to make a potential loyalist',
+    });
     expect(expectedGroups(profileId, 2)).toEqual([potentialLoyalists]);
     expect((await segmentsOf()).filter((id) => id.startsWith('rfm-'))).toEqual([potentialLoyalists]);
-    const afterSecond = () => feed.changes.filter((change) => change.profileId === profileId && change.version > firstPass);
+    const afterSecond = () =>
+      feed.changes.filter((change) => change.profileId === profileId && change.version > firstPass);
     await waitFor(() => afterSecond().length >= 2, { timeoutMs: 10_000, what: 'the exit and the entry on the feed' });
     // Later evaluations find nothing new for this customer: give them a few rounds, and the feed time, to prove it.
     const seen = await evaluations();
     await waitFor(async () => (await evaluations()) >= seen + 3, { timeoutMs: 30_000, what: 'three more evaluations' });
     await waitFor(() => feed.caughtUp(), { timeoutMs: 10_000, what: 'the feed to deliver every published change' });
 
-    expect(afterSecond().map((change) => `${change.change} ${change.segmentId}`).sort()).toEqual([`entered ${potentialLoyalists}`, `exited ${newCustomers}`]);
+    expect(
+      afterSecond()
+        .map((change) => `${change.change} ${change.segmentId}`)
+        .sort(),
+    ).toEqual([`entered ${potentialLoyalists}`, `exited ${newCustomers}`]);
 
     // The grid the console shows is the scores these groups were built from.
     const grid = (await read(cdp.url, '/v1/analytics/rfm', cdp.readKey)).body;

@@ -4,7 +4,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, createLogger, migrate, named, type ClickHouse } from '@cdp/runtime';
 import { clickhouseMigrationsDir, type SegmentRule } from '@cdp/schemas';
-import { buildChangedPass, buildPass, builtinSegments, everyoneRolledUpAt, compileRule, latestPass, passInputsOf, type Pass } from '@cdp/segments';
+import {
+  buildChangedPass,
+  buildPass,
+  builtinSegments,
+  everyoneRolledUpAt,
+  compileRule,
+  latestPass,
+  passInputsOf,
+  type Pass,
+} from '@cdp/segments';
 import { generateStoredProfiles, insertStoredProfiles } from '../generators/stored-profiles';
 import { referenceMembers, referenceProfiles, type StoredMessage } from '../reference/segment-rules';
 import { uniqueName } from '../harness/platform';
@@ -16,15 +25,29 @@ const { now } = data;
 // messages of every third profile (orders, identifies, surveys of a known profile), whole new profiles, and merges of
 // two profiles that the first pass rolled up as survivors of their own. Other profiles are left alone.
 const profileNumber = (message: StoredMessage) => Number(/-p(\d+)/.exec(message.storedId)?.[1]);
-const firstOfProfile = new Set(data.messages.filter((message, index, all) => all.findIndex((other) => profileNumber(other) === profileNumber(message)) === index));
-const isLater = (message: StoredMessage) => profileNumber(message) % 10 === 5 || (profileNumber(message) % 3 === 0 && !firstOfProfile.has(message));
-const earlier = { messages: data.messages.filter((message) => !isLater(message)), merges: new Map([...data.merges].filter((_, index) => index % 2 === 0)) };
-const later = { messages: data.messages.filter(isLater), merges: new Map([...data.merges].filter((_, index) => index % 2 === 1)) };
+const firstOfProfile = new Set(
+  data.messages.filter(
+    (message, index, all) => all.findIndex((other) => profileNumber(other) === profileNumber(message)) === index,
+  ),
+);
+const isLater = (message: StoredMessage) =>
+  profileNumber(message) % 10 === 5 || (profileNumber(message) % 3 === 0 && !firstOfProfile.has(message));
+const earlier = {
+  messages: data.messages.filter((message) => !isLater(message)),
+  merges: new Map([...data.merges].filter((_, index) => index % 2 === 0)),
+};
+const later = {
+  messages: data.messages.filter(isLater),
+  merges: new Map([...data.merges].filter((_, index) => index % 2 === 1)),
+};
 
 // And a chain: a survivor that had absorbed a profile before the first pass is absorbed itself between the passes,
 // by a profile no other write touches; as the resolver does, the profile it had absorbed is re-pointed too.
 const [chainLoser, chainMiddle] = [...earlier.merges][0] as [string, string];
-const chainEnd = data.messages.find((message) => profileNumber(message) % 4 === 0 && profileNumber(message) % 3 !== 0 && profileNumber(message) % 10 !== 5)!.storedId;
+const chainEnd = data.messages.find(
+  (message) =>
+    profileNumber(message) % 4 === 0 && profileNumber(message) % 3 !== 0 && profileNumber(message) % 10 !== 5,
+)!.storedId;
 later.merges.set(chainMiddle, chainEnd).set(chainLoser, chainEnd);
 /** Absorbed stored profile id → survivor, after every write. */
 const merges = new Map([...data.merges, [chainMiddle, chainEnd], [chainLoser, chainEnd]]);
@@ -53,16 +76,36 @@ describe('incremental roll-ups of evaluation passes', () => {
 
   const members = async (rule: SegmentRule, pass: Pass): Promise<string[]> => {
     const compiled = compileRule(rule, { now, pass });
-    const result = await clickhouse.client.query(named('test.readMembers', { query: `${compiled.sql} ORDER BY profile_id`, query_params: compiled.params, format: 'JSONEachRow' }));
+    const result = await clickhouse.client.query(
+      named('test.readMembers', {
+        query: `${compiled.sql} ORDER BY profile_id`,
+        query_params: compiled.params,
+        format: 'JSONEachRow',
+      }),
+    );
     return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
   };
   const count = async (query: string, params: Record<string, unknown> = {}) =>
-    Number((await (await clickhouse.client.query(named('test.count', { query, query_params: params, format: 'JSONEachRow' }))).json<{ n: string }>())[0]?.n);
+    Number(
+      (
+        await (
+          await clickhouse.client.query(named('test.count', { query, query_params: params, format: 'JSONEachRow' }))
+        ).json<{ n: string }>()
+      )[0]?.n,
+    );
 
   beforeAll(async () => {
     const logger = createLogger({ level: 'warn' });
     const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
-    clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('segments_rollups'), chdbPath, requireNames: true }, logger);
+    clickhouse = await createClickHouse(
+      {
+        url: process.env.CLICKHOUSE_URL ?? null,
+        database: uniqueName('segments_rollups'),
+        chdbPath,
+        requireNames: true,
+      },
+      logger,
+    );
     await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
     const inputs = passInputsOf(Object.values(rules));
     // Stamped ten minutes ago, well before the first pass reads (less its commit margin): the second pass skips them.
@@ -81,21 +124,30 @@ describe('incremental roll-ups of evaluation passes', () => {
     everyoneAt.push(await everyoneRolledUpAt(clickhouse.client));
   });
   afterAll(async () => {
-    await clickhouse?.client.command(named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }));
+    await clickhouse?.client.command(
+      named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }),
+    );
     await clickhouse?.close();
   });
 
   it('rolls up again only the survivors the later writes touched, and everyone for a trait key no roll-up kept', async () => {
     const survivorOf = (storedId: string) => merges.get(storedId) ?? storedId;
     expect(survivorOf(chainLoser)).toBe(chainEnd);
-    const touched = new Set([...later.messages.map((message) => survivorOf(message.storedId)), ...[...later.merges.values()].map(survivorOf)]);
+    const touched = new Set([
+      ...later.messages.map((message) => survivorOf(message.storedId)),
+      ...[...later.merges.values()].map(survivorOf),
+    ]);
     const profiles = referenceProfiles(data.messages, merges);
     expect(touched.size).toBeGreaterThan(10);
     expect(touched.size).toBeLessThan(profiles.length);
     expect(await count('SELECT uniqExact(profile_id) AS n FROM survivor_stats WHERE pass = 2')).toBe(touched.size);
     expect(await count('SELECT uniqExact(profile_id) AS n FROM survivor_stats WHERE pass = 3')).toBe(profiles.length);
     const withVip = profiles.filter((profile) => profile.traits.vip !== undefined).length;
-    expect(await count("SELECT count() AS n FROM survivor_stats WHERE pass = 3 AND trait_values[indexOf(trait_keys, 'vip')] != ''")).toBe(withVip);
+    expect(
+      await count(
+        "SELECT count() AS n FROM survivor_stats WHERE pass = 3 AND trait_values[indexOf(trait_keys, 'vip')] != ''",
+      ),
+    ).toBe(withVip);
   });
 
   describe.each([
@@ -103,16 +155,23 @@ describe('incremental roll-ups of evaluation passes', () => {
     ['after the roll-up of everyone for a new trait key', () => third],
   ])('%s', (_when, pass) => {
     it.each(Object.entries(rules))('%s: the same members as the recomputation of all the data', async (_name, rule) => {
-      expect(await members(rule, pass())).toEqual(referenceMembers(rule, referenceProfiles(data.messages, merges), now));
+      expect(await members(rule, pass())).toEqual(
+        referenceMembers(rule, referenceProfiles(data.messages, merges), now),
+      );
     });
 
     it('holds one row per survivor, none for an absorbed profile', async () => {
-      const survivors = referenceProfiles(data.messages, merges).map((profile) => profile.profileId).sort();
-      const result = await clickhouse.client.query(named('test.readPassProfiles', {
-        query: "SELECT profile_id FROM segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' ORDER BY profile_id",
-        query_params: { pass: pass().id },
-        format: 'JSONEachRow',
-      }));
+      const survivors = referenceProfiles(data.messages, merges)
+        .map((profile) => profile.profileId)
+        .sort();
+      const result = await clickhouse.client.query(
+        named('test.readPassProfiles', {
+          query:
+            "SELECT profile_id FROM segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' ORDER BY profile_id",
+          query_params: { pass: pass().id },
+          format: 'JSONEachRow',
+        }),
+      );
       expect((await result.json<{ profile_id: string }>()).map((row) => row.profile_id)).toEqual(survivors);
     });
   });
@@ -143,7 +202,9 @@ describe('incremental roll-ups of evaluation passes', () => {
     // Many customers share an order count: ties are where placing by value alone went wrong.
     expect(new Set(full.map((row) => row[2])).size).toBeLessThan(full.filter((row) => row[2] !== null).length);
     const survivors = full.map(([id]) => id as string);
-    const stored = [...new Set([...survivors, ...[...merges.keys()].filter((loser) => survivors.includes(merges.get(loser)!))])];
+    const stored = [
+      ...new Set([...survivors, ...[...merges.keys()].filter((loser) => survivors.includes(merges.get(loser)!))]),
+    ];
     // Nothing changed since the full pass: every customer keeps the score it gave them.
     await buildChangedPass(clickhouse.client, { ...third, id: 4 }, { survivors, stored }, now, third);
     expect(await scores(4)).toEqual(full);
@@ -151,12 +212,17 @@ describe('incremental roll-ups of evaluation passes', () => {
 
   it('rolls up everyone after a pass that failed once it had kept other trait keys', async () => {
     // Pass 10 rolled up everyone for a rule set without vip, then failed before it became the latest.
-    await clickhouse.client.command(named('test.keepFailedPassRows', {
-      query: "INSERT INTO survivor_stats SELECT * REPLACE (['plan'] AS trait_keys, [trait_values[indexOf(trait_keys, 'plan')]] AS trait_values, 10 AS pass) FROM survivor_stats FINAL",
-    }));
+    await clickhouse.client.command(
+      named('test.keepFailedPassRows', {
+        query:
+          "INSERT INTO survivor_stats SELECT * REPLACE (['plan'] AS trait_keys, [trait_values[indexOf(trait_keys, 'plan')]] AS trait_values, 10 AS pass) FROM survivor_stats FINAL",
+      }),
+    );
     const eleventh = { id: 11, ...passInputsOf(Object.values(rules)) };
     await buildPass(clickhouse.client, eleventh, now, { changedOnly: true });
-    expect(await count('SELECT uniqExact(profile_id) AS n FROM survivor_stats WHERE pass = 11')).toBe(referenceProfiles(data.messages, merges).length);
+    expect(await count('SELECT uniqExact(profile_id) AS n FROM survivor_stats WHERE pass = 11')).toBe(
+      referenceProfiles(data.messages, merges).length,
+    );
     const vip = rules['vip (a trait key the first pass did not keep)']!;
     expect(await members(vip, eleventh)).toEqual(referenceMembers(vip, referenceProfiles(data.messages, merges), now));
   });
@@ -164,7 +230,13 @@ describe('incremental roll-ups of evaluation passes', () => {
   // Last: it leaves a newer pass marker behind.
   it('reads no pass written before traits were folded into its rows, so previews read live data until the next pass', async () => {
     expect((await latestPass(clickhouse.client))?.id).toBe(11);
-    await clickhouse.client.insert(named('test.recordPass', { table: 'segment_profile_passes', values: [{ pass: 12, trait_keys: ['plan'], behaviours: [] }], format: 'JSONEachRow' }));
+    await clickhouse.client.insert(
+      named('test.recordPass', {
+        table: 'segment_profile_passes',
+        values: [{ pass: 12, trait_keys: ['plan'], behaviours: [] }],
+        format: 'JSONEachRow',
+      }),
+    );
     expect(await latestPass(clickhouse.client)).toBeNull();
   });
 });

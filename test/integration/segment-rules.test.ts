@@ -49,16 +49,52 @@ const operatorRules: Record<string, SegmentRule> = {
   'ordered 1 to 2 times ever': { event: 'Order Completed', atLeast: 1, atMost: 2 },
   'ordered on the web': { event: 'Order Completed', where: [{ property: 'channel', equals: 'web' }] },
   'an order over 100': { event: 'Order Completed', where: [{ property: 'revenue', gt: 100 }], withinDays: 45 },
-  'viewed a category in a list': { event: 'Product Viewed', where: [{ property: 'category', in: ['bags', 'hats'] }, { property: 'price', lte: 50 }] },
+  'viewed a category in a list': {
+    event: 'Product Viewed',
+    where: [
+      { property: 'category', in: ['bags', 'hats'] },
+      { property: 'price', lte: 50 },
+    ],
+  },
   'ordered with a total property': { event: 'Order Completed', where: [{ property: 'total', exists: true }] },
   'viewed at least 0 times (everyone)': { event: 'Product Viewed', atLeast: 0 },
   'has not ordered in 14 days': { notPerformed: 'Order Completed', withinDays: 14 },
-  'has not viewed shoes in 30 days': { notPerformed: 'Product Viewed', withinDays: 30, where: [{ property: 'category', equals: 'shoes' }] },
-  and: { and: [{ trait: 'plan', equals: 'pro' }, { stat: 'orders', gte: 1 }] },
-  or: { or: [{ trait: 'plan', equals: 'team' }, { stat: 'channels', contains: 'store' }] },
+  'has not viewed shoes in 30 days': {
+    notPerformed: 'Product Viewed',
+    withinDays: 30,
+    where: [{ property: 'category', equals: 'shoes' }],
+  },
+  and: {
+    and: [
+      { trait: 'plan', equals: 'pro' },
+      { stat: 'orders', gte: 1 },
+    ],
+  },
+  or: {
+    or: [
+      { trait: 'plan', equals: 'team' },
+      { stat: 'channels', contains: 'store' },
+    ],
+  },
   not: { not: { stat: 'latestNps', gte: 9 } },
   'nested to depth 10': {
-    or: [{ not: { and: [{ or: [{ not: { and: [{ or: [{ not: { and: [{ stat: 'orders', gte: 1 }] } }, { trait: 'vip', equals: true }] }] } }] }] } }],
+    or: [
+      {
+        not: {
+          and: [
+            {
+              or: [
+                {
+                  not: {
+                    and: [{ or: [{ not: { and: [{ stat: 'orders', gte: 1 }] } }, { trait: 'vip', equals: true }] }],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    ],
   },
 };
 
@@ -84,25 +120,40 @@ describe('segment rules on ClickHouse', () => {
 
   const members = async (rule: SegmentRule, from: Pass | null = null): Promise<string[]> => {
     const compiled = compileRule(rule, { now, pass: from });
-    const result = await clickhouse.client.query(named('test.readMembers', { query: `${compiled.sql} ORDER BY profile_id`, query_params: compiled.params, format: 'JSONEachRow' }));
+    const result = await clickhouse.client.query(
+      named('test.readMembers', {
+        query: `${compiled.sql} ORDER BY profile_id`,
+        query_params: compiled.params,
+        format: 'JSONEachRow',
+      }),
+    );
     return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
   };
 
   beforeAll(async () => {
     const logger = createLogger({ level: 'warn' });
     const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
-    clickhouse = await createClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('segments_rules'), chdbPath, requireNames: true }, logger);
+    clickhouse = await createClickHouse(
+      { url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('segments_rules'), chdbPath, requireNames: true },
+      logger,
+    );
     await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
     await insertStoredProfiles(clickhouse.client, data);
     profiles = referenceProfiles(data.messages, data.merges);
     // Every trait key and behaviour but one of each in the pass, so rules read them from both places.
     const inputs = passInputsOf([...Object.values(operatorRules), ...builtinSegments.map((segment) => segment.rule)]);
     const uncounted = passInputsOf([operatorRules['has not ordered in 14 days'] as SegmentRule]).behaviours[0];
-    pass = { id: 1, traitKeys: inputs.traitKeys.filter((key) => key !== 'signedUpAt'), behaviours: inputs.behaviours.filter((key) => key !== uncounted) };
+    pass = {
+      id: 1,
+      traitKeys: inputs.traitKeys.filter((key) => key !== 'signedUpAt'),
+      behaviours: inputs.behaviours.filter((key) => key !== uncounted),
+    };
     await buildPass(clickhouse.client, pass, now);
   });
   afterAll(async () => {
-    await clickhouse?.client.command(named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }));
+    await clickhouse?.client.command(
+      named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }),
+    );
     await clickhouse?.close();
   });
 
@@ -111,13 +162,19 @@ describe('segment rules on ClickHouse', () => {
     expect(await members(rule)).toEqual(referenceMembers(rule, profiles, now));
   });
 
-  it.each(Object.entries(operatorRules))('%s: the same members from an evaluation pass\'s profiles', async (_name, rule) => {
-    expect(await members(rule, pass)).toEqual(referenceMembers(rule, profiles, now));
-  });
+  it.each(Object.entries(operatorRules))(
+    "%s: the same members from an evaluation pass's profiles",
+    async (_name, rule) => {
+      expect(await members(rule, pass)).toEqual(referenceMembers(rule, profiles, now));
+    },
+  );
 
-  it.each(builtinSegments.map((segment) => [segment.id, segment.rule] as const))('built-in %s: the same members from an evaluation pass\'s profiles', async (_id, rule) => {
-    expect(await members(rule, pass)).toEqual(referenceMembers(rule, profiles, now));
-  });
+  it.each(builtinSegments.map((segment) => [segment.id, segment.rule] as const))(
+    "built-in %s: the same members from an evaluation pass's profiles",
+    async (_id, rule) => {
+      expect(await members(rule, pass)).toEqual(referenceMembers(rule, profiles, now));
+    },
+  );
 
   it('the data makes most rules select some but not all profiles', () => {
     const sizes = Object.values(operatorRules).map((rule) => referenceMembers(rule, profiles, now).length);
@@ -125,10 +182,13 @@ describe('segment rules on ClickHouse', () => {
     expect(profiles.length).toBe(160);
   });
 
-  it.each(builtinSegments.map((segment) => [segment.id, segment.rule] as const))('built-in %s: the same members as the recomputation', async (_id, rule) => {
-    expect(validateRule(rule).success).toBe(true);
-    expect(await members(rule)).toEqual(referenceMembers(rule, profiles, now));
-  });
+  it.each(builtinSegments.map((segment) => [segment.id, segment.rule] as const))(
+    'built-in %s: the same members as the recomputation',
+    async (_id, rule) => {
+      expect(validateRule(rule).success).toBe(true);
+      expect(await members(rule)).toEqual(referenceMembers(rule, profiles, now));
+    },
+  );
 
   it('puts every profile in exactly one lifecycle stage and at most one RFM group', () => {
     const groupsOf = (prefix: string) => {
@@ -144,7 +204,8 @@ describe('segment rules on ClickHouse', () => {
     const rfm = groupsOf('rfm-');
     expect([...rfm.values()].every((count) => count === 1)).toBe(true);
     expect(rfm.size).toBeGreaterThan(profiles.filter((profile) => (profile.stats.orders as number) > 0).length / 2);
-    for (const segment of builtinSegments) expect(referenceMembers(segment.rule, profiles, now).length, segment.id).toBeGreaterThan(0);
+    for (const segment of builtinSegments)
+      expect(referenceMembers(segment.rule, profiles, now).length, segment.id).toBeGreaterThan(0);
   });
 
   it('hostile strings in every string of a rule change the parameters, never the SQL', async () => {
@@ -158,7 +219,9 @@ describe('segment rules on ClickHouse', () => {
       expect(await members(rule), JSON.stringify(text)).toEqual(referenceMembers(rule, profiles, now));
       expect(await members(rule, pass), JSON.stringify(text)).toEqual(referenceMembers(rule, profiles, now));
     }
-    expect(compileRule(plainRule(hostileText), { now, pass }).sql).toBe(compileRule(plainRule('plain'), { now, pass }).sql);
+    expect(compileRule(plainRule(hostileText), { now, pass }).sql).toBe(
+      compileRule(plainRule('plain'), { now, pass }).sql,
+    );
     // The profile holding the hostile text as a trait, and those who did the hostile event, are found by it.
     expect((await members({ trait: 'nickname', equals: hostileText })).length).toBe(1);
     expect((await members({ event: hostileText })).length).toBeGreaterThan(0);

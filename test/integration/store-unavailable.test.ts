@@ -12,7 +12,9 @@ describe('the platform when ClickHouse stops answering', () => {
     cdp = await startTestPlatform('embedded', {}, ['ingest', 'query-api']);
     // Answers while the store is there; the key is known from now on.
     expect((await read(cdp.url, '/v1/analytics/kpis?from=2025-01-01&to=2025-02-01', cdp.readKey)).status).toBe(200);
-    expect((await send(cdp.url, '/v1/track', { userId: 'ada', event: 'Signed Up' }, { writeKey: cdp.writeKey })).status).toBe(200);
+    expect(
+      (await send(cdp.url, '/v1/track', { userId: 'ada', event: 'Signed Up' }, { writeKey: cdp.writeKey })).status,
+    ).toBe(200);
     await cdp.platform.clickhouse.close();
   }, 120_000);
   afterAll(async () => {
@@ -33,15 +35,28 @@ describe('the platform when ClickHouse stops answering', () => {
   });
 
   it('accepts events from a known write key, and answers a key it cannot check with 503 STORE_UNAVAILABLE', async () => {
-    const accepted = await send(cdp.url, '/v1/track', { userId: 'ada', event: 'Order Completed', properties: { revenue: 10 } }, { writeKey: cdp.writeKey });
+    const accepted = await send(
+      cdp.url,
+      '/v1/track',
+      { userId: 'ada', event: 'Order Completed', properties: { revenue: 10 } },
+      { writeKey: cdp.writeKey },
+    );
     expect(accepted.status).toBe(200);
     // A miss is remembered for a moment (401); once the key store would look again, it cannot, and says so.
-    const unknown = () => send(cdp.url, '/v1/track', { userId: 'ada', event: 'Order Completed' }, { writeKey: 'wk_never_seen' });
-    const answer = await waitFor(async () => {
-      const response = await unknown();
-      return response.status === 401 ? undefined : response;
-    }, { timeoutMs: 10_000, what: 'the key store to look again' });
-    expect([answer.status, answer.body.code, answer.headers.get('retry-after')]).toEqual([503, 'STORE_UNAVAILABLE', '5']);
+    const unknown = () =>
+      send(cdp.url, '/v1/track', { userId: 'ada', event: 'Order Completed' }, { writeKey: 'wk_never_seen' });
+    const answer = await waitFor(
+      async () => {
+        const response = await unknown();
+        return response.status === 401 ? undefined : response;
+      },
+      { timeoutMs: 10_000, what: 'the key store to look again' },
+    );
+    expect([answer.status, answer.body.code, answer.headers.get('retry-after')]).toEqual([
+      503,
+      'STORE_UNAVAILABLE',
+      '5',
+    ]);
   });
 
   it('says it is not ready', async () => {

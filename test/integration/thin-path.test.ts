@@ -29,17 +29,38 @@ describe.each(runtimes)('thin path on the %s runtime', (runtime) => {
 
   it('counts identify, track and batch events of one user on one profile, with first and last seen', async () => {
     const userId = uniqueName('user');
-    const times = ['2024-03-01T10:00:00.000Z', '2024-03-02T11:00:00.000Z', '2024-03-03T12:00:00.000Z', '2024-03-04T13:00:00.000Z'];
-    const identify = await send(cdp.url, '/v1/identify', { userId, traits: { plan: 'pro', name: 'Ada' }, timestamp: times[0] }, { writeKey: cdp.writeKey });
+    const times = [
+      '2024-03-01T10:00:00.000Z',
+      '2024-03-02T11:00:00.000Z',
+      '2024-03-03T12:00:00.000Z',
+      '2024-03-04T13:00:00.000Z',
+    ];
+    const identify = await send(
+      cdp.url,
+      '/v1/identify',
+      { userId, traits: { plan: 'pro', name: 'Ada' }, timestamp: times[0] },
+      { writeKey: cdp.writeKey },
+    );
     expect(identify).toMatchObject({ status: 200, body: { success: true } });
-    const track = await send(cdp.url, '/v1/track', { userId, event: 'Product Viewed', timestamp: times[1] }, { writeKey: cdp.writeKey });
+    const track = await send(
+      cdp.url,
+      '/v1/track',
+      { userId, event: 'Product Viewed', timestamp: times[1] },
+      { writeKey: cdp.writeKey },
+    );
     expect(track.status).toBe(200);
     const batch = await send(
       cdp.url,
       '/v1/batch',
       {
         batch: [
-          { type: 'track', userId, event: 'Order Completed', properties: { revenue: 42.5, channel: 'store' }, timestamp: times[2] },
+          {
+            type: 'track',
+            userId,
+            event: 'Order Completed',
+            properties: { revenue: 42.5, channel: 'store' },
+            timestamp: times[2],
+          },
           { type: 'page', userId, name: 'Home', timestamp: times[3] },
         ],
       },
@@ -72,7 +93,8 @@ describe.each(runtimes)('thin path on the %s runtime', (runtime) => {
     // The marker is sent last; once it is counted, every retry before it has been written too.
     await waitFor(
       async () => {
-        const events = (await read(cdp.url, `/v1/profiles/user_id:${userId}`, cdp.readKey)).body.stats as { events: number } | undefined;
+        const events = (await read(cdp.url, `/v1/profiles/user_id:${userId}`, cdp.readKey)).body.stats as
+          { events: number } | undefined;
         return events && events.events >= 2 ? events : undefined;
       },
       { timeoutMs: 30_000, what: 'the marker' },
@@ -83,8 +105,15 @@ describe.each(runtimes)('thin path on the %s runtime', (runtime) => {
 
   it('accepts gzip and text/plain bodies and the write key in the body', async () => {
     const userId = uniqueName('user');
-    expect((await send(cdp.url, '/v1/track', { userId, event: 'Zipped' }, { writeKey: cdp.writeKey, gzip: true })).status).toBe(200);
-    const beacon = await send(cdp.url, '/v1/page', { anonymousId: 'a1', userId, name: 'Beacon', writeKey: cdp.writeKey }, { contentType: 'text/plain' });
+    expect(
+      (await send(cdp.url, '/v1/track', { userId, event: 'Zipped' }, { writeKey: cdp.writeKey, gzip: true })).status,
+    ).toBe(200);
+    const beacon = await send(
+      cdp.url,
+      '/v1/page',
+      { anonymousId: 'a1', userId, name: 'Beacon', writeKey: cdp.writeKey },
+      { contentType: 'text/plain' },
+    );
     expect(beacon.status).toBe(200);
     await waitForEvents(`user_id:${userId}`, 2);
   });
@@ -96,7 +125,10 @@ describe.each(runtimes)('thin path on the %s runtime', (runtime) => {
     const wrongKey = await send(cdp.url, '/v1/track', { userId: 'u', event: 'E' }, { writeKey: 'not-a-key' });
     expect(wrongKey.status).toBe(401);
     expect(wrongKey.body.code).toBe('UNKNOWN_WRITE_KEY');
-    const malformed = await send(cdp.url, '/v1/track', null, { writeKey: cdp.writeKey, raw: '{"userId": "u", "event": ' });
+    const malformed = await send(cdp.url, '/v1/track', null, {
+      writeKey: cdp.writeKey,
+      raw: '{"userId": "u", "event": ',
+    });
     expect(malformed.status).toBe(400);
     expect(String(malformed.body.message)).toMatch(/JSON/);
     const missingEvent = await send(cdp.url, '/v1/track', { userId: 'u' }, { writeKey: cdp.writeKey });
@@ -105,13 +137,22 @@ describe.each(runtimes)('thin path on the %s runtime', (runtime) => {
     const noIdentity = await send(cdp.url, '/v1/identify', { traits: {} }, { writeKey: cdp.writeKey });
     expect(noIdentity.status).toBe(400);
     expect(String(JSON.stringify(noIdentity.body.errors))).toMatch(/userId or anonymousId/);
-    const badGzip = await send(cdp.url, '/v1/track', null, { writeKey: cdp.writeKey, raw: 'not gzip at all', headers: { 'content-encoding': 'gzip' } });
+    const badGzip = await send(cdp.url, '/v1/track', null, {
+      writeKey: cdp.writeKey,
+      raw: 'not gzip at all',
+      headers: { 'content-encoding': 'gzip' },
+    });
     expect(badGzip.status).toBe(400);
     expect(String(badGzip.body.message)).toMatch(/gzip/);
     const unknownRoute = await send(cdp.url, '/v1/nope', {}, { writeKey: cdp.writeKey });
     expect(unknownRoute.status).toBe(404);
     expect(unknownRoute.body.code).toBe('NOT_FOUND');
-    const oversized = await send(cdp.url, '/v1/batch', { batch: [{ type: 'track', userId: 'u', event: 'E', properties: { blob: 'x'.repeat(600 * 1024) } }] }, { writeKey: cdp.writeKey });
+    const oversized = await send(
+      cdp.url,
+      '/v1/batch',
+      { batch: [{ type: 'track', userId: 'u', event: 'E', properties: { blob: 'x'.repeat(600 * 1024) } }] },
+      { writeKey: cdp.writeKey },
+    );
     expect(oversized.status).toBe(413);
     expect(String(oversized.body.message)).toMatch(/large|limit|KB/i);
     const noReadKey = await read(cdp.url, '/v1/profiles/user_id:u');
@@ -129,11 +170,24 @@ describe.each(runtimes)('thin path on the %s runtime', (runtime) => {
   it('reaches a profile whose reference is long, and answers an impossible timeline cursor with a 400', async () => {
     const email = `${'long.'.repeat(40)}${uniqueName('mail')}@example.com`;
     expect(`email:${email}`.length).toBeGreaterThan(200);
-    expect((await send(cdp.url, '/v1/identify', { userId: uniqueName('long'), traits: { email } }, { writeKey: cdp.writeKey })).status).toBe(200);
+    expect(
+      (
+        await send(
+          cdp.url,
+          '/v1/identify',
+          { userId: uniqueName('long'), traits: { email } },
+          { writeKey: cdp.writeKey },
+        )
+      ).status,
+    ).toBe(200);
     const profile = await waitForEvents(`email:${email}`, 1);
     expect(profile.body.identities).toContainEqual({ type: 'email', value: email });
     const impossible = Buffer.from(JSON.stringify(['2025-02-30 10:00:00', 'm'])).toString('base64url');
-    const answer = await read(cdp.url, `/v1/profiles/${encodeURIComponent(`email:${email}`)}/events?cursor=${impossible}`, cdp.readKey);
+    const answer = await read(
+      cdp.url,
+      `/v1/profiles/${encodeURIComponent(`email:${email}`)}/events?cursor=${impossible}`,
+      cdp.readKey,
+    );
     expect(answer.status).toBe(400);
     expect(answer.body.code).toBe('INVALID_REQUEST');
   });
@@ -143,7 +197,13 @@ describe.each(runtimes)('thin path on the %s runtime', (runtime) => {
     const response = await send(
       cdp.url,
       '/v1/batch',
-      { batch: [{ type: 'track', userId, event: 'Kept' }, { type: 'track', userId }, { type: 'teleport', userId }] },
+      {
+        batch: [
+          { type: 'track', userId, event: 'Kept' },
+          { type: 'track', userId },
+          { type: 'teleport', userId },
+        ],
+      },
       { writeKey: cdp.writeKey },
     );
     expect(response.status).toBe(400);

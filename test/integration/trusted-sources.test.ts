@@ -26,12 +26,15 @@ async function createKey(cdp: TestPlatform, scopes: string[]): Promise<string> {
 
 function helpers(get: () => TestPlatform) {
   const profile = async (ref: string) => read(get().url, `/v1/profiles/${encodeURIComponent(ref)}`, get().readKey);
-  const sendWith = async (writeKey: string, messages: object[]) => expect((await send(get().url, '/v1/batch', { batch: messages }, { writeKey })).status).toBe(200);
+  const sendWith = async (writeKey: string, messages: object[]) =>
+    expect((await send(get().url, '/v1/batch', { batch: messages }, { writeKey })).status).toBe(200);
   const profileWith = (ref: string, events: number) =>
     waitFor(
       async () => {
         const answer = await profile(ref);
-        return answer.status === 200 && (answer.body.stats as { events: number }).events === events ? (answer.body as unknown as Profile) : undefined;
+        return answer.status === 200 && (answer.body.stats as { events: number }).events === events
+          ? (answer.body as unknown as Profile)
+          : undefined;
       },
       { timeoutMs: 30_000, what: `${ref} with ${events} events` },
     );
@@ -51,47 +54,66 @@ describe.each(runtimes)('trusted sources on the %s runtime', (runtime) => {
     await cdp?.close();
   });
 
-  it('does not let a browser key join a stranger\'s profile by their email or phone; a server key links by them', async () => {
+  it("does not let a browser key join a stranger's profile by their email or phone; a server key links by them", async () => {
     const userId = uniqueName('customer');
     const email = `${uniqueName('lan')}@example.vn`;
     const phone = '+84912345678';
     // The shop's server knows the customer by userId, email and phone.
-    await sendWith(cdp.writeKey, [{ type: 'identify', userId, traits: { email, phone, name: 'Lan' }, timestamp: '2025-05-01T08:00:00.000Z' }]);
+    await sendWith(cdp.writeKey, [
+      { type: 'identify', userId, traits: { email, phone, name: 'Lan' }, timestamp: '2025-05-01T08:00:00.000Z' },
+    ]);
     const customer = await profileWith(`user_id:${userId}`, 1);
     // Someone else's browser sends her email and phone, and orders.
     const intruder = uniqueName('intruder-device');
     await sendWith(browserKey, [
       { type: 'identify', anonymousId: intruder, traits: { email, phone }, timestamp: '2025-05-02T08:00:00.000Z' },
-      { type: 'track', anonymousId: intruder, event: 'Order Completed', properties: { revenue: 1 }, context: { traits: { email } }, timestamp: '2025-05-02T08:01:00.000Z' },
+      {
+        type: 'track',
+        anonymousId: intruder,
+        event: 'Order Completed',
+        properties: { revenue: 1 },
+        context: { traits: { email } },
+        timestamp: '2025-05-02T08:01:00.000Z',
+      },
     ]);
     const apart = await profileWith(`anonymous_id:${intruder}`, 2);
     expect(apart.profileId).not.toBe(customer.profileId);
     expect(apart.identities).toEqual([{ type: 'anonymous_id', value: intruder }]);
     // What the browser said is kept as its traits; the customer's profile is untouched.
     expect(apart.traits).toMatchObject({ email, phone });
-    const after = (await profile(`email:${email}`)).body as unknown as Profile & { stats: { events: number; orders: number } };
+    const after = (await profile(`email:${email}`)).body as unknown as Profile & {
+      stats: { events: number; orders: number };
+    };
     expect(after.profileId).toBe(customer.profileId);
     expect(after.stats).toMatchObject({ events: 1, orders: 0 });
 
     // The same email from the server's key, with a device of the customer's, links that device.
     const device = uniqueName('customer-device');
-    await sendWith(cdp.writeKey, [{ type: 'identify', anonymousId: device, traits: { email }, timestamp: '2025-05-03T08:00:00.000Z' }]);
+    await sendWith(cdp.writeKey, [
+      { type: 'identify', anonymousId: device, traits: { email }, timestamp: '2025-05-03T08:00:00.000Z' },
+    ]);
     await profileWith(`user_id:${userId}`, 2);
     expect((await profile(`anonymous_id:${device}`)).body.profileId).toBe(customer.profileId);
   });
 
-  it('links a browser\'s events by userId as before', async () => {
+  it("links a browser's events by userId as before", async () => {
     const userId = uniqueName('member');
     const device = uniqueName('member-device');
     await sendWith(browserKey, [
       { type: 'page', anonymousId: device, name: 'Home', timestamp: '2025-06-01T08:00:00.000Z' },
-      { type: 'identify', userId, anonymousId: device, traits: { email: `${userId}@example.vn` }, timestamp: '2025-06-01T08:01:00.000Z' },
+      {
+        type: 'identify',
+        userId,
+        anonymousId: device,
+        traits: { email: `${userId}@example.vn` },
+        timestamp: '2025-06-01T08:01:00.000Z',
+      },
     ]);
     const member = await profileWith(`user_id:${userId}`, 2);
     expect(member.identities.map((identity) => identity.type).sort()).toEqual(['anonymous_id', 'user_id']);
   });
 
-  it('drops a browser\'s event that names a suppressed email, though the email links nothing', async () => {
+  it("drops a browser's event that names a suppressed email, though the email links nothing", async () => {
     const email = `${uniqueName('erased')}@example.vn`;
     const suppressed = await fetch(`${cdp.url}/v1/suppressions`, {
       method: 'POST',
@@ -104,7 +126,10 @@ describe.each(runtimes)('trusted sources on the %s runtime', (runtime) => {
     const before = await counterOf(cdp.url, 'cdp_resolver_events_suppressed_total');
     const device = uniqueName('device');
     await sendWith(browserKey, [{ type: 'identify', anonymousId: device, traits: { email } }]);
-    await waitFor(async () => (await counterOf(cdp.url, 'cdp_resolver_events_suppressed_total')) > before, { timeoutMs: 30_000, what: 'the event dropped' });
+    await waitFor(async () => (await counterOf(cdp.url, 'cdp_resolver_events_suppressed_total')) > before, {
+      timeoutMs: 30_000,
+      what: 'the event dropped',
+    });
     expect((await profile(`anonymous_id:${device}`)).status).toBe(404);
   });
 });
@@ -120,14 +145,18 @@ describe('trusting every source (CDP_TRUST_ALL_SOURCES=true) on the embedded run
     await cdp?.close();
   });
 
-  it('links a browser key\'s email like a server key\'s', async () => {
+  it("links a browser key's email like a server key's", async () => {
     const browserKey = await createKey(cdp, ['write']);
     const userId = uniqueName('customer');
     const email = `${uniqueName('minh')}@example.vn`;
-    await sendWith(cdp.writeKey, [{ type: 'identify', userId, traits: { email }, timestamp: '2025-05-01T08:00:00.000Z' }]);
+    await sendWith(cdp.writeKey, [
+      { type: 'identify', userId, traits: { email }, timestamp: '2025-05-01T08:00:00.000Z' },
+    ]);
     const customer = await profileWith(`user_id:${userId}`, 1);
     const device = uniqueName('device');
-    await sendWith(browserKey, [{ type: 'identify', anonymousId: device, traits: { email }, timestamp: '2025-05-02T08:00:00.000Z' }]);
+    await sendWith(browserKey, [
+      { type: 'identify', anonymousId: device, traits: { email }, timestamp: '2025-05-02T08:00:00.000Z' },
+    ]);
     await profileWith(`user_id:${userId}`, 2);
     expect((await profile(`anonymous_id:${device}`)).body.profileId).toBe(customer.profileId);
   });

@@ -1,5 +1,12 @@
 // Every analytics metric recomputed from the generated truth with plain loops and no ClickHouse: the tests' second opinion.
-import type { KpiSeriesResponse, KpisResponse, KpiValues, LifecycleResponse, RepeatPurchaseResponse, RetentionResponse } from '@cdp/schemas';
+import type {
+  KpiSeriesResponse,
+  KpisResponse,
+  KpiValues,
+  LifecycleResponse,
+  RepeatPurchaseResponse,
+  RetentionResponse,
+} from '@cdp/schemas';
 import type { GeneratedHistory } from '../generators/history';
 import { instantOf, periodOf, periodsStartingIn, shiftPeriod, type Period } from './calendar';
 
@@ -47,7 +54,8 @@ export function truthMessages(history: GeneratedHistory): TruthMessage[] {
 
 export const isPurchase = (message: TruthMessage) => message.type === 'track' && message.event === 'Order Completed';
 export const numberOr = (value: unknown, fallback: number | null) => (typeof value === 'number' ? value : fallback);
-const revenueOf = (message: TruthMessage) => numberOr(message.properties.revenue, numberOr(message.properties.total, 0)) as number;
+const revenueOf = (message: TruthMessage) =>
+  numberOr(message.properties.revenue, numberOr(message.properties.total, 0)) as number;
 export const ticketIdOf = (message: TruthMessage) => {
   const id = message.properties.ticket_id;
   return typeof id === 'string' ? id : typeof id === 'number' ? String(id) : '';
@@ -58,11 +66,17 @@ export function median(values: number[]): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const upper = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[upper] as number) : ((sorted[upper - 1] as number) + (sorted[upper] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[upper] as number)
+    : ((sorted[upper - 1] as number) + (sorted[upper] as number)) / 2;
 }
 
 export function inScope(messages: TruthMessage[], window: Window): TruthMessage[] {
-  return messages.filter((message) => (!window.channel || message.channel === window.channel) && (!window.segment || window.segment.has(message.customer)));
+  return messages.filter(
+    (message) =>
+      (!window.channel || message.channel === window.channel) &&
+      (!window.segment || window.segment.has(message.customer)),
+  );
 }
 
 function byCustomer(messages: TruthMessage[]): Map<number, TruthMessage[]> {
@@ -81,7 +95,11 @@ function kpiValues(all: TruthMessage[], window: Window, previousFrom?: string): 
   const previousFromMs = previousFrom === undefined ? fromMs - (toMs - fromMs) : instantOf(previousFrom, window.tz);
   const inWindow = (at: number) => at >= fromMs && at < toMs;
   const mine = inScope(all, window);
-  let active = 0, fresh = 0, before = 0, churned = 0, purchasers = 0;
+  let active = 0,
+    fresh = 0,
+    before = 0,
+    churned = 0,
+    purchasers = 0;
   for (const messages of byCustomer(mine).values()) {
     const first = Math.min(...messages.map((message) => message.at));
     const now = messages.some((message) => inWindow(message.at));
@@ -97,14 +115,26 @@ function kpiValues(all: TruthMessage[], window: Window, previousFrom?: string): 
   const revenue = orders.reduce((sum, order) => sum + revenueOf(order), 0);
   const scores = (survey: string, low: number, high: number) =>
     current
-      .filter((message) => message.type === 'track' && message.event === 'Survey Responded' && message.properties.survey === survey)
+      .filter(
+        (message) =>
+          message.type === 'track' && message.event === 'Survey Responded' && message.properties.survey === survey,
+      )
       .map((message) => numberOr(message.properties.score, null))
       .filter((score): score is number => score !== null && score >= low && score <= high);
   const nps = scores('nps', 0, 10);
   const csat = scores('csat', 1, 5);
   const tickets = current.filter((message) => message.type === 'track' && message.event === 'Ticket Opened');
   const followUps = (event: string, ticketId: string, openedAt: number) =>
-    all.filter((message) => message.type === 'track' && message.event === event && ticketId !== '' && ticketIdOf(message) === ticketId && message.at >= openedAt).map((message) => message.at);
+    all
+      .filter(
+        (message) =>
+          message.type === 'track' &&
+          message.event === event &&
+          ticketId !== '' &&
+          ticketIdOf(message) === ticketId &&
+          message.at >= openedAt,
+      )
+      .map((message) => message.at);
   const firstAfter = (event: string, scale: number) =>
     tickets.flatMap((ticket) => {
       const times = followUps(event, ticketIdOf(ticket), ticket.at);
@@ -118,7 +148,10 @@ function kpiValues(all: TruthMessage[], window: Window, previousFrom?: string): 
     aov: divide(revenue, orders.length),
     purchaseFrequency: divide(orders.length, purchasers),
     churnRate: divide(churned, before),
-    nps: divide(100 * (nps.filter((score) => score >= 9).length - nps.filter((score) => score <= 6).length), nps.length),
+    nps: divide(
+      100 * (nps.filter((score) => score >= 9).length - nps.filter((score) => score <= 6).length),
+      nps.length,
+    ),
     npsResponses: nps.length,
     csat: divide(100 * csat.filter((score) => score >= 4).length, csat.length),
     csatResponses: csat.length,
@@ -132,8 +165,17 @@ function kpiValues(all: TruthMessage[], window: Window, previousFrom?: string): 
 /** Totals, and per channel with a message in the window exactly what the same request with that channel gives. */
 export function kpis(all: TruthMessage[], window: Window): KpisResponse {
   const { fromMs, toMs } = bounds(window);
-  const channels = [...new Set(inScope(all, window).filter((message) => message.at >= fromMs && message.at < toMs).map((message) => message.channel))].sort();
-  return { totals: kpiValues(all, window), byChannel: channels.map((channel) => ({ channel, ...kpiValues(all, { ...window, channel }) })) };
+  const channels = [
+    ...new Set(
+      inScope(all, window)
+        .filter((message) => message.at >= fromMs && message.at < toMs)
+        .map((message) => message.channel),
+    ),
+  ].sort();
+  return {
+    totals: kpiValues(all, window),
+    byChannel: channels.map((channel) => ({ channel, ...kpiValues(all, { ...window, channel }) })),
+  };
 }
 
 /** Each period starting in the window, whole, measured as its own window; churn against the period before it. */
@@ -143,12 +185,19 @@ export function kpiSeries(all: TruthMessage[], window: Window & { period: Period
     period: window.period,
     series: periodsStartingIn(fromMs, toMs, window.tz, window.period).map((period) => ({
       period,
-      ...kpiValues(all, { ...window, from: period, to: shiftPeriod(period, window.period, 1) }, shiftPeriod(period, window.period, -1)),
+      ...kpiValues(
+        all,
+        { ...window, from: period, to: shiftPeriod(period, window.period, 1) },
+        shiftPeriod(period, window.period, -1),
+      ),
     })),
   };
 }
 
-export function retention(all: TruthMessage[], window: Window & { cohort: 'first_purchase' | 'first_seen'; period: Period; periods: number }): RetentionResponse {
+export function retention(
+  all: TruthMessage[],
+  window: Window & { cohort: 'first_purchase' | 'first_seen'; period: Period; periods: number },
+): RetentionResponse {
   const { fromMs, toMs } = bounds(window);
   const qualifying = inScope(all, window).filter((message) => window.cohort === 'first_seen' || isPurchase(message));
   const profiles = [...byCustomer(qualifying).values()].map((messages) => ({
@@ -158,7 +207,10 @@ export function retention(all: TruthMessage[], window: Window & { cohort: 'first
   return {
     cohorts: periodsStartingIn(fromMs, toMs, window.tz, window.period).map((cohort) => {
       const members = profiles.filter((profile) => profile.cohort === cohort);
-      const retained = Array.from({ length: window.periods }, (_, k) => members.filter((profile) => profile.active.has(shiftPeriod(cohort, window.period, k))).length);
+      const retained = Array.from(
+        { length: window.periods },
+        (_, k) => members.filter((profile) => profile.active.has(shiftPeriod(cohort, window.period, k))).length,
+      );
       return { cohort, size: members.length, retained };
     }),
   };
@@ -188,8 +240,12 @@ export function lifecycle(all: TruthMessage[], window: Window & { period: Period
 
 export function repeatPurchase(all: TruthMessage[], window: Window): RepeatPurchaseResponse {
   const { fromMs, toMs } = bounds(window);
-  const purchases = inScope(all, window).filter((message) => isPurchase(message) && message.at >= fromMs && message.at < toMs);
-  const customers = [...byCustomer(purchases).values()].map((orders) => orders.map((order) => order.at).sort((a, b) => a - b));
+  const purchases = inScope(all, window).filter(
+    (message) => isPurchase(message) && message.at >= fromMs && message.at < toMs,
+  );
+  const customers = [...byCustomer(purchases).values()].map((orders) =>
+    orders.map((order) => order.at).sort((a, b) => a - b),
+  );
   const orders = purchases.length;
   const repeat = customers.filter((times) => times.length >= 2);
   const days = (earlier: number, later: number) => (later - earlier) / 86_400_000;
@@ -200,8 +256,16 @@ export function repeatPurchase(all: TruthMessage[], window: Window): RepeatPurch
     orders,
     repeatRate: divide(repeat.length, customers.length),
     ordersPerCustomer: divide(orders, customers.length),
-    distribution: { '1': count((n) => n === 1), '2': count((n) => n === 2), '3': count((n) => n === 3), '4': count((n) => n === 4), '5+': count((n) => n >= 5) },
+    distribution: {
+      '1': count((n) => n === 1),
+      '2': count((n) => n === 2),
+      '3': count((n) => n === 3),
+      '4': count((n) => n === 4),
+      '5+': count((n) => n >= 5),
+    },
     medianDaysToSecondPurchase: median(repeat.map((times) => days(times[0] as number, times[1] as number))),
-    medianDaysBetweenPurchases: median(repeat.flatMap((times) => times.slice(1).map((at, index) => days(times[index] as number, at)))),
+    medianDaysBetweenPurchases: median(
+      repeat.flatMap((times) => times.slice(1).map((at, index) => days(times[index] as number, at))),
+    ),
   };
 }

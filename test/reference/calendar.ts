@@ -77,7 +77,11 @@ export function shiftPeriod(day: string, period: Period, steps: number): string 
 /** The periods whose first moment (midnight in the zone) is in `[fromMs, toMs)`, oldest first. */
 export function periodsStartingIn(fromMs: number, toMs: number, timeZone: string, period: Period): string[] {
   const periods: string[] = [];
-  for (let day = periodOf(fromMs, timeZone, period); instantOf(day, timeZone) < toMs; day = shiftPeriod(day, period, 1)) {
+  for (
+    let day = periodOf(fromMs, timeZone, period);
+    instantOf(day, timeZone) < toMs;
+    day = shiftPeriod(day, period, 1)
+  ) {
     if (instantOf(day, timeZone) >= fromMs) periods.push(day);
   }
   return periods;

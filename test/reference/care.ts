@@ -15,8 +15,16 @@ export function ticketSeries(all: TruthMessage[], window: Window & { period: Per
       const end = instantOf(shiftPeriod(period, window.period, 1), window.tz);
       const inPeriod = mine.filter((message) => message.at >= start && message.at < end);
       const count = (event: string) => inPeriod.filter((message) => isTrack(message, event)).length;
-      const complaints = inPeriod.filter((message) => isTrack(message, 'Ticket Opened') && message.properties.type === 'complaint').length;
-      return { period, opened: count('Ticket Opened'), replied: count('Ticket Replied'), resolved: count('Ticket Resolved'), complaints };
+      const complaints = inPeriod.filter(
+        (message) => isTrack(message, 'Ticket Opened') && message.properties.type === 'complaint',
+      ).length;
+      return {
+        period,
+        opened: count('Ticket Opened'),
+        replied: count('Ticket Replied'),
+        resolved: count('Ticket Resolved'),
+        complaints,
+      };
     }),
   };
 }
@@ -25,7 +33,13 @@ export function surveys(all: TruthMessage[], window: Window): SurveysResponse {
   const { fromMs, toMs } = bounds(window);
   const scores = (survey: string, low: number, high: number) =>
     inScope(all, window)
-      .filter((message) => isTrack(message, 'Survey Responded') && message.properties.survey === survey && message.at >= fromMs && message.at < toMs)
+      .filter(
+        (message) =>
+          isTrack(message, 'Survey Responded') &&
+          message.properties.survey === survey &&
+          message.at >= fromMs &&
+          message.at < toMs,
+      )
       .map((message) => numberOr(message.properties.score, null))
       .filter((score): score is number => score !== null && score >= low && score <= high);
   const answer = (survey: string, low: number, high: number, score: (values: number[]) => number | null) => {
@@ -33,11 +47,19 @@ export function surveys(all: TruthMessage[], window: Window): SurveysResponse {
     return {
       responses: values.length,
       score: score(values),
-      distribution: Array.from({ length: high - low + 1 }, (_, index) => ({ score: low + index, responses: values.filter((value) => Math.floor(value) === low + index).length })),
+      distribution: Array.from({ length: high - low + 1 }, (_, index) => ({
+        score: low + index,
+        responses: values.filter((value) => Math.floor(value) === low + index).length,
+      })),
     };
   };
   return {
-    nps: answer('nps', 0, 10, (values) => divide(100 * (values.filter((value) => value >= 9).length - values.filter((value) => value <= 6).length), values.length)),
+    nps: answer('nps', 0, 10, (values) =>
+      divide(
+        100 * (values.filter((value) => value >= 9).length - values.filter((value) => value <= 6).length),
+        values.length,
+      ),
+    ),
     csat: answer('csat', 1, 5, (values) => divide(100 * values.filter((value) => value >= 4).length, values.length)),
   };
 }
@@ -49,7 +71,9 @@ export function openTickets(
   options: { slaHours: number; limit: number; now: number; profileOf: (customer: number) => string },
 ): Omit<OpenTicketsResponse, 'tickets'> & { tickets: Array<Omit<OpenTicketsResponse['tickets'][number], 'ageHours'>> } {
   const later = (event: string, ticketId: string, openedAt: number) =>
-    all.filter((message) => isTrack(message, event) && ticketIdOf(message) === ticketId && message.at >= openedAt).map((message) => message.at);
+    all
+      .filter((message) => isTrack(message, event) && ticketIdOf(message) === ticketId && message.at >= openedAt)
+      .map((message) => message.at);
   const slaMs = options.slaHours * 3_600_000;
   const open = inScope(all, { from: '', to: '', tz: 'UTC', ...scope })
     .filter((message) => isTrack(message, 'Ticket Opened') && ticketIdOf(message) !== '')

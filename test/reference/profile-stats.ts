@@ -14,8 +14,11 @@ const objectOf = (value: unknown): Record<string, unknown> =>
 /** Messages as sent (duplicates included, each with messageId and ISO timestamp), all of one customer. */
 export function expectedProfile(messages: Message[]): ExpectedProfile {
   const byId = new Map<string, Message>();
-  for (const message of messages) if (!byId.has(message.messageId as string)) byId.set(message.messageId as string, message);
-  const distinct = [...byId.values()].sort((a, b) => Date.parse(a.timestamp as string) - Date.parse(b.timestamp as string));
+  for (const message of messages)
+    if (!byId.has(message.messageId as string)) byId.set(message.messageId as string, message);
+  const distinct = [...byId.values()].sort(
+    (a, b) => Date.parse(a.timestamp as string) - Date.parse(b.timestamp as string),
+  );
 
   let orders = 0;
   let revenueCents = 0;

@@ -41,7 +41,8 @@ function scoreQuintiles(profiles: ReferenceProfile[], score: string, by: string)
   const larger = customers.length % 5;
   let position = 0;
   for (let bucket = 1; bucket <= 5; bucket += 1) {
-    for (let taken = 0; taken < size + (bucket <= larger ? 1 : 0); taken += 1) (customers[position++] as ReferenceProfile).stats[score] = bucket;
+    for (let taken = 0; taken < size + (bucket <= larger ? 1 : 0); taken += 1)
+      (customers[position++] as ReferenceProfile).stats[score] = bucket;
   }
   for (const profile of profiles) profile.stats[score] ??= null;
 }
@@ -60,11 +61,21 @@ function unscoredProfiles(messages: StoredMessage[], merges: Map<string, string>
     const sorted = [...own].sort((a, b) => a.timestamp - b.timestamp || a.receivedAt - b.receivedAt);
     const orders = sorted.filter((message) => message.type === 'track' && message.event === 'Order Completed');
     const latest = (survey: string) => {
-      const answers = sorted.filter((message) => message.event === 'Survey Responded' && message.properties.survey === survey);
+      const answers = sorted.filter(
+        (message) => message.event === 'Survey Responded' && message.properties.survey === survey,
+      );
       return answers.length === 0 ? null : Number(answers[answers.length - 1]?.properties.score);
     };
-    const opened = new Set(sorted.filter((message) => message.event === 'Ticket Opened').map((message) => String(message.properties.ticket_id)));
-    const resolved = new Set(sorted.filter((message) => message.event === 'Ticket Resolved').map((message) => String(message.properties.ticket_id)));
+    const opened = new Set(
+      sorted
+        .filter((message) => message.event === 'Ticket Opened')
+        .map((message) => String(message.properties.ticket_id)),
+    );
+    const resolved = new Set(
+      sorted
+        .filter((message) => message.event === 'Ticket Resolved')
+        .map((message) => String(message.properties.ticket_id)),
+    );
     const traits: Record<string, unknown> = {};
     for (const message of sorted) if (message.type === 'identify') Object.assign(traits, message.traits);
     return {
@@ -73,7 +84,10 @@ function unscoredProfiles(messages: StoredMessage[], merges: Map<string, string>
       events: sorted,
       stats: {
         orders: orders.length,
-        revenue: orders.reduce((sum, order) => sum + Number(order.properties.revenue ?? order.properties.total ?? 0), 0),
+        revenue: orders.reduce(
+          (sum, order) => sum + Number(order.properties.revenue ?? order.properties.total ?? 0),
+          0,
+        ),
         events: sorted.length,
         openTickets: [...opened].filter((ticket) => !resolved.has(ticket)).length,
         latestNps: latest('nps'),
@@ -107,7 +121,13 @@ function valuePasses(value: unknown, condition: TraitCondition | PropertyFilter,
   return false;
 }
 
-function countEvents(profile: ReferenceProfile, event: string, where: PropertyFilter[] = [], withinDays: number | undefined, now: number): number {
+function countEvents(
+  profile: ReferenceProfile,
+  event: string,
+  where: PropertyFilter[] = [],
+  withinDays: number | undefined,
+  now: number,
+): number {
   return profile.events.filter(
     (message) =>
       message.event === event &&
@@ -145,5 +165,8 @@ export function referenceMatches(rule: SegmentRule, profile: ReferenceProfile, n
 
 /** The members' survivor ids, sorted. */
 export function referenceMembers(rule: SegmentRule, profiles: ReferenceProfile[], now: number): string[] {
-  return profiles.filter((profile) => referenceMatches(rule, profile, now)).map((profile) => profile.profileId).sort();
+  return profiles
+    .filter((profile) => referenceMatches(rule, profile, now))
+    .map((profile) => profile.profileId)
+    .sort();
 }

@@ -27,19 +27,28 @@ export type Params = Record<string, string | number | undefined | null>;
 
 export function withParams(path: string, params: Params = {}): string {
   const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  for (const [name, value] of Object.entries(params))
+    if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
   const text = search.toString();
   return text ? `${path}?${text}` : path;
 }
 
 export interface Api {
-  request: (method: string, path: string, options?: { params?: Params; body?: unknown; accept?: string; signal?: AbortSignal }) => Promise<Response>;
+  request: (
+    method: string,
+    path: string,
+    options?: { params?: Params; body?: unknown; accept?: string; signal?: AbortSignal },
+  ) => Promise<Response>;
   get: <T>(path: string, params?: Params, signal?: AbortSignal) => Promise<T>;
   send: <T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) => Promise<T>;
 }
 
 async function errorOf(response: Response): Promise<ApiError> {
-  const body = (await response.json().catch(() => ({}))) as { code?: string; message?: string; errors?: Array<ApiProblem & { scope?: string }> };
+  const body = (await response.json().catch(() => ({}))) as {
+    code?: string;
+    message?: string;
+    errors?: Array<ApiProblem & { scope?: string }>;
+  };
   const code = body.code ?? `HTTP_${response.status}`;
   const message = body.message ?? response.statusText;
   // A key without the scope a route needs: the scope is the whole story, there are no problems to list.
@@ -72,7 +81,8 @@ export function createApi(key: string, onUnauthorized: () => void, base = ''): A
   };
   return {
     request,
-    get: async (path, params, signal) => (await (await request('GET', path, { params, ...(signal ? { signal } : {}) })).json()) as never,
+    get: async (path, params, signal) =>
+      (await (await request('GET', path, { params, ...(signal ? { signal } : {}) })).json()) as never,
     send: async (method, path, body) => {
       const response = await request(method, path, { body });
       return (response.status === 204 ? undefined : await response.json()) as never;
@@ -120,7 +130,10 @@ export function useQuery<T>(path: string | null, params: Params = {}): QueryStat
       (data) => id === current.current && setState({ data, loading: false }),
       (error: unknown) => {
         if ((error as Error).name === 'AbortError' || id !== current.current) return;
-        setState({ error: error instanceof ApiError ? error : new ApiError(0, 'NETWORK', String(error)), loading: false });
+        setState({
+          error: error instanceof ApiError ? error : new ApiError(0, 'NETWORK', String(error)),
+          loading: false,
+        });
       },
     );
     return () => controller.abort();

@@ -5,7 +5,17 @@ import { ApiContext, ApiError, createApi } from './api';
 import { forgetKey, keepKey, storedKey } from './auth';
 import { SignIn } from './components/sign-in';
 import { ErrorBox } from './components/states';
-import { createI18n, I18nContext, initialLanguage, languages, locales, rememberLanguage, useI18n, type I18n, type Language } from './i18n';
+import {
+  createI18n,
+  I18nContext,
+  initialLanguage,
+  languages,
+  locales,
+  rememberLanguage,
+  useI18n,
+  type I18n,
+  type Language,
+} from './i18n';
 import { Overview } from './screens/overview';
 
 /** A screen whose code could not be fetched (the platform stopped, the network dropped): said so, never a blank page. */
@@ -37,7 +47,11 @@ function Navigation({ onSignOut }: { onSignOut: () => void }) {
   const { t, language, setLanguage } = useI18n();
   const { path, query } = useLocation();
   // The analytics filters travel from screen to screen.
-  const carried = new URLSearchParams(Object.entries(query).filter(([name]) => ['preset', 'from', 'to', 'tz', 'channel', 'segment'].includes(name)) as Array<[string, string]>).toString();
+  const carried = new URLSearchParams(
+    Object.entries(query).filter(([name]) =>
+      ['preset', 'from', 'to', 'tz', 'channel', 'segment'].includes(name),
+    ) as Array<[string, string]>,
+  ).toString();
   return (
     <header class="top">
       <a class="brand" href={`${base}/`}>
@@ -50,7 +64,10 @@ function Navigation({ onSignOut }: { onSignOut: () => void }) {
             const current = screen.path === '/' ? path === `${base}/` || path === base : path.startsWith(href);
             return (
               <li key={screen.key}>
-                <a href={`${href}${carried && screen.key !== 'segments' && screen.key !== 'customers' ? `?${carried}` : ''}`} aria-current={current ? 'page' : undefined}>
+                <a
+                  href={`${href}${carried && screen.key !== 'segments' && screen.key !== 'customers' ? `?${carried}` : ''}`}
+                  aria-current={current ? 'page' : undefined}
+                >
                   {t(`common.nav.${screen.key}`)}
                 </a>
               </li>
@@ -61,7 +78,11 @@ function Navigation({ onSignOut }: { onSignOut: () => void }) {
       <div class="session">
         <label>
           <span class="visually-hidden">{t('common.language.label')}</span>
-          <select value={language} onChange={(event) => setLanguage((event.target as HTMLSelectElement).value as Language)} aria-label={t('common.language.label')}>
+          <select
+            value={language}
+            onChange={(event) => setLanguage((event.target as HTMLSelectElement).value as Language)}
+            aria-label={t('common.language.label')}
+          >
             {languages.map((option) => (
               <option key={option} value={option}>
                 {t(`common.language.${option}`)}
@@ -103,7 +124,10 @@ export function App() {
     setKey(null);
     setNotice(message);
   };
-  const api = useMemo(() => (key ? createApi(key, () => signOut(i18n.t('common.signIn.signedOut'))) : null), [key, i18n]);
+  const api = useMemo(
+    () => (key ? createApi(key, () => signOut(i18n.t('common.signIn.signedOut'))) : null),
+    [key, i18n],
+  );
   document.documentElement.lang = language;
 
   return (

@@ -19,10 +19,16 @@ export interface Filters {
 }
 
 const dayMs = 86_400_000;
-const isDay = (text: string | undefined): text is string => !!text && /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`));
+const isDay = (text: string | undefined): text is string =>
+  !!text && /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`));
 
 /** Old names some browsers still report, by the name the IANA database uses today (Vietnam's above all). */
-const renamedZones: Record<string, string> = { 'Asia/Saigon': 'Asia/Ho_Chi_Minh', 'Asia/Calcutta': 'Asia/Kolkata', 'Asia/Rangoon': 'Asia/Yangon', 'Asia/Katmandu': 'Asia/Kathmandu' };
+const renamedZones: Record<string, string> = {
+  'Asia/Saigon': 'Asia/Ho_Chi_Minh',
+  'Asia/Calcutta': 'Asia/Kolkata',
+  'Asia/Rangoon': 'Asia/Yangon',
+  'Asia/Katmandu': 'Asia/Kathmandu',
+};
 
 export const browserTimeZone = (): string => {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -43,7 +49,11 @@ export function daysBetween(from: string, to: string): number {
 }
 
 /** The window of a preset on the clocks of `tz`: today counts, so `to` is tomorrow. */
-export function presetWindow(preset: Exclude<Preset, 'custom'>, timeZone: string, now = Date.now()): { from: string; to: string } {
+export function presetWindow(
+  preset: Exclude<Preset, 'custom'>,
+  timeZone: string,
+  now = Date.now(),
+): { from: string; to: string } {
   const today = todayIn(timeZone, now);
   const tomorrow = addDays(today, 1);
   const monthStart = `${today.slice(0, 7)}-01`;
@@ -73,7 +83,8 @@ export function readFilters(query: Record<string, string | undefined>, now = Dat
   const asked = (presets as readonly string[]).includes(query.preset ?? '') ? (query.preset as Preset) : undefined;
   const custom = isDay(query.from) && isDay(query.to) && query.from < query.to;
   const preset: Preset = asked === 'custom' && !custom ? '30d' : (asked ?? (custom ? 'custom' : '30d'));
-  const window = preset === 'custom' ? { from: query.from as string, to: query.to as string } : presetWindow(preset, tz, now);
+  const window =
+    preset === 'custom' ? { from: query.from as string, to: query.to as string } : presetWindow(preset, tz, now);
   return { preset, ...window, tz, channel: query.channel ?? '', segment: query.segment ?? '' };
 }
 

@@ -20,19 +20,35 @@ export function formatsFor(locale: string): Formats {
   const decimals = new Map<number, Intl.NumberFormat>();
   const withDigits = (digits: number) => {
     let format = decimals.get(digits);
-    if (!format) decimals.set(digits, (format = new Intl.NumberFormat(locale, { maximumFractionDigits: digits, minimumFractionDigits: 0 })));
+    if (!format)
+      decimals.set(
+        digits,
+        (format = new Intl.NumberFormat(locale, { maximumFractionDigits: digits, minimumFractionDigits: 0 })),
+      );
     return format;
   };
-  const percentFormat = (digits: number) => new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: digits });
+  const percentFormat = (digits: number) =>
+    new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: digits });
   const toDate = (value: string | number | Date) => (value instanceof Date ? value : new Date(value));
   return {
-    number: (value, digits = 0) => (value === null || value === undefined || Number.isNaN(value) ? missing : digits === 0 ? integer.format(value) : withDigits(digits).format(value)),
+    number: (value, digits = 0) =>
+      value === null || value === undefined || Number.isNaN(value)
+        ? missing
+        : digits === 0
+          ? integer.format(value)
+          : withDigits(digits).format(value),
     vnd: (value) => (value === null || value === undefined ? missing : money.format(value)),
-    percent: (ratio, digits = 1) => (ratio === null || ratio === undefined ? missing : percentFormat(digits).format(ratio)),
+    percent: (ratio, digits = 1) =>
+      ratio === null || ratio === undefined ? missing : percentFormat(digits).format(ratio),
     score: (value) => (value === null || value === undefined ? missing : withDigits(1).format(value)),
-    date: (value, timeZone) => (value === null || value === undefined ? missing : new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone }).format(toDate(value))),
+    date: (value, timeZone) =>
+      value === null || value === undefined
+        ? missing
+        : new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone }).format(toDate(value)),
     dateTime: (value, timeZone) =>
-      value === null || value === undefined ? missing : new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(toDate(value)),
+      value === null || value === undefined
+        ? missing
+        : new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(toDate(value)),
   };
 }
 

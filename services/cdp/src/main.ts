@@ -1,6 +1,15 @@
 // The cdp command line: start the platform or one service, manage keys, send demo data.
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, initialKeyScopes, loadConfig, onShutdownSignal, parseScopes, scopes, type Scope } from '@cdp/runtime';
+import {
+  ConfigError,
+  createLogger,
+  initialKeyScopes,
+  loadConfig,
+  onShutdownSignal,
+  parseScopes,
+  scopes,
+  type Scope,
+} from '@cdp/runtime';
 import { allServices, openStore, startPlatform, type ServiceName } from './platform';
 
 const help = `cdp — an event-driven customer data platform
@@ -79,7 +88,11 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'keys') return keysCommand(rest, values, config, logger);
   const services: ServiceName[] | undefined =
-    command === 'start' ? allServices : (['ingest', 'resolver', 'query-api', 'segments', 'destinations'] as const).includes(command as ServiceName) ? [command as ServiceName] : undefined;
+    command === 'start'
+      ? allServices
+      : (['ingest', 'resolver', 'query-api', 'segments', 'destinations'] as const).includes(command as ServiceName)
+        ? [command as ServiceName]
+        : undefined;
   if (!services) {
     process.stderr.write(`unknown command: ${command}\n\n${help}`);
     return 1;
@@ -92,7 +105,8 @@ async function main(argv: string[]): Promise<number> {
   if (platform.createdKeys.read) print(`  read key (created now, keep it):  ${platform.createdKeys.read}`);
   if (platform.createdKeys.admin) print(`  admin key (created now, keep it): ${platform.createdKeys.admin}`);
   if (services.includes('query-api')) print(`  console: ${platform.url}/console/ (sign in with a read key)`);
-  if (services.includes('ingest')) print(`  demo data: pnpm exec cdp demo --url ${platform.url} --write-key <a write key>`);
+  if (services.includes('ingest'))
+    print(`  demo data: pnpm exec cdp demo --url ${platform.url} --write-key <a write key>`);
   return -1;
 }
 
@@ -103,16 +117,24 @@ scopes: ${scopes.join(', ')}\n`;
 function requestedScopes(values: { scope?: string; kind?: string }): readonly Scope[] {
   if (values.scope !== undefined && values.kind !== undefined) throw new Error('give --scope or --kind, not both');
   if (values.scope !== undefined) return parseScopes(values.scope);
-  if (values.kind !== undefined && values.kind in initialKeyScopes) return initialKeyScopes[values.kind as keyof typeof initialKeyScopes];
-  throw new Error(values.kind === undefined ? 'name the scopes with --scope' : `unknown kind ${values.kind}: write, read or admin`);
+  if (values.kind !== undefined && values.kind in initialKeyScopes)
+    return initialKeyScopes[values.kind as keyof typeof initialKeyScopes];
+  throw new Error(
+    values.kind === undefined ? 'name the scopes with --scope' : `unknown kind ${values.kind}: write, read or admin`,
+  );
 }
 
 /** Epoch milliseconds of --expires: an ISO date or date-time, read as UTC when it has no offset; it must be ahead. */
 function expiryOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const utc = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?)?$/.test(text) ? (text.includes('T') ? `${text}Z` : text) : text;
+  const utc = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?)?$/.test(text)
+    ? text.includes('T')
+      ? `${text}Z`
+      : text
+    : text;
   const time = Date.parse(utc);
-  if (Number.isNaN(time)) throw new Error(`--expires ${text} is not an ISO date or date-time such as 2027-01-31 or 2027-01-31T18:00+07:00`);
+  if (Number.isNaN(time))
+    throw new Error(`--expires ${text} is not an ISO date or date-time such as 2027-01-31 or 2027-01-31T18:00+07:00`);
   if (time <= Date.now()) throw new Error(`--expires ${text} is already past`);
   return time;
 }
@@ -127,7 +149,7 @@ async function keysCommand(
   let created: { source: string; scopes: readonly Scope[]; expiresAt: number | undefined } | null = null;
   if (action === 'create') {
     try {
-      if (!values.source) throw new Error('name the key\'s source with --source');
+      if (!values.source) throw new Error("name the key's source with --source");
       created = { source: values.source, scopes: requestedScopes(values), expiresAt: expiryOf(values.expires) };
     } catch (error) {
       process.stderr.write(`${(error as Error).message}\n${keysUsage}`);
@@ -147,7 +169,9 @@ async function keysCommand(
     if (action === 'list') {
       for (const key of await keys.list()) {
         const expiry = key.expiresAt ? `  expires ${key.expiresAt}` : '';
-        print(`${key.prefix}…  ${key.scopes.join(',')}  ${key.source}  ${key.createdAt}${expiry}${key.revoked ? '  revoked' : ''}`);
+        print(
+          `${key.prefix}…  ${key.scopes.join(',')}  ${key.source}  ${key.createdAt}${expiry}${key.revoked ? '  revoked' : ''}`,
+        );
       }
       return 0;
     }
@@ -166,7 +190,10 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
-    else process.stderr.write(`cdp failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    else
+      process.stderr.write(
+        `cdp failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
     process.exit(1);
   },
 );

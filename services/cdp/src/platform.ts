@@ -43,7 +43,11 @@ export interface Platform {
 }
 
 /** Opens ClickHouse (timing its calls into `metrics` when given), applies migrations and the raw event retention. */
-export async function openStore(config: Config, logger: Logger, metrics?: Metrics): Promise<{ clickhouse: ClickHouse; keys: KeyStore }> {
+export async function openStore(
+  config: Config,
+  logger: Logger,
+  metrics?: Metrics,
+): Promise<{ clickhouse: ClickHouse; keys: KeyStore }> {
   const clickhouse = await createClickHouse(config.clickhouse, logger, metrics);
   try {
     await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
@@ -55,7 +59,11 @@ export async function openStore(config: Config, logger: Logger, metrics?: Metric
   return { clickhouse, keys: createKeyStore(clickhouse.client) };
 }
 
-export async function startPlatform(config: Config, logger: Logger, services: ServiceName[] = allServices): Promise<Platform> {
+export async function startPlatform(
+  config: Config,
+  logger: Logger,
+  services: ServiceName[] = allServices,
+): Promise<Platform> {
   const metrics = createMetrics();
   const { clickhouse, keys } = await openStore(config, logger, metrics);
   const createdKeys = await ensureInitialKeys(keys, config.seedKeys);
@@ -131,8 +139,17 @@ export async function startPlatform(config: Config, logger: Logger, services: Se
   // A consumer that stopped (Kafka gave up on it, or its handler failed beyond repair) makes the process not ready.
   if (log) watchConsumers(log, metrics);
   const currentReadiness = log ? consumerReadiness(log) : undefined;
-  const app: FastifyInstance = await createHttpServer({ logger, metrics, readiness, currentReadiness, trustProxy: config.trustedProxies });
-  if (services.includes('ingest') && log) await app.register(ingestPlugin({ log, topics, keys, metrics, logger, limits: config.ingest, clientIp: config.clientIp }));
+  const app: FastifyInstance = await createHttpServer({
+    logger,
+    metrics,
+    readiness,
+    currentReadiness,
+    trustProxy: config.trustedProxies,
+  });
+  if (services.includes('ingest') && log)
+    await app.register(
+      ingestPlugin({ log, topics, keys, metrics, logger, limits: config.ingest, clientIp: config.clientIp }),
+    );
   if (services.includes('query-api')) await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger }));
   if (destinations) await app.register(destinations.routes);
   await app.listen({ host: config.host, port: config.port });

@@ -20,14 +20,36 @@ describe('retry backoff', () => {
   });
 
   it('honours Retry-After over the backoff', () => {
-    expect(nextAttempt({ attempts: 1, createdAt: 0, now: 1000, retryAfterMs: 5000, backoff, horizonMs: 86_400_000 })).toEqual({ retryAt: 6000 });
+    expect(
+      nextAttempt({ attempts: 1, createdAt: 0, now: 1000, retryAfterMs: 5000, backoff, horizonMs: 86_400_000 }),
+    ).toEqual({ retryAt: 6000 });
     // Retry-After: 0 still waits the backoff's base, not a busy loop.
-    expect(nextAttempt({ attempts: 1, createdAt: 0, now: 1000, retryAfterMs: 0, backoff, horizonMs: 86_400_000 })).toEqual({ retryAt: 1000 + backoff.baseMs });
+    expect(
+      nextAttempt({ attempts: 1, createdAt: 0, now: 1000, retryAfterMs: 0, backoff, horizonMs: 86_400_000 }),
+    ).toEqual({ retryAt: 1000 + backoff.baseMs });
   });
 
   it('gives up once the next attempt would fall past the horizon', () => {
-    const decision = nextAttempt({ attempts: 9, createdAt: 0, now: 59_000, retryAfterMs: null, backoff, horizonMs: 60_000, random: () => 0.5 });
+    const decision = nextAttempt({
+      attempts: 9,
+      createdAt: 0,
+      now: 59_000,
+      retryAfterMs: null,
+      backoff,
+      horizonMs: 60_000,
+      random: () => 0.5,
+    });
     expect(decision).toMatchObject({ dead: expect.stringContaining('gave up after 9 attempt(s)') });
-    expect(nextAttempt({ attempts: 1, createdAt: 0, now: 1000, retryAfterMs: null, backoff, horizonMs: 60_000, random: () => 0.5 })).toEqual({ retryAt: 1500 });
+    expect(
+      nextAttempt({
+        attempts: 1,
+        createdAt: 0,
+        now: 1000,
+        retryAfterMs: null,
+        backoff,
+        horizonMs: 60_000,
+        random: () => 0.5,
+      }),
+    ).toEqual({ retryAt: 1500 });
   });
 });

@@ -37,8 +37,14 @@ export function nextAttempt(options: {
   random?: () => number;
 }): RetryDecision {
   // A receiver asking for `Retry-After: 0` (or a date past) still waits the first retry's longest wait, not a busy loop.
-  const wait = options.retryAfterMs === null ? backoffDelay(options.attempts, options.backoff, options.random) : Math.max(options.retryAfterMs, options.backoff.baseMs);
+  const wait =
+    options.retryAfterMs === null
+      ? backoffDelay(options.attempts, options.backoff, options.random)
+      : Math.max(options.retryAfterMs, options.backoff.baseMs);
   const retryAt = options.now + wait;
-  if (retryAt > options.createdAt + options.horizonMs) return { dead: `gave up after ${options.attempts} attempt(s) within the retry horizon of ${Math.round(options.horizonMs / 1000)} s` };
+  if (retryAt > options.createdAt + options.horizonMs)
+    return {
+      dead: `gave up after ${options.attempts} attempt(s) within the retry horizon of ${Math.round(options.horizonMs / 1000)} s`,
+    };
   return { retryAt };
 }

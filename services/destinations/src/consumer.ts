@@ -42,10 +42,14 @@ export async function startTriggerConsumer(deps: TriggerConsumerDeps): Promise<L
       const found: NewDelivery[] = [];
       for (const record of batch.records) {
         try {
-          if (batch.topic === topics.segmentChanges) found.push(...segmentDeliveries(destinations, decodeSegmentChange(record.value)));
+          if (batch.topic === topics.segmentChanges)
+            found.push(...segmentDeliveries(destinations, decodeSegmentChange(record.value)));
           else found.push(...eventDeliveries(destinations, decodeEvent(record.value)));
         } catch (error) {
-          deps.logger.warn({ err: error, topic: batch.topic, partition: batch.partition, offset: record.offset }, 'skipped a record destinations could not decode');
+          deps.logger.warn(
+            { err: error, topic: batch.topic, partition: batch.partition, offset: record.offset },
+            'skipped a record destinations could not decode',
+          );
         }
       }
       if (found.length === 0) return;

@@ -57,8 +57,36 @@ export const newDestinationId = () => `dst_${randomBytes(8).toString('hex')}`;
 
 /** Only the fields named here reach an answer: a new column cannot leak by accident. */
 export function publicView(destination: Destination): Destination {
-  const { id, name, kind, url, headers, template, traits, batch, ratePerSecond, status, triggers, createdAt, updatedAt } = destination;
-  return { id, name, kind, url, headers, template, traits, batch, ratePerSecond, status, triggers, createdAt, updatedAt };
+  const {
+    id,
+    name,
+    kind,
+    url,
+    headers,
+    template,
+    traits,
+    batch,
+    ratePerSecond,
+    status,
+    triggers,
+    createdAt,
+    updatedAt,
+  } = destination;
+  return {
+    id,
+    name,
+    kind,
+    url,
+    headers,
+    template,
+    traits,
+    batch,
+    ratePerSecond,
+    status,
+    triggers,
+    createdAt,
+    updatedAt,
+  };
 }
 
 const selectLive = `SELECT id, name, kind, url, headers, secret_encrypted, template, traits, batch, rate_per_second, status, triggers,
@@ -88,13 +116,25 @@ export function createDestinationStore(client: ClickHouseClient, box: SecretBox)
   });
 
   async function rows(where: string, params: Record<string, unknown>): Promise<Row[]> {
-    const result = await client.query(named('destinations.readDefinitions', { query: `${selectLive}${where} ORDER BY name, id`, query_params: params, format: 'JSONEachRow' }));
+    const result = await client.query(
+      named('destinations.readDefinitions', {
+        query: `${selectLive}${where} ORDER BY name, id`,
+        query_params: params,
+        format: 'JSONEachRow',
+      }),
+    );
     return result.json<Row>();
   }
 
   async function write(row: Omit<Row, 'updated_at'>, deleted: number): Promise<number> {
     const version = nextVersion();
-    await client.insert(named('destinations.writeDefinition', { table: 'destinations', values: [{ ...row, deleted, updated_at: toClickHouseTime(version), version }], format: 'JSONEachRow' }));
+    await client.insert(
+      named('destinations.writeDefinition', {
+        table: 'destinations',
+        values: [{ ...row, deleted, updated_at: toClickHouseTime(version), version }],
+        format: 'JSONEachRow',
+      }),
+    );
     changed();
     return version;
   }

@@ -96,11 +96,18 @@ const fromRow = (row: SelectedRow): Delivery => ({
 const columns = `delivery_id, destination_id, profile_id, trigger, body, status, attempts, toString(next_attempt_at) AS next_attempt_text,
   toString(created_at) AS created_text, toString(updated_at) AS updated_text, last_status, last_error, latency_ms, version`;
 
-type SelectedRow = Omit<Row, 'next_attempt_at' | 'created_at' | 'updated_at'> & { next_attempt_text: string; created_text: string; updated_text: string };
+type SelectedRow = Omit<Row, 'next_attempt_at' | 'created_at' | 'updated_at'> & {
+  next_attempt_text: string;
+  created_text: string;
+  updated_text: string;
+};
 
 export interface DeliveryStore {
   /** New pending deliveries (version 1: any attempt's row outranks them). */
-  enqueue(deliveries: Array<Pick<Delivery, 'deliveryId' | 'destinationId' | 'profileId' | 'trigger'>>, now: number): Promise<void>;
+  enqueue(
+    deliveries: Array<Pick<Delivery, 'deliveryId' | 'destinationId' | 'profileId' | 'trigger'>>,
+    now: number,
+  ): Promise<void>;
   /** A destination's pending deliveries due by `now`, oldest due first. */
   due(destinationId: string, now: number, limit: number): Promise<Delivery[]>;
   /** Writes the delivery as it stands after an attempt, under a higher version. */
@@ -116,7 +123,12 @@ export function createDeliveryStore(client: ClickHouseClient): DeliveryStore {
   /** Versions grow in this process also within one millisecond; across processes the clock orders them. */
   const nextVersion = () => (lastVersion = Math.max(Date.now(), lastVersion + 1));
 
-  async function select(where: string, params: Record<string, unknown>, order: string, limit: number): Promise<Delivery[]> {
+  async function select(
+    where: string,
+    params: Record<string, unknown>,
+    order: string,
+    limit: number,
+  ): Promise<Delivery[]> {
     const result = await client.query(
       named('destinations.readDeliveries', {
         query: `SELECT ${columns} FROM destination_deliveries FINAL WHERE ${where} ORDER BY ${order} LIMIT {limit:UInt32}`,
@@ -131,9 +143,27 @@ export function createDeliveryStore(client: ClickHouseClient): DeliveryStore {
     async enqueue(deliveries, now) {
       if (deliveries.length === 0) return;
       const rows = deliveries.map((delivery) =>
-        toRow({ ...delivery, body: '', status: 'pending', attempts: 0, nextAttemptAt: now, createdAt: now, updatedAt: now, lastStatus: 0, lastError: '', latencyMs: 0, version: 1 }),
+        toRow({
+          ...delivery,
+          body: '',
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: now,
+          createdAt: now,
+          updatedAt: now,
+          lastStatus: 0,
+          lastError: '',
+          latencyMs: 0,
+          version: 1,
+        }),
       );
-      await client.insert(named('destinations.enqueueDeliveries', { table: 'destination_deliveries', values: rows, format: 'JSONEachRow' }));
+      await client.insert(
+        named('destinations.enqueueDeliveries', {
+          table: 'destination_deliveries',
+          values: rows,
+          format: 'JSONEachRow',
+        }),
+      );
     },
     due(destinationId, now, limit) {
       return select(
@@ -145,8 +175,16 @@ export function createDeliveryStore(client: ClickHouseClient): DeliveryStore {
     },
     async record(deliveries) {
       if (deliveries.length === 0) return;
-      const rows = deliveries.map((delivery) => toRow({ ...delivery, version: Math.max(nextVersion(), delivery.version + 1) }));
-      await client.insert(named('destinations.recordDeliveries', { table: 'destination_deliveries', values: rows, format: 'JSONEachRow' }));
+      const rows = deliveries.map((delivery) =>
+        toRow({ ...delivery, version: Math.max(nextVersion(), delivery.version + 1) }),
+      );
+      await client.insert(
+        named('destinations.recordDeliveries', {
+          table: 'destination_deliveries',
+          values: rows,
+          format: 'JSONEachRow',
+        }),
+      );
     },
     recent(destinationId, { limit, status }) {
       return select(
@@ -169,7 +207,17 @@ export function createDeliveryStore(client: ClickHouseClient): DeliveryStore {
           1000,
         );
         if (dead.length === 0) return replayed;
-        await store.record(dead.map((delivery) => ({ ...delivery, status: 'pending', attempts: 0, nextAttemptAt: now, createdAt: now, updatedAt: now, lastError: `replayed; before: ${delivery.lastError}` })));
+        await store.record(
+          dead.map((delivery) => ({
+            ...delivery,
+            status: 'pending',
+            attempts: 0,
+            nextAttemptAt: now,
+            createdAt: now,
+            updatedAt: now,
+            lastError: `replayed; before: ${delivery.lastError}`,
+          })),
+        );
         replayed += dead.length;
         after = dead[dead.length - 1]!.deliveryId;
       }

@@ -67,8 +67,17 @@ function wakeableSleep() {
 
 export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   const logger = deps.logger.child({ component: 'destinations' });
-  const outcomes = deps.metrics.counter('cdp_destination_deliveries_total', 'Delivery attempts by destination and outcome (delivered, retried, dead)', ['destination', 'outcome']);
-  const latency = deps.metrics.histogram('cdp_destination_delivery_seconds', 'How long a destination took to answer a delivery request', ['destination'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+  const outcomes = deps.metrics.counter(
+    'cdp_destination_deliveries_total',
+    'Delivery attempts by destination and outcome (delivered, retried, dead)',
+    ['destination', 'outcome'],
+  );
+  const latency = deps.metrics.histogram(
+    'cdp_destination_delivery_seconds',
+    'How long a destination took to answer a delivery request',
+    ['destination'],
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
   const workers = new Map<string, Worker>();
   let closed = false;
 
@@ -84,7 +93,10 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   /** Renders what has no body yet; a delivery whose profile is not found yet, or whose template fails, says why. */
-  async function render(destination: SigningDestination, delivery: Delivery): Promise<{ delivery: Delivery; problem: string | null; fatal: boolean }> {
+  async function render(
+    destination: SigningDestination,
+    delivery: Delivery,
+  ): Promise<{ delivery: Delivery; problem: string | null; fatal: boolean }> {
     if (delivery.body) return { delivery, problem: null, fatal: false };
     let payload: Payload | null;
     try {
@@ -103,22 +115,42 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 
   /** The request body of a group: one delivery's body, or in batch mode a JSON array of them (text bodies as strings). */
   function bodyOf(destination: SigningDestination, group: Delivery[]): { body: string; key: string } {
-    if (destination.batch === 1 && group.length === 1) return { body: (group[0] as Delivery).body, key: (group[0] as Delivery).deliveryId };
-    const items = group.map((delivery) => (contentTypeOf(delivery.body) === 'application/json' ? delivery.body : JSON.stringify(delivery.body)));
+    if (destination.batch === 1 && group.length === 1)
+      return { body: (group[0] as Delivery).body, key: (group[0] as Delivery).deliveryId };
+    const items = group.map((delivery) =>
+      contentTypeOf(delivery.body) === 'application/json' ? delivery.body : JSON.stringify(delivery.body),
+    );
     const ids = group.map((delivery) => delivery.deliveryId).sort();
-    return { body: `[${items.join(',')}]`, key: `bat_${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 24)}` };
+    return {
+      body: `[${items.join(',')}]`,
+      key: `bat_${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 24)}`,
+    };
   }
 
-  async function settle(destination: SigningDestination, group: Delivery[], outcome: { answer: Answer | null; error: string | null; fatal: boolean }) {
+  async function settle(
+    destination: SigningDestination,
+    group: Delivery[],
+    outcome: { answer: Answer | null; error: string | null; fatal: boolean },
+  ) {
     const now = Date.now();
     const { answer, error, fatal } = outcome;
     const delivered = answer !== null && answer.status >= 200 && answer.status < 300;
-    const reason = error ?? (answer && !delivered ? `HTTP ${answer.status}${answer.body ? `: ${answer.body.slice(0, 500)}` : ''}` : '');
+    const reason =
+      error ??
+      (answer && !delivered ? `HTTP ${answer.status}${answer.body ? `: ${answer.body.slice(0, 500)}` : ''}` : '');
     const rows = group.map((delivery): Delivery => {
       const attempts = delivery.attempts + 1;
-      const base = { ...delivery, attempts, updatedAt: now, lastStatus: answer?.status ?? 0, lastError: reason, latencyMs: answer?.latencyMs ?? 0 };
+      const base = {
+        ...delivery,
+        attempts,
+        updatedAt: now,
+        lastStatus: answer?.status ?? 0,
+        lastError: reason,
+        latencyMs: answer?.latencyMs ?? 0,
+      };
       if (delivered) return { ...base, status: 'delivered' };
-      if (fatal || (answer && permanent(answer.status))) return { ...base, status: 'dead', lastError: `refused: ${reason}` };
+      if (fatal || (answer && permanent(answer.status)))
+        return { ...base, status: 'dead', lastError: `refused: ${reason}` };
       const decision = nextAttempt({
         attempts,
         createdAt: delivery.createdAt,
@@ -127,20 +159,32 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
         backoff: deps.config.backoff,
         horizonMs: deps.config.retryHorizonMs,
       });
-      return 'dead' in decision ? { ...base, status: 'dead', lastError: `${decision.dead}: ${reason}` } : { ...base, status: 'pending', nextAttemptAt: decision.retryAt };
+      return 'dead' in decision
+        ? { ...base, status: 'dead', lastError: `${decision.dead}: ${reason}` }
+        : { ...base, status: 'pending', nextAttemptAt: decision.retryAt };
     });
     await deps.deliveries.record(rows);
-    for (const row of rows) outcomes.inc({ destination: destination.id, outcome: row.status === 'pending' ? 'retried' : row.status });
+    for (const row of rows)
+      outcomes.inc({ destination: destination.id, outcome: row.status === 'pending' ? 'retried' : row.status });
     if (answer) latency.observe({ destination: destination.id }, answer.latencyMs / 1000);
     const dead = rows.filter((row) => row.status === 'dead').length;
-    if (dead > 0) logger.warn({ destination: destination.id, dead, reason: rows.find((row) => row.status === 'dead')?.lastError }, 'deliveries are dead');
+    if (dead > 0)
+      logger.warn(
+        { destination: destination.id, dead, reason: rows.find((row) => row.status === 'dead')?.lastError },
+        'deliveries are dead',
+      );
   }
 
   async function attempt(destination: SigningDestination, due: Delivery[]): Promise<void> {
     const ready: Delivery[] = [];
     for (const delivery of due) {
       const rendered = await render(destination, delivery);
-      if (rendered.problem) await settle(destination, [rendered.delivery], { answer: null, error: rendered.problem, fatal: rendered.fatal });
+      if (rendered.problem)
+        await settle(destination, [rendered.delivery], {
+          answer: null,
+          error: rendered.problem,
+          fatal: rendered.fatal,
+        });
       else ready.push(rendered.delivery);
     }
     if (ready.length === 0) return;
@@ -220,7 +264,9 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 
   let refreshing: Promise<void> = Promise.resolve();
   const refreshSoon = () => {
-    refreshing = refreshing.then(refresh).catch((error: unknown) => logger.error({ err: error }, 'could not read the destinations; trying again'));
+    refreshing = refreshing
+      .then(refresh)
+      .catch((error: unknown) => logger.error({ err: error }, 'could not read the destinations; trying again'));
   };
   refreshSoon();
   deps.store.onChange(refreshSoon);

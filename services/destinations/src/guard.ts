@@ -36,7 +36,9 @@ const rangeWords: Record<string, string> = {
 /** IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) are judged as the IPv4 address they carry. */
 function parse(address: string): ipaddr.IPv4 | ipaddr.IPv6 {
   const parsed = ipaddr.parse(address.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
-  return parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress() ? (parsed as ipaddr.IPv6).toIPv4Address() : parsed;
+  return parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()
+    ? (parsed as ipaddr.IPv6).toIPv4Address()
+    : parsed;
 }
 
 function parseAllowed(entry: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
@@ -56,13 +58,16 @@ export function createAddressGuard(allow: readonly string[] = []): AddressGuard 
       } catch {
         return 'malformed';
       }
-      if (allowed.some(([network, bits]) => network.kind() === parsed.kind() && parsed.match([network, bits] as never))) return null;
+      if (allowed.some(([network, bits]) => network.kind() === parsed.kind() && parsed.match([network, bits] as never)))
+        return null;
       const range = parsed.range();
       return range === 'unicast' ? null : (rangeWords[range] ?? range);
     },
     async checkUrl(url) {
       const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-      const addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+      const addresses = isIP(host)
+        ? [host]
+        : (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
       for (const address of addresses) {
         const range = guard.refusal(address);
         if (range) throw new RefusedAddress(host, address, range);

@@ -2,7 +2,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { identifierSalt } from '@cdp/privacy';
-import { requireScopes, type ClickHouseClient, type DestinationsConfig, type EventLog, type KeyStore, type LogConsumer, type Metrics } from '@cdp/runtime';
+import {
+  requireScopes,
+  type ClickHouseClient,
+  type DestinationsConfig,
+  type EventLog,
+  type KeyStore,
+  type LogConsumer,
+  type Metrics,
+} from '@cdp/runtime';
 import type { TopicNames } from '@cdp/schemas';
 import { createSegmentStore } from '@cdp/segments';
 import { startTriggerConsumer } from './consumer';
@@ -48,8 +56,18 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
   const guard = createAddressGuard(deps.config.allow);
   const sender = createSender({ guard, timeoutMs: deps.config.timeoutMs });
   const segments = createSegmentStore(deps.clickhouse);
-  const payloads = createPayloadReader(deps.clickhouse, async () => (await segments.list()).map((segment) => segment.id));
-  const dispatcher = startDispatcher({ store, deliveries, payloads, sender, config: deps.config, metrics: deps.metrics, logger });
+  const payloads = createPayloadReader(deps.clickhouse, async () =>
+    (await segments.list()).map((segment) => segment.id),
+  );
+  const dispatcher = startDispatcher({
+    store,
+    deliveries,
+    payloads,
+    sender,
+    config: deps.config,
+    metrics: deps.metrics,
+    logger,
+  });
 
   let cached: { at: number; all: Promise<Destination[]> } | null = null;
   store.onChange(() => {

@@ -15,11 +15,16 @@ export interface Payload {
 
 export interface PayloadReader {
   /** The delivery's payload, or null while its event's profile is not in ClickHouse yet. */
-  payloadOf(destination: Destination, delivery: Pick<Delivery, 'deliveryId' | 'profileId' | 'trigger'>): Promise<Payload | null>;
+  payloadOf(
+    destination: Destination,
+    delivery: Pick<Delivery, 'deliveryId' | 'profileId' | 'trigger'>,
+  ): Promise<Payload | null>;
 }
 
 const chosenTraits = (traits: Record<string, unknown>, chosen: string[] | null) =>
-  chosen ? Object.fromEntries(chosen.filter((name) => Object.hasOwn(traits, name)).map((name) => [name, traits[name]])) : traits;
+  chosen
+    ? Object.fromEntries(chosen.filter((name) => Object.hasOwn(traits, name)).map((name) => [name, traits[name]]))
+    : traits;
 
 /** The trigger as a receiver sees it: the identifiers that found the profile are the profile's business. */
 function shownTrigger(trigger: TriggerRecord): Payload['trigger'] {
@@ -48,7 +53,13 @@ export function createPayloadReader(client: ClickHouseClient, liveSegmentIds: ()
         id: delivery.deliveryId,
         destinationId: destination.id,
         trigger: shownTrigger(delivery.trigger),
-        profile: { profileId: profile.profileId, identities: profile.identities, traits: chosenTraits(profile.traits, destination.traits), stats: profile.stats, segments: profile.segments },
+        profile: {
+          profileId: profile.profileId,
+          identities: profile.identities,
+          traits: chosenTraits(profile.traits, destination.traits),
+          stats: profile.stats,
+          segments: profile.segments,
+        },
       };
     },
   };
@@ -67,7 +78,10 @@ export function samplePayload(destination: Destination, id: string, now: number)
         { type: 'user_id', value: 'sample-customer' },
         { type: 'email', value: 'khach.hang@example.com' },
       ],
-      traits: chosenTraits({ name: 'Nguyễn Thị Lan', email: 'khach.hang@example.com', city: 'Hà Nội' }, destination.traits),
+      traits: chosenTraits(
+        { name: 'Nguyễn Thị Lan', email: 'khach.hang@example.com', city: 'Hà Nội' },
+        destination.traits,
+      ),
       stats: {
         firstSeen: '2025-01-05T02:00:00.000Z',
         lastSeen: new Date(now).toISOString(),

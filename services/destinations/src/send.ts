@@ -37,14 +37,20 @@ function guardedLookup(guard: AddressGuard) {
       }
       if (options.all) return callback(null, addresses);
       const [first] = addresses;
-      return first ? callback(null, first.address, first.family) : callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+      return first
+        ? callback(null, first.address, first.family)
+        : callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
     });
   };
 }
 
 export function createSender(options: { guard: AddressGuard; timeoutMs: number }): Sender {
   const { guard, timeoutMs } = options;
-  const agent = new Agent({ connect: { lookup: guardedLookup(guard), timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const agent = new Agent({
+    connect: { lookup: guardedLookup(guard), timeout: timeoutMs },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
   return {
     async post(url, headers, body) {
       const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
@@ -53,7 +59,13 @@ export function createSender(options: { guard: AddressGuard; timeoutMs: number }
         if (range) throw new RefusedAddress(host, host, range);
       }
       const started = performance.now();
-      const response = await request(url, { method: 'POST', headers, body, dispatcher: agent, signal: AbortSignal.timeout(timeoutMs) });
+      const response = await request(url, {
+        method: 'POST',
+        headers,
+        body,
+        dispatcher: agent,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       const chunks: Buffer[] = [];
       let size = 0;
       try {

@@ -12,7 +12,12 @@ export function signatureOf(secret: string, body: string, unixSeconds: number): 
  * What a receiver does: recompute the HMAC over the raw body with the timestamp the header states, compare in
  * constant time, and refuse a timestamp older than the tolerance (a replayed request).
  */
-export function verifySignature(secret: string, body: string, header: string, options: { toleranceSeconds?: number; now?: number } = {}): boolean {
+export function verifySignature(
+  secret: string,
+  body: string,
+  header: string,
+  options: { toleranceSeconds?: number; now?: number } = {},
+): boolean {
   const parts = new Map(header.split(',').map((part) => part.split('=', 2) as [string, string]));
   const t = Number(parts.get('t'));
   const v1 = parts.get('v1') ?? '';

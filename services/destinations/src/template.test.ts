@@ -4,12 +4,17 @@ import { parseTemplate, renderBody } from './template';
 
 describe('payload templates', () => {
   it('render the payload', async () => {
-    expect(await renderBody('{"name": {{ profile.name | json }}}', { profile: { name: 'Lê Thị Hoa' } })).toBe('{"name": "Lê Thị Hoa"}');
+    expect(await renderBody('{"name": {{ profile.name | json }}}', { profile: { name: 'Lê Thị Hoa' } })).toBe(
+      '{"name": "Lê Thị Hoa"}',
+    );
   });
 
-  it.each(['{% render "package.json" %}', "{% include '../../package.json' %}", '{% layout "/etc/passwd" %}x'])('read no file: %s', async (source) => {
-    await expect(renderBody(source, {})).rejects.toThrow();
-  });
+  it.each(['{% render "package.json" %}', "{% include '../../package.json' %}", '{% layout "/etc/passwd" %}x'])(
+    'read no file: %s',
+    async (source) => {
+      await expect(renderBody(source, {})).rejects.toThrow();
+    },
+  );
 
   it('stop a loop that would run for ever', async () => {
     await expect(renderBody('{% for i in (1..1000000000) %}{{ i }}{% endfor %}', {})).rejects.toThrow();

@@ -19,12 +19,25 @@ function propertyAt(properties: Record<string, unknown>, path: string): unknown 
 const since = (destination: Destination, at: number) => at >= Date.parse(destination.createdAt);
 
 export function segmentDeliveries(destinations: Destination[], change: SegmentChange): NewDelivery[] {
-  const trigger: TriggerRecord = { kind: 'segment', segmentId: change.segmentId, change: change.change, at: new Date(change.at).toISOString(), version: change.version };
+  const trigger: TriggerRecord = {
+    kind: 'segment',
+    segmentId: change.segmentId,
+    change: change.change,
+    at: new Date(change.at).toISOString(),
+    version: change.version,
+  };
   return destinations
     .filter((destination) => since(destination, change.at))
-    .filter((destination) => destination.triggers.some((rule) => rule.kind === 'segment' && rule.segmentId === change.segmentId && rule.on === change.change))
+    .filter((destination) =>
+      destination.triggers.some(
+        (rule) => rule.kind === 'segment' && rule.segmentId === change.segmentId && rule.on === change.change,
+      ),
+    )
     .map((destination) => ({
-      deliveryId: deliveryIdOf(destination.id, `segment:${change.segmentId}:${change.profileId}:${change.change}:${change.version}`),
+      deliveryId: deliveryIdOf(
+        destination.id,
+        `segment:${change.segmentId}:${change.profileId}:${change.change}:${change.version}`,
+      ),
       destinationId: destination.id,
       profileId: change.profileId,
       trigger,
@@ -69,7 +82,9 @@ export function eventDeliveries(destinations: Destination[], event: EventRecord)
 function parseObject(json: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(json);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
   } catch {
     return {};
   }

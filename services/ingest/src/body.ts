@@ -57,7 +57,11 @@ export function acceptSdkBodies(app: FastifyInstance): void {
     payload.on('error', (error) => gunzip.destroy(error));
     // fastify reads the decompressed stream, so the body limit applies to what the gzip expands to.
     gunzip.on('error', (error) => {
-      Object.assign(error, { statusCode: 400, code: 'INVALID_GZIP', message: `body is not valid gzip: ${error.message}` });
+      Object.assign(error, {
+        statusCode: 400,
+        code: 'INVALID_GZIP',
+        message: `body is not valid gzip: ${error.message}`,
+      });
     });
     return payload.pipe(gunzip);
   });
@@ -66,9 +70,19 @@ export function acceptSdkBodies(app: FastifyInstance): void {
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, parser);
   // RudderStack's Node SDK posts its gzipped JSON through axios, which labels a Buffer as a form. A body that is JSON
   // is read as JSON whatever its label says; a real form is refused as before.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
-    const first = body.subarray(0, 64).toString('utf8').trimStart()[0];
-    if (first === '{' || first === '[') return parser(request, body, done);
-    done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'form bodies are not supported; send application/json or text/plain holding JSON'), undefined);
-  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer' },
+    (request, body: Buffer, done) => {
+      const first = body.subarray(0, 64).toString('utf8').trimStart()[0];
+      if (first === '{' || first === '[') return parser(request, body, done);
+      done(
+        new AppError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          'form bodies are not supported; send application/json or text/plain holding JSON',
+        ),
+        undefined,
+      );
+    },
+  );
 }

@@ -37,7 +37,11 @@ describe('enrich', () => {
     if (!parsed.ok) throw new Error(`fixture must be valid: ${JSON.stringify(parsed.issues)}`);
     const event = enrich({ message: parsed.message, receivedAt: Date.parse(receivedAt), source: 's' });
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    return { timestamp: iso(event.timestamp), originalTimestamp: iso(event.originalTimestamp), sentAt: iso(event.sentAt) };
+    return {
+      timestamp: iso(event.timestamp),
+      originalTimestamp: iso(event.originalTimestamp),
+      sentAt: iso(event.sentAt),
+    };
   };
 
   it('stores timestamp, originalTimestamp and sentAt without an offset as UTC', () => {
@@ -47,12 +51,19 @@ describe('enrich', () => {
       sentAt: null,
     });
     // Only one side of the skew correction without an offset: read as local time, it would move the event 7 hours.
-    expect(enriched({ originalTimestamp: '2024-01-01T10:00:00.000', sentAt: '2024-01-01T10:00:05Z' }, '2024-01-01T10:00:06Z')).toEqual({
+    expect(
+      enriched(
+        { originalTimestamp: '2024-01-01T10:00:00.000', sentAt: '2024-01-01T10:00:05Z' },
+        '2024-01-01T10:00:06Z',
+      ),
+    ).toEqual({
       timestamp: '2024-01-01T10:00:01.000Z',
       originalTimestamp: '2024-01-01T10:00:00.000Z',
       sentAt: '2024-01-01T10:00:05.000Z',
     });
-    expect(enriched({ timestamp: '2024-01-01T17:00:00+07:00', sentAt: '2024-01-01T10:00:05' }, '2024-01-01T10:00:06Z')).toEqual({
+    expect(
+      enriched({ timestamp: '2024-01-01T17:00:00+07:00', sentAt: '2024-01-01T10:00:05' }, '2024-01-01T10:00:06Z'),
+    ).toEqual({
       timestamp: '2024-01-01T10:00:01.000Z',
       originalTimestamp: '2024-01-01T10:00:00.000Z',
       sentAt: '2024-01-01T10:00:05.000Z',

@@ -41,16 +41,32 @@ describe('enrich', () => {
 });
 
 describe('withRequestContext', () => {
-  const request = { ip: '192.0.2.1', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36' };
+  const request = {
+    ip: '192.0.2.1',
+    userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
+  };
 
   it('fills ip and userAgent from the request and parses the user agent', () => {
     const context = withRequestContext({ library: { name: 'analytics.js', version: '1.0.0' } }, request);
-    expect(context).toMatchObject({ ip: '192.0.2.1', userAgent: request.userAgent, library: { name: 'analytics.js', version: '1.0.0' } });
-    expect(context.parsedUserAgent).toMatchObject({ browser: { name: 'Chrome', version: '126.0.0.0' }, os: { name: 'Linux' } });
+    expect(context).toMatchObject({
+      ip: '192.0.2.1',
+      userAgent: request.userAgent,
+      library: { name: 'analytics.js', version: '1.0.0' },
+    });
+    expect(context.parsedUserAgent).toMatchObject({
+      browser: { name: 'Chrome', version: '126.0.0.0' },
+      os: { name: 'Linux' },
+    });
   });
 
   it('keeps an ip and a user agent the SDK stated, and parses the stated one', () => {
-    const context = withRequestContext({ ip: '198.51.100.2', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0' }, request);
+    const context = withRequestContext(
+      {
+        ip: '198.51.100.2',
+        userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0',
+      },
+      request,
+    );
     expect(context.ip).toBe('198.51.100.2');
     expect(context.parsedUserAgent).toMatchObject({ browser: { name: 'Firefox' }, os: { name: 'Windows' } });
   });
@@ -63,7 +79,7 @@ describe('withRequestContext', () => {
 describe('client IP', () => {
   const request = { ip: '203.0.113.77', userAgent: null };
 
-  it('keeps, truncates to the network, or drops the address, the request\'s or one a server SDK stated', () => {
+  it("keeps, truncates to the network, or drops the address, the request's or one a server SDK stated", () => {
     expect(withRequestContext({}, request).ip).toBe('203.0.113.77');
     expect(withRequestContext({}, request, 'truncate').ip).toBe('203.0.113.0');
     expect(withRequestContext({ ip: '198.51.100.9' }, request, 'truncate').ip).toBe('198.51.100.0');

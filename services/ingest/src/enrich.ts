@@ -27,10 +27,17 @@ export function channelOf(properties: JsonObject, context: JsonObject): string {
   const libraryName = typeof library.name === 'string' ? library.name.toLowerCase() : '';
   const device = asObject(context.device);
   const os = asObject(context.os);
-  if (Object.keys(asObject(context.app)).length > 0 || ['ios', 'android'].includes(String(device.type ?? os.name ?? '').toLowerCase())) {
+  if (
+    Object.keys(asObject(context.app)).length > 0 ||
+    ['ios', 'android'].includes(String(device.type ?? os.name ?? '').toLowerCase())
+  ) {
     return 'app';
   }
-  if (libraryName.includes('analytics.js') || libraryName.includes('analytics-next') || Object.keys(asObject(context.page)).length > 0) {
+  if (
+    libraryName.includes('analytics.js') ||
+    libraryName.includes('analytics-next') ||
+    Object.keys(asObject(context.page)).length > 0
+  ) {
     return 'web';
   }
   return 'unknown';
@@ -68,13 +75,23 @@ export function truncatedIp(ip: string): string {
   if (ip.includes(':')) {
     const [head = '', tail] = ip.split('::');
     const groups = head.split(':').filter(Boolean);
-    const full = tail === undefined ? groups : [...groups, ...Array<string>(Math.max(0, 8 - groups.length - tail.split(':').filter(Boolean).length)).fill('0')];
+    const full =
+      tail === undefined
+        ? groups
+        : [
+            ...groups,
+            ...Array<string>(Math.max(0, 8 - groups.length - tail.split(':').filter(Boolean).length)).fill('0'),
+          ];
     return `${full.slice(0, 3).join(':')}::`;
   }
   return '';
 }
 
-export function withRequestContext(context: JsonObject, request: RequestContext, clientIp: ClientIpPolicy = 'keep'): JsonObject {
+export function withRequestContext(
+  context: JsonObject,
+  request: RequestContext,
+  clientIp: ClientIpPolicy = 'keep',
+): JsonObject {
   // Filled in place: the caller passes the fresh object it merged for this event.
   const enriched = context;
   if (typeof enriched.ip !== 'string' && request.ip) enriched.ip = request.ip;
@@ -84,7 +101,8 @@ export function withRequestContext(context: JsonObject, request: RequestContext,
     else enriched.ip = truncatedIp(enriched.ip);
   }
   if (typeof enriched.userAgent !== 'string' && request.userAgent) enriched.userAgent = request.userAgent;
-  if (typeof enriched.userAgent === 'string' && enriched.userAgent) enriched.parsedUserAgent = parseUserAgent(enriched.userAgent);
+  if (typeof enriched.userAgent === 'string' && enriched.userAgent)
+    enriched.parsedUserAgent = parseUserAgent(enriched.userAgent);
   return enriched;
 }
 
@@ -100,7 +118,15 @@ export interface EnrichInput {
   batchContext?: JsonObject | null;
 }
 
-export function enrich({ message, receivedAt, source, request, clientIp, batchSentAt, batchContext }: EnrichInput): EventRecord {
+export function enrich({
+  message,
+  receivedAt,
+  source,
+  request,
+  clientIp,
+  batchSentAt,
+  batchContext,
+}: EnrichInput): EventRecord {
   const properties = asObject('properties' in message ? message.properties : undefined);
   const traits = asObject('traits' in message ? message.traits : undefined);
   const stated = { ...asObject(batchContext), ...asObject(message.context) };

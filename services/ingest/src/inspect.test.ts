@@ -20,7 +20,10 @@ describe('inspectJson', () => {
   });
 
   it('names the path of a __proto__ or constructor.prototype key', () => {
-    expect(inspectJson(JSON.parse('{"properties":{"__proto__":{"x":1}}}'))).toEqual({ path: 'properties.__proto__', message: 'the key __proto__ is not allowed' });
+    expect(inspectJson(JSON.parse('{"properties":{"__proto__":{"x":1}}}'))).toEqual({
+      path: 'properties.__proto__',
+      message: 'the key __proto__ is not allowed',
+    });
     expect(inspectJson(JSON.parse('{"traits":{"constructor":{"prototype":{}}}}'))?.path).toBe('traits.constructor');
     expect(inspectJson({ traits: { constructor: 'a plain trait' } })).toBeNull();
   });

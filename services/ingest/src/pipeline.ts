@@ -52,17 +52,29 @@ export function toEvent(input: MessageInput): { event: EventRecord } | { issues:
     batchSentAt: input.batchSentAt,
     batchContext: input.batchContext,
   });
-  for (const [field, time] of [['originalTimestamp', event.originalTimestamp], ['sentAt', event.sentAt]] as const) {
+  for (const [field, time] of [
+    ['originalTimestamp', event.originalTimestamp],
+    ['sentAt', event.sentAt],
+  ] as const) {
     // Times as the client stated them are stored too, so they must fit ClickHouse's DateTime64.
     if (time !== null && !isStorableTime(time)) {
-      return fail(field === 'originalTimestamp' ? 'timestamp' : field, `${describeTime(time)} is outside ${storableTimes.text}`);
+      return fail(
+        field === 'originalTimestamp' ? 'timestamp' : field,
+        `${describeTime(time)} is outside ${storableTimes.text}`,
+      );
     }
   }
   if (event.timestamp < earliestTimestamp) {
-    return fail('timestamp', `timestamp ${describeTime(event.timestamp)} is before 2000-01-01 (after clock-skew correction)`);
+    return fail(
+      'timestamp',
+      `timestamp ${describeTime(event.timestamp)} is before 2000-01-01 (after clock-skew correction)`,
+    );
   }
   if (event.timestamp > input.receivedAt + maxFutureMs) {
-    return fail('timestamp', `timestamp ${describeTime(event.timestamp)} is more than a day in the future (after clock-skew correction)`);
+    return fail(
+      'timestamp',
+      `timestamp ${describeTime(event.timestamp)} is more than a day in the future (after clock-skew correction)`,
+    );
   }
   return { event };
 }

@@ -24,11 +24,20 @@ export interface IngestLimits {
   maxHeapUsedBytes: number;
 }
 
-export const defaultLimits: IngestLimits = { rateLimitPerSecond: 10_000, maxEventLoopDelayMs: 1000, maxHeapUsedBytes: 0 };
+export const defaultLimits: IngestLimits = {
+  rateLimitPerSecond: 10_000,
+  maxEventLoopDelayMs: 1000,
+  maxHeapUsedBytes: 0,
+};
 
 const retryAfterPressureSeconds = 5;
 
-export async function protectIngest(app: FastifyInstance, limits: IngestLimits, maxRequestBytes: number, keys: KeyStore): Promise<void> {
+export async function protectIngest(
+  app: FastifyInstance,
+  limits: IngestLimits,
+  maxRequestBytes: number,
+  keys: KeyStore,
+): Promise<void> {
   // analytics.js posts with Basic auth from any site, and adds X-Retry-Count on retries: the headers a preflight asks
   // for are reflected rather than listed, so an SDK's next header does not break browsers. Cached for a day.
   await app.register(cors, { origin: true, methods: ['POST', 'OPTIONS'], maxAge: 86_400 });
@@ -38,7 +47,12 @@ export async function protectIngest(app: FastifyInstance, limits: IngestLimits, 
     maxHeapUsedBytes: limits.maxHeapUsedBytes || Math.floor(getHeapStatistics().heap_size_limit * 0.9),
     retryAfter: retryAfterPressureSeconds,
     pressureHandler: async (_request, _reply, type, value) => {
-      throw new AppError('OVERLOADED', `the server is overloaded (${type}: ${Math.round(value ?? 0)}); retry later`, undefined, retryAfterPressureSeconds);
+      throw new AppError(
+        'OVERLOADED',
+        `the server is overloaded (${type}: ${Math.round(value ?? 0)}); retry later`,
+        undefined,
+        retryAfterPressureSeconds,
+      );
     },
   });
 
@@ -62,17 +76,28 @@ export async function protectIngest(app: FastifyInstance, limits: IngestLimits, 
       // Only a key the store knows names a budget: a made-up key in a body must not buy a fresh one per request.
       keyGenerator: (request) => (request.verifiedWriteKey ? `key:${request.verifiedWriteKey}` : `ip:${request.ip}`),
       errorResponseBuilder: (_request, context) =>
-        new AppError('RATE_LIMITED', `more than ${context.max} requests per second for this write key; retry in ${context.after}`, undefined, Math.max(1, Math.ceil(context.ttl / 1000))),
+        new AppError(
+          'RATE_LIMITED',
+          `more than ${context.max} requests per second for this write key; retry in ${context.after}`,
+          undefined,
+          Math.max(1, Math.ceil(context.ttl / 1000)),
+        ),
     });
   }
 
   // fastify's own errors carry no limit or remedy; name them, then hand over to the server's error handler.
   app.setErrorHandler((error: FastifyError, _request, _reply) => {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      throw new AppError('PAYLOAD_TOO_LARGE', `the request body is larger than ${maxRequestBytes / 1024} KB (after gzip decoding); send smaller batches`);
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
+        `the request body is larger than ${maxRequestBytes / 1024} KB (after gzip decoding); send smaller batches`,
+      );
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${error.message}; send application/json or text/plain holding JSON`);
+      throw new AppError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `${error.message}; send application/json or text/plain holding JSON`,
+      );
     }
     throw error;
   });

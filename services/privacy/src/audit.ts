@@ -6,7 +6,8 @@ export type AuditAction = 'erasure' | 'suppress' | 'unsuppress';
 export type AuditState = 'running' | 'done' | 'failed';
 
 /** A new entry's id: `era_…` for an erasure, `sup_…` for a suppression or its lifting. */
-export const newAuditId = (action: AuditAction) => `${action === 'erasure' ? 'era' : 'sup'}_${randomBytes(12).toString('hex')}`;
+export const newAuditId = (action: AuditAction) =>
+  `${action === 'erasure' ? 'era' : 'sup'}_${randomBytes(12).toString('hex')}`;
 
 export interface AuditEntry {
   id: string;
@@ -53,20 +54,32 @@ const entryOf = (row: AuditRow): AuditEntry => ({
 
 export function createAudit(client: ClickHouseClient): AuditLog {
   const read = async (where: string, params: Record<string, unknown>, limit: number) => {
-    const result = await client.query(named('privacy.readAudit', {
-      query: `SELECT id, action, key_prefix, state, counts, error, toString(created_at) AS created_at, toString(updated_at) AS updated_at
+    const result = await client.query(
+      named('privacy.readAudit', {
+        query: `SELECT id, action, key_prefix, state, counts, error, toString(created_at) AS created_at, toString(updated_at) AS updated_at
               FROM privacy_audit FINAL ${where} ORDER BY created_at DESC, id LIMIT {limit:UInt32}`,
-      query_params: { ...params, limit },
-      format: 'JSONEachRow',
-    }));
+        query_params: { ...params, limit },
+        format: 'JSONEachRow',
+      }),
+    );
     return (await result.json<AuditRow>()).map(entryOf);
   };
-  const write = (row: AuditRow) => client.insert(named('privacy.writeAudit', { table: 'privacy_audit', values: [row], format: 'JSONEachRow' }));
+  const write = (row: AuditRow) =>
+    client.insert(named('privacy.writeAudit', { table: 'privacy_audit', values: [row], format: 'JSONEachRow' }));
 
   const audit: AuditLog = {
     async record(entry) {
       const now = toClickHouseTime(Date.now());
-      await write({ id: entry.id, action: entry.action, key_prefix: entry.keyPrefix, state: entry.state, counts: entry.counts, error: '', created_at: now, updated_at: now });
+      await write({
+        id: entry.id,
+        action: entry.action,
+        key_prefix: entry.keyPrefix,
+        state: entry.state,
+        counts: entry.counts,
+        error: '',
+        created_at: now,
+        updated_at: now,
+      });
     },
     async update(id, change) {
       const current = await audit.get(id);

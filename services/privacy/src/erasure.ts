@@ -76,9 +76,15 @@ const defaultSettleMs = 3000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The customer's profile ids (the survivor and every profile merged into it) and every identifier any of them had. */
-async function customerOf(client: ClickHouseClient, survivorId: string): Promise<{ ids: string[]; identifiers: Identifier[] }> {
+async function customerOf(
+  client: ClickHouseClient,
+  survivorId: string,
+): Promise<{ ids: string[]; identifiers: Identifier[] }> {
   const ids = await storedIdsOf(client, survivorId);
-  const identifiers = (await identifiersOf(client, ids)).map(({ type, value }) => ({ type: type as IdentifierType, value }));
+  const identifiers = (await identifiersOf(client, ids)).map(({ type, value }) => ({
+    type: type as IdentifierType,
+    value,
+  }));
   return { ids, identifiers };
 }
 
@@ -90,29 +96,55 @@ export function createErasures(deps: ErasureDeps): Erasures {
   const logger = deps.logger.child({ component: 'erasure' });
 
   /** The rows of `table` that hold the customer, then `change` applied to them; an error names the table only. */
-  async function apply(table: string, where: string, change: string, params: { ids: string[]; keys: string[] }): Promise<number> {
+  async function apply(
+    table: string,
+    where: string,
+    change: string,
+    params: { ids: string[]; keys: string[] },
+  ): Promise<number> {
     try {
-      const result = await client.query(named('privacy.countErasable', { query: `SELECT count() AS rows FROM ${table} WHERE ${where}`, query_params: params, format: 'JSONEachRow' }));
+      const result = await client.query(
+        named('privacy.countErasable', {
+          query: `SELECT count() AS rows FROM ${table} WHERE ${where}`,
+          query_params: params,
+          format: 'JSONEachRow',
+        }),
+      );
       const rows = Number((await result.json<{ rows: string }>())[0]?.rows ?? 0);
-      if (rows > 0) await client.command(named('privacy.erase', { query: `ALTER TABLE ${table} ${change} WHERE ${where}`, query_params: params, clickhouse_settings: { mutations_sync: '2' } }));
+      if (rows > 0)
+        await client.command(
+          named('privacy.erase', {
+            query: `ALTER TABLE ${table} ${change} WHERE ${where}`,
+            query_params: params,
+            clickhouse_settings: { mutations_sync: '2' },
+          }),
+        );
       return rows;
     } catch (error) {
       // ClickHouse's message quotes the query with its parameters (the customer's ids): only its code goes on.
       const code = (error as { code?: unknown }).code;
-      throw new Error(`could not erase the customer from ${table}${code === undefined ? '' : ` (ClickHouse error ${String(code)})`}`);
+      throw new Error(
+        `could not erase the customer from ${table}${code === undefined ? '' : ` (ClickHouse error ${String(code)})`}`,
+      );
     }
   }
 
   /** Deletes the customer's rows from every table (masks them in snapshots); returns the rows each held. */
   async function eraseRows(params: { ids: string[]; keys: string[] }): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
-    for (const [table, where] of Object.entries(erasableTables)) counts[table] = await apply(table, where, 'DELETE', params);
+    for (const [table, where] of Object.entries(erasableTables))
+      counts[table] = await apply(table, where, 'DELETE', params);
     const masked = `UPDATE type = '${maskedType}', value = concat('${maskedType}:', toString(version), ':', toString(seq)), profile_id = ''`;
-    for (const [table, where] of Object.entries(maskedTables)) counts[table] = await apply(table, where, masked, params);
+    for (const [table, where] of Object.entries(maskedTables))
+      counts[table] = await apply(table, where, masked, params);
     return counts;
   }
 
-  async function run(id: string, params: { ids: string[]; keys: string[] }, counts: Record<string, number>): Promise<void> {
+  async function run(
+    id: string,
+    params: { ids: string[]; keys: string[] },
+    counts: Record<string, number>,
+  ): Promise<void> {
     try {
       // Resolvers read suppressions every second: once they have, no new row of this customer is written.
       await sleep(settleMs);
@@ -120,12 +152,17 @@ export function createErasures(deps: ErasureDeps): Erasures {
       // A batch a resolver had begun before it saw the suppressions may still have landed: sweep once more.
       await sleep(settleMs);
       const second = await eraseRows(params);
-      const rows = Object.fromEntries(Object.keys(first).map((table) => [`rows.${table}`, (first[table] ?? 0) + (second[table] ?? 0)]));
+      const rows = Object.fromEntries(
+        Object.keys(first).map((table) => [`rows.${table}`, (first[table] ?? 0) + (second[table] ?? 0)]),
+      );
       await audit.update(id, { state: 'done', counts: { ...counts, ...rows } });
       logger.info({ erasure: id }, 'erasure done');
     } catch (error) {
       // Errors of `apply` name a table and a code, never the customer; anything else is reported by its kind only.
-      const message = error instanceof Error && error.message.startsWith('could not erase') ? error.message : 'the erasure stopped on an unexpected error';
+      const message =
+        error instanceof Error && error.message.startsWith('could not erase')
+          ? error.message
+          : 'the erasure stopped on an unexpected error';
       logger.error({ erasure: id, reason: message }, 'erasure failed');
       await audit.update(id, { state: 'failed', error: message }).catch(() => undefined);
     }
@@ -139,7 +176,11 @@ export function createErasures(deps: ErasureDeps): Erasures {
       await audit.record({ id, action: 'erasure', keyPrefix, state: 'running', counts });
       // Suppressed before anything is deleted: from here on, the customer's events are dropped before a profile.
       await deps.suppressions.suppress(identifiers, 'erasure', id);
-      const job = run(id, { ids, keys: identifiers.map((identifier) => `${identifier.type}:${identifier.value}`) }, counts).finally(() => running.delete(job));
+      const job = run(
+        id,
+        { ids, keys: identifiers.map((identifier) => `${identifier.type}:${identifier.value}`) },
+        counts,
+      ).finally(() => running.delete(job));
       running.add(job);
       return id;
     },

@@ -8,20 +8,24 @@ const saltName = 'identifier_salt';
 /** The installation's salt for identifier hashes, made on first use; every process reads back the earliest made. */
 export async function identifierSalt(client: ClickHouseClient): Promise<Buffer> {
   const read = async () => {
-    const result = await client.query(named('privacy.readSalt', {
-      query: 'SELECT value FROM install_secrets WHERE name = {name:String} ORDER BY created_at, value LIMIT 1',
-      query_params: { name: saltName },
-      format: 'JSONEachRow',
-    }));
+    const result = await client.query(
+      named('privacy.readSalt', {
+        query: 'SELECT value FROM install_secrets WHERE name = {name:String} ORDER BY created_at, value LIMIT 1',
+        query_params: { name: saltName },
+        format: 'JSONEachRow',
+      }),
+    );
     return (await result.json<{ value: string }>())[0]?.value;
   };
   let salt = await read();
   if (salt === undefined) {
-    await client.insert(named('privacy.writeSalt', {
-      table: 'install_secrets',
-      values: [{ name: saltName, value: randomBytes(32).toString('hex'), created_at: toClickHouseTime(Date.now()) }],
-      format: 'JSONEachRow',
-    }));
+    await client.insert(
+      named('privacy.writeSalt', {
+        table: 'install_secrets',
+        values: [{ name: saltName, value: randomBytes(32).toString('hex'), created_at: toClickHouseTime(Date.now()) }],
+        format: 'JSONEachRow',
+      }),
+    );
     salt = (await read()) as string;
   }
   return Buffer.from(salt, 'hex');
@@ -62,11 +66,14 @@ export async function openSuppressions(client: ClickHouseClient): Promise<Suppre
   let seen = '';
 
   const rowsFor = async (hashes: string[]) => {
-    const result = await client.query(named('privacy.readSuppressions', {
-      query: 'SELECT identifier_hash, type, reason, erasure_id, active, toString(created_at) AS created_at FROM suppressions FINAL WHERE identifier_hash IN {hashes:Array(String)}',
-      query_params: { hashes },
-      format: 'JSONEachRow',
-    }));
+    const result = await client.query(
+      named('privacy.readSuppressions', {
+        query:
+          'SELECT identifier_hash, type, reason, erasure_id, active, toString(created_at) AS created_at FROM suppressions FINAL WHERE identifier_hash IN {hashes:Array(String)}',
+        query_params: { hashes },
+        format: 'JSONEachRow',
+      }),
+    );
     return result.json<SuppressionRow>();
   };
 
@@ -74,19 +81,24 @@ export async function openSuppressions(client: ClickHouseClient): Promise<Suppre
     hash: (identifier) => hashIdentifier(salt, identifier),
     async suppress(identifiers, reason, erasureId = '') {
       const hashed = new Map(identifiers.map((identifier) => [store.hash(identifier), identifier]));
-      const already = new Set((await rowsFor([...hashed.keys()])).filter((row) => Number(row.active) === 1).map((row) => row.identifier_hash));
+      const already = new Set(
+        (await rowsFor([...hashed.keys()])).filter((row) => Number(row.active) === 1).map((row) => row.identifier_hash),
+      );
       const now = toClickHouseTime(Date.now());
       // An identifier suppressed already keeps its row: an erasure's suppression must not turn into a liftable one.
-      const values = [...hashed].filter(([hash]) => !already.has(hash)).map(([hash, identifier]) => ({
-        identifier_hash: hash,
-        type: identifier.type,
-        reason,
-        erasure_id: erasureId,
-        active: 1,
-        created_at: now,
-        updated_at: now,
-      }));
-      if (values.length > 0) await client.insert(named('privacy.suppress', { table: 'suppressions', values, format: 'JSONEachRow' }));
+      const values = [...hashed]
+        .filter(([hash]) => !already.has(hash))
+        .map(([hash, identifier]) => ({
+          identifier_hash: hash,
+          type: identifier.type,
+          reason,
+          erasure_id: erasureId,
+          active: 1,
+          created_at: now,
+          updated_at: now,
+        }));
+      if (values.length > 0)
+        await client.insert(named('privacy.suppress', { table: 'suppressions', values, format: 'JSONEachRow' }));
       for (const hash of hashed.keys()) active.add(hash);
       return values.length;
     },
@@ -96,11 +108,13 @@ export async function openSuppressions(client: ClickHouseClient): Promise<Suppre
       // An erased customer stays suppressed: lifting it would let a replay of the log bring them back.
       if (!row || Number(row.active) !== 1 || row.reason !== 'request') return false;
       const now = Date.now();
-      await client.insert(named('privacy.liftSuppression', {
-        table: 'suppressions',
-        values: [{ ...row, active: 0, updated_at: toClickHouseTime(now) }],
-        format: 'JSONEachRow',
-      }));
+      await client.insert(
+        named('privacy.liftSuppression', {
+          table: 'suppressions',
+          values: [{ ...row, active: 0, updated_at: toClickHouseTime(now) }],
+          format: 'JSONEachRow',
+        }),
+      );
       active.delete(hash);
       return true;
     },
@@ -109,11 +123,21 @@ export async function openSuppressions(client: ClickHouseClient): Promise<Suppre
       return identifiers.some((identifier) => active.has(store.hash(identifier)));
     },
     async refresh() {
-      const result = await client.query(named('privacy.readSuppressionsMark', { query: 'SELECT count() AS rows, toString(max(updated_at)) AS newest FROM suppressions', format: 'JSONEachRow' }));
+      const result = await client.query(
+        named('privacy.readSuppressionsMark', {
+          query: 'SELECT count() AS rows, toString(max(updated_at)) AS newest FROM suppressions',
+          format: 'JSONEachRow',
+        }),
+      );
       const [state] = await result.json<{ rows: string; newest: string }>();
       const mark = `${state?.rows}/${state?.newest}`;
       if (mark === seen) return;
-      const hashes = await client.query(named('privacy.readActiveSuppressions', { query: 'SELECT identifier_hash FROM suppressions FINAL WHERE active = 1', format: 'JSONEachRow' }));
+      const hashes = await client.query(
+        named('privacy.readActiveSuppressions', {
+          query: 'SELECT identifier_hash FROM suppressions FINAL WHERE active = 1',
+          format: 'JSONEachRow',
+        }),
+      );
       active = new Set((await hashes.json<{ identifier_hash: string }>()).map((row) => row.identifier_hash));
       seen = mark;
     },

@@ -18,7 +18,8 @@ const csvField = (value: string) => {
 };
 
 /** A trait's CSV text: a string as it is, any other JSON value as JSON; empty when missing or null. */
-const traitText = (value: unknown) => (value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value));
+const traitText = (value: unknown) =>
+  value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
 
 /** The header line: the identifier columns, then `trait:<key>` for each trait asked for. */
 const audienceCsvHeader = (traitKeys: string[]) =>
@@ -60,7 +61,8 @@ const csvQuery = audienceQuery(`member.profile_id,
 
 const tsvEscapes: Record<string, string> = { '0': '\0', b: '\b', t: '\t', n: '\n', f: '\f', r: '\r' };
 /** A TabSeparated field as it was: ClickHouse escapes \0, \b, \t, \n, \f, \r, ' and \ with a backslash. */
-const unescapeTsv = (field: string) => (field.includes('\\') ? field.replace(/\\(.)/gs, (_, char: string) => tsvEscapes[char] ?? char) : field);
+const unescapeTsv = (field: string) =>
+  field.includes('\\') ? field.replace(/\\(.)/gs, (_, char: string) => tsvEscapes[char] ?? char) : field;
 
 interface CsvRow {
   profileId: string;
@@ -75,11 +77,21 @@ function csvRow(tsv: string): CsvRow {
   return { profileId, line: `${[line, ...fields].join(',')}\r\n` };
 }
 
-async function readCsvPage(client: ClickHouseClient, options: AudienceOptions & { after: string; limit: number }): Promise<CsvRow[]> {
-  const result = await client.query(named('profiles.readAudienceCsvPage', { query: csvQuery, query_params: { ...audienceParams(options), after: options.after, limit: options.limit }, format: 'TabSeparated' }));
+async function readCsvPage(
+  client: ClickHouseClient,
+  options: AudienceOptions & { after: string; limit: number },
+): Promise<CsvRow[]> {
+  const result = await client.query(
+    named('profiles.readAudienceCsvPage', {
+      query: csvQuery,
+      query_params: { ...audienceParams(options), after: options.after, limit: options.limit },
+      format: 'TabSeparated',
+    }),
+  );
   const text = await result.text();
   const rows: CsvRow[] = [];
-  for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) rows.push(csvRow(text.slice(start, end)));
+  for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start))
+    rows.push(csvRow(text.slice(start, end)));
   return rows;
 }
 
@@ -87,5 +99,6 @@ async function readCsvPage(client: ClickHouseClient, options: AudienceOptions & 
 export async function* streamAudienceCsv(client: ClickHouseClient, options: AudienceOptions): AsyncGenerator<string> {
   yield audienceCsvHeader(options.traitKeys);
   const read = (after: string, limit: number) => readCsvPage(client, { ...options, after, limit });
-  for await (const rows of pagesInKeyOrder(read, (row) => row.profileId, streamPageSize)) yield rows.map((row) => row.line).join('');
+  for await (const rows of pagesInKeyOrder(read, (row) => row.profileId, streamPageSize))
+    yield rows.map((row) => row.line).join('');
 }

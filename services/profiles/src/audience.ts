@@ -35,7 +35,11 @@ const membersPage = `
   ORDER BY profile_id LIMIT {limit:UInt32}`;
 
 /** The query parameters of an audience read: no channel is ''. */
-export const audienceParams = (options: AudienceOptions) => ({ segmentId: options.segmentId, traitKeys: options.traitKeys, subscribedTo: options.subscribedTo ?? '' });
+export const audienceParams = (options: AudienceOptions) => ({
+  segmentId: options.segmentId,
+  traitKeys: options.traitKeys,
+  subscribedTo: options.subscribedTo ?? '',
+});
 
 // The stored profile ids behind a page: its members and every id they absorbed. profile_identifiers and profile_traits
 // are keyed by profile id first, and a page's members are consecutive in profile id order, so the primary key finds
@@ -75,7 +79,8 @@ export const audienceQuery = (columns: string) => `
   ORDER BY member.profile_id`;
 
 /** Members with their traits as (key, raw JSON value) in the order the keys were asked for. */
-const membersQuery = audienceQuery(`member.profile_id, identity.user_ids, identity.emails, identity.phones, identity.anonymous_ids,
+const membersQuery =
+  audienceQuery(`member.profile_id, identity.user_ids, identity.emails, identity.phones, identity.anonymous_ids,
   arraySort((pair) -> indexOf({traitKeys:Array(String)}, pair.1), arrayZip(trait.keys, trait.values))`);
 
 function toMember([profileId, userIds, emails, phones, anonymousIds, pairs]: AudienceRow): AudienceMember {
@@ -96,11 +101,13 @@ export async function readAudiencePage(
   client: ClickHouseClient,
   options: AudienceOptions & { after: string; limit: number },
 ): Promise<AudiencePage> {
-  const result = await client.query(named('profiles.readAudiencePage', {
-    query: membersQuery,
-    query_params: { ...audienceParams(options), after: options.after, limit: options.limit + 1 },
-    format: 'JSONCompactEachRow',
-  }));
+  const result = await client.query(
+    named('profiles.readAudiencePage', {
+      query: membersQuery,
+      query_params: { ...audienceParams(options), after: options.after, limit: options.limit + 1 },
+      format: 'JSONCompactEachRow',
+    }),
+  );
   const rows = await result.json<AudienceRow>();
   const members = rows.slice(0, options.limit).map(toMember);
   const last = members[members.length - 1];
@@ -111,7 +118,11 @@ export async function readAudiencePage(
 export const streamPageSize = 100_000;
 
 /** Every member, page by page in profile id order; each member comes once, as its page found the membership. */
-export async function* streamAudience(client: ClickHouseClient, options: AudienceOptions): AsyncGenerator<AudienceMember> {
-  const read = async (after: string, limit: number) => (await readAudiencePage(client, { ...options, after, limit })).members;
+export async function* streamAudience(
+  client: ClickHouseClient,
+  options: AudienceOptions,
+): AsyncGenerator<AudienceMember> {
+  const read = async (after: string, limit: number) =>
+    (await readAudiencePage(client, { ...options, after, limit })).members;
   for await (const members of pagesInKeyOrder(read, (member) => member.profileId, streamPageSize)) yield* members;
 }

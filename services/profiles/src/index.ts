@@ -1,6 +1,17 @@
 // The profile read model: the one owner of the profile tables. Every other package reads profiles through these
 // named queries and relations; none assembles SQL over identities, merges, stats, traits, roll-ups or membership.
-export { absorbedBy, absorbedIdsOf, joinSurvivors, mergedIds, messagesPerSurvivor, notAbsorbed, storedIdsOf, survivorOf, survivorOfStored, survivorsOfStored } from './survivors';
+export {
+  absorbedBy,
+  absorbedIdsOf,
+  joinSurvivors,
+  mergedIds,
+  messagesPerSurvivor,
+  notAbsorbed,
+  storedIdsOf,
+  survivorOf,
+  survivorOfStored,
+  survivorsOfStored,
+} from './survivors';
 export {
   latestTraitsOfSurvivors,
   parseTraitValue,
@@ -26,9 +37,40 @@ export {
   type KeptCrossing,
   type RollUp,
 } from './rollups';
-export { decisionsOf, decisionsOfMany, membersAsSurvivors, membersOf, movementsOf, segmentSizes, segmentsOf, segmentsWithMembers, storeMembershipChanges } from './membership';
-export { subscribersOf, subscriptionChannels, subscriptionsOf, type SubscriptionChannel, type SubscriptionState } from './subscriptions';
-export { findProfileId, identifiersOf, normaliseLookup, profileRefTypes, readProfile, type Profile, type ProfileRefType } from './profile';
-export { decodeAudienceCursor, readAudiencePage, streamAudience, type AudienceMember, type AudienceOptions, type AudiencePage } from './audience';
+export {
+  decisionsOf,
+  decisionsOfMany,
+  membersAsSurvivors,
+  membersOf,
+  movementsOf,
+  segmentSizes,
+  segmentsOf,
+  segmentsWithMembers,
+  storeMembershipChanges,
+} from './membership';
+export {
+  subscribersOf,
+  subscriptionChannels,
+  subscriptionsOf,
+  type SubscriptionChannel,
+  type SubscriptionState,
+} from './subscriptions';
+export {
+  findProfileId,
+  identifiersOf,
+  normaliseLookup,
+  profileRefTypes,
+  readProfile,
+  type Profile,
+  type ProfileRefType,
+} from './profile';
+export {
+  decodeAudienceCursor,
+  readAudiencePage,
+  streamAudience,
+  type AudienceMember,
+  type AudienceOptions,
+  type AudiencePage,
+} from './audience';
 export { streamAudienceCsv } from './audience-csv';
 export { writeIdentities, writeMerges } from './identities';

@@ -24,7 +24,8 @@ export const decisionsOfMany = (segmentsParam: string, profilesParam?: string) =
 const memberRows = (where: string) => `(SELECT * FROM ${latestRows(where)} WHERE is_member = 1)`;
 
 /** The current members of the segment (`profile_id` as last evaluated, `entered_at`, `version`). */
-export const membersOf = (segmentParam: string) => `(SELECT profile_id, entered_at, version FROM ${memberRows(`segment_id = ${segmentParam}`)})`;
+export const membersOf = (segmentParam: string) =>
+  `(SELECT profile_id, entered_at, version FROM ${memberRows(`segment_id = ${segmentParam}`)})`;
 
 /**
  * The current members as survivors now: a merge after the segment was last evaluated is followed, so a member is
@@ -40,7 +41,11 @@ export const segmentsWithMembers = `(SELECT DISTINCT segment_id FROM ${memberRow
 
 /** Current member count per segment id. */
 export async function segmentSizes(client: ClickHouseClient): Promise<Map<string, number>> {
-  const sizes = await rows<{ segment_id: string; size: number }>(client, 'profiles.segmentSizes', `SELECT segment_id, count() AS size FROM ${memberRows('1')} GROUP BY segment_id`);
+  const sizes = await rows<{ segment_id: string; size: number }>(
+    client,
+    'profiles.segmentSizes',
+    `SELECT segment_id, count() AS size FROM ${memberRows('1')} GROUP BY segment_id`,
+  );
   return new Map(sizes.map((row) => [row.segment_id, Number(row.size)]));
 }
 
@@ -59,23 +64,34 @@ export async function segmentsOf(client: ClickHouseClient, profileId: string, se
  * Stores membership changes: `changes` is a relation of (segment_id, profile_id, is_member, entered_at), written as
  * rows of version `{version:UInt64}` changed at `{now:DateTime64(3, 'UTC')}`; `params` binds those and the relation's.
  */
-export async function storeMembershipChanges(client: ClickHouseClient, changes: string, params: Record<string, unknown>): Promise<void> {
-  await client.command(named('profiles.storeMembershipChanges', {
-    query: `INSERT INTO segment_membership (segment_id, profile_id, is_member, entered_at, changed_at, version)
+export async function storeMembershipChanges(
+  client: ClickHouseClient,
+  changes: string,
+  params: Record<string, unknown>,
+): Promise<void> {
+  await client.command(
+    named('profiles.storeMembershipChanges', {
+      query: `INSERT INTO segment_membership (segment_id, profile_id, is_member, entered_at, changed_at, version)
       SELECT segment_id, profile_id, is_member, entered_at, {now:DateTime64(3, 'UTC')}, {version:UInt64} FROM ${changes}`,
-    query_params: params,
-  }));
+      query_params: params,
+    }),
+  );
 }
 
 /** Per segment id, the profiles that entered and left it in the evaluation of version `version`. */
-export async function movementsOf(client: ClickHouseClient, version: number): Promise<Map<string, { entered: number; exited: number }>> {
+export async function movementsOf(
+  client: ClickHouseClient,
+  version: number,
+): Promise<Map<string, { entered: number; exited: number }>> {
   // An evaluation stores its changes as rows of its version; a retried store writes the same rows again.
-  const result = await client.query(named('profiles.readMovements', {
-    query: `SELECT segment_id, uniqExactIf(profile_id, is_member = 1) AS entered, uniqExactIf(profile_id, is_member = 0) AS exited
+  const result = await client.query(
+    named('profiles.readMovements', {
+      query: `SELECT segment_id, uniqExactIf(profile_id, is_member = 1) AS entered, uniqExactIf(profile_id, is_member = 0) AS exited
       FROM segment_membership WHERE version = {version:UInt64} GROUP BY segment_id`,
-    query_params: { version },
-    format: 'JSONEachRow',
-  }));
+      query_params: { version },
+      format: 'JSONEachRow',
+    }),
+  );
   const rows = await result.json<{ segment_id: string; entered: number; exited: number }>();
   return new Map(rows.map((row) => [row.segment_id, { entered: Number(row.entered), exited: Number(row.exited) }]));
 }

@@ -28,7 +28,11 @@ export function normaliseLookup(type: ProfileRefType, value: string): string | n
 }
 
 /** The survivor profile the identifier (or profile id, possibly an absorbed one) resolves to, or null. */
-export async function findProfileId(client: ClickHouseClient, type: ProfileRefType, value: string): Promise<string | null> {
+export async function findProfileId(
+  client: ClickHouseClient,
+  type: ProfileRefType,
+  value: string,
+): Promise<string | null> {
   const normalised = normaliseLookup(type, value);
   if (normalised === null) return null;
   const found =
@@ -51,7 +55,10 @@ export async function findProfileId(client: ClickHouseClient, type: ProfileRefTy
 }
 
 /** The identifiers of one survivor from its stored ids (`storedIdsOf`), each once. */
-export async function identifiersOf(client: ClickHouseClient, storedIds: string[]): Promise<Array<{ type: string; value: string }>> {
+export async function identifiersOf(
+  client: ClickHouseClient,
+  storedIds: string[],
+): Promise<Array<{ type: string; value: string }>> {
   return rows<{ type: string; value: string }>(
     client,
     'profiles.readIdentifiers',

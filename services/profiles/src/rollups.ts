@@ -41,7 +41,6 @@ const foldTraits = (stored: string, count: number) => `
   FROM (${latestTraitsOfSurvivors(`key IN {traitKeys:Array(String)} AND ${stored}`)})
   GROUP BY survivor`;
 
-
 /**
  * The kept roll-ups (an absorbed profile's kept row is left behind: skipped): one row per survivor profile, in the columns of `statColumns`, and `trait_values`, the latest raw
  * JSON value of each of `keys` (an `Array(String)` expression) in that order, '' where the survivor has none.
@@ -54,18 +53,23 @@ export const keptStats = (keys: string) =>
  * than `keys`: those survivors' rows lack some of them, and an incremental roll-up would not mend them all.
  */
 export async function keptRowsLackKeys(client: ClickHouseClient, after: number, keys: string[]): Promise<boolean> {
-  const result = await client.query(named('profiles.keptRowsLackKeys', {
-    query: 'SELECT count() AS lacking FROM (SELECT 1 FROM survivor_stats WHERE pass > {after:UInt64} AND NOT hasAll(trait_keys, {keys:Array(String)}) LIMIT 1)',
-    query_params: { after, keys },
-    format: 'JSONEachRow',
-  }));
+  const result = await client.query(
+    named('profiles.keptRowsLackKeys', {
+      query:
+        'SELECT count() AS lacking FROM (SELECT 1 FROM survivor_stats WHERE pass > {after:UInt64} AND NOT hasAll(trait_keys, {keys:Array(String)}) LIMIT 1)',
+      query_params: { after, keys },
+      format: 'JSONEachRow',
+    }),
+  );
   const [row] = await result.json<{ lacking: string | number }>();
   return Number(row?.lacking ?? 0) > 0;
 }
 
 /** ClickHouse's clock, which stamps the rows a roll-up looks for. */
 export async function clickhouseNow(client: ClickHouseClient): Promise<string> {
-  const result = await client.query(named('profiles.clickhouseNow', { query: "SELECT toString(now64(3, 'UTC')) AS now", format: 'JSONEachRow' }));
+  const result = await client.query(
+    named('profiles.clickhouseNow', { query: "SELECT toString(now64(3, 'UTC')) AS now", format: 'JSONEachRow' }),
+  );
   const [row] = await result.json<{ now: string }>();
   return row!.now;
 }
@@ -86,12 +90,23 @@ const rollUpSettings = { optimize_on_insert: 0 } as const;
 
 /** Rolls up, under pass `pass`, the stats and the trait keys `roll` names. */
 export async function rollUpSurvivors(client: ClickHouseClient, pass: number, roll: RollUp): Promise<void> {
-  const stored = roll.survivors ? `profile_id IN ${storedIdsOfNamed}` : roll.since === null ? '1' : `profile_id IN ${storedIdsOfChanged}`;
-  await client.command(named('profiles.rollUpSurvivors', {
-    query: rollUp(stored, roll.traitKeys.length),
-    query_params: { pass, rolledUpSince: roll.since ?? '1970-01-01 00:00:00.000', traitKeys: roll.traitKeys, survivors: roll.survivors ?? [] },
-    clickhouse_settings: rollUpSettings,
-  }));
+  const stored = roll.survivors
+    ? `profile_id IN ${storedIdsOfNamed}`
+    : roll.since === null
+      ? '1'
+      : `profile_id IN ${storedIdsOfChanged}`;
+  await client.command(
+    named('profiles.rollUpSurvivors', {
+      query: rollUp(stored, roll.traitKeys.length),
+      query_params: {
+        pass,
+        rolledUpSince: roll.since ?? '1970-01-01 00:00:00.000',
+        traitKeys: roll.traitKeys,
+        survivors: roll.survivors ?? [],
+      },
+      clickhouse_settings: rollUpSettings,
+    }),
+  );
 }
 
 /** The date stats a rule may measure back from now ("last seen within the last 30 days"). */
@@ -112,12 +127,15 @@ export interface KeptCrossing {
  */
 export async function keptCrossing(client: ClickHouseClient, crossings: KeptCrossing[]): Promise<string[]> {
   if (crossings.length === 0) return [];
-  const traitKeys = [...new Set(crossings.flatMap((crossing) => (crossing.trait === undefined ? [] : [crossing.trait])))];
+  const traitKeys = [
+    ...new Set(crossings.flatMap((crossing) => (crossing.trait === undefined ? [] : [crossing.trait]))),
+  ];
   const params: Record<string, unknown> = { traitKeys };
   const tests = crossings.map((crossing, index) => {
     params[`from${index}`] = toClickHouseTime(crossing.from);
     params[`to${index}`] = toClickHouseTime(crossing.to);
-    const range = (value: string) => `ifNull(${value} >= {from${index}:DateTime64(3, 'UTC')} AND ${value} < {to${index}:DateTime64(3, 'UTC')}, 0)`;
+    const range = (value: string) =>
+      `ifNull(${value} >= {from${index}:DateTime64(3, 'UTC')} AND ${value} < {to${index}:DateTime64(3, 'UTC')}, 0)`;
     if (crossing.column !== undefined) {
       if (!dateStatColumns.includes(crossing.column)) throw new Error(`not a date stat: ${String(crossing.column)}`);
       return range(crossing.column);
@@ -125,6 +143,11 @@ export async function keptCrossing(client: ClickHouseClient, crossings: KeptCros
     const raw = `trait_values[${traitKeys.indexOf(crossing.trait ?? '') + 1}]`;
     return `(JSONType(${raw}) = 'String' AND ${range(`parseDateTime64BestEffortOrNull(JSONExtractString(${raw}), 3, 'UTC')`)})`;
   });
-  const found = await rows<{ profile_id: string }>(client, 'profiles.keptCrossing', `SELECT profile_id FROM (${keptStats('{traitKeys:Array(String)}')}) WHERE ${tests.join(' OR ')}`, params);
+  const found = await rows<{ profile_id: string }>(
+    client,
+    'profiles.keptCrossing',
+    `SELECT profile_id FROM (${keptStats('{traitKeys:Array(String)}')}) WHERE ${tests.join(' OR ')}`,
+    params,
+  );
   return found.map((row) => row.profile_id);
 }

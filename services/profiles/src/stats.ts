@@ -25,7 +25,11 @@ export const statColumns = `profile_id, stat_events, stat_first_seen, stat_last_
   stat_latest_nps, stat_latest_csat, stat_open_tickets`;
 
 /** `statColumns` read from the table or subquery named `alias`. */
-export const statColumnsOf = (alias: string) => statColumns.split(',').map((column) => `${alias}.${column.trim()}`).join(', ');
+export const statColumnsOf = (alias: string) =>
+  statColumns
+    .split(',')
+    .map((column) => `${alias}.${column.trim()}`)
+    .join(', ');
 
 /**
  * One row per survivor profile with its stats, rolled up from the states of every stored profile id it absorbed;
@@ -43,7 +47,8 @@ export const statsOfSurvivors = (storedRows = '1') => `
 
 // Quintiles among customers (≥ 1 order), 5 = most recent / most orders / most revenue; ties broken by profile id so
 // the scores are deterministic.
-const quintile = (order: string) => `if(stat_orders = 0, NULL, ntile(5) OVER (PARTITION BY stat_orders > 0 ORDER BY ${order}, profile_id))`;
+const quintile = (order: string) =>
+  `if(stat_orders = 0, NULL, ntile(5) OVER (PARTITION BY stat_orders > 0 ORDER BY ${order}, profile_id))`;
 export const withRfm = (stats: string) => `
   SELECT *, ${quintile('stat_last_order_at')} AS stat_rfm_recency, ${quintile('stat_orders')} AS stat_rfm_frequency,
     ${quintile('stat_revenue')} AS stat_rfm_monetary
@@ -100,11 +105,13 @@ const iso = (value: string | null) => (value === null ? null : new Date(fromClic
 
 /** The stats of one survivor from the states of its stored ids (`storedIdsOf`): zeros and nulls for none. */
 export async function statsOf(client: ClickHouseClient, storedIds: string[]): Promise<ProfileStats> {
-  const result = await client.query(named('profiles.readStats', {
-    query: `SELECT ${profileStatsColumns} FROM profile_stats AS stats WHERE stats.profile_id IN {storedIds:Array(String)}`,
-    query_params: { storedIds },
-    format: 'JSONEachRow',
-  }));
+  const result = await client.query(
+    named('profiles.readStats', {
+      query: `SELECT ${profileStatsColumns} FROM profile_stats AS stats WHERE stats.profile_id IN {storedIds:Array(String)}`,
+      query_params: { storedIds },
+      format: 'JSONEachRow',
+    }),
+  );
   const [stats] = await result.json<StatsRow>();
   const events = Number(stats?.stat_events ?? 0);
   return {
@@ -132,11 +139,13 @@ export const parseTraitValue = (text: string): unknown => {
 
 /** The latest value of every trait of one survivor, from its stored ids (`storedIdsOf`), by key. */
 export async function traitsOf(client: ClickHouseClient, storedIds: string[]): Promise<Record<string, unknown>> {
-  const result = await client.query(named('profiles.readTraits', {
-    query: `SELECT key, argMaxMerge(value) AS value FROM profile_traits WHERE profile_id IN {storedIds:Array(String)} GROUP BY key ORDER BY key`,
-    query_params: { storedIds },
-    format: 'JSONEachRow',
-  }));
+  const result = await client.query(
+    named('profiles.readTraits', {
+      query: `SELECT key, argMaxMerge(value) AS value FROM profile_traits WHERE profile_id IN {storedIds:Array(String)} GROUP BY key ORDER BY key`,
+      query_params: { storedIds },
+      format: 'JSONEachRow',
+    }),
+  );
   const traits: Record<string, unknown> = {};
   for (const row of await result.json<{ key: string; value: string }>()) traits[row.key] = parseTraitValue(row.value);
   return traits;

@@ -21,13 +21,18 @@ export const subscribersOf = (channelParam: string) => `
   WHERE state = 'subscribed'`;
 
 /** The latest state of each channel of one survivor, from its stored ids (`storedIdsOf`); a channel never stated is absent. */
-export async function subscriptionsOf(client: ClickHouseClient, storedIds: string[]): Promise<Partial<Record<SubscriptionChannel, SubscriptionState>>> {
-  const result = await client.query(named('profiles.readSubscriptions', {
-    query: `SELECT channel, argMaxMerge(state) AS state FROM profile_subscriptions
+export async function subscriptionsOf(
+  client: ClickHouseClient,
+  storedIds: string[],
+): Promise<Partial<Record<SubscriptionChannel, SubscriptionState>>> {
+  const result = await client.query(
+    named('profiles.readSubscriptions', {
+      query: `SELECT channel, argMaxMerge(state) AS state FROM profile_subscriptions
       WHERE profile_id IN {storedIds:Array(String)} GROUP BY channel ORDER BY channel`,
-    query_params: { storedIds },
-    format: 'JSONEachRow',
-  }));
+      query_params: { storedIds },
+      format: 'JSONEachRow',
+    }),
+  );
   const rows = await result.json<{ channel: SubscriptionChannel; state: SubscriptionState }>();
   return Object.fromEntries(rows.map((row) => [row.channel, row.state]));
 }

@@ -22,7 +22,8 @@ export const mergedIds = '(SELECT loser_id FROM profile_merges UNION ALL SELECT 
 export const notAbsorbed = 'profile_id NOT IN (SELECT loser_id FROM profile_merges)';
 
 /** The stored ids a set of survivors absorbed (`survivors` is a subquery or a parameter of survivor ids). */
-export const absorbedBy = (survivors: string) => `(SELECT loser_id FROM profile_merges FINAL WHERE survivor_id IN ${survivors})`;
+export const absorbedBy = (survivors: string) =>
+  `(SELECT loser_id FROM profile_merges FINAL WHERE survivor_id IN ${survivors})`;
 
 /**
  * Per survivor, `aggregate` over messages: `rows` (a relation of `message_id`, `profile_id`, `inserted_at` and what
@@ -63,7 +64,11 @@ export async function absorbedIdsOf(client: ClickHouseClient, survivors: string[
 }
 
 /** The survivor of a stored profile id: itself when no merge absorbed it. */
-export const survivorOfStored = async (client: ClickHouseClient, storedId: string): Promise<string> => (await survivorsOfStored(client, [storedId]))[0]!;
+export const survivorOfStored = async (client: ClickHouseClient, storedId: string): Promise<string> =>
+  (await survivorsOfStored(client, [storedId]))[0]!;
 
 /** Every stored profile id whose rows belong to the survivor: itself first, then the profiles it absorbed. */
-export const storedIdsOf = async (client: ClickHouseClient, survivorId: string): Promise<string[]> => [survivorId, ...(await absorbedIdsOf(client, [survivorId]))];
+export const storedIdsOf = async (client: ClickHouseClient, survivorId: string): Promise<string[]> => [
+  survivorId,
+  ...(await absorbedIdsOf(client, [survivorId])),
+];

@@ -30,7 +30,12 @@ export function queryApiPlugin(deps: QueryApiDeps): FastifyPluginAsync {
     keyRoutes(app, { keys: deps.keys });
     const suppressions = await openSuppressions(deps.clickhouse.client);
     const erasures = createErasures({ client: deps.clickhouse.client, suppressions, logger: deps.logger });
-    privacyRoutes(app, { clickhouse: deps.clickhouse.client, erasures, suppressions, audit: createAudit(deps.clickhouse.client) });
+    privacyRoutes(app, {
+      clickhouse: deps.clickhouse.client,
+      erasures,
+      suppressions,
+      audit: createAudit(deps.clickhouse.client),
+    });
     // An erasure under way finishes before the server closes, so none is left half done by a graceful stop.
     app.addHook('onClose', () => erasures.idle());
     await consoleRoutes(app);
@@ -45,7 +50,11 @@ export interface QueryApiService {
 
 /** Runs the query API alone on its own port (the distributed runtime). */
 export async function start(deps: QueryApiDeps & { host: string; port: number }): Promise<QueryApiService> {
-  const app = await createHttpServer({ logger: deps.logger, metrics: deps.metrics, readiness: { clickhouse: () => deps.clickhouse.ready() } });
+  const app = await createHttpServer({
+    logger: deps.logger,
+    metrics: deps.metrics,
+    readiness: { clickhouse: () => deps.clickhouse.ready() },
+  });
   await app.register(queryApiPlugin(deps));
   const url = await app.listen({ host: deps.host, port: deps.port });
   return { app, url, close: () => app.close() };

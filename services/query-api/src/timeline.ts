@@ -28,7 +28,13 @@ export function decodeCursor(text: string): Cursor | null {
       // A real time only: the text must come back unchanged from the instant it names (no month 13, no 25 o'clock).
       const match = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d{1,3})?$/.exec(timestamp);
       const instant = match ? new Date(`${match[1]}T${match[2]}${match[3] ?? ''}Z`) : null;
-      if (match && instant && !Number.isNaN(instant.getTime()) && instant.toISOString().startsWith(`${match[1]}T${match[2]}`)) return { timestamp, messageId };
+      if (
+        match &&
+        instant &&
+        !Number.isNaN(instant.getTime()) &&
+        instant.toISOString().startsWith(`${match[1]}T${match[2]}`)
+      )
+        return { timestamp, messageId };
     }
   } catch {
     // fall through: not a cursor
@@ -66,19 +72,26 @@ const parse = (json: string): unknown => {
   }
 };
 
-export async function readTimeline(client: ClickHouseClient, profileId: string, limit: number, cursor: Cursor | null): Promise<TimelinePage> {
+export async function readTimeline(
+  client: ClickHouseClient,
+  profileId: string,
+  limit: number,
+  cursor: Cursor | null,
+): Promise<TimelinePage> {
   const profileIds = await storedIdsOf(client, profileId);
-  const result = await client.query(named('queryApi.readTimeline', {
-    query: timelineQuery,
-    query_params: {
-      profileIds,
-      after: cursor ? 1 : 0,
-      ts: cursor?.timestamp ?? '1970-01-01 00:00:00.000',
-      messageId: cursor?.messageId ?? '',
-      limit: limit + 1,
-    },
-    format: 'JSONEachRow',
-  }));
+  const result = await client.query(
+    named('queryApi.readTimeline', {
+      query: timelineQuery,
+      query_params: {
+        profileIds,
+        after: cursor ? 1 : 0,
+        ts: cursor?.timestamp ?? '1970-01-01 00:00:00.000',
+        messageId: cursor?.messageId ?? '',
+        limit: limit + 1,
+      },
+      format: 'JSONEachRow',
+    }),
+  );
   const rows = await result.json<TimelineRow>();
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];

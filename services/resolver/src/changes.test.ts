@@ -14,7 +14,14 @@ afterEach(async () => {
 
 const resolvedTo = (profileId: string) => ({ event: {} as EventRecord, profileId });
 const merge = (loserId: string, survivorId: string): PendingMerge => ({ loserId, survivorId, markWritten: () => {} });
-const batchOf = (parts: Partial<ResolvedBatch>): ResolvedBatch => ({ events: [], identities: [], merges: [], refusals: [], version: 7, ...parts });
+const batchOf = (parts: Partial<ResolvedBatch>): ResolvedBatch => ({
+  events: [],
+  identities: [],
+  merges: [],
+  refusals: [],
+  version: 7,
+  ...parts,
+});
 
 describe('profileChangesOf', () => {
   it('gives each survivor one record with the events that landed on it and the profiles merged into it', () => {
@@ -61,14 +68,26 @@ describe('publishProfileChanges', () => {
     const consumer = await log.consume({
       groupId: 'reader',
       topics: ['changes'],
-      handleBatch: async (batch) => void read.push(...batch.records.map((record) => ({ key: record.key, change: decodeProfileChange(record.value) }))),
+      handleBatch: async (batch) =>
+        void read.push(
+          ...batch.records.map((record) => ({ key: record.key, change: decodeProfileChange(record.value) })),
+        ),
     });
     cleanups.push(() => consumer.close());
-    await waitFor(async () => read.length >= count || undefined, { timeoutMs: 20_000, what: `${count} changes read back` });
+    await waitFor(async () => read.length >= count || undefined, {
+      timeoutMs: 20_000,
+      what: `${count} changes read back`,
+    });
     return read;
   }
 
-  const change = (index: number, merged: string[] = []): ProfileChange => ({ profileId: `prf_${index}`, merged, events: 1, at: 1000, version: 7 });
+  const change = (index: number, merged: string[] = []): ProfileChange => ({
+    profileId: `prf_${index}`,
+    merged,
+    events: 1,
+    at: 1000,
+    version: 7,
+  });
 
   it('produces at most 5000 records a call, every one keyed by its profile', async () => {
     const { log, calls } = await openLog();
@@ -77,7 +96,9 @@ describe('publishProfileChanges', () => {
     expect(calls.map((records) => records.length)).toEqual([5000, 5000, 2001]);
     const read = await readBack(log, changes.length);
     expect(read.every(({ key, change: { profileId } }) => key === profileId)).toBe(true);
-    expect(read.map(({ change: { profileId } }) => profileId).sort()).toEqual(changes.map(({ profileId }) => profileId).sort());
+    expect(read.map(({ change: { profileId } }) => profileId).sort()).toEqual(
+      changes.map(({ profileId }) => profileId).sort(),
+    );
   });
 
   it('cuts a call short when records with many merged profiles would make it too large for a broker', async () => {
@@ -86,8 +107,11 @@ describe('publishProfileChanges', () => {
     const changes = Array.from({ length: 300 }, (_, index) => change(index, merged));
     await publishProfileChanges(log, 'changes', changes);
     expect(calls.length).toBeGreaterThan(1);
-    for (const records of calls) expect(records.reduce((bytes, record) => bytes + record.value.length, 0)).toBeLessThan(600 * 1024);
+    for (const records of calls)
+      expect(records.reduce((bytes, record) => bytes + record.value.length, 0)).toBeLessThan(600 * 1024);
     expect(calls.flat()).toHaveLength(changes.length);
-    expect((await readBack(log, changes.length)).map(({ change: read }) => read.merged)).toEqual(changes.map(() => merged));
+    expect((await readBack(log, changes.length)).map(({ change: read }) => read.merged)).toEqual(
+      changes.map(() => merged),
+    );
   });
 });

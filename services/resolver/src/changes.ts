@@ -21,7 +21,13 @@ export function profileChangesOf(batch: ResolvedBatch, at: number): ProfileChang
   for (const { profileId } of batch.events) changeOf(profileId).events += 1;
   // A loser can be collected twice in one batch (through two of its identifiers); it is one merge.
   for (const { loserId, survivorId } of batch.merges) changeOf(survivorId).merged.add(loserId);
-  return [...bySurvivor].map(([profileId, { events, merged }]) => ({ profileId, merged: [...merged], events, at, version: batch.version }));
+  return [...bySurvivor].map(([profileId, { events, merged }]) => ({
+    profileId,
+    merged: [...merged],
+    events,
+    at,
+    version: batch.version,
+  }));
 }
 
 /** Keyed by the survivor, so every change of one profile lands on one partition, in the order it was made. */

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { consentRule } from './consent';
 
-const context = (categoryPreferences: unknown) => JSON.stringify({ library: { name: 'analytics.js' }, consent: { categoryPreferences } });
+const context = (categoryPreferences: unknown) =>
+  JSON.stringify({ library: { name: 'analytics.js' }, consent: { categoryPreferences } });
 
 describe('consent rule', () => {
   const denied = consentRule(['Analytics', 'C0002']);

@@ -13,9 +13,12 @@ export function consentRule(categories: string[]): Denied {
   return (context) => {
     if (!context.includes('"consent"')) return false;
     try {
-      const preferences = (JSON.parse(context) as { consent?: { categoryPreferences?: unknown } }).consent?.categoryPreferences;
+      const preferences = (JSON.parse(context) as { consent?: { categoryPreferences?: unknown } }).consent
+        ?.categoryPreferences;
       if (typeof preferences !== 'object' || preferences === null || Array.isArray(preferences)) return false;
-      return Object.entries(preferences).some(([category, granted]) => granted === false && needed.has(category.toLowerCase()));
+      return Object.entries(preferences).some(
+        ([category, granted]) => granted === false && needed.has(category.toLowerCase()),
+      );
     } catch {
       return false;
     }

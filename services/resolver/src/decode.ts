@@ -1,6 +1,14 @@
 // The first step of the resolver's pipeline: decode each record and refuse what cannot be stored, with the reason.
 import type { ConsumedRecord } from '@cdp/runtime';
-import { decodeEvent, isStorableTime, sourceTrustHeader, storableTimes, untrustedSource, type EventRecord, type Identifier } from '@cdp/schemas';
+import {
+  decodeEvent,
+  isStorableTime,
+  sourceTrustHeader,
+  storableTimes,
+  untrustedSource,
+  type EventRecord,
+  type Identifier,
+} from '@cdp/schemas';
 import { identifiersOf, type Blocked } from './identifiers';
 
 /** A decoded event with its identifiers, found once here and used by every later step. */
@@ -31,8 +39,14 @@ function isJsonObject(text: string): boolean {
 /** Why ClickHouse or the identity graph could not take this event, or null when it can be resolved and stored. */
 export function problemOf(event: EventRecord, identifiers: Identifier[]): string | null {
   if (event.messageId.length === 0) return 'event has an empty messageId';
-  if (!messageTypes.has(event.type)) return `event type ${JSON.stringify(event.type)} is not one of ${[...messageTypes].join(', ')}`;
-  const times = { timestamp: event.timestamp, receivedAt: event.receivedAt, sentAt: event.sentAt, originalTimestamp: event.originalTimestamp };
+  if (!messageTypes.has(event.type))
+    return `event type ${JSON.stringify(event.type)} is not one of ${[...messageTypes].join(', ')}`;
+  const times = {
+    timestamp: event.timestamp,
+    receivedAt: event.receivedAt,
+    sentAt: event.sentAt,
+    originalTimestamp: event.originalTimestamp,
+  };
   for (const [field, time] of Object.entries(times)) {
     // Ingest refuses such times; a record written by anything else may still carry one.
     if (time !== null && !isStorableTime(time)) return `${field} ${time} is outside ${storableTimes.text}`;
@@ -58,9 +72,13 @@ export interface DecodeOptions {
 const contactTypes = new Set<Identifier['type']>(['email', 'phone']);
 
 /** Whether the record's source may link profiles by email and phone. */
-export const fromTrustedSource = (record: Pick<ConsumedRecord, 'headers'>): boolean => record.headers[sourceTrustHeader] !== untrustedSource;
+export const fromTrustedSource = (record: Pick<ConsumedRecord, 'headers'>): boolean =>
+  record.headers[sourceTrustHeader] !== untrustedSource;
 
-export function decodeAll(records: ConsumedRecord[], options: DecodeOptions = {}): { events: DecodedEvent[]; rejected: Rejected[] } {
+export function decodeAll(
+  records: ConsumedRecord[],
+  options: DecodeOptions = {},
+): { events: DecodedEvent[]; rejected: Rejected[] } {
   const events: DecodedEvent[] = [];
   const rejected: Rejected[] = [];
   for (const record of records) {
@@ -72,7 +90,10 @@ export function decodeAll(records: ConsumedRecord[], options: DecodeOptions = {}
       continue;
     }
     const found = identifiersOf(event, options.blocked);
-    const identifiers = options.trustAllSources || fromTrustedSource(record) ? found : found.filter((identifier) => !contactTypes.has(identifier.type));
+    const identifiers =
+      options.trustAllSources || fromTrustedSource(record)
+        ? found
+        : found.filter((identifier) => !contactTypes.has(identifier.type));
     const problem = problemOf(event, identifiers);
     if (problem === null) events.push({ event, identifiers, named: found });
     else rejected.push({ record, reason: problem });

@@ -63,7 +63,11 @@ describe('identity graph snapshot', () => {
     for (const record of history) original.apply(record);
     const restored = createIdentityGraph(stored(original.snapshot()));
 
-    const identifiers = [...new Map([...history, ...later].flat().map((identifier) => [`${identifier.type}:${identifier.value}`, identifier])).values()];
+    const identifiers = [
+      ...new Map(
+        [...history, ...later].flat().map((identifier) => [`${identifier.type}:${identifier.value}`, identifier]),
+      ).values(),
+    ];
     const probes = [...history, ...later, [anon('a'), anon('kiosk')], [email('e'), anon('nobody')]];
     expect(answers(restored, identifiers, probes)).toEqual(answers(original, identifiers, probes));
     // The comparison means something: the history merged and refused.
@@ -115,10 +119,21 @@ describe('identity graph snapshot', () => {
   });
 
   it('refuses rows that no graph could have produced', () => {
-    const node = (value: string, seq: number, rootSeq: number) => ({ type: 'anonymous_id' as const, value, seq, rootSeq });
+    const node = (value: string, seq: number, rootSeq: number) => ({
+      type: 'anonymous_id' as const,
+      value,
+      seq,
+      rootSeq,
+    });
     expect(() => createIdentityGraph({ version: 2, seq: 2, nodes: [node('a', 0, 0)] })).toThrow(/1 nodes but seq 2/);
-    expect(() => createIdentityGraph({ version: 2, seq: 2, nodes: [node('a', 0, 1), node('b', 1, 1)] })).toThrow(/not a root/);
-    expect(() => createIdentityGraph({ version: 2, seq: 2, nodes: [node('a', 0, 0), node('a', 1, 0)] })).toThrow(/twice/);
-    expect(() => createIdentityGraph({ version: 1, seq: 1, nodes: [{ ...node('a', 0, 0), type: 'fax' as never }] })).toThrow(/not a valid node/);
+    expect(() => createIdentityGraph({ version: 2, seq: 2, nodes: [node('a', 0, 1), node('b', 1, 1)] })).toThrow(
+      /not a root/,
+    );
+    expect(() => createIdentityGraph({ version: 2, seq: 2, nodes: [node('a', 0, 0), node('a', 1, 0)] })).toThrow(
+      /twice/,
+    );
+    expect(() =>
+      createIdentityGraph({ version: 1, seq: 1, nodes: [{ ...node('a', 0, 0), type: 'fax' as never }] }),
+    ).toThrow(/not a valid node/);
   });
 });

@@ -22,7 +22,10 @@ describe('identity graph', () => {
     graph.apply([anon('new')]);
     const outcome = graph.apply([user('u'), anon('new'), anon('old')]);
     expect(graph.profileOf(user('u'))).toBe(profileIdOf(anon('old')));
-    expect(outcome.merges.map((merge) => merge.survivorId)).toEqual([profileIdOf(anon('new')), profileIdOf(anon('old'))]);
+    expect(outcome.merges.map((merge) => merge.survivorId)).toEqual([
+      profileIdOf(anon('new')),
+      profileIdOf(anon('old')),
+    ]);
   });
 
   it('points every absorbed profile of a chain at the final survivor', () => {
@@ -33,8 +36,15 @@ describe('identity graph', () => {
     graph.apply([email('e'), anon('c'), anon('b')]);
     graph.apply([anon('a'), email('e')]);
     const survivor = profileIdOf(anon('a'));
-    expect(graph.mergesOf(anon('c')).map((merge) => [merge.loserId, merge.survivorId]).sort()).toEqual(
-      [profileIdOf(anon('b')), profileIdOf(anon('c')), profileIdOf(email('e'))].map((loser) => [loser, survivor]).sort(),
+    expect(
+      graph
+        .mergesOf(anon('c'))
+        .map((merge) => [merge.loserId, merge.survivorId])
+        .sort(),
+    ).toEqual(
+      [profileIdOf(anon('b')), profileIdOf(anon('c')), profileIdOf(email('e'))]
+        .map((loser) => [loser, survivor])
+        .sort(),
     );
   });
 
@@ -87,14 +97,16 @@ describe('identity graph', () => {
   });
 });
 
-
 describe('identity limits', () => {
   it('stops one email from gathering more anonymous ids than the limit: later devices are refused, the merge work stays bounded', () => {
     const graph = createIdentityGraph(undefined, { limits: { anonymous_id: 20 } });
     const refusals = [];
-    for (let device = 0; device < 1000; device += 1) refusals.push(...graph.apply([email('noemail@store.com'), anon(`device-${device}`)]).refusals);
+    for (let device = 0; device < 1000; device += 1)
+      refusals.push(...graph.apply([email('noemail@store.com'), anon(`device-${device}`)]).refusals);
     const profile = graph.profileOf(email('noemail@store.com'));
-    const joined = Array.from({ length: 1000 }, (_, device) => graph.profileOf(anon(`device-${device}`))).filter((id) => id === profile);
+    const joined = Array.from({ length: 1000 }, (_, device) => graph.profileOf(anon(`device-${device}`))).filter(
+      (id) => id === profile,
+    );
     expect(joined).toHaveLength(20);
     expect(graph.mergesOf(email('noemail@store.com'))).toHaveLength(20);
     expect(refusals).toHaveLength(980);
@@ -151,7 +163,10 @@ describe('identity limits', () => {
     expect(writeMerges(anon('kiosk-5'))).toBe(10);
     // What was written is the whole merge map, chains collapsed.
     expect([...written].filter(([, survivor]) => survivor === graph.profileOf(user('u'))).sort()).toEqual(
-      graph.mergesOf(user('u')).map((merge) => [merge.loserId, merge.survivorId]).sort(),
+      graph
+        .mergesOf(user('u'))
+        .map((merge) => [merge.loserId, merge.survivorId])
+        .sort(),
     );
 
     // Merges handed out but never marked (the write failed) come again.
@@ -159,6 +174,8 @@ describe('identity limits', () => {
     expect(graph.unwrittenMergesOf(anon('late'))).toHaveLength(1);
     expect(graph.unwrittenMergesOf(anon('late'))).toHaveLength(1);
     // A graph restored from a snapshot (a restart) has marked nothing: the whole profile comes again.
-    expect(createIdentityGraph(graph.snapshot()).unwrittenMergesOf(anon('late'))).toHaveLength(graph.mergesOf(anon('late')).length);
+    expect(createIdentityGraph(graph.snapshot()).unwrittenMergesOf(anon('late'))).toHaveLength(
+      graph.mergesOf(anon('late')).length,
+    );
   });
 });

@@ -198,11 +198,18 @@ export function createIdentityGraph(from?: GraphSnapshot, options: GraphOptions 
 
   function restore(snapshot: GraphSnapshot): void {
     // Seqs are handed out one per new identifier, so a whole graph's rows hold each seq below the counter once.
-    if (snapshot.nodes.length !== snapshot.seq) throw new Error(`snapshot has ${snapshot.nodes.length} nodes but seq ${snapshot.seq}`);
+    if (snapshot.nodes.length !== snapshot.seq)
+      throw new Error(`snapshot has ${snapshot.nodes.length} nodes but seq ${snapshot.seq}`);
     const bySeq: Node[] = new Array<Node>(snapshot.seq);
     for (const row of snapshot.nodes) {
       // An erased customer's node keeps its place under a masked identifier that no event carries.
-      if (!(knownTypes.has(row.type) || (row.type as string) === maskedType) || !Number.isInteger(row.seq) || row.seq < 0 || row.seq >= snapshot.seq || bySeq[row.seq]) {
+      if (
+        !(knownTypes.has(row.type) || (row.type as string) === maskedType) ||
+        !Number.isInteger(row.seq) ||
+        row.seq < 0 ||
+        row.seq >= snapshot.seq ||
+        bySeq[row.seq]
+      ) {
         throw new Error(`snapshot row ${row.type}:${row.value} (seq ${row.seq}) is not a valid node`);
       }
       bySeq[row.seq] = { identifier: { type: row.type, value: row.value }, seq: row.seq } as Node;
@@ -221,7 +228,9 @@ export function createIdentityGraph(from?: GraphSnapshot, options: GraphOptions 
         node.parent = root;
         (components.get(root) as Component).members.push(node);
       } else {
-        throw new Error(`snapshot row ${node.identifier.type}:${node.identifier.value} (seq ${nodeSeq}) names root seq ${rootSeq}, which is not a root`);
+        throw new Error(
+          `snapshot row ${node.identifier.type}:${node.identifier.value} (seq ${nodeSeq}) names root seq ${rootSeq}, which is not a root`,
+        );
       }
       const component = components.get(node.parent) as Component;
       if (node.identifier.type === 'user_id') component.userIds.add(node.identifier.value);

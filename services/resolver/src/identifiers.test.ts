@@ -6,10 +6,17 @@ describe('blocklist', () => {
   const blocked = blocklist([' KhongCo@CuaHang.vn ', '+84 90 000 1111']);
 
   it('blocks the placeholder emails a till puts in, and keeps real ones', () => {
-    for (const value of ['noemail@store.com', 'no-email@shop.vn', 'none@example.com', 'unknown@cuahang.vn', 'noreply@brand.vn']) {
+    for (const value of [
+      'noemail@store.com',
+      'no-email@shop.vn',
+      'none@example.com',
+      'unknown@cuahang.vn',
+      'noreply@brand.vn',
+    ]) {
       expect(blocked({ type: 'email', value }), value).toBe(true);
     }
-    for (const value of ['ada@example.com', 'noemail.ada@example.com', 'nonexistent@x.vn']) expect(blocked({ type: 'email', value }), value).toBe(false);
+    for (const value of ['ada@example.com', 'noemail.ada@example.com', 'nonexistent@x.vn'])
+      expect(blocked({ type: 'email', value }), value).toBe(false);
   });
 
   it('blocks phones of one repeated digit and the configured values, normalised, and never a userId or anonymous id', () => {

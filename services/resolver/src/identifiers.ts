@@ -30,7 +30,21 @@ export function traitsOf(event: EventRecord): Record<string, unknown> {
 }
 
 /** Local parts of an email that a till or a form puts in when the customer gave none. */
-const placeholderLocalParts = new Set(['noemail', 'no-email', 'no.email', 'none', 'null', 'nil', 'na', 'n/a', 'unknown', 'noreply', 'no-reply', 'donotreply', 'do-not-reply']);
+const placeholderLocalParts = new Set([
+  'noemail',
+  'no-email',
+  'no.email',
+  'none',
+  'null',
+  'nil',
+  'na',
+  'n/a',
+  'unknown',
+  'noreply',
+  'no-reply',
+  'donotreply',
+  'do-not-reply',
+]);
 
 /** Whether an identifier names nobody: a placeholder email or phone, never linked to a profile. */
 export type Blocked = (identifier: Identifier) => boolean;
@@ -48,8 +62,13 @@ export function blocklist(configured: string[] = []): Blocked {
     if (phone) listed.add(`phone:${phone}`);
   }
   return (identifier) => {
-    if (identifier.type === 'email') return placeholderLocalParts.has(identifier.value.slice(0, identifier.value.lastIndexOf('@'))) || listed.has(`email:${identifier.value}`);
-    if (identifier.type === 'phone') return /^\+\d{1,3}(\d)\1+$/.test(identifier.value) || listed.has(`phone:${identifier.value}`);
+    if (identifier.type === 'email')
+      return (
+        placeholderLocalParts.has(identifier.value.slice(0, identifier.value.lastIndexOf('@'))) ||
+        listed.has(`email:${identifier.value}`)
+      );
+    if (identifier.type === 'phone')
+      return /^\+\d{1,3}(\d)\1+$/.test(identifier.value) || listed.has(`phone:${identifier.value}`);
     return false;
   };
 }

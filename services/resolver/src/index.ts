@@ -50,18 +50,37 @@ export interface ResolverService {
 export async function start(deps: ResolverDeps): Promise<ResolverService> {
   const logger = deps.logger.child({ component: 'resolver' });
   const written = deps.metrics.counter('cdp_resolver_events_written_total', 'Events written to ClickHouse');
-  const deadLettered = deps.metrics.counter('cdp_resolver_events_dead_lettered_total', 'Events sent to the dead-letter topic');
-  const dropped = deps.metrics.counter('cdp_resolver_events_suppressed_total', 'Events dropped because they carry a suppressed identifier');
-  const withoutConsent = deps.metrics.counter('cdp_resolver_events_without_consent_total', 'Events dropped because their consent denies a category the platform needs');
+  const deadLettered = deps.metrics.counter(
+    'cdp_resolver_events_dead_lettered_total',
+    'Events sent to the dead-letter topic',
+  );
+  const dropped = deps.metrics.counter(
+    'cdp_resolver_events_suppressed_total',
+    'Events dropped because they carry a suppressed identifier',
+  );
+  const withoutConsent = deps.metrics.counter(
+    'cdp_resolver_events_without_consent_total',
+    'Events dropped because their consent denies a category the platform needs',
+  );
   const denied = consentRule(deps.consentCategories ?? ['Analytics']);
-  const duplicates = deps.metrics.counter('cdp_resolver_events_duplicate_total', 'Later copies of a messageId stored within the dedupe window, dropped');
-  const profileChanges = deps.metrics.counter('cdp_resolver_profile_changes_total', 'Profile change records produced, one per survivor a written batch changed');
+  const duplicates = deps.metrics.counter(
+    'cdp_resolver_events_duplicate_total',
+    'Later copies of a messageId stored within the dedupe window, dropped',
+  );
+  const profileChanges = deps.metrics.counter(
+    'cdp_resolver_profile_changes_total',
+    'Profile change records produced, one per survivor a written batch changed',
+  );
   // Starts empty: after a crash a batch is delivered again and must be written whole again, because ClickHouse may
   // hold its events without what the materialized views make of them. Identical copies count once in every table.
   const dedupe = createDedupeWindow(deps.dedupe ?? { windowMs: 24 * 3_600_000, maxIds: 500_000 });
   const suppressions = await openSuppressions(deps.clickhouse);
   const refreshing = setInterval(() => {
-    suppressions.refresh().catch((error: unknown) => logger.warn({ err: error }, 'suppressions could not be read again; the last read stays'));
+    suppressions
+      .refresh()
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'suppressions could not be read again; the last read stays'),
+      );
   }, suppressionRefreshMs);
   refreshing.unref();
   const freshness = deps.metrics.histogram(
@@ -115,7 +134,10 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
     topics: [deps.topics.events],
     maxBatchSize: deps.batchSize ?? 5000,
     async handleBatch(batch) {
-      const { events: decoded, rejected } = decodeAll(batch.records, { blocked, trustAllSources: deps.trustAllSources ?? false });
+      const { events: decoded, rejected } = decodeAll(batch.records, {
+        blocked,
+        trustAllSources: deps.trustAllSources ?? false,
+      });
       // An event carrying a suppressed identifier reaches no profile, now or when the log is replayed.
       const consented = decoded.filter(({ event }) => !denied(event.context));
       if (consented.length < decoded.length) withoutConsent.inc(decoded.length - consented.length);

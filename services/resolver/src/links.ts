@@ -77,18 +77,29 @@ interface Restored {
 }
 
 /** The newest snapshot that fits this log and rebuilds a graph; null means replay from the beginning. */
-async function restore(store: SnapshotStore, endOffset: bigint, logger: Logger, options: GraphOptions): Promise<Restored | null> {
+async function restore(
+  store: SnapshotStore,
+  endOffset: bigint,
+  logger: Logger,
+  options: GraphOptions,
+): Promise<Restored | null> {
   try {
     for await (const { snapshot, nextOffset } of store.candidates()) {
       if (BigInt(nextOffset) > endOffset) {
         // The log is shorter than the snapshot says: it is not the log the snapshot was taken from.
-        logger.warn({ version: snapshot.version, nextOffset, endOffset: endOffset.toString() }, 'identity snapshot is ahead of the link log; not used');
+        logger.warn(
+          { version: snapshot.version, nextOffset, endOffset: endOffset.toString() },
+          'identity snapshot is ahead of the link log; not used',
+        );
         continue;
       }
       try {
         return { graph: createIdentityGraph(snapshot, options), nextOffset };
       } catch (error) {
-        logger.warn({ err: error, version: snapshot.version }, 'identity snapshot does not rebuild a graph; trying an older one');
+        logger.warn(
+          { err: error, version: snapshot.version },
+          'identity snapshot does not rebuild a graph; trying an older one',
+        );
       }
     }
   } catch (error) {
@@ -103,8 +114,14 @@ export async function openLinkLog(deps: LinkLogDeps): Promise<LinkLog> {
   const waiting = new Map<string, (outcome: ApplyOutcome) => void>();
   let sequence = 0;
   const logger = deps.logger.child({ component: 'identity-links', instanceId });
-  const restoredVersion = deps.metrics.gauge('cdp_resolver_identity_restored_version', 'Link-log version of the snapshot the identity graph started from (0: none)');
-  const replayedRecords = deps.metrics.gauge('cdp_resolver_identity_replayed_records', 'Link records read at start before the identity graph caught up with the log');
+  const restoredVersion = deps.metrics.gauge(
+    'cdp_resolver_identity_restored_version',
+    'Link-log version of the snapshot the identity graph started from (0: none)',
+  );
+  const replayedRecords = deps.metrics.gauge(
+    'cdp_resolver_identity_replayed_records',
+    'Link records read at start before the identity graph caught up with the log',
+  );
 
   // The link topic has one partition: its end now is what this instance must read to be caught up.
   const endOffset = BigInt((await deps.log.endOffsets(deps.topic))[0] ?? '0');
@@ -112,7 +129,15 @@ export async function openLinkLog(deps: LinkLogDeps): Promise<LinkLog> {
   const graph = restored?.graph ?? createIdentityGraph(undefined, deps.graph);
   const restoredFrom = { version: graph.version, nodes: graph.size };
   let nextOffset = BigInt(restored?.nextOffset ?? '0');
-  logger.info({ restoredVersion: restoredFrom.version, restoredNodes: restoredFrom.nodes, fromOffset: nextOffset.toString(), endOffset: endOffset.toString() }, restored ? 'identity graph restored from a snapshot' : 'identity graph starts empty');
+  logger.info(
+    {
+      restoredVersion: restoredFrom.version,
+      restoredNodes: restoredFrom.nodes,
+      fromOffset: nextOffset.toString(),
+      endOffset: endOffset.toString(),
+    },
+    restored ? 'identity graph restored from a snapshot' : 'identity graph starts empty',
+  );
   restoredVersion.set(restoredFrom.version);
 
   let replayed = 0;
@@ -120,12 +145,27 @@ export async function openLinkLog(deps: LinkLogDeps): Promise<LinkLog> {
   const catchUp = () => {
     caughtUp = true;
     replayedRecords.set(replayed);
-    logger.info({ restoredVersion: restoredFrom.version, restoredNodes: restoredFrom.nodes, replayed, version: graph.version, ms: Date.now() - startedAt }, 'identity graph caught up with the link log');
+    logger.info(
+      {
+        restoredVersion: restoredFrom.version,
+        restoredNodes: restoredFrom.nodes,
+        replayed,
+        version: graph.version,
+        ms: Date.now() - startedAt,
+      },
+      'identity graph caught up with the link log',
+    );
   };
   if (nextOffset >= endOffset) catchUp();
 
   const snapshotter = deps.snapshots
-    ? createSnapshotter({ store: deps.snapshots, every: deps.snapshotEvery ?? 100_000, startVersion: graph.version, logger, metrics: deps.metrics })
+    ? createSnapshotter({
+        store: deps.snapshots,
+        every: deps.snapshotEvery ?? 100_000,
+        startVersion: graph.version,
+        logger,
+        metrics: deps.metrics,
+      })
     : null;
 
   function apply(value: Buffer, offset: string): void {
@@ -186,7 +226,12 @@ export async function openLinkLog(deps: LinkLogDeps): Promise<LinkLog> {
         deps.topic,
         pending.map(({ requestId, request }) => ({
           key: 'links',
-          value: encodeLink({ requestId, messageId: request.messageId, identifiers: request.identifiers.map(deps.pseudonymise), pseudonymous: true }),
+          value: encodeLink({
+            requestId,
+            messageId: request.messageId,
+            identifiers: request.identifiers.map(deps.pseudonymise),
+            pseudonymous: true,
+          }),
         })),
       );
       let timer: NodeJS.Timeout | undefined;

@@ -25,7 +25,8 @@ export async function resolveBatch(links: LinkLog, withIds: DecodedEvent[]): Pro
   const collected = new Set<string>();
   for (const { event, identifiers } of withIds) {
     const profileId = graph.profileForEvent(identifiers);
-    if (profileId === null) throw new Error(`event ${event.messageId} has identifiers the graph does not know after linking`);
+    if (profileId === null)
+      throw new Error(`event ${event.messageId} has identifiers the graph does not know after linking`);
     batch.events.push({ event, profileId });
     const profiles = new Set<string>();
     for (const identifier of identifiers) {

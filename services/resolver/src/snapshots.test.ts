@@ -15,11 +15,17 @@ const chdbPath = mkdtempSync(path.join(os.tmpdir(), 'cdp-snapshots-chdb-'));
 let clickhouse: ClickHouse;
 
 beforeAll(async () => {
-  clickhouse = await createClickHouse({ url: null, database: `snapshots_${randomUUID().replaceAll('-', '')}`, chdbPath, requireNames: true }, logger);
+  clickhouse = await createClickHouse(
+    { url: null, database: `snapshots_${randomUUID().replaceAll('-', '')}`, chdbPath, requireNames: true },
+    logger,
+  );
   // Only this store's tables: the test does not depend on the rest of the schema.
-  const migrations = (await readMigrations(clickhouseMigrationsDir)).filter((entry) => ['identity_snapshots', 'pseudonymous_snapshots'].includes(entry.name));
+  const migrations = (await readMigrations(clickhouseMigrationsDir)).filter((entry) =>
+    ['identity_snapshots', 'pseudonymous_snapshots'].includes(entry.name),
+  );
   expect(migrations).toHaveLength(2);
-  for (const statement of migrations.flatMap((migration) => migration.statements)) await clickhouse.client.command(named('test.migrate', { query: statement }));
+  for (const statement of migrations.flatMap((migration) => migration.statements))
+    await clickhouse.client.command(named('test.migrate', { query: statement }));
 });
 
 afterAll(async () => {
@@ -35,7 +41,10 @@ function snapshotOf(records: number): GraphSnapshot {
   const graph = createIdentityGraph();
   for (let index = 0; index < records; index += 1) {
     const own = { type: 'anonymous_id' as const, value: `a${index}` };
-    graph.apply(index % 3 === 2 ? [own, { type: 'anonymous_id', value: `a${index - 1}` }] : [own], index === 0 ? ['prf_plaintext0000000000000'] : undefined);
+    graph.apply(
+      index % 3 === 2 ? [own, { type: 'anonymous_id', value: `a${index - 1}` }] : [own],
+      index === 0 ? ['prf_plaintext0000000000000'] : undefined,
+    );
   }
   return graph.snapshot();
 }
@@ -65,7 +74,9 @@ describe('identity snapshot store', () => {
     ]);
     expect(createIdentityGraph((await all(store))[0]?.snapshot).snapshot()).toEqual(newer);
     expect(newer.nodes[0]).toMatchObject({ seq: 0, profileId: 'prf_plaintext0000000000000' });
-    expect(createIdentityGraph(newer).profileOf({ type: 'anonymous_id', value: 'a0' })).toBe('prf_plaintext0000000000000');
+    expect(createIdentityGraph(newer).profileOf({ type: 'anonymous_id', value: 'a0' })).toBe(
+      'prf_plaintext0000000000000',
+    );
   });
 
   it('never loads a snapshot whose header is missing or whose node rows do not add up', async () => {
@@ -74,15 +85,25 @@ describe('identity snapshot store', () => {
     await store.save({ snapshot: whole, nextOffset: '15' });
     // Node rows of a version whose header was never written: a writer that died half-way.
     const unfinished = snapshotOf(30);
-    await clickhouse.client.insert(named('test.insertSnapshotNodes', {
-      table: 'identity_snapshot_nodes',
-      values: unfinished.nodes.slice(0, 9).map((node) => ({ version: unfinished.version, seq: node.seq, type: node.type, value: node.value, root_seq: node.rootSeq })),
-      format: 'JSONEachRow',
-    }));
+    await clickhouse.client.insert(
+      named('test.insertSnapshotNodes', {
+        table: 'identity_snapshot_nodes',
+        values: unfinished.nodes.slice(0, 9).map((node) => ({
+          version: unfinished.version,
+          seq: node.seq,
+          type: node.type,
+          value: node.value,
+          root_seq: node.rootSeq,
+        })),
+        format: 'JSONEachRow',
+      }),
+    );
     // A header whose node rows were lost.
     const damaged = snapshotOf(20);
     await store.save({ snapshot: damaged, nextOffset: '20' });
-    await clickhouse.client.command(named('test.deleteSnapshotNode', { query: 'DELETE FROM identity_snapshot_nodes WHERE version = 20 AND seq = 3' }));
+    await clickhouse.client.command(
+      named('test.deleteSnapshotNode', { query: 'DELETE FROM identity_snapshot_nodes WHERE version = 20 AND seq = 3' }),
+    );
     const versions = (await all(store)).map((stored) => stored.snapshot.version);
     expect(versions).not.toContain(30);
     expect(versions).not.toContain(20);
@@ -91,7 +112,8 @@ describe('identity snapshot store', () => {
 
   it('keeps only the newest snapshots, header and node rows alike', async () => {
     const store = createSnapshotStore(clickhouse.client, logger, { chunkRows: 50, keep: 2 });
-    for (const records of [40, 41, 42]) await store.save({ snapshot: snapshotOf(records), nextOffset: String(records) });
+    for (const records of [40, 41, 42])
+      await store.save({ snapshot: snapshotOf(records), nextOffset: String(records) });
     expect((await all(store)).map((stored) => stored.snapshot.version)).toEqual([42, 41]);
     expect(await count('SELECT count() AS n FROM identity_snapshot_nodes WHERE version < 41')).toBe(0);
     expect(await count('SELECT count() AS n FROM identity_snapshots FINAL')).toBe(2);

@@ -23,7 +23,11 @@ export interface SnapshotterDeps {
 
 export function createSnapshotter(deps: SnapshotterDeps): Snapshotter {
   const every = Math.max(1, Math.floor(deps.every));
-  const outcomes = deps.metrics.counter('cdp_resolver_identity_snapshots_total', 'Identity graph snapshots written or failed', ['outcome']);
+  const outcomes = deps.metrics.counter(
+    'cdp_resolver_identity_snapshots_total',
+    'Identity graph snapshots written or failed',
+    ['outcome'],
+  );
   let taken = deps.startVersion;
   let written = deps.startVersion;
   let inFlight: Promise<void> | null = null;
@@ -38,7 +42,10 @@ export function createSnapshotter(deps: SnapshotterDeps): Snapshotter {
       .then(() => {
         written = Math.max(written, snapshot.version);
         outcomes.inc({ outcome: 'written' });
-        deps.logger.info({ version: snapshot.version, nodes: snapshot.nodes.length, nextOffset, ms: Date.now() - startedAt }, 'identity snapshot written');
+        deps.logger.info(
+          { version: snapshot.version, nodes: snapshot.nodes.length, nextOffset, ms: Date.now() - startedAt },
+          'identity snapshot written',
+        );
       })
       .catch((error: unknown) => {
         // The graph and the log are fine without it: the next due snapshot, or the one on close, tries again.

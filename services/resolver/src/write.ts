@@ -51,21 +51,37 @@ export function eventRow(event: EventRecord, profileId: string) {
 export async function writeResolved(client: ClickHouseClient, batch: ResolvedBatch): Promise<number> {
   const { version } = batch;
   const identities = new Map(batch.identities.map((entry) => [identifierKey(entry.identifier), entry]));
-  await writeIdentities(client, [...identities.values()].map(({ identifier, profileId }) => ({ type: identifier.type, value: identifier.value, profileId })), version);
+  await writeIdentities(
+    client,
+    [...identities.values()].map(({ identifier, profileId }) => ({
+      type: identifier.type,
+      value: identifier.value,
+      profileId,
+    })),
+    version,
+  );
   await writeMerges(client, [...new Map(batch.merges.map((merge) => [merge.loserId, merge])).values()], version);
   if (batch.refusals.length > 0) {
-    await client.insert(named('resolver.insertRefusals', {
-      table: 'identity_refusals',
-      values: batch.refusals.map((refusal) => ({
-        message_id: refusal.messageId,
-        identifiers: refusal.identifiers.map(identifierKey),
-        reason: refusal.reason,
-      })),
-      format: 'JSONEachRow',
-    }));
+    await client.insert(
+      named('resolver.insertRefusals', {
+        table: 'identity_refusals',
+        values: batch.refusals.map((refusal) => ({
+          message_id: refusal.messageId,
+          identifiers: refusal.identifiers.map(identifierKey),
+          reason: refusal.reason,
+        })),
+        format: 'JSONEachRow',
+      }),
+    );
   }
   if (batch.events.length > 0) {
-    await client.insert(named('resolver.insertEvents', { table: 'events', values: batch.events.map(({ event, profileId }) => eventRow(event, profileId)), format: 'JSONEachRow' }));
+    await client.insert(
+      named('resolver.insertEvents', {
+        table: 'events',
+        values: batch.events.map(({ event, profileId }) => eventRow(event, profileId)),
+        format: 'JSONEachRow',
+      }),
+    );
   }
   return batch.events.length;
 }

@@ -22,7 +22,11 @@ export function bearerKey(request: FastifyRequest): string {
 
 /** The 403 of a known key without the scope `what` needs. */
 export function missingScope(scope: Scope, what: string): AppError {
-  return new AppError('MISSING_SCOPE', `this key lacks the ${scope} scope that ${what} needs; use a key that has it (an admin creates one with: cdp keys create --scope ${scope})`, [{ scope }]);
+  return new AppError(
+    'MISSING_SCOPE',
+    `this key lacks the ${scope} scope that ${what} needs; use a key that has it (an admin creates one with: cdp keys create --scope ${scope})`,
+    [{ scope }],
+  );
 }
 
 /**
@@ -30,7 +34,11 @@ export function missingScope(scope: Scope, what: string): AppError {
  * route (`/v1/…`) that names none: a route cannot be left open by forgetting it. A missing or unknown key is a 401;
  * a known key without the scope is a 403 that names it.
  */
-export function requireScopes(app: FastifyInstance, keys: KeyStore, options: { open?: (url: string) => boolean } = {}): void {
+export function requireScopes(
+  app: FastifyInstance,
+  keys: KeyStore,
+  options: { open?: (url: string) => boolean } = {},
+): void {
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/v1/') && !route.config?.scope && !options.open?.(route.url)) {
       throw new Error(`${route.method.toString()} ${route.url} names no scope: document it with documented({ scope })`);
@@ -44,7 +52,8 @@ export function requireScopes(app: FastifyInstance, keys: KeyStore, options: { o
     if (!key) throw new AppError('MISSING_READ_KEY', 'an API key is required: Authorization: Bearer <key>');
     const grant = await keys.check(key);
     if (!grant) throw new AppError('UNKNOWN_READ_KEY', 'the key is unknown, revoked or expired');
-    if (!allows(grant, scope)) throw missingScope(scope, `${request.method} ${request.routeOptions.url ?? request.url}`);
+    if (!allows(grant, scope))
+      throw missingScope(scope, `${request.method} ${request.routeOptions.url ?? request.url}`);
     request.grant = grant;
   });
 }

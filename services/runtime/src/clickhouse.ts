@@ -27,9 +27,18 @@ const settings = {
  * The client names, measures and logs every call (`query-names.ts`): give each one a name with `named()`. `metrics`, when
  * given, receives `cdp_clickhouse_query_seconds{query}`.
  */
-export async function createClickHouse(config: Config['clickhouse'], logger: Logger, metrics?: Metrics): Promise<ClickHouse> {
+export async function createClickHouse(
+  config: Config['clickhouse'],
+  logger: Logger,
+  metrics?: Metrics,
+): Promise<ClickHouse> {
   const log = logger.child({ component: 'clickhouse' });
-  const naming = { logger: log, metrics, slowQueryMs: config.slowQueryMs ?? 2000, requireNames: config.requireNames ?? false };
+  const naming = {
+    logger: log,
+    metrics,
+    slowQueryMs: config.slowQueryMs ?? 2000,
+    requireNames: config.requireNames ?? false,
+  };
   const { database } = config;
   let client: ClickHouseClient;
   let kind: ClickHouse['kind'];
@@ -73,7 +82,18 @@ export async function createClickHouse(config: Config['clickhouse'], logger: Log
 
 // Failures that say the store cannot answer now, not that the question was wrong: the connection (a server that is
 // down, restarting or unreachable; chDB closed), and the server's own refusals under load.
-const unreachable = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const unreachable = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 const overloaded = new Map([
   ['159', 'TIMEOUT_EXCEEDED'],
   ['202', 'TOO_MANY_SIMULTANEOUS_QUERIES'],

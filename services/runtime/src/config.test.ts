@@ -28,16 +28,24 @@ describe('loadConfig defaults', () => {
   it('keeps chDB under the data dir and uses database cdp when no ClickHouse server is given', () => {
     const config = loadConfig({});
     expect(config.dataDir).toBe(path.join(process.cwd(), '.cdp-data'));
-    expect(config.clickhouse).toMatchObject({ url: null, database: 'cdp', chdbPath: path.join(process.cwd(), '.cdp-data', 'clickhouse') });
+    expect(config.clickhouse).toMatchObject({
+      url: null,
+      database: 'cdp',
+      chdbPath: path.join(process.cwd(), '.cdp-data', 'clickhouse'),
+    });
   });
 
   it('warns of ClickHouse calls slower than 2 s and runs unnamed ones unless CDP_CLICKHOUSE_REQUIRE_NAMES is true', () => {
     expect(loadConfig({}).clickhouse).toMatchObject({ slowQueryMs: 2000, requireNames: false });
-    expect(loadConfig({ CDP_CLICKHOUSE_SLOW_QUERY_MS: '0', CDP_CLICKHOUSE_REQUIRE_NAMES: 'true' }).clickhouse).toMatchObject({ slowQueryMs: 0, requireNames: true });
-    expect(configErrorOf({ CDP_CLICKHOUSE_SLOW_QUERY_MS: '-1', CDP_CLICKHOUSE_REQUIRE_NAMES: 'yes' }).problems).toEqual([
-      expect.stringMatching(/^CDP_CLICKHOUSE_SLOW_QUERY_MS: /),
-      expect.stringMatching(/^CDP_CLICKHOUSE_REQUIRE_NAMES: /),
-    ]);
+    expect(
+      loadConfig({ CDP_CLICKHOUSE_SLOW_QUERY_MS: '0', CDP_CLICKHOUSE_REQUIRE_NAMES: 'true' }).clickhouse,
+    ).toMatchObject({ slowQueryMs: 0, requireNames: true });
+    expect(configErrorOf({ CDP_CLICKHOUSE_SLOW_QUERY_MS: '-1', CDP_CLICKHOUSE_REQUIRE_NAMES: 'yes' }).problems).toEqual(
+      [
+        expect.stringMatching(/^CDP_CLICKHOUSE_SLOW_QUERY_MS: /),
+        expect.stringMatching(/^CDP_CLICKHOUSE_REQUIRE_NAMES: /),
+      ],
+    );
   });
 
   it('puts the chDB path under a data dir given in CDP_DATA_DIR', () => {
@@ -48,13 +56,23 @@ describe('loadConfig defaults', () => {
 
   it('has no seed keys unless CDP_WRITE_KEY, CDP_READ_KEY or CDP_ADMIN_KEY is set', () => {
     expect(loadConfig({}).seedKeys).toEqual({ write: undefined, read: undefined, admin: undefined });
-    const seeded = { CDP_WRITE_KEY: 'wk_seeded_write_0001', CDP_READ_KEY: 'rk_seeded_read_0001', CDP_ADMIN_KEY: 'ak_seeded_admin_0001' };
-    expect(loadConfig(seeded).seedKeys).toEqual({ write: seeded.CDP_WRITE_KEY, read: seeded.CDP_READ_KEY, admin: seeded.CDP_ADMIN_KEY });
+    const seeded = {
+      CDP_WRITE_KEY: 'wk_seeded_write_0001',
+      CDP_READ_KEY: 'rk_seeded_read_0001',
+      CDP_ADMIN_KEY: 'ak_seeded_admin_0001',
+    };
+    expect(loadConfig(seeded).seedKeys).toEqual({
+      write: seeded.CDP_WRITE_KEY,
+      read: seeded.CDP_READ_KEY,
+      admin: seeded.CDP_ADMIN_KEY,
+    });
   });
 
   it('refuses a seeded key shorter than 16 characters, naming the variable', () => {
     for (const name of ['CDP_WRITE_KEY', 'CDP_READ_KEY', 'CDP_ADMIN_KEY']) {
-      expect(() => loadConfig({ [name]: 'short-key-15chr' }), name).toThrow(new RegExp(`${name}.*at least 16 characters`));
+      expect(() => loadConfig({ [name]: 'short-key-15chr' }), name).toThrow(
+        new RegExp(`${name}.*at least 16 characters`),
+      );
     }
     expect(loadConfig({ CDP_READ_KEY: 'long-enough-16ch' }).seedKeys.read).toBe('long-enough-16ch');
   });
@@ -71,7 +89,11 @@ describe('loadConfig parsing', () => {
   });
 
   it('reads a numeric PORT and a ClickHouse server URL', () => {
-    const config = loadConfig({ PORT: '9000', CLICKHOUSE_URL: 'http://clickhouse:8123', CLICKHOUSE_DATABASE: 'analytics' });
+    const config = loadConfig({
+      PORT: '9000',
+      CLICKHOUSE_URL: 'http://clickhouse:8123',
+      CLICKHOUSE_DATABASE: 'analytics',
+    });
     expect(config.port).toBe(9000);
     expect(config.clickhouse.url).toBe('http://clickhouse:8123');
     expect(config.clickhouse.database).toBe('analytics');
@@ -80,7 +102,13 @@ describe('loadConfig parsing', () => {
 
 describe('loadConfig empty variables', () => {
   it('treats empty optional variables as unset', () => {
-    const config = loadConfig({ KAFKA_BROKERS: '', CLICKHOUSE_URL: '', CLICKHOUSE_USER: '', CDP_CHDB_PATH: '', CDP_WRITE_KEY: '  ' });
+    const config = loadConfig({
+      KAFKA_BROKERS: '',
+      CLICKHOUSE_URL: '',
+      CLICKHOUSE_USER: '',
+      CDP_CHDB_PATH: '',
+      CDP_WRITE_KEY: '  ',
+    });
     expect(config.kafka).toBeNull();
     expect(config.clickhouse.url).toBeNull();
     expect(config.clickhouse.user).toBeUndefined();
@@ -89,14 +117,20 @@ describe('loadConfig empty variables', () => {
   });
 
   // Deployment templates often render an unset value as VAR=; that must mean "use the default", not "use ''".
-  it.each(['PORT', 'HOST', 'LOG_LEVEL', 'CDP_DATA_DIR', 'KAFKA_CLIENT_ID', 'CDP_TOPIC_PARTITIONS', 'CLICKHOUSE_DATABASE', 'CDP_RESOLVER_BATCH_SIZE'])(
-    'falls back to the default when %s is the empty string',
-    (variable) => {
-      // A broker is set so that KAFKA_CLIENT_ID shows up in the result.
-      const base = { KAFKA_BROKERS: 'kafka:9092' };
-      expect(loadConfig({ ...base, [variable]: '' })).toEqual(loadConfig(base));
-    },
-  );
+  it.each([
+    'PORT',
+    'HOST',
+    'LOG_LEVEL',
+    'CDP_DATA_DIR',
+    'KAFKA_CLIENT_ID',
+    'CDP_TOPIC_PARTITIONS',
+    'CLICKHOUSE_DATABASE',
+    'CDP_RESOLVER_BATCH_SIZE',
+  ])('falls back to the default when %s is the empty string', (variable) => {
+    // A broker is set so that KAFKA_CLIENT_ID shows up in the result.
+    const base = { KAFKA_BROKERS: 'kafka:9092' };
+    expect(loadConfig({ ...base, [variable]: '' })).toEqual(loadConfig(base));
+  });
 
   it('never gives a Kafka config with no brokers when KAFKA_BROKERS holds only commas', () => {
     // Either reading it as unset (embedded log) or refusing it is fine; an empty broker list is not.
@@ -143,30 +177,45 @@ describe('ingest edge settings', () => {
   });
 
   it('splits CDP_TRUSTED_PROXIES into addresses and CIDRs and reads the limits', () => {
-    const config = loadConfig({ CDP_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,::1', CDP_RATE_LIMIT_PER_SECOND: '0', CDP_MAX_HEAP_USED_MB: '512' });
+    const config = loadConfig({
+      CDP_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,::1',
+      CDP_RATE_LIMIT_PER_SECOND: '0',
+      CDP_MAX_HEAP_USED_MB: '512',
+    });
     expect(config.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
     expect(config.ingest.rateLimitPerSecond).toBe(0);
     expect(config.ingest.maxHeapUsedBytes).toBe(512 * 1024 * 1024);
   });
 
   it('refuses a trusted proxy that is no address', () => {
-    expect(configErrorOf({ CDP_TRUSTED_PROXIES: 'proxy.example.com' }).problems[0]).toMatch(/^CDP_TRUSTED_PROXIES: .*CIDR/);
+    expect(configErrorOf({ CDP_TRUSTED_PROXIES: 'proxy.example.com' }).problems[0]).toMatch(
+      /^CDP_TRUSTED_PROXIES: .*CIDR/,
+    );
   });
 });
 
 describe('identity settings', () => {
   it('starts from the default limits and overrides the types given', () => {
     expect(loadConfig({}).identityLimits).toEqual({ email: 5, phone: 5, anonymous_id: 100 });
-    expect(loadConfig({ CDP_IDENTITY_LIMITS: 'anonymous_id=20, email=2' }).identityLimits).toEqual({ email: 2, phone: 5, anonymous_id: 20 });
+    expect(loadConfig({ CDP_IDENTITY_LIMITS: 'anonymous_id=20, email=2' }).identityLimits).toEqual({
+      email: 2,
+      phone: 5,
+      anonymous_id: 20,
+    });
   });
 
   it('names a limit it cannot read', () => {
-    expect(() => loadConfig({ CDP_IDENTITY_LIMITS: 'user_id=2' })).toThrow(/CDP_IDENTITY_LIMITS.*user_id=2 is not TYPE=N/);
+    expect(() => loadConfig({ CDP_IDENTITY_LIMITS: 'user_id=2' })).toThrow(
+      /CDP_IDENTITY_LIMITS.*user_id=2 is not TYPE=N/,
+    );
     expect(() => loadConfig({ CDP_IDENTITY_LIMITS: 'email=0' })).toThrow(/CDP_IDENTITY_LIMITS/);
   });
 
   it('reads the blocklist as comma-separated values', () => {
-    expect(loadConfig({ CDP_IDENTITY_BLOCKLIST: 'khongco@cuahang.vn, +84900001111' }).identityBlocklist).toEqual(['khongco@cuahang.vn', '+84900001111']);
+    expect(loadConfig({ CDP_IDENTITY_BLOCKLIST: 'khongco@cuahang.vn, +84900001111' }).identityBlocklist).toEqual([
+      'khongco@cuahang.vn',
+      '+84900001111',
+    ]);
     expect(loadConfig({}).identityBlocklist).toEqual([]);
   });
 });
@@ -180,6 +229,9 @@ describe('privacy settings', () => {
 
   it('needs the Analytics consent category by default, and takes a list', () => {
     expect(loadConfig({}).consentCategories).toEqual(['Analytics']);
-    expect(loadConfig({ CDP_CONSENT_CATEGORIES: 'Analytics, C0002' }).consentCategories).toEqual(['Analytics', 'C0002']);
+    expect(loadConfig({ CDP_CONSENT_CATEGORIES: 'Analytics, C0002' }).consentCategories).toEqual([
+      'Analytics',
+      'C0002',
+    ]);
   });
 });

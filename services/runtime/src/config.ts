@@ -21,10 +21,16 @@ const identityLimits = z
   .default('')
   .transform((text, context) => {
     const limits: Record<string, number> = { ...defaultIdentityLimits };
-    for (const part of text.split(',').map((item) => item.trim()).filter(Boolean)) {
+    for (const part of text
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean)) {
       const match = /^(email|phone|anonymous_id)=(\d+)$/.exec(part);
       if (!match || Number(match[2]) < 1) {
-        context.addIssue({ code: 'custom', message: `${part} is not TYPE=N with TYPE one of email, phone, anonymous_id and N at least 1` });
+        context.addIssue({
+          code: 'custom',
+          message: `${part} is not TYPE=N with TYPE one of email, phone, anonymous_id and N at least 1`,
+        });
         return z.NEVER;
       }
       limits[match[1] as string] = Number(match[2]);
@@ -44,11 +50,19 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CDP_DATA_DIR: z.string().default('.cdp-data'),
   KAFKA_BROKERS: optionalString
-    .transform((value) => value?.split(',').map((broker) => broker.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        ?.split(',')
+        .map((broker) => broker.trim())
+        .filter(Boolean),
+    )
     .refine((brokers) => brokers === undefined || brokers.length > 0, 'must name at least one broker as host:port'),
   KAFKA_CLIENT_ID: z.string().default('cdp'),
   CDP_TOPIC_PARTITIONS: positiveInt(6),
-  CDP_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold letters, digits, dot, underscore, dash').default(''),
+  CDP_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'may hold letters, digits, dot, underscore, dash')
+    .default(''),
   CLICKHOUSE_URL: optionalString.pipe(z.url({ message: 'must be a URL such as http://localhost:8123' }).optional()),
   CLICKHOUSE_USER: optionalString,
   CLICKHOUSE_PASSWORD: optionalString,
@@ -71,27 +85,55 @@ export const configSchema = z.object({
   CDP_CONSENT_CATEGORIES: z
     .string()
     .default('Analytics')
-    .transform((text) => text.split(',').map((value) => value.trim()).filter(Boolean)),
+    .transform((text) =>
+      text
+        .split(',')
+        .map((value) => value.trim())
+        .filter(Boolean),
+    ),
   CDP_TRUST_ALL_SOURCES: z.enum(['true', 'false']).default('false'),
   CDP_DEDUPE_WINDOW_HOURS: positiveInt(24),
   CDP_DEDUPE_MAX_IDS: positiveInt(500_000),
   CDP_IDENTITY_BLOCKLIST: z
     .string()
     .default('')
-    .transform((text) => text.split(',').map((value) => value.trim()).filter(Boolean)),
+    .transform((text) =>
+      text
+        .split(',')
+        .map((value) => value.trim())
+        .filter(Boolean),
+    ),
   CDP_SEGMENTS_INTERVAL_MS: positiveInt(300000),
   CDP_SEGMENTS_FOLLOW: z.enum(['true', 'false']).default('true'),
   CDP_SEGMENTS_SWEEP_MS: positiveInt(60000),
   CDP_SHUTDOWN_TIMEOUT_MS: positiveInt(15000),
   CDP_TRUSTED_PROXIES: optionalString
-    .transform((value) => value?.split(',').map((entry) => entry.trim()).filter(Boolean) ?? [])
-    .refine((entries) => entries.every((entry) => addressOrCidr.test(entry)), 'must be comma-separated IP addresses or CIDRs such as 10.0.0.0/8'),
+    .transform(
+      (value) =>
+        value
+          ?.split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean) ?? [],
+    )
+    .refine(
+      (entries) => entries.every((entry) => addressOrCidr.test(entry)),
+      'must be comma-separated IP addresses or CIDRs such as 10.0.0.0/8',
+    ),
   CDP_RATE_LIMIT_PER_SECOND: nonNegativeInt(10000),
   CDP_MAX_EVENT_LOOP_DELAY_MS: nonNegativeInt(1000),
   CDP_MAX_HEAP_USED_MB: nonNegativeInt(0),
   CDP_DESTINATIONS_ALLOW: optionalString
-    .transform((value) => value?.split(',').map((entry) => entry.trim()).filter(Boolean) ?? [])
-    .refine((entries) => entries.every((entry) => addressOrCidr.test(entry)), 'must be comma-separated IP addresses or CIDRs such as 127.0.0.0/8,::1/128'),
+    .transform(
+      (value) =>
+        value
+          ?.split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean) ?? [],
+    )
+    .refine(
+      (entries) => entries.every((entry) => addressOrCidr.test(entry)),
+      'must be comma-separated IP addresses or CIDRs such as 127.0.0.0/8,::1/128',
+    ),
   CDP_DESTINATIONS_POLL_MS: positiveInt(1000),
   CDP_DESTINATIONS_TIMEOUT_MS: positiveInt(10000),
   CDP_DESTINATIONS_BACKOFF_BASE_MS: positiveInt(1000),

@@ -10,8 +10,15 @@ import { createMetrics } from './metrics';
 const logger = createLogger({ level: 'silent' });
 const apps: FastifyInstance[] = [];
 
-async function server(options: { readiness?: Record<string, ReadinessCheck>; bodyLimit?: number } = {}): Promise<FastifyInstance> {
-  const app = await createHttpServer({ logger, metrics: createMetrics(), readiness: options.readiness ?? {}, bodyLimit: options.bodyLimit });
+async function server(
+  options: { readiness?: Record<string, ReadinessCheck>; bodyLimit?: number } = {},
+): Promise<FastifyInstance> {
+  const app = await createHttpServer({
+    logger,
+    metrics: createMetrics(),
+    readiness: options.readiness ?? {},
+    bodyLimit: options.bodyLimit,
+  });
   apps.push(app);
   return app;
 }
@@ -47,11 +54,20 @@ describe('errors', () => {
   });
 
   it.each([
-    ['a server that refuses connections', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' })],
+    [
+      'a server that refuses connections',
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' }),
+    ],
     ['a request that timed out', new Error('Timeout error.')],
     ['a closed chDB connection', new Error('ChdbConnection is closed')],
-    ['a server out of memory', new ClickHouseError({ message: 'Memory limit (total) exceeded', code: '241', type: 'MEMORY_LIMIT_EXCEEDED' })],
-    ['a failure caused by a reset connection', new Error('request failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) })],
+    [
+      'a server out of memory',
+      new ClickHouseError({ message: 'Memory limit (total) exceeded', code: '241', type: 'MEMORY_LIMIT_EXCEEDED' }),
+    ],
+    [
+      'a failure caused by a reset connection',
+      new Error('request failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }),
+    ],
   ])('answers %s with 503 STORE_UNAVAILABLE and Retry-After', async (_name, failure) => {
     const app = await server();
     app.get('/v1/analytics/kpis', async () => {
@@ -86,7 +102,7 @@ describe('errors', () => {
     expect(response.body).not.toMatch(/\bat .*\.ts:\d+/);
   });
 
-  it('answers a SyntaxError from the route\'s own code with 500, since the client sent valid JSON', async () => {
+  it("answers a SyntaxError from the route's own code with 500, since the client sent valid JSON", async () => {
     const app = await server();
     app.get('/profile', async () => JSON.parse('{"stored": ') as unknown);
     const response = await app.inject({ method: 'GET', url: '/profile' });
@@ -117,34 +133,66 @@ describe('errors', () => {
 
   it('answers a body that fails the route schema with 400 INVALID_REQUEST, every problem at its path', async () => {
     const app = await server();
-    app.post('/named', { schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } } } } } }, async () => ({}));
+    app.post(
+      '/named',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            required: ['name'],
+            properties: { name: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } } },
+          },
+        },
+      },
+      async () => ({}),
+    );
     const missing = await app.inject({ method: 'POST', url: '/named', payload: { other: 1 } });
     expect(missing.statusCode).toBe(400);
-    expect(missing.json()).toEqual({ code: 'INVALID_REQUEST', message: "(body): must have required property 'name'", errors: [{ path: '', message: "must have required property 'name'" }] });
-    const wrong = await app.inject({ method: 'POST', url: '/named', payload: { name: 'a', tags: ['x', { not: 'a string' }] } });
-    expect(wrong.json()).toEqual({ code: 'INVALID_REQUEST', message: 'tags.1: must be string', errors: [{ path: 'tags.1', message: 'must be string' }] });
+    expect(missing.json()).toEqual({
+      code: 'INVALID_REQUEST',
+      message: "(body): must have required property 'name'",
+      errors: [{ path: '', message: "must have required property 'name'" }],
+    });
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/named',
+      payload: { name: 'a', tags: ['x', { not: 'a string' }] },
+    });
+    expect(wrong.json()).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'tags.1: must be string',
+      errors: [{ path: 'tags.1', message: 'must be string' }],
+    });
   });
 
-  it('answers a handler\'s own check with the same 400 as a schema\'s', async () => {
+  it("answers a handler's own check with the same 400 as a schema's", async () => {
     const app = await server();
     app.get('/zone', async () => {
       throw invalidInput([{ path: 'tz', message: 'unknown time zone' }], { part: 'querystring' });
     });
     const response = await app.inject({ method: 'GET', url: '/zone' });
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({ code: 'INVALID_REQUEST', message: 'tz: unknown time zone', errors: [{ path: 'tz', message: 'unknown time zone' }] });
+    expect(response.json()).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'tz: unknown time zone',
+      errors: [{ path: 'tz', message: 'unknown time zone' }],
+    });
   });
 });
 
 describe('request bodies', () => {
   it('passes a well-formed JSON body to the route', async () => {
-    const response = await (await echoServer()).inject({ method: 'POST', url: '/echo', payload: { event: 'Signed Up' } });
+    const response = await (
+      await echoServer()
+    ).inject({ method: 'POST', url: '/echo', payload: { event: 'Signed Up' } });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ received: { event: 'Signed Up' } });
   });
 
   it('answers a malformed JSON body with 400 INVALID_JSON', async () => {
-    const response = await (await echoServer()).inject({
+    const response = await (
+      await echoServer()
+    ).inject({
       method: 'POST',
       url: '/echo',
       headers: { 'content-type': 'application/json' },
@@ -155,14 +203,18 @@ describe('request bodies', () => {
   });
 
   it('answers an empty JSON body with 400 INVALID_JSON', async () => {
-    const response = await (await echoServer()).inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '' });
+    const response = await (
+      await echoServer()
+    ).inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '' });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ code: 'INVALID_JSON' });
   });
 
   it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE', async () => {
     const payload = JSON.stringify({ note: 'x'.repeat(200) });
-    const response = await (await echoServer(64)).inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
+    const response = await (
+      await echoServer(64)
+    ).inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
     expect(response.statusCode).toBe(413);
     expect(response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
@@ -170,12 +222,16 @@ describe('request bodies', () => {
   it('accepts a body just under the limit', async () => {
     const payload = JSON.stringify({ note: 'x'.repeat(40) });
     expect(payload.length).toBeLessThan(64);
-    const response = await (await echoServer(64)).inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
+    const response = await (
+      await echoServer(64)
+    ).inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
     expect(response.statusCode).toBe(200);
   });
 
   it('answers an unsupported content type with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-    const response = await (await echoServer()).inject({
+    const response = await (
+      await echoServer()
+    ).inject({
       method: 'POST',
       url: '/echo',
       headers: { 'content-type': 'application/xml' },
@@ -208,7 +264,9 @@ describe('health and readiness', () => {
   });
 
   it('is not ready with 503 when a check rejects', async () => {
-    const app = await server({ readiness: { log: async () => true, clickhouse: () => Promise.reject(new Error('connection refused')) } });
+    const app = await server({
+      readiness: { log: async () => true, clickhouse: () => Promise.reject(new Error('connection refused')) },
+    });
     const response = await app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({ status: 'not ready', checks: { log: true, clickhouse: false } });
@@ -233,7 +291,9 @@ describe('metrics', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain/);
     expect(response.body).toContain('# TYPE cdp_http_request_duration_seconds histogram');
-    expect(response.body).toContain('cdp_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 1');
+    expect(response.body).toContain(
+      'cdp_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 1',
+    );
   });
 
   it('records an unknown route under one label instead of its path', async () => {
@@ -241,6 +301,8 @@ describe('metrics', () => {
     await app.inject({ method: 'GET', url: '/random-123' });
     const response = await app.inject({ method: 'GET', url: '/metrics' });
     expect(response.body).not.toContain('random-123');
-    expect(response.body).toMatch(/cdp_http_request_duration_seconds_count\{method="GET",route="[^"]*",status="404"\} 1/);
+    expect(response.body).toMatch(
+      /cdp_http_request_duration_seconds_count\{method="GET",route="[^"]*",status="404"\} 1/,
+    );
   });
 });

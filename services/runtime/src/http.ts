@@ -60,9 +60,14 @@ declare module 'fastify' {
  * The one 400 for input that fails a route's schema or a handler's own check: every problem at its dotted path in
  * `errors`, and all of them in the message, `(body)` (or the part's name) standing for the part itself.
  */
-export function invalidInput(problems: InputProblem[], options: { part?: string; answer?: InvalidInputAnswer } = {}): AppError {
+export function invalidInput(
+  problems: InputProblem[],
+  options: { part?: string; answer?: InvalidInputAnswer } = {},
+): AppError {
   const { code, lead } = options.answer ?? { code: 'INVALID_REQUEST' };
-  const listed = problems.map((problem) => `${problem.path || `(${options.part ?? 'body'})`}: ${problem.message}`).join('; ');
+  const listed = problems
+    .map((problem) => `${problem.path || `(${options.part ?? 'body'})`}: ${problem.message}`)
+    .join('; ');
   return new AppError(code, lead ? `${lead}: ${listed}` : listed, problems);
 }
 
@@ -82,8 +87,12 @@ const dottedPath = (pointer: string) =>
 /** The problems of a request part that failed its route schema (zod or JSON Schema), or null for any other error. */
 function validationProblems(error: unknown): { part: string; problems: InputProblem[] } | null {
   const failure = error as Partial<FastifyError>;
-  if (failure.code !== 'FST_ERR_VALIDATION' || !Array.isArray(failure.validation) || failure.validation.length === 0) return null;
-  const problems = failure.validation.map((issue) => ({ path: dottedPath(issue.instancePath), message: issue.message ?? 'is not valid' }));
+  if (failure.code !== 'FST_ERR_VALIDATION' || !Array.isArray(failure.validation) || failure.validation.length === 0)
+    return null;
+  const problems = failure.validation.map((issue) => ({
+    path: dottedPath(issue.instancePath),
+    message: issue.message ?? 'is not valid',
+  }));
   return { part: failure.validationContext ?? 'body', problems };
 }
 
@@ -91,11 +100,21 @@ function validationProblems(error: unknown): { part: string; problems: InputProb
  * Turns anything thrown in a request into { status, body }; only a fault of ours is a 500. `invalid` is how the
  * route answers input that fails its schemas.
  */
-export function errorResponse(error: unknown, invalid?: InvalidInputAnswer): { status: number; body: Record<string, unknown>; retryAfter?: number } {
+export function errorResponse(
+  error: unknown,
+  invalid?: InvalidInputAnswer,
+): { status: number; body: Record<string, unknown>; retryAfter?: number } {
   const validation = validationProblems(error);
   if (validation) return errorResponse(invalidInput(validation.problems, { part: validation.part, answer: invalid }));
   if (!(error instanceof AppError) && isStoreUnavailable(error)) {
-    return errorResponse(new AppError('STORE_UNAVAILABLE', 'the analytics store (ClickHouse) does not answer right now; try again shortly', undefined, storeRetryAfterSeconds));
+    return errorResponse(
+      new AppError(
+        'STORE_UNAVAILABLE',
+        'the analytics store (ClickHouse) does not answer right now; try again shortly',
+        undefined,
+        storeRetryAfterSeconds,
+      ),
+    );
   }
   if (error instanceof AppError) {
     const body: Record<string, unknown> = { code: error.code, message: error.message };
@@ -105,8 +124,13 @@ export function errorResponse(error: unknown, invalid?: InvalidInputAnswer): { s
   const fastifyError = error as Partial<FastifyError>;
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const code: ErrorCode = (fastifyError.code && fastifyCodes[fastifyError.code]) || (status === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_REQUEST');
-    const message = error instanceof SyntaxError ? `body is not valid JSON: ${error.message}` : (fastifyError.message ?? 'bad request');
+    const code: ErrorCode =
+      (fastifyError.code && fastifyCodes[fastifyError.code]) ||
+      (status === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_REQUEST');
+    const message =
+      error instanceof SyntaxError
+        ? `body is not valid JSON: ${error.message}`
+        : (fastifyError.message ?? 'bad request');
     return { status, body: { code, message } };
   }
   return { status: 500, body: { code: 'INTERNAL', message: 'internal error' } };
@@ -116,7 +140,13 @@ const healthDoc = documented({
   summary: 'Liveness',
   description: 'Answers as long as the process serves HTTP; says nothing about its dependencies (see `/readyz`).',
   tags: ['operations'],
-  responses: { 200: jsonReply('The process is alive', { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } }, { status: 'ok' }) },
+  responses: {
+    200: jsonReply(
+      'The process is alive',
+      { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } },
+      { status: 'ok' },
+    ),
+  },
 });
 
 const readinessSchema = {
@@ -125,7 +155,8 @@ const readinessSchema = {
     status: { type: 'string', enum: ['ready', 'not ready'] },
     checks: {
       type: 'object',
-      description: 'Each dependency (event log, ClickHouse) and whether it answers, and each event-log consumer (`consumer:<group>`) and whether it still consumes.',
+      description:
+        'Each dependency (event log, ClickHouse) and whether it answers, and each event-log consumer (`consumer:<group>`) and whether it still consumes.',
       additionalProperties: { type: 'boolean' },
     },
   },
@@ -133,11 +164,18 @@ const readinessSchema = {
 
 const readinessDoc = documented({
   summary: 'Readiness',
-  description: 'Whether every dependency of the services in this process answers; load balancers send traffic only when it is 200.',
+  description:
+    'Whether every dependency of the services in this process answers; load balancers send traffic only when it is 200.',
   tags: ['operations'],
   responses: {
-    200: jsonReply('Every dependency answers', readinessSchema, { status: 'ready', checks: { log: true, clickhouse: true } }),
-    503: jsonReply('A dependency does not answer', readinessSchema, { status: 'not ready', checks: { log: true, clickhouse: false } }),
+    200: jsonReply('Every dependency answers', readinessSchema, {
+      status: 'ready',
+      checks: { log: true, clickhouse: true },
+    }),
+    503: jsonReply('A dependency does not answer', readinessSchema, {
+      status: 'not ready',
+      checks: { log: true, clickhouse: false },
+    }),
   },
 });
 
@@ -151,7 +189,8 @@ const metricsDoc = documented({
       content: {
         'text/plain': {
           schema: { type: 'string' },
-          example: '# TYPE cdp_http_request_duration_seconds histogram\ncdp_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 1\n',
+          example:
+            '# TYPE cdp_http_request_duration_seconds histogram\ncdp_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 1\n',
         },
       },
     },
@@ -181,7 +220,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     // A 503 of ours (overload, log or store down) is expected under pressure: one line without a stack, not an error report.
     // The route's pattern, never its URL: a profile lookup's path names the customer (`/v1/profiles/email:…`).
     const route = `${request.method} ${request.routeOptions.url ?? '(no route)'}`;
-    if (status === 503) request.log.warn({ code: body.code, route, reason: redactedText(error instanceof Error ? error.message : String(error)) }, String(body.message));
+    if (status === 503)
+      request.log.warn(
+        { code: body.code, route, reason: redactedText(error instanceof Error ? error.message : String(error)) },
+        String(body.message),
+      );
     else if (status >= 500) request.log.error({ err: error, route }, 'request failed');
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     return reply.status(status).send(body);
@@ -205,7 +248,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   app.get('/readyz', readinessDoc, async (_request, reply) => {
     const entries = await Promise.all(
-      Object.entries({ ...options.readiness, ...options.currentReadiness?.() }).map(async ([name, check]) => [name, await Promise.resolve().then(check).catch(() => false)] as const),
+      Object.entries({ ...options.readiness, ...options.currentReadiness?.() }).map(
+        async ([name, check]) =>
+          [
+            name,
+            await Promise.resolve()
+              .then(check)
+              .catch(() => false),
+          ] as const,
+      ),
     );
     const checks = Object.fromEntries(entries);
     const ready = entries.every(([, ok]) => ok);

@@ -41,15 +41,18 @@ describe('key store', () => {
     const key = await store.create({ source: 'website', scopes: ['write'] });
     expect(key).toMatch(/^wk_/);
     expect(await store.verify('write', key)).toBe('website');
-    for (const scope of scopes.filter((name) => name !== 'write')) expect(await store.verify(scope, key), scope).toBeNull();
+    for (const scope of scopes.filter((name) => name !== 'write'))
+      expect(await store.verify(scope, key), scope).toBeNull();
   });
 
   it('verifies a read key for every read and no write', async () => {
     const { store } = await openStore();
     const key = await store.create({ source: 'dashboard', scopes: readScopes });
     expect(key).toMatch(/^rk_/);
-    for (const scope of ['analytics', 'profiles', 'audiences'] as const) expect(await store.verify(scope, key), scope).toBe('dashboard');
-    for (const scope of ['write', 'segments:write', 'admin'] as const) expect(await store.verify(scope, key), scope).toBeNull();
+    for (const scope of ['analytics', 'profiles', 'audiences'] as const)
+      expect(await store.verify(scope, key), scope).toBe('dashboard');
+    for (const scope of ['write', 'segments:write', 'admin'] as const)
+      expect(await store.verify(scope, key), scope).toBeNull();
   });
 
   it('grants exactly the scopes a key was made with, and an admin key every scope', async () => {
@@ -71,7 +74,13 @@ describe('key store', () => {
       key_prefix: key.slice(0, 10),
       created_at: toClickHouseTime(Date.now()),
     });
-    await clickhouse.client.insert(named('test.insertKeysBeforeScopes', { table: 'api_keys', values: [stored('rk_from_before_scopes', 'read'), stored('wk_from_before_scopes', 'write')], format: 'JSONEachRow' }));
+    await clickhouse.client.insert(
+      named('test.insertKeysBeforeScopes', {
+        table: 'api_keys',
+        values: [stored('rk_from_before_scopes', 'read'), stored('wk_from_before_scopes', 'write')],
+        format: 'JSONEachRow',
+      }),
+    );
     expect((await store.check('rk_from_before_scopes'))?.scopes).toEqual(readScopes);
     expect(await store.verify('segments:write', 'rk_from_before_scopes')).toBeNull();
     expect((await store.check('wk_from_before_scopes'))?.scopes).toEqual(['write', 'trusted']);
@@ -81,7 +90,8 @@ describe('key store', () => {
     const clickhouse = await openDatabase();
     // The schema as it was before the migration that made write keys trusted.
     const before = mkdtempSync(path.join(os.tmpdir(), 'cdp-keys-migrations-'));
-    for (const file of readdirSync(clickhouseMigrationsDir)) if (file < '0023') copyFileSync(new URL(file, clickhouseMigrationsDir), path.join(before, file));
+    for (const file of readdirSync(clickhouseMigrationsDir))
+      if (file < '0023') copyFileSync(new URL(file, clickhouseMigrationsDir), path.join(before, file));
     await migrate(clickhouse.client, before, logger);
     rmSync(before, { recursive: true, force: true });
     const store = createKeyStore(clickhouse.client);
@@ -125,7 +135,9 @@ describe('key store', () => {
   it('stores the SHA-256 of a key, never the key itself', async () => {
     const { clickhouse, store } = await openStore();
     const key = await store.create({ source: 'website', scopes: ['write'] });
-    const result = await clickhouse.client.query(named('test.readKeys', { query: 'SELECT * FROM api_keys', format: 'JSONEachRow' }));
+    const result = await clickhouse.client.query(
+      named('test.readKeys', { query: 'SELECT * FROM api_keys', format: 'JSONEachRow' }),
+    );
     const rows = await result.json<Record<string, unknown>>();
     expect(rows).toHaveLength(1);
     const values = Object.values(rows[0] ?? {}).map(String);
@@ -142,8 +154,20 @@ describe('key store', () => {
     expect(listed).toHaveLength(2);
     expect(listed).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ prefix: writeKey.slice(0, 10), scopes: ['write'], source: 'website', expiresAt: null, revoked: false }),
-        expect.objectContaining({ prefix: readKey.slice(0, 10), scopes: readScopes, source: 'dashboard', expiresAt: null, revoked: false }),
+        expect.objectContaining({
+          prefix: writeKey.slice(0, 10),
+          scopes: ['write'],
+          source: 'website',
+          expiresAt: null,
+          revoked: false,
+        }),
+        expect.objectContaining({
+          prefix: readKey.slice(0, 10),
+          scopes: readScopes,
+          source: 'dashboard',
+          expiresAt: null,
+          revoked: false,
+        }),
       ]),
     );
   });
@@ -164,11 +188,23 @@ describe('key store', () => {
   it('revokes a key made by a host whose clock ran ahead of the revoking one', async () => {
     const { clickhouse, store } = await openStore();
     const ahead = toClickHouseTime(Date.now() + 3_600_000);
-    await clickhouse.client.insert(named('test.insertKeys', {
-      table: 'api_keys',
-      values: [{ key_hash: createHash('sha256').update('wk_made_an_hour_ahead').digest('hex'), kind: 'write', scopes: ['write'], source: 'ahead', key_prefix: 'wk_made_an', created_at: ahead, updated_at: ahead }],
-      format: 'JSONEachRow',
-    }));
+    await clickhouse.client.insert(
+      named('test.insertKeys', {
+        table: 'api_keys',
+        values: [
+          {
+            key_hash: createHash('sha256').update('wk_made_an_hour_ahead').digest('hex'),
+            kind: 'write',
+            scopes: ['write'],
+            source: 'ahead',
+            key_prefix: 'wk_made_an',
+            created_at: ahead,
+            updated_at: ahead,
+          },
+        ],
+        format: 'JSONEachRow',
+      }),
+    );
     expect(await store.verify('write', 'wk_made_an_hour_ahead')).toBe('ahead');
     expect(await store.revoke('wk_made_an')).toBe(1);
     expect(await store.verify('write', 'wk_made_an_hour_ahead')).toBeNull();
@@ -191,10 +227,12 @@ describe('key store', () => {
     expect(await store.verify('write', 'wk_not_yet')).toBeNull();
     const elsewhere = createKeyStore((await openDatabase(clickhouse.database)).client);
     const key = await elsewhere.create({ source: 'cli', scopes: ['write'] });
-    expect(await waitFor(() => store.verify('write', key), { timeoutMs: 15_000, what: 'the key made elsewhere' })).toBe('cli');
+    expect(await waitFor(() => store.verify('write', key), { timeoutMs: 15_000, what: 'the key made elsewhere' })).toBe(
+      'cli',
+    );
   });
 
-  it('keeps answering known keys from its last load while ClickHouse is down, and fails a key it cannot check as the store\'s failure', async () => {
+  it("keeps answering known keys from its last load while ClickHouse is down, and fails a key it cannot check as the store's failure", async () => {
     const clickhouse = await openDatabase();
     await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
     let clock = Date.now();
@@ -225,7 +263,11 @@ describe('ensureInitialKeys', () => {
     expect(await store.verify('profiles', created.read ?? '')).toBe('default');
     expect(await store.verify('segments:write', created.read ?? '')).toBeNull();
     expect(await store.verify('admin', created.admin ?? '')).toBe('default');
-    expect((await store.list()).map((info) => info.scopes.join(',')).sort()).toEqual(['admin', 'analytics,profiles,audiences', 'write,trusted']);
+    expect((await store.list()).map((info) => info.scopes.join(',')).sort()).toEqual([
+      'admin',
+      'analytics,profiles,audiences',
+      'write,trusted',
+    ]);
   });
 
   it('creates nothing the second time', async () => {
@@ -237,14 +279,22 @@ describe('ensureInitialKeys', () => {
 
   it('stores seeded keys instead of making random ones, once', async () => {
     const { store } = await openStore();
-    const seed = { write: 'wk_seeded_write_key_0001', read: 'rk_seeded_read_key_0001', admin: 'ak_seeded_admin_key_0001' };
+    const seed = {
+      write: 'wk_seeded_write_key_0001',
+      read: 'rk_seeded_read_key_0001',
+      admin: 'ak_seeded_admin_key_0001',
+    };
     expect(await ensureInitialKeys(store, seed)).toEqual({});
     expect(await store.verify('write', seed.write)).toBe('default');
     expect(await store.verify('analytics', seed.read)).toBe('default');
     expect(await store.verify('admin', seed.admin)).toBe('default');
 
     expect(await ensureInitialKeys(store, seed)).toEqual({});
-    expect((await store.list()).map((info) => info.prefix).sort()).toEqual([seed.admin.slice(0, 10), seed.read.slice(0, 10), seed.write.slice(0, 10)]);
+    expect((await store.list()).map((info) => info.prefix).sort()).toEqual([
+      seed.admin.slice(0, 10),
+      seed.read.slice(0, 10),
+      seed.write.slice(0, 10),
+    ]);
   });
 
   it('makes a random key only for the kind that has no seed', async () => {

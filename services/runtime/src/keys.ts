@@ -17,7 +17,11 @@ export type Scope = (typeof scopes)[number];
 export const readScopes: readonly Scope[] = ['analytics', 'profiles', 'audiences'];
 
 /** The kinds of key a first start makes sure exist, and the scopes each holds. */
-export const initialKeyScopes = { write: ['write', 'trusted'], read: readScopes, admin: ['admin'] } as const satisfies Record<string, readonly Scope[]>;
+export const initialKeyScopes = {
+  write: ['write', 'trusted'],
+  read: readScopes,
+  admin: ['admin'],
+} as const satisfies Record<string, readonly Scope[]>;
 export type InitialKey = keyof typeof initialKeyScopes;
 
 /** A seeded key shorter than this is refused: it could be guessed. */
@@ -60,11 +64,19 @@ export interface KeyStore {
 }
 
 /** Whether a grant allows `scope`: it holds it, or it is an admin's. */
-export const allows = (grant: Pick<KeyGrant, 'scopes'>, scope: Scope): boolean => grant.scopes.includes(scope) || grant.scopes.includes('admin');
+export const allows = (grant: Pick<KeyGrant, 'scopes'>, scope: Scope): boolean =>
+  grant.scopes.includes(scope) || grant.scopes.includes('admin');
 
 /** Reads a comma-separated list of scopes; throws naming the first unknown one. */
 export function parseScopes(text: string): Scope[] {
-  const names = [...new Set(text.split(',').map((name) => name.trim()).filter(Boolean))];
+  const names = [
+    ...new Set(
+      text
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    ),
+  ];
   const unknown = names.find((name) => !(scopes as readonly string[]).includes(name));
   if (unknown !== undefined) throw new Error(`unknown scope ${unknown}: scopes are ${scopes.join(', ')}`);
   if (names.length === 0) throw new Error(`name at least one scope of ${scopes.join(', ')}`);
@@ -108,7 +120,8 @@ const scopesOf = (row: Pick<KeyRow, 'kind' | 'scopes'>): Scope[] =>
         ? [...readScopes]
         : [];
 
-const sendsOnly = (granted: readonly Scope[]) => granted.includes('write') && granted.every((scope) => scope === 'write' || scope === 'trusted');
+const sendsOnly = (granted: readonly Scope[]) =>
+  granted.includes('write') && granted.every((scope) => scope === 'write' || scope === 'trusted');
 /** The letters a new key starts with, so a person can tell keys apart: wk_ (sends events only), ak_ (admin), rk_ (the rest). */
 const keyLetters = (granted: readonly Scope[]) => (granted.includes('admin') ? 'ak' : sendsOnly(granted) ? 'wk' : 'rk');
 /** The kind column, kept for readers from before scopes: `write` for a key that only sends events, else `scoped`. */
@@ -129,7 +142,12 @@ export function createKeyStore(client: ClickHouseClient, options: { now?: () => 
   let writes = 0;
 
   async function readRows(): Promise<KeyRow[]> {
-    const result = await client.query(named('keys.readAll', { query: `SELECT ${keyColumns} FROM api_keys FINAL ORDER BY created_at`, format: 'JSONEachRow' }));
+    const result = await client.query(
+      named('keys.readAll', {
+        query: `SELECT ${keyColumns} FROM api_keys FINAL ORDER BY created_at`,
+        format: 'JSONEachRow',
+      }),
+    );
     return result.json<KeyRow>();
   }
 
@@ -228,7 +246,13 @@ export function createKeyStore(client: ClickHouseClient, options: { now?: () => 
       if (rows.length === 0) return 0;
       // The row with the greatest updated_at wins: one past the row it revokes, so a host whose clock runs behind the
       // one that made the key still revokes it.
-      await insert(rows.map((row) => ({ ...row, revoked: 1, updated_at: toClickHouseTime(Math.max(Date.now(), fromClickHouseTime(row.updated_at) + 1)) })));
+      await insert(
+        rows.map((row) => ({
+          ...row,
+          revoked: 1,
+          updated_at: toClickHouseTime(Math.max(Date.now(), fromClickHouseTime(row.updated_at) + 1)),
+        })),
+      );
       return rows.length;
     },
   };
@@ -240,7 +264,10 @@ export function createKeyStore(client: ClickHouseClient, options: { now?: () => 
  * CDP_ADMIN_KEY) are stored if new; otherwise a kind with no active key holding its scopes gets a fresh one. Returns
  * the keys it created, so the caller can print them.
  */
-export async function ensureInitialKeys(store: KeyStore, seed: Partial<Record<InitialKey, string>>): Promise<Partial<Record<InitialKey, string>>> {
+export async function ensureInitialKeys(
+  store: KeyStore,
+  seed: Partial<Record<InitialKey, string>>,
+): Promise<Partial<Record<InitialKey, string>>> {
   const created: Partial<Record<InitialKey, string>> = {};
   const existing = await store.list();
   for (const [kind, granted] of Object.entries(initialKeyScopes) as Array<[InitialKey, readonly Scope[]]>) {
@@ -248,7 +275,11 @@ export async function ensureInitialKeys(store: KeyStore, seed: Partial<Record<In
     if (seeded) {
       // A seeded key that was revoked stays revoked: the seed only creates, never revives.
       if (!(await store.known(seeded))) await store.create({ source: 'default', scopes: granted, key: seeded });
-    } else if (!existing.some((key) => !key.revoked && key.expiresAt === null && granted.every((scope) => key.scopes.includes(scope)))) {
+    } else if (
+      !existing.some(
+        (key) => !key.revoked && key.expiresAt === null && granted.every((scope) => key.scopes.includes(scope)),
+      )
+    ) {
       created[kind] = await store.create({ source: 'default', scopes: granted });
     }
   }

@@ -9,7 +9,8 @@ export const redactedText = (text: string): string => text.replace(/'(?:[^'\\]|\
 /** pino's error serializer, with the message and stack redacted as `redactedText` does. */
 function errorWithoutLiterals(error: Error): Record<string, unknown> {
   const serialized = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
-  for (const field of ['message', 'stack'] as const) if (typeof serialized[field] === 'string') serialized[field] = redactedText(serialized[field] as string);
+  for (const field of ['message', 'stack'] as const)
+    if (typeof serialized[field] === 'string') serialized[field] = redactedText(serialized[field] as string);
   return serialized;
 }
 

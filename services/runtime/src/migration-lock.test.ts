@@ -38,23 +38,33 @@ function recordingLogger(): { logger: ReturnType<typeof createLogger>; lines: ()
 /** Migrations whose second statement counts how often it ran: a second run would add a second row. */
 function countingMigrations(): string {
   const dir = tempDir('cdp-migration-lock-files-');
-  writeFileSync(path.join(dir, '0001_runs.sql'), 'CREATE TABLE IF NOT EXISTS runs (migration UInt32) ENGINE = MergeTree ORDER BY migration;\nINSERT INTO runs VALUES (1);\n');
+  writeFileSync(
+    path.join(dir, '0001_runs.sql'),
+    'CREATE TABLE IF NOT EXISTS runs (migration UInt32) ENGINE = MergeTree ORDER BY migration;\nINSERT INTO runs VALUES (1);\n',
+  );
   writeFileSync(path.join(dir, '0002_more.sql'), 'INSERT INTO runs VALUES (2);\n');
   return dir;
 }
 
 async function runsOf(clickhouse: ClickHouse): Promise<Array<{ migration: number; times: number }>> {
-  const result = await clickhouse.client.query(named('test.migrationLockQuery1', { query: 'SELECT migration, toUInt32(count()) AS times FROM runs GROUP BY migration ORDER BY migration', format: 'JSONEachRow' }));
+  const result = await clickhouse.client.query(
+    named('test.migrationLockQuery1', {
+      query: 'SELECT migration, toUInt32(count()) AS times FROM runs GROUP BY migration ORDER BY migration',
+      format: 'JSONEachRow',
+    }),
+  );
   return result.json();
 }
 
 /** A claim of a process that is not this one, live for `ms` more (by ClickHouse's clock). */
 async function claimAs(clickhouse: ClickHouse, owner: string, ms: number): Promise<void> {
   await ensureLockTable(clickhouse.client);
-  await clickhouse.client.command(named('test.migrationLockCommand2', {
-    query: `INSERT INTO ${lockTable} (owner, claimed_at, expires_at) SELECT {owner:String}, now64(3) - toIntervalMillisecond(1), now64(3) + toIntervalMillisecond({ms:UInt32})`,
-    query_params: { owner, ms },
-  }));
+  await clickhouse.client.command(
+    named('test.migrationLockCommand2', {
+      query: `INSERT INTO ${lockTable} (owner, claimed_at, expires_at) SELECT {owner:String}, now64(3) - toIntervalMillisecond(1), now64(3) + toIntervalMillisecond({ms:UInt32})`,
+      query_params: { owner, ms },
+    }),
+  );
 }
 
 afterAll(async () => {
@@ -71,7 +81,10 @@ describe('migrations from two processes at once', () => {
     const firstLog = recordingLogger();
     const secondLog = recordingLogger();
 
-    const results = await Promise.all([migrate(first.client, dir, firstLog.logger), migrate(second.client, dir, secondLog.logger)]);
+    const results = await Promise.all([
+      migrate(first.client, dir, firstLog.logger),
+      migrate(second.client, dir, secondLog.logger),
+    ]);
 
     expect(results.map((versions) => versions.join(',')).sort()).toEqual(['', '1,2']);
     expect(await runsOf(first)).toEqual([
@@ -79,7 +92,9 @@ describe('migrations from two processes at once', () => {
       { migration: 2, times: 1 },
     ]);
     const waiter = results[0]?.length === 0 ? firstLog : secondLog;
-    expect(waiter.lines().some((line) => line.msg === 'waiting for another process to finish applying migrations')).toBe(true);
+    expect(
+      waiter.lines().some((line) => line.msg === 'waiting for another process to finish applying migrations'),
+    ).toBe(true);
   });
 
   it('takes over the lock of a process that died holding it once its claim expires', async () => {
@@ -100,10 +115,15 @@ describe('migrations from two processes at once', () => {
     const clickhouse = await connect(`lock_${randomUUID().replaceAll('-', '')}`);
     await claimAs(clickhouse, 'busy-host/7/migrating', 600_000);
 
-    await expect(migrate(clickhouse.client, countingMigrations(), createLogger({ level: 'silent' }), { waitMs: 1_000 })).rejects.toThrow(
-      /gave up after 1 s waiting for busy-host\/7\/migrating, which holds the migration lock/,
+    await expect(
+      migrate(clickhouse.client, countingMigrations(), createLogger({ level: 'silent' }), { waitMs: 1_000 }),
+    ).rejects.toThrow(/gave up after 1 s waiting for busy-host\/7\/migrating, which holds the migration lock/);
+    const tables = await clickhouse.client.query(
+      named('test.migrationLockQuery3', {
+        query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND name = 'runs'",
+        format: 'JSONEachRow',
+      }),
     );
-    const tables = await clickhouse.client.query(named('test.migrationLockQuery3', { query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND name = 'runs'", format: 'JSONEachRow' }));
     expect(await tables.json()).toEqual([]);
   });
 

@@ -40,49 +40,61 @@ interface Claim {
 
 export async function ensureLockTable(client: ClickHouseClient): Promise<void> {
   // One row per owner (a renewal replaces it); rows of long-gone owners leave a day after they expired.
-  await client.command(named('migrations.createLockTable', {
-    query: `CREATE TABLE IF NOT EXISTS ${lockTable}
+  await client.command(
+    named('migrations.createLockTable', {
+      query: `CREATE TABLE IF NOT EXISTS ${lockTable}
       (owner String, claimed_at DateTime64(3, 'UTC'), expires_at DateTime64(3, 'UTC'))
       ENGINE = ReplacingMergeTree ORDER BY owner
       TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
-  }));
+    }),
+  );
 }
 
 /**
  * Waits until this process holds the migration lock, renewing its claim while it waits and while it holds it.
  * Throws after `waitMs` naming the process that holds it.
  */
-export async function acquireMigrationLock(client: ClickHouseClient, logger: Logger, options: MigrationLockOptions = {}): Promise<MigrationLock> {
+export async function acquireMigrationLock(
+  client: ClickHouseClient,
+  logger: Logger,
+  options: MigrationLockOptions = {},
+): Promise<MigrationLock> {
   const { ttlMs, waitMs, pollMs } = { ...defaults, ...options };
   const owner = options.owner ?? `${os.hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   await ensureLockTable(client);
 
   // The first claim is stamped by the server; renewals keep that stamp, so a waiter keeps its place in line.
   async function claim(claimedAt: string | null): Promise<void> {
-    await client.command(named('migrations.claimLock', {
-      query: `INSERT INTO ${lockTable} (owner, claimed_at, expires_at)
+    await client.command(
+      named('migrations.claimLock', {
+        query: `INSERT INTO ${lockTable} (owner, claimed_at, expires_at)
         SELECT {owner:String}, ${claimedAt === null ? 'now64(3)' : "{claimedAt:DateTime64(3, 'UTC')}"}, now64(3) + toIntervalMillisecond({ttlMs:UInt32})`,
-      query_params: { owner, claimedAt, ttlMs },
-    }));
+        query_params: { owner, claimedAt, ttlMs },
+      }),
+    );
   }
 
   async function liveClaims(): Promise<Claim[]> {
-    const result = await client.query(named('migrations.readLockClaims', {
-      query: `SELECT owner, toString(claimed_at) AS claimed_at, toInt64(dateDiff('millisecond', now64(3), expires_at)) AS expires_in_ms
+    const result = await client.query(
+      named('migrations.readLockClaims', {
+        query: `SELECT owner, toString(claimed_at) AS claimed_at, toInt64(dateDiff('millisecond', now64(3), expires_at)) AS expires_in_ms
         FROM ${lockTable} FINAL WHERE expires_at > now64(3) ORDER BY claimed_at, owner`,
-      format: 'JSONEachRow',
-      // On a replicated table this makes the read see every acknowledged claim; a plain MergeTree ignores it.
-      clickhouse_settings: { select_sequential_consistency: '1' },
-    }));
+        format: 'JSONEachRow',
+        // On a replicated table this makes the read see every acknowledged claim; a plain MergeTree ignores it.
+        clickhouse_settings: { select_sequential_consistency: '1' },
+      }),
+    );
     return result.json<Claim>();
   }
 
   // An expiry in the past: the claim is no longer live, and the row goes with the table's TTL.
   async function expire(): Promise<void> {
-    await client.command(named('migrations.expireLockClaim', {
-      query: `INSERT INTO ${lockTable} (owner, claimed_at, expires_at) SELECT {owner:String}, now64(3), now64(3) - toIntervalMillisecond(1)`,
-      query_params: { owner },
-    }));
+    await client.command(
+      named('migrations.expireLockClaim', {
+        query: `INSERT INTO ${lockTable} (owner, claimed_at, expires_at) SELECT {owner:String}, now64(3), now64(3) - toIntervalMillisecond(1)`,
+        query_params: { owner },
+      }),
+    );
   }
 
   async function mine(): Promise<Claim | undefined> {
@@ -91,7 +103,8 @@ export async function acquireMigrationLock(client: ClickHouseClient, logger: Log
 
   await claim(null);
   const claimedAt = (await mine())?.claimed_at;
-  if (claimedAt === undefined) throw new Error(`migration lock: the claim of ${owner} is not readable right after it was written`);
+  if (claimedAt === undefined)
+    throw new Error(`migration lock: the claim of ${owner} is not readable right after it was written`);
 
   const deadline = Date.now() + waitMs;
   let announced = false;
@@ -122,9 +135,14 @@ export async function acquireMigrationLock(client: ClickHouseClient, logger: Log
 
   // Renewed well within the TTL; a failed renewal is only logged, assertHeld() decides whether the lock was lost.
   let renewing: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    renewing = claim(claimedAt).catch((error: unknown) => logger.warn({ err: error, owner }, 'renewing the migration lock failed'));
-  }, Math.max(100, Math.floor(ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      renewing = claim(claimedAt).catch((error: unknown) =>
+        logger.warn({ err: error, owner }, 'renewing the migration lock failed'),
+      );
+    },
+    Math.max(100, Math.floor(ttlMs / 3)),
+  );
   timer.unref();
 
   async function release(): Promise<void> {
@@ -138,7 +156,9 @@ export async function acquireMigrationLock(client: ClickHouseClient, logger: Log
     async assertHeld() {
       const [first] = await liveClaims();
       if (first?.owner !== owner) {
-        throw new Error(`migrations: ${owner} lost the migration lock to ${first?.owner ?? 'nobody'} (a pause longer than ${ttlMs} ms?); stopping before the next migration`);
+        throw new Error(
+          `migrations: ${owner} lost the migration lock to ${first?.owner ?? 'nobody'} (a pause longer than ${ttlMs} ms?); stopping before the next migration`,
+        );
       }
     },
     release,

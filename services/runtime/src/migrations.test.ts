@@ -32,11 +32,13 @@ async function openDatabase(): Promise<ClickHouse> {
 }
 
 async function tablesOf(clickhouse: ClickHouse): Promise<string[]> {
-  const result = await clickhouse.client.query(named('test.listTables', {
-    query: 'SELECT name FROM system.tables WHERE database = {database:String} ORDER BY name',
-    query_params: { database: clickhouse.database },
-    format: 'JSONEachRow',
-  }));
+  const result = await clickhouse.client.query(
+    named('test.listTables', {
+      query: 'SELECT name FROM system.tables WHERE database = {database:String} ORDER BY name',
+      query_params: { database: clickhouse.database },
+      format: 'JSONEachRow',
+    }),
+  );
   return (await result.json<{ name: string }>()).map((row) => row.name);
 }
 
@@ -57,7 +59,10 @@ describe('splitStatements', () => {
 
   it('splits several statements, each ending with ; at the end of a line', () => {
     const sql = 'CREATE TABLE a (x UInt8) ENGINE = Memory;\n\nCREATE TABLE b\n(\n  y String\n)\nENGINE = Memory;  \n';
-    expect(splitStatements(sql)).toEqual(['CREATE TABLE a (x UInt8) ENGINE = Memory', 'CREATE TABLE b\n(\n  y String\n)\nENGINE = Memory']);
+    expect(splitStatements(sql)).toEqual([
+      'CREATE TABLE a (x UInt8) ENGINE = Memory',
+      'CREATE TABLE b\n(\n  y String\n)\nENGINE = Memory',
+    ]);
   });
 
   it('keeps a ; that is not at the end of a line, as inside a string literal', () => {
@@ -122,7 +127,9 @@ describe('migrate against chDB', () => {
     expect(await migrate(clickhouse.client, dir, logger)).toEqual([1, 2]);
     expect(await tablesOf(clickhouse)).toEqual(['alpha', 'beta', 'schema_migrations', 'schema_migrations_lock']);
 
-    const notes = await clickhouse.client.query(named('test.readNotes', { query: 'SELECT note FROM beta', format: 'JSONEachRow' }));
+    const notes = await clickhouse.client.query(
+      named('test.readNotes', { query: 'SELECT note FROM beta', format: 'JSONEachRow' }),
+    );
     expect(await notes.json()).toEqual([{ note: 'a;b' }]);
   });
 
@@ -134,7 +141,9 @@ describe('migrate against chDB', () => {
     await migrate(clickhouse.client, dir, logger);
     expect(await migrate(clickhouse.client, dir, logger)).toEqual([]);
     // beta's INSERT ran once: a re-run would have doubled the row.
-    const count = await clickhouse.client.query(named('test.countRows', { query: 'SELECT count() AS rows FROM beta', format: 'JSONEachRow' }));
+    const count = await clickhouse.client.query(
+      named('test.countRows', { query: 'SELECT count() AS rows FROM beta', format: 'JSONEachRow' }),
+    );
     expect(await count.json()).toEqual([{ rows: 1 }]);
   });
 
@@ -144,9 +153,17 @@ describe('migrate against chDB', () => {
     writeMigrations(dir, { '0001_alpha.sql': alpha, '0002_beta.sql': beta });
     await migrate(clickhouse.client, dir, logger);
 
-    writeMigrations(dir, { '0003_gamma.sql': 'CREATE TABLE IF NOT EXISTS gamma (id String) ENGINE = MergeTree ORDER BY id;\n' });
+    writeMigrations(dir, {
+      '0003_gamma.sql': 'CREATE TABLE IF NOT EXISTS gamma (id String) ENGINE = MergeTree ORDER BY id;\n',
+    });
     expect(await migrate(clickhouse.client, dir, logger)).toEqual([3]);
-    expect(await tablesOf(clickhouse)).toEqual(['alpha', 'beta', 'gamma', 'schema_migrations', 'schema_migrations_lock']);
+    expect(await tablesOf(clickhouse)).toEqual([
+      'alpha',
+      'beta',
+      'gamma',
+      'schema_migrations',
+      'schema_migrations_lock',
+    ]);
   });
 
   it('does not run an applied migration again after its file was edited', async () => {
@@ -155,7 +172,9 @@ describe('migrate against chDB', () => {
     writeMigrations(dir, { '0001_alpha.sql': alpha });
     await migrate(clickhouse.client, dir, logger);
 
-    writeMigrations(dir, { '0001_alpha.sql': `${alpha}CREATE TABLE IF NOT EXISTS delta (id String) ENGINE = Memory;\n` });
+    writeMigrations(dir, {
+      '0001_alpha.sql': `${alpha}CREATE TABLE IF NOT EXISTS delta (id String) ENGINE = Memory;\n`,
+    });
     expect(await migrate(clickhouse.client, dir, logger)).toEqual([]);
     expect(await tablesOf(clickhouse)).toEqual(['alpha', 'schema_migrations', 'schema_migrations_lock']);
   });
@@ -206,46 +225,69 @@ describe('migrate against chDB', () => {
     const folder = fileURLToPath(clickhouseMigrationsDir);
     const dir = tempDir('cdp-migrations-backfill-');
     const files = readdirSync(folder).filter((file) => /^\d{4}_.+\.sql$/.test(file));
-    for (const file of files.filter((name) => name < '0011')) copyFileSync(path.join(folder, file), path.join(dir, file));
+    for (const file of files.filter((name) => name < '0011'))
+      copyFileSync(path.join(folder, file), path.join(dir, file));
     await migrate(clickhouse.client, dir, logger);
-    const order = { profile_id: 'p1', type: 'track', event: 'Order Completed', properties: '{"total":12.5}', context: '{"traits":{"plan":"pro"}}' };
+    const order = {
+      profile_id: 'p1',
+      type: 'track',
+      event: 'Order Completed',
+      properties: '{"total":12.5}',
+      context: '{"traits":{"plan":"pro"}}',
+    };
     const page = { profile_id: 'p1', type: 'page', event: '', properties: '{}', context: '{}' };
     const rows = [
       { ...order, message_id: 'm1', timestamp: '2025-01-01 10:00:00.000' },
       { ...order, message_id: 'm1', timestamp: '2025-01-01 10:00:00.000' },
       { ...page, message_id: 'm2', timestamp: '2025-01-02 10:00:00.000' },
     ].map((row) => ({ ...row, received_at: row.timestamp, traits: '{}', channel: 'web', source: 's' }));
-    await clickhouse.client.insert(named('test.insertEvents', { table: 'events', values: rows.slice(0, 2), format: 'JSONEachRow' }));
-    await clickhouse.client.insert(named('test.insertEvents', { table: 'events', values: rows.slice(2), format: 'JSONEachRow' }));
+    await clickhouse.client.insert(
+      named('test.insertEvents', { table: 'events', values: rows.slice(0, 2), format: 'JSONEachRow' }),
+    );
+    await clickhouse.client.insert(
+      named('test.insertEvents', { table: 'events', values: rows.slice(2), format: 'JSONEachRow' }),
+    );
 
-    for (const file of files.filter((name) => name >= '0011')) copyFileSync(path.join(folder, file), path.join(dir, file));
+    for (const file of files.filter((name) => name >= '0011'))
+      copyFileSync(path.join(folder, file), path.join(dir, file));
     await migrate(clickhouse.client, dir, logger);
-    const result = await clickhouse.client.query(named('test.readStats', {
-      query: `SELECT uniqExactMerge(messages) AS events, length(groupUniqArrayArray(orders)) AS orders, toString(max(last_seen)) AS last_seen
+    const result = await clickhouse.client.query(
+      named('test.readStats', {
+        query: `SELECT uniqExactMerge(messages) AS events, length(groupUniqArrayArray(orders)) AS orders, toString(max(last_seen)) AS last_seen
               FROM profile_stats WHERE profile_id = 'p1'`,
-      format: 'JSONEachRow',
-    }));
+        format: 'JSONEachRow',
+      }),
+    );
     expect(await result.json()).toEqual([{ events: 2, orders: 1, last_seen: '2025-01-02 10:00:00.000' }]);
-    const traits = await clickhouse.client.query(named('test.readTraits', { query: 'SELECT key, argMaxMerge(value) AS latest FROM profile_traits GROUP BY key', format: 'JSONEachRow' }));
+    const traits = await clickhouse.client.query(
+      named('test.readTraits', {
+        query: 'SELECT key, argMaxMerge(value) AS latest FROM profile_traits GROUP BY key',
+        format: 'JSONEachRow',
+      }),
+    );
     expect(await traits.json()).toEqual([{ key: 'plan', latest: '"pro"' }]);
   });
 });
 
 /** Every table's columns and engine, and every view's query, with the database's name taken out. */
 async function schemaOf(clickhouse: ClickHouse): Promise<unknown[]> {
-  const columns = await clickhouse.client.query(named('test.migrationsQuery1', {
-    query: `SELECT table, name, type, default_kind, default_expression FROM system.columns
+  const columns = await clickhouse.client.query(
+    named('test.migrationsQuery1', {
+      query: `SELECT table, name, type, default_kind, default_expression FROM system.columns
             WHERE database = {database:String} AND table != 'schema_migrations_lock' ORDER BY table, position`,
-    query_params: { database: clickhouse.database },
-    format: 'JSONEachRow',
-  }));
-  const tables = await clickhouse.client.query(named('test.migrationsQuery2', {
-    query: `SELECT name, engine, replaceAll(engine_full, {database:String}, 'db') AS engine_full, sorting_key,
+      query_params: { database: clickhouse.database },
+      format: 'JSONEachRow',
+    }),
+  );
+  const tables = await clickhouse.client.query(
+    named('test.migrationsQuery2', {
+      query: `SELECT name, engine, replaceAll(engine_full, {database:String}, 'db') AS engine_full, sorting_key,
                    replaceAll(as_select, {database:String}, 'db') AS as_select
             FROM system.tables WHERE database = {database:String} AND name != 'schema_migrations_lock' ORDER BY name`,
-    query_params: { database: clickhouse.database },
-    format: 'JSONEachRow',
-  }));
+      query_params: { database: clickhouse.database },
+      format: 'JSONEachRow',
+    }),
+  );
   return [...(await columns.json()), ...(await tables.json())];
 }
 
@@ -255,15 +297,23 @@ async function rowsOf(clickhouse: ClickHouse, query: string): Promise<unknown[]>
 
 /** Rows the resolver and the keys would have written after the migrations, as they write them. */
 async function writeRows(clickhouse: ClickHouse): Promise<void> {
-  await clickhouse.client.insert(named('test.migrationsInsert4', {
-    table: 'identities',
-    values: [
-      { type: 'email', value: 'ada@example.com', profile_id: 'prf_a', version: 3 },
-      { type: 'user_id', value: 'ada', profile_id: 'prf_a', version: 7 },
-    ],
-    format: 'JSONEachRow',
-  }));
-  await clickhouse.client.insert(named('test.migrationsInsert5', { table: 'profile_merges', values: [{ loser_id: 'prf_b', survivor_id: 'prf_a', version: 7 }], format: 'JSONEachRow' }));
+  await clickhouse.client.insert(
+    named('test.migrationsInsert4', {
+      table: 'identities',
+      values: [
+        { type: 'email', value: 'ada@example.com', profile_id: 'prf_a', version: 3 },
+        { type: 'user_id', value: 'ada', profile_id: 'prf_a', version: 7 },
+      ],
+      format: 'JSONEachRow',
+    }),
+  );
+  await clickhouse.client.insert(
+    named('test.migrationsInsert5', {
+      table: 'profile_merges',
+      values: [{ loser_id: 'prf_b', survivor_id: 'prf_a', version: 7 }],
+      format: 'JSONEachRow',
+    }),
+  );
 }
 
 const identityRows = 'SELECT type, value, profile_id, version FROM identities FINAL ORDER BY type, value';
@@ -297,20 +347,25 @@ describe("the platform's migrations run again", () => {
     expect(statements.length).toBeGreaterThan(4);
 
     // Right after each statement that moves rows: the states a crash half-way can leave behind that matter.
-    const crashPoints = statements.flatMap((statement, index) => (/^(INSERT|EXCHANGE)/.test(statement) ? [index + 1] : []));
+    const crashPoints = statements.flatMap((statement, index) =>
+      /^(INSERT|EXCHANGE)/.test(statement) ? [index + 1] : [],
+    );
     expect(crashPoints).toHaveLength(4);
     for (const crashAt of crashPoints) {
       const clickhouse = await openDatabase();
       const dir = tempDir('cdp-migrations-crash-');
       const files = readdirSync(folder).filter((file) => /^\d{4}_.+\.sql$/.test(file));
-      for (const file of files.filter((name) => name < '0010')) copyFileSync(path.join(folder, file), path.join(dir, file));
+      for (const file of files.filter((name) => name < '0010'))
+        copyFileSync(path.join(folder, file), path.join(dir, file));
       await migrate(clickhouse.client, dir, logger);
       // Applied once, completely, then written to, as a process that crashed in a later migration would leave it.
-      for (const statement of statements) await clickhouse.client.command(named('test.migrationsCommand7', { query: statement }));
+      for (const statement of statements)
+        await clickhouse.client.command(named('test.migrationsCommand7', { query: statement }));
       await writeRows(clickhouse);
       const identities = await rowsOf(clickhouse, identityRows);
       // Run again from its start, stopped after `crashAt` statements, its record never written.
-      for (const statement of statements.slice(0, crashAt)) await clickhouse.client.command(named('test.migrationsCommand8', { query: statement }));
+      for (const statement of statements.slice(0, crashAt))
+        await clickhouse.client.command(named('test.migrationsCommand8', { query: statement }));
 
       for (const file of files) copyFileSync(path.join(folder, file), path.join(dir, file));
       await migrate(clickhouse.client, dir, logger);
@@ -325,9 +380,16 @@ describe("the platform's migrations run again", () => {
     const folder = fileURLToPath(clickhouseMigrationsDir);
     const dir = tempDir('cdp-migrations-before-0010-');
     const files = readdirSync(folder).filter((file) => /^\d{4}_.+\.sql$/.test(file));
-    for (const file of files.filter((name) => name < '0010')) copyFileSync(path.join(folder, file), path.join(dir, file));
+    for (const file of files.filter((name) => name < '0010'))
+      copyFileSync(path.join(folder, file), path.join(dir, file));
     await migrate(clickhouse.client, dir, logger);
-    await clickhouse.client.insert(named('test.migrationsInsert9', { table: 'identities', values: [{ type: 'email', value: 'old@example.com', profile_id: 'prf_old' }], format: 'JSONEachRow' }));
+    await clickhouse.client.insert(
+      named('test.migrationsInsert9', {
+        table: 'identities',
+        values: [{ type: 'email', value: 'old@example.com', profile_id: 'prf_old' }],
+        format: 'JSONEachRow',
+      }),
+    );
 
     for (const file of files) copyFileSync(path.join(folder, file), path.join(dir, file));
     await migrate(clickhouse.client, dir, logger);

@@ -45,7 +45,9 @@ export async function readMigrations(dir: URL | string): Promise<Migration[]> {
       name: name as string,
       statements: splitStatements(sql),
       checksum: createHash('sha256').update(sql).digest('hex'),
-      earlierChecksums: [...sql.matchAll(/^-- earlier checksum: ([0-9a-f]{64})\s*$/gm)].map((match) => match[1] as string),
+      earlierChecksums: [...sql.matchAll(/^-- earlier checksum: ([0-9a-f]{64})\s*$/gm)].map(
+        (match) => match[1] as string,
+      ),
     });
   }
   const versions = new Set<number>();
@@ -57,23 +59,38 @@ export async function readMigrations(dir: URL | string): Promise<Migration[]> {
 }
 
 async function appliedMigrations(client: ClickHouseClient): Promise<Map<number, string>> {
-  const result = await client.query(named('migrations.readApplied', { query: 'SELECT version, checksum FROM schema_migrations FINAL', format: 'JSONEachRow' }));
-  return new Map((await result.json<{ version: number; checksum: string }>()).map((row) => [Number(row.version), row.checksum]));
+  const result = await client.query(
+    named('migrations.readApplied', {
+      query: 'SELECT version, checksum FROM schema_migrations FINAL',
+      format: 'JSONEachRow',
+    }),
+  );
+  return new Map(
+    (await result.json<{ version: number; checksum: string }>()).map((row) => [Number(row.version), row.checksum]),
+  );
 }
 
 /**
  * Applies the migrations not yet recorded, in order; returns the versions it applied. Processes sharing one database
  * apply them one at a time (migration-lock.ts): the others wait, then find them applied.
  */
-export async function migrate(client: ClickHouseClient, dir: URL | string, logger: Logger, lockOptions: MigrationLockOptions = {}): Promise<number[]> {
+export async function migrate(
+  client: ClickHouseClient,
+  dir: URL | string,
+  logger: Logger,
+  lockOptions: MigrationLockOptions = {},
+): Promise<number[]> {
   const log = logger.child({ component: 'migrations' });
-  await client.command(named('migrations.createLedger', {
-    query: `CREATE TABLE IF NOT EXISTS schema_migrations
+  await client.command(
+    named('migrations.createLedger', {
+      query: `CREATE TABLE IF NOT EXISTS schema_migrations
       (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
       ENGINE = ReplacingMergeTree ORDER BY version`,
-  }));
+    }),
+  );
   const migrations = await readMigrations(dir);
-  const pending = (applied: Map<number, string>): Migration[] => migrations.filter((migration) => !applied.has(migration.version));
+  const pending = (applied: Map<number, string>): Migration[] =>
+    migrations.filter((migration) => !applied.has(migration.version));
   const appliedBefore = await appliedMigrations(client);
   warnOfEdits(migrations, appliedBefore, log);
   // Every start of every process comes here: when nothing is pending, no lock is needed.
@@ -86,12 +103,17 @@ export async function migrate(client: ClickHouseClient, dir: URL | string, logge
     for (const migration of pending(await appliedMigrations(client))) {
       await lock.assertHeld();
       // A mutation (ALTER … UPDATE / DELETE) is done before the next statement, and before anything reads the table.
-      for (const statement of migration.statements) await client.command(named('migrations.apply', { query: statement, clickhouse_settings: { mutations_sync: '2' } }));
-      await client.insert(named('migrations.record', {
-        table: 'schema_migrations',
-        values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
-        format: 'JSONEachRow',
-      }));
+      for (const statement of migration.statements)
+        await client.command(
+          named('migrations.apply', { query: statement, clickhouse_settings: { mutations_sync: '2' } }),
+        );
+      await client.insert(
+        named('migrations.record', {
+          table: 'schema_migrations',
+          values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
+          format: 'JSONEachRow',
+        }),
+      );
       log.info({ version: migration.version, name: migration.name }, 'applied migration');
       done.push(migration.version);
     }
@@ -104,7 +126,11 @@ export async function migrate(client: ClickHouseClient, dir: URL | string, logge
 function warnOfEdits(migrations: Migration[], applied: Map<number, string>, log: Logger): void {
   for (const migration of migrations) {
     const checksum = applied.get(migration.version);
-    if (checksum === undefined || checksum === migration.checksum || migration.earlierChecksums.includes(checksum)) continue;
-    log.warn({ version: migration.version }, 'an applied migration was edited after it ran; new changes need a new migration');
+    if (checksum === undefined || checksum === migration.checksum || migration.earlierChecksums.includes(checksum))
+      continue;
+    log.warn(
+      { version: migration.version },
+      'an applied migration was edited after it ran; new changes need a new migration',
+    );
   }
 }

@@ -9,7 +9,12 @@ import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { documented, errorReply, jsonReply, type ZodTypeProvider } from './openapi';
 
-type Operation = { summary?: string; tags?: string[]; requestBody?: unknown; responses: Record<string, { description: string }> };
+type Operation = {
+  summary?: string;
+  tags?: string[];
+  requestBody?: unknown;
+  responses: Record<string, { description: string }>;
+};
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
 const apps: FastifyInstance[] = [];
@@ -20,15 +25,28 @@ afterEach(async () => {
 const echoDoc = documented({
   summary: 'Echo',
   tags: ['operations'],
-  body: { schema: { type: 'object', required: ['name'], properties: { name: { type: 'string' } }, additionalProperties: false } },
+  body: {
+    schema: {
+      type: 'object',
+      required: ['name'],
+      properties: { name: { type: 'string' } },
+      additionalProperties: false,
+    },
+  },
   querystring: { type: 'object', properties: { n: { type: 'integer', maximum: 3 } } },
   responses: {
-    200: jsonReply('The body back', { type: 'object', properties: { received: { type: 'object', properties: {} } } }, { received: {} }),
+    200: jsonReply(
+      'The body back',
+      { type: 'object', properties: { received: { type: 'object', properties: {} } } },
+      { received: {} },
+    ),
     400: errorReply('Never', [{ code: 'INVALID_REQUEST', message: 'x' }]),
   },
 });
 
-const greetingQuery = z.object({ times: z.coerce.number().int().min(1).max(3).default(1).describe('How many greetings') });
+const greetingQuery = z.object({
+  times: z.coerce.number().int().min(1).max(3).default(1).describe('How many greetings'),
+});
 const greetingBody = z.strictObject({ name: z.string().trim().min(1).max(50), rule: z.unknown() });
 const ruleRef = { $ref: '#/components/schemas/Rule' };
 
@@ -39,7 +57,13 @@ const greetDoc = documented({
   shownAs: new Map([[greetingBody.shape.rule, ruleRef]]),
   components: { Rule: { type: 'object', additionalProperties: true } },
   body: { example: { name: 'Ada', rule: {} } },
-  responses: { 200: jsonReply('The greetings', { type: 'object', properties: { greetings: { type: 'array', items: { type: 'string' } } } }, { greetings: ['hello Ada'] }) },
+  responses: {
+    200: jsonReply(
+      'The greetings',
+      { type: 'object', properties: { greetings: { type: 'array', items: { type: 'string' } } } },
+      { greetings: ['hello Ada'] },
+    ),
+  },
 });
 
 const renameDoc = documented({
@@ -52,14 +76,25 @@ const renameDoc = documented({
 
 /** The shared server plus, registered after it as services do, documented echo and validated routes and an undocumented one. */
 async function server(): Promise<FastifyInstance> {
-  const app = await createHttpServer({ logger: createLogger({ level: 'silent' }), metrics: createMetrics(), readiness: {} });
+  const app = await createHttpServer({
+    logger: createLogger({ level: 'silent' }),
+    metrics: createMetrics(),
+    readiness: {},
+  });
   apps.push(app);
   await app.register(async (plugin) => {
     const api = plugin.withTypeProvider<ZodTypeProvider>();
-    api.post('/greet', greetDoc, async (request) => ({ greetings: Array.from({ length: request.query.times }, () => `hello ${request.body.name}`), timesType: typeof request.query.times }));
+    api.post('/greet', greetDoc, async (request) => ({
+      greetings: Array.from({ length: request.query.times }, () => `hello ${request.body.name}`),
+      timesType: typeof request.query.times,
+    }));
     api.put('/names/:id', renameDoc, async (_request, reply) => reply.status(204).send());
     plugin.post('/echo', echoDoc, async (request) => ({ received: request.body, query: request.query }));
-    plugin.delete('/echo', documented({ summary: 'Forget', tags: ['operations'], responses: { 204: { description: 'Forgotten' } } }), async (_request, reply) => reply.status(204).send());
+    plugin.delete(
+      '/echo',
+      documented({ summary: 'Forget', tags: ['operations'], responses: { 204: { description: 'Forgotten' } } }),
+      async (_request, reply) => reply.status(204).send(),
+    );
     plugin.get('/plain', async () => ({ plain: true }));
   });
   return app;
@@ -81,11 +116,23 @@ describe('/openapi.json', () => {
 
   it('documents the shared routes and every route registered after the server was created', async () => {
     const document = await documentOf(await server());
-    expect(Object.keys(document.paths).sort()).toEqual(['/echo', '/greet', '/healthz', '/metrics', '/names/{id}', '/openapi.json', '/plain', '/readyz']);
+    expect(Object.keys(document.paths).sort()).toEqual([
+      '/echo',
+      '/greet',
+      '/healthz',
+      '/metrics',
+      '/names/{id}',
+      '/openapi.json',
+      '/plain',
+      '/readyz',
+    ]);
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
       expect(document.paths[path]?.get).toMatchObject({ summary: expect.any(String), tags: ['operations'] });
     }
-    expect(document.paths['/readyz']?.get?.responses).toMatchObject({ 200: { description: 'Every dependency answers' }, 503: {} });
+    expect(document.paths['/readyz']?.get?.responses).toMatchObject({
+      200: { description: 'Every dependency answers' },
+      503: {},
+    });
     expect(document.paths['/echo']?.post?.requestBody).toBeDefined();
   });
 
@@ -94,7 +141,7 @@ describe('/openapi.json', () => {
     expect(document.paths['/echo']?.delete?.responses).toEqual({ 204: { description: 'Forgotten' } });
   });
 
-  it('shows an undocumented route with fastify-swagger\'s default answer, which the route-coverage suite refuses', async () => {
+  it("shows an undocumented route with fastify-swagger's default answer, which the route-coverage suite refuses", async () => {
     const document = await documentOf(await server());
     expect(document.paths['/plain']?.get?.summary).toBeUndefined();
     expect(document.paths['/plain']?.get?.responses).toEqual({ 200: { description: 'Default Response' } });
@@ -123,7 +170,9 @@ describe('routes documented with JSON Schema alone', () => {
 
 describe('routes that validate', () => {
   it('answer input failing their zod schemas with one 400 listing every problem at its path, before the handler', async () => {
-    const response = await (await server()).inject({ method: 'POST', url: '/greet', payload: { name: ' ', rule: 1, extra: true } });
+    const response = await (
+      await server()
+    ).inject({ method: 'POST', url: '/greet', payload: { name: ' ', rule: 1, extra: true } });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({
       code: 'INVALID_REQUEST',
@@ -133,7 +182,9 @@ describe('routes that validate', () => {
         { path: '', message: 'Unrecognized key: "extra"' },
       ],
     });
-    const query = await (await server()).inject({ method: 'POST', url: '/greet?times=4', payload: { name: 'Ada', rule: {} } });
+    const query = await (
+      await server()
+    ).inject({ method: 'POST', url: '/greet?times=4', payload: { name: 'Ada', rule: {} } });
     expect(query.json()).toMatchObject({ code: 'INVALID_REQUEST', errors: [{ path: 'times' }] });
   });
 
@@ -141,7 +192,11 @@ describe('routes that validate', () => {
     const app = await server();
     const params = await app.inject({ method: 'PUT', url: '/names/x_1', payload: { name: 'a' } });
     expect(params.statusCode).toBe(400);
-    expect(params.json()).toMatchObject({ code: 'INVALID_SEGMENT', message: expect.stringMatching(/^not a name: id: /), errors: [{ path: 'id' }] });
+    expect(params.json()).toMatchObject({
+      code: 'INVALID_SEGMENT',
+      message: expect.stringMatching(/^not a name: id: /),
+      errors: [{ path: 'id' }],
+    });
     const body = await app.inject({ method: 'PUT', url: '/names/n_1', payload: { name: 1 } });
     expect(body.json()).toMatchObject({ code: 'INVALID_SEGMENT', errors: [{ path: 'name' }] });
     expect((await app.inject({ method: 'PUT', url: '/names/n_1', payload: { name: 'b' } })).statusCode).toBe(204);
@@ -151,23 +206,53 @@ describe('routes that validate', () => {
     const app = await server();
     const twice = await app.inject({ method: 'POST', url: '/greet?times=2', payload: { name: ' Ada ', rule: {} } });
     expect(twice.json()).toEqual({ greetings: ['hello Ada', 'hello Ada'], timesType: 'number' });
-    expect((await app.inject({ method: 'POST', url: '/greet', payload: { name: 'Ada', rule: {} } })).json()).toEqual({ greetings: ['hello Ada'], timesType: 'number' });
+    expect((await app.inject({ method: 'POST', url: '/greet', payload: { name: 'Ada', rule: {} } })).json()).toEqual({
+      greetings: ['hello Ada'],
+      timesType: 'number',
+    });
   });
 
   it('are documented from the same schemas, as a client sends them, with their descriptions and examples', async () => {
-    type ValidatedOperation = { parameters: Array<{ name: string; in: string; schema: unknown; description?: string }>; requestBody: { content: Record<string, { schema: unknown; example?: unknown }> } };
-    const document = (await (await server()).inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, Record<string, ValidatedOperation>> }>();
+    type ValidatedOperation = {
+      parameters: Array<{ name: string; in: string; schema: unknown; description?: string }>;
+      requestBody: { content: Record<string, { schema: unknown; example?: unknown }> };
+    };
+    const document = (await (await server()).inject({ method: 'GET', url: '/openapi.json' })).json<{
+      paths: Record<string, Record<string, ValidatedOperation>>;
+    }>();
     const greet = document.paths['/greet']?.post;
-    expect(greet?.parameters).toEqual([{ name: 'times', in: 'query', required: false, description: 'How many greetings', schema: { type: 'integer', minimum: 1, maximum: 3, default: 1 } }]);
+    expect(greet?.parameters).toEqual([
+      {
+        name: 'times',
+        in: 'query',
+        required: false,
+        description: 'How many greetings',
+        schema: { type: 'integer', minimum: 1, maximum: 3, default: 1 },
+      },
+    ]);
     expect(greet?.requestBody.content['application/json']).toEqual({
-      schema: { type: 'object', required: ['name', 'rule'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 50 }, rule: ruleRef } },
+      schema: {
+        type: 'object',
+        required: ['name', 'rule'],
+        additionalProperties: false,
+        properties: { name: { type: 'string', minLength: 1, maxLength: 50 }, rule: ruleRef },
+      },
       example: { name: 'Ada', rule: {} },
     });
-    expect(document.paths['/names/{id}']?.put?.parameters).toEqual([{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^n_' } }]);
+    expect(document.paths['/names/{id}']?.put?.parameters).toEqual([
+      { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^n_' } },
+    ]);
   });
 
   it('cannot be documented apart from what they validate', () => {
-    const both = () => documented({ summary: 'Both', tags: ['operations'], validate: { querystring: greetingQuery }, querystring: { type: 'object' }, responses: {} });
+    const both = () =>
+      documented({
+        summary: 'Both',
+        tags: ['operations'],
+        validate: { querystring: greetingQuery },
+        querystring: { type: 'object' },
+        responses: {},
+      });
     expect(both).toThrow(/querystring is both validated and documented apart/);
   });
 });

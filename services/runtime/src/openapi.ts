@@ -82,11 +82,20 @@ function exampleName(examples: ErrorExample[], index: number): string {
 }
 
 /** A documented error answer: the shared error body, with one example per way of getting it. */
-export function errorReply(description: string, examples: ErrorExample[], headers?: ResponseDoc['headers']): ResponseDoc {
+export function errorReply(
+  description: string,
+  examples: ErrorExample[],
+  headers?: ResponseDoc['headers'],
+): ResponseDoc {
   const media: MediaDoc =
     examples.length === 1
       ? { schema: errorSchemaRef, example: examples[0] }
-      : { schema: errorSchemaRef, examples: Object.fromEntries(examples.map((example, index) => [exampleName(examples, index), { summary: example.code, value: example }])) };
+      : {
+          schema: errorSchemaRef,
+          examples: Object.fromEntries(
+            examples.map((example, index) => [exampleName(examples, index), { summary: example.code, value: example }]),
+          ),
+        };
   return { description, content: { 'application/json': media }, ...(headers ? { headers } : {}) };
 }
 
@@ -103,7 +112,11 @@ function scopeResponses(scope: Scope): Record<string, ResponseDoc> {
       { code: 'UNKNOWN_READ_KEY', message: 'the key is unknown, revoked or expired' },
     ]),
     403: errorReply(`The key lacks the \`${scope}\` scope`, [
-      { code: 'MISSING_SCOPE', message: `this key lacks the ${scope} scope that this route needs; use a key that has it (an admin creates one with: cdp keys create --scope ${scope})`, errors: [{ scope }] },
+      {
+        code: 'MISSING_SCOPE',
+        message: `this key lacks the ${scope} scope that this route needs; use a key that has it (an admin creates one with: cdp keys create --scope ${scope})`,
+        errors: [{ scope }],
+      },
     ]),
   };
 }
@@ -138,15 +151,41 @@ export function inputJsonSchema(schema: z.ZodType, shownAs?: ReadonlyMap<z.ZodTy
  * serializers, which would drop undeclared fields. Summary, tags and security are inert metadata that fastify keeps on
  * the route's schema.
  */
-export function documented<Input extends RouteInput = Record<never, never>>(doc: RouteDoc<Input>): DocumentedRoute<Input> {
-  const { params, querystring, body, validate, invalid, shownAs, responses: ownResponses, components, scope, ...metadata } = doc;
+export function documented<Input extends RouteInput = Record<never, never>>(
+  doc: RouteDoc<Input>,
+): DocumentedRoute<Input> {
+  const {
+    params,
+    querystring,
+    body,
+    validate,
+    invalid,
+    shownAs,
+    responses: ownResponses,
+    components,
+    scope,
+    ...metadata
+  } = doc;
   for (const part of ['params', 'querystring'] as const) {
-    if (validate?.[part] && doc[part]) throw new Error(`${metadata.summary}: ${part} is both validated and documented apart; document it through validate alone`);
+    if (validate?.[part] && doc[part])
+      throw new Error(
+        `${metadata.summary}: ${part} is both validated and documented apart; document it through validate alone`,
+      );
   }
-  if (validate?.body && body?.schema) throw new Error(`${metadata.summary}: the body is both validated and documented apart; document it through validate alone`);
+  if (validate?.body && body?.schema)
+    throw new Error(
+      `${metadata.summary}: the body is both validated and documented apart; document it through validate alone`,
+    );
   const responses = scope ? { ...scopeResponses(scope), ...ownResponses } : ownResponses;
-  const description = scope ? `${metadata.description ?? ''}\n\nNeeds a key with the \`${scope}\` scope (or \`admin\`).`.trim() : metadata.description;
-  const schema = { ...metadata, ...(description === undefined ? {} : { description }), security: scope ? apiKeySecurity : (metadata.security ?? []), ...validate } as unknown as FastifySchema & Input;
+  const description = scope
+    ? `${metadata.description ?? ''}\n\nNeeds a key with the \`${scope}\` scope (or \`admin\`).`.trim()
+    : metadata.description;
+  const schema = {
+    ...metadata,
+    ...(description === undefined ? {} : { description }),
+    security: scope ? apiKeySecurity : (metadata.security ?? []),
+    ...validate,
+  } as unknown as FastifySchema & Input;
   const shown = {
     params: validate?.params ? inputJsonSchema(validate.params, shownAs) : params,
     querystring: validate?.querystring ? inputJsonSchema(validate.querystring, shownAs) : querystring,
@@ -158,25 +197,45 @@ export function documented<Input extends RouteInput = Record<never, never>>(doc:
       container.schemas = { ...container.schemas, ...components };
     }
     // fastify-swagger reads a response without content as an empty JSON schema; `type: 'null'` is its word for no body.
-    const response = Object.fromEntries(Object.entries(responses).map(([status, answer]) => [status, answer.content ? answer : { ...answer, type: 'null' }]));
+    const response = Object.fromEntries(
+      Object.entries(responses).map(([status, answer]) => [
+        status,
+        answer.content ? answer : { ...answer, type: 'null' },
+      ]),
+    );
     // The route's own schema holds the zod schemas it validates with: the document takes their JSON Schema instead.
     const { params: _params, querystring: _querystring, body: _body, ...inert } = routeSchema ?? {};
     const documentedSchema: Record<string, unknown> = { ...inert, response };
     if (shown.params) documentedSchema.params = shown.params;
     if (shown.querystring) documentedSchema.querystring = shown.querystring;
     if (shown.body) {
-      documentedSchema.body = { ...shown.body, ...(body?.description ? { description: body.description } : {}), ...(body?.example === undefined ? {} : { examples: [body.example] }) };
+      documentedSchema.body = {
+        ...shown.body,
+        ...(body?.description ? { description: body.description } : {}),
+        ...(body?.example === undefined ? {} : { examples: [body.example] }),
+      };
       documentedSchema.consumes = body?.mediaTypes ?? ['application/json'];
     }
     return { url, schema: documentedSchema as FastifySchema };
   };
-  const config: FastifyContextConfig = { swaggerTransform, ...(scope ? { scope } : {}), ...(invalid ? { invalid } : {}) };
-  return { schema, config, ...(validate ? { validatorCompiler: validatorCompiler as unknown as FastifySchemaCompiler<FastifySchema & Input> } : {}) };
+  const config: FastifyContextConfig = {
+    swaggerTransform,
+    ...(scope ? { scope } : {}),
+    ...(invalid ? { invalid } : {}),
+  };
+  return {
+    schema,
+    config,
+    ...(validate
+      ? { validatorCompiler: validatorCompiler as unknown as FastifySchemaCompiler<FastifySchema & Input> }
+      : {}),
+  };
 }
 
 const errorSchema = {
   type: 'object',
-  description: 'Every 4xx and 5xx answer: a code to branch on, a message for people, and for some codes the problems one by one.',
+  description:
+    'Every 4xx and 5xx answer: a code to branch on, a message for people, and for some codes the problems one by one.',
   required: ['code', 'message'],
   properties: {
     code: { type: 'string', enum: errorCodes },
@@ -184,7 +243,7 @@ const errorSchema = {
     errors: {
       type: 'array',
       description:
-        'One entry per problem: `path` dotted (`rule.and.1.gte`; empty for the whole body or parameter set) and `message`; for INVALID_EVENT also `index`, the event\'s position in the batch (0 for a single event).',
+        "One entry per problem: `path` dotted (`rule.and.1.gte`; empty for the whole body or parameter set) and `message`; for INVALID_EVENT also `index`, the event's position in the batch (0 for a single event).",
       items: {
         type: 'object',
         additionalProperties: true,
@@ -205,11 +264,17 @@ const document = {
   tags: [
     { name: 'ingest', description: 'Segment-compatible tracking API (write key)' },
     { name: 'profiles', description: 'Unified customer profiles and timelines (profiles scope)' },
-    { name: 'segments', description: 'Segment definitions and previews (analytics; segments:write to change), audiences (audiences)' },
+    {
+      name: 'segments',
+      description: 'Segment definitions and previews (analytics; segments:write to change), audiences (audiences)',
+    },
     { name: 'analytics', description: 'Retention, repeat purchase, KPIs and lifecycle (analytics scope)' },
     { name: 'keys', description: 'API keys and their scopes (admin key)' },
     { name: 'privacy', description: 'Erasure, suppression and their audit log (admin key)' },
-    { name: 'destinations', description: 'Signed webhooks fed by segment changes and events, with retries and dead letters (admin key)' },
+    {
+      name: 'destinations',
+      description: 'Signed webhooks fed by segment changes and events, with retries and dead letters (admin key)',
+    },
     { name: 'console', description: 'The web console for care and marketing staff, served by this server' },
     { name: 'operations', description: 'Health, readiness, metrics and this document' },
   ],
@@ -218,13 +283,14 @@ const document = {
       writeKey: {
         type: 'http',
         scheme: 'basic',
-        description: "The source's write key as the HTTP Basic username with an empty password, as Segment SDKs send it; browsers may put `writeKey` in the JSON body instead.",
+        description:
+          "The source's write key as the HTTP Basic username with an empty password, as Segment SDKs send it; browsers may put `writeKey` in the JSON body instead.",
       },
       apiKey: {
         type: 'http',
         scheme: 'bearer',
         description:
-          'An API key: `Authorization: Bearer <key>`. Each route names the scope it needs: `analytics` (aggregates), `profiles` (one customer\'s personal data), `audiences` (segment members and exports), `segments:write` (create, change, delete segments), `admin` (keys; holds every scope). A read key holds analytics, profiles and audiences.',
+          "An API key: `Authorization: Bearer <key>`. Each route names the scope it needs: `analytics` (aggregates), `profiles` (one customer's personal data), `audiences` (segment members and exports), `segments:write` (create, change, delete segments), `admin` (keys; holds every scope). A read key holds analytics, profiles and audiences.",
       },
     },
     schemas: { Error: errorSchema },
@@ -235,13 +301,23 @@ const openApiDoc = documented({
   summary: 'This OpenAPI document',
   description: 'OpenAPI 3 description of every route of this server; `/docs` renders it.',
   tags: ['operations'],
-  responses: { 200: jsonReply('The OpenAPI document', { type: 'object', additionalProperties: true }, { openapi: '3.0.3', info: { title: 'cdp' }, paths: {} }) },
+  responses: {
+    200: jsonReply(
+      'The OpenAPI document',
+      { type: 'object', additionalProperties: true },
+      { openapi: '3.0.3', info: { title: 'cdp' }, paths: {} },
+    ),
+  },
 });
 
 /** Must be awaited before any route is added: the document collects routes as they are registered. */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, { openapi: document as unknown as Record<string, unknown> });
   // Swagger UI's assets come from the installed package through @fastify/static: the page works without internet.
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true }, theme: { title: 'cdp API' } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: true },
+    theme: { title: 'cdp API' },
+  });
   app.get('/openapi.json', openApiDoc, async () => app.swagger());
 }

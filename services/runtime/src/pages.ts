@@ -4,7 +4,11 @@
  * Pages of `read(after, limit)` in key order until a short page; memory holds two pages whatever the total. A caller
  * that stops early never awaits the page read ahead, so its failure is then nobody's to report.
  */
-export async function* pagesInKeyOrder<T>(read: (after: string, limit: number) => Promise<T[]>, keyOf: (row: T) => string, pageSize: number): AsyncGenerator<T[]> {
+export async function* pagesInKeyOrder<T>(
+  read: (after: string, limit: number) => Promise<T[]>,
+  keyOf: (row: T) => string,
+  pageSize: number,
+): AsyncGenerator<T[]> {
   const ahead = (after: string) => {
     const page = read(after, pageSize);
     page.catch(() => undefined);

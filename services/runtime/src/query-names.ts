@@ -29,7 +29,9 @@ export class UnnamedQueryError extends Error {
   readonly code = 'UNNAMED_QUERY';
   constructor(detail: string, sql: string) {
     // No quotes around the hint: the logger blanks quoted literals.
-    super(`ClickHouse call ${detail}; name it with named(<module>.<what>, params): ${sql.replace(/\s+/g, ' ').trim().slice(0, 160)}`);
+    super(
+      `ClickHouse call ${detail}; name it with named(<module>.<what>, params): ${sql.replace(/\s+/g, ' ').trim().slice(0, 160)}`,
+    );
     this.name = 'UnnamedQueryError';
   }
 }
@@ -51,13 +53,19 @@ export interface QueryNaming {
  * `stream()`, or `close()`), so a streamed export counts whole; the others until they resolve.
  */
 export function nameQueries(client: ClickHouseClient, naming: QueryNaming): ClickHouseClient {
-  const seconds = naming.metrics?.histogram('cdp_clickhouse_query_seconds', 'ClickHouse call duration by query name, until its result is read', ['query'], buckets);
+  const seconds = naming.metrics?.histogram(
+    'cdp_clickhouse_query_seconds',
+    'ClickHouse call duration by query name, until its result is read',
+    ['query'],
+    buckets,
+  );
 
   function nameOf(params: CallParams): string {
     const comment = params.clickhouse_settings?.log_comment;
     const sql = params.query ?? `INSERT INTO ${params.table ?? '?'}`;
     if (naming.requireNames && !comment) throw new UnnamedQueryError('without a name', sql);
-    if (naming.requireNames && !queryNameShape.test(comment ?? '')) throw new UnnamedQueryError(`named ${JSON.stringify(comment)}, not <module>.<what>`, sql);
+    if (naming.requireNames && !queryNameShape.test(comment ?? ''))
+      throw new UnnamedQueryError(`named ${JSON.stringify(comment)}, not <module>.<what>`, sql);
     return comment || unnamedQuery;
   }
 
@@ -65,13 +73,25 @@ export function nameQueries(client: ClickHouseClient, naming: QueryNaming): Clic
   function prepare<P extends CallParams>(params: P): { name: string; queryId: string; params: P } {
     const name = nameOf(params);
     const queryId = params.query_id ?? `${name}:${randomUUID()}`;
-    return { name, queryId, params: { ...params, query_id: queryId, clickhouse_settings: { ...params.clickhouse_settings, log_comment: name } } };
+    return {
+      name,
+      queryId,
+      params: {
+        ...params,
+        query_id: queryId,
+        clickhouse_settings: { ...params.clickhouse_settings, log_comment: name },
+      },
+    };
   }
 
   function done(name: string, queryId: string, started: number, failed: boolean): void {
     const elapsedMs = performance.now() - started;
     seconds?.observe({ query: name }, elapsedMs / 1000);
-    if (elapsedMs > naming.slowQueryMs) naming.logger.warn({ query: name, queryId, ms: Math.round(elapsedMs), ...(failed ? { failed } : {}) }, 'slow ClickHouse query');
+    if (elapsedMs > naming.slowQueryMs)
+      naming.logger.warn(
+        { query: name, queryId, ms: Math.round(elapsedMs), ...(failed ? { failed } : {}) },
+        'slow ClickHouse query',
+      );
   }
 
   /** Runs one call, measured until it settles. */

@@ -17,11 +17,13 @@ const ttlOf = (time: string, days: number) => `toDateTime(${time}) + toIntervalD
  */
 export async function applyRetention(client: ClickHouseClient, days: number, logger: Logger): Promise<void> {
   for (const { table, time } of rawEventTables) {
-    const result = await client.query(named('retention.readTableEngine', {
-      query: 'SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {table:String}',
-      query_params: { table },
-      format: 'JSONEachRow',
-    }));
+    const result = await client.query(
+      named('retention.readTableEngine', {
+        query: 'SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {table:String}',
+        query_params: { table },
+        format: 'JSONEachRow',
+      }),
+    );
     const engine = (await result.json<{ engine_full: string }>())[0]?.engine_full ?? '';
     const current = /\bTTL (.+?)(?: SETTINGS |$)/.exec(engine)?.[1]?.trim() ?? null;
     if (days === 0) {
@@ -29,7 +31,9 @@ export async function applyRetention(client: ClickHouseClient, days: number, log
       await client.command(named('retention.removeTtl', { query: `ALTER TABLE ${table} REMOVE TTL` }));
       logger.info({ table }, 'raw event retention removed: rows are kept for ever');
     } else if (current?.replaceAll(' ', '') !== ttlOf(time, days).replaceAll(' ', '')) {
-      await client.command(named('retention.modifyTtl', { query: `ALTER TABLE ${table} MODIFY TTL ${ttlOf(time, days)}` }));
+      await client.command(
+        named('retention.modifyTtl', { query: `ALTER TABLE ${table} MODIFY TTL ${ttlOf(time, days)}` }),
+      );
       logger.info({ table, days }, 'raw event retention set');
     }
   }

@@ -25,7 +25,9 @@ export const behaviourKey = (node: Behaviour): string => JSON.stringify(countedB
 function eventTests(binder: Binder, counted: Counted): { named: string; properties: string } {
   const named = [`event = ${binder.bind('String', counted.event)}`, `timestamp <= ${binder.now}`];
   if (counted.withinDays !== null) named.push(`timestamp >= ${binder.since(counted.withinDays)}`);
-  const properties = counted.where.map((filter) => binder.valueTest(`JSONExtractRaw(properties, ${binder.bind('String', filter.property)})`, filter));
+  const properties = counted.where.map((filter) =>
+    binder.valueTest(`JSONExtractRaw(properties, ${binder.bind('String', filter.property)})`, filter),
+  );
   return { named: named.join(' AND '), properties: properties.length > 0 ? properties.join(' AND ') : '1' };
 }
 
@@ -50,11 +52,16 @@ export function behaviourCounts(binder: Binder, keys: string[], storedRows?: str
   const tests = counted.map((each) => eventTests(binder, each));
   const windows = counted.map((each) => each.withinDays);
   const widest = windows.includes(null) ? null : Math.max(...(windows as number[]));
-  const prewhere = [`event IN ${binder.bind('Array(String)', [...new Set(counted.map((each) => each.event))])}`, `timestamp <= ${binder.now}`];
+  const prewhere = [
+    `event IN ${binder.bind('Array(String)', [...new Set(counted.map((each) => each.event))])}`,
+    `timestamp <= ${binder.now}`,
+  ];
   if (widest !== null) prewhere.push(`timestamp >= ${binder.since(widest)}`);
   // Only some profiles' events (the primary key finds them): a condition on the stored profile id.
   if (storedRows) prewhere.unshift(storedRows);
-  const matched = tests.map((test, bit) => `if(${test.named} AND ${test.properties}, bitShiftLeft(toUInt64(1), ${bit}), 0)`).join(' + ');
+  const matched = tests
+    .map((test, bit) => `if(${test.named} AND ${test.properties}, bitShiftLeft(toUInt64(1), ${bit}), 0)`)
+    .join(' + ');
   const rows = `SELECT message_id, profile_id, inserted_at, ${matched} AS matched FROM events PREWHERE ${prewhere.join(' AND ')} WHERE matched != 0`;
   const counts = `[${tests.map((_, bit) => `countIf(bitTest(message.matched, ${bit}))`).join(', ')}] AS behaviour_counts`;
   return messagesPerSurvivor(rows, ', argMin(matched, inserted_at) AS matched', counts);

@@ -17,7 +17,12 @@ function valuesOf(node: unknown): Array<string | number> {
 const everyKind: SegmentRule = {
   and: [
     { stat: 'orders', gte: 2 },
-    { or: [{ trait: marker, equals: marker }, { trait: 'city', in: [marker, 'Hà Nội'] }] },
+    {
+      or: [
+        { trait: marker, equals: marker },
+        { trait: 'city', in: [marker, 'Hà Nội'] },
+      ],
+    },
     { not: { event: marker, atLeast: 3, withinDays: 30, where: [{ property: marker, contains: marker }] } },
     { notPerformed: 'Order Completed', withinDays: 90 },
     { stat: 'lastSeen', withinLastDays: 14 },
@@ -44,8 +49,10 @@ describe('the rule compiler', () => {
     expect(params.p0).toBe(1_000_000);
   });
 
-  it('keeps the rule\'s and / or / not as it was written', () => {
-    const rule: SegmentRule = { or: [{ stat: 'orders', gte: 1 }, { and: [{ stat: 'events', gte: 5 }, { not: { stat: 'openTickets', gt: 0 } }] }] };
+  it("keeps the rule's and / or / not as it was written", () => {
+    const rule: SegmentRule = {
+      or: [{ stat: 'orders', gte: 1 }, { and: [{ stat: 'events', gte: 5 }, { not: { stat: 'openTickets', gt: 0 } }] }],
+    };
     const { sql } = compileRule(rule, { now });
     const condition = sql.slice(sql.lastIndexOf('WHERE') + 6);
     expect(condition).toBe(
@@ -63,12 +70,18 @@ describe('the rule compiler', () => {
     expect(compileRule({ not: { stat: 'rfmRecency', gte: 4 } }, { now }).sql).toContain('ntile(5)');
   });
 
-  it('reads a pass\'s rows when given one: its stats, the trait values and behaviour counts it holds, by position', () => {
+  it("reads a pass's rows when given one: its stats, the trait values and behaviour counts it holds, by position", () => {
     const behaviour = { event: 'Order Completed', atLeast: 2, withinDays: 30 };
-    const pass = { id: 1751284800000, traitKeys: ['city', 'plan'], behaviours: [JSON.stringify({ event: 'Order Completed', where: [], withinDays: 30 })] };
+    const pass = {
+      id: 1751284800000,
+      traitKeys: ['city', 'plan'],
+      behaviours: [JSON.stringify({ event: 'Order Completed', where: [], withinDays: 30 })],
+    };
     const rule: SegmentRule = { and: [{ trait: 'plan', equals: 'pro' }, behaviour, { stat: 'orders', gte: 1 }] };
     const { sql, params } = compileRule(rule, { now, pass });
-    expect(sql.startsWith("SELECT profile_id FROM segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' AND")).toBe(true);
+    expect(
+      sql.startsWith("SELECT profile_id FROM segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' AND"),
+    ).toBe(true);
     expect(params.pass).toBe(pass.id);
     expect(sql).not.toContain('profile_traits');
     expect(sql).toContain('trait_values[{p0:UInt64}]');
@@ -78,10 +91,18 @@ describe('the rule compiler', () => {
 
   it('reads a trait or behaviour the pass does not hold from the current data, as its complement when it asks for none', () => {
     const pass = { id: 1, traitKeys: [], behaviours: [] };
-    expect(compileRule({ trait: 'plan', exists: false }, { now, pass }).sql).toContain('(profile_id NOT IN (SELECT survivor FROM');
-    expect(compileRule({ trait: 'plan', exists: true }, { now, pass }).sql).toContain('(profile_id IN (SELECT survivor FROM');
-    expect(compileRule({ event: 'Ticket Opened', atMost: 2, withinDays: 7 }, { now, pass }).sql).toContain('(profile_id NOT IN');
-    expect(compileRule({ notPerformed: 'Ticket Opened', withinDays: 7 }, { now, pass }).sql).toContain('(profile_id NOT IN');
+    expect(compileRule({ trait: 'plan', exists: false }, { now, pass }).sql).toContain(
+      '(profile_id NOT IN (SELECT survivor FROM',
+    );
+    expect(compileRule({ trait: 'plan', exists: true }, { now, pass }).sql).toContain(
+      '(profile_id IN (SELECT survivor FROM',
+    );
+    expect(compileRule({ event: 'Ticket Opened', atMost: 2, withinDays: 7 }, { now, pass }).sql).toContain(
+      '(profile_id NOT IN',
+    );
+    expect(compileRule({ notPerformed: 'Ticket Opened', withinDays: 7 }, { now, pass }).sql).toContain(
+      '(profile_id NOT IN',
+    );
   });
 
   it('matches everyone for a behaviour that asks for at least zero', () => {

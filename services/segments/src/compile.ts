@@ -33,14 +33,23 @@ export const statColumnOf = (stat: StatName): string => statColumns[stat];
 
 /** Whether the rule names an RFM score (quintiles among every customer). Only such a live rule pays for the windows. */
 export const usesRfm = (rule: SegmentRule): boolean =>
-  'and' in rule ? rule.and.some(usesRfm) : 'or' in rule ? rule.or.some(usesRfm) : 'not' in rule ? usesRfm(rule.not) : 'stat' in rule && rule.stat.startsWith('rfm');
+  'and' in rule
+    ? rule.and.some(usesRfm)
+    : 'or' in rule
+      ? rule.or.some(usesRfm)
+      : 'not' in rule
+        ? usesRfm(rule.not)
+        : 'stat' in rule && rule.stat.startsWith('rfm');
 
 /**
  * Compiles `rule` as seen at instant `now` (epoch ms): every relative window is measured back from it. With a
  * pass (of segment_profiles), its stats and the trait keys and behaviours it holds are read from it;
  * everything else is rolled up or counted from the current data.
  */
-export function compileRule(rule: SegmentRule, options: { now: number; pass?: Pass | null; paramPrefix?: string }): CompiledRule {
+export function compileRule(
+  rule: SegmentRule,
+  options: { now: number; pass?: Pass | null; paramPrefix?: string },
+): CompiledRule {
   const pass = options.pass ?? null;
   const binder = createBinder(options.now, options.paramPrefix);
   const { params, bind, since, instant, valueTest } = binder;
@@ -56,23 +65,28 @@ export function compileRule(rule: SegmentRule, options: { now: number; pass?: Pa
     // A survivor without the trait holds '', which every test reads as JSON null, as it reads an absent trait.
     if (index >= 0) return valueTest(`trait_values[${bind('UInt64', index + 1)}]`, condition);
     // Live, a profile without the trait at all has no row to test: "does not exist" is the complement of "exists".
-    if (condition.exists === false) return `(profile_id NOT IN ${traitMembers({ trait: condition.trait, exists: true })})`;
+    if (condition.exists === false)
+      return `(profile_id NOT IN ${traitMembers({ trait: condition.trait, exists: true })})`;
     return `(profile_id IN ${traitMembers(condition)})`;
   }
 
   /** A behaviour: its count in the pass when the pass counted it, else read from the current events. */
   function behaviourTest(node: Behaviour): string {
-    const [lower, upper] = 'notPerformed' in node ? [0, 0] : [node.atLeast ?? (node.atMost === undefined ? 1 : 0), node.atMost ?? null];
+    const [lower, upper] =
+      'notPerformed' in node ? [0, 0] : [node.atLeast ?? (node.atMost === undefined ? 1 : 0), node.atMost ?? null];
     if (lower === 0 && upper === null) return '1';
     const index = pass?.behaviours.indexOf(behaviourKey(node)) ?? -1;
     const counted = () => `behaviour_counts[${bind('UInt64', index + 1)}]`;
     const atMost = upper === null ? null : bind('UInt64', upper);
     if (lower === 0) {
       // Live, a survivor without any of the events has no count: "at most N" is the complement of "more than N".
-      return index >= 0 ? `(${counted()} <= ${atMost})` : `(profile_id NOT IN ${behaviourMembers(binder, node, (count) => `${count} > ${atMost}`)})`;
+      return index >= 0
+        ? `(${counted()} <= ${atMost})`
+        : `(profile_id NOT IN ${behaviourMembers(binder, node, (count) => `${count} > ${atMost}`)})`;
     }
     const atLeast = bind('UInt64', lower);
-    const between = (count: string) => (atMost ? `${count} >= ${atLeast} AND ${count} <= ${atMost}` : `${count} >= ${atLeast}`);
+    const between = (count: string) =>
+      atMost ? `${count} >= ${atLeast} AND ${count} <= ${atMost}` : `${count} >= ${atLeast}`;
     return index >= 0 ? `(${between(counted())})` : `(profile_id IN ${behaviourMembers(binder, node, between)})`;
   }
 
@@ -86,7 +100,9 @@ export function compileRule(rule: SegmentRule, options: { now: number; pass?: Pa
       const operator = condition.before !== undefined ? 'before' : 'after';
       return `(${column} ${comparisons[operator]} ${instant(condition[operator] as string)})`;
     }
-    const operator = (['equals', 'gt', 'gte', 'lt', 'lte'] as const).find((key) => condition[key] !== undefined) as 'equals';
+    const operator = (['equals', 'gt', 'gte', 'lt', 'lte'] as const).find(
+      (key) => condition[key] !== undefined,
+    ) as 'equals';
     return `(${column} ${comparisons[operator]} ${bind('Float64', condition[operator])})`;
   }
 
@@ -101,6 +117,8 @@ export function compileRule(rule: SegmentRule, options: { now: number; pass?: Pa
   }
 
   if (pass) params.pass = pass.id;
-  const profiles = pass ? "segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' AND" : `(${usesRfm(rule) ? withRfm(statsOfSurvivors()) : statsOfSurvivors()}) WHERE`;
+  const profiles = pass
+    ? "segment_profiles WHERE pass = {pass:UInt64} AND profile_id != '' AND"
+    : `(${usesRfm(rule) ? withRfm(statsOfSurvivors()) : statsOfSurvivors()}) WHERE`;
   return { sql: `SELECT profile_id FROM ${profiles} ${expression(rule)}`, params };
 }

@@ -56,17 +56,25 @@ export function createSegmentStore(client: ClickHouseClient): SegmentStore {
   const nextVersion = () => (lastVersion = Math.max(Date.now(), lastVersion + 1));
 
   async function rows(where: string, params: Record<string, unknown>): Promise<Row[]> {
-    const result = await client.query(named('segments.readDefinitions', { query: `${selectLive}${where} ORDER BY kind, name, id`, query_params: params, format: 'JSONEachRow' }));
+    const result = await client.query(
+      named('segments.readDefinitions', {
+        query: `${selectLive}${where} ORDER BY kind, name, id`,
+        query_params: params,
+        format: 'JSONEachRow',
+      }),
+    );
     return result.json<Row>();
   }
 
   async function write(row: Omit<Row, 'updated_at'> & { deleted: number }): Promise<number> {
     const version = nextVersion();
-    await client.insert(named('segments.writeDefinition', {
-      table: 'segments',
-      values: [{ ...row, updated_at: toClickHouseTime(version), version }],
-      format: 'JSONEachRow',
-    }));
+    await client.insert(
+      named('segments.writeDefinition', {
+        table: 'segments',
+        values: [{ ...row, updated_at: toClickHouseTime(version), version }],
+        format: 'JSONEachRow',
+      }),
+    );
     return version;
   }
 
@@ -83,8 +91,21 @@ export function createSegmentStore(client: ClickHouseClient): SegmentStore {
       const [existing] = definition.id ? await rows(' AND id = {id:String}', { id }) : [];
       const createdAt = existing?.created_at ?? toClickHouseTime(Date.now());
       const rule = JSON.stringify(definition.rule);
-      const version = await write({ id, name: definition.name, kind: definition.kind, rule, created_at: createdAt, deleted: 0 });
-      return { id, name: definition.name, kind: definition.kind, rule: definition.rule, updatedAt: new Date(version).toISOString() };
+      const version = await write({
+        id,
+        name: definition.name,
+        kind: definition.kind,
+        rule,
+        created_at: createdAt,
+        deleted: 0,
+      });
+      return {
+        id,
+        name: definition.name,
+        kind: definition.kind,
+        rule: definition.rule,
+        updatedAt: new Date(version).toISOString(),
+      };
     },
     async remove(id) {
       const [existing] = await rows(' AND id = {id:String}', { id });
@@ -92,14 +113,21 @@ export function createSegmentStore(client: ClickHouseClient): SegmentStore {
     },
     sizes: () => segmentSizes(client),
     async deletedWithMembers() {
-      const result = await client.query(named('segments.readDeletedWithMembers', {
-        query: `SELECT id FROM segments FINAL WHERE deleted = 1 AND id IN ${segmentsWithMembers}`,
-        format: 'JSONEachRow',
-      }));
+      const result = await client.query(
+        named('segments.readDeletedWithMembers', {
+          query: `SELECT id FROM segments FINAL WHERE deleted = 1 AND id IN ${segmentsWithMembers}`,
+          format: 'JSONEachRow',
+        }),
+      );
       return (await result.json<{ id: string }>()).map((row) => row.id);
     },
     async changeMark() {
-      const result = await client.query(named('segments.readChangeMark', { query: 'SELECT toString(max(version)) AS mark, toString(count()) AS rows FROM segments', format: 'JSONEachRow' }));
+      const result = await client.query(
+        named('segments.readChangeMark', {
+          query: 'SELECT toString(max(version)) AS mark, toString(count()) AS rows FROM segments',
+          format: 'JSONEachRow',
+        }),
+      );
       const [row] = await result.json<{ mark: string; rows: string }>();
       return `${row?.mark ?? '0'}:${row?.rows ?? '0'}`;
     },

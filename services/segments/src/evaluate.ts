@@ -106,15 +106,24 @@ export async function evaluateSegments(
   };
   // Each rule binds its values under a prefix of its own, so every rule's parameters meet in one query.
   const members = targets.map((target, index) => {
-    const compiled = target.rule ? compileRule(target.rule, { now: options.now, pass: options.pass, paramPrefix: `s${index}_` }) : { sql: noMembers, params: {} };
+    const compiled = target.rule
+      ? compileRule(target.rule, { now: options.now, pass: options.pass, paramPrefix: `s${index}_` })
+      : { sql: noMembers, params: {} };
     Object.assign(params, compiled.params, { [`segment${index}`]: target.segmentId });
     return `SELECT {segment${index}:String} AS segment_id, profile_id FROM (${compiled.sql})`;
   });
   const decisions =
-    targets.length === 1 && !options.scope ? decisionsOf('{segment0:String}') : decisionsOfMany('{segmentIds:Array(String)}', options.scope ? '{scope:Array(String)}' : undefined);
+    targets.length === 1 && !options.scope
+      ? decisionsOf('{segment0:String}')
+      : decisionsOfMany('{segmentIds:Array(String)}', options.scope ? '{scope:Array(String)}' : undefined);
   await deps.clickhouse.command(
     named('segments.diffMembers', {
-      query: diffInto(members.join(' UNION ALL '), decisions, targets.length === 1, (options.decidedAfter ?? []).length > 0),
+      query: diffInto(
+        members.join(' UNION ALL '),
+        decisions,
+        targets.length === 1,
+        (options.decidedAfter ?? []).length > 0,
+      ),
       query_params: params,
     }),
   );
@@ -125,7 +134,15 @@ export async function evaluateSegments(
   }
   const counts: EvaluationResult = { entered: 0, exited: 0 };
   const read = async (after: string, limit: number) =>
-    (await deps.clickhouse.query(named('segments.readDiffPage', { query: targets.length === 1 ? onePage : manyPage, query_params: { ...params, after, limit }, format: 'JSONEachRow' }))).json<DiffRow>();
+    (
+      await deps.clickhouse.query(
+        named('segments.readDiffPage', {
+          query: targets.length === 1 ? onePage : manyPage,
+          query_params: { ...params, after, limit },
+          format: 'JSONEachRow',
+        }),
+      )
+    ).json<DiffRow>();
   for await (const rows of pagesInKeyOrder(read, (row) => row.position, chunkSize)) {
     const changes = rows.map((row): SegmentChange => ({
       segmentId: row.segment_id,
@@ -138,9 +155,11 @@ export async function evaluateSegments(
     for (let start = 0; start < changes.length; start += produceSize) {
       await deps.log.produce(
         deps.changesTopic,
-        changes
-          .slice(start, start + produceSize)
-          .map((change) => ({ key: change.profileId, value: encodeSegmentChange(change), headers: { segmentId: change.segmentId, change: change.change } })),
+        changes.slice(start, start + produceSize).map((change) => ({
+          key: change.profileId,
+          value: encodeSegmentChange(change),
+          headers: { segmentId: change.segmentId, change: change.change },
+        })),
       );
     }
     for (const change of changes) counts[change.change] += 1;
@@ -150,5 +169,8 @@ export async function evaluateSegments(
 }
 
 /** One segment's evaluation (see evaluateSegments). */
-export const evaluateSegment = (deps: { clickhouse: ClickHouseClient; log: EventLog; changesTopic: string }, target: EvaluationTarget, options: EvaluationOptions) =>
-  evaluateSegments(deps, [target], options);
+export const evaluateSegment = (
+  deps: { clickhouse: ClickHouseClient; log: EventLog; changesTopic: string },
+  target: EvaluationTarget,
+  options: EvaluationOptions,
+) => evaluateSegments(deps, [target], options);

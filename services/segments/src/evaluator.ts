@@ -54,7 +54,9 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   const logger = deps.logger.child({ component: 'segments-evaluator' });
   // Full passes count their changes as the evaluations of some profiles do.
   const reevaluation = reevaluationOf(deps, logger);
-  const evaluations = deps.metrics.counter('cdp_segments_evaluations_total', 'Evaluations of every segment', ['outcome']);
+  const evaluations = deps.metrics.counter('cdp_segments_evaluations_total', 'Evaluations of every segment', [
+    'outcome',
+  ]);
   const evaluationSeconds = deps.metrics.histogram(
     'cdp_segments_evaluation_seconds',
     'Duration of a pass evaluating every segment, from reading the definitions to the last change published',
@@ -86,7 +88,10 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     // Segments deleted since their members were stored: evaluating them as empty makes every member exit. Membership
     // of ids that were never defined here is left alone: this evaluator did not write it.
     const deleted = await deps.store.deletedWithMembers();
-    const targets = [...definitions.map((definition) => ({ segmentId: definition.id, rule: definition.rule })), ...deleted.map((segmentId) => ({ segmentId, rule: null }))];
+    const targets = [
+      ...definitions.map((definition) => ({ segmentId: definition.id, rule: definition.rule })),
+      ...deleted.map((segmentId) => ({ segmentId, rule: null })),
+    ];
     // The pass's profiles, rolled up once for every rule; the version names the pass.
     const pass = { id: version, ...passInputsOf(definitions.map((definition) => definition.rule)) };
     // A process's first pass goes on from the latest pass's roll-up of everyone, if one is recorded.
@@ -97,7 +102,10 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     let failed = 0;
     deps.turns.fullPassBegan(version);
     try {
-      const replaced = await buildPass(deps.clickhouse, pass, now, { changedOnly, inTurn: (step) => deps.turns.run(step) });
+      const replaced = await buildPass(deps.clickhouse, pass, now, {
+        changedOnly,
+        inTurn: (step) => deps.turns.run(step),
+      });
       if (!changedOnly) rolledUpAllAt = now;
       for (const target of targets) {
         try {
@@ -110,7 +118,12 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
           );
           reevaluation.counted(result);
           const definition = definitions.find((each) => each.id === target.segmentId);
-          if (definition && previousDefinitions.get(definition.id) === definition.updatedAt && !usesRfm(definition.rule)) drift.inc(result.entered + result.exited);
+          if (
+            definition &&
+            previousDefinitions.get(definition.id) === definition.updatedAt &&
+            !usesRfm(definition.rule)
+          )
+            drift.inc(result.entered + result.exited);
         } catch (error) {
           // One broken segment must not hold the others back; it is tried again at the next evaluation.
           failed += 1;
@@ -121,7 +134,8 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
       await deps.turns.run(() => dropPassesBefore(Math.min(pass.id, replaced?.id ?? pass.id), version));
     } finally {
       await deps.turns.run(async () => {
-        for (const decided of deps.turns.fullPassEnded()) await dropPasses(deps.clickhouse, 'segment_profiles', { below: 0, exactly: decided });
+        for (const decided of deps.turns.fullPassEnded())
+          await dropPasses(deps.clickhouse, 'segment_profiles', { below: 0, exactly: decided });
       });
     }
     sweptUntil = Math.max(sweptUntil ?? 0, now);
@@ -170,14 +184,18 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
       if (requests.length === 0) return;
       const newest = Math.max(...requests.map(requestedAt));
       if (newest <= lastStartedAt) return;
-      const changed = requests.some((record) => record.headers.reason === 'changed' && requestedAt(record) > lastStartedAt);
+      const changed = requests.some(
+        (record) => record.headers.reason === 'changed' && requestedAt(record) > lastStartedAt,
+      );
       if (!changed && Date.now() - lastStartedAt < deps.intervalMs / 2) return;
       schedule();
     },
   });
 
   async function request(reason: Reason): Promise<void> {
-    await deps.log.produce(deps.topics.segmentsLeader, [{ key: 'evaluate', value: Buffer.alloc(0), headers: { reason, at: String(Date.now()) } }]);
+    await deps.log.produce(deps.topics.segmentsLeader, [
+      { key: 'evaluate', value: Buffer.alloc(0), headers: { reason, at: String(Date.now()) } },
+    ]);
   }
 
   let closed = false;
@@ -187,7 +205,10 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   const beatTimer = deps.intervalMs > beat ? setInterval(() => void request('beat').catch(failedRequest), beat) : null;
 
   // Only the evaluator sweeps, after its first full pass, one sweep at a time.
-  const swept = deps.metrics.counter('cdp_segments_swept_profiles_total', 'Profiles evaluated again because a time window of a rule passed a boundary');
+  const swept = deps.metrics.counter(
+    'cdp_segments_swept_profiles_total',
+    'Profiles evaluated again because a time window of a rule passed a boundary',
+  );
   let sweeping: Promise<void> | null = null;
   const sweepTimer = deps.sweepEveryMs
     ? setInterval(() => {
@@ -198,9 +219,12 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
           .then((count) => {
             swept.inc(count);
             sweptUntil = Math.max(sweptUntil ?? 0, to);
-            if (count > 0) logger.debug({ profiles: count, ms: Date.now() - to }, 'swept profiles whose time windows passed');
+            if (count > 0)
+              logger.debug({ profiles: count, ms: Date.now() - to }, 'swept profiles whose time windows passed');
           })
-          .catch((error: unknown) => logger.error({ err: error }, 'sweep of time windows failed; tried again at the next'))
+          .catch((error: unknown) =>
+            logger.error({ err: error }, 'sweep of time windows failed; tried again at the next'),
+          )
           .finally(() => {
             sweeping = null;
           });
@@ -209,20 +233,23 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   // Definitions change through the query API, possibly in another process: a cheap poll notices within a second.
   let mark = await deps.store.changeMark();
   let polling: Promise<void> | null = null;
-  const pollTimer = setInterval(() => {
-    if (polling || closed) return;
-    polling = deps.store
-      .changeMark()
-      .then(async (next) => {
-        if (next === mark) return;
-        mark = next;
-        await request('changed');
-      })
-      .catch(failedRequest)
-      .finally(() => {
-        polling = null;
-      });
-  }, Math.min(1000, deps.intervalMs));
+  const pollTimer = setInterval(
+    () => {
+      if (polling || closed) return;
+      polling = deps.store
+        .changeMark()
+        .then(async (next) => {
+          if (next === mark) return;
+          mark = next;
+          await request('changed');
+        })
+        .catch(failedRequest)
+        .finally(() => {
+          polling = null;
+        });
+    },
+    Math.min(1000, deps.intervalMs),
+  );
   await request('changed');
 
   return {

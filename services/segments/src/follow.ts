@@ -1,7 +1,15 @@
 // Segments that follow their profiles: each profile change record of the resolver re-evaluates just that profile
 // against every segment, so an entered / exited change is published within seconds instead of at the next full pass.
 import type { Logger } from 'pino';
-import { AppError, isStoreUnavailable, type ClickHouseClient, type ConsumedRecord, type EventLog, type LogConsumer, type Metrics } from '@cdp/runtime';
+import {
+  AppError,
+  isStoreUnavailable,
+  type ClickHouseClient,
+  type ConsumedRecord,
+  type EventLog,
+  type LogConsumer,
+  type Metrics,
+} from '@cdp/runtime';
 import { decodeProfileChange, type ProfileChange, type TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
 import { reevaluateProfiles, reevaluationOf } from './reevaluate';
@@ -25,9 +33,18 @@ const heartbeatEveryMs = 2000;
 
 export async function startFollower(deps: FollowerDeps): Promise<{ close(): Promise<void> }> {
   const logger = deps.logger.child({ component: 'segments-follower' });
-  const followed = deps.metrics.counter('cdp_segments_followed_profiles_total', 'Changed profiles evaluated against every segment as they changed');
-  const unreadable = deps.metrics.counter('cdp_segments_unreadable_profile_changes_total', 'Profile change records that could not be decoded (the next full pass covers their profiles)');
-  const handled = deps.metrics.counter('cdp_segments_profile_changes_read_total', 'Profile change records read and followed (unreadable ones included)');
+  const followed = deps.metrics.counter(
+    'cdp_segments_followed_profiles_total',
+    'Changed profiles evaluated against every segment as they changed',
+  );
+  const unreadable = deps.metrics.counter(
+    'cdp_segments_unreadable_profile_changes_total',
+    'Profile change records that could not be decoded (the next full pass covers their profiles)',
+  );
+  const handled = deps.metrics.counter(
+    'cdp_segments_profile_changes_read_total',
+    'Profile change records read and followed (unreadable ones included)',
+  );
   const skipped = deps.metrics.counter(
     'cdp_segments_unfollowed_profile_changes_total',
     'Profile change records that failed to be followed even alone (the next full pass covers their profiles)',
@@ -44,7 +61,10 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
       return decodeProfileChange(record.value);
     } catch (error) {
       unreadable.inc();
-      logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'profile change record unreadable; skipped');
+      logger.warn(
+        { err: error, partition: record.partition, offset: record.offset },
+        'profile change record unreadable; skipped',
+      );
       return null;
     }
   };
@@ -86,7 +106,10 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
           retried: (error) => isStoreUnavailable(error) || isLogUnavailable(error),
           skipped(change, error) {
             skipped.inc();
-            logger.error({ err: error, profileId: change.profileId }, 'profile change could not be followed; skipped, the next full pass covers it');
+            logger.error(
+              { err: error, profileId: change.profileId },
+              'profile change could not be followed; skipped, the next full pass covers it',
+            );
           },
         });
       } finally {

@@ -45,7 +45,8 @@ export async function start(deps: SegmentsDeps): Promise<SegmentsService> {
   // Full passes and followed changes take turns in this process (chDB runs one query at a time anyway), and only the
   // evaluator follows: two processes deciding the same profile at once could both publish its change.
   const turns = createTurns();
-  const leading = deps.follow === false ? null : followWhileLeading({ ...deps, store, logger, groupId: `${groupId}-follow`, turns });
+  const leading =
+    deps.follow === false ? null : followWhileLeading({ ...deps, store, logger, groupId: `${groupId}-follow`, turns });
   const following = leading ? { onLead: leading.lead, sweepEveryMs: deps.sweepEveryMs ?? 60_000 } : {};
   const evaluator = await startEvaluator({ ...deps, store, logger, groupId, turns, ...following });
   logger.info({ intervalMs: deps.intervalMs, follow: leading !== null }, 'segments evaluating');

@@ -36,11 +36,17 @@ const rfmGridQuery = `
 export async function latestRfmGrid(client: ClickHouseClient): Promise<RfmGrid> {
   const pass = await latestPass(client);
   if (!pass) return { evaluatedAt: null, customers: 0, cells: [] };
-  const result = await client.query(named('segments.readRfmGrid', { query: rfmGridQuery, query_params: { pass: pass.id }, format: 'JSONEachRow' }));
+  const result = await client.query(
+    named('segments.readRfmGrid', { query: rfmGridQuery, query_params: { pass: pass.id }, format: 'JSONEachRow' }),
+  );
   const cells = (await result.json<{ recency: number; frequency: number; customers: number }>()).map((row) => ({
     recency: Number(row.recency),
     frequency: Number(row.frequency),
     customers: Number(row.customers),
   }));
-  return { evaluatedAt: new Date(pass.id).toISOString(), customers: cells.reduce((sum, cell) => sum + cell.customers, 0), cells };
+  return {
+    evaluatedAt: new Date(pass.id).toISOString(),
+    customers: cells.reduce((sum, cell) => sum + cell.customers, 0),
+    cells,
+  };
 }

@@ -1,5 +1,15 @@
 // Survivor profiles as rules read them once per evaluation pass: segment_profiles (migrations 0016, 0017).
-import { clickhouseNow, commitMarginMs, keptRowsLackKeys, keptStats, rfmOfCustomers, rollUpSurvivors, statColumns, statColumnsOf, type RollUp } from '@cdp/profiles';
+import {
+  clickhouseNow,
+  commitMarginMs,
+  keptRowsLackKeys,
+  keptStats,
+  rfmOfCustomers,
+  rollUpSurvivors,
+  statColumns,
+  statColumnsOf,
+  type RollUp,
+} from '@cdp/profiles';
 import { named, type ClickHouseClient } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 import { behaviourCounts, behaviourKey, countedPerPass } from './behaviours';
@@ -40,9 +50,11 @@ const rfmScores = [
 ] as const;
 const scoreBy = ({ score, value }: (typeof rfmScores)[number]) =>
   `toNullable(toUInt64(1 + arrayCount((upper) -> upper < (${value}, profile_id), arrayZip({${score}_values:Array(Float64)}, {${score}_ids:Array(String)})))) AS ${score}`;
-const rfmByBounds = (stats: string) => `SELECT profile_id, ${rfmScores.map(scoreBy).join(', ')} FROM (${stats}) WHERE stat_orders > 0`;
+const rfmByBounds = (stats: string) =>
+  `SELECT profile_id, ${rfmScores.map(scoreBy).join(', ')} FROM (${stats}) WHERE stat_orders > 0`;
 const changedOfPass = `SELECT * FROM (${keptOfPass}) WHERE profile_id IN {survivors:Array(String)}`;
-const buildChangedProfiles = (counts: string | null) => insertProfiles(changedOfPass, rfmByBounds(changedOfPass), counts);
+const buildChangedProfiles = (counts: string | null) =>
+  insertProfiles(changedOfPass, rfmByBounds(changedOfPass), counts);
 
 // The upper bound of each quintile but the last, per score: (value, profile id) of its last customer as the pass ranked them.
 const rfmBoundsQuery = rfmScores
@@ -61,8 +73,15 @@ const boundsByClient = new WeakMap<ClickHouseClient, { pass: number; params: Rec
 async function rfmBoundsOf(client: ClickHouseClient, scoredBy: number): Promise<Record<string, unknown>> {
   const known = boundsByClient.get(client);
   if (known?.pass === scoredBy) return known.params;
-  const result = await client.query(named('segments.readRfmBounds', { query: rfmBoundsQuery, query_params: { scoredBy }, format: 'JSONEachRow' }));
-  const params: Record<string, unknown> = Object.fromEntries(rfmScores.flatMap(({ score }) => [[`${score}_values`, []], [`${score}_ids`, []]]));
+  const result = await client.query(
+    named('segments.readRfmBounds', { query: rfmBoundsQuery, query_params: { scoredBy }, format: 'JSONEachRow' }),
+  );
+  const params: Record<string, unknown> = Object.fromEntries(
+    rfmScores.flatMap(({ score }) => [
+      [`${score}_values`, []],
+      [`${score}_ids`, []],
+    ]),
+  );
   for (const row of await result.json<{ score: string; uppers: Array<[number, string]> }>()) {
     params[`${row.score}_values`] = row.uppers.map(([value]) => Number(value));
     params[`${row.score}_ids`] = row.uppers.map(([, id]) => id);
@@ -91,10 +110,13 @@ export function passInputsOf(rules: SegmentRule[]): Pick<Pass, 'traitKeys' | 'be
  * its rows (migration 0017, `rolled_up_at` 0) is none: its rows would read every trait as missing.
  */
 export async function latestPass(client: ClickHouseClient): Promise<Pass | null> {
-  const result = await client.query(named('segments.latestPass', {
-    query: 'SELECT toString(pass) AS pass, trait_keys, behaviours FROM segment_profile_passes FINAL WHERE rolled_up_at > 0',
-    format: 'JSONEachRow',
-  }));
+  const result = await client.query(
+    named('segments.latestPass', {
+      query:
+        'SELECT toString(pass) AS pass, trait_keys, behaviours FROM segment_profile_passes FINAL WHERE rolled_up_at > 0',
+      format: 'JSONEachRow',
+    }),
+  );
   const [row] = await result.json<{ pass: string; trait_keys: string[]; behaviours: string[] }>();
   return row ? { id: Number(row.pass), traitKeys: row.trait_keys, behaviours: row.behaviours } : null;
 }
@@ -104,7 +126,11 @@ export async function latestPass(client: ClickHouseClient): Promise<Pass | null>
  * names, the survivors that changed since it read them (less the margin); else everything. And when the roll-up of
  * everyone that the kept rows go back to was read (a ClickHouse time): now, for a roll-up of everyone.
  */
-async function rollUpOf(client: ClickHouseClient, traitKeys: string[], changedOnly: boolean): Promise<RollUp & { everyoneAt: string | null }> {
+async function rollUpOf(
+  client: ClickHouseClient,
+  traitKeys: string[],
+  changedOnly: boolean,
+): Promise<RollUp & { everyoneAt: string | null }> {
   const everything = { since: null, traitKeys, everyoneAt: null };
   if (!changedOnly) return everything;
   const result = await client.query(
@@ -131,7 +157,8 @@ async function rollUpOf(client: ClickHouseClient, traitKeys: string[], changedOn
 export async function everyoneRolledUpAt(client: ClickHouseClient): Promise<number | null> {
   const result = await client.query(
     named('segments.readEveryoneRolledUpAt', {
-      query: 'SELECT toUnixTimestamp64Milli(everyone_rolled_up_at) AS at FROM segment_profile_passes FINAL WHERE rolled_up_at > 0',
+      query:
+        'SELECT toUnixTimestamp64Milli(everyone_rolled_up_at) AS at FROM segment_profile_passes FINAL WHERE rolled_up_at > 0',
       format: 'JSONEachRow',
     }),
   );
@@ -164,14 +191,35 @@ export async function buildPass(
     const counts = pass.behaviours.length > 0 ? behaviourCounts(binder, pass.behaviours) : null;
     // Besides its survivors a pass holds one row with no profile id (rules skip it), so that a pass of an empty
     // profile base still exists for passExists.
-    await client.insert(named('segments.markPass', { table: 'segment_profiles', values: [{ pass: pass.id, profile_id: '' }], format: 'JSONEachRow' }));
-    await client.command(named('segments.buildPass', { query: buildProfiles(counts), query_params: { ...binder.params, pass: pass.id, traitKeys: pass.traitKeys } }));
+    await client.insert(
+      named('segments.markPass', {
+        table: 'segment_profiles',
+        values: [{ pass: pass.id, profile_id: '' }],
+        format: 'JSONEachRow',
+      }),
+    );
+    await client.command(
+      named('segments.buildPass', {
+        query: buildProfiles(counts),
+        query_params: { ...binder.params, pass: pass.id, traitKeys: pass.traitKeys },
+      }),
+    );
     const replaced = await latestPass(client);
-    await client.insert(named('segments.recordPass', {
-      table: 'segment_profile_passes',
-      values: [{ pass: pass.id, trait_keys: pass.traitKeys, behaviours: pass.behaviours, rolled_up_at: readAt, everyone_rolled_up_at: everyoneAt ?? '1970-01-01 00:00:00.000' }],
-      format: 'JSONEachRow',
-    }));
+    await client.insert(
+      named('segments.recordPass', {
+        table: 'segment_profile_passes',
+        values: [
+          {
+            pass: pass.id,
+            trait_keys: pass.traitKeys,
+            behaviours: pass.behaviours,
+            rolled_up_at: readAt,
+            everyone_rolled_up_at: everyoneAt ?? '1970-01-01 00:00:00.000',
+          },
+        ],
+        format: 'JSONEachRow',
+      }),
+    );
     return replaced;
   });
 }
@@ -191,24 +239,41 @@ export async function buildChangedPass(
 ): Promise<void> {
   await rollUpSurvivors(client, pass.id, { since: null, survivors: changed.survivors, traitKeys: pass.traitKeys });
   const binder = createBinder(now);
-  const counts = pass.behaviours.length > 0 ? behaviourCounts(binder, pass.behaviours, `profile_id IN {stored:Array(String)}`) : null;
-  await client.insert(named('segments.markChangedPass', { table: 'segment_profiles', values: [{ pass: pass.id, profile_id: '' }], format: 'JSONEachRow' }));
-  await client.command(named('segments.buildChangedPass', {
-    query: buildChangedProfiles(counts),
-    query_params: {
-      ...binder.params,
-      ...(await rfmBoundsOf(client, scoredBy.id)),
-      pass: pass.id,
-      traitKeys: pass.traitKeys,
-      survivors: changed.survivors,
-      stored: changed.stored,
-    },
-  }));
+  const counts =
+    pass.behaviours.length > 0
+      ? behaviourCounts(binder, pass.behaviours, `profile_id IN {stored:Array(String)}`)
+      : null;
+  await client.insert(
+    named('segments.markChangedPass', {
+      table: 'segment_profiles',
+      values: [{ pass: pass.id, profile_id: '' }],
+      format: 'JSONEachRow',
+    }),
+  );
+  await client.command(
+    named('segments.buildChangedPass', {
+      query: buildChangedProfiles(counts),
+      query_params: {
+        ...binder.params,
+        ...(await rfmBoundsOf(client, scoredBy.id)),
+        pass: pass.id,
+        traitKeys: pass.traitKeys,
+        survivors: changed.survivors,
+        stored: changed.stored,
+      },
+    }),
+  );
 }
 
 /** False once a newer evaluator dropped the pass: its rules would then see no profiles at all. */
 export async function passExists(client: ClickHouseClient, pass: number): Promise<boolean> {
-  const result = await client.query(named('segments.passExists', { query: 'SELECT count() > 0 AS present FROM (SELECT 1 FROM segment_profiles WHERE pass = {pass:UInt64} LIMIT 1)', query_params: { pass }, format: 'JSONEachRow' }));
+  const result = await client.query(
+    named('segments.passExists', {
+      query: 'SELECT count() > 0 AS present FROM (SELECT 1 FROM segment_profiles WHERE pass = {pass:UInt64} LIMIT 1)',
+      query_params: { pass },
+      format: 'JSONEachRow',
+    }),
+  );
   const [row] = await result.json<{ present: number | boolean }>();
   return Number(row?.present ?? 0) === 1 || row?.present === true;
 }
@@ -217,16 +282,26 @@ export async function passExists(client: ClickHouseClient, pass: number): Promis
 export type PassTable = 'segment_profiles' | 'segment_diffs';
 
 /** Drops the passes of `table` (partitioned by pass) below `below`, and pass `exactly` if given. */
-export async function dropPasses(client: ClickHouseClient, table: PassTable, passes: { below: number; exactly?: number }): Promise<void> {
-  const result = await client.query(named('segments.listPassPartitions', {
-    query: `SELECT DISTINCT partition FROM system.parts WHERE database = currentDatabase() AND table = {table:String} AND active
+export async function dropPasses(
+  client: ClickHouseClient,
+  table: PassTable,
+  passes: { below: number; exactly?: number },
+): Promise<void> {
+  const result = await client.query(
+    named('segments.listPassPartitions', {
+      query: `SELECT DISTINCT partition FROM system.parts WHERE database = currentDatabase() AND table = {table:String} AND active
       AND (toUInt64(partition) < {below:UInt64} OR toUInt64(partition) = {exactly:UInt64})`,
-    // No pass is 0: a version is a time in milliseconds.
-    query_params: { table, below: passes.below, exactly: passes.exactly ?? 0 },
-    format: 'JSONEachRow',
-  }));
+      // No pass is 0: a version is a time in milliseconds.
+      query_params: { table, below: passes.below, exactly: passes.exactly ?? 0 },
+      format: 'JSONEachRow',
+    }),
+  );
   // A partition of these tables is a pass number: BigInt refuses anything else before it reaches the statement.
   for (const { partition } of await result.json<{ partition: string }>()) {
-    await client.command(named('segments.dropPassPartition', { query: `ALTER TABLE ${table} DROP PARTITION ${BigInt(partition).toString()}` }));
+    await client.command(
+      named('segments.dropPassPartition', {
+        query: `ALTER TABLE ${table} DROP PARTITION ${BigInt(partition).toString()}`,
+      }),
+    );
   }
 }

@@ -21,10 +21,19 @@ export interface ReevaluationDeps {
 
 /** The deps of a service's evaluations of some profiles, counting their changes with the full passes'. */
 export function reevaluationOf(
-  deps: { clickhouse: ClickHouseClient; log: EventLog; topics: { segmentChanges: string }; store: SegmentStore; turns: Turns; metrics: Metrics },
+  deps: {
+    clickhouse: ClickHouseClient;
+    log: EventLog;
+    topics: { segmentChanges: string };
+    store: SegmentStore;
+    turns: Turns;
+    metrics: Metrics;
+  },
   logger: Logger,
 ): ReevaluationDeps {
-  const changes = deps.metrics.counter('cdp_segments_changes_total', 'Segment membership changes published', ['change']);
+  const changes = deps.metrics.counter('cdp_segments_changes_total', 'Segment membership changes published', [
+    'change',
+  ]);
   return {
     clickhouse: deps.clickhouse,
     log: deps.log,
@@ -45,7 +54,12 @@ export function reevaluationOf(
  * profiles. Returns how many survivors it evaluated; none before the first full pass, which evaluates everyone.
  * Call it inside a turn.
  */
-export async function reevaluateProfiles(deps: ReevaluationDeps, named: string[], merged: string[], now: number): Promise<number> {
+export async function reevaluateProfiles(
+  deps: ReevaluationDeps,
+  named: string[],
+  merged: string[],
+  now: number,
+): Promise<number> {
   const scoredBy = await latestPass(deps.clickhouse);
   // Before the first full pass nothing is stored to compare with: that pass evaluates everyone.
   if (!scoredBy) return 0;
@@ -57,8 +71,17 @@ export async function reevaluateProfiles(deps: ReevaluationDeps, named: string[]
   // Whether every segment was decided for these profiles: only then may a full pass under way leave them to it.
   let decided = false;
   try {
-    await buildChangedPass(deps.clickhouse, pass, { survivors, stored: [...new Set([...survivors, ...absorbed])] }, now, scoredBy);
-    const targets = (await deps.store.list()).map((definition) => ({ segmentId: definition.id, rule: definition.rule }));
+    await buildChangedPass(
+      deps.clickhouse,
+      pass,
+      { survivors, stored: [...new Set([...survivors, ...absorbed])] },
+      now,
+      scoredBy,
+    );
+    const targets = (await deps.store.list()).map((definition) => ({
+      segmentId: definition.id,
+      rule: definition.rule,
+    }));
     const evaluation = { clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.changesTopic };
     const options = { now, version, pass, scope };
     try {
@@ -67,7 +90,10 @@ export async function reevaluateProfiles(deps: ReevaluationDeps, named: string[]
       decided = true;
     } catch (error) {
       // One broken segment must not hold the others back: each alone, and the broken one is left to the next full pass.
-      deps.logger.warn({ err: error }, 'changed profiles could not be evaluated against every segment at once; one segment at a time');
+      deps.logger.warn(
+        { err: error },
+        'changed profiles could not be evaluated against every segment at once; one segment at a time',
+      );
       await dropPasses(deps.clickhouse, 'segment_diffs', { below: 0, exactly: version });
       let failed = 0;
       for (const target of targets) {
@@ -75,7 +101,10 @@ export async function reevaluateProfiles(deps: ReevaluationDeps, named: string[]
           deps.counted(await evaluateSegments(evaluation, [target], options));
         } catch (failure) {
           failed += 1;
-          deps.logger.error({ err: failure, segmentId: target.segmentId }, 'segment evaluation of changed profiles failed');
+          deps.logger.error(
+            { err: failure, segmentId: target.segmentId },
+            'segment evaluation of changed profiles failed',
+          );
         }
       }
       decided = failed === 0;
@@ -83,7 +112,8 @@ export async function reevaluateProfiles(deps: ReevaluationDeps, named: string[]
   } finally {
     // A full pass under way leaves these profiles as this evaluation decided them (it reads its pass of them), and
     // drops the pass when it ends; an evaluation that failed for some segment decided nothing the pass may skip.
-    if (!decided || !deps.turns.keep(version)) await dropPasses(deps.clickhouse, 'segment_profiles', { below: 0, exactly: version });
+    if (!decided || !deps.turns.keep(version))
+      await dropPasses(deps.clickhouse, 'segment_profiles', { below: 0, exactly: version });
     await dropPasses(deps.clickhouse, 'segment_diffs', { below: 0, exactly: version });
   }
   return survivors.length;

@@ -30,8 +30,12 @@ describe('the value binder', () => {
 
   it('tests an equal value with the JSON type of the value asked for: a string, a number or a boolean', () => {
     const binder = createBinder(now);
-    expect(binder.valueTest('raw', { trait: 'vip', equals: 3 })).toBe("(JSONType(raw) IN ('Int64', 'UInt64', 'Double') AND JSONExtractFloat(raw) = {p0:Float64})");
-    expect(binder.valueTest('raw', { trait: 'vip', equals: true })).toBe("(JSONType(raw) = 'Bool' AND JSONExtractBool(raw) = {p1:UInt8})");
+    expect(binder.valueTest('raw', { trait: 'vip', equals: 3 })).toBe(
+      "(JSONType(raw) IN ('Int64', 'UInt64', 'Double') AND JSONExtractFloat(raw) = {p0:Float64})",
+    );
+    expect(binder.valueTest('raw', { trait: 'vip', equals: true })).toBe(
+      "(JSONType(raw) = 'Bool' AND JSONExtractBool(raw) = {p1:UInt8})",
+    );
     expect(binder.params).toMatchObject({ p0: 3, p1: 1 });
   });
 
@@ -57,7 +61,9 @@ describe('the value binder', () => {
     expect(binder.valueTest('raw', { trait: 'age', gte: 18 })).toContain('JSONExtractFloat(raw) >= {p0:Float64}');
     expect(binder.valueTest('raw', { trait: 'age', lt: 65 })).toContain('JSONExtractFloat(raw) < {p1:Float64}');
     const before = binder.valueTest('raw', { trait: 'birthday', before: '2000-01-01' });
-    expect(before).toContain("parseDateTime64BestEffortOrNull(JSONExtractString(raw), 3, 'UTC') < {p2:DateTime64(3, 'UTC')}");
+    expect(before).toContain(
+      "parseDateTime64BestEffortOrNull(JSONExtractString(raw), 3, 'UTC') < {p2:DateTime64(3, 'UTC')}",
+    );
     expect(before).toMatch(/^\(JSONType\(raw\) = 'String' AND ifNull\(/);
     expect(binder.params.p2).toBe('2000-01-01 00:00:00.000');
     expect(binder.valueTest('raw', { trait: 'signup', withinLastDays: 7 })).toContain(">= {p3:DateTime64(3, 'UTC')}");
@@ -66,7 +72,9 @@ describe('the value binder', () => {
 
   it('finds a text inside a string without pattern syntax', () => {
     const binder = createBinder(now);
-    expect(binder.valueTest('raw', { trait: 'city', contains: '%_Hà Nội' })).toBe("(JSONType(raw) = 'String' AND position(JSONExtractString(raw), {p0:String}) > 0)");
+    expect(binder.valueTest('raw', { trait: 'city', contains: '%_Hà Nội' })).toBe(
+      "(JSONType(raw) = 'String' AND position(JSONExtractString(raw), {p0:String}) > 0)",
+    );
     expect(binder.params.p0).toBe('%_Hà Nội');
   });
 });

@@ -3,7 +3,15 @@ import { toClickHouseTime } from '@cdp/runtime';
 import { valueOperatorNames, type PropertyFilter, type TraitCondition, type ValueOperator } from '@cdp/schemas';
 
 /** The only parameter types a compiled rule uses. */
-type ParamType = 'String' | 'Float64' | 'UInt8' | 'UInt64' | "DateTime64(3, 'UTC')" | 'Array(String)' | 'Array(Float64)' | 'Array(UInt8)';
+type ParamType =
+  | 'String'
+  | 'Float64'
+  | 'UInt8'
+  | 'UInt64'
+  | "DateTime64(3, 'UTC')"
+  | 'Array(String)'
+  | 'Array(Float64)'
+  | 'Array(UInt8)';
 
 const dayMs = 86_400_000;
 export const comparisons = { gt: '>', gte: '>=', lt: '<', lte: '<=', equals: '=', before: '<', after: '>' } as const;
@@ -53,7 +61,8 @@ export function createBinder(nowMs: number, prefix = '') {
         const parts: string[] = [];
         if (strings.length > 0) parts.push(`(${isString} AND ${asString} IN ${bind('Array(String)', strings)})`);
         if (numbers.length > 0) parts.push(`(${isNumber} AND ${asNumber} IN ${bind('Array(Float64)', numbers)})`);
-        if (booleans.length > 0) parts.push(`(${isBool} AND JSONExtractBool(${raw}) IN ${bind('Array(UInt8)', booleans)})`);
+        if (booleans.length > 0)
+          parts.push(`(${isBool} AND JSONExtractBool(${raw}) IN ${bind('Array(UInt8)', booleans)})`);
         return `(${parts.join(' OR ')})`;
       }
       case 'contains':

@@ -8,12 +8,32 @@ describe('the time boundaries of rules', () => {
   it('names every window measured back from now, once, and nothing that does not move with time', () => {
     const rules: SegmentRule[] = [
       { and: [{ stat: 'lastSeen', withinLastDays: 30 }, { not: { stat: 'firstSeen', withinLastDays: 30 } }] },
-      { or: [{ stat: 'lastSeen', withinLastDays: 30 }, { trait: 'trialEndsAt', withinLastDays: 7 }] },
-      { event: 'Order Completed', atLeast: 2, withinDays: 90, where: [{ property: 'deliveredAt', withinLastDays: 3 }, { property: 'channel', equals: 'web' }] },
+      {
+        or: [
+          { stat: 'lastSeen', withinLastDays: 30 },
+          { trait: 'trialEndsAt', withinLastDays: 7 },
+        ],
+      },
+      {
+        event: 'Order Completed',
+        atLeast: 2,
+        withinDays: 90,
+        where: [
+          { property: 'deliveredAt', withinLastDays: 3 },
+          { property: 'channel', equals: 'web' },
+        ],
+      },
       { notPerformed: 'Email Opened', withinDays: 14 },
       { event: 'Ticket Opened', where: [{ property: 'dueAt', withinLastDays: 1 }] },
       // Fixed instants and counts never flip with time alone.
-      { and: [{ stat: 'lastOrderAt', after: '2025-01-01' }, { stat: 'orders', gte: 2 }, { trait: 'plan', equals: 'gold' }, { event: 'Page Viewed' }] },
+      {
+        and: [
+          { stat: 'lastOrderAt', after: '2025-01-01' },
+          { stat: 'orders', gte: 2 },
+          { trait: 'plan', equals: 'gold' },
+          { event: 'Page Viewed' },
+        ],
+      },
     ];
     expect(boundariesOf(rules)).toEqual([
       { stat: 'stat_last_seen', days: 30 },

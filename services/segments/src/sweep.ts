@@ -26,14 +26,17 @@ export function boundariesOf(rules: SegmentRule[]): Boundary[] {
   const found = new Map<string, Boundary>();
   const add = (boundary: Boundary) => found.set(JSON.stringify(boundary), boundary);
   const filters = (event: string, where: PropertyFilter[] | undefined, window: number | null) => {
-    for (const filter of where ?? []) if (filter.withinLastDays !== undefined) add({ event, property: filter.property, days: filter.withinLastDays, window });
+    for (const filter of where ?? [])
+      if (filter.withinLastDays !== undefined)
+        add({ event, property: filter.property, days: filter.withinLastDays, window });
   };
   const visit = (node: SegmentRule): void => {
     if ('and' in node) node.and.forEach(visit);
     else if ('or' in node) node.or.forEach(visit);
     else if ('not' in node) visit(node.not);
     else if ('stat' in node) {
-      if (node.withinLastDays !== undefined) add({ stat: statColumnOf(node.stat) as DateStatColumn, days: node.withinLastDays });
+      if (node.withinLastDays !== undefined)
+        add({ stat: statColumnOf(node.stat) as DateStatColumn, days: node.withinLastDays });
     } else if ('trait' in node) {
       if (node.withinLastDays !== undefined) add({ trait: node.trait, days: node.withinLastDays });
     } else {
@@ -52,7 +55,11 @@ export function boundariesOf(rules: SegmentRule[]): Boundary[] {
  * or whose date property left a filter's. Every event of the name counts, whatever its other filters: evaluating a
  * few profiles more than needed is cheaper than testing JSON properties here, and never wrong.
  */
-function eventsCrossing(boundaries: Array<Extract<Boundary, { event: string }>>, from: number, to: number): { sql: string; params: Record<string, unknown> } | null {
+function eventsCrossing(
+  boundaries: Array<Extract<Boundary, { event: string }>>,
+  from: number,
+  to: number,
+): { sql: string; params: Record<string, unknown> } | null {
   if (boundaries.length === 0) return null;
   const params: Record<string, unknown> = {};
   const time = (name: string, ms: number) => {
@@ -62,18 +69,28 @@ function eventsCrossing(boundaries: Array<Extract<Boundary, { event: string }>>,
   const tests = boundaries.map((boundary, index) => {
     params[`event${index}`] = boundary.event;
     const named = `event = {event${index}:String}`;
-    if (!('property' in boundary)) return `(${named} AND timestamp >= ${time(`from${index}`, from - boundary.days * dayMs)} AND timestamp < ${time(`to${index}`, to - boundary.days * dayMs)})`;
+    if (!('property' in boundary))
+      return `(${named} AND timestamp >= ${time(`from${index}`, from - boundary.days * dayMs)} AND timestamp < ${time(`to${index}`, to - boundary.days * dayMs)})`;
     params[`property${index}`] = boundary.property;
     const date = `parseDateTime64BestEffortOrNull(JSONExtractString(properties, {property${index}:String}), 3, 'UTC')`;
-    const window = boundary.window === null ? '' : ` AND timestamp >= ${time(`window${index}`, from - boundary.window * dayMs)}`;
+    const window =
+      boundary.window === null ? '' : ` AND timestamp >= ${time(`window${index}`, from - boundary.window * dayMs)}`;
     return `(${named}${window} AND ifNull(${date} >= ${time(`from${index}`, from - boundary.days * dayMs)} AND ${date} < ${time(`to${index}`, to - boundary.days * dayMs)}, 0))`;
   });
   params.names = [...new Set(boundaries.map((boundary) => boundary.event))];
-  return { sql: `SELECT DISTINCT profile_id FROM events PREWHERE event IN {names:Array(String)} WHERE ${tests.join(' OR ')}`, params };
+  return {
+    sql: `SELECT DISTINCT profile_id FROM events PREWHERE event IN {names:Array(String)} WHERE ${tests.join(' OR ')}`,
+    params,
+  };
 }
 
 /** The survivors whose boundaries passed in [from, to). */
-export async function survivorsCrossing(deps: Pick<ReevaluationDeps, 'clickhouse'>, rules: SegmentRule[], from: number, to: number): Promise<string[]> {
+export async function survivorsCrossing(
+  deps: Pick<ReevaluationDeps, 'clickhouse'>,
+  rules: SegmentRule[],
+  from: number,
+  to: number,
+): Promise<string[]> {
   const boundaries = boundariesOf(rules);
   const kept: KeptCrossing[] = [];
   const events: Array<Extract<Boundary, { event: string }>> = [];
@@ -109,7 +126,9 @@ export async function sweepWindows(deps: ReevaluationDeps, from: number, to: num
   const survivors = await deps.turns.run(() => survivorsCrossing(deps, rules, from, to));
   let swept = 0;
   for (let start = 0; start < survivors.length; start += sweepSize) {
-    swept += await deps.turns.run(() => reevaluateProfiles(deps, survivors.slice(start, start + sweepSize), [], Date.now()));
+    swept += await deps.turns.run(() =>
+      reevaluateProfiles(deps, survivors.slice(start, start + sweepSize), [], Date.now()),
+    );
   }
   return swept;
 }

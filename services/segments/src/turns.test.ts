@@ -23,7 +23,9 @@ describe('turns', () => {
 
   it('hands out versions above every earlier one, also within one millisecond', () => {
     const turns = createTurns();
-    expect([turns.nextVersion(1000), turns.nextVersion(1000), turns.nextVersion(999), turns.nextVersion(2000)]).toEqual([1000, 1001, 1002, 2000]);
+    expect([turns.nextVersion(1000), turns.nextVersion(1000), turns.nextVersion(999), turns.nextVersion(2000)]).toEqual(
+      [1000, 1001, 1002, 2000],
+    );
   });
 
   it('keeps the passes of profiles decided after a full pass began, until it ends', () => {

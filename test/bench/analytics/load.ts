@@ -89,23 +89,47 @@ const sizesQuery = `
     (SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()) AS disk_bytes`;
 
 /** Generates the events, unless `reuse` and the store already holds some (its load time is then 0). */
-export async function loadEvents(client: ClickHouseClient, size: LoadSize, progress: (line: string) => void, reuse = false): Promise<LoadResult> {
+export async function loadEvents(
+  client: ClickHouseClient,
+  size: LoadSize,
+  progress: (line: string) => void,
+  reuse = false,
+): Promise<LoadResult> {
   const started = performance.now();
-  const existing = await client.query(named('bench.countStored', { query: 'SELECT count() AS stored FROM events', format: 'JSONEachRow' }));
+  const existing = await client.query(
+    named('bench.countStored', { query: 'SELECT count() AS stored FROM events', format: 'JSONEachRow' }),
+  );
   if (reuse && ((await existing.json<{ stored: number }>())[0]?.stored ?? 0) > 0) return sizes(client, 0);
-  const common = { profiles: size.profiles, tickets: Math.max(1, Math.round(size.events / 50)), retryDistance: Math.floor(size.events / 10) + 3 };
+  const common = {
+    profiles: size.profiles,
+    tickets: Math.max(1, Math.round(size.events / 50)),
+    retryDistance: Math.floor(size.events / 10) + 3,
+  };
   for (let offset = 0; offset < size.events; offset += chunkRows) {
     const count = Math.min(chunkRows, size.events - offset);
-    await client.command(named('bench.loadEvents', { query: generateChunk, query_params: { ...common, offset, count } }));
-    progress(`loaded ${offset + count} / ${size.events} events after ${Math.round((performance.now() - started) / 1000)} s`);
+    await client.command(
+      named('bench.loadEvents', { query: generateChunk, query_params: { ...common, offset, count } }),
+    );
+    progress(
+      `loaded ${offset + count} / ${size.events} events after ${Math.round((performance.now() - started) / 1000)} s`,
+    );
   }
-  await client.command(named('bench.mergeProfiles', { query: mergeProfiles, query_params: { profiles: size.profiles } }));
+  await client.command(
+    named('bench.mergeProfiles', { query: mergeProfiles, query_params: { profiles: size.profiles } }),
+  );
   return sizes(client, (performance.now() - started) / 1000);
 }
 
 async function sizes(client: ClickHouseClient, seconds: number): Promise<LoadResult> {
   const result = await client.query(named('bench.readSizes', { query: sizesQuery, format: 'JSONEachRow' }));
-  const [row] = await result.json<{ stored_rows: number; distinct_messages: number; profiles: number; merges: number; purchases: number; disk_bytes: number }>();
+  const [row] = await result.json<{
+    stored_rows: number;
+    distinct_messages: number;
+    profiles: number;
+    merges: number;
+    purchases: number;
+    disk_bytes: number;
+  }>();
   return {
     seconds,
     storedRows: row?.stored_rows ?? 0,

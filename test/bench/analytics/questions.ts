@@ -12,7 +12,12 @@ export interface Question {
   headline: { api: (body: Body) => number; handWritten: (results: Row[][]) => number };
 }
 
-type Body = Record<string, unknown> & { cohorts?: Array<{ size: number }>; customers?: number; totals?: { activeCustomers: number }; periods?: Array<Record<string, number>> };
+type Body = Record<string, unknown> & {
+  cohorts?: Array<{ size: number }>;
+  customers?: number;
+  totals?: { activeCustomers: number };
+  periods?: Array<Record<string, number>>;
+};
 type Row = Record<string, unknown>;
 const sumOf = (values: number[]) => values.reduce((total, value) => total + value, 0);
 
@@ -121,7 +126,13 @@ const lifecycleSql = `
 const twelveWeeks = { from: '2025-09-01', to: '2025-11-24' };
 const threeMonths = { from: '2025-09-01', to: '2025-12-01' };
 const oneMonth = { from: '2025-11-01', to: '2025-12-01' };
-const sqlParams = (window: { from: string; to: string }, tz: string) => ({ from: `${window.from} 00:00:00`, to: `${window.to} 00:00:00`, fromDay: window.from, toDay: window.to, tz });
+const sqlParams = (window: { from: string; to: string }, tz: string) => ({
+  from: `${window.from} 00:00:00`,
+  to: `${window.to} 00:00:00`,
+  fromDay: window.from,
+  toDay: window.to,
+  tz,
+});
 
 /** Every question in UTC and in UTC+7. */
 export function questions(): Question[] {
@@ -140,7 +151,8 @@ export function questions(): Question[] {
       params: sqlParams(twelveWeeks, tz),
       headline: {
         api: (body: Body) => sumOf((body.cohorts ?? []).map((entry) => entry.size)),
-        handWritten: ([rows]: Row[][]) => sumOf((rows ?? []).filter((row) => row.k === 0).map((row) => Number(row.profiles))),
+        handWritten: ([rows]: Row[][]) =>
+          sumOf((rows ?? []).filter((row) => row.k === 0).map((row) => Number(row.profiles))),
       },
     })),
     {
@@ -172,7 +184,15 @@ export function questions(): Question[] {
       handWritten: [lifecycleSql],
       params: sqlParams(twelveWeeks, tz),
       headline: {
-        api: (body) => sumOf((body.periods ?? []).flatMap((period) => [period.new ?? 0, period.returning ?? 0, period.resurrecting ?? 0, period.dormant ?? 0])),
+        api: (body) =>
+          sumOf(
+            (body.periods ?? []).flatMap((period) => [
+              period.new ?? 0,
+              period.returning ?? 0,
+              period.resurrecting ?? 0,
+              period.dormant ?? 0,
+            ]),
+          ),
         handWritten: ([rows]) => sumOf((rows ?? []).map((row) => Number(row.profiles))),
       },
     },

@@ -22,14 +22,20 @@ function nodeArgs(extra: string[]): string[] {
   return [...extra, '--import', 'tsx', ...profile];
 }
 
-export function spawnPart<T>(script: URL, args: string[], options: { env?: Record<string, string>; node?: string[] } = {}): Part<T> {
+export function spawnPart<T>(
+  script: URL,
+  args: string[],
+  options: { env?: Record<string, string>; node?: string[] } = {},
+): Part<T> {
   const child = spawn(process.execPath, [...nodeArgs(options.node ?? []), script.pathname, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ...options.env },
   });
   // A child that died already has closed its stdin; ending it then must not throw in this process.
   child.stdin!.on('error', () => undefined);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const results: T[] = [];
   const waiters: Array<{ resolve: (value: T) => void; reject: (error: Error) => void }> = [];
   let ended: string | null = null;
@@ -69,7 +75,11 @@ export function spawnPart<T>(script: URL, args: string[], options: { env?: Recor
 }
 
 /** Spawns a part that reports once and exits. */
-export async function runPart<T>(script: URL, args: string[], options: { env?: Record<string, string>; node?: string[] } = {}): Promise<T> {
+export async function runPart<T>(
+  script: URL,
+  args: string[],
+  options: { env?: Record<string, string>; node?: string[] } = {},
+): Promise<T> {
   const part = spawnPart<T>(script, args, options);
   try {
     return await part.next();

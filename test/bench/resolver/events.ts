@@ -4,7 +4,8 @@ import { generateCustomers } from '../../generators/customers';
 
 type Message = Record<string, unknown>;
 
-const asObject = (value: unknown): Message => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Message) : {});
+const asObject = (value: unknown): Message =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Message) : {};
 const stringOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /** What a server-side SDK and ingest's enrichment put into every event's context. */

@@ -17,7 +17,11 @@ export function platformClient(server: ServedPlatform) {
     counts,
     async post(path: string, body: unknown): Promise<boolean> {
       try {
-        const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: writeHeaders, body: JSON.stringify(body) });
+        const response = await fetch(`${server.url}${path}`, {
+          method: 'POST',
+          headers: writeHeaders,
+          body: JSON.stringify(body),
+        });
         const text = await response.text();
         if (response.status !== 200) failed(`POST ${path}: ${response.status} ${text.slice(0, 200)}`);
         return response.status === 200;
@@ -31,7 +35,9 @@ export function platformClient(server: ServedPlatform) {
       counts.reads += 1;
       try {
         const began = performance.now();
-        const response = await fetch(`${server.url}/v1/profiles/user_id:${encodeURIComponent(userId)}`, { headers: readHeaders });
+        const response = await fetch(`${server.url}/v1/profiles/user_id:${encodeURIComponent(userId)}`, {
+          headers: readHeaders,
+        });
         const text = await response.text();
         counts.readMs.push(performance.now() - began);
         if (response.status !== 200) {
@@ -57,7 +63,10 @@ export function platformClient(server: ServedPlatform) {
           .filter((line) => line.startsWith(name))
           .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
       return {
-        backlog: total('cdp_ingest_events_accepted_total') - total('cdp_resolver_events_written_total') - total('cdp_resolver_events_duplicate_total'),
+        backlog:
+          total('cdp_ingest_events_accepted_total') -
+          total('cdp_resolver_events_written_total') -
+          total('cdp_resolver_events_duplicate_total'),
         loopDelayMs: total('cdp_nodejs_eventloop_lag_max_seconds') * 1000,
       };
     },

@@ -14,7 +14,10 @@ export interface ServedPlatform {
 
 const runtime = process.argv[2] === 'kafka' ? 'kafka' : 'embedded';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-fresh-'));
-const served = { writeKey: `wk_bench_key_${process.pid}_${Date.now()}`, readKey: `rk_bench_key_${process.pid}_${Date.now()}` };
+const served = {
+  writeKey: `wk_bench_key_${process.pid}_${Date.now()}`,
+  readKey: `rk_bench_key_${process.pid}_${Date.now()}`,
+};
 const config = loadConfig({
   CDP_DATA_DIR: dataDir,
   HOST: '127.0.0.1',
@@ -24,7 +27,10 @@ const config = loadConfig({
   CDP_TOPIC_PREFIX: `bench${process.pid}.`,
   ...(runtime === 'kafka' ? { KAFKA_BROKERS: process.env.KAFKA_BROKERS } : {}),
 });
-const platform = await startPlatform(config, createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'bench-fresh' }));
+const platform = await startPlatform(
+  config,
+  createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'bench-fresh' }),
+);
 report({ url: platform.url as string, ...served } satisfies ServedPlatform);
 
 process.stdin.resume();
@@ -32,5 +38,8 @@ process.stdin.on('end', () => {
   void platform
     .close()
     .finally(() => rmSync(dataDir, { recursive: true, force: true }))
-    .then(() => process.exit(0), () => process.exit(1));
+    .then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
 });

@@ -117,19 +117,30 @@ function sampleWatcher(http: PlatformClient) {
 /** Waits, unmeasured, until one event shows: consumer groups have joined and the first link round trip is done. */
 async function warmUp(http: PlatformClient, userId: string): Promise<boolean> {
   if (!(await http.post('/v1/track', { userId, event: 'Warm-up' }))) return false;
-  for (const deadline = Date.now() + 120_000; Date.now() < deadline && http.counts.errors < 20; await sleep(pollEveryMs)) {
+  for (
+    const deadline = Date.now() + 120_000;
+    Date.now() < deadline && http.counts.errors < 20;
+    await sleep(pollEveryMs)
+  ) {
     if (await http.visible(userId)) return true;
   }
   return false;
 }
 
-export async function measureFreshness(runtime: 'embedded' | 'kafka', env: Record<string, string>, seconds: number, rate: number): Promise<FreshnessResult> {
+export async function measureFreshness(
+  runtime: 'embedded' | 'kafka',
+  env: Record<string, string>,
+  seconds: number,
+  rate: number,
+): Promise<FreshnessResult> {
   const server = spawnPart<ServedPlatform>(new URL('./freshness-server.ts', import.meta.url), [runtime], { env });
   try {
     const http = platformClient(await server.next());
     const tag = `${runtime}${process.pid}`;
     if (!(await warmUp(http, `warmup-${tag}`))) {
-      throw new Error(`the ${runtime} platform never showed the warm-up event (last error: ${http.counts.lastError || 'none'})`);
+      throw new Error(
+        `the ${runtime} platform never showed the warm-up event (last error: ${http.counts.lastError || 'none'})`,
+      );
     }
     Object.assign(http.counts, { reads: 0, errors: 0, readMs: [] });
 
@@ -160,7 +171,8 @@ export async function measureFreshness(runtime: 'embedded' | 'kafka', env: Recor
         track(http.post('/v1/batch', { batch }).then((ok) => (acceptedEvents += ok ? batch.length : 0)));
       }
       if (samples < Math.floor(elapsed / sampleEveryMs) + 1) track(watcher.add(`fresh-${tag}-${samples++}`));
-      if (progress.length < Math.floor(elapsed / 1000) + 1) progress.push(http.progress().catch(() => ({ backlog: 0, loopDelayMs: 0 })));
+      if (progress.length < Math.floor(elapsed / 1000) + 1)
+        progress.push(http.progress().catch(() => ({ backlog: 0, loopDelayMs: 0 })));
       await sleep(1);
     }
     const sendSeconds = (performance.now() - startedAt) / 1000;
@@ -171,7 +183,10 @@ export async function measureFreshness(runtime: 'embedded' | 'kafka', env: Recor
     const readSeconds = (performance.now() - startedAt) / 1000;
     // An unseen sample is slower than any seen one: it ranks last.
     const unseen = outcomes.filter((outcome) => outcome === null).map(() => Number.POSITIVE_INFINITY);
-    const ranked = (pick: (seen: Seen) => number) => [...outcomes.flatMap((outcome) => (outcome ? [pick(outcome)] : [])).sort((a, b) => a - b), ...unseen];
+    const ranked = (pick: (seen: Seen) => number) => [
+      ...outcomes.flatMap((outcome) => (outcome ? [pick(outcome)] : [])).sort((a, b) => a - b),
+      ...unseen,
+    ];
     const returned = ranked((seen) => seen.returnedMs);
     const sent = ranked((seen) => seen.sentMs);
     return {
@@ -187,7 +202,10 @@ export async function measureFreshness(runtime: 'embedded' | 'kafka', env: Recor
       sentP95Ms: percentile(sent, 95),
       errors: http.counts.errors,
       readsPerSecond: Math.round(http.counts.reads / readSeconds),
-      readP50Ms: percentile([...http.counts.readMs].sort((a, b) => a - b), 50),
+      readP50Ms: percentile(
+        [...http.counts.readMs].sort((a, b) => a - b),
+        50,
+      ),
       maxBacklog: Math.max(...scrapes.map((scrape) => scrape.backlog)),
       endBacklog: end.backlog,
       maxLoopDelayMs: Math.max(...scrapes.map((scrape) => scrape.loopDelayMs)),

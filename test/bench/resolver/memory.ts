@@ -46,7 +46,7 @@ for (let index = 0; index < customers; index += 1) {
 }
 const seconds = (performance.now() - started) / 1000;
 const after = settle();
-const perMillion = (bytes: number) => Math.round((bytes / graph.size) * 1_000_000 / 1024 / 1024);
+const perMillion = (bytes: number) => Math.round(((bytes / graph.size) * 1_000_000) / 1024 / 1024);
 const result: MemoryResult = {
   identifiers: graph.size,
   records,

@@ -3,7 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createEventLog, createLogger, createMetrics, loadConfig, type ClickHouseClient, type EventLog, type Metrics } from '@cdp/runtime';
+import {
+  createEventLog,
+  createLogger,
+  createMetrics,
+  loadConfig,
+  type ClickHouseClient,
+  type EventLog,
+  type Metrics,
+} from '@cdp/runtime';
 import { encodeEvent, topicNames } from '@cdp/schemas';
 import { start } from '@cdp/resolver';
 import { openStore } from '@cdp/cdp/platform';
@@ -43,7 +51,7 @@ function timed(log: EventLog, client: ClickHouseClient, linksTopic: string) {
   };
   const linksApplied = (records: number) => {
     // Every record on this fresh links topic is one this resolver appended, in the order of the appends.
-    for (let left = records; left > 0 && appends.length > 0; ) {
+    for (let left = records; left > 0 && appends.length > 0;) {
       const oldest = appends[0]!;
       const taken = Math.min(left, oldest.records);
       oldest.records -= taken;
@@ -62,10 +70,13 @@ function timed(log: EventLog, client: ClickHouseClient, linksTopic: string) {
         ...options,
         handleBatch: async (batch) => {
           if (batch.topic !== linksTopic) {
-            return clock(() => options.handleBatch(batch), (ms) => {
-              spent.handlerMs += ms;
-              spent.batches += 1;
-            });
+            return clock(
+              () => options.handleBatch(batch),
+              (ms) => {
+                spent.handlerMs += ms;
+                spent.batches += 1;
+              },
+            );
           }
           await options.handleBatch(batch);
           linksApplied(batch.records.length);
@@ -75,7 +86,11 @@ function timed(log: EventLog, client: ClickHouseClient, linksTopic: string) {
   const timedClient = new Proxy(client, {
     get(target, property) {
       if (property === 'insert') {
-        return (params: Parameters<ClickHouseClient['insert']>[0]) => clock(() => target.insert(params), (ms) => (spent.insertMs += ms));
+        return (params: Parameters<ClickHouseClient['insert']>[0]) =>
+          clock(
+            () => target.insert(params),
+            (ms) => (spent.insertMs += ms),
+          );
       }
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
@@ -136,14 +151,23 @@ async function measure(runtime: 'kafka' | 'embedded', count: number): Promise<Th
     const { spent, timedLog, timedClient } = timed(log, clickhouse.client, topics.links);
     const deadline = Date.now() + Number(process.env.BENCH_TIMEOUT_SECONDS ?? 600) * 1000;
     const started = performance.now();
-    const resolver = await start({ log: timedLog, topics, clickhouse: timedClient, logger, metrics, batchSize: config.resolverBatchSize, groupId: `bench${process.pid}-resolver` });
+    const resolver = await start({
+      log: timedLog,
+      topics,
+      clickhouse: timedClient,
+      logger,
+      metrics,
+      batchSize: config.resolverBatchSize,
+      groupId: `bench${process.pid}-resolver`,
+    });
     closers.unshift(() => resolver.close());
     let firstWriteMs = Number.NaN;
     for (;;) {
       const done = await handled(metrics);
       if (done > 0 && Number.isNaN(firstWriteMs)) firstWriteMs = performance.now() - started;
       if (done >= records.length) break;
-      if (Date.now() > deadline) throw new Error(`only ${done} of ${records.length} events written before the deadline`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${done} of ${records.length} events written before the deadline`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const seconds = (performance.now() - started) / 1000;

@@ -30,7 +30,13 @@ function resetPeak(pid: number): void {
   }
 }
 
-export async function exportCsv(options: { url: string; key: string; segmentId: string; traits: string[]; serverPid: number }): Promise<ExportResult> {
+export async function exportCsv(options: {
+  url: string;
+  key: string;
+  segmentId: string;
+  traits: string[];
+  serverPid: number;
+}): Promise<ExportResult> {
   const { serverPid } = options;
   const before = memoryOf(serverPid);
   resetPeak(serverPid);
@@ -46,10 +52,14 @@ export async function exportCsv(options: { url: string; key: string; segmentId: 
   let bytes = 0;
   try {
     const query = new URLSearchParams({ traits: options.traits.join(',') });
-    const response = await fetch(`${options.url}/v1/segments/${encodeURIComponent(options.segmentId)}/members?${query}`, {
-      headers: { authorization: `Bearer ${options.key}`, accept: 'text/csv' },
-    });
-    if (response.status !== 200 || !response.body) throw new Error(`export: ${response.status} ${await response.text()}`);
+    const response = await fetch(
+      `${options.url}/v1/segments/${encodeURIComponent(options.segmentId)}/members?${query}`,
+      {
+        headers: { authorization: `Bearer ${options.key}`, accept: 'text/csv' },
+      },
+    );
+    if (response.status !== 200 || !response.body)
+      throw new Error(`export: ${response.status} ${await response.text()}`);
     for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
       if (Number.isNaN(firstByteMs)) firstByteMs = performance.now() - started;
       bytes += chunk.length;

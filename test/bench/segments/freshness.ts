@@ -46,7 +46,11 @@ const counter = async (name: string) => {
   const metric = platform.metrics.registry.getSingleMetric(name);
   return metric ? (await metric.get()).values.reduce((sum, value) => sum + value.value, 0) : 0;
 };
-await waitFor(async () => (await counter('cdp_segments_evaluations_total')) >= 1, { timeoutMs: 3_600_000, intervalMs: 50, what: 'the first full pass' });
+await waitFor(async () => (await counter('cdp_segments_evaluations_total')) >= 1, {
+  timeoutMs: 3_600_000,
+  intervalMs: 50,
+  what: 'the first full pass',
+});
 const firstPassMs = performance.now() - started;
 
 // Arrival of every change, by profile: the feed is keyed by profile id.
@@ -87,5 +91,8 @@ createInterface({ input: process.stdin })
     void feed
       .close()
       .then(() => platform.close())
-      .then(() => process.exit(0), () => process.exit(1));
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   });

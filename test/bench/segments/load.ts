@@ -76,7 +76,11 @@ const behaviourRows = (prefix: string, at: string, storedAt: string) => `
 
 // The history: a profile's events spread over its life, thinning out towards the end of the data, each stored a
 // second after it happened (as the resolver would have stored it), so no evaluation takes history for new arrivals.
-const behaviourChunk = behaviourRows('m', atMs(profileStart('profile'), '(cityHash64(n, 4) / 18446744073709551616)'), 'ts + toIntervalSecond(1)');
+const behaviourChunk = behaviourRows(
+  'm',
+  atMs(profileStart('profile'), '(cityHash64(n, 4) / 18446744073709551616)'),
+  'ts + toIntervalSecond(1)',
+);
 
 // Live traffic: messages of the minute before {end}, stored now, as the resolver writes them between two evaluations.
 const arrivalsChunk = behaviourRows('live', '{end:UInt64} - cityHash64(n, 4) % 60000', 'now64(3)');
@@ -100,18 +104,30 @@ const sizesQuery = `
     (SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()) AS disk_bytes`;
 
 /** The parameters every chunk of behaviour shares: the data's end, its profiles, and one ticket per 40 messages. */
-const chunkParams = (size: LoadSize, end: number) => ({ end, profiles: size.profiles, tickets: Math.max(1, Math.round(Math.max(0, size.events - size.profiles) / 40)) });
+const chunkParams = (size: LoadSize, end: number) => ({
+  end,
+  profiles: size.profiles,
+  tickets: Math.max(1, Math.round(Math.max(0, size.events - size.profiles) / 40)),
+});
 
 /**
  * Inserts `size.events` events (one identify per profile, the rest behaviour) through the materialized views, unless
  * `reuse` and the store already holds some (its load time is then 0): then only the segments and their membership
  * are cleared, so the first evaluation is again one where everyone enters.
  */
-export async function loadEvents(client: ClickHouseClient, size: LoadSize, progress: (line: string) => void, reuse = false): Promise<LoadResult> {
+export async function loadEvents(
+  client: ClickHouseClient,
+  size: LoadSize,
+  progress: (line: string) => void,
+  reuse = false,
+): Promise<LoadResult> {
   const started = performance.now();
-  const existing = await client.query(named('bench.countStored', { query: 'SELECT count() AS stored FROM events', format: 'JSONEachRow' }));
+  const existing = await client.query(
+    named('bench.countStored', { query: 'SELECT count() AS stored FROM events', format: 'JSONEachRow' }),
+  );
   if (reuse && Number((await existing.json<{ stored: number }>())[0]?.stored ?? 0) > 0) {
-    for (const table of ['segments', 'segment_membership']) await client.command(named('bench.truncate', { query: `TRUNCATE TABLE ${table}` }));
+    for (const table of ['segments', 'segment_membership'])
+      await client.command(named('bench.truncate', { query: `TRUNCATE TABLE ${table}` }));
     return sizes(client, 0);
   }
   const end = Date.now() - 60_000;
@@ -119,15 +135,25 @@ export async function loadEvents(client: ClickHouseClient, size: LoadSize, progr
   const common = chunkParams(size, end);
   for (let offset = 0; offset < size.profiles; offset += chunkRows) {
     const count = Math.min(chunkRows, size.profiles - offset);
-    await client.command(named('bench.loadIdentifies', { query: identifyChunk, query_params: { ...common, offset, count } }));
+    await client.command(
+      named('bench.loadIdentifies', { query: identifyChunk, query_params: { ...common, offset, count } }),
+    );
   }
   for (let offset = 0; offset < behaviour; offset += chunkRows) {
     const count = Math.min(chunkRows, behaviour - offset);
-    await client.command(named('bench.loadBehaviour', { query: behaviourChunk, query_params: { ...common, offset, count } }));
-    progress(`loaded ${size.profiles + offset + count} / ${size.events} events after ${Math.round((performance.now() - started) / 1000)} s`);
+    await client.command(
+      named('bench.loadBehaviour', { query: behaviourChunk, query_params: { ...common, offset, count } }),
+    );
+    progress(
+      `loaded ${size.profiles + offset + count} / ${size.events} events after ${Math.round((performance.now() - started) / 1000)} s`,
+    );
   }
-  await client.command(named('bench.mergeProfiles', { query: mergeProfiles, query_params: { profiles: size.profiles } }));
-  await client.command(named('bench.linkIdentities', { query: linkIdentities, query_params: { profiles: size.profiles } }));
+  await client.command(
+    named('bench.mergeProfiles', { query: mergeProfiles, query_params: { profiles: size.profiles } }),
+  );
+  await client.command(
+    named('bench.linkIdentities', { query: linkIdentities, query_params: { profiles: size.profiles } }),
+  );
   progress(`data ends ${toClickHouseTime(end)} UTC`);
   return sizes(client, (performance.now() - started) / 1000);
 }
@@ -138,7 +164,12 @@ export async function loadEvents(client: ClickHouseClient, size: LoadSize, progr
  */
 export async function loadArrivals(client: ClickHouseClient, size: LoadSize, count: number): Promise<void> {
   const end = Date.now();
-  await client.command(named('bench.loadArrivals', { query: arrivalsChunk, query_params: { ...chunkParams(size, end), offset: end * 1000, count } }));
+  await client.command(
+    named('bench.loadArrivals', {
+      query: arrivalsChunk,
+      query_params: { ...chunkParams(size, end), offset: end * 1000, count },
+    }),
+  );
 }
 
 async function sizes(client: ClickHouseClient, seconds: number): Promise<LoadResult> {

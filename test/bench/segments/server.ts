@@ -66,7 +66,9 @@ const counted = async (metrics: Metrics, name: string, labels: Record<string, st
   const metric = metrics.registry.getSingleMetric(name);
   if (!metric) return 0;
   const { values } = await metric.get();
-  return values.filter((value) => Object.entries(labels).every(([key, label]) => value.labels[key] === label)).reduce((sum, value) => sum + value.value, 0);
+  return values
+    .filter((value) => Object.entries(labels).every(([key, label]) => value.labels[key] === label))
+    .reduce((sum, value) => sum + value.value, 0);
 };
 
 async function evaluate(): Promise<Evaluated> {
@@ -78,15 +80,23 @@ async function evaluate(): Promise<Evaluated> {
     { name: topics.profileChanges, partitions: 1 },
   ]);
   const metrics = createMetrics();
-  const published = async () => Object.values(await log.endOffsets(topics.segmentChanges)).reduce((sum, offset) => sum + Number(offset), 0);
+  const published = async () =>
+    Object.values(await log.endOffsets(topics.segmentChanges)).reduce((sum, offset) => sum + Number(offset), 0);
   const passes: Pass[] = [];
   const measurePass = async <T>(begin: () => Promise<T>): Promise<T> => {
-    const before = { entered: await counted(metrics, 'cdp_segments_changes_total', { change: 'entered' }), exited: await counted(metrics, 'cdp_segments_changes_total', { change: 'exited' }) };
+    const before = {
+      entered: await counted(metrics, 'cdp_segments_changes_total', { change: 'entered' }),
+      exited: await counted(metrics, 'cdp_segments_changes_total', { change: 'exited' }),
+    };
     const publishedBefore = await published();
     const evaluations = await counted(metrics, 'cdp_segments_evaluations_total');
     const started = performance.now();
     const result = await begin();
-    await waitFor(async () => (await counted(metrics, 'cdp_segments_evaluations_total')) > evaluations, { timeoutMs: 3_600_000, intervalMs: 20, what: 'an evaluation pass' });
+    await waitFor(async () => (await counted(metrics, 'cdp_segments_evaluations_total')) > evaluations, {
+      timeoutMs: 3_600_000,
+      intervalMs: 20,
+      what: 'an evaluation pass',
+    });
     const ms = performance.now() - started;
     passes.push({
       ms,
@@ -99,7 +109,15 @@ async function evaluate(): Promise<Evaluated> {
   };
   // The service creates the built-ins and evaluates every segment at once on start; a second pass follows on request.
   const service = await measurePass(() =>
-    startSegments({ log, topics, clickhouse, logger, metrics, intervalMs: 86_400_000, groupId: `${config.topicPrefix}cdp-segments` }),
+    startSegments({
+      log,
+      topics,
+      clickhouse,
+      logger,
+      metrics,
+      intervalMs: 86_400_000,
+      groupId: `${config.topicPrefix}cdp-segments`,
+    }),
   );
   // A minute of live traffic, then the next pass, as the evaluation interval would run it.
   await loadArrivals(clickhouse, { events, profiles }, arrivals);
@@ -127,11 +145,25 @@ async function evaluate(): Promise<Evaluated> {
   for (const definition of definitions) {
     const compiled = compileRule(definition.rule, { now, pass });
     const started = performance.now();
-    const result = await clickhouse.query(named('bench.countMembers', { query: `SELECT count() AS members FROM (${compiled.sql})`, query_params: compiled.params, format: 'JSONEachRow' }));
+    const result = await clickhouse.query(
+      named('bench.countMembers', {
+        query: `SELECT count() AS members FROM (${compiled.sql})`,
+        query_params: compiled.params,
+        format: 'JSONEachRow',
+      }),
+    );
     const [row] = await result.json<{ members: number }>();
     sqlAlone.push({ name: definition.name, ms: performance.now() - started, members: Number(row?.members ?? 0) });
   }
-  return { segments: definitions.length, arrivals, passes, profilesAllMs: all.ms, profilesChangedMs: changed.ms, members: [...sizes.values()].reduce((sum, size) => sum + size, 0), sqlAlone };
+  return {
+    segments: definitions.length,
+    arrivals,
+    passes,
+    profilesAllMs: all.ms,
+    profilesChangedMs: changed.ms,
+    members: [...sizes.values()].reduce((sum, size) => sum + size, 0),
+    sqlAlone,
+  };
 }
 
 const load = await loadEvents(clickhouse, { events, profiles }, progress, Boolean(keptDir));
@@ -146,5 +178,8 @@ createInterface({ input: process.stdin })
     void platform
       .close()
       .finally(() => (keptDir ? undefined : rmSync(dataDir, { recursive: true, force: true })))
-      .then(() => process.exit(0), () => process.exit(1));
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   });

@@ -28,7 +28,8 @@ const secondOrderAfterMs = 10_000;
 /** After the traffic, changes still on their way get this long. */
 const graceMs = 15_000;
 
-const rssMbOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rssMbOf = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 /** The nearest-rank percentile of some values. */
 export function percentile(values: number[], share: number): number {
@@ -37,7 +38,12 @@ export function percentile(values: number[], share: number): number {
 }
 
 /** Sends `rate` orders a second for `seconds` to a freshness part, half of them a new customer's first, then measures. */
-export async function measureFreshness(part: Part<FreshnessServed | ChangeTimes>, rate: number, seconds: number, progress: (line: string) => void): Promise<Freshness> {
+export async function measureFreshness(
+  part: Part<FreshnessServed | ChangeTimes>,
+  rate: number,
+  seconds: number,
+  progress: (line: string) => void,
+): Promise<Freshness> {
   const served = (await part.next()) as FreshnessServed;
   const pid = part.child.pid!;
   const start = rssMbOf(pid);
@@ -53,7 +59,10 @@ export async function measureFreshness(part: Part<FreshnessServed | ChangeTimes>
   const post = (events: Array<Record<string, unknown>>, onOk: (at: number) => void) => {
     const request = fetch(`${served.url}/v1/batch`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${served.writeKey}:`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(`${served.writeKey}:`).toString('base64')}`,
+      },
       body: JSON.stringify({ batch: events }),
     })
       .then(async (response) => {
@@ -68,7 +77,13 @@ export async function measureFreshness(part: Part<FreshnessServed | ChangeTimes>
     inFlight.add(request);
   };
 
-  const order = (userId: string) => ({ type: 'track', userId, event: 'Order Completed', messageId: `${userId}-${sent}`, properties: { revenue: 20 + (sent % 80), channel: 'web' } });
+  const order = (userId: string) => ({
+    type: 'track',
+    userId,
+    event: 'Order Completed',
+    messageId: `${userId}-${sent}`,
+    properties: { revenue: 20 + (sent % 80), channel: 'web' },
+  });
   const startedAt = Date.now();
   const endAt = startedAt + seconds * 1000;
   let lastReport = startedAt;
@@ -114,7 +129,9 @@ export async function measureFreshness(part: Part<FreshnessServed | ChangeTimes>
   const sample = firsts.filter((_, index) => index % step === 0).slice(0, sampleSize);
   const profiles: Array<{ profileId: string; sentAt: number; okAt: number }> = [];
   for (const { userId, sentAt, okAt } of sample) {
-    const response = await fetch(`${served.url}/v1/profiles/user_id:${userId}`, { headers: { authorization: `Bearer ${served.readKey}` } });
+    const response = await fetch(`${served.url}/v1/profiles/user_id:${userId}`, {
+      headers: { authorization: `Bearer ${served.readKey}` },
+    });
     const body = (await response.json()) as { profileId?: string };
     if (body.profileId) profiles.push({ profileId: body.profileId, sentAt, okAt });
   }

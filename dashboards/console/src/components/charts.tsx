@@ -6,13 +6,15 @@ import { useI18n } from '../i18n';
 import { Empty } from './states';
 
 /** uPlot and its stylesheet load with the first chart, so the first screen's cards do not wait for them. */
-const loadPlotter = () => Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([module]) => module.default);
+const loadPlotter = () =>
+  Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([module]) => module.default);
 
 export type PeriodUnit = 'day' | 'week' | 'month';
 export const periodUnits: readonly PeriodUnit[] = ['day', 'week', 'month'];
 
 /** Reads a `period` query value, falling back when it is not one of day, week, month. */
-export const periodOf = (value: string | undefined, fallback: PeriodUnit): PeriodUnit => ((periodUnits as readonly string[]).includes(value ?? '') ? (value as PeriodUnit) : fallback);
+export const periodOf = (value: string | undefined, fallback: PeriodUnit): PeriodUnit =>
+  (periodUnits as readonly string[]).includes(value ?? '') ? (value as PeriodUnit) : fallback;
 
 /** Day, week and month as options of a select, in the console's language. */
 export function usePeriodOptions(): Array<{ value: PeriodUnit; label: string }> {
@@ -25,8 +27,16 @@ export function usePeriodLabels(unit: PeriodUnit): { short: (day: string) => str
   const { locale } = useI18n();
   return useMemo(() => {
     const month = unit === 'month';
-    const short = new Intl.DateTimeFormat(locale, month ? { month: 'short', year: '2-digit', timeZone: 'UTC' } : { day: 'numeric', month: 'short', timeZone: 'UTC' });
-    const long = new Intl.DateTimeFormat(locale, month ? { month: 'long', year: 'numeric', timeZone: 'UTC' } : { dateStyle: 'medium', timeZone: 'UTC' });
+    const short = new Intl.DateTimeFormat(
+      locale,
+      month
+        ? { month: 'short', year: '2-digit', timeZone: 'UTC' }
+        : { day: 'numeric', month: 'short', timeZone: 'UTC' },
+    );
+    const long = new Intl.DateTimeFormat(
+      locale,
+      month ? { month: 'long', year: 'numeric', timeZone: 'UTC' } : { dateStyle: 'medium', timeZone: 'UTC' },
+    );
     const asDate = (day: string) => new Date(`${day}T00:00:00Z`);
     return { short: (day) => short.format(asDate(day)), long: (day) => long.format(asDate(day)) };
   }, [locale, unit]);
@@ -45,11 +55,28 @@ export const lineColors = ['#0b57d0', '#b3261e', '#116b2f', '#8a5300', '#6a3fb5'
 export const lineDashes: Array<number[] | undefined> = [undefined, [6, 4], [2, 3], [10, 3, 2, 3]];
 
 /** One or more lines over calendar periods; the same numbers in a table below it, for screen readers and exact reading. */
-export function TimeChart({ title, unit, periods, lines, height = 240, testId }: { title: string; unit: PeriodUnit; periods: string[]; lines: Line[]; height?: number; testId?: string }) {
+export function TimeChart({
+  title,
+  unit,
+  periods,
+  lines,
+  height = 240,
+  testId,
+}: {
+  title: string;
+  unit: PeriodUnit;
+  periods: string[];
+  lines: Line[];
+  height?: number;
+  testId?: string;
+}) {
   const { t, locale } = useI18n();
   const labels = usePeriodLabels(unit);
   const holder = useRef<HTMLDivElement>(null);
-  const compact = useMemo(() => new Intl.NumberFormat(locale, { notation: 'compact', maximumFractionDigits: 1 }), [locale]);
+  const compact = useMemo(
+    () => new Intl.NumberFormat(locale, { notation: 'compact', maximumFractionDigits: 1 }),
+    [locale],
+  );
 
   useEffect(() => {
     const element = holder.current;
@@ -59,7 +86,10 @@ export function TimeChart({ title, unit, periods, lines, height = 240, testId }:
       height,
       scales: { x: { time: false } },
       series: [
-        { label: t('common.charts.period'), value: (_plot, index) => (index === null || periods[index] === undefined ? '' : labels.long(periods[index])) },
+        {
+          label: t('common.charts.period'),
+          value: (_plot, index) => (index === null || periods[index] === undefined ? '' : labels.long(periods[index])),
+        },
         ...lines.map((line) => ({
           label: line.label,
           stroke: line.color,
@@ -76,9 +106,17 @@ export function TimeChart({ title, unit, periods, lines, height = 240, testId }:
           grid: { stroke: '#e6e9ee' },
           space: 56,
           incrs: [1, 2, 3, 4, 6, 7, 12, 14, 28, 30, 60, 90, 180, 365],
-          values: (_plot, splits) => splits.map((split) => (Number.isInteger(split) && periods[split] !== undefined ? labels.short(periods[split]) : '')),
+          values: (_plot, splits) =>
+            splits.map((split) =>
+              Number.isInteger(split) && periods[split] !== undefined ? labels.short(periods[split]) : '',
+            ),
         },
-        { stroke: '#4a5361', grid: { stroke: '#e6e9ee' }, size: 56, values: (_plot, splits) => splits.map((split) => compact.format(split)) },
+        {
+          stroke: '#4a5361',
+          grid: { stroke: '#e6e9ee' },
+          size: 56,
+          values: (_plot, splits) => splits.map((split) => compact.format(split)),
+        },
       ],
       legend: { show: true, live: true },
     };
@@ -158,7 +196,21 @@ export interface Bar {
 }
 
 /** Horizontal bars as a table: a row header, the bar (decoration) and its number. */
-export function BarList({ caption, captionHidden = false, labelHeader, valueHeader, bars, testId }: { caption: string; captionHidden?: boolean; labelHeader: string; valueHeader: string; bars: Bar[]; testId?: string }) {
+export function BarList({
+  caption,
+  captionHidden = false,
+  labelHeader,
+  valueHeader,
+  bars,
+  testId,
+}: {
+  caption: string;
+  captionHidden?: boolean;
+  labelHeader: string;
+  valueHeader: string;
+  bars: Bar[];
+  testId?: string;
+}) {
   const max = Math.max(0, ...bars.map((bar) => bar.value));
   return (
     <table class="bars" data-testid={testId}>
@@ -195,4 +247,3 @@ export function shadeClass(share: number | null): string {
   if (share === null || !Number.isFinite(share) || share <= 0) return 'shade-0';
   return `shade-${Math.min(5, Math.max(1, Math.ceil(share * 5)))}`;
 }
-

@@ -32,10 +32,23 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (key: string) => vo
     <main class="sign-in">
       <form onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">{t('common.signIn.title')}</h1>
-        {notice && <p class="notice" role="status">{notice}</p>}
+        {notice && (
+          <p class="notice" role="status">
+            {notice}
+          </p>
+        )}
         <p>{t('common.signIn.intro')}</p>
         <label for="read-key">{t('common.signIn.key')}</label>
-        <input id="read-key" name="read-key" type="password" autoComplete="off" value={key} onInput={(event) => setKey((event.target as HTMLInputElement).value)} aria-invalid={problem ? 'true' : 'false'} aria-describedby={problem ? 'sign-in-problem' : undefined} />
+        <input
+          id="read-key"
+          name="read-key"
+          type="password"
+          autoComplete="off"
+          value={key}
+          onInput={(event) => setKey((event.target as HTMLInputElement).value)}
+          aria-invalid={problem ? 'true' : 'false'}
+          aria-describedby={problem ? 'sign-in-problem' : undefined}
+        />
         {problem && (
           <p id="sign-in-problem" class="field-error" role="alert">
             {problem}

@@ -18,7 +18,13 @@ export function ErrorBox({ error, retry }: { error: ApiError; retry?: () => void
   return (
     <div class="state error" role="alert">
       <p>
-        <strong>{error.code === 'NETWORK' ? t('common.states.network') : error.scope !== undefined ? t('common.states.forbidden', { scope: error.scope }) : t('common.states.error')}</strong>
+        <strong>
+          {error.code === 'NETWORK'
+            ? t('common.states.network')
+            : error.scope !== undefined
+              ? t('common.states.forbidden', { scope: error.scope })
+              : t('common.states.error')}
+        </strong>
         {error.code !== 'NETWORK' && error.scope === undefined && (
           <>
             {': '}
@@ -75,7 +81,13 @@ export function GettingStarted() {
 }
 
 /** Loading, error or the content, from one query's state. */
-export function Loaded<T>({ state, children }: { state: { data: T | undefined; error: ApiError | undefined; loading: boolean; reload: () => void }; children: (data: T) => ComponentChildren }) {
+export function Loaded<T>({
+  state,
+  children,
+}: {
+  state: { data: T | undefined; error: ApiError | undefined; loading: boolean; reload: () => void };
+  children: (data: T) => ComponentChildren;
+}) {
   if (state.error) return <ErrorBox error={state.error} retry={state.reload} />;
   if (state.data === undefined) return <Loading />;
   return <>{children(state.data)}</>;

@@ -13,18 +13,25 @@ describe('console texts', () => {
   });
 
   it('leave no text empty', () => {
-    for (const [language, texts] of [['en', english], ['vi', vietnamese]] as const) {
+    for (const [language, texts] of [
+      ['en', english],
+      ['vi', vietnamese],
+    ] as const) {
       expect([...texts].filter(([, text]) => text.trim() === '').map(([key]) => `${language}:${key}`)).toEqual([]);
     }
   });
 
   it('name the same placeholders in both languages', () => {
-    const mismatched = [...english].filter(([key, text]) => JSON.stringify(placeholders(text)) !== JSON.stringify(placeholders(vietnamese.get(key) ?? '')));
+    const mismatched = [...english].filter(
+      ([key, text]) => JSON.stringify(placeholders(text)) !== JSON.stringify(placeholders(vietnamese.get(key) ?? '')),
+    );
     expect(mismatched.map(([key]) => key)).toEqual([]);
   });
 
   it('write Vietnamese with its diacritics', () => {
-    const withDiacritics = [...vietnamese.values()].filter((text) => /[ăâđêôơưàáảãạèéẻẽẹìíỉĩịòóỏõọùúủũụỳýỷỹỵ]/i.test(text));
+    const withDiacritics = [...vietnamese.values()].filter((text) =>
+      /[ăâđêôơưàáảãạèéẻẽẹìíỉĩịòóỏõọùúủũụỳýỷỹỵ]/i.test(text),
+    );
     expect(withDiacritics.length).toBeGreaterThan(vietnamese.size / 2);
   });
 });

@@ -39,7 +39,15 @@ function TicketsOverTime({ period }: { period: PeriodUnit }) {
     <section class="panel" aria-labelledby="tickets-title">
       <h2 id="tickets-title">{t('care.ticketsOverTime')}</h2>
       <Loaded state={state}>
-        {(answer) => <TimeChart testId="tickets-chart" unit={answer.period} periods={answer.series.map((entry) => entry.period)} lines={lines} title={t('care.ticketsCaption', { period: t(`overview.periodName.${answer.period}`) })} />}
+        {(answer) => (
+          <TimeChart
+            testId="tickets-chart"
+            unit={answer.period}
+            periods={answer.series.map((entry) => entry.period)}
+            lines={lines}
+            title={t('care.ticketsCaption', { period: t(`overview.periodName.${answer.period}`) })}
+          />
+        )}
       </Loaded>
     </section>
   );
@@ -65,7 +73,15 @@ function SatisfactionOverTime({ period }: { period: PeriodUnit }) {
     <section class="panel" aria-labelledby="satisfaction-title">
       <h2 id="satisfaction-title">{t('care.satisfaction')}</h2>
       <Loaded state={state}>
-        {(answer) => <TimeChart testId="satisfaction-chart" unit={answer.period} periods={answer.series.map((entry) => entry.period)} lines={lines} title={t('care.satisfactionCaption', { period: t(`overview.periodName.${answer.period}`) })} />}
+        {(answer) => (
+          <TimeChart
+            testId="satisfaction-chart"
+            unit={answer.period}
+            periods={answer.series.map((entry) => entry.period)}
+            lines={lines}
+            title={t('care.satisfactionCaption', { period: t(`overview.periodName.${answer.period}`) })}
+          />
+        )}
       </Loaded>
     </section>
   );

@@ -18,13 +18,21 @@ function Change({ name, now, before }: { name: KpiName; now: number | null; befo
   if (before === undefined) return <p class="delta">{t('common.states.loading')}</p>;
   const previous = t('overview.previous', { value: formatKpi(name, before, formats, t) });
   if (now === null || before === null) return <p class="delta">{t('common.change.none')}</p>;
-  if (now === before) return <p class="delta">{t('common.change.same')} ({previous})</p>;
+  if (now === before)
+    return (
+      <p class="delta">
+        {t('common.change.same')} ({previous})
+      </p>
+    );
   const up = now > before;
   const good = up !== betterWhenLower(name);
   // From zero a relative change has no size: say which way it went.
   const relative = before === 0 ? null : Math.abs(now - before) / Math.abs(before);
   const amount = relative === null ? '' : formats.percent(relative);
-  const sentence = relative === null ? t(up ? 'overview.upFromZero' : 'overview.downToZero') : t(up ? 'common.change.up' : 'common.change.down', { value: amount });
+  const sentence =
+    relative === null
+      ? t(up ? 'overview.upFromZero' : 'overview.downToZero')
+      : t(up ? 'common.change.up' : 'common.change.down', { value: amount });
   return (
     <p class={`delta ${good ? 'good' : 'bad'}`} data-testid={`kpi-change-${name}`}>
       <span aria-hidden="true">
@@ -49,7 +57,11 @@ function Cards({ now, before }: { now: KpiValues; before: KpiValues | undefined 
             {formatKpi(name, now[name], formats, t)}
           </p>
           {(name === 'nps' || name === 'csat') && (
-            <p class="delta">{t('overview.responses', { number: formats.number(now[name === 'nps' ? 'npsResponses' : 'csatResponses']) })}</p>
+            <p class="delta">
+              {t('overview.responses', {
+                number: formats.number(now[name === 'nps' ? 'npsResponses' : 'csatResponses']),
+              })}
+            </p>
           )}
           <Change name={name} now={now[name]} before={before === undefined ? undefined : before[name]} />
         </li>
@@ -73,7 +85,10 @@ export function Overview() {
   const period = periodOf(query.period, 'day');
   const periodOptions = usePeriodOptions();
   const current = useQuery<KpisAnswer>('/v1/analytics/kpis', analyticsParams(filters));
-  const previous = useQuery<KpisAnswer>('/v1/analytics/kpis', { ...analyticsParams(filters), ...previousWindow(filters) });
+  const previous = useQuery<KpisAnswer>('/v1/analytics/kpis', {
+    ...analyticsParams(filters),
+    ...previousWindow(filters),
+  });
   const nothingYet = useNothingYet(current.data?.totals.activeCustomers === 0, filters.tz);
 
   if (nothingYet) {
@@ -103,7 +118,10 @@ export function Overview() {
             </Empty>
           )}
           {previous.error && <ErrorBox error={previous.error} retry={previous.reload} />}
-          <Cards now={current.data.totals} before={previous.error ? { ...current.data.totals, ...nullKpis } : previous.data?.totals} />
+          <Cards
+            now={current.data.totals}
+            before={previous.error ? { ...current.data.totals, ...nullKpis } : previous.data?.totals}
+          />
           <KpiTrend period={period} />
           <ByChannel answer={current.data} />
         </>

@@ -18,7 +18,14 @@ export interface RepeatAnswer {
   medianDaysBetweenPurchases: number | null;
 }
 
-const cards = ['customers', 'repeatCustomers', 'repeatRate', 'ordersPerCustomer', 'medianDaysToSecondPurchase', 'medianDaysBetweenPurchases'] as const;
+const cards = [
+  'customers',
+  'repeatCustomers',
+  'repeatRate',
+  'ordersPerCustomer',
+  'medianDaysToSecondPurchase',
+  'medianDaysBetweenPurchases',
+] as const;
 const buckets = ['1', '2', '3', '4', '5+'] as const;
 
 function Measures({ answer }: { answer: RepeatAnswer }) {
@@ -29,7 +36,8 @@ function Measures({ answer }: { answer: RepeatAnswer }) {
     if (value === null) return formats.number(null);
     if (name === 'repeatRate') return formats.percent(value);
     if (name === 'ordersPerCustomer') return formats.number(value, 2);
-    if (name === 'medianDaysToSecondPurchase' || name === 'medianDaysBetweenPurchases') return t('common.units.days', { value: formats.number(value, 1) });
+    if (name === 'medianDaysToSecondPurchase' || name === 'medianDaysBetweenPurchases')
+      return t('common.units.days', { value: formats.number(value, 1) });
     return formats.number(value);
   };
   return (
@@ -57,13 +65,27 @@ function Distribution({ answer }: { answer: RepeatAnswer }) {
     const share = answer.customers > 0 ? value / answer.customers : null;
     return {
       key: bucket,
-      label: bucket === '5+' ? t('repeat.ordersMany') : bucket === '1' ? t('repeat.ordersOne') : t('repeat.orders', { number: bucket }),
+      label:
+        bucket === '5+'
+          ? t('repeat.ordersMany')
+          : bucket === '1'
+            ? t('repeat.ordersOne')
+            : t('repeat.orders', { number: bucket }),
       value,
       text: `${formats.number(value)} (${formats.percent(share)})`,
       tone: bucket === '1' ? undefined : ('good' as const),
     };
   });
-  return <BarList testId="repeat-distribution" captionHidden caption={t('repeat.distribution')} labelHeader={t('repeat.ordersColumn')} valueHeader={t('repeat.buyersColumn')} bars={bars} />;
+  return (
+    <BarList
+      testId="repeat-distribution"
+      captionHidden
+      caption={t('repeat.distribution')}
+      labelHeader={t('repeat.ordersColumn')}
+      valueHeader={t('repeat.buyersColumn')}
+      bars={bars}
+    />
+  );
 }
 
 export function Repeat() {
@@ -87,7 +109,12 @@ export function Repeat() {
             <Measures answer={answer} />
             <section class="panel" aria-labelledby="distribution-title">
               <h2 id="distribution-title">{t('repeat.distributionTitle')}</h2>
-              <p class="muted">{t('repeat.distributionIntro', { orders: formats.number(answer.orders), customers: formats.number(answer.customers) })}</p>
+              <p class="muted">
+                {t('repeat.distributionIntro', {
+                  orders: formats.number(answer.orders),
+                  customers: formats.number(answer.customers),
+                })}
+              </p>
               <Distribution answer={answer} />
             </section>
           </>

@@ -16,24 +16,43 @@ export function Retention() {
   const { t } = useI18n();
   const [filters] = useFilters();
   const { query } = useLocation();
-  const cohort: CohortKind = (cohortKinds as readonly string[]).includes(query.cohort ?? '') ? (query.cohort as CohortKind) : 'first_purchase';
+  const cohort: CohortKind = (cohortKinds as readonly string[]).includes(query.cohort ?? '')
+    ? (query.cohort as CohortKind)
+    : 'first_purchase';
   const period = periodOf(query.period, 'week');
   const periods = periodCounts.includes(query.periods ?? '') ? Number(query.periods) : 8;
   const periodOptions = usePeriodOptions();
-  const state = useQuery<RetentionAnswer>('/v1/analytics/retention', { ...analyticsParams(filters), cohort, period, periods });
+  const state = useQuery<RetentionAnswer>('/v1/analytics/retention', {
+    ...analyticsParams(filters),
+    cohort,
+    period,
+    periods,
+  });
   return (
     <section class="analytics-screen" aria-labelledby="screen-title">
       <h1 id="screen-title">{t('retention.title')}</h1>
       <p class="intro">{t('retention.intro')}</p>
       <FilterBar>
-        <QuerySelect name="cohort" label={t('retention.cohort')} value={cohort} options={cohortKinds.map((kind) => ({ value: kind, label: t(`retention.cohorts.${kind}`) }))} />
+        <QuerySelect
+          name="cohort"
+          label={t('retention.cohort')}
+          value={cohort}
+          options={cohortKinds.map((kind) => ({ value: kind, label: t(`retention.cohorts.${kind}`) }))}
+        />
         <QuerySelect name="period" label={t('retention.period')} value={period} options={periodOptions} />
-        <QuerySelect name="periods" label={t('retention.periods')} value={String(periods)} options={periodCounts.map((count) => ({ value: count, label: count }))} />
+        <QuerySelect
+          name="periods"
+          label={t('retention.periods')}
+          value={String(periods)}
+          options={periodCounts.map((count) => ({ value: count, label: count }))}
+        />
       </FilterBar>
       <section class="panel" aria-labelledby="cohorts-title">
         <h2 id="cohorts-title">{t(`retention.heading.${cohort}`)}</h2>
         <p class="muted">{t(`retention.explain.${cohort}`)}</p>
-        <Loaded state={state}>{(answer) => <CohortTable answer={answer} unit={period} periods={periods} timeZone={filters.tz} />}</Loaded>
+        <Loaded state={state}>
+          {(answer) => <CohortTable answer={answer} unit={period} periods={periods} timeZone={filters.tz} />}
+        </Loaded>
       </section>
     </section>
   );

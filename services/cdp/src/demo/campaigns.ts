@@ -35,7 +35,13 @@ export function campaignHistory(journey: Journey): void {
       const properties = { campaign_id: campaign.id, campaign_name: campaign.name, channel: 'email' };
       journey.add(openedAt, track(office, 'Email Opened', properties));
       if (faker.datatype.boolean(0.3)) {
-        journey.add(later(faker, openedAt, 5, 600), track(office, 'Email Link Clicked', { ...properties, url: `${siteUrl}/khuyen-mai?utm_source=email&utm_campaign=${campaign.id}` }));
+        journey.add(
+          later(faker, openedAt, 5, 600),
+          track(office, 'Email Link Clicked', {
+            ...properties,
+            url: `${siteUrl}/khuyen-mai?utm_source=email&utm_campaign=${campaign.id}`,
+          }),
+        );
       }
     }
   }
@@ -44,12 +50,15 @@ export function campaignHistory(journey: Journey): void {
       if (!faker.datatype.boolean(persona.campaignAffinity / 4)) continue;
       const clickedAt = later(faker, campaign.sentAt, 60, 6 * 3600);
       if (clickedAt > persona.lastSeen) continue;
-      journey.add(clickedAt, track(office, 'SMS Link Clicked', {
-        campaign_id: campaign.id,
-        campaign_name: campaign.name,
-        url: `${siteUrl}/khuyen-mai?utm_source=sms&utm_campaign=${campaign.id}`,
-        channel: 'sms',
-      }));
+      journey.add(
+        clickedAt,
+        track(office, 'SMS Link Clicked', {
+          campaign_id: campaign.id,
+          campaign_name: campaign.name,
+          url: `${siteUrl}/khuyen-mai?utm_source=sms&utm_campaign=${campaign.id}`,
+          channel: 'sms',
+        }),
+      );
     }
   }
 }

@@ -48,19 +48,35 @@ function ticket(journey: Journey, openedAt: number): void {
   const subject = faker.helpers.arrayElement(ticketTopics[type]);
   const lastOrder = [...journey.orders].reverse().find((order) => order.at < openedAt);
   if (channel === 'chat') {
-    journey.add(openedAt - 60_000, track(office, 'Chat Started', { chat_id: journey.nextId('CH'), topic: subject, channel }));
+    journey.add(
+      openedAt - 60_000,
+      track(office, 'Chat Started', { chat_id: journey.nextId('CH'), topic: subject, channel }),
+    );
   }
-  journey.add(openedAt, track(office, 'Ticket Opened', {
-    ticket_id: ticketId,
-    type,
-    subject,
-    priority: type === 'complaint' ? 'high' : 'normal',
-    ...(lastOrder ? { order_id: lastOrder.orderId } : {}),
-    channel,
-  }));
+  journey.add(
+    openedAt,
+    track(office, 'Ticket Opened', {
+      ticket_id: ticketId,
+      type,
+      subject,
+      priority: type === 'complaint' ? 'high' : 'normal',
+      ...(lastOrder ? { order_id: lastOrder.orderId } : {}),
+      channel,
+    }),
+  );
   if (channel === 'phone') {
     const duration = faker.number.int({ min: 60, max: 900 });
-    journey.add(openedAt + duration * 1000, track(office, 'Call Completed', { call_id: journey.nextId('CG'), direction: 'inbound', duration_seconds: duration, ticket_id: ticketId, agent, channel }));
+    journey.add(
+      openedAt + duration * 1000,
+      track(office, 'Call Completed', {
+        call_id: journey.nextId('CG'),
+        direction: 'inbound',
+        duration_seconds: duration,
+        ticket_id: ticketId,
+        agent,
+        channel,
+      }),
+    );
   }
   const replyMinutes = minutesToReply(journey);
   const repliedAt = openedAt + replyMinutes * 60_000;
@@ -72,13 +88,21 @@ function ticket(journey: Journey, openedAt: number): void {
   // Slow replies and complaints rate lower.
   const penalty = (replyMinutes > 24 * 60 ? 1.5 : replyMinutes > 240 ? 0.7 : 0) + (type === 'complaint' ? 0.8 : 0);
   const score = Math.round(Math.min(5, Math.max(1, normal(faker, 4.5 - penalty, 0.8))));
-  journey.add(later(faker, resolvedAt, 600, 20 * 3600), track(office, 'Survey Responded', { survey: 'csat', score, ticket_id: ticketId, channel }));
+  journey.add(
+    later(faker, resolvedAt, 600, 20 * 3600),
+    track(office, 'Survey Responded', { survey: 'csat', score, ticket_id: ticketId, channel }),
+  );
 }
 
 /** Zero to three tickets within the customer's active time; one often in their latest days, so a few are still open. */
 export function careHistory(journey: Journey): void {
   const { faker, persona, latest } = journey;
-  const count = faker.helpers.weightedArrayElement([{ value: 0, weight: 66 }, { value: 1, weight: 22 }, { value: 2, weight: 9 }, { value: 3, weight: 3 }]);
+  const count = faker.helpers.weightedArrayElement([
+    { value: 0, weight: 66 },
+    { value: 1, weight: 22 },
+    { value: 2, weight: 9 },
+    { value: 3, weight: 3 },
+  ]);
   for (let index = 0; index < count; index += 1) {
     const recent = index === 0 && persona.lifecycle !== 'churned' && faker.datatype.boolean(0.25);
     const around = recent ? persona.lastSeen : timeBetween(faker, persona.firstSeen, persona.lastSeen);
@@ -88,7 +112,17 @@ export function careHistory(journey: Journey): void {
 
 /** Net promoter scores: about 45% promoters, 30% passives, 25% detractors. */
 const npsScores = [
-  [10, 22], [9, 23], [8, 17], [7, 13], [6, 7], [5, 6], [4, 4], [3, 3], [2, 2], [1, 1], [0, 2],
+  [10, 22],
+  [9, 23],
+  [8, 17],
+  [7, 13],
+  [6, 7],
+  [5, 6],
+  [4, 4],
+  [3, 3],
+  [2, 2],
+  [1, 1],
+  [0, 2],
 ].map(([value, weight]) => ({ value: value as number, weight: weight as number }));
 
 /** Buyers are sometimes asked how likely they are to recommend the shop, some days after an order. */
@@ -99,7 +133,20 @@ export function npsSurveys(journey: Journey): void {
     const at = order.at + timeBetween(faker, 2 * dayMs, 7 * dayMs);
     // A survey answered after the customer's last visit would move it: they answer while still around.
     if (at > persona.lastSeen) continue;
-    const channel = persona.reach === 'member' ? faker.helpers.arrayElement(['email', 'app', 'sms']) : persona.email ? 'email' : 'sms';
-    journey.add(at, track(journey.office, 'Survey Responded', { survey: 'nps', score: faker.helpers.weightedArrayElement(npsScores), order_id: order.orderId, channel }));
+    const channel =
+      persona.reach === 'member'
+        ? faker.helpers.arrayElement(['email', 'app', 'sms'])
+        : persona.email
+          ? 'email'
+          : 'sms';
+    journey.add(
+      at,
+      track(journey.office, 'Survey Responded', {
+        survey: 'nps',
+        score: faker.helpers.weightedArrayElement(npsScores),
+        order_id: order.orderId,
+        channel,
+      }),
+    );
   }
 }

@@ -65,18 +65,51 @@ export const slugOf = (text: string): string =>
 
 /** Vietnamese without its diacritics, as people type it into an email address. */
 export function asciiOf(text: string): string {
-  return text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'D');
+  return text
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/đ/g, 'd')
+    .replace(/Đ/g, 'D');
 }
 
 /** Family names with roughly their share of the population. */
 export const familyNames: Array<{ value: string; weight: number }> = [
-  ['Nguyễn', 31], ['Trần', 11], ['Lê', 9], ['Phạm', 7], ['Hoàng', 4], ['Huỳnh', 4], ['Phan', 4], ['Vũ', 3], ['Võ', 3],
-  ['Đặng', 2], ['Bùi', 2], ['Đỗ', 1.5], ['Hồ', 1.5], ['Ngô', 1.5], ['Dương', 1], ['Lý', 0.5], ['Trương', 1], ['Đinh', 0.5],
+  ['Nguyễn', 31],
+  ['Trần', 11],
+  ['Lê', 9],
+  ['Phạm', 7],
+  ['Hoàng', 4],
+  ['Huỳnh', 4],
+  ['Phan', 4],
+  ['Vũ', 3],
+  ['Võ', 3],
+  ['Đặng', 2],
+  ['Bùi', 2],
+  ['Đỗ', 1.5],
+  ['Hồ', 1.5],
+  ['Ngô', 1.5],
+  ['Dương', 1],
+  ['Lý', 0.5],
+  ['Trương', 1],
+  ['Đinh', 0.5],
 ].map(([value, weight]) => ({ value: value as string, weight: weight as number }));
 
 export const cities: Array<{ value: string; weight: number }> = [
-  ['TP. Hồ Chí Minh', 30], ['Hà Nội', 25], ['Đà Nẵng', 8], ['Hải Phòng', 6], ['Cần Thơ', 5], ['Biên Hòa', 4], ['Thủ Dầu Một', 3],
-  ['Nha Trang', 3], ['Huế', 3], ['Vũng Tàu', 2], ['Buôn Ma Thuột', 2], ['Quy Nhơn', 2], ['Bắc Ninh', 2], ['Vinh', 2], ['Đà Lạt', 2],
+  ['TP. Hồ Chí Minh', 30],
+  ['Hà Nội', 25],
+  ['Đà Nẵng', 8],
+  ['Hải Phòng', 6],
+  ['Cần Thơ', 5],
+  ['Biên Hòa', 4],
+  ['Thủ Dầu Một', 3],
+  ['Nha Trang', 3],
+  ['Huế', 3],
+  ['Vũng Tàu', 2],
+  ['Buôn Ma Thuột', 2],
+  ['Quy Nhơn', 2],
+  ['Bắc Ninh', 2],
+  ['Vinh', 2],
+  ['Đà Lạt', 2],
   ['Hạ Long', 1],
 ].map(([value, weight]) => ({ value: value as string, weight: weight as number }));
 
@@ -95,7 +128,38 @@ export const stores: Store[] = [
 ];
 
 /** Viettel, Mobifone, Vinaphone and Vietnamobile mobile prefixes, after +84. */
-export const mobilePrefixes = ['32', '33', '34', '35', '36', '37', '38', '39', '56', '58', '70', '76', '77', '78', '79', '81', '82', '83', '84', '85', '86', '88', '89', '90', '91', '93', '94', '96', '97', '98'];
+export const mobilePrefixes = [
+  '32',
+  '33',
+  '34',
+  '35',
+  '36',
+  '37',
+  '38',
+  '39',
+  '56',
+  '58',
+  '70',
+  '76',
+  '77',
+  '78',
+  '79',
+  '81',
+  '82',
+  '83',
+  '84',
+  '85',
+  '86',
+  '88',
+  '89',
+  '90',
+  '91',
+  '93',
+  '94',
+  '96',
+  '97',
+  '98',
+];
 
 export const tiers = ['member', 'silver', 'gold', 'diamond'] as const;
 
@@ -113,9 +177,21 @@ export const campaigns = [
 export type TicketType = 'question' | 'complaint' | 'request';
 
 export const ticketTopics: Record<TicketType, string[]> = {
-  question: ['Hỏi thời gian giao hàng', 'Hỏi chính sách đổi trả', 'Tư vấn chọn size áo dài', 'Hỏi cách dùng mã giảm giá', 'Hỏi tình trạng đơn hàng'],
+  question: [
+    'Hỏi thời gian giao hàng',
+    'Hỏi chính sách đổi trả',
+    'Tư vấn chọn size áo dài',
+    'Hỏi cách dùng mã giảm giá',
+    'Hỏi tình trạng đơn hàng',
+  ],
   request: ['Đổi size sản phẩm', 'Xuất hóa đơn VAT', 'Đổi địa chỉ giao hàng', 'Hủy đơn hàng', 'Cập nhật số điện thoại'],
-  complaint: ['Giao hàng trễ', 'Sản phẩm bị lỗi', 'Nhận sai sản phẩm', 'Nhân viên tư vấn chưa nhiệt tình', 'Chưa nhận được tiền hoàn'],
+  complaint: [
+    'Giao hàng trễ',
+    'Sản phẩm bị lỗi',
+    'Nhận sai sản phẩm',
+    'Nhân viên tư vấn chưa nhiệt tình',
+    'Chưa nhận được tiền hoàn',
+  ],
 };
 
 export const agents = ['Nguyễn Thu Trang', 'Lê Minh Khoa', 'Phạm Thảo Vy', 'Trần Quốc Bảo', 'Võ Ngọc Hân'];
@@ -131,7 +207,13 @@ export const webPages = {
 
 export const siteUrl = 'https://cuahang.example';
 
-export const referrers = ['https://www.google.com/', 'https://www.facebook.com/', 'https://zalo.me/', 'https://coccoc.com/search', ''];
+export const referrers = [
+  'https://www.google.com/',
+  'https://www.facebook.com/',
+  'https://zalo.me/',
+  'https://coccoc.com/search',
+  '',
+];
 
 /** Browsers people in Vietnam use, Cốc Cốc among them. */
 export const userAgents = [
@@ -144,9 +226,39 @@ export const userAgents = [
 ];
 
 export const appDevices = [
-  { type: 'android', manufacturer: 'Samsung', model: 'SM-A556E', os: { name: 'Android', version: '14' }, library: 'analytics-android' },
-  { type: 'android', manufacturer: 'Xiaomi', model: 'Redmi Note 13', os: { name: 'Android', version: '14' }, library: 'analytics-android' },
-  { type: 'android', manufacturer: 'OPPO', model: 'CPH2591', os: { name: 'Android', version: '13' }, library: 'analytics-android' },
-  { type: 'ios', manufacturer: 'Apple', model: 'iPhone14,5', os: { name: 'iOS', version: '17.5' }, library: 'analytics-ios' },
-  { type: 'ios', manufacturer: 'Apple', model: 'iPhone15,2', os: { name: 'iOS', version: '17.4' }, library: 'analytics-ios' },
+  {
+    type: 'android',
+    manufacturer: 'Samsung',
+    model: 'SM-A556E',
+    os: { name: 'Android', version: '14' },
+    library: 'analytics-android',
+  },
+  {
+    type: 'android',
+    manufacturer: 'Xiaomi',
+    model: 'Redmi Note 13',
+    os: { name: 'Android', version: '14' },
+    library: 'analytics-android',
+  },
+  {
+    type: 'android',
+    manufacturer: 'OPPO',
+    model: 'CPH2591',
+    os: { name: 'Android', version: '13' },
+    library: 'analytics-android',
+  },
+  {
+    type: 'ios',
+    manufacturer: 'Apple',
+    model: 'iPhone14,5',
+    os: { name: 'iOS', version: '17.5' },
+    library: 'analytics-ios',
+  },
+  {
+    type: 'ios',
+    manufacturer: 'Apple',
+    model: 'iPhone15,2',
+    os: { name: 'iOS', version: '17.4' },
+    library: 'analytics-ios',
+  },
 ] as const;

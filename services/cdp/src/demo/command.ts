@@ -31,7 +31,8 @@ const out = (text: string) => process.stdout.write(`${text}\n`);
 const err = (text: string) => process.stderr.write(`${text}\n`);
 
 /** A whole number as typed, NaN for anything else (so the option check names it). */
-const wholeNumber = (text: string | undefined, fallback: number) => (text === undefined ? fallback : /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN);
+const wholeNumber = (text: string | undefined, fallback: number) =>
+  text === undefined ? fallback : /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -59,10 +60,15 @@ export async function demoCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
     out(demoHelp);
     return 0;
   }
-  const options = { customers: wholeNumber(values.customers, 2000), months: wholeNumber(values.months, 6), seed: wholeNumber(values.seed, 1) };
+  const options = {
+    customers: wholeNumber(values.customers, 2000),
+    months: wholeNumber(values.months, 6),
+    seed: wholeNumber(values.seed, 1),
+  };
   const problems = demoOptionProblems(options);
   const url = (values.url ?? `http://127.0.0.1:${env.PORT || 8080}`).replace(/\/+$/, '');
-  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) problems.push(`url must be an http(s) URL, got ${url}`);
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    problems.push(`url must be an http(s) URL, got ${url}`);
   if (problems.length > 0) {
     err(`cdp demo: ${problems.join('; ')}`);
     return 1;
@@ -80,7 +86,8 @@ export async function demoCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   process.once('SIGTERM', onSignal);
   const progress = createProgress<{ speed: number }>({
     barFormat: 'demo [{bar}] {percentage}% | {value}/{total} events | {speed} events/s | ETA {eta_formatted}',
-    line: (sent, total, { speed }) => `demo: ${sent}/${total} events sent (${Math.floor((sent / Math.max(1, total)) * 10) * 10}%), ${speed} events/s`,
+    line: (sent, total, { speed }) =>
+      `demo: ${sent}/${total} events sent (${Math.floor((sent / Math.max(1, total)) * 10) * 10}%), ${speed} events/s`,
     plainEvery: 'tenth',
   });
   const startedAt = Date.now();
@@ -94,7 +101,9 @@ export async function demoCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
     const result = await sendDemo({ url, writeKey, ...options, onProgress, signal: stop.signal });
     progress.stop();
     const seconds = (Date.now() - startedAt) / 1000;
-    out(`Sent ${result.messages} events of ${result.customers} customers in ${seconds.toFixed(1)} s (${Math.round(result.messages / seconds)} events/s).`);
+    out(
+      `Sent ${result.messages} events of ${result.customers} customers in ${seconds.toFixed(1)} s (${Math.round(result.messages / seconds)} events/s).`,
+    );
     out('The resolver turns them into profiles, segments and analytics in the background, within moments.');
     out(`Console: ${url}/console/ (sign in with a read key)`);
     return 0;
@@ -104,7 +113,9 @@ export async function demoCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
       err('cdp demo: stopped. Sending the same demo again completes it; what was sent already is not counted twice.');
       return 130;
     }
-    err(`cdp demo: ${isDemoSendError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    err(
+      `cdp demo: ${isDemoSendError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     return 1;
   } finally {
     process.off('SIGINT', onSignal);

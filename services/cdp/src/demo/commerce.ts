@@ -1,5 +1,15 @@
 // Shopping touchpoints: visits on the website and in the app, store receipts, Zalo / Facebook orders, and refunds.
-import { catalog, maxOrderRevenue, referrers, refundReasons, siteUrl, slugOf, stores, webPages, type Product } from './catalog';
+import {
+  catalog,
+  maxOrderRevenue,
+  referrers,
+  refundReasons,
+  siteUrl,
+  slugOf,
+  stores,
+  webPages,
+  type Product,
+} from './catalog';
 import { later, spacedPhone, timeBetween, type Journey } from './journey';
 import { page, screen, serverContextWith, track, type Sender } from './messages';
 import { dayMs } from './persona';
@@ -34,20 +44,39 @@ function pickProducts(journey: Journey, count: number): Product[] {
 /** One to three of the products looked at, within the demo's largest order. */
 function orderLines(journey: Journey, looked: Product[]): OrderLine[] {
   const { faker } = journey;
-  const count = faker.helpers.weightedArrayElement([{ value: 1, weight: 6 }, { value: 2, weight: 3 }, { value: 3, weight: 1 }]);
-  const products = [...looked.slice(0, count), ...pickProducts(journey, count)].filter((product, at, all) => all.indexOf(product) === at).slice(0, count);
-  const lines = products.map((product) => ({ product, quantity: product.price < 500_000 && faker.datatype.boolean(0.3) ? 2 : 1 }));
+  const count = faker.helpers.weightedArrayElement([
+    { value: 1, weight: 6 },
+    { value: 2, weight: 3 },
+    { value: 3, weight: 1 },
+  ]);
+  const products = [...looked.slice(0, count), ...pickProducts(journey, count)]
+    .filter((product, at, all) => all.indexOf(product) === at)
+    .slice(0, count);
+  const lines = products.map((product) => ({
+    product,
+    quantity: product.price < 500_000 && faker.datatype.boolean(0.3) ? 2 : 1,
+  }));
   const total = () => lines.reduce((sum, line) => sum + line.product.price * line.quantity, 0);
   while (total() > maxOrderRevenue && lines.length > 1) lines.pop();
   for (const line of lines) if (total() > maxOrderRevenue) line.quantity = 1;
   return lines;
 }
 
-function placeOrder(journey: Journey, sender: Sender, at: number, lines: OrderLine[], channel: string, extra: Record<string, unknown>): void {
+function placeOrder(
+  journey: Journey,
+  sender: Sender,
+  at: number,
+  lines: OrderLine[],
+  channel: string,
+  extra: Record<string, unknown>,
+): void {
   const orderId = journey.nextId('DH');
   const revenue = lines.reduce((sum, line) => sum + line.product.price * line.quantity, 0);
   const products = lines.map((line) => ({ ...productProperties(line.product, channel), quantity: line.quantity }));
-  journey.add(at, track(sender, 'Order Completed', { order_id: orderId, revenue, currency: 'VND', products, channel, ...extra }));
+  journey.add(
+    at,
+    track(sender, 'Order Completed', { order_id: orderId, revenue, currency: 'VND', products, channel, ...extra }),
+  );
   journey.orders.push({ at, orderId, revenue, channel });
 }
 
@@ -79,18 +108,37 @@ export function shopVisit(journey: Journey, visit: ShopVisit): number {
       ? page(sender, name, { path, url: `${siteUrl}${path}`, title, ...extra })
       : screen(sender, name, extra);
   const landing = faker.helpers.arrayElement([webPages.home, webPages.home, webPages.deals]);
-  journey.add(at, view(landing.name, landing.path, landing.name, device === 'web' ? { referrer: faker.helpers.arrayElement(referrers) } : {}));
+  journey.add(
+    at,
+    view(
+      landing.name,
+      landing.path,
+      landing.name,
+      device === 'web' ? { referrer: faker.helpers.arrayElement(referrers) } : {},
+    ),
+  );
   const looked = pickProducts(journey, faker.number.int({ min: 1, max: 3 }));
   for (const product of looked) {
     at = later(faker, at, 15, 150);
-    journey.add(at, view(device === 'web' ? 'Sản phẩm' : 'Chi tiết sản phẩm', `/san-pham/${slugOf(product.name)}`, product.name, device === 'web' ? {} : { product_id: product.id }));
+    journey.add(
+      at,
+      view(
+        device === 'web' ? 'Sản phẩm' : 'Chi tiết sản phẩm',
+        `/san-pham/${slugOf(product.name)}`,
+        product.name,
+        device === 'web' ? {} : { product_id: product.id },
+      ),
+    );
     journey.add(later(faker, at, 1, 3), track(sender, 'Product Viewed', productProperties(product, device)));
   }
   if (!visit.buy && !faker.datatype.boolean(0.25)) return at;
   const lines = orderLines(journey, looked);
   for (const line of lines) {
     at = later(faker, at, 10, 60);
-    journey.add(at, track(sender, 'Product Added', { ...productProperties(line.product, device), quantity: line.quantity }));
+    journey.add(
+      at,
+      track(sender, 'Product Added', { ...productProperties(line.product, device), quantity: line.quantity }),
+    );
   }
   const value = lines.reduce((sum, line) => sum + line.product.price * line.quantity, 0);
   const abandons = !visit.buy;
@@ -100,7 +148,10 @@ export function shopVisit(journey: Journey, visit: ShopVisit): number {
   if (visit.signIn) sender = visit.signIn(later(faker, at, 30, 90));
   at = later(faker, at, 60, 180);
   const products = lines.map((line) => ({ ...productProperties(line.product, device), quantity: line.quantity }));
-  journey.add(at, track(sender, 'Checkout Started', { value, revenue: value, currency: 'VND', products, channel: device }));
+  journey.add(
+    at,
+    track(sender, 'Checkout Started', { value, revenue: value, currency: 'VND', products, channel: device }),
+  );
   if (abandons) return at;
   journey.add(later(faker, at, 5, 30), view(webPages.checkout.name, webPages.checkout.path, webPages.checkout.name));
   at = later(faker, at, 60, 300);
@@ -109,13 +160,16 @@ export function shopVisit(journey: Journey, visit: ShopVisit): number {
   // Cash-on-delivery orders are often confirmed by a call from the shop.
   if (payment === 'cod' && faker.datatype.boolean(0.2)) {
     const callAt = later(faker, at, 600, 4 * 3600);
-    journey.add(callAt, track(journey.office, 'Call Completed', {
-      call_id: journey.nextId('CG'),
-      direction: 'outbound',
-      purpose: 'Xác nhận đơn hàng',
-      duration_seconds: faker.number.int({ min: 40, max: 240 }),
-      channel: 'phone',
-    }));
+    journey.add(
+      callAt,
+      track(journey.office, 'Call Completed', {
+        call_id: journey.nextId('CG'),
+        direction: 'outbound',
+        purpose: 'Xác nhận đơn hàng',
+        duration_seconds: faker.number.int({ min: 40, max: 240 }),
+        channel: 'phone',
+      }),
+    );
   }
   return at;
 }
@@ -148,7 +202,10 @@ export function socialChat(journey: Journey, at: number, buy: boolean): void {
   journey.add(at, track(sender, 'Chat Started', { chat_id: journey.nextId('CH'), platform, channel: 'social' }));
   if (!buy) return;
   const lines = orderLines(journey, pickProducts(journey, faker.number.int({ min: 1, max: 2 })));
-  placeOrder(journey, sender, later(faker, at, 300, 3600), lines, 'social', { platform, payment_method: faker.helpers.arrayElement(['cod', 'bank_transfer']) });
+  placeOrder(journey, sender, later(faker, at, 300, 3600), lines, 'social', {
+    platform,
+    payment_method: faker.helpers.arrayElement(['cod', 'bank_transfer']),
+  });
 }
 
 /** A few orders come back: refunded some days later, by the back office. */
@@ -157,12 +214,15 @@ export function refunds(journey: Journey): void {
   for (const order of journey.orders) {
     if (!faker.datatype.boolean(0.04)) continue;
     const at = timeBetween(faker, order.at + 2 * dayMs, order.at + 12 * dayMs);
-    journey.add(at, track(journey.office, 'Order Refunded', {
-      order_id: order.orderId,
-      total: order.revenue,
-      currency: 'VND',
-      reason: faker.helpers.arrayElement(refundReasons),
-      channel: order.channel,
-    }));
+    journey.add(
+      at,
+      track(journey.office, 'Order Refunded', {
+        order_id: order.orderId,
+        total: order.revenue,
+        currency: 'VND',
+        reason: faker.helpers.arrayElement(refundReasons),
+        channel: order.channel,
+      }),
+    );
   }
 }

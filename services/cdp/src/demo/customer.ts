@@ -5,7 +5,17 @@ import { careHistory, npsSurveys } from './care';
 import { tiers } from './catalog';
 import { refunds, shopVisit, socialChat, storeReceipt } from './commerce';
 import { createJourney, later, sessionTimes, spacedPhone, type Journey } from './journey';
-import { alias, appContext, finish, identify, serverContext, stableId, webContext, type DemoMessage, type Sender } from './messages';
+import {
+  alias,
+  appContext,
+  finish,
+  identify,
+  serverContext,
+  stableId,
+  webContext,
+  type DemoMessage,
+  type Sender,
+} from './messages';
 import { hourMs, type Persona } from './persona';
 
 type Device = 'web' | 'app' | 'store';
@@ -34,7 +44,9 @@ function memberDevices(journey: Journey, sessions: number): Device[] {
   const options = [{ value: first as Device, weight: 5 }];
   if (persona.devices[other]) options.push({ value: other, weight: 4 });
   if (persona.devices.pos) options.push({ value: 'store', weight: 3 });
-  const devices = Array.from({ length: sessions }, (_, session) => (session < 2 ? first : faker.helpers.weightedArrayElement(options)));
+  const devices = Array.from({ length: sessions }, (_, session) =>
+    session < 2 ? first : faker.helpers.weightedArrayElement(options),
+  );
   // A customer given a second device or a loyalty card uses it at least once, so their identities really join.
   if (sessions > 1 && persona.devices[other] && !devices.includes(other)) devices[sessions - 1] = other;
   if (sessions > 2 && persona.devices.pos && !devices.includes('store')) devices[sessions - 2] = 'store';
@@ -54,8 +66,10 @@ function memberHistory(journey: Journey): void {
   const signIn = (device: 'web' | 'app', at: number): Sender => {
     const sender = senders[device] as Sender;
     const member = { ...sender, userId };
-    if (signedIn.size === 0) journey.add(at, identify(member, { ...profileTraits(persona), created_at: new Date(at).toISOString() }));
-    else if (device === 'app' && faker.datatype.boolean(0.3)) journey.add(at, alias(member, sender.anonymousId as string));
+    if (signedIn.size === 0)
+      journey.add(at, identify(member, { ...profileTraits(persona), created_at: new Date(at).toISOString() }));
+    else if (device === 'app' && faker.datatype.boolean(0.3))
+      journey.add(at, alias(member, sender.anonymousId as string));
     else journey.add(at, identify(member, {}));
     signedIn.add(device);
     return member;
@@ -85,7 +99,9 @@ function memberHistory(journey: Journey): void {
       sender: current,
       at: visitAt,
       buy,
-      ...(guest && !viaOtherDevice && (buy || session >= signUpSession) ? { signIn: (when: number) => signIn(device, when) } : {}),
+      ...(guest && !viaOtherDevice && (buy || session >= signUpSession)
+        ? { signIn: (when: number) => signIn(device, when) }
+        : {}),
     });
     if (!signedIn.has(device) && session >= signUpSession) signIn(device, later(faker, end, 30, 120));
     ordered ||= buy;
@@ -98,21 +114,39 @@ function storeHistory(journey: Journey): void {
   const times = sessionTimes(journey);
   const traits = profileTraits(persona);
   traits.phone = spacedPhone(persona.phone as string);
-  journey.add(times[0] as number, identify({ anonymousId: persona.devices.pos as string, context: serverContext }, traits));
+  journey.add(
+    times[0] as number,
+    identify({ anonymousId: persona.devices.pos as string, context: serverContext }, traits),
+  );
   for (const at of times) storeReceipt(journey, later(faker, at, 60, 300));
 }
 
 /** A Zalo / Facebook customer chats with the shop's page, and orders there now and then. */
 function socialHistory(journey: Journey): void {
   const { faker, persona } = journey;
-  sessionTimes(journey).forEach((at, session) => socialChat(journey, at, (session === 0 && persona.purchaseRate > 0.4) || faker.datatype.boolean(persona.purchaseRate)));
+  sessionTimes(journey).forEach((at, session) =>
+    socialChat(
+      journey,
+      at,
+      (session === 0 && persona.purchaseRate > 0.4) || faker.datatype.boolean(persona.purchaseRate),
+    ),
+  );
 }
 
 /** A newsletter contact signed up with an email address and only reads the emails. */
 function newsletterHistory(journey: Journey): void {
   const { persona } = journey;
-  const traits: Record<string, unknown> = { email: persona.email, name: persona.name.full, first_name: persona.name.given, last_name: persona.name.family, city: persona.city };
-  journey.add(persona.firstSeen, identify({ anonymousId: persona.devices.contact as string, context: serverContext }, traits));
+  const traits: Record<string, unknown> = {
+    email: persona.email,
+    name: persona.name.full,
+    first_name: persona.name.given,
+    last_name: persona.name.family,
+    city: persona.city,
+  };
+  journey.add(
+    persona.firstSeen,
+    identify({ anonymousId: persona.devices.contact as string, context: serverContext }, traits),
+  );
 }
 
 /** Members move up a tier with their 3rd, 6th and 10th order. */
@@ -125,7 +159,11 @@ function tierUpgrades(journey: Journey): void {
   });
 }
 
-export function customerMessages(faker: Faker, persona: Persona, scope: { seed: number; months: number; now: number }): DemoMessage[] {
+export function customerMessages(
+  faker: Faker,
+  persona: Persona,
+  scope: { seed: number; months: number; now: number },
+): DemoMessage[] {
   const journey = createJourney(faker, persona, scope.now, scope);
   if (persona.reach === 'member') memberHistory(journey);
   else if (persona.reach === 'store') storeHistory(journey);
@@ -136,5 +174,7 @@ export function customerMessages(faker: Faker, persona: Persona, scope: { seed: 
   npsSurveys(journey);
   careHistory(journey);
   campaignHistory(journey);
-  return finish(journey.drafts, scope.now, (sequence) => stableId('message', scope.seed, scope.months, persona.index, sequence));
+  return finish(journey.drafts, scope.now, (sequence) =>
+    stableId('message', scope.seed, scope.months, persona.index, sequence),
+  );
 }

@@ -5,7 +5,10 @@ type JsonObject = Record<string, unknown>;
 
 /** The identifiers a message names, written as the profile API lists them (phones without spaces, emails lower-case). */
 export function identifiersOf(message: DemoMessage): string[] {
-  const traits = { ...((message.context.traits as JsonObject | undefined) ?? {}), ...(message.type === 'identify' ? (message.traits ?? {}) : {}) };
+  const traits = {
+    ...((message.context.traits as JsonObject | undefined) ?? {}),
+    ...(message.type === 'identify' ? (message.traits ?? {}) : {}),
+  };
   const ids: string[] = [];
   if (message.userId) ids.push(`user_id:${message.userId}`);
   if (message.anonymousId) ids.push(`anonymous_id:${message.anonymousId}`);

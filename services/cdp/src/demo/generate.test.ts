@@ -23,7 +23,8 @@ describe('generateDemo', () => {
     expect(other.map((message) => message.messageId)).not.toEqual(messages.map((message) => message.messageId));
     const ids = new Set(messages.map((message) => message.messageId));
     expect(other.some((message) => ids.has(message.messageId))).toBe(false);
-    const names = (list: DemoMessage[]) => list.filter((message) => message.type === 'identify').map((message) => message.traits?.name);
+    const names = (list: DemoMessage[]) =>
+      list.filter((message) => message.type === 'identify').map((message) => message.traits?.name);
     expect(names(other)).not.toEqual(names(messages));
   });
 
@@ -66,19 +67,38 @@ describe('generateDemo', () => {
   });
 
   it('names customers in Vietnamese, with diacritics', () => {
-    const names = messages.filter((message) => message.type === 'identify' && message.traits?.name).map((message) => String(message.traits?.name));
+    const names = messages
+      .filter((message) => message.type === 'identify' && message.traits?.name)
+      .map((message) => String(message.traits?.name));
     expect(names.length).toBeGreaterThan(80);
-    const accented = names.filter((name) => /[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]/i.test(name));
+    const accented = names.filter((name) =>
+      /[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]/i.test(name),
+    );
     expect(accented.length / names.length).toBeGreaterThan(0.8);
   });
 
   it('covers the tracking plan on every channel, with VND orders in range', () => {
     const events = new Set(messages.map((message) => message.event ?? message.type));
-    for (const name of ['page', 'screen', 'identify', 'Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed', 'Ticket Opened', 'Ticket Replied', 'Ticket Resolved', 'Survey Responded', 'Email Opened', 'Email Link Clicked']) {
+    for (const name of [
+      'page',
+      'screen',
+      'identify',
+      'Product Viewed',
+      'Product Added',
+      'Checkout Started',
+      'Order Completed',
+      'Ticket Opened',
+      'Ticket Replied',
+      'Ticket Resolved',
+      'Survey Responded',
+      'Email Opened',
+      'Email Link Clicked',
+    ]) {
       expect(events).toContain(name);
     }
     const channels = new Set(messages.map((message) => message.properties?.channel).filter(Boolean));
-    for (const channel of ['web', 'app', 'email', 'sms', 'phone', 'social', 'chat', 'store']) expect(channels).toContain(channel);
+    for (const channel of ['web', 'app', 'email', 'sms', 'phone', 'social', 'chat', 'store'])
+      expect(channels).toContain(channel);
     const orders = messages.filter((message) => message.event === 'Order Completed');
     for (const order of orders) {
       expect(order.properties).toMatchObject({ currency: 'VND', order_id: expect.any(String) });
@@ -91,7 +111,9 @@ describe('generateDemo', () => {
   it('spreads customers over lifecycle stages at now: new, active, silent for 30 to 90 days, and churned', () => {
     const customers = customersOf(messages);
     const seen = new Map<string, { first: number; last: number }>();
-    const customerOf = new Map(customers.flatMap((identifiers, index) => identifiers.map((id) => [id, index] as const)));
+    const customerOf = new Map(
+      customers.flatMap((identifiers, index) => identifiers.map((id) => [id, index] as const)),
+    );
     for (const message of messages) {
       const key = String(customerOf.get(identifiersOf(message)[0] as string));
       const at = Date.parse(message.timestamp);
@@ -109,9 +131,19 @@ describe('generateDemo', () => {
   });
 
   it('leaves some tickets unanswered past 24 hours and some still open', () => {
-    const opened = new Map(messages.filter((message) => message.event === 'Ticket Opened').map((message) => [message.properties?.ticket_id, Date.parse(message.timestamp)]));
-    const replied = new Map(messages.filter((message) => message.event === 'Ticket Replied').map((message) => [message.properties?.ticket_id, Date.parse(message.timestamp)]));
-    const resolved = new Set(messages.filter((message) => message.event === 'Ticket Resolved').map((message) => message.properties?.ticket_id));
+    const opened = new Map(
+      messages
+        .filter((message) => message.event === 'Ticket Opened')
+        .map((message) => [message.properties?.ticket_id, Date.parse(message.timestamp)]),
+    );
+    const replied = new Map(
+      messages
+        .filter((message) => message.event === 'Ticket Replied')
+        .map((message) => [message.properties?.ticket_id, Date.parse(message.timestamp)]),
+    );
+    const resolved = new Set(
+      messages.filter((message) => message.event === 'Ticket Resolved').map((message) => message.properties?.ticket_id),
+    );
     const late = [...replied].filter(([ticket, at]) => at - (opened.get(ticket) as number) > dayMs);
     expect(late.length).toBeGreaterThan(0);
     expect([...opened.keys()].filter((ticket) => !resolved.has(ticket)).length).toBeGreaterThan(0);

@@ -26,9 +26,11 @@ export function demoOptionProblems(options: Omit<DemoOptions, 'now'> & { now?: n
   if (!Number.isInteger(options.customers) || options.customers < 1 || options.customers > maxCustomers) {
     problems.push(`customers must be a whole number from 1 to ${maxCustomers}`);
   }
-  if (!Number.isInteger(options.months) || options.months < 1 || options.months > maxMonths) problems.push(`months must be a whole number from 1 to ${maxMonths}`);
+  if (!Number.isInteger(options.months) || options.months < 1 || options.months > maxMonths)
+    problems.push(`months must be a whole number from 1 to ${maxMonths}`);
   if (!Number.isSafeInteger(options.seed) || options.seed < 0) problems.push('seed must be a whole number, 0 or more');
-  if (options.now !== undefined && !Number.isFinite(options.now)) problems.push('now must be a time in epoch milliseconds');
+  if (options.now !== undefined && !Number.isFinite(options.now))
+    problems.push('now must be a time in epoch milliseconds');
   return problems;
 }
 

@@ -25,7 +25,12 @@ export interface Journey {
   nextId(prefix: string): string;
 }
 
-export function createJourney(faker: Faker, persona: Persona, now: number, scope: { seed: number; months: number }): Journey {
+export function createJourney(
+  faker: Faker,
+  persona: Persona,
+  now: number,
+  scope: { seed: number; months: number },
+): Journey {
   const drafts: Draft[] = [];
   let sequence = 0;
   return {
@@ -50,7 +55,10 @@ export function createJourney(faker: Faker, persona: Persona, now: number, scope
 function officeSender(persona: Persona): Sender {
   if (persona.userId) return { userId: persona.userId, context: serverContext };
   const anonymousId = persona.devices.pos ?? persona.devices.contact ?? '';
-  return { anonymousId, context: serverContextWith(persona.phone ? { phone: persona.phone } : { email: persona.email }) };
+  return {
+    anonymousId,
+    context: serverContextWith(persona.phone ? { phone: persona.phone } : { email: persona.email }),
+  };
 }
 
 /** How a till or a chat agent types a phone number: `+84 90 123 4567`. */
@@ -69,7 +77,8 @@ const localHours = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
 /** A time on the Vietnamese calendar day of `around`, at a waking hour, never after `latest`. */
 export function localTime(faker: Faker, around: number, latest: number): number {
   const day = Math.floor((Math.min(around, latest) + vietnamOffsetMs) / dayMs) * dayMs - vietnamOffsetMs;
-  const at = day + faker.helpers.weightedArrayElement(localHours) * hourMs + faker.number.int({ min: 0, max: 3599 }) * 1000;
+  const at =
+    day + faker.helpers.weightedArrayElement(localHours) * hourMs + faker.number.int({ min: 0, max: 3599 }) * 1000;
   return at > latest ? at - dayMs : at;
 }
 
@@ -99,4 +108,5 @@ export const later = (faker: Faker, at: number, minSeconds: number, maxSeconds: 
   at + faker.number.int({ min: minSeconds, max: maxSeconds }) * 1000;
 
 /** A uniform time between two others. */
-export const timeBetween = (faker: Faker, from: number, to: number) => from + faker.number.float({ min: 0, max: 1 }) * Math.max(0, to - from);
+export const timeBetween = (faker: Faker, from: number, to: number) =>
+  from + faker.number.float({ min: 0, max: 1 }) * Math.max(0, to - from);

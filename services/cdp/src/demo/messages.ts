@@ -47,7 +47,11 @@ export interface Sender {
 const locale = { locale: 'vi-VN', timezone: 'Asia/Ho_Chi_Minh' };
 
 export function webContext(userAgentIndex: number): JsonObject {
-  return { library: { name: 'analytics.js', version: '5.2.0' }, userAgent: userAgents[userAgentIndex % userAgents.length], ...locale };
+  return {
+    library: { name: 'analytics.js', version: '5.2.0' },
+    userAgent: userAgents[userAgentIndex % userAgents.length],
+    ...locale,
+  };
 }
 
 export function appContext(deviceIndex: number): JsonObject {
@@ -105,5 +109,9 @@ export function finish(drafts: Draft[], now: number, idOf: (sequence: number) =>
     .map((draft, sequence) => ({ at: Math.round(draft.at), sequence, draft }))
     .filter((entry) => entry.at <= now)
     .sort((a, b) => a.at - b.at || a.sequence - b.sequence);
-  return dated.map(({ at, sequence, draft }) => ({ messageId: idOf(sequence), timestamp: new Date(at).toISOString(), ...draft.message }));
+  return dated.map(({ at, sequence, draft }) => ({
+    messageId: idOf(sequence),
+    timestamp: new Date(at).toISOString(),
+    ...draft.message,
+  }));
 }

@@ -61,11 +61,15 @@ function phoneOf(seed: number, index: number): string {
 
 const emailDomains = ['example.com', 'example.net', 'example.org'];
 
-function lifecycleWindow(faker: Faker, scope: PersonaScope): { lifecycle: Lifecycle; firstSeen: number; lastSeen: number } {
+function lifecycleWindow(
+  faker: Faker,
+  scope: PersonaScope,
+): { lifecycle: Lifecycle; firstSeen: number; lastSeen: number } {
   const { start, now } = scope;
   const historyDays = (now - start) / dayMs;
   const latest = now - 2 * hourMs;
-  const daysAgo = (low: number, high: number) => now - faker.number.float({ min: low, max: Math.max(low, high) }) * dayMs;
+  const daysAgo = (low: number, high: number) =>
+    now - faker.number.float({ min: low, max: Math.max(low, high) }) * dayMs;
   let lifecycle = faker.helpers.weightedArrayElement<Lifecycle>([
     { value: 'new', weight: 12 },
     { value: 'active', weight: 44 },
@@ -115,9 +119,14 @@ export function drawPersona(faker: Faker, scope: PersonaScope, index: number): P
   const hasPhone = reach === 'store' || reach === 'social' || (member && faker.datatype.boolean(0.85));
   const hasEmail = reach === 'newsletter' || (member && (!hasPhone || faker.datatype.boolean(0.85)));
   const emailName = `${asciiOf(given).toLowerCase().replace(/\s+/g, '')}.${asciiOf(family).toLowerCase()}`;
-  const email = hasEmail ? `${emailName}${faker.number.int({ min: 10, max: 99 })}${index}@${faker.helpers.arrayElement(emailDomains)}` : null;
+  const email = hasEmail
+    ? `${emailName}${faker.number.int({ min: 10, max: 99 })}${index}@${faker.helpers.arrayElement(emailDomains)}`
+    : null;
   const multiDevice = member && faker.datatype.boolean(0.13);
-  const firstDevice = faker.helpers.weightedArrayElement<'web' | 'app'>([{ value: 'web', weight: 7 }, { value: 'app', weight: 3 }]);
+  const firstDevice = faker.helpers.weightedArrayElement<'web' | 'app'>([
+    { value: 'web', weight: 7 },
+    { value: 'app', weight: 3 },
+  ]);
   const storeShopper = member && hasPhone && faker.datatype.boolean(0.14);
   const birthday = faker.datatype.boolean(0.6)
     ? `${faker.number.int({ min: 1962, max: 2006 })}-${String(faker.number.int({ min: 1, max: 12 })).padStart(2, '0')}-${String(faker.number.int({ min: 1, max: 28 })).padStart(2, '0')}`
@@ -141,7 +150,12 @@ export function drawPersona(faker: Faker, scope: PersonaScope, index: number): P
       web: member && (firstDevice === 'web' || multiDevice) ? stableId('web', seed, index) : null,
       app: member && (firstDevice === 'app' || multiDevice) ? stableId('app', seed, index).toUpperCase() : null,
       pos: reach === 'store' || storeShopper ? `pos-${stableId('pos', seed, index)}` : null,
-      contact: reach === 'newsletter' ? `esp-${stableId('esp', seed, index)}` : reach === 'social' ? `zalo-${stableId('zalo', seed, index)}` : null,
+      contact:
+        reach === 'newsletter'
+          ? `esp-${stableId('esp', seed, index)}`
+          : reach === 'social'
+            ? `zalo-${stableId('zalo', seed, index)}`
+            : null,
     },
     firstDevice,
     firstSeen: window.firstSeen,

@@ -59,7 +59,12 @@ export async function sendDemo(options: SendDemoOptions): Promise<SendDemoResult
       const { refused } = await postBatch(item.body, { endpoint, writeKey: options.writeKey, signal });
       // The generator makes only valid events: one refused is a mismatch with this platform, worth stopping for.
       const first = refused[0];
-      if (first) throw sendError('REFUSED', `the tracking API refused ${refused.length} demo event(s) (first: event ${first.index} ${first.path}: ${first.message})`, 400);
+      if (first)
+        throw sendError(
+          'REFUSED',
+          `the tracking API refused ${refused.length} demo event(s) (first: event ${first.index} ${first.path}: ${first.message})`,
+          400,
+        );
       sent += item.messages;
       options.onProgress?.(sent, total);
     }

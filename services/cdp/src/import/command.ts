@@ -74,7 +74,11 @@ function parse(argv: string[]) {
 }
 
 const wholeNumber = (text: string | undefined, fallback: number, max: number) =>
-  text === undefined ? fallback : /^\d+$/.test(text.trim()) && Number(text) >= 1 && Number(text) <= max ? Number(text) : Number.NaN;
+  text === undefined
+    ? fallback
+    : /^\d+$/.test(text.trim()) && Number(text) >= 1 && Number(text) <= max
+      ? Number(text)
+      : Number.NaN;
 
 function mappingOf(values: ReturnType<typeof parse>['values']): { mapping: Mapping } | { problems: string[] } {
   let file: unknown;
@@ -85,7 +89,12 @@ function mappingOf(values: ReturnType<typeof parse>['values']): { mapping: Mappi
       return { problems: [`--map ${values.map}: ${(error as Error).message}`] };
     }
   }
-  return resolveMapping(file, { kind: values.kind, event: values.event, country: values.country, columns: values.column });
+  return resolveMapping(file, {
+    kind: values.kind,
+    event: values.event,
+    country: values.country,
+    columns: values.column,
+  });
 }
 
 function summary(outcome: ImportOutcome, file: string, seconds: number): string {
@@ -116,13 +125,19 @@ export async function importCommand(argv: string[], env: NodeJS.ProcessEnv): Pro
   if (!file) problems.push('name the file to import: cdp import FILE');
   if (extra.length > 0) problems.push(`one file at a time (got ${positionals.length})`);
   const format = (values.format ?? (file ? formatOf(file) : 'csv')) as FileFormat | null;
-  if (format !== 'csv' && format !== 'ndjson') problems.push(values.format ? `--format ${values.format}: csv or ndjson` : `cannot tell the format of ${file}: pass --format csv or --format ndjson`);
+  if (format !== 'csv' && format !== 'ndjson')
+    problems.push(
+      values.format
+        ? `--format ${values.format}: csv or ndjson`
+        : `cannot tell the format of ${file}: pass --format csv or --format ndjson`,
+    );
   const batchRows = wholeNumber(values.batch, 500, 10_000);
   if (Number.isNaN(batchRows)) problems.push('--batch must be a whole number from 1 to 10000');
   const concurrency = wholeNumber(values.concurrency, 4, 64);
   if (Number.isNaN(concurrency)) problems.push('--concurrency must be a whole number from 1 to 64');
   const url = (values.url ?? `http://127.0.0.1:${env.PORT || 8080}`).replace(/\/+$/, '');
-  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) problems.push(`--url must be an http(s) URL, got ${url}`);
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    problems.push(`--url must be an http(s) URL, got ${url}`);
   const mapped = mappingOf(values);
   if ('problems' in mapped) problems.push(...mapped.problems);
   const writeKey = values['write-key'] ?? env.CDP_WRITE_KEY;
@@ -140,12 +155,15 @@ export async function importCommand(argv: string[], env: NodeJS.ProcessEnv): Pro
       return;
     }
     stop.abort(new Error('stopped by a signal'));
-    err('\ncdp import: stopping after the requests in flight (Ctrl-C again to stop at once; acknowledged rows stay saved)');
+    err(
+      '\ncdp import: stopping after the requests in flight (Ctrl-C again to stop at once; acknowledged rows stay saved)',
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const progress = createProgress<{ rows: number; speed: number; accepted: number; rejected: number }>({
-    barFormat: 'import [{bar}] {percentage}% | {rows} rows | {speed} rows/s | {accepted} accepted | {rejected} rejected | ETA {eta_formatted}',
+    barFormat:
+      'import [{bar}] {percentage}% | {rows} rows | {speed} rows/s | {accepted} accepted | {rejected} rejected | ETA {eta_formatted}',
     line: (bytes, size, { rows, speed, accepted, rejected }) =>
       `import: ${Math.floor((bytes / Math.max(1, size)) * 100)}% of ${file} read, ${rows} rows this run (${speed} rows/s), ${accepted} accepted, ${rejected} rejected`,
     plainEvery: 5_000,
@@ -166,20 +184,31 @@ export async function importCommand(argv: string[], env: NodeJS.ProcessEnv): Pro
       restart: values.restart ?? false,
       stop: stop.signal,
       abort: abort.signal,
-      onProgress: (now) => progress.update(now.bytes, now.size, { rows: now.rows, speed: perSecond(now.rows, startedAt), accepted: now.accepted, rejected: now.rejected }),
+      onProgress: (now) =>
+        progress.update(now.bytes, now.size, {
+          rows: now.rows,
+          speed: perSecond(now.rows, startedAt),
+          accepted: now.accepted,
+          rejected: now.rejected,
+        }),
       onRetry: (reason, waitMs) => err(`cdp import: ${reason}; trying again in ${(waitMs / 1000).toFixed(1)} s`),
     });
     progress.stop();
     out(summary(outcome, file, (Date.now() - startedAt) / 1000));
     if (outcome.status === 'stopped') {
-      err(`cdp import: stopped after line ${outcome.line}. Run the same command again to resume; no row is stored twice.`);
+      err(
+        `cdp import: stopped after line ${outcome.line}. Run the same command again to resume; no row is stored twice.`,
+      );
       return 130;
     }
     return 0;
   } catch (error) {
     progress.stop();
     if (isImportError(error)) err(`cdp import: ${error.message}`);
-    else if (isSendError(error)) err(`cdp import: ${error.message}\nProgress up to the last acknowledged request is saved: run the same command again to resume.`);
+    else if (isSendError(error))
+      err(
+        `cdp import: ${error.message}\nProgress up to the last acknowledged request is saved: run the same command again to resume.`,
+      );
     else err(`cdp import: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return 1;
   } finally {

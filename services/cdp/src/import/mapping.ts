@@ -40,12 +40,22 @@ const destination = z
 const columnObject = z.strictObject({ to: destination.nullable().optional(), type: z.enum(valueTypes).optional() });
 
 /** A destination (empty: left out), null (left out), or `{ to, type }`: picked by shape, so a problem names the field. */
-const columnRule = z.union([z.string(), z.null(), z.record(z.string(), z.unknown())], { error: 'must be a destination name, null, or {"to": DEST, "type": TYPE}' }).pipe(
-  z.custom<string | null | z.infer<typeof columnObject>>().superRefine((value, context) => {
-    const parsed = value === null ? null : typeof value === 'string' ? destination.safeParse(value) : columnObject.safeParse(value);
-    for (const issue of parsed?.success === false ? parsed.error.issues : []) context.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-  }),
-);
+const columnRule = z
+  .union([z.string(), z.null(), z.record(z.string(), z.unknown())], {
+    error: 'must be a destination name, null, or {"to": DEST, "type": TYPE}',
+  })
+  .pipe(
+    z.custom<string | null | z.infer<typeof columnObject>>().superRefine((value, context) => {
+      const parsed =
+        value === null
+          ? null
+          : typeof value === 'string'
+            ? destination.safeParse(value)
+            : columnObject.safeParse(value);
+      for (const issue of parsed?.success === false ? parsed.error.issues : [])
+        context.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    }),
+  );
 
 /** The mapping file: `{ "kind": "identify", "country": "VN", "columns": { "Số điện thoại": "phone", "Điểm": { "to": "points", "type": "number" } } }`. */
 export const mappingFile = z.strictObject({
@@ -73,7 +83,15 @@ export interface MappingFlags {
 const specialNames = new Map<string, SpecialTarget>(
   [...specialTargets, 'user_id', 'anonymous_id', 'event_name', 'phone_number'].map((name) => [
     name.toLowerCase().replace(/[_\s-]/g, ''),
-    (name === 'user_id' ? 'userId' : name === 'anonymous_id' ? 'anonymousId' : name === 'event_name' ? 'event' : name === 'phone_number' ? 'phone' : name) as SpecialTarget,
+    (name === 'user_id'
+      ? 'userId'
+      : name === 'anonymous_id'
+        ? 'anonymousId'
+        : name === 'event_name'
+          ? 'event'
+          : name === 'phone_number'
+            ? 'phone'
+            : name) as SpecialTarget,
   ]),
 );
 
@@ -93,7 +111,10 @@ function ruleOf(value: z.infer<typeof columnRule>): ColumnRule {
 /** `SOURCE=DESTINATION[:TYPE]`: split at the last `=`, so a column name may hold one; `:TYPE` only when it names a type. */
 function parseColumnFlag(flag: string): { source: string; rule: ColumnRule } | { problem: string } {
   const at = flag.lastIndexOf('=');
-  if (at <= 0) return { problem: `--column ${flag}: write it SOURCE=DESTINATION[:TYPE], e.g. "Số điện thoại=phone" or "Điểm=points:number"` };
+  if (at <= 0)
+    return {
+      problem: `--column ${flag}: write it SOURCE=DESTINATION[:TYPE], e.g. "Số điện thoại=phone" or "Điểm=points:number"`,
+    };
   const source = flag.slice(0, at);
   let to = flag.slice(at + 1).trim();
   let type: ValueType | null = null;
@@ -103,7 +124,8 @@ function parseColumnFlag(flag: string): { source: string; rule: ColumnRule } | {
     to = to.slice(0, colon).trim();
   }
   const checked = destination.safeParse(to);
-  if (!checked.success) return { problem: `--column ${flag}: ${checked.error.issues.map((issue) => issue.message).join('; ')}` };
+  if (!checked.success)
+    return { problem: `--column ${flag}: ${checked.error.issues.map((issue) => issue.message).join('; ')}` };
   return { source, rule: { to: to === '' ? null : to, type } };
 }
 
@@ -145,16 +167,24 @@ export function resolveMapping(file: unknown, flags: MappingFlags): { mapping: M
     if (rule.to === null || !isSpecial(rule.to)) continue;
     bySpecial.set(rule.to, [...(bySpecial.get(rule.to) ?? []), source]);
     if (rule.type !== null && rule.type !== (rule.to === 'timestamp' ? 'date' : 'string')) {
-      problems.push(`column ${JSON.stringify(source)}: ${rule.to} is ${rule.to === 'timestamp' ? 'a date' : 'text'}, it cannot be read as ${rule.type}`);
+      problems.push(
+        `column ${JSON.stringify(source)}: ${rule.to} is ${rule.to === 'timestamp' ? 'a date' : 'text'}, it cannot be read as ${rule.type}`,
+      );
     }
   }
   for (const [target, sources] of bySpecial) {
-    if (sources.length > 1) problems.push(`columns ${sources.map((source) => JSON.stringify(source)).join(' and ')} all map to ${target}: pick one`);
+    if (sources.length > 1)
+      problems.push(
+        `columns ${sources.map((source) => JSON.stringify(source)).join(' and ')} all map to ${target}: pick one`,
+      );
   }
   if (kind === 'track' && !event && !bySpecial.has('event')) {
-    problems.push('a track import needs an event name: --event NAME, or a column mapped to event (--column "Loại=event")');
+    problems.push(
+      'a track import needs an event name: --event NAME, or a column mapped to event (--column "Loại=event")',
+    );
   }
-  if (kind === 'identify' && (event || bySpecial.has('event'))) problems.push('an event name applies to --kind track only');
+  if (kind === 'identify' && (event || bySpecial.has('event')))
+    problems.push('an event name applies to --kind track only');
   if (problems.length > 0) return { problems };
   return { mapping: { kind: kind as ImportKind, event, country, columns, unmapped: parsed.data.unmapped ?? 'keep' } };
 }

@@ -19,27 +19,33 @@ const isSpecial = (to: string): to is SpecialTarget => (specialTargets as readon
 
 /** Where each column goes, decided once per column name. A column whose own name is special yields to an explicit rule. */
 function columnPlanner(mapping: Mapping): (column: string) => ColumnRule {
-  const explicit = new Set([...mapping.columns.values()].map((rule) => rule.to).filter((to): to is string => to !== null && isSpecial(to)));
+  const explicit = new Set(
+    [...mapping.columns.values()].map((rule) => rule.to).filter((to): to is string => to !== null && isSpecial(to)),
+  );
   const plans = new Map<string, ColumnRule>();
   return (column) => {
     let plan = plans.get(column);
     if (!plan) {
       plan = ruleFor(mapping, column);
-      if (!mapping.columns.has(column) && plan.to !== null && isSpecial(plan.to) && explicit.has(plan.to)) plan = { to: column, type: null };
+      if (!mapping.columns.has(column) && plan.to !== null && isSpecial(plan.to) && explicit.has(plan.to))
+        plan = { to: column, type: null };
       plans.set(column, plan);
     }
     return plan;
   };
 }
 
-const isBlank = (value: unknown) => value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
+const isBlank = (value: unknown) =>
+  value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
 
 /**
  * A mapper from rows (column names and their cells, in step) to messages of the mapping's kind. `messageId` is the caller's (stable per
  * record). A row is refused, with the column and the reason, when a cell does not match its declared type or its
  * identifier, or when it names no customer at all.
  */
-export function rowMapper(mapping: Mapping): (columns: readonly string[], cells: readonly unknown[], messageId: string) => RowResult {
+export function rowMapper(
+  mapping: Mapping,
+): (columns: readonly string[], cells: readonly unknown[], messageId: string) => RowResult {
   const planOf = columnPlanner(mapping);
   return (columns, cells, messageId) => {
     const fields: Record<string, unknown> = {};
@@ -53,7 +59,8 @@ export function rowMapper(mapping: Mapping): (columns: readonly string[], cells:
       const text = typeof cell === 'string' ? cell.trim() : cell;
       if (isSpecial(to)) {
         const value = typeof text === 'string' ? text : typeof text === 'number' ? String(text) : null;
-        if (value === null) return { reason: `column ${JSON.stringify(column)}: ${to} must be text, got ${quoted(cell)}` };
+        if (value === null)
+          return { reason: `column ${JSON.stringify(column)}: ${to} must be text, got ${quoted(cell)}` };
         special[to] = value;
         continue;
       }
@@ -71,13 +78,23 @@ export function rowMapper(mapping: Mapping): (columns: readonly string[], cells:
     if (special.phone !== undefined) {
       const phone = normalisePhone(special.phone, mapping.country ?? undefined);
       if (!phone) {
-        const hint = mapping.country ? `a phone number of ${mapping.country} or one with its country code` : 'a phone number with its country code (or pass --country)';
+        const hint = mapping.country
+          ? `a phone number of ${mapping.country} or one with its country code`
+          : 'a phone number with its country code (or pass --country)';
         return { reason: `phone ${quoted(special.phone)} is not ${hint}` };
       }
       identity.phone = phone;
     }
     const userId = special.userId;
-    const anonymousId = special.anonymousId ?? (userId ? undefined : identity.email ? anonymousIdOf('email', identity.email) : identity.phone ? anonymousIdOf('phone', identity.phone) : undefined);
+    const anonymousId =
+      special.anonymousId ??
+      (userId
+        ? undefined
+        : identity.email
+          ? anonymousIdOf('email', identity.email)
+          : identity.phone
+            ? anonymousIdOf('phone', identity.phone)
+            : undefined);
     if (!userId && !anonymousId) return { reason: 'no customer: the row has no userId, anonymousId, email or phone' };
 
     const message: Record<string, unknown> = { type: mapping.kind, messageId };

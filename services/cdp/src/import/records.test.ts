@@ -20,7 +20,10 @@ async function all(chunks: AsyncIterable<SourceRecord[]>): Promise<SourceRecord[
   return found;
 }
 
-const rowOf = (record: SourceRecord) => (record.columns ? Object.fromEntries(record.columns.map((column, index) => [column, record.values?.[index]])) : undefined);
+const rowOf = (record: SourceRecord) =>
+  record.columns
+    ? Object.fromEntries(record.columns.map((column, index) => [column, record.values?.[index]]))
+    : undefined;
 
 async function csv(file: string) {
   const header = await csvHeader(file);
@@ -60,7 +63,11 @@ describe('csvRecords', () => {
   it('turns an unclosed quote, a stray quote and a wrong field count into one problem each, on their own line', async () => {
     const file = fileOf('broken.csv', brokenCsv);
     const { records } = await csv(file);
-    expect(records.filter((record) => record.problem).map((record) => ({ line: record.line, raw: rawOf(file, record), problem: record.problem }))).toEqual([
+    expect(
+      records
+        .filter((record) => record.problem)
+        .map((record) => ({ line: record.line, raw: rawOf(file, record), problem: record.problem })),
+    ).toEqual([
       { line: 5, raw: '3,"unclosed,0900000003', problem: expect.stringMatching(/quote/) },
       { line: 9, raw: '6,too,many,fields', problem: '4 fields where the header has 3' },
       { line: 10, raw: '7,"stray"x,0907', problem: expect.stringMatching(/quote/) },
@@ -81,7 +88,10 @@ describe('csvRecords', () => {
   });
 
   it('keeps a quote left open at the end of a large file from swallowing the lines after it', async () => {
-    const rows = Array.from({ length: 5000 }, (_, index) => `${index},"Khách ${index}",09${String(index).padStart(8, '0')}`);
+    const rows = Array.from(
+      { length: 5000 },
+      (_, index) => `${index},"Khách ${index}",09${String(index).padStart(8, '0')}`,
+    );
     rows.splice(10, 0, '"never closed,x,y');
     const { records } = await csv(fileOf('large.csv', ['id,name,phone', ...rows].join('\n')));
     expect(records.filter((record) => record.columns)).toHaveLength(5000);

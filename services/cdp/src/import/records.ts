@@ -141,7 +141,8 @@ async function* linesFrom(file: string, offset: number, line: number): AsyncGene
 
 /** The first non-empty line at or after `offset`. */
 async function lineAt(file: string, offset: number, line: number): Promise<Line | null> {
-  for await (const lines of linesFrom(file, offset, line)) for (const found of lines) if (found.text.trim() !== '') return found;
+  for await (const lines of linesFrom(file, offset, line))
+    for (const found of lines) if (found.text.trim() !== '') return found;
   return null;
 }
 
@@ -180,9 +181,17 @@ export async function csvHeader(file: string): Promise<{ columns: string[]; from
   const parsing = parseFrom(file, 0);
   try {
     const first = await parsing.next();
-    if (first.done) return { problem: first.value ? `the header cannot be read: ${first.value.message}` : 'the file is empty: a CSV import needs a header line' };
+    if (first.done)
+      return {
+        problem: first.value
+          ? `the header cannot be read: ${first.value.message}`
+          : 'the file is empty: a CSV import needs a header line',
+      };
     const { fields, bytes, emptyLines } = first.value[0] as Parsed;
-    return { columns: fields.map((name) => name.trim()), from: { offset: bytes, line: emptyLines + 1 + countBreaks(fields) } };
+    return {
+      columns: fields.map((name) => name.trim()),
+      from: { offset: bytes, line: emptyLines + 1 + countBreaks(fields) },
+    };
   } finally {
     await parsing.return(null);
   }
@@ -193,7 +202,11 @@ export async function csvHeader(file: string): Promise<{ columns: string[]; from
  * cannot read (a quote left open, a stray quote) is yielded as a problem at its first line, and reading starts again
  * on the line after it, so one broken line never takes the rest of the file with it.
  */
-export async function* csvRecords(file: string, columns: readonly string[], from: ReadFrom): AsyncGenerator<SourceRecord[]> {
+export async function* csvRecords(
+  file: string,
+  columns: readonly string[],
+  from: ReadFrom,
+): AsyncGenerator<SourceRecord[]> {
   let offset = from.offset;
   let line = from.line;
   for (;;) {
@@ -209,7 +222,13 @@ export async function* csvRecords(file: string, columns: readonly string[], from
         records.push(
           record.fields.length === columns.length
             ? { line: startLine, endLine, startOffset: base.offset, endOffset, columns, values: record.fields }
-            : { line: startLine, endLine, startOffset: base.offset, endOffset, problem: `${record.fields.length} fields where the header has ${columns.length}` },
+            : {
+                line: startLine,
+                endLine,
+                startOffset: base.offset,
+                endOffset,
+                problem: `${record.fields.length} fields where the header has ${columns.length}`,
+              },
         );
         base = { offset: endOffset, line: endLine, emptyLines: record.emptyLines };
       }
@@ -221,13 +240,23 @@ export async function* csvRecords(file: string, columns: readonly string[], from
     const broken = await lineAt(file, base.offset, base.line);
     if (!broken) return;
     const problem = csvProblems[failure.code] ?? failure.message;
-    yield [{ line: broken.line, endLine: broken.line, startOffset: base.offset, endOffset: broken.endOffset, raw: broken.text, problem }];
+    yield [
+      {
+        line: broken.line,
+        endLine: broken.line,
+        startOffset: base.offset,
+        endOffset: broken.endOffset,
+        raw: broken.text,
+        problem,
+      },
+    ];
     offset = broken.endOffset;
     line = broken.line;
   }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The records of an NDJSON file after `from`, a chunk at a time: one JSON object a line, empty lines skipped. */
 export async function* ndjsonRecords(file: string, from: ReadFrom): AsyncGenerator<SourceRecord[]> {

@@ -25,11 +25,14 @@ describe('runImport', () => {
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         if (healthy <= 0) {
-          response.writeHead(503, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"code":"OVERLOADED","message":"busy"}');
+          response
+            .writeHead(503, { 'retry-after': '0', 'content-type': 'application/json' })
+            .end('{"code":"OVERLOADED","message":"busy"}');
           return;
         }
         healthy -= 1;
-        for (const message of (JSON.parse(Buffer.concat(chunks).toString()) as { batch: Array<{ messageId: string }> }).batch) {
+        for (const message of (JSON.parse(Buffer.concat(chunks).toString()) as { batch: Array<{ messageId: string }> })
+          .batch) {
           stored.set(message.messageId, (stored.get(message.messageId) ?? 0) + 1);
         }
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}');
@@ -37,7 +40,10 @@ describe('runImport', () => {
     });
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
     const file = path.join(dir, 'customers.csv');
-    writeFileSync(file, ['userId,name', ...Array.from({ length: 100 }, (_, index) => `u${index},Khách ${index}`)].join('\n'));
+    writeFileSync(
+      file,
+      ['userId,name', ...Array.from({ length: 100 }, (_, index) => `u${index},Khách ${index}`)].join('\n'),
+    );
     const options: ImportOptions = {
       file,
       format: 'csv',
@@ -53,7 +59,11 @@ describe('runImport', () => {
 
     const failure = await runImport(options).catch((error: unknown) => error);
     expect(isSendError(failure) && failure.code).toBe('GAVE_UP');
-    const state = JSON.parse(readFileSync(options.statePath, 'utf8')) as { line: number; accepted: number; done: boolean };
+    const state = JSON.parse(readFileSync(options.statePath, 'utf8')) as {
+      line: number;
+      accepted: number;
+      done: boolean;
+    };
     expect(state).toMatchObject({ line: 31, accepted: 30, done: false });
 
     healthy = Number.POSITIVE_INFINITY;

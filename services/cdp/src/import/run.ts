@@ -2,8 +2,24 @@
 import { postBatch, type EventProblem } from '../send/post-batch';
 import { missingColumns, type Mapping } from './mapping';
 import { rowMapper } from './message';
-import { csvHeader, csvRecords, ndjsonRecords, rawOf, type FileFormat, type ReadFrom, type SourceRecord } from './records';
-import { contentHashOf, fileSizeOf, openRejectFile, readState, writeState, type ImportState, type RejectLine } from './state';
+import {
+  csvHeader,
+  csvRecords,
+  ndjsonRecords,
+  rawOf,
+  type FileFormat,
+  type ReadFrom,
+  type SourceRecord,
+} from './records';
+import {
+  contentHashOf,
+  fileSizeOf,
+  openRejectFile,
+  readState,
+  writeState,
+  type ImportState,
+  type RejectLine,
+} from './state';
 
 export interface ImportOptions {
   file: string;
@@ -65,7 +81,9 @@ export function importError(code: ImportErrorCode, message: string): ImportError
 
 export function isImportError(error: unknown): error is ImportError {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  return code === 'FILE_UNREADABLE' || code === 'FILE_CHANGED' || code === 'STATE_UNREADABLE' || code === 'MAPPING_MISMATCH';
+  return (
+    code === 'FILE_UNREADABLE' || code === 'FILE_CHANGED' || code === 'STATE_UNREADABLE' || code === 'MAPPING_MISMATCH'
+  );
 }
 
 /** Well under /v1/batch's 500 KB (measured after gzip decoding), so a request is never refused for its size. */
@@ -97,7 +115,11 @@ async function openRecords(options: ImportOptions, resumeAt: ReadFrom | null): P
   if ('problem' in header) throw importError('FILE_UNREADABLE', `${options.file}: ${header.problem}`);
   const seen = new Set<string>();
   for (const column of header.columns) {
-    if (column !== '' && seen.has(column)) throw importError('MAPPING_MISMATCH', `${options.file}: column ${JSON.stringify(column)} appears twice in the header`);
+    if (column !== '' && seen.has(column))
+      throw importError(
+        'MAPPING_MISMATCH',
+        `${options.file}: column ${JSON.stringify(column)} appears twice in the header`,
+      );
     seen.add(column);
   }
   const missing = missingColumns(options.mapping, header.columns);
@@ -107,7 +129,11 @@ async function openRecords(options: ImportOptions, resumeAt: ReadFrom | null): P
       `the mapping names column(s) the file's header lacks: ${missing.map((column) => JSON.stringify(column)).join(', ')} (the header: ${header.columns.map((column) => JSON.stringify(column)).join(', ')})`,
     );
   }
-  return csvRecords(options.file, header.columns, resumeAt && resumeAt.offset > header.from.offset ? resumeAt : header.from);
+  return csvRecords(
+    options.file,
+    header.columns,
+    resumeAt && resumeAt.offset > header.from.offset ? resumeAt : header.from,
+  );
 }
 
 function earlierRun(options: ImportOptions, sha256: string): ImportState | null {
@@ -124,7 +150,10 @@ function earlierRun(options: ImportOptions, sha256: string): ImportState | null 
     );
   }
   if (state.kind !== options.mapping.kind) {
-    throw importError('MAPPING_MISMATCH', `the state file ${options.statePath} belongs to a ${state.kind} import of this file; pass --state FILE to keep this one apart, or --restart`);
+    throw importError(
+      'MAPPING_MISMATCH',
+      `the state file ${options.statePath} belongs to a ${state.kind} import of this file; pass --state FILE to keep this one apart, or --restart`,
+    );
   }
   return state;
 }
@@ -171,7 +200,8 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
   let rows = 0;
   let readBytes = state.offset;
   let savedAt = 0;
-  const report = () => options.onProgress?.({ bytes: readBytes, size, rows, accepted: state.accepted, rejected: state.rejected });
+  const report = () =>
+    options.onProgress?.({ bytes: readBytes, size, rows, accepted: state.accepted, rejected: state.rejected });
 
   const send = (batch: Batch) => {
     if (batch.messages.length > 0) {
@@ -197,11 +227,20 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
     const refused = await (batch.sent as Promise<EventProblem[]>);
     inFlight.shift();
     const reasons = new Map<number, string[]>();
-    for (const problem of refused) reasons.set(problem.index, [...(reasons.get(problem.index) ?? []), problem.path ? `${problem.path}: ${problem.message}` : problem.message]);
+    for (const problem of refused)
+      reasons.set(problem.index, [
+        ...(reasons.get(problem.index) ?? []),
+        problem.path ? `${problem.path}: ${problem.message}` : problem.message,
+      ]);
     const rejects = [...batch.rejects];
     for (const [index, why] of reasons) {
       const row = batch.rows[index];
-      if (row) rejects.push({ line: row.line, raw: rawOf(options.file, row), reason: `refused by the API: ${why.join('; ')}` });
+      if (row)
+        rejects.push({
+          line: row.line,
+          raw: rawOf(options.file, row),
+          reason: `refused by the API: ${why.join('; ')}`,
+        });
     }
     rejects.sort((a, b) => a.line - b.line);
     rejectFile.write(rejects);
@@ -232,17 +271,24 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
       batch = emptyBatch();
       while (inFlight.length >= concurrency) await commitOldest();
     };
-    const reject = (record: SourceRecord, reason: string) => batch.rejects.push({ line: record.line, raw: rawOf(options.file, record), reason });
+    const reject = (record: SourceRecord, reason: string) =>
+      batch.rejects.push({ line: record.line, raw: rawOf(options.file, record), reason });
     reading: for await (const chunk of records) {
       for (const record of chunk) {
         if (options.stop?.aborted || options.abort?.aborted) break reading;
         readBytes = record.endOffset;
-        const result = record.columns ? toMessage(record.columns, record.values ?? [], `${idPrefix}${record.line}`) : { reason: record.problem ?? 'unreadable' };
+        const result = record.columns
+          ? toMessage(record.columns, record.values ?? [], `${idPrefix}${record.line}`)
+          : { reason: record.problem ?? 'unreadable' };
         if ('reason' in result) reject(record, result.reason);
         else {
           const json = JSON.stringify(result.message);
           const bytes = Buffer.byteLength(json) + 1;
-          if (bytes > maxEventBytes) reject(record, `the row makes an event of ${Math.ceil(bytes / 1024)} KB; the API takes at most ${maxEventBytes / 1024} KB`);
+          if (bytes > maxEventBytes)
+            reject(
+              record,
+              `the row makes an event of ${Math.ceil(bytes / 1024)} KB; the API takes at most ${maxEventBytes / 1024} KB`,
+            );
           else {
             if (batch.messages.length > 0 && batch.bytes + bytes > maxBatchBytes) await dispatch();
             batch.messages.push(json);

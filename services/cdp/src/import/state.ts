@@ -1,6 +1,16 @@
 // What an import keeps on disk between runs: the file's content hash, how far the API acknowledged it, and the reject file.
 import { createHash } from 'node:crypto';
-import { existsSync, ftruncateSync, openSync, closeSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  ftruncateSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+  writeFileSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { importKinds } from './mapping';
@@ -13,7 +23,11 @@ export async function contentHashOf(file: string): Promise<string> {
   const buffer = Buffer.alloc(1024 * 1024);
   const handle = await open(file, 'r');
   try {
-    for (let read = (await handle.read(buffer, 0, buffer.length)).bytesRead; read > 0; read = (await handle.read(buffer, 0, buffer.length)).bytesRead) {
+    for (
+      let read = (await handle.read(buffer, 0, buffer.length)).bytesRead;
+      read > 0;
+      read = (await handle.read(buffer, 0, buffer.length)).bytesRead
+    ) {
       hash.update(buffer.subarray(0, read));
     }
   } finally {
@@ -53,10 +67,14 @@ export function readState(statePath: string): { state: ImportState | null } | { 
   try {
     json = JSON.parse(readFileSync(statePath, 'utf8'));
   } catch (error) {
-    return { problem: `the state file ${statePath} is not JSON (${(error as Error).message}); delete it or pass --restart` };
+    return {
+      problem: `the state file ${statePath} is not JSON (${(error as Error).message}); delete it or pass --restart`,
+    };
   }
   const parsed = importState.safeParse(json);
-  return parsed.success ? { state: parsed.data } : { problem: `the state file ${statePath} is not one cdp import wrote; delete it or pass --restart` };
+  return parsed.success
+    ? { state: parsed.data }
+    : { problem: `the state file ${statePath} is not one cdp import wrote; delete it or pass --restart` };
 }
 
 /** Written whole to a temporary file and renamed over the old one, so a crash leaves the old state or the new, never half. */
@@ -99,7 +117,11 @@ export function openRejectFile(path: string, format: FileFormat, keepBytes: numb
     write(rejects) {
       if (rejects.length === 0) return;
       const text = rejects
-        .map(({ line, raw, reason }) => (format === 'csv' ? `${line},${csvField(reason)},${csvField(raw)}\n` : `${JSON.stringify({ line, reason, row: raw })}\n`))
+        .map(({ line, raw, reason }) =>
+          format === 'csv'
+            ? `${line},${csvField(reason)},${csvField(raw)}\n`
+            : `${JSON.stringify({ line, reason, row: raw })}\n`,
+        )
         .join('');
       bytes += writeSync(fd, text, bytes);
     },

@@ -12,7 +12,8 @@ const isoPattern = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)
 /** Day first, as dates are written in Vietnam (and most of the world): 31/12/2024, 31-12-2024 08:30. */
 const dayFirstPattern = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
 
-const quoted = (value: unknown) => JSON.stringify(typeof value === 'string' && value.length > 60 ? `${value.slice(0, 60)}…` : value);
+const quoted = (value: unknown) =>
+  JSON.stringify(typeof value === 'string' && value.length > 60 ? `${value.slice(0, 60)}…` : value);
 const pad = (value: number | string, width = 2) => String(value).padStart(width, '0');
 
 /** A date or date-time as ISO-8601 (without an offset when none was written: ingest reads that as UTC), or null. */
@@ -22,8 +23,12 @@ export function isoDateOf(value: unknown): string | null {
   if (isoPattern.test(text)) return Number.isNaN(Date.parse(text)) ? null : text;
   const match = dayFirstPattern.exec(text);
   if (!match) return null;
-  const [, day, month, year, hour, minute, second] = match.map((part) => (part === undefined ? undefined : Number(part)));
-  const date = new Date(Date.UTC(year as number, (month as number) - 1, day as number, hour ?? 0, minute ?? 0, second ?? 0));
+  const [, day, month, year, hour, minute, second] = match.map((part) =>
+    part === undefined ? undefined : Number(part),
+  );
+  const date = new Date(
+    Date.UTC(year as number, (month as number) - 1, day as number, hour ?? 0, minute ?? 0, second ?? 0),
+  );
   // Date.UTC rolls 31/02 over into March: a date that does not exist is a typing mistake, not a day to guess.
   if (date.getUTCDate() !== day || date.getUTCMonth() !== (month as number) - 1 || (hour ?? 0) > 23) return null;
   const ymd = `${pad(year as number, 4)}-${pad(month as number)}-${pad(day as number)}`;
@@ -34,7 +39,9 @@ export function isoDateOf(value: unknown): string | null {
 export function convert(value: unknown, type: ValueType): Converted {
   switch (type) {
     case 'string':
-      return { value: typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value) };
+      return {
+        value: typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value),
+      };
     case 'number': {
       if (typeof value === 'number' && Number.isFinite(value)) return { value };
       if (typeof value === 'string' && numberPattern.test(value.trim())) return { value: Number(value.trim()) };
@@ -49,7 +56,9 @@ export function convert(value: unknown, type: ValueType): Converted {
     }
     case 'date': {
       const date = isoDateOf(value);
-      return date === null ? { problem: `${quoted(value)} is not a date (2024-12-31, 2024-12-31T08:30:00+07:00 or 31/12/2024)` } : { value: date };
+      return date === null
+        ? { problem: `${quoted(value)} is not a date (2024-12-31, 2024-12-31T08:30:00+07:00 or 31/12/2024)` }
+        : { value: date };
     }
   }
 }

@@ -36,31 +36,46 @@ const body = JSON.stringify({ batch: [{ type: 'track', userId: 'u1', event: 'E' 
 
 describe('postBatch', () => {
   it('waits as Retry-After says on 429 and 503, then returns once accepted', async () => {
-    const endpoint = await api([{ status: 429, headers: { 'retry-after': '0' } }, { status: 503, headers: { 'retry-after': '0' } }, { status: 200 }]);
+    const endpoint = await api([
+      { status: 429, headers: { 'retry-after': '0' } },
+      { status: 503, headers: { 'retry-after': '0' } },
+      { status: 200 },
+    ]);
     const waits: number[] = [];
-    expect(await postBatch(body, { endpoint, writeKey: 'wk', onRetry: (_, waitMs) => waits.push(waitMs) })).toEqual({ refused: [] });
+    expect(await postBatch(body, { endpoint, writeKey: 'wk', onRetry: (_, waitMs) => waits.push(waitMs) })).toEqual({
+      refused: [],
+    });
     expect(waits).toEqual([0, 0]);
     expect(received).toHaveLength(3);
     expect(received[0]?.headers.authorization).toBe(`Basic ${Buffer.from('wk:').toString('base64')}`);
   });
 
   it('gives up with GAVE_UP after the attempts allowed', async () => {
-    const endpoint = await api([{ status: 503, headers: { 'retry-after': '0' }, body: { code: 'OVERLOADED', message: 'busy' } }]);
-    const failure = await postBatch(body, { endpoint, writeKey: 'wk', maxAttempts: 3 }).catch((error: unknown) => error);
+    const endpoint = await api([
+      { status: 503, headers: { 'retry-after': '0' }, body: { code: 'OVERLOADED', message: 'busy' } },
+    ]);
+    const failure = await postBatch(body, { endpoint, writeKey: 'wk', maxAttempts: 3 }).catch(
+      (error: unknown) => error,
+    );
     expect(isSendError(failure) && failure.code).toBe('GAVE_UP');
     expect(received).toHaveLength(3);
   });
 
   it('hands back the events a 400 INVALID_EVENT lists, the rest being accepted', async () => {
     const errors = [{ index: 0, path: 'timestamp', message: 'before 2000-01-01' }];
-    const endpoint = await api([{ status: 400, body: { code: 'INVALID_EVENT', message: '1 of 1 events are invalid', errors } }]);
+    const endpoint = await api([
+      { status: 400, body: { code: 'INVALID_EVENT', message: '1 of 1 events are invalid', errors } },
+    ]);
     expect(await postBatch(body, { endpoint, writeKey: 'wk' })).toEqual({ refused: errors });
   });
 
   it('throws at once on a refusal of the whole request, naming it', async () => {
     const endpoint = await api([{ status: 401, body: { code: 'UNKNOWN_WRITE_KEY', message: 'unknown write key' } }]);
     const failure = await postBatch(body, { endpoint, writeKey: 'wk' }).catch((error: unknown) => error);
-    expect(isSendError(failure) && [failure.code, failure.message]).toEqual(['REFUSED', 'the write key was refused: 401 UNKNOWN_WRITE_KEY: unknown write key']);
+    expect(isSendError(failure) && [failure.code, failure.message]).toEqual([
+      'REFUSED',
+      'the write key was refused: 401 UNKNOWN_WRITE_KEY: unknown write key',
+    ]);
     expect(received).toHaveLength(1);
   });
 
@@ -74,7 +89,9 @@ describe('postBatch', () => {
   it('stops with UNREACHABLE when nothing answers', async () => {
     const endpoint = await api([{ status: 200 }]);
     await new Promise((resolve) => server?.close(resolve));
-    const failure = await postBatch(body, { endpoint, writeKey: 'wk', maxNetworkAttempts: 2 }).catch((error: unknown) => error);
+    const failure = await postBatch(body, { endpoint, writeKey: 'wk', maxNetworkAttempts: 2 }).catch(
+      (error: unknown) => error,
+    );
     expect(isSendError(failure) && failure.code).toBe('UNREACHABLE');
   });
 });

@@ -79,7 +79,11 @@ function refusal(status: number, answer: Answer): SendError {
   const what = status === 401 ? 'the write key was refused' : `the tracking API refused a batch`;
   const first = answer.errors?.[0];
   const detail = first ? ` (first: event ${first.index ?? '?'} ${first.path ?? ''}: ${first.message ?? ''})` : '';
-  return sendError('REFUSED', `${what}: ${status}${answer.code ? ` ${answer.code}` : ''}: ${answer.message ?? 'no message'}${detail}`, status);
+  return sendError(
+    'REFUSED',
+    `${what}: ${status}${answer.code ? ` ${answer.code}` : ''}: ${answer.message ?? 'no message'}${detail}`,
+    status,
+  );
 }
 
 /** The per-event problems of a 400 INVALID_EVENT, or null when the answer is about the whole request. */
@@ -116,9 +120,13 @@ export async function postBatch(body: string, options: PostBatchOptions): Promis
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       networkFailures += 1;
-      const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+      const cause =
+        error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
       if (networkFailures >= maxNetworkAttempts) {
-        throw sendError('UNREACHABLE', `could not reach ${options.endpoint} after ${networkFailures} attempts (${cause}); is \`cdp start\` running there?`);
+        throw sendError(
+          'UNREACHABLE',
+          `could not reach ${options.endpoint} after ${networkFailures} attempts (${cause}); is \`cdp start\` running there?`,
+        );
       }
       options.onRetry?.(`could not reach the API (${cause})`, backoffMs(attempt), attempt);
       await sleep(backoffMs(attempt), undefined, { signal });
@@ -133,7 +141,11 @@ export async function postBatch(body: string, options: PostBatchOptions): Promis
     if (refused) return { refused };
     if (!retryable(response.status)) throw refusal(response.status, answer);
     if (attempt >= maxAttempts) {
-      throw sendError('GAVE_UP', `the tracking API stayed busy after ${attempt} attempts: ${response.status} ${answer.message ?? ''}`.trim(), response.status);
+      throw sendError(
+        'GAVE_UP',
+        `the tracking API stayed busy after ${attempt} attempts: ${response.status} ${answer.message ?? ''}`.trim(),
+        response.status,
+      );
     }
     const waitMs = retryAfterMs(response.headers.get('retry-after')) ?? backoffMs(attempt);
     options.onRetry?.(`the API answered ${response.status}${answer.code ? ` ${answer.code}` : ''}`, waitMs, attempt);

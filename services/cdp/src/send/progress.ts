@@ -17,7 +17,9 @@ export interface ProgressOptions<Payload extends Record<string, unknown>> {
   stream?: NodeJS.WriteStream;
 }
 
-export function createProgress<Payload extends Record<string, unknown>>(options: ProgressOptions<Payload>): Progress<Payload> {
+export function createProgress<Payload extends Record<string, unknown>>(
+  options: ProgressOptions<Payload>,
+): Progress<Payload> {
   const stream = options.stream ?? process.stderr;
   if (!stream.isTTY) {
     let reportedTenth = -1;
@@ -45,7 +47,10 @@ export function createProgress<Payload extends Record<string, unknown>>(options:
       },
     };
   }
-  const bar = new cliProgress.SingleBar({ stream, format: options.barFormat, hideCursor: true, etaBuffer: 40, fps: 10 }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { stream, format: options.barFormat, hideCursor: true, etaBuffer: 40, fps: 10 },
+    cliProgress.Presets.shades_classic,
+  );
   let started = false;
   return {
     update(value, total, payload) {
@@ -61,4 +66,5 @@ export function createProgress<Payload extends Record<string, unknown>>(options:
 }
 
 /** Per second since `startedAt`, rounded. */
-export const perSecond = (count: number, startedAt: number) => Math.round(count / Math.max(0.001, (Date.now() - startedAt) / 1000));
+export const perSecond = (count: number, startedAt: number) =>
+  Math.round(count / Math.max(0.001, (Date.now() - startedAt) / 1000));

@@ -46,7 +46,11 @@ async function checked(body: DestinationBody, guard: AddressGuard): Promise<Dest
   try {
     await guard.checkUrl(body.url);
   } catch (error) {
-    problems.push({ path: 'url', message: error instanceof RefusedAddress ? error.message : `the host does not resolve: ${(error as Error).message}` });
+    problems.push({
+      path: 'url',
+      message:
+        error instanceof RefusedAddress ? error.message : `the host does not resolve: ${(error as Error).message}`,
+    });
   }
   if (problems.length > 0) throw invalidInput(problems, { answer: invalid });
   return body;
@@ -75,14 +79,19 @@ export function destinationRoutes(app: FastifyInstance, deps: DestinationRouteDe
   });
 
   api.delete('/v1/destinations/:id', deleteDoc, async (request, reply) => {
-    if (!(await deps.store.remove(request.params.id))) throw new AppError('NOT_FOUND', `no destination ${request.params.id}`);
+    if (!(await deps.store.remove(request.params.id)))
+      throw new AppError('NOT_FOUND', `no destination ${request.params.id}`);
     return reply.status(204).send();
   });
 
   api.get('/v1/destinations/:id/deliveries', deliveriesDoc, async (request) => {
     const destination = await existing(request.params.id);
     const { limit, status } = request.query;
-    return { deliveries: (await deps.deliveries.recent(destination.id, status ? { limit, status } : { limit })).map(shownDelivery) };
+    return {
+      deliveries: (await deps.deliveries.recent(destination.id, status ? { limit, status } : { limit })).map(
+        shownDelivery,
+      ),
+    };
   });
 
   api.post('/v1/destinations/:id/replay', replayDoc, async (request) => {

@@ -14,7 +14,8 @@ const exampleBody = {
   url: 'https://hooks.example.vn/cdp',
   headers: { authorization: 'Bearer receiver-token' },
   secret: 'whsec_4f9a1c2b7d4e5f60718293a4',
-  template: '{"phone": {{ profile.identities | where: "type", "phone" | map: "value" | first | json }}, "name": {{ profile.traits.name | json }}}',
+  template:
+    '{"phone": {{ profile.identities | where: "type", "phone" | map: "value" | first | json }}, "name": {{ profile.traits.name | json }}}',
   traits: ['name', 'city'],
   batch: 1,
   ratePerSecond: 10,
@@ -25,7 +26,13 @@ const exampleBody = {
   ],
 };
 const { secret: _secret, ...shownExample } = exampleBody;
-const exampleDestination = { id: 'dst_3f9a1c2b7d4e5f60', kind: 'webhook', ...shownExample, createdAt: '2025-03-01T12:00:00.000Z', updatedAt: '2025-03-01T12:00:00.000Z' };
+const exampleDestination = {
+  id: 'dst_3f9a1c2b7d4e5f60',
+  kind: 'webhook',
+  ...shownExample,
+  createdAt: '2025-03-01T12:00:00.000Z',
+  updatedAt: '2025-03-01T12:00:00.000Z',
+};
 
 const destinationSchema = {
   type: 'object',
@@ -49,20 +56,37 @@ const destinationSchema = {
 };
 
 const invalid = errorReply('The destination is not valid: every problem with its path', [
-  { code: 'INVALID_REQUEST', message: 'the destination is not valid: template: line 3, column 7: undefined filter: nofilter', errors: [{ path: 'template', message: 'line 3, column 7: undefined filter: nofilter' }] },
-  { code: 'INVALID_REQUEST', message: 'the destination is not valid: url: 10.0.0.5 is a private address', errors: [{ path: 'url', message: '10.0.0.5 is a private address' }] },
+  {
+    code: 'INVALID_REQUEST',
+    message: 'the destination is not valid: template: line 3, column 7: undefined filter: nofilter',
+    errors: [{ path: 'template', message: 'line 3, column 7: undefined filter: nofilter' }],
+  },
+  {
+    code: 'INVALID_REQUEST',
+    message: 'the destination is not valid: url: 10.0.0.5 is a private address',
+    errors: [{ path: 'url', message: '10.0.0.5 is a private address' }],
+  },
 ]);
-const notFound = errorReply('No destination has that id', [{ code: 'NOT_FOUND', message: 'no destination dst_0000000000000000' }]);
+const notFound = errorReply('No destination has that id', [
+  { code: 'NOT_FOUND', message: 'no destination dst_0000000000000000' },
+]);
 const invalidBody = { code: 'INVALID_REQUEST', lead: 'the destination is not valid' } as const;
 
-const doc = <Input extends RouteInput>(route: Omit<RouteDoc<Input>, 'tags' | 'scope'>): DocumentedRoute<Input> => documented({ ...route, tags: ['destinations'], scope: 'admin' });
+const doc = <Input extends RouteInput>(route: Omit<RouteDoc<Input>, 'tags' | 'scope'>): DocumentedRoute<Input> =>
+  documented({ ...route, tags: ['destinations'], scope: 'admin' });
 
 const bodyDescription =
   'A webhook and its triggers. `template` is a LiquidJS template of the request body over the payload (`id`, `destinationId`, `trigger`, `profile`); unset, the payload itself is sent as JSON. `secret` signs every request (`X-CDP-Signature`); it is stored encrypted and never answered back. The URL must resolve to public addresses only (unless `CDP_DESTINATIONS_ALLOW` lets an address through).';
 
 export const listDoc = doc({
   summary: 'List destinations',
-  responses: { 200: jsonReply('The destinations', { type: 'object', properties: { destinations: { type: 'array', items: destinationSchema } } }, { destinations: [exampleDestination] }) },
+  responses: {
+    200: jsonReply(
+      'The destinations',
+      { type: 'object', properties: { destinations: { type: 'array', items: destinationSchema } } },
+      { destinations: [exampleDestination] },
+    ),
+  },
 });
 
 export const createDoc = doc({
@@ -86,7 +110,11 @@ export const replaceDoc = doc({
   validate: { params: idParams, body: destinationBodySchema },
   invalid: invalidBody,
   body: { description: bodyDescription, example: exampleBody },
-  responses: { 200: jsonReply('The destination as saved', destinationSchema, exampleDestination), 400: invalid, 404: notFound },
+  responses: {
+    200: jsonReply('The destination as saved', destinationSchema, exampleDestination),
+    400: invalid,
+    404: notFound,
+  },
 });
 
 export const deleteDoc = doc({
@@ -107,8 +135,17 @@ const deliverySchema = {
     attempts: { type: 'integer' },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
-    nextAttemptAt: { type: 'string', format: 'date-time', nullable: true, description: 'when a pending delivery is tried next' },
-    lastStatus: { type: 'integer', nullable: true, description: "the receiver's last HTTP status; null when no answer came" },
+    nextAttemptAt: {
+      type: 'string',
+      format: 'date-time',
+      nullable: true,
+      description: 'when a pending delivery is tried next',
+    },
+    lastStatus: {
+      type: 'integer',
+      nullable: true,
+      description: "the receiver's last HTTP status; null when no answer came",
+    },
     lastError: { type: 'string' },
     latencyMs: { type: 'integer', description: 'how long the last answer took' },
   },
@@ -119,37 +156,56 @@ export const deliveriesDoc = doc({
   description: 'The latest deliveries, newest first: state, attempts, latency and the last error.',
   validate: { params: idParams, querystring: deliveriesQuery },
   responses: {
-    200: jsonReply('Deliveries', { type: 'object', properties: { deliveries: { type: 'array', items: deliverySchema } } }, {
-      deliveries: [
-        {
-          id: 'dlv_0c1d2e3f4a5b6c7d8e9f0a1b',
-          status: 'delivered',
-          profileId: 'prf_3f9a1c2b7d4e5f60718293a4',
-          trigger: { kind: 'segment', segmentId: 'lifecycle-new', change: 'entered', at: '2025-03-01T12:05:00.000Z', version: 1740830700000 },
-          attempts: 2,
-          createdAt: '2025-03-01T12:05:01.000Z',
-          updatedAt: '2025-03-01T12:05:03.000Z',
-          nextAttemptAt: null,
-          lastStatus: 200,
-          lastError: '',
-          latencyMs: 84,
-        },
-      ],
-    }),
+    200: jsonReply(
+      'Deliveries',
+      { type: 'object', properties: { deliveries: { type: 'array', items: deliverySchema } } },
+      {
+        deliveries: [
+          {
+            id: 'dlv_0c1d2e3f4a5b6c7d8e9f0a1b',
+            status: 'delivered',
+            profileId: 'prf_3f9a1c2b7d4e5f60718293a4',
+            trigger: {
+              kind: 'segment',
+              segmentId: 'lifecycle-new',
+              change: 'entered',
+              at: '2025-03-01T12:05:00.000Z',
+              version: 1740830700000,
+            },
+            attempts: 2,
+            createdAt: '2025-03-01T12:05:01.000Z',
+            updatedAt: '2025-03-01T12:05:03.000Z',
+            nextAttemptAt: null,
+            lastStatus: 200,
+            lastError: '',
+            latencyMs: 84,
+          },
+        ],
+      },
+    ),
     404: notFound,
   },
 });
 
 export const replayDoc = doc({
   summary: "Replay a destination's dead deliveries",
-  description: 'Every dead delivery becomes pending again, due now, with a fresh retry horizon and the same id and body.',
+  description:
+    'Every dead delivery becomes pending again, due now, with a fresh retry horizon and the same id and body.',
   validate: { params: idParams },
-  responses: { 200: jsonReply('How many were re-queued', { type: 'object', properties: { replayed: { type: 'integer' } } }, { replayed: 12 }), 404: notFound },
+  responses: {
+    200: jsonReply(
+      'How many were re-queued',
+      { type: 'object', properties: { replayed: { type: 'integer' } } },
+      { replayed: 12 },
+    ),
+    404: notFound,
+  },
 });
 
 export const testDoc = doc({
   summary: 'Send a sample delivery now',
-  description: 'Renders the template over a made-up customer, signs it and sends it at once (outside the queue, never retried), and answers with what the receiver said.',
+  description:
+    'Renders the template over a made-up customer, signs it and sends it at once (outside the queue, never retried), and answers with what the receiver said.',
   validate: { params: idParams },
   responses: {
     200: jsonReply(

@@ -2,7 +2,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppError, type EventLog, type KeyStore, type Metrics } from '@cdp/runtime';
-import { batchBody, encodeEvent, sourceTrustHeader, untrustedSource, type EventRecord, type MessageType, type TopicNames } from '@cdp/schemas';
+import {
+  batchBody,
+  encodeEvent,
+  sourceTrustHeader,
+  untrustedSource,
+  type EventRecord,
+  type MessageType,
+  type TopicNames,
+} from '@cdp/schemas';
 import { createAppender } from '../appender';
 import { verifyWriteKey, writeKeyOf, type WriteGrant } from '../auth';
 import { bodyBytesOf } from '../body';
@@ -31,12 +39,15 @@ const requestContext = (request: FastifyRequest): RequestContext => ({
 });
 
 export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
-  const accepted = deps.metrics.counter('cdp_ingest_events_accepted_total', 'Events durably appended to the log', ['type']);
+  const accepted = deps.metrics.counter('cdp_ingest_events_accepted_total', 'Events durably appended to the log', [
+    'type',
+  ]);
   const rejected = deps.metrics.counter('cdp_ingest_events_rejected_total', 'Events refused at the edge');
 
   async function authenticate(request: FastifyRequest): Promise<WriteGrant> {
     const key = writeKeyOf(request);
-    if (!key) throw new AppError('MISSING_WRITE_KEY', 'a write key is required: HTTP Basic username, or writeKey in the body');
+    if (!key)
+      throw new AppError('MISSING_WRITE_KEY', 'a write key is required: HTTP Basic username, or writeKey in the body');
     return verifyWriteKey(deps.keys, key);
   }
 
@@ -51,7 +62,13 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
     const headers = trusted ? undefined : { [sourceTrustHeader]: untrustedSource };
     try {
       // A log that does not answer (Kafka retries an idempotent produce without end) must not hang the client.
-      await appendRecords(events.map((event) => ({ key: partitionKey(event), value: encodeEvent(event), ...(headers ? { headers } : {}) })));
+      await appendRecords(
+        events.map((event) => ({
+          key: partitionKey(event),
+          value: encodeEvent(event),
+          ...(headers ? { headers } : {}),
+        })),
+      );
     } catch (error) {
       deps.logger.error({ err: error }, 'event log refused the append');
       throw new AppError('LOG_UNAVAILABLE', 'the event log is unavailable; retry later', undefined, 5);
@@ -73,10 +90,20 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
   const single = (type: MessageType) => async (request: FastifyRequest, reply: FastifyReply) => {
     const receivedAt = Date.now();
     const { source, trusted } = await authenticate(request);
-    const result = toEvent({ item: request.body, index: 0, forcedType: type, receivedAt, source, request: requestContext(request), clientIp: deps.clientIp ?? 'keep', bodyBytes: bodyBytesOf(request) });
+    const result = toEvent({
+      item: request.body,
+      index: 0,
+      forcedType: type,
+      receivedAt,
+      source,
+      request: requestContext(request),
+      clientIp: deps.clientIp ?? 'keep',
+      bodyBytes: bodyBytesOf(request),
+    });
     if ('issues' in result) {
       // One event over the per-event limit is the whole request: answer it like the request limit.
-      if (result.tooLarge) throw new AppError('PAYLOAD_TOO_LARGE', result.issues[0]?.message ?? 'the event is too large');
+      if (result.tooLarge)
+        throw new AppError('PAYLOAD_TOO_LARGE', result.issues[0]?.message ?? 'the event is too large');
       return answer(reply, result.issues, 1);
     }
     await append([result.event], trusted);
@@ -87,9 +114,12 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
     const receivedAt = Date.now();
     const { source, trusted } = await authenticate(request);
     // Checked before zod, which copies records key by key and would turn a `__proto__` key into a prototype.
-    const { batch: _items, ...rawShared } = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
+    const { batch: _items, ...rawShared } = (
+      typeof request.body === 'object' && request.body !== null ? request.body : {}
+    ) as Record<string, unknown>;
     const sharedProblem = inspectJson(rawShared);
-    if (sharedProblem) throw new AppError('INVALID_REQUEST', `${sharedProblem.path}: ${sharedProblem.message}`, [sharedProblem]);
+    if (sharedProblem)
+      throw new AppError('INVALID_REQUEST', `${sharedProblem.path}: ${sharedProblem.message}`, [sharedProblem]);
     const envelope = batchBody.safeParse(request.body);
     if (!envelope.success) {
       throw new AppError(
@@ -104,7 +134,17 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
     const context = requestContext(request);
     const bodyBytes = bodyBytesOf(request);
     items.forEach((item, index) => {
-      const result = toEvent({ item, index, receivedAt, source, request: context, clientIp: deps.clientIp ?? 'keep', batchSentAt: shared.sentAt, batchContext: shared.context, bodyBytes });
+      const result = toEvent({
+        item,
+        index,
+        receivedAt,
+        source,
+        request: context,
+        clientIp: deps.clientIp ?? 'keep',
+        batchSentAt: shared.sentAt,
+        batchContext: shared.context,
+        bodyBytes,
+      });
       if ('issues' in result) issues.push(...result.issues);
       else events.push(result.event);
     });

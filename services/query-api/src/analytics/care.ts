@@ -1,10 +1,16 @@
 // Customer care beyond the KPIs: tickets opened, replied and resolved per period, survey score distributions, and the tickets open now.
 import type { ClickHouseClient } from '@cdp/runtime';
-import type { OpenTicketsQuery, OpenTicketsResponse, SurveysQuery, SurveysResponse, TicketSeriesQuery, TicketSeriesResponse } from '@cdp/schemas';
+import type {
+  OpenTicketsQuery,
+  OpenTicketsResponse,
+  SurveysQuery,
+  SurveysResponse,
+  TicketSeriesQuery,
+  TicketSeriesResponse,
+} from '@cdp/schemas';
 import { ticketFollowUps } from './kpis';
 import { seriesOf, seriesRange } from './periods';
 import { fromParam, periodOf, rows, scopedTouchpoints, scopeParams, toParam } from './scope';
-
 
 const ticketSeriesQuery = `
   SELECT
@@ -21,13 +27,27 @@ export async function ticketSeries(client: ClickHouseClient, query: TicketSeries
   const { periods, params } = await seriesOf(client, query, query.period);
   if (periods.length === 0) return { period: query.period, series: [] };
   const counted = new Map(
-    (await rows<{ period: string; opened: number; replied: number; resolved: number; complaints: number }>(client, 'analytics.ticketSeries', ticketSeriesQuery, params, true)).map((row) => [row.period, row]),
+    (
+      await rows<{ period: string; opened: number; replied: number; resolved: number; complaints: number }>(
+        client,
+        'analytics.ticketSeries',
+        ticketSeriesQuery,
+        params,
+        true,
+      )
+    ).map((row) => [row.period, row]),
   );
   return {
     period: query.period,
     series: periods.map((period) => {
       const row = counted.get(period);
-      return { period, opened: row?.opened ?? 0, replied: row?.replied ?? 0, resolved: row?.resolved ?? 0, complaints: row?.complaints ?? 0 };
+      return {
+        period,
+        opened: row?.opened ?? 0,
+        replied: row?.replied ?? 0,
+        resolved: row?.resolved ?? 0,
+        complaints: row?.complaints ?? 0,
+      };
     }),
   };
 }
@@ -40,15 +60,29 @@ const surveysQueryText = `
 
 /** NPS and CSAT responses of the window by whole score, with the scores the KPIs give. */
 export async function surveys(client: ClickHouseClient, query: SurveysQuery): Promise<SurveysResponse> {
-  const counted = await rows<{ kind: 'nps' | 'csat'; whole: number; responses: number }>(client, 'analytics.surveys', surveysQueryText, scopeParams(query));
-  const answer = (kind: 'nps' | 'csat', low: number, high: number, score: (responsesOf: (test: (whole: number) => boolean) => number, total: number) => number) => {
+  const counted = await rows<{ kind: 'nps' | 'csat'; whole: number; responses: number }>(
+    client,
+    'analytics.surveys',
+    surveysQueryText,
+    scopeParams(query),
+  );
+  const answer = (
+    kind: 'nps' | 'csat',
+    low: number,
+    high: number,
+    score: (responsesOf: (test: (whole: number) => boolean) => number, total: number) => number,
+  ) => {
     const mine = counted.filter((row) => row.kind === kind);
-    const responsesOf = (test: (whole: number) => boolean) => mine.filter((row) => test(row.whole)).reduce((sum, row) => sum + row.responses, 0);
+    const responsesOf = (test: (whole: number) => boolean) =>
+      mine.filter((row) => test(row.whole)).reduce((sum, row) => sum + row.responses, 0);
     const total = responsesOf(() => true);
     return {
       responses: total,
       score: total === 0 ? null : score(responsesOf, total),
-      distribution: Array.from({ length: high - low + 1 }, (_, index) => ({ score: low + index, responses: responsesOf((whole) => whole === low + index) })),
+      distribution: Array.from({ length: high - low + 1 }, (_, index) => ({
+        score: low + index,
+        responses: responsesOf((whole) => whole === low + index),
+      })),
     };
   };
   return {
@@ -101,12 +135,29 @@ interface OpenTicketRow {
 }
 
 /** Tickets open now, the oldest first, with their age and whether they breached the first-reply service level. */
-export async function openTicketsNow(client: ClickHouseClient, query: OpenTicketsQuery, now = Date.now()): Promise<OpenTicketsResponse> {
-  const params = { segment: query.segment ?? '', channel: query.channel ?? '', now, slaMs: Math.round(query.slaHours * 3_600_000), limit: query.limit };
+export async function openTicketsNow(
+  client: ClickHouseClient,
+  query: OpenTicketsQuery,
+  now = Date.now(),
+): Promise<OpenTicketsResponse> {
+  const params = {
+    segment: query.segment ?? '',
+    channel: query.channel ?? '',
+    now,
+    slaMs: Math.round(query.slaHours * 3_600_000),
+    limit: query.limit,
+  };
   const open = await rows<OpenTicketRow>(client, 'analytics.openTickets', openTicketsQueryText, params);
-  const keys = { profiles: [...new Set(open.map((row) => row.stored_profile_id))], messages: open.map((row) => row.message_id) };
+  const keys = {
+    profiles: [...new Set(open.map((row) => row.stored_profile_id))],
+    messages: open.map((row) => row.message_id),
+  };
   const types = new Map(
-    open.length === 0 ? [] : (await rows<{ message_id: string; type: string }>(client, 'analytics.ticketTypes', ticketTypesQuery, keys)).map((row) => [row.message_id, row.type]),
+    open.length === 0
+      ? []
+      : (await rows<{ message_id: string; type: string }>(client, 'analytics.ticketTypes', ticketTypesQuery, keys)).map(
+          (row) => [row.message_id, row.type],
+        ),
   );
   const iso = (epochMs: number) => new Date(Number(epochMs)).toISOString();
   return {

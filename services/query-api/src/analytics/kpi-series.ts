@@ -41,15 +41,38 @@ export async function kpiSeries(client: ClickHouseClient, query: KpiSeriesQuery)
   const { periods, params } = await seriesOf(client, query, query.period);
   if (periods.length === 0) return { period: query.period, series: [] };
   const presence = await rows<PresenceRow>(client, 'analytics.kpiSeriesPresence', presenceQuery, params, true);
-  const fresh = await rows<{ split: string; new_customers: number }>(client, 'analytics.kpiSeriesNewCustomers', newCustomersQuery(query.channel), params, true);
-  const facts = await rows<FactsRow>(client, 'analytics.kpiSeriesFacts', factsQuery(byPeriod, seriesRange), params, true);
-  const timings = await rows<TimingsRow>(client, 'analytics.kpiSeriesTicketTimings', ticketTimingsQuery(byPeriod, seriesRange), params, true);
+  const fresh = await rows<{ split: string; new_customers: number }>(
+    client,
+    'analytics.kpiSeriesNewCustomers',
+    newCustomersQuery(query.channel),
+    params,
+    true,
+  );
+  const facts = await rows<FactsRow>(
+    client,
+    'analytics.kpiSeriesFacts',
+    factsQuery(byPeriod, seriesRange),
+    params,
+    true,
+  );
+  const timings = await rows<TimingsRow>(
+    client,
+    'analytics.kpiSeriesTicketTimings',
+    ticketTimingsQuery(byPeriod, seriesRange),
+    params,
+    true,
+  );
   const of = <R extends { split: string }>(list: R[], period: string) => list.find((row) => row.split === period);
   return {
     period: query.period,
     series: periods.map((period) => ({
       period,
-      ...kpiValuesOf({ presence: of(presence, period), newCustomers: of(fresh, period)?.new_customers, facts: of(facts, period), timings: of(timings, period) }),
+      ...kpiValuesOf({
+        presence: of(presence, period),
+        newCustomers: of(fresh, period)?.new_customers,
+        facts: of(facts, period),
+        timings: of(timings, period),
+      }),
     })),
   };
 }

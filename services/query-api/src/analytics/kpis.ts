@@ -1,7 +1,19 @@
 // KPIs over a window, in total and per channel: customers, orders and revenue, churn, NPS, CSAT, tickets and their timings.
 import type { ClickHouseClient } from '@cdp/runtime';
 import { analyticsChannels, type KpisQuery, type KpisResponse, type KpiValues } from '@cdp/schemas';
-import { firstSeenColumn, firstsOfSurvivors, fromParam, inWindow, medianOfSorted, ratio, rows, scopedTouchpoints, scopeParams, toParam, touchpointsPerSurvivor } from './scope';
+import {
+  firstSeenColumn,
+  firstsOfSurvivors,
+  fromParam,
+  inWindow,
+  medianOfSorted,
+  ratio,
+  rows,
+  scopedTouchpoints,
+  scopeParams,
+  toParam,
+  touchpointsPerSurvivor,
+} from './scope';
 
 // Every profile and message counts twice: once for its channel and once for the totals (channel ''). Each measure
 // reads only what it needs of touchpoints and profile_firsts (0015_touchpoints.sql).
@@ -155,9 +167,19 @@ export function kpiValuesOf({ presence, newCustomers, facts, timings }: GroupCou
 export async function kpis(client: ClickHouseClient, query: KpisQuery): Promise<KpisResponse> {
   const params = { ...scopeParams(query), channels: analyticsChannels };
   const presence = await rows<PresenceRow>(client, 'analytics.kpiPresence', presenceQuery, params);
-  const [newCustomers] = await rows<Record<string, number>>(client, 'analytics.kpiNewCustomers', newCustomersQuery, params);
+  const [newCustomers] = await rows<Record<string, number>>(
+    client,
+    'analytics.kpiNewCustomers',
+    newCustomersQuery,
+    params,
+  );
   const facts = await rows<FactsRow>(client, 'analytics.kpiFacts', factsQuery(byChannelAndTotal, window), params);
-  const timings = await rows<TimingsRow>(client, 'analytics.kpiTicketTimings', ticketTimingsQuery(byChannelAndTotal, window), params);
+  const timings = await rows<TimingsRow>(
+    client,
+    'analytics.kpiTicketTimings',
+    ticketTimingsQuery(byChannelAndTotal, window),
+    params,
+  );
   // Under a channel filter, the totals are that channel's: new customers are those whose first message there is new.
   const firstsColumn = (channel: string) => firstSeenColumn(channel === '' ? query.channel : channel);
   const countsOf = (channel: string): GroupCounts => ({

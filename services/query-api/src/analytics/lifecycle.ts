@@ -2,7 +2,16 @@
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import { longestPeriodMs, type LifecycleQuery, type LifecycleResponse } from '@cdp/schemas';
 import { windowPeriods } from './periods';
-import { activePeriods, periodAfter, periodOf, periodStartsInWindow, rows, scopedFirstSeen, scopeParams, touchpointsPerSurvivor } from './scope';
+import {
+  activePeriods,
+  periodAfter,
+  periodOf,
+  periodStartsInWindow,
+  rows,
+  scopedFirstSeen,
+  scopeParams,
+  touchpointsPerSurvivor,
+} from './scope';
 
 // Each profile is looked at in every period it was active in and in the period after each of those (where it may
 // have gone dormant); any other period says nothing about it. Its first period ever (profile_firsts) makes it new
@@ -31,7 +40,10 @@ type Stage = 'new' | 'returning' | 'resurrecting' | 'dormant';
 
 export async function lifecycle(client: ClickHouseClient, query: LifecycleQuery): Promise<LifecycleResponse> {
   const periods = new Map(
-    (await windowPeriods(client, query, query.period)).map((period) => [period, { period, new: 0, returning: 0, resurrecting: 0, dormant: 0 }]),
+    (await windowPeriods(client, query, query.period)).map((period) => [
+      period,
+      { period, new: 0, returning: 0, resurrecting: 0, dormant: 0 },
+    ]),
   );
   const longest = longestPeriodMs[query.period];
   const params = {
@@ -40,7 +52,13 @@ export async function lifecycle(client: ClickHouseClient, query: LifecycleQuery)
     activitySince: toClickHouseTime(query.fromMs - longest),
     activityUntil: toClickHouseTime(query.toMs + longest),
   };
-  for (const row of await rows<{ period: string; stage: Stage; profiles: number }>(client, 'analytics.lifecycle', lifecycleQuery(query.channel), params, true)) {
+  for (const row of await rows<{ period: string; stage: Stage; profiles: number }>(
+    client,
+    'analytics.lifecycle',
+    lifecycleQuery(query.channel),
+    params,
+    true,
+  )) {
     const counts = periods.get(row.period);
     if (counts) counts[row.stage] = row.profiles;
   }

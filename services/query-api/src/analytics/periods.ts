@@ -15,9 +15,15 @@ const windowPeriodsQuery = `
   ORDER BY day`;
 
 /** First days (YYYY-MM-DD) of the periods starting in the window. */
-export async function windowPeriods(client: ClickHouseClient, scope: Scope, period: AnalyticsPeriod): Promise<string[]> {
+export async function windowPeriods(
+  client: ClickHouseClient,
+  scope: Scope,
+  period: AnalyticsPeriod,
+): Promise<string[]> {
   const params = { ...scopeParams(scope), period, candidates: periodsCovering(scope, period) };
-  return (await rows<{ period: string }>(client, 'analytics.windowPeriods', windowPeriodsQuery, params, true)).map((row) => row.period);
+  return (await rows<{ period: string }>(client, 'analytics.windowPeriods', windowPeriodsQuery, params, true)).map(
+    (row) => row.period,
+  );
 }
 
 // A series covers whole periods: from the first one starting in the window to the end of the last one. Its queries
@@ -30,7 +36,19 @@ export const lastPeriod = 'toDate32({lastPeriod:String})';
 export const seriesRange = { since: periodStart(firstPeriod), until: periodStart(periodAfter(lastPeriod, '1')) };
 
 /** The periods of a series and the parameters of its queries; no periods when none starts in the window. */
-export async function seriesOf(client: ClickHouseClient, scope: Scope, period: AnalyticsPeriod): Promise<{ periods: string[]; params: Record<string, unknown> }> {
+export async function seriesOf(
+  client: ClickHouseClient,
+  scope: Scope,
+  period: AnalyticsPeriod,
+): Promise<{ periods: string[]; params: Record<string, unknown> }> {
   const periods = await windowPeriods(client, scope, period);
-  return { periods, params: { ...scopeParams(scope), period, firstPeriod: periods[0] ?? '', lastPeriod: periods[periods.length - 1] ?? '' } };
+  return {
+    periods,
+    params: {
+      ...scopeParams(scope),
+      period,
+      firstPeriod: periods[0] ?? '',
+      lastPeriod: periods[periods.length - 1] ?? '',
+    },
+  };
 }

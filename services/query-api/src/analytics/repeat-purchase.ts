@@ -43,7 +43,10 @@ interface RepeatRow {
   median_days_between_purchases: number | null;
 }
 
-export async function repeatPurchase(client: ClickHouseClient, query: RepeatPurchaseQuery): Promise<RepeatPurchaseResponse> {
+export async function repeatPurchase(
+  client: ClickHouseClient,
+  query: RepeatPurchaseQuery,
+): Promise<RepeatPurchaseResponse> {
   const [row] = await rows<RepeatRow>(client, 'analytics.repeatPurchase', repeatPurchaseQuery, scopeParams(query));
   const customers = row?.customers ?? 0;
   return {
@@ -52,7 +55,13 @@ export async function repeatPurchase(client: ClickHouseClient, query: RepeatPurc
     orders: row?.orders ?? 0,
     repeatRate: ratio(row?.repeat_customers ?? 0, customers),
     ordersPerCustomer: ratio(row?.orders ?? 0, customers),
-    distribution: { '1': row?.with_1 ?? 0, '2': row?.with_2 ?? 0, '3': row?.with_3 ?? 0, '4': row?.with_4 ?? 0, '5+': row?.with_5_or_more ?? 0 },
+    distribution: {
+      '1': row?.with_1 ?? 0,
+      '2': row?.with_2 ?? 0,
+      '3': row?.with_3 ?? 0,
+      '4': row?.with_4 ?? 0,
+      '5+': row?.with_5_or_more ?? 0,
+    },
     medianDaysToSecondPurchase: row?.median_days_to_second_purchase ?? null,
     medianDaysBetweenPurchases: row?.median_days_between_purchases ?? null,
   };

@@ -2,7 +2,17 @@
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import { longestPeriodMs, type RetentionQuery, type RetentionResponse } from '@cdp/schemas';
 import { windowPeriods } from './periods';
-import { activePeriods, fromParam, periodOf, periodsBetween, periodStartsInWindow, rows, scopedFirstSeen, scopeParams, touchpointsPerSurvivor } from './scope';
+import {
+  activePeriods,
+  fromParam,
+  periodOf,
+  periodsBetween,
+  periodStartsInWindow,
+  rows,
+  scopedFirstSeen,
+  scopeParams,
+  touchpointsPerSurvivor,
+} from './scope';
 
 // One row per (cohort, k) with the profiles of the cohort active k periods after it; k = 0 is every profile of the
 // cohort, since its first event is in it.
@@ -40,14 +50,18 @@ interface RetentionRow {
 }
 
 export async function retention(client: ClickHouseClient, query: RetentionQuery): Promise<RetentionResponse> {
-  const cohorts = new Map((await windowPeriods(client, query, query.period)).map((day) => [day, new Array<number>(query.periods).fill(0)]));
+  const cohorts = new Map(
+    (await windowPeriods(client, query, query.period)).map((day) => [day, new Array<number>(query.periods).fill(0)]),
+  );
   const params = {
     ...scopeParams(query),
     period: query.period,
     periods: query.periods,
     activityUntil: toClickHouseTime(query.toMs + (query.periods + 1) * longestPeriodMs[query.period]),
   };
-  const sql = countsPerCohort(query.cohort === 'first_purchase' ? firstPurchaseCohorts : firstSeenCohorts(query.channel));
+  const sql = countsPerCohort(
+    query.cohort === 'first_purchase' ? firstPurchaseCohorts : firstSeenCohorts(query.channel),
+  );
   for (const row of await rows<RetentionRow>(client, 'analytics.retention', sql, params, true)) {
     const retained = cohorts.get(row.cohort_day);
     if (retained) retained[row.periods_later] = row.profiles;

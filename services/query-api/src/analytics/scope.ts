@@ -29,10 +29,12 @@ export const fromParam = `{from:DateTime64(3, 'UTC')}`;
 export const toParam = `{to:DateTime64(3, 'UTC')}`;
 export const inWindow = (instant: string) => `(${instant} >= ${fromParam} AND ${instant} < ${toParam})`;
 
-const inSegment = (profile: string) => `({segment:String} = '' OR ${profile} IN (${membersAsSurvivors('{segment:String}')}))`;
+const inSegment = (profile: string) =>
+  `({segment:String} = '' OR ${profile} IN (${membersAsSurvivors('{segment:String}')}))`;
 
 /** What a touchpoint is (0015_touchpoints.sql); `nps` and `csat` are survey responses with a numeric score. */
-export type TouchpointKind = 'order' | 'nps' | 'csat' | 'ticket_opened' | 'ticket_replied' | 'ticket_resolved' | 'message';
+export type TouchpointKind =
+  'order' | 'nps' | 'csat' | 'ticket_opened' | 'ticket_replied' | 'ticket_resolved' | 'message';
 
 export interface TouchpointRange {
   /** Only these kinds; every kind when absent. */
@@ -120,7 +122,8 @@ export function touchpointsPerSurvivor(range: TouchpointRange, measures: Survivo
 /** The profile_firsts column of a channel's first message; no channel is the first on any (0015_touchpoints.sql). */
 export function firstSeenColumn(channel?: string): string {
   if (channel === undefined) return 'first_seen';
-  if (!(analyticsChannels as readonly string[]).includes(channel)) throw new Error(`no first-message column for channel ${channel}`);
+  if (!(analyticsChannels as readonly string[]).includes(channel))
+    throw new Error(`no first-message column for channel ${channel}`);
   return `first_${channel}`;
 }
 
@@ -171,7 +174,11 @@ export const periodOf = (instant: string) => `multiIf(
     toStartOfMonth(toDate32(${instant}, {tz:String})))`;
 
 /** A survivor's periods with a touchpoint in the range, as `active`: the first days of those periods. */
-export const activePeriods: SurvivorMeasure = { name: 'active', perStored: `groupUniqArray(${periodOf('timestamp')})`, combine: 'groupUniqArrayArray' };
+export const activePeriods: SurvivorMeasure = {
+  name: 'active',
+  perStored: `groupUniqArray(${periodOf('timestamp')})`,
+  combine: 'groupUniqArrayArray',
+};
 
 /** The first day of the period `steps` periods after the one starting on `day` (before, when negative). */
 export const periodAfter = (day: string, steps: string) => `multiIf(
@@ -191,10 +198,24 @@ export const medianOfSorted = (sorted: string) =>
   `if(empty(${sorted}), NULL, (${sorted}[intDiv(length(${sorted}) + 1, 2)] + ${sorted}[intDiv(length(${sorted}), 2) + 1]) / 2)`;
 
 /** The rows of the query named `name` (`analytics.<what>`), with the calendar settings when it counts calendar periods. */
-export async function rows<T>(client: ClickHouseClient, name: string, query: string, params: Record<string, unknown>, calendar = false): Promise<T[]> {
-  const result = await client.query(named(name, { query, query_params: params, format: 'JSONEachRow', ...(calendar ? { clickhouse_settings: calendarSettings } : {}) }));
+export async function rows<T>(
+  client: ClickHouseClient,
+  name: string,
+  query: string,
+  params: Record<string, unknown>,
+  calendar = false,
+): Promise<T[]> {
+  const result = await client.query(
+    named(name, {
+      query,
+      query_params: params,
+      format: 'JSONEachRow',
+      ...(calendar ? { clickhouse_settings: calendarSettings } : {}),
+    }),
+  );
   return result.json<T>();
 }
 
 /** A ratio that is null rather than infinite or NaN when there is nothing to divide by. */
-export const ratio = (numerator: number, denominator: number): number | null => (denominator === 0 ? null : numerator / denominator);
+export const ratio = (numerator: number, denominator: number): number | null =>
+  denominator === 0 ? null : numerator / denominator;

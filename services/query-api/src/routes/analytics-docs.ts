@@ -27,11 +27,28 @@ const answerOf = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'openap
 
 const errors = {
   400: errorReply('A parameter is missing or wrong; `errors` names each one', [
-    { code: 'INVALID_REQUEST', message: 'tz: must be an IANA time zone such as UTC or Asia/Ho_Chi_Minh', errors: [{ path: 'tz', message: 'must be an IANA time zone such as UTC or Asia/Ho_Chi_Minh' }] },
-    { code: 'INVALID_REQUEST', message: 'to: must be later than from', errors: [{ path: 'to', message: 'must be later than from' }] },
+    {
+      code: 'INVALID_REQUEST',
+      message: 'tz: must be an IANA time zone such as UTC or Asia/Ho_Chi_Minh',
+      errors: [{ path: 'tz', message: 'must be an IANA time zone such as UTC or Asia/Ho_Chi_Minh' }],
+    },
+    {
+      code: 'INVALID_REQUEST',
+      message: 'to: must be later than from',
+      errors: [{ path: 'to', message: 'must be later than from' }],
+    },
   ]),
   500: errorReply('A fault of ours', [{ code: 'INTERNAL', message: 'internal error' }]),
-  503: errorReply('ClickHouse does not answer right now: retry after the seconds Retry-After says', [{ code: 'STORE_UNAVAILABLE', message: 'the analytics store (ClickHouse) does not answer right now; try again shortly' }], retryAfterHeader),
+  503: errorReply(
+    'ClickHouse does not answer right now: retry after the seconds Retry-After says',
+    [
+      {
+        code: 'STORE_UNAVAILABLE',
+        message: 'the analytics store (ClickHouse) does not answer right now; try again shortly',
+      },
+    ],
+    retryAfterHeader,
+  ),
 };
 
 const scopeNote =
@@ -62,7 +79,10 @@ export const kpisDoc = documented({
   scope: 'analytics',
   validate: { querystring: kpisQuery },
   responses: {
-    200: jsonReply('Totals and one entry per channel', answerOf(kpisResponse), { totals: kpiExample, byChannel: [{ channel: 'web', ...kpiExample }] }),
+    200: jsonReply('Totals and one entry per channel', answerOf(kpisResponse), {
+      totals: kpiExample,
+      byChannel: [{ channel: 'web', ...kpiExample }],
+    }),
     ...errors,
   },
 });
@@ -188,7 +208,16 @@ export const openTicketsDoc = documented({
       total: 7,
       breached: 3,
       tickets: [
-        { ticketId: 'T-1042', profileId: 'prf_3f2a', channel: 'chat', type: 'complaint', openedAt: '2025-03-01T08:00:00.000Z', ageHours: 50.2, firstReplyAt: null, breached: true },
+        {
+          ticketId: 'T-1042',
+          profileId: 'prf_3f2a',
+          channel: 'chat',
+          type: 'complaint',
+          openedAt: '2025-03-01T08:00:00.000Z',
+          ageHours: 50.2,
+          firstReplyAt: null,
+          breached: true,
+        },
       ],
     }),
     ...errors,

@@ -9,7 +9,17 @@ import { kpis } from '../analytics/kpis';
 import { lifecycle } from '../analytics/lifecycle';
 import { repeatPurchase } from '../analytics/repeat-purchase';
 import { retention } from '../analytics/retention';
-import { kpiSeriesDoc, kpisDoc, openTicketsDoc, rfmGridDoc, surveysDoc, ticketSeriesDoc, lifecycleDoc, repeatPurchaseDoc, retentionDoc } from './analytics-docs';
+import {
+  kpiSeriesDoc,
+  kpisDoc,
+  openTicketsDoc,
+  rfmGridDoc,
+  surveysDoc,
+  ticketSeriesDoc,
+  lifecycleDoc,
+  repeatPurchaseDoc,
+  retentionDoc,
+} from './analytics-docs';
 
 const timeZonesQuery = 'SELECT time_zone FROM system.time_zones';
 
@@ -21,13 +31,22 @@ export function analyticsRoutes(app: FastifyInstance, deps: { clickhouse: ClickH
   let clickhouseZones: Set<string> | null = null;
   async function checkTimeZone(tz: string): Promise<void> {
     if (!clickhouseZones) {
-      const result = await deps.clickhouse.query(named('analytics.readTimeZones', { query: timeZonesQuery, format: 'JSONEachRow' }));
+      const result = await deps.clickhouse.query(
+        named('analytics.readTimeZones', { query: timeZonesQuery, format: 'JSONEachRow' }),
+      );
       clickhouseZones = new Set((await result.json<{ time_zone: string }>()).map((zone) => zone.time_zone));
     }
-    if (!clickhouseZones.has(tz)) throw invalidInput([{ path: 'tz', message: `ClickHouse does not know the time zone ${tz}; IANA names are case-sensitive` }]);
+    if (!clickhouseZones.has(tz))
+      throw invalidInput([
+        { path: 'tz', message: `ClickHouse does not know the time zone ${tz}; IANA names are case-sensitive` },
+      ]);
   }
 
-  function route<S extends z.ZodType<{ tz: string }>, R>(path: string, doc: DocumentedRoute<{ querystring: S }>, answer: (client: ClickHouseClient, query: z.output<S>) => Promise<R>): void {
+  function route<S extends z.ZodType<{ tz: string }>, R>(
+    path: string,
+    doc: DocumentedRoute<{ querystring: S }>,
+    answer: (client: ClickHouseClient, query: z.output<S>) => Promise<R>,
+  ): void {
     api.get(path, doc, async (request) => {
       const query = request.query as z.output<S>;
       await checkTimeZone(query.tz);
@@ -43,6 +62,8 @@ export function analyticsRoutes(app: FastifyInstance, deps: { clickhouse: ClickH
   route('/v1/analytics/tickets', ticketSeriesDoc, ticketSeries);
   route('/v1/analytics/surveys', surveysDoc, surveys);
   // Open tickets are those of now: no window, so no zone to check.
-  api.get('/v1/analytics/open-tickets', openTicketsDoc, async (request) => openTicketsNow(deps.clickhouse, request.query));
+  api.get('/v1/analytics/open-tickets', openTicketsDoc, async (request) =>
+    openTicketsNow(deps.clickhouse, request.query),
+  );
   app.get('/v1/analytics/rfm', rfmGridDoc, async () => latestRfmGrid(deps.clickhouse));
 }

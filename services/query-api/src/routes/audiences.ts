@@ -6,7 +6,10 @@ import { decodeAudienceCursor, readAudiencePage, streamAudience, streamAudienceC
 import type { SegmentStore } from '@cdp/segments';
 import { membersDoc } from './segment-docs';
 
-export function audienceRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; store: SegmentStore }): void {
+export function audienceRoutes(
+  app: FastifyInstance,
+  deps: { clickhouse: ClickHouseClient; store: SegmentStore },
+): void {
   app.withTypeProvider<ZodTypeProvider>().get('/v1/segments/:id/members', membersDoc, async (request, reply) => {
     const { limit, cursor, traits: traitKeys, subscribed } = request.query;
     const segment = await deps.store.get(request.params.id);
@@ -15,7 +18,12 @@ export function audienceRoutes(app: FastifyInstance, deps: { clickhouse: ClickHo
     const format = accept.includes('application/x-ndjson') ? 'ndjson' : accept.includes('text/csv') ? 'csv' : 'json';
 
     const audience = { segmentId: segment.id, traitKeys, ...(subscribed ? { subscribedTo: subscribed } : {}) };
-    if (format === 'json') return readAudiencePage(deps.clickhouse, { ...audience, after: cursor === undefined ? '' : decodeAudienceCursor(cursor), limit });
+    if (format === 'json')
+      return readAudiencePage(deps.clickhouse, {
+        ...audience,
+        after: cursor === undefined ? '' : decodeAudienceCursor(cursor),
+        limit,
+      });
 
     async function* ndjsonLines(): AsyncGenerator<string> {
       for await (const member of streamAudience(deps.clickhouse, audience)) yield `${JSON.stringify(member)}\n`;
@@ -25,7 +33,10 @@ export function audienceRoutes(app: FastifyInstance, deps: { clickhouse: ClickHo
     // Readable.from reads the generator only as fast as the client takes the body: memory stays flat.
     return reply
       .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
-      .header('content-disposition', `attachment; filename="${segment.id.replace(/[^\w.-]/g, '_')}.${format === 'csv' ? 'csv' : 'ndjson'}"`)
+      .header(
+        'content-disposition',
+        `attachment; filename="${segment.id.replace(/[^\w.-]/g, '_')}.${format === 'csv' ? 'csv' : 'ndjson'}"`,
+      )
       .send(Readable.from(body));
   });
 }

@@ -6,34 +6,43 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { documented } from '@cdp/runtime';
 import { consoleBuilt, consoleFilesDir } from '@cdp/console';
 
-const html = (description: string, example: string) => ({ description, content: { 'text/html': { schema: { type: 'string' }, example } } });
+const html = (description: string, example: string) => ({
+  description,
+  content: { 'text/html': { schema: { type: 'string' }, example } },
+});
 
 const rootDoc = documented({
   summary: 'The web console',
   description: 'Redirects a browser to the console at `/console/`.',
   tags: ['console'],
-  responses: { 302: { description: 'To `/console/`', headers: { Location: { type: 'string', description: '/console/' } } } },
+  responses: {
+    302: { description: 'To `/console/`', headers: { Location: { type: 'string', description: '/console/' } } },
+  },
 });
 
 const consoleDoc = documented(consoleDocFields());
 
 function consoleDocFields() {
   return {
-  summary: 'The web console',
-  description:
-    'The console for care and marketing staff (Vietnamese and English): KPIs, retention, repeat purchase, customer groups, segments, customer lookup and care. It signs in with a read key and uses only this API. Its own paths under `/console/` answer with the same page.',
-  tags: ['console'],
-  responses: {
-    200: html('The console page', '<!doctype html><html lang="vi">…</html>'),
-    503: html('The console has not been built on this installation', '<p>The console is not built: run pnpm --filter @cdp/console build</p>'),
-  },
+    summary: 'The web console',
+    description:
+      'The console for care and marketing staff (Vietnamese and English): KPIs, retention, repeat purchase, customer groups, segments, customer lookup and care. It signs in with a read key and uses only this API. Its own paths under `/console/` answer with the same page.',
+    tags: ['console'],
+    responses: {
+      200: html('The console page', '<!doctype html><html lang="vi">…</html>'),
+      503: html(
+        'The console has not been built on this installation',
+        '<p>The console is not built: run pnpm --filter @cdp/console build</p>',
+      ),
+    },
   };
 }
 
 // The console's own paths: documented once, as /console/.
 const hiddenDoc = documented({ ...consoleDocFields(), hide: true });
 
-const notBuilt = '<!doctype html><meta charset="utf-8"><title>CDP</title><p>The console is not built: run <code>pnpm install</code> or <code>pnpm --filter @cdp/console build</code>, then reload.</p>';
+const notBuilt =
+  '<!doctype html><meta charset="utf-8"><title>CDP</title><p>The console is not built: run <code>pnpm install</code> or <code>pnpm --filter @cdp/console build</code>, then reload.</p>';
 
 export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', rootDoc, async (_request, reply) => reply.redirect('/console/', 302));
@@ -56,7 +65,9 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   app.get('/console/*', hiddenDoc, answerPage);
   // An asset of another build (a tab open across an upgrade) is missing, not the page: the console says so and retries.
   app.get('/console/assets/*', hiddenDoc, async (request, reply) =>
-    reply.status(404).send({ code: 'NOT_FOUND', message: `no console asset ${request.url.split('?')[0]}; reload the page` }),
+    reply
+      .status(404)
+      .send({ code: 'NOT_FOUND', message: `no console asset ${request.url.split('?')[0]}; reload the page` }),
   );
   if (built) {
     await app.register(fastifyStatic, {

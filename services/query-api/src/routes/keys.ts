@@ -5,7 +5,11 @@ import { createKeyDoc, listKeysDoc, revokeKeyDoc } from './key-docs';
 
 const iso = (time: string) => new Date(fromClickHouseTime(time)).toISOString();
 /** A key as the API shows it: never the key itself, times in ISO 8601. */
-const shown = (info: KeyInfo) => ({ ...info, createdAt: iso(info.createdAt), expiresAt: info.expiresAt === null ? null : iso(info.expiresAt) });
+const shown = (info: KeyInfo) => ({
+  ...info,
+  createdAt: iso(info.createdAt),
+  expiresAt: info.expiresAt === null ? null : iso(info.expiresAt),
+});
 
 export function keyRoutes(app: FastifyInstance, deps: { keys: KeyStore }): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -14,7 +18,11 @@ export function keyRoutes(app: FastifyInstance, deps: { keys: KeyStore }): void 
   api.post('/v1/keys', createKeyDoc, async (request, reply) => {
     const { source, scopes: granted, expiresAt } = request.body;
     const unique = [...new Set(granted)];
-    const key = await deps.keys.create(expiresAt === undefined ? { source, scopes: unique } : { source, scopes: unique, expiresAt: Date.parse(expiresAt) });
+    const key = await deps.keys.create(
+      expiresAt === undefined
+        ? { source, scopes: unique }
+        : { source, scopes: unique, expiresAt: Date.parse(expiresAt) },
+    );
     const created = (await deps.keys.list()).find((info) => info.prefix === key.slice(0, 10) && !info.revoked);
     return reply.status(201).send({ key, ...(created ? shown(created) : {}) });
   });

@@ -4,15 +4,22 @@ import { documented, errorReply, jsonReply } from '@cdp/runtime';
 import { identifierTypes, normaliseEmail, normalisePhone, type Identifier } from '@cdp/schemas';
 import { pageLimit, refFormat, refParams } from './profile-docs';
 
-const normalise = (type: Identifier['type'], value: string) => (type === 'email' ? normaliseEmail(value) : type === 'phone' ? normalisePhone(value) : value);
+const normalise = (type: Identifier['type'], value: string) =>
+  type === 'email' ? normaliseEmail(value) : type === 'phone' ? normalisePhone(value) : value;
 
 /** An identifier as the resolver stores it: emails and phones normalised, a 400 at `value` when one cannot be. */
-export const identifierBody = z.object({ type: z.enum(identifierTypes), value: z.string().min(1).max(1000) }).transform(({ type, value }, context): Identifier => {
-  const stored = normalise(type, value);
-  if (stored !== null) return { type, value: stored };
-  context.addIssue({ code: 'custom', path: ['value'], message: `not a valid ${type === 'phone' ? 'phone number with its country code' : type}` });
-  return z.NEVER;
-});
+export const identifierBody = z
+  .object({ type: z.enum(identifierTypes), value: z.string().min(1).max(1000) })
+  .transform(({ type, value }, context): Identifier => {
+    const stored = normalise(type, value);
+    if (stored !== null) return { type, value: stored };
+    context.addIssue({
+      code: 'custom',
+      path: ['value'],
+      message: `not a valid ${type === 'phone' ? 'phone number with its country code' : type}`,
+    });
+    return z.NEVER;
+  });
 
 const auditEntrySchema = {
   type: 'object',
@@ -21,7 +28,12 @@ const auditEntrySchema = {
     action: { type: 'string', enum: ['erasure', 'suppress', 'unsuppress'] },
     keyPrefix: { type: 'string', description: 'The prefix of the key that asked' },
     state: { type: 'string', enum: ['running', 'done', 'failed'] },
-    counts: { type: 'object', additionalProperties: { type: 'integer' }, description: '`profiles` and `identifiers` erased or suppressed; for an erasure, `rows.<table>` deleted (or masked) from each table' },
+    counts: {
+      type: 'object',
+      additionalProperties: { type: 'integer' },
+      description:
+        '`profiles` and `identifiers` erased or suppressed; for an erasure, `rows.<table>` deleted (or masked) from each table',
+    },
     error: { type: 'string', nullable: true },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
@@ -37,7 +49,13 @@ const exampleErasure = {
   createdAt: '2025-03-01T08:00:00.000Z',
   updatedAt: '2025-03-01T08:00:06.512Z',
 };
-const invalidIdentifier = errorReply('The identifier is not valid', [{ code: 'INVALID_REQUEST', message: 'value: not a valid email', errors: [{ path: 'value', message: 'not a valid email' }] }]);
+const invalidIdentifier = errorReply('The identifier is not valid', [
+  {
+    code: 'INVALID_REQUEST',
+    message: 'value: not a valid email',
+    errors: [{ path: 'value', message: 'not a valid email' }],
+  },
+]);
 
 export const eraseDoc = documented({
   summary: 'Erase a customer',
@@ -47,9 +65,17 @@ export const eraseDoc = documented({
   scope: 'admin',
   validate: { params: refParams },
   responses: {
-    202: jsonReply('The erasure, running', auditEntrySchema, { ...exampleErasure, state: 'running', counts: { profiles: 2, identifiers: 4 } }),
-    400: errorReply('A malformed profile reference', [{ code: 'INVALID_REQUEST', message: `ref: ${refFormat}`, errors: [{ path: 'ref', message: refFormat }] }]),
-    404: errorReply('No profile has that identifier (or it was erased already)', [{ code: 'NOT_FOUND', message: 'no profile has email ada@example.com' }]),
+    202: jsonReply('The erasure, running', auditEntrySchema, {
+      ...exampleErasure,
+      state: 'running',
+      counts: { profiles: 2, identifiers: 4 },
+    }),
+    400: errorReply('A malformed profile reference', [
+      { code: 'INVALID_REQUEST', message: `ref: ${refFormat}`, errors: [{ path: 'ref', message: refFormat }] },
+    ]),
+    404: errorReply('No profile has that identifier (or it was erased already)', [
+      { code: 'NOT_FOUND', message: 'no profile has email ada@example.com' },
+    ]),
   },
 });
 
@@ -74,32 +100,56 @@ export const suppressDoc = documented({
   validate: { body: identifierBody },
   body: { example: { type: 'email', value: 'ada@example.com' } },
   responses: {
-    201: jsonReply('Suppressed', { type: 'object', properties: { type: { type: 'string' }, suppressed: { type: 'boolean' }, created: { type: 'boolean' } } }, { type: 'email', suppressed: true, created: true }),
+    201: jsonReply(
+      'Suppressed',
+      {
+        type: 'object',
+        properties: { type: { type: 'string' }, suppressed: { type: 'boolean' }, created: { type: 'boolean' } },
+      },
+      { type: 'email', suppressed: true, created: true },
+    ),
     400: invalidIdentifier,
   },
 });
 
 export const liftDoc = documented({
   summary: 'Lift a suppression',
-  description: 'Lifts a suppression made with `POST /v1/suppressions`; an erased customer\'s identifiers stay suppressed.',
+  description:
+    "Lifts a suppression made with `POST /v1/suppressions`; an erased customer's identifiers stay suppressed.",
   tags: ['privacy'],
   scope: 'admin',
   validate: { params: refParams },
   responses: {
     204: { description: 'Lifted' },
     400: invalidIdentifier,
-    404: errorReply('Not suppressed on request', [{ code: 'NOT_FOUND', message: "no suppression made on request for this email; an erased customer's stay suppressed" }]),
+    404: errorReply('Not suppressed on request', [
+      {
+        code: 'NOT_FOUND',
+        message: "no suppression made on request for this email; an erased customer's stay suppressed",
+      },
+    ]),
   },
 });
 
 export const auditDoc = documented({
   summary: 'The privacy audit log',
-  description: 'Erasures, suppressions and liftings, newest first: which key, when, the state and the counts; no personal data.',
+  description:
+    'Erasures, suppressions and liftings, newest first: which key, when, the state and the counts; no personal data.',
   tags: ['privacy'],
   scope: 'admin',
   validate: { querystring: z.object({ limit: pageLimit(1000, 100).describe('Entries to list') }) },
   responses: {
-    200: jsonReply('The newest entries', { type: 'object', properties: { entries: { type: 'array', items: auditEntrySchema } } }, { entries: [exampleErasure] }),
-    400: errorReply('A bad limit', [{ code: 'INVALID_REQUEST', message: 'limit: must be a whole number from 1 to 1000', errors: [{ path: 'limit', message: 'must be a whole number from 1 to 1000' }] }]),
+    200: jsonReply(
+      'The newest entries',
+      { type: 'object', properties: { entries: { type: 'array', items: auditEntrySchema } } },
+      { entries: [exampleErasure] },
+    ),
+    400: errorReply('A bad limit', [
+      {
+        code: 'INVALID_REQUEST',
+        message: 'limit: must be a whole number from 1 to 1000',
+        errors: [{ path: 'limit', message: 'must be a whole number from 1 to 1000' }],
+      },
+    ]),
   },
 });

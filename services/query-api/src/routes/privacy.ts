@@ -16,13 +16,19 @@ function refIdentifier(ref: string): Identifier {
 
 const keyPrefixOf = (request: FastifyRequest) => request.grant?.prefix ?? '';
 
-export function privacyRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; erasures: Erasures; suppressions: SuppressionStore; audit: AuditLog }): void {
+export function privacyRoutes(
+  app: FastifyInstance,
+  deps: { clickhouse: ClickHouseClient; erasures: Erasures; suppressions: SuppressionStore; audit: AuditLog },
+): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.delete('/v1/profiles/:ref', eraseDoc, async (request, reply) => {
     const survivor = await profileOfRef(deps.clickhouse, request.params.ref);
     const id = await deps.erasures.start(survivor, keyPrefixOf(request));
-    return reply.status(202).header('location', `/v1/erasures/${id}`).send(await deps.erasures.get(id));
+    return reply
+      .status(202)
+      .header('location', `/v1/erasures/${id}`)
+      .send(await deps.erasures.get(id));
   });
 
   api.get('/v1/erasures/:id', erasureDoc, async (request) => {
@@ -34,16 +40,31 @@ export function privacyRoutes(app: FastifyInstance, deps: { clickhouse: ClickHou
   api.post('/v1/suppressions', suppressDoc, async (request, reply) => {
     const identifier = request.body;
     const added = await deps.suppressions.suppress([identifier], 'request');
-    await deps.audit.record({ id: newAuditId('suppress'), action: 'suppress', keyPrefix: keyPrefixOf(request), state: 'done', counts: { identifiers: added } });
+    await deps.audit.record({
+      id: newAuditId('suppress'),
+      action: 'suppress',
+      keyPrefix: keyPrefixOf(request),
+      state: 'done',
+      counts: { identifiers: added },
+    });
     return reply.status(added > 0 ? 201 : 200).send({ type: identifier.type, suppressed: true, created: added > 0 });
   });
 
   api.delete('/v1/suppressions/:ref', liftDoc, async (request, reply) => {
     const identifier = refIdentifier(request.params.ref);
     if (!(await deps.suppressions.lift(identifier))) {
-      throw new AppError('NOT_FOUND', `no suppression made on request for this ${identifier.type}; an erased customer's stay suppressed`);
+      throw new AppError(
+        'NOT_FOUND',
+        `no suppression made on request for this ${identifier.type}; an erased customer's stay suppressed`,
+      );
     }
-    await deps.audit.record({ id: newAuditId('unsuppress'), action: 'unsuppress', keyPrefix: keyPrefixOf(request), state: 'done', counts: { identifiers: 1 } });
+    await deps.audit.record({
+      id: newAuditId('unsuppress'),
+      action: 'unsuppress',
+      keyPrefix: keyPrefixOf(request),
+      state: 'done',
+      counts: { identifiers: 1 },
+    });
     return reply.status(204).send();
   });
 

@@ -26,7 +26,10 @@ export const timelineQuery = z.object({
   limit: pageLimit(1000, 50).describe('Events per page'),
   cursor: z
     .string()
-    .transform((text, context) => decodeCursor(text) ?? (context.addIssue({ code: 'custom', message: 'not one this API handed out' }), z.NEVER))
+    .transform(
+      (text, context) =>
+        decodeCursor(text) ?? (context.addIssue({ code: 'custom', message: 'not one this API handed out' }), z.NEVER),
+    )
     .optional()
     .describe('`nextCursor` of the previous page'),
 });
@@ -37,9 +40,19 @@ const profileSchema = {
   type: 'object',
   additionalProperties: true,
   properties: {
-    profileId: { type: 'string', description: 'Stable id; when two profiles merge, the survivor\'s' },
-    identities: { type: 'array', items: { type: 'object', properties: { type: { type: 'string', enum: [...profileRefTypes] }, value: { type: 'string' } } } },
-    traits: { type: 'object', additionalProperties: true, description: 'Latest value of each trait from identify calls' },
+    profileId: { type: 'string', description: "Stable id; when two profiles merge, the survivor's" },
+    identities: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { type: { type: 'string', enum: [...profileRefTypes] }, value: { type: 'string' } },
+      },
+    },
+    traits: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'Latest value of each trait from identify calls',
+    },
     stats: {
       type: 'object',
       additionalProperties: true,
@@ -61,7 +74,12 @@ const profileSchema = {
       type: 'object',
       description:
         'The latest state each channel was given: identify `traits.subscriptions.<channel>` (true / false or "subscribed" / "unsubscribed") or track `Subscribed` / `Unsubscribed` with `properties.channel`; a channel never stated is absent',
-      properties: Object.fromEntries(['email', 'sms', 'zalo', 'push'].map((channel) => [channel, { type: 'string', enum: ['subscribed', 'unsubscribed'] }])),
+      properties: Object.fromEntries(
+        ['email', 'sms', 'zalo', 'push'].map((channel) => [
+          channel,
+          { type: 'string', enum: ['subscribed', 'unsubscribed'] },
+        ]),
+      ),
     },
   },
 };
@@ -114,7 +132,11 @@ const timelineSchema = {
         },
       },
     },
-    nextCursor: { type: 'string', nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' },
+    nextCursor: {
+      type: 'string',
+      nullable: true,
+      description: 'Pass as `cursor` for the next page; null on the last page',
+    },
   },
 };
 
@@ -137,18 +159,34 @@ const timelineExample = {
 
 function errors(extra: Record<string, ResponseDoc>): Record<string, ResponseDoc> {
   return {
-    404: errorReply('No profile has that identifier', [{ code: 'NOT_FOUND', message: 'no profile has user_id nobody' }]),
+    404: errorReply('No profile has that identifier', [
+      { code: 'NOT_FOUND', message: 'no profile has user_id nobody' },
+    ]),
     ...extra,
     500: errorReply('A fault of ours', [{ code: 'INTERNAL', message: 'internal error' }]),
-    503: errorReply('ClickHouse does not answer right now: retry after the seconds Retry-After says', [{ code: 'STORE_UNAVAILABLE', message: 'the analytics store (ClickHouse) does not answer right now; try again shortly' }], retryAfterHeader),
+    503: errorReply(
+      'ClickHouse does not answer right now: retry after the seconds Retry-After says',
+      [
+        {
+          code: 'STORE_UNAVAILABLE',
+          message: 'the analytics store (ClickHouse) does not answer right now; try again shortly',
+        },
+      ],
+      retryAfterHeader,
+    ),
   };
 }
 
-const badRef = { code: 'INVALID_REQUEST', message: `ref: ${refFormat}`, errors: [{ path: 'ref', message: refFormat }] } as const;
+const badRef = {
+  code: 'INVALID_REQUEST',
+  message: `ref: ${refFormat}`,
+  errors: [{ path: 'ref', message: refFormat }],
+} as const;
 
 export const profileDoc = documented({
-  summary: 'One customer\'s unified profile',
-  description: 'Identities, latest traits, stats computed from every event of the profile (merged profiles included) and segments.',
+  summary: "One customer's unified profile",
+  description:
+    'Identities, latest traits, stats computed from every event of the profile (merged profiles included) and segments.',
   tags: ['profiles'],
   scope: 'profiles',
   validate: { params: refParams },
@@ -159,8 +197,9 @@ export const profileDoc = documented({
 });
 
 export const timelineDoc = documented({
-  summary: 'One customer\'s timeline',
-  description: 'The profile\'s events, newest first, a retried messageId once, in pages that stay stable while new events arrive.',
+  summary: "One customer's timeline",
+  description:
+    "The profile's events, newest first, a retried messageId once, in pages that stay stable while new events arrive.",
   tags: ['profiles'],
   scope: 'profiles',
   validate: { params: refParams, querystring: timelineQuery },
@@ -169,8 +208,16 @@ export const timelineDoc = documented({
     ...errors({
       400: errorReply('A malformed profile reference, limit or cursor', [
         badRef,
-        { code: 'INVALID_REQUEST', message: 'limit: must be a whole number from 1 to 1000', errors: [{ path: 'limit', message: 'must be a whole number from 1 to 1000' }] },
-        { code: 'INVALID_REQUEST', message: 'cursor: not one this API handed out', errors: [{ path: 'cursor', message: 'not one this API handed out' }] },
+        {
+          code: 'INVALID_REQUEST',
+          message: 'limit: must be a whole number from 1 to 1000',
+          errors: [{ path: 'limit', message: 'must be a whole number from 1 to 1000' }],
+        },
+        {
+          code: 'INVALID_REQUEST',
+          message: 'cursor: not one this API handed out',
+          errors: [{ path: 'cursor', message: 'not one this API handed out' }],
+        },
       ]),
     }),
   },

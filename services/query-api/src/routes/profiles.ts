@@ -12,7 +12,8 @@ export async function profileOfRef(clickhouse: ClickHouseClient, ref: string): P
   const type = ref.slice(0, colon);
   const value = ref.slice(colon + 1);
   // The routes' params schema refuses a malformed reference first; this keeps the function safe on its own.
-  if (colon < 1 || !value || !(profileRefTypes as readonly string[]).includes(type)) throw invalidInput([{ path: 'ref', message: refFormat }], { part: 'params' });
+  if (colon < 1 || !value || !(profileRefTypes as readonly string[]).includes(type))
+    throw invalidInput([{ path: 'ref', message: refFormat }], { part: 'params' });
   const profileId = await findProfileId(clickhouse, type as ProfileRefType, value);
   if (!profileId) throw new AppError('NOT_FOUND', `no profile has ${type} ${value}`);
   return profileId;
@@ -30,6 +31,11 @@ export function profileRoutes(app: FastifyInstance, deps: { clickhouse: ClickHou
 
   api.get('/v1/profiles/:ref/events', timelineDoc, async (request) => {
     const { limit, cursor } = request.query;
-    return readTimeline(deps.clickhouse, await profileOfRef(deps.clickhouse, request.params.ref), limit, cursor ?? null);
+    return readTimeline(
+      deps.clickhouse,
+      await profileOfRef(deps.clickhouse, request.params.ref),
+      limit,
+      cursor ?? null,
+    );
   });
 }

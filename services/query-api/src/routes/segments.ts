@@ -11,19 +11,30 @@ const sampleSize = 20;
 export function segmentRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient }): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const store = createSegmentStore(deps.clickhouse);
-  const withSize = (definition: SegmentDefinition, sizes: Map<string, number>) => ({ ...definition, size: sizes.get(definition.id) ?? 0 });
+  const withSize = (definition: SegmentDefinition, sizes: Map<string, number>) => ({
+    ...definition,
+    size: sizes.get(definition.id) ?? 0,
+  });
 
   async function existing(id: string, change: boolean): Promise<SegmentDefinition> {
     const definition = await store.get(id);
     if (!definition) throw new AppError('NOT_FOUND', `no segment ${id}`);
-    if (change && definition.kind === 'builtin') throw new AppError('READ_ONLY_SEGMENT', `${definition.id} is a built-in segment`);
+    if (change && definition.kind === 'builtin')
+      throw new AppError('READ_ONLY_SEGMENT', `${definition.id} is a built-in segment`);
     return definition;
   }
 
   app.get('/v1/segments', listDoc, async () => {
-    const [definitions, sizes, movements] = await Promise.all([store.list(), store.sizes(), latestMovements(deps.clickhouse)]);
+    const [definitions, sizes, movements] = await Promise.all([
+      store.list(),
+      store.sizes(),
+      latestMovements(deps.clickhouse),
+    ]);
     const moved = (id: string) => movements.bySegment.get(id) ?? { entered: 0, exited: 0 };
-    return { evaluatedAt: movements.evaluatedAt, segments: definitions.map((definition) => ({ ...withSize(definition, sizes), ...moved(definition.id) })) };
+    return {
+      evaluatedAt: movements.evaluatedAt,
+      segments: definitions.map((definition) => ({ ...withSize(definition, sizes), ...moved(definition.id) })),
+    };
   });
 
   api.post('/v1/segments', createDoc, async (request, reply) => {
@@ -40,7 +51,11 @@ export function segmentRoutes(app: FastifyInstance, deps: { clickhouse: ClickHou
   api.get('/v1/segments/:id', readDoc, async (request) => {
     const definition = await existing(request.params.id, false);
     const [sizes, movements] = await Promise.all([store.sizes(), latestMovements(deps.clickhouse)]);
-    return { ...withSize(definition, sizes), ...(movements.bySegment.get(definition.id) ?? { entered: 0, exited: 0 }), evaluatedAt: movements.evaluatedAt };
+    return {
+      ...withSize(definition, sizes),
+      ...(movements.bySegment.get(definition.id) ?? { entered: 0, exited: 0 }),
+      evaluatedAt: movements.evaluatedAt,
+    };
   });
 
   api.put('/v1/segments/:id', replaceDoc, async (request) => {

@@ -2,7 +2,16 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditLog, Erasures, SuppressionStore } from '@cdp/privacy';
-import { createHttpServer, createLogger, createMetrics, documented, jsonReply, type ClickHouseClient, type KeyStore, type ZodTypeProvider } from '@cdp/runtime';
+import {
+  createHttpServer,
+  createLogger,
+  createMetrics,
+  documented,
+  jsonReply,
+  type ClickHouseClient,
+  type KeyStore,
+  type ZodTypeProvider,
+} from '@cdp/runtime';
 import { openTicketsQuery, retentionQuery } from '@cdp/schemas';
 import { analyticsRoutes } from './analytics';
 import { keyRoutes } from './keys';
@@ -20,15 +29,22 @@ afterEach(async () => {
 
 /** A dependency no request of these tests may reach: any use of it is a 500 naming what was touched. */
 const untouchable = <T>(name: string): T =>
-  new Proxy({}, {
-    get: (_target, property) => {
-      throw new Error(`${name}.${String(property)} was reached`);
+  new Proxy(
+    {},
+    {
+      get: (_target, property) => {
+        throw new Error(`${name}.${String(property)} was reached`);
+      },
     },
-  }) as T;
+  ) as T;
 
 /** The shared server with every query API route group over dependencies that must stay untouched. */
 async function queryServer(): Promise<FastifyInstance> {
-  const app = await createHttpServer({ logger: createLogger({ level: 'silent' }), metrics: createMetrics(), readiness: {} });
+  const app = await createHttpServer({
+    logger: createLogger({ level: 'silent' }),
+    metrics: createMetrics(),
+    readiness: {},
+  });
   apps.push(app);
   const clickhouse = untouchable<ClickHouseClient>('clickhouse');
   await app.register(async (plugin) => {
@@ -36,7 +52,12 @@ async function queryServer(): Promise<FastifyInstance> {
     segmentRoutes(plugin, { clickhouse });
     analyticsRoutes(plugin, { clickhouse });
     keyRoutes(plugin, { keys: untouchable<KeyStore>('keys') });
-    privacyRoutes(plugin, { clickhouse, erasures: untouchable<Erasures>('erasures'), suppressions: untouchable<SuppressionStore>('suppressions'), audit: untouchable<AuditLog>('audit') });
+    privacyRoutes(plugin, {
+      clickhouse,
+      erasures: untouchable<Erasures>('erasures'),
+      suppressions: untouchable<SuppressionStore>('suppressions'),
+      audit: untouchable<AuditLog>('audit'),
+    });
   });
   return app;
 }
@@ -48,10 +69,20 @@ interface Refusal {
   paths: string[];
 }
 
-async function refusal(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown): Promise<Refusal> {
+async function refusal(
+  app: FastifyInstance,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  payload?: unknown,
+): Promise<Refusal> {
   const response = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
   const body = response.json<{ code: string; message: string; errors?: Array<{ path: string }> }>();
-  return { status: response.statusCode, code: body.code, message: body.message, paths: (body.errors ?? []).map((error) => error.path) };
+  return {
+    status: response.statusCode,
+    code: body.code,
+    message: body.message,
+    paths: (body.errors ?? []).map((error) => error.path),
+  };
 }
 
 const window = 'from=2025-01-01&to=2025-02-01';
@@ -59,16 +90,47 @@ const window = 'from=2025-01-01&to=2025-02-01';
 describe('segment bodies', () => {
   it('answer 400 INVALID_SEGMENT with every problem at its exact path, before the store', async () => {
     const app = await queryServer();
-    const wrong = await refusal(app, 'POST', '/v1/segments', { name: 'x', rule: { and: [{ trait: 'plan', equals: 'pro' }, { stat: 'orders', gte: 'two' }] } });
-    expect(wrong).toEqual({ status: 400, code: 'INVALID_SEGMENT', message: 'the segment is not valid: rule.and.1.gte: Invalid input: expected number, received string', paths: ['rule.and.1.gte'] });
+    const wrong = await refusal(app, 'POST', '/v1/segments', {
+      name: 'x',
+      rule: {
+        and: [
+          { trait: 'plan', equals: 'pro' },
+          { stat: 'orders', gte: 'two' },
+        ],
+      },
+    });
+    expect(wrong).toEqual({
+      status: 400,
+      code: 'INVALID_SEGMENT',
+      message: 'the segment is not valid: rule.and.1.gte: Invalid input: expected number, received string',
+      paths: ['rule.and.1.gte'],
+    });
 
-    const several = await refusal(app, 'POST', '/v1/segments', { rule: { or: [{ stat: 'bogus', gt: 1 }, { event: 'x', atLeast: 3, atMost: 1 }] }, extra: 1 });
+    const several = await refusal(app, 'POST', '/v1/segments', {
+      rule: {
+        or: [
+          { stat: 'bogus', gt: 1 },
+          { event: 'x', atLeast: 3, atMost: 1 },
+        ],
+      },
+      extra: 1,
+    });
     expect(several.paths.sort()).toEqual(['', 'name', 'rule.or.0.stat', 'rule.or.1.atMost']);
     expect(several.message).toContain('(body): Unrecognized key: "extra"');
 
-    expect(await refusal(app, 'PUT', '/v1/segments/seg_1', { name: '', rule: { stat: 'orders', gt: 1 } })).toMatchObject({ status: 400, code: 'INVALID_SEGMENT', paths: ['name'] });
-    expect(await refusal(app, 'POST', '/v1/segments/preview', { rule: { not: { trait: 'a' } } })).toMatchObject({ status: 400, code: 'INVALID_SEGMENT', paths: ['rule.not'] });
-    expect(await refusal(app, 'POST', '/v1/segments')).toMatchObject({ status: 400, code: 'INVALID_SEGMENT', paths: [''] });
+    expect(
+      await refusal(app, 'PUT', '/v1/segments/seg_1', { name: '', rule: { stat: 'orders', gt: 1 } }),
+    ).toMatchObject({ status: 400, code: 'INVALID_SEGMENT', paths: ['name'] });
+    expect(await refusal(app, 'POST', '/v1/segments/preview', { rule: { not: { trait: 'a' } } })).toMatchObject({
+      status: 400,
+      code: 'INVALID_SEGMENT',
+      paths: ['rule.not'],
+    });
+    expect(await refusal(app, 'POST', '/v1/segments')).toMatchObject({
+      status: 400,
+      code: 'INVALID_SEGMENT',
+      paths: [''],
+    });
   });
 });
 
@@ -114,9 +176,20 @@ describe('path parameters and admin bodies', () => {
 
   it('refuse a key with an unknown scope at scopes.0, and one that expired already', async () => {
     const app = await queryServer();
-    expect(await refusal(app, 'POST', '/v1/keys', { source: 'x', scopes: ['everything'] })).toMatchObject({ status: 400, code: 'INVALID_REQUEST', paths: ['scopes.0'] });
-    expect(await refusal(app, 'POST', '/v1/keys', { source: 'x', scopes: ['analytics'], expiresAt: '2020-01-01T00:00:00Z' })).toMatchObject({ status: 400, paths: ['expiresAt'] });
-    expect(await refusal(app, 'POST', '/v1/keys')).toMatchObject({ status: 400, code: 'INVALID_REQUEST', message: '(body): Invalid input: expected object, received null', paths: [''] });
+    expect(await refusal(app, 'POST', '/v1/keys', { source: 'x', scopes: ['everything'] })).toMatchObject({
+      status: 400,
+      code: 'INVALID_REQUEST',
+      paths: ['scopes.0'],
+    });
+    expect(
+      await refusal(app, 'POST', '/v1/keys', { source: 'x', scopes: ['analytics'], expiresAt: '2020-01-01T00:00:00Z' }),
+    ).toMatchObject({ status: 400, paths: ['expiresAt'] });
+    expect(await refusal(app, 'POST', '/v1/keys')).toMatchObject({
+      status: 400,
+      code: 'INVALID_REQUEST',
+      message: '(body): Invalid input: expected object, received null',
+      paths: [''],
+    });
   });
 
   it('refuse an identifier that cannot be normalised, in a body or a path, with the same 400', async () => {
@@ -127,49 +200,114 @@ describe('path parameters and admin bodies', () => {
       message: 'value: not a valid email',
       paths: ['value'],
     });
-    expect(await refusal(app, 'POST', '/v1/suppressions', { type: 'phone', value: '12' })).toMatchObject({ message: 'value: not a valid phone number with its country code', paths: ['value'] });
-    expect(await refusal(app, 'POST', '/v1/suppressions', { type: 'fax', value: '12' })).toMatchObject({ status: 400, paths: ['type'] });
-    expect(await refusal(app, 'DELETE', '/v1/suppressions/email:nobody')).toEqual({ status: 400, code: 'INVALID_REQUEST', message: 'value: not a valid email', paths: ['value'] });
+    expect(await refusal(app, 'POST', '/v1/suppressions', { type: 'phone', value: '12' })).toMatchObject({
+      message: 'value: not a valid phone number with its country code',
+      paths: ['value'],
+    });
+    expect(await refusal(app, 'POST', '/v1/suppressions', { type: 'fax', value: '12' })).toMatchObject({
+      status: 400,
+      paths: ['type'],
+    });
+    expect(await refusal(app, 'DELETE', '/v1/suppressions/email:nobody')).toEqual({
+      status: 400,
+      code: 'INVALID_REQUEST',
+      message: 'value: not a valid email',
+      paths: ['value'],
+    });
   });
 });
 
 describe('a valid request', () => {
   /** Routes registered as the query API's are, answering with what their handler received. */
   async function echoServer(): Promise<FastifyInstance> {
-    const app = await createHttpServer({ logger: createLogger({ level: 'silent' }), metrics: createMetrics(), readiness: {} });
+    const app = await createHttpServer({
+      logger: createLogger({ level: 'silent' }),
+      metrics: createMetrics(),
+      readiness: {},
+    });
     apps.push(app);
     await app.register(async (plugin) => {
       const api = plugin.withTypeProvider<ZodTypeProvider>();
-      const echo = (route: string) => ({ summary: route, tags: ['operations'], responses: { 200: jsonReply('What the handler received', { type: 'object' }, {}) } });
-      api.get('/members', documented({ ...echo('members'), validate: { querystring: membersQuery } }), async (request) => ({ query: request.query, limitType: typeof request.query.limit }));
-      api.get('/open-tickets', documented({ ...echo('open tickets'), validate: { querystring: openTicketsQuery } }), async (request) => request.query);
-      api.get('/retention', documented({ ...echo('retention'), validate: { querystring: retentionQuery } }), async (request) => request.query);
-      api.get('/timeline', documented({ ...echo('timeline'), validate: { querystring: timelineQuery } }), async (request) => request.query);
-      api.post('/suppress', documented({ ...echo('suppress'), validate: { body: identifierBody } }), async (request) => request.body);
+      const echo = (route: string) => ({
+        summary: route,
+        tags: ['operations'],
+        responses: { 200: jsonReply('What the handler received', { type: 'object' }, {}) },
+      });
+      api.get(
+        '/members',
+        documented({ ...echo('members'), validate: { querystring: membersQuery } }),
+        async (request) => ({ query: request.query, limitType: typeof request.query.limit }),
+      );
+      api.get(
+        '/open-tickets',
+        documented({ ...echo('open tickets'), validate: { querystring: openTicketsQuery } }),
+        async (request) => request.query,
+      );
+      api.get(
+        '/retention',
+        documented({ ...echo('retention'), validate: { querystring: retentionQuery } }),
+        async (request) => request.query,
+      );
+      api.get(
+        '/timeline',
+        documented({ ...echo('timeline'), validate: { querystring: timelineQuery } }),
+        async (request) => request.query,
+      );
+      api.post(
+        '/suppress',
+        documented({ ...echo('suppress'), validate: { body: identifierBody } }),
+        async (request) => request.body,
+      );
     });
     return app;
   }
 
   it('reaches its handler parsed: numbers coerced, defaults applied, lists split', async () => {
     const app = await echoServer();
-    expect((await app.inject({ method: 'GET', url: '/members?limit=5&traits=plan,%20city,plan' })).json()).toEqual({ query: { limit: 5, traits: ['plan', 'city'] }, limitType: 'number' });
-    expect((await app.inject({ method: 'GET', url: '/members' })).json()).toEqual({ query: { limit: 100, traits: [] }, limitType: 'number' });
-    expect((await app.inject({ method: 'GET', url: '/open-tickets?slaHours=4.5' })).json()).toEqual({ slaHours: 4.5, limit: 50 });
+    expect((await app.inject({ method: 'GET', url: '/members?limit=5&traits=plan,%20city,plan' })).json()).toEqual({
+      query: { limit: 5, traits: ['plan', 'city'] },
+      limitType: 'number',
+    });
+    expect((await app.inject({ method: 'GET', url: '/members' })).json()).toEqual({
+      query: { limit: 100, traits: [] },
+      limitType: 'number',
+    });
+    expect((await app.inject({ method: 'GET', url: '/open-tickets?slaHours=4.5' })).json()).toEqual({
+      slaHours: 4.5,
+      limit: 50,
+    });
   });
 
   it('reaches its handler transformed: the window as instants, the cursor decoded, the identifier normalised', async () => {
     const app = await echoServer();
-    const retention = (await app.inject({ method: 'GET', url: '/retention?from=2025-01-06&to=2025-01-13&tz=Asia/Ho_Chi_Minh&periods=4' })).json();
+    const retention = (
+      await app.inject({ method: 'GET', url: '/retention?from=2025-01-06&to=2025-01-13&tz=Asia/Ho_Chi_Minh&periods=4' })
+    ).json();
     // Midnight in Ho Chi Minh City (UTC+7) is 17:00 UTC the day before.
-    expect(retention).toMatchObject({ periods: 4, cohort: 'first_seen', period: 'week', fromMs: Date.UTC(2025, 0, 5, 17), toMs: Date.UTC(2025, 0, 12, 17) });
+    expect(retention).toMatchObject({
+      periods: 4,
+      cohort: 'first_seen',
+      period: 'week',
+      fromMs: Date.UTC(2025, 0, 5, 17),
+      toMs: Date.UTC(2025, 0, 12, 17),
+    });
     const cursor = Buffer.from(JSON.stringify(['2025-03-01 12:00:00.000', 'm1'])).toString('base64url');
-    expect((await app.inject({ method: 'GET', url: `/timeline?cursor=${cursor}` })).json()).toEqual({ limit: 50, cursor: { timestamp: '2025-03-01 12:00:00.000', messageId: 'm1' } });
-    const suppressed = await app.inject({ method: 'POST', url: '/suppress', payload: { type: 'email', value: ' Ada@Example.COM ' } });
+    expect((await app.inject({ method: 'GET', url: `/timeline?cursor=${cursor}` })).json()).toEqual({
+      limit: 50,
+      cursor: { timestamp: '2025-03-01 12:00:00.000', messageId: 'm1' },
+    });
+    const suppressed = await app.inject({
+      method: 'POST',
+      url: '/suppress',
+      payload: { type: 'email', value: ' Ada@Example.COM ' },
+    });
     expect(suppressed.json()).toEqual({ type: 'email', value: 'ada@example.com' });
   });
 
   it('is documented from the same schema it is validated with', async () => {
-    const document = (await (await echoServer()).inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, { get: { parameters: Array<{ name: string; schema: unknown }> } }> }>();
+    const document = (await (await echoServer()).inject({ method: 'GET', url: '/openapi.json' })).json<{
+      paths: Record<string, { get: { parameters: Array<{ name: string; schema: unknown }> } }>;
+    }>();
     const limit = document.paths['/members']?.get.parameters.find((parameter) => parameter.name === 'limit');
     expect(limit?.schema).toEqual({ type: 'integer', minimum: 1, maximum: 1000, default: 100 });
   });

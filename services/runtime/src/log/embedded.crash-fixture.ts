@@ -16,7 +16,11 @@ async function producer(): Promise<never> {
     const ids = Array.from({ length: 25 }, () => `m${sequence++}`);
     await log.produce(
       'events',
-      ids.map((id) => ({ key: `user-${Number(id.slice(1)) % 40}`, value: Buffer.from(id), headers: { messageId: id } })),
+      ids.map((id) => ({
+        key: `user-${Number(id.slice(1)) % 40}`,
+        value: Buffer.from(id),
+        headers: { messageId: id },
+      })),
     );
     // Printed only after produce resolved: every line is a promise that the record is on disk.
     process.stdout.write(`${ids.join('\n')}\n`);

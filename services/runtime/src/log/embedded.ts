@@ -31,12 +31,20 @@ export interface EmbeddedLogOptions {
 
 /** Turns a LogRecord into what is framed on disk, refusing what the format cannot hold. */
 function toFrameInput(topic: string, record: LogRecord): FrameInput {
-  if (typeof record.key !== 'string') throw new AppError('INTERNAL', `produce to ${topic}: every record needs a string key`);
-  if (!Buffer.isBuffer(record.value)) throw new AppError('INTERNAL', `produce to ${topic}: a record value must be a Buffer`);
+  if (typeof record.key !== 'string')
+    throw new AppError('INTERNAL', `produce to ${topic}: every record needs a string key`);
+  if (!Buffer.isBuffer(record.value))
+    throw new AppError('INTERNAL', `produce to ${topic}: a record value must be a Buffer`);
   const headers = record.headers ?? {};
   const names = Object.keys(headers);
-  if (names.length > 0xffff || names.some((name) => Buffer.byteLength(name) > 0xffff || typeof headers[name] !== 'string')) {
-    throw new AppError('INTERNAL', `produce to ${topic}: headers must be at most 65535 string values with names under 64 KiB`);
+  if (
+    names.length > 0xffff ||
+    names.some((name) => Buffer.byteLength(name) > 0xffff || typeof headers[name] !== 'string')
+  ) {
+    throw new AppError(
+      'INTERNAL',
+      `produce to ${topic}: headers must be at most 65535 string values with names under 64 KiB`,
+    );
   }
   const input: FrameInput = { key: record.key, value: record.value, headers };
   if (frameLength(input) > MAX_FRAME_BYTES) {
@@ -83,25 +91,37 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
     for (const [name, retentionMs] of retention) {
       for (const partition of topics.get(name)?.partitions ?? []) {
         if (state !== 'open') return;
-        await partition.dropBefore(Date.now() - retentionMs, options.retentionMinBytes ?? 16 * 1024 * 1024).catch((error: unknown) => {
-          logger.error({ err: error, topic: name, partition: partition.index }, 'retention could not remove expired records; trying again later');
-        });
+        await partition
+          .dropBefore(Date.now() - retentionMs, options.retentionMinBytes ?? 16 * 1024 * 1024)
+          .catch((error: unknown) => {
+            logger.error(
+              { err: error, topic: name, partition: partition.index },
+              'retention could not remove expired records; trying again later',
+            );
+          });
       }
     }
   }
-  const retentionTimer = setInterval(() => {
-    retaining ??= applyRetention().finally(() => {
-      retaining = null;
-    });
-  }, options.retentionCheckMs ?? 5 * 60_000);
+  const retentionTimer = setInterval(
+    () => {
+      retaining ??= applyRetention().finally(() => {
+        retaining = null;
+      });
+    },
+    options.retentionCheckMs ?? 5 * 60_000,
+  );
   retentionTimer.unref();
 
-  const closedError = (): AppError => new AppError('LOG_UNAVAILABLE', `the embedded event log at ${options.dir} is closed`);
+  const closedError = (): AppError =>
+    new AppError('LOG_UNAVAILABLE', `the embedded event log at ${options.dir} is closed`);
 
   function topicOrThrow(name: string, action: string): Topic {
     const topic = topics.get(name);
     if (!topic) {
-      throw new AppError('INTERNAL', `${action}: unknown topic "${name}"; create it with ensureTopics first (the embedded log does not auto-create topics)`);
+      throw new AppError(
+        'INTERNAL',
+        `${action}: unknown topic "${name}"; create it with ensureTopics first (the embedded log does not auto-create topics)`,
+      );
     }
     return topic;
   }
@@ -115,12 +135,16 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
       const change = topicChanges.then(async () => {
         for (const spec of specs) {
           const partitions = spec.partitions > 0 ? spec.partitions : defaultPartitions;
-          if (spec.retentionMs !== undefined && spec.retentionMs > 0 && !spec.keepForever) retention.set(spec.name, spec.retentionMs);
+          if (spec.retentionMs !== undefined && spec.retentionMs > 0 && !spec.keepForever)
+            retention.set(spec.name, spec.retentionMs);
           else retention.delete(spec.name);
           const existing = topics.get(spec.name);
           if (existing) {
             if (existing.partitions.length !== partitions) {
-              logger.warn({ topic: spec.name, partitions: existing.partitions.length, requested: partitions }, 'topic exists with another partition count; left as it is');
+              logger.warn(
+                { topic: spec.name, partitions: existing.partitions.length, requested: partitions },
+                'topic exists with another partition count; left as it is',
+              );
             }
             continue;
           }
@@ -149,7 +173,9 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
 
     async consume(consumerOptions) {
       if (state !== 'open') throw closedError();
-      const subscribed = [...new Set(consumerOptions.topics)].map((name) => topicOrThrow(name, `consume (group ${consumerOptions.groupId})`));
+      const subscribed = [...new Set(consumerOptions.topics)].map((name) =>
+        topicOrThrow(name, `consume (group ${consumerOptions.groupId})`),
+      );
       const keys = subscribed.map((topic) => `${consumerOptions.groupId}\0${topic.name}`);
       const taken = subscribed.filter((_, i) => subscriptions.has(keys[i] as string)).map((topic) => topic.name);
       if (taken.length > 0) {
@@ -170,7 +196,14 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
         const groupOffsets = await offsets;
         // close() may have begun while the offsets file was read; it would not know about this consumer.
         if (state !== 'open') throw closedError();
-        const consumer = startConsumer({ options: consumerOptions, topics: subscribed, offsets: groupOffsets, pollIntervalMs, retry, logger });
+        const consumer = startConsumer({
+          options: consumerOptions,
+          topics: subscribed,
+          offsets: groupOffsets,
+          pollIntervalMs,
+          retry,
+          logger,
+        });
         const handle: LogConsumer = {
           groupId: consumer.groupId,
           state: () => consumer.state(),

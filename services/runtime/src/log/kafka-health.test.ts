@@ -81,10 +81,16 @@ describe('Kafka consumer health', { timeout: 120_000 }, () => {
     consumers.push(await second.consume({ groupId, topics: [topic], handleBatch: member('second') }));
 
     await first.produce(topic, [{ key: 'k', value: Buffer.from('slow') }]);
-    await waitFor(() => deliveries.some((delivery) => delivery.value === 'slow'), { timeoutMs: 30_000, what: 'the slow record' });
+    await waitFor(() => deliveries.some((delivery) => delivery.value === 'slow'), {
+      timeoutMs: 30_000,
+      what: 'the slow record',
+    });
     const holder = deliveries.find((delivery) => delivery.value === 'slow')?.member;
     await first.produce(topic, [{ key: 'k', value: Buffer.from('after') }]);
-    await waitFor(() => deliveries.some((delivery) => delivery.value === 'after'), { timeoutMs: 60_000, what: 'the record after it' });
+    await waitFor(() => deliveries.some((delivery) => delivery.value === 'after'), {
+      timeoutMs: 60_000,
+      what: 'the record after it',
+    });
 
     expect(deliveries.filter((delivery) => delivery.value === 'slow')).toEqual([{ member: holder, value: 'slow' }]);
     expect(deliveries.find((delivery) => delivery.value === 'after')?.member).toBe(holder);
@@ -98,7 +104,12 @@ describe('Kafka consumer health', { timeout: 120_000 }, () => {
     await log.ensureTopics([{ name: topic, partitions: 1 }]);
     const metrics = createMetrics();
     watchConsumers(log, metrics);
-    const app = await createHttpServer({ logger, metrics, readiness: { log: () => log.ready() }, currentReadiness: consumerReadiness(log) });
+    const app = await createHttpServer({
+      logger,
+      metrics,
+      readiness: { log: () => log.ready() },
+      currentReadiness: consumerReadiness(log),
+    });
     try {
       const consumer = await log.consume({
         groupId,

@@ -41,7 +41,11 @@ function text(record: ConsumedRecord): string {
 }
 
 /** Collects every delivered batch; `records` flattens them in delivery order. */
-function collector(): { batches: RecordBatch[]; records: () => ConsumedRecord[]; handleBatch: (batch: RecordBatch) => Promise<void> } {
+function collector(): {
+  batches: RecordBatch[];
+  records: () => ConsumedRecord[];
+  handleBatch: (batch: RecordBatch) => Promise<void>;
+} {
   const batches: RecordBatch[] = [];
   return {
     batches,
@@ -75,15 +79,26 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
       { name: forever, partitions: 1, keepForever: true },
       { name: ordinary, partitions: 1 },
     ]);
-    const admin = new Kafka({ brokers: kafka.brokers.split(','), clientId: 'runtime-kafka-test-admin', logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      brokers: kafka.brokers.split(','),
+      clientId: 'runtime-kafka-test-admin',
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     try {
       const described = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [forever, ordinary].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] })),
+        resources: [forever, ordinary].map((name) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name,
+          configNames: ['retention.ms'],
+        })),
       });
       const retention = Object.fromEntries(
-        described.resources.map((resource) => [resource.resourceName, resource.configEntries.find((entry) => entry.configName === 'retention.ms')?.configValue]),
+        described.resources.map((resource) => [
+          resource.resourceName,
+          resource.configEntries.find((entry) => entry.configName === 'retention.ms')?.configValue,
+        ]),
       );
       expect(retention[forever]).toBe('-1');
       expect(retention[ordinary]).not.toBe('-1');
@@ -92,15 +107,24 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
     }
   });
 
-  it('sets a topic\'s retention on creation and changes it on an existing topic, keeping its other settings', async () => {
+  it("sets a topic's retention on creation and changes it on an existing topic, keeping its other settings", async () => {
     const topic = uniqueName('retained');
     await log.ensureTopics([{ name: topic, partitions: 1, retentionMs: 3_600_000 }]);
-    const admin = new Kafka({ brokers: kafka.brokers.split(','), clientId: 'runtime-kafka-test-admin', logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      brokers: kafka.brokers.split(','),
+      clientId: 'runtime-kafka-test-admin',
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     const settings = async () => {
-      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+      });
       const entries = described.resources[0]?.configEntries ?? [];
-      const own = entries.filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG).map((entry) => [entry.configName, entry.configValue]);
+      const own = entries
+        .filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG)
+        .map((entry) => [entry.configName, entry.configValue]);
       return Object.fromEntries(own) as Record<string, string>;
     };
     try {
@@ -110,7 +134,10 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
       await log.ensureTopics([{ name: topic, partitions: 1, retentionMs: 7_200_000 }]);
       // The broker applies a changed topic config once the controller's metadata reaches it: moments later, not at once.
       const changed = JSON.stringify({ ...created, 'retention.ms': '7200000' });
-      await waitFor(async () => JSON.stringify(await settings()) === changed, { timeoutMs: 10_000, what: 'the changed retention to reach the broker' });
+      await waitFor(async () => JSON.stringify(await settings()) === changed, {
+        timeoutMs: 10_000,
+        what: 'the changed retention to reach the broker',
+      });
       expect(await settings()).toEqual({ ...created, 'retention.ms': '7200000' });
       // Asked again with the same retention, nothing changes.
       await log.ensureTopics([{ name: topic, partitions: 1, retentionMs: 7_200_000 }]);
@@ -130,23 +157,37 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
     const keys = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
     const rounds = 5;
     for (let round = 0; round < rounds; round += 1) {
-      await log.produce(topic, keys.map((key) => ({ key, value: Buffer.from(`${key}:${round}`), headers: { round: String(round) } })));
+      await log.produce(
+        topic,
+        keys.map((key) => ({ key, value: Buffer.from(`${key}:${round}`), headers: { round: String(round) } })),
+      );
     }
 
     const seen = collector();
-    consumers.push(await log.consume({ groupId: uniqueName('order-readers'), topics: [topic], handleBatch: seen.handleBatch, maxBatchSize: 7 }));
+    consumers.push(
+      await log.consume({
+        groupId: uniqueName('order-readers'),
+        topics: [topic],
+        handleBatch: seen.handleBatch,
+        maxBatchSize: 7,
+      }),
+    );
     await waitFor(() => seen.records().length >= keys.length * rounds, { timeoutMs: 60_000, what: 'all records' });
 
     const records = seen.records();
     expect(records).toHaveLength(keys.length * rounds);
     expect(Math.max(...seen.batches.map((batch) => batch.records.length))).toBeLessThanOrEqual(7);
     for (const batch of seen.batches) {
-      expect(batch.records.every((record) => record.partition === batch.partition && record.topic === topic)).toBe(true);
+      expect(batch.records.every((record) => record.partition === batch.partition && record.topic === topic)).toBe(
+        true,
+      );
     }
     for (const key of keys) {
       const ofKey = records.filter((record) => record.key === key);
       expect(ofKey.map(text)).toEqual(Array.from({ length: rounds }, (_, round) => `${key}:${round}`));
-      expect(ofKey.map((record) => record.headers.round)).toEqual(Array.from({ length: rounds }, (_, round) => String(round)));
+      expect(ofKey.map((record) => record.headers.round)).toEqual(
+        Array.from({ length: rounds }, (_, round) => String(round)),
+      );
       expect(new Set(ofKey.map((record) => record.partition)).size).toBe(1);
     }
     // Eight keys hashed over three partitions: more than one partition is in use, so the check above means something.
@@ -159,15 +200,26 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
     const otherLog = createKafkaLog({ brokers: kafka.brokers.split(','), clientId: 'runtime-kafka-test-2', logger });
     const keys = Array.from({ length: 12 }, (_, index) => `user-${index}`);
     try {
-      await log.produce(topic, keys.map((key) => ({ key, value: Buffer.from('first') })));
-      await otherLog.produce(topic, keys.map((key) => ({ key, value: Buffer.from('second') })));
+      await log.produce(
+        topic,
+        keys.map((key) => ({ key, value: Buffer.from('first') })),
+      );
+      await otherLog.produce(
+        topic,
+        keys.map((key) => ({ key, value: Buffer.from('second') })),
+      );
     } finally {
       await otherLog.close();
     }
 
     const seen = collector();
-    consumers.push(await log.consume({ groupId: uniqueName('profile-readers'), topics: [topic], handleBatch: seen.handleBatch }));
-    await waitFor(() => seen.records().length >= keys.length * 2, { timeoutMs: 60_000, what: 'both producers’ records' });
+    consumers.push(
+      await log.consume({ groupId: uniqueName('profile-readers'), topics: [topic], handleBatch: seen.handleBatch }),
+    );
+    await waitFor(() => seen.records().length >= keys.length * 2, {
+      timeoutMs: 60_000,
+      what: 'both producers’ records',
+    });
 
     for (const key of keys) {
       const ofKey = seen.records().filter((record) => record.key === key);
@@ -184,16 +236,30 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
     const before = Array.from({ length: 6 }, (_, index) => `before-${index}`);
     const after = Array.from({ length: 6 }, (_, index) => `after-${index}`);
 
-    await log.produce(topic, before.map((value) => ({ key: 'k', value: Buffer.from(value) })));
+    await log.produce(
+      topic,
+      before.map((value) => ({ key: 'k', value: Buffer.from(value) })),
+    );
     const first = collector();
-    const firstConsumer = await log.consume({ groupId, topics: [topic], handleBatch: first.handleBatch, maxBatchSize: 2 });
+    const firstConsumer = await log.consume({
+      groupId,
+      topics: [topic],
+      handleBatch: first.handleBatch,
+      maxBatchSize: 2,
+    });
     await waitFor(() => first.records().length >= before.length, { timeoutMs: 60_000, what: 'the first consumer' });
     await firstConsumer.close();
 
-    await log.produce(topic, after.map((value) => ({ key: 'k', value: Buffer.from(value) })));
+    await log.produce(
+      topic,
+      after.map((value) => ({ key: 'k', value: Buffer.from(value) })),
+    );
     const second = collector();
     consumers.push(await log.consume({ groupId, topics: [topic], handleBatch: second.handleBatch }));
-    await waitFor(() => second.records().some((record) => text(record) === after[after.length - 1]), { timeoutMs: 60_000, what: 'the second consumer' });
+    await waitFor(() => second.records().some((record) => text(record) === after[after.length - 1]), {
+      timeoutMs: 60_000,
+      what: 'the second consumer',
+    });
 
     expect(first.records().map(text)).toEqual(before);
     expect(second.records().map(text)).toEqual(after);
@@ -203,30 +269,60 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
   it('starts a group that committed nothing at its start offsets, delivers nothing before them, and lets a commit win later', async () => {
     const topic = uniqueName('links');
     await log.ensureTopics([{ name: topic, partitions: 2 }]);
-    await log.produce(topic, Array.from({ length: 40 }, (_, index) => ({ key: `k${index % 8}`, value: Buffer.from(`m${index}`) })));
+    await log.produce(
+      topic,
+      Array.from({ length: 40 }, (_, index) => ({ key: `k${index % 8}`, value: Buffer.from(`m${index}`) })),
+    );
     const everything = collector();
-    consumers.push(await log.consume({ groupId: uniqueName('full-readers'), topics: [topic], handleBatch: everything.handleBatch }));
+    consumers.push(
+      await log.consume({ groupId: uniqueName('full-readers'), topics: [topic], handleBatch: everything.handleBatch }),
+    );
     await waitFor(() => everything.records().length >= 40, { timeoutMs: 60_000, what: 'all 40 records' });
-    const ofPartition = (records: ConsumedRecord[], partition: number) => records.filter((record) => record.partition === partition);
+    const ofPartition = (records: ConsumedRecord[], partition: number) =>
+      records.filter((record) => record.partition === partition);
     // End offsets counted from what a full read delivered, not from the broker's own numbers.
-    expect(await log.endOffsets(topic)).toEqual({ 0: String(ofPartition(everything.records(), 0).length), 1: String(ofPartition(everything.records(), 1).length) });
+    expect(await log.endOffsets(topic)).toEqual({
+      0: String(ofPartition(everything.records(), 0).length),
+      1: String(ofPartition(everything.records(), 1).length),
+    });
     const start = 3;
     expect(ofPartition(everything.records(), 0).length).toBeGreaterThan(start);
 
     const groupId = uniqueName('restored-readers');
     const restored = collector();
-    const first = await log.consume({ groupId, topics: [topic], startOffsets: { [topic]: { 0: String(start) } }, handleBatch: restored.handleBatch, maxBatchSize: 2 });
-    await waitFor(() => restored.records().length >= 40 - start, { timeoutMs: 60_000, what: 'the records from the start offsets on' });
+    const first = await log.consume({
+      groupId,
+      topics: [topic],
+      startOffsets: { [topic]: { 0: String(start) } },
+      handleBatch: restored.handleBatch,
+      maxBatchSize: 2,
+    });
+    await waitFor(() => restored.records().length >= 40 - start, {
+      timeoutMs: 60_000,
+      what: 'the records from the start offsets on',
+    });
     await first.close();
     expect(restored.batches.find((batch) => batch.partition === 0)?.records[0]?.offset).toBe(String(start));
-    expect(ofPartition(restored.records(), 0).map(text)).toEqual(ofPartition(everything.records(), 0).slice(start).map(text));
+    expect(ofPartition(restored.records(), 0).map(text)).toEqual(
+      ofPartition(everything.records(), 0).slice(start).map(text),
+    );
     expect(ofPartition(restored.records(), 1).map(text)).toEqual(ofPartition(everything.records(), 1).map(text));
 
     // The group has committed now: a start offset no longer moves it.
     await log.produce(topic, [{ key: 'k0', value: Buffer.from('later') }]);
     const resumed = collector();
-    consumers.push(await log.consume({ groupId, topics: [topic], startOffsets: { [topic]: { 0: '0', 1: '0' } }, handleBatch: resumed.handleBatch }));
-    await waitFor(() => resumed.records().length >= 1, { timeoutMs: 60_000, what: 'the record after the committed ones' });
+    consumers.push(
+      await log.consume({
+        groupId,
+        topics: [topic],
+        startOffsets: { [topic]: { 0: '0', 1: '0' } },
+        handleBatch: resumed.handleBatch,
+      }),
+    );
+    await waitFor(() => resumed.records().length >= 1, {
+      timeoutMs: 60_000,
+      what: 'the record after the committed ones',
+    });
     expect(resumed.records().map(text)).toEqual(['later']);
   });
 
@@ -234,7 +330,10 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
     const topic = uniqueName('retries');
     await log.ensureTopics([{ name: topic, partitions: 1 }]);
     const values = Array.from({ length: 5 }, (_, index) => `value-${index}`);
-    await log.produce(topic, values.map((value) => ({ key: 'k', value: Buffer.from(value) })));
+    await log.produce(
+      topic,
+      values.map((value) => ({ key: 'k', value: Buffer.from(value) })),
+    );
 
     const groupId = uniqueName('flaky-writers');
     const attempts: string[][] = [];

@@ -12,7 +12,16 @@ import kafkajs, {
   type Producer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
-import { UnrecoverableBatchError, type ConsumedRecord, type ConsumerOptions, type ConsumerState, type EventLog, type LogConsumer, type LogRecord, type TopicSpec } from './types';
+import {
+  UnrecoverableBatchError,
+  type ConsumedRecord,
+  type ConsumerOptions,
+  type ConsumerState,
+  type EventLog,
+  type LogConsumer,
+  type LogRecord,
+  type TopicSpec,
+} from './types';
 
 // Enums Node's CommonJS interop does not expose as named imports of kafkajs.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
@@ -79,7 +88,10 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
         configEntries: [
           { name: 'min.insync.replicas', value: String(Math.max(1, replicationFactor - 1)) },
           ...(topic.keepForever
-            ? [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }]
+            ? [
+                { name: 'retention.ms', value: '-1' },
+                { name: 'retention.bytes', value: '-1' },
+              ]
             : topic.retentionMs !== undefined
               ? [{ name: 'retention.ms', value: String(topic.retentionMs) }]
               : []),
@@ -107,11 +119,22 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
       const own = entries
         .filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG && entry.configName !== 'retention.ms')
         .map((entry) => ({ name: entry.configName, value: entry.configValue }));
-      return [{ type: ConfigResourceTypes.TOPIC, name: spec.name, configEntries: [...own, { name: 'retention.ms', value }] }];
+      return [
+        { type: ConfigResourceTypes.TOPIC, name: spec.name, configEntries: [...own, { name: 'retention.ms', value }] },
+      ];
     });
     if (resources.length === 0) return;
     await admin.alterConfigs({ validateOnly: false, resources });
-    logger.info({ retentionMs: Object.fromEntries(wanted.filter((spec) => resources.some((resource) => resource.name === spec.name)).map((spec) => [spec.name, spec.retentionMs])) }, 'topic retention changed');
+    logger.info(
+      {
+        retentionMs: Object.fromEntries(
+          wanted
+            .filter((spec) => resources.some((resource) => resource.name === spec.name))
+            .map((spec) => [spec.name, spec.retentionMs]),
+        ),
+      },
+      'topic retention changed',
+    );
   }
 
   async function produce(topic: string, records: LogRecord[]): Promise<void> {
@@ -129,14 +152,22 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     const asked = Object.entries(options.startOffsets ?? {}).filter(([topic]) => options.topics.includes(topic));
     if (asked.length === 0) return [];
     await adminConnection.connect();
-    const committed = await retryRetriable(() => admin.fetchOffsets({ groupId: options.groupId, topics: asked.map(([topic]) => topic) }));
+    const committed = await retryRetriable(() =>
+      admin.fetchOffsets({ groupId: options.groupId, topics: asked.map(([topic]) => topic) }),
+    );
     const starts: StartOffset[] = [];
     for (const [topic, partitions] of asked) {
       for (const [partition, offset] of Object.entries(partitions)) {
-        if (!/^\d+$/.test(offset)) throw new Error(`consume (group ${options.groupId}): start offset "${offset}" of ${topic}/${partition} is not an offset`);
-        const current = committed.find((entry) => entry.topic === topic)?.partitions.find((entry) => entry.partition === Number(partition));
+        if (!/^\d+$/.test(offset))
+          throw new Error(
+            `consume (group ${options.groupId}): start offset "${offset}" of ${topic}/${partition} is not an offset`,
+          );
+        const current = committed
+          .find((entry) => entry.topic === topic)
+          ?.partitions.find((entry) => entry.partition === Number(partition));
         // kafkajs reports a partition the group never committed in as offset -1.
-        if (current === undefined || current.offset === '-1') starts.push({ topic, partition: Number(partition), offset });
+        if (current === undefined || current.offset === '-1')
+          starts.push({ topic, partition: Number(partition), offset });
       }
     }
     return starts;
@@ -162,7 +193,9 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     // good, saying so only through this event.
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       state = payload.restart ? 'restarting' : 'stopped';
-      const message = payload.restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and stopped; it consumes nothing until the process restarts';
+      const message = payload.restart
+        ? 'consumer crashed; kafkajs restarts it'
+        : 'consumer crashed and stopped; it consumes nothing until the process restarts';
       groupLogger.error({ err: payload.error, groupId: payload.groupId, restart: payload.restart }, message);
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -175,7 +208,12 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
       await consumer.subscribe({ topics: consumerOptions.topics, fromBeginning: true });
       // Several partitions in flight at once, as the embedded log does: one partition's wait on ClickHouse or on the
       // identity link log no longer holds up the others.
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 4, eachBatch: handle.eachBatch });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 4,
+        eachBatch: handle.eachBatch,
+      });
       // kafkajs takes a seek only once run() has joined the group; it drops a fetch that was under way at the old
       // offset, and the batch handler drops anything below the start should one get through anyway.
       for (const start of starts) consumer.seek(start);
@@ -247,7 +285,12 @@ interface BatchHandler {
  * the partition seeks back to its first offset and pauses for a back-off, so the same records come again while the
  * other partitions keep flowing and heartbeats continue (a sleep inside eachBatch would hold up both).
  */
-function createBatchHandler(consumer: Consumer, options: ConsumerOptions, starts: StartOffset[], logger: Logger): BatchHandler {
+function createBatchHandler(
+  consumer: Consumer,
+  options: ConsumerOptions,
+  starts: StartOffset[],
+  logger: Logger,
+): BatchHandler {
   const maxBatchSize = Math.max(1, options.maxBatchSize ?? defaultMaxBatchSize);
   // Offsets below a seeked start are never handed over: a restarted kafkajs consumer (after a crash of its own)
   // forgets the seek and begins at the earliest offset again. Once past the start this never drops anything.
@@ -255,14 +298,24 @@ function createBatchHandler(consumer: Consumer, options: ConsumerOptions, starts
   const failuresInARow = new Map<string, number>();
   const resumeTimers = new Set<NodeJS.Timeout>();
 
-  async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload): Promise<void> {
+  async function eachBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+    pause,
+  }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     const partitionKey = `${topic}/${partition}`;
     let records = batch.messages.map((message) => toConsumedRecord(topic, partition, message));
     const floor = floors.get(partitionKey);
     if (floor !== undefined && records.length > 0 && BigInt(records[0]!.offset) < floor) {
       const below = records.filter((record) => BigInt(record.offset) < floor);
-      logger.debug({ topic, partition, dropped: below.length, startOffset: floor.toString() }, 'records before the start offset dropped');
+      logger.debug(
+        { topic, partition, dropped: below.length, startOffset: floor.toString() },
+        'records before the start offset dropped',
+      );
       records = records.filter((record) => BigInt(record.offset) >= floor);
       if (records.length === 0) {
         resolveOffset(below[below.length - 1]!.offset);
@@ -276,17 +329,25 @@ function createBatchHandler(consumer: Consumer, options: ConsumerOptions, starts
       const firstOffset = chunk[0]!.offset;
       const lastOffset = chunk[chunk.length - 1]!.offset;
       try {
-        await whileBeating(heartbeat, logger, () => options.handleBatch({ topic, partition, records: chunk, heartbeat }));
+        await whileBeating(heartbeat, logger, () =>
+          options.handleBatch({ topic, partition, records: chunk, heartbeat }),
+        );
       } catch (error) {
         if (error instanceof UnrecoverableBatchError) {
           // Out of eachBatch, not retriable: kafkajs stops the consumer and reports it (the CRASH listener).
-          logger.error({ err: error, topic, partition, firstOffset, lastOffset }, 'batch handler failed beyond repair; stopping the consumer');
+          logger.error(
+            { err: error, topic, partition, firstOffset, lastOffset },
+            'batch handler failed beyond repair; stopping the consumer',
+          );
           throw error;
         }
         const attempt = (failuresInARow.get(partitionKey) ?? 0) + 1;
         failuresInARow.set(partitionKey, attempt);
         const retryInMs = Math.min(retryBackoffMs.first * 2 ** (attempt - 1), retryBackoffMs.max);
-        logger.error({ err: error, topic, partition, firstOffset, lastOffset, attempt, retryInMs }, 'batch handler failed; delivering the records again');
+        logger.error(
+          { err: error, topic, partition, firstOffset, lastOffset, attempt, retryInMs },
+          'batch handler failed; delivering the records again',
+        );
         consumer.seek({ topic, partition, offset: firstOffset });
         const resume = pause();
         const timer = setTimeout(() => {

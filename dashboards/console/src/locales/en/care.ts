@@ -1,7 +1,8 @@
 // English texts of the care screen: tickets, open tickets and service levels, satisfaction.
 export const care = {
   title: 'Customer care',
-  intro: 'Support tickets, how fast they are answered and resolved, the tickets open now, and what customers say in surveys.',
+  intro:
+    'Support tickets, how fast they are answered and resolved, the tickets open now, and what customers say in surveys.',
   ticketsOverTime: 'Tickets over time',
   ticketsCaption: 'Tickets opened, replied to and resolved, and complaints, per {{period}}',
   opened: 'Opened',

@@ -63,7 +63,14 @@ export const customers = {
     ticketDetail: '{{type}}, ticket {{id}}',
     ticketId: 'ticket {{id}}',
     surveyDetail: '{{survey}}: score {{score}}',
-    types: { identify: 'Identified', page: 'Page viewed', screen: 'Screen viewed', group: 'Joined a group', alias: 'Linked an identity', track: 'Event' },
+    types: {
+      identify: 'Identified',
+      page: 'Page viewed',
+      screen: 'Screen viewed',
+      group: 'Joined a group',
+      alias: 'Linked an identity',
+      track: 'Event',
+    },
     ticketTypes: { question: 'Question', complaint: 'Complaint', request: 'Request' },
     surveys: { nps: 'NPS', csat: 'CSAT' },
     events: {

@@ -1,7 +1,8 @@
 // English texts of the customer groups screen: lifecycle stages, RFM groups and the RFM grid.
 export const groups = {
   title: 'Customer groups',
-  intro: 'Every customer sorted by where they are in their life with you (lifecycle) and by how recently, how often and how much they buy (RFM).',
+  intro:
+    'Every customer sorted by where they are in their life with you (lifecycle) and by how recently, how often and how much they buy (RFM).',
   evaluatedAt: 'Sizes as of the evaluation at {{at}}',
   notEvaluated: 'The groups have not been evaluated yet: sizes appear within a minute of the first events.',
   lifecycle: 'Lifecycle stages',
@@ -40,7 +41,8 @@ export const groups = {
     'rfm-lost': 'Few orders, the longest ago: a last offer.',
   },
   grid: 'RFM grid',
-  gridIntro: 'Customers with at least one order by their recency score (R, 5 = bought most recently) and frequency score (F, 5 = buys most often), as of the latest evaluation.',
+  gridIntro:
+    'Customers with at least one order by their recency score (R, 5 = bought most recently) and frequency score (F, 5 = buys most often), as of the latest evaluation.',
   gridCaption: 'Customers by recency score (columns) and frequency score (rows)',
   recencyAxis: 'Recency →',
   frequencyAxis: 'Frequency ↓',

@@ -1,7 +1,8 @@
 // English texts of the repeat-purchase screen.
 export const repeat = {
   title: 'Repeat purchase',
-  intro: 'Of the customers who bought in the period, how many bought more than once, how often, and how long they took to come back.',
+  intro:
+    'Of the customers who bought in the period, how many bought more than once, how often, and how long they took to come back.',
   measures: 'Repeat purchase measures',
   customers: 'Buyers',
   repeatCustomers: 'Repeat buyers',

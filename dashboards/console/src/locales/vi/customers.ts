@@ -65,7 +65,14 @@ export const customers: typeof en = {
     ticketDetail: '{{type}}, mã yêu cầu {{id}}',
     ticketId: 'mã yêu cầu {{id}}',
     surveyDetail: '{{survey}}: {{score}} điểm',
-    types: { identify: 'Cập nhật thông tin', page: 'Xem trang', screen: 'Xem màn hình', group: 'Tham gia nhóm', alias: 'Liên kết định danh', track: 'Sự kiện' },
+    types: {
+      identify: 'Cập nhật thông tin',
+      page: 'Xem trang',
+      screen: 'Xem màn hình',
+      group: 'Tham gia nhóm',
+      alias: 'Liên kết định danh',
+      track: 'Sự kiện',
+    },
     ticketTypes: { question: 'Câu hỏi', complaint: 'Khiếu nại', request: 'Yêu cầu' },
     surveys: { nps: 'Khảo sát NPS', csat: 'Khảo sát mức độ hài lòng (CSAT)' },
     events: {

@@ -3,7 +3,8 @@ import type { groups as en } from '../en/groups';
 
 export const groups: typeof en = {
   title: 'Nhóm khách hàng',
-  intro: 'Mỗi khách hàng được xếp theo giai đoạn gắn bó với doanh nghiệp (vòng đời) và theo mức độ gần đây, tần suất và giá trị mua hàng (RFM).',
+  intro:
+    'Mỗi khách hàng được xếp theo giai đoạn gắn bó với doanh nghiệp (vòng đời) và theo mức độ gần đây, tần suất và giá trị mua hàng (RFM).',
   evaluatedAt: 'Số liệu theo lần phân nhóm lúc {{at}}',
   notEvaluated: 'Các nhóm chưa được phân: số liệu sẽ có trong vòng một phút sau những sự kiện đầu tiên.',
   lifecycle: 'Giai đoạn vòng đời',
@@ -42,7 +43,8 @@ export const groups: typeof en = {
     'rfm-lost': 'Ít đơn và lâu nhất: một ưu đãi cuối cùng.',
   },
   grid: 'Lưới RFM',
-  gridIntro: 'Khách hàng đã có đơn hàng theo điểm gần đây (R, 5 = mua gần nhất) và điểm tần suất (F, 5 = mua thường xuyên nhất), theo lần phân nhóm gần nhất.',
+  gridIntro:
+    'Khách hàng đã có đơn hàng theo điểm gần đây (R, 5 = mua gần nhất) và điểm tần suất (F, 5 = mua thường xuyên nhất), theo lần phân nhóm gần nhất.',
   gridCaption: 'Khách hàng theo điểm gần đây (cột) và điểm tần suất (hàng)',
   recencyAxis: 'Gần đây →',
   frequencyAxis: 'Tần suất ↓',

@@ -3,7 +3,8 @@ import type { repeat as en } from '../en/repeat';
 
 export const repeat: typeof en = {
   title: 'Mua lại',
-  intro: 'Trong số khách hàng đã mua trong kỳ, bao nhiêu người mua nhiều hơn một lần, mua thường xuyên thế nào và bao lâu thì quay lại.',
+  intro:
+    'Trong số khách hàng đã mua trong kỳ, bao nhiêu người mua nhiều hơn một lần, mua thường xuyên thế nào và bao lâu thì quay lại.',
   measures: 'Các chỉ số mua lại',
   customers: 'Người mua',
   repeatCustomers: 'Người mua lại',

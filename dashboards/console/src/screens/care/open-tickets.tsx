@@ -13,7 +13,16 @@ export interface OpenTicketsAnswer {
   slaHours: number;
   total: number;
   breached: number;
-  tickets: Array<{ ticketId: string; profileId: string; channel: string; type: string; openedAt: string; ageHours: number; firstReplyAt: string | null; breached: boolean }>;
+  tickets: Array<{
+    ticketId: string;
+    profileId: string;
+    channel: string;
+    type: string;
+    openedAt: string;
+    ageHours: number;
+    firstReplyAt: string | null;
+    breached: boolean;
+  }>;
 }
 
 const slaChoices = ['4', '8', '24', '48', '72'];
@@ -26,15 +35,30 @@ export function OpenTickets() {
   const [filters] = useFilters();
   const { query } = useLocation();
   const slaHours = slaChoices.includes(query.sla ?? '') ? Number(query.sla) : 24;
-  const state = useQuery<OpenTicketsAnswer>('/v1/analytics/open-tickets', { tz: filters.tz, channel: filters.channel, segment: filters.segment, slaHours, limit: 50 });
-  const age = (hours: number) => (hours < 48 ? t('common.units.hours', { value: formats.number(hours, 0) }) : t('common.units.days', { value: formats.number(hours / 24, 1) }));
-  const type = (value: string) => (knownTypes.includes(value) ? t(`care.types.${value}`) : value || t('common.states.none'));
+  const state = useQuery<OpenTicketsAnswer>('/v1/analytics/open-tickets', {
+    tz: filters.tz,
+    channel: filters.channel,
+    segment: filters.segment,
+    slaHours,
+    limit: 50,
+  });
+  const age = (hours: number) =>
+    hours < 48
+      ? t('common.units.hours', { value: formats.number(hours, 0) })
+      : t('common.units.days', { value: formats.number(hours / 24, 1) });
+  const type = (value: string) =>
+    knownTypes.includes(value) ? t(`care.types.${value}`) : value || t('common.states.none');
   return (
     <section class="panel" aria-labelledby="open-title">
       <div class="panel-head">
         <h2 id="open-title">{t('care.openNow')}</h2>
         <div class="panel-controls">
-          <QuerySelect name="sla" label={t('care.sla')} value={String(slaHours)} options={slaChoices.map((hours) => ({ value: hours, label: t('care.slaHours', { hours }) }))} />
+          <QuerySelect
+            name="sla"
+            label={t('care.sla')}
+            value={String(slaHours)}
+            options={slaChoices.map((hours) => ({ value: hours, label: t('care.slaHours', { hours }) }))}
+          />
         </div>
       </div>
       <Loaded state={state}>
@@ -45,7 +69,8 @@ export function OpenTickets() {
                 <strong data-testid="open-total">{formats.number(answer.total)}</strong> {t('care.openLabel')}
               </span>
               <span class={`open-count ${answer.breached > 0 ? 'breached' : ''}`}>
-                <strong data-testid="open-breached">{formats.number(answer.breached)}</strong> {t('care.breachedLabel', { hours: formats.number(answer.slaHours) })}
+                <strong data-testid="open-breached">{formats.number(answer.breached)}</strong>{' '}
+                {t('care.breachedLabel', { hours: formats.number(answer.slaHours) })}
               </span>
             </p>
             {answer.tickets.length === 0 ? (
@@ -80,8 +105,20 @@ export function OpenTickets() {
                         <td>{type(ticket.type)}</td>
                         <td>{formats.dateTime(ticket.openedAt, filters.tz)}</td>
                         <td class="number">{age(ticket.ageHours)}</td>
-                        <td>{ticket.firstReplyAt ? formats.dateTime(ticket.firstReplyAt, filters.tz) : <span class="muted">{t('care.noReply')}</span>}</td>
-                        <td>{ticket.breached ? <span class="sla breached">{t('care.breached')}</span> : <span class="sla within">{t('care.withinSla')}</span>}</td>
+                        <td>
+                          {ticket.firstReplyAt ? (
+                            formats.dateTime(ticket.firstReplyAt, filters.tz)
+                          ) : (
+                            <span class="muted">{t('care.noReply')}</span>
+                          )}
+                        </td>
+                        <td>
+                          {ticket.breached ? (
+                            <span class="sla breached">{t('care.breached')}</span>
+                          ) : (
+                            <span class="sla within">{t('care.withinSla')}</span>
+                          )}
+                        </td>
                         <td>
                           <a href={`/console/customers/profile_id:${encodeURIComponent(ticket.profileId)}`}>
                             {t('care.view')}
@@ -94,7 +131,14 @@ export function OpenTickets() {
                 </table>
               </ScrollArea>
             )}
-            {answer.total > answer.tickets.length && <p class="muted">{t('care.showing', { shown: formats.number(answer.tickets.length), total: formats.number(answer.total) })}</p>}
+            {answer.total > answer.tickets.length && (
+              <p class="muted">
+                {t('care.showing', {
+                  shown: formats.number(answer.tickets.length),
+                  total: formats.number(answer.total),
+                })}
+              </p>
+            )}
           </>
         )}
       </Loaded>

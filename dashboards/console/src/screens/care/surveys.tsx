@@ -104,7 +104,10 @@ export function Surveys() {
             <div data-testid="survey-nps">
               <BarList
                 testId="nps-scores"
-                caption={t('care.npsScores', { responses: formats.number(answer.nps.responses), score: formats.score(answer.nps.score) })}
+                caption={t('care.npsScores', {
+                  responses: formats.number(answer.nps.responses),
+                  score: formats.score(answer.nps.score),
+                })}
                 labelHeader={t('care.score')}
                 valueHeader={t('care.responses')}
                 bars={bars(answer.nps, npsTone)}
@@ -114,7 +117,10 @@ export function Surveys() {
             <div data-testid="survey-csat">
               <BarList
                 testId="csat-scores"
-                caption={t('care.csatScores', { responses: formats.number(answer.csat.responses), score: formats.score(answer.csat.score) })}
+                caption={t('care.csatScores', {
+                  responses: formats.number(answer.csat.responses),
+                  score: formats.score(answer.csat.score),
+                })}
                 labelHeader={t('care.score')}
                 valueHeader={t('care.responses')}
                 bars={bars(answer.csat, csatTone)}

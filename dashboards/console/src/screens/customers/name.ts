@@ -1,5 +1,6 @@
 // A customer's name from their traits, as a care agent would say it: `name`, else family and given names in either spelling.
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 
 export function customerName(traits: Record<string, unknown>): string | undefined {
   const full = text(traits.name);

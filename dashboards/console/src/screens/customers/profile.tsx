@@ -44,7 +44,12 @@ function Stats({ profile }: { profile: Profile }) {
     ['latestNps', format.number(stats.latestNps)],
     ['latestCsat', format.number(stats.latestCsat)],
     ['openTickets', format.number(stats.openTickets)],
-    ['channels', stats.channels.length > 0 ? stats.channels.map((channel) => t(`common.channels.${channel}`, { defaultValue: channel })).join(', ') : t('common.states.none')],
+    [
+      'channels',
+      stats.channels.length > 0
+        ? stats.channels.map((channel) => t(`common.channels.${channel}`, { defaultValue: channel })).join(', ')
+        : t('common.states.none'),
+    ],
   ];
   return (
     <section aria-labelledby="stats-title">
@@ -95,7 +100,8 @@ function ProfileView({ profile, candidate, query }: { profile: Profile; candidat
           {name ?? t('customers.profile.unnamed')}
         </h2>
         <p class="matched" data-testid="matched-by">
-          {t('customers.matched', { type: t(`customers.types.${candidate.type}`), value: candidate.value })} {query && query !== candidate.value && <span class="muted">{t('customers.typed', { query })}</span>}
+          {t('customers.matched', { type: t(`customers.types.${candidate.type}`), value: candidate.value })}{' '}
+          {query && query !== candidate.value && <span class="muted">{t('customers.typed', { query })}</span>}
         </p>
         <p class="muted">
           {t('customers.profile.profileId')}: <code>{profile.profileId}</code>
@@ -106,7 +112,8 @@ function ProfileView({ profile, candidate, query }: { profile: Profile; candidat
         <ul class="chips identities" data-testid="identities">
           {profile.identities.map((identity) => (
             <li key={`${identity.type}:${identity.value}`}>
-              <span class="chip-label">{t(`customers.types.${identity.type}`, { defaultValue: identity.type })}</span> <span class="identifier">{identity.value}</span>
+              <span class="chip-label">{t(`customers.types.${identity.type}`, { defaultValue: identity.type })}</span>{' '}
+              <span class="identifier">{identity.value}</span>
             </li>
           ))}
         </ul>

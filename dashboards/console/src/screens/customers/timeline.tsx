@@ -37,7 +37,8 @@ function kindOf(entry: TimelineEvent): Kind {
   return 'other';
 }
 
-const scalar = (value: unknown): string | undefined => (typeof value === 'string' || typeof value === 'number' ? String(value) : undefined);
+const scalar = (value: unknown): string | undefined =>
+  typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 
 function Entry({ entry }: { entry: TimelineEvent }) {
   const { t } = useI18n();
@@ -54,16 +55,31 @@ function Entry({ entry }: { entry: TimelineEvent }) {
         : entry.type;
   let detail: string | undefined;
   if (kind === 'order') {
-    const amount = typeof properties.revenue === 'number' ? properties.revenue : typeof properties.total === 'number' ? properties.total : null;
-    detail = t('customers.timeline.orderDetail', { id: scalar(properties.order_id) ?? '—', revenue: format.vnd(amount) });
+    const amount =
+      typeof properties.revenue === 'number'
+        ? properties.revenue
+        : typeof properties.total === 'number'
+          ? properties.total
+          : null;
+    detail = t('customers.timeline.orderDetail', {
+      id: scalar(properties.order_id) ?? '—',
+      revenue: format.vnd(amount),
+    });
   } else if (kind === 'ticket') {
     const type = scalar(properties.type);
     const id = scalar(properties.ticket_id) ?? '—';
-    detail = type ? t('customers.timeline.ticketDetail', { type: t(`customers.timeline.ticketTypes.${type}`, { defaultValue: type }), id }) : t('customers.timeline.ticketId', { id });
+    detail = type
+      ? t('customers.timeline.ticketDetail', {
+          type: t(`customers.timeline.ticketTypes.${type}`, { defaultValue: type }),
+          id,
+        })
+      : t('customers.timeline.ticketId', { id });
   } else if (kind === 'survey') {
     const survey = scalar(properties.survey);
     detail = t('customers.timeline.surveyDetail', {
-      survey: survey ? t(`customers.timeline.surveys.${survey}`, { defaultValue: survey }) : t('customers.timeline.survey'),
+      survey: survey
+        ? t(`customers.timeline.surveys.${survey}`, { defaultValue: survey })
+        : t('customers.timeline.survey'),
       score: typeof properties.score === 'number' ? format.number(properties.score, 1) : '—',
     });
   }
@@ -74,7 +90,9 @@ function Entry({ entry }: { entry: TimelineEvent }) {
       <div class="what">
         {kind !== 'other' && <span class={`entry-tag ${kind}`}>{t(`customers.timeline.${kind}`)}</span>}
         <span class="entry-name">{what}</span>
-        {(entry.type === 'page' || entry.type === 'screen') && entry.name && <span class="entry-detail">{entry.name}</span>}
+        {(entry.type === 'page' || entry.type === 'screen') && entry.name && (
+          <span class="entry-detail">{entry.name}</span>
+        )}
         {detail && <span class="entry-detail">{detail}</span>}
       </div>
       <span class="entry-channel">
@@ -101,7 +119,11 @@ export function Timeline({ address }: { address: string }) {
     setLoading(true);
     setError(null);
     try {
-      const page = await api.get<TimelinePage>(`/v1/profiles/${address}/events`, { limit: timelinePageSize, cursor }, current.signal);
+      const page = await api.get<TimelinePage>(
+        `/v1/profiles/${address}/events`,
+        { limit: timelinePageSize, cursor },
+        current.signal,
+      );
       setEvents((previous) => (cursor ? [...previous, ...page.events] : page.events));
       setNext(page.nextCursor);
     } catch (failure) {
@@ -134,7 +156,13 @@ export function Timeline({ address }: { address: string }) {
       )}
       {error && <ErrorBox error={error} retry={() => void load(next ?? undefined)} />}
       {next && !error && (
-        <button type="button" class="secondary" onClick={() => void load(next)} disabled={loading} data-testid="timeline-more">
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => void load(next)}
+          disabled={loading}
+          data-testid="timeline-more"
+        >
           {loading ? t('customers.timeline.loading') : t('customers.timeline.more')}
         </button>
       )}

@@ -24,7 +24,8 @@ export function RfmGrid() {
       <Loaded state={state}>
         {(answer) => {
           if (answer.customers === 0) return <Empty>{<p>{t('groups.gridEmpty')}</p>}</Empty>;
-          const count = (recency: number, frequency: number) => answer.cells.find((cell) => cell.recency === recency && cell.frequency === frequency)?.customers ?? 0;
+          const count = (recency: number, frequency: number) =>
+            answer.cells.find((cell) => cell.recency === recency && cell.frequency === frequency)?.customers ?? 0;
           const max = Math.max(0, ...answer.cells.map((cell) => cell.customers));
           return (
             <>
@@ -59,7 +60,12 @@ export function RfmGrid() {
                         {scores.map((recency) => {
                           const customers = count(recency, frequency);
                           return (
-                            <td key={recency} class={`cell ${shadeClass(max > 0 ? customers / max : null)}`} title={t('groups.gridCell', { number: formats.number(customers), recency, frequency })} data-testid={`rfm-cell-${recency}-${frequency}`}>
+                            <td
+                              key={recency}
+                              class={`cell ${shadeClass(max > 0 ? customers / max : null)}`}
+                              title={t('groups.gridCell', { number: formats.number(customers), recency, frequency })}
+                              data-testid={`rfm-cell-${recency}-${frequency}`}
+                            >
                               {formats.number(customers)}
                             </td>
                           );

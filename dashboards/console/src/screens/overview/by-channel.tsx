@@ -5,7 +5,18 @@ import { useFormats } from '../../format';
 import { useI18n } from '../../i18n';
 import { formatKpi, type KpiName, type KpisAnswer } from './kpis';
 
-const shown: KpiName[] = ['activeCustomers', 'newCustomers', 'orders', 'revenue', 'aov', 'purchaseFrequency', 'tickets', 'complaints', 'nps', 'csat'];
+const shown: KpiName[] = [
+  'activeCustomers',
+  'newCustomers',
+  'orders',
+  'revenue',
+  'aov',
+  'purchaseFrequency',
+  'tickets',
+  'complaints',
+  'nps',
+  'csat',
+];
 
 /** A channel's name in the console's language; a channel the console does not know keeps the API's name. */
 export function useChannelName(): (channel: string) => string {

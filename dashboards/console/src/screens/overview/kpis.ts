@@ -51,7 +51,13 @@ export const kpiNames: KpiName[] = [
 export const isKpiName = (text: string | undefined): text is KpiName => (kpiNames as string[]).includes(text ?? '');
 
 /** Measures where less is better: a fall is good news, shown in green. */
-const lowerIsBetter = new Set<KpiName>(['churnRate', 'tickets', 'complaints', 'medianFirstResponseMinutes', 'medianResolutionHours']);
+const lowerIsBetter = new Set<KpiName>([
+  'churnRate',
+  'tickets',
+  'complaints',
+  'medianFirstResponseMinutes',
+  'medianResolutionHours',
+]);
 export const betterWhenLower = (name: KpiName): boolean => lowerIsBetter.has(name);
 
 /** A KPI's value as people read it: money in VND, churn as a percentage, scores with one decimal, durations with their unit. */

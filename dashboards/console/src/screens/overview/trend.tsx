@@ -19,7 +19,14 @@ export function KpiTrend({ period }: { period: PeriodUnit }) {
   const series = useQuery<KpiSeriesAnswer>('/v1/analytics/kpis/series', { ...analyticsParams(filters), period });
   const label = t(`overview.kpis.${measure}`);
   const lines = useMemo(
-    () => [{ label, color: lineColors[0], values: (series.data?.series ?? []).map((entry) => entry[measure]), format: (value: number | null) => formatKpi(measure, value, formats, t) }],
+    () => [
+      {
+        label,
+        color: lineColors[0],
+        values: (series.data?.series ?? []).map((entry) => entry[measure]),
+        format: (value: number | null) => formatKpi(measure, value, formats, t),
+      },
+    ],
     [series.data, measure, label, formats, t],
   );
   const periods = useMemo(() => (series.data?.series ?? []).map((entry) => entry.period), [series.data]);
@@ -28,7 +35,12 @@ export function KpiTrend({ period }: { period: PeriodUnit }) {
       <div class="panel-head">
         <h2 id="trend-title">{t('overview.overTime')}</h2>
         <div class="panel-controls">
-          <QuerySelect name="kpi" label={t('overview.measure')} value={measure} options={kpiNames.map((name) => ({ value: name, label: t(`overview.kpis.${name}`) }))} />
+          <QuerySelect
+            name="kpi"
+            label={t('overview.measure')}
+            value={measure}
+            options={kpiNames.map((name) => ({ value: name, label: t(`overview.kpis.${name}`) }))}
+          />
         </div>
       </div>
       <Loaded state={series}>

@@ -17,7 +17,17 @@ export function periodStart(day: string, unit: PeriodUnit, count: number): strin
   return new Date(Date.UTC(year, month - 1 + count, 1)).toISOString().slice(0, 10);
 }
 
-export function CohortTable({ answer, unit, periods, timeZone }: { answer: RetentionAnswer; unit: PeriodUnit; periods: number; timeZone: string }) {
+export function CohortTable({
+  answer,
+  unit,
+  periods,
+  timeZone,
+}: {
+  answer: RetentionAnswer;
+  unit: PeriodUnit;
+  periods: number;
+  timeZone: string;
+}) {
   const { t } = useI18n();
   const formats = useFormats();
   const labels = usePeriodLabels(unit);
@@ -27,8 +37,16 @@ export function CohortTable({ answer, unit, periods, timeZone }: { answer: Reten
   if (answer.cohorts.every((row) => row.size === 0)) return <Empty>{<p>{t('retention.empty')}</p>}</Empty>;
 
   // Period 0 is the whole cohort by definition; shades compare the later periods with the best of them.
-  const best = Math.max(0, ...answer.cohorts.flatMap((row) => offsets.filter((offset) => offset > 0 && reached(row.cohort, offset) && row.size > 0).map((offset) => (row.retained[offset] ?? 0) / row.size)));
-  const shade = (share: number | null, offset: number) => (offset === 0 ? 'whole' : shadeClass(share === null || best === 0 ? null : share / best));
+  const best = Math.max(
+    0,
+    ...answer.cohorts.flatMap((row) =>
+      offsets
+        .filter((offset) => offset > 0 && reached(row.cohort, offset) && row.size > 0)
+        .map((offset) => (row.retained[offset] ?? 0) / row.size),
+    ),
+  );
+  const shade = (share: number | null, offset: number) =>
+    offset === 0 ? 'whole' : shadeClass(share === null || best === 0 ? null : share / best);
 
   // All cohorts together: of the customers whose cohort reached period k, how many came back in it.
   const overall = offsets.map((offset) => {
@@ -72,11 +90,18 @@ export function CohortTable({ answer, unit, periods, timeZone }: { answer: Reten
                   );
                 }
                 const share = row.size > 0 ? count / row.size : null;
-                const text = t('retention.cell', { percent: formats.percent(share), back: formats.number(count), size: formats.number(row.size) });
+                const text = t('retention.cell', {
+                  percent: formats.percent(share),
+                  back: formats.number(count),
+                  size: formats.number(row.size),
+                });
                 return (
                   <td key={offset} class={`cell number ${shade(share, offset)}`} title={text} data-count={count}>
                     <span data-testid={`retention-share-${row.cohort}-${offset}`}>{formats.percent(share)}</span>
-                    <span class="visually-hidden"> ({t('retention.customers', { number: formats.number(count) })})</span>
+                    <span class="visually-hidden">
+                      {' '}
+                      ({t('retention.customers', { number: formats.number(count) })})
+                    </span>
                   </td>
                 );
               })}
@@ -88,8 +113,24 @@ export function CohortTable({ answer, unit, periods, timeZone }: { answer: Reten
             <th scope="row">{t('retention.all')}</th>
             <td class="number">{formats.number(answer.cohorts.reduce((sum, row) => sum + row.size, 0))}</td>
             {overall.map((cell, offset) => (
-              <td key={offset} class={`cell number ${cell.share === null ? 'future' : shade(cell.share, offset)}`} title={cell.share === null ? t('retention.notYet') : t('retention.cell', { percent: formats.percent(cell.share), back: formats.number(cell.back), size: formats.number(cell.size) })}>
-                {cell.share === null ? <span class="visually-hidden">{t('retention.notYet')}</span> : formats.percent(cell.share)}
+              <td
+                key={offset}
+                class={`cell number ${cell.share === null ? 'future' : shade(cell.share, offset)}`}
+                title={
+                  cell.share === null
+                    ? t('retention.notYet')
+                    : t('retention.cell', {
+                        percent: formats.percent(cell.share),
+                        back: formats.number(cell.back),
+                        size: formats.number(cell.size),
+                      })
+                }
+              >
+                {cell.share === null ? (
+                  <span class="visually-hidden">{t('retention.notYet')}</span>
+                ) : (
+                  formats.percent(cell.share)
+                )}
               </td>
             ))}
           </tr>

@@ -17,7 +17,17 @@ function starterRule(): Group {
   return newGroup('and', [{ ...orders, test: { ...orders.test, value: '1' } }]);
 }
 
-function BuilderForm({ mode, segment, initialName, initialRoot }: { mode: Mode; segment?: Segment; initialName: string; initialRoot: Group }) {
+function BuilderForm({
+  mode,
+  segment,
+  initialName,
+  initialRoot,
+}: {
+  mode: Mode;
+  segment?: Segment;
+  initialName: string;
+  initialRoot: Group;
+}) {
   const { t } = useI18n();
   const api = useApi();
   const { route } = useLocation();
@@ -33,10 +43,18 @@ function BuilderForm({ mode, segment, initialName, initialRoot }: { mode: Mode; 
   const preview = usePreview(ruleText);
 
   // The save's problems while the rule is as it was saved; otherwise the live preview's.
-  const current = saveFailure && saveFailure.ruleText === ruleText ? saveFailure.error : preview.error?.code === 'INVALID_SEGMENT' && !preview.pending ? preview.error : undefined;
+  const current =
+    saveFailure && saveFailure.ruleText === ruleText
+      ? saveFailure.error
+      : preview.error?.code === 'INVALID_SEGMENT' && !preview.pending
+        ? preview.error
+        : undefined;
   const placed = current ? placeProblems(current.problems, paths) : [];
   const ruleProblems = placed.filter((problem) => problem.nodeId !== null);
-  const nameProblems = saveFailure && saveFailure.name === name ? saveFailure.error.problems.filter((problem) => problem.path === 'name') : [];
+  const nameProblems =
+    saveFailure && saveFailure.name === name
+      ? saveFailure.error.problems.filter((problem) => problem.path === 'name')
+      : [];
   const otherProblems = placed.filter((problem) => problem.nodeId === null && problem.field !== 'name');
   const nameInvalid = nameMissing || nameProblems.length > 0;
 
@@ -50,15 +68,28 @@ function BuilderForm({ mode, segment, initialName, initialRoot }: { mode: Mode; 
     setSaving(true);
     setSaveFailure(null);
     try {
-      const saved = await api.send<Segment>(mode === 'edit' && segment ? 'PUT' : 'POST', mode === 'edit' && segment ? `/v1/segments/${encodeURIComponent(segment.id)}` : '/v1/segments', { name: name.trim(), rule });
+      const saved = await api.send<Segment>(
+        mode === 'edit' && segment ? 'PUT' : 'POST',
+        mode === 'edit' && segment ? `/v1/segments/${encodeURIComponent(segment.id)}` : '/v1/segments',
+        { name: name.trim(), rule },
+      );
       route(segmentPath(saved.id));
     } catch (error) {
-      setSaveFailure({ ruleText, name, error: error instanceof ApiError ? error : new ApiError(0, 'NETWORK', String(error)) });
+      setSaveFailure({
+        ruleText,
+        name,
+        error: error instanceof ApiError ? error : new ApiError(0, 'NETWORK', String(error)),
+      });
       setSaving(false);
     }
   }
 
-  const title = mode === 'new' ? t('segments.builder.newTitle') : mode === 'edit' ? t('segments.builder.editTitle') : t('segments.builder.viewTitle');
+  const title =
+    mode === 'new'
+      ? t('segments.builder.newTitle')
+      : mode === 'edit'
+        ? t('segments.builder.editTitle')
+        : t('segments.builder.viewTitle');
   return (
     <section class="segments-screen segment-builder" aria-labelledby="builder-title">
       <p class="crumbs">
@@ -100,7 +131,9 @@ function BuilderForm({ mode, segment, initialName, initialRoot }: { mode: Mode; 
           </label>
           {nameInvalid && (
             <p class="field-error" id="segment-name-problem">
-              {nameMissing ? t('segments.builder.nameRequired') : nameProblems.map((problem) => problem.message).join('; ')}
+              {nameMissing
+                ? t('segments.builder.nameRequired')
+                : nameProblems.map((problem) => problem.message).join('; ')}
             </p>
           )}
           <h2>{t('segments.builder.rule')}</h2>
@@ -154,8 +187,22 @@ export function SegmentBuilder({ id, copyFrom }: { id?: string; copyFrom?: strin
         } catch {
           root = starterRule();
         }
-        if (copyFrom) return <BuilderForm mode="new" initialName={t('segments.builder.copyName', { name: nameOf(segment.id, segment.name) })} initialRoot={root} />;
-        return <BuilderForm mode={segment.kind === 'builtin' ? 'view' : 'edit'} segment={segment} initialName={segment.name} initialRoot={root} />;
+        if (copyFrom)
+          return (
+            <BuilderForm
+              mode="new"
+              initialName={t('segments.builder.copyName', { name: nameOf(segment.id, segment.name) })}
+              initialRoot={root}
+            />
+          );
+        return (
+          <BuilderForm
+            mode={segment.kind === 'builtin' ? 'view' : 'edit'}
+            segment={segment}
+            initialName={segment.name}
+            initialRoot={root}
+          />
+        );
       }}
     </Loaded>
   );

@@ -78,7 +78,8 @@ export function SegmentDetail({ id }: { id: string }) {
                   <div>
                     <h1 id="segment-title">{name}</h1>
                     <p>
-                      <span class={`badge ${segment.kind}`}>{t(`segments.kinds.${segment.kind}`)}</span> <code>{segment.id}</code>
+                      <span class={`badge ${segment.kind}`}>{t(`segments.kinds.${segment.kind}`)}</span>{' '}
+                      <code>{segment.id}</code>
                     </p>
                   </div>
                   <div class="actions">

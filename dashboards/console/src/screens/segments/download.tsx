@@ -46,7 +46,12 @@ export function Downloads({ segment }: { segment: Segment }) {
   const [error, setError] = useState<ApiError | null>(null);
   const controller = useRef<AbortController | null>(null);
   useEffect(() => () => controller.current?.abort(), []);
-  const size = (bytes: number) => new Intl.NumberFormat(locale, { style: 'unit', unit: bytes < 1_000_000 ? 'kilobyte' : 'megabyte', maximumFractionDigits: 1 }).format(bytes < 1_000_000 ? bytes / 1000 : bytes / 1_000_000);
+  const size = (bytes: number) =>
+    new Intl.NumberFormat(locale, {
+      style: 'unit',
+      unit: bytes < 1_000_000 ? 'kilobyte' : 'megabyte',
+      maximumFractionDigits: 1,
+    }).format(bytes < 1_000_000 ? bytes / 1000 : bytes / 1_000_000);
 
   async function download(kind: Format) {
     controller.current?.abort();
@@ -55,7 +60,10 @@ export function Downloads({ segment }: { segment: Segment }) {
     setError(null);
     setProgress({ format: kind, lines: 0, bytes: 0, done: false });
     try {
-      const response = await api.request('GET', `/v1/segments/${encodeURIComponent(segment.id)}/members`, { accept: types[kind], signal: current.signal });
+      const response = await api.request('GET', `/v1/segments/${encodeURIComponent(segment.id)}/members`, {
+        accept: types[kind],
+        signal: current.signal,
+      });
       const reader = (response.body as ReadableStream<Uint8Array>).getReader();
       const parts: BlobPart[] = [];
       let lines = 0;
@@ -92,7 +100,13 @@ export function Downloads({ segment }: { segment: Segment }) {
         <button type="button" onClick={() => download('csv')} disabled={running} data-testid="download-csv">
           {t('segments.download.csv')}
         </button>
-        <button type="button" class="secondary" onClick={() => download('ndjson')} disabled={running} data-testid="download-ndjson">
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => download('ndjson')}
+          disabled={running}
+          data-testid="download-ndjson"
+        >
           {t('segments.download.ndjson')}
         </button>
         {running && (
@@ -103,13 +117,21 @@ export function Downloads({ segment }: { segment: Segment }) {
       </div>
       {progress && (
         <div class="download-progress">
-          <progress max={Math.max(total, progress.lines, 1)} value={progress.lines} aria-label={t('segments.download.label')} />
+          <progress
+            max={Math.max(total, progress.lines, 1)}
+            value={progress.lines}
+            aria-label={t('segments.download.label')}
+          />
           <p role="status" data-testid="download-status" data-done={progress.done ? 'true' : 'false'}>
             {progress.cancelled
               ? t('segments.download.cancelled')
               : progress.done
                 ? t('segments.download.done', { lines: format.number(progress.lines), size: size(progress.bytes) })
-                : t('segments.download.progress', { lines: format.number(progress.lines), total: format.number(total), size: size(progress.bytes) })}
+                : t('segments.download.progress', {
+                    lines: format.number(progress.lines),
+                    total: format.number(total),
+                    size: size(progress.bytes),
+                  })}
           </p>
         </div>
       )}

@@ -23,7 +23,8 @@ function controlOf(field: string): string {
   const [first = '', second, third] = field.split('.');
   if (operatorNames.has(first)) return 'value';
   if (['atLeast', 'atMost', 'withinDays'].includes(first)) return first;
-  if (first === 'where' && second !== undefined) return third && operatorNames.has(third) ? `where.${second}.value` : `where.${second}.property`;
+  if (first === 'where' && second !== undefined)
+    return third && operatorNames.has(third) ? `where.${second}.value` : `where.${second}.property`;
   return 'key';
 }
 
@@ -31,5 +32,8 @@ export function useInvalid(node: RuleNode): { problems: PlacedProblem[]; invalid
   const { problemsOf } = useEditor();
   const problems = problemsOf(node.id);
   const controls = new Set(problems.map((problem) => controlOf(problem.field)));
-  return { problems, invalid: (control) => (controls.has(control) ? { 'aria-invalid': true, 'aria-describedby': errorId(node.id) } : {}) };
+  return {
+    problems,
+    invalid: (control) => (controls.has(control) ? { 'aria-invalid': true, 'aria-describedby': errorId(node.id) } : {}),
+  };
 }

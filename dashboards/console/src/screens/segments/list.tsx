@@ -9,7 +9,8 @@ function Changes({ segment, evaluatedAt }: { segment: Segment; evaluatedAt: stri
   const { t } = useI18n();
   const format = useFormats();
   // Saved after the last evaluation: its size and changes are not known yet.
-  if (evaluatedAt && Date.parse(segment.updatedAt) > Date.parse(evaluatedAt)) return <span class="muted">{t('segments.list.pending')}</span>;
+  if (evaluatedAt && Date.parse(segment.updatedAt) > Date.parse(evaluatedAt))
+    return <span class="muted">{t('segments.list.pending')}</span>;
   if (segment.entered === undefined && segment.exited === undefined) return <>{t('common.states.none')}</>;
   const entered = segment.entered ?? 0;
   const exited = segment.exited ?? 0;
@@ -23,7 +24,15 @@ function Changes({ segment, evaluatedAt }: { segment: Segment; evaluatedAt: stri
   );
 }
 
-function SegmentTable({ segments, caption, evaluatedAt }: { segments: Segment[]; caption: string; evaluatedAt: string | null | undefined }) {
+function SegmentTable({
+  segments,
+  caption,
+  evaluatedAt,
+}: {
+  segments: Segment[];
+  caption: string;
+  evaluatedAt: string | null | undefined;
+}) {
   const { t } = useI18n();
   const format = useFormats();
   const nameOf = useSegmentName();
@@ -89,12 +98,16 @@ export function SegmentsList() {
       <Loaded state={state}>
         {(data) => {
           const custom = data.segments.filter((segment) => segment.kind === 'custom');
-          const builtins = data.segments.filter((segment) => segment.kind !== 'custom').sort((a, b) => builtinOrder(a.id) - builtinOrder(b.id));
+          const builtins = data.segments
+            .filter((segment) => segment.kind !== 'custom')
+            .sort((a, b) => builtinOrder(a.id) - builtinOrder(b.id));
           return (
             <>
               {'evaluatedAt' in data && (
                 <p class="muted" data-testid="evaluated-at">
-                  {data.evaluatedAt ? t('segments.list.evaluatedAt', { time: format.dateTime(data.evaluatedAt) }) : t('segments.list.notEvaluated')}
+                  {data.evaluatedAt
+                    ? t('segments.list.evaluatedAt', { time: format.dateTime(data.evaluatedAt) })
+                    : t('segments.list.notEvaluated')}
                 </p>
               )}
               <h2>{t('segments.list.custom')}</h2>

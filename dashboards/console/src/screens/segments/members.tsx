@@ -25,7 +25,8 @@ const pageSizes = [20, 50, 100] as const;
 /** The traits a customer's name is made of, asked with each page. */
 const nameTraits = 'name,firstName,lastName,first_name,last_name';
 
-export const customerPath = (type: string, value: string): string => `/console/customers/${type}:${encodeURIComponent(value)}`;
+export const customerPath = (type: string, value: string): string =>
+  `/console/customers/${type}:${encodeURIComponent(value)}`;
 
 function List({ values }: { values: string[] }) {
   const { t } = useI18n();
@@ -49,7 +50,11 @@ export function Members({ segment }: { segment: Segment }) {
   // The cursors of the pages seen so far: [undefined (page 1), cursor of page 2, …].
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const page = cursors.length;
-  const state = useQuery<MembersPage>(`/v1/segments/${encodeURIComponent(segment.id)}/members`, { limit, cursor: cursors[cursors.length - 1], traits: nameTraits });
+  const state = useQuery<MembersPage>(`/v1/segments/${encodeURIComponent(segment.id)}/members`, {
+    limit,
+    cursor: cursors[cursors.length - 1],
+    traits: nameTraits,
+  });
   const offset = (page - 1) * limit;
   return (
     <section class="panel members" aria-labelledby="members-title">
@@ -82,7 +87,9 @@ export function Members({ segment }: { segment: Segment }) {
             <>
               <div class="table-scroll">
                 <table class="members-table" data-testid="members-table">
-                  <caption class="visually-hidden">{t('segments.members.caption', { page: format.number(page) })}</caption>
+                  <caption class="visually-hidden">
+                    {t('segments.members.caption', { page: format.number(page) })}
+                  </caption>
                   <thead>
                     <tr>
                       <th scope="col" class="number">
@@ -99,7 +106,9 @@ export function Members({ segment }: { segment: Segment }) {
                       <tr key={member.profileId} data-testid="member-row">
                         <td class="number">{format.number(offset + index + 1)}</td>
                         <td>
-                          <a href={customerPath('profile_id', member.profileId)}>{customerName(member.traits) ?? t('customers.profile.unnamed')}</a>
+                          <a href={customerPath('profile_id', member.profileId)}>
+                            {customerName(member.traits) ?? t('customers.profile.unnamed')}
+                          </a>
                           <code class="member-id">{member.profileId}</code>
                         </td>
                         <td>{member.userId ?? <span class="muted">{t('common.states.none')}</span>}</td>
@@ -115,11 +124,23 @@ export function Members({ segment }: { segment: Segment }) {
                 </table>
               </div>
               <nav class="pager" aria-label={t('segments.members.caption', { page: format.number(page) })}>
-                <button type="button" class="secondary" disabled={page === 1 || state.loading} onClick={() => setCursors(cursors.slice(0, -1))} data-testid="members-previous">
+                <button
+                  type="button"
+                  class="secondary"
+                  disabled={page === 1 || state.loading}
+                  onClick={() => setCursors(cursors.slice(0, -1))}
+                  data-testid="members-previous"
+                >
                   {t('segments.members.previous')}
                 </button>
                 <span data-testid="members-page">{t('segments.members.page', { page: format.number(page) })}</span>
-                <button type="button" class="secondary" disabled={!data.nextCursor || state.loading} onClick={() => data.nextCursor && setCursors([...cursors, data.nextCursor])} data-testid="members-next">
+                <button
+                  type="button"
+                  class="secondary"
+                  disabled={!data.nextCursor || state.loading}
+                  onClick={() => data.nextCursor && setCursors([...cursors, data.nextCursor])}
+                  data-testid="members-next"
+                >
                   {t('segments.members.next')}
                 </button>
               </nav>

@@ -33,7 +33,10 @@ export const isTranslatedBuiltin = (id: string): boolean => builtinIds.has(id);
 /** `(id, apiName) → name to show`. */
 export function useSegmentName(): (id: string, apiName?: string) => string {
   const { t } = useI18n();
-  return useCallback((id: string, apiName?: string) => (builtinIds.has(id) ? t(`segments.builtin.${id}`) : (apiName ?? id)), [t]);
+  return useCallback(
+    (id: string, apiName?: string) => (builtinIds.has(id) ? t(`segments.builtin.${id}`) : (apiName ?? id)),
+    [t],
+  );
 }
 
 export const segmentPath = (id: string): string => `/console/segments/${encodeURIComponent(id)}`;

@@ -31,13 +31,20 @@ export function usePreview(ruleText: string | null): PreviewState {
     setState((previous) => ({ ...previous, pending: true }));
     const timer = setTimeout(() => {
       api
-        .request('POST', '/v1/segments/preview', { body: { rule: JSON.parse(ruleText) as unknown }, signal: controller.signal })
+        .request('POST', '/v1/segments/preview', {
+          body: { rule: JSON.parse(ruleText) as unknown },
+          signal: controller.signal,
+        })
         .then((response) => response.json() as Promise<PreviewResult>)
         .then(
           (result) => id === latest.current && setState({ result, pending: false }),
           (error: unknown) => {
             if ((error as Error).name === 'AbortError' || id !== latest.current) return;
-            setState((previous) => ({ result: previous.result, error: error instanceof ApiError ? error : new ApiError(0, 'NETWORK', String(error)), pending: false }));
+            setState((previous) => ({
+              result: previous.result,
+              error: error instanceof ApiError ? error : new ApiError(0, 'NETWORK', String(error)),
+              pending: false,
+            }));
           },
         );
     }, previewDelayMs);

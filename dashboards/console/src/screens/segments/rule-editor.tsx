@@ -52,7 +52,13 @@ function Negate({ node }: { node: RuleNode }) {
   const { change } = useEditor();
   return (
     <label class="check">
-      <input type="checkbox" checked={node.negated} onChange={(event) => change(node.id, (current) => ({ ...current, negated: (event.target as HTMLInputElement).checked }))} />
+      <input
+        type="checkbox"
+        checked={node.negated}
+        onChange={(event) =>
+          change(node.id, (current) => ({ ...current, negated: (event.target as HTMLInputElement).checked }))
+        }
+      />
       {t('segments.editor.not')}
     </label>
   );
@@ -83,19 +89,46 @@ function ConditionEditor({ node }: { node: Condition }) {
   const { change } = useEditor();
   const { problems, invalid } = useInvalid(node);
   const ref = useFocusWhenAdded(node.id);
-  const kindLabel = t(node.kind === 'trait' ? 'segments.editor.kindTrait' : node.kind === 'stat' ? 'segments.editor.kindStat' : 'segments.editor.kindEvent');
+  const kindLabel = t(
+    node.kind === 'trait'
+      ? 'segments.editor.kindTrait'
+      : node.kind === 'stat'
+        ? 'segments.editor.kindStat'
+        : 'segments.editor.kindEvent',
+  );
   return (
-    <fieldset ref={ref} class={`rule-condition ${node.kind}${problems.length > 0 ? ' invalid' : ''}${node.negated ? ' negated' : ''}`} data-testid="rule-condition" data-kind={node.kind}>
+    <fieldset
+      ref={ref}
+      class={`rule-condition ${node.kind}${problems.length > 0 ? ' invalid' : ''}${node.negated ? ' negated' : ''}`}
+      data-testid="rule-condition"
+      data-kind={node.kind}
+    >
       <legend>{kindLabel}</legend>
       <div class="rule-fields">
         {node.kind === 'trait' && (
           <>
             <Field label={t('segments.editor.traitKey')}>
               {(id) => (
-                <input id={id} type="text" value={node.key} onInput={(event) => change(node.id, (current) => ({ ...current, key: (event.target as HTMLInputElement).value }) as RuleNode)} {...invalid('key')} />
+                <input
+                  id={id}
+                  type="text"
+                  value={node.key}
+                  onInput={(event) =>
+                    change(
+                      node.id,
+                      (current) => ({ ...current, key: (event.target as HTMLInputElement).value }) as RuleNode,
+                    )
+                  }
+                  {...invalid('key')}
+                />
               )}
             </Field>
-            <TestEditor test={node.test} allowed={valueOperators} invalid={invalid} onChange={(test) => change(node.id, (current) => ({ ...current, test }) as RuleNode)} />
+            <TestEditor
+              test={node.test}
+              allowed={valueOperators}
+              invalid={invalid}
+              onChange={(test) => change(node.id, (current) => ({ ...current, test }) as RuleNode)}
+            />
           </>
         )}
         {node.kind === 'stat' && (
@@ -109,7 +142,13 @@ function ConditionEditor({ node }: { node: Condition }) {
                     const stat = (event.target as HTMLSelectElement).value as StatName;
                     const allowed = statOperators(stat);
                     const keep = allowed.includes(node.test.operator) && stat !== 'channels';
-                    const test = keep ? { ...node.test, valueType: 'number' as const } : { operator: allowed[0] as Operator, value: stat === 'channels' ? 'web' : '', valueType: 'number' as const };
+                    const test = keep
+                      ? { ...node.test, valueType: 'number' as const }
+                      : {
+                          operator: allowed[0] as Operator,
+                          value: stat === 'channels' ? 'web' : '',
+                          valueType: 'number' as const,
+                        };
                     change(node.id, (current) => ({ ...current, stat, test }) as RuleNode);
                   }}
                   {...invalid('key')}
@@ -122,7 +161,13 @@ function ConditionEditor({ node }: { node: Condition }) {
                 </select>
               )}
             </Field>
-            <TestEditor test={node.test} allowed={statOperators(node.stat)} stat={node.stat} invalid={invalid} onChange={(test) => change(node.id, (current) => ({ ...current, test }) as RuleNode)} />
+            <TestEditor
+              test={node.test}
+              allowed={statOperators(node.stat)}
+              stat={node.stat}
+              invalid={invalid}
+              onChange={(test) => change(node.id, (current) => ({ ...current, test }) as RuleNode)}
+            />
           </>
         )}
         {node.kind === 'event' && <EventFields node={node} invalid={invalid} />}
@@ -146,12 +191,25 @@ function GroupEditor({ group, root }: { group: Group; root?: boolean }) {
     change(group.id, (current) => ({ ...(current as Group), children: [...(current as Group).children, node] }));
   };
   return (
-    <fieldset ref={ref} class={`rule-group${problems.length > 0 ? ' invalid' : ''}${group.negated ? ' negated' : ''}`} data-testid="rule-group">
+    <fieldset
+      ref={ref}
+      class={`rule-group${problems.length > 0 ? ' invalid' : ''}${group.negated ? ' negated' : ''}`}
+      data-testid="rule-group"
+    >
       <legend>{root ? t('segments.editor.rootGroup') : t('segments.editor.group')}</legend>
       <div class="rule-group-head">
         <Field label={t('segments.editor.combinator')}>
           {(id) => (
-            <select id={id} value={group.combinator} onChange={(event) => change(group.id, (current) => ({ ...current, combinator: (event.target as HTMLSelectElement).value as 'and' | 'or' }))}>
+            <select
+              id={id}
+              value={group.combinator}
+              onChange={(event) =>
+                change(group.id, (current) => ({
+                  ...current,
+                  combinator: (event.target as HTMLSelectElement).value as 'and' | 'or',
+                }))
+              }
+            >
               <option value="and">{t('segments.editor.and')}</option>
               <option value="or">{t('segments.editor.or')}</option>
             </select>
@@ -188,7 +246,11 @@ function GroupEditor({ group, root }: { group: Group; root?: boolean }) {
           <button type="button" class="secondary small" onClick={() => add(newTrait())}>
             {t('segments.editor.addTrait')}
           </button>
-          <button type="button" class="secondary small" onClick={() => add(newGroup(group.combinator === 'and' ? 'or' : 'and'))}>
+          <button
+            type="button"
+            class="secondary small"
+            onClick={() => add(newGroup(group.combinator === 'and' ? 'or' : 'and'))}
+          >
             {t('segments.editor.addGroup')}
           </button>
         </div>
@@ -198,9 +260,33 @@ function GroupEditor({ group, root }: { group: Group; root?: boolean }) {
 }
 
 /** Event names of the tracking plan, offered while typing a behaviour's event. */
-const planEvents = ['Order Completed', 'Order Refunded', 'Product Viewed', 'Product Added', 'Checkout Started', 'Ticket Opened', 'Ticket Replied', 'Ticket Resolved', 'Survey Responded', 'Call Completed', 'Chat Started', 'Email Opened', 'Email Link Clicked'];
+const planEvents = [
+  'Order Completed',
+  'Order Refunded',
+  'Product Viewed',
+  'Product Added',
+  'Checkout Started',
+  'Ticket Opened',
+  'Ticket Replied',
+  'Ticket Resolved',
+  'Survey Responded',
+  'Call Completed',
+  'Chat Started',
+  'Email Opened',
+  'Email Link Clicked',
+];
 
-export function RuleEditor({ root, onChange, problems, readOnly }: { root: Group; onChange: (update: (root: Group) => Group) => void; problems: PlacedProblem[]; readOnly: boolean }) {
+export function RuleEditor({
+  root,
+  onChange,
+  problems,
+  readOnly,
+}: {
+  root: Group;
+  onChange: (update: (root: Group) => Group) => void;
+  problems: PlacedProblem[];
+  readOnly: boolean;
+}) {
   const added = useRef<string | null>(null);
   const context: EditorContext = {
     change: (id, replace) => onChange((current) => updateNode(current, id, replace)),

@@ -4,7 +4,15 @@ import { ApiError, useApi } from '../../api';
 import { useI18n } from '../../i18n';
 import { fromRule, type Group } from './rule-tree';
 
-export function RuleJson({ rule, readOnly, onApply }: { rule: unknown; readOnly: boolean; onApply: (root: Group) => void }) {
+export function RuleJson({
+  rule,
+  readOnly,
+  onApply,
+}: {
+  rule: unknown;
+  readOnly: boolean;
+  onApply: (root: Group) => void;
+}) {
   const { t } = useI18n();
   const api = useApi();
   const pretty = JSON.stringify(rule, null, 2);

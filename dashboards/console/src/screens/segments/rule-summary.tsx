@@ -4,7 +4,8 @@ import { useI18n } from '../../i18n';
 import { operators, type Operator } from './rule-tree';
 
 type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function useTestText(): (node: Json, stat?: string) => string {
   const { t } = useI18n();
@@ -21,7 +22,11 @@ function useTestText(): (node: Json, stat?: string) => string {
       if (typeof item === 'string') return `“${item}”`;
       return String(item);
     };
-    const text = Array.isArray(value) ? value.map(shown).join(', ') : operator === 'withinLastDays' ? format.number(Number(value)) : shown(value);
+    const text = Array.isArray(value)
+      ? value.map(shown).join(', ')
+      : operator === 'withinLastDays'
+        ? format.number(Number(value))
+        : shown(value);
     return t(`segments.summary.${operator}`, { value: text });
   };
 }
@@ -31,24 +36,44 @@ function Condition({ node }: { node: Json }) {
   const format = useFormats();
   const testText = useTestText();
   if ('trait' in node) return <>{t('segments.summary.trait', { key: String(node.trait), test: testText(node) })}</>;
-  if ('stat' in node) return <>{t('segments.summary.stat', { stat: t(`segments.stats.${String(node.stat)}`), test: testText(node, String(node.stat)) })}</>;
+  if ('stat' in node)
+    return (
+      <>
+        {t('segments.summary.stat', {
+          stat: t(`segments.stats.${String(node.stat)}`),
+          test: testText(node, String(node.stat)),
+        })}
+      </>
+    );
   const where = Array.isArray(node.where) ? node.where.filter(isObject) : [];
-  const filters = where.length > 0 ? ` ${t('segments.summary.where', { filters: where.map((filter) => `${String(filter.property)} ${testText(filter)}`).join(', ') })}` : '';
+  const filters =
+    where.length > 0
+      ? ` ${t('segments.summary.where', { filters: where.map((filter) => `${String(filter.property)} ${testText(filter)}`).join(', ') })}`
+      : '';
   if ('notPerformed' in node) {
     return (
       <>
-        {t('segments.summary.notPerformed', { event: `“${String(node.notPerformed)}”`, days: format.number(Number(node.withinDays)) })}
+        {t('segments.summary.notPerformed', {
+          event: `“${String(node.notPerformed)}”`,
+          days: format.number(Number(node.withinDays)),
+        })}
         {filters}
       </>
     );
   }
   const parts = [t('segments.summary.performed', { event: `“${String(node.event)}”` })];
   const times = (bound: 'atLeast' | 'atMost', value: unknown) => {
-    if (typeof value === 'number') parts.push(value === 1 ? t(`segments.summary.${bound}Once`) : t(`segments.summary.${bound}`, { number: format.number(value) }));
+    if (typeof value === 'number')
+      parts.push(
+        value === 1
+          ? t(`segments.summary.${bound}Once`)
+          : t(`segments.summary.${bound}`, { number: format.number(value) }),
+      );
   };
   times('atLeast', node.atLeast);
   times('atMost', node.atMost);
-  if (typeof node.withinDays === 'number') parts.push(t('segments.summary.withinDays', { days: format.number(node.withinDays) }));
+  if (typeof node.withinDays === 'number')
+    parts.push(t('segments.summary.withinDays', { days: format.number(node.withinDays) }));
   return (
     <>
       {parts.join(' ')}

@@ -1,10 +1,32 @@
 // The builder's editable copy of a segment rule: groups and conditions with stable ids, to and from the API's rule JSON, and each node's JSON path.
 
 /** Operators of the rule language (services/segments/README.md): a condition holds exactly one. */
-export const operators = ['equals', 'in', 'contains', 'exists', 'gt', 'gte', 'lt', 'lte', 'before', 'after', 'withinLastDays'] as const;
+export const operators = [
+  'equals',
+  'in',
+  'contains',
+  'exists',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'before',
+  'after',
+  'withinLastDays',
+] as const;
 export type Operator = (typeof operators)[number];
 
-export const numericStats = ['orders', 'revenue', 'events', 'openTickets', 'latestNps', 'latestCsat', 'rfmRecency', 'rfmFrequency', 'rfmMonetary'] as const;
+export const numericStats = [
+  'orders',
+  'revenue',
+  'events',
+  'openTickets',
+  'latestNps',
+  'latestCsat',
+  'rfmRecency',
+  'rfmFrequency',
+  'rfmMonetary',
+] as const;
 export const dateStats = ['lastOrderAt', 'firstSeen', 'lastSeen'] as const;
 export const statNames = [...numericStats, ...dateStats, 'channels'] as const;
 export type StatName = (typeof statNames)[number];
@@ -16,7 +38,19 @@ export function statOperators(stat: StatName): Operator[] {
   return ['contains'];
 }
 /** Operators of traits and event properties. */
-export const valueOperators: Operator[] = ['equals', 'in', 'contains', 'exists', 'gt', 'gte', 'lt', 'lte', 'before', 'after', 'withinLastDays'];
+export const valueOperators: Operator[] = [
+  'equals',
+  'in',
+  'contains',
+  'exists',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'before',
+  'after',
+  'withinLastDays',
+];
 
 export type ValueType = 'text' | 'number' | 'boolean';
 
@@ -67,13 +101,46 @@ export type RuleNode = Group | Condition;
 let sequence = 0;
 export const newId = (): string => `n${++sequence}`;
 
-export const newGroup = (combinator: 'and' | 'or' = 'and', children: RuleNode[] = []): Group => ({ kind: 'group', id: newId(), negated: false, combinator, children });
-export const newTrait = (): TraitNode => ({ kind: 'trait', id: newId(), negated: false, key: '', test: { operator: 'equals', value: '', valueType: 'text' } });
-export const newStat = (stat: StatName = 'orders'): StatNode => ({ kind: 'stat', id: newId(), negated: false, stat, test: { operator: statOperators(stat)[0] as Operator, value: '', valueType: 'number' } });
-export const newEvent = (): EventNode => ({ kind: 'event', id: newId(), negated: false, mode: 'performed', event: 'Order Completed', atLeast: '1', atMost: '', withinDays: '30', where: [] });
-export const newFilter = (): PropertyFilter => ({ id: newId(), property: '', test: { operator: 'equals', value: '', valueType: 'text' } });
+export const newGroup = (combinator: 'and' | 'or' = 'and', children: RuleNode[] = []): Group => ({
+  kind: 'group',
+  id: newId(),
+  negated: false,
+  combinator,
+  children,
+});
+export const newTrait = (): TraitNode => ({
+  kind: 'trait',
+  id: newId(),
+  negated: false,
+  key: '',
+  test: { operator: 'equals', value: '', valueType: 'text' },
+});
+export const newStat = (stat: StatName = 'orders'): StatNode => ({
+  kind: 'stat',
+  id: newId(),
+  negated: false,
+  stat,
+  test: { operator: statOperators(stat)[0] as Operator, value: '', valueType: 'number' },
+});
+export const newEvent = (): EventNode => ({
+  kind: 'event',
+  id: newId(),
+  negated: false,
+  mode: 'performed',
+  event: 'Order Completed',
+  atLeast: '1',
+  atMost: '',
+  withinDays: '30',
+  where: [],
+});
+export const newFilter = (): PropertyFilter => ({
+  id: newId(),
+  property: '',
+  test: { operator: 'equals', value: '', valueType: 'text' },
+});
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A number when the text is one; otherwise the text itself, so the API names the problem at its path. */
 function numberOrText(text: string): number | string {
@@ -117,14 +184,22 @@ function testOf(node: Record<string, unknown>): Test {
   const value = node[operator];
   const first = Array.isArray(value) ? value[0] : value;
   const valueType: ValueType = typeof first === 'number' ? 'number' : typeof first === 'boolean' ? 'boolean' : 'text';
-  const text = Array.isArray(value) ? value.map(String).join(', ') : value === undefined || value === null ? '' : String(value);
+  const text = Array.isArray(value)
+    ? value.map(String).join(', ')
+    : value === undefined || value === null
+      ? ''
+      : String(value);
   return { operator, value: text, valueType };
 }
 
 const countText = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
 
 function filtersOf(where: unknown): PropertyFilter[] {
-  return Array.isArray(where) ? where.filter(isObject).map((filter) => ({ id: newId(), property: String(filter.property ?? ''), test: testOf(filter) })) : [];
+  return Array.isArray(where)
+    ? where
+        .filter(isObject)
+        .map((filter) => ({ id: newId(), property: String(filter.property ?? ''), test: testOf(filter) }))
+    : [];
 }
 
 /** The editor's tree of a rule from the API; a rule that is not a group becomes the one child of an AND group. */
@@ -146,7 +221,8 @@ function nodeOf(rule: unknown): RuleNode {
     if (!Array.isArray(children)) throw new Error(`${combinator} must be an array`);
     return newGroup(combinator, children.map(nodeOf));
   }
-  if ('trait' in rule) return { kind: 'trait', id: newId(), negated: false, key: String(rule.trait), test: testOf(rule) };
+  if ('trait' in rule)
+    return { kind: 'trait', id: newId(), negated: false, key: String(rule.trait), test: testOf(rule) };
   if ('stat' in rule) {
     const stat = String(rule.stat) as StatName;
     if (!(statNames as readonly string[]).includes(stat)) throw new Error(`unknown stat ${stat}`);
@@ -171,9 +247,14 @@ function nodeOf(rule: unknown): RuleNode {
 
 function conditionJson(node: Condition): Record<string, unknown> {
   if (node.kind === 'trait') return { trait: node.key, [node.test.operator]: testValue(node.test) };
-  if (node.kind === 'stat') return { stat: node.stat, [node.test.operator]: node.stat === 'channels' ? node.test.value : testValue(node.test) };
-  const where = node.where.map((filter) => ({ property: filter.property, [filter.test.operator]: testValue(filter.test) }));
-  const json: Record<string, unknown> = node.mode === 'performed' ? { event: node.event } : { notPerformed: node.event };
+  if (node.kind === 'stat')
+    return { stat: node.stat, [node.test.operator]: node.stat === 'channels' ? node.test.value : testValue(node.test) };
+  const where = node.where.map((filter) => ({
+    property: filter.property,
+    [filter.test.operator]: testValue(filter.test),
+  }));
+  const json: Record<string, unknown> =
+    node.mode === 'performed' ? { event: node.event } : { notPerformed: node.event };
   if (where.length > 0) json.where = where;
   if (node.mode === 'performed') {
     if (node.atLeast.trim() !== '') json.atLeast = numberOrText(node.atLeast);
@@ -191,13 +272,19 @@ export function toRule(root: Group, prefix = 'rule'): { rule: unknown; paths: Ma
     const inner = node.negated ? `${path}.not` : path;
     if (node.negated) paths.set(inner, node.id);
     let json: unknown;
-    if (node.kind === 'group') json = { [node.combinator]: node.children.map((child, index) => build(child, `${inner}.${node.combinator}.${index}`)) };
+    if (node.kind === 'group')
+      json = {
+        [node.combinator]: node.children.map((child, index) => build(child, `${inner}.${node.combinator}.${index}`)),
+      };
     else json = conditionJson(node);
     return node.negated ? { not: json } : json;
   };
   // A plain root group of one child is that child: the JSON reads as the user thinks of it.
   const only = root.children[0];
-  const rule = !root.negated && root.children.length === 1 && only ? (paths.set(prefix, root.id), build(only, prefix)) : build(root, prefix);
+  const rule =
+    !root.negated && root.children.length === 1 && only
+      ? (paths.set(prefix, root.id), build(only, prefix))
+      : build(root, prefix);
   return { rule, paths };
 }
 
@@ -209,7 +296,10 @@ export interface PlacedProblem {
 }
 
 /** Places each problem on the deepest node whose path starts its own; problems outside the rule get no node. */
-export function placeProblems(problems: Array<{ path?: string; message: string }>, paths: Map<string, string>): PlacedProblem[] {
+export function placeProblems(
+  problems: Array<{ path?: string; message: string }>,
+  paths: Map<string, string>,
+): PlacedProblem[] {
   return problems.map((problem) => {
     const path = problem.path ?? '';
     const parts = path.split('.');

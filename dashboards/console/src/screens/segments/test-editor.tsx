@@ -9,7 +9,15 @@ import type { Operator, Test, ValueType } from './rule-tree';
 export type Invalid = (control: string) => { 'aria-invalid'?: true; 'aria-describedby'?: string };
 
 /** A labelled control: the label names the control by id, so its name is the label alone, not the options inside it. */
-export function Field({ label, class: className, children }: { label: ComponentChildren; class?: string; children: (id: string) => ComponentChildren }) {
+export function Field({
+  label,
+  class: className,
+  children,
+}: {
+  label: ComponentChildren;
+  class?: string;
+  children: (id: string) => ComponentChildren;
+}) {
   const id = useId();
   return (
     <div class={className ? `field ${className}` : 'field'}>
@@ -20,7 +28,13 @@ export function Field({ label, class: className, children }: { label: ComponentC
 }
 
 const inputKind = (operator: Operator): string =>
-  operator === 'exists' ? 'boolean' : operator === 'before' || operator === 'after' ? 'date' : ['gt', 'gte', 'lt', 'lte', 'withinLastDays'].includes(operator) ? 'number' : 'text';
+  operator === 'exists'
+    ? 'boolean'
+    : operator === 'before' || operator === 'after'
+      ? 'date'
+      : ['gt', 'gte', 'lt', 'lte', 'withinLastDays'].includes(operator)
+        ? 'number'
+        : 'text';
 
 const valueOf = (event: Event) => (event.target as HTMLInputElement | HTMLSelectElement).value;
 
@@ -51,7 +65,12 @@ export function TestEditor({
     <>
       <Field label={t('segments.editor.operator')}>
         {(id) => (
-          <select id={id} value={test.operator} onChange={(event) => setOperator(valueOf(event) as Operator)} {...invalid(`${prefix}operator`)}>
+          <select
+            id={id}
+            value={test.operator}
+            onChange={(event) => setOperator(valueOf(event) as Operator)}
+            {...invalid(`${prefix}operator`)}
+          >
             {allowed.map((operator) => (
               <option key={operator} value={operator}>
                 {t(`segments.operators.${operator}`)}
@@ -68,7 +87,11 @@ export function TestEditor({
               value={test.valueType}
               onChange={(event) => {
                 const valueType = valueOf(event) as ValueType;
-                onChange({ ...test, valueType, value: valueType === 'boolean' ? 'true' : test.valueType === 'boolean' ? '' : test.value });
+                onChange({
+                  ...test,
+                  valueType,
+                  value: valueType === 'boolean' ? 'true' : test.valueType === 'boolean' ? '' : test.value,
+                });
               }}
             >
               {(['text', 'number', 'boolean'] as const).map((type) => (
@@ -80,21 +103,45 @@ export function TestEditor({
           )}
         </Field>
       )}
-      <ValueInput test={test} stat={stat} onChange={(value) => onChange({ ...test, value })} attributes={invalid(`${prefix}value`)} />
+      <ValueInput
+        test={test}
+        stat={stat}
+        onChange={(value) => onChange({ ...test, value })}
+        attributes={invalid(`${prefix}value`)}
+      />
     </>
   );
 }
 
-function ValueInput({ test, stat, onChange, attributes }: { test: Test; stat: string | undefined; onChange: (value: string) => void; attributes: ReturnType<Invalid> }) {
+function ValueInput({
+  test,
+  stat,
+  onChange,
+  attributes,
+}: {
+  test: Test;
+  stat: string | undefined;
+  onChange: (value: string) => void;
+  attributes: ReturnType<Invalid>;
+}) {
   const { t } = useI18n();
   const label = t('segments.editor.value');
   if (test.operator === 'exists' || (test.valueType === 'boolean' && test.operator === 'equals' && !stat)) {
     return (
       <Field label={label}>
         {(id) => (
-          <select id={id} value={test.value === 'false' ? 'false' : 'true'} onChange={(event) => onChange(valueOf(event))} {...attributes}>
-            <option value="true">{test.operator === 'exists' ? t('segments.editor.exists.true') : t('segments.editor.yes')}</option>
-            <option value="false">{test.operator === 'exists' ? t('segments.editor.exists.false') : t('segments.editor.no')}</option>
+          <select
+            id={id}
+            value={test.value === 'false' ? 'false' : 'true'}
+            onChange={(event) => onChange(valueOf(event))}
+            {...attributes}
+          >
+            <option value="true">
+              {test.operator === 'exists' ? t('segments.editor.exists.true') : t('segments.editor.yes')}
+            </option>
+            <option value="false">
+              {test.operator === 'exists' ? t('segments.editor.exists.false') : t('segments.editor.no')}
+            </option>
           </select>
         )}
       </Field>
@@ -105,7 +152,9 @@ function ValueInput({ test, stat, onChange, attributes }: { test: Test; stat: st
       <Field label={label}>
         {(id) => (
           <select id={id} value={test.value} onChange={(event) => onChange(valueOf(event))} {...attributes}>
-            {!channels.includes(test.value as (typeof channels)[number]) && <option value={test.value}>{test.value || '—'}</option>}
+            {!channels.includes(test.value as (typeof channels)[number]) && (
+              <option value={test.value}>{test.value || '—'}</option>
+            )}
             {channels.map((channel) => (
               <option key={channel} value={channel}>
                 {t(`common.channels.${channel}`)}

@@ -2,7 +2,13 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors';
-import { UnrecoverableBatchError, type ConsumedRecord, type ConsumerOptions, type LogConsumer, type RecordBatch } from '../types';
+import {
+  UnrecoverableBatchError,
+  type ConsumedRecord,
+  type ConsumerOptions,
+  type LogConsumer,
+  type RecordBatch,
+} from '../types';
 import type { GroupOffsets } from './offsets';
 import type { Partition, PartitionCursor } from './partition';
 import type { Topic } from './topics';
@@ -36,15 +42,23 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-const toConsumed = (topic: string, partition: number) => (frame: { offset: number; timestamp: number; key: string | null; headers: Record<string, string>; value: Buffer }): ConsumedRecord => ({
-  topic,
-  partition,
-  offset: String(frame.offset),
-  key: frame.key,
-  value: frame.value,
-  headers: frame.headers,
-  timestamp: frame.timestamp,
-});
+const toConsumed =
+  (topic: string, partition: number) =>
+  (frame: {
+    offset: number;
+    timestamp: number;
+    key: string | null;
+    headers: Record<string, string>;
+    value: Buffer;
+  }): ConsumedRecord => ({
+    topic,
+    partition,
+    offset: String(frame.offset),
+    key: frame.key,
+    value: frame.value,
+    headers: frame.headers,
+    timestamp: frame.timestamp,
+  });
 
 /** The start offset asked for each partition of the subscribed topics; refuses one that is not an offset. */
 function startOffsetsOf(options: ConsumerOptions, topics: Topic[]): Map<Partition, number> {
@@ -54,7 +68,10 @@ function startOffsetsOf(options: ConsumerOptions, topics: Topic[]): Map<Partitio
       const asked = options.startOffsets?.[topic.name]?.[partition.index];
       if (asked === undefined) continue;
       if (!/^\d+$/.test(asked) || !Number.isSafeInteger(Number(asked))) {
-        throw new AppError('INTERNAL', `consume (group ${options.groupId}): start offset "${asked}" of ${topic.name}/${partition.index} is not an offset`);
+        throw new AppError(
+          'INTERNAL',
+          `consume (group ${options.groupId}): start offset "${asked}" of ${topic.name}/${partition.index} is not an offset`,
+        );
       }
       starts.set(partition, Number(asked));
     }
@@ -74,7 +91,8 @@ export function startConsumer(deps: ConsumerDeps): LogConsumer {
   // Set when the consumer ends on its own: a handler's UnrecoverableBatchError, or a partition loop that failed.
   let stopped = false;
 
-  const backoff = (failures: number): number => Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(failures - 1, 30));
+  const backoff = (failures: number): number =>
+    Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(failures - 1, 30));
 
   async function commit(partition: Partition, nextOffset: number, log: Logger): Promise<void> {
     for (let failures = 1; ; failures++) {
@@ -96,11 +114,17 @@ export function startConsumer(deps: ConsumerDeps): LogConsumer {
     let start = offsets.committed(partition.topic, partition.index) ?? startOffsets.get(partition) ?? 0;
     if (start > partition.endOffset()) {
       // A committed one only if the segment lost acknowledged records outside our control (the file was replaced or cut).
-      log.warn({ start, endOffset: partition.endOffset() }, 'start offset is past the end of the partition; starting at the end');
+      log.warn(
+        { start, endOffset: partition.endOffset() },
+        'start offset is past the end of the partition; starting at the end',
+      );
       start = partition.endOffset();
     }
     if (start < partition.startOffset()) {
-      log.warn({ start, startOffset: partition.startOffset() }, 'records before the start offset were removed by retention; starting at the first one held');
+      log.warn(
+        { start, startOffset: partition.startOffset() },
+        'records before the start offset were removed by retention; starting at the first one held',
+      );
       start = partition.startOffset();
     }
     let cursor: PartitionCursor = { offset: start };
@@ -146,7 +170,10 @@ export function startConsumer(deps: ConsumerDeps): LogConsumer {
       run(partition).catch((error: unknown) => {
         if (!stop.signal.aborted) {
           stopped = true;
-          logger.error({ err: error, topic: topic.name, partition: partition.index }, 'a partition stopped with an error; the consumer has stopped');
+          logger.error(
+            { err: error, topic: topic.name, partition: partition.index },
+            'a partition stopped with an error; the consumer has stopped',
+          );
         }
         throw error;
       }),

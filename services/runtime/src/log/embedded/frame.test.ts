@@ -10,7 +10,11 @@ function encode(record: FrameInput, offset: number, timestamp: number): Buffer {
 
 describe('record frame', () => {
   it('decodes what it encoded, with multi-byte text, large offsets and no key', () => {
-    const record: FrameInput = { key: 'usér-😀', value: Buffer.from([0, 1, 2, 255]), headers: { messageId: 'm-1', 'x-ünï': 'ça va' } };
+    const record: FrameInput = {
+      key: 'usér-😀',
+      value: Buffer.from([0, 1, 2, 255]),
+      headers: { messageId: 'm-1', 'x-ünï': 'ça va' },
+    };
     const buffer = encode(record, 2 ** 40 + 7, 1_763_900_000_123);
     expect(checkFrame(buffer, 0, buffer.length)).toEqual({ status: 'ok', length: buffer.length, offset: 2 ** 40 + 7 });
     expect(decodeFrame(buffer, 0)).toEqual({ ...record, offset: 2 ** 40 + 7, timestamp: 1_763_900_000_123 });

@@ -117,7 +117,8 @@ export type FrameCheck =
 export function checkFrame(buffer: Buffer, at: number, end: number): FrameCheck {
   if (end - at < 4) return { status: 'incomplete', needed: 4 };
   const size = buffer.readUInt32BE(at);
-  if (size < MIN_SIZE || size + 4 > MAX_FRAME_BYTES) return { status: 'corrupt', reason: `impossible frame size ${size}` };
+  if (size < MIN_SIZE || size + 4 > MAX_FRAME_BYTES)
+    return { status: 'corrupt', reason: `impossible frame size ${size}` };
   if (end - at < size + 4) return { status: 'incomplete', needed: size + 4 };
   const stored = buffer.readUInt32BE(at + 4);
   if (crc32(buffer.subarray(at + 8, at + 4 + size)) !== stored) return { status: 'corrupt', reason: 'CRC mismatch' };
@@ -165,7 +166,11 @@ export function murmur2(data: Uint8Array): number {
   let h = 0x9747b28c ^ length;
   const whole = length & ~3;
   for (let i = 0; i < whole; i += 4) {
-    let k = (data[i] as number) | ((data[i + 1] as number) << 8) | ((data[i + 2] as number) << 16) | ((data[i + 3] as number) << 24);
+    let k =
+      (data[i] as number) |
+      ((data[i + 1] as number) << 8) |
+      ((data[i + 2] as number) << 16) |
+      ((data[i + 3] as number) << 24);
     k = Math.imul(k, m);
     k ^= k >>> 24;
     k = Math.imul(k, m);

@@ -44,7 +44,10 @@ export interface Partition {
   failure(): Error | null;
   /** Resolves when every record is written and fsync'd. Calls within one tick share one write and one fsync. */
   append(records: FrameInput[]): Promise<void>;
-  read(from: PartitionCursor, maxRecords: number): Promise<{ records: DecodedFrame[]; next: Required<PartitionCursor> }>;
+  read(
+    from: PartitionCursor,
+    maxRecords: number,
+  ): Promise<{ records: DecodedFrame[]; next: Required<PartitionCursor> }>;
   /** Resolves when endOffset() > offset, after timeoutMs, or on abort, whichever is first. */
   waitForAppend(offset: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
   /** Refuses new appends, lets queued ones finish, closes the file. */
@@ -58,7 +61,12 @@ interface PendingAppend {
   reject: (error: Error) => void;
 }
 
-export async function openPartition(options: { file: string; topic: string; index: number; logger: Logger }): Promise<Partition> {
+export async function openPartition(options: {
+  file: string;
+  topic: string;
+  index: number;
+  logger: Logger;
+}): Promise<Partition> {
   const { topic, index } = options;
   const logger = options.logger.child({ topic, partition: index });
   const compactFile = `${options.file}.compact`;
@@ -106,7 +114,7 @@ export async function openPartition(options: { file: string; topic: string; inde
       }
     }
     try {
-      for (let written = 0; written < total; ) {
+      for (let written = 0; written < total;) {
         const { bytesWritten } = await handle.write(buffer, written, total - written, fileSize + written);
         written += bytesWritten;
       }
@@ -114,7 +122,9 @@ export async function openPartition(options: { file: string; topic: string; inde
       // A failed write (ENOSPC, EIO) may leave part of the group on disk: cut it off so the next group starts clean.
       logger.error({ err: error }, 'append failed; truncating the partial write');
       await handle.truncate(fileSize).catch((truncateError: unknown) => {
-        broken = new Error(`partition ${topic}/${index} cannot be repaired after a failed write`, { cause: truncateError });
+        broken = new Error(`partition ${topic}/${index} cannot be repaired after a failed write`, {
+          cause: truncateError,
+        });
       });
       throw error;
     }
@@ -186,10 +196,13 @@ export async function openPartition(options: { file: string; topic: string; inde
   /** Copies bytes [from, to) of the current file to `target` at `at`. */
   async function copyRange(target: FileHandle, from: number, to: number, at: number): Promise<void> {
     const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES * 4, Math.max(1, to - from)));
-    for (let position = from; position < to; ) {
+    for (let position = from; position < to;) {
       const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, to - position), position);
-      if (bytesRead === 0) throw new Error(`partition ${topic}/${index}: the file ended at byte ${position} while copying to ${to}`);
-      for (let written = 0; written < bytesRead; ) written += (await target.write(chunk, written, bytesRead - written, at + position - from + written)).bytesWritten;
+      if (bytesRead === 0)
+        throw new Error(`partition ${topic}/${index}: the file ended at byte ${position} while copying to ${to}`);
+      for (let written = 0; written < bytesRead;)
+        written += (await target.write(chunk, written, bytesRead - written, at + position - from + written))
+          .bytesWritten;
       position += bytesRead;
     }
   }
@@ -207,7 +220,8 @@ export async function openPartition(options: { file: string; topic: string; inde
     const cut = positions[keptSlot];
     // The kept records are copied each time: wait until the expired part is at least half their size, so a byte is
     // copied about twice over its life, not once per removal.
-    if (keptSlot === 0 || cut === undefined || cut < Math.max(minBytes, (fileSize - cut) / 2) || closed || broken) return { records: 0, bytes: 0 };
+    if (keptSlot === 0 || cut === undefined || cut < Math.max(minBytes, (fileSize - cut) / 2) || closed || broken)
+      return { records: 0, bytes: 0 };
 
     const target = await open(compactFile, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o644);
     let replaced = false;
@@ -235,7 +249,10 @@ export async function openPartition(options: { file: string; topic: string; inde
         positions = positions.slice(keptSlot).map((position) => position - cut);
         fileSize -= cut;
         generation++;
-        logger.info({ ...dropped, startOffset: baseOffset, keptBytes: fileSize }, 'retention removed the oldest records');
+        logger.info(
+          { ...dropped, startOffset: baseOffset, keptBytes: fileSize },
+          'retention removed the oldest records',
+        );
         return dropped;
       } finally {
         swapping = null;
@@ -248,17 +265,24 @@ export async function openPartition(options: { file: string; topic: string; inde
       } else {
         // Renamed but not reopened: the old handle reads a file no longer in the directory, and appends would go to
         // it. Stop writing; reopening the log finds the new file whole.
-        broken = new Error(`partition ${topic}/${index} could not reopen its file after retention; reopen the log`, { cause: error });
+        broken = new Error(`partition ${topic}/${index} could not reopen its file after retention; reopen the log`, {
+          cause: error,
+        });
       }
       throw error;
     }
   }
 
-  async function readFrom(from: PartitionCursor, maxRecords: number): Promise<{ records: DecodedFrame[]; next: Required<PartitionCursor> }> {
+  async function readFrom(
+    from: PartitionCursor,
+    maxRecords: number,
+  ): Promise<{ records: DecodedFrame[]; next: Required<PartitionCursor> }> {
     // Records below the start went with retention: a read from there starts at the first one held.
     const wanted = Math.max(baseOffset, Math.min(from.offset, nextOffset));
     const positionHolds = from.position !== undefined && from.generation === generation && from.offset >= baseOffset;
-    let cursor: Required<PartitionCursor> = positionHolds ? { offset: from.offset, position: from.position as number, generation } : seek(wanted);
+    let cursor: Required<PartitionCursor> = positionHolds
+      ? { offset: from.offset, position: from.position as number, generation }
+      : seek(wanted);
     const limit = fileSize;
     const records: DecodedFrame[] = [];
     let chunk = Buffer.alloc(0);
@@ -275,8 +299,11 @@ export async function openPartition(options: { file: string; topic: string; inde
         check = checkFrame(chunk, 0, chunk.length);
       }
       if (check.status !== 'ok' || check.offset !== cursor.offset) {
-        const reason = check.status === 'corrupt' ? check.reason : check.status === 'ok' ? `offset ${check.offset}` : 'short read';
-        throw new Error(`partition ${topic}/${index}: bad frame at byte ${cursor.position}, expected offset ${cursor.offset} (${reason})`);
+        const reason =
+          check.status === 'corrupt' ? check.reason : check.status === 'ok' ? `offset ${check.offset}` : 'short read';
+        throw new Error(
+          `partition ${topic}/${index}: bad frame at byte ${cursor.position}, expected offset ${cursor.offset} (${reason})`,
+        );
       }
       if (cursor.offset >= wanted) records.push(decodeFrame(chunk, cursor.position - chunkStart));
       cursor = { offset: cursor.offset + 1, position: cursor.position + check.length, generation };

@@ -22,7 +22,10 @@ function tempDir(): string {
 /** A logger whose warnings the test can read. */
 function capturingLogger(): { logger: pino.Logger; lines: { level: number; msg: string }[] } {
   const lines: { level: number; msg: string }[] = [];
-  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+  const logger = pino(
+    { level: 'warn' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) },
+  );
   return { logger, lines };
 }
 
@@ -35,7 +38,11 @@ async function open(dir: string, logger = pino({ level: 'silent' })): Promise<Ev
 
 async function readAll(log: EventLog, expected: number, groupId = 'check'): Promise<ConsumedRecord[]> {
   const records: ConsumedRecord[] = [];
-  const consumer = await log.consume({ groupId, topics: ['events'], handleBatch: async (batch) => void records.push(...batch.records) });
+  const consumer = await log.consume({
+    groupId,
+    topics: ['events'],
+    handleBatch: async (batch) => void records.push(...batch.records),
+  });
   await waitFor(() => records.length >= expected, { what: `${expected} records` });
   await consumer.close();
   return records;
@@ -51,21 +58,30 @@ afterEach(async () => {
 
 describe('embedded log recovery', () => {
   const damages: [string, (file: string) => number][] = [
-    ['garbage appended after the last frame', (file) => (appendFileSync(file, Buffer.from('\x00\x00\x01\x00garbage-bytes-from-a-torn-write')), 20)],
+    [
+      'garbage appended after the last frame',
+      (file) => (appendFileSync(file, Buffer.from('\x00\x00\x01\x00garbage-bytes-from-a-torn-write')), 20),
+    ],
     ['the last frame cut short', (file) => (truncateSync(file, statSync(file).size - 5), 19)],
-    ['a flipped byte in the last frame', (file) => {
-      const bytes = readFileSync(file);
-      bytes[bytes.length - 2] = (bytes[bytes.length - 2] as number) ^ 0xff;
-      writeFileSync(file, bytes);
-      return 19;
-    }],
+    [
+      'a flipped byte in the last frame',
+      (file) => {
+        const bytes = readFileSync(file);
+        bytes[bytes.length - 2] = (bytes[bytes.length - 2] as number) ^ 0xff;
+        writeFileSync(file, bytes);
+        return 19;
+      },
+    ],
   ];
 
   for (const [damage, apply] of damages) {
     it(`cuts off a torn tail (${damage}) on reopen and keeps the intact records`, async () => {
       const dir = tempDir();
       const first = await open(dir);
-      await first.produce('events', Array.from({ length: 20 }, (_, i) => record(`r${i}`)));
+      await first.produce(
+        'events',
+        Array.from({ length: 20 }, (_, i) => record(`r${i}`)),
+      );
       await first.close();
       const intact = apply(segment(dir));
 
@@ -74,7 +90,10 @@ describe('embedded log recovery', () => {
       expect(lines.some((line) => line.level === 40 && /torn tail/.test(line.msg))).toBe(true);
       await log.produce('events', [record('after-repair')]);
       const records = await readAll(log, intact + 1);
-      expect(records.map((r) => r.value.toString())).toEqual([...Array.from({ length: intact }, (_, i) => `r${i}`), 'after-repair']);
+      expect(records.map((r) => r.value.toString())).toEqual([
+        ...Array.from({ length: intact }, (_, i) => `r${i}`),
+        'after-repair',
+      ]);
       expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => String(i)));
     });
   }
@@ -82,7 +101,9 @@ describe('embedded log recovery', () => {
   it('refuses a second open of a directory, in this process or while another live process holds it', async () => {
     const dir = tempDir();
     await open(dir);
-    await expect(openEmbeddedLog({ dir, logger: pino({ level: 'silent' }) })).rejects.toThrow(/already open in this process/);
+    await expect(openEmbeddedLog({ dir, logger: pino({ level: 'silent' }) })).rejects.toThrow(
+      /already open in this process/,
+    );
 
     const other = tempDir();
     writeFileSync(path.join(other, 'LOCK'), `${process.ppid}\n`);
@@ -103,40 +124,53 @@ describe('embedded log recovery', () => {
     expect(readFileSync(path.join(dir, 'LOCK'), 'utf8').trim()).toBe(String(process.pid));
   });
 
-  it('keeps every acknowledged record when the producing process is killed with SIGKILL', { timeout: 60_000 }, async () => {
-    const dir = tempDir();
-    const fixture = fileURLToPath(new URL('../embedded.crash-fixture.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir], { cwd: path.dirname(fixture), stdio: ['ignore', 'pipe', 'pipe'] });
-    const acknowledged: string[] = [];
-    let stderr = '';
-    let pending = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.on('data', (chunk: Buffer) => {
-      const lines = (pending + chunk.toString()).split('\n');
-      pending = lines.pop() ?? '';
-      acknowledged.push(...lines.filter((line) => line !== ''));
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    let running = true;
-    void exited.then(() => (running = false));
+  it(
+    'keeps every acknowledged record when the producing process is killed with SIGKILL',
+    { timeout: 60_000 },
+    async () => {
+      const dir = tempDir();
+      const fixture = fileURLToPath(new URL('../embedded.crash-fixture.ts', import.meta.url));
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir], {
+        cwd: path.dirname(fixture),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const acknowledged: string[] = [];
+      let stderr = '';
+      let pending = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.stdout.on('data', (chunk: Buffer) => {
+        const lines = (pending + chunk.toString()).split('\n');
+        pending = lines.pop() ?? '';
+        acknowledged.push(...lines.filter((line) => line !== ''));
+      });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on('exit', (_code, signal) => resolve(signal)),
+      );
+      let running = true;
+      void exited.then(() => (running = false));
 
-    await waitFor(() => acknowledged.length >= 2000 || !running, { timeoutMs: 40_000, what: '2000 acknowledged records' });
-    expect(running, `the fixture exited early: ${stderr}`).toBe(true);
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
-    const acked = [...acknowledged];
+      await waitFor(() => acknowledged.length >= 2000 || !running, {
+        timeoutMs: 40_000,
+        what: '2000 acknowledged records',
+      });
+      expect(running, `the fixture exited early: ${stderr}`).toBe(true);
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      const acked = [...acknowledged];
 
-    const log = await openEmbeddedLog({ dir, logger: pino({ level: 'silent' }) });
-    openLogs.push(log);
-    const seen = new Map<string, number>();
-    const consumer = await log.consume({
-      groupId: 'after-crash',
-      topics: ['events'],
-      handleBatch: async (batch) => batch.records.forEach((r) => seen.set(r.value.toString(), (seen.get(r.value.toString()) ?? 0) + 1)),
-    });
-    await waitFor(() => acked.every((id) => seen.has(id)), { timeoutMs: 20_000, what: 'every acknowledged record' });
-    await consumer.close();
-    expect([...seen.values()].every((count) => count === 1)).toBe(true);
-    await log.produce('events', [{ key: 'user-1', value: Buffer.from('after-crash') }]);
-  });
+      const log = await openEmbeddedLog({ dir, logger: pino({ level: 'silent' }) });
+      openLogs.push(log);
+      const seen = new Map<string, number>();
+      const consumer = await log.consume({
+        groupId: 'after-crash',
+        topics: ['events'],
+        handleBatch: async (batch) =>
+          batch.records.forEach((r) => seen.set(r.value.toString(), (seen.get(r.value.toString()) ?? 0) + 1)),
+      });
+      await waitFor(() => acked.every((id) => seen.has(id)), { timeoutMs: 20_000, what: 'every acknowledged record' });
+      await consumer.close();
+      expect([...seen.values()].every((count) => count === 1)).toBe(true);
+      await log.produce('events', [{ key: 'user-1', value: Buffer.from('after-crash') }]);
+    },
+  );
 });

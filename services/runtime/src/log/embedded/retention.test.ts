@@ -30,13 +30,24 @@ async function open(dir: string): Promise<EventLog> {
 
 const produceRange = async (log: EventLog, from: number, to: number) => {
   for (let id = from; id < to; id += 50) {
-    await log.produce('events', Array.from({ length: Math.min(50, to - id) }, (_, i) => ({ key: 'k', value: Buffer.from(`record-${id + i}`.padEnd(200, '.')) })));
+    await log.produce(
+      'events',
+      Array.from({ length: Math.min(50, to - id) }, (_, i) => ({
+        key: 'k',
+        value: Buffer.from(`record-${id + i}`.padEnd(200, '.')),
+      })),
+    );
   }
 };
 
 async function collect(log: EventLog, groupId: string): Promise<{ records: ConsumedRecord[]; consumer: LogConsumer }> {
   const records: ConsumedRecord[] = [];
-  const consumer = await log.consume({ groupId, topics: ['events'], maxBatchSize: 40, handleBatch: async (batch) => void records.push(...batch.records) });
+  const consumer = await log.consume({
+    groupId,
+    topics: ['events'],
+    maxBatchSize: 40,
+    handleBatch: async (batch) => void records.push(...batch.records),
+  });
   return { records, consumer };
 }
 
@@ -52,57 +63,65 @@ async function readAll(log: EventLog, end: number): Promise<number[]> {
 }
 
 describe('embedded log retention', () => {
-  it('removes expired strides while producers and a consumer keep going, and keeps every offset after them', { timeout: 30_000 }, async () => {
-    const dir = tempDirectory();
-    const log = await open(dir);
-    const live = await collect(log, 'live');
-    await produceRange(log, 0, 1000);
-    await waitFor(() => live.records.length === 1000, { what: 'the live consumer to read 1000' });
-    const before = statSync(file(dir)).size;
+  it(
+    'removes expired strides while producers and a consumer keep going, and keeps every offset after them',
+    { timeout: 30_000 },
+    async () => {
+      const dir = tempDirectory();
+      const log = await open(dir);
+      const live = await collect(log, 'live');
+      await produceRange(log, 0, 1000);
+      await waitFor(() => live.records.length === 1000, { what: 'the live consumer to read 1000' });
+      const before = statSync(file(dir)).size;
 
-    // The first 1000 expire; new records keep coming while retention copies the rest.
-    await new Promise((resolve) => setTimeout(resolve, retentionMs + 100));
-    const producing = produceRange(log, 1000, 1400);
-    await waitFor(() => statSync(file(dir)).size < before, { timeoutMs: 10_000, what: 'the file to shrink' });
-    await producing;
-    await produceRange(log, 1400, 1500);
+      // The first 1000 expire; new records keep coming while retention copies the rest.
+      await new Promise((resolve) => setTimeout(resolve, retentionMs + 100));
+      const producing = produceRange(log, 1000, 1400);
+      await waitFor(() => statSync(file(dir)).size < before, { timeoutMs: 10_000, what: 'the file to shrink' });
+      await producing;
+      await produceRange(log, 1400, 1500);
 
-    // The live consumer saw everything once, in order, across the swap.
-    await waitFor(() => live.records.length === 1500, { what: 'the live consumer to read 1500' });
-    expect(live.records.map(idOf)).toEqual(Array.from({ length: 1500 }, (_, i) => i));
-    expect(live.records.map((record) => Number(record.offset))).toEqual(Array.from({ length: 1500 }, (_, i) => i));
+      // The live consumer saw everything once, in order, across the swap.
+      await waitFor(() => live.records.length === 1500, { what: 'the live consumer to read 1500' });
+      expect(live.records.map(idOf)).toEqual(Array.from({ length: 1500 }, (_, i) => i));
+      expect(live.records.map((record) => Number(record.offset))).toEqual(Array.from({ length: 1500 }, (_, i) => i));
 
-    // A fresh group starts at the first record held: a stride boundary, with every later offset, none twice.
-    const offsets = await readAll(log, 1500);
-    const start = offsets[0] as number;
-    expect(start).toBeGreaterThan(0);
-    expect(start % INDEX_STRIDE).toBe(0);
-    expect(start).toBeLessThanOrEqual(1000);
-    expect(offsets).toEqual(Array.from({ length: 1500 - start }, (_, i) => start + i));
-    expect((await log.endOffsets('events'))['0']).toBe('1500');
-  });
+      // A fresh group starts at the first record held: a stride boundary, with every later offset, none twice.
+      const offsets = await readAll(log, 1500);
+      const start = offsets[0] as number;
+      expect(start).toBeGreaterThan(0);
+      expect(start % INDEX_STRIDE).toBe(0);
+      expect(start).toBeLessThanOrEqual(1000);
+      expect(offsets).toEqual(Array.from({ length: 1500 - start }, (_, i) => start + i));
+      expect((await log.endOffsets('events'))['0']).toBe('1500');
+    },
+  );
 
-  it('reopens where retention left the file: the same start and end, and new records after them', { timeout: 30_000 }, async () => {
-    const dir = tempDirectory();
-    let log = await open(dir);
-    await produceRange(log, 0, 600);
-    await new Promise((resolve) => setTimeout(resolve, retentionMs + 100));
-    await produceRange(log, 600, 700);
-    const size = statSync(file(dir)).size;
-    await waitFor(() => statSync(file(dir)).size < size, { timeoutMs: 10_000, what: 'the file to shrink' });
-    const offsets = await readAll(log, 700);
-    await log.close();
+  it(
+    'reopens where retention left the file: the same start and end, and new records after them',
+    { timeout: 30_000 },
+    async () => {
+      const dir = tempDirectory();
+      let log = await open(dir);
+      await produceRange(log, 0, 600);
+      await new Promise((resolve) => setTimeout(resolve, retentionMs + 100));
+      await produceRange(log, 600, 700);
+      const size = statSync(file(dir)).size;
+      await waitFor(() => statSync(file(dir)).size < size, { timeoutMs: 10_000, what: 'the file to shrink' });
+      const offsets = await readAll(log, 700);
+      await log.close();
 
-    // As after a crash in the middle of a copy: the copy is left behind, the file is whole.
-    writeFileSync(`${file(dir)}.compact`, 'half a copy');
-    log = await open(dir);
-    expect(existsSync(`${file(dir)}.compact`)).toBe(false);
-    expect((await log.endOffsets('events'))['0']).toBe('700');
-    expect(await readAll(log, 700)).toEqual(offsets);
-    await produceRange(log, 700, 710);
-    const after = await readAll(log, 710);
-    expect(after.slice(-10)).toEqual(Array.from({ length: 10 }, (_, i) => 700 + i));
-  });
+      // As after a crash in the middle of a copy: the copy is left behind, the file is whole.
+      writeFileSync(`${file(dir)}.compact`, 'half a copy');
+      log = await open(dir);
+      expect(existsSync(`${file(dir)}.compact`)).toBe(false);
+      expect((await log.endOffsets('events'))['0']).toBe('700');
+      expect(await readAll(log, 700)).toEqual(offsets);
+      await produceRange(log, 700, 710);
+      const after = await readAll(log, 710);
+      expect(after.slice(-10)).toEqual(Array.from({ length: 10 }, (_, i) => 700 + i));
+    },
+  );
 
   it('keeps the last record however old, and never touches a topic kept for ever', { timeout: 30_000 }, async () => {
     const dir = tempDirectory();
@@ -110,7 +129,10 @@ describe('embedded log retention', () => {
     cleanups.push(() => log.close());
     await log.ensureTopics([spec, { name: 'links', partitions: 1, keepForever: true, retentionMs }]);
     await produceRange(log, 0, 300);
-    await log.produce('links', Array.from({ length: 300 }, (_, i) => ({ key: 'links', value: Buffer.from(`link-${i}`) })));
+    await log.produce(
+      'links',
+      Array.from({ length: 300 }, (_, i) => ({ key: 'links', value: Buffer.from(`link-${i}`) })),
+    );
     const links = statSync(path.join(dir, 'topics', 'links', 'partition-0.log')).size;
     await new Promise((resolve) => setTimeout(resolve, retentionMs + 600));
     const offsets = await readAll(log, 300);

@@ -70,7 +70,12 @@ export async function scanSegment(handle: FileHandle, stride: number, logger: Lo
 
   if (position < fileSize) {
     logger.warn(
-      { reason: problem, keptRecords: offset - (baseOffset ?? 0), keptBytes: position, droppedBytes: fileSize - position },
+      {
+        reason: problem,
+        keptRecords: offset - (baseOffset ?? 0),
+        keptBytes: position,
+        droppedBytes: fileSize - position,
+      },
       'torn tail in the segment file (an interrupted write); truncating it',
     );
     await handle.truncate(position);

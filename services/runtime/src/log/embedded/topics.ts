@@ -23,7 +23,9 @@ export const MAX_PARTITIONS = 10_000;
 
 export function checkTopicName(name: string): void {
   if (!TOPIC_NAME.test(name) || name === '.' || name === '..') {
-    throw new Error(`invalid topic name ${JSON.stringify(name)}: use 1-249 letters, digits, dots, underscores or dashes`);
+    throw new Error(
+      `invalid topic name ${JSON.stringify(name)}: use 1-249 letters, digits, dots, underscores or dashes`,
+    );
   }
 }
 
@@ -71,7 +73,10 @@ export async function loadTopics(topicsDir: string, logger: Logger): Promise<Map
         continue;
       }
       const meta = parseMeta(raw, metaFile);
-      topics.set(meta.name, { name: meta.name, partitions: await openPartitions(dir, meta.name, meta.partitions, logger) });
+      topics.set(meta.name, {
+        name: meta.name,
+        partitions: await openPartitions(dir, meta.name, meta.partitions, logger),
+      });
     }
   } catch (error) {
     await closeTopics(topics.values());
@@ -84,7 +89,12 @@ export async function loadTopics(topicsDir: string, logger: Logger): Promise<Map
  * Creates the segment files first and the meta file last (atomically), so a crash half way leaves a
  * topic that does not exist yet rather than one with missing partitions.
  */
-export async function createTopic(topicsDir: string, name: string, partitionCount: number, logger: Logger): Promise<Topic> {
+export async function createTopic(
+  topicsDir: string,
+  name: string,
+  partitionCount: number,
+  logger: Logger,
+): Promise<Topic> {
   checkTopicName(name);
   if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > MAX_PARTITIONS) {
     throw new Error(`topic ${name}: partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${partitionCount}`);
