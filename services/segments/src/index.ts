@@ -47,7 +47,10 @@ export async function start(deps: SegmentsDeps): Promise<SegmentsService> {
   const turns = createTurns();
   const leading =
     deps.follow === false ? null : followWhileLeading({ ...deps, store, logger, groupId: `${groupId}-follow`, turns });
-  const following = leading ? { onLead: leading.lead, sweepEveryMs: deps.sweepEveryMs ?? 60_000 } : {};
+  // Sweeping time windows belongs with following: with full passes alone, those passes decide the windows too.
+  const following = leading
+    ? { onLead: leading.lead, sweepEveryMs: deps.sweepEveryMs ?? 60_000 }
+    : { sweepEveryMs: undefined };
   const evaluator = await startEvaluator({ ...deps, store, logger, groupId, turns, ...following });
   logger.info({ intervalMs: deps.intervalMs, follow: leading !== null }, 'segments evaluating');
   return {
