@@ -287,17 +287,23 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
     });
   });
 
-  it('never answers the secret back', async () => {
+  it('never answers the secret or header values back, and sends the headers as given', async () => {
     const hook = await receiver();
-    const id = await destination(hook.url, [{ kind: 'event', event: 'Secret Probe' }]);
+    const token = 'Bearer receiver-token-5f3a9c';
+    const id = await destination(hook.url, [{ kind: 'event', event: 'Secret Probe' }], {
+      headers: { authorization: token },
+    });
     const one = await call('GET', `/v1/destinations/${id}`);
     const all = await call('GET', '/v1/destinations');
     expect(one.status).toBe(200);
-    expect(one.body).toMatchObject({ id, url: hook.url, status: 'active' });
+    expect(one.body).toMatchObject({ id, url: hook.url, status: 'active', headers: { authorization: '********' } });
     for (const answer of [one, all]) {
       expect(answer.text).not.toContain(secret);
       expect(answer.text).not.toContain('secret');
+      expect(answer.text).not.toContain('receiver-token');
     }
+    expect((await call('POST', `/v1/destinations/${id}/test`)).status).toBe(200);
+    expect(hook.requests.at(-1)?.headers.authorization).toBe(token);
     const replaced = await call('PUT', `/v1/destinations/${id}`, {
       name: 'renamed',
       url: hook.url,

@@ -55,7 +55,10 @@ interface Row {
 
 export const newDestinationId = () => `dst_${randomBytes(8).toString('hex')}`;
 
-/** Only the fields named here reach an answer: a new column cannot leak by accident. */
+/** What an answer shows for a header's value: values often carry a receiver's credentials, written but never read back. */
+export const hiddenHeaderValue = '********';
+
+/** Only the fields named here reach an answer, header values hidden: a new column cannot leak by accident. */
 export function publicView(destination: Destination): Destination {
   const {
     id,
@@ -77,7 +80,7 @@ export function publicView(destination: Destination): Destination {
     name,
     kind,
     url,
-    headers,
+    headers: Object.fromEntries(Object.keys(headers).map((header) => [header, hiddenHeaderValue])),
     template,
     traits,
     batch,
@@ -103,7 +106,8 @@ export function createDestinationStore(client: ClickHouseClient, box: SecretBox)
     name: row.name,
     kind: 'webhook',
     url: row.url,
-    headers: JSON.parse(row.headers) as Record<string, string>,
+    // Sealed like the secret; a row written before header values were sealed holds them as plain JSON.
+    headers: JSON.parse(row.headers.startsWith('{') ? row.headers : box.open(row.headers)) as Record<string, string>,
     template: row.template === '' ? null : row.template,
     traits: row.traits === '' ? null : (JSON.parse(row.traits) as string[]),
     batch: Number(row.batch),
@@ -155,7 +159,7 @@ export function createDestinationStore(client: ClickHouseClient, box: SecretBox)
         name: body.name,
         kind: body.kind,
         url: body.url,
-        headers: JSON.stringify(body.headers),
+        headers: box.seal(JSON.stringify(body.headers)),
         secret_encrypted: box.seal(body.secret),
         template: body.template ?? '',
         traits: body.traits ? JSON.stringify(body.traits) : '',

@@ -37,13 +37,18 @@ const exampleDestination = {
 const destinationSchema = {
   type: 'object',
   additionalProperties: true,
-  description: 'A destination as stored; the signing secret is never answered back.',
+  description: 'A destination as stored; the signing secret and the values of its headers are never answered back.',
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
     kind: { type: 'string', enum: ['webhook'] },
     url: { type: 'string' },
-    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    headers: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description:
+        'the header names sent with every request; each value shows as ******** (stored sealed, never answered back)',
+    },
     template: { type: 'string', nullable: true },
     traits: { type: 'array', items: { type: 'string' }, nullable: true },
     batch: { type: 'integer' },
