@@ -244,6 +244,9 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
     return worker;
   }
 
+  /** Workers being stopped (a paused or deleted destination's), until their last request is recorded. */
+  const stopping = new Map<string, Promise<void>>();
+
   /** Workers follow the definitions: one per active destination, stopped when it is paused or deleted. */
   async function refresh(): Promise<void> {
     if (closed) return;
@@ -252,13 +255,21 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
     for (const [id, worker] of workers) {
       if (!ids.has(id)) {
         workers.delete(id);
-        void worker.stop();
+        stopping.set(
+          id,
+          worker.stop().finally(() => stopping.delete(id)),
+        );
       }
     }
     for (const destination of active) {
       const worker = workers.get(destination.id);
-      if (worker) worker.destination = destination;
-      else workers.set(destination.id, startWorker(destination));
+      if (worker) {
+        worker.destination = destination;
+        continue;
+      }
+      // Paused and resumed again quickly: the old worker finishes its request first, so one destination never has two.
+      await stopping.get(destination.id);
+      if (!closed && !workers.has(destination.id)) workers.set(destination.id, startWorker(destination));
     }
   }
 
@@ -293,6 +304,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
       await refreshing;
       await Promise.all([...workers.values()].map((worker) => worker.stop()));
       workers.clear();
+      await Promise.all(stopping.values());
     },
   };
 }
