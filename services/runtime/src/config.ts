@@ -44,6 +44,21 @@ const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).defa
 /** An IPv4 or IPv6 address, optionally with a /prefix. */
 const addressOrCidr = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)(?:\/\d{1,3})?$/i;
 
+/** Comma-separated IP addresses or CIDRs, as a list; `example` shows the form in the error. */
+const addressList = (example: string) =>
+  optionalString
+    .transform(
+      (value) =>
+        value
+          ?.split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean) ?? [],
+    )
+    .refine(
+      (entries) => entries.every((entry) => addressOrCidr.test(entry)),
+      `must be comma-separated IP addresses or CIDRs such as ${example}`,
+    );
+
 export const configSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -107,33 +122,11 @@ export const configSchema = z.object({
   CDP_SEGMENTS_FOLLOW: z.enum(['true', 'false']).default('true'),
   CDP_SEGMENTS_SWEEP_MS: positiveInt(60000),
   CDP_SHUTDOWN_TIMEOUT_MS: positiveInt(15000),
-  CDP_TRUSTED_PROXIES: optionalString
-    .transform(
-      (value) =>
-        value
-          ?.split(',')
-          .map((entry) => entry.trim())
-          .filter(Boolean) ?? [],
-    )
-    .refine(
-      (entries) => entries.every((entry) => addressOrCidr.test(entry)),
-      'must be comma-separated IP addresses or CIDRs such as 10.0.0.0/8',
-    ),
+  CDP_TRUSTED_PROXIES: addressList('10.0.0.0/8'),
   CDP_RATE_LIMIT_PER_SECOND: nonNegativeInt(10000),
   CDP_MAX_EVENT_LOOP_DELAY_MS: nonNegativeInt(1000),
   CDP_MAX_HEAP_USED_MB: nonNegativeInt(0),
-  CDP_DESTINATIONS_ALLOW: optionalString
-    .transform(
-      (value) =>
-        value
-          ?.split(',')
-          .map((entry) => entry.trim())
-          .filter(Boolean) ?? [],
-    )
-    .refine(
-      (entries) => entries.every((entry) => addressOrCidr.test(entry)),
-      'must be comma-separated IP addresses or CIDRs such as 127.0.0.0/8,::1/128',
-    ),
+  CDP_DESTINATIONS_ALLOW: addressList('127.0.0.0/8,::1/128'),
   CDP_DESTINATIONS_POLL_MS: positiveInt(1000),
   CDP_DESTINATIONS_TIMEOUT_MS: positiveInt(10000),
   CDP_DESTINATIONS_BACKOFF_BASE_MS: positiveInt(1000),

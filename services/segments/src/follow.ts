@@ -2,7 +2,7 @@
 // against every segment, so an entered / exited change is published within seconds instead of at the next full pass.
 import type { Logger } from 'pino';
 import {
-  AppError,
+  isLogUnavailable,
   isStoreUnavailable,
   type ClickHouseClient,
   type ConsumedRecord,
@@ -142,11 +142,4 @@ export async function inPieces<T>(
     await inPieces(items.slice(0, half), work, on);
     await inPieces(items.slice(half), work, on);
   }
-}
-
-/** Whether publishing failed because the event log is away for now: closed, or a Kafka error it may recover from. */
-function isLogUnavailable(error: unknown): boolean {
-  if (error instanceof AppError) return error.code === 'LOG_UNAVAILABLE';
-  const name = (error as { name?: unknown } | null)?.name;
-  return typeof name === 'string' && name.startsWith('KafkaJS');
 }

@@ -189,15 +189,7 @@ export async function buildPass(
   return inTurn(async () => {
     const binder = createBinder(now);
     const counts = pass.behaviours.length > 0 ? behaviourCounts(binder, pass.behaviours) : null;
-    // Besides its survivors a pass holds one row with no profile id (rules skip it), so that a pass of an empty
-    // profile base still exists for passExists.
-    await client.insert(
-      named('segments.markPass', {
-        table: 'segment_profiles',
-        values: [{ pass: pass.id, profile_id: '' }],
-        format: 'JSONEachRow',
-      }),
-    );
+    await markPass(client, pass.id);
     await client.command(
       named('segments.buildPass', {
         query: buildProfiles(counts),
@@ -243,13 +235,7 @@ export async function buildChangedPass(
     pass.behaviours.length > 0
       ? behaviourCounts(binder, pass.behaviours, `profile_id IN {stored:Array(String)}`)
       : null;
-  await client.insert(
-    named('segments.markChangedPass', {
-      table: 'segment_profiles',
-      values: [{ pass: pass.id, profile_id: '' }],
-      format: 'JSONEachRow',
-    }),
-  );
+  await markPass(client, pass.id);
   await client.command(
     named('segments.buildChangedPass', {
       query: buildChangedProfiles(counts),
@@ -261,6 +247,20 @@ export async function buildChangedPass(
         survivors: changed.survivors,
         stored: changed.stored,
       },
+    }),
+  );
+}
+
+/**
+ * Besides its survivors a pass holds one row with no profile id (rules skip it), so that a pass of an empty profile
+ * base still exists for passExists.
+ */
+async function markPass(client: ClickHouseClient, pass: number): Promise<void> {
+  await client.insert(
+    named('segments.markPass', {
+      table: 'segment_profiles',
+      values: [{ pass, profile_id: '' }],
+      format: 'JSONEachRow',
     }),
   );
 }

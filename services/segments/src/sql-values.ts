@@ -13,7 +13,7 @@ type ParamType =
   | 'Array(Float64)'
   | 'Array(UInt8)';
 
-const dayMs = 86_400_000;
+export const dayMs = 86_400_000;
 export const comparisons = { gt: '>', gte: '>=', lt: '<', lte: '<=', equals: '=', before: '<', after: '>' } as const;
 const numericJson = `('Int64', 'UInt64', 'Double')`;
 

@@ -7,8 +7,8 @@ import type { PropertyFilter, SegmentRule } from '@cdp/schemas';
 import type { Behaviour } from './behaviours';
 import { statColumnOf } from './compile';
 import { reevaluateProfiles, type ReevaluationDeps } from './reevaluate';
+import { dayMs } from './sql-values';
 
-const dayMs = 86_400_000;
 /** Survivors evaluated together: one evaluation of every segment covers them (as a batch of followed changes). */
 const sweepSize = 5000;
 
