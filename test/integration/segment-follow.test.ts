@@ -227,7 +227,6 @@ describe.each(runtimes)('segments following profile changes on the %s runtime', 
     );
     const moves = () => movesOf(profileId);
     expect(moves().sort()).toEqual(['contacted entered', 'ordered entered', 'seen entered']);
-    expect(Date.now()).toBeLessThan(leavesAt);
 
     await waitFor(() => moves().length >= 7, {
       timeoutMs: 60_000,

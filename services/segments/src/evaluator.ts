@@ -22,8 +22,11 @@ export interface EvaluatorDeps {
   turns: Turns;
   /** Called whenever this instance hears requests on the leader topic: it is the evaluator now. */
   onLead?: () => void;
-  /** How often the evaluator looks for profiles whose time windows passed a boundary (sweep.ts); never when absent. */
-  sweepEveryMs?: number;
+  /**
+   * How often the evaluator looks for profiles whose time windows passed a boundary (sweep.ts), and only while
+   * `while` says so (this instance follows profile changes); never when absent.
+   */
+  sweep?: { everyMs: number; while: () => boolean } | undefined;
 }
 
 /**
@@ -78,7 +81,6 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   // Time windows are decided for everyone up to this instant: the start of this process's latest full pass, or the
   // latest sweep's end. Null until this process's first full pass.
   let sweptUntil: number | null = null;
-  let lastLedAt = 0;
 
   async function evaluateAll(): Promise<void> {
     const now = Date.now();
@@ -178,7 +180,6 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     // A group that never committed starts at the end: old requests were served by whoever evaluated then.
     startOffsets: { [deps.topics.segmentsLeader]: await deps.log.endOffsets(deps.topics.segmentsLeader) },
     async handleBatch(batch) {
-      lastLedAt = Date.now();
       deps.onLead?.();
       const requests = batch.records.filter((record) => record.headers.reason !== 'beat');
       if (requests.length === 0) return;
@@ -210,10 +211,11 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     'Profiles evaluated again because a time window of a rule passed a boundary',
   );
   let sweeping: Promise<void> | null = null;
-  const sweepTimer = deps.sweepEveryMs
+  const sweep = deps.sweep;
+  const sweepTimer = sweep
     ? setInterval(() => {
         const from = sweptUntil;
-        if (sweeping || closed || from === null || Date.now() - lastLedAt > 3 * beat) return;
+        if (sweeping || closed || from === null || !sweep.while()) return;
         const to = Date.now();
         sweeping = sweepWindows(reevaluation, from, to)
           .then((count) => {
@@ -228,7 +230,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
           .finally(() => {
             sweeping = null;
           });
-      }, deps.sweepEveryMs)
+      }, sweep.everyMs)
     : null;
   // Definitions change through the query API, possibly in another process: a cheap poll notices within a second.
   let mark = await deps.store.changeMark();

@@ -49,8 +49,8 @@ export async function start(deps: SegmentsDeps): Promise<SegmentsService> {
     deps.follow === false ? null : followWhileLeading({ ...deps, store, logger, groupId: `${groupId}-follow`, turns });
   // Sweeping time windows belongs with following: with full passes alone, those passes decide the windows too.
   const following = leading
-    ? { onLead: leading.lead, sweepEveryMs: deps.sweepEveryMs ?? 60_000 }
-    : { sweepEveryMs: undefined };
+    ? { onLead: leading.lead, sweep: { everyMs: deps.sweepEveryMs ?? 60_000, while: leading.following } }
+    : { sweep: undefined };
   const evaluator = await startEvaluator({ ...deps, store, logger, groupId, turns, ...following });
   logger.info({ intervalMs: deps.intervalMs, follow: leading !== null }, 'segments evaluating');
   return {
@@ -69,7 +69,11 @@ export async function start(deps: SegmentsDeps): Promise<SegmentsService> {
  * evaluator's follower goes on from the group's committed offsets; until the old one's lapses both may follow, and a
  * change may then be published twice.
  */
-function followWhileLeading(deps: FollowerDeps & { intervalMs: number }): { lead(): void; close(): Promise<void> } {
+function followWhileLeading(deps: FollowerDeps & { intervalMs: number }): {
+  lead(): void;
+  following(): boolean;
+  close(): Promise<void>;
+} {
   let follower: Promise<{ close(): Promise<void> }> | null = null;
   let lastLedAt = 0;
   let closed = false;
@@ -97,6 +101,7 @@ function followWhileLeading(deps: FollowerDeps & { intervalMs: number }): { lead
         if (follower === starting) follower = null;
       });
     },
+    following: () => follower !== null,
     async close() {
       closed = true;
       clearInterval(lapse);
