@@ -1,6 +1,6 @@
 // The identity projections (identities, migration 0002; profile_merges, 0004): written by the resolver through these,
 // one row per identifier and per absorbed profile, versioned by the identity graph's version when written.
-import { named, type ClickHouseClient } from '@cdp/runtime';
+import { named, tabSeparated, type ClickHouseClient } from '@cdp/runtime';
 
 /** Each identifier (`type`, `value`) with the stored profile id it belongs to. */
 export async function writeIdentities(
@@ -12,8 +12,9 @@ export async function writeIdentities(
   await client.insert(
     named('profiles.writeIdentities', {
       table: 'identities',
-      values: rows.map(({ type, value, profileId }) => ({ type, value, profile_id: profileId, version })),
-      format: 'JSONEachRow',
+      columns: ['type', 'value', 'profile_id', 'version'],
+      format: 'TabSeparated',
+      values: tabSeparated(rows.map(({ type, value, profileId }) => [type, value, profileId, version])),
     }),
   );
 }
@@ -28,8 +29,9 @@ export async function writeMerges(
   await client.insert(
     named('profiles.writeMerges', {
       table: 'profile_merges',
-      values: merges.map((merge) => ({ loser_id: merge.loserId, survivor_id: merge.survivorId, version })),
-      format: 'JSONEachRow',
+      columns: ['loser_id', 'survivor_id', 'version'],
+      format: 'TabSeparated',
+      values: tabSeparated(merges.map((merge) => [merge.loserId, merge.survivorId, version])),
     }),
   );
 }

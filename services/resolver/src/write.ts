@@ -1,6 +1,6 @@
 // Turns resolved events into ClickHouse rows (events, identities, merges, refusals) and inserts them.
 import { writeIdentities, writeMerges } from '@cdp/profiles';
-import { named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
+import { named, tabSeparated, toClickHouseTime, type ClickHouseClient, type TabSeparatedValue } from '@cdp/runtime';
 import type { EventRecord, Identifier } from '@cdp/schemas';
 import type { PendingMerge } from './graph';
 import { identifierKey } from './identifiers';
@@ -21,27 +21,50 @@ export interface ResolvedBatch {
   version: number;
 }
 
-export function eventRow(event: EventRecord, profileId: string) {
-  return {
-    message_id: event.messageId,
-    profile_id: profileId,
-    type: event.type,
-    event: event.event ?? '',
-    name: event.name ?? '',
-    user_id: event.userId ?? '',
-    anonymous_id: event.anonymousId ?? '',
-    group_id: event.groupId ?? '',
-    previous_id: event.previousId ?? '',
-    timestamp: toClickHouseTime(event.timestamp),
-    original_timestamp: event.originalTimestamp === null ? null : toClickHouseTime(event.originalTimestamp),
-    sent_at: event.sentAt === null ? null : toClickHouseTime(event.sentAt),
-    received_at: toClickHouseTime(event.receivedAt),
-    channel: event.channel,
-    source: event.source,
-    properties: event.properties,
-    traits: event.traits,
-    context: event.context,
-  };
+/** The `events` columns the resolver writes, in the order of `eventValues`; `inserted_at` takes its default. */
+export const eventColumns = [
+  'message_id',
+  'profile_id',
+  'type',
+  'event',
+  'name',
+  'user_id',
+  'anonymous_id',
+  'group_id',
+  'previous_id',
+  'timestamp',
+  'original_timestamp',
+  'sent_at',
+  'received_at',
+  'channel',
+  'source',
+  'properties',
+  'traits',
+  'context',
+] as const;
+
+/** One `events` row, as values in the order of `eventColumns`. */
+export function eventValues(event: EventRecord, profileId: string): TabSeparatedValue[] {
+  return [
+    event.messageId,
+    profileId,
+    event.type,
+    event.event ?? '',
+    event.name ?? '',
+    event.userId ?? '',
+    event.anonymousId ?? '',
+    event.groupId ?? '',
+    event.previousId ?? '',
+    toClickHouseTime(event.timestamp),
+    event.originalTimestamp === null ? null : toClickHouseTime(event.originalTimestamp),
+    event.sentAt === null ? null : toClickHouseTime(event.sentAt),
+    toClickHouseTime(event.receivedAt),
+    event.channel,
+    event.source,
+    event.properties,
+    event.traits,
+    event.context,
+  ];
 }
 
 /**
@@ -78,8 +101,11 @@ export async function writeResolved(client: ClickHouseClient, batch: ResolvedBat
     await client.insert(
       named('resolver.insertEvents', {
         table: 'events',
-        values: batch.events.map(({ event, profileId }) => eventRow(event, profileId)),
-        format: 'JSONEachRow',
+        columns: [...eventColumns],
+        // TabSeparated, not JSONEachRow: chDB parses it several times faster, and the JSON texts of properties,
+        // traits and context pass through unescaped.
+        format: 'TabSeparated',
+        values: tabSeparated(batch.events.map(({ event, profileId }) => eventValues(event, profileId))),
       }),
     );
   }

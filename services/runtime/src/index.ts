@@ -4,6 +4,7 @@ export * from './config';
 export * from './logger';
 export * from './errors';
 export * from './clickhouse';
+export * from './tab-separated';
 export * from './query-names';
 export * from './migrations';
 export * from './retention';

@@ -1,0 +1,36 @@
+// Rows as ClickHouse's TabSeparated text: what a bulk insert parses several times faster than JSONEachRow.
+import { Readable } from 'node:stream';
+
+/** A value of one column: text, a number, a boolean (1 / 0), or null (`\N`, for Nullable columns). */
+export type TabSeparatedValue = string | number | boolean | null;
+
+const special = /[\\\t\n\r\0\b\f]/;
+const escapes: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\0': '\\0',
+  '\b': '\\b',
+  '\f': '\\f',
+};
+
+function field(value: TabSeparatedValue): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'number') return String(value);
+  // Most values hold none of the characters TabSeparated escapes: test before replacing.
+  return special.test(value) ? value.replace(/[\\\t\n\r\0\b\f]/g, (char) => escapes[char] ?? char) : value;
+}
+
+/** One line per row, the columns in the order the insert names them. */
+export function tabSeparatedText(rows: Iterable<readonly TabSeparatedValue[]>): string {
+  let text = '';
+  for (const row of rows) text += `${row.map(field).join('\t')}\n`;
+  return text;
+}
+
+/** The rows as a byte stream for `client.insert({ format: 'TabSeparated', columns, values })`. */
+export function tabSeparated(rows: Iterable<readonly TabSeparatedValue[]>): Readable {
+  return Readable.from([tabSeparatedText(rows)], { objectMode: false });
+}
