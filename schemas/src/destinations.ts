@@ -80,3 +80,12 @@ export const destinationBodySchema = z.strictObject({
   triggers: z.array(triggerSchema).min(1, 'name at least one trigger').max(destinationLimits.triggers),
 });
 export type DestinationBody = z.output<typeof destinationBodySchema>;
+
+/** What `POST /v1/destinations/preview` renders: a template (and the traits chosen) over one real customer's payload. */
+export const destinationPreviewSchema = z.strictObject({
+  /** The customer, as the profile API addresses one: `{type}:{value}`, e.g. `user_id:ada`. */
+  profile: z.string().min(3).max(2000),
+  template: z.string().max(destinationLimits.template).optional(),
+  traits: z.array(text).max(destinationLimits.traits).optional(),
+});
+export type DestinationPreview = z.output<typeof destinationPreviewSchema>;

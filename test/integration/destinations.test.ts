@@ -317,6 +317,57 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
     expect((await call('GET', `/v1/destinations/${id}`)).status).toBe(404);
   });
 
+  it('previews a template over a real customer, and names a bad template, a malformed reference or nobody', async () => {
+    const userId = uniqueName('lan');
+    const identified = await send(
+      cdp.url,
+      '/v1/identify',
+      { userId, traits: { name: 'Nguyễn Thị Lan', email: `${userId}@example.vn`, city: 'Huế' } },
+      { writeKey: cdp.writeKey },
+    );
+    expect(identified.status).toBe(200);
+    await waitFor(async () => ((await call('GET', `/v1/profiles/user_id:${userId}`)).status === 200 ? true : null), {
+      timeoutMs: 30_000,
+      what: 'the customer stored',
+    });
+    const template =
+      '{"name": {{ profile.traits.name | json }}, "city": {{ profile.traits.city | default: "?" | json }}}';
+    const preview = await call('POST', '/v1/destinations/preview', {
+      profile: `user_id:${userId}`,
+      template,
+      traits: ['name'],
+    });
+    expect(preview.status, preview.text).toBe(200);
+    // Only the traits chosen reach the template: `city` is not among them.
+    expect(JSON.parse(preview.body.body as string)).toEqual({ name: 'Nguyễn Thị Lan', city: '?' });
+    expect(preview.body.contentType).toBe('application/json');
+    const payload = preview.body.payload as { trigger: Json; profile: { identities: Json[]; traits: Json } };
+    expect(payload.trigger.kind).toBe('test');
+    expect(payload.profile.traits).toEqual({ name: 'Nguyễn Thị Lan' });
+    expect(payload.profile.identities).toEqual(
+      expect.arrayContaining([
+        { type: 'user_id', value: userId },
+        { type: 'email', value: `${userId}@example.vn` },
+      ]),
+    );
+    // Without a template the body is the payload itself.
+    const plain = await call('POST', '/v1/destinations/preview', { profile: `email:${userId}@example.vn` });
+    expect(JSON.parse(plain.body.body as string)).toEqual(plain.body.payload);
+
+    const bad = await call('POST', '/v1/destinations/preview', {
+      profile: `user_id:${userId}`,
+      template: '{\n "a": {{ profile.traits.name | nosuchfilter }}\n}',
+    });
+    expect(bad.status).toBe(400);
+    expect(problems(bad.body)).toEqual([{ path: 'template', message: expect.stringContaining('line 2') }]);
+    const malformed = await call('POST', '/v1/destinations/preview', { profile: 'ada' });
+    expect(malformed.status).toBe(400);
+    expect(problems(malformed.body)[0]?.path).toBe('profile');
+    const nobody = await call('POST', '/v1/destinations/preview', { profile: `user_id:${uniqueName('nobody')}` });
+    expect(nobody.status).toBe(404);
+    expect(nobody.body.code).toBe('NOT_FOUND');
+  });
+
   it('refuses a bad template with its line, a bad URL, a private address and an unknown trigger kind', async () => {
     const base = {
       name: 'bad',

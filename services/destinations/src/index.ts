@@ -106,7 +106,7 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
   return {
     routes: async (app) => {
       requireScopes(app, deps.keys);
-      destinationRoutes(app, { store, deliveries, dispatcher, guard });
+      destinationRoutes(app, { store, deliveries, dispatcher, guard, payloads });
     },
     async close() {
       // The consumer commits what it wrote; then workers finish the request in hand.

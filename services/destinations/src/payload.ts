@@ -1,5 +1,5 @@
 // What a delivery carries: its trigger and the profile (identifiers, chosen traits, stats, segments), read at send time.
-import { findProfileId, readProfile, type Profile } from '@cdp/profiles';
+import { findProfileId, readProfile, type Profile, type ProfileRefType } from '@cdp/profiles';
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { Destination } from './definitions';
 import type { Delivery, TriggerRecord } from './deliveries';
@@ -18,6 +18,12 @@ export interface PayloadReader {
   payloadOf(
     destination: Destination,
     delivery: Pick<Delivery, 'deliveryId' | 'profileId' | 'trigger'>,
+  ): Promise<Payload | null>;
+  /** What a delivery to a destination with these traits would carry for the customer named, as a test; null: nobody. */
+  previewOf(
+    ref: { type: ProfileRefType; value: string },
+    traits: string[] | null,
+    now: number,
   ): Promise<Payload | null>;
 }
 
@@ -44,22 +50,37 @@ export function createPayloadReader(client: ClickHouseClient, liveSegmentIds: ()
     return null;
   }
 
+  async function profilePart(profileId: string, traits: string[] | null): Promise<Payload['profile']> {
+    const profile = await readProfile(client, profileId, await liveSegmentIds());
+    return {
+      profileId: profile.profileId,
+      identities: profile.identities,
+      traits: chosenTraits(profile.traits, traits),
+      stats: profile.stats,
+      segments: profile.segments,
+    };
+  }
+
   return {
     async payloadOf(destination, delivery) {
       const profileId = await profileIdOf(delivery);
       if (!profileId) return null;
-      const profile = await readProfile(client, profileId, await liveSegmentIds());
       return {
         id: delivery.deliveryId,
         destinationId: destination.id,
         trigger: shownTrigger(delivery.trigger),
-        profile: {
-          profileId: profile.profileId,
-          identities: profile.identities,
-          traits: chosenTraits(profile.traits, destination.traits),
-          stats: profile.stats,
-          segments: profile.segments,
-        },
+        profile: await profilePart(profileId, destination.traits),
+      };
+    },
+    async previewOf(ref, traits, now) {
+      const profileId = await findProfileId(client, ref.type, ref.value);
+      if (!profileId) return null;
+      return {
+        id: 'dlv_preview',
+        destinationId: 'dst_preview',
+        test: true,
+        trigger: { kind: 'test', at: new Date(now).toISOString() },
+        profile: await profilePart(profileId, traits),
       };
     },
   };

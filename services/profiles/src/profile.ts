@@ -10,6 +10,18 @@ import { storedIdsOf, survivorOfStored } from './survivors';
 export const profileRefTypes = ['profile_id', 'user_id', 'anonymous_id', 'email', 'phone'] as const;
 export type ProfileRefType = (typeof profileRefTypes)[number];
 
+/** How a profile reference is written, for the answer that refuses a malformed one. */
+export const refFormat = `a profile is addressed as {type}:{value} with type one of ${profileRefTypes.join(', ')}`;
+
+/** A `{type}:{value}` reference (`user_id:ada`, `phone:+84912345678`) split, or null when it is not one. */
+export function parseProfileRef(ref: string): { type: ProfileRefType; value: string } | null {
+  const colon = ref.indexOf(':');
+  const type = ref.slice(0, colon);
+  const value = ref.slice(colon + 1);
+  if (colon < 1 || !value || !(profileRefTypes as readonly string[]).includes(type)) return null;
+  return { type: type as ProfileRefType, value };
+}
+
 export interface Profile {
   profileId: string;
   identities: Array<{ type: string; value: string }>;

@@ -1,19 +1,32 @@
 // /v1/destinations: an admin creates, reads, replaces and deletes webhooks, lists their deliveries, replays and tests.
 import type { FastifyInstance } from 'fastify';
+import { parseProfileRef, refFormat } from '@cdp/profiles';
 import { AppError, invalidInput, type ZodTypeProvider } from '@cdp/runtime';
 import type { DestinationBody } from '@cdp/schemas';
 import { publicView, type DestinationStore, type SigningDestination } from '../definitions';
 import type { Delivery, DeliveryStore } from '../deliveries';
 import type { Dispatcher } from '../dispatcher';
 import { RefusedAddress, type AddressGuard } from '../guard';
-import { parseTemplate, TemplateProblem } from '../template';
-import { createDoc, deleteDoc, deliveriesDoc, listDoc, readDoc, replaceDoc, replayDoc, testDoc } from './docs';
+import type { PayloadReader } from '../payload';
+import { contentTypeOf, parseTemplate, renderBody, TemplateProblem } from '../template';
+import {
+  createDoc,
+  deleteDoc,
+  deliveriesDoc,
+  listDoc,
+  previewDoc,
+  readDoc,
+  replaceDoc,
+  replayDoc,
+  testDoc,
+} from './docs';
 
 export interface DestinationRouteDeps {
   store: DestinationStore;
   deliveries: DeliveryStore;
   dispatcher: Dispatcher;
   guard: AddressGuard;
+  payloads: PayloadReader;
 }
 
 const invalid = { code: 'INVALID_REQUEST', lead: 'the destination is not valid' } as const;
@@ -69,6 +82,24 @@ export function destinationRoutes(app: FastifyInstance, deps: DestinationRouteDe
   api.post('/v1/destinations', createDoc, async (request, reply) => {
     const saved = await deps.store.save(await checked(request.body, deps.guard));
     return reply.status(201).send(publicView(saved));
+  });
+
+  api.post('/v1/destinations/preview', previewDoc, async (request) => {
+    const { profile: ref, template, traits } = request.body;
+    const invalidPreview = { code: 'INVALID_REQUEST', lead: 'the preview is not valid' } as const;
+    const parsed = parseProfileRef(ref);
+    if (!parsed) throw invalidInput([{ path: 'profile', message: refFormat }], { answer: invalidPreview });
+    const payload = await deps.payloads.previewOf(parsed, traits ?? null, Date.now());
+    if (!payload) throw new AppError('NOT_FOUND', `no profile has ${parsed.type} ${parsed.value}`);
+    let body: string;
+    try {
+      body = await renderBody(template ?? '', payload);
+    } catch (error) {
+      // A parse problem names its line; a render that fails (a limit reached) says why.
+      const message = error instanceof TemplateProblem ? error.message : (error as Error).message;
+      throw invalidInput([{ path: 'template', message }], { answer: invalidPreview });
+    }
+    return { profileId: payload.profile.profileId, body, contentType: contentTypeOf(body), payload };
   });
 
   api.get('/v1/destinations/:id', readDoc, async (request) => publicView(await existing(request.params.id)));

@@ -1,7 +1,7 @@
 // OpenAPI documentation of the destination routes; the body's JSON Schema is derived from its zod schema.
 import { z } from 'zod';
 import { documented, errorReply, jsonReply, type DocumentedRoute, type RouteDoc, type RouteInput } from '@cdp/runtime';
-import { destinationBodySchema } from '@cdp/schemas';
+import { destinationBodySchema, destinationPreviewSchema } from '@cdp/schemas';
 
 export const idParams = z.object({ id: z.string().max(100) });
 export const deliveriesQuery = z.object({
@@ -228,5 +228,45 @@ export const testDoc = doc({
       { ok: true, status: 200, latencyMs: 84, body: 'ok', error: null },
     ),
     404: notFound,
+  },
+});
+
+export const previewDoc = doc({
+  summary: 'Preview a template over a real customer',
+  description:
+    "Renders a template (unset: the payload as JSON) over the payload a delivery would carry for one customer, addressed as the profile API addresses one (`user_id:ada`, `phone:+84912345678`), with a test trigger. Nothing is sent or stored: this is what the console's template editor shows.",
+  validate: { body: destinationPreviewSchema },
+  invalid: { code: 'INVALID_REQUEST', lead: 'the preview is not valid' },
+  body: {
+    description: 'The customer, and the template and traits of the destination being written',
+    example: { profile: 'user_id:ada', template: '{"name": {{ profile.traits.name | json }}}', traits: ['name'] },
+  },
+  responses: {
+    200: jsonReply(
+      'The rendered body, its content type, and the payload it was rendered over',
+      {
+        type: 'object',
+        properties: {
+          profileId: { type: 'string' },
+          body: { type: 'string', description: 'the request body a delivery would send' },
+          contentType: { type: 'string', description: 'application/json when the body is JSON, else text/plain' },
+          payload: { type: 'object', additionalProperties: true, description: 'what the template saw' },
+        },
+      },
+      {
+        profileId: 'prf_3f9a1c2b7d4e5f60718293a4',
+        body: '{"name": "Ada"}',
+        contentType: 'application/json',
+        payload: { id: 'dlv_preview', trigger: { kind: 'test' }, profile: { traits: { name: 'Ada' } } },
+      },
+    ),
+    400: errorReply('A malformed profile reference, or a template that does not parse or render', [
+      {
+        code: 'INVALID_REQUEST',
+        message: 'the preview is not valid: template: line 1, column 12: undefined filter: nofilter',
+        errors: [{ path: 'template', message: 'line 1, column 12: undefined filter: nofilter' }],
+      },
+    ]),
+    404: errorReply('Nobody has that identifier', [{ code: 'NOT_FOUND', message: 'no profile has user_id nobody' }]),
   },
 });

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { documented, errorReply, jsonReply } from '@cdp/runtime';
 import { identifierTypes, normaliseEmail, normalisePhone, type Identifier } from '@cdp/schemas';
-import { pageLimit, refFormat, refParams } from './profile-docs';
+import { refFormat } from '@cdp/profiles';
+import { pageLimit, refParams } from './profile-docs';
 
 const normalise = (type: Identifier['type'], value: string) =>
   type === 'email' ? normaliseEmail(value) : type === 'phone' ? normalisePhone(value) : value;

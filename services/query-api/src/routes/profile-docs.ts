@@ -1,10 +1,8 @@
 // OpenAPI documentation of the profile endpoints: the profile reference, the answers and an example of each.
 import { z } from 'zod';
 import { documented, errorReply, retryAfterHeader, jsonReply, type ResponseDoc } from '@cdp/runtime';
-import { profileRefTypes } from '@cdp/profiles';
+import { profileRefTypes, refFormat } from '@cdp/profiles';
 import { decodeCursor } from '../timeline';
-
-export const refFormat = `a profile is addressed as {type}:{value} with type one of ${profileRefTypes.join(', ')}`;
 
 export const refParams = z.object({
   ref: z

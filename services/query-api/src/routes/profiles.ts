@@ -1,21 +1,18 @@
 // GET /v1/profiles/{type}:{value} (one customer's unified profile) and /events (the customer's timeline).
 import type { FastifyInstance } from 'fastify';
 import { AppError, invalidInput, type ClickHouseClient, type ZodTypeProvider } from '@cdp/runtime';
-import { findProfileId, profileRefTypes, readProfile, type ProfileRefType } from '@cdp/profiles';
+import { findProfileId, parseProfileRef, readProfile, refFormat } from '@cdp/profiles';
 import type { SegmentStore } from '@cdp/segments';
 import { readTimeline } from '../timeline';
-import { profileDoc, refFormat, timelineDoc } from './profile-docs';
+import { profileDoc, timelineDoc } from './profile-docs';
 
 /** The survivor profile a `{type}:{value}` reference names: a 400 for a malformed one, a 404 when nobody has it. */
 export async function profileOfRef(clickhouse: ClickHouseClient, ref: string): Promise<string> {
-  const colon = ref.indexOf(':');
-  const type = ref.slice(0, colon);
-  const value = ref.slice(colon + 1);
   // The routes' params schema refuses a malformed reference first; this keeps the function safe on its own.
-  if (colon < 1 || !value || !(profileRefTypes as readonly string[]).includes(type))
-    throw invalidInput([{ path: 'ref', message: refFormat }], { part: 'params' });
-  const profileId = await findProfileId(clickhouse, type as ProfileRefType, value);
-  if (!profileId) throw new AppError('NOT_FOUND', `no profile has ${type} ${value}`);
+  const parsed = parseProfileRef(ref);
+  if (!parsed) throw invalidInput([{ path: 'ref', message: refFormat }], { part: 'params' });
+  const profileId = await findProfileId(clickhouse, parsed.type, parsed.value);
+  if (!profileId) throw new AppError('NOT_FOUND', `no profile has ${parsed.type} ${parsed.value}`);
   return profileId;
 }
 
