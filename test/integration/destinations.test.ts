@@ -304,6 +304,24 @@ describe.each(runtimes)('destinations on the %s runtime', (runtime) => {
     }
     expect((await call('POST', `/v1/destinations/${id}/test`)).status).toBe(200);
     expect(hook.requests.at(-1)?.headers.authorization).toBe(token);
+    // A patch keeps what it does not name: the secret still signs, the header is still sent.
+    const paused = await call('PATCH', `/v1/destinations/${id}`, { status: 'paused', template: '{"hi": 1}' });
+    expect(paused.status, paused.text).toBe(200);
+    expect(paused.body).toMatchObject({
+      id,
+      status: 'paused',
+      template: '{"hi": 1}',
+      headers: { authorization: '********' },
+    });
+    expect((await call('POST', `/v1/destinations/${id}/test`)).status).toBe(200);
+    expect(hook.requests.at(-1)?.headers.authorization).toBe(token);
+    expect(hook.requests.at(-1)?.body).toBe('{"hi": 1}');
+    expect(verifiedAsAReceiverWould(secret, hook.requests.at(-1) as ReceivedRequest)).toBe(true);
+    const cleared = await call('PATCH', `/v1/destinations/${id}`, { template: null, status: 'active' });
+    expect(cleared.body).toMatchObject({ status: 'active', template: null });
+    const badPatch = await call('PATCH', `/v1/destinations/${id}`, { url: 'http://10.0.0.5/hook', secret: 'short' });
+    expect(badPatch.status).toBe(400);
+    expect(problems(badPatch.body).map((problem) => problem.path)).toEqual(['secret']);
     const replaced = await call('PUT', `/v1/destinations/${id}`, {
       name: 'renamed',
       url: hook.url,

@@ -1,8 +1,8 @@
 // /v1/destinations: an admin creates, reads, replaces and deletes webhooks, lists their deliveries, replays and tests.
 import type { FastifyInstance } from 'fastify';
 import { parseProfileRef, refFormat } from '@cdp/profiles';
-import { AppError, invalidInput, type ZodTypeProvider } from '@cdp/runtime';
-import type { DestinationBody } from '@cdp/schemas';
+import { AppError, invalidInput, problemsOf, type ZodTypeProvider } from '@cdp/runtime';
+import { destinationBodySchema, type DestinationBody, type DestinationPatch } from '@cdp/schemas';
 import { publicView, type DestinationStore, type SigningDestination } from '../definitions';
 import type { Delivery, DeliveryStore } from '../deliveries';
 import type { Dispatcher } from '../dispatcher';
@@ -14,6 +14,7 @@ import {
   deleteDoc,
   deliveriesDoc,
   listDoc,
+  patchDoc,
   previewDoc,
   readDoc,
   replaceDoc,
@@ -44,6 +45,28 @@ const shownDelivery = (delivery: Delivery) => ({
   lastError: delivery.lastError,
   latencyMs: delivery.latencyMs,
 });
+
+/** The stored definition with the patch's fields in place of its own; null removes a template or the traits. */
+function patched(destination: SigningDestination, patch: DestinationPatch): DestinationBody {
+  const { template, traits, ...rest } = patch;
+  const body: DestinationBody = {
+    name: destination.name,
+    kind: destination.kind,
+    url: destination.url,
+    headers: destination.headers,
+    secret: destination.secret,
+    batch: destination.batch,
+    ratePerSecond: destination.ratePerSecond,
+    status: destination.status,
+    triggers: destination.triggers,
+    ...rest,
+  };
+  const keptTemplate = template === undefined ? destination.template : template;
+  const keptTraits = traits === undefined ? destination.traits : traits;
+  if (keptTemplate !== null) body.template = keptTemplate;
+  if (keptTraits !== null) body.traits = keptTraits;
+  return body;
+}
 
 /** What zod cannot check: the template parses, and the URL's host resolves to addresses a destination may reach. */
 async function checked(body: DestinationBody, guard: AddressGuard): Promise<DestinationBody> {
@@ -107,6 +130,13 @@ export function destinationRoutes(app: FastifyInstance, deps: DestinationRouteDe
   api.put('/v1/destinations/:id', replaceDoc, async (request) => {
     const destination = await existing(request.params.id);
     return publicView(await deps.store.save(await checked(request.body, deps.guard), destination.id));
+  });
+
+  api.patch('/v1/destinations/:id', patchDoc, async (request) => {
+    const destination = await existing(request.params.id);
+    const merged = destinationBodySchema.safeParse(patched(destination, request.body));
+    if (!merged.success) throw invalidInput(problemsOf(merged.error), { answer: invalid });
+    return publicView(await deps.store.save(await checked(merged.data, deps.guard), destination.id));
   });
 
   api.delete('/v1/destinations/:id', deleteDoc, async (request, reply) => {

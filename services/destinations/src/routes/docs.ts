@@ -1,7 +1,7 @@
 // OpenAPI documentation of the destination routes; the body's JSON Schema is derived from its zod schema.
 import { z } from 'zod';
 import { documented, errorReply, jsonReply, type DocumentedRoute, type RouteDoc, type RouteInput } from '@cdp/runtime';
-import { destinationBodySchema, destinationPreviewSchema } from '@cdp/schemas';
+import { destinationBodySchema, destinationPatchSchema, destinationPreviewSchema } from '@cdp/schemas';
 
 export const idParams = z.object({ id: z.string().max(100) });
 export const deliveriesQuery = z.object({
@@ -117,6 +117,20 @@ export const replaceDoc = doc({
   body: { description: bodyDescription, example: exampleBody },
   responses: {
     200: jsonReply('The destination as saved', destinationSchema, exampleDestination),
+    400: invalid,
+    404: notFound,
+  },
+});
+
+export const patchDoc = doc({
+  summary: 'Change some fields of a destination',
+  description:
+    'The fields given replace the stored ones; the others, the secret and the header values among them (which cannot be read back), are kept. `template` or `traits` null removes it. Pausing is `{ "status": "paused" }`.',
+  validate: { params: idParams, body: destinationPatchSchema },
+  invalid: invalidBody,
+  body: { description: 'Any fields of a destination', example: { status: 'paused' } },
+  responses: {
+    200: jsonReply('The destination as saved', destinationSchema, { ...exampleDestination, status: 'paused' }),
     400: invalid,
     404: notFound,
   },
