@@ -6,6 +6,7 @@ import { waitFor } from '@cdp/runtime';
 import { flatten, messages } from '@cdp/console/locales';
 import {
   accessibilityProblems,
+  adminCall,
   englishLeftOver,
   screenshot,
   startConsoleRig,
@@ -42,20 +43,7 @@ interface MembersPage {
 
 let rig: ConsoleRig;
 
-async function api<T>(
-  path: string,
-  init: { method?: string; body?: unknown } = {},
-): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${rig.cdp.url}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      authorization: `Bearer ${rig.cdp.adminKey}`,
-      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: init.body === undefined ? null : JSON.stringify(init.body),
-  });
-  return { status: response.status, body: (response.status === 204 ? undefined : await response.json()) as T };
-}
+const api = <T>(path: string, init: { method?: string; body?: unknown } = {}) => adminCall<T>(rig.cdp, path, init);
 
 /** Sizes as of an evaluation that started after `since` (every second on this rig). */
 async function evaluatedAfter(since: number): Promise<SegmentList> {

@@ -37,12 +37,15 @@ export interface ConsoleRig {
   close(): Promise<void>;
 }
 
-/** Starts a platform (embedded runtime, segments evaluated every `segmentsIntervalMs`) and a browser. */
-export async function startConsoleRig(options: { segmentsIntervalMs?: number } = {}): Promise<ConsoleRig> {
+/** Starts a platform (embedded runtime, segments evaluated every `segmentsIntervalMs`, more settings in `env`) and a browser. */
+export async function startConsoleRig(
+  options: { segmentsIntervalMs?: number; env?: Record<string, string> } = {},
+): Promise<ConsoleRig> {
   // CI installs Debian's chromium (.ci/run); without it the console suites must fail, not skip.
   if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install chromium (see .ci/run)`);
   const cdp = await startTestPlatform('embedded', {
     CDP_SEGMENTS_INTERVAL_MS: String(options.segmentsIntervalMs ?? 1000),
+    ...options.env,
   });
   const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   return {
@@ -73,6 +76,23 @@ export async function startConsoleRig(options: { segmentsIntervalMs?: number } =
       await cdp.close();
     },
   };
+}
+
+/** The platform's API called with its admin key: how a console test sets up data and reads the numbers to compare. */
+export async function adminCall<T>(
+  cdp: TestPlatform,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${cdp.url}${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      authorization: `Bearer ${cdp.adminKey}`,
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: init.body === undefined ? null : JSON.stringify(init.body),
+  });
+  return { status: response.status, body: (response.status === 204 ? undefined : await response.json()) as T };
 }
 
 /** Writes a full-page screenshot as `<name>.png` under test-artifacts/console/. */

@@ -40,7 +40,7 @@ export interface Api {
     options?: { params?: Params; body?: unknown; accept?: string; signal?: AbortSignal },
   ) => Promise<Response>;
   get: <T>(path: string, params?: Params, signal?: AbortSignal) => Promise<T>;
-  send: <T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) => Promise<T>;
+  send: <T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown) => Promise<T>;
 }
 
 async function errorOf(response: Response): Promise<ApiError> {
@@ -141,4 +141,54 @@ export function useQuery<T>(path: string | null, params: Params = {}): QueryStat
   }, [key, attempt, api]);
   const reload = useCallback(() => setAttempt((value) => value + 1), []);
   return { data: state.data, error: state.error, loading: state.loading, reload };
+}
+
+export interface DelayedPostState<T> {
+  /** The last answer, kept while a newer one is on its way and after a newer one failed. */
+  result?: T;
+  error?: ApiError;
+  pending: boolean;
+}
+
+/** How long a live preview waits after the last edit before it asks. */
+export const previewDelayMs = 400;
+
+/**
+ * POSTs `body` (its JSON text, so an equal body is not sent again) to `path` once it has stopped changing for
+ * `previewDelayMs`; a newer body cancels the older request and older answers are ignored. `null` sends nothing.
+ */
+export function useDelayedPost<T>(path: string, bodyText: string | null): DelayedPostState<T> {
+  const api = useApi();
+  const [state, setState] = useState<DelayedPostState<T>>({ pending: bodyText !== null });
+  const latest = useRef(0);
+  useEffect(() => {
+    const id = ++latest.current;
+    if (bodyText === null) {
+      setState({ pending: false });
+      return undefined;
+    }
+    const controller = new AbortController();
+    setState((previous) => ({ ...previous, pending: true }));
+    const timer = setTimeout(() => {
+      api
+        .request('POST', path, { body: JSON.parse(bodyText) as unknown, signal: controller.signal })
+        .then((response) => response.json() as Promise<T>)
+        .then(
+          (result) => id === latest.current && setState({ result, pending: false }),
+          (error: unknown) => {
+            if ((error as Error).name === 'AbortError' || id !== latest.current) return;
+            setState((previous) => ({
+              ...(previous.result === undefined ? {} : { result: previous.result }),
+              error: error instanceof ApiError ? error : new ApiError(0, 'NETWORK', String(error)),
+              pending: false,
+            }));
+          },
+        );
+    }, previewDelayMs);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [api, path, bodyText]);
+  return state;
 }

@@ -30,6 +30,7 @@ const Groups = lazy(() => orUnreachable(import('./screens/groups').then((module)
 const Segments = lazy(() => orUnreachable(import('./screens/segments').then((module) => module.Segments)));
 const Customers = lazy(() => orUnreachable(import('./screens/customers').then((module) => module.Customers)));
 const Care = lazy(() => orUnreachable(import('./screens/care').then((module) => module.Care)));
+const Destinations = lazy(() => orUnreachable(import('./screens/destinations').then((module) => module.Destinations)));
 
 export const base = '/console';
 
@@ -41,6 +42,7 @@ const screens = [
   { path: '/segments', key: 'segments' },
   { path: '/customers', key: 'customers' },
   { path: '/care', key: 'care' },
+  { path: '/destinations', key: 'destinations' },
 ] as const;
 
 function Navigation({ onSignOut }: { onSignOut: () => void }) {
@@ -65,7 +67,7 @@ function Navigation({ onSignOut }: { onSignOut: () => void }) {
             return (
               <li key={screen.key}>
                 <a
-                  href={`${href}${carried && screen.key !== 'segments' && screen.key !== 'customers' ? `?${carried}` : ''}`}
+                  href={`${href}${carried && !['segments', 'customers', 'destinations'].includes(screen.key) ? `?${carried}` : ''}`}
                   aria-current={current ? 'page' : undefined}
                 >
                   {t(`common.nav.${screen.key}`)}
@@ -154,6 +156,7 @@ export function App() {
                 <Route path={`${base}/segments/:rest*`} component={Segments} />
                 <Route path={`${base}/customers/:rest*`} component={Customers} />
                 <Route path={`${base}/care`} component={Care} />
+                <Route path={`${base}/destinations/:rest*`} component={Destinations} />
                 <Route default component={NotFound} />
               </Router>
             </main>

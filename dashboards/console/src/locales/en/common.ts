@@ -9,6 +9,7 @@ export const common = {
     segments: 'Segments',
     customers: 'Customer 360',
     care: 'Care',
+    destinations: 'Destinations',
     menu: 'Main menu',
   },
   language: { label: 'Language', vi: 'Tiếng Việt', en: 'English' },

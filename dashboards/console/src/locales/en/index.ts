@@ -7,5 +7,6 @@ import { groups } from './groups';
 import { segments } from './segments';
 import { customers } from './customers';
 import { care } from './care';
+import { destinations } from './destinations';
 
-export const messages = { common, overview, retention, repeat, groups, segments, customers, care };
+export const messages = { common, overview, retention, repeat, groups, segments, customers, care, destinations };

@@ -11,6 +11,7 @@ export const common: typeof en = {
     segments: 'Phân khúc',
     customers: 'Khách hàng 360',
     care: 'Chăm sóc',
+    destinations: 'Điểm đến',
     menu: 'Menu chính',
   },
   language: { label: 'Ngôn ngữ', vi: 'Tiếng Việt', en: 'English' },

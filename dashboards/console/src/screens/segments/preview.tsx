@@ -1,6 +1,5 @@
-// The builder's live preview: POST /v1/segments/preview about 400 ms after the last edit, older answers ignored, count and a sample shown.
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, useApi } from '../../api';
+// The builder's live preview: POST /v1/segments/preview shortly after the last edit, older answers ignored, count and a sample shown.
+import { useDelayedPost, type DelayedPostState } from '../../api';
 import { ErrorBox } from '../../components/states';
 import { useFormats } from '../../format';
 import { useI18n } from '../../i18n';
@@ -10,50 +9,11 @@ export interface PreviewResult {
   sample: string[];
 }
 
-export interface PreviewState {
-  /** The last answer, kept while a newer one is on its way. */
-  result?: PreviewResult;
-  error?: ApiError;
-  pending: boolean;
-}
-
-export const previewDelayMs = 400;
+export type PreviewState = DelayedPostState<PreviewResult>;
 
 /** Previews the rule (as its JSON text) after it stops changing; `null` previews nothing. */
 export function usePreview(ruleText: string | null): PreviewState {
-  const api = useApi();
-  const [state, setState] = useState<PreviewState>({ pending: ruleText !== null });
-  const latest = useRef(0);
-  useEffect(() => {
-    if (ruleText === null) return undefined;
-    const id = ++latest.current;
-    const controller = new AbortController();
-    setState((previous) => ({ ...previous, pending: true }));
-    const timer = setTimeout(() => {
-      api
-        .request('POST', '/v1/segments/preview', {
-          body: { rule: JSON.parse(ruleText) as unknown },
-          signal: controller.signal,
-        })
-        .then((response) => response.json() as Promise<PreviewResult>)
-        .then(
-          (result) => id === latest.current && setState({ result, pending: false }),
-          (error: unknown) => {
-            if ((error as Error).name === 'AbortError' || id !== latest.current) return;
-            setState((previous) => ({
-              result: previous.result,
-              error: error instanceof ApiError ? error : new ApiError(0, 'NETWORK', String(error)),
-              pending: false,
-            }));
-          },
-        );
-    }, previewDelayMs);
-    return () => {
-      clearTimeout(timer);
-      controller.abort();
-    };
-  }, [ruleText, api]);
-  return state;
+  return useDelayedPost<PreviewResult>('/v1/segments/preview', ruleText === null ? null : `{"rule":${ruleText}}`);
 }
 
 const sampleShown = 8;
