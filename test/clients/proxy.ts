@@ -44,7 +44,8 @@ function forward(
 ): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(
-      { host: target.hostname, port: target.port, method, path, headers: { ...headers, host: target.host } },
+      // The Host header is kept, as reverse proxies do: what ingest answers with its own address names the proxy.
+      { host: target.hostname, port: target.port, method, path, headers },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -87,7 +88,15 @@ export async function startFaultyProxy(target: string, faults: Fault[] = []): Pr
       const refuse = () => {
         record(503);
         // Retry-After 1 rather than ingest's 5: the SDKs that honour it would otherwise make the suite slow.
-        response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(overloaded);
+        // With ingest's CORS header, so that a browser reads the 503 rather than a network error.
+        const origin = request.headers.origin;
+        response
+          .writeHead(503, {
+            'content-type': 'application/json',
+            'retry-after': '1',
+            ...(origin ? { 'access-control-allow-origin': origin } : {}),
+          })
+          .end(overloaded);
       };
       if (fault === 'refuse') return refuse();
       forward(upstream, method, path, request.headers, body).then(
