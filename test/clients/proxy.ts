@@ -121,3 +121,13 @@ export async function startFaultyProxy(target: string, faults: Fault[] = []): Pr
       }),
   };
 }
+
+/** The POSTs' statuses in order, the messageIds of those answered 503, and those of those answered 200. */
+export function deliveries(proxy: FaultyProxy): { statuses: number[]; faulted: string[]; delivered: Set<string> } {
+  const posts = proxy.seen.filter((request) => request.method === 'POST');
+  return {
+    statuses: posts.map((post) => post.status),
+    faulted: posts.filter((post) => post.status === 503).flatMap((post) => post.messageIds),
+    delivered: new Set(posts.filter((post) => post.status === 200).flatMap((post) => post.messageIds)),
+  };
+}

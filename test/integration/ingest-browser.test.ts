@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { named, waitFor } from '@cdp/runtime';
 import { startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
-import { startFaultyProxy, type FaultyProxy } from '../clients/proxy';
+import { deliveries, startFaultyProxy, type FaultyProxy } from '../clients/proxy';
 import { storedContext, storedMessages, waitForStored } from '../clients/store';
 
 const chromiumPath = '/usr/bin/chromium';
@@ -101,9 +101,7 @@ const segmentCalls = (userId: string): Call[] => [
 async function retriedAll(proxy: FaultyProxy): Promise<void> {
   await waitFor(
     () => {
-      const posts = proxy.seen.filter((request) => request.method === 'POST');
-      const delivered = new Set(posts.filter((post) => post.status === 200).flatMap((post) => post.messageIds));
-      const faulted = posts.filter((post) => post.status === 503).flatMap((post) => post.messageIds);
+      const { faulted, delivered } = deliveries(proxy);
       return faulted.length > 0 && faulted.every((id) => delivered.has(id));
     },
     { timeoutMs: 30_000, what: 'the SDK to resend what was answered 503' },
