@@ -93,8 +93,8 @@ type person struct{ userID, anonymousID, groupID string }
 func drive[M any](r *recorder, run string, people int, enqueue func(M) error, close func() error, messages func(person) []M) error {
 	total := 0
 	for n := 0; n < people; n++ {
-		id := fmt.Sprintf("%s_%%s_%d", run, n)
-		for _, message := range messages(person{fmt.Sprintf(id, "user"), fmt.Sprintf(id, "anon"), fmt.Sprintf(id, "org")}) {
+		name := func(kind string) string { return fmt.Sprintf("%s_%s_%d", run, kind, n) }
+		for _, message := range messages(person{name("user"), name("anon"), name("org")}) {
 			if err := enqueue(message); err != nil {
 				return err
 			}

@@ -20,9 +20,11 @@ def main():
     host, write_key, run = os.environ["CDP_HOST"], os.environ["CDP_WRITE_KEY"], os.environ["CDP_RUN"]
     people = int(os.environ["CDP_PEOPLE"])
     failed = []
+    failed_ids = set()
 
     def on_error(error, batch):
         failed.extend(f"{message['type']} {message['messageId']}: {error}" for message in batch)
+        failed_ids.update(message["messageId"] for message in batch)
 
     if sdk == "segment":
         from segment.analytics import Client
@@ -49,7 +51,6 @@ def main():
     client.flush()
     client.shutdown()
 
-    failed_ids = {entry.split(" ")[1].rstrip(":") for entry in failed}
     sent = [
         {
             key: message[key]
