@@ -35,6 +35,18 @@ describe('parseMessage', () => {
     expect(result).toMatchObject({ ok: true, message: { type: 'track', userId: '42', event: 'E' } });
   });
 
+  it('reads an empty userId or anonymousId as none, as RudderStack sends an anonymous visitor', () => {
+    const result = parseMessage({ type: 'page', userId: '', anonymousId: 'a-1', name: 'Home' });
+    expect(result).toMatchObject({ ok: true, message: { type: 'page', userId: null, anonymousId: 'a-1' } });
+    expect(parseMessage({ type: 'track', userId: 'u', anonymousId: ' ', event: 'E' })).toMatchObject({
+      ok: true,
+      message: { userId: 'u', anonymousId: null },
+    });
+    // Empty both ways is no identity at all, and alias still needs a real userId.
+    expect(pathsOf(parseMessage({ type: 'track', userId: '', anonymousId: '', event: 'E' }))).toEqual(['userId']);
+    expect(pathsOf(parseMessage({ type: 'alias', userId: '', previousId: 'p' }))).toEqual(['userId']);
+  });
+
   it('names the missing field of each type', () => {
     expect(pathsOf(parseMessage({ type: 'track', userId: 'u' }))).toEqual(['event']);
     expect(pathsOf(parseMessage({ type: 'group', userId: 'u' }))).toEqual(['groupId']);

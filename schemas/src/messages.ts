@@ -9,6 +9,21 @@ const id = z
   .refine((value) => value.length <= 512, 'must be at most 512 characters');
 
 /** ISO-8601 only: Date.parse alone would also take "1" or "Tuesday 3pm" and guess. */
+/**
+ * An id a message may leave out: RudderStack's browser SDK sends `userId: ""` for a visitor not yet identified, which
+ * means no userId, as null does. A required id (alias's, groupId) must still hold something.
+ */
+const optionalId = z
+  .union([
+    z
+      .string()
+      .regex(/^\s*$/)
+      .transform(() => null),
+    id,
+  ])
+  .optional()
+  .nullable();
+
 const isoPattern = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 const isoDate = z
@@ -20,8 +35,8 @@ const jsonObject = z.record(z.string(), z.unknown());
 
 const common = {
   messageId: z.string().trim().min(1).max(256).optional(),
-  userId: id.optional().nullable(),
-  anonymousId: id.optional().nullable(),
+  userId: optionalId,
+  anonymousId: optionalId,
   timestamp: isoDate.optional().nullable(),
   originalTimestamp: isoDate.optional().nullable(),
   sentAt: isoDate.optional().nullable(),

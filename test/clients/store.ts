@@ -34,6 +34,38 @@ export async function waitForStored(
   return storedCounts(cdp, [...expected, ...unexpected]);
 }
 
+export interface StoredMessage {
+  message_id: string;
+  type: string;
+  user_id: string;
+  anonymous_id: string;
+  /** Milliseconds since the epoch: the skew-corrected time, and the time as the client sent it. */
+  timestamp: number;
+  original_timestamp: number | null;
+  library: string;
+}
+
+/** Every stored row of these messages (a message stored twice shows twice), with its identifiers and times. */
+export async function storedMessages(cdp: TestPlatform, messageIds: string[]): Promise<StoredMessage[]> {
+  const result = await cdp.platform.clickhouse.client.query(
+    named('test.storedMessageRows', {
+      query: `SELECT message_id, type, user_id, anonymous_id,
+          toUnixTimestamp64Milli(timestamp) AS timestamp,
+          toUnixTimestamp64Milli(original_timestamp) AS original_timestamp,
+          JSONExtractString(context, 'library', 'name') AS library
+        FROM events WHERE message_id IN {ids:Array(String)}`,
+      query_params: { ids: messageIds },
+      format: 'JSONEachRow',
+    }),
+  );
+  const rows = await result.json<StoredMessage>();
+  return rows.map((row) => ({
+    ...row,
+    timestamp: Number(row.timestamp),
+    original_timestamp: row.original_timestamp === null ? null : Number(row.original_timestamp),
+  }));
+}
+
 /** The stored context of one message, parsed. */
 export async function storedContext(cdp: TestPlatform, messageId: string): Promise<Record<string, unknown>> {
   const result = await cdp.platform.clickhouse.client.query(

@@ -58,6 +58,43 @@ describe('client IP, user agent and CORS', () => {
     expect((await storedContext(proxied, ids.stated)).ip).toBe('198.51.100.9');
   });
 
+  it('serves browser SDK settings per write key, pointing back at the host and scheme the browser used', async () => {
+    const segment = await fetch(`${direct.url}/v1/projects/${direct.writeKey}/settings`, {
+      headers: { origin: 'https://shop.example' },
+    });
+    expect(segment.status).toBe(200);
+    expect(segment.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(await segment.json()).toMatchObject({
+      integrations: {
+        'Segment.io': { apiKey: direct.writeKey, apiHost: `${new URL(direct.url).host}/v1`, protocol: 'http' },
+      },
+      metrics: { sampleRate: 0 },
+    });
+    // Behind a trusted proxy, the host and scheme it was reached by.
+    const forwarded = await fetch(`${proxied.url}/v1/projects/${proxied.writeKey}/settings`, {
+      headers: { 'x-forwarded-host': 'cdp.example.com', 'x-forwarded-proto': 'https' },
+    });
+    expect(((await forwarded.json()) as { integrations: Record<string, unknown> }).integrations['Segment.io']).toEqual({
+      apiKey: proxied.writeKey,
+      apiHost: 'cdp.example.com/v1',
+      protocol: 'https',
+    });
+    expect((await fetch(`${direct.url}/v1/projects/wk_unknown/settings`)).status).toBe(401);
+
+    const basic = `Basic ${Buffer.from(`${direct.writeKey}:`).toString('base64')}`;
+    const byHeader = await fetch(`${direct.url}/sourceConfig/?p=npm&v=3.34.1`, { headers: { authorization: basic } });
+    const byParameter = await fetch(`${direct.url}/sourceConfig?writeKey=${direct.writeKey}`);
+    for (const answer of [byHeader, byParameter]) {
+      expect(answer.status).toBe(200);
+      expect(await answer.json()).toMatchObject({
+        source: { writeKey: direct.writeKey, enabled: true, destinations: [], config: {} },
+      });
+    }
+    const missing = await fetch(`${direct.url}/sourceConfig/`);
+    expect([missing.status, ((await missing.json()) as { code: string }).code]).toEqual([401, 'MISSING_WRITE_KEY']);
+    expect((await fetch(`${direct.url}/sourceConfig/?writeKey=wk_unknown`)).status).toBe(401);
+  });
+
   it('answers a browser preflight for any origin with the headers analytics.js sends', async () => {
     const response = await fetch(`${direct.url}/v1/t`, {
       method: 'OPTIONS',

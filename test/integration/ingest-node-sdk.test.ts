@@ -3,6 +3,7 @@ import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { named } from '@cdp/runtime';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
+import { deliveries, startFaultyProxy } from '../clients/proxy';
 import { storedContext, waitForStored } from '../clients/store';
 
 describe.each(runtimes)('@segment/analytics-node on the %s runtime', (runtime) => {
@@ -79,5 +80,28 @@ describe.each(runtimes)('@segment/analytics-node on the %s runtime', (runtime) =
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
     });
     expect(context.ip).toBe('127.0.0.1');
+  });
+
+  it('with its defaults, resends the batches answered 503 (before and after ingest stored them), each stored once', async () => {
+    const proxy = await startFaultyProxy(cdp.url, ['refuse', 'lose']);
+    const analytics = new Analytics({ writeKey: cdp.writeKey, host: proxy.url });
+    const sent: string[] = [];
+    const errors: unknown[] = [];
+    analytics.on('identify', (context) => sent.push(context.event.messageId as string));
+    analytics.on('track', (context) => sent.push(context.event.messageId as string));
+    analytics.on('error', (error) => errors.push(error));
+    for (let n = 0; n < 20; n += 1) {
+      const userId = uniqueName('retry_user');
+      analytics.identify({ userId, traits: { plan: 'pro' } });
+      analytics.track({ userId, event: 'Plan Selected' });
+    }
+    await analytics.closeAndFlush({ timeout: 30_000 }).finally(() => proxy.close());
+
+    expect(errors).toEqual([]);
+    const { statuses, faulted, delivered } = deliveries(proxy);
+    expect(statuses.slice(0, 2)).toEqual([503, 503]);
+    expect(faulted.filter((id) => !delivered.has(id))).toEqual([]);
+    const counts = await waitForStored(cdp, sent);
+    expect([sent.length, [...counts.values()].every((rows) => rows === 1)]).toEqual([40, true]);
   });
 });

@@ -3,6 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import Analytics from '@rudderstack/rudder-sdk-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
+import { deliveries, startFaultyProxy } from '../clients/proxy';
 import { storedContext, waitForStored } from '../clients/store';
 
 interface SentBatch {
@@ -70,5 +71,40 @@ describe.each(runtimes)('@rudderstack/rudder-sdk-node on the %s runtime', (runti
     expect(types).toEqual(expected);
     const context = await storedContext(cdp, [...sent.keys()][1] as string);
     expect(context.library).toMatchObject({ name: 'analytics-node' });
+  });
+
+  it('with its default retries, resends a batch answered 503 before and after ingest stored it, stored once', async () => {
+    const proxy = await startFaultyProxy(cdp.url, ['refuse', 'lose']);
+    const errors: unknown[] = [];
+    const client = new Analytics(cdp.writeKey, {
+      dataPlaneUrl: proxy.url,
+      flushInterval: 60_000,
+      errorHandler: (error) => errors.push(error),
+    });
+    const ids = new Set<string>();
+    const answered: Array<Promise<void>> = [];
+    for (let n = 0; n < 10; n += 1) {
+      answered.push(
+        new Promise((resolve) =>
+          client.track(
+            { userId: uniqueName('rudder_retry_user'), event: 'Plan Selected' },
+            (error?: Error, data?: unknown) => {
+              if (error) errors.push(error);
+              else for (const message of sentBatch(data).batch) ids.add(message.messageId);
+              resolve();
+            },
+          ),
+        ),
+      );
+    }
+    await client.flush();
+    await Promise.all(answered).finally(() => proxy.close());
+
+    expect(errors).toEqual([]);
+    const { statuses, faulted, delivered } = deliveries(proxy);
+    expect(statuses.slice(0, 2)).toEqual([503, 503]);
+    expect(faulted.filter((id) => !delivered.has(id))).toEqual([]);
+    const counts = await waitForStored(cdp, [...ids]);
+    expect([ids.size, [...counts.values()].every((rows) => rows === 1)]).toEqual([10, true]);
   });
 });

@@ -4,6 +4,7 @@ import { createHttpServer } from '@cdp/runtime';
 import { acceptSdkBodies } from './body';
 import { defaultLimits, protectIngest, type IngestLimits } from './protect';
 import { ingestRoutes, maxRequestBytes, type IngestDeps } from './routes/ingest';
+import { settingsRoutes } from './routes/settings';
 
 export type { IngestDeps } from './routes/ingest';
 export type { IngestLimits } from './protect';
@@ -16,6 +17,7 @@ export function ingestPlugin(deps: IngestDeps & { limits?: Partial<IngestLimits>
     await protectIngest(app, { ...defaultLimits, ...deps.limits }, maxRequestBytes, deps.keys);
     acceptSdkBodies(app);
     ingestRoutes(app, deps);
+    settingsRoutes(app, deps);
   };
 }
 

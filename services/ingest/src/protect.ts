@@ -39,8 +39,9 @@ export async function protectIngest(
   keys: KeyStore,
 ): Promise<void> {
   // analytics.js posts with Basic auth from any site, and adds X-Retry-Count on retries: the headers a preflight asks
-  // for are reflected rather than listed, so an SDK's next header does not break browsers. Cached for a day.
-  await app.register(cors, { origin: true, methods: ['POST', 'OPTIONS'], maxAge: 86_400 });
+  // for are reflected rather than listed, so an SDK's next header does not break browsers. Cached for a day. GET is
+  // for the settings browser SDKs fetch before they send.
+  await app.register(cors, { origin: true, methods: ['GET', 'POST', 'OPTIONS'], maxAge: 86_400 });
 
   await app.register(underPressure, {
     maxEventLoopDelay: limits.maxEventLoopDelayMs,
