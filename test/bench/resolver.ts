@@ -8,7 +8,8 @@
 //   BENCH_SAMPLE_MS    one marked event per this many ms, each for a fresh userId (default 500)
 //   BENCH_READERS      profile reads the samples' pollers keep in flight (default 4)
 //   BENCH_TIMEOUT_SECONDS  how long a throughput run may take before it fails (default 600)
-//   BENCH_PARTS        which parts to run, comma-separated: throughput, memory, freshness (default all)
+//   BENCH_PARTS        which parts to run, comma-separated: throughput, inserts, memory, freshness (default all)
+//   BENCH_INSERT_ROUNDS  rounds of the inserts part, each one batch in each format (default 8)
 //   BENCH_PROFILE=1    writes --cpu-prof profiles of every measured process to bench-profiles/
 //   KAFKA_BROKERS      a broker to use; else a local one is started from the Kafka jars and stopped at the end
 //
@@ -18,6 +19,7 @@ import os from 'node:os';
 import { startLocalKafka } from '../../infra/kafka/local-kafka';
 import { runPart } from './resolver/child';
 import { measureFreshness, probeTimeoutMs, type FreshnessResult } from './resolver/freshness';
+import type { InsertsResult } from './resolver/inserts';
 import type { MemoryResult } from './resolver/memory';
 import type { ThroughputResult } from './resolver/throughput';
 
@@ -34,7 +36,8 @@ environment:
   BENCH_SAMPLE_MS    one marked event per this many ms (default 500)
   BENCH_READERS      profile reads in flight polling the samples (default 4)
   BENCH_TIMEOUT_SECONDS  limit of each throughput run (default 600)
-  BENCH_PARTS        throughput,memory,freshness (default all)
+  BENCH_PARTS        throughput,inserts,memory,freshness (default all)
+  BENCH_INSERT_ROUNDS  rounds of the inserts part (default 8)
   BENCH_PROFILE=1    --cpu-prof profiles of the measured processes into bench-profiles/
   KAFKA_BROKERS      use this broker instead of starting a local one
 `;
@@ -47,7 +50,9 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
 const events = Number(process.env.BENCH_EVENTS ?? 200_000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const rate = Number(process.env.BENCH_RATE ?? 5000);
-const parts = new Set((process.env.BENCH_PARTS ?? 'throughput,memory,freshness').split(',').map((part) => part.trim()));
+const parts = new Set(
+  (process.env.BENCH_PARTS ?? 'throughput,inserts,memory,freshness').split(',').map((part) => part.trim()),
+);
 const runtimes = ['kafka', 'embedded'] as const;
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -64,6 +69,12 @@ function throughputRow(result: ThroughputResult): string {
     `${percent(result.insertShare)}, link round trips ${percent(result.linkShare)}, the rest decode and resolve`;
   const target = result.runtime === 'kafka' ? '≥ 50,000 events/s' : '(comparison)';
   return `| throughput → ClickHouse (chDB), 1 resolver | ${result.runtime} | ${thousands(result.eventsPerSecond)} events/s | ${target} | ${detail} |`;
+}
+
+function insertsRow(result: InsertsResult): string {
+  const rate = (ms: number) => `${thousands((result.rows / ms) * 1000)} rows/s`;
+  const detail = `median of ${result.rounds} rounds, the formats alternating on fresh rows of the same customer base; JSONEachRow, as the resolver wrote before: ${thousands(result.jsonEachRowMs)} ms (${rate(result.jsonEachRowMs)}), ${(result.jsonEachRowMs / result.tabSeparatedMs).toFixed(1)}× the time`;
+  return `| one batch of ${thousands(result.rows)} events into \`events\` (chDB, its views live), TabSeparated | — | ${thousands(result.tabSeparatedMs)} ms (${rate(result.tabSeparatedMs)}) | — | ${detail} |`;
 }
 
 function memoryRow(result: MemoryResult): string {
@@ -102,6 +113,8 @@ async function main(): Promise<void> {
         rows.push(throughputRow(result));
       }
     }
+    if (parts.has('inserts'))
+      rows.push(insertsRow(await runPart<InsertsResult>(new URL('./resolver/inserts.ts', import.meta.url), [])));
     if (parts.has('memory')) {
       rows.push(
         memoryRow(

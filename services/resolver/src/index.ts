@@ -15,6 +15,7 @@ import { writeResolved } from './write';
 
 export { blocklist, profileIdOf, identifiersOf } from './identifiers';
 export { createIdentityGraph, type GraphSnapshot } from './graph';
+export { eventColumns, eventValues } from './write';
 
 export interface ResolverDeps {
   log: EventLog;
