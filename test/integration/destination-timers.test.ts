@@ -40,7 +40,10 @@ describe.each(runtimes)('destination timers on the %s runtime', (runtime) => {
   const call = async (method: string, route: string, body?: unknown) => {
     const response = await fetch(`${cdp.url}${route}`, {
       method,
-      headers: { authorization: `Bearer ${env.CDP_ADMIN_KEY}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${env.CDP_ADMIN_KEY}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -194,19 +197,41 @@ describe.each(runtimes)('destination timers on the %s runtime', (runtime) => {
     for (const word of ['followUp', 'anniversary', 'matchOn', 'daysBefore']) expect(document).toContain(word);
   });
 
-  it('fires a follow-up due while the process was killed once it is back, duplicates with one Idempotency-Key', async () => {
+  /** A destination with a follow-up of an order, and the customer's order once its timer is stored. */
+  const orderFollowedUp = async (after: Json, customer: string) => {
     const marker = uniqueName('Timer Scheduled');
-    const { id, receiver } = await destination([
-      { kind: 'followUp', event: 'Order Completed', after: { value: 6, unit: 'seconds' } },
+    const created = await destination([
+      { kind: 'followUp', event: 'Order Completed', after },
       // Delivered once the consumer has read the order before it: its timer is stored by then.
       { kind: 'event', event: marker },
     ]);
-    const customer = uniqueName('outage');
     await batch([
       { type: 'track', userId: customer, event: 'Order Completed', properties: { order_id: 'k-1' } },
       { type: 'track', userId: customer, event: marker, properties: {} },
     ]);
-    await requestsOf(receiver, 1, 'the marker delivered');
+    await requestsOf(created.receiver, 1, 'the marker delivered');
+    return created;
+  };
+
+  it("deletes an erased customer's pending timers", async () => {
+    const customer = uniqueName('erased');
+    await orderFollowedUp({ value: 1, unit: 'hours' }, customer);
+    await profileOf(`user_id:${customer}`);
+    const started = await call('DELETE', `/v1/profiles/user_id:${customer}`);
+    expect(started.status, started.text).toBe(202);
+    const done = await waitFor(
+      async () => {
+        const answer = await call('GET', `/v1/erasures/${String(started.body.id)}`);
+        return answer.body.state === 'done' ? answer.body : null;
+      },
+      { timeoutMs: 60_000, what: 'the erasure to be done' },
+    );
+    expect((done.counts as Record<string, number>)['rows.destination_timers']).toBe(1);
+  });
+
+  it('fires a follow-up due while the process was killed once it is back, duplicates with one Idempotency-Key', async () => {
+    const customer = uniqueName('outage');
+    const { id, receiver } = await orderFollowedUp({ value: 6, unit: 'seconds' }, customer);
     cdp.child.kill('SIGKILL');
     expect(await cdp.exited).toBe('SIGKILL');
     // Down past the follow-up's due time.
