@@ -37,6 +37,33 @@ export interface TriggerConsumer {
   caughtUpThrough(): Promise<number>;
 }
 
+/** The log's end offsets at an instant. */
+export interface LogMark {
+  at: number;
+  ends: Record<number, string>;
+}
+
+/**
+ * The latest instant of `marks` (oldest first) whose ends the committed offsets have all reached (a partition the group
+ * never committed in is where it started, `starts`), or 0; the marks passed are removed, and at most 100 kept: while
+ * the consumer lags they pile up, and the newest are enough to follow it.
+ */
+export function passedMark(
+  marks: LogMark[],
+  committed: Record<number, string>,
+  starts: Record<number, string>,
+): number {
+  const reached = (ends: Record<number, string>) =>
+    Object.entries(ends).every(
+      ([partition, end]) => BigInt(committed[Number(partition)] ?? starts[Number(partition)] ?? '0') >= BigInt(end),
+    );
+  // A later mark passed means every earlier one has.
+  const passed = marks.findLastIndex((mark) => reached(mark.ends));
+  const at = passed >= 0 ? marks.splice(0, passed + 1).at(-1)!.at : 0;
+  if (marks.length > 100) marks.splice(0, marks.length - 100);
+  return at;
+}
+
 /** How long an event may take from being received (its `receivedAt`) to being in the log. */
 export const appendMarginMs = 2000;
 
@@ -81,25 +108,14 @@ export async function startTriggerConsumer(deps: TriggerConsumerDeps): Promise<T
     },
   });
 
-  // The log's ends at past instants, oldest first; each is passed once the committed offsets reach it.
-  const marks: Array<{ at: number; ends: Record<number, string> }> = [];
+  const marks: LogMark[] = [];
   let through = 0;
   return {
     consumer,
     async caughtUpThrough() {
       marks.push({ at: Date.now(), ends: await deps.log.endOffsets(topics.events) });
       const committed = await deps.log.committedOffsets(deps.groupId, topics.events);
-      const reached = (ends: Record<number, string>) =>
-        Object.entries(ends).every(
-          ([partition, end]) =>
-            BigInt(committed[Number(partition)] ?? startOffsets[topics.events]?.[Number(partition)] ?? '0') >=
-            BigInt(end),
-        );
-      // A later mark passed means every earlier one has.
-      const passed = marks.findLastIndex((mark) => reached(mark.ends));
-      if (passed >= 0) through = Math.max(through, marks.splice(0, passed + 1).at(-1)!.at - appendMarginMs);
-      // While the consumer lags the marks pile up; the newest few are enough to follow it.
-      if (marks.length > 100) marks.splice(0, marks.length - 100);
+      through = Math.max(through, passedMark(marks, committed, startOffsets[topics.events] ?? {}) - appendMarginMs);
       return through;
     },
   };
