@@ -23,8 +23,7 @@ export const segmentTriggerSchema = z.strictObject({
 });
 
 /** An event of this name whose properties equal every filter (a dotted path reaches into nested objects). */
-export const eventTriggerSchema = z.strictObject({
-  kind: z.literal('event'),
+const eventMatchSchema = z.strictObject({
   event: text,
   where: z
     .array(z.strictObject({ property: text, equals: scalar }))
@@ -32,10 +31,56 @@ export const eventTriggerSchema = z.strictObject({
     .default([]),
 });
 
-export const triggerSchema = z.discriminatedUnion('kind', [segmentTriggerSchema, eventTriggerSchema]);
+export const eventTriggerSchema = eventMatchSchema.extend({ kind: z.literal('event') });
+
+/** The units a delay is given in, as milliseconds; seconds serve tests and short SLAs. */
+export const delayUnits = { seconds: 1000, minutes: 60_000, hours: 3_600_000, days: 86_400_000 } as const;
+const longestDelayMs = 366 * delayUnits.days;
+
+/** How long after its event a follow-up fires: `{ "value": 3, "unit": "days" }`, at most 366 days. */
+export const delaySchema = z
+  .strictObject({
+    value: z.number().int('must be a whole number').positive(),
+    unit: z.enum(['seconds', 'minutes', 'hours', 'days']),
+  })
+  .refine((delay) => delay.value * delayUnits[delay.unit] <= longestDelayMs, 'at most 366 days');
+export type Delay = z.infer<typeof delaySchema>;
+export const delayMs = (delay: Delay) => delay.value * delayUnits[delay.unit];
+
+/**
+ * `after` a matching event, unless the same customer sent the `unless` event in between (and, with `matchOn`, one
+ * whose property at that path equals the first event's: the same ticket, the same order).
+ */
+export const followUpTriggerSchema = eventMatchSchema
+  .extend({
+    kind: z.literal('followUp'),
+    after: delaySchema,
+    unless: eventMatchSchema.optional(),
+    matchOn: text.optional(),
+  })
+  .refine((rule) => rule.matchOn === undefined || rule.unless !== undefined, {
+    message: 'matchOn pairs the event with its unless event: name an unless event',
+    path: ['matchOn'],
+  });
+
+/** `daysBefore` days before each anniversary of a date trait (`YYYY-MM-DD…`), once a year per profile. */
+export const anniversaryTriggerSchema = z.strictObject({
+  kind: z.literal('anniversary'),
+  trait: text,
+  daysBefore: z.number().int('must be a whole number').min(0).max(90, 'at most 90 days').default(0),
+});
+
+export const triggerSchema = z.discriminatedUnion('kind', [
+  segmentTriggerSchema,
+  eventTriggerSchema,
+  followUpTriggerSchema,
+  anniversaryTriggerSchema,
+]);
 export type Trigger = z.infer<typeof triggerSchema>;
 export type SegmentTrigger = z.infer<typeof segmentTriggerSchema>;
 export type EventTrigger = z.infer<typeof eventTriggerSchema>;
+export type FollowUpTrigger = z.infer<typeof followUpTriggerSchema>;
+export type AnniversaryTrigger = z.infer<typeof anniversaryTriggerSchema>;
 
 /** Header names a destination may not set: the platform sets them, or they would confuse the request itself. */
 export const reservedHeaders = [

@@ -1,4 +1,5 @@
 // A real HTTP receiver for destination tests (node:http): records every request and answers as the test scripts it.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -7,6 +8,11 @@ export interface ReceivedRequest {
   body: string;
   receivedAt: number;
 }
+
+export type Json = Record<string, unknown>;
+
+/** A request's body as JSON. */
+export const json = (request: ReceivedRequest) => JSON.parse(request.body) as Json;
 
 /** What to answer the nth request (0-based): a status and headers, after an optional wait the test controls. */
 export type Answering = (
@@ -60,4 +66,14 @@ export async function startReceiver(answering: Answering = () => ({ status: 200 
         server.close(() => resolve());
       }),
   };
+}
+
+/** What a receiver does with `X-CDP-Signature: t=…,v1=…`: HMAC-SHA256 of "<t>.<raw body>" under the shared secret. */
+export function verifiedAsAReceiverWould(secret: string, request: ReceivedRequest): boolean {
+  const header = String(request.headers['x-cdp-signature'] ?? '');
+  const { t, v1 } = Object.fromEntries(header.split(',').map((part) => part.split('='))) as { t?: string; v1?: string };
+  if (!t || !v1 || Math.abs(Date.now() / 1000 - Number(t)) > 300) return false;
+  const expected = createHmac('sha256', secret).update(`${t}.${request.body}`).digest();
+  const given = Buffer.from(v1, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -1,24 +1,18 @@
 // Destinations end to end: segment and event triggers fire signed webhooks at a real receiver, failures are retried
 // with the same Idempotency-Key, one slow destination holds up no other, and bad definitions are refused.
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@cdp/runtime';
 import { read, send } from '../harness/http';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
-import { startReceiver, type ReceivedRequest, type WebhookReceiver } from '../harness/webhook-receiver';
+import {
+  json,
+  startReceiver,
+  verifiedAsAReceiverWould,
+  type Json,
+  type ReceivedRequest,
+  type WebhookReceiver,
+} from '../harness/webhook-receiver';
 
-/** What a receiver does with `X-CDP-Signature: t=…,v1=…`: HMAC-SHA256 of "<t>.<raw body>" under the shared secret. */
-function verifiedAsAReceiverWould(secret: string, request: ReceivedRequest): boolean {
-  const header = String(request.headers['x-cdp-signature'] ?? '');
-  const { t, v1 } = Object.fromEntries(header.split(',').map((part) => part.split('='))) as { t?: string; v1?: string };
-  if (!t || !v1 || Math.abs(Date.now() / 1000 - Number(t)) > 300) return false;
-  const expected = createHmac('sha256', secret).update(`${t}.${request.body}`).digest();
-  const given = Buffer.from(v1, 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-type Json = Record<string, unknown>;
-const json = (request: ReceivedRequest) => JSON.parse(request.body) as Json;
 /** The problems of a 400, as `errors` lists them. */
 const problems = (body: Json) => body.errors as Array<{ path: string; message: string }>;
 

@@ -4,7 +4,12 @@ import { fromClickHouseTime, named, toClickHouseTime, type ClickHouseClient } fr
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
-/** What made a delivery: the segment change or the event, as the payload's `trigger` shows it. */
+export interface EventIdentifier {
+  type: 'user_id' | 'anonymous_id';
+  value: string;
+}
+
+/** What made a delivery: the segment change, the event, the follow-up or the anniversary, as the payload's `trigger` shows it. */
 export type TriggerRecord =
   | { kind: 'segment'; segmentId: string; change: 'entered' | 'exited'; at: string; version: number }
   | {
@@ -14,8 +19,22 @@ export type TriggerRecord =
       timestamp: string;
       properties: Record<string, unknown>;
       /** The event's identifiers, to find its profile when the resolver has placed it. */
-      identifiers: Array<{ type: 'user_id' | 'anonymous_id'; value: string }>;
-    };
+      identifiers: EventIdentifier[];
+    }
+  | {
+      kind: 'followUp';
+      /** The event that started it, as an event trigger shows it. */
+      event: string;
+      messageId: string;
+      timestamp: string;
+      properties: Record<string, unknown>;
+      after: { value: number; unit: string };
+      /** The event that would have cancelled it. */
+      unless?: string;
+      dueAt: string;
+      identifiers: EventIdentifier[];
+    }
+  | { kind: 'anniversary'; trait: string; value: string; anniversary: string; daysBefore: number };
 
 export interface Delivery {
   deliveryId: string;

@@ -17,6 +17,8 @@ import { startTriggerConsumer } from './consumer';
 import { createDestinationStore, type Destination } from './definitions';
 import { createDeliveryStore } from './deliveries';
 import { startDispatcher } from './dispatcher';
+import { startTimerPoller, type TimerPoller } from './poller';
+import { createTimerStore } from './timers';
 import { createAddressGuard } from './guard';
 import { createPayloadReader } from './payload';
 import { destinationRoutes } from './routes/destinations';
@@ -53,6 +55,7 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
   const logger = deps.logger.child({ component: 'destinations' });
   const store = createDestinationStore(deps.clickhouse, secretBox(await identifierSalt(deps.clickhouse)));
   const deliveries = createDeliveryStore(deps.clickhouse);
+  const timers = createTimerStore(deps.clickhouse);
   const guard = createAddressGuard(deps.config.allow);
   const sender = createSender({ guard, timeoutMs: deps.config.timeoutMs });
   const segments = createSegmentStore(deps.clickhouse);
@@ -86,15 +89,29 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
   };
 
   let consumer: LogConsumer;
+  let poller: TimerPoller;
   try {
-    consumer = await startTriggerConsumer({
+    const triggers = await startTriggerConsumer({
       log: deps.log,
       topics: deps.topics,
       groupId: deps.groupId ?? 'cdp-destinations',
       logger,
       deliveries,
+      timers,
       destinations: everyDestination,
       enqueued: (ids) => dispatcher.wake(ids),
+    });
+    consumer = triggers.consumer;
+    poller = startTimerPoller({
+      client: deps.clickhouse,
+      timers,
+      deliveries,
+      logger,
+      destinations: everyDestination,
+      caughtUpThrough: () => triggers.caughtUpThrough(),
+      enqueued: (ids) => dispatcher.wake(ids),
+      pollMs: deps.config.timerPollMs,
+      anniversarySweepMs: deps.config.anniversarySweepMs,
     });
   } catch (error) {
     await dispatcher.close();
@@ -109,8 +126,9 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
       destinationRoutes(app, { store, deliveries, dispatcher, guard, payloads });
     },
     async close() {
-      // The consumer commits what it wrote; then workers finish the request in hand.
+      // The consumer commits what it wrote, the poller settles the page in hand; then workers finish their requests.
       await consumer.close();
+      await poller.close();
       await dispatcher.close();
       await sender.close();
     },

@@ -4,12 +4,14 @@ import type { ClickHouseClient } from '@cdp/runtime';
 import type { Destination } from './definitions';
 import type { Delivery, TriggerRecord } from './deliveries';
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /** The documented default body, and what a template sees. */
 export interface Payload {
   [key: string]: unknown;
   id: string;
   destinationId: string;
-  trigger: Omit<TriggerRecord, 'identifiers'> | { kind: 'test'; at: string };
+  trigger: DistributiveOmit<TriggerRecord, 'identifiers'> | { kind: 'test'; at: string };
   profile: Pick<Profile, 'profileId' | 'identities' | 'traits' | 'stats' | 'segments'>;
 }
 
@@ -34,7 +36,7 @@ const chosenTraits = (traits: Record<string, unknown>, chosen: string[] | null) 
 
 /** The trigger as a receiver sees it: the identifiers that found the profile are the profile's business. */
 function shownTrigger(trigger: TriggerRecord): Payload['trigger'] {
-  if (trigger.kind !== 'event') return trigger;
+  if (!('identifiers' in trigger)) return trigger;
   const { identifiers: _identifiers, ...shown } = trigger;
   return shown;
 }
@@ -42,7 +44,7 @@ function shownTrigger(trigger: TriggerRecord): Payload['trigger'] {
 export function createPayloadReader(client: ClickHouseClient, liveSegmentIds: () => Promise<string[]>): PayloadReader {
   async function profileIdOf(delivery: Pick<Delivery, 'profileId' | 'trigger'>): Promise<string | null> {
     if (delivery.profileId) return findProfileId(client, 'profile_id', delivery.profileId);
-    if (delivery.trigger.kind !== 'event') return null;
+    if (!('identifiers' in delivery.trigger)) return null;
     for (const identifier of delivery.trigger.identifiers) {
       const found = await findProfileId(client, identifier.type, identifier.value);
       if (found) return found;

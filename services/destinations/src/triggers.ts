@@ -1,12 +1,12 @@
 // Which destinations a segment change or an event triggers: pure matching, no I/O.
 import type { EventRecord, SegmentChange } from '@cdp/schemas';
 import type { Destination } from './definitions';
-import { deliveryIdOf, type Delivery, type TriggerRecord } from './deliveries';
+import { deliveryIdOf, type Delivery, type EventIdentifier, type TriggerRecord } from './deliveries';
 
 export type NewDelivery = Pick<Delivery, 'deliveryId' | 'destinationId' | 'profileId' | 'trigger'>;
 
 /** A property at a dotted path (`address.city`), or undefined. */
-function propertyAt(properties: Record<string, unknown>, path: string): unknown {
+export function propertyAt(properties: Record<string, unknown>, path: string): unknown {
   let value: unknown = properties;
   for (const key of path.split('.')) {
     if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
@@ -15,8 +15,23 @@ function propertyAt(properties: Record<string, unknown>, path: string): unknown 
   return value;
 }
 
+/** An event of the rule's name whose properties equal every filter. */
+export const matchesEvent = (
+  rule: { event: string; where: Array<{ property: string; equals: unknown }> },
+  name: string,
+  properties: Record<string, unknown>,
+) => rule.event === name && rule.where.every((filter) => propertyAt(properties, filter.property) === filter.equals);
+
+/** The identifiers an event carries, to find its profile once the resolver has placed it. */
+export function eventIdentifiers(event: EventRecord): EventIdentifier[] {
+  const identifiers: EventIdentifier[] = [];
+  if (event.userId) identifiers.push({ type: 'user_id', value: event.userId });
+  if (event.anonymousId) identifiers.push({ type: 'anonymous_id', value: event.anonymousId });
+  return identifiers;
+}
+
 /** A destination fires only for what happened after it was created: a consumer catching up does not replay history. */
-const since = (destination: Destination, at: number) => at >= Date.parse(destination.createdAt);
+export const since = (destination: Destination, at: number) => at >= Date.parse(destination.createdAt);
 
 export function segmentDeliveries(destinations: Destination[], change: SegmentChange): NewDelivery[] {
   const trigger: TriggerRecord = {
@@ -55,14 +70,11 @@ export function eventDeliveries(destinations: Destination[], event: EventRecord)
       destination.triggers.some((rule) => {
         if (rule.kind !== 'event' || rule.event !== name) return false;
         properties ??= parseObject(event.properties);
-        const props = properties;
-        return rule.where.every((filter) => propertyAt(props, filter.property) === filter.equals);
+        return matchesEvent(rule, name, properties);
       }),
   );
   if (matching.length === 0) return [];
-  const identifiers: Array<{ type: 'user_id' | 'anonymous_id'; value: string }> = [];
-  if (event.userId) identifiers.push({ type: 'user_id', value: event.userId });
-  if (event.anonymousId) identifiers.push({ type: 'anonymous_id', value: event.anonymousId });
+  const identifiers = eventIdentifiers(event);
   const trigger: TriggerRecord = {
     kind: 'event',
     event: name,
@@ -79,7 +91,7 @@ export function eventDeliveries(destinations: Destination[], event: EventRecord)
   }));
 }
 
-function parseObject(json: string): Record<string, unknown> {
+export function parseObject(json: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(json);
     return value !== null && typeof value === 'object' && !Array.isArray(value)

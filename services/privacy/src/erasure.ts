@@ -28,6 +28,8 @@ export const erasableTables: Record<string, string> = {
   segment_profiles: 'profile_id IN {ids:Array(String)}',
   // A delivery of an event found no profile until its first attempt: one erased before it holds only the event.
   destination_deliveries: 'profile_id IN {ids:Array(String)}',
+  // Follow-ups and awaited events hold the event's identifiers until they are due; anniversaries hold the profile id.
+  destination_timers: 'profile_id IN {ids:Array(String)} OR hasAny(identifiers, {keys:Array(String)})',
 };
 
 /**

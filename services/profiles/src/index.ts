@@ -22,6 +22,7 @@ export {
   statsOf,
   statsOfSurvivors,
   traitsOf,
+  traitValuesPage,
   withRfm,
   type ProfileStats,
 } from './stats';

@@ -150,3 +150,27 @@ export async function traitsOf(client: ClickHouseClient, storedIds: string[]): P
   for (const row of await result.json<{ key: string; value: string }>()) traits[row.key] = parseTraitValue(row.value);
   return traits;
 }
+
+/**
+ * A page of the survivors holding the trait `key`, after the survivor id `after` in id order: each with the trait's
+ * latest value, parsed. Paging by id keeps a caller's memory flat over any number of profiles.
+ */
+export async function traitValuesPage(
+  client: ClickHouseClient,
+  key: string,
+  after: string,
+  limit: number,
+): Promise<Array<{ profileId: string; value: unknown }>> {
+  const result = await client.query(
+    named('profiles.traitValuesPage', {
+      query: `SELECT survivor, latest FROM (${latestTraitsOfSurvivors('key = {key:String}')})
+        WHERE survivor > {after:String} ORDER BY survivor LIMIT {limit:UInt32}`,
+      query_params: { key, after, limit },
+      format: 'JSONEachRow',
+    }),
+  );
+  return (await result.json<{ survivor: string; latest: string }>()).map((row) => ({
+    profileId: row.survivor,
+    value: parseTraitValue(row.latest),
+  }));
+}

@@ -132,6 +132,8 @@ export const configSchema = z.object({
   CDP_DESTINATIONS_BACKOFF_BASE_MS: positiveInt(1000),
   CDP_DESTINATIONS_BACKOFF_MAX_MS: positiveInt(3_600_000),
   CDP_DESTINATIONS_RETRY_HORIZON_MS: positiveInt(86_400_000),
+  CDP_DESTINATIONS_TIMER_POLL_MS: positiveInt(5000),
+  CDP_DESTINATIONS_ANNIVERSARY_SWEEP_MS: positiveInt(3_600_000),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -196,6 +198,10 @@ export interface DestinationsConfig {
   backoff: { baseMs: number; maxMs: number };
   /** How long after its trigger a delivery is retried before it is dead. */
   retryHorizonMs: number;
+  /** How often due timers (follow-ups, SLAs, anniversaries) are looked for. */
+  timerPollMs: number;
+  /** How often profiles are read for anniversaries coming within their triggers' days. */
+  anniversarySweepMs: number;
 }
 
 export class ConfigError extends Error {
@@ -258,6 +264,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: e.CDP_DESTINATIONS_TIMEOUT_MS,
       backoff: { baseMs: e.CDP_DESTINATIONS_BACKOFF_BASE_MS, maxMs: e.CDP_DESTINATIONS_BACKOFF_MAX_MS },
       retryHorizonMs: e.CDP_DESTINATIONS_RETRY_HORIZON_MS,
+      timerPollMs: e.CDP_DESTINATIONS_TIMER_POLL_MS,
+      anniversarySweepMs: e.CDP_DESTINATIONS_ANNIVERSARY_SWEEP_MS,
     },
   };
 }

@@ -23,6 +23,15 @@ const exampleBody = {
   triggers: [
     { kind: 'segment', segmentId: 'lifecycle-new', on: 'entered' },
     { kind: 'event', event: 'Ticket Opened', where: [{ property: 'type', equals: 'complaint' }] },
+    {
+      kind: 'followUp',
+      event: 'Ticket Opened',
+      where: [{ property: 'type', equals: 'complaint' }],
+      after: { value: 4, unit: 'hours' },
+      unless: { event: 'Ticket Replied', where: [] },
+      matchOn: 'ticket_id',
+    },
+    { kind: 'anniversary', trait: 'birthday', daysBefore: 7 },
   ],
 };
 const { secret: _secret, ...shownExample } = exampleBody;

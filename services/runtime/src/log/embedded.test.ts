@@ -285,6 +285,15 @@ describe('embedded event log', () => {
     const all = produced.map((r) => r.value.toString()).sort();
     expect(idsOf(one.records).sort()).toEqual(all);
     expect(idsOf(two.records).sort()).toEqual(all);
+    // Each group commits what it read, up to the ends; a group that never consumed has committed nothing.
+    const ends = await log.endOffsets('events');
+    await waitFor(
+      async () => JSON.stringify(await log.committedOffsets('group-one', 'events')) === JSON.stringify(ends),
+      {
+        what: 'group-one to commit every record',
+      },
+    );
+    expect(await log.committedOffsets('group-none', 'events')).toEqual({});
   });
 
   it(

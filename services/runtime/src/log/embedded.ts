@@ -233,6 +233,19 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
       return Object.fromEntries(topic.partitions.map((partition) => [partition.index, String(partition.endOffset())]));
     },
 
+    async committedOffsets(groupId, topicName) {
+      if (state === 'closed') throw closedError();
+      const topic = topicOrThrow(topicName, 'committedOffsets');
+      // The group's offsets as this process holds them, or as its file has them when no consumer of it ran here.
+      const offsets = await (groups.get(groupId) ?? openGroupOffsets(groupsDir, groupId));
+      const committed: Record<number, string> = {};
+      for (const partition of topic.partitions) {
+        const next = offsets.committed(topicName, partition.index);
+        if (next !== undefined) committed[partition.index] = String(next);
+      }
+      return committed;
+    },
+
     async ready() {
       if (state !== 'open') return false;
       for (const topic of topics.values()) if (topic.partitions.some((partition) => partition.failure())) return false;

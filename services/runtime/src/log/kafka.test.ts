@@ -302,6 +302,9 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
       what: 'the records from the start offsets on',
     });
     await first.close();
+    // Closed, it has committed everything it read; a group that never committed has nothing.
+    expect(await log.committedOffsets(groupId, topic)).toEqual(await log.endOffsets(topic));
+    expect(await log.committedOffsets(uniqueName('idle-readers'), topic)).toEqual({});
     expect(restored.batches.find((batch) => batch.partition === 0)?.records[0]?.offset).toBe(String(start));
     expect(ofPartition(restored.records(), 0).map(text)).toEqual(
       ofPartition(everything.records(), 0).slice(start).map(text),

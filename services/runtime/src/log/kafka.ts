@@ -246,6 +246,17 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     return Object.fromEntries(offsets.map((entry) => [entry.partition, entry.high]));
   }
 
+  async function committedOffsets(groupId: string, topic: string): Promise<Record<number, string>> {
+    await adminConnection.connect();
+    const [found] = await retryRetriable(() => admin.fetchOffsets({ groupId, topics: [topic] }));
+    // kafkajs reports a partition the group never committed in as offset -1.
+    return Object.fromEntries(
+      (found?.partitions ?? [])
+        .filter((entry) => entry.offset !== '-1')
+        .map((entry) => [entry.partition, entry.offset]),
+    );
+  }
+
   // One probe at a time: during an outage kafkajs keeps retrying inside a probe long after ready() gave up on it.
   let probeInFlight: Promise<boolean> | undefined;
   async function ready(): Promise<boolean> {
@@ -266,7 +277,17 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     await Promise.all([producer.disconnect(), admin.disconnect()]);
   }
 
-  return { kind: 'kafka', ensureTopics, produce, consume, consumers: () => [...consumers], endOffsets, ready, close };
+  return {
+    kind: 'kafka',
+    ensureTopics,
+    produce,
+    consume,
+    consumers: () => [...consumers],
+    endOffsets,
+    committedOffsets,
+    ready,
+    close,
+  };
 }
 
 interface StartOffset {

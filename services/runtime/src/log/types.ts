@@ -102,6 +102,8 @@ export interface EventLog {
   consumers(): LogConsumer[];
   /** Per partition of the topic, the offset the next appended record will get (Kafka's high watermark). */
   endOffsets(topic: string): Promise<Record<number, string>>;
+  /** Per partition of the topic the group has committed in, the next offset it will read; others are absent. */
+  committedOffsets(groupId: string, topic: string): Promise<Record<number, string>>;
   /** True when the log can take writes now. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

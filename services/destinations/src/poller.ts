@@ -1,0 +1,177 @@
+// The timer poller: due timers, a page at a time, become deliveries (or are cancelled); anniversaries are swept in.
+import type { Logger } from 'pino';
+import { findProfileId, identifiersOf, storedIdsOf, traitValuesPage } from '@cdp/profiles';
+import type { ClickHouseClient } from '@cdp/runtime';
+import type { AnniversaryTrigger, FollowUpTrigger } from '@cdp/schemas';
+import type { Destination } from './definitions';
+import type { DeliveryStore, EventIdentifier } from './deliveries';
+import { anniversaryTimer, ruleKeyOf, timerDeliveryId, type Timer } from './schedule';
+import type { TimerCursor, TimerStore } from './timers';
+import type { NewDelivery } from './triggers';
+
+export interface TimerPollerDeps {
+  client: ClickHouseClient;
+  timers: TimerStore;
+  deliveries: DeliveryStore;
+  logger: Logger;
+  /** Every live destination, active and paused (a paused one's deliveries are written and wait). */
+  destinations(): Promise<Destination[]>;
+  /** When every event received by then has been read by the trigger consumer (its awaited events written). */
+  caughtUpThrough(): Promise<number>;
+  enqueued(destinationIds: Set<string>): void;
+  pollMs: number;
+  anniversarySweepMs: number;
+}
+
+export interface TimerPoller {
+  close(): Promise<void>;
+}
+
+/** Timers read at a time: memory stays flat however many are pending. */
+const pageSize = 500;
+/** How long a due follow-up waits for the resolver to place its event's profile before it fires without it. */
+const unresolvedGraceMs = 10 * 60_000;
+
+const parseKey = (key: string): EventIdentifier => {
+  const colon = key.indexOf(':');
+  return { type: key.slice(0, colon) as EventIdentifier['type'], value: key.slice(colon + 1) };
+};
+
+export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
+  const logger = deps.logger.child({ component: 'destination-timers' });
+  const { client } = deps;
+
+  /** The survivor the timer's identifiers resolve to now (merges followed), or null while none does. */
+  async function profileOf(timer: Timer): Promise<string | null> {
+    if (timer.profileId) return findProfileId(client, 'profile_id', timer.profileId);
+    for (const key of timer.identifiers) {
+      const { type, value } = parseKey(key);
+      const found = await findProfileId(client, type, value);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  /** The timer's identifiers and, once resolved, every identifier of its profile: an awaited event may carry any. */
+  async function keysOf(timer: Timer, profileId: string | null): Promise<string[]> {
+    if (!profileId) return timer.identifiers;
+    const identifiers = await identifiersOf(client, await storedIdsOf(client, profileId));
+    return [...new Set([...timer.identifiers, ...identifiers.map(({ type, value }) => `${type}:${value}`)])];
+  }
+
+  /** What becomes of a due timer: a delivery, a cancellation with its reason, or nothing yet (it stays pending). */
+  async function decide(
+    timer: Timer,
+    destination: Destination | undefined,
+    now: number,
+  ): Promise<{ fire: NewDelivery } | { cancel: string } | null> {
+    const rule = destination?.triggers.find((trigger) => ruleKeyOf(trigger) === timer.rule);
+    if (!destination || !rule || !timer.trigger)
+      return { cancel: 'the destination or its trigger was changed or removed' };
+    const profileId = await profileOf(timer);
+    if (!profileId && timer.kind === 'anniversary') return { cancel: 'the profile is gone' };
+    if (!profileId && now - timer.dueAt < unresolvedGraceMs) return null;
+    const unless = (rule as FollowUpTrigger).unless;
+    if (timer.kind === 'follow_up' && unless && (await deps.timers.awaited(timer, await keysOf(timer, profileId))))
+      return { cancel: `${unless.event} arrived in time` };
+    return {
+      fire: {
+        deliveryId: timerDeliveryId(timer),
+        destinationId: timer.destinationId,
+        profileId: profileId ?? '',
+        trigger: timer.trigger,
+      },
+    };
+  }
+
+  /** Every due timer of a kind, page by page; a timer left pending is passed over until the next poll. */
+  async function fireDue(kind: 'follow_up' | 'anniversary', cutoff: number): Promise<void> {
+    let after: TimerCursor | null = null;
+    for (;;) {
+      const page = await deps.timers.duePage(kind, cutoff, after, pageSize);
+      if (page.length === 0) return;
+      const destinations = new Map((await deps.destinations()).map((destination) => [destination.id, destination]));
+      const now = Date.now();
+      const fired: NewDelivery[] = [];
+      const settled: Timer[] = [];
+      for (const timer of page) {
+        const decision = await decide(timer, destinations.get(timer.destinationId), now);
+        if (!decision) continue;
+        if ('fire' in decision) fired.push(decision.fire);
+        settled.push(
+          'fire' in decision
+            ? { ...timer, status: 'fired', reason: decision.fire.deliveryId }
+            : { ...timer, status: 'cancelled', reason: decision.cancel },
+        );
+      }
+      // The deliveries first: a crash before the timers are settled fires them again, with the same delivery ids.
+      await deps.deliveries.enqueue(fired, now);
+      await deps.timers.settle(settled);
+      if (fired.length > 0) deps.enqueued(new Set(fired.map((delivery) => delivery.destinationId)));
+      const last = page[page.length - 1]!;
+      after = { dueAt: last.dueAt, timerId: last.timerId };
+    }
+  }
+
+  /** Schedules the anniversaries coming within their rules' days that have no timer yet. */
+  async function sweepAnniversaries(): Promise<void> {
+    for (const destination of await deps.destinations()) {
+      const rules = destination.triggers.filter((rule): rule is AnniversaryTrigger => rule.kind === 'anniversary');
+      for (const rule of rules) {
+        let after = '';
+        for (;;) {
+          const page = await traitValuesPage(client, rule.trait, after, pageSize);
+          if (page.length === 0) break;
+          after = page[page.length - 1]!.profileId;
+          const now = Date.now();
+          const coming = page
+            .map((profile) => anniversaryTimer(destination, rule, profile, now))
+            .filter((timer): timer is Timer => timer !== null);
+          const stored = await deps.timers.existing(
+            'anniversary',
+            coming.map((timer) => timer.timerId),
+          );
+          await deps.timers.schedule(coming.filter((timer) => !stored.has(timer.timerId)));
+        }
+      }
+    }
+  }
+
+  let stopped = false;
+  let wake: (() => void) | null = null;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const loop = (async () => {
+    let sweptAt = 0;
+    while (!stopped) {
+      try {
+        if (Date.now() - sweptAt >= deps.anniversarySweepMs) {
+          sweptAt = Date.now();
+          await sweepAnniversaries();
+        }
+        await fireDue('anniversary', Date.now());
+        // A follow-up is checked for its awaited event only once every event received by its due time has been read.
+        const through = Math.min(Date.now(), await deps.caughtUpThrough());
+        if (through > 0) await fireDue('follow_up', through);
+      } catch (error) {
+        logger.error({ err: error }, 'could not fire due timers; trying again');
+      }
+      if (!stopped) await sleep(deps.pollMs);
+    }
+  })();
+
+  return {
+    async close() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}
