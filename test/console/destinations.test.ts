@@ -157,7 +157,16 @@ describe('the destinations screens', () => {
         name: 'Báo khiếu nại',
         url: flaky.url,
         secret: 'whsec_console_test_0123456789',
-        triggers: [{ kind: 'event', event: 'Ticket Opened', where: [{ property: 'type', equals: 'complaint' }] }],
+        triggers: [
+          { kind: 'event', event: 'Ticket Opened', where: [{ property: 'type', equals: 'complaint' }] },
+          {
+            kind: 'followUp',
+            event: 'Ticket Opened',
+            after: { value: 4, unit: 'hours' },
+            unless: { event: 'Ticket Replied' },
+            matchOn: 'ticketId',
+          },
+        ],
       },
     });
     expect(status).toBe(201);
@@ -165,6 +174,8 @@ describe('the destinations screens', () => {
     const { context, page } = await rig.open({ path: `/console/destinations/${body.id}`, key: rig.cdp.adminKey });
     await expect.poll(() => rowsWithStatus(page, 'dead'), soon).toBe(1);
     expect(await page.getByTestId('delivery-row').textContent()).toContain('400');
+    // Each trigger in words: the follow-up (an SLA) as well.
+    expect(await page.locator('.facts').textContent()).toContain('4 giờ sau Ticket Opened, trừ khi có Ticket Replied');
     await page.getByTestId('replay').click();
     await expect.poll(() => page.getByTestId('replayed').textContent(), soon).toContain('1');
     await expect.poll(() => rowsWithStatus(page, 'delivered'), soon).toBe(1);

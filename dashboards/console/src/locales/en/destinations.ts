@@ -21,6 +21,11 @@ export const destinations = {
     exited: 'leaves {{segment}}',
     event: 'event {{event}}',
     eventWhere: 'event {{event}} where {{filters}}',
+    followUp: '{{after}} after {{event}}',
+    followUpUnless: '{{after}} after {{event}}, unless {{unless}}',
+    anniversary: '{{days}} days before each {{trait}}',
+    anniversaryOn: 'on each {{trait}}',
+    units: { seconds: '{{value}} s', minutes: '{{value}} min', hours: '{{value}} h', days: '{{value}} days' },
     other: '{{kind}} trigger',
   },
   form: {

@@ -23,6 +23,11 @@ export const destinations: typeof en = {
     exited: 'rời {{segment}}',
     event: 'sự kiện {{event}}',
     eventWhere: 'sự kiện {{event}} khi {{filters}}',
+    followUp: '{{after}} sau {{event}}',
+    followUpUnless: '{{after}} sau {{event}}, trừ khi có {{unless}}',
+    anniversary: '{{days}} ngày trước mỗi dịp {{trait}}',
+    anniversaryOn: 'đúng mỗi dịp {{trait}}',
+    units: { seconds: '{{value}} giây', minutes: '{{value}} phút', hours: '{{value}} giờ', days: '{{value}} ngày' },
     other: 'kích hoạt {{kind}}',
   },
   form: {

@@ -13,7 +13,8 @@ const shownDeliveries = 50;
 function deliveryTrigger(delivery: Delivery, t: (key: string) => string): string {
   const { trigger } = delivery;
   if (trigger.kind === 'segment') return `${trigger.segmentId ?? ''} · ${trigger.change ?? ''}`;
-  if (trigger.kind === 'event') return trigger.event ?? '';
+  // Event triggers and follow-ups name the event that started them.
+  if (trigger.event) return trigger.event;
   if (trigger.kind === 'test') return t('destinations.deliveries.testTrigger');
   return trigger.kind;
 }

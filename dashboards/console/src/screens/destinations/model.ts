@@ -73,6 +73,20 @@ export function useTriggerText(): (trigger: Trigger) => string {
         const filters = where.map((filter) => `${filter.property} = ${String(filter.equals)}`).join(', ');
         return t('destinations.trigger.eventWhere', { event: trigger.event, filters });
       }
+      if (trigger.kind === 'followUp' && typeof trigger.event === 'string') {
+        const delay = trigger.after as { value: number; unit: string };
+        const after = t(`destinations.trigger.units.${delay.unit}`, { value: delay.value });
+        const unless = (trigger.unless as { event: string } | undefined)?.event;
+        return unless
+          ? t('destinations.trigger.followUpUnless', { after, event: trigger.event, unless })
+          : t('destinations.trigger.followUp', { after, event: trigger.event });
+      }
+      if (trigger.kind === 'anniversary' && typeof trigger.trait === 'string') {
+        const days = Number(trigger.daysBefore ?? 0);
+        return days > 0
+          ? t('destinations.trigger.anniversary', { days, trait: trigger.trait })
+          : t('destinations.trigger.anniversaryOn', { trait: trigger.trait });
+      }
       return t('destinations.trigger.other', { kind: trigger.kind });
     },
     [t, nameOf, segments.data],
