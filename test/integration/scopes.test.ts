@@ -38,6 +38,8 @@ const routeScopes: Record<string, Scope> = {
   'POST /v1/destinations': 'admin',
   'GET /v1/destinations/{id}': 'admin',
   'PUT /v1/destinations/{id}': 'admin',
+  'PATCH /v1/destinations/{id}': 'admin',
+  'POST /v1/destinations/preview': 'admin',
   'DELETE /v1/destinations/{id}': 'admin',
   'GET /v1/destinations/{id}/deliveries': 'admin',
   'POST /v1/destinations/{id}/replay': 'admin',
