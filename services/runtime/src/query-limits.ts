@@ -39,7 +39,9 @@ function settingsClause(limits: QueryLimits): string {
 export function limitError(error: unknown, limits: QueryLimits, narrow: string): AppError | undefined {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
     const code = String((cause as { code?: unknown }).code ?? '');
-    const aborted = cause.name === 'AbortError' || /^Query aborted|aborted a request/i.test(cause.message);
+    // The client gave up: its own wait past the limit, or (on a server) the HTTP client's request_timeout.
+    const aborted =
+      cause.name === 'AbortError' || /^Query aborted|aborted a request|^Timeout error/i.test(cause.message);
     if ((cause.constructor.name === 'ClickHouseError' && timedOut.has(code)) || aborted) {
       return new AppError(
         'QUERY_TIMEOUT',
