@@ -150,7 +150,8 @@ export async function startPlatform(
     await app.register(
       ingestPlugin({ log, topics, keys, metrics, logger, limits: config.ingest, clientIp: config.clientIp }),
     );
-  if (services.includes('query-api')) await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger }));
+  if (services.includes('query-api'))
+    await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger, limits: config.queryLimits }));
   if (destinations) await app.register(destinations.routes);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

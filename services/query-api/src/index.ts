@@ -3,7 +3,18 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { createAudit, createErasures, openSuppressions } from '@cdp/privacy';
 import { createSegmentStore } from '@cdp/segments';
-import { createHttpServer, requireScopes, type ClickHouse, type KeyStore, type Metrics } from '@cdp/runtime';
+import {
+  createHttpServer,
+  limitConcurrency,
+  limitQueries,
+  loadConfig,
+  requireScopes,
+  type ClickHouse,
+  type Config,
+  type KeyStore,
+  type Metrics,
+} from '@cdp/runtime';
+import { narrowPreview, narrowRead } from './narrowing';
 import { analyticsRoutes } from './routes/analytics';
 import { consoleRoutes } from './routes/console';
 import { keyRoutes } from './routes/keys';
@@ -18,15 +29,35 @@ export interface QueryApiDeps {
   keys: KeyStore;
   metrics: Metrics;
   logger: Logger;
+  /** Limits on reads and, tighter, on previews; unset: the defaults of the CDP_QUERY_* and CDP_PREVIEW_* variables. */
+  limits?: Config['queryLimits'];
 }
+
+/** Routes that evaluate a rule the caller writes on the spot: their own, tighter limits. */
+const previewRoutes = new Set(['/v1/segments/preview']);
 
 export function queryApiPlugin(deps: QueryApiDeps): FastifyPluginAsync {
   return async (app) => {
     // Every /v1 route names its scope in its documentation; one hook checks the key against it.
     requireScopes(app, deps.keys);
-    profileRoutes(app, { clickhouse: deps.clickhouse.client, store: createSegmentStore(deps.clickhouse.client) });
-    segmentRoutes(app, { clickhouse: deps.clickhouse.client });
-    analyticsRoutes(app, { clickhouse: deps.clickhouse.client });
+    const limits = deps.limits ?? loadConfig({}).queryLimits;
+    const isPreview = (url: string | undefined) => url !== undefined && previewRoutes.has(url);
+    limitConcurrency(app, {
+      concurrencyPerKey: limits.reads.concurrencyPerKey,
+      applies: (request) => !isPreview(request.routeOptions.url),
+      what: 'requests',
+    });
+    limitConcurrency(app, {
+      concurrencyPerKey: limits.previews.concurrencyPerKey,
+      applies: (request) => isPreview(request.routeOptions.url),
+      what: 'previews',
+    });
+    // Reads carry the limits; the privacy routes' erasures run on as jobs, so they keep the plain client.
+    const reads = limitQueries(deps.clickhouse.client, limits.reads, narrowRead);
+    const previews = limitQueries(deps.clickhouse.client, limits.previews, narrowPreview);
+    profileRoutes(app, { clickhouse: reads, store: createSegmentStore(reads) });
+    segmentRoutes(app, { clickhouse: reads, preview: previews });
+    analyticsRoutes(app, { clickhouse: reads });
     keyRoutes(app, { keys: deps.keys });
     const suppressions = await openSuppressions(deps.clickhouse.client);
     const erasures = createErasures({ client: deps.clickhouse.client, suppressions, logger: deps.logger });

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { minimumSeededKeyLength } from './keys';
+import type { QueryLimits } from './query-limits';
 
 const optionalString = z
   .string()
@@ -124,6 +125,12 @@ export const configSchema = z.object({
   CDP_SHUTDOWN_TIMEOUT_MS: positiveInt(15000),
   CDP_TRUSTED_PROXIES: addressList('10.0.0.0/8'),
   CDP_RATE_LIMIT_PER_SECOND: nonNegativeInt(10000),
+  CDP_QUERY_TIMEOUT_SECONDS: nonNegativeInt(30),
+  CDP_QUERY_MAX_MEMORY_MB: nonNegativeInt(2048),
+  CDP_QUERY_CONCURRENCY_PER_KEY: nonNegativeInt(8),
+  CDP_PREVIEW_TIMEOUT_SECONDS: nonNegativeInt(10),
+  CDP_PREVIEW_MAX_MEMORY_MB: nonNegativeInt(1024),
+  CDP_PREVIEW_CONCURRENCY_PER_KEY: nonNegativeInt(2),
   CDP_MAX_EVENT_LOOP_DELAY_MS: nonNegativeInt(1000),
   CDP_MAX_HEAP_USED_MB: nonNegativeInt(0),
   CDP_DESTINATIONS_ALLOW: addressList('127.0.0.0/8,::1/128'),
@@ -178,6 +185,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   trustedProxies: string[];
   ingest: { rateLimitPerSecond: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
+  /** Limits on the query API's reads: every route's, and the tighter ones of previews (counted apart). */
+  queryLimits: { reads: QueryLimits; previews: QueryLimits };
   /** Days raw events (and touchpoints) are kept after their event time; 0 keeps them for ever. */
   eventsRetentionDays: number;
   /** How long the event log keeps a record after it was appended (every topic but the identity links). */
@@ -254,6 +263,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rateLimitPerSecond: e.CDP_RATE_LIMIT_PER_SECOND,
       maxEventLoopDelayMs: e.CDP_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapUsedBytes: e.CDP_MAX_HEAP_USED_MB * 1024 * 1024,
+    },
+    queryLimits: {
+      reads: {
+        timeoutSeconds: e.CDP_QUERY_TIMEOUT_SECONDS,
+        maxMemoryBytes: e.CDP_QUERY_MAX_MEMORY_MB * 1024 * 1024,
+        concurrencyPerKey: e.CDP_QUERY_CONCURRENCY_PER_KEY,
+      },
+      previews: {
+        timeoutSeconds: e.CDP_PREVIEW_TIMEOUT_SECONDS,
+        maxMemoryBytes: e.CDP_PREVIEW_MAX_MEMORY_MB * 1024 * 1024,
+        concurrencyPerKey: e.CDP_PREVIEW_CONCURRENCY_PER_KEY,
+      },
     },
     clientIp: e.CDP_CLIENT_IP,
     eventsRetentionDays: e.CDP_EVENTS_RETENTION_DAYS,

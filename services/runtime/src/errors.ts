@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'OVERLOADED'
   | 'LOG_UNAVAILABLE'
   | 'STORE_UNAVAILABLE'
+  | 'QUERY_TIMEOUT'
+  | 'QUERY_TOO_LARGE'
   | 'INTERNAL';
 
 const statusByCode: Record<ErrorCode, number> = {
@@ -38,6 +40,8 @@ const statusByCode: Record<ErrorCode, number> = {
   OVERLOADED: 503,
   LOG_UNAVAILABLE: 503,
   STORE_UNAVAILABLE: 503,
+  QUERY_TIMEOUT: 503,
+  QUERY_TOO_LARGE: 422,
   INTERNAL: 500,
 };
 

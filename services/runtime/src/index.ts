@@ -6,6 +6,7 @@ export * from './errors';
 export * from './clickhouse';
 export * from './tab-separated';
 export * from './query-names';
+export * from './query-limits';
 export * from './migrations';
 export * from './retention';
 export * from './metrics';

@@ -1,6 +1,6 @@
 // OpenAPI documentation of the analytics endpoints, derived from their zod schemas, with an example of each answer.
 import { z } from 'zod';
-import { documented, errorReply, retryAfterHeader, jsonReply, type JsonSchema } from '@cdp/runtime';
+import { documented, errorReply, jsonReply, queryLimitReplies, type JsonSchema } from '@cdp/runtime';
 import {
   rfmGridResponse,
   openTicketsQuery,
@@ -21,6 +21,7 @@ import {
   retentionResponse,
   type KpiValues,
 } from '@cdp/schemas';
+import { narrowRead } from '../narrowing';
 
 // OpenAPI 3.0 is the document's dialect; a querystring validates through `validate`, which documents it as sent.
 const answerOf = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'openapi-3.0' }) as JsonSchema;
@@ -39,16 +40,7 @@ const errors = {
     },
   ]),
   500: errorReply('A fault of ours', [{ code: 'INTERNAL', message: 'internal error' }]),
-  503: errorReply(
-    'ClickHouse does not answer right now: retry after the seconds Retry-After says',
-    [
-      {
-        code: 'STORE_UNAVAILABLE',
-        message: 'the analytics store (ClickHouse) does not answer right now; try again shortly',
-      },
-    ],
-    retryAfterHeader,
-  ),
+  ...queryLimitReplies(narrowRead),
 };
 
 const scopeNote =

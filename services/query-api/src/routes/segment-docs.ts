@@ -4,12 +4,14 @@ import {
   documented,
   errorReply,
   jsonReply,
+  queryLimitReplies,
   type DocumentedRoute,
   type JsonSchema,
   type RouteDoc,
   type RouteInput,
 } from '@cdp/runtime';
 import { subscriptionChannels } from '@cdp/profiles';
+import { narrowPreview } from '../narrowing';
 import { previewBodySchema, segmentBodySchema, segmentRuleSchema, segmentRuleShape } from '@cdp/schemas';
 
 const ruleRef = { $ref: '#/components/schemas/SegmentRule' };
@@ -199,6 +201,7 @@ export const previewDoc = doc({
       { count: 412, sample: ['prf_01', 'prf_02'] },
     ),
     400: invalidSegment,
+    ...queryLimitReplies(narrowPreview),
   },
 });
 

@@ -8,7 +8,10 @@ import { createDoc, deleteDoc, listDoc, previewDoc, readDoc, replaceDoc } from '
 const sampleSize = 20;
 
 // Bodies reach the handlers parsed: their routes validate them (400 INVALID_SEGMENT, every problem at its exact path).
-export function segmentRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient }): void {
+export function segmentRoutes(
+  app: FastifyInstance,
+  deps: { clickhouse: ClickHouseClient; /** Carries the tighter limits of previews. */ preview: ClickHouseClient },
+): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const store = createSegmentStore(deps.clickhouse);
   const withSize = (definition: SegmentDefinition, sizes: Map<string, number>) => ({
@@ -45,7 +48,7 @@ export function segmentRoutes(app: FastifyInstance, deps: { clickhouse: ClickHou
 
   api.post('/v1/segments/preview', previewDoc, async (request) => {
     const { rule } = request.body;
-    return previewRule(deps.clickhouse, rule, { now: Date.now(), sampleSize });
+    return previewRule(deps.preview, rule, { now: Date.now(), sampleSize });
   });
 
   api.get('/v1/segments/:id', readDoc, async (request) => {

@@ -49,7 +49,7 @@ async function queryServer(): Promise<FastifyInstance> {
   const clickhouse = untouchable<ClickHouseClient>('clickhouse');
   await app.register(async (plugin) => {
     profileRoutes(plugin, { clickhouse, store: untouchable('segmentStore') });
-    segmentRoutes(plugin, { clickhouse });
+    segmentRoutes(plugin, { clickhouse, preview: clickhouse });
     analyticsRoutes(plugin, { clickhouse });
     keyRoutes(plugin, { keys: untouchable<KeyStore>('keys') });
     privacyRoutes(plugin, {

@@ -113,10 +113,11 @@ export function startConsumer(deps: ConsumerDeps): LogConsumer {
     const log = logger.child({ topic: partition.topic, partition: partition.index });
     let start = offsets.committed(partition.topic, partition.index) ?? startOffsets.get(partition) ?? 0;
     if (start > partition.endOffset()) {
-      // A committed one only if the segment lost acknowledged records outside our control (the file was replaced or cut).
-      log.warn(
+      // A committed one only if acknowledged records were removed outside the log's control (the file was replaced
+      // or cut by hand, as the corrupt-segment recovery steps allow): the records from the end on are new ones.
+      log.error(
         { start, endOffset: partition.endOffset() },
-        'start offset is past the end of the partition; starting at the end',
+        'committed offset is past the end of the partition (records were removed by hand); starting at the end',
       );
       start = partition.endOffset();
     }

@@ -75,7 +75,7 @@ export async function openPartition(options: {
   let handle: FileHandle = await open(options.file, constants.O_RDWR | constants.O_CREAT, 0o644);
   let scanned;
   try {
-    scanned = await scanSegment(handle, INDEX_STRIDE, logger);
+    scanned = await scanSegment(handle, options.file, INDEX_STRIDE, logger);
   } catch (error) {
     await handle.close();
     throw error;

@@ -1,6 +1,16 @@
-// Recovery of the embedded log: torn tails after a crash, the directory lock, and a real SIGKILL mid-produce.
+// Recovery of the embedded log: torn tails after a crash, corruption in the middle of a segment, the directory lock,
+// and a real SIGKILL mid-produce.
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +105,81 @@ describe('embedded log recovery', () => {
         'after-repair',
       ]);
       expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => String(i)));
+    });
+  }
+
+  it('resumes a group at its committed offset after a torn tail is cut off', async () => {
+    const dir = tempDir();
+    const first = await open(dir);
+    await first.produce(
+      'events',
+      Array.from({ length: 10 }, (_, i) => record(`r${i}`)),
+    );
+    await readAll(first, 10, 'resumer');
+    await first.produce(
+      'events',
+      Array.from({ length: 10 }, (_, i) => record(`r${10 + i}`)),
+    );
+    await first.close();
+    truncateSync(segment(dir), statSync(segment(dir)).size - 5);
+
+    const log = await open(dir);
+    await log.produce('events', [record('after-repair')]);
+    const records = await readAll(log, 10, 'resumer');
+    expect(records.map((r) => r.value.toString())).toEqual([
+      ...Array.from({ length: 9 }, (_, i) => `r${10 + i}`),
+      'after-repair',
+    ]);
+    expect(records[0]?.offset).toBe('10');
+  });
+
+  // Twenty frames of equal length (values r00..r19): frame i starts at i * frame length.
+  const corruptions: [string, (bytes: Buffer, frameStart: number) => void][] = [
+    ['a flipped byte in a frame', (bytes, at) => void (bytes[at + 30] = (bytes[at + 30] as number) ^ 0xff)],
+    ['a zeroed stretch over a frame header', (bytes, at) => void bytes.fill(0, at, at + 12)],
+  ];
+
+  for (const [damage, corrupt] of corruptions) {
+    it(`refuses to open a segment with ${damage} in the middle, deletes nothing and quarantines a copy`, async () => {
+      const dir = tempDir();
+      const first = await open(dir);
+      const value = (i: number) => `r${String(i).padStart(2, '0')}`;
+      await first.produce(
+        'events',
+        Array.from({ length: 10 }, (_, i) => record(value(i))),
+      );
+      await readAll(first, 10, 'resumer');
+      await first.produce(
+        'events',
+        Array.from({ length: 10 }, (_, i) => record(value(10 + i))),
+      );
+      await first.close();
+      const file = segment(dir);
+      const groupFile = path.join(dir, 'groups', 'group-resumer.json');
+      const committed = readFileSync(groupFile, 'utf8');
+      const intact = readFileSync(file);
+      const frame = intact.length / 20;
+      const damaged = Buffer.from(intact);
+      corrupt(damaged, 14 * frame);
+      writeFileSync(file, damaged);
+
+      const attempt = () => openEmbeddedLog({ dir, logger: pino({ level: 'silent' }) });
+      const refusal = new RegExp(
+        `segment ${file} is corrupt at byte ${14 * frame} \\(offset 14: .*intact records follow`,
+      );
+      await expect(attempt()).rejects.toThrow(refusal);
+      await expect(attempt()).rejects.toMatchObject({ code: 'LOG_SEGMENT_CORRUPT', position: 14 * frame });
+      expect(readFileSync(file).equals(damaged)).toBe(true);
+      const copies = readdirSync(path.dirname(file)).filter((name) => name.startsWith('partition-0.log.corrupt-'));
+      expect(copies).toHaveLength(1);
+      expect(readFileSync(path.join(path.dirname(file), copies[0] as string)).equals(damaged)).toBe(true);
+      expect(readFileSync(groupFile, 'utf8')).toBe(committed);
+
+      // Restored from a backup, the log opens and the group goes on from where it was, past nothing.
+      writeFileSync(file, intact);
+      const log = await open(dir);
+      const records = await readAll(log, 10, 'resumer');
+      expect(records.map((r) => r.value.toString())).toEqual(Array.from({ length: 10 }, (_, i) => value(10 + i)));
     });
   }
 
