@@ -16,3 +16,4 @@ export * from './keys';
 export * from './auth';
 export * from './log/index';
 export * from './poll';
+export * from './signature';
