@@ -2,8 +2,15 @@
 import { avroCodec } from './avro';
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 
-export const identifierTypes = ['user_id', 'email', 'phone', 'anonymous_id'] as const;
+export const identifierTypes = ['user_id', 'email', 'phone', 'zalo_id', 'messenger_psid', 'anonymous_id'] as const;
 export type IdentifierType = (typeof identifierTypes)[number];
+
+/**
+ * Identifiers a messaging channel gives its users: a Zalo Official Account's follower id, a Facebook Page's
+ * page-scoped id (PSID). An event names them in Segment's `context.externalIds` (`[{ id, type }]`).
+ */
+export const channelIdentifierTypes = ['zalo_id', 'messenger_psid'] as const;
+export type ChannelIdentifierType = (typeof channelIdentifierTypes)[number];
 
 export interface Identifier {
   type: IdentifierType;

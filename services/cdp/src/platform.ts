@@ -148,7 +148,16 @@ export async function startPlatform(
   });
   if (services.includes('ingest') && log)
     await app.register(
-      ingestPlugin({ log, topics, keys, metrics, logger, limits: config.ingest, clientIp: config.clientIp }),
+      ingestPlugin({
+        log,
+        topics,
+        keys,
+        metrics,
+        logger,
+        limits: config.ingest,
+        clientIp: config.clientIp,
+        channels: config.channels,
+      }),
     );
   if (services.includes('query-api'))
     await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger, limits: config.queryLimits }));

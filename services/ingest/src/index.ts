@@ -1,8 +1,10 @@
 // The ingest service: the Segment-compatible HTTP API in front of the event log.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createHttpServer } from '@cdp/runtime';
+import { createEventAppend } from './append';
 import { acceptSdkBodies } from './body';
 import { defaultLimits, protectIngest, type IngestLimits } from './protect';
+import { channelRoutes } from './routes/channels';
 import { ingestRoutes, maxRequestBytes, type IngestDeps } from './routes/ingest';
 import { settingsRoutes } from './routes/settings';
 
@@ -11,12 +13,18 @@ export type { IngestLimits } from './protect';
 export { maxRequestBytes } from './routes/ingest';
 export { maxEventBytes } from './pipeline';
 
-/** The ingest routes as an encapsulated plugin, so its body parsers, CORS and limits do not leak into other services' routes. */
+/**
+ * The ingest routes as an encapsulated plugin, so its body parsers, CORS and limits do not leak into other services'
+ * routes. The channels' webhooks sit inside it (its limits apply) with their own raw-body parser, and append
+ * through the same appender as the tracking API.
+ */
 export function ingestPlugin(deps: IngestDeps & { limits?: Partial<IngestLimits> }): FastifyPluginAsync {
   return async (app) => {
     await protectIngest(app, { ...defaultLimits, ...deps.limits }, maxRequestBytes, deps.keys);
+    const append = createEventAppend(deps);
+    await app.register(async (channels) => channelRoutes(channels, deps.channels, append));
     acceptSdkBodies(app);
-    ingestRoutes(app, deps);
+    ingestRoutes(app, deps, append);
     settingsRoutes(app, deps);
   };
 }

@@ -7,7 +7,15 @@ import { statsOf, traitsOf, type ProfileStats } from './stats';
 import { subscriptionsOf, type SubscriptionChannel, type SubscriptionState } from './subscriptions';
 import { storedIdsOf, survivorOfStored } from './survivors';
 
-export const profileRefTypes = ['profile_id', 'user_id', 'anonymous_id', 'email', 'phone'] as const;
+export const profileRefTypes = [
+  'profile_id',
+  'user_id',
+  'anonymous_id',
+  'email',
+  'phone',
+  'zalo_id',
+  'messenger_psid',
+] as const;
 export type ProfileRefType = (typeof profileRefTypes)[number];
 
 /** How a profile reference is written, for the answer that refuses a malformed one. */
@@ -82,7 +90,7 @@ export async function identifiersOf(
   );
 }
 
-const identityOrder = ['user_id', 'email', 'phone', 'anonymous_id'];
+const identityOrder = ['user_id', 'email', 'phone', 'zalo_id', 'messenger_psid', 'anonymous_id'];
 
 /** The survivor's profile; `segments` lists which of `segmentIds` (the live segments) it is a member of now. */
 export async function readProfile(client: ClickHouseClient, profileId: string, segmentIds: string[]): Promise<Profile> {

@@ -69,7 +69,8 @@ export interface DecodeOptions {
   trustAllSources?: boolean;
 }
 
-const contactTypes = new Set<Identifier['type']>(['email', 'phone']);
+/** What an untrusted source may name but not link by: anyone can type an email, a phone or a channel's user id. */
+const contactTypes = new Set<Identifier['type']>(['email', 'phone', 'zalo_id', 'messenger_psid']);
 
 /** Whether the record's source may link profiles by email and phone. */
 export const fromTrustedSource = (record: Pick<ConsumedRecord, 'headers'>): boolean =>

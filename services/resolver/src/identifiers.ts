@@ -1,8 +1,23 @@
 // The identifiers of an event, normalised in this one place: userId, anonymousId, email (traits), phone (E.164).
 import { createHash } from 'node:crypto';
-import { normaliseEmail, normalisePhone, type EventRecord, type Identifier, type IdentifierType } from '@cdp/schemas';
+import {
+  channelIdentifierTypes,
+  normaliseEmail,
+  normalisePhone,
+  type EventRecord,
+  type Identifier,
+  type IdentifierType,
+} from '@cdp/schemas';
 
-const strength: Record<IdentifierType, number> = { user_id: 0, email: 1, phone: 2, anonymous_id: 3 };
+const strength: Record<IdentifierType, number> = {
+  user_id: 0,
+  email: 1,
+  phone: 2,
+  zalo_id: 3,
+  messenger_psid: 4,
+  anonymous_id: 5,
+};
+const channelTypes = new Set<string>(channelIdentifierTypes);
 
 /** A stable id derived from the identifier a profile started from, so every resolver instance computes the same one. */
 export function profileIdOf(identifier: Identifier): string {
@@ -73,6 +88,19 @@ export function blocklist(configured: string[] = []): Blocked {
   };
 }
 
+/** The channel user ids of Segment's `context.externalIds` (`[{ id, type: 'zalo_id' | 'messenger_psid' }]`); other types are ignored. */
+function channelIdsOf(event: EventRecord): Array<{ type: IdentifierType; value: string }> {
+  const externalIds = parseObject(event.context).externalIds;
+  if (!Array.isArray(externalIds)) return [];
+  return externalIds.flatMap((entry) => {
+    const { id, type } = asObject(entry);
+    const value = typeof id === 'number' ? String(id) : id;
+    return typeof type === 'string' && channelTypes.has(type) && typeof value === 'string' && value.length > 0
+      ? [{ type: type as IdentifierType, value }]
+      : [];
+  });
+}
+
 /** Every identifier of the event, strongest first, each once, none that is blocked. An alias's previousId is an anonymous id. */
 export function identifiersOf(event: EventRecord, blocked: Blocked = () => false): Identifier[] {
   const found = new Map<string, Identifier>();
@@ -83,6 +111,7 @@ export function identifiersOf(event: EventRecord, blocked: Blocked = () => false
   const traits = traitsOf(event);
   add('email', normaliseEmail(traits.email));
   add('phone', normalisePhone(traits.phone));
+  for (const { type, value } of channelIdsOf(event)) add(type, value);
   add('anonymous_id', event.anonymousId);
   if (event.type === 'alias') add('anonymous_id', event.previousId);
   return [...found.values()].sort((a, b) => strength[a.type] - strength[b.type]);

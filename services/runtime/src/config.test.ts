@@ -235,3 +235,31 @@ describe('privacy settings', () => {
     ]);
   });
 });
+
+describe('messaging channels', () => {
+  it('configures no channel by default, and each one whose variables are set', () => {
+    expect(loadConfig({}).channels).toMatchObject({ zalo: null, messenger: null, helpdesk: null });
+    const channels = loadConfig({
+      CDP_ZALO_APP_ID: '3608',
+      CDP_ZALO_OA_SECRET: 'oa-secret',
+      CDP_HELPDESK_SECRET: 'hd-secret',
+      CDP_DEDUPE_WINDOW_HOURS: '48',
+    }).channels;
+    expect(channels).toEqual({
+      zalo: { appId: '3608', oaSecret: 'oa-secret' },
+      messenger: null,
+      helpdesk: { name: 'helpdesk', secret: 'hd-secret' },
+      maxAgeMs: 48 * 3_600_000,
+    });
+  });
+
+  it('names the missing half of a pair, and a helpdesk name it cannot use', () => {
+    expect(() => loadConfig({ CDP_ZALO_APP_ID: '3608' })).toThrow(
+      /CDP_ZALO_OA_SECRET: must be set with CDP_ZALO_APP_ID/,
+    );
+    expect(() => loadConfig({ CDP_MESSENGER_VERIFY_TOKEN: 'token' })).toThrow(
+      /CDP_MESSENGER_APP_SECRET: must be set with CDP_MESSENGER_VERIFY_TOKEN/,
+    );
+    expect(() => loadConfig({ CDP_HELPDESK_NAME: 'Zen Desk' })).toThrow(/CDP_HELPDESK_NAME/);
+  });
+});

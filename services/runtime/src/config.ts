@@ -26,11 +26,11 @@ const identityLimits = z
       .split(',')
       .map((item) => item.trim())
       .filter(Boolean)) {
-      const match = /^(email|phone|anonymous_id)=(\d+)$/.exec(part);
+      const match = /^(email|phone|zalo_id|messenger_psid|anonymous_id)=(\d+)$/.exec(part);
       if (!match || Number(match[2]) < 1) {
         context.addIssue({
           code: 'custom',
-          message: `${part} is not TYPE=N with TYPE one of email, phone, anonymous_id and N at least 1`,
+          message: `${part} is not TYPE=N with TYPE one of email, phone, zalo_id, messenger_psid, anonymous_id and N at least 1`,
         });
         return z.NEVER;
       }
@@ -133,6 +133,15 @@ export const configSchema = z.object({
   CDP_PREVIEW_CONCURRENCY_PER_KEY: nonNegativeInt(2),
   CDP_MAX_EVENT_LOOP_DELAY_MS: nonNegativeInt(1000),
   CDP_MAX_HEAP_USED_MB: nonNegativeInt(0),
+  CDP_ZALO_APP_ID: optionalString,
+  CDP_ZALO_OA_SECRET: optionalString,
+  CDP_MESSENGER_APP_SECRET: optionalString,
+  CDP_MESSENGER_VERIFY_TOKEN: optionalString,
+  CDP_HELPDESK_SECRET: optionalString,
+  CDP_HELPDESK_NAME: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,40}$/, 'may hold lower-case letters, digits, underscore, dash (up to 40)')
+    .default('helpdesk'),
   CDP_DESTINATIONS_ALLOW: addressList('127.0.0.0/8,::1/128'),
   CDP_DESTINATIONS_POLL_MS: positiveInt(1000),
   CDP_DESTINATIONS_TIMEOUT_MS: positiveInt(10000),
@@ -194,6 +203,19 @@ export interface Config {
   /** What ingest keeps of a client's IP address in `context.ip`. */
   clientIp: 'keep' | 'truncate' | 'drop';
   destinations: DestinationsConfig;
+  channels: ChannelsConfig;
+}
+
+/** The messaging channels whose webhooks ingest accepts; a channel left null answers 404 CHANNEL_NOT_CONFIGURED. */
+export interface ChannelsConfig {
+  /** A Zalo Official Account: its app's id and the OA secret key that signs its events. */
+  zalo: { appId: string; oaSecret: string } | null;
+  /** A Facebook app's secret (signs Messenger deliveries) and the verify token of its subscription handshake. */
+  messenger: { appSecret: string; verifyToken: string } | null;
+  /** A helpdesk posting our ticket webhook shape, its name (`properties.channel`) and signing secret. */
+  helpdesk: { name: string; secret: string } | null;
+  /** Deliveries older than this are refused; within it, a redelivered event id is stored once (the dedupe window). */
+  maxAgeMs: number;
 }
 
 export interface DestinationsConfig {
@@ -229,6 +251,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const e = result.data;
+  const pairs: Array<[string, string | undefined, string, string | undefined]> = [
+    ['CDP_ZALO_APP_ID', e.CDP_ZALO_APP_ID, 'CDP_ZALO_OA_SECRET', e.CDP_ZALO_OA_SECRET],
+    [
+      'CDP_MESSENGER_APP_SECRET',
+      e.CDP_MESSENGER_APP_SECRET,
+      'CDP_MESSENGER_VERIFY_TOKEN',
+      e.CDP_MESSENGER_VERIFY_TOKEN,
+    ],
+  ];
+  const unpaired = pairs.flatMap(([name, value, otherName, other]) =>
+    (value === undefined) === (other === undefined)
+      ? []
+      : [`${value === undefined ? name : otherName}: must be set with ${value === undefined ? otherName : name}`],
+  );
+  if (unpaired.length > 0) throw new ConfigError(unpaired);
   return {
     host: e.HOST,
     port: e.PORT,
@@ -287,6 +324,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryHorizonMs: e.CDP_DESTINATIONS_RETRY_HORIZON_MS,
       timerPollMs: e.CDP_DESTINATIONS_TIMER_POLL_MS,
       anniversarySweepMs: e.CDP_DESTINATIONS_ANNIVERSARY_SWEEP_MS,
+    },
+    channels: {
+      zalo:
+        e.CDP_ZALO_APP_ID && e.CDP_ZALO_OA_SECRET ? { appId: e.CDP_ZALO_APP_ID, oaSecret: e.CDP_ZALO_OA_SECRET } : null,
+      messenger:
+        e.CDP_MESSENGER_APP_SECRET && e.CDP_MESSENGER_VERIFY_TOKEN
+          ? { appSecret: e.CDP_MESSENGER_APP_SECRET, verifyToken: e.CDP_MESSENGER_VERIFY_TOKEN }
+          : null,
+      helpdesk: e.CDP_HELPDESK_SECRET ? { name: e.CDP_HELPDESK_NAME, secret: e.CDP_HELPDESK_SECRET } : null,
+      maxAgeMs: e.CDP_DEDUPE_WINDOW_HOURS * 3_600_000,
     },
   };
 }

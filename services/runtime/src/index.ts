@@ -17,3 +17,4 @@ export * from './keys';
 export * from './auth';
 export * from './log/index';
 export * from './poll';
+export * from './signature';

@@ -263,6 +263,11 @@ const document = {
   },
   tags: [
     { name: 'ingest', description: 'Segment-compatible tracking API (write key)' },
+    {
+      name: 'channels',
+      description:
+        "Messaging channels' webhooks: Zalo Official Account, Messenger, a helpdesk (each provider's signature)",
+    },
     { name: 'profiles', description: 'Unified customer profiles and timelines (profiles scope)' },
     {
       name: 'segments',
@@ -291,6 +296,33 @@ const document = {
         scheme: 'bearer',
         description:
           "An API key: `Authorization: Bearer <key>`. Each route names the scope it needs: `analytics` (aggregates), `profiles` (one customer's personal data), `audiences` (segment members and exports), `segments:write` (create, change, delete segments), `admin` (keys; holds every scope). A read key holds analytics, profiles and audiences.",
+      },
+      zaloSignature: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-ZEvent-Signature',
+        description:
+          'Zalo Official Account webhooks: `mac=<hex SHA-256 of app id + raw body + timestamp + OA secret key>` (CDP_ZALO_APP_ID, CDP_ZALO_OA_SECRET).',
+      },
+      hubSignature: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-Hub-Signature-256',
+        description:
+          'Messenger webhooks: `sha256=<hex HMAC-SHA256 of the raw body under the app secret>` (CDP_MESSENGER_APP_SECRET).',
+      },
+      messengerVerifyToken: {
+        type: 'apiKey',
+        in: 'query',
+        name: 'hub.verify_token',
+        description: "Messenger's subscription check: the verify token given to Meta (CDP_MESSENGER_VERIFY_TOKEN).",
+      },
+      cdpSignature: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-CDP-Signature',
+        description:
+          'Our webhook signature, both ways: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" under the shared secret>` (the helpdesk webhook: CDP_HELPDESK_SECRET).',
       },
     },
     schemas: { Error: errorSchema },

@@ -1,20 +1,12 @@
 // The Segment-compatible tracking endpoints: validate, enrich, append to the log, answer once it is durable.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AppError, type EventLog, type KeyStore, type Metrics } from '@cdp/runtime';
-import {
-  batchBody,
-  encodeEvent,
-  sourceTrustHeader,
-  untrustedSource,
-  type EventRecord,
-  type MessageType,
-  type TopicNames,
-} from '@cdp/schemas';
-import { createAppender } from '../appender';
+import { AppError, type ChannelsConfig, type EventLog, type KeyStore, type Metrics } from '@cdp/runtime';
+import { batchBody, type EventRecord, type MessageType, type TopicNames } from '@cdp/schemas';
+import type { AppendEvents } from '../append';
 import { verifyWriteKey, writeKeyOf, type WriteGrant } from '../auth';
 import { bodyBytesOf } from '../body';
-import { partitionKey, type ClientIpPolicy, type RequestContext } from '../enrich';
+import type { ClientIpPolicy, RequestContext } from '../enrich';
 import { inspectJson } from '../inspect';
 import { batchDoc, shortFormDoc, singleDoc } from './ingest-docs';
 import { toEvent, type EventIssue } from '../pipeline';
@@ -27,21 +19,17 @@ export interface IngestDeps {
   logger: Logger;
   /** What is kept of a client's IP address in `context.ip`: all of it (the default), its network, or nothing. */
   clientIp?: ClientIpPolicy;
+  /** The messaging channels whose webhooks are accepted (`/v1/channels/*`); none unless configured. */
+  channels?: ChannelsConfig;
 }
 
 export const maxRequestBytes = 500 * 1024;
-/** How long a request waits for the log's acknowledgement before it answers 503. */
-const appendTimeoutMs = 10_000;
-
-const requestContext = (request: FastifyRequest): RequestContext => ({
+export const requestContext = (request: FastifyRequest): RequestContext => ({
   ip: request.ip ?? null,
   userAgent: request.headers['user-agent'] ?? null,
 });
 
-export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
-  const accepted = deps.metrics.counter('cdp_ingest_events_accepted_total', 'Events durably appended to the log', [
-    'type',
-  ]);
+export function ingestRoutes(app: FastifyInstance, deps: IngestDeps, append: AppendEvents): void {
   const rejected = deps.metrics.counter('cdp_ingest_events_rejected_total', 'Events refused at the edge');
 
   async function authenticate(request: FastifyRequest): Promise<WriteGrant> {
@@ -49,31 +37,6 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
     if (!key)
       throw new AppError('MISSING_WRITE_KEY', 'a write key is required: HTTP Basic username, or writeKey in the body');
     return verifyWriteKey(deps.keys, key);
-  }
-
-  const appendRecords = createAppender((records) => deps.log.produce(deps.topics.events, records), {
-    maxGroupBytes: 900 * 1024,
-    maxQueuedBytes: 64 * 1024 * 1024,
-    timeoutMs: appendTimeoutMs,
-  });
-
-  async function append(events: EventRecord[], trusted: boolean): Promise<void> {
-    if (events.length === 0) return;
-    const headers = trusted ? undefined : { [sourceTrustHeader]: untrustedSource };
-    try {
-      // A log that does not answer (Kafka retries an idempotent produce without end) must not hang the client.
-      await appendRecords(
-        events.map((event) => ({
-          key: partitionKey(event),
-          value: encodeEvent(event),
-          ...(headers ? { headers } : {}),
-        })),
-      );
-    } catch (error) {
-      deps.logger.error({ err: error }, 'event log refused the append');
-      throw new AppError('LOG_UNAVAILABLE', 'the event log is unavailable; retry later', undefined, 5);
-    }
-    for (const event of events) accepted.inc({ type: event.type });
   }
 
   function answer(reply: FastifyReply, issues: EventIssue[], total: number) {
