@@ -75,6 +75,8 @@ beforeAll(async () => {
       CDP_DESTINATIONS_POLL_MS: '100',
       CDP_DESTINATIONS_BACKOFF_BASE_MS: '200',
       CDP_DESTINATIONS_BACKOFF_MAX_MS: '500',
+      // Fewer queries in flight per key than the overview asks at once: the console must wait its turn, not fail.
+      CDP_QUERY_CONCURRENCY_PER_KEY: '1',
     },
   });
   hook = await startReceiver();
@@ -191,6 +193,14 @@ describe('the destinations screens', () => {
     await expect
       .poll(() => page.getByTestId('destination-status').textContent(), soon)
       .toBe(messages.vi.destinations.status.active);
+    await context.close();
+  });
+
+  it('wait out a 429 for too many queries of one key at once, as the API asks, instead of showing it', async () => {
+    const { context, page } = await rig.open({ path: '/console/' });
+    await page.locator('[data-testid="kpi-orders"]').waitFor();
+    await page.locator('[data-testid="kpi-trend"] .uplot').waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
     await context.close();
   });
 

@@ -219,7 +219,8 @@ describe('analytics.js and RudderStack in headless Chromium', () => {
     expect(proxy.seen[0]).toMatchObject({ method: 'GET', path: `/v1/projects/${cdp.writeKey}/settings`, status: 200 });
     // Its default: one JSON request per call to the short paths, sent to the host the settings named (the proxy).
     const posts = proxy.seen.filter((request) => request.method === 'POST');
-    expect(posts.slice(0, 2).map((request) => request.status)).toEqual([503, 503]);
+    // Both faults met (the one forwarded first is recorded once ingest answers, so not necessarily second).
+    expect(posts.filter((request) => request.status === 503)).toHaveLength(2);
     for (const post of posts) {
       expect(post.path).toMatch(/^\/v1\/[ptisga]$/);
       expect(post.contentType).toBe('text/plain');
@@ -262,7 +263,8 @@ describe('analytics.js and RudderStack in headless Chromium', () => {
     expect(new URL(config!.path, proxy.url).searchParams.get('writeKey')).toBe(cdp.writeKey);
     // Its default: one JSON request per call, to /v1/<type>.
     const posts = proxy.seen.filter((request) => request.method === 'POST');
-    expect(posts.slice(0, 2).map((request) => request.status)).toEqual([503, 503]);
+    // Both faults met (the one forwarded first is recorded once ingest answers, so not necessarily second).
+    expect(posts.filter((request) => request.status === 503)).toHaveLength(2);
     for (const post of posts) {
       expect(post.path).toMatch(/^\/v1\/(page|track|identify|group|alias)$/);
       expect(post.contentType).toBe('application/json;charset=UTF-8');

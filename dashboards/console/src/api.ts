@@ -56,24 +56,54 @@ async function errorOf(response: Response): Promise<ApiError> {
   return new ApiError(response.status, code, message, body.errors ?? []);
 }
 
+/** A 429 (too many requests of this key in flight: nothing was done) is asked again this often, after its Retry-After. */
+const retriesWhenLimited = 4;
+const longestRetryWaitMs = 5000;
+
+/** Waits `ms`, or rejects with an AbortError when the request it waits for is cancelled. */
+function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const aborted = () => {
+      clearTimeout(timer);
+      reject(new DOMException('aborted', 'AbortError'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }, ms);
+    if (signal?.aborted) aborted();
+    else signal?.addEventListener('abort', aborted, { once: true });
+  });
+}
+
 /** An API client for one read key; `onUnauthorized` runs when the key stops being accepted. */
 export function createApi(key: string, onUnauthorized: () => void, base = ''): Api {
   const request: Api['request'] = async (method, path, options = {}) => {
     let response: Response;
-    try {
-      response = await fetch(base + withParams(path, options.params), {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          accept: options.accept ?? 'application/json',
-          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        body: options.body !== undefined ? JSON.stringify(options.body) : null,
-        signal: options.signal ?? null,
-      });
-    } catch (error) {
-      if ((error as Error).name === 'AbortError') throw error;
-      throw new ApiError(0, 'NETWORK', (error as Error).message);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        response = await fetch(base + withParams(path, options.params), {
+          method,
+          headers: {
+            authorization: `Bearer ${key}`,
+            accept: options.accept ?? 'application/json',
+            ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          body: options.body !== undefined ? JSON.stringify(options.body) : null,
+          signal: options.signal ?? null,
+        });
+      } catch (error) {
+        if ((error as Error).name === 'AbortError') throw error;
+        throw new ApiError(0, 'NETWORK', (error as Error).message);
+      }
+      // A screen asks several things at once, and several people may share a key: a refusal for too many at once is
+      // waited out, as the API asks, rather than shown.
+      if (response.status !== 429 || attempt >= retriesWhenLimited) break;
+      const seconds = Number(response.headers.get('retry-after'));
+      await wait(
+        Math.min(longestRetryWaitMs, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000),
+        options.signal,
+      );
     }
     if (response.status === 401) onUnauthorized();
     if (!response.ok) throw await errorOf(response);
