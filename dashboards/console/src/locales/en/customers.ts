@@ -18,6 +18,8 @@ export const customers = {
     anonymous_id: 'Anonymous ID',
     email: 'Email',
     phone: 'Phone',
+    zalo_id: 'Zalo ID',
+    messenger_psid: 'Messenger ID',
   },
   matched: 'Matched identifier: {{type}} {{value}}',
   typed: '(you typed “{{query}}”)',

@@ -20,6 +20,8 @@ export const customers: typeof en = {
     anonymous_id: 'Mã ẩn danh',
     email: 'Email',
     phone: 'Số điện thoại',
+    zalo_id: 'Mã Zalo',
+    messenger_psid: 'Mã Messenger',
   },
   matched: 'Định danh khớp: {{type}} {{value}}',
   typed: '(bạn đã nhập “{{query}}”)',

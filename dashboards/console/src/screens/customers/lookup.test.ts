@@ -36,6 +36,13 @@ describe('customer lookup', () => {
       'anonymous_id',
     ]);
     expect(candidatesFor('kh-1-00069').map((candidate) => candidate.type)).toEqual(['user_id', 'anonymous_id']);
+    expect(candidatesFor('8458231697534102657').map((candidate) => candidate.type)).toEqual([
+      'zalo_id',
+      'messenger_psid',
+      'user_id',
+      'anonymous_id',
+    ]);
+    expect(parseRef('zalo_id%3A8458231697534102657')).toEqual({ type: 'zalo_id', value: '8458231697534102657' });
     expect(candidatesFor('   ')).toEqual([]);
   });
 

@@ -1,7 +1,15 @@
-// Which identifiers a search text may be, most likely first: an email, a phone as people write it in Vietnam (to E.164), a profile id, else a user or anonymous id.
+// Which identifiers a search text may be, most likely first: an email, a phone as people write it in Vietnam (to E.164), a profile id, a Zalo or Messenger id, else a user or anonymous id.
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 
-export const identifierTypes = ['profile_id', 'user_id', 'anonymous_id', 'email', 'phone'] as const;
+export const identifierTypes = [
+  'profile_id',
+  'user_id',
+  'anonymous_id',
+  'email',
+  'phone',
+  'zalo_id',
+  'messenger_psid',
+] as const;
 export type IdentifierType = (typeof identifierTypes)[number];
 
 export interface Candidate {
@@ -25,6 +33,9 @@ export function candidatesFor(input: string): Candidate[] {
   const phone = phoneE164(text);
   if (phone) candidates.push({ type: 'phone', value: phone });
   if (text.startsWith('prf_')) candidates.push({ type: 'profile_id', value: text });
+  // Zalo user ids and Messenger page-scoped ids are long runs of digits, longer than any local phone number.
+  if (/^\d{12,}$/.test(text))
+    candidates.push({ type: 'zalo_id', value: text }, { type: 'messenger_psid', value: text });
   candidates.push({ type: 'user_id', value: text }, { type: 'anonymous_id', value: text });
   return candidates;
 }
