@@ -139,7 +139,7 @@ export function queryLimitReplies(narrow: string): Record<422 | 429 | 503, Respo
       [
         {
           code: 'RATE_LIMITED',
-          message: 'this key already has 2 previews running, the most allowed at once; wait for one to finish',
+          message: 'this key already has 8 previews running, the most allowed at once; wait for one to finish',
         },
       ],
       retryAfterHeader,
