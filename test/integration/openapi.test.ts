@@ -122,6 +122,7 @@ describe.each(layouts)('$command', ({ services, present, absent }) => {
     for (const asset of [...assets, `${cdp.url}/docs/json`]) {
       expect(new URL(asset).origin).toBe(cdp.url);
       const response = await fetch(asset);
+      await response.arrayBuffer();
       expect({ asset, status: response.status }).toEqual({ asset, status: 200 });
     }
   });

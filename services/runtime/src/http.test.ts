@@ -1,6 +1,8 @@
 // Behaviour of the shared HTTP server through inject: error-to-status mapping, body limits, health, readiness, metrics.
 import { ClickHouseError } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from './errors';
 import { createHttpServer, invalidInput, type ReadinessCheck } from './http';
@@ -304,5 +306,20 @@ describe('metrics', () => {
     expect(response.body).toMatch(
       /cdp_http_request_duration_seconds_count\{method="GET",route="[^"]*",status="404"\} 1/,
     );
+  });
+});
+
+describe('closing', () => {
+  it('cuts the connection of a client that stops reading its response, rather than waiting for it', async () => {
+    const app = await createHttpServer({ logger, metrics: createMetrics(), readiness: {} });
+    // Far more than the socket buffers hold, so the response cannot finish while nobody reads it.
+    const half = 'x'.repeat(32 * 1024 * 1024);
+    app.get('/large', async (_request, reply) => reply.type('text/plain').send(Readable.from([half, half])));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const response = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/large`);
+    expect(response.status).toBe(200);
+    // Without a bounded drain, closing waits for this client, which never reads: the test times out.
+    await app.close();
+    await expect(response.text()).rejects.toThrow();
   });
 });

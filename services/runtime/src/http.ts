@@ -34,6 +34,12 @@ const fastifyCodes: Record<string, ErrorCode> = {
 /** The longest path parameter a route receives (Fastify's default is 100 characters). */
 const maxPathParameterLength = 2048;
 
+/**
+ * How long closing waits for responses still being sent (a client reading slowly, or not at all) before it cuts their
+ * connections; idle keep-alive connections are closed at once.
+ */
+const drainMs = 5_000;
+
 /** Seconds a client is asked to wait when ClickHouse does not answer. */
 const storeRetryAfterSeconds = 5;
 
@@ -213,6 +219,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     trustProxy: options.trustProxy && options.trustProxy.length > 0 ? options.trustProxy : false,
     // A profile is addressed by `type:value` in the path: a long email or anonymous id must reach its route, not a 404.
     routerOptions: { maxParamLength: maxPathParameterLength },
+  });
+
+  app.addHook('preClose', (done) => {
+    setTimeout(() => app.server.closeAllConnections(), drainMs).unref();
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => {
