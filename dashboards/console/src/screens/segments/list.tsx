@@ -37,7 +37,7 @@ function SegmentTable({
   const format = useFormats();
   const nameOf = useSegmentName();
   return (
-    <div class="panel">
+    <div class="panel table-scroll" tabIndex={0} role="region" aria-label={caption}>
       <table class="segments-table">
         <caption class="visually-hidden">{caption}</caption>
         <thead>

@@ -1,6 +1,7 @@
 // A segment's members in cursor pages (GET /v1/segments/{id}/members): identifiers and a link to each customer's 360 page.
 import { useState } from 'preact/hooks';
 import { useQuery } from '../../api';
+import { ScrollArea } from '../../components/charts';
 import { Empty, Loaded } from '../../components/states';
 import { useFormats } from '../../format';
 import { useI18n } from '../../i18n';
@@ -85,7 +86,7 @@ export function Members({ segment }: { segment: Segment }) {
             </Empty>
           ) : (
             <>
-              <div class="table-scroll">
+              <ScrollArea label={t('segments.members.caption', { page: format.number(page) })}>
                 <table class="members-table" data-testid="members-table">
                   <caption class="visually-hidden">
                     {t('segments.members.caption', { page: format.number(page) })}
@@ -122,7 +123,7 @@ export function Members({ segment }: { segment: Segment }) {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </ScrollArea>
               <nav class="pager" aria-label={t('segments.members.caption', { page: format.number(page) })}>
                 <button
                   type="button"
