@@ -152,6 +152,72 @@ describe('the destinations screens', () => {
     await everyView('destination-new', '/console/destinations/new', '#destination-name');
   });
 
+  it('create a reply-deadline follow-up and a birthday trigger in the form, in English; a wrong one names its field', async () => {
+    const en = messages.en.destinations;
+    const { context, page } = await rig.open({
+      language: 'en',
+      width: widths.phone,
+      path: '/console/destinations/new',
+      key: rig.cdp.adminKey,
+    });
+    await page.getByLabel(en.form.name, { exact: true }).fill('Care: reply deadline and birthdays');
+    await page.getByLabel(en.form.url, { exact: true }).fill(hook.url);
+    await page.getByRole('button', { name: en.form.generate }).click();
+    const sla = page.getByTestId('trigger').first();
+    await sla.getByLabel(en.form.kind, { exact: true }).selectOption('followUp');
+    await sla.getByLabel(en.form.event, { exact: true }).fill('Ticket Opened');
+    await sla.getByLabel(en.form.after, { exact: true }).fill('4');
+    await sla.getByLabel(en.form.unit, { exact: true }).selectOption('hours');
+    await sla.getByLabel(en.form.unless, { exact: true }).fill('Ticket Replied');
+    await sla.getByLabel(en.form.matchOn, { exact: true }).fill('ticket_id');
+    await page.getByRole('button', { name: en.form.addTrigger }).click();
+    const birthday = page.getByTestId('trigger').nth(1);
+    await birthday.getByLabel(en.form.kind, { exact: true }).selectOption('anniversary');
+    await birthday.getByLabel(en.form.trait, { exact: true }).fill('birthday');
+    await birthday.getByLabel(en.form.daysBefore, { exact: true }).fill('120');
+    await page.getByTestId('save-destination').click();
+    // More than 90 days before is refused by the API, which names the field; the form keeps what was typed.
+    await expect.poll(() => page.getByRole('alert').first().textContent(), soon).toBeTruthy();
+    expect(await page.locator('.destination-form').textContent()).toContain('triggers.1.daysBefore');
+    await check(page, 'destination-new-followup-invalid-en-390', 'en');
+
+    await birthday.getByLabel(en.form.daysBefore, { exact: true }).fill('7');
+    await page.getByTestId('save-destination').click();
+    await page.waitForURL(/\/console\/destinations\/dst_[0-9a-f]+$/);
+    const id = decodeURIComponent(new URL(page.url()).pathname.split('/').at(-1) ?? '');
+    expect((await api<{ triggers: unknown[] }>(`/v1/destinations/${id}`)).body.triggers).toEqual([
+      {
+        kind: 'followUp',
+        event: 'Ticket Opened',
+        where: [],
+        after: { value: 4, unit: 'hours' },
+        unless: { event: 'Ticket Replied', where: [] },
+        matchOn: 'ticket_id',
+      },
+      { kind: 'anniversary', trait: 'birthday', daysBefore: 7 },
+    ]);
+    await expect
+      .poll(() => page.locator('.facts').textContent(), soon)
+      .toContain('4 h after Ticket Opened, unless Ticket Replied');
+    expect(await page.locator('.facts').textContent()).toContain('7 days before each birthday');
+    await check(page, 'destination-followup-detail-en-390', 'en');
+    await context.close();
+
+    // The same fields in Vietnamese, with nothing left in English.
+    const viewed = await rig.open({ width: widths.phone, path: '/console/destinations/new', key: rig.cdp.adminKey });
+    await viewed.page.getByLabel(vi.form.kind, { exact: true }).selectOption('followUp');
+    await viewed.page.getByRole('button', { name: vi.form.addTrigger }).click();
+    await viewed.page
+      .getByTestId('trigger')
+      .nth(1)
+      .getByLabel(vi.form.kind, { exact: true })
+      .selectOption('anniversary');
+    await viewed.page.getByLabel(vi.form.daysBefore, { exact: true }).waitFor();
+    await check(viewed.page, 'destination-new-followup-vi-390', 'vi');
+    await viewed.context.close();
+    expect((await api(`/v1/destinations/${id}`, { method: 'DELETE' })).status).toBe(204);
+  });
+
   it('replay a dead letter from the log, and pause and resume a destination', async () => {
     const { status, body } = await api<{ id: string }>('/v1/destinations', {
       method: 'POST',

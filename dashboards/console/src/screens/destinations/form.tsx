@@ -7,15 +7,28 @@ import { useI18n } from '../../i18n';
 import { useSegmentName, type SegmentList } from '../segments/names';
 import { destinationPath, type Destination, type Scalar, type Trigger } from './model';
 
+type DelayUnit = 'minutes' | 'hours' | 'days';
+
 interface DraftTrigger {
   key: number;
-  kind: 'segment' | 'event';
+  kind: 'segment' | 'event' | 'followUp' | 'anniversary';
   segmentId: string;
   on: 'entered' | 'exited';
   event: string;
   property: string;
   equals: string;
+  /** A follow-up's delay, as typed. */
+  after: string;
+  unit: DelayUnit;
+  /** The event that cancels a follow-up (optional), and the property both events must share (optional). */
+  unless: string;
+  matchOn: string;
+  /** An anniversary's date trait and how many days before it fires, as typed. */
+  trait: string;
+  daysBefore: string;
 }
+
+type TextField = 'event' | 'property' | 'equals' | 'unless' | 'matchOn' | 'trait';
 
 let nextKey = 0;
 const newTrigger = (): DraftTrigger => ({
@@ -26,6 +39,12 @@ const newTrigger = (): DraftTrigger => ({
   event: '',
   property: '',
   equals: '',
+  after: '3',
+  unit: 'days',
+  unless: '',
+  matchOn: '',
+  trait: 'birthday',
+  daysBefore: '0',
 });
 
 /** A filter's value as typed: numbers and true / false are matched as such, anything else as text. */
@@ -36,10 +55,24 @@ export function typedValue(text: string): Scalar {
   return text;
 }
 
+/** A number as typed; what is not one is sent as typed, so the API names the field that is wrong. */
+const typedNumber = (text: string): number | string =>
+  text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+
 function toTrigger(draft: DraftTrigger): Trigger {
   if (draft.kind === 'segment') return { kind: 'segment', segmentId: draft.segmentId, on: draft.on };
+  if (draft.kind === 'anniversary')
+    return { kind: 'anniversary', trait: draft.trait.trim(), daysBefore: typedNumber(draft.daysBefore) };
   const where = draft.property.trim() ? [{ property: draft.property.trim(), equals: typedValue(draft.equals) }] : [];
-  return { kind: 'event', event: draft.event.trim(), where };
+  if (draft.kind === 'event') return { kind: 'event', event: draft.event.trim(), where };
+  return {
+    kind: 'followUp',
+    event: draft.event.trim(),
+    where,
+    after: { value: typedNumber(draft.after), unit: draft.unit },
+    ...(draft.unless.trim() ? { unless: { event: draft.unless.trim() } } : {}),
+    ...(draft.matchOn.trim() ? { matchOn: draft.matchOn.trim() } : {}),
+  };
 }
 
 /** A random signing secret, as a receiver would store it. */
@@ -89,6 +122,25 @@ function TriggerFields({
   const id = (field: string) => `trigger-${draft.key}-${field}`;
   const set = (field: keyof DraftTrigger) => (event: Event) =>
     onChange({ ...draft, [field]: (event.target as HTMLInputElement | HTMLSelectElement).value });
+  /** A text field of the trigger, labelled `destinations.form.<label>`, with its `<label>Hint` under it if asked. */
+  const text = (field: TextField, name: string, label: string, hint = false) => (
+    <div class="field">
+      <label for={id(name)}>{t(`destinations.form.${label}`)}</label>
+      <input
+        id={id(name)}
+        type="text"
+        value={draft[field]}
+        onInput={set(field)}
+        maxLength={200}
+        {...(hint ? { 'aria-describedby': id(`${name}-hint`) } : {})}
+      />
+      {hint && (
+        <small id={id(`${name}-hint`)} class="hint">
+          {t(`destinations.form.${label}Hint`)}
+        </small>
+      )}
+    </div>
+  );
   return (
     <fieldset class="trigger" data-testid="trigger">
       <legend>{`${t('destinations.form.kind')} ${index + 1}`}</legend>
@@ -98,9 +150,11 @@ function TriggerFields({
           <select id={id('kind')} value={draft.kind} onChange={set('kind')}>
             <option value="segment">{t('destinations.form.kindSegment')}</option>
             <option value="event">{t('destinations.form.kindEvent')}</option>
+            <option value="followUp">{t('destinations.form.kindFollowUp')}</option>
+            <option value="anniversary">{t('destinations.form.kindAnniversary')}</option>
           </select>
         </div>
-        {draft.kind === 'segment' ? (
+        {draft.kind === 'segment' && (
           <>
             <div class="field">
               <label for={id('on')}>{t('destinations.form.on')}</label>
@@ -123,29 +177,59 @@ function TriggerFields({
               </select>
             </div>
           </>
-        ) : (
+        )}
+        {(draft.kind === 'event' || draft.kind === 'followUp') && (
+          <>
+            {text('event', 'event', 'event')}
+            {text('property', 'property', 'property')}
+            {text('equals', 'equals', 'equals', true)}
+          </>
+        )}
+        {draft.kind === 'followUp' && (
           <>
             <div class="field">
-              <label for={id('event')}>{t('destinations.form.event')}</label>
-              <input id={id('event')} type="text" value={draft.event} onInput={set('event')} maxLength={200} />
+              <label for={id('after')}>{t('destinations.form.after')}</label>
+              <div class="inline-row">
+                <input
+                  id={id('after')}
+                  type="number"
+                  min={1}
+                  inputMode="numeric"
+                  value={draft.after}
+                  onInput={set('after')}
+                  class="short"
+                />
+                <select
+                  id={id('unit')}
+                  value={draft.unit}
+                  onChange={set('unit')}
+                  aria-label={t('destinations.form.unit')}
+                >
+                  <option value="minutes">{t('destinations.form.minutes')}</option>
+                  <option value="hours">{t('destinations.form.hours')}</option>
+                  <option value="days">{t('destinations.form.days')}</option>
+                </select>
+              </div>
             </div>
+            {text('unless', 'unless', 'unless', true)}
+            {text('matchOn', 'match-on', 'matchOn', true)}
+          </>
+        )}
+        {draft.kind === 'anniversary' && (
+          <>
+            {text('trait', 'trait', 'trait', true)}
             <div class="field">
-              <label for={id('property')}>{t('destinations.form.property')}</label>
-              <input id={id('property')} type="text" value={draft.property} onInput={set('property')} maxLength={200} />
-            </div>
-            <div class="field">
-              <label for={id('equals')}>{t('destinations.form.equals')}</label>
+              <label for={id('days-before')}>{t('destinations.form.daysBefore')}</label>
               <input
-                id={id('equals')}
-                type="text"
-                value={draft.equals}
-                onInput={set('equals')}
-                maxLength={200}
-                aria-describedby={id('equals-hint')}
+                id={id('days-before')}
+                type="number"
+                min={0}
+                max={90}
+                inputMode="numeric"
+                value={draft.daysBefore}
+                onInput={set('daysBefore')}
+                class="short"
               />
-              <small id={id('equals-hint')} class="hint">
-                {t('destinations.form.equalsHint')}
-              </small>
             </div>
           </>
         )}
