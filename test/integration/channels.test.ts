@@ -90,7 +90,8 @@ describe.each(runtimes)('messaging channels on the %s runtime', (runtime) => {
       'Zalo user_reacted_message',
     ]);
     expect(timeline.events.find((event) => event.event === 'Message Received')?.properties).toMatchObject({
-      channel: 'zalo',
+      channel: 'social',
+      platform: 'zalo',
       message_type: 'text',
       text: 'Đơn hàng của tôi đâu?',
     });
@@ -179,7 +180,7 @@ describe.each(runtimes)('messaging channels on the %s runtime', (runtime) => {
         id: uniqueName('evt'),
         type,
         occurredAt: new Date().toISOString(),
-        ticket: { id: 'T-1', type: 'complaint' },
+        ticket: { id: 'T-1', type: 'complaint', channel: 'chat' },
         customer: { id: uniqueName('req'), userId },
       });
     const opened = event('ticket.opened');
@@ -203,6 +204,12 @@ describe.each(runtimes)('messaging channels on the %s runtime', (runtime) => {
       'Ticket Replied',
       'Ticket Resolved',
     ]);
-    expect(timeline.events[0]?.properties).toMatchObject({ channel: 'zendesk', ticket_id: 'T-1' });
+    expect(timeline.events[0]?.properties).toMatchObject({ channel: 'chat', helpdesk: 'zendesk', ticket_id: 'T-1' });
+    // The ticket counts for the channel the customer wrote from, as the KPIs split tickets (the only ticket here).
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const kpis = await read(cdp.url, `/v1/analytics/kpis?from=${day(-1)}&to=${day(1)}`, cdp.readKey);
+    expect(kpis.status).toBe(200);
+    const byChannel = (kpis.body as unknown as { byChannel: Array<{ channel: string; tickets: number }> }).byChannel;
+    expect(byChannel.find((row) => row.channel === 'chat')?.tickets).toBe(1);
   });
 });

@@ -49,7 +49,14 @@ describe('Zalo events as messages', () => {
       event: 'Message Received',
       anonymousId: 'zalo:z-1',
       timestamp: '2025-03-01T09:30:00.000Z',
-      properties: { channel: 'zalo', message_type: 'text', message_id: 'm-9', text: 'Chào', oa_id: 'oa-1' },
+      properties: {
+        channel: 'social',
+        platform: 'zalo',
+        message_type: 'text',
+        message_id: 'm-9',
+        text: 'Chào',
+        oa_id: 'oa-1',
+      },
       context: { externalIds: [{ id: 'z-1', type: 'zalo_id' }] },
     });
     expect(zaloMessage(structuredClone(body), zalo).messageId).toBe(message.messageId);
@@ -60,7 +67,8 @@ describe('Zalo events as messages', () => {
     expect(zaloMessage({ ...base, event_name: 'follow', oa_id: 'oa-1', follower: { id: 'z-2' } }, zalo)).toMatchObject({
       event: 'Subscribed',
       anonymousId: 'zalo:z-2',
-      properties: { channel: 'zalo' },
+      // What the customer subscribed to: Zalo messages (the profile's subscriptions.zalo).
+      properties: { channel: 'zalo', platform: 'zalo' },
     });
     expect(
       zaloMessage(
@@ -72,7 +80,7 @@ describe('Zalo events as messages', () => {
       zaloMessage({ ...base, event_name: 'user_reacted_message', sender: { id: 'z-2' }, react_icon: '/-heart' }, zalo),
     ).toMatchObject({
       event: 'Zalo user_reacted_message',
-      properties: { channel: 'zalo', react_icon: '/-heart', sender: { id: 'z-2' } },
+      properties: { channel: 'social', platform: 'zalo', react_icon: '/-heart', sender: { id: 'z-2' } },
     });
   });
 
@@ -114,7 +122,7 @@ describe('Messenger deliveries as messages', () => {
       expect(message).toMatchObject({
         anonymousId: 'messenger:psid-1',
         context: { externalIds: [{ id: 'psid-1', type: 'messenger_psid' }] },
-        properties: { channel: 'messenger', page_id: 'page-1' },
+        properties: { channel: 'social', platform: 'messenger', page_id: 'page-1' },
       });
     }
     expect(messages[0]?.properties).toMatchObject({ message_id: 'm-1', text: 'Còn size M?', message_type: 'text' });
@@ -139,7 +147,7 @@ describe('helpdesk ticket events as messages', () => {
     agent: { id: 'ag-1' },
   };
 
-  it('maps the ticket types onto the Care events, the helpdesk name as channel', () => {
+  it('maps the ticket types onto the Care events, with the helpdesk named and the channel the ticket states', () => {
     const names = ['ticket.opened', 'ticket.replied', 'ticket.solved', 'ticket.merged'].map(
       (type) => helpdeskMessage(parseHelpdeskEvent({ ...event, type }), 'zendesk').event,
     );
@@ -147,9 +155,15 @@ describe('helpdesk ticket events as messages', () => {
     expect(helpdeskMessage(parseHelpdeskEvent(event), 'zendesk')).toMatchObject({
       userId: 'ada',
       anonymousId: 'zendesk:req-1',
-      properties: { ticket_id: 'T-1', type: 'complaint', priority: 'high', channel: 'zendesk', agent_id: 'ag-1' },
+      properties: { ticket_id: 'T-1', type: 'complaint', priority: 'high', helpdesk: 'zendesk', agent_id: 'ag-1' },
       context: { traits: { email: 'ada@example.vn', phone: '+84912345678' } },
     });
+    expect(helpdeskMessage(parseHelpdeskEvent(event), 'zendesk').properties).not.toHaveProperty('channel');
+    const byPhone = { ...event, ticket: { ...event.ticket, channel: 'phone' } };
+    expect(helpdeskMessage(parseHelpdeskEvent(byPhone), 'zendesk').properties).toMatchObject({ channel: 'phone' });
+    // A channel outside the tracking plan is refused by name rather than counted as one of its own.
+    const byFax = { ...event, ticket: { ...event.ticket, channel: 'fax' } };
+    expect(() => parseHelpdeskEvent(byFax)).toThrow(/helpdesk ticket event/);
   });
 
   it('refuses a body without a customer, naming the field', () => {

@@ -1,6 +1,7 @@
 // Our helpdesk ticket webhook: one documented JSON shape, signed like our outbound webhooks, mapped onto the Care events.
 import { z } from 'zod';
 import { AppError } from '@cdp/runtime';
+import { statedChannels } from '@cdp/schemas';
 import { channelPhone, derivedMessageId, genericEventName, type JsonObject } from './message';
 
 const id = z.union([z.string().min(1).max(200), z.number().int()]).transform(String);
@@ -17,6 +18,10 @@ export const helpdeskEventSchema = z.object({
     .object({
       id: id.describe('the ticket id (`properties.ticket_id`)'),
       type: z.enum(['question', 'complaint', 'request']).optional(),
+      channel: z
+        .enum(statedChannels)
+        .optional()
+        .describe('where the customer wrote from (`properties.channel`); absent, the ticket counts as channel unknown'),
       subject: z.string().max(1000).optional(),
     })
     .catchall(z.unknown()),
@@ -36,7 +41,7 @@ export const helpdeskExample = {
   id: 'evt_1001',
   type: 'ticket.opened',
   occurredAt: '2025-03-01T09:30:00.000Z',
-  ticket: { id: 'T-501', type: 'complaint', subject: 'Giao hàng trễ' },
+  ticket: { id: 'T-501', type: 'complaint', subject: 'Giao hàng trễ', channel: 'email' },
   customer: { id: 'req_77', userId: 'ada', email: 'ada@example.com', phone: '0912 345 678', name: 'Ada' },
 };
 
@@ -76,7 +81,7 @@ export function helpdeskMessage(event: HelpdeskEvent, helpdesk: string): JsonObj
     properties: {
       ...ticketFields,
       ticket_id: ticketId,
-      channel: helpdesk,
+      helpdesk,
       ...(agent?.id ? { agent_id: agent.id } : {}),
       ...(agent?.name ? { agent_name: agent.name } : {}),
     },

@@ -31,7 +31,8 @@ function messagingMessage(event: JsonObject, pageId: string, path: string): { ti
       library: 'messenger-webhook',
     }),
   };
-  const base = { channel: 'messenger', page_id: pageId };
+  // A conversation on Messenger is a social touchpoint, as the tracking plan names channels; `platform` says which.
+  const base = { channel: 'social', platform: 'messenger', page_id: pageId };
   if (kind === 'message') {
     const attachments = Array.isArray(detail.attachments) ? detail.attachments : [];
     return {

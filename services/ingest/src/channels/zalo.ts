@@ -50,7 +50,8 @@ export function zaloMessage(body: JsonObject, receivedFrom: { appId: string }): 
     timeMs: timestampMs,
     library: 'zalo-oa-webhook',
   });
-  const base = { channel: 'zalo', ...(oaId ? { oa_id: oaId } : {}) };
+  // A conversation on Zalo is a social touchpoint, as the tracking plan names channels; `platform` says which.
+  const base = { channel: 'social', platform: 'zalo', ...(oaId ? { oa_id: oaId } : {}) };
 
   if (eventName === 'user_submit_info') {
     const info = asObject(body.info);
@@ -64,7 +65,8 @@ export function zaloMessage(body: JsonObject, receivedFrom: { appId: string }): 
       ...common,
       type: 'track',
       event: subscription,
-      properties: { ...base, ...(typeof body.source === 'string' ? { source: body.source } : {}) },
+      // Here `channel` is what the customer subscribed to, as `Subscribed` events name it: Zalo messages.
+      properties: { ...base, channel: 'zalo', ...(typeof body.source === 'string' ? { source: body.source } : {}) },
     };
   }
   const sent = /^(user|oa)_send_(.+)$/.exec(eventName);

@@ -86,7 +86,7 @@ export const zaloDoc: DocumentedRoute = webhookDoc({
   summary: 'Receive a Zalo Official Account webhook event',
   description:
     "Set this URL as the Official Account app's webhook. Checked with `X-ZEvent-Signature: mac=<hex SHA-256 of app id + raw body + timestamp + OA secret key>` " +
-    '(CDP_ZALO_APP_ID, CDP_ZALO_OA_SECRET). `user_send_*` become `Message Received`, `oa_send_*` `Message Sent`, ' +
+    '(CDP_ZALO_APP_ID, CDP_ZALO_OA_SECRET). `user_send_*` become `Message Received`, `oa_send_*` `Message Sent` (channel social, platform zalo), ' +
     '`follow`/`unfollow` `Subscribed`/`Unsubscribed` (channel zalo), `user_submit_info` an identify with the shared ' +
     'name and phone; any other event is kept as `Zalo <event_name>`. The follower id links profiles as `zalo_id`.',
   body: {
@@ -154,7 +154,7 @@ export const messengerDoc: DocumentedRoute = webhookDoc({
   summary: 'Receive a Messenger Platform webhook delivery',
   description:
     "Subscribe the Page's `messages` and `messaging_postbacks` fields to this URL. Checked with `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body under the app secret>` " +
-    '(CDP_MESSENGER_APP_SECRET). A `message` becomes `Message Received` (an echo `Message Sent`), a `postback` ' +
+    '(CDP_MESSENGER_APP_SECRET). A `message` becomes `Message Received` (an echo `Message Sent`; channel social, platform messenger), a `postback` ' +
     '`Message Button Clicked`, any other event `Messenger <kind>`. The page-scoped id links profiles as `messenger_psid`.',
   body: {
     schema: openObject(
@@ -194,6 +194,6 @@ export const helpdeskDoc: DocumentedRoute = webhookDoc({
   description:
     'Signed like the webhooks this platform sends: `X-CDP-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" under CDP_HELPDESK_SECRET>`, ' +
     'within 5 minutes of now. `ticket.opened` becomes `Ticket Opened`, `ticket.replied` `Ticket Replied`, ' +
-    '`ticket.solved` `Ticket Resolved` (channel: CDP_HELPDESK_NAME); any other type is kept as `Helpdesk <type>`.',
+    "`ticket.solved` `Ticket Resolved` (`helpdesk`: CDP_HELPDESK_NAME, `channel`: the ticket's own); any other type is kept as `Helpdesk <type>`.",
   body: { schema: inputJsonSchema(helpdeskEventSchema), example: helpdeskExample },
 });
