@@ -177,6 +177,34 @@ describe.each(runtimes)('destination timers on the %s runtime', (runtime) => {
     expect(await deliveriesOf(id)).toHaveLength(1);
   });
 
+  it('wishes a customer once when the profile whose birthday fired is merged into an older one', async () => {
+    const birthday = `1991-${new Date(Date.now() + 2 * day).toISOString().slice(5, 10)}`;
+    const [older, newer, witness] = [uniqueName('older'), uniqueName('newer'), uniqueName('witness')];
+    // The older profile knows no birthday; it will survive the merge and take the newer one's birthday over.
+    await batch([{ type: 'track', anonymousId: older, event: 'Page Viewed' }]);
+    const survivor = await profileOf(`anonymous_id:${older}`);
+    const { id, receiver } = await destination([{ kind: 'anniversary', trait: 'birthday', daysBefore: 5 }]);
+    await batch([{ type: 'identify', userId: newer, traits: { birthday } }]);
+    await requestsOf(receiver, 1, 'the birthday of the newer profile');
+    await batch([{ type: 'identify', userId: newer, anonymousId: older }]);
+    await waitFor(
+      async () => {
+        const merged = await read(cdp.url, `/v1/profiles/user_id:${encodeURIComponent(newer)}`, env.CDP_READ_KEY);
+        return merged.body.profileId === survivor.profileId &&
+          (merged.body.traits as Record<string, unknown> | undefined)?.birthday === birthday
+          ? true
+          : null;
+      },
+      { timeoutMs: 45_000, what: 'the merge into the older profile' },
+    );
+    // A birthday stored after the merge: the sweep that schedules it reads the survivor too.
+    await batch([{ type: 'identify', userId: witness, traits: { birthday } }]);
+    await requestsOf(receiver, 2, "the witness's birthday");
+    const deliveries = await deliveriesOf(id);
+    expect(deliveries).toHaveLength(2);
+    expect(deliveries.map((delivery) => delivery.profileId)).not.toContain(survivor.profileId);
+  });
+
   it('refuses follow-ups and anniversaries that cannot work, naming the problem', async () => {
     const base = { name: 'bad', url: 'https://93.184.215.14/hook', secret };
     const refused = async (trigger: Json, problem: string, where: string) => {

@@ -5,7 +5,7 @@ import type { ClickHouseClient } from '@cdp/runtime';
 import type { AnniversaryTrigger, FollowUpTrigger } from '@cdp/schemas';
 import type { Destination } from './definitions';
 import type { DeliveryStore, EventIdentifier } from './deliveries';
-import { anniversaryTimer, ruleKeyOf, timerDeliveryId, type Timer } from './schedule';
+import { anniversaryTimer, anniversaryTimerId, ruleKeyOf, timerDeliveryId, type Timer } from './schedule';
 import type { TimerCursor, TimerStore } from './timers';
 import type { NewDelivery } from './triggers';
 
@@ -127,11 +127,23 @@ export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
           const coming = page
             .map((profile) => anniversaryTimer(destination, rule, profile, now))
             .filter((timer): timer is Timer => timer !== null);
+          // The same anniversary under any profile the survivor absorbed counts as its own: a customer whose birthday
+          // fired on a profile merged since is not wished a second time by the survivor that took the trait over.
+          const candidates = await Promise.all(
+            coming.map(async (timer) => {
+              const anniversary = timer.trigger?.kind === 'anniversary' ? timer.trigger.anniversary : '';
+              const absorbed = await storedIdsOf(client, timer.profileId);
+              const ids = absorbed.map((id) => anniversaryTimerId(destination.id, timer.rule, id, anniversary));
+              return { timer, ids: [timer.timerId, ...ids] };
+            }),
+          );
           const stored = await deps.timers.existing(
             'anniversary',
-            coming.map((timer) => timer.timerId),
+            candidates.flatMap((candidate) => candidate.ids),
           );
-          await deps.timers.schedule(coming.filter((timer) => !stored.has(timer.timerId)));
+          await deps.timers.schedule(
+            candidates.filter((candidate) => !candidate.ids.some((id) => stored.has(id))).map(({ timer }) => timer),
+          );
         }
       }
     }

@@ -150,6 +150,10 @@ export function comingAnniversary(
   return { anniversary: new Date(anniversary).toISOString().slice(0, 10), dueAt };
 }
 
+/** One timer per profile, rule and anniversary (the year is in the date). */
+export const anniversaryTimerId = (destinationId: string, ruleKey: string, profileId: string, anniversary: string) =>
+  timerIdOf(destinationId, `anniversary:${ruleKey}:${profileId}:${anniversary}`);
+
 /** The anniversary timer of one profile's trait value, or null when none is coming within the rule's days. */
 export function anniversaryTimer(
   destination: Destination,
@@ -162,8 +166,7 @@ export function anniversaryTimer(
   const key = ruleKeyOf(rule);
   return {
     kind: 'anniversary',
-    // Once per profile, rule and anniversary: the year is in the date.
-    timerId: timerIdOf(destination.id, `anniversary:${key}:${profile.profileId}:${coming.anniversary}`),
+    timerId: anniversaryTimerId(destination.id, key, profile.profileId, coming.anniversary),
     destinationId: destination.id,
     rule: key,
     profileId: profile.profileId,
