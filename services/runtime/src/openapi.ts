@@ -131,6 +131,14 @@ function invalidInputResponse(invalid: InvalidInputAnswer | undefined): Response
   ]);
 }
 
+/** The 431 Node's HTTP parser gives a request line and headers over 16 KB: a long enough path or query string. */
+const headersTooLarge = errorReply('The request line and headers exceed 16 KB', [
+  {
+    code: 'HEADERS_TOO_LARGE',
+    message: 'the request line and headers exceed 16 KB: shorten the query string (or send fewer, shorter headers)',
+  },
+]);
+
 /** Route options to spread into a route's: its schema (with the zod schemas to validate), and the config that carries the document-only parts. */
 export interface DocumentedRoute<Input extends RouteInput = Record<never, never>> {
   schema: FastifySchema & Input;
@@ -189,6 +197,7 @@ export function documented<Input extends RouteInput = Record<never, never>>(
   const responses = {
     ...(validate && Object.keys(validate).length > 0 ? { 400: invalidInputResponse(invalid) } : {}),
     ...(scope ? scopeResponses(scope) : {}),
+    ...(validate?.params || validate?.querystring || params || querystring ? { 431: headersTooLarge } : {}),
     ...ownResponses,
   };
   const description = scope
