@@ -65,9 +65,16 @@ export async function prepareSchemathesis(): Promise<string> {
   return `${schemathesisVenv}/bin/schemathesis`;
 }
 
-/** A venv with the pinned SDKs of requirements.txt, Schemathesis in its own, and the Go driver, built. */
+/** Everything from a registry the suites use, for CI to fetch before they run: the SDK drivers and Schemathesis. */
 export async function prepareDrivers(): Promise<void> {
   await prepareSchemathesis();
+  await prepareSdkDrivers();
+}
+
+/** A venv with the pinned SDKs of requirements.txt and the Go driver, built. */
+export async function prepareSdkDrivers(): Promise<void> {
+  mkdirSync(buildDir, { recursive: true });
+  await need('python3', ['--version'], 'apt-get install python3-venv');
   await pythonVenv(venv, `${pythonDir}requirements.txt`);
   await need('go', ['version'], 'install Go 1.21 or later');
   // go.sum is committed: a module whose hash differs fails the build instead of being fetched anew.
