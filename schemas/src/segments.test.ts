@@ -64,6 +64,8 @@ describe('segment rule validation', () => {
     ['a date that is not ISO 8601', { trait: 'signedUpAt', before: 'last tuesday' }, ['rule.before']],
     ['a negative day count', { notPerformed: 'Order Completed', withinDays: -1 }, ['rule.withinDays']],
     ['a missing day count', { notPerformed: 'Order Completed' }, ['rule.withinDays']],
+    ['a number past 2^53, which ClickHouse cannot be given exactly', { stat: 'revenue', gte: 2 ** 56 }, ['rule.gte']],
+    ['a trait value past -2^53', { trait: 'score', equals: -(2 ** 60) }, ['rule.equals']],
     ['a trait key that is too long', { trait: 'k'.repeat(201), exists: true }, ['rule.trait']],
     ['an empty event name', { event: '' }, ['rule.event']],
     ['too deep a tree', nest(11), ['rule.not.not.not.not.not.not.not.not.not.not']],
@@ -73,7 +75,8 @@ describe('segment rule validation', () => {
     expect(pathsOf(rule)).toEqual(paths);
   });
 
-  it('accepts exactly the limits: depth 10 and 100 conditions', () => {
+  it('accepts exactly the limits: depth 10, 100 conditions, numbers within ±(2^53 − 1)', () => {
+    expect(validateRule({ stat: 'revenue', gte: Number.MAX_SAFE_INTEGER }).success).toBe(true);
     expect(validateRule(nest(10)).success).toBe(true);
     expect(validateRule({ or: Array.from({ length: 100 }, () => ({ stat: 'orders', gt: 1 })) }).success).toBe(true);
   });

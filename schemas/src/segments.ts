@@ -12,7 +12,9 @@ export const ruleLimits = {
 } as const;
 
 const text = z.string().min(1).max(ruleLimits.stringLength);
-const scalar = z.union([z.string().max(ruleLimits.stringLength), z.number(), z.boolean()]);
+/** A number a rule compares with: ClickHouse gets it as a query parameter, exact only within ±(2^53 − 1). */
+const ruleNumber = z.number().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
+const scalar = z.union([z.string().max(ruleLimits.stringLength), ruleNumber, z.boolean()]);
 const instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
 const days = z.number().int().min(1).max(ruleLimits.days);
 const count = z.number().int().min(0).max(ruleLimits.count);
@@ -23,10 +25,10 @@ const valueOperators = {
   in: z.array(scalar).min(1).max(ruleLimits.inValues).optional(),
   contains: text.optional(),
   exists: z.boolean().optional(),
-  gt: z.number().optional(),
-  gte: z.number().optional(),
-  lt: z.number().optional(),
-  lte: z.number().optional(),
+  gt: ruleNumber.optional(),
+  gte: ruleNumber.optional(),
+  lt: ruleNumber.optional(),
+  lte: ruleNumber.optional(),
   before: instant.optional(),
   after: instant.optional(),
   withinLastDays: days.optional(),
@@ -62,11 +64,11 @@ export const statOperators: Record<'numeric' | 'date' | 'channels', ValueOperato
 
 export const statConditionSchema = z.strictObject({
   stat: z.enum(statNames),
-  equals: z.number().optional(),
-  gt: z.number().optional(),
-  gte: z.number().optional(),
-  lt: z.number().optional(),
-  lte: z.number().optional(),
+  equals: ruleNumber.optional(),
+  gt: ruleNumber.optional(),
+  gte: ruleNumber.optional(),
+  lt: ruleNumber.optional(),
+  lte: ruleNumber.optional(),
   exists: z.boolean().optional(),
   before: instant.optional(),
   after: instant.optional(),

@@ -3,7 +3,7 @@
 // its identifiers and its times as sent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
-import { prepareDrivers, runDriver, type DriverLanguage, type DriverSdk } from '../clients/drivers';
+import { prepareSdkDrivers, runDriver, type DriverLanguage, type DriverSdk } from '../clients/drivers';
 import { deliveries, startFaultyProxy } from '../clients/proxy';
 import { storedMessages, waitForStored } from '../clients/store';
 
@@ -30,7 +30,7 @@ describe.each(runtimes)('Python and Go SDKs on the %s runtime', (runtime) => {
   let cdp: TestPlatform;
 
   beforeAll(async () => {
-    await prepareDrivers();
+    await prepareSdkDrivers();
     cdp = await startTestPlatform(runtime);
   });
   afterAll(async () => {

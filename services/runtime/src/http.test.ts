@@ -242,6 +242,21 @@ describe('request bodies', () => {
     expect(response.statusCode).toBe(415);
     expect(response.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
   });
+
+  it('answers a query string past the 16 KB of request line and headers with 431 HEADERS_TOO_LARGE, in the usual shape', async () => {
+    const app = await server();
+    app.get('/search', async () => ({ found: [] }));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/search`;
+    expect((await fetch(`${base}?q=${'x'.repeat(1000)}`)).status).toBe(200);
+    const response = await fetch(`${base}?q=${'%C3%B6'.repeat(3000)}`);
+    expect(response.status).toBe(431);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await response.json()).toEqual({
+      code: 'HEADERS_TOO_LARGE',
+      message: 'the request line and headers exceed 16 KB: shorten the query string (or send fewer, shorter headers)',
+    });
+  });
 });
 
 describe('health and readiness', () => {

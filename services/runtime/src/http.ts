@@ -1,4 +1,6 @@
 // The HTTP server every service shares: health, readiness, metrics, the OpenAPI document, JSON errors and the error-to-status mapping.
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -203,6 +205,33 @@ const metricsDoc = documented({
   },
 });
 
+/**
+ * Requests Node's HTTP parser refuses before any route sees them, answered with the error body every route uses:
+ * request line and headers over Node's 16 KB (a long query string), a request that took too long to arrive, and
+ * anything that is not HTTP. Fastify's own answer has another shape.
+ */
+function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const appError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError(
+          'HEADERS_TOO_LARGE',
+          'the request line and headers exceed 16 KB: shorten the query string (or send fewer, shorter headers)',
+        )
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AppError('REQUEST_TIMEOUT', 'the request did not arrive in time')
+        : new AppError('INVALID_REQUEST', 'the request is not valid HTTP/1.1');
+  this.log.debug({ code: error.code }, appError.message);
+  if (socket.writable) {
+    const body = JSON.stringify({ code: appError.code, message: appError.message });
+    socket.write(
+      `HTTP/1.1 ${appError.status} ${http.STATUS_CODES[appError.status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 /** The server every service adds its routes to; resolves once the OpenAPI document is ready to collect them. */
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const loggerInstance: FastifyBaseLogger = options.logger.child({ component: 'http' });
@@ -219,6 +248,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     trustProxy: options.trustProxy && options.trustProxy.length > 0 ? options.trustProxy : false,
     // A profile is addressed by `type:value` in the path: a long email or anonymous id must reach its route, not a 404.
     routerOptions: { maxParamLength: maxPathParameterLength },
+    clientErrorHandler,
   });
 
   app.addHook('preClose', (done) => {

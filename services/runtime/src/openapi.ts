@@ -121,6 +121,24 @@ function scopeResponses(scope: Scope): Record<string, ResponseDoc> {
   };
 }
 
+/** The 400 of a route whose input `validate` checks, for a route that documents no 400 of its own. */
+function invalidInputResponse(invalid: InvalidInputAnswer | undefined): ResponseDoc {
+  const code = invalid?.code ?? 'INVALID_REQUEST';
+  const problem = { path: 'id', message: 'Too big: expected string to have <=100 characters' };
+  const message = `${invalid?.lead ? `${invalid.lead}: ` : ''}${problem.path}: ${problem.message}`;
+  return errorReply('A parameter or the body does not match this operation (each problem in `errors`)', [
+    { code, message, errors: [problem] },
+  ]);
+}
+
+/** The 431 Node's HTTP parser gives a request line and headers over 16 KB: a long enough path or query string. */
+const headersTooLarge = errorReply('The request line and headers exceed 16 KB', [
+  {
+    code: 'HEADERS_TOO_LARGE',
+    message: 'the request line and headers exceed 16 KB: shorten the query string (or send fewer, shorter headers)',
+  },
+]);
+
 /** Route options to spread into a route's: its schema (with the zod schemas to validate), and the config that carries the document-only parts. */
 export interface DocumentedRoute<Input extends RouteInput = Record<never, never>> {
   schema: FastifySchema & Input;
@@ -176,7 +194,12 @@ export function documented<Input extends RouteInput = Record<never, never>>(
     throw new Error(
       `${metadata.summary}: the body is both validated and documented apart; document it through validate alone`,
     );
-  const responses = scope ? { ...scopeResponses(scope), ...ownResponses } : ownResponses;
+  const responses = {
+    ...(validate && Object.keys(validate).length > 0 ? { 400: invalidInputResponse(invalid) } : {}),
+    ...(scope ? scopeResponses(scope) : {}),
+    ...(validate?.params || validate?.querystring || params || querystring ? { 431: headersTooLarge } : {}),
+    ...ownResponses,
+  };
   const description = scope
     ? `${metadata.description ?? ''}\n\nNeeds a key with the \`${scope}\` scope (or \`admin\`).`.trim()
     : metadata.description;

@@ -144,6 +144,12 @@ export const messengerVerifyDoc: DocumentedRoute = documented({
     403: errorReply('The verify token is not the configured one', [
       { code: 'INVALID_VERIFY_TOKEN', message: 'hub.verify_token is not the configured CDP_MESSENGER_VERIFY_TOKEN' },
     ]),
+    404: errorReply('The channel is not configured', [
+      {
+        code: 'CHANNEL_NOT_CONFIGURED',
+        message: 'the Messenger channel is not configured: set CDP_MESSENGER_APP_SECRET and CDP_MESSENGER_VERIFY_TOKEN',
+      },
+    ]),
   },
 });
 

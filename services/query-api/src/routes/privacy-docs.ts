@@ -92,6 +92,11 @@ export const erasureDoc = documented({
   },
 });
 
+const suppressionSchema = {
+  type: 'object',
+  properties: { type: { type: 'string' }, suppressed: { type: 'boolean' }, created: { type: 'boolean' } },
+};
+
 export const suppressDoc = documented({
   summary: 'Suppress an identifier',
   description:
@@ -101,14 +106,12 @@ export const suppressDoc = documented({
   validate: { body: identifierBody },
   body: { example: { type: 'email', value: 'ada@example.com' } },
   responses: {
-    201: jsonReply(
-      'Suppressed',
-      {
-        type: 'object',
-        properties: { type: { type: 'string' }, suppressed: { type: 'boolean' }, created: { type: 'boolean' } },
-      },
-      { type: 'email', suppressed: true, created: true },
-    ),
+    200: jsonReply('Suppressed already: nothing changed', suppressionSchema, {
+      type: 'email',
+      suppressed: true,
+      created: false,
+    }),
+    201: jsonReply('Suppressed', suppressionSchema, { type: 'email', suppressed: true, created: true }),
     400: invalidIdentifier,
   },
 });
