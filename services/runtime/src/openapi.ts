@@ -5,7 +5,7 @@ import type { FastifyContextConfig, FastifyInstance, FastifySchema, FastifySchem
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorCodes, type ErrorCode } from './errors';
-import type { InvalidInputAnswer } from './http';
+import type { InputProblem, InvalidInputAnswer } from './http';
 import type { Scope } from './keys';
 
 export type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -121,11 +121,34 @@ function scopeResponses(scope: Scope): Record<string, ResponseDoc> {
   };
 }
 
+/**
+ * A problem this route's own schemas report, for its 400's example: a path parameter far too long or empty, else what
+ * an empty query or body object is refused for (a field it requires), else one field given a value of the wrong type.
+ */
+function exampleProblem(validate: RouteInput): InputProblem {
+  const fieldsOf = (schema: z.ZodType | undefined) => (schema instanceof z.ZodObject ? Object.keys(schema.shape) : []);
+  const params = (value: string) => Object.fromEntries(fieldsOf(validate.params).map((field) => [field, value]));
+  const [field] = fieldsOf(validate.querystring ?? validate.body);
+  const tries: Array<[z.ZodType | undefined, unknown]> = [
+    [validate.params, params('x'.repeat(100_000))],
+    [validate.params, params('')],
+    [validate.querystring, {}],
+    [validate.body, {}],
+    [validate.querystring ?? validate.body, field === undefined ? null : { [field]: { a: 1 } }],
+  ];
+  for (const [schema, input] of tries) {
+    const parsed = schema?.safeParse(input);
+    const [issue] = parsed && !parsed.success ? parsed.error.issues : [];
+    if (issue) return { path: issue.path.map(String).join('.'), message: issue.message };
+  }
+  return { path: fieldsOf(validate.params)[0] ?? '', message: 'Invalid input' };
+}
+
 /** The 400 of a route whose input `validate` checks, for a route that documents no 400 of its own. */
-function invalidInputResponse(invalid: InvalidInputAnswer | undefined): ResponseDoc {
+function invalidInputResponse(validate: RouteInput, invalid: InvalidInputAnswer | undefined): ResponseDoc {
   const code = invalid?.code ?? 'INVALID_REQUEST';
-  const problem = { path: 'id', message: 'Too big: expected string to have <=100 characters' };
-  const message = `${invalid?.lead ? `${invalid.lead}: ` : ''}${problem.path}: ${problem.message}`;
+  const problem = exampleProblem(validate);
+  const message = `${invalid?.lead ? `${invalid.lead}: ` : ''}${problem.path || '(body)'}: ${problem.message}`;
   return errorReply('A parameter or the body does not match this operation (each problem in `errors`)', [
     { code, message, errors: [problem] },
   ]);
@@ -195,7 +218,7 @@ export function documented<Input extends RouteInput = Record<never, never>>(
       `${metadata.summary}: the body is both validated and documented apart; document it through validate alone`,
     );
   const responses = {
-    ...(validate && Object.keys(validate).length > 0 ? { 400: invalidInputResponse(invalid) } : {}),
+    ...(validate && Object.keys(validate).length > 0 ? { 400: invalidInputResponse(validate, invalid) } : {}),
     ...(scope ? scopeResponses(scope) : {}),
     ...(validate?.params || validate?.querystring || params || querystring ? { 431: headersTooLarge } : {}),
     ...ownResponses,
