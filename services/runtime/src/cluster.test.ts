@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createClickHouse } from './clickhouse';
 import {
   ClusterRewriteError,
+  clusterReplicas,
   clusterSettleMs,
   everyReplica,
   existsOnServer,
@@ -150,7 +151,7 @@ describe('everyReplica', () => {
   });
 });
 
-describe('existsOnServer', () => {
+describe('existsOnServer and clusterReplicas on chDB', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-cluster-chdb-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -164,6 +165,10 @@ describe('existsOnServer', () => {
       expect(await existsOnServer(clickhouse.client, 'table', 'schema_migrations')).toBe(false);
       await migrate(clickhouse.client, mkdtempSync(path.join(dir, 'none-')), logger);
       expect(await existsOnServer(clickhouse.client, 'table', 'schema_migrations')).toBe(true);
+      // chDB defines no cluster: a name the server does not know stops the start with the variable named.
+      await expect(clusterReplicas(clickhouse.client, 'cdp_cluster')).rejects.toThrow(
+        /^CDP_CLICKHOUSE_CLUSTER: the ClickHouse server defines no cluster named cdp_cluster/,
+      );
     } finally {
       await clickhouse.close();
     }

@@ -103,24 +103,31 @@ export async function existsOnServer(
 }
 
 /**
- * How many replicas each shard of `cluster` has, as this server's `remote_servers` defines it; throws when the server
- * does not know the cluster.
+ * How many replicas `cluster` has, as this server's `remote_servers` defines it. Throws when the server does not know
+ * the cluster, or when it has more than one shard: every table would then be created on every shard, but rows reach
+ * only the shard the client talks to, and nothing reads across shards (Distributed tables are not built).
  */
 export async function clusterReplicas(client: ClickHouseClient, cluster: string): Promise<number> {
   const result = await client.query(
     named('cluster.replicas', {
-      query: `SELECT toUInt32(max(replica_num)) AS replicas, toUInt32(count()) AS hosts
+      query: `SELECT toUInt32(count()) AS hosts, toUInt32(uniqExact(shard_num)) AS shards
       FROM system.clusters WHERE cluster = {cluster:String}`,
       query_params: { cluster },
       format: 'JSONEachRow',
     }),
   );
-  const [row] = await result.json<{ replicas: number; hosts: number }>();
-  if (!row || Number(row.hosts) === 0)
+  const [row] = await result.json<{ hosts: number; shards: number }>();
+  const hosts = Number(row?.hosts ?? 0);
+  if (hosts === 0)
     throw new Error(
       `CDP_CLICKHOUSE_CLUSTER: the ClickHouse server defines no cluster named ${cluster} (remote_servers)`,
     );
-  return Number(row.replicas);
+  if (Number(row?.shards) > 1)
+    throw new Error(
+      `CDP_CLICKHOUSE_CLUSTER: cluster ${cluster} has ${row?.shards} shards; the platform places its tables on one shard ` +
+        'and its replicas (sharding needs Distributed tables, which are not built)',
+    );
+  return hosts;
 }
 
 /**

@@ -96,6 +96,8 @@ export async function migrate(
 ): Promise<number[]> {
   const log = logger.child({ component: 'migrations' });
   const { cluster, ...lockOptions } = options;
+  // On a cluster, the records and lock claims every process reads are acknowledged once every replica holds them.
+  const replicas = cluster === undefined ? undefined : await clusterReplicas(client, cluster);
   if (cluster === undefined) {
     await client.command(named('migrations.createLedger', { query: ledgerTable }));
   } else if (!(await existsOnServer(client, 'table', 'schema_migrations'))) {
@@ -109,8 +111,6 @@ export async function migrate(
   // Every start of every process comes here: when nothing is pending, no lock is needed.
   if (pending(appliedBefore).length === 0) return [];
 
-  // On a cluster, the records and lock claims every process reads are acknowledged once every replica holds them.
-  const replicas = cluster === undefined ? undefined : await clusterReplicas(client, cluster);
   const lock = await acquireMigrationLock(client, log, { ...lockOptions, cluster, replicas });
   // A backfill (INSERT … SELECT) must reach the tables and views even when a block equals one inserted before, which a
   // replicated table would otherwise drop as a retry.
