@@ -50,7 +50,7 @@ export async function openStore(
 ): Promise<{ clickhouse: ClickHouse; keys: KeyStore }> {
   const clickhouse = await createClickHouse(config.clickhouse, logger, metrics);
   try {
-    await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+    await migrate(clickhouse.client, clickhouseMigrationsDir, logger, { cluster: config.clickhouse.cluster });
     await applyRetention(clickhouse.client, config.eventsRetentionDays, logger);
   } catch (error) {
     await clickhouse.close();

@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
+import { existsOnServer } from './cluster';
 import type { Config } from './config';
 import type { Metrics } from './metrics';
 import { named, nameQueries } from './query-names';
@@ -46,7 +47,14 @@ export async function createClickHouse(
     kind = 'server';
     const auth = { username: config.user ?? 'default', password: config.password ?? '' };
     const bootstrap = nameQueries(createClient({ url: config.url, ...auth, clickhouse_settings: settings }), naming);
-    await bootstrap.command(named('clickhouse.createDatabase', { query: `CREATE DATABASE IF NOT EXISTS ${database}` }));
+    // On a cluster every host needs the database before a table is created ON CLUSTER in it; a start that finds it
+    // here creates nothing, so it does not wait for every host.
+    const create = `CREATE DATABASE IF NOT EXISTS ${database}`;
+    if (config.cluster === undefined) await bootstrap.command(named('clickhouse.createDatabase', { query: create }));
+    else if (!(await existsOnServer(bootstrap, 'database', database)))
+      await bootstrap.command(
+        named('clickhouse.createDatabase', { query: `${create} ON CLUSTER '${config.cluster}'` }),
+      );
     await bootstrap.close();
     client = nameQueries(createClient({ url: config.url, ...auth, database, clickhouse_settings: settings }), naming);
     log.info({ url: config.url, database }, 'using ClickHouse server');

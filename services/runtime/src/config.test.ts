@@ -98,6 +98,23 @@ describe('loadConfig parsing', () => {
     expect(config.clickhouse.url).toBe('http://clickhouse:8123');
     expect(config.clickhouse.database).toBe('analytics');
   });
+
+  it('reads CDP_CLICKHOUSE_CLUSTER with a server, and leaves it unset by default', () => {
+    const server = { CLICKHOUSE_URL: 'http://clickhouse:8123' };
+    expect(loadConfig({ ...server, CDP_CLICKHOUSE_CLUSTER: 'cdp_cluster' }).clickhouse.cluster).toBe('cdp_cluster');
+    expect(loadConfig({ ...server, CDP_CLICKHOUSE_CLUSTER: '{cluster}' }).clickhouse.cluster).toBe('{cluster}');
+    expect(loadConfig(server).clickhouse).not.toHaveProperty('cluster');
+    expect(loadConfig({}).clickhouse).not.toHaveProperty('cluster');
+  });
+
+  it('refuses CDP_CLICKHOUSE_CLUSTER without a server, or with a name that is not one', () => {
+    expect(configErrorOf({ CDP_CLICKHOUSE_CLUSTER: 'cdp_cluster' }).problems).toEqual([
+      expect.stringMatching(/^CDP_CLICKHOUSE_CLUSTER: needs CLICKHOUSE_URL/),
+    ]);
+    expect(
+      configErrorOf({ CLICKHOUSE_URL: 'http://clickhouse:8123', CDP_CLICKHOUSE_CLUSTER: "a' b" }).problems,
+    ).toEqual([expect.stringMatching(/^CDP_CLICKHOUSE_CLUSTER: must be a cluster name/)]);
+  });
 });
 
 describe('loadConfig empty variables', () => {

@@ -1,6 +1,7 @@
 // Platform configuration from the environment, validated once at start; every variable is in the README table.
 import path from 'node:path';
 import { z } from 'zod';
+import { clusterNamePattern } from './cluster';
 import { minimumSeededKeyLength } from './keys';
 import type { QueryLimits } from './query-limits';
 
@@ -87,6 +88,10 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier (letters, digits, underscore)')
     .default('cdp'),
+  CDP_CLICKHOUSE_CLUSTER: optionalString.refine(
+    (value) => value === undefined || clusterNamePattern.test(value),
+    'must be a cluster name of the server (letters, digits, dot, underscore, dash) or a macro such as {cluster}',
+  ),
   CDP_CLICKHOUSE_SLOW_QUERY_MS: nonNegativeInt(2000),
   CDP_CLICKHOUSE_REQUIRE_NAMES: z.enum(['true', 'false']).default('false'),
   CDP_WRITE_KEY: seededKey,
@@ -168,6 +173,11 @@ export interface Config {
     password?: string;
     database: string;
     chdbPath: string;
+    /**
+     * A cluster of the server's `remote_servers`: migrations run ON CLUSTER on it with replicated tables (cluster.ts).
+     * Only with a server (`url`); unset, every table lives on the one server or in chDB.
+     */
+    cluster?: string;
     /** A call taking longer than this logs a warning naming it (2000 unless given); 0 logs every call. */
     slowQueryMs?: number;
     /** Whether a call without a name throws `UNNAMED_QUERY` instead of running as `unnamed` (the test harness sets it). */
@@ -265,6 +275,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? []
       : [`${value === undefined ? name : otherName}: must be set with ${value === undefined ? otherName : name}`],
   );
+  if (e.CDP_CLICKHOUSE_CLUSTER !== undefined && e.CLICKHOUSE_URL === undefined)
+    unpaired.push('CDP_CLICKHOUSE_CLUSTER: needs CLICKHOUSE_URL (chDB in process is one server, with no cluster)');
   if (unpaired.length > 0) throw new ConfigError(unpaired);
   return {
     host: e.HOST,
@@ -280,6 +292,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
       chdbPath: path.resolve(e.CDP_CHDB_PATH ?? path.join(e.CDP_DATA_DIR, 'clickhouse')),
+      ...(e.CDP_CLICKHOUSE_CLUSTER === undefined ? {} : { cluster: e.CDP_CLICKHOUSE_CLUSTER }),
       slowQueryMs: e.CDP_CLICKHOUSE_SLOW_QUERY_MS,
       requireNames: e.CDP_CLICKHOUSE_REQUIRE_NAMES === 'true',
     },

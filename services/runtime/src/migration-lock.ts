@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { clusterSettleMs, everyReplica, onCluster } from './cluster';
 import { named } from './query-names';
 
 export interface MigrationLockOptions {
@@ -14,6 +15,9 @@ export interface MigrationLockOptions {
   pollMs?: number;
   /** Who claims; unique per process and call by default. */
   owner?: string;
+  /** The ClickHouse cluster the lock table lives on (migrations.ts), and how many replicas a claim must reach. */
+  cluster?: string;
+  replicas?: number;
 }
 
 export interface MigrationLock {
@@ -28,7 +32,8 @@ const defaults = { ttlMs: 30_000, waitMs: 600_000, pollMs: 500 };
 /**
  * A claim is stamped by ClickHouse's clock when its insert runs, and visible once the insert returns. A claim read
  * as the earliest is held only if it is still the earliest this long after, so a claim stamped earlier but still
- * being written when we first read has become visible: longer than a one-row insert can take.
+ * being written when we first read has become visible: longer than a one-row insert can take (on a cluster, longer
+ * than an insert may take to reach every replica: cluster.ts).
  */
 const settleMs = 1_000;
 
@@ -38,16 +43,15 @@ interface Claim {
   expires_in_ms: number;
 }
 
-export async function ensureLockTable(client: ClickHouseClient): Promise<void> {
-  // One row per owner (a renewal replaces it); rows of long-gone owners leave a day after they expired.
-  await client.command(
-    named('migrations.createLockTable', {
-      query: `CREATE TABLE IF NOT EXISTS ${lockTable}
+/** One row per owner (a renewal replaces it); rows of long-gone owners leave a day after they expired. */
+export const lockTableDefinition = `CREATE TABLE IF NOT EXISTS ${lockTable}
       (owner String, claimed_at DateTime64(3, 'UTC'), expires_at DateTime64(3, 'UTC'))
       ENGINE = ReplacingMergeTree ORDER BY owner
-      TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
-    }),
-  );
+      TTL toDateTime(expires_at) + INTERVAL 1 DAY`;
+
+export async function ensureLockTable(client: ClickHouseClient, cluster?: string): Promise<void> {
+  const query = cluster === undefined ? lockTableDefinition : onCluster(lockTableDefinition, cluster);
+  await client.command(named('migrations.createLockTable', { query }));
 }
 
 /**
@@ -61,7 +65,12 @@ export async function acquireMigrationLock(
 ): Promise<MigrationLock> {
   const { ttlMs, waitMs, pollMs } = { ...defaults, ...options };
   const owner = options.owner ?? `${os.hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
-  await ensureLockTable(client);
+  await ensureLockTable(client, options.cluster);
+  // On a cluster a claim returns once every replica holds it (or fails after quorumTimeoutMs), so whichever replica a
+  // process reads, it sees the claim; the wait before trusting a read covers that time. Claims are stamped by the clock
+  // of the replica that runs the insert: replicas' clocks must agree within a second, as NTP keeps them.
+  const replicated = options.cluster === undefined ? {} : { clickhouse_settings: everyReplica(options.replicas) };
+  const settle = options.cluster === undefined ? settleMs : clusterSettleMs;
 
   // The first claim is stamped by the server; renewals keep that stamp, so a waiter keeps its place in line.
   async function claim(claimedAt: string | null): Promise<void> {
@@ -70,6 +79,7 @@ export async function acquireMigrationLock(
         query: `INSERT INTO ${lockTable} (owner, claimed_at, expires_at)
         SELECT {owner:String}, ${claimedAt === null ? 'now64(3)' : "{claimedAt:DateTime64(3, 'UTC')}"}, now64(3) + toIntervalMillisecond({ttlMs:UInt32})`,
         query_params: { owner, claimedAt, ttlMs },
+        ...replicated,
       }),
     );
   }
@@ -80,7 +90,7 @@ export async function acquireMigrationLock(
         query: `SELECT owner, toString(claimed_at) AS claimed_at, toInt64(dateDiff('millisecond', now64(3), expires_at)) AS expires_in_ms
         FROM ${lockTable} FINAL WHERE expires_at > now64(3) ORDER BY claimed_at, owner`,
         format: 'JSONEachRow',
-        // On a replicated table this makes the read see every acknowledged claim; a plain MergeTree ignores it.
+        // On a replicated table a read skips no claim a quorum acknowledged; a plain MergeTree ignores it.
         clickhouse_settings: { select_sequential_consistency: '1' },
       }),
     );
@@ -93,6 +103,7 @@ export async function acquireMigrationLock(
       named('migrations.expireLockClaim', {
         query: `INSERT INTO ${lockTable} (owner, claimed_at, expires_at) SELECT {owner:String}, now64(3), now64(3) - toIntervalMillisecond(1)`,
         query_params: { owner },
+        ...replicated,
       }),
     );
   }
@@ -111,7 +122,7 @@ export async function acquireMigrationLock(
   for (;;) {
     const [first] = await liveClaims();
     if (first?.owner === owner) {
-      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      await new Promise((resolve) => setTimeout(resolve, settle));
       await claim(claimedAt);
       const [still] = await liveClaims();
       if (still?.owner === owner) break;

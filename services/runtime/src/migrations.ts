@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { clusterReplicas, everyReplica, existsOnServer, onCluster, statementsFor } from './cluster';
 import { acquireMigrationLock, type MigrationLockOptions } from './migration-lock';
 import { named } from './query-names';
 
@@ -58,6 +59,19 @@ export async function readMigrations(dir: URL | string): Promise<Migration[]> {
   return migrations;
 }
 
+export interface MigrateOptions extends Omit<MigrationLockOptions, 'replicas'> {
+  /**
+   * A cluster of the server's `remote_servers` (CDP_CLICKHOUSE_CLUSTER): every statement runs ON CLUSTER on it and
+   * every table is replicated (cluster.ts). Unset, the statements run as their files state them.
+   */
+  cluster?: string;
+}
+
+/** The ledger of applied migrations. */
+export const ledgerTable = `CREATE TABLE IF NOT EXISTS schema_migrations
+      (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+      ENGINE = ReplacingMergeTree ORDER BY version`;
+
 async function appliedMigrations(client: ClickHouseClient): Promise<Map<number, string>> {
   const result = await client.query(
     named('migrations.readApplied', {
@@ -78,16 +92,17 @@ export async function migrate(
   client: ClickHouseClient,
   dir: URL | string,
   logger: Logger,
-  lockOptions: MigrationLockOptions = {},
+  options: MigrateOptions = {},
 ): Promise<number[]> {
   const log = logger.child({ component: 'migrations' });
-  await client.command(
-    named('migrations.createLedger', {
-      query: `CREATE TABLE IF NOT EXISTS schema_migrations
-      (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-      ENGINE = ReplacingMergeTree ORDER BY version`,
-    }),
-  );
+  const { cluster, ...lockOptions } = options;
+  // On a cluster, the records and lock claims every process reads are acknowledged once every replica holds them.
+  const replicas = cluster === undefined ? undefined : await clusterReplicas(client, cluster);
+  if (cluster === undefined) {
+    await client.command(named('migrations.createLedger', { query: ledgerTable }));
+  } else if (!(await existsOnServer(client, 'table', 'schema_migrations'))) {
+    await client.command(named('migrations.createLedger', { query: onCluster(ledgerTable, cluster) }));
+  }
   const migrations = await readMigrations(dir);
   const pending = (applied: Map<number, string>): Migration[] =>
     migrations.filter((migration) => !applied.has(migration.version));
@@ -96,22 +111,29 @@ export async function migrate(
   // Every start of every process comes here: when nothing is pending, no lock is needed.
   if (pending(appliedBefore).length === 0) return [];
 
-  const lock = await acquireMigrationLock(client, log, lockOptions);
+  const lock = await acquireMigrationLock(client, log, { ...lockOptions, cluster, replicas });
+  // A backfill (INSERT … SELECT) must reach the tables and views even when a block equals one inserted before, which a
+  // replicated table would otherwise drop as a retry.
+  const applySettings = cluster === undefined ? {} : { insert_deduplicate: 0 as const };
   const done: number[] = [];
   try {
     // Read again under the lock: the process that held it before may have applied some or all of them.
     for (const migration of pending(await appliedMigrations(client))) {
       await lock.assertHeld();
       // A mutation (ALTER … UPDATE / DELETE) is done before the next statement, and before anything reads the table.
-      for (const statement of migration.statements)
+      for (const statement of statementsFor(migration.statements, cluster))
         await client.command(
-          named('migrations.apply', { query: statement, clickhouse_settings: { mutations_sync: '2' } }),
+          named('migrations.apply', {
+            query: statement,
+            clickhouse_settings: { mutations_sync: '2', ...applySettings },
+          }),
         );
       await client.insert(
         named('migrations.record', {
           table: 'schema_migrations',
           values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
           format: 'JSONEachRow',
+          ...(replicas === undefined ? {} : { clickhouse_settings: everyReplica(replicas) }),
         }),
       );
       log.info({ version: migration.version, name: migration.name }, 'applied migration');
