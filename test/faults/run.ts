@@ -7,7 +7,7 @@ const names = (Object.keys(faults) as FaultName[]).filter(
 );
 const results: FaultResult[] = [];
 for (const fault of names) {
-  process.stderr.write(`${fault} (${faults[fault]})\n`);
+  process.stderr.write(`${fault}\n`);
   const startedAt = Date.now();
   results.push(await runFault(fault, { log: (line) => process.stderr.write(`${line}\n`) }));
   process.stderr.write(`  done in ${Math.round((Date.now() - startedAt) / 1000)} s\n`);
@@ -16,6 +16,12 @@ process.stdout.write(
   `${table(results)}\n\nMeasured ${new Date().toISOString().slice(0, 10)} with \`pnpm test:faults\`.\n`,
 );
 const broken = results.filter(
-  (r) => r.lost > 0 || r.countedTwice > 0 || r.serverErrors > 0 || r.clientErrors > 0 || r.recoverMs === null,
+  (r) =>
+    r.lost > 0 ||
+    r.countedTwice > 0 ||
+    r.serverErrors > 0 ||
+    r.clientErrors > 0 ||
+    r.recoverMs === null ||
+    r.restarts > 0,
 );
 process.exitCode = broken.length > 0 ? 1 : 0;
