@@ -15,11 +15,17 @@ export interface LocalKafkaOptions {
   /** Where the broker keeps its logs and metadata. Kept on stop; by default a temp dir that stop() removes. */
   dataDir?: string;
   logger?: Logger;
+  /** Listen on these ports (a restart on a kept dataDir that clients should find where it was); free ones by default. */
+  ports?: { broker: number; controller: number };
 }
 
 export interface LocalKafka {
   /** Bootstrap address, `127.0.0.1:PORT`. */
   brokers: string;
+  /** The broker's ports, to start it again where clients look for it. */
+  ports: { broker: number; controller: number };
+  /** The broker JVM's process id, to signal it (SIGKILL, SIGSTOP) the way a crash or a stall would. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -41,7 +47,9 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   await mkdir(dataDir, { recursive: true });
   if (ownsDataDir) await writeFile(join(dataDir, ownerFile), String(process.pid));
 
-  const [brokerPort, controllerPort] = await freePorts();
+  const [brokerPort, controllerPort] = options.ports
+    ? [options.ports.broker, options.ports.controller]
+    : await freePorts();
   const files = await writeConfig(dataDir, brokerPort, controllerPort);
   const classpath = join(jarsDir, '*');
   const jvmOptions = [
@@ -103,7 +111,7 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   }
   const brokers = `${host}:${brokerPort}`;
   logger.info({ brokers, dataDir, ms: Date.now() - startedAt }, 'local Kafka ready');
-  return { brokers, stop };
+  return { brokers, ports: { broker: brokerPort, controller: controllerPort }, pid: broker.pid ?? -1, stop };
 }
 
 /** Forwards the broker's log lines and keeps the last few for error messages. */

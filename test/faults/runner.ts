@@ -1,0 +1,453 @@
+// Faults under load: a bounded load generator sends a generated customer base with a known truth while one fault is
+// injected at a seeded moment, then the runner waits for the platform to catch up and compares what it stores with
+// the truth. Shared by `pnpm test:faults` (every fault) and the short subset CI runs in vitest.
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startLocalKafka, type LocalKafka } from '../../infra/kafka/local-kafka';
+import { generateCustomers, rng, type GeneratedCustomers } from '../generators/customers';
+import { spawnCdp, type CdpProcess } from '../harness/process';
+
+export type Runtime = 'distributed' | 'embedded';
+
+/** Every fault, and the runtime it applies to. */
+export const faults = {
+  'kill -9 ingest': 'distributed',
+  'kill -9 resolver + segments + query-api': 'distributed',
+  'kill -9 broker, restart': 'distributed',
+  'SIGSTOP broker 35 s': 'distributed',
+  'client retries after timeout (distributed)': 'distributed',
+  'kill -9 cdp start': 'embedded',
+  'kill -9 cdp start, torn log tail': 'embedded',
+  'client retries after timeout (embedded)': 'embedded',
+} as const satisfies Record<string, Runtime>;
+export type FaultName = keyof typeof faults;
+
+export interface FaultResult {
+  fault: FaultName;
+  runtime: Runtime;
+  /** Requests sent, retries included. */
+  requests: number;
+  /** Distinct messageIds sent. */
+  sent: number;
+  /** Distinct messageIds answered 200 at least once. */
+  accepted: number;
+  /** Events the profiles count, over every generated customer. */
+  stored: number;
+  expected: number;
+  lost: number;
+  countedTwice: number;
+  /** 5xx answers other than 503 with Retry-After. */
+  serverErrors: number;
+  /** 503 with Retry-After: a refusal the client may retry. */
+  refusals: number;
+  /** Other 4xx answers (client input is valid, so these are defects too). */
+  clientErrors: number;
+  /** From the end of the fault until the profiles equal the truth and the resolver's lag is zero; null: not within the bound. */
+  recoverMs: number | null;
+  /** Restarts of a process whose /readyz stayed 503, as an orchestrator would do. */
+  restarts: number;
+}
+
+export interface RunOptions {
+  customers?: number;
+  seed?: number;
+  /** How long to wait for the profiles to equal the truth after the fault. */
+  recoverTimeoutMs?: number;
+  log?: (line: string) => void;
+  /** A running broker to use (its own topics) for a fault that leaves the broker alone; else a broker of the run's own. */
+  brokers?: string;
+}
+
+const batchSize = 25;
+const senders = 2;
+// Longer than ingest's 10 s wait for the log, so a stalled log shows as its 503 rather than as a client timeout.
+const requestTimeoutMs = 15_000;
+/** The retrying client's timeout: short enough that many requests are abandoned while the server still works on them. */
+const impatientTimeoutMs = 15;
+const sendDeadlineMs = 240_000;
+/** How long the resolving process may answer /readyz with 503 after a fault before it is restarted. */
+const unreadyRestartMs = 30_000;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The processes of one runtime, started by name so a fault can kill one and start it again on the same port. */
+interface Deployment {
+  /** Where the load goes. */
+  ingestUrl(): string;
+  /** Where profiles and the resolver's metrics are read. */
+  readUrl(): string;
+  env: Record<string, string>;
+  kill(name: string): Promise<void>;
+  start(name: string): Promise<void>;
+  kafka?: { instance: LocalKafka; dataDir: string };
+  /** The last lines each running process printed, to say why a run did not recover. */
+  outputs(): string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+const keys = (prefix: string) => ({
+  CDP_WRITE_KEY: `wk_faults_${prefix}_0123456789`,
+  CDP_READ_KEY: `rk_faults_${prefix}_0123456789`,
+  CDP_ADMIN_KEY: `ak_faults_${prefix}_0123456789`,
+});
+
+async function deploy(runtime: Runtime, brokers?: string): Promise<Deployment> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'cdp-faults-'));
+  const base: Record<string, string> = {
+    ...keys(runtime),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    CDP_TOPIC_PARTITIONS: '3',
+    CDP_CLICKHOUSE_REQUIRE_NAMES: 'true',
+    CDP_RESOLVER_BATCH_SIZE: '100',
+  };
+  let kafka: Deployment['kafka'];
+  if (runtime === 'distributed' && brokers) {
+    base.KAFKA_BROKERS = brokers;
+    base.CDP_TOPIC_PREFIX = `${path.basename(root)}.`;
+  } else if (runtime === 'distributed') {
+    const kafkaDir = path.join(root, 'kafka');
+    kafka = { instance: await startLocalKafka({ dataDir: kafkaDir }), dataDir: kafkaDir };
+    base.KAFKA_BROKERS = kafka.instance.brokers;
+  }
+  // chDB takes one data directory per process and locks it, so the processes that read and write ClickHouse run
+  // together (`cdp start`); ingest, which only reads its keys from ClickHouse, runs alone on a directory of its own.
+  const layout: Record<string, { args: string[]; dataDir: string }> =
+    runtime === 'distributed'
+      ? {
+          ingest: { args: ['ingest'], dataDir: path.join(root, 'ingest') },
+          rest: { args: ['start'], dataDir: path.join(root, 'rest') },
+        }
+      : { start: { args: ['start'], dataDir: path.join(root, 'start') } };
+  const ports = Object.fromEntries(
+    await Promise.all(Object.keys(layout).map(async (name) => [name, await freePort()])),
+  );
+  const running = new Map<string, CdpProcess>();
+  const start = async (name: string) => {
+    const { args, dataDir } = layout[name] as { args: string[]; dataDir: string };
+    running.set(name, await spawnCdp(args, { ...base, CDP_DATA_DIR: dataDir, PORT: String(ports[name]) }, 120_000));
+  };
+  const kill = async (name: string) => {
+    const cdp = running.get(name);
+    if (!cdp) return;
+    cdp.child.kill('SIGKILL');
+    await cdp.exited;
+    running.delete(name);
+  };
+  for (const name of Object.keys(layout)) await start(name);
+  const urlOf = (name: string) => `http://127.0.0.1:${ports[name]}`;
+  const deployment: Deployment = {
+    ingestUrl: () => urlOf(runtime === 'distributed' ? 'ingest' : 'start'),
+    readUrl: () => urlOf(runtime === 'distributed' ? 'rest' : 'start'),
+    env: base,
+    kill,
+    start,
+    dataDir: (layout.start ?? layout.rest)?.dataDir as string,
+    outputs: () =>
+      [...running].map(([name, cdp]) => `--- ${name}\n${cdp.output().split('\n').slice(-12).join('\n')}`).join('\n'),
+    async close() {
+      for (const name of [...running.keys()]) await kill(name);
+      if (deployment.kafka) await deployment.kafka.instance.stop().catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  if (kafka) deployment.kafka = kafka;
+  return deployment;
+}
+
+interface Tally {
+  requests: number;
+  acceptedIds: Set<string>;
+  sentIds: Set<string>;
+  serverErrors: number;
+  refusals: number;
+  clientErrors: number;
+  statuses: Map<string, number>;
+}
+
+/**
+ * Sends every batch until it is answered 200 (or the deadline passes), with the same messageIds each time. The
+ * impatient client abandons each request after a few ms and sends it again, and sends every batch once more after
+ * its 200.
+ */
+async function sendAll(
+  deployment: Deployment,
+  data: GeneratedCustomers,
+  impatient: boolean,
+  onProgress: (sentBatches: number) => void,
+): Promise<Tally> {
+  const tally: Tally = {
+    requests: 0,
+    acceptedIds: new Set(),
+    sentIds: new Set(),
+    serverErrors: 0,
+    refusals: 0,
+    clientErrors: 0,
+    statuses: new Map(),
+  };
+  const batches: Array<Array<Record<string, unknown>>> = [];
+  for (let offset = 0; offset < data.messages.length; offset += batchSize)
+    batches.push(data.messages.slice(offset, offset + batchSize));
+  const deadline = Date.now() + sendDeadlineMs;
+  let next = 0;
+  let done = 0;
+  const post = async (batch: Array<Record<string, unknown>>, timeoutMs: number): Promise<number | null> => {
+    tally.requests += 1;
+    for (const message of batch) tally.sentIds.add(message.messageId as string);
+    try {
+      const response = await fetch(`${deployment.ingestUrl()}/v1/batch`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from(`${deployment.env.CDP_WRITE_KEY}:`).toString('base64')}`,
+        },
+        body: JSON.stringify({ batch }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await response.arrayBuffer();
+      const status = response.status;
+      tally.statuses.set(String(status), (tally.statuses.get(String(status)) ?? 0) + 1);
+      if (status === 200) for (const message of batch) tally.acceptedIds.add(message.messageId as string);
+      else if (status === 503 && response.headers.get('retry-after')) tally.refusals += 1;
+      else if (status >= 500) tally.serverErrors += 1;
+      else if (status >= 400) tally.clientErrors += 1;
+      return status;
+    } catch (error) {
+      const name = (error as Error).name === 'TimeoutError' ? 'timeout' : 'network error';
+      tally.statuses.set(name, (tally.statuses.get(name) ?? 0) + 1);
+      return null;
+    }
+  };
+  const sender = async () => {
+    while (next < batches.length) {
+      const batch = batches[next++] as Array<Record<string, unknown>>;
+      let attempt = 0;
+      for (;;) {
+        const status = await post(batch, impatient && attempt < 2 ? impatientTimeoutMs : requestTimeoutMs);
+        attempt += 1;
+        if (status === 200 || (status !== null && status >= 400 && status < 500) || Date.now() > deadline) break;
+        await sleep(Math.min(100 * attempt, 1_000));
+      }
+      if (impatient) await post(batch, requestTimeoutMs);
+      onProgress(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: senders }, sender));
+  return tally;
+}
+
+async function readProfile(url: string, readKey: string, ref: string) {
+  const response = await fetch(`${url}/v1/profiles/${encodeURIComponent(ref)}`, {
+    headers: { authorization: `Bearer ${readKey}` },
+    signal: AbortSignal.timeout(requestTimeoutMs),
+  }).catch(() => null);
+  if (response?.status !== 200) return null;
+  const body = (await response.json()) as { stats?: { events: number; orders: number } };
+  return body.stats ?? null;
+}
+
+async function resolverLag(url: string): Promise<number | null> {
+  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(requestTimeoutMs) })
+    .then((response) => response.text())
+    .catch(() => null);
+  if (text === null) return null;
+  let lag = 0;
+  for (const match of text.matchAll(/^cdp_resolver_lag_records(?:\{[^}]*\})? (\S+)/gm)) lag += Number(match[1]);
+  return lag;
+}
+
+/** Events each customer's profile counts now (0 when it has none yet). */
+async function storedCounts(deployment: Deployment, data: GeneratedCustomers): Promise<number[]> {
+  const counts: number[] = [];
+  for (const truth of data.truth) {
+    const stats = await readProfile(
+      deployment.readUrl(),
+      deployment.env.CDP_READ_KEY as string,
+      truth.identifiers[0] as string,
+    );
+    counts.push(stats?.events ?? 0);
+  }
+  return counts;
+}
+
+/** The embedded log's newest segment file of the events topic: where the last accepted event was appended. */
+function newestSegment(dir: string): string {
+  const files: string[] = [];
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory() && entry.name !== 'clickhouse') walk(full);
+      else if (entry.isFile() && entry.name.endsWith('.log') && full.includes('events')) files.push(full);
+    }
+  };
+  walk(dir);
+  const newest = files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (!newest) throw new Error(`no segment of the events topic under ${dir}`);
+  return newest;
+}
+
+/** Injects the fault; resolves when it is over (the killed process or broker answers again). */
+async function inject(fault: FaultName, deployment: Deployment, log: (line: string) => void): Promise<void> {
+  switch (fault) {
+    case 'kill -9 ingest':
+      await deployment.kill('ingest');
+      await deployment.start('ingest');
+      return;
+    case 'kill -9 resolver + segments + query-api':
+      await deployment.kill('rest');
+      await deployment.start('rest');
+      return;
+    case 'kill -9 cdp start':
+      await deployment.kill('start');
+      await deployment.start('start');
+      return;
+    case 'kill -9 cdp start, torn log tail': {
+      await deployment.kill('start');
+      // A write the kill cut short: a frame header that promises more bytes than follow. It was never acknowledged.
+      const segment = newestSegment(deployment.dataDir);
+      appendFileSync(segment, Buffer.from('\x00\x00\x01\x00torn-write-cut-short-by-kill'));
+      log(`  tore the tail of ${path.relative(deployment.dataDir, segment)}`);
+      await deployment.start('start');
+      return;
+    }
+    case 'kill -9 broker, restart': {
+      const kafka = deployment.kafka as NonNullable<Deployment['kafka']>;
+      process.kill(kafka.instance.pid, 'SIGKILL');
+      await kafka.instance.stop().catch(() => undefined);
+      await sleep(2_000);
+      kafka.instance = await startLocalKafka({ dataDir: kafka.dataDir, ports: kafka.instance.ports });
+      return;
+    }
+    case 'SIGSTOP broker 35 s': {
+      const kafka = deployment.kafka as NonNullable<Deployment['kafka']>;
+      process.kill(kafka.instance.pid, 'SIGSTOP');
+      await sleep(35_000);
+      process.kill(kafka.instance.pid, 'SIGCONT');
+      return;
+    }
+    case 'client retries after timeout (distributed)':
+    case 'client retries after timeout (embedded)':
+      return;
+  }
+}
+
+export async function runFault(fault: FaultName, options: RunOptions = {}): Promise<FaultResult> {
+  const log = options.log ?? (() => undefined);
+  const runtime: Runtime = faults[fault];
+  const seed = options.seed ?? 7;
+  const data = generateCustomers({
+    customers: options.customers ?? 60,
+    seed,
+    prefix: `faults-${seed}-${Object.keys(faults).indexOf(fault)}-${Date.now().toString(36)}`,
+  });
+  if (options.brokers && fault.includes('broker')) throw new Error(`${fault} needs a broker of its own`);
+  const deployment = await deploy(runtime, options.brokers);
+  try {
+    const impatient = fault.startsWith('client retries');
+    const batches = Math.ceil(data.messages.length / batchSize);
+    // The fault lands at a seeded moment between a fifth and three fifths of the load.
+    const at = Math.floor(batches * (0.2 + 0.4 * rng(seed + fault.length)()));
+    let faultEnded = Promise.resolve(Date.now());
+    let triggered = false;
+    const tally = await Promise.all([
+      sendAll(deployment, data, impatient, (sent) => {
+        if (sent < at || triggered) return;
+        triggered = true;
+        log(`  ${fault} after ${sent}/${batches} batches`);
+        faultEnded = inject(fault, deployment, log).then(() => Date.now());
+      }),
+    ]).then(([result]) => result);
+    const endedAt = await faultEnded;
+
+    // Recovered: every customer's profile counts what the truth says and the resolver has nothing left to read.
+    const recoverTimeoutMs = options.recoverTimeoutMs ?? 180_000;
+    let counts = await storedCounts(deployment, data);
+    let recoverMs: number | null = null;
+    let restarts = 0;
+    let notReadySince: number | null = null;
+    const until = Date.now() + recoverTimeoutMs;
+    for (;;) {
+      // An orchestrator restarts a process that stays unready (a consumer kafkajs gave up on stays stopped).
+      const ready = await fetch(`${deployment.readUrl()}/readyz`, { signal: AbortSignal.timeout(requestTimeoutMs) })
+        .then((response) => response.status === 200)
+        .catch(() => false);
+      notReadySince = ready ? null : (notReadySince ?? Date.now());
+      if (notReadySince !== null && Date.now() - notReadySince > unreadyRestartMs) {
+        const readiness = await fetch(`${deployment.readUrl()}/readyz`)
+          .then((response) => response.text())
+          .catch((error: unknown) => String(error));
+        log(`  unready for ${unreadyRestartMs / 1000} s, restarting it; /readyz: ${readiness}`);
+        const name = runtime === 'distributed' ? 'rest' : 'start';
+        await deployment.kill(name);
+        await deployment.start(name);
+        restarts += 1;
+        notReadySince = null;
+      }
+      const equal = counts.every((count, index) => count === data.truth[index]?.events);
+      if (equal && (await resolverLag(deployment.readUrl())) === 0) {
+        recoverMs = Date.now() - endedAt;
+        break;
+      }
+      if (Date.now() > until) {
+        const readiness = await fetch(`${deployment.readUrl()}/readyz`)
+          .then((response) => response.text())
+          .catch((error: unknown) => String(error));
+        log(`  not recovered; /readyz: ${readiness}\n${deployment.outputs()}`);
+        break;
+      }
+      await sleep(500);
+      counts = await storedCounts(deployment, data);
+    }
+    const expected = data.truth.reduce((sum, truth) => sum + truth.events, 0);
+    let lost = 0;
+    let countedTwice = 0;
+    counts.forEach((count, index) => {
+      const truth = data.truth[index]?.events ?? 0;
+      if (count < truth) lost += truth - count;
+      else countedTwice += count - truth;
+    });
+    log(`  statuses: ${JSON.stringify(Object.fromEntries(tally.statuses))}`);
+    return {
+      fault,
+      runtime,
+      requests: tally.requests,
+      sent: tally.sentIds.size,
+      accepted: tally.acceptedIds.size,
+      stored: counts.reduce((sum, count) => sum + count, 0),
+      expected,
+      lost,
+      countedTwice,
+      serverErrors: tally.serverErrors,
+      refusals: tally.refusals,
+      clientErrors: tally.clientErrors,
+      recoverMs,
+      restarts,
+    };
+  } finally {
+    await deployment.close();
+  }
+}
+
+/** The results as a Markdown table. */
+export function table(results: FaultResult[]): string {
+  const lines = [
+    '| fault | runtime | requests | messageIds sent | accepted | events expected | stored | lost | counted twice | 503 + Retry-After | other 4xx/5xx | restarts | time to recover |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results)
+    lines.push(
+      `| ${r.fault} | ${r.runtime} | ${r.requests} | ${r.sent} | ${r.accepted} | ${r.expected} | ${r.stored} | ${r.lost} | ${r.countedTwice} | ${r.refusals} | ${r.clientErrors + r.serverErrors} | ${r.restarts} | ${r.recoverMs === null ? 'not within the bound' : `${(r.recoverMs / 1000).toFixed(1)} s`} |`,
+    );
+  return lines.join('\n');
+}
