@@ -174,53 +174,94 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
   }
 
   async function consume(consumerOptions: ConsumerOptions): Promise<LogConsumer> {
-    const starts = await uncommittedStarts(consumerOptions);
-    const consumer = kafka.consumer({
-      groupId: consumerOptions.groupId,
-      allowAutoTopicCreation: false,
-      // An idle fetch long-polls this long, and close() and a retry's resume both wait for it (kafkajs default: 5 s).
-      maxWaitTimeInMs: 1_000,
-      sessionTimeout: sessionTimeoutMs,
-      heartbeatInterval: heartbeatIntervalMs,
-      // kafkajs fetches 1 MB per partition by default: about 2,500 events, well under a resolver's batch size.
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 64 * 1024 * 1024,
-    });
     const groupLogger = logger.child({ groupId: consumerOptions.groupId });
-    const handle = createBatchHandler(consumer, consumerOptions, starts, groupLogger);
     let state: ConsumerState = 'running';
-    // kafkajs restarts a consumer after a retriable crash by itself, and after any other leaves it disconnected for
-    // good, saying so only through this event.
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      state = payload.restart ? 'restarting' : 'stopped';
-      const message = payload.restart
-        ? 'consumer crashed; kafkajs restarts it'
-        : 'consumer crashed and stopped; it consumes nothing until the process restarts';
-      groupLogger.error({ err: payload.error, groupId: payload.groupId, restart: payload.restart }, message);
-    });
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      if (state === 'restarting') groupLogger.info('consumer rejoined its group after a crash');
-      if (state !== 'stopped') state = 'running';
-    });
-    await consumer.connect();
-    try {
-      // Earliest only applies when the group has no committed offset for a partition; otherwise it resumes from there.
-      await consumer.subscribe({ topics: consumerOptions.topics, fromBeginning: true });
-      // Several partitions in flight at once, as the embedded log does: one partition's wait on ClickHouse or on the
-      // identity link log no longer holds up the others.
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 4,
-        eachBatch: handle.eachBatch,
+    let closed = false;
+    let current: { consumer: Consumer; handle: BatchHandler } | undefined;
+
+    /** A kafkajs consumer of the group, running the batch handler from the group's committed offsets (or the asked starts). */
+    async function start(): Promise<void> {
+      const starts = await uncommittedStarts(consumerOptions);
+      const consumer = kafka.consumer({
+        groupId: consumerOptions.groupId,
+        allowAutoTopicCreation: false,
+        // An idle fetch long-polls this long, and close() and a retry's resume both wait for it (kafkajs default: 5 s).
+        maxWaitTimeInMs: 1_000,
+        sessionTimeout: sessionTimeoutMs,
+        heartbeatInterval: heartbeatIntervalMs,
+        // kafkajs fetches 1 MB per partition by default: about 2,500 events, well under a resolver's batch size.
+        maxBytesPerPartition: 8 * 1024 * 1024,
+        maxBytes: 64 * 1024 * 1024,
       });
-      // kafkajs takes a seek only once run() has joined the group; it drops a fetch that was under way at the old
-      // offset, and the batch handler drops anything below the start should one get through anyway.
-      for (const start of starts) consumer.seek(start);
-    } catch (error) {
-      await consumer.disconnect();
-      throw error;
+      const handle = createBatchHandler(consumer, consumerOptions, starts, groupLogger);
+      // kafkajs restarts a consumer after a retriable crash by itself, and after any other leaves it disconnected,
+      // saying so only through this event: after the broker was down or stalled long enough, a consumer of ours would
+      // then consume nothing until the process restarts. Unless its handler gave up on purpose, it is started again.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        const { error, restart } = payload;
+        if (restart) {
+          state = 'restarting';
+          groupLogger.error({ err: error, restart }, 'consumer crashed; kafkajs restarts it');
+        } else if (handlerGaveUp(error) || closed) {
+          state = 'stopped';
+          groupLogger.error(
+            { err: error, restart },
+            'consumer crashed and stopped; it consumes nothing until the process restarts',
+          );
+        } else {
+          state = 'restarting';
+          groupLogger.error({ err: error, restart }, 'consumer crashed and kafkajs gave up on it; starting it again');
+          void startAgain(consumer, handle);
+        }
+      });
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        if (state === 'restarting') groupLogger.info('consumer rejoined its group after a crash');
+        if (state !== 'stopped') state = 'running';
+      });
+      await consumer.connect();
+      try {
+        // Earliest only applies when the group has no committed offset for a partition; otherwise it resumes from there.
+        await consumer.subscribe({ topics: consumerOptions.topics, fromBeginning: true });
+        // Several partitions in flight at once, as the embedded log does: one partition's wait on ClickHouse or on the
+        // identity link log no longer holds up the others.
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 4,
+          eachBatch: handle.eachBatch,
+        });
+        // kafkajs takes a seek only once run() has joined the group; it drops a fetch that was under way at the old
+        // offset, and the batch handler drops anything below the start should one get through anyway.
+        for (const each of starts) consumer.seek(each);
+      } catch (error) {
+        await consumer.disconnect();
+        throw error;
+      }
+      current = { consumer, handle };
+      // Closed while starting: nothing else will disconnect it.
+      if (closed) await consumer.disconnect();
     }
+
+    /** Replaces a consumer kafkajs gave up on, trying again with a growing pause while the broker cannot be reached. */
+    async function startAgain(consumer: Consumer, handle: BatchHandler): Promise<void> {
+      handle.cancelRetries();
+      await consumer.disconnect().catch(() => undefined);
+      for (let attempt = 1; !closed; attempt += 1) {
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(retryBackoffMs.first * 2 ** (attempt - 1), retryBackoffMs.max)),
+        );
+        if (closed) return;
+        try {
+          await start();
+          groupLogger.info({ attempt }, 'consumer started again after kafkajs gave up on it');
+          return;
+        } catch (error) {
+          groupLogger.warn({ err: error, attempt }, 'consumer could not start again yet; trying again');
+        }
+      }
+    }
+
+    await start();
     let closing: Promise<void> | undefined;
     const logConsumer: LogConsumer = {
       groupId: consumerOptions.groupId,
@@ -229,8 +270,9 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
       close: () => {
         // disconnect() waits for the batch in hand, and every chunk is committed as soon as its handler resolved.
         closing ??= (async () => {
-          handle.cancelRetries();
-          await consumer.disconnect();
+          closed = true;
+          current?.handle.cancelRetries();
+          await current?.consumer.disconnect();
           consumers.delete(logConsumer);
         })();
         return closing;
@@ -465,6 +507,13 @@ function lazyConnection(connect: () => Promise<void>): { connect: () => Promise<
  * kafkajs' admin gives up on offset requests a broker answers with a retriable error (a group coordinator or a
  * partition leader that is still loading or just moved), which a new group or a new topic often meets.
  */
+/** Whether kafkajs stopped for our handler's UnrecoverableBatchError, which it wraps (as `cause`) in errors of its own. */
+function handlerGaveUp(error: unknown): boolean {
+  for (let each = error, depth = 0; each instanceof Error && depth < 10; each = each.cause, depth += 1)
+    if (each instanceof UnrecoverableBatchError) return true;
+  return false;
+}
+
 async function retryRetriable<T>(action: () => Promise<T>, attempts = 8): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
