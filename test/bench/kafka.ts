@@ -65,7 +65,7 @@ async function produceFor(
 }
 
 async function measure(client: string, log: EventLog): Promise<Row> {
-  const topic = `bench-${client}-${randomBytes(4).toString('hex')}`;
+  const topic = `bench-${client.replace(/[^A-Za-z0-9]+/g, '-')}-${randomBytes(4).toString('hex')}`;
   const singles = `${topic}-single`;
   await log.ensureTopics([
     { name: topic, partitions },

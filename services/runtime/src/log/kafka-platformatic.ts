@@ -105,17 +105,37 @@ export function createPlatformaticKafkaLog(options: KafkaLogOptions): log.EventL
     );
   }
 
-  async function produce(topic: string, records: log.LogRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await producer.send({
-      messages: records.map((record) => ({
-        topic,
-        key: Buffer.from(record.key, 'utf8'),
-        value: record.value,
-        headers: new Map(
-          Object.entries(record.headers ?? {}).map(([name, value]) => [Buffer.from(name), Buffer.from(value)]),
-        ),
-      })),
+  /**
+   * One send at a time: concurrent sends of the idempotent producer to one partition reach the broker out of sequence
+   * (OUT_OF_ORDER_SEQUENCE_NUMBER). Calls that arrive while a send is under way wait for the next one, which carries
+   * every waiting call for the same topic, so a failure is the callers' of that topic alone.
+   */
+  const waiting: Array<{ topic: string; records: log.LogRecord[]; settle: (error?: unknown) => void }> = [];
+  let sending = false;
+
+  async function sendWaiting(): Promise<void> {
+    sending = true;
+    while (waiting.length > 0) {
+      const topic = waiting[0]!.topic;
+      const calls = waiting.filter((call) => call.topic === topic);
+      for (const call of calls) waiting.splice(waiting.indexOf(call), 1);
+      try {
+        await producer.send({
+          messages: calls.flatMap((call) => call.records.map((record) => toMessage(topic, record))),
+        });
+        for (const call of calls) call.settle();
+      } catch (error) {
+        for (const call of calls) call.settle(error);
+      }
+    }
+    sending = false;
+  }
+
+  function produce(topic: string, records: log.LogRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      waiting.push({ topic, records, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (!sending) void sendWaiting();
     });
   }
 
@@ -441,6 +461,17 @@ function createPartitionWorkers(
   }
 
   return { add, keepOnly, cancelRetries, idle };
+}
+
+function toMessage(topic: string, record: log.LogRecord) {
+  return {
+    topic,
+    key: Buffer.from(record.key, 'utf8'),
+    value: record.value,
+    headers: new Map(
+      Object.entries(record.headers ?? {}).map(([name, value]) => [Buffer.from(name), Buffer.from(value)]),
+    ),
+  };
 }
 
 function toConsumedRecord(message: KafkaMessage): log.ConsumedRecord {
