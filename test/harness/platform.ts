@@ -50,6 +50,8 @@ export function runtimeEnv(runtime: RuntimeName, dataDir: string): Record<string
   if (process.env.CLICKHOUSE_URL) env.CLICKHOUSE_URL = process.env.CLICKHOUSE_URL;
   if (runtime === 'kafka') {
     env.KAFKA_BROKERS = inject('kafkaBrokers');
+    // The Kafka client library the suites run on (kafkajs unless the run asks for the other one).
+    if (process.env.CDP_KAFKA_CLIENT) env.CDP_KAFKA_CLIENT = process.env.CDP_KAFKA_CLIENT;
     // One broker serves every suite, so each platform gets topics and a consumer group of its own.
     env.CDP_TOPIC_PREFIX = `${uniqueName('t')}.`;
   }

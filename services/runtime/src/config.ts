@@ -75,6 +75,7 @@ export const configSchema = z.object({
     )
     .refine((brokers) => brokers === undefined || brokers.length > 0, 'must name at least one broker as host:port'),
   KAFKA_CLIENT_ID: z.string().default('cdp'),
+  CDP_KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
   CDP_TOPIC_PARTITIONS: positiveInt(6),
   CDP_TOPIC_PREFIX: z
     .string()
@@ -159,12 +160,15 @@ export const configSchema = z.object({
 
 export type ConfigInput = z.input<typeof configSchema>;
 
+export type KafkaClient = z.output<typeof configSchema>['CDP_KAFKA_CLIENT'];
+
 export interface Config {
   host: string;
   port: number;
   logLevel: z.output<typeof configSchema>['LOG_LEVEL'];
   dataDir: string;
-  kafka: { brokers: string[]; clientId: string } | null;
+  /** `client`: the Kafka client library the event log runs on (CDP_KAFKA_CLIENT). */
+  kafka: { brokers: string[]; clientId: string; client: KafkaClient } | null;
   topicPartitions: number;
   topicPrefix: string;
   clickhouse: {
@@ -283,7 +287,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.CDP_DATA_DIR),
-    kafka: e.KAFKA_BROKERS ? { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID } : null,
+    kafka: e.KAFKA_BROKERS
+      ? { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, client: e.CDP_KAFKA_CLIENT }
+      : null,
     topicPartitions: e.CDP_TOPIC_PARTITIONS,
     topicPrefix: e.CDP_TOPIC_PREFIX,
     clickhouse: {

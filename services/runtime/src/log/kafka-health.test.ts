@@ -6,8 +6,11 @@ import { createHttpServer } from '../http';
 import { createMetrics } from '../metrics';
 import { waitFor } from '../poll';
 import { consumerReadiness, watchConsumers } from './health';
-import { createKafkaLog } from './kafka';
+import { kafkaLogOn } from './index';
 import { UnrecoverableBatchError, type EventLog, type LogConsumer } from './types';
+
+/** The client library under test: kafkajs unless CDP_KAFKA_CLIENT=platformatic. */
+const createKafkaLog = kafkaLogOn(process.env.CDP_KAFKA_CLIENT === 'platformatic' ? 'platformatic' : 'kafkajs');
 
 declare module 'vitest' {
   export interface ProvidedContext {

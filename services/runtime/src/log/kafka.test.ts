@@ -4,8 +4,11 @@ import { ConfigResourceTypes, ConfigSource, Kafka, logLevel } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../poll';
-import { createKafkaLog } from './kafka';
+import { kafkaLogOn } from './index';
 import type { ConsumedRecord, EventLog, LogConsumer, RecordBatch } from './types';
+
+/** The client library under test: kafkajs unless CDP_KAFKA_CLIENT=platformatic. */
+const createKafkaLog = kafkaLogOn(process.env.CDP_KAFKA_CLIENT === 'platformatic' ? 'platformatic' : 'kafkajs');
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -22,6 +22,15 @@ import {
   type LogRecord,
   type TopicSpec,
 } from './types';
+import {
+  defaultMaxBatchSize,
+  heartbeatIntervalMs,
+  kafkaEventLog,
+  maxReplicationFactor,
+  retryBackoffMs,
+  sessionTimeoutMs,
+  topicConfigEntries,
+} from './kafka-common';
 
 // Enums Node's CommonJS interop does not expose as named imports of kafkajs.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
@@ -34,19 +43,6 @@ export interface KafkaLogOptions {
   /** Partitions for a TopicSpec that asks for none (partitions < 1). */
   defaultPartitions?: number;
 }
-
-const defaultMaxBatchSize = 500;
-const readyTimeoutMs = 2_000;
-const maxReplicationFactor = 3;
-const retryBackoffMs = { first: 500, max: 30_000 };
-/**
- * A member silent this long is evicted and its partitions go to another member, which gets the uncommitted records
- * again; it also bounds how long a member that died without leaving holds its partitions. Short for a quick
- * recovery: handlers that run longer (a resolver chunk waits up to 30 s for identity links) are covered by the
- * heartbeat beaten while they run.
- */
-const sessionTimeoutMs = 10_000;
-const heartbeatIntervalMs = 1_000;
 
 export function createKafkaLog(options: KafkaLogOptions): EventLog {
   const logger = options.logger.child({ component: 'kafka-log' });
@@ -84,18 +80,7 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
         topic: topic.name,
         numPartitions: topic.partitions >= 1 ? topic.partitions : (options.defaultPartitions ?? 1),
         replicationFactor,
-        // acks=all only means "on more than one disk" when a write needs more than the leader in sync.
-        configEntries: [
-          { name: 'min.insync.replicas', value: String(Math.max(1, replicationFactor - 1)) },
-          ...(topic.keepForever
-            ? [
-                { name: 'retention.ms', value: '-1' },
-                { name: 'retention.bytes', value: '-1' },
-              ]
-            : topic.retentionMs !== undefined
-              ? [{ name: 'retention.ms', value: String(topic.retentionMs) }]
-              : []),
-        ],
+        configEntries: topicConfigEntries(topic, replicationFactor),
       })),
     });
     logger.info({ topics: missing.map((topic) => topic.name), replicationFactor }, 'created topics');
@@ -299,37 +284,20 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     );
   }
 
-  // One probe at a time: during an outage kafkajs keeps retrying inside a probe long after ready() gave up on it.
-  let probeInFlight: Promise<boolean> | undefined;
-  async function ready(): Promise<boolean> {
-    probeInFlight ??= (async () => {
-      await adminConnection.connect();
-      const { brokers } = await admin.describeCluster();
-      return brokers.length > 0;
-    })()
-      .catch(() => false)
-      .finally(() => {
-        probeInFlight = undefined;
-      });
-    return withTimeout(probeInFlight, readyTimeoutMs, false);
-  }
-
-  async function close(): Promise<void> {
-    await Promise.all([...consumers].map((consumer) => consumer.close()));
-    await Promise.all([producer.disconnect(), admin.disconnect()]);
-  }
-
-  return {
-    kind: 'kafka',
+  return kafkaEventLog({
     ensureTopics,
     produce,
     consume,
-    consumers: () => [...consumers],
+    consumers,
     endOffsets,
     committedOffsets,
-    ready,
-    close,
-  };
+    probe: async () => {
+      await adminConnection.connect();
+      const { brokers } = await admin.describeCluster();
+      return brokers.length > 0;
+    },
+    disconnect: () => Promise.all([producer.disconnect(), admin.disconnect()]),
+  });
 }
 
 interface StartOffset {
@@ -523,12 +491,4 @@ async function retryRetriable<T>(action: () => Promise<T>, attempts = 8): Promis
       await new Promise((resolve) => setTimeout(resolve, Math.min(retryBackoffMs.first * attempt, 5_000)));
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
