@@ -47,6 +47,9 @@ const cdp = await spawnCdp(['start'], {
   CDP_DESTINATIONS_ALLOW: '127.0.0.0/8,::1',
   CDP_DESTINATIONS_POLL_MS: '100',
   CDP_DESTINATIONS_TIMER_POLL_MS: '500',
+  // A delivery tried before the resolver placed its new customer is tried again soon, not minutes later.
+  CDP_DESTINATIONS_BACKOFF_BASE_MS: '200',
+  CDP_DESTINATIONS_BACKOFF_MAX_MS: '1000',
   // A new segment is evaluated soon, and then followed profile by profile.
   CDP_SEGMENTS_INTERVAL_MS: '2000',
 });
