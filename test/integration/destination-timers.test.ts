@@ -180,25 +180,26 @@ describe.each(runtimes)('destination timers on the %s runtime', (runtime) => {
   it('wishes a customer once when the profile whose birthday fired is merged into an older one', async () => {
     const birthday = `1991-${new Date(Date.now() + 2 * day).toISOString().slice(5, 10)}`;
     const [older, newer, witness] = [uniqueName('older'), uniqueName('newer'), uniqueName('witness')];
-    // The older profile knows no birthday; it will survive the merge and take the newer one's birthday over.
+    // A trait of this test alone: other tests' birthdays fall within these days too.
+    // The older profile knows no date; it will survive the merge and take the newer one's over.
     await batch([{ type: 'track', anonymousId: older, event: 'Page Viewed' }]);
     const survivor = await profileOf(`anonymous_id:${older}`);
-    const { id, receiver } = await destination([{ kind: 'anniversary', trait: 'birthday', daysBefore: 5 }]);
-    await batch([{ type: 'identify', userId: newer, traits: { birthday } }]);
+    const { id, receiver } = await destination([{ kind: 'anniversary', trait: 'member_since', daysBefore: 5 }]);
+    await batch([{ type: 'identify', userId: newer, traits: { member_since: birthday } }]);
     await requestsOf(receiver, 1, 'the birthday of the newer profile');
     await batch([{ type: 'identify', userId: newer, anonymousId: older }]);
     await waitFor(
       async () => {
         const merged = await read(cdp.url, `/v1/profiles/user_id:${encodeURIComponent(newer)}`, env.CDP_READ_KEY);
         return merged.body.profileId === survivor.profileId &&
-          (merged.body.traits as Record<string, unknown> | undefined)?.birthday === birthday
+          (merged.body.traits as Record<string, unknown> | undefined)?.member_since === birthday
           ? true
           : null;
       },
       { timeoutMs: 45_000, what: 'the merge into the older profile' },
     );
     // A birthday stored after the merge: the sweep that schedules it reads the survivor too.
-    await batch([{ type: 'identify', userId: witness, traits: { birthday } }]);
+    await batch([{ type: 'identify', userId: witness, traits: { member_since: birthday } }]);
     await requestsOf(receiver, 2, "the witness's birthday");
     const deliveries = await deliveriesOf(id);
     expect(deliveries).toHaveLength(2);

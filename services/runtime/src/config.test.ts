@@ -81,7 +81,11 @@ describe('loadConfig defaults', () => {
 describe('loadConfig parsing', () => {
   it('splits KAFKA_BROKERS on commas and trims each broker', () => {
     const config = loadConfig({ KAFKA_BROKERS: ' kafka-1:9092 ,kafka-2:9092,  kafka-3:9093 ' });
-    expect(config.kafka).toEqual({ brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9093'], clientId: 'cdp' });
+    expect(config.kafka).toEqual({
+      brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9093'],
+      clientId: 'cdp',
+      client: 'kafkajs',
+    });
   });
 
   it('drops empty entries from the KAFKA_BROKERS list', () => {
