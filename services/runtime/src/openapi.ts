@@ -125,30 +125,31 @@ function scopeResponses(scope: Scope): Record<string, ResponseDoc> {
  * A problem this route's own schemas report, for its 400's example: a path parameter far too long or empty, else what
  * an empty query or body object is refused for (a field it requires), else one field given a value of the wrong type.
  */
-function exampleProblem(validate: RouteInput): InputProblem {
+function exampleProblem(validate: RouteInput): InputProblem & { part: string } {
   const fieldsOf = (schema: z.ZodType | undefined) => (schema instanceof z.ZodObject ? Object.keys(schema.shape) : []);
   const params = (value: string) => Object.fromEntries(fieldsOf(validate.params).map((field) => [field, value]));
   const [field] = fieldsOf(validate.querystring ?? validate.body);
-  const tries: Array<[z.ZodType | undefined, unknown]> = [
-    [validate.params, params('x'.repeat(100_000))],
-    [validate.params, params('')],
-    [validate.querystring, {}],
-    [validate.body, {}],
-    [validate.querystring ?? validate.body, field === undefined ? null : { [field]: { a: 1 } }],
+  const wrongPart = validate.querystring ? 'querystring' : 'body';
+  const tries: Array<[keyof RouteInput, unknown]> = [
+    ['params', params('x'.repeat(100_000))],
+    ['params', params('')],
+    ['querystring', {}],
+    ['body', {}],
+    [wrongPart, field === undefined ? null : { [field]: { a: 1 } }],
   ];
-  for (const [schema, input] of tries) {
-    const parsed = schema?.safeParse(input);
+  for (const [part, input] of tries) {
+    const parsed = (validate[part] as z.ZodType | undefined)?.safeParse(input);
     const [issue] = parsed && !parsed.success ? parsed.error.issues : [];
-    if (issue) return { path: issue.path.map(String).join('.'), message: issue.message };
+    if (issue) return { part, path: issue.path.map(String).join('.'), message: issue.message };
   }
-  return { path: fieldsOf(validate.params)[0] ?? '', message: 'Invalid input' };
+  return { part: 'params', path: fieldsOf(validate.params)[0] ?? '', message: 'Invalid input' };
 }
 
 /** The 400 of a route whose input `validate` checks, for a route that documents no 400 of its own. */
 function invalidInputResponse(validate: RouteInput, invalid: InvalidInputAnswer | undefined): ResponseDoc {
   const code = invalid?.code ?? 'INVALID_REQUEST';
-  const problem = exampleProblem(validate);
-  const message = `${invalid?.lead ? `${invalid.lead}: ` : ''}${problem.path || '(body)'}: ${problem.message}`;
+  const { part, ...problem } = exampleProblem(validate);
+  const message = `${invalid?.lead ? `${invalid.lead}: ` : ''}${problem.path || `(${part})`}: ${problem.message}`;
   return errorReply('A parameter or the body does not match this operation (each problem in `errors`)', [
     { code, message, errors: [problem] },
   ]);

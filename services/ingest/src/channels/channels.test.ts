@@ -161,9 +161,11 @@ describe('helpdesk ticket events as messages', () => {
     expect(helpdeskMessage(parseHelpdeskEvent(event), 'zendesk').properties).not.toHaveProperty('channel');
     const byPhone = { ...event, ticket: { ...event.ticket, channel: 'phone' } };
     expect(helpdeskMessage(parseHelpdeskEvent(byPhone), 'zendesk').properties).toMatchObject({ channel: 'phone' });
-    // A channel outside the tracking plan is refused by name rather than counted as one of its own.
+    // A channel outside the tracking plan is kept under another name, not refused (the ticket would be lost).
     const byFax = { ...event, ticket: { ...event.ticket, channel: 'fax' } };
-    expect(() => parseHelpdeskEvent(byFax)).toThrow(/helpdesk ticket event/);
+    const faxed = helpdeskMessage(parseHelpdeskEvent(byFax), 'zendesk').properties;
+    expect(faxed).toMatchObject({ ticket_channel: 'fax' });
+    expect(faxed).not.toHaveProperty('channel');
   });
 
   it('refuses a body without a customer, naming the field', () => {

@@ -19,9 +19,13 @@ export const helpdeskEventSchema = z.object({
       id: id.describe('the ticket id (`properties.ticket_id`)'),
       type: z.enum(['question', 'complaint', 'request']).optional(),
       channel: z
-        .enum(statedChannels)
+        .string()
+        .max(100)
         .optional()
-        .describe('where the customer wrote from (`properties.channel`); absent, the ticket counts as channel unknown'),
+        .describe(
+          'where the customer wrote from: one of the tracking plan channels becomes `properties.channel`; another ' +
+            'value is kept as `properties.ticket_channel` and, like none, counts as channel unknown',
+        ),
       subject: z.string().max(1000).optional(),
     })
     .catchall(z.unknown()),
@@ -70,7 +74,8 @@ export function helpdeskMessage(event: HelpdeskEvent, helpdesk: string): JsonObj
     ...(phone ? { phone } : {}),
     ...(customer.name ? { name: customer.name } : {}),
   };
-  const { id: ticketId, ...ticketFields } = ticket;
+  const { id: ticketId, channel, ...ticketFields } = ticket;
+  const stated = (statedChannels as readonly string[]).includes(channel ?? '');
   return {
     type: 'track',
     event: ticketEvents[event.type] ?? genericEventName('Helpdesk', event.type),
@@ -81,6 +86,7 @@ export function helpdeskMessage(event: HelpdeskEvent, helpdesk: string): JsonObj
     properties: {
       ...ticketFields,
       ticket_id: ticketId,
+      ...(stated ? { channel } : channel ? { ticket_channel: channel } : {}),
       helpdesk,
       ...(agent?.id ? { agent_id: agent.id } : {}),
       ...(agent?.name ? { agent_name: agent.name } : {}),

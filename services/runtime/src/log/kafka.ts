@@ -179,6 +179,9 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
         maxBytes: 64 * 1024 * 1024,
       });
       const handle = createBatchHandler(consumer, consumerOptions, starts, groupLogger);
+      // A crash while joining: run() returns all the same, so start() reports it rather than a replacement loop.
+      let starting = true;
+      let crashedWhileStarting: unknown;
       // kafkajs restarts a consumer after a retriable crash by itself, and after any other leaves it disconnected,
       // saying so only through this event: after the broker was down or stalled long enough, a consumer of ours would
       // then consume nothing until the process restarts. Unless its handler gave up on purpose, it is started again.
@@ -193,10 +196,12 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
             { err: error, restart },
             'consumer crashed and stopped; it consumes nothing until the process restarts',
           );
+        } else if (starting) {
+          crashedWhileStarting = error;
         } else {
           state = 'restarting';
           groupLogger.error({ err: error, restart }, 'consumer crashed and kafkajs gave up on it; starting it again');
-          void startAgain(consumer, handle);
+          restarting ??= startAgain(consumer, handle).finally(() => (restarting = undefined));
         }
       });
       consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -218,23 +223,36 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
         // kafkajs takes a seek only once run() has joined the group; it drops a fetch that was under way at the old
         // offset, and the batch handler drops anything below the start should one get through anyway.
         for (const each of starts) consumer.seek(each);
+        if (crashedWhileStarting !== undefined) throw crashedWhileStarting;
       } catch (error) {
         await consumer.disconnect();
         throw error;
+      } finally {
+        starting = false;
       }
       current = { consumer, handle };
       // Closed while starting: nothing else will disconnect it.
       if (closed) await consumer.disconnect();
     }
 
+    let restarting: Promise<void> | undefined;
+    let wakeUp: (() => void) | undefined;
+    /** A pause that close() cuts short. */
+    const pause = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+
     /** Replaces a consumer kafkajs gave up on, trying again with a growing pause while the broker cannot be reached. */
     async function startAgain(consumer: Consumer, handle: BatchHandler): Promise<void> {
       handle.cancelRetries();
       await consumer.disconnect().catch(() => undefined);
       for (let attempt = 1; !closed; attempt += 1) {
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(retryBackoffMs.first * 2 ** (attempt - 1), retryBackoffMs.max)),
-        );
+        await pause(Math.min(retryBackoffMs.first * 2 ** (attempt - 1), retryBackoffMs.max));
         if (closed) return;
         try {
           await start();
@@ -256,6 +274,10 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
         // disconnect() waits for the batch in hand, and every chunk is committed as soon as its handler resolved.
         closing ??= (async () => {
           closed = true;
+          // A replacement under way is stopped, or finishes starting and is disconnected, before this resolves.
+          wakeUp?.();
+          await restarting;
+          state = 'stopped';
           current?.handle.cancelRetries();
           await current?.consumer.disconnect();
           consumers.delete(logConsumer);
