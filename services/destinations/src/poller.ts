@@ -1,4 +1,5 @@
 // The timer poller: due timers, a page at a time, become deliveries (or are cancelled); anniversaries are swept in.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { findProfileId, identifiersOf, storedIdsOf, traitValuesPage } from '@cdp/profiles';
 import type { ClickHouseClient } from '@cdp/runtime';
@@ -150,15 +151,8 @@ export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
   }
 
   let stopped = false;
-  let wake: (() => void) | null = null;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  // Cuts the pause between polls short on close().
+  const stopping = new AbortController();
 
   const loop = (async () => {
     let sweptAt = 0;
@@ -175,14 +169,14 @@ export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
       } catch (error) {
         logger.error({ err: error }, 'could not fire due timers; trying again');
       }
-      if (!stopped) await sleep(deps.pollMs);
+      if (!stopped) await sleep(deps.pollMs, undefined, { signal: stopping.signal }).catch(() => undefined);
     }
   })();
 
   return {
     async close() {
       stopped = true;
-      wake?.();
+      stopping.abort();
       await loop;
     },
   };

@@ -11,6 +11,7 @@ import kafkajs, {
   type logCreator,
   type Producer,
 } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import {
   UnrecoverableBatchError,
@@ -236,23 +237,16 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     }
 
     let restarting: Promise<void> | undefined;
-    let wakeUp: (() => void) | undefined;
-    /** A pause that close() cuts short. */
-    const pause = (ms: number) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+    // Cuts a pause between restarts short on close().
+    const stopping = new AbortController();
 
     /** Replaces a consumer kafkajs gave up on, trying again with a growing pause while the broker cannot be reached. */
     async function startAgain(consumer: Consumer, handle: BatchHandler): Promise<void> {
       handle.cancelRetries();
       await consumer.disconnect().catch(() => undefined);
       for (let attempt = 1; !closed; attempt += 1) {
-        await pause(Math.min(retryBackoffMs.first * 2 ** (attempt - 1), retryBackoffMs.max));
+        const ms = Math.min(retryBackoffMs.first * 2 ** (attempt - 1), retryBackoffMs.max);
+        await sleep(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
         if (closed) return;
         try {
           await start();
@@ -275,7 +269,7 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
         closing ??= (async () => {
           closed = true;
           // A replacement under way is stopped, or finishes starting and is disconnected, before this resolves.
-          wakeUp?.();
+          stopping.abort();
           await restarting;
           state = 'stopped';
           current?.handle.cancelRetries();
