@@ -198,7 +198,7 @@ describe('the destinations screens', () => {
     ]);
     await expect
       .poll(() => page.locator('.facts').textContent(), soon)
-      .toContain('4 h after Ticket Opened, unless Ticket Replied');
+      .toContain('4 h after Ticket Opened, unless Ticket Replied with the same ticket_id');
     expect(await page.locator('.facts').textContent()).toContain('7 days before each birthday');
     await check(page, 'destination-followup-detail-en-390', 'en');
     await context.close();
@@ -243,7 +243,9 @@ describe('the destinations screens', () => {
     await expect.poll(() => rowsWithStatus(page, 'dead'), soon).toBe(1);
     expect(await page.getByTestId('delivery-row').textContent()).toContain('400');
     // Each trigger in words: the follow-up (an SLA) as well.
-    expect(await page.locator('.facts').textContent()).toContain('4 giờ sau Ticket Opened, trừ khi có Ticket Replied');
+    expect(await page.locator('.facts').textContent()).toContain(
+      '4 giờ sau Ticket Opened, trừ khi có Ticket Replied cùng ticketId',
+    );
     await page.getByTestId('replay').click();
     await expect.poll(() => page.getByTestId('replayed').textContent(), soon).toContain('1');
     await expect.poll(() => rowsWithStatus(page, 'delivered'), soon).toBe(1);

@@ -23,6 +23,7 @@ export const destinations = {
     eventWhere: 'event {{event}} where {{filters}}',
     followUp: '{{after}} after {{event}}',
     followUpUnless: '{{after}} after {{event}}, unless {{unless}}',
+    followUpUnlessSame: '{{after}} after {{event}}, unless {{unless}} with the same {{matchOn}}',
     anniversary: '{{days}} days before each {{trait}}',
     anniversaryOn: 'on each {{trait}}',
     units: { seconds: '{{value}} s', minutes: '{{value}} min', hours: '{{value}} h', days: '{{value}} days' },

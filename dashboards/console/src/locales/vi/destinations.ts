@@ -25,6 +25,7 @@ export const destinations: typeof en = {
     eventWhere: 'sự kiện {{event}} khi {{filters}}',
     followUp: '{{after}} sau {{event}}',
     followUpUnless: '{{after}} sau {{event}}, trừ khi có {{unless}}',
+    followUpUnlessSame: '{{after}} sau {{event}}, trừ khi có {{unless}} cùng {{matchOn}}',
     anniversary: '{{days}} ngày trước mỗi dịp {{trait}}',
     anniversaryOn: 'đúng mỗi dịp {{trait}}',
     units: { seconds: '{{value}} giây', minutes: '{{value}} phút', hours: '{{value}} giờ', days: '{{value}} ngày' },

@@ -77,6 +77,9 @@ export function useTriggerText(): (trigger: Trigger) => string {
         const delay = trigger.after as { value: number; unit: string };
         const after = t(`destinations.trigger.units.${delay.unit}`, { value: delay.value });
         const unless = (trigger.unless as { event: string } | undefined)?.event;
+        const matchOn = typeof trigger.matchOn === 'string' ? trigger.matchOn : undefined;
+        if (unless && matchOn)
+          return t('destinations.trigger.followUpUnlessSame', { after, event: trigger.event, unless, matchOn });
         return unless
           ? t('destinations.trigger.followUpUnless', { after, event: trigger.event, unless })
           : t('destinations.trigger.followUp', { after, event: trigger.event });
