@@ -81,7 +81,7 @@ async function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The processes of one runtime, started by name so a fault can kill one and start it again on the same port. */
-interface Deployment {
+export interface Deployment {
   /** Where the load goes. */
   ingestUrl(): string;
   /** Where profiles and the resolver's metrics are read. */
@@ -92,6 +92,8 @@ interface Deployment {
   kafka?: { instance: LocalKafka; dataDir: string };
   /** The last lines each running process printed, to say why a run did not recover. */
   outputs(): string;
+  /** The pid of each running process by name (the broker's is on `kafka`). */
+  pids(): Record<string, number>;
   dataDir: string;
   close(): Promise<void>;
 }
@@ -102,7 +104,7 @@ const keys = (prefix: string) => ({
   CDP_ADMIN_KEY: `ak_faults_${prefix}_0123456789`,
 });
 
-async function deploy(runtime: Runtime, brokers?: string): Promise<Deployment> {
+export async function deploy(runtime: Runtime, brokers?: string): Promise<Deployment> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'cdp-faults-'));
   const base: Record<string, string> = {
     ...keys(runtime),
@@ -154,6 +156,7 @@ async function deploy(runtime: Runtime, brokers?: string): Promise<Deployment> {
     kill,
     start,
     dataDir: (layout.start ?? layout.rest)?.dataDir as string,
+    pids: () => Object.fromEntries([...running].map(([name, cdp]) => [name, cdp.child.pid as number])),
     outputs: () =>
       [...running].map(([name, cdp]) => `--- ${name}\n${cdp.output().split('\n').slice(-12).join('\n')}`).join('\n'),
     async close() {
@@ -257,7 +260,7 @@ async function readProfile(url: string, readKey: string, ref: string) {
   return body.stats ?? null;
 }
 
-async function resolverLag(url: string): Promise<number | null> {
+export async function resolverLag(url: string): Promise<number | null> {
   const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(requestTimeoutMs) })
     .then((response) => response.text())
     .catch(() => null);
