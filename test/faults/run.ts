@@ -22,6 +22,9 @@ const broken = results.filter(
     r.serverErrors > 0 ||
     r.clientErrors > 0 ||
     r.recoverMs === null ||
-    r.restarts > 0,
+    r.restarts > 0 ||
+    r.profilesWrong > 0 ||
+    r.analyticsDifferences.length > 0 ||
+    (r.timestamps?.otherwise ?? 0) > 0,
 );
 process.exitCode = broken.length > 0 ? 1 : 0;

@@ -1,12 +1,29 @@
 // Faults under load: a bounded load generator sends a generated customer base with a known truth while one fault is
 // injected at a seeded moment, then the runner waits for the platform to catch up and compares what it stores with
 // the truth. Shared by `pnpm test:faults` (every fault) and the short subset CI runs in vitest.
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalKafka, type LocalKafka } from '../../infra/kafka/local-kafka';
-import { generateCustomers, rng, type GeneratedCustomers } from '../generators/customers';
+import { generateCustomers, rng, type GeneratedCustomers, type TruthProfile } from '../generators/customers';
+import type { Message } from '../generators/history';
+import { kpis, truthMessages } from '../reference/analytics';
+import { differences } from '../reference/differences';
 import { spawnCdp, type CdpProcess } from '../harness/process';
 
 export type Runtime = 'distributed' | 'embedded';
@@ -18,9 +35,12 @@ export const faults = {
   'kill -9 broker, restart': 'distributed',
   'SIGSTOP broker 35 s': 'distributed',
   'client retries after timeout (distributed)': 'distributed',
+  'ClickHouse out of disk 30 s (distributed)': 'distributed',
+  'ingest clock 1 h ahead for 20 s': 'distributed',
   'kill -9 cdp start': 'embedded',
   'kill -9 cdp start, torn log tail': 'embedded',
   'client retries after timeout (embedded)': 'embedded',
+  'ClickHouse out of disk 30 s (embedded)': 'embedded',
 } as const satisfies Record<string, Runtime>;
 export type FaultName = keyof typeof faults;
 
@@ -33,6 +53,15 @@ export interface FaultResult {
   sent: number;
   /** Distinct messageIds answered 200 at least once. */
   accepted: number;
+  /** Customers whose profile differs from the truth in events, orders, revenue or a segment's membership. */
+  profilesWrong: number;
+  /** Where the KPIs over the whole data set differ from the reference computation's (empty: equal). */
+  analyticsDifferences: string[];
+  /**
+   * The clock fault only: events whose stored time is the client's, those shifted by exactly the ingest host's step
+   * (received while its clock was wrong), and the rest.
+   */
+  timestamps?: { asSent: number; shiftedByStep: number; otherwise: number };
   /** Events the profiles count, over every generated customer. */
   stored: number;
   expected: number;
@@ -95,6 +124,8 @@ export interface Deployment {
   /** The pid of each running process by name (the broker's is on `kafka`). */
   pids(): Record<string, number>;
   dataDir: string;
+  /** The mounted ClickHouse directory a fault can fill, when deployed with one. */
+  clickhouseVolume: string | null;
   close(): Promise<void>;
 }
 
@@ -104,7 +135,23 @@ const keys = (prefix: string) => ({
   CDP_ADMIN_KEY: `ak_faults_${prefix}_0123456789`,
 });
 
-export async function deploy(runtime: Runtime, brokers?: string): Promise<Deployment> {
+export interface DeployExtras {
+  /** A tmpfs of this many MiB mounted as the ClickHouse directory of the process that writes it (root only). */
+  clickhouseVolumeMb?: number;
+  /** Ingest's clock through libfaketime, its offset read at every call from the file `clockFile` names. */
+  ingestClock?: boolean;
+}
+
+/** Debian's libfaketime (`apt-get install faketime`), the multi-threaded build. */
+export function libfaketime(): string {
+  const found = ['x86_64-linux-gnu', 'aarch64-linux-gnu', '.']
+    .map((triplet) => path.join('/usr/lib', triplet, 'faketime/libfaketimeMT.so.1'))
+    .find((candidate) => existsSync(candidate));
+  if (!found) throw new Error('libfaketime is not installed: apt-get install faketime');
+  return found;
+}
+
+export async function deploy(runtime: Runtime, brokers?: string, extras: DeployExtras = {}): Promise<Deployment> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'cdp-faults-'));
   const base: Record<string, string> = {
     ...keys(runtime),
@@ -135,10 +182,30 @@ export async function deploy(runtime: Runtime, brokers?: string): Promise<Deploy
   const ports = Object.fromEntries(
     await Promise.all(Object.keys(layout).map(async (name) => [name, await freePort()])),
   );
+  const writer = runtime === 'distributed' ? 'rest' : 'start';
+  const volume = extras.clickhouseVolumeMb
+    ? path.join((layout[writer] as { dataDir: string }).dataDir, 'clickhouse')
+    : null;
+  if (volume) {
+    mkdirSync(volume, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${extras.clickhouseVolumeMb}m`, 'tmpfs', volume]);
+  }
+  const ingest = runtime === 'distributed' ? 'ingest' : 'start';
+  const clock: Record<string, string> = extras.ingestClock
+    ? {
+        LD_PRELOAD: libfaketime(),
+        FAKETIME_TIMESTAMP_FILE: path.join(root, 'ingest-clock'),
+        FAKETIME_NO_CACHE: '1',
+        // A stepped wall clock leaves the monotonic clock alone, as an NTP step does.
+        FAKETIME_DONT_FAKE_MONOTONIC: '1',
+      }
+    : {};
+  if (extras.ingestClock) writeFileSync(path.join(root, 'ingest-clock'), '+0');
   const running = new Map<string, CdpProcess>();
   const start = async (name: string) => {
     const { args, dataDir } = layout[name] as { args: string[]; dataDir: string };
-    running.set(name, await spawnCdp(args, { ...base, CDP_DATA_DIR: dataDir, PORT: String(ports[name]) }, 120_000));
+    const env = { ...base, ...(name === ingest ? clock : {}), CDP_DATA_DIR: dataDir, PORT: String(ports[name]) };
+    running.set(name, await spawnCdp(args, env, 120_000));
   };
   const kill = async (name: string) => {
     const cdp = running.get(name);
@@ -156,12 +223,14 @@ export async function deploy(runtime: Runtime, brokers?: string): Promise<Deploy
     kill,
     start,
     dataDir: (layout.start ?? layout.rest)?.dataDir as string,
+    clickhouseVolume: volume,
     pids: () => Object.fromEntries([...running].map(([name, cdp]) => [name, cdp.child.pid as number])),
     outputs: () =>
       [...running].map(([name, cdp]) => `--- ${name}\n${cdp.output().split('\n').slice(-12).join('\n')}`).join('\n'),
     async close() {
       for (const name of [...running.keys()]) await kill(name);
       if (deployment.kafka) await deployment.kafka.instance.stop().catch(() => undefined);
+      if (volume) execFileSync('umount', ['--lazy', volume]);
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -189,6 +258,7 @@ async function sendAll(
   data: GeneratedCustomers,
   impatient: boolean,
   onProgress: (sentBatches: number) => void,
+  withSentAt = false,
 ): Promise<Tally> {
   const tally: Tally = {
     requests: 0,
@@ -215,7 +285,8 @@ async function sendAll(
           'content-type': 'application/json',
           authorization: `Basic ${Buffer.from(`${deployment.env.CDP_WRITE_KEY}:`).toString('base64')}`,
         },
-        body: JSON.stringify({ batch }),
+        // An SDK's sentAt: the client's clock at each attempt, for ingest's skew correction.
+        body: JSON.stringify(withSentAt ? { batch, sentAt: new Date().toISOString() } : { batch }),
         signal: AbortSignal.timeout(timeoutMs),
       });
       await response.arrayBuffer();
@@ -250,14 +321,31 @@ async function sendAll(
   return tally;
 }
 
-async function readProfile(url: string, readKey: string, ref: string) {
-  const response = await fetch(`${url}/v1/profiles/${encodeURIComponent(ref)}`, {
-    headers: { authorization: `Bearer ${readKey}` },
+/** What a customer's profile says now, as far as the truth can check it. */
+interface Observed {
+  events: number;
+  orders: number;
+  revenue: number;
+  /** In the run's own segment. */
+  member: boolean;
+}
+
+async function readJson<T>(url: string, key: string): Promise<T | null> {
+  const response = await fetch(url, {
+    headers: { authorization: `Bearer ${key}` },
     signal: AbortSignal.timeout(requestTimeoutMs),
   }).catch(() => null);
   if (response?.status !== 200) return null;
-  const body = (await response.json()) as { stats?: { events: number; orders: number } };
-  return body.stats ?? null;
+  return (await response.json()) as T;
+}
+
+async function readProfile(url: string, readKey: string, ref: string, segmentId: string): Promise<Observed | null> {
+  const body = await readJson<{ stats?: { events: number; orders: number; revenue: number }; segments?: string[] }>(
+    `${url}/v1/profiles/${encodeURIComponent(ref)}`,
+    readKey,
+  );
+  if (!body?.stats) return null;
+  return { ...body.stats, member: body.segments?.includes(segmentId) ?? false };
 }
 
 export async function resolverLag(url: string): Promise<number | null> {
@@ -270,18 +358,105 @@ export async function resolverLag(url: string): Promise<number | null> {
   return lag;
 }
 
-/** Events each customer's profile counts now (0 when it has none yet). */
-async function storedCounts(deployment: Deployment, data: GeneratedCustomers): Promise<number[]> {
-  const counts: number[] = [];
+/** Each customer's profile now (nothing counted when it has none yet). */
+async function observe(deployment: Deployment, data: GeneratedCustomers, segmentId: string): Promise<Observed[]> {
+  const observed: Observed[] = [];
   for (const truth of data.truth) {
-    const stats = await readProfile(
-      deployment.readUrl(),
-      deployment.env.CDP_READ_KEY as string,
-      truth.identifiers[0] as string,
-    );
-    counts.push(stats?.events ?? 0);
+    const ref = truth.identifiers[0] as string;
+    const profile = await readProfile(deployment.readUrl(), deployment.env.CDP_READ_KEY as string, ref, segmentId);
+    observed.push(profile ?? { events: 0, orders: 0, revenue: 0, member: false });
   }
-  return counts;
+  return observed;
+}
+
+/** The run's own segment: customers with two orders or more, which the truth answers on its own. */
+const repeatBuyers = { stat: 'orders', gte: 2 } as const;
+
+const agrees = (observed: Observed, truth: GeneratedCustomers['truth'][number]) =>
+  observed.events === truth.events &&
+  observed.orders === truth.orders &&
+  Math.abs(observed.revenue - truth.revenue) < 1e-6 &&
+  observed.member === truth.orders >= repeatBuyers.gte;
+
+async function createSegment(deployment: Deployment): Promise<string> {
+  const response = await fetch(`${deployment.readUrl()}/v1/segments`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${deployment.env.CDP_ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Repeat buyers', rule: repeatBuyers }),
+  });
+  if (response.status !== 201) throw new Error(`creating the segment: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** The window every generated event falls in. */
+const everything = { from: '2024-12-01', to: '2025-07-01', tz: 'UTC' };
+
+/**
+ * The KPIs over the whole data set against the reference's recomputation from the messages; durations are left out
+ * where the stored times carry each request's latency (messages sent with a sentAt).
+ */
+async function analyticsDifferences(deployment: Deployment, data: GeneratedCustomers, exactTimes: boolean) {
+  const answer = await readJson<{ totals: Record<string, unknown> }>(
+    `${deployment.readUrl()}/v1/analytics/kpis?${new URLSearchParams(everything)}`,
+    deployment.env.CDP_READ_KEY as string,
+  );
+  if (!answer) return ['the KPIs did not answer 200'];
+  const messages = data.messages as Message[];
+  const expected: Record<string, unknown> = {
+    ...kpis(truthMessages({ messages, customerOf: data.customerOf }), everything).totals,
+  };
+  const actual = { ...answer.totals };
+  if (!exactTimes)
+    for (const duration of ['medianFirstResponseMinutes', 'medianResolutionHours']) {
+      delete expected[duration];
+      delete actual[duration];
+    }
+  return differences(actual, expected);
+}
+
+/** Each stored event's time against the time its client gave: as sent (within the request's latency), or off by the step. */
+async function timestampsAgainstSent(deployment: Deployment, data: GeneratedCustomers, stepMs: number) {
+  const sentAt = new Map(
+    data.messages.map((message) => [message.messageId as string, Date.parse(message.timestamp as string)]),
+  );
+  const tally = { asSent: 0, shiftedByStep: 0, otherwise: 0 };
+  const latencyMs = requestTimeoutMs;
+  for (const truth of data.truth) {
+    let cursor: string | null = null;
+    do {
+      const query: string = new URLSearchParams({ limit: '1000', ...(cursor ? { cursor } : {}) }).toString();
+      const page: { events: Array<{ messageId: string; timestamp: string }>; nextCursor: string | null } | null =
+        await readJson(
+          `${deployment.readUrl()}/v1/profiles/${encodeURIComponent(truth.identifiers[0] as string)}/events?${query}`,
+          deployment.env.CDP_READ_KEY as string,
+        );
+      for (const event of page?.events ?? []) {
+        const late = Date.parse(event.timestamp) - (sentAt.get(event.messageId) ?? Number.NaN);
+        if (late >= 0 && late < latencyMs) tally.asSent += 1;
+        else if (late >= stepMs && late < stepMs + latencyMs) tally.shiftedByStep += 1;
+        else tally.otherwise += 1;
+      }
+      cursor = page?.nextCursor ?? null;
+    } while (cursor);
+  }
+  return tally;
+}
+
+/** Fills a mounted directory to its last byte; returns the file to delete to free it. */
+function fill(directory: string): string {
+  const file = path.join(directory, 'fault-filler');
+  const fd = openSync(file, 'w');
+  try {
+    for (const size of [1 << 20, 4096, 1])
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(size));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+      }
+  } finally {
+    closeSync(fd);
+  }
+  return file;
 }
 
 /** The embedded log's newest segment file of the events topic: where the last accepted event was appended. */
@@ -339,11 +514,28 @@ async function inject(fault: FaultName, deployment: Deployment, log: (line: stri
       process.kill(kafka.instance.pid, 'SIGCONT');
       return;
     }
+    case 'ClickHouse out of disk 30 s (distributed)':
+    case 'ClickHouse out of disk 30 s (embedded)': {
+      const filler = fill(deployment.clickhouseVolume as string);
+      log(`  ClickHouse's directory is full`);
+      await sleep(30_000);
+      unlinkSync(filler);
+      return;
+    }
+    case 'ingest clock 1 h ahead for 20 s':
+      writeFileSync(clockFile(deployment), `+${clockStepMs / 1000}`);
+      await sleep(20_000);
+      writeFileSync(clockFile(deployment), '+0');
+      return;
     case 'client retries after timeout (distributed)':
     case 'client retries after timeout (embedded)':
       return;
   }
 }
+
+const clockStepMs = 3_600_000;
+/** The offset of ingest's clock: "+0", or seconds ahead as "+3600". */
+const clockFile = (deployment: Deployment) => path.join(path.dirname(deployment.dataDir), 'ingest-clock');
 
 export async function runFault(fault: FaultName, options: RunOptions = {}): Promise<FaultResult> {
   const log = options.log ?? (() => undefined);
@@ -355,8 +547,13 @@ export async function runFault(fault: FaultName, options: RunOptions = {}): Prom
     prefix: `faults-${seed}-${Object.keys(faults).indexOf(fault)}-${Date.now().toString(36)}`,
   });
   if (options.brokers && fault.includes('broker')) throw new Error(`${fault} needs a broker of its own`);
-  const deployment = await deploy(runtime, options.brokers);
+  const clockFault = fault.startsWith('ingest clock');
+  const deployment = await deploy(runtime, options.brokers, {
+    ...(fault.startsWith('ClickHouse out of disk') ? { clickhouseVolumeMb: 512 } : {}),
+    ...(clockFault ? { ingestClock: true } : {}),
+  });
   try {
+    const segmentId = await createSegment(deployment);
     const impatient = fault.startsWith('client retries');
     const batches = Math.ceil(data.messages.length / batchSize);
     // The fault lands at a seeded moment between a fifth and three fifths of the load.
@@ -364,18 +561,25 @@ export async function runFault(fault: FaultName, options: RunOptions = {}): Prom
     let faultEnded = Promise.resolve(Date.now());
     let triggered = false;
     const tally = await Promise.all([
-      sendAll(deployment, data, impatient, (sent) => {
-        if (sent < at || triggered) return;
-        triggered = true;
-        log(`  ${fault} after ${sent}/${batches} batches`);
-        faultEnded = inject(fault, deployment, log).then(() => Date.now());
-      }),
+      sendAll(
+        deployment,
+        data,
+        impatient,
+        (sent) => {
+          if (sent < at || triggered) return;
+          triggered = true;
+          log(`  ${fault} after ${sent}/${batches} batches`);
+          faultEnded = inject(fault, deployment, log).then(() => Date.now());
+        },
+        clockFault,
+      ),
     ]).then(([result]) => result);
     const endedAt = await faultEnded;
 
-    // Recovered: every customer's profile counts what the truth says and the resolver has nothing left to read.
+    // Recovered: every customer's profile says what the truth says (events, orders, revenue, membership of the
+    // run's segment) and the resolver has nothing left to read.
     const recoverTimeoutMs = options.recoverTimeoutMs ?? 180_000;
-    let counts = await storedCounts(deployment, data);
+    let observed = await observe(deployment, data, segmentId);
     let recoverMs: number | null = null;
     let restarts = 0;
     let notReadySince: number | null = null;
@@ -397,7 +601,7 @@ export async function runFault(fault: FaultName, options: RunOptions = {}): Prom
         restarts += 1;
         notReadySince = null;
       }
-      const equal = counts.every((count, index) => count === data.truth[index]?.events);
+      const equal = observed.every((profile, index) => agrees(profile, data.truth[index] as TruthProfile));
       if (equal && (await resolverLag(deployment.readUrl())) === 0) {
         recoverMs = Date.now() - endedAt;
         break;
@@ -406,12 +610,26 @@ export async function runFault(fault: FaultName, options: RunOptions = {}): Prom
         const readiness = await fetch(`${deployment.readUrl()}/readyz`)
           .then((response) => response.text())
           .catch((error: unknown) => String(error));
-        log(`  not recovered; /readyz: ${readiness}\n${deployment.outputs()}`);
+        const wrong = observed
+          .map((profile, index) => ({ profile, truth: data.truth[index] as TruthProfile }))
+          .filter(({ profile, truth }) => !agrees(profile, truth))
+          .slice(0, 5)
+          .map(
+            ({ profile, truth }) => `${truth.identifiers[0]}: ${JSON.stringify(profile)} ≠ ${JSON.stringify(truth)}`,
+          );
+        const first = `${deployment.readUrl()}/v1/profiles/${encodeURIComponent(data.truth[0]?.identifiers[0] as string)}`;
+        const answer = await fetch(first, { headers: { authorization: `Bearer ${deployment.env.CDP_READ_KEY}` } })
+          .then(async (response) => `${response.status} ${(await response.text()).slice(0, 500)}`)
+          .catch((error: unknown) => String(error));
+        log(
+          `  not recovered; /readyz: ${readiness}\n  first profile: ${answer}\n  ${wrong.join('\n  ')}\n${deployment.outputs()}`,
+        );
         break;
       }
       await sleep(500);
-      counts = await storedCounts(deployment, data);
+      observed = await observe(deployment, data, segmentId);
     }
+    const counts = observed.map((profile) => profile.events);
     const expected = data.truth.reduce((sum, truth) => sum + truth.events, 0);
     let lost = 0;
     let countedTwice = 0;
@@ -421,6 +639,10 @@ export async function runFault(fault: FaultName, options: RunOptions = {}): Prom
       else countedTwice += count - truth;
     });
     log(`  statuses: ${JSON.stringify(Object.fromEntries(tally.statuses))}`);
+    const analytics = await analyticsDifferences(deployment, data, !clockFault);
+    if (analytics.length > 0) log(`  KPIs differ from the reference: ${analytics.join('; ')}`);
+    const timestamps = clockFault ? await timestampsAgainstSent(deployment, data, clockStepMs) : undefined;
+    if (timestamps) log(`  stored times: ${JSON.stringify(timestamps)}`);
     return {
       fault,
       runtime,
@@ -436,6 +658,9 @@ export async function runFault(fault: FaultName, options: RunOptions = {}): Prom
       clientErrors: tally.clientErrors,
       recoverMs,
       restarts,
+      profilesWrong: observed.filter((profile, index) => !agrees(profile, data.truth[index] as TruthProfile)).length,
+      analyticsDifferences: analytics,
+      ...(timestamps ? { timestamps } : {}),
     };
   } finally {
     await deployment.close();
@@ -445,12 +670,12 @@ export async function runFault(fault: FaultName, options: RunOptions = {}): Prom
 /** The results as a Markdown table. */
 export function table(results: FaultResult[]): string {
   const lines = [
-    '| fault | runtime | requests | messageIds sent | accepted | events expected | stored | lost | counted twice | 503 + Retry-After | other 4xx/5xx | restarts | time to recover |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| fault | runtime | requests | messageIds sent | accepted | events expected | stored | lost | counted twice | profiles ≠ truth | KPIs ≠ reference | 503 + Retry-After | other 4xx/5xx | restarts | time to recover |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results)
     lines.push(
-      `| ${r.fault} | ${r.runtime} | ${r.requests} | ${r.sent} | ${r.accepted} | ${r.expected} | ${r.stored} | ${r.lost} | ${r.countedTwice} | ${r.refusals} | ${r.clientErrors + r.serverErrors} | ${r.restarts} | ${r.recoverMs === null ? 'not within the bound' : `${(r.recoverMs / 1000).toFixed(1)} s`} |`,
+      `| ${r.fault} | ${r.runtime} | ${r.requests} | ${r.sent} | ${r.accepted} | ${r.expected} | ${r.stored} | ${r.lost} | ${r.countedTwice} | ${r.profilesWrong} | ${r.analyticsDifferences.length} | ${r.refusals} | ${r.clientErrors + r.serverErrors} | ${r.restarts} | ${r.recoverMs === null ? 'not within the bound' : `${(r.recoverMs / 1000).toFixed(1)} s`} |`,
     );
   return lines.join('\n');
 }

@@ -14,6 +14,7 @@ import {
   type Window,
 } from '../reference/analytics';
 import { openTickets, surveys, ticketSeries } from '../reference/care';
+import { differences } from '../reference/differences';
 import type { Period } from '../reference/calendar';
 import { startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 import { counterOf, read, send } from '../harness/http';
@@ -25,26 +26,6 @@ const segmentId = uniqueName('seg');
 const members = new Set(history.customers.map((_, index) => index).filter((index) => index % 3 === 0));
 const leavers = history.customers.map((_, index) => index).filter((index) => index % 3 === 1 && index % 5 === 0);
 const specialSegments = { boundary: uniqueName('seg'), lateMerge: uniqueName('seg'), earlyBuyer: uniqueName('seg') };
-
-/** Every numeric leaf equal within 1e-9 (relative beyond 1), everything else exactly; returns the differences. */
-function differences(actual: unknown, expected: unknown, path = ''): string[] {
-  if (typeof expected === 'number' && typeof actual === 'number') {
-    return Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected))
-      ? []
-      : [`${path}: ${actual} ≠ ${expected}`];
-  }
-  if (expected !== null && typeof expected === 'object' && actual !== null && typeof actual === 'object') {
-    const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
-    return [...keys].flatMap((key) =>
-      differences(
-        (actual as Record<string, unknown>)[key],
-        (expected as Record<string, unknown>)[key],
-        `${path}.${key}`,
-      ),
-    );
-  }
-  return Object.is(actual, expected) ? [] : [`${path}: ${JSON.stringify(actual)} ≠ ${JSON.stringify(expected)}`];
-}
 
 describe('the analytics API on the embedded runtime', () => {
   let cdp: TestPlatform;

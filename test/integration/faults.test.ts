@@ -1,6 +1,7 @@
 // The short subset of `pnpm test:faults` CI runs: a kill -9 of the process that resolves (on Kafka, ingest in a
 // process of its own) and a kill -9 of `cdp start` with a torn embedded log tail, each under load, through the same
-// runner; nothing accepted is lost, nothing counted twice, no 5xx, and the resolver's lag returns to zero.
+// runner; nothing accepted is lost, nothing counted twice, no 5xx, every profile's stats and segment membership and
+// the KPIs equal the truth's, and the resolver's lag returns to zero.
 import { describe, expect, it, inject } from 'vitest';
 import { runFault, type FaultName } from '../faults/runner';
 
@@ -16,6 +17,8 @@ describe('faults under load', () => {
       serverErrors: result.serverErrors,
       clientErrors: result.clientErrors,
       stored: result.stored,
+      profilesWrong: result.profilesWrong,
+      analyticsDifferences: result.analyticsDifferences,
       recovered: result.recoverMs !== null,
     }).toEqual({
       lost: 0,
@@ -23,6 +26,8 @@ describe('faults under load', () => {
       serverErrors: 0,
       clientErrors: 0,
       stored: result.expected,
+      profilesWrong: 0,
+      analyticsDifferences: [],
       recovered: true,
     });
   });

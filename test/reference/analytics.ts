@@ -32,7 +32,7 @@ export interface Window {
 const knownChannels = new Set(['web', 'app', 'email', 'sms', 'phone', 'social', 'chat', 'store']);
 
 /** The first copy of every messageId; the channel as ingest sets it for a server-side message without SDK context. */
-export function truthMessages(history: GeneratedHistory): TruthMessage[] {
+export function truthMessages(history: Pick<GeneratedHistory, 'messages' | 'customerOf'>): TruthMessage[] {
   const seen = new Set<string>();
   const truth: TruthMessage[] = [];
   history.messages.forEach((message, position) => {

@@ -104,10 +104,24 @@ const unreachable = new Set([
 ]);
 const overloaded = new Map([
   ['159', 'TIMEOUT_EXCEEDED'],
+  ['173', 'CANNOT_ALLOCATE_MEMORY'],
   ['202', 'TOO_MANY_SIMULTANEOUS_QUERIES'],
   ['209', 'SOCKET_TIMEOUT'],
   ['210', 'NETWORK_ERROR'],
   ['241', 'MEMORY_LIMIT_EXCEEDED'],
+  ['252', 'TOO_MANY_PARTS'],
+  ['279', 'ALL_CONNECTION_TRIES_FAILED'],
+  // Refusing writes for now: a full or failing disk, a read-only server or table, a lost coordination service, a
+  // quorum not reached. The write is retried until the store takes it again, never skipped as if it were bad.
+  ['75', 'CANNOT_WRITE_TO_FILE_DESCRIPTOR'],
+  ['164', 'READONLY'],
+  ['204', 'CANNOT_FSYNC'],
+  ['225', 'NO_ZOOKEEPER'],
+  ['242', 'TABLE_IS_READ_ONLY'],
+  ['243', 'NOT_ENOUGH_SPACE'],
+  ['286', 'UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE'],
+  ['319', 'UNKNOWN_STATUS_OF_INSERT'],
+  ['999', 'KEEPER_EXCEPTION'],
 ]);
 const unreachableMessages = [/ChdbConnection is closed/, /^Timeout error/, /socket hang up/, /Client is closed/];
 

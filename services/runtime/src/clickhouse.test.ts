@@ -1,0 +1,64 @@
+// Which ClickHouse failures are the store's (retried until it answers again) and which are the question's, with the
+// errors a real chDB raises. (A full disk, NOT_ENOUGH_SPACE, is the fault suite's: `pnpm test:faults disk`.)
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClickHouse, isStoreUnavailable, type ClickHouse } from './clickhouse';
+import { createLogger } from './logger';
+import { named } from './query-names';
+
+const chdbPath = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-chdb-'));
+let clickhouse: ClickHouse;
+
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected the query to fail');
+    },
+    (error: unknown) => error,
+  );
+
+describe('isStoreUnavailable', () => {
+  beforeAll(async () => {
+    clickhouse = await createClickHouse(
+      { url: null, database: 'unavailable', chdbPath, requireNames: true },
+      createLogger({ level: 'silent' }),
+    );
+    await clickhouse.client.command(
+      named('test.create', { query: 'CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = MergeTree ORDER BY a' }),
+    );
+  });
+  afterAll(async () => {
+    await clickhouse.close();
+    rmSync(chdbPath, { recursive: true, force: true });
+  });
+
+  it('counts a store that refuses writes for now (too many parts) as unavailable', async () => {
+    // A table that takes one part only: the second insert is refused as a server under too many inserts refuses it.
+    await clickhouse.client.command(
+      named('test.createStrict', {
+        query:
+          'CREATE TABLE IF NOT EXISTS strict (a UInt8) ENGINE = MergeTree ORDER BY a SETTINGS parts_to_throw_insert = 1',
+      }),
+    );
+    await clickhouse.client.command(named('test.insertFirst', { query: 'INSERT INTO strict VALUES (1)' }));
+    const error = await failure(
+      clickhouse.client.command(named('test.insertSecond', { query: 'INSERT INTO strict VALUES (2)' })),
+    );
+    expect(String(error)).toMatch(/Too many parts/);
+    expect((error as { code?: string }).code).toBe('252');
+    expect(isStoreUnavailable(error)).toBe(true);
+    expect(isStoreUnavailable(new Error('wrapped', { cause: error }))).toBe(true);
+  });
+
+  it('counts a wrong question as the caller’s, not the store’s', async () => {
+    const error = await failure(
+      clickhouse.client.command(named('test.insertWrong', { query: "INSERT INTO t VALUES ('not a number')" })),
+    );
+    expect(isStoreUnavailable(error)).toBe(false);
+    expect(
+      isStoreUnavailable(await failure(clickhouse.client.query(named('test.unknown', { query: 'SELECT nope' })))),
+    ).toBe(false);
+  });
+});
