@@ -1,26 +1,13 @@
 // The segments screens and Customer 360 in Chromium against a platform holding the demo data: the numbers the API gives, the builder, audiences, search.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { waitFor } from '@cdp/runtime';
-import { flatten, messages } from '@cdp/console/locales';
-import {
-  accessibilityProblems,
-  adminCall,
-  englishLeftOver,
-  screenshot,
-  startConsoleRig,
-  widths,
-  type ConsoleRig,
-  type Language,
-} from '../harness/console';
+import { messages } from '@cdp/console/locales';
+import { adminCall, checkView, startConsoleRig, widths, type ConsoleRig } from '../harness/console';
 import { loadDemo } from '../clients/store';
 
 const vi = messages.vi;
-const english = flatten(messages.en);
-const vietnamese = flatten(messages.vi);
 // Texts that are the same in both languages (Email, SMS, NPS, —) are not English left over.
-const sameInBoth = [...english].filter(([key, text]) => vietnamese.get(key) === text).map(([, text]) => text);
 /** expect.poll waits a second by default; the page waits for the API (the preview is debounced, evaluations share the store). */
 const soon = { timeout: 15_000 };
 const number = (value: number) => new Intl.NumberFormat('vi-VN', { maximumFractionDigits: 0 }).format(value);
@@ -56,15 +43,6 @@ async function evaluatedAfter(since: number): Promise<SegmentList> {
   );
 }
 
-/** Screenshot, axe and (in Vietnamese) no English of the console, on a page that shows `ready`. */
-async function checkPage(page: Page, name: string, language: Language, width: number): Promise<void> {
-  await page.evaluate('window.scrollTo(0, 0)');
-  await screenshot(page, `${name}-${language}-${width}`);
-  expect(await accessibilityProblems(page), `${name} ${language} ${width}`).toEqual([]);
-  if (language === 'vi')
-    expect(await englishLeftOver(page, [...english.values()], sameInBoth), `${name} ${width}`).toEqual([]);
-}
-
 /** Opens a path in both languages at both widths (side by side), waits for `ready`, and checks each. */
 async function everyView(name: string, path: string, ready: string): Promise<void> {
   const views = (['vi', 'en'] as const).flatMap((language) =>
@@ -75,7 +53,7 @@ async function everyView(name: string, path: string, ready: string): Promise<voi
       const { context, page } = await rig.open({ language, width, path });
       try {
         await page.locator(ready).first().waitFor();
-        await checkPage(page, name, language, width);
+        await checkView(page, `${name}-${language}-${width}`, language);
       } finally {
         await context.close();
       }
@@ -151,7 +129,7 @@ describe('the segments screens', () => {
         soon,
       )
       .toBe(number(preview.body.count));
-    await checkPage(page, 'segment-builder-editing', 'vi', widths.desktop);
+    await checkView(page, 'segment-builder-editing-vi-1280', 'vi');
 
     const savedAt = Date.now();
     await page.getByTestId('save-segment').click();
@@ -199,7 +177,7 @@ describe('the segments screens', () => {
     expect(await atLeast.getAttribute('aria-invalid')).toBe('true');
     expect(await atLeast.getAttribute('aria-describedby')).toBe(await problem.getAttribute('id'));
     expect(await page.getByTestId('rule-problem').count()).toBe(1);
-    await checkPage(page, 'segment-builder-invalid', 'vi', widths.desktop);
+    await checkView(page, 'segment-builder-invalid-vi-1280', 'vi');
     await context.close();
   });
 
@@ -265,7 +243,7 @@ describe('a key without the scope', () => {
       .poll(() => alert.textContent().catch(() => ''), soon)
       .toContain(vi.common.states.forbidden.replace('{{scope}}', 'segments:write'));
     expect((await api(`/v1/segments/${created.body.id}`)).status).toBe(200);
-    await checkPage(page, 'segment-delete-forbidden', 'vi', widths.desktop);
+    await checkView(page, 'segment-delete-forbidden-vi-1280', 'vi');
     await context.close();
   });
 });

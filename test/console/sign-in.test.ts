@@ -2,21 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { readScopes } from '@cdp/runtime';
-import { flatten, messages } from '@cdp/console/locales';
-import {
-  accessibilityProblems,
-  englishLeftOver,
-  screenshot,
-  startConsoleRig,
-  widths,
-  type ConsoleRig,
-  type Language,
-} from '../harness/console';
+import { messages } from '@cdp/console/locales';
+import { checkView, startConsoleRig, widths, type ConsoleRig, type Language } from '../harness/console';
 
 const vi = messages.vi;
-const english = flatten(messages.en);
-const vietnamese = flatten(messages.vi);
-const sameInBoth = [...english].filter(([key, text]) => vietnamese.get(key) === text).map(([, text]) => text);
 
 let rig: ConsoleRig;
 
@@ -35,26 +24,20 @@ async function signIn(page: Page, key: string, language: Language = 'vi'): Promi
 
 const storedKey = (page: Page) => page.evaluate("sessionStorage.getItem('cdp.readKey')") as Promise<string | null>;
 
-async function checkPage(page: Page, name: string, language: Language): Promise<void> {
-  await screenshot(page, name);
-  expect(await accessibilityProblems(page), name).toEqual([]);
-  if (language === 'vi') expect(await englishLeftOver(page, [...english.values()], sameInBoth), name).toEqual([]);
-}
-
 describe('signing in to the console', () => {
   it.each(['vi', 'en'] as const)(
     'in %s, says clearly that a wrong key is unknown or revoked, and keeps nothing',
     async (language) => {
       const { context, page } = await rig.open({ language, signedIn: false, width: widths.phone });
       await page.getByLabel(messages[language].common.signIn.key, { exact: true }).waitFor();
-      await checkPage(page, `sign-in-${language}`, language);
+      await checkView(page, `sign-in-${language}`, language);
       await signIn(page, 'rk_not_a_key_of_this_platform', language);
       await expect.poll(() => page.getByRole('alert').textContent()).toBe(messages[language].common.signIn.wrongKey);
       expect(
         await page.getByLabel(messages[language].common.signIn.key, { exact: true }).getAttribute('aria-invalid'),
       ).toBe('true');
       expect(await storedKey(page)).toBeNull();
-      await checkPage(page, `sign-in-error-${language}`, language);
+      await checkView(page, `sign-in-error-${language}`, language);
       await context.close();
     },
   );
@@ -98,7 +81,7 @@ describe('signing in to the console', () => {
     await expect.poll(() => page.getByRole('status').textContent()).toBe(vi.common.signIn.signedOut);
     await page.getByLabel(vi.common.signIn.key, { exact: true }).waitFor();
     expect(await storedKey(page)).toBeNull();
-    await checkPage(page, 'sign-in-revoked-vi', 'vi');
+    await checkView(page, 'sign-in-revoked-vi', 'vi');
     await context.close();
   });
 
@@ -113,7 +96,7 @@ describe('signing in to the console', () => {
 
     await signIn(form.page, rig.cdp.readKey);
     await expect.poll(() => form.page.getByRole('alert').textContent()).toContain(vi.common.states.network);
-    await checkPage(form.page, 'sign-in-unreachable-vi', 'vi');
+    await checkView(form.page, 'sign-in-unreachable-vi', 'vi');
     // A screen asking for new numbers, and a screen whose code was never fetched.
     await screen.page.getByLabel(vi.common.filters.range, { exact: true }).selectOption('7d');
     await expect.poll(() => screen.page.getByRole('alert').first().textContent()).toContain(vi.common.states.network);
@@ -121,7 +104,7 @@ describe('signing in to the console', () => {
     await expect
       .poll(() => screen.page.locator('main').getByRole('alert').first().textContent())
       .toContain(vi.common.states.network);
-    await checkPage(screen.page, 'screen-unreachable-vi', 'vi');
+    await checkView(screen.page, 'screen-unreachable-vi', 'vi');
     await form.context.close();
     await screen.context.close();
   });

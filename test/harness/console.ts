@@ -3,6 +3,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { flatten, messages } from '@cdp/console/locales';
 import { startTestPlatform, type TestPlatform } from './platform';
 
 export const chromiumPath = '/usr/bin/chromium';
@@ -116,12 +118,19 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
     .map((violation) => `${violation.id} (${violation.impact}): ${violation.targets.join(', ')}`);
 }
 
+const englishTexts = flatten(messages.en);
+const vietnameseTexts = flatten(messages.vi);
+/** Texts the two languages share (channel names such as Email, SMS; codes): not English left over. */
+const sameInBoth = new Set(
+  [...englishTexts].filter(([key, text]) => vietnameseTexts.get(key) === text).map(([, text]) => text),
+);
+const englishOnly = new Set([...englishTexts.values()].filter((text) => !sameInBoth.has(text)));
+
 /**
  * Words of the page's visible text that are English where Vietnamese was asked for: every text node is checked
- * against the English texts of the console, so a label left untranslated is found. Proper nouns and codes the
- * caller allows (channel names such as Email, SMS; API codes) are skipped.
+ * against the English texts of the console, so a label left untranslated is found.
  */
-export async function englishLeftOver(page: Page, englishTexts: string[], allowed: string[] = []): Promise<string[]> {
+export async function englishLeftOver(page: Page): Promise<string[]> {
   const visible = (await page.evaluate(`(() => {
     const texts = [];
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -139,6 +148,21 @@ export async function englishLeftOver(page: Page, englishTexts: string[], allowe
     }
     return texts;
   })()`)) as string[];
-  const english = new Set(englishTexts.filter((text) => !allowed.includes(text)));
-  return visible.filter((text) => english.has(text));
+  return visible.filter((text) => englishOnly.has(text));
+}
+
+/**
+ * What every console screen is held to, in the language it was opened in: a full-page screenshot from the top,
+ * nothing serious for axe, no English left in Vietnamese, and nothing wider than the page (a phone scrolls down,
+ * never sideways; wide tables scroll inside their own frame).
+ */
+export async function checkView(page: Page, name: string, language: Language): Promise<void> {
+  await page.evaluate('window.scrollTo(0, 0)');
+  await screenshot(page, name);
+  expect(await accessibilityProblems(page), name).toEqual([]);
+  if (language === 'vi') expect(await englishLeftOver(page), name).toEqual([]);
+  const overflow = (await page.evaluate(
+    'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+  )) as number;
+  expect(overflow, `${name}: pixels wider than the page`).toBeLessThanOrEqual(0);
 }
