@@ -12,6 +12,8 @@ const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const batchRows = 500;
 const concurrency = 4;
 const cdpBin = fileURLToPath(new URL('../../services/cdp/bin/cdp.js', import.meta.url));
+/** BENCH_PROFILE=1: --cpu-prof profiles of `cdp ingest` and `cdp import` into bench-profiles/. */
+const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', 'bench-profiles'] : [];
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -113,7 +115,7 @@ async function startIngest(): Promise<Server> {
     LOG_LEVEL: 'warn',
     CDP_RATE_LIMIT_PER_SECOND: '1000000000',
   };
-  const server = await spawnCdp(['ingest'], env, 120_000);
+  const server = await spawnCdp(['ingest'], env, 120_000, profile);
   return {
     url: server.url,
     writeKey,
@@ -204,6 +206,7 @@ async function importer(file: string, extra: string[]): Promise<Measured> {
   const child = spawn(
     process.execPath,
     [
+      ...profile,
       cdpBin,
       ...args,
       '--restart',
