@@ -12,6 +12,8 @@ const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const batchRows = 500;
 const concurrency = 4;
 const cdpBin = fileURLToPath(new URL('../../services/cdp/bin/cdp.js', import.meta.url));
+/** BENCH_PROFILE=1: --cpu-prof profiles of `cdp ingest` and `cdp import` into bench-profiles/. */
+const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', 'bench-profiles'] : [];
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -95,9 +97,22 @@ const memoryOf = (pid: number, field: 'VmRSS' | 'VmHWM') => {
   }
 };
 
+/** CPU seconds (user and system) a process has used so far, from /proc: each side's own cost, whatever else runs. */
+// Clock ticks of 1/100 s (USER_HZ, 100 on Linux).
+const cpuOf = (pid: number) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+};
+
 interface Server {
   url: string;
   writeKey: string;
+  /** CPU seconds the server has used since it started listening. */
+  cpu(): number;
   stop(): Promise<number>;
 }
 
@@ -113,10 +128,13 @@ async function startIngest(): Promise<Server> {
     LOG_LEVEL: 'warn',
     CDP_RATE_LIMIT_PER_SECOND: '1000000000',
   };
-  const server = await spawnCdp(['ingest'], env, 120_000);
+  const server = await spawnCdp(['ingest'], env, 120_000, profile);
+  const pid = server.child.pid as number;
+  const started = cpuOf(pid);
   return {
     url: server.url,
     writeKey,
+    cpu: () => cpuOf(pid) - started,
     async stop() {
       const rssMb = memoryOf(server.child.pid as number, 'VmHWM');
       server.child.kill('SIGTERM');
@@ -135,6 +153,9 @@ interface Measured {
   /** Client RSS at a quarter, half, three quarters and the end of the run. */
   clientRssMb: number[] | null;
   serverPeakMb: number;
+  /** CPU µs per row: the client's (the importer's includes its start) and the server's. */
+  clientCpuUs: number;
+  serverCpuUs: number;
 }
 
 /** The same rows as plain /v1/batch requests: messages built in a loop, no file, no parsing, no mapping, no state. */
@@ -142,6 +163,7 @@ async function baseline(): Promise<Measured> {
   const server = await startIngest();
   const authorization = basicAuth(server.writeKey);
   const started = performance.now();
+  const clientCpu = process.cpuUsage();
   let next = 0;
   const worker = async () => {
     while (next < rows) {
@@ -170,12 +192,16 @@ async function baseline(): Promise<Measured> {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
+  const { user, system } = process.cpuUsage(clientCpu);
+  const serverCpu = server.cpu();
   return {
     name: `plain batches (${batchRows} rows, ${concurrency} in flight)`,
     seconds,
     rowsPerSecond: Math.round(rows / seconds),
     clientPeakMb: null,
     clientRssMb: null,
+    clientCpuUs: (user + system) / rows,
+    serverCpuUs: (serverCpu * 1e6) / rows,
     serverPeakMb: await server.stop(),
   };
 }
@@ -204,6 +230,7 @@ async function importer(file: string, extra: string[]): Promise<Measured> {
   const child = spawn(
     process.execPath,
     [
+      ...profile,
       cdpBin,
       ...args,
       '--restart',
@@ -224,14 +251,18 @@ async function importer(file: string, extra: string[]): Promise<Measured> {
   child.stderr.on('data', (chunk: Buffer) => progress(chunk.toString().trimEnd()));
   const samples: Array<{ at: number; rss: number }> = [];
   let peak = 0;
+  let clientCpu = 0;
   const started = performance.now();
+  // Sampled: what the importer uses in its last 200 ms is not counted.
   const timer = setInterval(() => {
+    clientCpu = cpuOf(child.pid as number) || clientCpu;
     const rss = memoryOf(child.pid as number, 'VmRSS');
     if (Number.isFinite(rss)) samples.push({ at: performance.now() - started, rss });
     peak = Math.max(peak, memoryOf(child.pid as number, 'VmHWM') || 0);
   }, 200);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearInterval(timer);
+  const serverCpu = server.cpu();
   if (code !== 0) throw new Error(`cdp import exited ${code}: ${stdout}`);
   // The command's own time: from its start to its summary, after the runtime has loaded.
   const match = /(\d+) this run in ([\d.]+) s/.exec(stdout);
@@ -245,6 +276,8 @@ async function importer(file: string, extra: string[]): Promise<Measured> {
     rowsPerSecond: Math.round(rows / seconds),
     clientPeakMb: Math.round(peak),
     clientRssMb: [at(0.25), at(0.5), at(0.75), at(1)],
+    clientCpuUs: (clientCpu * 1e6) / rows,
+    serverCpuUs: (serverCpu * 1e6) / rows,
     serverPeakMb: await server.stop(),
   };
 }
@@ -267,13 +300,13 @@ try {
     `\nimport benchmark: ${rows} customer rows (${megabytes.toFixed(0)} MB CSV) into \`cdp ingest\` on the embedded runtime, ${os.cpus().length} cores, Node ${process.version}`,
   );
   out(
-    '| run | seconds | rows/s | vs plain batches | client peak RSS MB | client RSS at 25/50/75/100% MB | server peak RSS MB |',
+    '| run | seconds | rows/s | vs plain batches | client CPU µs/row | server CPU µs/row | client peak RSS MB | client RSS at 25/50/75/100% MB | server peak RSS MB |',
   );
-  out('|---|---|---|---|---|---|---|');
+  out('|---|---|---|---|---|---|---|---|---|');
   for (const result of results) {
     const rss = result.clientRssMb ? result.clientRssMb.join(' / ') : '—';
     out(
-      `| ${result.name} | ${result.seconds.toFixed(1)} | ${result.rowsPerSecond} | ${Math.round((result.rowsPerSecond / plain.rowsPerSecond) * 100)}% | ${result.clientPeakMb ?? '—'} | ${rss} | ${result.serverPeakMb} |`,
+      `| ${result.name} | ${result.seconds.toFixed(1)} | ${result.rowsPerSecond} | ${Math.round((result.rowsPerSecond / plain.rowsPerSecond) * 100)}% | ${result.clientCpuUs.toFixed(1)} | ${result.serverCpuUs.toFixed(1)} | ${result.clientPeakMb ?? '—'} | ${rss} | ${result.serverPeakMb} |`,
     );
   }
   out('\ntarget: cdp import >= 50k rows/s, its memory flat over the run');

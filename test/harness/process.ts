@@ -13,8 +13,13 @@ export interface CdpProcess {
   exited: Promise<number | string>;
 }
 
-export async function spawnCdp(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CdpProcess> {
-  const child = spawn(process.execPath, [cdpBin, ...args], {
+export async function spawnCdp(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  nodeArgs: string[] = [],
+): Promise<CdpProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, cdpBin, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -31,6 +31,34 @@ describe('channelOf', () => {
 });
 
 describe('enrich', () => {
+  it('gives each event of one request its own stated context, and the request context to those that state none', () => {
+    const request = { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)' };
+    const messageOf = (item: Record<string, unknown>) => {
+      const parsed = parseMessage({ userId: 'u1', ...item }, 'identify');
+      if (!parsed.ok) throw new Error('fixture must be valid');
+      return parsed.message;
+    };
+    const contextOf = (item: Record<string, unknown>, clientIp: 'keep' | 'drop' = 'keep') =>
+      JSON.parse(enrich({ message: messageOf(item), receivedAt: 1, source: 's', request, clientIp }).context);
+    const plain = contextOf({});
+    expect(plain).toMatchObject({
+      ip: '203.0.113.7',
+      userAgent: request.userAgent,
+      parsedUserAgent: { os: { name: 'iOS' } },
+    });
+    expect(contextOf({ context: { app: { name: 'Shop' } } })).toEqual({ app: { name: 'Shop' }, ...plain });
+    expect(contextOf({})).toEqual(plain);
+    expect(contextOf({}, 'drop')).not.toHaveProperty('ip');
+    const batched = enrich({
+      message: messageOf({}),
+      receivedAt: 1,
+      source: 's',
+      request,
+      batchContext: { locale: 'vi-VN' },
+    });
+    expect(JSON.parse(batched.context)).toEqual({ locale: 'vi-VN', ...plain });
+  });
+
   it('keeps a client messageId and generates one when missing', () => {
     const parsed = parseMessage({ userId: 'u1', event: 'Signed Up', messageId: 'm-1' }, 'track');
     const other = parseMessage({ userId: 'u1', event: 'Signed Up' }, 'track');

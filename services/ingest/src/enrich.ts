@@ -106,6 +106,40 @@ export function withRequestContext(
   return enriched;
 }
 
+interface EnrichedContext {
+  context: JsonObject;
+  contextJson: string;
+}
+
+/** The context of events that state none, per request and IP policy: the same for every event of a batch. */
+const requestOnlyContexts = new WeakMap<RequestContext, { clientIp: ClientIpPolicy | undefined } & EnrichedContext>();
+
+const isEmpty = (value: JsonObject) => {
+  for (const key in value) if (Object.hasOwn(value, key)) return false;
+  return true;
+};
+
+function contextOf(
+  stated: unknown,
+  batchContext: JsonObject | null | undefined,
+  request: RequestContext | undefined,
+  clientIp: ClientIpPolicy | undefined,
+): EnrichedContext {
+  const own = asObject(stated);
+  const shared = asObject(batchContext);
+  if (request && isEmpty(own) && isEmpty(shared)) {
+    const known = requestOnlyContexts.get(request);
+    if (known && known.clientIp === clientIp) return known;
+    const context = withRequestContext({}, request, clientIp);
+    const made = { clientIp, context, contextJson: JSON.stringify(context) };
+    requestOnlyContexts.set(request, made);
+    return made;
+  }
+  const merged = { ...shared, ...own };
+  const context = request ? withRequestContext(merged, request, clientIp) : merged;
+  return { context, contextJson: JSON.stringify(context) };
+}
+
 export interface EnrichInput {
   message: Message;
   receivedAt: number;
@@ -129,8 +163,7 @@ export function enrich({
 }: EnrichInput): EventRecord {
   const properties = asObject('properties' in message ? message.properties : undefined);
   const traits = asObject('traits' in message ? message.traits : undefined);
-  const stated = { ...asObject(batchContext), ...asObject(message.context) };
-  const context = request ? withRequestContext(stated, request, clientIp) : stated;
+  const { context, contextJson } = contextOf(message.context, batchContext, request, clientIp);
   const original = epoch(message.timestamp ?? message.originalTimestamp);
   const sentAt = epoch(message.sentAt ?? batchSentAt);
   return {
@@ -150,7 +183,7 @@ export function enrich({
     source,
     properties: JSON.stringify(properties),
     traits: JSON.stringify(traits),
-    context: JSON.stringify(context),
+    context: contextJson,
   };
 }
 

@@ -47,3 +47,45 @@ function visit(value: unknown, depth: number): Found | null {
   }
   return null;
 }
+
+/**
+ * Whether JSON.stringify(value) is surely at most `limit` bytes of UTF-8, by a bound that needs no serializing: a
+ * string's code unit takes at most 6 bytes (`\u001f`), a number at most 32 characters. A plain JSON value (what
+ * JSON.parse made) only; anything else, or a bound over the limit, answers false and the caller measures exactly.
+ */
+export function jsonFitsWithin(value: unknown, limit: number): boolean {
+  return boundOf(value, limit, 0) <= limit;
+}
+
+function boundOf(value: unknown, budget: number, depth: number): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length * 6 + 2;
+    case 'number':
+      return 32;
+    case 'boolean':
+      return 5;
+    case 'object':
+      break;
+    default:
+      return Number.POSITIVE_INFINITY;
+  }
+  if (value === null) return 4;
+  if (depth >= maxNestingDepth) return Number.POSITIVE_INFINITY;
+  let total = 2;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      total += boundOf(item, budget - total, depth + 1) + 1;
+      if (total > budget) return total;
+    }
+    return total;
+  }
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return Number.POSITIVE_INFINITY;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    total += key.length * 6 + 4 + boundOf((value as Record<string, unknown>)[key], budget - total, depth + 1);
+    if (total > budget) return total;
+  }
+  return total;
+}

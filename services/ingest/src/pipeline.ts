@@ -1,7 +1,7 @@
 // One message from parsed JSON to the event the log carries: inspect → size → validate → enrich → time bounds.
 import { isStorableTime, parseMessage, storableTimes, type EventRecord, type MessageType } from '@cdp/schemas';
 import { enrich, type ClientIpPolicy, type RequestContext } from './enrich';
-import { inspectJson } from './inspect';
+import { inspectJson, jsonFitsWithin } from './inspect';
 
 export const maxEventBytes = 32 * 1024;
 
@@ -35,9 +35,11 @@ export function toEvent(input: MessageInput): { event: EventRecord } | { issues:
   const fail = (path: string, message: string) => ({ issues: [{ index, path, message }] });
   const problem = inspectJson(item);
   if (problem) return fail(problem.path, problem.message);
-  // The limit is on the event as sent (Segment's rule): a body within it holds no item over it, so it needs no
-  // re-serializing. Larger bodies are measured per item by re-serializing, which is within a few bytes of what was sent.
-  const mayBeTooLarge = input.bodyBytes === undefined || input.bodyBytes > maxEventBytes;
+  // The limit is on the event as sent (Segment's rule): a body within it holds no item over it, and an item whose
+  // size bound is within it is not over it either, so neither needs re-serializing. Others are measured by
+  // re-serializing, which is within a few bytes of what was sent.
+  const mayBeTooLarge =
+    (input.bodyBytes === undefined || input.bodyBytes > maxEventBytes) && !jsonFitsWithin(item ?? null, maxEventBytes);
   if (mayBeTooLarge && Buffer.byteLength(JSON.stringify(item ?? null)) > maxEventBytes) {
     return { ...fail('', `an event may be at most ${maxEventBytes / 1024} KB`), tooLarge: true };
   }

@@ -35,8 +35,26 @@ function columnPlanner(mapping: Mapping): (column: string) => ColumnRule {
   };
 }
 
-const isBlank = (value: unknown) =>
-  value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
+interface ColumnPlan extends ColumnRule {
+  special: boolean;
+}
+
+/** The plans of a row's columns, made again only when the columns change: a CSV file's rows all share its header's. */
+function rowPlanner(mapping: Mapping): (columns: readonly string[]) => readonly ColumnPlan[] {
+  const planOf = columnPlanner(mapping);
+  let planned: readonly string[] | null = null;
+  let plans: ColumnPlan[] = [];
+  return (columns) => {
+    if (columns !== planned) {
+      plans = columns.map((column) => {
+        const { to, type } = planOf(column);
+        return { to, type, special: to !== null && isSpecial(to) };
+      });
+      planned = columns;
+    }
+    return plans;
+  };
+}
 
 /**
  * A mapper from rows (column names and their cells, in step) to messages of the mapping's kind. `messageId` is the caller's (stable per
@@ -46,26 +64,30 @@ const isBlank = (value: unknown) =>
 export function rowMapper(
   mapping: Mapping,
 ): (columns: readonly string[], cells: readonly unknown[], messageId: string) => RowResult {
-  const planOf = columnPlanner(mapping);
+  const plansOf = rowPlanner(mapping);
   return (columns, cells, messageId) => {
     const fields: Record<string, unknown> = {};
     const special: Partial<Record<SpecialTarget, string>> = {};
+    const plans = plansOf(columns);
     for (let index = 0; index < columns.length; index += 1) {
-      const column = columns[index] as string;
       const cell = cells[index];
-      if (isBlank(cell)) continue;
-      const { to, type } = planOf(column);
-      if (to === null) continue;
+      if (cell === null || cell === undefined) continue;
       const text = typeof cell === 'string' ? cell.trim() : cell;
-      if (isSpecial(to)) {
+      // A blank cell is left out.
+      if (text === '') continue;
+      const { to, type, special: isSpecialTarget } = plans[index] as ColumnPlan;
+      if (to === null) continue;
+      if (isSpecialTarget) {
         const value = typeof text === 'string' ? text : typeof text === 'number' ? String(text) : null;
         if (value === null)
-          return { reason: `column ${JSON.stringify(column)}: ${to} must be text, got ${quoted(cell)}` };
-        special[to] = value;
+          return {
+            reason: `column ${JSON.stringify(columns[index])}: ${to} must be text, got ${quoted(cell)}`,
+          };
+        special[to as SpecialTarget] = value;
         continue;
       }
       const converted = type === null ? { value: text } : convert(text, type);
-      if ('problem' in converted) return { reason: `column ${JSON.stringify(column)}: ${converted.problem}` };
+      if ('problem' in converted) return { reason: `column ${JSON.stringify(columns[index])}: ${converted.problem}` };
       fields[to] = converted.value;
     }
 

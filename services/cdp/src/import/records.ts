@@ -1,6 +1,6 @@
 // Streams the records of a CSV (csv-parse, RFC 4180) or NDJSON file with their line numbers and byte offsets, so an import can resume mid-file.
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { parse, type CsvError, type InfoRecord, type Options } from 'csv-parse';
+import { Parser, type CsvError, type Options } from 'csv-parse';
 
 export type FileFormat = 'csv' | 'ndjson';
 
@@ -45,22 +45,34 @@ interface Parsed {
 }
 
 /**
+ * csv-parse's stream, each record taken as it is pushed, with the offsets the parser's own `info` holds at that
+ * moment (what `on_record` would be handed, without the object csv-parse builds for it on every record).
+ */
+class OffsetParser extends Parser {
+  readonly #onRecord: (record: Parsed) => void;
+
+  constructor(options: Options, onRecord: (record: Parsed) => void) {
+    super(options);
+    this.#onRecord = onRecord;
+  }
+
+  override push(record: unknown): boolean {
+    if (record === null) return super.push(null);
+    this.#onRecord({ fields: record as string[], bytes: this.info.bytes, emptyLines: this.info.empty_lines });
+    return true;
+  }
+}
+
+/**
  * Parses CSV from `offset` and yields the records of each chunk as csv-parse hands them over, until the end or the
- * first error (returned). Records are collected in `on_record`, so none parsed before an error is lost.
+ * first error (returned). Records are collected as they are pushed, so none parsed before an error is lost.
  */
 async function* parseFrom(file: string, offset: number): AsyncGenerator<Parsed[], CsvError | null> {
   let queue: Parsed[] = [];
-  const onRecord = (record: string[], info: InfoRecord) => {
-    queue.push({ fields: record, bytes: info.bytes, emptyLines: info.empty_lines });
-    return null;
-  };
-  const parser = parse({
-    bom: offset === 0,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    max_record_size: maxRecordBytes,
-    on_record: onRecord as Options['on_record'],
-  });
+  const parser = new OffsetParser(
+    { bom: offset === 0, relax_column_count: true, skip_empty_lines: true, max_record_size: maxRecordBytes },
+    (record) => queue.push(record),
+  );
   let failure: CsvError | null = null;
   parser.on('error', (error: CsvError) => (failure ??= error));
   const write = (chunk: Buffer) => new Promise<void>((resolve) => parser.write(chunk, () => resolve()));
