@@ -2,51 +2,68 @@
 // a few dozen customers at a time, so the driver's memory does not grow with the run), a bounded sample of customers
 // whose sent events are counted to check their profiles at the end, and the statistics the table is made of.
 import { readFile } from 'node:fs/promises';
-import { generateCustomers } from '../generators/customers';
+import { generateCustomers, rng } from '../generators/customers';
 
 export interface Batch {
   messages: Array<Record<string, unknown>>;
-  /** Events of each sampled customer in this batch, by the customer's place in the sample. */
-  sampled: Map<number, number>;
+  /** Events of each sampled customer in this batch. */
+  sampled: Map<SampledCustomer, number>;
   /** Refs of the customers whose last event is in this batch: readable once the batch is accepted. */
   completed: string[];
 }
 
 export interface SampledCustomer {
   ref: string;
+  /** The generator chunk the customer is the first of. */
+  chunk: number;
   /** Events in batches answered 200. */
   accepted: number;
   /** Events in batches answered otherwise or not at all: the platform may or may not hold them. */
   uncertain: number;
 }
 
-const customersPerChunk = 40;
+export const customersPerChunk = 40;
 
 /**
- * Customers of `generateCustomers`, a chunk at a time under a prefix of their own, with the generator's deliberate
- * duplicate deliveries left out so every message sent has a messageId of its own. Keeps the first customer of every
- * `sampleEvery`-th chunk (at most `sampleSize`) to compare with their profiles after the run.
+ * Customers of `generateCustomers`, a chunk at a time under a prefix (and phones) of their own, with the generator's
+ * deliberate duplicate deliveries left out so every message sent has a messageId of its own. The first customer of
+ * each chunk is a candidate for the sample compared with the profiles after the run: a reservoir of `sampleSize`,
+ * so it spreads over the whole run whatever its length. A customer enters it before any of their events is sent.
  */
 export class CustomerStream {
   readonly sample: SampledCustomer[] = [];
-  private queue: Array<{ message: Record<string, unknown>; sampleIndex: number; lastOf: string | null }> = [];
+  private queue: Array<{ message: Record<string, unknown>; sampled: SampledCustomer | null; lastOf: string | null }> =
+    [];
   private chunk = 0;
+  private readonly random: () => number;
   /** Distinct messageIds generated so far. */
   generated = 0;
 
-  constructor(private readonly options: { prefix: string; seed: number; sampleEvery?: number; sampleSize?: number }) {}
+  constructor(private readonly options: { prefix: string; seed: number; sampleSize?: number }) {
+    this.random = rng(options.seed);
+  }
 
   private refill(): void {
+    const chunk = this.chunk;
+    this.chunk += 1;
     const data = generateCustomers({
       customers: customersPerChunk,
-      seed: this.options.seed + this.chunk,
-      prefix: `${this.options.prefix}-${this.chunk}`,
-      phoneOffset: this.chunk * customersPerChunk,
+      seed: this.options.seed + chunk,
+      prefix: `${this.options.prefix}-${chunk}`,
+      phoneOffset: chunk * customersPerChunk,
     });
-    const sampleThis =
-      this.chunk % (this.options.sampleEvery ?? 5) === 0 && this.sample.length < (this.options.sampleSize ?? 200);
-    this.chunk += 1;
-    if (sampleThis) this.sample.push({ ref: data.truth[0]?.identifiers[0] as string, accepted: 0, uncertain: 0 });
+    const candidate: SampledCustomer = {
+      ref: data.truth[0]?.identifiers[0] as string,
+      chunk,
+      accepted: 0,
+      uncertain: 0,
+    };
+    const size = this.options.sampleSize ?? 100;
+    let sampled: SampledCustomer | null = null;
+    if (this.sample.length < size) sampled = candidate;
+    else if (this.random() < size / (chunk + 1)) sampled = candidate;
+    if (sampled && this.sample.length < size) this.sample.push(sampled);
+    else if (sampled) this.sample[Math.floor(this.random() * size)] = sampled;
     const lastIndex = new Map<number, number>();
     data.customerOf.forEach((customer, index) => lastIndex.set(customer, index));
     let previousId: unknown = null;
@@ -54,9 +71,12 @@ export class CustomerStream {
       const customer = data.customerOf[index] as number;
       if (message.messageId === previousId) return;
       previousId = message.messageId;
-      const sampleIndex = sampleThis && customer === 0 ? this.sample.length - 1 : -1;
       const ref = data.truth[customer]?.identifiers[0] as string;
-      this.queue.push({ message, sampleIndex, lastOf: lastIndex.get(customer) === index ? ref : null });
+      this.queue.push({
+        message,
+        sampled: customer === 0 ? sampled : null,
+        lastOf: lastIndex.get(customer) === index ? ref : null,
+      });
     });
   }
 
@@ -68,7 +88,7 @@ export class CustomerStream {
       for (const item of taken) {
         batch.messages.push(item.message);
         this.generated += 1;
-        if (item.sampleIndex >= 0) batch.sampled.set(item.sampleIndex, (batch.sampled.get(item.sampleIndex) ?? 0) + 1);
+        if (item.sampled) batch.sampled.set(item.sampled, (batch.sampled.get(item.sampled) ?? 0) + 1);
         if (item.lastOf) batch.completed.push(item.lastOf);
       }
     }
@@ -77,8 +97,8 @@ export class CustomerStream {
 
   /** Books a batch's sampled events as accepted (a 200) or uncertain (anything else). */
   settle(batch: Batch, accepted: boolean): void {
-    for (const [index, events] of batch.sampled) {
-      const customer = this.sample[index] as SampledCustomer;
+    // A customer the reservoir has let go since is booked all the same, and no longer read.
+    for (const [customer, events] of batch.sampled) {
       if (accepted) customer.accepted += events;
       else customer.uncertain += events;
     }

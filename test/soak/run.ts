@@ -373,6 +373,17 @@ async function soak(driver: Driver, runtime: Runtime, minutes: number, rate: num
   };
 }
 
+/** `work` over `items`, at most `width` at a time, the results in the items' order. */
+async function inParallel<T, R>(items: T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  const lane = async () => {
+    for (let index = next++; index < items.length; index = next++) results[index] = await work(items[index] as T);
+  };
+  await Promise.all(Array.from({ length: width }, lane));
+  return results;
+}
+
 /**
  * Each sampled customer's profile counts every event accepted for them; events of a batch answered otherwise may or
  * may not count. Read again until they all agree or the bound passes (a profile read is not a transaction).
@@ -386,15 +397,16 @@ async function checkProfiles(driver: Driver): Promise<SoakResult['check']> {
     let extra = 0;
     let unsure = 0;
     let unreadable = 0;
-    for (const customer of sample) {
-      const stored = await driver.profileEvents(customer.ref);
-      if (stored === null) unreadable += 1;
-      else if (stored === customer.accepted) equal += 1;
-      else if (stored < customer.accepted) lost += customer.accepted - stored;
-      else if (stored > customer.accepted + customer.uncertain)
-        extra += stored - customer.accepted - customer.uncertain;
+    const stored = await inParallel(sample, 4, (customer) => driver.profileEvents(customer.ref));
+    sample.forEach((customer, index) => {
+      const events = stored[index] ?? null;
+      if (events === null) unreadable += 1;
+      else if (events === customer.accepted) equal += 1;
+      else if (events < customer.accepted) lost += customer.accepted - events;
+      else if (events > customer.accepted + customer.uncertain)
+        extra += events - customer.accepted - customer.uncertain;
       else unsure += 1;
-    }
+    });
     const result = { customers: sample.length, equal, lost, extra, unsure, unreadable };
     if ((lost === 0 && extra === 0 && unreadable === 0) || Date.now() > until) return result;
     await sleep(1_000);
