@@ -338,7 +338,9 @@ async function soak(driver: Driver, runtime: Runtime, minutes: number, rate: num
       const current = window;
       window = new Tally();
       const clock = `${Math.floor(elapsed() / 60_000)}:${String(Math.floor(elapsed() / 1000) % 60).padStart(2, '0')}`;
-      const memory = watched.map(({ name }) => `${name.split(' (')[0]} ${megabytes(rss[name] ?? 0)}`).join(', ');
+      const memory = watched
+        .map(({ name }) => `${name.split(' (')[0]} ${rss[name] == null ? 'gone' : megabytes(rss[name] as number)}`)
+        .join(', ');
       const problems = [...current.statuses].map(([status, n]) => `${status}: ${n}`).join(', ') || 'none';
       log(
         `  [${runtime} ${clock}${index * sampleIntervalMs <= warmUpMs ? ' warm-up' : ''}] ${memory} | lag ${lag ?? '?'} | ` +
