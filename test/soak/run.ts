@@ -96,7 +96,11 @@ class Tally {
 
   notSent(kind: 'write' | ReadKind, status: string): void {
     this.errors += 1;
-    if (kind !== 'write') this.readErrors += 1;
+    if (kind === 'write') this.writes += 1;
+    else {
+      this.reads += 1;
+      this.readErrors += 1;
+    }
     this.count(`${kind} ${status}`);
   }
 
