@@ -6,12 +6,13 @@ import { deploy, resolverLag, type Deployment, type Runtime } from '../faults/ru
 import { rng } from '../generators/customers';
 import { CustomerStream, ReadPool, memoryVerdict, quantile, residentBytes, type MemoryVerdict } from './load';
 
-const usage = `pnpm soak [--minutes N] [--runtime distributed|embedded|both] [--rate R]
+const usage = `pnpm soak [--minutes N] [--runtime distributed|embedded|both] [--rate R] [--profile-reads P]
 
 Measures the capacity first (20 s of /v1/batch at full speed, then until the resolver has written it all), then sends
-100-event batches at half of it (or R events/s) for N minutes (default 30) with three profile reads a second and the
-KPIs and the segment list every 5 s, sampling every 10 s. --runtime both (the default) runs distributed (Kafka broker + cdp ingest + cdp start),
-then embedded (one cdp start). Progress on stderr, the tables on stdout; exit 1 when a criterion fails.`;
+100-event batches at half of it (or R events/s) for N minutes (default 30) with P profile reads a second (default 3)
+and the KPIs and the segment list every 5 s, sampling every 10 s. --runtime both (the default) runs distributed
+(Kafka broker + cdp ingest + cdp start), then embedded (one cdp start). Progress on stderr, the tables on stdout;
+exit 1 when a criterion fails.`;
 
 const batchSize = 100;
 const sampleIntervalMs = 10_000;
@@ -20,7 +21,6 @@ const saturationMs = 20_000;
 const saturationSenders = 8;
 const maxWritesInFlight = 256;
 const maxReadsInFlight = 32;
-const profileReadsPerSecond = 3;
 /** Profiles read are of customers whose last batch was accepted at least this long ago. */
 const readAgeMs = 30_000;
 /** Lag allowed after the warm-up, in seconds of load. */
@@ -252,7 +252,13 @@ function processes(deployment: Deployment, runtime: Runtime): Array<{ name: stri
   ];
 }
 
-async function soak(driver: Driver, runtime: Runtime, minutes: number, rate: number): Promise<SoakResult> {
+async function soak(
+  driver: Driver,
+  runtime: Runtime,
+  minutes: number,
+  rate: number,
+  profileReads: number,
+): Promise<SoakResult> {
   const durationMs = minutes * 60_000;
   const warmUpMs = Math.min(0.2 * durationMs, 300_000);
   const watched = processes(driver.deployment, runtime);
@@ -302,14 +308,14 @@ async function soak(driver: Driver, runtime: Runtime, minutes: number, rate: num
     }
   };
 
-  // Every second three profiles of customers sent earlier; every 5 s the KPIs of the generated months and, 2 s later,
+  // Every second `profileReads` profiles of customers sent earlier; every 5 s the KPIs of the generated months and, 2 s later,
   // the segment list (what a console open on the overview asks for).
   const random = rng(5);
   const reads = async () => {
     for (let second = 1; second * 1000 < durationMs; second += 1) {
       await sleep(t0 + second * 1000 - Date.now());
       const paths: Array<[ReadKind, string]> = [];
-      for (let index = 0; index < profileReadsPerSecond; index += 1) {
+      for (let index = 0; index < profileReads; index += 1) {
         const ref = driver.pool.pick(Date.now(), readAgeMs, random);
         if (ref) paths.push(['profile', `/v1/profiles/${encodeURIComponent(ref)}`]);
       }
@@ -496,7 +502,12 @@ function report(r: SoakResult): string {
   return lines.join('\n');
 }
 
-async function runOne(runtime: Runtime, minutes: number, rate: number | undefined): Promise<SoakResult> {
+async function runOne(
+  runtime: Runtime,
+  minutes: number,
+  rate: number | undefined,
+  profileReads: number,
+): Promise<SoakResult> {
   log(`${runtime}: starting`);
   const deployment = await deploy(runtime);
   try {
@@ -509,7 +520,7 @@ async function runOne(runtime: Runtime, minutes: number, rate: number | undefine
         `  capacity ${count(capacity.endToEnd)} events/s end to end (ingest alone ${count(capacity.ingest)}); soaking at ${count(rate)} for ${minutes} min`,
       );
     } else log(`  soaking at ${count(rate)} events/s for ${minutes} min`);
-    return { ...(await soak(driver, runtime, minutes, rate)), capacity };
+    return { ...(await soak(driver, runtime, minutes, rate, profileReads)), capacity };
   } catch (error) {
     log(deployment.outputs());
     throw error;
@@ -523,11 +534,13 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '30' },
     runtime: { type: 'string', default: 'both' },
     rate: { type: 'string' },
+    'profile-reads': { type: 'string', default: '3' },
     help: { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
 const rate = values.rate === undefined ? undefined : Number(values.rate);
+const profileReads = Number(values['profile-reads']);
 const runtimes: Runtime[] | null =
   values.runtime === 'both'
     ? ['distributed', 'embedded']
@@ -536,14 +549,20 @@ const runtimes: Runtime[] | null =
       : null;
 if (values.help) {
   process.stdout.write(`${usage}\n`);
-} else if (!runtimes || !(minutes > 0) || (rate !== undefined && !(rate > 0))) {
+} else if (
+  !runtimes ||
+  !(minutes > 0) ||
+  (rate !== undefined && !(rate > 0)) ||
+  !Number.isInteger(profileReads) ||
+  profileReads < 0
+) {
   process.stderr.write(`${usage}\n`);
   process.exitCode = 2;
 } else {
   const results: SoakResult[] = [];
-  for (const runtime of runtimes) results.push(await runOne(runtime, minutes, rate));
+  for (const runtime of runtimes) results.push(await runOne(runtime, minutes, rate, profileReads));
   process.stdout.write(
-    `${results.map(report).join('\n\n')}\n\nMeasured ${new Date().toISOString().slice(0, 10)} with \`pnpm soak --minutes ${minutes}\`.\n`,
+    `${results.map(report).join('\n\n')}\n\nMeasured ${new Date().toISOString().slice(0, 10)} with \`pnpm soak ${process.argv.slice(2).join(' ')}\`.\n`,
   );
   process.exitCode = results.every((r) => verdicts(r).every((v) => v.pass)) ? 0 : 1;
 }
