@@ -44,6 +44,8 @@ export function generateCustomers(options: {
   seed: number;
   prefix: string;
   eventsPerCustomer?: number;
+  /** Added to each customer's index in their phone number, so customer bases generated apart do not share phones. */
+  phoneOffset?: number;
 }): GeneratedCustomers {
   const random = rng(options.seed);
   const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)] as T;
@@ -59,7 +61,8 @@ export function generateCustomers(options: {
     const loggedIn = random() < 0.9;
     const devices = Array.from({ length: loggedIn ? 1 + Math.floor(random() * 3) : 1 }, (_, d) => `${id}-device-${d}`);
     const email = loggedIn && random() < 0.8 ? `${id}@example.com` : null;
-    const phone = loggedIn && random() < 0.5 ? `+849${String(10_000_000 + index).slice(-8)}` : null;
+    const phone =
+      loggedIn && random() < 0.5 ? `+849${String(10_000_000 + (options.phoneOffset ?? 0) + index).slice(-8)}` : null;
     const userId = loggedIn ? `${id}-user` : null;
     const identifiers = new Set<string>(devices.map((device) => `anonymous_id:${device}`));
     if (userId) identifiers.add(`user_id:${userId}`);

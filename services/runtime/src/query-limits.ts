@@ -86,7 +86,8 @@ export function limitQueries(client: ClickHouseClient, limits: QueryLimits, narr
 
 /**
  * At most `concurrencyPerKey` requests of one key in flight on the routes `applies` picks; one more is answered
- * 429 RATE_LIMITED with Retry-After. Counted from after authentication until the response is sent.
+ * 429 RATE_LIMITED with Retry-After. Counted from after authentication until the response is sent or the client has
+ * gone.
  */
 export function limitConcurrency(
   app: FastifyInstance,
@@ -94,11 +95,10 @@ export function limitConcurrency(
 ): void {
   if (options.concurrencyPerKey <= 0) return;
   const inFlight = new Map<string, number>();
-  // By the key itself (hashed), not its listed prefix, which keys of one source may share.
-  const counted = new WeakMap<FastifyRequest, string>();
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', async (request, reply) => {
     const authorization = request.headers.authorization;
     if (!request.grant || !authorization || !options.applies(request)) return;
+    // By the key itself (hashed), not its listed prefix, which keys of one source may share.
     const key = createHash('sha256').update(authorization).digest('base64');
     const current = inFlight.get(key) ?? 0;
     if (current >= options.concurrencyPerKey) {
@@ -110,15 +110,13 @@ export function limitConcurrency(
       );
     }
     inFlight.set(key, current + 1);
-    counted.set(request, key);
-  });
-  app.addHook('onResponse', async (request) => {
-    const key = counted.get(request);
-    if (key === undefined) return;
-    counted.delete(request);
-    const left = (inFlight.get(key) ?? 1) - 1;
-    if (left <= 0) inFlight.delete(key);
-    else inFlight.set(key, left);
+    // The response's 'close' comes once, whether it was sent or the client went away first; fastify's onResponse
+    // misses the latter, and a key whose clients gave up would keep those places taken for good.
+    reply.raw.once('close', () => {
+      const left = (inFlight.get(key) ?? 1) - 1;
+      if (left <= 0) inFlight.delete(key);
+      else inFlight.set(key, left);
+    });
   });
 }
 

@@ -1,0 +1,73 @@
+// The soak's bookkeeping without a platform: the stream's messageIds are unique and its sample counts what it sent,
+// and the memory verdict tells flat from growing.
+import { describe, expect, it } from 'vitest';
+import { generateCustomers } from '../generators/customers';
+import { CustomerStream, ReadPool, customersPerChunk, memoryVerdict, quantile } from './load';
+
+describe('soak load', () => {
+  it('streams unique messageIds and counts the sampled customers’ events as accepted or uncertain', () => {
+    const stream = new CustomerStream({ prefix: 'soak-test', seed: 1, sampleSize: 3 });
+    const ids = new Set<string>();
+    const perRef = new Map<string, number>();
+    for (let index = 0; index < 150; index += 1) {
+      const batch = stream.next(100);
+      expect(batch.messages).toHaveLength(100);
+      for (const message of batch.messages) ids.add(message.messageId as string);
+      // Every third batch is answered otherwise: its sampled events are uncertain.
+      stream.settle(batch, index % 3 !== 1);
+      for (const ref of batch.completed) perRef.set(ref, (perRef.get(ref) ?? 0) + 1);
+    }
+    expect(ids.size).toBe(15_000);
+    expect(stream.generated).toBe(15_000);
+    expect([...perRef.values()].every((times) => times === 1)).toBe(true);
+    // A reservoir of three first customers of distinct chunks; past the first three chunks, some were replaced.
+    expect(stream.sample).toHaveLength(3);
+    expect(new Set(stream.sample.map((customer) => customer.chunk)).size).toBe(3);
+    expect(stream.sample.some((customer) => customer.chunk > 2)).toBe(true);
+    // Each one sent in full got every distinct event the generator made for them, booked one way or the other.
+    for (const customer of stream.sample.filter((sampled) => perRef.has(sampled.ref))) {
+      const truth = generateCustomers({
+        customers: customersPerChunk,
+        seed: 1 + customer.chunk,
+        prefix: `soak-test-${customer.chunk}`,
+        phoneOffset: customer.chunk * customersPerChunk,
+      }).truth[0];
+      expect(customer.ref).toBe(truth?.identifiers[0]);
+      expect(customer.accepted + customer.uncertain).toBe(truth?.events);
+    }
+    // No two customers share a phone (the resolver would merge them).
+    const phones = new Map<string, string>();
+    for (let index = 0; index < 3; index += 1) {
+      const batch = stream.next(1_000);
+      for (const message of batch.messages) {
+        const traits = (message.traits ?? (message.context as { traits?: unknown } | undefined)?.traits) as
+          { phone?: string } | undefined;
+        const phone = traits?.phone?.replace(/\s/g, '');
+        const owner = String(message.messageId).replace(/-m\d+$/, '');
+        if (phone) expect(phones.get(phone) ?? owner).toBe(owner);
+        if (phone) phones.set(phone, owner);
+      }
+    }
+  });
+
+  it('reads only refs accepted long enough ago', () => {
+    const pool = new ReadPool(2);
+    pool.add('a', 0);
+    pool.add('b', 1_000);
+    pool.add('c', 50_000);
+    // 'c' took the oldest slot ('a') and is too recent; 'b' is exactly old enough.
+    expect(pool.pick(31_000, 30_000, () => 0)).toBeNull();
+    expect(pool.pick(31_000, 30_000, () => 0.9)).toBe('b');
+  });
+
+  it('calls memory flat within the tolerance and growing past it', () => {
+    expect(memoryVerdict([100, 102, 98, 101, 105, 103, 100])?.flat).toBe(true);
+    const growing = memoryVerdict([100, 100, 100, 106, 112, 118, 124]);
+    expect(growing?.flat).toBe(false);
+    expect(growing?.changePercent).toBeCloseTo(18, 0);
+    expect(memoryVerdict([100, 100, 100, 130, 100, 100])?.flat).toBe(false);
+    expect(memoryVerdict([])).toBeNull();
+    expect(quantile([5, 1, 3, 2, 4], 0.5)).toBe(3);
+    expect(quantile([], 0.99)).toBeNull();
+  });
+});
