@@ -3,16 +3,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  findProfileIds,
   membersAsSurvivors,
   membersOf,
   movementsOf,
+  readProfiles,
   segmentSizes,
   segmentsOf,
+  segmentsOfMany,
   statsOf,
   storedIdsOf,
   storeMembershipChanges,
   survivorOfStored,
   traitsOf,
+  writeIdentities,
 } from '@cdp/profiles';
 import { createClickHouse, createLogger, migrate, named, toClickHouseTime, type ClickHouse } from '@cdp/runtime';
 import { clickhouseMigrationsDir } from '@cdp/schemas';
@@ -107,6 +111,54 @@ describe('the profile read model', () => {
     }
   });
 
+  it('reads many survivors at once, each as the stored rows of every id it absorbed give it', async () => {
+    const merged = reference.filter((profile) => [...data.merges.values()].includes(profile.profileId));
+    const [withLoser, plain] = [merged[0]!, reference.find((profile) => !merged.includes(profile))!];
+    const loser = [...data.merges].find(([, survivor]) => survivor === withLoser.profileId)![0];
+    // Identifiers: one stored under the survivor, one under the id it absorbed, one of a profile never merged.
+    await writeIdentities(
+      clickhouse.client,
+      [
+        { type: 'user_id', value: 'rm-many-a', profileId: withLoser.profileId },
+        { type: 'email', value: 'rm-many-b@example.vn', profileId: loser },
+        { type: 'user_id', value: 'rm-many-c', profileId: plain.profileId },
+      ],
+      1,
+    );
+    expect(
+      await findProfileIds(clickhouse.client, [
+        { type: 'email', value: 'RM-Many-B@example.vn' },
+        { type: 'user_id', value: 'rm-many-c' },
+        { type: 'profile_id', value: loser },
+        { type: 'user_id', value: 'rm-many-b@example.vn' },
+        { type: 'profile_id', value: 'rm_nobody' },
+        { type: 'user_id', value: 'rm-many-a' },
+      ]),
+    ).toEqual([withLoser.profileId, plain.profileId, withLoser.profileId, null, null, withLoser.profileId]);
+
+    const profiles = await readProfiles(
+      clickhouse.client,
+      [...reference.map((profile) => profile.profileId), 'rm_nobody'],
+      [],
+    );
+    expect(profiles.size).toBe(reference.length + 1);
+    for (const profile of reference) {
+      const read = profiles.get(profile.profileId)!;
+      expect({ events: read.stats.events, orders: read.stats.orders, traits: read.traits }, profile.profileId).toEqual({
+        events: profile.stats.events,
+        orders: profile.stats.orders,
+        traits: profile.traits,
+      });
+      expect(read.stats.revenue).toBeCloseTo(profile.stats.revenue as number, 6);
+    }
+    expect(profiles.get(withLoser.profileId)!.identities).toEqual([
+      { type: 'user_id', value: 'rm-many-a' },
+      { type: 'email', value: 'rm-many-b@example.vn' },
+    ]);
+    expect(profiles.get(plain.profileId)!.identities).toEqual([{ type: 'user_id', value: 'rm-many-c' }]);
+    expect(profiles.get('rm_nobody')).toMatchObject({ identities: [], traits: {}, segments: [], stats: { events: 0 } });
+  });
+
   it('reads membership as its latest row says, one rule for sizes, a profile, an evaluation and analytics', async () => {
     const [first, second, third] = reference.map((profile) => profile.profileId);
     const absorbed = [...data.merges.keys()][0]!;
@@ -140,6 +192,13 @@ describe('the profile read model', () => {
     expect(await segmentsOf(clickhouse.client, first!, ['vip', 'other'])).toEqual(['other', 'vip']);
     expect(await segmentsOf(clickhouse.client, first!, ['vip'])).toEqual(['vip']);
     expect(await segmentsOf(clickhouse.client, second!, ['vip', 'other'])).toEqual([]);
+    expect(await segmentsOfMany(clickhouse.client, [first!, second!, third!], ['vip', 'other'])).toEqual(
+      new Map([
+        [first!, ['other', 'vip']],
+        [second!, []],
+        [third!, ['vip']],
+      ]),
+    );
     expect(await movementsOf(clickhouse.client, 2000)).toEqual(
       new Map([
         ['vip', { entered: 1, exited: 1 }],

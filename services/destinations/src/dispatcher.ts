@@ -1,5 +1,6 @@
 // The dispatcher: one worker per active destination sends its due deliveries, so a slow one never holds up another.
 import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { DestinationsConfig, Metrics } from '@cdp/runtime';
 import { nextAttempt, retryAfterMs } from './backoff';
@@ -65,6 +66,76 @@ function wakeableSleep() {
   };
 }
 
+/** Requests one worker may have waiting for an answer at once. */
+export const maxInFlight = 8;
+/** The longest an outcome waits to be written while its page is still being sent. */
+const recordEveryMs = 1000;
+
+/**
+ * Deliveries one page holds: about two seconds' worth of requests at the destination's rate (at least 10, at most
+ * 100 requests), so its profiles are read together and still fresh when sent; never more than 1,000 deliveries.
+ */
+export const pageSize = (destination: Pick<SigningDestination, 'batch' | 'ratePerSecond'>) =>
+  Math.max(
+    destination.batch,
+    Math.min(1000, destination.batch * Math.min(100, Math.max(10, Math.ceil(destination.ratePerSecond * 2)))),
+  );
+
+/** Spaces the starts of a worker's requests: at most `ratePerSecond` a second. */
+class Pacing {
+  private nextAt = 0;
+
+  async next(ratePerSecond: number): Promise<void> {
+    const wait = this.nextAt - Date.now();
+    this.nextAt = Math.max(Date.now(), this.nextAt) + 1000 / ratePerSecond;
+    if (wait > 0) await sleep(wait);
+  }
+}
+
+/**
+ * Writes outcomes in batches, one write at a time: at least every `recordEveryMs`, and the rest at `close`; `written`
+ * is told each batch once it is stored.
+ */
+class OutcomeWriter {
+  private waiting: Delivery[] = [];
+  private writing: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  private lastAt = Date.now();
+
+  constructor(
+    private readonly deliveries: DeliveryStore,
+    private readonly written: (rows: Delivery[]) => void,
+  ) {}
+
+  add(rows: Delivery[]): void {
+    this.waiting.push(...rows);
+    if (Date.now() - this.lastAt >= recordEveryMs) this.flush();
+  }
+
+  private flush(): void {
+    const rows = this.waiting;
+    this.waiting = [];
+    this.lastAt = Date.now();
+    if (rows.length === 0) return;
+    this.writing = this.writing.then(async () => {
+      if (this.failure) return;
+      try {
+        await this.deliveries.record(rows);
+        this.written(rows);
+      } catch (error) {
+        this.failure = error;
+      }
+    });
+  }
+
+  /** Every outcome written; throws if a write failed (its rows, and any after it, stay due and are sent again). */
+  async close(): Promise<void> {
+    this.flush();
+    await this.writing;
+    if (this.failure) throw this.failure;
+  }
+}
+
 export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   const logger = deps.logger.child({ component: 'destinations' });
   const outcomes = deps.metrics.counter(
@@ -92,25 +163,39 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
     };
   }
 
-  /** Renders what has no body yet; a delivery whose profile is not found yet, or whose template fails, says why. */
-  async function render(
-    destination: SigningDestination,
-    delivery: Delivery,
-  ): Promise<{ delivery: Delivery; problem: string | null; fatal: boolean }> {
-    if (delivery.body) return { delivery, problem: null, fatal: false };
-    let payload: Payload | null;
+  /** Rendered or why not: a delivery whose profile is not found yet, or whose template fails, says why. */
+  type Rendered = { delivery: Delivery; problem: null } | { delivery: Delivery; problem: string; fatal: boolean };
+
+  /** Renders what has no body yet, the profiles of a whole page read together. */
+  async function render(destination: SigningDestination, due: Delivery[]): Promise<Rendered[]> {
+    const unrendered = due.filter((delivery) => !delivery.body);
+    let payloads: Array<Payload | null>;
     try {
-      payload = await deps.payloads.payloadOf(destination, delivery);
+      payloads = unrendered.length > 0 ? await deps.payloads.payloadsOf(destination, unrendered) : [];
     } catch (error) {
-      return { delivery, problem: `could not read the profile: ${(error as Error).message}`, fatal: false };
+      const problem = `could not read the profile: ${(error as Error).message}`;
+      return due.map((delivery) => (delivery.body ? { delivery, problem: null } : { delivery, problem, fatal: false }));
     }
-    if (!payload) return { delivery, problem: 'the profile is not resolved yet', fatal: false };
-    try {
-      const body = await renderBody(destination.template ?? '', payload);
-      return { delivery: { ...delivery, body, profileId: payload.profile.profileId }, problem: null, fatal: false };
-    } catch (error) {
-      return { delivery, problem: `the template failed: ${(error as Error).message}`, fatal: true };
+    const payloadOf = new Map(unrendered.map((delivery, index) => [delivery.deliveryId, payloads[index] ?? null]));
+    const rendered: Rendered[] = [];
+    for (const delivery of due) {
+      if (delivery.body) {
+        rendered.push({ delivery, problem: null });
+        continue;
+      }
+      const payload = payloadOf.get(delivery.deliveryId);
+      if (!payload) {
+        rendered.push({ delivery, problem: 'the profile is not resolved yet', fatal: false });
+        continue;
+      }
+      try {
+        const body = await renderBody(destination.template ?? '', payload);
+        rendered.push({ delivery: { ...delivery, body, profileId: payload.profile.profileId }, problem: null });
+      } catch (error) {
+        rendered.push({ delivery, problem: `the template failed: ${(error as Error).message}`, fatal: true });
+      }
     }
+    return rendered;
   }
 
   /** The request body of a group: one delivery's body, or in batch mode a JSON array of them (text bodies as strings). */
@@ -127,11 +212,12 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
     };
   }
 
-  async function settle(
+  /** The rows of a group as they stand after an attempt (not yet written). */
+  function settle(
     destination: SigningDestination,
     group: Delivery[],
     outcome: { answer: Answer | null; error: string | null; fatal: boolean },
-  ) {
+  ): Delivery[] {
     const now = Date.now();
     const { answer, error, fatal } = outcome;
     const delivered = answer !== null && answer.status >= 200 && answer.status < 300;
@@ -163,10 +249,14 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
         ? { ...base, status: 'dead', lastError: `${decision.dead}: ${reason}` }
         : { ...base, status: 'pending', nextAttemptAt: decision.retryAt };
     });
-    await deps.deliveries.record(rows);
+    if (answer) latency.observe({ destination: destination.id }, answer.latencyMs / 1000);
+    return rows;
+  }
+
+  /** Counts outcomes once they are stored, and says which deliveries are dead. */
+  function written(destination: SigningDestination, rows: Delivery[]) {
     for (const row of rows)
       outcomes.inc({ destination: destination.id, outcome: row.status === 'pending' ? 'retried' : row.status });
-    if (answer) latency.observe({ destination: destination.id }, answer.latencyMs / 1000);
     const dead = rows.filter((row) => row.status === 'dead').length;
     if (dead > 0)
       logger.warn(
@@ -175,20 +265,9 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
       );
   }
 
-  async function attempt(destination: SigningDestination, due: Delivery[]): Promise<void> {
-    const ready: Delivery[] = [];
-    for (const delivery of due) {
-      const rendered = await render(destination, delivery);
-      if (rendered.problem)
-        await settle(destination, [rendered.delivery], {
-          answer: null,
-          error: rendered.problem,
-          fatal: rendered.fatal,
-        });
-      else ready.push(rendered.delivery);
-    }
-    if (ready.length === 0) return;
-    const { body, key } = bodyOf(destination, ready);
+  /** One request for a group of rendered deliveries: their rows as they stand after it. */
+  async function send(destination: SigningDestination, group: Delivery[]): Promise<Delivery[]> {
+    const { body, key } = bodyOf(destination, group);
     let answer: Answer | null = null;
     let error: string | null = null;
     let fatal = false;
@@ -198,7 +277,44 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
       error = failure instanceof RefusedAddress ? failure.message : `request failed: ${(failure as Error).message}`;
       fatal = failure instanceof RefusedAddress;
     }
-    await settle(destination, ready, { answer, error, fatal });
+    return settle(destination, group, { answer, error, fatal });
+  }
+
+  /**
+   * A page of due deliveries: rendered together, sent in groups (up to `maxInFlight` requests at once, started at most
+   * `ratePerSecond`), and their outcomes written a few at a time (at least every `recordEveryMs`, and all before the
+   * next page is read, so a row is never sent twice by one worker). A crash before a row's outcome is written sends
+   * it again, with the same `Idempotency-Key`.
+   */
+  async function sendPage(destination: SigningDestination, due: Delivery[], pacing: Pacing, stopped: () => boolean) {
+    const writer = new OutcomeWriter(deps.deliveries, (rows) => written(destination, rows));
+    const ready: Delivery[] = [];
+    for (const rendered of await render(destination, due)) {
+      if (rendered.problem === null) ready.push(rendered.delivery);
+      else
+        writer.add(
+          settle(destination, [rendered.delivery], { answer: null, error: rendered.problem, fatal: rendered.fatal }),
+        );
+    }
+    const groups: Delivery[][] = [];
+    for (let index = 0; index < ready.length; index += destination.batch)
+      groups.push(ready.slice(index, index + destination.batch));
+    const inFlight = new Set<Promise<void>>();
+    for (const group of groups) {
+      if (stopped()) break;
+      if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      await pacing.next(destination.ratePerSecond);
+      const request: Promise<void> = send(destination, group)
+        .then(
+          (rows) => writer.add(rows),
+          // Not settled: the group stays due and is sent again at the next look.
+          (error: unknown) => logger.error({ err: error, destination: destination.id }, 'could not settle a request'),
+        )
+        .finally(() => inFlight.delete(request));
+      inFlight.add(request);
+    }
+    await Promise.all(inFlight);
+    await writer.close();
   }
 
   function startWorker(initial: SigningDestination): Worker {
@@ -214,12 +330,12 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
       },
     };
     const loop = (async () => {
-      let nextSendAt = 0;
+      const pacing = new Pacing();
       while (!stopped) {
         const destination = worker.destination;
         let due: Delivery[] = [];
         try {
-          due = await deps.deliveries.due(destination.id, Date.now(), destination.batch * 10);
+          due = await deps.deliveries.due(destination.id, Date.now(), pageSize(destination));
         } catch (error) {
           logger.error({ err: error, destination: destination.id }, 'could not read due deliveries; trying again');
         }
@@ -227,17 +343,12 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
           await pause.sleep(deps.config.pollMs);
           continue;
         }
-        for (let index = 0; index < due.length && !stopped; index += destination.batch) {
-          const wait = nextSendAt - Date.now();
-          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-          nextSendAt = Date.now() + 1000 / destination.ratePerSecond;
-          try {
-            await attempt(destination, due.slice(index, index + destination.batch));
-          } catch (error) {
-            // Not recorded: the deliveries stay due and are tried again at the next look.
-            logger.error({ err: error, destination: destination.id }, 'could not record a delivery attempt');
-            await pause.sleep(deps.config.pollMs);
-          }
+        try {
+          await sendPage(destination, due, pacing, () => stopped);
+        } catch (error) {
+          // Not recorded: the deliveries stay due and are tried again at the next look.
+          logger.error({ err: error, destination: destination.id }, 'could not record a delivery attempt');
+          await pause.sleep(deps.config.pollMs);
         }
       }
     })();

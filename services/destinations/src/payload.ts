@@ -1,5 +1,5 @@
 // What a delivery carries: its trigger and the profile (identifiers, chosen traits, stats, segments), read at send time.
-import { findProfileId, readProfile, type Profile, type ProfileRefType } from '@cdp/profiles';
+import { findProfileId, findProfileIds, readProfiles, type Profile, type ProfileRefType } from '@cdp/profiles';
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { Destination } from './definitions';
 import type { Delivery, TriggerRecord } from './deliveries';
@@ -16,11 +16,14 @@ export interface Payload {
 }
 
 export interface PayloadReader {
-  /** The delivery's payload, or null while its event's profile is not in ClickHouse yet. */
-  payloadOf(
+  /**
+   * The deliveries' payloads, in their order, read together (one read per part of the profile for all of them); null
+   * for one whose event's profile is not in ClickHouse yet.
+   */
+  payloadsOf(
     destination: Destination,
-    delivery: Pick<Delivery, 'deliveryId' | 'profileId' | 'trigger'>,
-  ): Promise<Payload | null>;
+    deliveries: Array<Pick<Delivery, 'deliveryId' | 'profileId' | 'trigger'>>,
+  ): Promise<Array<Payload | null>>;
   /** What a delivery to a destination with these traits would carry for the customer named, as a test; null: nobody. */
   previewOf(
     ref: { type: ProfileRefType; value: string },
@@ -42,37 +45,54 @@ function shownTrigger(trigger: TriggerRecord): Payload['trigger'] {
 }
 
 export function createPayloadReader(client: ClickHouseClient, liveSegmentIds: () => Promise<string[]>): PayloadReader {
-  async function profileIdOf(delivery: Pick<Delivery, 'profileId' | 'trigger'>): Promise<string | null> {
-    if (delivery.profileId) return findProfileId(client, 'profile_id', delivery.profileId);
-    if (!('identifiers' in delivery.trigger)) return null;
-    for (const identifier of delivery.trigger.identifiers) {
-      const found = await findProfileId(client, identifier.type, identifier.value);
-      if (found) return found;
-    }
-    return null;
+  /** Each delivery's survivor profile: by its profile id, else the first of its event's identifiers found; or null. */
+  async function profileIdsOf(
+    deliveries: Array<Pick<Delivery, 'profileId' | 'trigger'>>,
+  ): Promise<Array<string | null>> {
+    const refs = deliveries.map((delivery) =>
+      delivery.profileId
+        ? [{ type: 'profile_id' as const, value: delivery.profileId }]
+        : 'identifiers' in delivery.trigger
+          ? delivery.trigger.identifiers
+          : [],
+    );
+    const found = await findProfileIds(client, refs.flat());
+    let next = 0;
+    return refs.map((own) => {
+      const mine = found.slice(next, (next += own.length));
+      return mine.find((profileId) => profileId !== null) ?? null;
+    });
   }
 
-  async function profilePart(profileId: string, traits: string[] | null): Promise<Payload['profile']> {
-    const profile = await readProfile(client, profileId, await liveSegmentIds());
-    return {
-      profileId: profile.profileId,
-      identities: profile.identities,
-      traits: chosenTraits(profile.traits, traits),
-      stats: profile.stats,
-      segments: profile.segments,
-    };
+  async function profileParts(profileIds: string[], traits: string[] | null): Promise<Map<string, Payload['profile']>> {
+    const profiles = await readProfiles(client, profileIds, profileIds.length > 0 ? await liveSegmentIds() : []);
+    return new Map(
+      [...profiles].map(([profileId, profile]) => [
+        profileId,
+        {
+          profileId: profile.profileId,
+          identities: profile.identities,
+          traits: chosenTraits(profile.traits, traits),
+          stats: profile.stats,
+          segments: profile.segments,
+        },
+      ]),
+    );
   }
 
   return {
-    async payloadOf(destination, delivery) {
-      const profileId = await profileIdOf(delivery);
-      if (!profileId) return null;
-      return {
-        id: delivery.deliveryId,
-        destinationId: destination.id,
-        trigger: shownTrigger(delivery.trigger),
-        profile: await profilePart(profileId, destination.traits),
-      };
+    async payloadsOf(destination, deliveries) {
+      const profileIds = await profileIdsOf(deliveries);
+      const parts = await profileParts(
+        profileIds.filter((profileId) => profileId !== null),
+        destination.traits,
+      );
+      return deliveries.map((delivery, index) => {
+        const profile = parts.get(profileIds[index] ?? '');
+        return profile
+          ? { id: delivery.deliveryId, destinationId: destination.id, trigger: shownTrigger(delivery.trigger), profile }
+          : null;
+      });
     },
     async previewOf(ref, traits, now) {
       const profileId = await findProfileId(client, ref.type, ref.value);
@@ -82,7 +102,7 @@ export function createPayloadReader(client: ClickHouseClient, liveSegmentIds: ()
         destinationId: 'dst_preview',
         test: true,
         trigger: { kind: 'test', at: new Date(now).toISOString() },
-        profile: await profilePart(profileId, traits),
+        profile: (await profileParts([profileId], traits)).get(profileId)!,
       };
     },
   };

@@ -50,14 +50,29 @@ export async function segmentSizes(client: ClickHouseClient): Promise<Map<string
 }
 
 /** Ids of the segments among `segmentIds` the survivor profile is a member of now, sorted. */
-export async function segmentsOf(client: ClickHouseClient, profileId: string, segmentIds: string[]): Promise<string[]> {
-  const found = await rows<{ segment_id: string }>(
+export const segmentsOf = async (
+  client: ClickHouseClient,
+  profileId: string,
+  segmentIds: string[],
+): Promise<string[]> => (await segmentsOfMany(client, [profileId], segmentIds)).get(profileId)!;
+
+/** Per survivor profile, the ids of the segments among `segmentIds` it is a member of now, sorted. */
+export async function segmentsOfMany(
+  client: ClickHouseClient,
+  profileIds: string[],
+  segmentIds: string[],
+): Promise<Map<string, string[]>> {
+  const segments = new Map(profileIds.map((profileId): [string, string[]] => [profileId, []]));
+  if (profileIds.length === 0 || segmentIds.length === 0) return segments;
+  const found = await rows<{ profile_id: string; segment_id: string }>(
     client,
     'profiles.segmentsOf',
-    `SELECT segment_id FROM ${memberRows('profile_id = {profileId:String} AND segment_id IN {segmentIds:Array(String)}')} ORDER BY segment_id`,
-    { profileId, segmentIds },
+    `SELECT profile_id, segment_id FROM ${memberRows('profile_id IN {profileIds:Array(String)} AND segment_id IN {segmentIds:Array(String)}')}
+     ORDER BY profile_id, segment_id`,
+    { profileIds, segmentIds },
   );
-  return found.map((row) => row.segment_id);
+  for (const row of found) segments.get(row.profile_id)?.push(row.segment_id);
+  return segments;
 }
 
 /**

@@ -1,11 +1,11 @@
 // One customer's profile: found by any identifier, read with its identifiers, traits, stats, segments, subscriptions.
 import type { ClickHouseClient } from '@cdp/runtime';
 import { normaliseEmail, normalisePhone } from '@cdp/schemas';
-import { segmentsOf } from './membership';
+import { segmentsOfMany } from './membership';
 import { rows } from './rows';
-import { statsOf, traitsOf, type ProfileStats } from './stats';
-import { subscriptionsOf, type SubscriptionChannel, type SubscriptionState } from './subscriptions';
-import { storedIdsOf, survivorOfStored } from './survivors';
+import { statsOfMany, traitsOfMany, type ProfileStats } from './stats';
+import { subscriptionsOfMany, type SubscriptionChannel, type SubscriptionState } from './subscriptions';
+import { ownedIds, ownerOf, storedIdsOfMany, survivorsOfStored } from './survivors';
 
 export const profileRefTypes = [
   'profile_id',
@@ -53,25 +53,50 @@ export async function findProfileId(
   type: ProfileRefType,
   value: string,
 ): Promise<string | null> {
-  const normalised = normaliseLookup(type, value);
-  if (normalised === null) return null;
-  const found =
-    type === 'profile_id'
-      ? await rows<{ profile_id: string }>(
-          client,
-          'profiles.findByProfileId',
-          `SELECT profile_id FROM identities FINAL WHERE profile_id = {value:String}
-           UNION ALL SELECT loser_id AS profile_id FROM profile_merges FINAL WHERE loser_id = {value:String} LIMIT 1`,
-          { value: normalised },
-        )
-      : await rows<{ profile_id: string }>(
-          client,
-          'profiles.findByIdentifier',
-          'SELECT profile_id FROM identities FINAL WHERE type = {type:String} AND value = {value:String} LIMIT 1',
-          { type, value: normalised },
-        );
-  const stored = found[0]?.profile_id;
-  return stored === undefined ? null : survivorOfStored(client, stored);
+  return (await findProfileIds(client, [{ type, value }]))[0] ?? null;
+}
+
+/** `findProfileId` of many references in one read per kind (identifiers, profile ids): the survivors, in their order. */
+export async function findProfileIds(
+  client: ClickHouseClient,
+  refs: Array<{ type: ProfileRefType; value: string }>,
+): Promise<Array<string | null>> {
+  const normalised = refs.map((ref) => ({ type: ref.type, value: normaliseLookup(ref.type, ref.value) }));
+  const profileIds = [
+    ...new Set(normalised.filter((ref) => ref.type === 'profile_id' && ref.value !== null).map((ref) => ref.value!)),
+  ];
+  const identifiers = normalised.filter((ref) => ref.type !== 'profile_id' && ref.value !== null);
+  const known = new Map<string, string>();
+  if (profileIds.length > 0)
+    for (const row of await rows<{ profile_id: string }>(
+      client,
+      'profiles.findByProfileId',
+      `SELECT DISTINCT profile_id FROM identities FINAL WHERE profile_id IN {profileIds:Array(String)}
+       UNION DISTINCT SELECT loser_id AS profile_id FROM profile_merges FINAL WHERE loser_id IN {profileIds:Array(String)}`,
+      { profileIds },
+    ))
+      known.set(`profile_id:${row.profile_id}`, row.profile_id);
+  if (identifiers.length > 0)
+    // Types and values are matched apart, then paired here: a pair asked for is found, one not asked for is dropped.
+    for (const row of await rows<{ type: string; value: string; profile_id: string }>(
+      client,
+      'profiles.findByIdentifier',
+      `SELECT type, value, any(profile_id) AS profile_id FROM identities FINAL
+       WHERE type IN {types:Array(String)} AND value IN {values:Array(String)} GROUP BY type, value`,
+      {
+        types: [...new Set(identifiers.map((ref) => ref.type))],
+        values: [...new Set(identifiers.map((ref) => ref.value!))],
+      },
+    ))
+      known.set(`${row.type}:${row.value}`, row.profile_id);
+  const stored = [...new Set(known.values())];
+  const survivors = new Map(
+    (await survivorsOfStored(client, stored)).map((survivor, index) => [stored[index]!, survivor]),
+  );
+  return normalised.map((ref) => {
+    const found = ref.value === null ? undefined : known.get(`${ref.type}:${ref.value}`);
+    return found === undefined ? null : (survivors.get(found) ?? found);
+  });
 }
 
 /** The identifiers of one survivor from its stored ids (`storedIdsOf`), each once. */
@@ -94,19 +119,44 @@ const identityOrder = ['user_id', 'email', 'phone', 'zalo_id', 'messenger_psid',
 
 /** The survivor's profile; `segments` lists which of `segmentIds` (the live segments) it is a member of now. */
 export async function readProfile(client: ClickHouseClient, profileId: string, segmentIds: string[]): Promise<Profile> {
-  const storedIds = await storedIdsOf(client, profileId);
-  const identities = await rows<{ type: string; value: string }>(
-    client,
-    'profiles.readIdentities',
-    'SELECT type, value FROM identities FINAL WHERE profile_id IN {storedIds:Array(String)} ORDER BY type, value',
-    { storedIds },
+  return (await readProfiles(client, [profileId], segmentIds)).get(profileId)!;
+}
+
+/** Many survivors' profiles (`readProfile`) in one read per part, by profile id. */
+export async function readProfiles(
+  client: ClickHouseClient,
+  profileIds: string[],
+  segmentIds: string[],
+): Promise<Map<string, Profile>> {
+  const unique = [...new Set(profileIds)];
+  const storedIds = await storedIdsOfMany(client, unique);
+  const identities = new Map(unique.map((profileId): [string, Profile['identities']] => [profileId, []]));
+  if (unique.length > 0)
+    for (const row of await rows<{ owner: string; type: string; value: string }>(
+      client,
+      'profiles.readIdentities',
+      `SELECT ${ownerOf('profile_id')} AS owner, type, value FROM identities FINAL
+       WHERE profile_id IN {stored:Array(String)} ORDER BY owner, type, value`,
+      ownedIds(storedIds),
+    ))
+      identities.get(row.owner)?.push({ type: row.type, value: row.value });
+  const traits = await traitsOfMany(client, storedIds);
+  const stats = await statsOfMany(client, storedIds);
+  const segments = await segmentsOfMany(client, unique, segmentIds);
+  const subscriptions = await subscriptionsOfMany(client, storedIds);
+  return new Map(
+    unique.map((profileId) => [
+      profileId,
+      {
+        profileId,
+        identities: identities
+          .get(profileId)!
+          .sort((a, b) => identityOrder.indexOf(a.type) - identityOrder.indexOf(b.type)),
+        traits: traits.get(profileId)!,
+        stats: stats.get(profileId)!,
+        segments: segments.get(profileId)!,
+        subscriptions: subscriptions.get(profileId)!,
+      },
+    ]),
   );
-  return {
-    profileId,
-    identities: identities.sort((a, b) => identityOrder.indexOf(a.type) - identityOrder.indexOf(b.type)),
-    traits: await traitsOf(client, storedIds),
-    stats: await statsOf(client, storedIds),
-    segments: await segmentsOf(client, profileId, segmentIds),
-    subscriptions: await subscriptionsOf(client, storedIds),
-  };
 }

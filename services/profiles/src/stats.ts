@@ -1,7 +1,7 @@
 // Stats and traits are stored per stored profile id (profile_stats, profile_traits: migration 0011); these roll them
 // up to survivor profiles, for one profile or for everyone.
 import { fromClickHouseTime, named, type ClickHouseClient } from '@cdp/runtime';
-import { joinSurvivors, survivorOf } from './survivors';
+import { joinSurvivors, ownedIds, ownerOf, survivorOf } from './survivors';
 
 /**
  * The select list that merges the states of the `profile_stats` rows aliased `stats` into one row of `stat_*`
@@ -103,16 +103,7 @@ interface StatsRow {
 
 const iso = (value: string | null) => (value === null ? null : new Date(fromClickHouseTime(value)).toISOString());
 
-/** The stats of one survivor from the states of its stored ids (`storedIdsOf`): zeros and nulls for none. */
-export async function statsOf(client: ClickHouseClient, storedIds: string[]): Promise<ProfileStats> {
-  const result = await client.query(
-    named('profiles.readStats', {
-      query: `SELECT ${profileStatsColumns} FROM profile_stats AS stats WHERE stats.profile_id IN {storedIds:Array(String)}`,
-      query_params: { storedIds },
-      format: 'JSONEachRow',
-    }),
-  );
-  const [stats] = await result.json<StatsRow>();
+const statsOfRow = (stats: StatsRow | undefined): ProfileStats => {
   const events = Number(stats?.stat_events ?? 0);
   return {
     firstSeen: events > 0 && stats ? iso(stats.stat_first_seen) : null,
@@ -126,6 +117,27 @@ export async function statsOf(client: ClickHouseClient, storedIds: string[]): Pr
     latestCsat: stats?.stat_latest_csat ?? null,
     openTickets: Number(stats?.stat_open_tickets ?? 0),
   };
+};
+
+/** The stats of one survivor from the states of its stored ids (`storedIdsOf`): zeros and nulls for none. */
+export const statsOf = async (client: ClickHouseClient, storedIds: string[]): Promise<ProfileStats> =>
+  (await statsOfMany(client, new Map([[storedIds[0] ?? '', storedIds]]))).get(storedIds[0] ?? '')!;
+
+/** The stats of each survivor from the states of its stored ids (`storedIdsOfMany`): zeros and nulls for none. */
+export async function statsOfMany(
+  client: ClickHouseClient,
+  storedIds: Map<string, string[]>,
+): Promise<Map<string, ProfileStats>> {
+  const result = await client.query(
+    named('profiles.readStats', {
+      query: `SELECT ${ownerOf('stats.profile_id')} AS owner, ${profileStatsColumns}
+        FROM profile_stats AS stats WHERE stats.profile_id IN {stored:Array(String)} GROUP BY owner`,
+      query_params: ownedIds(storedIds),
+      format: 'JSONEachRow',
+    }),
+  );
+  const found = new Map((await result.json<StatsRow & { owner: string }>()).map((row) => [row.owner, row]));
+  return new Map([...storedIds.keys()].map((owner) => [owner, statsOfRow(found.get(owner))]));
 }
 
 /** A trait's stored raw JSON value read by JavaScript; text that is not JSON stays text. */
@@ -138,16 +150,27 @@ export const parseTraitValue = (text: string): unknown => {
 };
 
 /** The latest value of every trait of one survivor, from its stored ids (`storedIdsOf`), by key. */
-export async function traitsOf(client: ClickHouseClient, storedIds: string[]): Promise<Record<string, unknown>> {
+export const traitsOf = async (client: ClickHouseClient, storedIds: string[]): Promise<Record<string, unknown>> =>
+  (await traitsOfMany(client, new Map([[storedIds[0] ?? '', storedIds]]))).get(storedIds[0] ?? '')!;
+
+/** The latest value of every trait of each survivor, from its stored ids (`storedIdsOfMany`), by key. */
+export async function traitsOfMany(
+  client: ClickHouseClient,
+  storedIds: Map<string, string[]>,
+): Promise<Map<string, Record<string, unknown>>> {
   const result = await client.query(
     named('profiles.readTraits', {
-      query: `SELECT key, argMaxMerge(value) AS value FROM profile_traits WHERE profile_id IN {storedIds:Array(String)} GROUP BY key ORDER BY key`,
-      query_params: { storedIds },
+      query: `SELECT ${ownerOf('profile_id')} AS owner, key, argMaxMerge(value) AS value FROM profile_traits
+        WHERE profile_id IN {stored:Array(String)} GROUP BY owner, key ORDER BY owner, key`,
+      query_params: ownedIds(storedIds),
       format: 'JSONEachRow',
     }),
   );
-  const traits: Record<string, unknown> = {};
-  for (const row of await result.json<{ key: string; value: string }>()) traits[row.key] = parseTraitValue(row.value);
+  const traits = new Map([...storedIds.keys()].map((owner): [string, Record<string, unknown>] => [owner, {}]));
+  for (const row of await result.json<{ owner: string; key: string; value: string }>()) {
+    const owned = traits.get(row.owner);
+    if (owned) owned[row.key] = parseTraitValue(row.value);
+  }
   return traits;
 }
 

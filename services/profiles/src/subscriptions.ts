@@ -1,6 +1,6 @@
 // Each profile's latest subscription state per channel (profile_subscriptions, migration 0021), rolled up to survivors.
 import { named, type ClickHouseClient } from '@cdp/runtime';
-import { joinSurvivors, survivorOf } from './survivors';
+import { joinSurvivors, ownedIds, ownerOf, survivorOf } from './survivors';
 
 /** The channels a subscription state is kept for. */
 export const subscriptionChannels = ['email', 'sms', 'zalo', 'push'] as const;
@@ -20,19 +20,28 @@ export const subscribersOf = (channelParam: string) => `
     GROUP BY survivor)
   WHERE state = 'subscribed'`;
 
-/** The latest state of each channel of one survivor, from its stored ids (`storedIdsOf`); a channel never stated is absent. */
-export async function subscriptionsOf(
+/** The latest state of each channel of each survivor, from its stored ids (`storedIdsOfMany`); a channel never stated is absent. */
+export async function subscriptionsOfMany(
   client: ClickHouseClient,
-  storedIds: string[],
-): Promise<Partial<Record<SubscriptionChannel, SubscriptionState>>> {
+  storedIds: Map<string, string[]>,
+): Promise<Map<string, Partial<Record<SubscriptionChannel, SubscriptionState>>>> {
   const result = await client.query(
     named('profiles.readSubscriptions', {
-      query: `SELECT channel, argMaxMerge(state) AS state FROM profile_subscriptions
-      WHERE profile_id IN {storedIds:Array(String)} GROUP BY channel ORDER BY channel`,
-      query_params: { storedIds },
+      query: `SELECT ${ownerOf('profile_id')} AS owner, channel, argMaxMerge(state) AS state FROM profile_subscriptions
+      WHERE profile_id IN {stored:Array(String)} GROUP BY owner, channel ORDER BY owner, channel`,
+      query_params: ownedIds(storedIds),
       format: 'JSONEachRow',
     }),
   );
-  const rows = await result.json<{ channel: SubscriptionChannel; state: SubscriptionState }>();
-  return Object.fromEntries(rows.map((row) => [row.channel, row.state]));
+  const states = new Map(
+    [...storedIds.keys()].map((owner): [string, Partial<Record<SubscriptionChannel, SubscriptionState>>] => [
+      owner,
+      {},
+    ]),
+  );
+  for (const row of await result.json<{ owner: string; channel: SubscriptionChannel; state: SubscriptionState }>()) {
+    const owned = states.get(row.owner);
+    if (owned) owned[row.channel] = row.state;
+  }
+  return states;
 }

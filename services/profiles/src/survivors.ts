@@ -51,6 +51,40 @@ export async function survivorsOfStored(client: ClickHouseClient, storedIds: str
   return storedIds.map((id) => survivors.get(id) ?? id);
 }
 
+/** Each survivor's stored ids, in one read: itself first, then the profiles it absorbed. */
+export async function storedIdsOfMany(client: ClickHouseClient, survivors: string[]): Promise<Map<string, string[]>> {
+  const stored = new Map(survivors.map((survivor) => [survivor, [survivor]]));
+  if (survivors.length === 0) return stored;
+  const absorbed = await rows<{ survivor_id: string; loser_id: string }>(
+    client,
+    'profiles.absorbedIdsOfMany',
+    `SELECT DISTINCT survivor_id, loser_id FROM profile_merges FINAL
+     WHERE survivor_id IN {survivors:Array(String)} AND loser_id NOT IN {survivors:Array(String)}`,
+    { survivors },
+  );
+  for (const row of absorbed) stored.get(row.survivor_id)?.push(row.loser_id);
+  return stored;
+}
+
+/**
+ * Many survivors' stored ids as two aligned query parameters, `stored` and `owners` (the survivor of each), for
+ * reads that roll up several survivors at once: `ownerOf` names a stored id column's survivor.
+ */
+export function ownedIds(storedIds: Map<string, string[]>): { stored: string[]; owners: string[] } {
+  const stored: string[] = [];
+  const owners: string[] = [];
+  for (const [owner, ids] of storedIds)
+    for (const id of ids) {
+      stored.push(id);
+      owners.push(owner);
+    }
+  return { stored, owners };
+}
+
+/** The survivor owning a stored id column, under the parameters of `ownedIds` (rows are limited to `stored`). */
+export const ownerOf = (storedId: string) =>
+  `transform(${storedId}, {stored:Array(String)}, {owners:Array(String)}, '')`;
+
 /** The stored ids the survivors absorbed (not the survivors themselves), each once. */
 export async function absorbedIdsOf(client: ClickHouseClient, survivors: string[]): Promise<string[]> {
   if (survivors.length === 0) return [];
