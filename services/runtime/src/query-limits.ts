@@ -86,8 +86,9 @@ export function limitQueries(client: ClickHouseClient, limits: QueryLimits, narr
 
 /**
  * At most `concurrencyPerKey` requests of one key in flight on the routes `applies` picks; one more is answered
- * 429 RATE_LIMITED with Retry-After. Counted from after authentication until the response is sent or the client has
- * gone.
+ * 429 RATE_LIMITED with Retry-After. Counted from after authentication until the server is done with the request:
+ * its handler has answered (onSend) and the response is over (sent, or its client gone). A client that gives up does
+ * not free its place while its queries still run, so it cannot pile more of them up behind the first.
  */
 export function limitConcurrency(
   app: FastifyInstance,
@@ -95,6 +96,16 @@ export function limitConcurrency(
 ): void {
   if (options.concurrencyPerKey <= 0) return;
   const inFlight = new Map<string, number>();
+  /** Per request holding a place: what is still to happen before it is given back. */
+  const holding = new WeakMap<FastifyRequest, { key: string; pending: number }>();
+  const done = (request: FastifyRequest) => {
+    const held = holding.get(request);
+    if (!held || --held.pending > 0) return;
+    holding.delete(request);
+    const left = (inFlight.get(held.key) ?? 1) - 1;
+    if (left <= 0) inFlight.delete(held.key);
+    else inFlight.set(held.key, left);
+  };
   app.addHook('preHandler', async (request, reply) => {
     const authorization = request.headers.authorization;
     if (!request.grant || !authorization || !options.applies(request)) return;
@@ -110,14 +121,12 @@ export function limitConcurrency(
       );
     }
     inFlight.set(key, current + 1);
-    // The response's 'close' comes once, whether it was sent or the client went away first; fastify's onResponse
-    // misses the latter, and a key whose clients gave up would keep those places taken for good.
-    reply.raw.once('close', () => {
-      const left = (inFlight.get(key) ?? 1) - 1;
-      if (left <= 0) inFlight.delete(key);
-      else inFlight.set(key, left);
-    });
+    holding.set(request, { key, pending: 2 });
+    // 'close' comes once, whether the response was sent or the client went away first (fastify's onResponse misses
+    // the latter); onSend comes once the handler has answered, which a streamed answer does before it is over.
+    reply.raw.once('close', () => done(request));
   });
+  app.addHook('onSend', async (request) => done(request));
 }
 
 /** The documented answers of a route whose reads carry limits: 422 and 429, and 503 for a timeout or a store away. */
