@@ -68,7 +68,7 @@ function wakeableSleep() {
 
 /** Requests one worker may have waiting for an answer at once. */
 export const maxInFlight = 8;
-/** The longest an outcome waits to be written while its page is still being sent. */
+/** How long outcomes gather before the next one to come writes them all; the rest are written when the page ends. */
 const recordEveryMs = 1000;
 
 /**
@@ -85,22 +85,24 @@ export const pageSize = (destination: Pick<SigningDestination, 'batch' | 'ratePe
 class Pacing {
   private nextAt = 0;
 
+  // The monotonic clock: a step of the wall clock neither stalls a worker nor lets it burst.
   async next(ratePerSecond: number): Promise<void> {
-    const wait = this.nextAt - Date.now();
-    this.nextAt = Math.max(Date.now(), this.nextAt) + 1000 / ratePerSecond;
+    const now = performance.now();
+    const wait = this.nextAt - now;
+    this.nextAt = Math.max(now, this.nextAt) + 1000 / ratePerSecond;
     if (wait > 0) await sleep(wait);
   }
 }
 
 /**
- * Writes outcomes in batches, one write at a time: at least every `recordEveryMs`, and the rest at `close`; `written`
- * is told each batch once it is stored.
+ * Writes outcomes in batches, one write at a time: those gathered over `recordEveryMs` when the next one comes, and
+ * the rest at `close`; `written` is told each batch once it is stored.
  */
 class OutcomeWriter {
   private waiting: Delivery[] = [];
   private writing: Promise<void> = Promise.resolve();
   private failure: unknown = null;
-  private lastAt = Date.now();
+  private lastAt = performance.now();
 
   constructor(
     private readonly deliveries: DeliveryStore,
@@ -109,13 +111,13 @@ class OutcomeWriter {
 
   add(rows: Delivery[]): void {
     this.waiting.push(...rows);
-    if (Date.now() - this.lastAt >= recordEveryMs) this.flush();
+    if (performance.now() - this.lastAt >= recordEveryMs) this.flush();
   }
 
   private flush(): void {
     const rows = this.waiting;
     this.waiting = [];
-    this.lastAt = Date.now();
+    this.lastAt = performance.now();
     if (rows.length === 0) return;
     this.writing = this.writing.then(async () => {
       if (this.failure) return;
@@ -282,7 +284,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 
   /**
    * A page of due deliveries: rendered together, sent in groups (up to `maxInFlight` requests at once, started at most
-   * `ratePerSecond`), and their outcomes written a few at a time (at least every `recordEveryMs`, and all before the
+   * `ratePerSecond`), and their outcomes written a batch at a time (about `recordEveryMs` worth, and all before the
    * next page is read, so a row is never sent twice by one worker). A crash before a row's outcome is written sends
    * it again, with the same `Idempotency-Key`.
    */
