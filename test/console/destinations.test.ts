@@ -181,8 +181,19 @@ describe('the destinations screens', () => {
       .poll(() => page.locator('.facts').textContent(), soon)
       .toContain('4 h after Ticket Opened, unless Ticket Replied with the same ticket_id');
     expect(await page.locator('.facts').textContent()).toContain('7 days before each birthday');
+    // Looked at once its delivery log has answered (none yet), not while it still says it is loading.
+    await page.getByText(en.deliveries.none).waitFor();
     await checkView(page, 'destination-followup-detail-en-390', 'en');
     await context.close();
+
+    // The same destination's detail in Vietnamese: the follow-up's trigger names the shared property too.
+    const detail = await rig.open({ width: widths.phone, path: `/console/destinations/${id}`, key: rig.cdp.adminKey });
+    await expect
+      .poll(() => detail.page.locator('.facts').textContent(), soon)
+      .toContain('4 giờ sau Ticket Opened, trừ khi có Ticket Replied cùng ticket_id');
+    await detail.page.getByText(vi.deliveries.none).waitFor();
+    await checkView(detail.page, 'destination-followup-detail-vi-390', 'vi');
+    await detail.context.close();
 
     // The same fields in Vietnamese, with nothing left in English.
     const viewed = await rig.open({ width: widths.phone, path: '/console/destinations/new', key: rig.cdp.adminKey });
