@@ -38,7 +38,13 @@ describe('the demo data set on the embedded runtime', () => {
 
   it('stores every generated message once, and nothing new when the same demo is sent again', async () => {
     expect(new Set(ids).size).toBe(messages.length);
+    const before = await eventsHandled(cdp.url);
     expect(await send()).toEqual({ messages: messages.length, customers: options.customers });
+    // Counted once the whole batch is written and its changes published, a moment after its rows are readable.
+    await waitFor(async () => (await eventsHandled(cdp.url)) >= before + messages.length, {
+      timeoutMs: 20_000,
+      what: 'the first send handled',
+    });
     await waitFor(async () => (await storedMessages()).distinct === messages.length, {
       timeoutMs: 20_000,
       what: `${messages.length} demo messages stored`,

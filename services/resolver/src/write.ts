@@ -68,35 +68,29 @@ export function eventValues(event: EventRecord, profileId: string): TabSeparated
 }
 
 /**
- * Writes the identity projections before the events, so a reader never sees an event whose profile it cannot map.
- * Every row is idempotent: a redelivered batch writes the same rows again, which the tables collapse.
+ * Writes merges before the events, so a reader never sees an event whose stored profile it cannot map to its
+ * survivor; and identities after them, so a profile found by an identifier already shows the batch's events (its
+ * stats and traits are views of them). Every row is idempotent: a redelivered batch writes the same rows again, which
+ * the tables collapse.
  */
 export async function writeResolved(client: ClickHouseClient, batch: ResolvedBatch): Promise<number> {
   const { version } = batch;
-  const identities = new Map(batch.identities.map((entry) => [identifierKey(entry.identifier), entry]));
-  await writeIdentities(
-    client,
-    [...identities.values()].map(({ identifier, profileId }) => ({
-      type: identifier.type,
-      value: identifier.value,
-      profileId,
-    })),
-    version,
-  );
-  await writeMerges(client, [...new Map(batch.merges.map((merge) => [merge.loserId, merge])).values()], version);
-  if (batch.refusals.length > 0) {
-    await client.insert(
-      named('resolver.insertRefusals', {
-        table: 'identity_refusals',
-        values: batch.refusals.map((refusal) => ({
-          message_id: refusal.messageId,
-          identifiers: refusal.identifiers.map(identifierKey),
-          reason: refusal.reason,
-        })),
-        format: 'JSONEachRow',
-      }),
-    );
-  }
+  await Promise.all([
+    writeMerges(client, [...new Map(batch.merges.map((merge) => [merge.loserId, merge])).values()], version),
+    batch.refusals.length === 0
+      ? undefined
+      : client.insert(
+          named('resolver.insertRefusals', {
+            table: 'identity_refusals',
+            values: batch.refusals.map((refusal) => ({
+              message_id: refusal.messageId,
+              identifiers: refusal.identifiers.map(identifierKey),
+              reason: refusal.reason,
+            })),
+            format: 'JSONEachRow',
+          }),
+        ),
+  ]);
   if (batch.events.length > 0) {
     await client.insert(
       named('resolver.insertEvents', {
@@ -109,5 +103,15 @@ export async function writeResolved(client: ClickHouseClient, batch: ResolvedBat
       }),
     );
   }
+  const identities = new Map(batch.identities.map((entry) => [identifierKey(entry.identifier), entry]));
+  await writeIdentities(
+    client,
+    [...identities.values()].map(({ identifier, profileId }) => ({
+      type: identifier.type,
+      value: identifier.value,
+      profileId,
+    })),
+    version,
+  );
   return batch.events.length;
 }

@@ -62,3 +62,46 @@ describe('isStoreUnavailable', () => {
     ).toBe(false);
   });
 });
+
+describe('chDB connections', () => {
+  // A query that keeps one connection busy for a while (hashing numbers), and a short one sent just after it.
+  const long = named('test.long', {
+    query: 'SELECT max(sipHash64(number)) AS m FROM numbers(60000000)',
+    format: 'JSONEachRow',
+  });
+  const short = named('test.short', { query: 'SELECT count() AS n FROM t', format: 'JSONEachRow' });
+
+  async function order(connections: number): Promise<string[]> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-pool-'));
+    const store = await createClickHouse(
+      { url: null, database: 'pool', chdbPath: dir, chdbConnections: connections, requireNames: true },
+      createLogger({ level: 'silent' }),
+    );
+    try {
+      await store.client.command(
+        named('test.create', { query: 'CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = MergeTree ORDER BY a' }),
+      );
+      const finished: string[] = [];
+      const running = store.client.query(long).then(async (result) => {
+        await result.json();
+        finished.push('long');
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Every connection knows the database: the table is found unqualified on whichever takes the call.
+      const shorts = [1, 2, 3].map(async () => {
+        expect(await (await store.client.query(short)).json()).toEqual([{ n: 0 }]);
+        finished.push('short');
+      });
+      await Promise.all([running, ...shorts]);
+      return finished;
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('answer a short read while a long query runs, on connections side by side; one connection takes them in turn', async () => {
+    expect(await order(4)).toEqual(['short', 'short', 'short', 'long']);
+    expect(await order(1)).toEqual(['long', 'short', 'short', 'short']);
+  });
+});

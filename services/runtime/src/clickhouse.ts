@@ -9,7 +9,7 @@ import { named, nameQueries } from './query-names';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
-type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
+type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
 
 export interface ClickHouse {
   readonly kind: 'server' | 'chdb';
@@ -65,12 +65,19 @@ export async function createClickHouse(
     // Loaded lazily: the native engine is only needed when no server is configured.
     const { createChdbConnection } = await import('chdb/connection');
     // chdb types the connection against its own copy of client-common; the runtime contract is the same.
-    const connection = createChdbConnection({ path: chdbPath }) as unknown as ClientConnection;
-    client = nameQueries(createClient({ connection, clickhouse_settings: settings }), naming);
-    // chDB ignores the client's `database` option; the session remembers USE instead.
-    await client.command(named('clickhouse.createDatabase', { query: `CREATE DATABASE IF NOT EXISTS ${database}` }));
-    await client.command(named('clickhouse.useDatabase', { query: `USE ${database}` }));
-    log.info({ path: chdbPath, database }, 'using chDB in process');
+    const connections = Array.from(
+      { length: Math.max(1, config.chdbConnections ?? 4) },
+      () => createChdbConnection({ path: chdbPath }) as unknown as ClientConnection,
+    );
+    // chDB ignores the client's `database` option; each connection remembers USE instead.
+    for (const [index, connection] of connections.entries()) {
+      const one = nameQueries(createClient({ connection, clickhouse_settings: settings }), naming);
+      if (index === 0)
+        await one.command(named('clickhouse.createDatabase', { query: `CREATE DATABASE IF NOT EXISTS ${database}` }));
+      await one.command(named('clickhouse.useDatabase', { query: `USE ${database}` }));
+    }
+    client = nameQueries(createClient({ connection: pooled(connections), clickhouse_settings: settings }), naming);
+    log.info({ path: chdbPath, database, connections: connections.length }, 'using chDB in process');
   }
   return {
     kind,
@@ -86,6 +93,40 @@ export async function createClickHouse(
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * Several chDB connections to one data directory as one: each call goes to the connection with the fewest calls in
+ * hand. One connection runs its calls one after another, while connections to the same directory run side by side
+ * (one engine, one set of tables), so a short read need not wait behind a long insert or another read.
+ */
+export function pooled(connections: ClientConnection[]): ClientConnection {
+  type Connection = ClientConnection;
+  const inHand = connections.map(() => 0);
+  function on<Method extends 'query' | 'insert' | 'command' | 'exec' | 'ping'>(method: Method): Connection[Method] {
+    return (async (params: never) => {
+      let chosen = 0;
+      for (let index = 1; index < connections.length; index += 1)
+        if ((inHand[index] as number) < (inHand[chosen] as number)) chosen = index;
+      inHand[chosen] = (inHand[chosen] as number) + 1;
+      try {
+        const connection = connections[chosen] as Connection;
+        return await (connection[method] as (params: never) => Promise<unknown>).call(connection, params);
+      } finally {
+        inHand[chosen] = (inHand[chosen] as number) - 1;
+      }
+    }) as Connection[Method];
+  }
+  return {
+    query: on('query'),
+    insert: on('insert'),
+    command: on('command'),
+    exec: on('exec'),
+    ping: on('ping'),
+    async close() {
+      await Promise.all(connections.map((connection) => connection.close()));
+    },
+  } as Connection;
 }
 
 // Failures that say the store cannot answer now, not that the question was wrong: the connection (a server that is

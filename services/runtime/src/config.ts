@@ -85,6 +85,7 @@ export const configSchema = z.object({
   CLICKHOUSE_USER: optionalString,
   CLICKHOUSE_PASSWORD: optionalString,
   CDP_CHDB_PATH: optionalString,
+  CDP_CHDB_CONNECTIONS: positiveInt(4),
   CLICKHOUSE_DATABASE: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier (letters, digits, underscore)')
@@ -177,6 +178,8 @@ export interface Config {
     password?: string;
     database: string;
     chdbPath: string;
+    /** Connections to the chDB directory: each runs its calls one at a time, several run side by side (4 unless given). */
+    chdbConnections?: number;
     /**
      * A cluster of the server's `remote_servers`: migrations run ON CLUSTER on it with replicated tables (cluster.ts).
      * Only with a server (`url`); unset, every table lives on the one server or in chDB.
@@ -298,6 +301,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
       chdbPath: path.resolve(e.CDP_CHDB_PATH ?? path.join(e.CDP_DATA_DIR, 'clickhouse')),
+      chdbConnections: e.CDP_CHDB_CONNECTIONS,
       ...(e.CDP_CLICKHOUSE_CLUSTER === undefined ? {} : { cluster: e.CDP_CLICKHOUSE_CLUSTER }),
       slowQueryMs: e.CDP_CLICKHOUSE_SLOW_QUERY_MS,
       requireNames: e.CDP_CLICKHOUSE_REQUIRE_NAMES === 'true',

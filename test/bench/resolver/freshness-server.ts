@@ -25,6 +25,8 @@ const config = loadConfig({
   CDP_WRITE_KEY: served.writeKey,
   CDP_READ_KEY: served.readKey,
   CDP_TOPIC_PREFIX: `bench${process.pid}.`,
+  // Compared runs set it: how many connections chDB's calls share.
+  CDP_CHDB_CONNECTIONS: process.env.CDP_CHDB_CONNECTIONS,
   ...(runtime === 'kafka' ? { KAFKA_BROKERS: process.env.KAFKA_BROKERS } : {}),
 });
 const platform = await startPlatform(

@@ -114,6 +114,8 @@ async function measure(runtime: 'kafka' | 'embedded', count: number): Promise<Th
   const config = loadConfig({
     CDP_DATA_DIR: dataDir,
     CDP_TOPIC_PREFIX: `bench${process.pid}.`,
+    // Compared runs set it: how many connections chDB's calls share.
+    CDP_CHDB_CONNECTIONS: process.env.CDP_CHDB_CONNECTIONS,
     ...(runtime === 'kafka' ? { KAFKA_BROKERS: process.env.KAFKA_BROKERS } : {}),
   });
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'bench-resolver' });
