@@ -140,6 +140,11 @@ export interface DeployExtras {
   clickhouseVolumeMb?: number;
   /** Ingest's clock through libfaketime, its offset read at every call from the file `clockFile` names. */
   ingestClock?: boolean;
+  /**
+   * The resolver's batch size: 100 unless given, so a fault lands in the middle of a batch's writes; `'default'` runs
+   * the platform's own (a soak measures the platform as shipped).
+   */
+  resolverBatchSize?: number | 'default';
 }
 
 /** Debian's libfaketime (`apt-get install faketime`), the multi-threaded build. */
@@ -159,8 +164,8 @@ export async function deploy(runtime: Runtime, brokers?: string, extras: DeployE
     LOG_LEVEL: 'warn',
     CDP_TOPIC_PARTITIONS: '3',
     CDP_CLICKHOUSE_REQUIRE_NAMES: 'true',
-    CDP_RESOLVER_BATCH_SIZE: '100',
   };
+  if (extras.resolverBatchSize !== 'default') base.CDP_RESOLVER_BATCH_SIZE = String(extras.resolverBatchSize ?? 100);
   let kafka: Deployment['kafka'];
   if (runtime === 'distributed' && brokers) {
     base.KAFKA_BROKERS = brokers;

@@ -107,24 +107,41 @@ export class CustomerStream {
 
 /** Refs of customers sent earlier, with when their last batch was accepted; the oldest fall out. */
 export class ReadPool {
-  private readonly entries: Array<{ ref: string; at: number }> = [];
+  /** Refs not old enough yet, oldest first (they arrive in time order). */
+  private waiting: Array<{ ref: string; at: number }> = [];
+  private waitingFrom = 0;
+  /** Refs old enough to read: a ring of the latest `capacity` to ripen. */
+  private readonly ripe: string[] = [];
   private nextSlot = 0;
 
-  constructor(private readonly capacity = 2_000) {}
+  constructor(
+    private readonly minAgeMs: number,
+    private readonly capacity = 2_000,
+  ) {}
 
   add(ref: string, at: number): void {
-    if (this.entries.length < this.capacity) this.entries.push({ ref, at });
-    else this.entries[this.nextSlot] = { ref, at };
-    this.nextSlot = (this.nextSlot + 1) % this.capacity;
+    this.waiting.push({ ref, at });
   }
 
-  /** A random ref accepted at least `minAgeMs` before `now`, or null (a few tries). */
-  pick(now: number, minAgeMs: number, random: () => number): string | null {
-    for (let attempt = 0; attempt < 8 && this.entries.length > 0; attempt += 1) {
-      const entry = this.entries[Math.floor(random() * this.entries.length)] as { ref: string; at: number };
-      if (now - entry.at >= minAgeMs) return entry.ref;
+  /**
+   * A random ref accepted at least `minAgeMs` before `now`, or null while none is. Refs ripen in the order they were
+   * added, so a fast stream of new ones never pushes the old enough ones out before they can be read.
+   */
+  pick(now: number, random: () => number): string | null {
+    while (this.waitingFrom < this.waiting.length) {
+      const entry = this.waiting[this.waitingFrom] as { ref: string; at: number };
+      if (now - entry.at < this.minAgeMs) break;
+      if (this.ripe.length < this.capacity) this.ripe.push(entry.ref);
+      else this.ripe[this.nextSlot] = entry.ref;
+      this.nextSlot = (this.nextSlot + 1) % this.capacity;
+      this.waitingFrom += 1;
     }
-    return null;
+    if (this.waitingFrom > 10_000 && this.waitingFrom * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingFrom);
+      this.waitingFrom = 0;
+    }
+    if (this.ripe.length === 0) return null;
+    return this.ripe[Math.floor(random() * this.ripe.length)] as string;
   }
 }
 

@@ -124,7 +124,7 @@ async function metricSum(url: string, name: string): Promise<number | null> {
 /** The load's connection to one deployment: posts batches, books what was accepted, remembers customers to read. */
 class Driver {
   readonly stream: CustomerStream;
-  readonly pool = new ReadPool();
+  readonly pool = new ReadPool(readAgeMs);
   /** Events answered 200 since the deployment started. */
   accepted = 0;
   private readonly writeAuth: string;
@@ -316,7 +316,7 @@ async function soak(
       await sleep(t0 + second * 1000 - Date.now());
       const paths: Array<[ReadKind, string]> = [];
       for (let index = 0; index < profileReads; index += 1) {
-        const ref = driver.pool.pick(Date.now(), readAgeMs, random);
+        const ref = driver.pool.pick(Date.now(), random);
         if (ref) paths.push(['profile', `/v1/profiles/${encodeURIComponent(ref)}`]);
       }
       if (second % 5 === 0) paths.push(['kpis', '/v1/analytics/kpis?from=2025-01-01&to=2025-04-01&tz=UTC']);
@@ -509,7 +509,7 @@ async function runOne(
   profileReads: number,
 ): Promise<SoakResult> {
   log(`${runtime}: starting`);
-  const deployment = await deploy(runtime);
+  const deployment = await deploy(runtime, undefined, { resolverBatchSize: 'default' });
   try {
     const driver = new Driver(deployment, runtime);
     let capacity: Capacity | null = null;
