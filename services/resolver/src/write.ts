@@ -69,28 +69,13 @@ export function eventValues(event: EventRecord, profileId: string): TabSeparated
 
 /**
  * Writes merges before the events, so a reader never sees an event whose stored profile it cannot map to its
- * survivor; and identities after them, so a profile found by an identifier already shows the batch's events (its
- * stats and traits are views of them). Every row is idempotent: a redelivered batch writes the same rows again, which
- * the tables collapse.
+ * survivor; identities after them, so a profile found by an identifier already shows the batch's events (its stats
+ * and traits are views of them); refusals last, so a refusal on record means its batch is all written. Every row is
+ * idempotent: a redelivered batch writes the same rows again, which the tables collapse.
  */
 export async function writeResolved(client: ClickHouseClient, batch: ResolvedBatch): Promise<number> {
   const { version } = batch;
-  await Promise.all([
-    writeMerges(client, [...new Map(batch.merges.map((merge) => [merge.loserId, merge])).values()], version),
-    batch.refusals.length === 0
-      ? undefined
-      : client.insert(
-          named('resolver.insertRefusals', {
-            table: 'identity_refusals',
-            values: batch.refusals.map((refusal) => ({
-              message_id: refusal.messageId,
-              identifiers: refusal.identifiers.map(identifierKey),
-              reason: refusal.reason,
-            })),
-            format: 'JSONEachRow',
-          }),
-        ),
-  ]);
+  await writeMerges(client, [...new Map(batch.merges.map((merge) => [merge.loserId, merge])).values()], version);
   if (batch.events.length > 0) {
     await client.insert(
       named('resolver.insertEvents', {
@@ -113,5 +98,18 @@ export async function writeResolved(client: ClickHouseClient, batch: ResolvedBat
     })),
     version,
   );
+  if (batch.refusals.length > 0) {
+    await client.insert(
+      named('resolver.insertRefusals', {
+        table: 'identity_refusals',
+        values: batch.refusals.map((refusal) => ({
+          message_id: refusal.messageId,
+          identifiers: refusal.identifiers.map(identifierKey),
+          reason: refusal.reason,
+        })),
+        format: 'JSONEachRow',
+      }),
+    );
+  }
   return batch.events.length;
 }
