@@ -5,6 +5,7 @@
 //   BENCH_EVENTS    events in all, identifies included (default 10000000)
 //   BENCH_ARRIVALS  messages of live traffic stored between the first evaluation pass and the second (default 60000)
 //   BENCH_PREVIEWS  timed previews, spread over the ten custom rules (default 20)
+//   BENCH_PROFILE_READS  timed profile reads by userId, of profiles picked at random (default 50)
 //   KAFKA_BROKERS   publish segment changes on this broker; else on the embedded log in the temp data directory
 //   BENCH_DATA_DIR  keep the store in this directory and reuse its events on the next run (default: a temp dir, removed)
 //   BENCH_FRESHNESS_SECONDS  seconds of sustained orders for the membership freshness measure (default 120; 0 skips it)
@@ -34,6 +35,7 @@ environment:
   BENCH_EVENTS    events in all, identifies included (default 10000000)
   BENCH_ARRIVALS  messages stored between the two passes, a minute of live traffic (default 60000)
   BENCH_PREVIEWS  timed previews over the ten custom rules (default 20)
+  BENCH_PROFILE_READS  timed profile reads (GET /v1/profiles/user_id:…) of random profiles (default 50)
   KAFKA_BROKERS   publish segment changes on this broker (default: the embedded log, in the temp dir)
   BENCH_DATA_DIR  keep the store in this directory and reuse its events on the next run, with its segments and
                   membership cleared (default: a temp dir, removed); the data's windows end when it was generated
@@ -49,6 +51,7 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
 }
 
 const previews = Number(process.env.BENCH_PREVIEWS ?? 20);
+const profileReads = Number(process.env.BENCH_PROFILE_READS ?? 50);
 const freshnessSeconds = Number(process.env.BENCH_FRESHNESS_SECONDS ?? 120);
 const freshnessRate = Number(process.env.BENCH_FRESHNESS_RATE ?? 1000);
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -123,6 +126,17 @@ async function main(): Promise<void> {
       previewMs.push({ name: segment.name, ms, count: Number(body.count) });
     }
 
+    progress('profile reads');
+    const readMs: number[] = [];
+    for (let run = 0; run < profileReads; run += 1) {
+      // Profile n has userId u<n> (load.ts); one at random, so reads do not find the same granules warm.
+      const userId = `u${Math.floor(Math.random() * load.profiles)}`;
+      const { ms, body } = await call('GET', `/v1/profiles/user_id:${userId}`);
+      if (!Array.isArray(body.identities) || body.identities.length === 0)
+        throw new Error(`profile of ${userId}: no identities in ${JSON.stringify(body)}`);
+      readMs.push(ms);
+    }
+
     progress('export');
     const listed = (await call('GET', '/v1/segments')).body.segments as Array<{ id: string; size: number }>;
     const exportOf = async (name: string) => {
@@ -166,6 +180,10 @@ async function main(): Promise<void> {
     rows.push(
       `| preview p50 / p95 (HTTP) | ${thousands(percentile(previewTimes, 0.5))} / ${thousands(p95)} ms | p95 ≤ 1,000 ms | ${previewMs.length} runs over the ${customSegments.length} custom rules; ` +
         `slowest: ${slowestPreview.name} ${thousands(slowestPreview.ms)} ms (count ${thousands(slowestPreview.count)}) |`,
+    );
+    rows.push(
+      `| profile read p50 / p95 (HTTP, by userId) | ${thousands(percentile(readMs, 0.5))} / ${thousands(percentile(readMs, 0.95))} ms | — | ` +
+        `${readMs.length} reads of random profiles, one at a time, nothing else running; max ${thousands(Math.max(...readMs))} ms |`,
     );
     const exportRow = (label: string, run: typeof exported) =>
       `| ${label} | ${thousands(run.rows / run.seconds)} rows/s | ≥ 100,000 rows/s, flat memory | ${thousands(run.rows)} rows of a ${thousands(run.audience)}-member audience ` +

@@ -71,7 +71,9 @@ export async function findProfileIds(
     for (const row of await rows<{ profile_id: string }>(
       client,
       'profiles.findByProfileId',
-      `SELECT DISTINCT profile_id FROM identities FINAL WHERE profile_id IN {profileIds:Array(String)}
+      // profile_identifiers holds every id that ever had an identifier, by the primary key; one whose identifiers all
+      // moved was absorbed, so profile_merges has it too.
+      `SELECT DISTINCT profile_id FROM profile_identifiers WHERE profile_id IN {profileIds:Array(String)}
        UNION DISTINCT SELECT loser_id AS profile_id FROM profile_merges FINAL WHERE loser_id IN {profileIds:Array(String)}`,
       { profileIds },
     ))
@@ -135,7 +137,9 @@ export async function readProfiles(
     for (const row of await rows<{ owner: string; type: string; value: string }>(
       client,
       'profiles.readIdentities',
-      `SELECT ${ownerOf('profile_id')} AS owner, type, value FROM identities FINAL
+      // Through the primary key of profile_identifiers: a survivor's stored ids' pairs there are exactly its
+      // identifiers in identities (migration 0018), where a read by profile id would scan every identifier.
+      `SELECT DISTINCT ${ownerOf('profile_id')} AS owner, type, value FROM profile_identifiers
        WHERE profile_id IN {stored:Array(String)} ORDER BY owner, type, value`,
       ownedIds(storedIds),
     ))

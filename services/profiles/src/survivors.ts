@@ -9,6 +9,13 @@ const survivorMap = '(SELECT loser_id, survivor_id FROM profile_merges FINAL)';
 /** `LEFT JOIN` of the survivor map, as `merge`, on a stored profile id column; `survivorOf` then reads it. */
 export const joinSurvivors = (storedId: string) => `LEFT JOIN ${survivorMap} AS merge ON ${storedId} = merge.loser_id`;
 
+/**
+ * `joinSurvivors` for a known few stored ids: the map is read only for `ids` (a parameter or subquery of stored ids),
+ * through the primary key, instead of whole.
+ */
+export const joinSurvivorsAmong = (storedId: string, ids: string) =>
+  `LEFT JOIN (SELECT loser_id, survivor_id FROM profile_merges FINAL WHERE loser_id IN ${ids}) AS merge ON ${storedId} = merge.loser_id`;
+
 /** The survivor profile of a stored profile id column, after `joinSurvivors` of the same column. */
 export const survivorOf = (storedId: string) => `if(merge.survivor_id = '', ${storedId}, merge.survivor_id)`;
 
@@ -44,7 +51,8 @@ export async function survivorsOfStored(client: ClickHouseClient, storedIds: str
     client,
     'profiles.survivorsOfStored',
     `SELECT stored.id AS stored, ${survivorOf('stored.id')} AS survivor
-     FROM (SELECT arrayJoin({storedIds:Array(String)}) AS id) AS stored ${joinSurvivors('stored.id')}`,
+     FROM (SELECT arrayJoin({storedIds:Array(String)}) AS id) AS stored
+     ${joinSurvivorsAmong('stored.id', '{storedIds:Array(String)}')}`,
     { storedIds },
   );
   const survivors = new Map(found.map((row) => [row.stored, row.survivor]));
