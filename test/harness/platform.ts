@@ -5,7 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import type { DestinationStream, Logger } from 'pino';
-import { createEventLog, createLogger, createMetrics, loadConfig, type Config } from '@cdp/runtime';
+import {
+  createEventLog,
+  createLogger,
+  createMetrics,
+  loadConfig,
+  type Config,
+  type EventLog,
+  type Metrics,
+} from '@cdp/runtime';
+import { start as startDestinations } from '@cdp/destinations';
 import { start as startResolver } from '@cdp/resolver';
 import { topicNames } from '@cdp/schemas';
 import { startPlatform, type Platform, type ServiceName } from '@cdp/cdp/platform';
@@ -89,16 +98,33 @@ export async function startTestPlatform(
   };
 }
 
-/**
- * Starts more resolver instances beside a test platform, each with an event-log client of its own, as separate
- * processes would run them; they share the platform's consumer group, so the partitions are split between them.
- * Returns a function that stops them.
- */
-export async function startExtraResolvers(cdp: TestPlatform, count: number): Promise<() => Promise<void>> {
+/** Starts `count` more instances of a service beside a test platform, each with an event-log client of its own. */
+async function startExtras(
+  cdp: TestPlatform,
+  count: number,
+  startOne: (log: EventLog) => Promise<{ close(): Promise<void> }>,
+): Promise<() => Promise<void>> {
   const stops: Array<() => Promise<void>> = [];
   for (let index = 0; index < count; index += 1) {
     const log = await createEventLog(cdp.config, cdp.logger);
-    const resolver = await startResolver({
+    const service = await startOne(log);
+    stops.push(async () => {
+      await service.close();
+      await log.close();
+    });
+  }
+  return async () => {
+    for (const stop of stops) await stop();
+  };
+}
+
+/**
+ * Starts more resolver instances beside a test platform, each with an event-log client of its own, as separate
+ * processes would run them; they share the platform's consumer group, so the partitions are split between them.
+ */
+export function startExtraResolvers(cdp: TestPlatform, count: number): Promise<() => Promise<void>> {
+  return startExtras(cdp, count, (log) =>
+    startResolver({
       log,
       topics: topicNames(cdp.config.topicPrefix),
       groupId: `${cdp.config.topicPrefix}cdp-resolver`,
@@ -111,13 +137,25 @@ export async function startExtraResolvers(cdp: TestPlatform, count: number): Pro
       identityBlocklist: cdp.config.identityBlocklist,
       dedupe: cdp.config.dedupe,
       consentCategories: cdp.config.consentCategories,
-    });
-    stops.push(async () => {
-      await resolver.close();
-      await log.close();
-    });
-  }
-  return async () => {
-    for (const stop of stops) await stop();
-  };
+    }),
+  );
+}
+
+/**
+ * Starts another destinations instance beside a test platform, with an event-log client and metrics of its own, in the
+ * platform's consumer group: the two split the triggers, the due timers and the deliveries.
+ */
+export function startExtraDestinations(cdp: TestPlatform, metrics: Metrics): Promise<() => Promise<void>> {
+  return startExtras(cdp, 1, (log) =>
+    startDestinations({
+      log,
+      topics: topicNames(cdp.config.topicPrefix),
+      groupId: `${cdp.config.topicPrefix}cdp-destinations`,
+      clickhouse: cdp.platform.clickhouse.client,
+      keys: cdp.platform.keys,
+      logger: cdp.logger,
+      metrics,
+      config: cdp.config.destinations,
+    }),
+  );
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { EventLog, LogConsumer } from '@cdp/runtime';
 import { decodeEvent, decodeSegmentChange, type TopicNames } from '@cdp/schemas';
 import type { Destination } from './definitions';
-import type { DeliveryStore } from './deliveries';
+import type { DeliveryStore, Share } from './deliveries';
 import { eventTimers, type Timer } from './schedule';
 import type { TimerStore } from './timers';
 import { eventDeliveries, segmentDeliveries, type NewDelivery } from './triggers';
@@ -15,8 +15,11 @@ export interface TriggerConsumerDeps {
   logger: Logger;
   deliveries: DeliveryStore;
   timers: TimerStore;
-  /** Every destination, active and paused: a paused one's deliveries are written and wait (cached by the caller). */
-  destinations(): Promise<Destination[]>;
+  /**
+   * Every destination, active and paused: a paused one's deliveries are written and wait (cached by the caller, and
+   * read again when the cached list was read before `notBefore`).
+   */
+  destinations(notBefore?: number): Promise<Destination[]>;
   /** Told which destinations got new deliveries, so their workers look at once. */
   enqueued(destinationIds: Set<string>): void;
 }
@@ -35,6 +38,12 @@ export interface TriggerConsumer {
    * received but not yet appended. A timer due by it can be checked for its `unless` event; 0 until then.
    */
   caughtUpThrough(): Promise<number>;
+  /**
+   * This instance's share of the due timers and deliveries: those whose id hashes to an events partition the group
+   * gave it. Instances in one group split them as they split the log, and follow every rebalance; null while the
+   * consumer is its group's only member (the embedded log).
+   */
+  share(): Share;
 }
 
 /** The log's end offsets at an instant. */
@@ -80,7 +89,9 @@ export async function startTriggerConsumer(deps: TriggerConsumerDeps): Promise<T
     startOffsets,
     maxBatchSize: 1000,
     async handleBatch(batch) {
-      const destinations = await deps.destinations();
+      // Read after the batch's newest record was written: a destination saved before an event was received (through
+      // another process, whose change this one is not told of) triggers on it.
+      const destinations = await deps.destinations(Math.max(...batch.records.map((record) => record.timestamp)));
       if (destinations.length === 0) return;
       const found: NewDelivery[] = [];
       const timers: Timer[] = [];
@@ -108,6 +119,7 @@ export async function startTriggerConsumer(deps: TriggerConsumerDeps): Promise<T
     },
   });
 
+  const eventPartitions = Object.keys(startOffsets[topics.events] ?? {}).length;
   const marks: LogMark[] = [];
   let through = 0;
   return {
@@ -117,6 +129,10 @@ export async function startTriggerConsumer(deps: TriggerConsumerDeps): Promise<T
       const committed = await deps.log.committedOffsets(deps.groupId, topics.events);
       through = Math.max(through, passedMark(marks, committed, startOffsets[topics.events] ?? {}) - appendMarginMs);
       return through;
+    },
+    share() {
+      const assigned = consumer.assignment();
+      return assigned ? { count: eventPartitions, owned: assigned[topics.events] ?? [] } : null;
     },
   };
 }

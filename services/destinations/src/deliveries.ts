@@ -121,14 +121,33 @@ type SelectedRow = Omit<Row, 'next_attempt_at' | 'created_at' | 'updated_at'> & 
   updated_text: string;
 };
 
+/**
+ * This instance's part of the due work when several share it: a row belongs to the instance holding the events
+ * partition that the hash of its id names (`cityHash64(id) % count`). Null: every row (the only instance).
+ */
+export type Share = { count: number; owned: number[] } | null;
+
+/** Whether two shares are the same: a rebalance in between changes the later one. */
+export const sameShare = (a: Share, b: Share) =>
+  a === b || (a !== null && b !== null && a.count === b.count && a.owned.join() === b.owned.join());
+
+/** The SQL condition keeping an id column to the share, and its parameters. */
+export function shareFilter(column: string, share: Share): { where: string; params: Record<string, unknown> } {
+  if (!share) return { where: '1', params: {} };
+  return {
+    where: `cityHash64(${column}) % {shareCount:UInt32} IN {shareOwned:Array(UInt32)}`,
+    params: { shareCount: share.count, shareOwned: share.owned },
+  };
+}
+
 export interface DeliveryStore {
   /** New pending deliveries (version 1: any attempt's row outranks them). */
   enqueue(
     deliveries: Array<Pick<Delivery, 'deliveryId' | 'destinationId' | 'profileId' | 'trigger'>>,
     now: number,
   ): Promise<void>;
-  /** A destination's pending deliveries due by `now`, oldest due first. */
-  due(destinationId: string, now: number, limit: number): Promise<Delivery[]>;
+  /** A destination's pending deliveries due by `now` in this instance's share, oldest due first. */
+  due(destinationId: string, now: number, limit: number, share: Share): Promise<Delivery[]>;
   /** Writes the delivery as it stands after an attempt, under a higher version. */
   record(deliveries: Delivery[]): Promise<void>;
   /** The destination's latest deliveries, newest first. */
@@ -184,10 +203,11 @@ export function createDeliveryStore(client: ClickHouseClient): DeliveryStore {
         }),
       );
     },
-    due(destinationId, now, limit) {
+    due(destinationId, now, limit, share) {
+      const part = shareFilter('delivery_id', share);
       return select(
-        "destination_id = {destinationId:String} AND status = 'pending' AND next_attempt_at <= {now:DateTime64(3, 'UTC')}",
-        { destinationId, now: toClickHouseTime(now) },
+        `destination_id = {destinationId:String} AND status = 'pending' AND next_attempt_at <= {now:DateTime64(3, 'UTC')} AND ${part.where}`,
+        { destinationId, now: toClickHouseTime(now), ...part.params },
         'next_attempt_at, delivery_id',
         limit,
       );

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { DestinationsConfig, Metrics } from '@cdp/runtime';
 import { nextAttempt, retryAfterMs } from './backoff';
 import type { DestinationStore, SigningDestination } from './definitions';
-import type { Delivery, DeliveryStore } from './deliveries';
+import { sameShare, type Delivery, type DeliveryStore, type Share } from './deliveries';
 import { RefusedAddress } from './guard';
 import { samplePayload, type Payload, type PayloadReader } from './payload';
 import type { Answer, Sender } from './send';
@@ -20,6 +20,8 @@ export interface DispatcherDeps {
   config: DestinationsConfig;
   metrics: Metrics;
   logger: Logger;
+  /** This instance's share of the due deliveries, asked at every look: other instances send the rest. */
+  share(): Share;
 }
 
 export interface Dispatcher {
@@ -336,8 +338,9 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
       while (!stopped) {
         const destination = worker.destination;
         let due: Delivery[] = [];
+        const share = deps.share();
         try {
-          due = await deps.deliveries.due(destination.id, Date.now(), pageSize(destination));
+          due = await deps.deliveries.due(destination.id, Date.now(), pageSize(destination), share);
         } catch (error) {
           logger.error({ err: error, destination: destination.id }, 'could not read due deliveries; trying again');
         }
@@ -346,7 +349,8 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
           continue;
         }
         try {
-          await sendPage(destination, due, pacing, () => stopped);
+          // A rebalance may have given part of the page to another instance: the rest waits for its owner's look.
+          await sendPage(destination, due, pacing, () => stopped || !sameShare(share, deps.share()));
         } catch (error) {
           // Not recorded: the deliveries stay due and are tried again at the next look.
           logger.error({ err: error, destination: destination.id }, 'could not record a delivery attempt');

@@ -15,7 +15,7 @@ import type { TopicNames } from '@cdp/schemas';
 import { createSegmentStore } from '@cdp/segments';
 import { startTriggerConsumer } from './consumer';
 import { createDestinationStore, type Destination } from './definitions';
-import { createDeliveryStore } from './deliveries';
+import { createDeliveryStore, type Share } from './deliveries';
 import { startDispatcher } from './dispatcher';
 import { startTimerPoller, type TimerPoller } from './poller';
 import { createTimerStore } from './timers';
@@ -62,6 +62,8 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
   const payloads = createPayloadReader(deps.clickhouse, async () =>
     (await segments.list()).map((segment) => segment.id),
   );
+  // Until the consumer has joined its group this instance sends nothing: another may hold every partition.
+  let share: () => Share = () => ({ count: 1, owned: [] });
   const dispatcher = startDispatcher({
     store,
     deliveries,
@@ -70,14 +72,16 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
     config: deps.config,
     metrics: deps.metrics,
     logger,
+    share: () => share(),
   });
 
   let cached: { at: number; all: Promise<Destination[]> } | null = null;
   store.onChange(() => {
     cached = null;
   });
-  const everyDestination = () => {
-    if (!cached || Date.now() - cached.at > definitionsCacheMs) {
+  /** Every live destination, read at `notBefore` or later and at most `definitionsCacheMs` ago. */
+  const everyDestination = (notBefore = 0) => {
+    if (!cached || Date.now() - cached.at > definitionsCacheMs || cached.at < notBefore) {
       // Paused destinations too: their deliveries are written and wait for the dispatcher, which sends only active ones.
       const loading = store.list();
       cached = { at: Date.now(), all: loading };
@@ -102,6 +106,7 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
       enqueued: (ids) => dispatcher.wake(ids),
     });
     consumer = triggers.consumer;
+    share = () => triggers.share();
     poller = startTimerPoller({
       client: deps.clickhouse,
       timers,
@@ -110,6 +115,7 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
       destinations: everyDestination,
       caughtUpThrough: () => triggers.caughtUpThrough(),
       enqueued: (ids) => dispatcher.wake(ids),
+      share: () => triggers.share(),
       pollMs: deps.config.timerPollMs,
       anniversarySweepMs: deps.config.anniversarySweepMs,
     });

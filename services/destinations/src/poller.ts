@@ -5,7 +5,7 @@ import { findProfileId, identifiersOf, storedIdsOf, traitValuesPage } from '@cdp
 import type { ClickHouseClient } from '@cdp/runtime';
 import type { AnniversaryTrigger, FollowUpTrigger } from '@cdp/schemas';
 import type { Destination } from './definitions';
-import type { DeliveryStore, EventIdentifier } from './deliveries';
+import { sameShare, type DeliveryStore, type EventIdentifier, type Share } from './deliveries';
 import { anniversaryTimer, anniversaryTimerId, ruleKeyOf, timerDeliveryId, type Timer } from './schedule';
 import type { TimerCursor, TimerStore } from './timers';
 import type { NewDelivery } from './triggers';
@@ -20,6 +20,8 @@ export interface TimerPollerDeps {
   /** When every event received by then has been read by the trigger consumer (its awaited events written). */
   caughtUpThrough(): Promise<number>;
   enqueued(destinationIds: Set<string>): void;
+  /** This instance's share of the due timers, asked before each page: another instance fires the rest. */
+  share(): Share;
   pollMs: number;
   anniversarySweepMs: number;
 }
@@ -89,7 +91,8 @@ export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
   async function fireDue(kind: 'follow_up' | 'anniversary', cutoff: number): Promise<void> {
     let after: TimerCursor | null = null;
     for (;;) {
-      const page = await deps.timers.duePage(kind, cutoff, after, pageSize);
+      const share = deps.share();
+      const page = await deps.timers.duePage(kind, cutoff, after, pageSize, share);
       if (page.length === 0) return;
       const destinations = new Map((await deps.destinations()).map((destination) => [destination.id, destination]));
       const now = Date.now();
@@ -105,6 +108,8 @@ export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
             : { ...timer, status: 'cancelled', reason: decision.cancel },
         );
       }
+      // Another instance may fire these since a rebalance; what is still this instance's is read again next poll.
+      if (!sameShare(share, deps.share())) return;
       // The deliveries first: a crash before the timers are settled fires them again, with the same delivery ids.
       await deps.deliveries.enqueue(fired, now);
       await deps.timers.settle(settled);

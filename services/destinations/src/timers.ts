@@ -1,6 +1,6 @@
 // Timers in ClickHouse (`destination_timers`, 0027): scheduled pending, read due in pages, settled fired or cancelled.
 import { fromClickHouseTime, named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
-import type { TriggerRecord } from './deliveries';
+import { shareFilter, type Share, type TriggerRecord } from './deliveries';
 import type { Timer, TimerKind } from './schedule';
 
 interface Row {
@@ -65,12 +65,13 @@ export interface TimerCursor {
 export interface TimerStore {
   /** New timers and awaited events (version 1: a fired or cancelled row outranks a replayed one). */
   schedule(timers: Timer[]): Promise<void>;
-  /** Pending timers of a kind due by `cutoff`, in (due, id) order after `after`: at most `limit`. */
+  /** Pending timers of a kind in this instance's share due by `cutoff`, in (due, id) order after `after`: at most `limit`. */
   duePage(
     kind: 'follow_up' | 'anniversary',
     cutoff: number,
     after: TimerCursor | null,
     limit: number,
+    share: Share,
   ): Promise<Timer[]>;
   /**
    * Whether an awaited event of the timer's destination and rule, carrying one of `keys` and the timer's match value,
@@ -98,12 +99,13 @@ export function createTimerStore(client: ClickHouseClient): TimerStore {
         'destinations.scheduleTimers',
         timers.map((timer) => toRow(timer, 1)),
       ),
-    async duePage(kind, cutoff, after, limit) {
+    async duePage(kind, cutoff, after, limit, share) {
+      const part = shareFilter('timer_id', share);
       const result = await client.query(
         named('destinations.readDueTimers', {
           query: `SELECT ${columns} FROM destination_timers FINAL
             WHERE kind = {kind:String} AND due_at <= {cutoff:DateTime64(3, 'UTC')} AND status = 'pending'
-              AND (due_at, timer_id) > ({afterDue:DateTime64(3, 'UTC')}, {afterId:String})
+              AND (due_at, timer_id) > ({afterDue:DateTime64(3, 'UTC')}, {afterId:String}) AND ${part.where}
             ORDER BY due_at, timer_id LIMIT {limit:UInt32}`,
           query_params: {
             kind,
@@ -111,6 +113,7 @@ export function createTimerStore(client: ClickHouseClient): TimerStore {
             afterDue: toClickHouseTime(after?.dueAt ?? 0),
             afterId: after?.timerId ?? '',
             limit,
+            ...part.params,
           },
           format: 'JSONEachRow',
         }),

@@ -208,6 +208,7 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
           groupId: consumer.groupId,
           state: () => consumer.state(),
           healthy: () => consumer.healthy(),
+          assignment: () => null,
           async close() {
             try {
               await consumer.close();

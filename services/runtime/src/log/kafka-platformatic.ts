@@ -245,14 +245,27 @@ export function createPlatformaticKafkaLog(options: KafkaLogOptions): log.EventL
       groupLogger.error({ err: error }, 'consumer failed and stopped; it consumes nothing until the process restarts');
       void shutdown();
     });
+    // The partitions the group gave this member at its last join: none before it, while a rebalance is under way (the
+    // group may be giving them to another member) and once it has left.
+    let assignment: Record<string, number[]> = {};
+    const joined = () => {
+      assignment = {};
+      for (const each of consumer.assignments ?? [])
+        assignment[each.topic] = [...(assignment[each.topic] ?? []), ...each.partitions];
+    };
+    // consume() has joined the group before it returns: the first join's event has already gone by.
+    joined();
+    consumer.on('consumer:group:rebalance', () => (assignment = {}));
+    consumer.on('consumer:group:leave', () => (assignment = {}));
     // After a rebalance, partitions this member lost go to another one, from the group's committed offset.
     consumer.on('consumer:group:join', () => {
       const assigned = new Set(
-        (consumer.assignments ?? []).flatMap((assignment) =>
-          assignment.partitions.map((partition) => `${assignment.topic}/${partition}`),
+        (consumer.assignments ?? []).flatMap((each) =>
+          each.partitions.map((partition) => `${each.topic}/${partition}`),
         ),
       );
       partitions.keepOnly(assigned);
+      joined();
     });
 
     let closing: Promise<void> | undefined;
@@ -274,6 +287,7 @@ export function createPlatformaticKafkaLog(options: KafkaLogOptions): log.EventL
       groupId: consumerOptions.groupId,
       state: () => state,
       healthy: () => state !== 'stopped',
+      assignment: () => (state === 'running' ? assignment : {}),
       close: async () => {
         await shutdown();
         consumers.delete(logConsumer);

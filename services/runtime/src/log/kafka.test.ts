@@ -269,6 +269,27 @@ describe('Kafka event log', { timeout: 120_000 }, () => {
     expect(second.records()[0]?.offset).toBe(String(before.length));
   });
 
+  it("reports each member's partitions: split between two members without overlap, all to the one left", async () => {
+    const topic = uniqueName('shared');
+    const groupId = uniqueName('sharers');
+    await log.ensureTopics([{ name: topic, partitions: 4 }]);
+    const handleBatch = async () => undefined;
+    const first = await log.consume({ groupId, topics: [topic], handleBatch });
+    consumers.push(first);
+    await waitFor(() => first.assignment()?.[topic]?.length === 4, { timeoutMs: 60_000, what: 'the first join' });
+    const second = await log.consume({ groupId, topics: [topic], handleBatch });
+    const held = () => [...(first.assignment()?.[topic] ?? []), ...(second.assignment()?.[topic] ?? [])];
+    await waitFor(() => (second.assignment()?.[topic]?.length ?? 0) > 0 && held().length === 4, {
+      timeoutMs: 60_000,
+      what: 'the split',
+    });
+    expect(held().sort()).toEqual([0, 1, 2, 3]);
+    expect(first.assignment()?.[topic]?.length).toBeGreaterThan(0);
+    await second.close();
+    expect(second.assignment()).toEqual({});
+    await waitFor(() => first.assignment()?.[topic]?.length === 4, { timeoutMs: 60_000, what: 'the rejoin' });
+  });
+
   it('starts a group that committed nothing at its start offsets, delivers nothing before them, and lets a commit win later', async () => {
     const topic = uniqueName('links');
     await log.ensureTopics([{ name: topic, partitions: 2 }]);

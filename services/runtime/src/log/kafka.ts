@@ -164,6 +164,9 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     let state: ConsumerState = 'running';
     let closed = false;
     let current: { consumer: Consumer; handle: BatchHandler } | undefined;
+    // The partitions the group gave this member at its last join: none before it, while a rebalance is under way (the
+    // group may be giving them to another member) and from a crash until the consumer has joined again.
+    let assignment: Record<string, number[]> = {};
 
     /** A kafkajs consumer of the group, running the batch handler from the group's committed offsets (or the asked starts). */
     async function start(): Promise<void> {
@@ -180,6 +183,7 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
         maxBytes: 64 * 1024 * 1024,
       });
       const handle = createBatchHandler(consumer, consumerOptions, starts, groupLogger);
+      assignment = {};
       // A crash while joining: run() returns all the same, so start() reports it rather than a replacement loop.
       let starting = true;
       let crashedWhileStarting: unknown;
@@ -188,6 +192,7 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
       // then consume nothing until the process restarts. Unless its handler gave up on purpose, it is started again.
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         const { error, restart } = payload;
+        assignment = {};
         if (restart) {
           state = 'restarting';
           groupLogger.error({ err: error, restart }, 'consumer crashed; kafkajs restarts it');
@@ -205,7 +210,12 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
           restarting ??= startAgain(consumer, handle).finally(() => (restarting = undefined));
         }
       });
-      consumer.on(consumer.events.GROUP_JOIN, () => {
+      consumer.on(consumer.events.REBALANCING, () => (assignment = {}));
+      consumer.on(consumer.events.STOP, () => (assignment = {}));
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        assignment = Object.fromEntries(
+          Object.entries(payload.memberAssignment).map(([topic, partitions]) => [topic, [...partitions]]),
+        );
         if (state === 'restarting') groupLogger.info('consumer rejoined its group after a crash');
         if (state !== 'stopped') state = 'running';
       });
@@ -264,6 +274,7 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
       groupId: consumerOptions.groupId,
       state: () => state,
       healthy: () => state !== 'stopped',
+      assignment: () => (state === 'running' ? assignment : {}),
       close: () => {
         // disconnect() waits for the batch in hand, and every chunk is committed as soon as its handler resolved.
         closing ??= (async () => {

@@ -73,6 +73,11 @@ export interface LogConsumer {
   state(): ConsumerState;
   /** False once the consumer has stopped: readiness and `cdp_log_consumer_up` report it. */
   healthy(): boolean;
+  /**
+   * The partitions of each topic this member holds now, or null when it is the group's only member (the embedded log
+   * has no rebalancing). Kafka changes it at every rebalance.
+   */
+  assignment(): Record<string, number[]> | null;
   /** Stops fetching, waits for the batch in hand to finish and commits it. */
   close(): Promise<void>;
 }

@@ -188,6 +188,7 @@ export function startConsumer(deps: ConsumerDeps): LogConsumer {
     groupId: options.groupId,
     state: () => (stopped ? 'stopped' : 'running'),
     healthy: () => !stopped,
+    assignment: () => null,
     close() {
       closing ??= (async () => {
         stop.abort();
