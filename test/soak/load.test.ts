@@ -50,6 +50,39 @@ describe('soak load', () => {
     }
   });
 
+  it('brings the customers seen so far back with new messageIds once the customer base is closed', () => {
+    const stream = new CustomerStream({ prefix: 'soak-base', seed: 2, sampleSize: 2 });
+    const ids = new Set<string>();
+    // A messageId starts with the prefix and the chunk of its customer: soak-base-<chunk>-<customer>-m<n>.
+    const chunkOf = (id: string) => Number(/^soak-base-(\d+)-/.exec(id)?.[1]);
+    const send = (batches: number) => {
+      const chunks = new Set<number>();
+      let returning = 0;
+      for (let index = 0; index < batches; index += 1) {
+        const batch = stream.next(100);
+        for (const message of batch.messages) {
+          const id = message.messageId as string;
+          ids.add(id);
+          chunks.add(chunkOf(id));
+          if (/-v\d+$/.test(id)) returning += 1;
+        }
+        stream.settle(batch, true);
+      }
+      return { chunks, returning };
+    };
+    const first = send(30);
+    const sampledEvents = stream.sample.map((customer) => customer.accepted);
+    stream.closePopulation();
+    const then = send(60);
+    // Every message still has an id of its own; no chunk of customers is new; most messages are return visits; the
+    // sample counts those visits too.
+    expect(ids.size).toBe(90 * 100);
+    expect(first.returning).toBe(0);
+    expect([...then.chunks].every((chunk) => first.chunks.has(chunk))).toBe(true);
+    expect(then.returning).toBeGreaterThan(5000);
+    expect(stream.sample.every((customer, index) => customer.accepted > sampledEvents[index]!)).toBe(true);
+  });
+
   it('reads only refs accepted long enough ago, however fast new ones come', () => {
     const pool = new ReadPool(30_000, 2);
     pool.add('a', 0);

@@ -35,6 +35,10 @@ export class CustomerStream {
   private queue: Array<{ message: Record<string, unknown>; sampled: SampledCustomer | null; lastOf: string | null }> =
     [];
   private chunk = 0;
+  /** Chunks in the customer base once it is closed; null while every chunk is new customers. */
+  private population: number | null = null;
+  /** The sampled customer of each chunk that had one, so their later visits count for them too. */
+  private readonly sampledOf = new Map<number, SampledCustomer>();
   private readonly random: () => number;
   /** Distinct messageIds generated so far. */
   generated = 0;
@@ -43,27 +47,41 @@ export class CustomerStream {
     this.random = rng(options.seed);
   }
 
+  /**
+   * From now on the customers generated so far come back, chunk after chunk, with the same identifiers and new
+   * messageIds: a steady customer base, as a shop's traffic is mostly, instead of an endless stream of new people.
+   */
+  closePopulation(): void {
+    this.population ??= Math.max(1, this.chunk);
+  }
+
   private refill(): void {
-    const chunk = this.chunk;
+    const serial = this.chunk;
     this.chunk += 1;
+    const chunk = this.population === null ? serial : serial % this.population;
+    const visit = this.population === null ? 0 : Math.floor(serial / this.population);
     const data = generateCustomers({
       customers: customersPerChunk,
       seed: this.options.seed + chunk,
       prefix: `${this.options.prefix}-${chunk}`,
       phoneOffset: chunk * customersPerChunk,
     });
-    const candidate: SampledCustomer = {
-      ref: data.truth[0]?.identifiers[0] as string,
-      chunk,
-      accepted: 0,
-      uncertain: 0,
-    };
-    const size = this.options.sampleSize ?? 100;
     let sampled: SampledCustomer | null = null;
-    if (this.sample.length < size) sampled = candidate;
-    else if (this.random() < size / (chunk + 1)) sampled = candidate;
-    if (sampled && this.sample.length < size) this.sample.push(sampled);
-    else if (sampled) this.sample[Math.floor(this.random() * size)] = sampled;
+    if (visit > 0) sampled = this.sampledOf.get(chunk) ?? null;
+    else {
+      const candidate: SampledCustomer = {
+        ref: data.truth[0]?.identifiers[0] as string,
+        chunk,
+        accepted: 0,
+        uncertain: 0,
+      };
+      const size = this.options.sampleSize ?? 100;
+      if (this.sample.length < size) sampled = candidate;
+      else if (this.random() < size / (chunk + 1)) sampled = candidate;
+      if (sampled && this.sample.length < size) this.sample.push(sampled);
+      else if (sampled) this.sample[Math.floor(this.random() * size)] = sampled;
+      if (sampled) this.sampledOf.set(chunk, sampled);
+    }
     const lastIndex = new Map<number, number>();
     data.customerOf.forEach((customer, index) => lastIndex.set(customer, index));
     let previousId: unknown = null;
@@ -73,7 +91,7 @@ export class CustomerStream {
       previousId = message.messageId;
       const ref = data.truth[customer]?.identifiers[0] as string;
       this.queue.push({
-        message,
+        message: visit === 0 ? message : { ...message, messageId: `${message.messageId as string}-v${visit}` },
         sampled: customer === 0 ? sampled : null,
         lastOf: lastIndex.get(customer) === index ? ref : null,
       });

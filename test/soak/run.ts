@@ -6,11 +6,13 @@ import { deploy, resolverLag, type Deployment, type Runtime } from '../faults/ru
 import { rng } from '../generators/customers';
 import { CustomerStream, ReadPool, memoryVerdict, quantile, residentBytes, type MemoryVerdict } from './load';
 
-const usage = `pnpm soak [--minutes N] [--runtime distributed|embedded|both] [--rate R] [--profile-reads P]
+const usage = `pnpm soak [--minutes N] [--runtime distributed|embedded|both] [--rate R] [--profile-reads P] [--all-new]
 
 Measures the capacity first (20 s of /v1/batch at full speed, then until the resolver has written it all), then sends
 100-event batches at half of it (or R events/s) for N minutes (default 30) with P profile reads a second (default 3)
-and the KPIs and the segment list every 5 s, sampling every 10 s. --runtime both (the default) runs distributed
+and the KPIs and the segment list every 5 s, sampling every 10 s. The customers first seen by the end of the warm-up
+come back after it with new events (a steady customer base); --all-new keeps sending new customers only, whose
+identifiers the resolver's graph holds in memory by design (about 400 MB a million). --runtime both (the default) runs distributed
 (Kafka broker + cdp ingest + cdp start), then embedded (one cdp start). Progress on stderr, the tables on stdout;
 exit 1 when a criterion fails.`;
 
@@ -258,9 +260,13 @@ async function soak(
   minutes: number,
   rate: number,
   profileReads: number,
+  allNew: boolean,
 ): Promise<SoakResult> {
   const durationMs = minutes * 60_000;
   const warmUpMs = Math.min(0.2 * durationMs, 300_000);
+  // After the warm-up the customers seen so far come back: memory then says what the platform holds per customer
+  // base, not how many new people it was shown.
+  const closing = allNew ? undefined : setTimeout(() => driver.stream.closePopulation(), warmUpMs);
   const watched = processes(driver.deployment, runtime);
   const halves: [Tally, Tally] = [new Tally(), new Tally()];
   let window = new Tally();
@@ -362,6 +368,7 @@ async function soak(
   };
 
   await Promise.all([writes(), reads(), sampler()]);
+  clearTimeout(closing);
   await Promise.all([...pending]);
 
   const afterWarmUp = samples.filter((sample) => sample.atMs > warmUpMs);
@@ -507,6 +514,7 @@ async function runOne(
   minutes: number,
   rate: number | undefined,
   profileReads: number,
+  allNew: boolean,
 ): Promise<SoakResult> {
   log(`${runtime}: starting`);
   const deployment = await deploy(runtime, undefined, { resolverBatchSize: 'default' });
@@ -520,7 +528,7 @@ async function runOne(
         `  capacity ${count(capacity.endToEnd)} events/s end to end (ingest alone ${count(capacity.ingest)}); soaking at ${count(rate)} for ${minutes} min`,
       );
     } else log(`  soaking at ${count(rate)} events/s for ${minutes} min`);
-    return { ...(await soak(driver, runtime, minutes, rate, profileReads)), capacity };
+    return { ...(await soak(driver, runtime, minutes, rate, profileReads, allNew)), capacity };
   } catch (error) {
     log(deployment.outputs());
     throw error;
@@ -535,12 +543,14 @@ const { values } = parseArgs({
     runtime: { type: 'string', default: 'both' },
     rate: { type: 'string' },
     'profile-reads': { type: 'string', default: '3' },
+    'all-new': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
 const rate = values.rate === undefined ? undefined : Number(values.rate);
 const profileReads = Number(values['profile-reads']);
+const allNew = values['all-new'];
 const runtimes: Runtime[] | null =
   values.runtime === 'both'
     ? ['distributed', 'embedded']
@@ -560,7 +570,7 @@ if (values.help) {
   process.exitCode = 2;
 } else {
   const results: SoakResult[] = [];
-  for (const runtime of runtimes) results.push(await runOne(runtime, minutes, rate, profileReads));
+  for (const runtime of runtimes) results.push(await runOne(runtime, minutes, rate, profileReads, allNew));
   process.stdout.write(
     `${results.map(report).join('\n\n')}\n\nMeasured ${new Date().toISOString().slice(0, 10)} with \`pnpm soak ${process.argv.slice(2).join(' ')}\`.\n`,
   );
