@@ -102,7 +102,10 @@ describe('soak load', () => {
     const growing = memoryVerdict([100, 100, 100, 106, 112, 118, 124]);
     expect(growing?.flat).toBe(false);
     expect(growing?.changePercent).toBeCloseTo(18, 0);
-    expect(memoryVerdict([100, 100, 100, 130, 100, 100])?.flat).toBe(false);
+    // A heap sawing up and down between collections is flat; its level rising is not.
+    const sawtooth = [100, 125, 90, 120, 95, 128, 92, 118, 100, 126, 94, 121];
+    expect(memoryVerdict(sawtooth)?.flat).toBe(true);
+    expect(memoryVerdict(sawtooth.map((value, index) => value + index * 3))?.flat).toBe(false);
     expect(memoryVerdict([])).toBeNull();
     expect(quantile([5, 1, 3, 2, 4], 0.5)).toBe(3);
     expect(quantile([], 0.99)).toBeNull();

@@ -444,7 +444,7 @@ function verdicts(r: SoakResult): Array<{ criterion: string; pass: boolean; deta
   const [first, last] = r.halves;
   return [
     {
-      criterion: `memory flat (each process's RSS at the end and its max within ${memoryTolerancePercent} % of after the warm-up)`,
+      criterion: `memory flat (each process's mean RSS over the last quarter within ${memoryTolerancePercent} % of the first quarter after the warm-up)`,
       pass: judged.every((p) => p.memory?.flat === true),
       detail: judged
         .map((p) => `${p.name} ${p.memory ? `${p.memory.changePercent.toFixed(1)} %` : 'no samples'}`)
@@ -477,7 +477,7 @@ function report(r: SoakResult): string {
       ? `Capacity measured first in the same run: ${saturationMs / 1000} s of \`/v1/batch\` (${batchSize} events, ${saturationSenders} senders) at full speed, ${count(r.capacity.ingest)} events/s accepted by ingest, ${count(r.capacity.endToEnd)} events/s until the resolver had written them all (${r.capacity.errors} errors); the load is half of the latter.`
       : 'Rate given with --rate; capacity not measured.',
     '',
-    '| process | RSS after warm-up | RSS at end | RSS max | change | flat |',
+    '| process | RSS after warm-up (mean, first quarter) | RSS at end (mean, last quarter) | RSS max | change | flat |',
     '|---|---|---|---|---|---|',
     ...r.processes.map(({ name, memory }) =>
       memory
