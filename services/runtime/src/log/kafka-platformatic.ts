@@ -259,13 +259,12 @@ export function createPlatformaticKafkaLog(options: KafkaLogOptions): log.EventL
     consumer.on('consumer:group:leave', () => (assignment = {}));
     // After a rebalance, partitions this member lost go to another one, from the group's committed offset.
     consumer.on('consumer:group:join', () => {
-      const assigned = new Set(
-        (consumer.assignments ?? []).flatMap((each) =>
-          each.partitions.map((partition) => `${each.topic}/${partition}`),
+      joined();
+      partitions.keepOnly(
+        new Set(
+          Object.entries(assignment).flatMap(([topic, held]) => held.map((partition) => `${topic}/${partition}`)),
         ),
       );
-      partitions.keepOnly(assigned);
-      joined();
     });
 
     let closing: Promise<void> | undefined;
