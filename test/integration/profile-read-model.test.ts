@@ -116,15 +116,11 @@ describe('the profile read model', () => {
     const [withLoser, plain] = [merged[0]!, reference.find((profile) => !merged.includes(profile))!];
     const loser = [...data.merges].find(([, survivor]) => survivor === withLoser.profileId)![0];
     // Identifiers: one stored under the survivor, one under the id it absorbed, one of a profile never merged.
-    await writeIdentities(
-      clickhouse.client,
-      [
-        { type: 'user_id', value: 'rm-many-a', profileId: withLoser.profileId },
-        { type: 'email', value: 'rm-many-b@example.vn', profileId: loser },
-        { type: 'user_id', value: 'rm-many-c', profileId: plain.profileId },
-      ],
-      1,
-    );
+    await writeIdentities(clickhouse.client, [
+      { type: 'user_id', value: 'rm-many-a', profileId: withLoser.profileId, version: 1 },
+      { type: 'email', value: 'rm-many-b@example.vn', profileId: loser, version: 1 },
+      { type: 'user_id', value: 'rm-many-c', profileId: plain.profileId, version: 1 },
+    ]);
     expect(
       await findProfileIds(clickhouse.client, [
         { type: 'email', value: 'RM-Many-B@example.vn' },

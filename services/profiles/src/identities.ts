@@ -5,8 +5,7 @@ import { named, tabSeparated, type ClickHouseClient } from '@cdp/runtime';
 /** Each identifier (`type`, `value`) with the stored profile id it belongs to. */
 export async function writeIdentities(
   client: ClickHouseClient,
-  rows: Array<{ type: string; value: string; profileId: string }>,
-  version: number,
+  rows: Array<{ type: string; value: string; profileId: string; version: number }>,
 ): Promise<void> {
   if (rows.length === 0) return;
   await client.insert(
@@ -14,7 +13,7 @@ export async function writeIdentities(
       table: 'identities',
       columns: ['type', 'value', 'profile_id', 'version'],
       format: 'TabSeparated',
-      values: tabSeparated(rows.map(({ type, value, profileId }) => [type, value, profileId, version])),
+      values: tabSeparated(rows.map(({ type, value, profileId, version }) => [type, value, profileId, version])),
     }),
   );
 }
@@ -22,8 +21,7 @@ export async function writeIdentities(
 /** Each absorbed profile id with its final survivor: the survivor map every read follows (survivors.ts). */
 export async function writeMerges(
   client: ClickHouseClient,
-  merges: Array<{ loserId: string; survivorId: string }>,
-  version: number,
+  merges: Array<{ loserId: string; survivorId: string; version: number }>,
 ): Promise<void> {
   if (merges.length === 0) return;
   await client.insert(
@@ -31,7 +29,7 @@ export async function writeMerges(
       table: 'profile_merges',
       columns: ['loser_id', 'survivor_id', 'version'],
       format: 'TabSeparated',
-      values: tabSeparated(merges.map((merge) => [merge.loserId, merge.survivorId, version])),
+      values: tabSeparated(merges.map((merge) => [merge.loserId, merge.survivorId, merge.version])),
     }),
   );
 }

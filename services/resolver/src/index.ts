@@ -11,7 +11,7 @@ import { blocklist } from './identifiers';
 import { openLinkLog } from './links';
 import { resolveBatch } from './resolve';
 import { createSnapshotStore } from './snapshots';
-import { writeResolved } from './write';
+import { groupCommit } from './write';
 
 export { blocklist, profileIdOf, identifiersOf } from './identifiers';
 export { createIdentityGraph, type GraphSnapshot } from './graph';
@@ -129,6 +129,8 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
     pseudonymise: pseudonymiser(await identifierSalt(deps.clickhouse)),
   });
   const blocked = blocklist(deps.identityBlocklist);
+  // The partitions' batches, written together when they arrive together.
+  const write = groupCommit(deps.clickhouse);
 
   const consumer: LogConsumer = await deps.log.consume({
     groupId,
@@ -156,7 +158,7 @@ export async function start(deps: ResolverDeps): Promise<ResolverService> {
       if (events.length < allowed.length) duplicates.inc(allowed.length - events.length);
       // Throwing here leaves the offsets uncommitted, so the log delivers the batch again.
       const resolved = await resolveBatch(links, events);
-      const writtenCount = await writeResolved(deps.clickhouse, resolved);
+      const writtenCount = await write(resolved);
       const writtenAt = Date.now();
       // ClickHouse has the batch, so a consumer that reads it on receipt of a change finds the rows. Produced before
       // the handler returns and before anything is marked written or remembered: a failed produce or a crash before

@@ -67,16 +67,37 @@ export function eventValues(event: EventRecord, profileId: string): TabSeparated
   ];
 }
 
+/** Keeps, per key, the row of the highest version: the graph's later word on it. */
+function latestBy<T extends { version: number }>(rows: Iterable<T>, keyOf: (row: T) => string): T[] {
+  const latest = new Map<string, T>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    const kept = latest.get(key);
+    if (!kept || row.version >= kept.version) latest.set(key, row);
+  }
+  return [...latest.values()];
+}
+
 /**
- * Writes merges before the events, so a reader never sees an event whose stored profile it cannot map to its
- * survivor; identities after them, so a profile found by an identifier already shows the batch's events (its stats
- * and traits are views of them); refusals last, so a refusal on record means its batch is all written. Every row is
- * idempotent: a redelivered batch writes the same rows again, which the tables collapse.
+ * Writes resolved batches in one insert per table. Merges before the events, so a reader never sees an event whose
+ * stored profile it cannot map to its survivor; identities after them, so a profile found by an identifier already
+ * shows the batches' events (its stats and traits are views of them); refusals last, so a refusal on record means its
+ * batch is all written. Each identity and merge row carries the graph version its batch was resolved at. Every row
+ * is idempotent: a redelivered batch writes the same rows again, which the tables collapse.
  */
-export async function writeResolved(client: ClickHouseClient, batch: ResolvedBatch): Promise<number> {
-  const { version } = batch;
-  await writeMerges(client, [...new Map(batch.merges.map((merge) => [merge.loserId, merge])).values()], version);
-  if (batch.events.length > 0) {
+export async function writeResolved(client: ClickHouseClient, batches: ResolvedBatch[]): Promise<number> {
+  const events = batches.flatMap((batch) => batch.events);
+  const refusals = batches.flatMap((batch) => batch.refusals);
+  await writeMerges(
+    client,
+    latestBy(
+      batches.flatMap(({ merges, version }) =>
+        merges.map(({ loserId, survivorId }) => ({ loserId, survivorId, version })),
+      ),
+      (merge) => merge.loserId,
+    ),
+  );
+  if (events.length > 0) {
     await client.insert(
       named('resolver.insertEvents', {
         table: 'events',
@@ -84,25 +105,29 @@ export async function writeResolved(client: ClickHouseClient, batch: ResolvedBat
         // TabSeparated, not JSONEachRow: chDB parses it several times faster, and the JSON texts of properties,
         // traits and context pass through unescaped.
         format: 'TabSeparated',
-        values: tabSeparated(batch.events.map(({ event, profileId }) => eventValues(event, profileId))),
+        values: tabSeparated(events.map(({ event, profileId }) => eventValues(event, profileId))),
       }),
     );
   }
-  const identities = new Map(batch.identities.map((entry) => [identifierKey(entry.identifier), entry]));
   await writeIdentities(
     client,
-    [...identities.values()].map(({ identifier, profileId }) => ({
-      type: identifier.type,
-      value: identifier.value,
-      profileId,
-    })),
-    version,
+    latestBy(
+      batches.flatMap(({ identities, version }) =>
+        identities.map(({ identifier, profileId }) => ({
+          type: identifier.type,
+          value: identifier.value,
+          profileId,
+          version,
+        })),
+      ),
+      (row) => identifierKey(row),
+    ),
   );
-  if (batch.refusals.length > 0) {
+  if (refusals.length > 0) {
     await client.insert(
       named('resolver.insertRefusals', {
         table: 'identity_refusals',
-        values: batch.refusals.map((refusal) => ({
+        values: refusals.map((refusal) => ({
           message_id: refusal.messageId,
           identifiers: refusal.identifiers.map(identifierKey),
           reason: refusal.reason,
@@ -111,5 +136,58 @@ export async function writeResolved(client: ClickHouseClient, batch: ResolvedBat
       }),
     );
   }
-  return batch.events.length;
+  return events.length;
+}
+
+interface Waiting {
+  batch: ResolvedBatch;
+  resolve: (written: number) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * A group commit: each batch is written as soon as no write is in flight, together with every batch that arrived
+ * while one was. The partitions of a consumer hand over batches side by side; each insert costs the same fixed work
+ * (a part in `events` and in every table its views feed, merged later) however few rows it holds, so one insert of
+ * six small batches costs far less than six. An idle resolver writes a lone batch at once: nothing waits for company.
+ * Each batch's promise settles with its own event count once its rows are in; if a joint write fails, each of its
+ * batches is written again on its own, so a batch that cannot be written fails alone and the others go on.
+ */
+export function groupCommit(client: ClickHouseClient): (batch: ResolvedBatch) => Promise<number> {
+  let waiting: Waiting[] = [];
+  let writing = false;
+
+  async function writeEach(group: Waiting[]): Promise<void> {
+    for (const { batch, resolve, reject } of group) {
+      await writeResolved(client, [batch]).then(resolve, reject);
+    }
+  }
+
+  async function drain(): Promise<void> {
+    writing = true;
+    try {
+      while (waiting.length > 0) {
+        const group = waiting;
+        waiting = [];
+        try {
+          await writeResolved(
+            client,
+            group.map((each) => each.batch),
+          );
+          for (const { batch, resolve } of group) resolve(batch.events.length);
+        } catch (error) {
+          if (group.length === 1) group[0]?.reject(error);
+          else await writeEach(group);
+        }
+      }
+    } finally {
+      writing = false;
+    }
+  }
+
+  return (batch) =>
+    new Promise<number>((resolve, reject) => {
+      waiting.push({ batch, resolve, reject });
+      if (!writing) void drain();
+    });
 }
