@@ -133,21 +133,25 @@ export async function readProfiles(
   const unique = [...new Set(profileIds)];
   const storedIds = await storedIdsOfMany(client, unique);
   const identities = new Map(unique.map((profileId): [string, Profile['identities']] => [profileId, []]));
-  if (unique.length > 0)
-    for (const row of await rows<{ owner: string; type: string; value: string }>(
-      client,
-      'profiles.readIdentities',
-      // Through the primary key of profile_identifiers: a survivor's stored ids' pairs there are exactly its
-      // identifiers in identities (migration 0018), where a read by profile id would scan every identifier.
-      `SELECT DISTINCT ${ownerOf('profile_id')} AS owner, type, value FROM profile_identifiers
-       WHERE profile_id IN {stored:Array(String)} ORDER BY owner, type, value`,
-      ownedIds(storedIds),
-    ))
-      identities.get(row.owner)?.push({ type: row.type, value: row.value });
-  const traits = await traitsOfMany(client, storedIds);
-  const stats = await statsOfMany(client, storedIds);
-  const segments = await segmentsOfMany(client, unique, segmentIds);
-  const subscriptions = await subscriptionsOfMany(client, storedIds);
+  // The parts are independent reads: side by side, each on a connection of its own where the store has several.
+  const [identityRows, traits, stats, segments, subscriptions] = await Promise.all([
+    unique.length === 0
+      ? []
+      : rows<{ owner: string; type: string; value: string }>(
+          client,
+          'profiles.readIdentities',
+          // Through the primary key of profile_identifiers: a survivor's stored ids' pairs there are exactly its
+          // identifiers in identities (migration 0018), where a read by profile id would scan every identifier.
+          `SELECT DISTINCT ${ownerOf('profile_id')} AS owner, type, value FROM profile_identifiers
+           WHERE profile_id IN {stored:Array(String)} ORDER BY owner, type, value`,
+          ownedIds(storedIds),
+        ),
+    traitsOfMany(client, storedIds),
+    statsOfMany(client, storedIds),
+    segmentsOfMany(client, unique, segmentIds),
+    subscriptionsOfMany(client, storedIds),
+  ]);
+  for (const row of identityRows) identities.get(row.owner)?.push({ type: row.type, value: row.value });
   return new Map(
     unique.map((profileId) => [
       profileId,
