@@ -11,7 +11,7 @@
 //   BENCH_PARTS        which parts to run, comma-separated: throughput, inserts, memory, freshness (default all)
 //   BENCH_INSERT_ROUNDS  rounds of the inserts part, each one batch in each format (default 8)
 //   BENCH_PROFILE=1    writes --cpu-prof profiles of every measured process to bench-profiles/
-//   CDP_CHDB_CONNECTIONS  chDB connections of the measured resolver and platform (default 4; 1 = one at a time)
+//   CDP_CHDB_CONNECTIONS  chDB connections of the measured resolver and platform (default 8; 1 = one at a time)
 //   KAFKA_BROKERS      a broker to use; else a local one is started from the Kafka jars and stopped at the end
 //
 // Every measured part runs in a process of its own (chDB takes one data directory per process, and the graph's memory
@@ -40,7 +40,7 @@ environment:
   BENCH_PARTS        throughput,inserts,memory,freshness (default all)
   BENCH_INSERT_ROUNDS  rounds of the inserts part (default 8)
   BENCH_PROFILE=1    --cpu-prof profiles of the measured processes into bench-profiles/
-  CDP_CHDB_CONNECTIONS  chDB connections of the measured resolver and platform (default 4)
+  CDP_CHDB_CONNECTIONS  chDB connections of the measured resolver and platform (default 8)
   KAFKA_BROKERS      use this broker instead of starting a local one
 `;
 

@@ -66,7 +66,7 @@ export async function createClickHouse(
     const { createChdbConnection } = await import('chdb/connection');
     // chdb types the connection against its own copy of client-common; the runtime contract is the same.
     const connections = Array.from(
-      { length: Math.max(1, config.chdbConnections ?? 4) },
+      { length: Math.max(1, config.chdbConnections ?? 8) },
       () => createChdbConnection({ path: chdbPath }) as unknown as ClientConnection,
     );
     // chDB ignores the client's `database` option; each connection remembers USE instead.

@@ -85,7 +85,7 @@ export const configSchema = z.object({
   CLICKHOUSE_USER: optionalString,
   CLICKHOUSE_PASSWORD: optionalString,
   CDP_CHDB_PATH: optionalString,
-  CDP_CHDB_CONNECTIONS: positiveInt(4),
+  CDP_CHDB_CONNECTIONS: positiveInt(8),
   CLICKHOUSE_DATABASE: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier (letters, digits, underscore)')
