@@ -124,8 +124,8 @@ describe('named ClickHouse calls', () => {
     await expect(client.query(named('test.read numbers', { query: 'SELECT 1' }))).rejects.toMatchObject({
       code: 'UNNAMED_QUERY',
     });
-    // USE once on each of chDB's connections (4 unless configured).
-    expect(await countsOf(metrics)).toEqual({ 'clickhouse.createDatabase': 1, 'clickhouse.useDatabase': 4 });
+    // USE once on each of chDB's connections (8 unless configured).
+    expect(await countsOf(metrics)).toEqual({ 'clickhouse.createDatabase': 1, 'clickhouse.useDatabase': 8 });
   });
 
   it('run a call without a name as `unnamed` when names are not required, not under the previous call’s name', async () => {
