@@ -216,20 +216,26 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
     };
   }
 
-  /** The rows of a group as they stand after an attempt (not yet written). */
+  /**
+   * The rows of a group as they stand after an attempt (not yet written). A deferred one was not sent (its profile is
+   * not readable yet): it is not counted as an attempt, and waits as long as it has already waited (at least the
+   * first retry's wait, at most the longest), so a profile the resolver writes a moment later costs one short wait
+   * and one that never comes is asked for less and less often until the retry horizon.
+   */
   function settle(
     destination: SigningDestination,
     group: Delivery[],
-    outcome: { answer: Answer | null; error: string | null; fatal: boolean },
+    outcome: { answer: Answer | null; error: string | null; fatal: boolean; deferred?: boolean },
   ): Delivery[] {
     const now = Date.now();
-    const { answer, error, fatal } = outcome;
+    const { answer, error, fatal, deferred = false } = outcome;
+    const { baseMs, maxMs } = deps.config.backoff;
     const delivered = answer !== null && answer.status >= 200 && answer.status < 300;
     const reason =
       error ??
       (answer && !delivered ? `HTTP ${answer.status}${answer.body ? `: ${answer.body.slice(0, 500)}` : ''}` : '');
     const rows = group.map((delivery): Delivery => {
-      const attempts = delivery.attempts + 1;
+      const attempts = deferred ? delivery.attempts : delivery.attempts + 1;
       const base = {
         ...delivery,
         attempts,
@@ -245,7 +251,9 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
         attempts,
         createdAt: delivery.createdAt,
         now,
-        retryAfterMs: retryAfterMs(answer?.retryAfter, now),
+        retryAfterMs: deferred
+          ? Math.min(Math.max(now - delivery.createdAt, baseMs), maxMs)
+          : retryAfterMs(answer?.retryAfter, now),
         backoff: deps.config.backoff,
         horizonMs: deps.config.retryHorizonMs,
       });
@@ -297,7 +305,12 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
       if (rendered.problem === null) ready.push(rendered.delivery);
       else
         writer.add(
-          settle(destination, [rendered.delivery], { answer: null, error: rendered.problem, fatal: rendered.fatal }),
+          settle(destination, [rendered.delivery], {
+            answer: null,
+            error: rendered.problem,
+            fatal: rendered.fatal,
+            deferred: !rendered.fatal,
+          }),
         );
     }
     const groups: Delivery[][] = [];
