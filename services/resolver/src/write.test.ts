@@ -23,7 +23,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await clickhouse?.close();
+  // The last case closes the store itself.
+  await clickhouse?.close().catch(() => undefined);
   rmSync(chdbPath, { recursive: true, force: true });
 });
 
@@ -146,5 +147,20 @@ describe('groupCommit', () => {
       }),
     );
     expect(await result.json()).toEqual([{ profile_id: 'prf_ver-x', version: 7 }]);
+  });
+
+  // Last: it closes the store.
+  it('fails every batch of a joint write at once when the store cannot answer, without writing each again', async () => {
+    const { client, eventInserts } = counting(clickhouse.client);
+    const write = groupCommit(client);
+    await clickhouse.close();
+    const outcomes = await Promise.allSettled([
+      write(batchOf('closed-a', 1)),
+      write(batchOf('closed-b', 1)),
+      write(batchOf('closed-c', 1)),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    // The first alone, then the other two together: no third and fourth insert of each written alone.
+    expect(eventInserts()).toBe(2);
   });
 });

@@ -1,6 +1,13 @@
 // Turns resolved events into ClickHouse rows (events, identities, merges, refusals) and inserts them.
 import { writeIdentities, writeMerges } from '@cdp/profiles';
-import { named, tabSeparated, toClickHouseTime, type ClickHouseClient, type TabSeparatedValue } from '@cdp/runtime';
+import {
+  isStoreUnavailable,
+  named,
+  tabSeparated,
+  toClickHouseTime,
+  type ClickHouseClient,
+  type TabSeparatedValue,
+} from '@cdp/runtime';
 import type { EventRecord, Identifier } from '@cdp/schemas';
 import type { PendingMerge } from './graph';
 import { identifierKey } from './identifiers';
@@ -150,8 +157,9 @@ interface Waiting {
  * while one was. The partitions of a consumer hand over batches side by side; each insert costs the same fixed work
  * (a part in `events` and in every table its views feed, merged later) however few rows it holds, so one insert of
  * six small batches costs far less than six. An idle resolver writes a lone batch at once: nothing waits for company.
- * Each batch's promise settles with its own event count once its rows are in; if a joint write fails, each of its
- * batches is written again on its own, so a batch that cannot be written fails alone and the others go on.
+ * Each batch's promise settles with its own event count once its rows are in; if a joint write fails for its data,
+ * each of its batches is written again on its own, so a batch that cannot be written fails alone and the others go
+ * on; if it fails because the store cannot answer, every batch of it fails at once.
  */
 export function groupCommit(client: ClickHouseClient): (batch: ResolvedBatch) => Promise<number> {
   let waiting: Waiting[] = [];
@@ -176,7 +184,9 @@ export function groupCommit(client: ClickHouseClient): (batch: ResolvedBatch) =>
           );
           for (const { batch, resolve } of group) resolve(batch.events.length);
         } catch (error) {
-          if (group.length === 1) group[0]?.reject(error);
+          // A store that cannot answer (down, unreachable, overloaded) fails every batch alike: writing each again
+          // alone would only wait out its timeout once per batch.
+          if (group.length === 1 || isStoreUnavailable(error)) for (const { reject } of group) reject(error);
           else await writeEach(group);
         }
       }
