@@ -142,9 +142,11 @@ class OutcomeWriter {
 
 export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   const logger = deps.logger.child({ component: 'destinations' });
+  /** Rows settled without being sent (their profile could not be read yet), counted as `deferred`, not `retried`. */
+  const deferredRows = new WeakSet<Delivery>();
   const outcomes = deps.metrics.counter(
     'cdp_destination_deliveries_total',
-    'Delivery attempts by destination and outcome (delivered, retried, dead)',
+    'Delivery outcomes by destination: delivered, retried, dead, or deferred (not sent: its profile could not be read yet)',
     ['destination', 'outcome'],
   );
   const latency = deps.metrics.histogram(
@@ -235,6 +237,14 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
       error ??
       (answer && !delivered ? `HTTP ${answer.status}${answer.body ? `: ${answer.body.slice(0, 500)}` : ''}` : '');
     const rows = group.map((delivery): Delivery => {
+      const row = settled(delivery);
+      if (deferred && row.status === 'pending') deferredRows.add(row);
+      return row;
+    });
+    if (answer) latency.observe({ destination: destination.id }, answer.latencyMs / 1000);
+    return rows;
+
+    function settled(delivery: Delivery): Delivery {
       const attempts = deferred ? delivery.attempts : delivery.attempts + 1;
       const base = {
         ...delivery,
@@ -260,15 +270,16 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
       return 'dead' in decision
         ? { ...base, status: 'dead', lastError: `${decision.dead}: ${reason}` }
         : { ...base, status: 'pending', nextAttemptAt: decision.retryAt };
-    });
-    if (answer) latency.observe({ destination: destination.id }, answer.latencyMs / 1000);
-    return rows;
+    }
   }
 
   /** Counts outcomes once they are stored, and says which deliveries are dead. */
   function written(destination: SigningDestination, rows: Delivery[]) {
     for (const row of rows)
-      outcomes.inc({ destination: destination.id, outcome: row.status === 'pending' ? 'retried' : row.status });
+      outcomes.inc({
+        destination: destination.id,
+        outcome: row.status !== 'pending' ? row.status : deferredRows.has(row) ? 'deferred' : 'retried',
+      });
     const dead = rows.filter((row) => row.status === 'dead').length;
     if (dead > 0)
       logger.warn(
