@@ -127,6 +127,16 @@ describe.each(runtimes)('destination timers on the %s runtime', (runtime) => {
     expect((body.trigger as Json).identifiers).toBeUndefined();
     // The answered customer's timer was due first: had it fired, its delivery would be written by now.
     expect(await deliveriesOf(id)).toHaveLength(1);
+    // Both decisions are counted (this process's totals, so at least these two).
+    const metrics = await (await fetch(`${cdp.url}/metrics`)).text();
+    const settled = (outcome: string) =>
+      Number(
+        new RegExp(`^cdp_destination_timers_total\\{kind="follow_up",outcome="${outcome}"\\} (\\d+)`, 'm').exec(
+          metrics,
+        )?.[1],
+      );
+    expect(settled('fired')).toBeGreaterThanOrEqual(1);
+    expect(settled('cancelled')).toBeGreaterThanOrEqual(1);
   });
 
   it('fires an SLA breach for the ticket not replied in time, matched by ticket_id', async () => {

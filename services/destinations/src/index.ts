@@ -112,6 +112,7 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
       timers,
       deliveries,
       logger,
+      metrics: deps.metrics,
       destinations: everyDestination,
       caughtUpThrough: () => triggers.caughtUpThrough(),
       enqueued: (ids) => dispatcher.wake(ids),

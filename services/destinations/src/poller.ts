@@ -1,8 +1,15 @@
 // The timer poller: due timers, a page at a time, become deliveries (or are cancelled); anniversaries are swept in.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { findProfileId, identifiersOf, storedIdsOf, traitValuesPage } from '@cdp/profiles';
-import type { ClickHouseClient } from '@cdp/runtime';
+import {
+  findProfileIds,
+  identitiesOfMany,
+  storedIdsOf,
+  storedIdsOfMany,
+  traitValuesPage,
+  type ProfileRefType,
+} from '@cdp/profiles';
+import type { ClickHouseClient, Metrics } from '@cdp/runtime';
 import type { AnniversaryTrigger, FollowUpTrigger } from '@cdp/schemas';
 import type { Destination } from './definitions';
 import { sameShare, type DeliveryStore, type EventIdentifier, type Share } from './deliveries';
@@ -15,6 +22,7 @@ export interface TimerPollerDeps {
   timers: TimerStore;
   deliveries: DeliveryStore;
   logger: Logger;
+  metrics: Metrics;
   /** Every live destination, active and paused (a paused one's deliveries are written and wait). */
   destinations(): Promise<Destination[]>;
   /** When every event received by then has been read by the trigger consumer (its awaited events written). */
@@ -43,40 +51,78 @@ const parseKey = (key: string): EventIdentifier => {
 export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
   const logger = deps.logger.child({ component: 'destination-timers' });
   const { client } = deps;
+  const outcomes = deps.metrics.counter(
+    'cdp_destination_timers_total',
+    'Due timers settled by kind (follow_up, anniversary) and outcome (fired, cancelled)',
+    ['kind', 'outcome'],
+  );
 
-  /** The survivor the timer's identifiers resolve to now (merges followed), or null while none does. */
-  async function profileOf(timer: Timer): Promise<string | null> {
-    if (timer.profileId) return findProfileId(client, 'profile_id', timer.profileId);
-    for (const key of timer.identifiers) {
-      const { type, value } = parseKey(key);
-      const found = await findProfileId(client, type, value);
-      if (found) return found;
-    }
-    return null;
+  /**
+   * The survivors a page's timers resolve to now (merges followed), null where none does yet: a timer's profile id if
+   * it has one, else the first of its identifiers that resolves. One read per kind of reference for the whole page.
+   */
+  async function profilesOf(timers: Timer[]): Promise<Array<string | null>> {
+    const refsOf = (timer: Timer): Array<{ type: ProfileRefType; value: string }> =>
+      timer.profileId ? [{ type: 'profile_id' as const, value: timer.profileId }] : timer.identifiers.map(parseKey);
+    const found = await findProfileIds(client, timers.flatMap(refsOf));
+    let next = 0;
+    return timers.map((timer) => {
+      const mine = found.slice(next, (next += refsOf(timer).length));
+      return mine.find((profileId) => profileId !== null) ?? null;
+    });
   }
 
-  /** The timer's identifiers and, once resolved, every identifier of its profile: an awaited event may carry any. */
-  async function keysOf(timer: Timer, profileId: string | null): Promise<string[]> {
-    if (!profileId) return timer.identifiers;
-    const identifiers = await identifiersOf(client, await storedIdsOf(client, profileId));
-    return [...new Set([...timer.identifiers, ...identifiers.map(({ type, value }) => `${type}:${value}`)])];
+  /** The rule that scheduled the timer, while its destination still has it. */
+  const ruleOf = (timer: Timer, destination: Destination | undefined) =>
+    destination?.triggers.find((trigger) => ruleKeyOf(trigger) === timer.rule);
+
+  /**
+   * Which of a page's follow-ups an awaited event cancels. The event may carry any identifier of the customer: a
+   * timer's keys are its own identifiers and, once resolved, every identifier of its profile (`storedIdsOfMany`,
+   * `identitiesOfMany` of `@cdp/profiles`). Three reads for the whole page.
+   */
+  async function arrivedAmong(
+    page: Timer[],
+    profiles: Array<string | null>,
+    destinations: Map<string, Destination>,
+  ): Promise<Set<string>> {
+    const waiting = page.flatMap((timer, index) => {
+      const rule = ruleOf(timer, destinations.get(timer.destinationId));
+      const awaits = timer.kind === 'follow_up' && rule?.kind === 'followUp' && rule.unless !== undefined;
+      return awaits ? [{ timer, profileId: profiles[index] ?? null }] : [];
+    });
+    if (waiting.length === 0) return new Set();
+    const survivors = [...new Set(waiting.flatMap(({ profileId }) => (profileId ? [profileId] : [])))];
+    const identities = await identitiesOfMany(client, await storedIdsOfMany(client, survivors));
+    const keys = waiting.map(({ timer, profileId }) => [
+      ...new Set([
+        ...timer.identifiers,
+        ...(identities.get(profileId ?? '') ?? []).map(({ type, value }) => `${type}:${value}`),
+      ]),
+    ]);
+    return deps.timers.awaitedAmong(
+      waiting.map(({ timer }) => timer),
+      keys,
+    );
   }
 
-  /** What becomes of a due timer: a delivery, a cancellation with its reason, or nothing yet (it stays pending). */
-  async function decide(
+  /**
+   * What becomes of a due timer: a delivery, a cancellation with its reason, or nothing yet (it stays pending).
+   * `arrived` holds the follow-ups an awaited event cancels (`arrivedAmong`).
+   */
+  function decide(
     timer: Timer,
+    profileId: string | null,
     destination: Destination | undefined,
+    arrived: Set<string>,
     now: number,
-  ): Promise<{ fire: NewDelivery } | { cancel: string } | null> {
-    const rule = destination?.triggers.find((trigger) => ruleKeyOf(trigger) === timer.rule);
+  ): { fire: NewDelivery } | { cancel: string } | null {
+    const rule = ruleOf(timer, destination);
     if (!destination || !rule || !timer.trigger)
       return { cancel: 'the destination or its trigger was changed or removed' };
-    const profileId = await profileOf(timer);
     if (!profileId && timer.kind === 'anniversary') return { cancel: 'the profile is gone' };
     if (!profileId && now - timer.dueAt < unresolvedGraceMs) return null;
-    const unless = (rule as FollowUpTrigger).unless;
-    if (timer.kind === 'follow_up' && unless && (await deps.timers.awaited(timer, await keysOf(timer, profileId))))
-      return { cancel: `${unless.event} arrived in time` };
+    if (arrived.has(timer.timerId)) return { cancel: `${(rule as FollowUpTrigger).unless!.event} arrived in time` };
     return {
       fire: {
         deliveryId: timerDeliveryId(timer),
@@ -96,10 +142,12 @@ export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
       if (page.length === 0) return;
       const destinations = new Map((await deps.destinations()).map((destination) => [destination.id, destination]));
       const now = Date.now();
+      const profiles = await profilesOf(page);
+      const arrived = await arrivedAmong(page, profiles, destinations);
       const fired: NewDelivery[] = [];
       const settled: Timer[] = [];
-      for (const timer of page) {
-        const decision = await decide(timer, destinations.get(timer.destinationId), now);
+      for (const [index, timer] of page.entries()) {
+        const decision = decide(timer, profiles[index] ?? null, destinations.get(timer.destinationId), arrived, now);
         if (!decision) continue;
         if ('fire' in decision) fired.push(decision.fire);
         settled.push(
@@ -113,6 +161,7 @@ export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
       // The deliveries first: a crash before the timers are settled fires them again, with the same delivery ids.
       await deps.deliveries.enqueue(fired, now);
       await deps.timers.settle(settled);
+      for (const timer of settled) outcomes.inc({ kind: timer.kind, outcome: timer.status });
       if (fired.length > 0) deps.enqueued(new Set(fired.map((delivery) => delivery.destinationId)));
       const last = page[page.length - 1]!;
       after = { dueAt: last.dueAt, timerId: last.timerId };

@@ -74,10 +74,10 @@ export interface TimerStore {
     share: Share,
   ): Promise<Timer[]>;
   /**
-   * Whether an awaited event of the timer's destination and rule, carrying one of `keys` and the timer's match value,
-   * arrived between the timer's start and its due time.
+   * Which of these timers an awaited event cancels: one of the timer's destination and rule, carrying one of its
+   * `keys` (aligned with `timers`) and its match value, that arrived between its start and its due time. One read.
    */
-  awaited(timer: Timer, keys: string[]): Promise<boolean>;
+  awaitedAmong(timers: Timer[], keys: string[][]): Promise<Set<string>>;
   /** Which of these timer ids of a kind are stored already, in any state. */
   existing(kind: TimerKind, timerIds: string[]): Promise<Set<string>>;
   /** Writes timers as fired or cancelled, under a higher version. */
@@ -120,26 +120,54 @@ export function createTimerStore(client: ClickHouseClient): TimerStore {
       );
       return (await result.json<SelectedRow>()).map(fromRow);
     },
-    async awaited(timer, keys) {
+    async awaitedAmong(timers, keys) {
+      const arrived = new Set<string>();
+      if (timers.length === 0) return arrived;
+      // Read for the page at once, over the union of its windows and keys; each timer's own are matched here.
       const result = await client.query(
-        named('destinations.readAwaitedEvent', {
-          query: `SELECT 1 AS found FROM destination_timers
+        named('destinations.readAwaitedEvents', {
+          query: `SELECT destination_id, rule, match_value, toString(due_at) AS due_text, identifiers
+            FROM destination_timers
             WHERE kind = 'awaited' AND due_at BETWEEN {from:DateTime64(3, 'UTC')} AND {to:DateTime64(3, 'UTC')}
-              AND destination_id = {destinationId:String} AND rule = {rule:String} AND match_value = {matchValue:String}
-              AND hasAny(identifiers, {keys:Array(String)})
-            LIMIT 1`,
+              AND destination_id IN {destinationIds:Array(String)} AND rule IN {rules:Array(String)}
+              AND match_value IN {matchValues:Array(String)} AND hasAny(identifiers, {keys:Array(String)})`,
           query_params: {
-            from: toClickHouseTime(timer.startedAt),
-            to: toClickHouseTime(timer.dueAt),
-            destinationId: timer.destinationId,
-            rule: timer.rule,
-            matchValue: timer.matchValue,
-            keys,
+            from: toClickHouseTime(Math.min(...timers.map((timer) => timer.startedAt))),
+            to: toClickHouseTime(Math.max(...timers.map((timer) => timer.dueAt))),
+            destinationIds: [...new Set(timers.map((timer) => timer.destinationId))],
+            rules: [...new Set(timers.map((timer) => timer.rule))],
+            matchValues: [...new Set(timers.map((timer) => timer.matchValue))],
+            keys: [...new Set(keys.flat())],
           },
           format: 'JSONEachRow',
         }),
       );
-      return (await result.json()).length > 0;
+      // Each timer's candidates by destination, rule and match value: a page is matched in one pass over the rows.
+      const slot = (destinationId: string, rule: string, matchValue: string) =>
+        JSON.stringify([destinationId, rule, matchValue]);
+      const events = new Map<string, Array<{ at: number; identifiers: string[] }>>();
+      for (const row of await result.json<{
+        destination_id: string;
+        rule: string;
+        match_value: string;
+        due_text: string;
+        identifiers: string[];
+      }>()) {
+        const key = slot(row.destination_id, row.rule, row.match_value);
+        const event = { at: fromClickHouseTime(row.due_text), identifiers: row.identifiers };
+        const slotted = events.get(key);
+        if (slotted) slotted.push(event);
+        else events.set(key, [event]);
+      }
+      for (const [index, timer] of timers.entries()) {
+        const mine = new Set(keys[index]);
+        const found = (events.get(slot(timer.destinationId, timer.rule, timer.matchValue)) ?? []).some(
+          (event) =>
+            event.at >= timer.startedAt && event.at <= timer.dueAt && event.identifiers.some((key) => mine.has(key)),
+        );
+        if (found) arrived.add(timer.timerId);
+      }
+      return arrived;
     },
     async existing(kind, timerIds) {
       if (timerIds.length === 0) return new Set();

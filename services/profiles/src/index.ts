@@ -66,6 +66,7 @@ export {
   findProfileId,
   findProfileIds,
   identifiersOf,
+  identitiesOfMany,
   normaliseLookup,
   parseProfileRef,
   profileRefTypes,

@@ -124,6 +124,28 @@ export async function readProfile(client: ClickHouseClient, profileId: string, s
   return (await readProfiles(client, [profileId], segmentIds)).get(profileId)!;
 }
 
+/** Each survivor's identifiers from its stored ids (`storedIdsOfMany`), in one read, ordered by type and value. */
+export async function identitiesOfMany(
+  client: ClickHouseClient,
+  storedIds: Map<string, string[]>,
+): Promise<Map<string, Profile['identities']>> {
+  const identities = new Map(
+    [...storedIds.keys()].map((profileId): [string, Profile['identities']] => [profileId, []]),
+  );
+  if (storedIds.size === 0) return identities;
+  for (const row of await rows<{ owner: string; type: string; value: string }>(
+    client,
+    'profiles.readIdentities',
+    // Through the primary key of profile_identifiers: a survivor's stored ids' pairs there are exactly its identifiers
+    // in identities (migration 0018), where a read by profile id would scan every identifier.
+    `SELECT DISTINCT ${ownerOf('profile_id')} AS owner, type, value FROM profile_identifiers
+     WHERE profile_id IN {stored:Array(String)} ORDER BY owner, type, value`,
+    ownedIds(storedIds),
+  ))
+    identities.get(row.owner)?.push({ type: row.type, value: row.value });
+  return identities;
+}
+
 /** Many survivors' profiles (`readProfile`) in one read per part, by profile id. */
 export async function readProfiles(
   client: ClickHouseClient,
@@ -132,26 +154,14 @@ export async function readProfiles(
 ): Promise<Map<string, Profile>> {
   const unique = [...new Set(profileIds)];
   const storedIds = await storedIdsOfMany(client, unique);
-  const identities = new Map(unique.map((profileId): [string, Profile['identities']] => [profileId, []]));
   // The parts are independent reads: side by side, each on a connection of its own where the store has several.
-  const [identityRows, traits, stats, segments, subscriptions] = await Promise.all([
-    unique.length === 0
-      ? []
-      : rows<{ owner: string; type: string; value: string }>(
-          client,
-          'profiles.readIdentities',
-          // Through the primary key of profile_identifiers: a survivor's stored ids' pairs there are exactly its
-          // identifiers in identities (migration 0018), where a read by profile id would scan every identifier.
-          `SELECT DISTINCT ${ownerOf('profile_id')} AS owner, type, value FROM profile_identifiers
-           WHERE profile_id IN {stored:Array(String)} ORDER BY owner, type, value`,
-          ownedIds(storedIds),
-        ),
+  const [identities, traits, stats, segments, subscriptions] = await Promise.all([
+    identitiesOfMany(client, storedIds),
     traitsOfMany(client, storedIds),
     statsOfMany(client, storedIds),
     segmentsOfMany(client, unique, segmentIds),
     subscriptionsOfMany(client, storedIds),
   ]);
-  for (const row of identityRows) identities.get(row.owner)?.push({ type: row.type, value: row.value });
   return new Map(
     unique.map((profileId) => [
       profileId,
