@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, isStoreUnavailable, type ClickHouse } from './clickhouse';
 import { createLogger } from './logger';
+import { createMetrics } from './metrics';
 import { named } from './query-names';
 
 const chdbPath = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-chdb-'));
@@ -103,5 +104,39 @@ describe('chDB connections', () => {
   it('answer a short read while a long query runs, on connections side by side; one connection takes them in turn', async () => {
     expect(await order(4)).toEqual(['short', 'short', 'short', 'long']);
     expect(await order(1)).toEqual(['long', 'short', 'short', 'short']);
+  });
+});
+
+describe('chDB engine', () => {
+  it('sizes its caches as configured, not as a server of its own, and reports its memory on /metrics', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-engine-'));
+    const metrics = createMetrics();
+    const store = await createClickHouse(
+      { url: null, database: 'engine', chdbPath: dir, chdbCacheMb: 32, requireNames: true },
+      createLogger({ level: 'silent' }),
+      metrics,
+    );
+    try {
+      const result = await store.client.query(
+        named('test.serverSettings', {
+          query: `SELECT name, value FROM system.server_settings
+            WHERE name IN ('mark_cache_size', 'primary_index_cache_size', 'index_mark_cache_size') ORDER BY name`,
+          format: 'JSONEachRow',
+        }),
+      );
+      const mib32 = String(32 * 1024 * 1024);
+      expect(await result.json()).toEqual([
+        { name: 'index_mark_cache_size', value: mib32 },
+        { name: 'mark_cache_size', value: mib32 },
+        { name: 'primary_index_cache_size', value: mib32 },
+      ]);
+      const text = await metrics.registry.metrics();
+      const tracked = /^cdp_clickhouse_memory_bytes\{metric="MemoryTracking"\} (\d+)/m.exec(text);
+      expect(Number(tracked?.[1])).toBeGreaterThan(0);
+      expect(text).toMatch(/^cdp_clickhouse_memory_bytes\{metric="MarkCacheBytes"\} \d+/m);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

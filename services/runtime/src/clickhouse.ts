@@ -43,6 +43,7 @@ export async function createClickHouse(
   const { database } = config;
   let client: ClickHouseClient;
   let kind: ClickHouse['kind'];
+  let engine: { close(): void } | undefined;
   if (config.url) {
     kind = 'server';
     const auth = { username: config.user ?? 'default', password: config.password ?? '' };
@@ -63,7 +64,11 @@ export async function createClickHouse(
     const chdbPath = config.chdbPath;
     mkdirSync(chdbPath, { recursive: true });
     // Loaded lazily: the native engine is only needed when no server is configured.
+    const { Session } = await import('chdb');
     const { createChdbConnection } = await import('chdb/connection');
+    // The process has one engine, started by the first connection to the directory with that connection's arguments:
+    // this one, held open until close, so the caches are sized for one process, not a server's 5 GB each.
+    engine = new Session(chdbPath, { connectionArgs: chdbEngineArgs(config.chdbCacheMb ?? 256) });
     // chdb types the connection against its own copy of client-common; the runtime contract is the same.
     const connections = Array.from(
       { length: Math.max(1, config.chdbConnections ?? 8) },
@@ -79,6 +84,7 @@ export async function createClickHouse(
     client = nameQueries(createClient({ connection: pooled(connections), clickhouse_settings: settings }), naming);
     log.info({ path: chdbPath, database, connections: connections.length }, 'using chDB in process');
   }
+  if (metrics) measureMemory(client, metrics, log);
   return {
     kind,
     client,
@@ -91,8 +97,55 @@ export async function createClickHouse(
         return false;
       }
     },
-    close: () => client.close(),
+    async close() {
+      await client.close();
+      engine?.close();
+    },
   };
+}
+
+/**
+ * The embedded engine's server settings: ClickHouse sizes its caches of marks, primary indexes and skipping-index marks
+ * for a server of its own (5 GB each), so in a process that also runs the platform they would grow with the data.
+ */
+export const chdbEngineArgs = (cacheMb: number) =>
+  ['mark_cache_size', 'primary_index_cache_size', 'index_mark_cache_size'].map(
+    (setting) => `--${setting}=${cacheMb * 1024 * 1024}`,
+  );
+
+/** What `cdp_clickhouse_memory_bytes` reports, from the store's `system.metrics`. */
+const memoryMetrics = [
+  'MemoryTracking',
+  'MergesMutationsMemoryTracking',
+  'MarkCacheBytes',
+  'PrimaryIndexCacheBytes',
+  'IndexMarkCacheBytes',
+  'UncompressedCacheBytes',
+  'QueryConditionCacheBytes',
+];
+
+function measureMemory(client: ClickHouseClient, metrics: Metrics, log: Logger) {
+  metrics.gauge(
+    'cdp_clickhouse_memory_bytes',
+    "The store's memory by its system.metrics (MemoryTracking: all it tracks; the rest its caches), read at each scrape",
+    ['metric'],
+    async (gauge) => {
+      try {
+        const result = await client.query(
+          named('clickhouse.readMemory', {
+            query: 'SELECT metric, value FROM system.metrics WHERE metric IN {metrics:Array(String)}',
+            query_params: { metrics: memoryMetrics },
+            format: 'JSONEachRow',
+          }),
+        );
+        for (const row of await result.json<{ metric: string; value: number }>())
+          gauge.set({ metric: row.metric }, Number(row.value));
+      } catch (error) {
+        // A scrape never fails for the store: the last values stay.
+        log.debug({ err: error }, 'store memory unreadable');
+      }
+    },
+  );
 }
 
 /**
