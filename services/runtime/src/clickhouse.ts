@@ -43,7 +43,6 @@ export async function createClickHouse(
   const { database } = config;
   let client: ClickHouseClient;
   let kind: ClickHouse['kind'];
-  let engine: { close(): void } | undefined;
   if (config.url) {
     kind = 'server';
     const auth = { username: config.user ?? 'default', password: config.password ?? '' };
@@ -64,11 +63,7 @@ export async function createClickHouse(
     const chdbPath = config.chdbPath;
     mkdirSync(chdbPath, { recursive: true });
     // Loaded lazily: the native engine is only needed when no server is configured.
-    const { Session } = await import('chdb');
     const { createChdbConnection } = await import('chdb/connection');
-    // The process has one engine, started by the first connection to the directory with that connection's arguments:
-    // this one, held open until close, so the caches are sized for one process, not a server's 5 GB each.
-    engine = new Session(chdbPath, { connectionArgs: chdbEngineArgs(config.chdbCacheMb ?? 256) });
     // chdb types the connection against its own copy of client-common; the runtime contract is the same.
     const connections = Array.from(
       { length: Math.max(1, config.chdbConnections ?? 8) },
@@ -97,21 +92,9 @@ export async function createClickHouse(
         return false;
       }
     },
-    async close() {
-      await client.close();
-      engine?.close();
-    },
+    close: () => client.close(),
   };
 }
-
-/**
- * The embedded engine's server settings: ClickHouse sizes its caches of marks, primary indexes and skipping-index marks
- * for a server of its own (5 GB each), so in a process that also runs the platform they would grow with the data.
- */
-export const chdbEngineArgs = (cacheMb: number) =>
-  ['mark_cache_size', 'primary_index_cache_size', 'index_mark_cache_size'].map(
-    (setting) => `--${setting}=${cacheMb * 1024 * 1024}`,
-  );
 
 /** What `cdp_clickhouse_memory_bytes` reports, from the store's `system.metrics`. */
 const memoryMetrics = [

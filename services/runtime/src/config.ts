@@ -86,7 +86,6 @@ export const configSchema = z.object({
   CLICKHOUSE_PASSWORD: optionalString,
   CDP_CHDB_PATH: optionalString,
   CDP_CHDB_CONNECTIONS: positiveInt(8),
-  CDP_CHDB_CACHE_MB: positiveInt(256),
   CLICKHOUSE_DATABASE: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier (letters, digits, underscore)')
@@ -181,8 +180,6 @@ export interface Config {
     chdbPath: string;
     /** Connections to the chDB directory: each runs its calls one at a time, several run side by side (8 unless given). */
     chdbConnections?: number;
-    /** The most each of chDB's caches of marks and primary indexes may hold, in MiB (256 unless given). */
-    chdbCacheMb?: number;
     /**
      * A cluster of the server's `remote_servers`: migrations run ON CLUSTER on it with replicated tables (cluster.ts).
      * Only with a server (`url`); unset, every table lives on the one server or in chDB.
@@ -305,7 +302,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       database: e.CLICKHOUSE_DATABASE,
       chdbPath: path.resolve(e.CDP_CHDB_PATH ?? path.join(e.CDP_DATA_DIR, 'clickhouse')),
       chdbConnections: e.CDP_CHDB_CONNECTIONS,
-      chdbCacheMb: e.CDP_CHDB_CACHE_MB,
       ...(e.CDP_CLICKHOUSE_CLUSTER === undefined ? {} : { cluster: e.CDP_CLICKHOUSE_CLUSTER }),
       slowQueryMs: e.CDP_CLICKHOUSE_SLOW_QUERY_MS,
       requireNames: e.CDP_CLICKHOUSE_REQUIRE_NAMES === 'true',
