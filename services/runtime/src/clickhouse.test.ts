@@ -71,8 +71,19 @@ describe('chDB connections', () => {
     format: 'JSONEachRow',
   });
   const short = named('test.short', { query: 'SELECT count() AS n FROM t', format: 'JSONEachRow' });
+  // The same with query parameters, which chDB itself would run one at a time in the whole process.
+  const longWithParams = named('test.longWithParams', {
+    query: 'SELECT max(sipHash64(number)) AS m FROM numbers({rows:UInt64}) WHERE toString(number) != {skip:String}',
+    query_params: { rows: 60_000_000, skip: 'none' },
+    format: 'JSONEachRow',
+  });
+  const shortWithParams = named('test.shortWithParams', {
+    query: 'SELECT count() AS n FROM t WHERE a IN {values:Array(UInt8)}',
+    query_params: { values: [1, 2] },
+    format: 'JSONEachRow',
+  });
 
-  async function order(connections: number): Promise<string[]> {
+  async function order(connections: number, queries = { long, short }): Promise<string[]> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-pool-'));
     const store = await createClickHouse(
       { url: null, database: 'pool', chdbPath: dir, chdbConnections: connections, requireNames: true },
@@ -83,14 +94,14 @@ describe('chDB connections', () => {
         named('test.create', { query: 'CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = MergeTree ORDER BY a' }),
       );
       const finished: string[] = [];
-      const running = store.client.query(long).then(async (result) => {
+      const running = store.client.query(queries.long).then(async (result) => {
         await result.json();
         finished.push('long');
       });
       await new Promise((resolve) => setTimeout(resolve, 20));
       // Every connection knows the database: the table is found unqualified on whichever takes the call.
       const shorts = [1, 2, 3].map(async () => {
-        expect(await (await store.client.query(short)).json()).toEqual([{ n: 0 }]);
+        expect(await (await store.client.query(queries.short)).json()).toEqual([{ n: 0 }]);
         finished.push('short');
       });
       await Promise.all([running, ...shorts]);
@@ -104,6 +115,69 @@ describe('chDB connections', () => {
   it('answer a short read while a long query runs, on connections side by side; one connection takes them in turn', async () => {
     expect(await order(4)).toEqual(['short', 'short', 'short', 'long']);
     expect(await order(1)).toEqual(['long', 'short', 'short', 'short']);
+    expect(await order(4, { long: longWithParams, short: shortWithParams })).toEqual([
+      'short',
+      'short',
+      'short',
+      'long',
+    ]);
+  });
+
+  it('write parameters into the query as the literals of their types, exactly', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-params-'));
+    const store = await createClickHouse(
+      { url: null, database: 'params', chdbPath: dir, requireNames: true },
+      createLogger({ level: 'silent' }),
+    );
+    try {
+      const text = "it's a \\ back\\slash, a {brace:String}, a tab\t, a NUL \0 and Tiếng Việt";
+      const result = await store.client.query(
+        named('test.literals', {
+          query: `SELECT {text:String} AS text, {texts:Array(String)} AS texts, {none:Array(String)} AS none,
+            toString({at:DateTime64(3, 'UTC')}) AS at, toString({iso:DateTime64(3, 'UTC')}) AS iso,
+            {big:UInt64} AS big, {negative:Int64} AS negative, {ratio:Float64} AS ratio, {ids:Array(UInt32)} AS ids,
+            toTypeName({texts:Array(String)}) AS type`,
+          query_params: {
+            text,
+            texts: [text, ''],
+            none: [],
+            at: '2026-06-01 09:00:00.123',
+            iso: '2026-06-01T09:00:00.123Z',
+            big: 18_000_000_000,
+            negative: -7,
+            ratio: 0.25,
+            ids: [3, 1],
+          },
+          format: 'JSONEachRow',
+        }),
+      );
+      expect(await result.json()).toEqual([
+        {
+          text,
+          texts: [text, ''],
+          none: [],
+          at: '2026-06-01 09:00:00.123',
+          iso: '2026-06-01 09:00:00.123',
+          big: 18_000_000_000,
+          negative: -7,
+          ratio: 0.25,
+          ids: [3, 1],
+          type: 'Array(String)',
+        },
+      ]);
+      // A value that is not of its type is refused before it reaches the store, naming the parameter.
+      await expect(
+        store.client.query(
+          named('test.badParam', { query: 'SELECT {n:UInt64} AS n', query_params: { n: '1; DROP TABLE t' } }),
+        ),
+      ).rejects.toThrow(/query parameter n/);
+      await expect(
+        store.client.query(named('test.missingParam', { query: 'SELECT {n:UInt64} AS n', query_params: { m: 1 } })),
+      ).rejects.toThrow(/query parameter n is not set/);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

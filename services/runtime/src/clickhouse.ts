@@ -76,7 +76,14 @@ export async function createClickHouse(
         await one.command(named('clickhouse.createDatabase', { query: `CREATE DATABASE IF NOT EXISTS ${database}` }));
       await one.command(named('clickhouse.useDatabase', { query: `USE ${database}` }));
     }
-    client = nameQueries(createClient({ connection: pooled(connections), clickhouse_settings: settings }), naming);
+    client = nameQueries(
+      createClient({
+        connection: pooled(connections.map(inliningParams)),
+        // Parameters are written into the query (`inliningParams`): a long list of ids must not make it too long to parse.
+        clickhouse_settings: { ...settings, max_query_size: String(maxInlinedQueryBytes) },
+      }),
+      naming,
+    );
     log.info({ path: chdbPath, database, connections: connections.length }, 'using chDB in process');
   }
   if (metrics) measureMemory(client, metrics, log);
@@ -163,6 +170,66 @@ export function pooled(connections: ClientConnection[]): ClientConnection {
       await Promise.all(connections.map((connection) => connection.close()));
     },
   } as Connection;
+}
+
+/** The longest query text chDB parses once its parameters are written into it. */
+const maxInlinedQueryBytes = 256 * 1024 * 1024;
+
+/**
+ * A chDB connection whose calls carry their parameters as literals in the query text. chDB runs a call with query
+ * parameters through one process-wide queue (its parameter binding is not safe on connections side by side), so
+ * every parameterised call, on any connection, would wait for all the others; with the values written in, calls run
+ * side by side as any other. Each `{name:Type}` becomes a literal of that type (`parameterLiteral`), as the server's
+ * own substitution would make it.
+ */
+export function inliningParams(connection: ClientConnection): ClientConnection {
+  type Connection = ClientConnection;
+  const inline = <Params extends { query: string; query_params?: Record<string, unknown> }>(params: Params): Params =>
+    params.query_params && Object.keys(params.query_params).length > 0
+      ? { ...params, query: inlineParams(params.query, params.query_params), query_params: undefined }
+      : params;
+  return {
+    query: (params) => connection.query(inline(params)),
+    command: (params) => connection.command(inline(params)),
+    exec: (params) => connection.exec(inline(params)),
+    insert: (params) => connection.insert(params),
+    ping: (params) => connection.ping(params),
+    close: () => connection.close(),
+  } as Connection;
+}
+
+/** `query` with each `{name:Type}` placeholder replaced by the literal of `params[name]` as that type. */
+export function inlineParams(query: string, params: Record<string, unknown>): string {
+  return query.replace(/\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/g, (_, name: string, type: string) => {
+    if (!(name in params)) throw new Error(`query parameter ${name} is not set`);
+    return parameterLiteral(type.trim(), params[name], name);
+  });
+}
+
+const quoted = (text: string) => `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'").replaceAll('\0', '\\0')}'`;
+
+/** One value of a scalar type as a literal: quoted text, or a number's digits. */
+function scalarLiteral(type: string, value: unknown, name: string): string {
+  if (type === 'String' || /^(Date|DateTime|DateTime64)(\(.*\))?$/.test(type)) {
+    if (typeof value === 'string') return quoted(value);
+  } else if (/^(U?Int|Float)\d+$/.test(type)) {
+    if (typeof value === 'bigint') return value.toString();
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    if (typeof value === 'boolean') return value ? '1' : '0';
+    if (typeof value === 'string' && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value)) return value;
+  } else throw new Error(`query parameter ${name}: type ${type} cannot be written into a query`);
+  throw new Error(`query parameter ${name}: ${JSON.stringify(value)} is not a ${type}`);
+}
+
+/** A parameter's value as a literal of its type: a String is quoted, anything else is cast to the type. */
+export function parameterLiteral(type: string, value: unknown, name: string): string {
+  const element = /^Array\((.+)\)$/.exec(type)?.[1];
+  if (element !== undefined) {
+    if (!Array.isArray(value)) throw new Error(`query parameter ${name}: ${JSON.stringify(value)} is not an array`);
+    return `CAST([${value.map((item) => scalarLiteral(element.trim(), item, name)).join(', ')}] AS ${type})`;
+  }
+  const literal = scalarLiteral(type, value, name);
+  return type === 'String' ? literal : `CAST(${literal} AS ${type})`;
 }
 
 // Failures that say the store cannot answer now, not that the question was wrong: the connection (a server that is
