@@ -34,9 +34,10 @@ describe('query limits', () => {
   const light: SegmentRule = { stat: 'orders', gte: 1 };
 
   beforeAll(async () => {
+    // 4 MB: the light rule needs well under it even on a busy machine, the heavy one well over 16.
     cdp = await startTestPlatform(
       'embedded',
-      { CDP_PREVIEW_MAX_MEMORY_MB: '1', CDP_PREVIEW_CONCURRENCY_PER_KEY: '1', CDP_QUERY_CONCURRENCY_PER_KEY: '1' },
+      { CDP_PREVIEW_MAX_MEMORY_MB: '4', CDP_PREVIEW_CONCURRENCY_PER_KEY: '1', CDP_QUERY_CONCURRENCY_PER_KEY: '1' },
       ['query-api'],
     );
     await insertStoredProfiles(cdp.platform.clickhouse.client, data);
@@ -49,7 +50,7 @@ describe('query limits', () => {
     const answer = await preview(heavy);
     expect(answer).toMatchObject({
       status: 422,
-      body: { code: 'QUERY_TOO_LARGE', message: expect.stringMatching(/1 MB memory limit.*fewer conditions/) },
+      body: { code: 'QUERY_TOO_LARGE', message: expect.stringMatching(/4 MB memory limit.*fewer conditions/) },
     });
   });
 
