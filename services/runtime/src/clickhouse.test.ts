@@ -174,6 +174,25 @@ describe('chDB connections', () => {
       await expect(
         store.client.query(named('test.missingParam', { query: 'SELECT {n:UInt64} AS n', query_params: { m: 1 } })),
       ).rejects.toThrow(/query parameter n is not set/);
+      for (const [type, value] of [
+        ['UInt32', 1.5],
+        ['UInt32', '1e3'],
+        ['UInt64', -1],
+        ['Tuple(String)', ['a']],
+      ] as const)
+        await expect(
+          store.client.query(named('test.wrongType', { query: `SELECT {v:${type}} AS v`, query_params: { v: value } })),
+        ).rejects.toThrow(/query parameter v/);
+      // A list long past ClickHouse's default query size (256 KiB) once written in: about 1 MB of ids.
+      const ids = Array.from({ length: 30_000 }, (_, index) => `customer_${index}_${'x'.repeat(20)}`);
+      const counted = await store.client.query(
+        named('test.longList', {
+          query: 'SELECT length({ids:Array(String)}) AS n, has({ids:Array(String)}, {last:String}) AS found',
+          query_params: { ids, last: ids.at(-1)! },
+          format: 'JSONEachRow',
+        }),
+      );
+      expect(await counted.json()).toEqual([{ n: 30_000, found: 1 }]);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -179,8 +179,9 @@ const maxInlinedQueryBytes = 256 * 1024 * 1024;
  * A chDB connection whose calls carry their parameters as literals in the query text. chDB runs a call with query
  * parameters through one process-wide queue (its parameter binding is not safe on connections side by side), so
  * every parameterised call, on any connection, would wait for all the others; with the values written in, calls run
- * side by side as any other. Each `{name:Type}` becomes a literal of that type (`parameterLiteral`), as the server's
- * own substitution would make it.
+ * side by side as any other. Each `{name:Type}` becomes a literal of that type (`parameterLiteral`); the types are
+ * those the platform's queries use (String, Date and DateTime, integers, floats, and arrays of them), and any other
+ * type or a value not of its type is refused, naming the parameter.
  */
 export function inliningParams(connection: ClientConnection): ClientConnection {
   type Connection = ClientConnection;
@@ -212,20 +213,30 @@ const quoted = (text: string) => `'${text.replaceAll('\\', '\\\\').replaceAll("'
 function scalarLiteral(type: string, value: unknown, name: string): string {
   if (type === 'String' || /^(Date|DateTime|DateTime64)(\(.*\))?$/.test(type)) {
     if (typeof value === 'string') return quoted(value);
-  } else if (/^(U?Int|Float)\d+$/.test(type)) {
-    if (typeof value === 'bigint') return value.toString();
+  } else if (/^U?Int\d+$/.test(type)) {
+    const text = integerText(value);
+    if (text !== null && !(type.startsWith('U') && text.startsWith('-'))) return text;
+  } else if (/^Float\d+$/.test(type)) {
     if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-    if (typeof value === 'boolean') return value ? '1' : '0';
     if (typeof value === 'string' && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value)) return value;
   } else throw new Error(`query parameter ${name}: type ${type} cannot be written into a query`);
-  throw new Error(`query parameter ${name}: ${JSON.stringify(value)} is not a ${type}`);
+  throw new Error(`query parameter ${name}: ${shown(value)} is not a ${type}`);
 }
+
+/** An integer's digits (a bigint, a safe integer, a boolean as 1 or 0, or a string of digits), else null. */
+function integerText(value: unknown): string | null {
+  if (typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value))) return value.toString();
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  return typeof value === 'string' && /^-?\d+$/.test(value) ? value : null;
+}
+
+const shown = (value: unknown) => (typeof value === 'bigint' ? `${value}n` : JSON.stringify(value));
 
 /** A parameter's value as a literal of its type: a String is quoted, anything else is cast to the type. */
 export function parameterLiteral(type: string, value: unknown, name: string): string {
   const element = /^Array\((.+)\)$/.exec(type)?.[1];
   if (element !== undefined) {
-    if (!Array.isArray(value)) throw new Error(`query parameter ${name}: ${JSON.stringify(value)} is not an array`);
+    if (!Array.isArray(value)) throw new Error(`query parameter ${name}: ${shown(value)} is not an array`);
     return `CAST([${value.map((item) => scalarLiteral(element.trim(), item, name)).join(', ')}] AS ${type})`;
   }
   const literal = scalarLiteral(type, value, name);
