@@ -59,7 +59,8 @@ export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
 
   /**
    * The survivors a page's timers resolve to now (merges followed), null where none does yet: a timer's profile id if
-   * it has one, else the first of its identifiers that resolves. One read per kind of reference for the whole page.
+   * it has one, else the first of its identifiers that resolves. Read for the whole page at once (`findProfileIds`:
+   * one read per kind of reference, one for their survivors).
    */
   async function profilesOf(timers: Timer[]): Promise<Array<string | null>> {
     const refsOf = (timer: Timer): Array<{ type: ProfileRefType; value: string }> =>
@@ -79,7 +80,8 @@ export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
   /**
    * Which of a page's follow-ups an awaited event cancels. The event may carry any identifier of the customer: a
    * timer's keys are its own identifiers and, once resolved, every identifier of its profile (`storedIdsOfMany`,
-   * `identitiesOfMany` of `@cdp/profiles`). Three reads for the whole page.
+   * `identitiesOfMany` of `@cdp/profiles`). Three reads for the whole page, whose awaited events all come back: a
+   * frequent awaited event over a long delay makes that read large.
    */
   async function arrivedAmong(
     page: Timer[],
