@@ -1,14 +1,7 @@
 // The timer poller: due timers, a page at a time, become deliveries (or are cancelled); anniversaries are swept in.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import {
-  findProfileIds,
-  identitiesOfMany,
-  storedIdsOf,
-  storedIdsOfMany,
-  traitValuesPage,
-  type ProfileRefType,
-} from '@cdp/profiles';
+import { findProfileIds, identitiesOfMany, storedIdsOfMany, traitValuesPage, type ProfileRefType } from '@cdp/profiles';
 import type { ClickHouseClient, Metrics } from '@cdp/runtime';
 import type { AnniversaryTrigger, FollowUpTrigger } from '@cdp/schemas';
 import type { Destination } from './definitions';
@@ -186,14 +179,17 @@ export function startTimerPoller(deps: TimerPollerDeps): TimerPoller {
             .filter((timer): timer is Timer => timer !== null);
           // The same anniversary under any profile the survivor absorbed counts as its own: a customer whose birthday
           // fired on a profile merged since is not wished a second time by the survivor that took the trait over.
-          const candidates = await Promise.all(
-            coming.map(async (timer) => {
-              const anniversary = timer.trigger?.kind === 'anniversary' ? timer.trigger.anniversary : '';
-              const absorbed = await storedIdsOf(client, timer.profileId);
-              const ids = absorbed.map((id) => anniversaryTimerId(destination.id, timer.rule, id, anniversary));
-              return { timer, ids: [timer.timerId, ...ids] };
-            }),
+          const storedIds = await storedIdsOfMany(
+            client,
+            coming.map((timer) => timer.profileId),
           );
+          const candidates = coming.map((timer) => {
+            const anniversary = timer.trigger?.kind === 'anniversary' ? timer.trigger.anniversary : '';
+            const ids = (storedIds.get(timer.profileId) ?? [timer.profileId]).map((id) =>
+              anniversaryTimerId(destination.id, timer.rule, id, anniversary),
+            );
+            return { timer, ids: [timer.timerId, ...ids] };
+          });
           const stored = await deps.timers.existing(
             'anniversary',
             candidates.flatMap((candidate) => candidate.ids),
