@@ -10,7 +10,7 @@ import { spawnCdp } from '../harness/process';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const batchRows = 500;
-const concurrency = 4;
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const cdpBin = fileURLToPath(new URL('../../services/cdp/bin/cdp.js', import.meta.url));
 /** BENCH_PROFILE=1: --cpu-prof profiles of `cdp ingest` and `cdp import` into bench-profiles/. */
 const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', 'bench-profiles'] : [];

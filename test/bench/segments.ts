@@ -129,8 +129,8 @@ async function main(): Promise<void> {
     progress('profile reads');
     const readMs: number[] = [];
     for (let run = 0; run < profileReads; run += 1) {
-      // Profile n has userId u<n> (load.ts); one at random, so reads do not find the same granules warm.
-      const userId = `u${Math.floor(Math.random() * load.profiles)}`;
+      // Generated profile n has userId u<n> (load.ts); one at random, so reads do not find the same granules warm.
+      const userId = `u${Math.floor(Math.random() * load.generated)}`;
       const { ms, body } = await call('GET', `/v1/profiles/user_id:${userId}`);
       if (!Array.isArray(body.identities) || body.identities.length === 0)
         throw new Error(`profile of ${userId}: no identities in ${JSON.stringify(body)}`);

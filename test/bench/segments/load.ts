@@ -12,6 +12,8 @@ export interface LoadResult {
   seconds: number;
   events: number;
   profiles: number;
+  /** Profiles the load generated, with userIds u0 … u(n − 1) (live traffic of earlier runs adds others). */
+  generated: number;
   merges: number;
   orders: number;
   profileStatsRows: number;
@@ -97,6 +99,7 @@ const sizesQuery = `
     (SELECT count() FROM events) AS events,
     (SELECT uniqExact(profile_id) FROM profile_stats) AS stored_profiles,
     (SELECT count() FROM profile_merges) AS merges,
+    (SELECT uniqExact(value) FROM identities WHERE type = 'user_id' AND match(value, '^u[0-9]+$')) AS generated,
     (SELECT count() FROM events WHERE event = 'Order Completed') AS orders,
     (SELECT count() FROM profile_stats) AS profile_stats_rows,
     (SELECT count() FROM profile_traits) AS profile_trait_rows,
@@ -179,6 +182,7 @@ async function sizes(client: ClickHouseClient, seconds: number): Promise<LoadRes
     seconds,
     events: Number(row?.events ?? 0),
     profiles: Number(row?.stored_profiles ?? 0) - Number(row?.merges ?? 0),
+    generated: Number(row?.generated ?? 0),
     merges: Number(row?.merges ?? 0),
     orders: Number(row?.orders ?? 0),
     profileStatsRows: Number(row?.profile_stats_rows ?? 0),
