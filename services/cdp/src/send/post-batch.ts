@@ -107,9 +107,10 @@ export async function postBatch(body: string, options: PostBatchOptions): Promis
     authorization: `Basic ${Buffer.from(`${options.writeKey}:`).toString('base64')}`,
     'content-type': 'application/json',
   };
-  let payload: string | Buffer = body;
+  // Encoded once, here: fetch would otherwise check a string body for lone surrogates and encode it on every attempt.
+  let payload = Buffer.from(body);
   if (options.gzip) {
-    payload = await gzip(body, { level: 1 });
+    payload = await gzip(payload, { level: 1 });
     headers['content-encoding'] = 'gzip';
   }
   let networkFailures = 0;
