@@ -17,11 +17,11 @@ export async function fsyncDir(dir: string): Promise<void> {
  * Replaces `file` so a crash leaves either the old or the new content, never a mix. Callers serialize
  * writes to one file, so a fixed temp name is safe and a leftover temp is simply overwritten.
  */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   const temp = `${file}.tmp`;
   const handle = await open(temp, 'w');
   try {
-    await handle.writeFile(content, 'utf8');
+    await handle.writeFile(content);
     await handle.sync();
   } finally {
     await handle.close();

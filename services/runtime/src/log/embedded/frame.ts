@@ -35,7 +35,7 @@ export interface DecodedFrame {
   value: Buffer;
 }
 
-const crc32: (data: Uint8Array) => number =
+export const crc32: (data: Uint8Array) => number =
   typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (data) => zlib.crc32(data) : tableCrc32();
 
 /** Fallback for Node releases before 20.15 that lack zlib.crc32; same polynomial, same results. */

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import {
   appendFileSync,
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -183,6 +184,105 @@ describe('embedded log recovery', () => {
     });
   }
 
+  // Two hundred frames of equal length (values r000..r199): frame i starts at i * frame length.
+  const value3 = (i: number) => `r${String(i).padStart(3, '0')}`;
+  const indexOf = (dir: string) => `${segment(dir)}.index`;
+  async function closedWith200(dir: string): Promise<void> {
+    const first = await open(dir);
+    await first.produce(
+      'events',
+      Array.from({ length: 200 }, (_, i) => record(value3(i))),
+    );
+    await first.close();
+  }
+
+  it('opens from the index a clean close left, removes it while open, and goes on at the next offset', async () => {
+    const dir = tempDir();
+    await closedWith200(dir);
+    expect(existsSync(indexOf(dir))).toBe(true);
+
+    const { logger, lines } = capturingLogger();
+    const log = await open(dir, logger);
+    expect(existsSync(indexOf(dir))).toBe(false);
+    await log.produce('events', [record('after-reopen')]);
+    const records = await readAll(log, 201);
+    expect(records.map((r) => r.value.toString())).toEqual([
+      ...Array.from({ length: 200 }, (_, i) => value3(i)),
+      'after-reopen',
+    ]);
+    expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => String(i)));
+    expect(lines).toEqual([]);
+    await log.close();
+    expect(existsSync(indexOf(dir))).toBe(true);
+  });
+
+  const mismatches: [string, (dir: string, staleIndex: Buffer) => void][] = [
+    [
+      'an index older than the file (records appended after it was written)',
+      (dir, stale) => writeFileSync(indexOf(dir), stale),
+    ],
+    [
+      'an index with a flipped byte',
+      (dir) => {
+        const bytes = readFileSync(indexOf(dir));
+        bytes[bytes.length - 3] = (bytes[bytes.length - 3] as number) ^ 0xff;
+        writeFileSync(indexOf(dir), bytes);
+      },
+    ],
+    ['an index cut short', (dir) => truncateSync(indexOf(dir), statSync(indexOf(dir)).size - 8)],
+  ];
+
+  for (const [mismatch, apply] of mismatches) {
+    it(`scans the whole segment instead when it finds ${mismatch}`, async () => {
+      const dir = tempDir();
+      await closedWith200(dir);
+      const stale = readFileSync(indexOf(dir));
+      const second = await open(dir);
+      await second.produce(
+        'events',
+        Array.from({ length: 70 }, (_, i) => record(value3(200 + i))),
+      );
+      await second.close();
+      apply(dir, stale);
+
+      const { logger, lines } = capturingLogger();
+      const log = await open(dir, logger);
+      const records = await readAll(log, 270);
+      expect(records.map((r) => r.value.toString())).toEqual(Array.from({ length: 270 }, (_, i) => value3(i)));
+      expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => String(i)));
+      const expectedWarnings = mismatch.startsWith('an index older') ? 1 : 0;
+      expect(lines.filter((line) => /clean-close index does not match/.test(line.msg))).toHaveLength(expectedWarnings);
+    });
+  }
+
+  it('trusts a clean close: damage done while the log was closed fails the read that reaches it, naming the byte', async () => {
+    const dir = tempDir();
+    await closedWith200(dir);
+    const file = segment(dir);
+    const bytes = readFileSync(file);
+    const frame = bytes.length / 200;
+    bytes[100 * frame + 30] = (bytes[100 * frame + 30] as number) ^ 0xff;
+    writeFileSync(file, bytes);
+
+    const lines: { msg: string; err?: { message?: string } }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as never) });
+    const log = await open(dir, logger);
+    const values: string[] = [];
+    const consumer = await log.consume({
+      groupId: 'reader',
+      topics: ['events'],
+      maxBatchSize: 10,
+      handleBatch: async (batch) => void values.push(...batch.records.map((r) => r.value.toString())),
+    });
+    await waitFor(() => lines.some((line) => line.err?.message?.includes(`bad frame at byte ${100 * frame}`)), {
+      what: 'the read that reaches the damaged frame to fail',
+    });
+    await consumer.close();
+    // Everything before the damage was delivered, nothing at or after it: the group waits there, loudly.
+    expect(values).toEqual(Array.from({ length: 100 }, (_, i) => value3(i)));
+    expect(await log.committedOffsets('reader', 'events')).toEqual({ 0: '100' });
+  });
+
   it('refuses a second open of a directory, in this process or while another live process holds it', async () => {
     const dir = tempDir();
     await open(dir);
@@ -242,6 +342,8 @@ describe('embedded log recovery', () => {
       child.kill('SIGKILL');
       expect(await exited).toBe('SIGKILL');
       const acked = [...acknowledged];
+      // Killed, the process wrote no clean-close index: the open scans the segments.
+      expect(existsSync(segment(dir) + '.index')).toBe(false);
 
       const log = await openEmbeddedLog({ dir, logger: pino({ level: 'silent' }) });
       openLogs.push(log);

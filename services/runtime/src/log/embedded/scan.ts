@@ -171,3 +171,36 @@ export async function scanSegment(
   }
   return { baseOffset: baseOffset ?? 0, positions, nextOffset: offset, size: position };
 }
+
+/**
+ * The segment as a clean close's index (`saved`) describes it, when the file agrees: the same length, the first frame
+ * at the base offset, and the frames from the last indexed position on intact, consecutive and ending where the file
+ * does. Null otherwise, and then the whole segment is scanned. The frames in between are not read here; every read
+ * still checks each frame it passes, so damage done while the log was closed fails the read that reaches it.
+ */
+export async function resumeSegment(
+  handle: FileHandle,
+  saved: ScannedSegment,
+  stride: number,
+): Promise<ScannedSegment | null> {
+  const { size: fileSize } = await handle.stat();
+  const { baseOffset, nextOffset, positions } = saved;
+  const count = nextOffset - baseOffset;
+  if (saved.size !== fileSize || count < 0 || positions.length !== Math.ceil(count / stride)) return null;
+  if (count === 0) return fileSize === 0 ? saved : null;
+  for (let slot = 1; slot < positions.length; slot++)
+    if ((positions[slot] as number) <= (positions[slot - 1] as number)) return null;
+  const reader = chunkReader(handle, fileSize);
+  const first = await reader.check(0);
+  if (positions[0] !== 0 || first.status !== 'ok' || first.offset !== baseOffset) return null;
+  const lastSlot = positions.length - 1;
+  let position = positions[lastSlot] as number;
+  let offset = baseOffset + lastSlot * stride;
+  while (position < fileSize) {
+    const check = await reader.check(position);
+    if (check.status !== 'ok' || check.offset !== offset) return null;
+    position += check.length;
+    offset++;
+  }
+  return position === fileSize && offset === nextOffset ? saved : null;
+}
