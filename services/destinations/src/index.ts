@@ -14,7 +14,8 @@ import {
 import type { TopicNames } from '@cdp/schemas';
 import { createSegmentStore } from '@cdp/segments';
 import { startTriggerConsumer } from './consumer';
-import { createDestinationStore, type Destination } from './definitions';
+import { sharedReads } from './definition-reads';
+import { createDestinationStore } from './definitions';
 import { createDeliveryStore, type Share } from './deliveries';
 import { startDispatcher } from './dispatcher';
 import { startTimerPoller, type TimerPoller } from './poller';
@@ -50,6 +51,8 @@ export interface DestinationsService {
 
 /** How long the trigger consumer trusts its list of destinations; a change made in this process clears it at once. */
 const definitionsCacheMs = 1000;
+/** The least time between two reads of the definitions (a batch newer than the list waits for the next read). */
+const freshReadGapMs = 200;
 
 export async function start(deps: DestinationsDeps): Promise<DestinationsService> {
   const logger = deps.logger.child({ component: 'destinations' });
@@ -75,22 +78,9 @@ export async function start(deps: DestinationsDeps): Promise<DestinationsService
     share: () => share(),
   });
 
-  let cached: { at: number; all: Promise<Destination[]> } | null = null;
-  store.onChange(() => {
-    cached = null;
-  });
-  /** Every live destination, read at `notBefore` or later and at most `definitionsCacheMs` ago. */
-  const everyDestination = (notBefore = 0) => {
-    if (!cached || Date.now() - cached.at > definitionsCacheMs || cached.at < notBefore) {
-      // Paused destinations too: their deliveries are written and wait for the dispatcher, which sends only active ones.
-      const loading = store.list();
-      cached = { at: Date.now(), all: loading };
-      loading.catch(() => {
-        cached = null;
-      });
-    }
-    return cached.all;
-  };
+  // Paused destinations too: their deliveries are written and wait for the dispatcher, which sends only active ones.
+  const everyDestination = sharedReads(() => store.list(), { cacheMs: definitionsCacheMs, gapMs: freshReadGapMs });
+  store.onChange(() => everyDestination.forget());
 
   let consumer: LogConsumer;
   let poller: TimerPoller;
