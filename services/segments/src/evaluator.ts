@@ -99,8 +99,9 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     // A process's first pass goes on from the latest pass's roll-up of everyone, if one is recorded.
     rolledUpAllAt ??= await everyoneRolledUpAt(deps.clickhouse);
     const changedOnly = rolledUpAllAt !== null && now - rolledUpAllAt < fullRollUpEveryMs;
-    // A full pass takes its turns piece by piece (its profiles, then each segment), so followed changes need not wait
-    // for the whole of it; a profile they decide meanwhile is left to them (a later version, and their kept passes).
+    // A full pass builds its profiles beside followed changes and takes a turn for each segment, so followed changes
+    // need not wait for the whole of it; a profile they decide meanwhile is left to them (a later version, and their
+    // kept passes).
     let failed = 0;
     deps.turns.fullPassBegan(version);
     try {

@@ -170,8 +170,10 @@ export async function everyoneRolledUpAt(client: ClickHouseClient): Promise<numb
 /**
  * Builds pass `pass` as seen at instant `now` (behaviour windows end there) and makes it the latest; returns the
  * pass it replaced (kept for readers still on it). With `changedOnly`, only the survivors whose stored rows changed
- * since the latest pass read them are rolled up again (all of them when there is no such pass). `inTurn` runs each
- * step (the roll-up, then the pass's rows) in a turn of its own, so other evaluations need not wait for both.
+ * since the latest pass read them are rolled up again (all of them when there is no such pass). `inTurn` runs the
+ * step that makes it the latest in a turn. Rolling up and building its rows, the long part, run beside other
+ * evaluations: they read only complete passes, and a kept roll-up row of a later pass wins over this one's. The first
+ * pass of a store runs in one turn.
  */
 export async function buildPass(
   client: ClickHouseClient,
@@ -180,13 +182,11 @@ export async function buildPass(
   options: { changedOnly?: boolean; inTurn?: <T>(step: () => Promise<T>) => Promise<T> } = {},
 ): Promise<Pass | null> {
   const inTurn = options.inTurn ?? (<T>(step: () => Promise<T>) => step());
-  const { readAt, everyoneAt } = await inTurn(async () => {
+  const build = async (makeLatest: <T>(step: () => Promise<T>) => Promise<T>) => {
     const readAt = await clickhouseNow(client);
     const roll = await rollUpOf(client, pass.traitKeys, options.changedOnly ?? false);
     await rollUpSurvivors(client, pass.id, roll);
-    return { readAt, everyoneAt: roll.since === null ? readAt : roll.everyoneAt };
-  });
-  return inTurn(async () => {
+    const everyoneAt = roll.since === null ? readAt : roll.everyoneAt;
     const binder = createBinder(now);
     const counts = pass.behaviours.length > 0 ? behaviourCounts(binder, pass.behaviours) : null;
     await markPass(client, pass.id);
@@ -196,24 +196,30 @@ export async function buildPass(
         query_params: { ...binder.params, pass: pass.id, traitKeys: pass.traitKeys },
       }),
     );
-    const replaced = await latestPass(client);
-    await client.insert(
-      named('segments.recordPass', {
-        table: 'segment_profile_passes',
-        values: [
-          {
-            pass: pass.id,
-            trait_keys: pass.traitKeys,
-            behaviours: pass.behaviours,
-            rolled_up_at: readAt,
-            everyone_rolled_up_at: everyoneAt ?? '1970-01-01 00:00:00.000',
-          },
-        ],
-        format: 'JSONEachRow',
-      }),
-    );
-    return replaced;
-  });
+    return makeLatest(async () => {
+      const replaced = await latestPass(client);
+      await client.insert(
+        named('segments.recordPass', {
+          table: 'segment_profile_passes',
+          values: [
+            {
+              pass: pass.id,
+              trait_keys: pass.traitKeys,
+              behaviours: pass.behaviours,
+              rolled_up_at: readAt,
+              everyone_rolled_up_at: everyoneAt ?? '1970-01-01 00:00:00.000',
+            },
+          ],
+          format: 'JSONEachRow',
+        }),
+      );
+      return replaced;
+    });
+  };
+  // Until a pass is complete, other evaluations have nothing to compare with: the first one holds the turn throughout,
+  // so that they wait for it rather than pass over changes it may have read too early to see.
+  if ((await latestPass(client)) === null) return inTurn(() => build((step) => step()));
+  return build(inTurn);
 }
 
 /**
