@@ -10,6 +10,7 @@
 //   BENCH_DATA_DIR  keep the store in this directory and reuse its events on the next run (default: a temp dir, removed)
 //   BENCH_FRESHNESS_SECONDS  seconds of sustained orders for the membership freshness measure (default 120; 0 skips it)
 //   BENCH_FRESHNESS_RATE     orders a second during it (default 1000)
+//   BENCH_PARTS     evaluation, freshness or both (default); freshness alone serves a kept store (BENCH_DATA_DIR)
 //
 // The data, the query API and the segments service live in one child process (chDB takes one data directory per
 // process), so the export's memory is that process's own, sampled from /proc; this process only sends requests.
@@ -43,6 +44,8 @@ environment:
                   changes): orders at a steady rate over HTTP for this many seconds, half of them a new customer's
                   first, timed from the 200 to the first change of the customer on the segment feed (default 120; 0 skips)
   BENCH_FRESHNESS_RATE     orders a second (default 1000)
+  BENCH_PARTS     which parts run, comma-separated: evaluation (generation or the kept store, passes, previews,
+                  profile reads, exports), freshness (default both); freshness alone needs BENCH_DATA_DIR
 `;
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -50,6 +53,17 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.exit(0);
 }
 
+const partNames = ['evaluation', 'freshness'] as const;
+const parts = new Set((process.env.BENCH_PARTS ?? partNames.join(',')).split(',').map((part) => part.trim()));
+const unknownParts = [...parts].filter((part) => !(partNames as readonly string[]).includes(part));
+if (unknownParts.length > 0 || parts.size === 0) {
+  process.stderr.write(`BENCH_PARTS: unknown part ${unknownParts.join(', ')}; the parts are ${partNames.join(', ')}\n`);
+  process.exit(2);
+}
+if (!parts.has('evaluation') && !process.env.BENCH_DATA_DIR) {
+  process.stderr.write('BENCH_PARTS without evaluation needs BENCH_DATA_DIR: a store an earlier run kept\n');
+  process.exit(2);
+}
 const previews = Number(process.env.BENCH_PREVIEWS ?? 20);
 const profileReads = Number(process.env.BENCH_PROFILE_READS ?? 50);
 const freshnessSeconds = Number(process.env.BENCH_FRESHNESS_SECONDS ?? 120);
@@ -79,11 +93,8 @@ async function freshnessOf(dataDir: string, follow: boolean): Promise<Freshness>
     await part.stop();
   }
 }
-
-async function main(): Promise<void> {
-  // The freshness parts serve the store the first part built: it lives in a directory this process owns.
-  const ownDir = process.env.BENCH_DATA_DIR ? null : mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-segments-'));
-  const dataDir = process.env.BENCH_DATA_DIR ?? ownDir!;
+/** Generation (or the kept store), evaluation passes, previews, profile reads and exports: its rows and data line. */
+async function evaluationPart(dataDir: string): Promise<{ rows: string[]; data: string }> {
   const server = spawnPart<Served | Evaluated | { error: string }>(
     new URL('./segments/server.ts', import.meta.url),
     [],
@@ -192,42 +203,61 @@ async function main(): Promise<void> {
       `${thousands(run.rssAfterMb)} MB after |`;
     rows.push(exportRow('CSV export of a smaller audience first (HTTP, streamed to the end)', smaller));
     rows.push(exportRow('CSV export (HTTP, streamed to the end)', exported));
-    await server.stop();
-
-    if (freshnessSeconds > 0) {
-      const before = await freshnessOf(dataDir, false);
-      const after = await freshnessOf(dataDir, true);
-      const ms = (value: number) => (Number.isFinite(value) ? `${thousands(value)} ms` : '—');
-      const detail = (run: Freshness) =>
-        `${thousands(run.sent)} orders in ${freshnessSeconds} s; ${thousands(run.seen)} of ${thousands(run.measured)} sampled first orders had a change by the end, max ${ms(run.maxMs)}; ` +
-        `${run.fullPasses} full passes, drift ${run.drift}, ${thousands(run.swept)} profiles swept; server RSS ${thousands(run.rssMb.start)} MB at the start, peak ${thousands(run.rssMb.peak)}, end ${thousands(run.rssMb.end)}`;
-      rows.push(
-        `| first full pass of the whole platform on start | ${seconds(after.firstPassMs)} | ≤ 10 s | full passes only: ${seconds(before.firstPassMs)} |`,
-      );
-      rows.push(
-        `| membership freshness p50 / p95, full passes every minute only (before) | ${ms(before.p50Ms)} / ${ms(before.p95Ms)} | — | ${detail(before)} |`,
-      );
-      rows.push(
-        `| membership freshness p50 / p95, following profile changes (full passes every 5 minutes) | ${ms(after.p50Ms)} / ${ms(after.p95Ms)} | p95 ≤ 5 s | ${detail(after)} |`,
-      );
-    }
-    out(
-      `\nsegments benchmark: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, chDB in the serving process; ` +
-        `one run on a shared machine, so timings are noisy\n`,
-    );
-    out(
-      `data: ${thousands(load.events)} events (one identify per profile), ${thousands(load.profiles)} profiles (${thousands(load.merges)} more merged away), ` +
+    return {
+      rows,
+      data:
+        `data: ${thousands(load.events)} events (one identify per profile), ${thousands(load.profiles)} profiles (${thousands(load.merges)} more merged away), ` +
         `${thousands(load.orders)} orders; profile_stats ${thousands(load.profileStatsRows)} rows, profile_traits ${thousands(load.profileTraitRows)} rows, identities ${thousands(load.identities)} rows; ` +
         `${thousands(load.diskMb)} MB on disk; ` +
         (load.seconds > 0
           ? `generated and loaded in ${load.seconds.toFixed(0)} s (materialized views included)\n`
           : `reused from ${process.env.BENCH_DATA_DIR}\n`),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The whole platform on the store twice, full passes only and then following, under steady orders: its rows. */
+async function freshnessPart(dataDir: string): Promise<string[]> {
+  const rows: string[] = [];
+  const before = await freshnessOf(dataDir, false);
+  const after = await freshnessOf(dataDir, true);
+  const ms = (value: number) => (Number.isFinite(value) ? `${thousands(value)} ms` : '—');
+  const detail = (run: Freshness) =>
+    `${thousands(run.sent)} orders in ${freshnessSeconds} s; ${thousands(run.seen)} of ${thousands(run.measured)} sampled first orders had a change by the end, max ${ms(run.maxMs)}; ` +
+    `${run.fullPasses} full passes, drift ${run.drift}, ${thousands(run.swept)} profiles swept; server RSS ${thousands(run.rssMb.start)} MB at the start, peak ${thousands(run.rssMb.peak)}, end ${thousands(run.rssMb.end)}`;
+  rows.push(
+    `| first full pass of the whole platform on start | ${seconds(after.firstPassMs)} | ≤ 10 s | full passes only: ${seconds(before.firstPassMs)} |`,
+  );
+  rows.push(
+    `| membership freshness p50 / p95, full passes every minute only (before) | ${ms(before.p50Ms)} / ${ms(before.p95Ms)} | — | ${detail(before)} |`,
+  );
+  rows.push(
+    `| membership freshness p50 / p95, following profile changes (full passes every 5 minutes) | ${ms(after.p50Ms)} / ${ms(after.p95Ms)} | p95 ≤ 5 s | ${detail(after)} |`,
+  );
+  return rows;
+}
+
+async function main(): Promise<void> {
+  // The freshness parts serve the store the first part built: it lives in a directory this process owns.
+  const ownDir = process.env.BENCH_DATA_DIR ? null : mkdtempSync(path.join(os.tmpdir(), 'cdp-bench-segments-'));
+  const dataDir = process.env.BENCH_DATA_DIR ?? ownDir!;
+  try {
+    const evaluated = parts.has('evaluation') ? await evaluationPart(dataDir) : null;
+    const rows = [
+      ...(evaluated?.rows ?? []),
+      ...(parts.has('freshness') && freshnessSeconds > 0 ? await freshnessPart(dataDir) : []),
+    ];
+    out(
+      `\nsegments benchmark: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, chDB in the serving process; ` +
+        `one run on a shared machine, so timings are noisy\n`,
     );
+    out(evaluated?.data ?? `data: the store in ${dataDir} as earlier runs left it, its segments included\n`);
     out('| measure | result | target | detail |');
     out('|---|---|---|---|');
     for (const row of rows) out(row);
   } finally {
-    await server.stop();
     if (ownDir) rmSync(ownDir, { recursive: true, force: true });
   }
 }
