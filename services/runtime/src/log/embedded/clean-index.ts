@@ -35,6 +35,8 @@ export async function writeCleanIndex(segmentFile: string, segment: ScannedSegme
  */
 export async function takeCleanIndex(segmentFile: string): Promise<ScannedSegment | null> {
   const file = cleanIndexFile(segmentFile);
+  // A close that crashed while writing its index leaves the temp file and no index.
+  await rm(`${file}.tmp`, { force: true });
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -43,7 +45,6 @@ export async function takeCleanIndex(segmentFile: string): Promise<ScannedSegmen
     throw error;
   }
   await rm(file);
-  await rm(`${file}.tmp`, { force: true });
   await fsyncDir(path.dirname(file));
   if (
     bytes.length < HEADER_BYTES + FIXED_VALUES * 8 ||
