@@ -226,7 +226,7 @@ async function freshnessPart(dataDir: string): Promise<string[]> {
   const ms = (value: number) => (Number.isFinite(value) ? `${thousands(value)} ms` : '—');
   const detail = (run: Freshness) =>
     `${thousands(run.sent)} orders in ${freshnessSeconds} s; ${thousands(run.seen)} of ${thousands(run.measured)} sampled first orders had a change by the end, max ${ms(run.maxMs)}; ` +
-    `${run.fullPasses} full passes, drift ${run.drift}, ${thousands(run.swept)} profiles swept; server RSS ${thousands(run.rssMb.start)} MB at the start, peak ${thousands(run.rssMb.peak)}, end ${thousands(run.rssMb.end)}`;
+    `${run.fullPasses} full passes, drift ${run.drift} (and ${thousands(run.aheadOfFollowing)} changes ahead of following), ${thousands(run.swept)} profiles swept; server RSS ${thousands(run.rssMb.start)} MB at the start, peak ${thousands(run.rssMb.peak)}, end ${thousands(run.rssMb.end)}`;
   rows.push(
     `| first full pass of the whole platform on start | ${seconds(after.firstPassMs)} | ≤ 10 s | full passes only: ${seconds(before.firstPassMs)} |`,
   );

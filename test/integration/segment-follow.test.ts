@@ -265,5 +265,6 @@ describe.each(runtimes)('segments following profile changes on the %s runtime', 
     const drift = feed.changes.slice(seen).filter((change: SegmentChange) => !change.segmentId.startsWith('rfm-'));
     expect(drift).toEqual([]);
     expect(await counterOf(cdp.url, 'cdp_segments_drift_total')).toBe(0);
+    expect(await counterOf(cdp.url, 'cdp_segments_ahead_of_following_total')).toBe(0);
   });
 });

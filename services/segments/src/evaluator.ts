@@ -12,7 +12,7 @@ import type { Turns } from './turns';
 
 export interface EvaluatorDeps {
   log: EventLog;
-  topics: Pick<TopicNames, 'segmentChanges' | 'segmentsLeader'>;
+  topics: Pick<TopicNames, 'segmentChanges' | 'segmentsLeader' | 'profileChanges'>;
   clickhouse: ClickHouseClient;
   store: SegmentStore;
   logger: Logger;
@@ -27,6 +27,23 @@ export interface EvaluatorDeps {
    * `while` says so (this instance follows profile changes); never when absent.
    */
   sweep?: { everyMs: number; while: () => boolean } | undefined;
+  /**
+   * Where this process's following of profile changes is (the next offset per partition; null while it does not
+   * follow): a full pass counts as drift only the changes following should have made already. Without it nothing
+   * is counted as drift.
+   */
+  follower?: { position: () => Record<number, string> | null } | undefined;
+}
+
+/**
+ * Whether a position (the next offset per partition) is at or past `ends` (end offsets read earlier) in every
+ * partition: every record appended before them was read. A partition that was empty then needs nothing.
+ */
+export function reached(position: Record<number, string>, ends: Record<number, string>): boolean {
+  return Object.entries(ends).every(([partition, end]) => {
+    const at = position[Number(partition)];
+    return BigInt(end) === 0n || (at !== undefined && BigInt(at) >= BigInt(end));
+  });
 }
 
 /**
@@ -68,8 +85,25 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
   );
   const drift = deps.metrics.counter(
     'cdp_segments_drift_total',
-    'Changes a full pass made to segments unchanged since the previous one, which following profile changes missed (RFM groups, which every order re-ranks, left out)',
+    'Changes a full pass made to segments unchanged since the previous one, which following profile changes missed: every profile change record written before the pass began had been followed (RFM groups, which every order re-ranks, left out)',
   );
+  const ahead = deps.metrics.counter(
+    'cdp_segments_ahead_of_following_total',
+    'Changes a full pass made to segments unchanged since the previous one while following had not yet read every profile change record written before the pass began: its backlog, not drift',
+  );
+  /**
+   * Whether following had read every profile change record written before a full pass began (`unreadAtStart`, the
+   * end offsets then), so that changes the pass makes now are drift rather than following's backlog. Asked before
+   * each segment's diff until it holds.
+   */
+  function followedSince(unreadAtStart: Record<number, string> | null): () => boolean {
+    let done = false;
+    return () => {
+      const position = deps.follower?.position() ?? null;
+      done ||= unreadAtStart !== null && position !== null && reached(position, unreadAtStart);
+      return done;
+    };
+  }
   let lastStartedAt = 0;
   // Each definition's last change as the previous full pass of this process read it.
   let previousDefinitions = new Map<string, string>();
@@ -99,6 +133,10 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     // A process's first pass goes on from the latest pass's roll-up of everyone, if one is recorded.
     rolledUpAllAt ??= await everyoneRolledUpAt(deps.clickhouse);
     const changedOnly = rolledUpAllAt !== null && now - rolledUpAllAt < fullRollUpEveryMs;
+    // What following had yet to read when the pass began: changes of those profiles the pass makes first are not drift.
+    const unreadAtStart: Record<number, string> | null = deps.follower?.position()
+      ? await deps.log.endOffsets(deps.topics.profileChanges).catch(() => null)
+      : null;
     // A full pass builds its profiles beside followed changes and takes a turn for each segment, so followed changes
     // need not wait for the whole of it; a profile they decide meanwhile is left to them (a later version, and their
     // kept passes).
@@ -110,23 +148,27 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
         inTurn: (step) => deps.turns.run(step),
       });
       if (!changedOnly) rolledUpAllAt = now;
+      const followed = followedSince(unreadAtStart);
       for (const target of targets) {
         try {
-          const result = await deps.turns.run(() =>
-            evaluateSegment(
+          const definition = definitions.find((each) => each.id === target.segmentId);
+          const reconciles =
+            deps.follower !== undefined &&
+            definition !== undefined &&
+            previousDefinitions.get(definition.id) === definition.updatedAt &&
+            !usesRfm(definition.rule);
+          const { result, drifted } = await deps.turns.run(async () => {
+            // Asked before the diff: a record followed after it began may still be what the diff found.
+            const drifted = reconciles && followed();
+            const result = await evaluateSegment(
               { clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges },
               target,
               { now, version, pass, decidedAfter: deps.turns.decidedAfter(version) },
-            ),
-          );
+            );
+            return { result, drifted };
+          });
           reevaluation.counted(result);
-          const definition = definitions.find((each) => each.id === target.segmentId);
-          if (
-            definition &&
-            previousDefinitions.get(definition.id) === definition.updatedAt &&
-            !usesRfm(definition.rule)
-          )
-            drift.inc(result.entered + result.exited);
+          if (reconciles) (drifted ? drift : ahead).inc(result.entered + result.exited);
         } catch (error) {
           // One broken segment must not hold the others back; it is tried again at the next evaluation.
           failed += 1;

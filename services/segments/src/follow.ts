@@ -9,6 +9,7 @@ import {
   type EventLog,
   type LogConsumer,
   type Metrics,
+  type RecordBatch,
 } from '@cdp/runtime';
 import { decodeProfileChange, type ProfileChange, type TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
@@ -31,7 +32,13 @@ const batchSize = 5000;
 /** How often a waiting batch tells the log its consumer is alive: well inside Kafka's 10 s session timeout. */
 const heartbeatEveryMs = 2000;
 
-export async function startFollower(deps: FollowerDeps): Promise<{ close(): Promise<void> }> {
+export interface Follower {
+  /** Per partition of the profile changes topic, the offset of the next record to follow: all before it are followed. */
+  position(): Record<number, string>;
+  close(): Promise<void>;
+}
+
+export async function startFollower(deps: FollowerDeps): Promise<Follower> {
   const logger = deps.logger.child({ component: 'segments-follower' });
   const followed = deps.metrics.counter(
     'cdp_segments_followed_profiles_total',
@@ -86,16 +93,24 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
     for (const change of changes) freshness.observe(Math.max(0, publishedAt - change.at) / 1000);
   }
 
+  const topic = deps.topics.profileChanges;
+  // A group that never committed starts at the end: the full pass every process runs on start covers what came before.
+  const startOffsets = await deps.log.endOffsets(topic);
+  const position = { ...startOffsets, ...(await deps.log.committedOffsets(deps.groupId, topic)) };
+  const done = (batch: RecordBatch) => {
+    const next = BigInt((batch.records.at(-1) as ConsumedRecord).offset) + 1n;
+    if (next > BigInt(position[batch.partition] ?? 0)) position[batch.partition] = next.toString();
+    handled.inc(batch.records.length);
+  };
   const consumer: LogConsumer = await deps.log.consume({
     groupId: deps.groupId,
-    topics: [deps.topics.profileChanges],
+    topics: [topic],
     maxBatchSize: batchSize,
-    // A group that never committed starts at the end: the full pass every process runs on start covers what came before.
-    startOffsets: { [deps.topics.profileChanges]: await deps.log.endOffsets(deps.topics.profileChanges) },
+    startOffsets: { [topic]: startOffsets },
     async handleBatch(batch) {
       const changes = batch.records.map(decode).filter((change): change is ProfileChange => change !== null);
       // Throwing leaves the offsets uncommitted: the same changes come again, and their evaluation is idempotent.
-      if (changes.length === 0) return handled.inc(batch.records.length);
+      if (changes.length === 0) return done(batch);
       // A full pass may hold the turn for many seconds: the consumer keeps telling Kafka it is alive meanwhile.
       const beat = batch.heartbeat;
       const alive = beat ? setInterval(() => void beat().catch(() => undefined), heartbeatEveryMs) : null;
@@ -115,11 +130,11 @@ export async function startFollower(deps: FollowerDeps): Promise<{ close(): Prom
       } finally {
         if (alive) clearInterval(alive);
       }
-      handled.inc(batch.records.length);
+      done(batch);
     },
   });
   logger.info('segments following profile changes');
-  return { close: () => consumer.close() };
+  return { position: () => ({ ...position }), close: () => consumer.close() };
 }
 
 /**

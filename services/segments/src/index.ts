@@ -5,7 +5,7 @@ import type { TopicNames } from '@cdp/schemas';
 import { ensureBuiltins } from './builtins';
 import { createSegmentStore } from './definitions';
 import { leadBeatMs, startEvaluator } from './evaluator';
-import { startFollower, type FollowerDeps } from './follow';
+import { startFollower, type Follower, type FollowerDeps } from './follow';
 import { createTurns } from './turns';
 
 export { compileRule, type CompiledRule } from './compile';
@@ -49,8 +49,12 @@ export async function start(deps: SegmentsDeps): Promise<SegmentsService> {
     deps.follow === false ? null : followWhileLeading({ ...deps, store, logger, groupId: `${groupId}-follow`, turns });
   // Sweeping time windows belongs with following: with full passes alone, those passes decide the windows too.
   const following = leading
-    ? { onLead: leading.lead, sweep: { everyMs: deps.sweepEveryMs ?? 60_000, while: leading.following } }
-    : { sweep: undefined };
+    ? {
+        onLead: leading.lead,
+        sweep: { everyMs: deps.sweepEveryMs ?? 60_000, while: leading.following },
+        follower: { position: leading.position },
+      }
+    : { sweep: undefined, follower: undefined };
   const evaluator = await startEvaluator({ ...deps, store, logger, groupId, turns, ...following });
   logger.info({ intervalMs: deps.intervalMs, follow: leading !== null }, 'segments evaluating');
   return {
@@ -72,14 +76,18 @@ export async function start(deps: SegmentsDeps): Promise<SegmentsService> {
 function followWhileLeading(deps: FollowerDeps & { intervalMs: number }): {
   lead(): void;
   following(): boolean;
+  /** The follower's position while it follows, else null. */
+  position(): Record<number, string> | null;
   close(): Promise<void>;
 } {
-  let follower: Promise<{ close(): Promise<void> }> | null = null;
+  let follower: Promise<Follower> | null = null;
+  let started: Follower | null = null;
   let lastLedAt = 0;
   let closed = false;
   const stop = async () => {
     const stopping = follower;
     follower = null;
+    started = null;
     await (await stopping?.catch(() => null))?.close();
   };
   const beat = leadBeatMs(deps.intervalMs);
@@ -96,12 +104,18 @@ function followWhileLeading(deps: FollowerDeps & { intervalMs: number }): {
       if (follower || closed) return;
       const starting = startFollower(deps);
       follower = starting;
-      starting.catch((error: unknown) => {
-        deps.logger.error({ err: error }, 'could not follow profile changes; trying again at the next request');
-        if (follower === starting) follower = null;
-      });
+      starting.then(
+        (one) => {
+          if (follower === starting) started = one;
+        },
+        (error: unknown) => {
+          deps.logger.error({ err: error }, 'could not follow profile changes; trying again at the next request');
+          if (follower === starting) follower = null;
+        },
+      );
     },
     following: () => follower !== null,
+    position: () => started?.position() ?? null,
     async close() {
       closed = true;
       clearInterval(lapse);

@@ -19,6 +19,8 @@ export interface ChangeTimes {
   times: Record<string, number[]>;
   fullPasses: number;
   drift: number;
+  /** Changes full passes made before following had read the changes behind them: its backlog, not drift. */
+  aheadOfFollowing: number;
   /** Profiles evaluated again because a rule's time window passed a boundary. */
   swept: number;
 }
@@ -83,6 +85,7 @@ createInterface({ input: process.stdin })
         times,
         fullPasses: await counter('cdp_segments_evaluations_total'),
         drift: await counter('cdp_segments_drift_total'),
+        aheadOfFollowing: await counter('cdp_segments_ahead_of_following_total'),
         swept: await counter('cdp_segments_swept_profiles_total'),
       } satisfies ChangeTimes);
     })();

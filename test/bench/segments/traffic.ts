@@ -15,6 +15,7 @@ export interface Freshness {
   maxMs: number;
   fullPasses: number;
   drift: number;
+  aheadOfFollowing: number;
   swept: number;
   rssMb: { start: number; peak: number; end: number };
 }
@@ -136,7 +137,7 @@ export async function measureFreshness(
     if (body.profileId) profiles.push({ profileId: body.profileId, sentAt, okAt });
   }
   part.child.stdin!.write(`times ${JSON.stringify(profiles.map((profile) => profile.profileId))}\n`);
-  const { times, fullPasses, drift, swept } = (await part.next()) as ChangeTimes;
+  const { times, fullPasses, drift, aheadOfFollowing, swept } = (await part.next()) as ChangeTimes;
   // A change may even come before the client has read its 200: the first after the request was sent is its own.
   const latencies = profiles.flatMap(({ profileId, sentAt, okAt }) => {
     const arrived = (times[profileId] ?? []).find((at) => at >= sentAt);
@@ -152,6 +153,7 @@ export async function measureFreshness(
     maxMs: Math.max(...latencies),
     fullPasses,
     drift,
+    aheadOfFollowing,
     swept,
     rssMb: rss,
   };
