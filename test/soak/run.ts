@@ -8,9 +8,9 @@ import { CustomerStream, ReadPool, memoryVerdict, quantile, residentBytes, type 
 
 const usage = `pnpm soak [--minutes N] [--runtime distributed|embedded|both] [--rate R] [--profile-reads P] [--all-new]
 
-Measures the capacity first (20 s of /v1/batch at full speed, then until the resolver has written it all), then sends
-100-event batches at half of it (or R events/s) for N minutes (default 30) with P profile reads a second (default 3)
-and the KPIs and the segment list every 5 s, sampling every 10 s. The customers first seen by the end of the warm-up
+Measures the capacity first (60 s of /v1/batch at full speed, then until the resolver has written it all, with the
+reads below running throughout), then sends 100-event batches at half of it (or R events/s) for N minutes (default
+30) with P profile reads a second (default 3) and the KPIs and the segment list every 5 s, sampling every 10 s. The customers first seen by the end of the warm-up
 come back after it with new events (a steady customer base); --all-new keeps sending new customers only, whose
 identifiers the resolver's graph holds in memory by design (about 400 MB a million). --runtime both (the default) runs distributed
 (Kafka broker + cdp ingest + cdp start), then embedded (one cdp start). Progress on stderr, the tables on stdout;
@@ -19,7 +19,8 @@ exit 1 when a criterion fails.`;
 const batchSize = 100;
 const sampleIntervalMs = 10_000;
 const requestTimeoutMs = 15_000;
-const saturationMs = 20_000;
+/** Long enough for the first customers to be 30 s old and read, as in the soak. */
+const saturationMs = 60_000;
 const saturationSenders = 8;
 const maxWritesInFlight = 256;
 const maxReadsInFlight = 32;
@@ -184,19 +185,66 @@ class Driver {
   }
 }
 
+/**
+ * The reads a console open on the overview makes, from `t0` while `running()`: each second `profileReads` profiles of
+ * customers sent at least 30 s earlier; every 5 s the KPIs of the generated months and, 2 s later, the segment list.
+ */
+async function readMix(
+  driver: Driver,
+  profileReads: number,
+  t0: number,
+  running: () => boolean,
+  send: (kind: ReadKind, path: string) => void,
+): Promise<void> {
+  const random = rng(5);
+  for (let second = 1; ; second += 1) {
+    await sleep(t0 + second * 1000 - Date.now());
+    if (!running()) return;
+    for (let index = 0; index < profileReads; index += 1) {
+      const ref = driver.pool.pick(Date.now(), random);
+      if (ref) send('profile', `/v1/profiles/${encodeURIComponent(ref)}`);
+    }
+    if (second % 5 === 0) send('kpis', '/v1/analytics/kpis?from=2025-01-01&to=2025-04-01&tz=UTC');
+    if (second % 5 === 2) send('segments', '/v1/segments');
+  }
+}
+
 interface Capacity {
   /** Events/s ingest accepted at full speed. */
   ingest: number;
   /** Events/s from the first request until the resolver had written them all. */
   endToEnd: number;
   errors: number;
+  /** The reads made meanwhile, the soak's mix: without them the capacity overstates what the platform sustains. */
+  reads: Tally;
 }
 
-/** Full speed for 20 s, then until the resolver has caught up: the pipeline's capacity is the slower of the two. */
-async function measureCapacity(driver: Driver): Promise<Capacity> {
+/**
+ * Full speed for a minute, then until the resolver has caught up, with the soak's reads running throughout: the
+ * pipeline's capacity is the slower of ingest and the resolver while they share the machine with the reads.
+ */
+async function measureCapacity(driver: Driver, profileReads: number): Promise<Capacity> {
   const started = Date.now();
   let accepted = 0;
   let errors = 0;
+  let measuring = true;
+  const reads = new Tally();
+  const pending = new Set<Promise<void>>();
+  const readsDone = readMix(
+    driver,
+    profileReads,
+    started,
+    () => measuring,
+    (kind, path) => {
+      if (pending.size >= maxReadsInFlight) {
+        reads.notSent(kind, `not sent (${maxReadsInFlight} in flight)`);
+        return;
+      }
+      const read = driver.read(path).then((answer) => reads.record(kind, answer));
+      pending.add(read);
+      void read.finally(() => pending.delete(read));
+    },
+  );
   const sender = async () => {
     while (Date.now() - started < saturationMs) {
       const { answer, events } = await driver.write();
@@ -208,13 +256,16 @@ async function measureCapacity(driver: Driver): Promise<Capacity> {
   const sentMs = Date.now() - started;
   log(`  full speed: ${count(accepted)} events accepted in ${(sentMs / 1000).toFixed(1)} s; waiting for the resolver`);
   const drained = await driver.drain(capacityDrainTimeoutMs);
+  measuring = false;
+  await readsDone;
+  await Promise.all([...pending]);
   if (drained === null) {
     const written = await metricSum(driver.deployment.readUrl(), 'cdp_resolver_events_written_total');
     throw new Error(
       `the resolver had written ${written ?? '?'} of ${driver.accepted} accepted events after ${capacityDrainTimeoutMs / 1000} s`,
     );
   }
-  return { ingest: (accepted / sentMs) * 1000, endToEnd: (accepted / (sentMs + drained)) * 1000, errors };
+  return { ingest: (accepted / sentMs) * 1000, endToEnd: (accepted / (sentMs + drained)) * 1000, errors, reads };
 }
 
 interface Sample {
@@ -314,23 +365,16 @@ async function soak(
     }
   };
 
-  // Every second `profileReads` profiles of customers sent earlier; every 5 s the KPIs of the generated months and, 2 s later,
-  // the segment list (what a console open on the overview asks for).
-  const random = rng(5);
-  const reads = async () => {
-    for (let second = 1; second * 1000 < durationMs; second += 1) {
-      await sleep(t0 + second * 1000 - Date.now());
-      const paths: Array<[ReadKind, string]> = [];
-      for (let index = 0; index < profileReads; index += 1) {
-        const ref = driver.pool.pick(Date.now(), random);
-        if (ref) paths.push(['profile', `/v1/profiles/${encodeURIComponent(ref)}`]);
-      }
-      if (second % 5 === 0) paths.push(['kpis', '/v1/analytics/kpis?from=2025-01-01&to=2025-04-01&tz=UTC']);
-      if (second % 5 === 2) paths.push(['segments', '/v1/segments']);
-      for (const [kind, path] of paths) {
+  const reads = () =>
+    readMix(
+      driver,
+      profileReads,
+      t0,
+      () => elapsed() < durationMs,
+      (kind, path) => {
         if (readsInFlight >= maxReadsInFlight) {
           notSent(kind, maxReadsInFlight);
-          continue;
+          return;
         }
         const startedAt = elapsed();
         readsInFlight += 1;
@@ -340,9 +384,8 @@ async function soak(
             record(kind, startedAt, answer);
           }),
         );
-      }
-    }
-  };
+      },
+    );
 
   const sampler = async () => {
     for (let index = 1; index * sampleIntervalMs <= durationMs; index += 1) {
@@ -474,7 +517,7 @@ function report(r: SoakResult): string {
     `### ${r.runtime}: ${r.minutes} min at ${count(r.rate)} events/s`,
     '',
     r.capacity
-      ? `Capacity measured first in the same run: ${saturationMs / 1000} s of \`/v1/batch\` (${batchSize} events, ${saturationSenders} senders) at full speed, ${count(r.capacity.ingest)} events/s accepted by ingest, ${count(r.capacity.endToEnd)} events/s until the resolver had written them all (${r.capacity.errors} errors); the load is half of the latter.`
+      ? `Capacity measured first in the same run: ${saturationMs / 1000} s of \`/v1/batch\` (${batchSize} events, ${saturationSenders} senders) at full speed, ${count(r.capacity.ingest)} events/s accepted by ingest, ${count(r.capacity.endToEnd)} events/s until the resolver had written them all (${r.capacity.errors} errors), with the reads below running meanwhile (${count(r.capacity.reads.reads)} reads, ${r.capacity.reads.readErrors} not 200; p50 profile ${ms(quantile(r.capacity.reads.readMs.profile, 0.5))}, KPIs ${ms(quantile(r.capacity.reads.readMs.kpis, 0.5))}); the load is half of the latter.`
       : 'Rate given with --rate; capacity not measured.',
     '',
     '| process | RSS after warm-up (mean, first quarter) | RSS at end (mean, last quarter) | RSS max | change | flat |',
@@ -522,7 +565,7 @@ async function runOne(
     const driver = new Driver(deployment, runtime);
     let capacity: Capacity | null = null;
     if (rate === undefined) {
-      capacity = await measureCapacity(driver);
+      capacity = await measureCapacity(driver, profileReads);
       rate = capacity.endToEnd / 2;
       log(
         `  capacity ${count(capacity.endToEnd)} events/s end to end (ingest alone ${count(capacity.ingest)}); soaking at ${count(rate)} for ${minutes} min`,
