@@ -10,10 +10,11 @@ const usage = `pnpm soak [--minutes N] [--runtime distributed|embedded|both] [--
 
 Measures the capacity first (60 s of /v1/batch at full speed, then until the resolver has written it all, with the
 reads below running throughout), then sends 100-event batches at half of it (or R events/s) for N minutes (default
-30) with P profile reads a second (default 3) and the KPIs and the segment list every 5 s, sampling every 10 s. The customers first seen by the end of the warm-up
-come back after it with new events (a steady customer base); --all-new keeps sending new customers only, whose
-identifiers the resolver's graph holds in memory by design (about 400 MB a million). --runtime both (the default) runs distributed
-(Kafka broker + cdp ingest + cdp start), then embedded (one cdp start). Progress on stderr, the tables on stdout;
+30) with P profile reads a second (default 3) and the KPIs and the segment list every 5 s, sampling every 10 s. The
+customers first seen by the end of the warm-up come back after it with new events (a steady customer base);
+--all-new keeps sending new customers only, whose identifiers the resolver's graph holds in memory by design (about
+400 MB a million). --runtime both (the default) runs distributed (Kafka broker + cdp ingest + cdp start), then
+embedded (one cdp start). Progress on stderr, the tables on stdout;
 exit 1 when a criterion fails.`;
 
 const batchSize = 100;
