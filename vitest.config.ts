@@ -1,5 +1,9 @@
 // One test run for the whole repository: unit tests beside the code, integration suites under test/.
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+
+// The test workers are processes of their own started after this: they inherit the thread pool's size for chDB.
+createRequire(import.meta.url)('./services/cdp/bin/thread-pool.cjs');
 
 export default defineConfig({
   test: {

@@ -15,7 +15,7 @@ if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
   throw new Error(
     `BENCH_CONCURRENCY must be a whole number from 1 to 64 (cdp import's --concurrency), not ${process.env.BENCH_CONCURRENCY}`,
   );
-const cdpBin = fileURLToPath(new URL('../../services/cdp/bin/cdp.js', import.meta.url));
+const cdpBin = fileURLToPath(new URL('../../services/cdp/bin/cdp.cjs', import.meta.url));
 /** BENCH_PROFILE=1: --cpu-prof profiles of `cdp ingest` and `cdp import` into bench-profiles/. */
 const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', 'bench-profiles'] : [];
 const out = (line: string) => process.stdout.write(`${line}\n`);

@@ -3,7 +3,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const cdpBin = fileURLToPath(new URL('../../services/cdp/bin/cdp.js', import.meta.url));
+const cdpBin = fileURLToPath(new URL('../../services/cdp/bin/cdp.cjs', import.meta.url));
 
 export interface CdpProcess {
   child: ChildProcess;
