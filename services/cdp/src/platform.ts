@@ -160,7 +160,16 @@ export async function startPlatform(
       }),
     );
   if (services.includes('query-api'))
-    await app.register(queryApiPlugin({ clickhouse, keys, metrics, logger, limits: config.queryLimits }));
+    await app.register(
+      queryApiPlugin({
+        clickhouse,
+        keys,
+        metrics,
+        logger,
+        limits: config.queryLimits,
+        analyticsCacheSeconds: config.analyticsCacheSeconds,
+      }),
+    );
   if (destinations) await app.register(destinations.routes);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

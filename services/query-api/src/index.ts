@@ -15,6 +15,7 @@ import {
   type Metrics,
 } from '@cdp/runtime';
 import { narrowPreview, narrowRead } from './narrowing';
+import { createAnswerCache } from './answer-cache';
 import { analyticsRoutes } from './routes/analytics';
 import { consoleRoutes } from './routes/console';
 import { keyRoutes } from './routes/keys';
@@ -31,6 +32,8 @@ export interface QueryApiDeps {
   logger: Logger;
   /** Limits on reads and, tighter, on previews; unset: the defaults of the CDP_QUERY_* and CDP_PREVIEW_* variables. */
   limits?: Config['queryLimits'];
+  /** How long an analytics answer is shared; unset: the default of CDP_ANALYTICS_CACHE_SECONDS. */
+  analyticsCacheSeconds?: number;
 }
 
 /** Routes that evaluate a rule the caller writes on the spot: their own, tighter limits. */
@@ -57,7 +60,10 @@ export function queryApiPlugin(deps: QueryApiDeps): FastifyPluginAsync {
     const previews = limitQueries(deps.clickhouse.client, limits.previews, narrowPreview);
     profileRoutes(app, { clickhouse: reads, store: createSegmentStore(reads) });
     segmentRoutes(app, { clickhouse: reads, preview: previews });
-    analyticsRoutes(app, { clickhouse: reads });
+    analyticsRoutes(app, {
+      clickhouse: reads,
+      answers: createAnswerCache(deps.analyticsCacheSeconds ?? loadConfig({}).analyticsCacheSeconds),
+    });
     keyRoutes(app, { keys: deps.keys });
     const suppressions = await openSuppressions(deps.clickhouse.client);
     const erasures = createErasures({ client: deps.clickhouse.client, suppressions, logger: deps.logger });

@@ -135,6 +135,7 @@ export const configSchema = z.object({
   CDP_QUERY_TIMEOUT_SECONDS: nonNegativeInt(30),
   CDP_QUERY_MAX_MEMORY_MB: nonNegativeInt(2048),
   CDP_QUERY_CONCURRENCY_PER_KEY: nonNegativeInt(32),
+  CDP_ANALYTICS_CACHE_SECONDS: nonNegativeInt(30),
   CDP_PREVIEW_TIMEOUT_SECONDS: nonNegativeInt(10),
   CDP_PREVIEW_MAX_MEMORY_MB: nonNegativeInt(1024),
   CDP_PREVIEW_CONCURRENCY_PER_KEY: nonNegativeInt(8),
@@ -213,6 +214,8 @@ export interface Config {
   ingest: { rateLimitPerSecond: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
   /** Limits on the query API's reads: every route's, and the tighter ones of previews (counted apart). */
   queryLimits: { reads: QueryLimits; previews: QueryLimits };
+  /** How long an analytics answer is shared with later requests for the same question; 0: each is computed. */
+  analyticsCacheSeconds: number;
   /** Days raw events (and touchpoints) are kept after their event time; 0 keeps them for ever. */
   eventsRetentionDays: number;
   /** How long the event log keeps a record after it was appended (every topic but the identity links). */
@@ -336,6 +339,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         concurrencyPerKey: e.CDP_PREVIEW_CONCURRENCY_PER_KEY,
       },
     },
+    analyticsCacheSeconds: e.CDP_ANALYTICS_CACHE_SECONDS,
     clientIp: e.CDP_CLIENT_IP,
     eventsRetentionDays: e.CDP_EVENTS_RETENTION_DAYS,
     logRetentionMs: e.CDP_LOG_RETENTION_HOURS * 3_600_000,

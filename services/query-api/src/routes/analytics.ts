@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { invalidInput, named, type ClickHouseClient, type DocumentedRoute, type ZodTypeProvider } from '@cdp/runtime';
 import { latestRfmGrid } from '@cdp/segments';
 import { openTicketsNow, surveys, ticketSeries } from '../analytics/care';
+import { wantsFresh, type AnswerCache } from '../answer-cache';
 import { kpiSeries } from '../analytics/kpi-series';
 import { kpis } from '../analytics/kpis';
 import { lifecycle } from '../analytics/lifecycle';
@@ -24,7 +25,10 @@ import {
 const timeZonesQuery = 'SELECT time_zone FROM system.time_zones';
 
 // Each route's querystring schema validates before the handler, which receives the parsed window (`fromMs`, `toMs`).
-export function analyticsRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient }): void {
+export function analyticsRoutes(
+  app: FastifyInstance,
+  deps: { clickhouse: ClickHouseClient; answers: AnswerCache },
+): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   // The zod schema checks a zone against the runtime's own data; ClickHouse does the calendar arithmetic, so it
   // must know the exact name too (it reads names case-sensitively, Intl does not). Its list never changes while it runs.
@@ -47,10 +51,17 @@ export function analyticsRoutes(app: FastifyInstance, deps: { clickhouse: ClickH
     doc: DocumentedRoute<{ querystring: S }>,
     answer: (client: ClickHouseClient, query: z.output<S>) => Promise<R>,
   ): void {
-    api.get(path, doc, async (request) => {
+    api.get(path, doc, async (request, reply) => {
       const query = request.query as z.output<S>;
       await checkTimeZone(query.tz);
-      return answer(deps.clickhouse, query);
+      // The parsed query is the question: its keys come in the schema's order, so equal questions are equal strings.
+      const { value, ageSeconds } = await deps.answers.answer(
+        `${path}?${JSON.stringify(query)}`,
+        wantsFresh(request.headers),
+        () => answer(deps.clickhouse, query),
+      );
+      void reply.header('age', String(ageSeconds));
+      return value;
     });
   }
 

@@ -13,6 +13,7 @@ import {
   type ZodTypeProvider,
 } from '@cdp/runtime';
 import { openTicketsQuery, retentionQuery } from '@cdp/schemas';
+import type { AnswerCache } from '../answer-cache';
 import { analyticsRoutes } from './analytics';
 import { keyRoutes } from './keys';
 import { privacyRoutes } from './privacy';
@@ -50,7 +51,7 @@ async function queryServer(): Promise<FastifyInstance> {
   await app.register(async (plugin) => {
     profileRoutes(plugin, { clickhouse, store: untouchable('segmentStore') });
     segmentRoutes(plugin, { clickhouse, preview: clickhouse });
-    analyticsRoutes(plugin, { clickhouse });
+    analyticsRoutes(plugin, { clickhouse, answers: untouchable<AnswerCache>('answers') });
     keyRoutes(plugin, { keys: untouchable<KeyStore>('keys') });
     privacyRoutes(plugin, {
       clickhouse,

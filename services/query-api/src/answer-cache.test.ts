@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { createAnswerCache, wantsFresh } from './answer-cache';
+
+/** A computation that counts its calls and answers when released. */
+function gated() {
+  let calls = 0;
+  let release: (value: number) => void = () => undefined;
+  return {
+    calls: () => calls,
+    release: (value: number) => release(value),
+    compute: () => {
+      calls += 1;
+      return new Promise<number>((resolve) => (release = resolve));
+    },
+  };
+}
+
+describe('createAnswerCache', () => {
+  it('computes a question once for the callers asking it meanwhile and within its seconds', async () => {
+    const cache = createAnswerCache(60);
+    const work = gated();
+    const first = cache.answer('kpis?a', false, work.compute);
+    const second = cache.answer('kpis?a', false, work.compute);
+    work.release(7);
+    expect(await first).toEqual({ value: 7, ageSeconds: 0 });
+    expect(await second).toEqual({ value: 7, ageSeconds: 0 });
+    expect((await cache.answer('kpis?a', false, () => Promise.resolve(8))).value).toBe(7);
+    expect(work.calls()).toBe(1);
+    expect((await cache.answer('kpis?b', false, () => Promise.resolve(9))).value).toBe(9);
+  });
+
+  it('computes again when asked for a fresh answer, and shares that one from then on', async () => {
+    const cache = createAnswerCache(60);
+    await cache.answer('q', false, () => Promise.resolve(1));
+    expect((await cache.answer('q', true, () => Promise.resolve(2))).value).toBe(2);
+    expect((await cache.answer('q', false, () => Promise.resolve(3))).value).toBe(2);
+  });
+
+  it('keeps no failed computation', async () => {
+    const cache = createAnswerCache(60);
+    await expect(cache.answer('q', false, () => Promise.reject(new Error('store down')))).rejects.toThrow('store down');
+    expect((await cache.answer('q', false, () => Promise.resolve(4))).value).toBe(4);
+  });
+
+  it('computes every answer when its seconds are 0', async () => {
+    const cache = createAnswerCache(0);
+    expect((await cache.answer('q', false, () => Promise.resolve(1))).value).toBe(1);
+    expect(await cache.answer('q', false, () => Promise.resolve(2))).toEqual({ value: 2, ageSeconds: 0 });
+  });
+});
+
+describe('wantsFresh', () => {
+  it.each([
+    [{ 'cache-control': 'no-cache' }, true],
+    [{ 'cache-control': 'max-age=0' }, true],
+    [{ 'cache-control': 'private, no-store' }, true],
+    [{ 'cache-control': 'Max-Age = 0' }, true],
+    [{ pragma: 'no-cache' }, true],
+    [{ 'cache-control': 'max-age=60' }, false],
+    [{ 'cache-control': 'no-transform' }, false],
+    [{}, false],
+  ])('%j → %s', (headers, fresh) => {
+    expect(wantsFresh(headers)).toBe(fresh);
+  });
+});

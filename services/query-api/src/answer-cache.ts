@@ -1,0 +1,53 @@
+// Analytics answers shared for a few seconds: a dashboard that asks the same question every few seconds, or many
+// people with the console open, cost the store one computation per question and period instead of one each. The
+// questions read months of events and their cost grows with the store, while the pipeline shares its cores.
+import { LRUCache } from 'lru-cache';
+
+/** Questions remembered at most; the least recently asked goes first. */
+const maxQuestions = 500;
+
+export interface Answer<T> {
+  value: T;
+  /** Whole seconds since it was computed: the HTTP `Age` of the response. */
+  ageSeconds: number;
+}
+
+export interface AnswerCache {
+  /**
+   * The answer to `question`: the one computed within the last `seconds` when there is one and `fresh` is false,
+   * else `compute()`'s, which callers asking the same question meanwhile share. A failed computation is not kept.
+   */
+  answer<T>(question: string, fresh: boolean, compute: () => Promise<T>): Promise<Answer<T>>;
+}
+
+interface Entry {
+  value: unknown;
+  computedAt: number;
+}
+
+/** An answer cache keeping each answer `seconds`; 0 computes every answer (nothing kept or shared). */
+export function createAnswerCache(seconds: number): AnswerCache {
+  if (seconds <= 0)
+    return { answer: async (_question, _fresh, compute) => ({ value: await compute(), ageSeconds: 0 }) };
+  const cache = new LRUCache<string, Entry, () => Promise<unknown>>({
+    max: maxQuestions,
+    ttl: seconds * 1000,
+    fetchMethod: async (_question, _stale, { context }) => ({ value: await context(), computedAt: Date.now() }),
+  });
+  return {
+    async answer<T>(question: string, fresh: boolean, compute: () => Promise<T>): Promise<Answer<T>> {
+      const entry = (await cache.fetch(question, { context: compute, forceRefresh: fresh })) as Entry;
+      return { value: entry.value as T, ageSeconds: Math.floor((Date.now() - entry.computedAt) / 1000) };
+    },
+  };
+}
+
+/**
+ * Whether the request asks for an answer computed now (RFC 9111: `Cache-Control: no-cache`, `no-store` or
+ * `max-age=0`, or `Pragma: no-cache`).
+ */
+export function wantsFresh(headers: Record<string, string | string[] | undefined>): boolean {
+  const control = [headers['cache-control'] ?? []].flat().join(',').toLowerCase();
+  const pragma = [headers.pragma ?? []].flat().join(',').toLowerCase();
+  return /(^|[\s,])(no-cache|no-store|max-age\s*=\s*0)(?=$|[\s,])/.test(control) || pragma.includes('no-cache');
+}
