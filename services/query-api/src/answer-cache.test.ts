@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createAnswerCache, wantsFresh } from './answer-cache';
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** A computation that counts its calls and answers when released. */
 function gated() {
   let calls = 0;
@@ -34,6 +36,23 @@ describe('createAnswerCache', () => {
     await cache.answer('q', false, () => Promise.resolve(1));
     expect((await cache.answer('q', true, () => Promise.resolve(2))).value).toBe(2);
     expect((await cache.answer('q', false, () => Promise.resolve(3))).value).toBe(2);
+  });
+
+  it('serves an answer past its freshness while the next is computed behind it, up to twice its seconds', async () => {
+    const cache = createAnswerCache(1);
+    await cache.answer('q', false, () => Promise.resolve(1));
+    await sleep(1100);
+    const next = gated();
+    // Past its second: the kept answer at once, and one computation behind it however many ask.
+    expect((await cache.answer('q', false, next.compute)).value).toBe(1);
+    expect((await cache.answer('q', false, next.compute)).value).toBe(1);
+    expect(next.calls()).toBe(1);
+    next.release(2);
+    await sleep(10);
+    expect(await cache.answer('q', false, () => Promise.resolve(3))).toEqual({ value: 2, ageSeconds: 0 });
+    // Past twice its seconds nothing is served: the caller waits for a new answer.
+    await sleep(2100);
+    expect((await cache.answer('q', false, () => Promise.resolve(4))).value).toBe(4);
   });
 
   it('keeps no failed computation', async () => {

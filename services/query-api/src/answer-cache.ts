@@ -14,8 +14,9 @@ export interface Answer<T> {
 
 export interface AnswerCache {
   /**
-   * The answer to `question`: the one computed within the last `seconds` when there is one and `fresh` is false,
-   * else `compute()`'s, which callers asking the same question meanwhile share. A failed computation is not kept.
+   * The answer to `question`: unless `fresh`, the one computed within the last `seconds`, or one up to twice as old
+   * while its successor is computed behind it (no reader waits for a recomputation); else `compute()`'s, which
+   * callers asking the same question meanwhile share. A failed computation is not kept.
    */
   answer<T>(question: string, fresh: boolean, compute: () => Promise<T>): Promise<Answer<T>>;
 }
@@ -29,15 +30,27 @@ interface Entry {
 export function createAnswerCache(seconds: number): AnswerCache {
   if (seconds <= 0)
     return { answer: async (_question, _fresh, compute) => ({ value: await compute(), ageSeconds: 0 }) };
+  const freshMs = seconds * 1000;
+  // Kept twice as long as it is fresh: the second half is served while the next answer is computed.
   const cache = new LRUCache<string, Entry, () => Promise<unknown>>({
     max: maxQuestions,
-    ttl: seconds * 1000,
+    ttl: 2 * freshMs,
     fetchMethod: async (_question, _stale, { context }) => ({ value: await context(), computedAt: Date.now() }),
+  });
+  const answerOf = <T>(entry: Entry): Answer<T> => ({
+    value: entry.value as T,
+    ageSeconds: Math.floor((Date.now() - entry.computedAt) / 1000),
   });
   return {
     async answer<T>(question: string, fresh: boolean, compute: () => Promise<T>): Promise<Answer<T>> {
-      const entry = (await cache.fetch(question, { context: compute, forceRefresh: fresh })) as Entry;
-      return { value: entry.value as T, ageSeconds: Math.floor((Date.now() - entry.computedAt) / 1000) };
+      const kept = fresh ? undefined : cache.peek(question);
+      if (kept) {
+        // Past its freshness: the next one is computed behind it (once, however many ask meanwhile).
+        if (Date.now() - kept.computedAt >= freshMs)
+          cache.fetch(question, { context: compute, forceRefresh: true }).catch(() => undefined);
+        return answerOf(kept);
+      }
+      return answerOf((await cache.fetch(question, { context: compute, forceRefresh: fresh })) as Entry);
     },
   };
 }
