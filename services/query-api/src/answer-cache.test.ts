@@ -38,6 +38,17 @@ describe('createAnswerCache', () => {
     expect((await cache.answer('q', false, () => Promise.resolve(3))).value).toBe(2);
   });
 
+  it('computes a fresh answer of its own while another computation of the question is under way', async () => {
+    const cache = createAnswerCache(60);
+    const earlier = gated();
+    const shared = cache.answer('q', false, earlier.compute);
+    expect((await cache.answer('q', true, () => Promise.resolve(2))).value).toBe(2);
+    earlier.release(1);
+    expect((await shared).value).toBe(1);
+    // The computation that began first and ended last does not replace the fresh answer.
+    expect((await cache.answer('q', false, () => Promise.resolve(3))).value).toBe(2);
+  });
+
   it('serves an answer past its freshness while the next is computed behind it, up to twice its seconds', async () => {
     const cache = createAnswerCache(1);
     await cache.answer('q', false, () => Promise.resolve(1));

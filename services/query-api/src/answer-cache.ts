@@ -16,7 +16,9 @@ export interface AnswerCache {
   /**
    * The answer to `question`: unless `fresh`, the one computed within the last `seconds`, or one up to twice as old
    * while its successor is computed behind it (no reader waits for a recomputation); else `compute()`'s, which
-   * callers asking the same question meanwhile share. A failed computation is not kept.
+   * callers asking the same question meanwhile share. A `fresh` answer is computed for this call, not taken from a
+   * computation already under way (it may have begun before the caller's latest writes), and is shared from then
+   * on. A failed computation is not kept.
    */
   answer<T>(question: string, fresh: boolean, compute: () => Promise<T>): Promise<Answer<T>>;
 }
@@ -35,6 +37,8 @@ export function createAnswerCache(seconds: number): AnswerCache {
   const cache = new LRUCache<string, Entry, () => Promise<unknown>>({
     max: maxQuestions,
     ttl: 2 * freshMs,
+    // A fresh answer replaces a computation under way; those waiting on that one still get its answer.
+    ignoreFetchAbort: true,
     fetchMethod: async (_question, _stale, { context }) => ({ value: await context(), computedAt: Date.now() }),
   });
   const answerOf = <T>(entry: Entry): Answer<T> => ({
@@ -43,14 +47,20 @@ export function createAnswerCache(seconds: number): AnswerCache {
   });
   return {
     async answer<T>(question: string, fresh: boolean, compute: () => Promise<T>): Promise<Answer<T>> {
-      const kept = fresh ? undefined : cache.peek(question);
+      if (fresh) {
+        // Replaces whatever is kept or under way; a computation under way that ends later does not overwrite it.
+        const entry = { value: await compute(), computedAt: Date.now() };
+        cache.set(question, entry);
+        return answerOf(entry);
+      }
+      const kept = cache.peek(question);
       if (kept) {
         // Past its freshness: the next one is computed behind it (once, however many ask meanwhile).
         if (Date.now() - kept.computedAt >= freshMs)
           cache.fetch(question, { context: compute, forceRefresh: true }).catch(() => undefined);
         return answerOf(kept);
       }
-      return answerOf((await cache.fetch(question, { context: compute, forceRefresh: fresh })) as Entry);
+      return answerOf((await cache.fetch(question, { context: compute })) as Entry);
     },
   };
 }
