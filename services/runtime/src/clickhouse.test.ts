@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, isStoreUnavailable, type ClickHouse } from './clickhouse';
+import { createClickHouse, isStoreUnavailable, runningCallName, type ClickHouse } from './clickhouse';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { named } from './query-names';
@@ -214,6 +214,75 @@ describe('store memory', () => {
       const tracked = /^cdp_clickhouse_memory_bytes\{metric="MemoryTracking"\} (\d+)/m.exec(text);
       expect(Number(tracked?.[1])).toBeGreaterThan(0);
       expect(text).toMatch(/^cdp_clickhouse_memory_bytes\{metric="MarkCacheBytes"\} \d+/m);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a running call by the comment its SQL begins with, an insert by its table', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-names-'));
+    const store = await createClickHouse(
+      { url: null, database: 'names', chdbPath: dir, requireNames: true, chdbConnections: 1 },
+      createLogger({ level: 'silent' }),
+    );
+    try {
+      const queries = [
+        '/* segments.buildPass */ INSERT INTO segment_profiles SELECT 1',
+        'INSERT INTO events (a, b) FORMAT JSONEachRow',
+        'SELECT 1 /* segments.buildPass */',
+        '/* not a name */ SELECT 1',
+      ];
+      const result = await store.client.query(
+        named('test.nameRunningCalls', {
+          query: `SELECT ${runningCallName} AS name FROM (SELECT arrayJoin({queries:Array(String)}) AS query)`,
+          query_params: { queries },
+          format: 'JSONEachRow',
+        }),
+      );
+      expect((await result.json<{ name: string }>()).map((row) => row.name)).toEqual([
+        'segments.buildPass',
+        'insert into events',
+        'unnamed',
+        'unnamed',
+      ]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is reported by the name of the calls running when scraped, and not once they are over', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-running-'));
+    const metrics = createMetrics();
+    const store = await createClickHouse(
+      { url: null, database: 'running', chdbPath: dir, requireNames: true, chdbConnections: 3 },
+      createLogger({ level: 'silent' }),
+      metrics,
+    );
+    const heldBy = async () =>
+      /^cdp_clickhouse_running_memory_bytes\{query="test\.holdMemory"\} (\d+)/m.exec(await metrics.registry.metrics());
+    try {
+      // A second of sleep over a thousand rows kept in an array: running, and holding memory, while scraped (by the
+      // two store gauges at once, each on a connection of its own: three connections).
+      const running = store.client.query(
+        named('test.holdMemory', {
+          query: 'SELECT length(groupArray(number)) AS kept, sum(sleepEachRow(0.001)) AS slept FROM numbers(1000)',
+          format: 'JSONEachRow',
+        }),
+      );
+      let held: RegExpExecArray | null = null;
+      for (let tries = 0; tries < 40 && !held; tries += 1) {
+        held = await heldBy();
+        if (!held) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(Number(held?.[1])).toBeGreaterThan(0);
+      expect(await (await running).json()).toEqual([{ kept: 1000, slept: 0 }]);
+      expect(await heldBy()).toBeNull();
+      // The scrape's own read is running when it looks, so the metric always has a series.
+      expect(await metrics.registry.metrics()).toMatch(
+        /^cdp_clickhouse_running_memory_bytes\{query="clickhouse\.readRunningMemory"\} \d+/m,
+      );
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

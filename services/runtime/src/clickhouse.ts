@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { existsOnServer } from './cluster';
 import type { Config } from './config';
 import type { Metrics } from './metrics';
-import { named, nameQueries } from './query-names';
+import { named, nameQueries, unnamedQuery } from './query-names';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
@@ -114,26 +114,60 @@ const memoryMetrics = [
   'QueryConditionCacheBytes',
 ];
 
+/**
+ * The name of a running call from its SQL (`query` of system.processes): the comment the call's SQL begins with
+ * (query-names.ts), or for an insert, whose SQL is the client's own with no comment, `insert into <table>`.
+ */
+export const runningCallName = `multiIf(
+  match(query, '^/[*] [a-zA-Z0-9.]+ [*]/'), extract(query, '^/[*] ([a-zA-Z0-9.]+) [*]/'),
+  match(query, '^INSERT INTO [^ ]+ '), concat('insert into ', extract(query, '^INSERT INTO ([^ ]+) ')),
+  '${unnamedQuery}')`;
+
 function measureMemory(client: ClickHouseClient, metrics: Metrics, log: Logger) {
-  metrics.gauge(
-    'cdp_clickhouse_memory_bytes',
-    "The store's memory by its system.metrics (MemoryTracking: all it tracks; the rest its caches), read at each scrape",
-    ['metric'],
-    async (gauge) => {
+  /** A gauge of one label read from the store at each scrape: rows of (label, value); `replace` drops labels unseen. */
+  const fromStore = (
+    metric: { name: string; help: string; label: string; replace: boolean },
+    read: { name: string; query: string; params?: Record<string, unknown> },
+  ) =>
+    metrics.gauge(metric.name, metric.help, [metric.label], async (gauge) => {
       try {
         const result = await client.query(
-          named('clickhouse.readMemory', {
-            query: 'SELECT metric, value FROM system.metrics WHERE metric IN {metrics:Array(String)}',
-            query_params: { metrics: memoryMetrics },
-            format: 'JSONEachRow',
-          }),
+          named(read.name, { query: read.query, query_params: read.params, format: 'JSONEachRow' }),
         );
-        for (const row of await result.json<{ metric: string; value: number }>())
-          gauge.set({ metric: row.metric }, Number(row.value));
+        const rows = await result.json<{ label: string; value: number }>();
+        if (metric.replace) gauge.reset();
+        for (const row of rows) gauge.set({ [metric.label]: row.label }, Number(row.value));
       } catch (error) {
         // A scrape never fails for the store: the last values stay.
-        log.debug({ err: error }, 'store memory unreadable');
+        log.debug({ err: error, metric: metric.name }, 'store memory unreadable');
       }
+    });
+  fromStore(
+    {
+      name: 'cdp_clickhouse_memory_bytes',
+      help: "The store's memory by its system.metrics (MemoryTracking: all it tracks; the rest its caches), read at each scrape",
+      label: 'metric',
+      replace: false,
+    },
+    {
+      name: 'clickhouse.readMemory',
+      query: 'SELECT metric AS label, value FROM system.metrics WHERE metric IN {metrics:Array(String)}',
+      params: { metrics: memoryMetrics },
+    },
+  );
+  // Which calls hold that memory now, by name (runningCallName).
+  fromStore(
+    {
+      name: 'cdp_clickhouse_running_memory_bytes',
+      help: "Memory held by the store's calls running at the scrape, by call name (system.processes; the scrape's own read among them)",
+      label: 'query',
+      replace: true,
+    },
+    {
+      name: 'clickhouse.readRunningMemory',
+      query: `SELECT ${runningCallName} AS label,
+          sum(memory_usage) AS value
+        FROM system.processes GROUP BY label`,
     },
   );
 }

@@ -1,4 +1,5 @@
-// Every ClickHouse call carries a name: its log_comment, the prefix of its query_id, its label in the duration histogram and in the slow-call log line.
+// Every ClickHouse call carries a name: its log_comment, the prefix of its query_id, a comment leading its SQL, its label in the
+// duration histogram and in the slow-call log line.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { BaseQueryParams, ClickHouseClient, DataFormat, ResultSet } from '@clickhouse/client';
@@ -78,6 +79,8 @@ export function nameQueries(client: ClickHouseClient, naming: QueryNaming): Clic
       queryId,
       params: {
         ...params,
+        // Also leading the SQL as a comment, which the store keeps in system.processes (chDB gives its own query ids).
+        ...(params.query !== undefined && queryNameShape.test(name) ? { query: `/* ${name} */ ${params.query}` } : {}),
         query_id: queryId,
         clickhouse_settings: { ...params.clickhouse_settings, log_comment: name },
       },
