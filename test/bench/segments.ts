@@ -169,7 +169,11 @@ async function evaluationPart(dataDir: string): Promise<{ rows: string[]; data: 
     const slowest = [...evaluated.sqlAlone].sort((a, b) => b.ms - a.ms).slice(0, 3);
     const passDetail = (pass: typeof first) =>
       `${evaluated.segments} segments (${evaluated.segments - customSegments.length} built-in, ${customSegments.length} custom); ` +
-      `${thousands(pass.entered)} entered, ${thousands(pass.exited)} exited, ${thousands(pass.published)} changes published on ${served.runtime === 'kafka' ? 'Kafka' : 'the embedded log'}`;
+      `${thousands(pass.entered)} entered, ${thousands(pass.exited)} exited, ${thousands(pass.published)} changes published on ${served.runtime === 'kafka' ? 'Kafka' : 'the embedded log'}; ` +
+      `store calls ${pass.queries
+        .slice(0, 4)
+        .map((query) => `${query.name} ${query.seconds.toFixed(1)} s (${thousands(query.calls)})`)
+        .join(', ')}`;
     const previewTimes = previewMs.map((preview) => preview.ms);
     const slowestPreview = [...previewMs].sort((a, b) => b.ms - a.ms)[0]!;
     const p95 = percentile(previewTimes, 0.95);

@@ -23,6 +23,8 @@ export interface Pass {
   entered: number;
   exited: number;
   published: number;
+  /** Seconds in the store's calls during the pass, by call name, most first (calls may overlap). */
+  queries: Array<{ name: string; seconds: number; calls: number }>;
 }
 
 export interface Evaluated {
@@ -62,6 +64,24 @@ const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'ben
 const platform = await startPlatform(config, logger, ['query-api']);
 const clickhouse = platform.clickhouse.client;
 
+/** Seconds and calls of the store's calls so far, by call name (`cdp_clickhouse_query_seconds`). */
+async function queryTimes(metrics: Metrics): Promise<Map<string, { seconds: number; calls: number }>> {
+  const times = new Map<string, { seconds: number; calls: number }>();
+  const metric = metrics.registry.getSingleMetric('cdp_clickhouse_query_seconds');
+  if (!metric) return times;
+  for (const value of (await metric.get()).values) {
+    const name = String(value.labels.query);
+    const entry = times.get(name) ?? { seconds: 0, calls: 0 };
+    // A histogram's values carry the series they belong to: its buckets, its sum, its count.
+    const { metricName } = value as { metricName?: string };
+    if (metricName?.endsWith('_sum')) entry.seconds += value.value;
+    else if (metricName?.endsWith('_count')) entry.calls += value.value;
+    else continue;
+    times.set(name, entry);
+  }
+  return times;
+}
+
 const counted = async (metrics: Metrics, name: string, labels: Record<string, string> = {}) => {
   const metric = metrics.registry.getSingleMetric(name);
   if (!metric) return 0;
@@ -90,6 +110,7 @@ async function evaluate(): Promise<Evaluated> {
     };
     const publishedBefore = await published();
     const evaluations = await counted(metrics, 'cdp_segments_evaluations_total');
+    const timesBefore = await queryTimes(platform.metrics);
     const started = performance.now();
     const result = await begin();
     await waitFor(async () => (await counted(metrics, 'cdp_segments_evaluations_total')) > evaluations, {
@@ -98,7 +119,16 @@ async function evaluate(): Promise<Evaluated> {
       what: 'an evaluation pass',
     });
     const ms = performance.now() - started;
+    const queries = [...(await queryTimes(platform.metrics))]
+      .map(([name, { seconds, calls }]) => ({
+        name,
+        seconds: seconds - (timesBefore.get(name)?.seconds ?? 0),
+        calls: calls - (timesBefore.get(name)?.calls ?? 0),
+      }))
+      .filter((query) => query.calls > 0)
+      .sort((a, b) => b.seconds - a.seconds);
     passes.push({
+      queries,
       ms,
       entered: (await counted(metrics, 'cdp_segments_changes_total', { change: 'entered' })) - before.entered,
       exited: (await counted(metrics, 'cdp_segments_changes_total', { change: 'exited' })) - before.exited,
