@@ -79,8 +79,11 @@ export function nameQueries(client: ClickHouseClient, naming: QueryNaming): Clic
       queryId,
       params: {
         ...params,
-        // Also leading the SQL as a comment, which the store keeps in system.processes (chDB gives its own query ids).
-        ...(params.query !== undefined && queryNameShape.test(name) ? { query: `/* ${name} */ ${params.query}` } : {}),
+        // Also leading the SQL as a comment, which the store keeps in system.processes (chDB gives its own query ids);
+        // right before the first word, or an INSERT's text there loses it.
+        ...(params.query !== undefined && queryNameShape.test(name)
+          ? { query: `/* ${name} */ ${params.query.trimStart()}` }
+          : {}),
         query_id: queryId,
         clickhouse_settings: { ...params.clickhouse_settings, log_comment: name },
       },
