@@ -273,6 +273,31 @@ interface Sample {
   atMs: number;
   rss: Record<string, number | null>;
   lag: number | null;
+  /** What the process that owns the store says its memory holds, when it answered. */
+  parts: MemoryParts | null;
+}
+
+/** The store's tracked memory, the JS heap, and the store memory of each named call running, from `/metrics`. */
+interface MemoryParts {
+  storeTracked: number;
+  heap: number;
+  running: Map<string, number>;
+}
+
+async function memoryParts(url: string): Promise<MemoryParts | null> {
+  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(requestTimeoutMs) })
+    .then((response) => response.text())
+    .catch(() => null);
+  if (text === null) return null;
+  const one = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+  const running = new Map<string, number>();
+  for (const match of text.matchAll(/^cdp_clickhouse_running_memory_bytes\{query="([^"]+)"\} (\S+)/gm))
+    running.set(match[1] as string, Number(match[2]));
+  return {
+    storeTracked: one(/^cdp_clickhouse_memory_bytes\{metric="MemoryTracking"\} (\S+)/m),
+    heap: one(/^cdp_nodejs_heap_size_total_bytes (\S+)/m),
+    running,
+  };
 }
 
 interface SoakResult {
@@ -281,6 +306,12 @@ interface SoakResult {
   rate: number;
   capacity: Capacity | null;
   processes: Array<{ name: string; judged: boolean; memory: MemoryVerdict | null }>;
+  /** The store owner's memory in parts over the same quarters, and the calls seen holding the most store memory. */
+  parts: {
+    storeTracked: MemoryVerdict | null;
+    heap: MemoryVerdict | null;
+    holders: Array<{ name: string; maxBytes: number; samples: number }>;
+  };
   lagMax: number | null;
   lagEnd: number | null;
   lagBound: number;
@@ -394,7 +425,8 @@ async function soak(
       const rss: Record<string, number | null> = {};
       for (const { name, pid } of watched) rss[name] = await residentBytes(pid);
       const lag = await resolverLag(driver.deployment.readUrl());
-      samples.push({ atMs: index * sampleIntervalMs, rss, lag });
+      const parts = await memoryParts(driver.deployment.readUrl());
+      samples.push({ atMs: index * sampleIntervalMs, rss, lag, parts });
       const current = window;
       window = new Tally();
       const clock = `${Math.floor(elapsed() / 60_000)}:${String(Math.floor(elapsed() / 1000) % 60).padStart(2, '0')}`;
@@ -434,6 +466,7 @@ async function soak(
         memoryTolerancePercent,
       ),
     })),
+    parts: partsOf(afterWarmUp),
     lagMax: lags.length > 0 ? Math.max(...lags) : null,
     lagEnd,
     lagBound: Math.round(rate * lagBoundSeconds),
@@ -512,6 +545,30 @@ function verdicts(r: SoakResult): Array<{ criterion: string; pass: boolean; deta
   ];
 }
 
+function partsOf(samples: Sample[]): SoakResult['parts'] {
+  const answered = samples.flatMap((sample) => (sample.parts ? [sample.parts] : []));
+  const holders = new Map<string, { name: string; maxBytes: number; samples: number }>();
+  for (const { running } of answered)
+    for (const [name, bytes] of running) {
+      const holder = holders.get(name) ?? { name, maxBytes: 0, samples: 0 };
+      holder.maxBytes = Math.max(holder.maxBytes, bytes);
+      holder.samples += 1;
+      holders.set(name, holder);
+    }
+  const finite = (values: number[]) => values.filter((value) => Number.isFinite(value));
+  return {
+    storeTracked: memoryVerdict(finite(answered.map((parts) => parts.storeTracked)), memoryTolerancePercent),
+    heap: memoryVerdict(finite(answered.map((parts) => parts.heap)), memoryTolerancePercent),
+    holders: [...holders.values()].sort((a, b) => b.maxBytes - a.maxBytes).slice(0, 5),
+  };
+}
+
+/** A row of the memory table for a part of the store owner's memory, which the verdict does not judge alone. */
+const partRow = (label: string, part: MemoryVerdict | null) =>
+  part
+    ? `| ${label} | ${megabytes(part.afterWarmUp)} | ${megabytes(part.atEnd)} | ${megabytes(part.max)} | ${part.changePercent >= 0 ? '+' : ''}${part.changePercent.toFixed(1)} % | (not judged) |`
+    : `| ${label} | – | – | – | – | (not judged) |`;
+
 function report(r: SoakResult): string {
   const [first, last] = r.halves;
   const lines = [
@@ -528,6 +585,14 @@ function report(r: SoakResult): string {
         ? `| ${name} | ${megabytes(memory.afterWarmUp)} | ${megabytes(memory.atEnd)} | ${megabytes(memory.max)} | ${memory.changePercent >= 0 ? '+' : ''}${memory.changePercent.toFixed(1)} % | ${memory.flat ? 'yes' : 'no'} |`
         : `| ${name} | – | – | – | – | no samples |`,
     ),
+    partRow("↳ cdp start's ClickHouse, tracked (`MemoryTracking`)", r.parts.storeTracked),
+    partRow("↳ cdp start's JS heap (total)", r.parts.heap),
+    '',
+    r.parts.holders.length > 0
+      ? `The calls seen holding the most of the store's memory at a sample (${sampleIntervalMs / 1000} s apart), most first: ${r.parts.holders
+          .map((holder) => `${holder.name} ${megabytes(holder.maxBytes)} (running at ${holder.samples} samples)`)
+          .join(', ')}.`
+      : 'No call was seen running at a sample.',
     '',
     '| | first half | last half |',
     '|---|---|---|',
