@@ -134,6 +134,7 @@ export const configSchema = z.object({
   CDP_RATE_LIMIT_PER_SECOND: nonNegativeInt(10000),
   CDP_QUERY_TIMEOUT_SECONDS: nonNegativeInt(30),
   CDP_QUERY_MAX_MEMORY_MB: nonNegativeInt(2048),
+  CDP_QUERY_SPILL_MB: nonNegativeInt(256),
   CDP_QUERY_CONCURRENCY_PER_KEY: nonNegativeInt(32),
   CDP_ANALYTICS_CACHE_SECONDS: nonNegativeInt(30),
   CDP_PREVIEW_TIMEOUT_SECONDS: nonNegativeInt(10),
@@ -331,11 +332,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reads: {
         timeoutSeconds: e.CDP_QUERY_TIMEOUT_SECONDS,
         maxMemoryBytes: e.CDP_QUERY_MAX_MEMORY_MB * 1024 * 1024,
+        spillBytes: e.CDP_QUERY_SPILL_MB * 1024 * 1024,
         concurrencyPerKey: e.CDP_QUERY_CONCURRENCY_PER_KEY,
       },
       previews: {
         timeoutSeconds: e.CDP_PREVIEW_TIMEOUT_SECONDS,
         maxMemoryBytes: e.CDP_PREVIEW_MAX_MEMORY_MB * 1024 * 1024,
+        spillBytes: e.CDP_QUERY_SPILL_MB * 1024 * 1024,
         concurrencyPerKey: e.CDP_PREVIEW_CONCURRENCY_PER_KEY,
       },
     },

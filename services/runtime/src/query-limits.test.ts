@@ -39,7 +39,7 @@ const setting = async (name: string): Promise<string> => {
 
 /** Runs `query` through a client limited to `limits` (no concurrency limit: that is the HTTP layer's). */
 async function limitedQuery(
-  limits: { timeoutSeconds: number; maxMemoryBytes: number },
+  limits: { timeoutSeconds: number; maxMemoryBytes: number; spillBytes?: number },
   narrow: string,
   query: string,
   queryParams: Record<string, unknown> = {},
@@ -76,6 +76,17 @@ describe('query limits', () => {
       ),
     ).rejects.toMatchObject({ code: 'QUERY_TOO_LARGE', status: 422, message: expect.stringMatching(/10 MB/) });
     expect(await setting('max_memory_usage')).toBe('0');
+  });
+
+  it('answers a GROUP BY larger than its memory limit by continuing on disk past the spill size', async () => {
+    // Three million groups of a UInt64 and a count need well over 64 MB in memory at once.
+    const groups = 'SELECT count() AS n FROM (SELECT number % 3000000 AS k, count() FROM numbers(6000000) GROUP BY k)';
+    const memory = { timeoutSeconds: 0, maxMemoryBytes: 64 * 1024 * 1024 };
+    await expect(limitedQuery(memory, 'a shorter range', groups)).rejects.toMatchObject({ code: 'QUERY_TOO_LARGE' });
+    expect(await limitedQuery({ ...memory, spillBytes: 16 * 1024 * 1024 }, 'a shorter range', groups)).toEqual([
+      { n: 3000000 },
+    ]);
+    expect(await setting('max_bytes_before_external_group_by')).toBe('0');
   });
 
   it('runs a query within its limits as before, parameters and all', async () => {

@@ -11,6 +11,11 @@ export interface QueryLimits {
   timeoutSeconds: number;
   /** ClickHouse's max_memory_usage for each query; 0: no limit. */
   maxMemoryBytes: number;
+  /**
+   * How much memory a query's GROUP BY and ORDER BY may hold before they continue on disk (ClickHouse's
+   * max_bytes_before_external_group_by and _sort): a question over more data is slower, not larger; 0: never.
+   */
+  spillBytes?: number;
   /** Requests one key may have in flight; one more is answered 429. 0: no limit. */
   concurrencyPerKey: number;
 }
@@ -32,6 +37,9 @@ function settingsClause(limits: QueryLimits): string {
   const settings: string[] = [];
   if (limits.timeoutSeconds > 0) settings.push(`max_execution_time = ${limits.timeoutSeconds}`);
   if (limits.maxMemoryBytes > 0) settings.push(`max_memory_usage = ${limits.maxMemoryBytes}`);
+  const spill = limits.spillBytes ?? 0;
+  if (spill > 0)
+    settings.push(`max_bytes_before_external_group_by = ${spill}`, `max_bytes_before_external_sort = ${spill}`);
   return settings.length === 0 ? '' : `\nSETTINGS ${settings.join(', ')}`;
 }
 
