@@ -114,6 +114,8 @@ describe('chDB connections', () => {
 
   it('answer a short read while a long query runs, on connections side by side; one connection takes them in turn', async () => {
     expect(await order(4)).toEqual(['short', 'short', 'short', 'long']);
+    // Fewer connections than calls: the shorts wait for the connection that comes free first, not behind the long one.
+    expect(await order(2)).toEqual(['short', 'short', 'short', 'long']);
     expect(await order(1)).toEqual(['long', 'short', 'short', 'short']);
     expect(await order(4, { long: longWithParams, short: shortWithParams })).toEqual([
       'short',

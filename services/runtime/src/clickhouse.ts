@@ -173,24 +173,29 @@ function measureMemory(client: ClickHouseClient, metrics: Metrics, log: Logger) 
 }
 
 /**
- * Several chDB connections to one data directory as one: each call goes to the connection with the fewest calls in
- * hand. One connection runs its calls one after another, while connections to the same directory run side by side
- * (one engine, one set of tables), so a short read need not wait behind a long insert or another read.
+ * Several chDB connections to one data directory as one: a call runs on a connection with nothing in hand, and when
+ * every one is busy it waits in one queue for the first to be free. One connection runs its calls one after another,
+ * while connections to the same directory run side by side (one engine, one set of tables), so a short read waits for
+ * whichever call ends first, never behind a long insert or analytics query that another connection would have outrun.
  */
 export function pooled(connections: ClientConnection[]): ClientConnection {
   type Connection = ClientConnection;
-  const inHand = connections.map(() => 0);
+  const free = [...connections];
+  const waiting: Array<(connection: Connection) => void> = [];
+  const take = (): Promise<Connection> | Connection =>
+    free.pop() ?? new Promise<Connection>((resolve) => waiting.push(resolve));
+  const give = (connection: Connection) => {
+    const next = waiting.shift();
+    if (next) next(connection);
+    else free.push(connection);
+  };
   function on<Method extends 'query' | 'insert' | 'command' | 'exec' | 'ping'>(method: Method): Connection[Method] {
     return (async (params: never) => {
-      let chosen = 0;
-      for (let index = 1; index < connections.length; index += 1)
-        if ((inHand[index] as number) < (inHand[chosen] as number)) chosen = index;
-      inHand[chosen] = (inHand[chosen] as number) + 1;
+      const connection = await take();
       try {
-        const connection = connections[chosen] as Connection;
         return await (connection[method] as (params: never) => Promise<unknown>).call(connection, params);
       } finally {
-        inHand[chosen] = (inHand[chosen] as number) - 1;
+        give(connection);
       }
     }) as Connection[Method];
   }
