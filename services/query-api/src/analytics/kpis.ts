@@ -3,9 +3,8 @@ import type { ClickHouseClient } from '@cdp/runtime';
 import { analyticsChannels, type KpisQuery, type KpisResponse, type KpiValues } from '@cdp/schemas';
 import {
   firstSeenColumn,
-  firstsOfSurvivors,
+  firstsInWindow,
   fromParam,
-  inWindow,
   medianOfSorted,
   ratio,
   rows,
@@ -36,7 +35,9 @@ const presenceQuery = `
 
 // Profiles whose first message on any channel (first_seen), and on each channel (first_<channel>), is in the window.
 const firstColumns = [undefined, ...analyticsChannels].map(firstSeenColumn);
-const newCustomersQuery = `SELECT ${firstColumns.map((column) => `countIf(${inWindow(column)}) AS ${column}`).join(', ')} FROM ${firstsOfSurvivors}`;
+const newCustomersQuery = `SELECT ${firstColumns
+  .map((column, i) => `countIf(bitTest(inside, ${i}) AND NOT bitTest(before, ${i})) AS ${column}`)
+  .join(', ')} FROM ${firstsInWindow(firstColumns)}`;
 
 /**
  * How the counted rows are split: an expression over a touchpoint row (`channel`, `timestamp`) naming its group,
