@@ -125,6 +125,45 @@ describe('chDB connections', () => {
     ]);
   });
 
+  it('keep a call’s own settings to that call: the connection’s next call has the client’s, or the defaults', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-settings-'));
+    const store = await createClickHouse(
+      { url: null, database: 'settings', chdbPath: dir, chdbConnections: 1, requireNames: true },
+      createLogger({ level: 'silent' }),
+    );
+    const read = async (settings?: Record<string, number | string>) =>
+      (
+        await (
+          await store.client.query(
+            named('test.settings', {
+              query: `SELECT getSetting('optimize_on_insert') AS optimize, getSetting('max_threads') AS threads,
+                getSetting('date_time_input_format') AS input`,
+              format: 'JSONEachRow',
+              ...(settings ? { clickhouse_settings: settings } : {}),
+            }),
+          )
+        ).json<{ optimize: boolean; threads: number; input: string }>()
+      )[0];
+    try {
+      const before = await read();
+      expect(before).toMatchObject({ optimize: true, input: 'best_effort' });
+      // One connection: every call below runs on it, one after another.
+      expect(await read({ optimize_on_insert: 0, max_threads: 1, date_time_input_format: 'basic' })).toEqual({
+        optimize: false,
+        threads: 1,
+        input: 'basic',
+      });
+      expect(await read()).toEqual(before);
+      await store.client.command(
+        named('test.settingsCommand', { query: 'SELECT 1', clickhouse_settings: { optimize_on_insert: 0 } }),
+      );
+      expect(await read()).toEqual(before);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('write parameters into the query as the literals of their types, exactly', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-params-'));
     const store = await createClickHouse(

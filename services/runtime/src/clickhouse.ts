@@ -1,6 +1,6 @@
 // ClickHouse client factory: a server over HTTP when CLICKHOUSE_URL is set, else chDB in process in the data dir.
 import { mkdirSync } from 'node:fs';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { existsOnServer } from './cluster';
 import type { Config } from './config';
@@ -76,11 +76,12 @@ export async function createClickHouse(
         await one.command(named('clickhouse.createDatabase', { query: `CREATE DATABASE IF NOT EXISTS ${database}` }));
       await one.command(named('clickhouse.useDatabase', { query: `USE ${database}` }));
     }
+    // Parameters are written into the query (`inliningParams`): a long list of ids must not make it too long to parse.
+    const clientSettings = { ...settings, max_query_size: String(maxInlinedQueryBytes) };
     client = nameQueries(
       createClient({
-        connection: pooled(connections.map(inliningParams)),
-        // Parameters are written into the query (`inliningParams`): a long list of ids must not make it too long to parse.
-        clickhouse_settings: { ...settings, max_query_size: String(maxInlinedQueryBytes) },
+        connection: pooled(connections.map((one) => callSettingsOnly(inliningParams(one), clientSettings))),
+        clickhouse_settings: clientSettings,
       }),
       naming,
     );
@@ -179,36 +180,90 @@ function measureMemory(client: ClickHouseClient, metrics: Metrics, log: Logger) 
  * whichever call ends first, never behind a long insert or analytics query that another connection would have outrun.
  */
 export function pooled(connections: ClientConnection[]): ClientConnection {
-  type Connection = ClientConnection;
   const free = [...connections];
-  const waiting: Array<(connection: Connection) => void> = [];
-  const take = (): Promise<Connection> | Connection =>
-    free.pop() ?? new Promise<Connection>((resolve) => waiting.push(resolve));
-  const give = (connection: Connection) => {
+  const waiting: Array<(connection: ClientConnection) => void> = [];
+  const take = (): Promise<ClientConnection> | ClientConnection =>
+    free.pop() ?? new Promise<ClientConnection>((resolve) => waiting.push(resolve));
+  const give = (connection: ClientConnection) => {
     const next = waiting.shift();
     if (next) next(connection);
     else free.push(connection);
   };
-  function on<Method extends 'query' | 'insert' | 'command' | 'exec' | 'ping'>(method: Method): Connection[Method] {
-    return (async (params: never) => {
+  return connectionOf(
+    async (method, params) => {
       const connection = await take();
       try {
-        return await (connection[method] as (params: never) => Promise<unknown>).call(connection, params);
+        return await callOn(connection, method, params);
       } finally {
         give(connection);
       }
-    }) as Connection[Method];
-  }
-  return {
-    query: on('query'),
-    insert: on('insert'),
-    command: on('command'),
-    exec: on('exec'),
-    ping: on('ping'),
-    async close() {
+    },
+    async () => {
       await Promise.all(connections.map((connection) => connection.close()));
     },
-  } as Connection;
+  );
+}
+
+type CallMethod = 'query' | 'insert' | 'command' | 'exec' | 'ping';
+
+const callOn = (connection: ClientConnection, method: CallMethod, params: unknown): Promise<unknown> =>
+  (connection[method] as (params: unknown) => Promise<unknown>).call(connection, params);
+
+/** A connection each of whose calls is `call(method, params)`. */
+const connectionOf = (
+  call: (method: CallMethod, params: unknown) => Promise<unknown>,
+  close: () => Promise<void>,
+): ClientConnection =>
+  ({
+    query: (params: unknown) => call('query', params),
+    insert: (params: unknown) => call('insert', params),
+    command: (params: unknown) => call('command', params),
+    exec: (params: unknown) => call('exec', params),
+    ping: (params: unknown) => call('ping', params),
+    close,
+  }) as ClientConnection;
+
+// Settings that are no SET on chDB's session: the call's name, and what chDB reads as options or drops (HTTP's).
+const notOfTheSession = new Set([
+  'log_comment',
+  'default_format',
+  'wait_end_of_query',
+  'send_progress_in_http_headers',
+  'enable_http_compression',
+]);
+
+/**
+ * A chDB connection whose calls' own settings last for that call only. chDB runs a call's `clickhouse_settings` as
+ * `SET` statements on the connection's session, where they would stay for every later call the connection takes,
+ * whoever makes it (a roll-up's `optimize_on_insert = 0` for the resolver's inserts after it). Once a call with
+ * settings of its own is over, they are set back, before the connection takes another call: to the client's
+ * settings, or else to the store's defaults. The name every call carries (`log_comment`) is its own anyway.
+ */
+export function callSettingsOnly(connection: ClientConnection, clientSettings: ClickHouseSettings): ClientConnection {
+  const base = clientSettings as Record<string, unknown>;
+  const ownKeys = (settings: ClickHouseSettings | undefined) =>
+    Object.entries(settings ?? {}).flatMap(([key, value]) =>
+      value === undefined || notOfTheSession.has(key) || key.startsWith('http_') || String(base[key]) === String(value)
+        ? []
+        : [key],
+    );
+  return connectionOf(
+    async (method, params) => {
+      const own = ownKeys((params as { clickhouse_settings?: ClickHouseSettings }).clickhouse_settings);
+      try {
+        return await callOn(connection, method, params);
+      } finally {
+        if (own.length > 0) {
+          const unset = own.filter((key) => !(key in base)).map((key) => `${key} = DEFAULT`);
+          await connection.command({
+            query: unset.length > 0 ? `SET ${unset.join(', ')}` : 'SELECT 1',
+            clickhouse_settings: clientSettings,
+          } as never);
+        }
+      }
+    },
+    () => connection.close(),
+  );
 }
 
 /** The longest query text chDB parses once its parameters are written into it. */

@@ -30,8 +30,8 @@ const tooLarge = new Set(['241', '158', '307', '396']);
 const megabytes = (bytes: number): string => `${Math.round(bytes / (1024 * 1024))} MB`;
 
 /**
- * The limits as a query's own SETTINGS clause. Not `clickhouse_settings`: chDB runs those as `SET` statements on its
- * one session, where they would stay for every later query of the process (the pipeline's too).
+ * The limits as a query's own SETTINGS clause. Not `clickhouse_settings`: chDB runs those as `SET` statements on the
+ * connection's session, which then takes one more call to set them back (`callSettingsOnly`).
  */
 function settingsClause(limits: QueryLimits): string {
   const settings: string[] = [];
