@@ -66,6 +66,32 @@ describe('createAnswerCache', () => {
     expect((await cache.answer('q', false, () => Promise.resolve(4))).value).toBe(4);
   });
 
+  it('serves the answer for as long as its successor, begun in time, takes to compute', async () => {
+    const cache = createAnswerCache(1);
+    await cache.answer('q', false, () => Promise.resolve(1));
+    await sleep(1100);
+    const slow = gated();
+    expect((await cache.answer('q', false, slow.compute)).value).toBe(1);
+    // Past twice its second, its successor still under way: still served, and no second computation.
+    await sleep(1100);
+    const served = await cache.answer('q', false, () => Promise.resolve(3));
+    expect(served.value).toBe(1);
+    expect(served.ageSeconds).toBeGreaterThanOrEqual(2);
+    expect(slow.calls()).toBe(1);
+    slow.release(2);
+    await sleep(10);
+    expect(await cache.answer('q', false, () => Promise.resolve(4))).toEqual({ value: 2, ageSeconds: 0 });
+  });
+
+  it('serves no answer past twice its seconds once its successor failed: the next caller waits for a new one', async () => {
+    const cache = createAnswerCache(1);
+    await cache.answer('q', false, () => Promise.resolve(1));
+    await sleep(1100);
+    expect((await cache.answer('q', false, () => Promise.reject(new Error('store down')))).value).toBe(1);
+    await sleep(1000);
+    expect((await cache.answer('q', false, () => Promise.resolve(5))).value).toBe(5);
+  });
+
   it('keeps no failed computation', async () => {
     const cache = createAnswerCache(60);
     await expect(cache.answer('q', false, () => Promise.reject(new Error('store down')))).rejects.toThrow('store down');

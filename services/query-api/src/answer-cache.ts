@@ -14,8 +14,9 @@ export interface Answer<T> {
 
 export interface AnswerCache {
   /**
-   * The answer to `question`: unless `fresh`, the one computed within the last `seconds`, or one up to twice as old
-   * while its successor is computed behind it (no reader waits for a recomputation); else `compute()`'s, which
+   * The answer to `question`: unless `fresh`, the one computed within the last `seconds`, or an older one while its
+   * successor is computed behind it, begun by the first caller within twice `seconds` and served until it is done
+   * however long it takes (no reader waits for a recomputation); else `compute()`'s, which
    * callers asking the same question meanwhile share. A `fresh` answer is computed for this call, not taken from a
    * computation already under way (it may have begun before the caller's latest writes), and is shared from then
    * on. A failed computation is not kept.
@@ -33,7 +34,8 @@ export function createAnswerCache(seconds: number): AnswerCache {
   if (seconds <= 0)
     return { answer: async (_question, _fresh, compute) => ({ value: await compute(), ageSeconds: 0 }) };
   const freshMs = seconds * 1000;
-  // Kept twice as long as it is fresh: the second half is served while the next answer is computed.
+  // Kept twice as long as it is fresh: the second half is served while the next answer is computed, and after that for
+  // as long as that computation takes.
   const cache = new LRUCache<string, Entry, () => Promise<unknown>>({
     max: maxQuestions,
     ttl: 2 * freshMs,
@@ -41,6 +43,8 @@ export function createAnswerCache(seconds: number): AnswerCache {
     ignoreFetchAbort: true,
     fetchMethod: async (_question, _stale, { context }) => ({ value: await context(), computedAt: Date.now() }),
   });
+  // Questions whose next answer is computed behind the one served.
+  const successorUnderWay = new Set<string>();
   const answerOf = <T>(entry: Entry): Answer<T> => ({
     value: entry.value as T,
     ageSeconds: Math.floor((Date.now() - entry.computedAt) / 1000),
@@ -53,12 +57,20 @@ export function createAnswerCache(seconds: number): AnswerCache {
         cache.set(question, entry);
         return answerOf(entry);
       }
-      const kept = cache.peek(question);
+      // Kept past its time too: while its successor is under way, it is served however long that takes.
+      const kept = cache.peek(question, { allowStale: true });
       if (kept) {
+        const ageMs = Date.now() - kept.computedAt;
+        if (ageMs < freshMs || successorUnderWay.has(question)) return answerOf(kept);
         // Past its freshness: the next one is computed behind it (once, however many ask meanwhile).
-        if (Date.now() - kept.computedAt >= freshMs)
-          cache.fetch(question, { context: compute, forceRefresh: true }).catch(() => undefined);
-        return answerOf(kept);
+        if (ageMs < 2 * freshMs) {
+          successorUnderWay.add(question);
+          cache
+            .fetch(question, { context: compute, forceRefresh: true })
+            .catch(() => undefined)
+            .finally(() => successorUnderWay.delete(question));
+          return answerOf(kept);
+        }
       }
       return answerOf((await cache.fetch(question, { context: compute })) as Entry);
     },
