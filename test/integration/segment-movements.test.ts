@@ -1,4 +1,4 @@
-// What the latest evaluation pass says besides membership: entries and exits per segment, and the RFM grid, counted as stored.
+// What the latest evaluation says besides membership: entries and exits per segment, and the RFM grid, counted as stored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { named, toClickHouseTime, waitFor } from '@cdp/runtime';
 import { read } from '../harness/http';
@@ -57,6 +57,11 @@ describe('the latest evaluation pass on the embedded runtime', () => {
     );
     await insert('segment_profiles', [{ pass, profile_id: '' }]);
     await insert('segment_profile_passes', [{ pass, trait_keys: [], behaviours: [], rolled_up_at: at }]);
+    // A pass built but not yet evaluated for every segment dates nothing: its changes may still be being stored.
+    const before = await list();
+    expect(before.evaluatedAt).not.toBeNull();
+    expect(Date.parse(before.evaluatedAt!)).toBeLessThan(pass);
+    await insert('segment_evaluations', [{ pass, finished_at: at }]);
 
     const expected = new Map<string, { entered: number; exited: number }>();
     for (const row of rows.filter((candidate) => candidate.version === pass)) {

@@ -41,11 +41,12 @@ export const maskedTables: Record<string, string> = {
   identity_snapshot_nodes: 'profile_id IN {ids:Array(String)}',
 };
 
-/** Tables that hold no personal data: keys (hashed), definitions, pass markers, snapshot headers, migration records and the lock of the processes applying them, hashes, the audit. */
+/** Tables that hold no personal data: keys (hashed), definitions, pass and evaluation markers, snapshot headers, migration records and the lock of the processes applying them, hashes, the audit. */
 export const withoutPersonalData = [
   'api_keys',
   'segments',
   'segment_profile_passes',
+  'segment_evaluations',
   'identity_snapshots',
   'schema_migrations',
   'schema_migrations_lock',

@@ -5,7 +5,7 @@ import type { TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
 import { usesRfm } from './compile';
 import { evaluateSegment } from './evaluate';
-import { buildPass, dropPasses, everyoneRolledUpAt, passInputsOf } from './passes';
+import { buildPass, dropPasses, everyoneRolledUpAt, passInputsOf, recordEvaluated } from './passes';
 import { reevaluationOf } from './reevaluate';
 import { sweepWindows } from './sweep';
 import type { Turns } from './turns';
@@ -175,6 +175,8 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
           logger.error({ err: error, segmentId: target.segmentId }, 'segment evaluation failed');
         }
       }
+      // Sizes and movements are dated by this pass from now on (a segment that failed keeps its previous ones).
+      await recordEvaluated(deps.clickhouse, version);
       previousDefinitions = new Map(definitions.map((definition) => [definition.id, definition.updatedAt]));
       await deps.turns.run(() => dropPassesBefore(Math.min(pass.id, replaced?.id ?? pass.id), version));
     } finally {

@@ -1,20 +1,23 @@
-// What the latest evaluation pass says beyond membership: who entered and left each segment in it, and the RFM grid.
+// What the latest evaluation says beyond membership: who entered and left each segment in it, and the RFM grid.
 import { movementsOf } from '@cdp/profiles';
 import { named, type ClickHouseClient } from '@cdp/runtime';
-import { latestPass } from './passes';
+import { latestEvaluated, latestPass } from './passes';
 
 export interface Movements {
-  /** ISO instant the latest complete pass began; null before the first evaluation. */
+  /**
+   * ISO instant the latest evaluation that has ended began (every segment's changes of it stored); null before the
+   * first. Not the latest pass: its segments may still be being diffed, their sizes not yet moved.
+   */
   evaluatedAt: string | null;
   /** Per segment id, the profiles that entered and left it in that pass. */
   bySegment: Map<string, { entered: number; exited: number }>;
 }
 
 export async function latestMovements(client: ClickHouseClient): Promise<Movements> {
-  const pass = await latestPass(client);
-  if (!pass) return { evaluatedAt: null, bySegment: new Map() };
+  const pass = await latestEvaluated(client);
+  if (pass === null) return { evaluatedAt: null, bySegment: new Map() };
   // A pass stores its changes as membership rows of its version, the pass's id.
-  return { evaluatedAt: new Date(pass.id).toISOString(), bySegment: await movementsOf(client, pass.id) };
+  return { evaluatedAt: new Date(pass).toISOString(), bySegment: await movementsOf(client, pass) };
 }
 
 export interface RfmGrid {

@@ -10,7 +10,7 @@ import {
   statColumnsOf,
   type RollUp,
 } from '@cdp/profiles';
-import { named, type ClickHouseClient } from '@cdp/runtime';
+import { named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import type { SegmentRule } from '@cdp/schemas';
 import { behaviourCounts, behaviourKey, countedPerPass } from './behaviours';
 import { createBinder } from './sql-values';
@@ -119,6 +119,32 @@ export async function latestPass(client: ClickHouseClient): Promise<Pass | null>
   );
   const [row] = await result.json<{ pass: string; trait_keys: string[]; behaviours: string[] }>();
   return row ? { id: Number(row.pass), traitKeys: row.trait_keys, behaviours: row.behaviours } : null;
+}
+
+/**
+ * Records that every segment of full evaluation `pass` (its version, the instant it began) has its changes stored:
+ * sizes and movements are as of it from now on.
+ */
+export async function recordEvaluated(client: ClickHouseClient, pass: number): Promise<void> {
+  await client.insert(
+    named('segments.recordEvaluated', {
+      table: 'segment_evaluations',
+      values: [{ pass, finished_at: toClickHouseTime(Date.now()) }],
+      format: 'JSONEachRow',
+    }),
+  );
+}
+
+/** The latest full evaluation whose every segment's changes are stored (its pass), or null before the first. */
+export async function latestEvaluated(client: ClickHouseClient): Promise<number | null> {
+  const result = await client.query(
+    named('segments.latestEvaluated', {
+      query: 'SELECT toString(max(pass)) AS pass, count() AS evaluations FROM segment_evaluations',
+      format: 'JSONEachRow',
+    }),
+  );
+  const [row] = await result.json<{ pass: string; evaluations: string | number }>();
+  return Number(row?.evaluations ?? 0) > 0 ? Number(row!.pass) : null;
 }
 
 /**

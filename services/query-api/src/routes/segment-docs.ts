@@ -108,7 +108,8 @@ export const listDoc = doc({
             type: 'string',
             format: 'date-time',
             nullable: true,
-            description: 'when the latest evaluation began; null before the first',
+            description:
+              "when the latest evaluation that has ended began (every segment's changes of it stored); null before the first",
           },
           segments: { type: 'array', items: listedSegmentSchema },
         },
@@ -151,7 +152,8 @@ export const readDoc = doc({
             type: 'string',
             format: 'date-time',
             nullable: true,
-            description: 'when the latest evaluation began; null before the first',
+            description:
+              "when the latest evaluation that has ended began (every segment's changes of it stored); null before the first",
           },
         },
       },
