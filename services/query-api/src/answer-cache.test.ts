@@ -83,10 +83,37 @@ describe('createAnswerCache', () => {
     expect(await cache.answer('q', false, () => Promise.resolve(4))).toEqual({ value: 2, ageSeconds: 0 });
   });
 
-  it('serves no answer past twice its seconds once its successor failed: the next caller waits for a new one', async () => {
-    const cache = createAnswerCache(1);
+  it('serves the answer on after its successor failed, and tries another no sooner than its seconds later', async () => {
+    const cache = createAnswerCache(0.2);
+    const failing = () => Promise.reject(new Error('query limit reached'));
     await cache.answer('q', false, () => Promise.resolve(1));
-    await sleep(1100);
+    await sleep(250);
+    // Its successor fails behind it.
+    expect((await cache.answer('q', false, failing)).value).toBe(1);
+    await sleep(10);
+    const untried = gated();
+    expect((await cache.answer('q', false, untried.compute)).value).toBe(1);
+    expect(untried.calls()).toBe(0);
+    // Past twice its seconds, its successor failed: still served, and another successor tried behind it.
+    await sleep(450);
+    let tries = 0;
+    const failingAgain = () => {
+      tries += 1;
+      return failing();
+    };
+    const served = await cache.answer('q', false, failingAgain);
+    expect(served.value).toBe(1);
+    expect(tries).toBe(1);
+    await sleep(250);
+    expect((await cache.answer('q', false, () => Promise.resolve(2))).value).toBe(1);
+    await sleep(10);
+    expect(await cache.answer('q', false, () => Promise.resolve(3))).toEqual({ value: 2, ageSeconds: 0 });
+  });
+
+  it('serves no answer past ten times its seconds, even while its successors fail: the next caller waits', async () => {
+    const cache = createAnswerCache(0.1);
+    await cache.answer('q', false, () => Promise.resolve(1));
+    await sleep(150);
     expect((await cache.answer('q', false, () => Promise.reject(new Error('store down')))).value).toBe(1);
     await sleep(1000);
     expect((await cache.answer('q', false, () => Promise.resolve(5))).value).toBe(5);

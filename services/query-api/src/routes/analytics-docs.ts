@@ -44,7 +44,7 @@ const errors = {
 };
 
 const scopeNote =
-  'The window is `[from, to)` in `tz`. With `segment`, only the profiles currently in the segment count; with `channel`, only messages of that channel count, everywhere (the definitions are in the query API README). The same question within `CDP_ANALYTICS_CACHE_SECONDS` (30 s by default) shares one answer, served for as long again while the next is computed (and on until that one is done, when it began in that time), whose age the `Age` header gives in seconds; `Cache-Control: no-cache` asks for one computed now.';
+  'The window is `[from, to)` in `tz`. With `segment`, only the profiles currently in the segment count; with `channel`, only messages of that channel count, everywhere (the definitions are in the query API README). The same question within `CDP_ANALYTICS_CACHE_SECONDS` (30 s by default) shares one answer, served for as long again while the next is computed (and on until that one is done, when it began in that time, or up to ten times as long when that one failed), whose age the `Age` header gives in seconds; `Cache-Control: no-cache` asks for one computed now.';
 
 const kpiExample: KpiValues = {
   activeCustomers: 1200,
