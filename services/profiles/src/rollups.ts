@@ -97,9 +97,10 @@ const someRollUpSpillBytes = String(256 * 1024 * 1024);
 
 /** Rolls up, under pass `pass`, the stats and the trait keys `roll` names. */
 export async function rollUpSurvivors(client: ClickHouseClient, pass: number, roll: RollUp): Promise<void> {
+  const everyone = !roll.survivors && roll.since === null;
   const stored = roll.survivors
     ? `profile_id IN ${storedIdsOfNamed}`
-    : roll.since === null
+    : everyone
       ? '1'
       : `profile_id IN ${storedIdsOfChanged}`;
   await client.command(
@@ -111,10 +112,9 @@ export async function rollUpSurvivors(client: ClickHouseClient, pass: number, ro
         traitKeys: roll.traitKeys,
         survivors: roll.survivors ?? [],
       },
-      clickhouse_settings:
-        stored === '1'
-          ? rollUpSettings
-          : { ...rollUpSettings, max_bytes_before_external_group_by: someRollUpSpillBytes },
+      clickhouse_settings: everyone
+        ? rollUpSettings
+        : { ...rollUpSettings, max_bytes_before_external_group_by: someRollUpSpillBytes },
     }),
   );
 }
