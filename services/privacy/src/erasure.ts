@@ -91,6 +91,29 @@ async function customerOf(
   return { ids, identifiers };
 }
 
+/** ClickHouse's code for a mutation it cancelled: a part it was rewriting was dropped meanwhile. */
+const cancelledMutation = '341';
+const mutationAttempts = 5;
+
+/**
+ * Applies the mutation `query` and waits until it is done. The segments service drops whole passes (partitions) of
+ * segment_profiles and segment_diffs as it goes, and a drop cancels a mutation rewriting one of their parts: the
+ * mutation is then issued again, for the rows that are left (none of the dropped ones).
+ */
+export async function mutate(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.command(
+        named('privacy.erase', { query, query_params: params, clickhouse_settings: { mutations_sync: '2' } }),
+      );
+      return;
+    } catch (error) {
+      if (String((error as { code?: unknown }).code) !== cancelledMutation || attempt === mutationAttempts) throw error;
+      await sleep(50 * 2 ** attempt);
+    }
+  }
+}
+
 export function createErasures(deps: ErasureDeps): Erasures {
   const { client } = deps;
   const audit: AuditLog = createAudit(client);
@@ -114,14 +137,7 @@ export function createErasures(deps: ErasureDeps): Erasures {
         }),
       );
       const rows = Number((await result.json<{ rows: string }>())[0]?.rows ?? 0);
-      if (rows > 0)
-        await client.command(
-          named('privacy.erase', {
-            query: `ALTER TABLE ${table} ${change} WHERE ${where}`,
-            query_params: params,
-            clickhouse_settings: { mutations_sync: '2' },
-          }),
-        );
+      if (rows > 0) await mutate(client, `ALTER TABLE ${table} ${change} WHERE ${where}`, params);
       return rows;
     } catch (error) {
       // ClickHouse's message quotes the query with its parameters (the customer's ids): only its code goes on.
