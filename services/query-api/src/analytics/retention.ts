@@ -1,9 +1,11 @@
 // Cohort retention: profiles by the period of their first qualifying event ever, and how many come back period by period.
 import { toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
-import { longestPeriodMs, type RetentionQuery, type RetentionResponse } from '@cdp/schemas';
+import { longestPeriodMs, periodsCovering, type RetentionQuery, type RetentionResponse } from '@cdp/schemas';
 import { windowPeriods } from './periods';
 import {
   activePeriods,
+  activityBits,
+  firstsSinceWindow,
   fromParam,
   periodOf,
   periodsBetween,
@@ -12,6 +14,7 @@ import {
   scopedFirstSeen,
   scopeParams,
   touchpointsPerSurvivor,
+  type ActivityWidth,
 } from './scope';
 
 // One row per (cohort, k) with the profiles of the cohort active k periods after it; k = 0 is every profile of the
@@ -33,15 +36,37 @@ const firstPurchaseCohorts = `
     activePeriods,
   ])}`;
 
+/** The end of the last period any cohort of the window can reach. */
+const activityUntil = `{activityUntil:DateTime64(3, 'UTC')}`;
+/** The integers a profile's active periods can be held in, one bit each. */
+const widths: ActivityWidth[] = [64, 128, 256];
+
 // Messages are many: the first one ever comes from profile_firsts, and activity is read only from the window's start
-// to the end of the last period any cohort of the window can reach. No cohort starts before the window, so no
-// earlier activity can count.
+// to activityUntil. No cohort starts before the window, so no earlier activity can count. Sets of days, for windows
+// with more periods than the widest bit mask holds (more than about eight months of days).
 const firstSeenCohorts = (channel: string | undefined) => `
   SELECT first.profile_id AS profile_id, ${periodOf('first.first_seen')} AS cohort, activity.active AS active
   FROM ${scopedFirstSeen(channel)} AS first
-  INNER JOIN ${touchpointsPerSurvivor({ since: fromParam, until: `{activityUntil:DateTime64(3, 'UTC')}` }, [activePeriods])} AS activity
+  INNER JOIN ${touchpointsPerSurvivor({ since: fromParam, until: activityUntil }, [activePeriods])} AS activity
     ON first.profile_id = activity.profile_id
   WHERE first.first_seen >= ${fromParam}`;
+
+// The same as countsPerCohort over firstSeenCohorts, with each profile's active periods as bits counted from the
+// window's first period instead of a set of days: a cohort's bits are shifted down to the first 64 (at most 60
+// periods are asked for), and period k after the cohort is bit k.
+const firstSeenCountsFromBits = (channel: string | undefined, width: ActivityWidth) => `
+  SELECT toString(cohort) AS cohort_day, periods_later, count() AS profiles
+  FROM (
+    SELECT cohort, arrayJoin(arrayFilter(k -> bitTest(ahead, k), range({periods:UInt32}))) AS periods_later
+    FROM (
+      SELECT ${periodOf('first.first')} AS cohort,
+        toUInt64(bitAnd(bitShiftRight(activity.active, toUInt16(${periodsBetween(periodOf(fromParam), 'cohort')})), 18446744073709551615)) AS ahead
+      FROM ${touchpointsPerSurvivor({ since: fromParam, until: activityUntil }, [activityBits(width)])} AS activity
+      INNER JOIN ${firstsSinceWindow(channel)} AS first ON first.profile_id = activity.profile_id
+    )
+    WHERE ${periodStartsInWindow('cohort')}
+  )
+  GROUP BY cohort, periods_later`;
 
 interface RetentionRow {
   cohort_day: string;
@@ -53,15 +78,22 @@ export async function retention(client: ClickHouseClient, query: RetentionQuery)
   const cohorts = new Map(
     (await windowPeriods(client, query, query.period)).map((day) => [day, new Array<number>(query.periods).fill(0)]),
   );
+  const activityEnd = query.toMs + (query.periods + 1) * longestPeriodMs[query.period];
   const params = {
     ...scopeParams(query),
     period: query.period,
     periods: query.periods,
-    activityUntil: toClickHouseTime(query.toMs + (query.periods + 1) * longestPeriodMs[query.period]),
+    activityUntil: toClickHouseTime(activityEnd),
   };
-  const sql = countsPerCohort(
-    query.cohort === 'first_purchase' ? firstPurchaseCohorts : firstSeenCohorts(query.channel),
-  );
+  // The periods from the window's first to the last any cohort reaches: as bits when they fit in one integer.
+  const span = periodsCovering({ fromMs: query.fromMs, toMs: activityEnd }, query.period);
+  const width = widths.find((bits) => span <= bits);
+  const sql =
+    query.cohort === 'first_purchase'
+      ? countsPerCohort(firstPurchaseCohorts)
+      : width === undefined
+        ? countsPerCohort(firstSeenCohorts(query.channel))
+        : firstSeenCountsFromBits(query.channel, width);
   for (const row of await rows<RetentionRow>(client, 'analytics.retention', sql, params, true)) {
     const retained = cohorts.get(row.cohort_day);
     if (retained) retained[row.periods_later] = row.profiles;
