@@ -121,6 +121,8 @@ export interface Deployment {
   kafka?: { instance: LocalKafka; dataDir: string };
   /** The last lines each running process printed, to say why a run did not recover. */
   outputs(): string;
+  /** Writes all each running process printed to `<dir>/<name>.log`; returns the files written. */
+  saveOutputs(dir: string): string[];
   /** The pid of each running process by name (the broker's is on `kafka`). */
   pids(): Record<string, number>;
   dataDir: string;
@@ -232,6 +234,14 @@ export async function deploy(runtime: Runtime, brokers?: string, extras: DeployE
     pids: () => Object.fromEntries([...running].map(([name, cdp]) => [name, cdp.child.pid as number])),
     outputs: () =>
       [...running].map(([name, cdp]) => `--- ${name}\n${cdp.output().split('\n').slice(-12).join('\n')}`).join('\n'),
+    saveOutputs(dir) {
+      mkdirSync(dir, { recursive: true });
+      return [...running].map(([name, cdp]) => {
+        const file = path.join(dir, `${name}.log`);
+        writeFileSync(file, cdp.output());
+        return file;
+      });
+    },
     async close() {
       for (const name of [...running.keys()]) await kill(name);
       if (deployment.kafka) await deployment.kafka.instance.stop().catch(() => undefined);

@@ -1,6 +1,8 @@
 // `pnpm soak`: the platform under a steady load for a long time, with reads mixed in, to show that memory stays flat,
 // the resolver keeps up and errors do not grow. Not part of `vitest run`; prints a Markdown table per runtime and
 // exits 1 when a criterion fails.
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { deploy, resolverLag, type Deployment, type Runtime } from '../faults/runner';
 import { rng } from '../generators/customers';
@@ -14,8 +16,8 @@ reads below running throughout), then sends 100-event batches at half of it (or 
 customers first seen by the end of the warm-up come back after it with new events (a steady customer base);
 --all-new keeps sending new customers only, whose identifiers the resolver's graph holds in memory by design (about
 400 MB a million). --runtime both (the default) runs distributed (Kafka broker + cdp ingest + cdp start), then
-embedded (one cdp start). Progress on stderr, the tables on stdout;
-exit 1 when a criterion fails.`;
+embedded (one cdp start). Progress on stderr, the tables on stdout, what each process logged (warnings and errors)
+in a directory under the system's temp directory, named on stderr; exit 1 when a criterion fails.`;
 
 const batchSize = 100;
 const sampleIntervalMs = 10_000;
@@ -642,6 +644,9 @@ async function runOne(
     log(deployment.outputs());
     throw error;
   } finally {
+    // The processes log at warn: slow queries, refusals and store outages, each with its time, to explain a verdict.
+    const logs = deployment.saveOutputs(path.join(os.tmpdir(), `cdp-soak-${runtime}-${Date.now()}`));
+    log(`  what each process logged: ${logs.join(', ')}`);
     await deployment.close();
   }
 }
