@@ -474,4 +474,53 @@ describe('the analytics API on the embedded runtime', () => {
     expect((await ask('kpis', after)).totals).toMatchObject({ orders: 0, revenue: 0 });
     expect(await ask('repeat-purchase', after)).toMatchObject({ customers: 0, orders: 0 });
   });
+
+  // Also after the whole-history checks. A customer's profiles stored apart and merged later keep their own first
+  // messages: the device's in January on the web, the user id's in February on the app. February then has an active
+  // customer new on the app, but not a new customer, and no first-seen cohort.
+  it('takes the first messages of every profile merged into a customer, however long before the window', async () => {
+    const userId = uniqueName('split-customer');
+    const device = uniqueName('split-device');
+    const post = async (message: object) =>
+      expect((await send(cdp.url, '/v1/batch', { batch: [message] }, { writeKey: cdp.writeKey })).status).toBe(200);
+    const profileIdOf = async (ref: string) =>
+      (await read(cdp.url, `/v1/profiles/${encodeURIComponent(ref)}`, cdp.readKey)).body.profileId as
+        string | undefined;
+    const stored = (what: string, test: () => Promise<boolean>) => waitFor(test, { timeoutMs: 30_000, what });
+    await post({
+      type: 'page',
+      anonymousId: device,
+      name: 'Home',
+      timestamp: '2026-01-05T10:00:00.000Z',
+      properties: { channel: 'web' },
+    });
+    await stored('the device profile', async () => (await profileIdOf(`anonymous_id:${device}`)) !== undefined);
+    await post({
+      type: 'track',
+      userId,
+      event: 'App Opened',
+      timestamp: '2026-02-10T09:00:00.000Z',
+      properties: { channel: 'app' },
+    });
+    await stored('the user profile', async () => (await profileIdOf(`user_id:${userId}`)) !== undefined);
+    expect(await profileIdOf(`user_id:${userId}`)).not.toBe(await profileIdOf(`anonymous_id:${device}`));
+    await post({ type: 'identify', userId, anonymousId: device, timestamp: '2026-03-15T09:00:00.000Z' });
+    await stored(
+      'the merge',
+      async () => (await profileIdOf(`user_id:${userId}`)) === (await profileIdOf(`anonymous_id:${device}`)),
+    );
+    const february = { from: '2026-02-01', to: '2026-03-01' };
+    const answer = await ask('kpis', february);
+    expect(answer.totals).toMatchObject({ activeCustomers: 1, newCustomers: 0 });
+    expect(answer.byChannel).toEqual([
+      expect.objectContaining({ channel: 'app', activeCustomers: 1, newCustomers: 1 }),
+    ]);
+    const cohorts = (await ask('retention', { ...february, cohort: 'first_seen', period: 'week', periods: 4 }))
+      .cohorts as Array<{ size: number }>;
+    expect(cohorts.map((cohort) => cohort.size)).toEqual([0, 0, 0, 0]);
+    const january = (
+      await ask('retention', { from: '2026-01-05', to: '2026-01-12', cohort: 'first_seen', period: 'week', periods: 6 })
+    ).cohorts as Array<{ size: number; retained: number[] }>;
+    expect(january).toEqual([{ cohort: '2026-01-05', size: 1, retained: [1, 0, 0, 0, 0, 1] }]);
+  });
 });

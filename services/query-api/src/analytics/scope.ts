@@ -157,29 +157,33 @@ const firstsOf = (columns: string[]) => `(
  * first is in the window when the bit is in `inside` and not in `before`. Bit masks grouped by profile instead of the
  * values merged with FINAL: the same answers, a tenth to a quarter faster on 1M profiles, and a GROUP BY the query's
  * spill size can move to disk, where FINAL holds every profile's row in memory. A stored row's first_seen is its
- * least column, so a row from the window's end on holds nothing in it or before it. At most 16 columns (UInt16).
+ * least column, so a row from the window's end on holds nothing in it or before it. The masks are grouped by stored
+ * profile id, a plain column, first; only the stored ids with a first in the window or touched by a merge are then
+ * mapped to survivors and grouped again: on 1M profiles, less than half the time of splitting the rows by mergedIds
+ * (a set lookup on each of 3.5M rows, twice). At most 16 columns (UInt16).
  */
 export function firstsInWindow(columns: string[]): string {
   if (columns.length > 16) throw new Error(`at most 16 profile_firsts columns in one mask, not ${columns.length}`);
-  const masks = (table: string) => {
-    const bits = (test: (column: string) => string) =>
-      `(${columns.map((column, i) => `if(${test(`${table}.${column}`)}, ${2 ** i}, 0)`).join(' + ')})`;
-    const before = (column: string) => `${column} < ${fromParam}`;
-    return `groupBitOr(toUInt16(${bits(inWindow)})) AS inside, groupBitOr(toUInt16(${bits(before)})) AS before`;
-  };
+  const bits = (test: (column: string) => string) =>
+    `toUInt16(${columns.map((column, i) => `if(${test(column)}, ${2 ** i}, 0)`).join(' + ')})`;
   return `(
   SELECT * FROM (
-    SELECT profile_id, ${masks('profile_firsts')}
-    FROM profile_firsts
-    WHERE first_seen < ${toParam} AND profile_id NOT IN ${mergedIds}
-    GROUP BY profile_id
-    UNION ALL
-    SELECT ${survivorOf('stored.profile_id')} AS survivor, ${masks('stored')}
-    FROM profile_firsts AS stored ${joinSurvivors('stored.profile_id')}
-    WHERE stored.first_seen < ${toParam} AND stored.profile_id IN ${mergedIds}
+    SELECT survivor AS profile_id, groupBitOr(stored_inside) AS inside, groupBitOr(stored_before) AS before
+    FROM (
+      SELECT ${survivorOf('stored.profile_id')} AS survivor, stored.inside AS stored_inside, stored.before AS stored_before
+      FROM (
+        SELECT profile_id, groupBitOr(${bits(inWindow)}) AS inside, groupBitOr(${bits((column) => `${column} < ${fromParam}`)}) AS before
+        FROM profile_firsts
+        WHERE first_seen < ${toParam}
+        GROUP BY profile_id
+        HAVING inside != 0 OR profile_id IN ${mergedIds}
+      ) AS stored
+      ${joinSurvivors('stored.profile_id')}
+    )
     GROUP BY survivor
+    HAVING inside != 0
   )
-  WHERE inside != 0 AND ${inSegment('profile_id')}
+  WHERE ${inSegment('profile_id')}
 )`;
 }
 
