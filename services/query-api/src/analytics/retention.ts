@@ -28,6 +28,11 @@ const countsPerCohort = (cohortsWithActivity: string) => `
   )
   GROUP BY cohort, periods_later`;
 
+/** The end of the last period any cohort of the window can reach. */
+const activityUntil = `{activityUntil:DateTime64(3, 'UTC')}`;
+/** The integers a profile's active periods can be held in, one bit each. */
+const widths: ActivityWidth[] = [64, 128, 256];
+
 // Purchases are few: each customer's purchases over their whole history decide both the cohort and the activity.
 const firstPurchaseCohorts = `
   SELECT profile_id, cohort, active
@@ -35,11 +40,6 @@ const firstPurchaseCohorts = `
     { name: 'cohort', perStored: `min(${periodOf('timestamp')})`, combine: 'min' },
     activePeriods,
   ])}`;
-
-/** The end of the last period any cohort of the window can reach. */
-const activityUntil = `{activityUntil:DateTime64(3, 'UTC')}`;
-/** The integers a profile's active periods can be held in, one bit each. */
-const widths: ActivityWidth[] = [64, 128, 256];
 
 // Messages are many: the first one ever comes from profile_firsts, and activity is read only from the window's start
 // to activityUntil. No cohort starts before the window, so no earlier activity can count. Sets of days, for windows
@@ -51,22 +51,35 @@ const firstSeenCohorts = (channel: string | undefined) => `
     ON first.profile_id = activity.profile_id
   WHERE first.first_seen >= ${fromParam}`;
 
-// The same as countsPerCohort over firstSeenCohorts, with each profile's active periods as bits counted from the
-// window's first period instead of a set of days: a cohort's bits are shifted down to the first 64 (at most 60
-// periods are asked for), and period k after the cohort is bit k.
-const firstSeenCountsFromBits = (channel: string | undefined, width: ActivityWidth) => `
+// The same counts from each profile's active periods as bits counted from the window's first period instead of a set
+// of days (cohortsWithBits: `cohort`, the first day of a period from the window's first on, and `active`): a cohort's
+// bits are shifted down to the first 64 (at most 60 periods are asked for), and period k after the cohort is bit k.
+const countsFromBits = (cohortsWithBits: string) => `
   SELECT toString(cohort) AS cohort_day, periods_later, count() AS profiles
   FROM (
     SELECT cohort, arrayJoin(arrayFilter(k -> bitTest(ahead, k), range({periods:UInt32}))) AS periods_later
     FROM (
-      SELECT ${periodOf('first.first')} AS cohort,
-        toUInt64(bitAnd(bitShiftRight(activity.active, toUInt16(${periodsBetween(periodOf(fromParam), 'cohort')})), 18446744073709551615)) AS ahead
-      FROM ${touchpointsPerSurvivor({ since: fromParam, until: activityUntil }, [activityBits(width)])} AS activity
-      INNER JOIN ${firstsSinceWindow(channel)} AS first ON first.profile_id = activity.profile_id
+      SELECT cohort, toUInt64(bitAnd(bitShiftRight(active, toUInt16(${periodsBetween(periodOf(fromParam), 'cohort')})), 18446744073709551615)) AS ahead
+      FROM (${cohortsWithBits})
     )
     WHERE ${periodStartsInWindow('cohort')}
   )
   GROUP BY cohort, periods_later`;
+
+// Purchases as bits: the first purchase ever over the whole history, the activity from the window's start on.
+const firstPurchaseBits = (width: ActivityWidth) => `
+  SELECT ${periodOf('first')} AS cohort, active
+  FROM ${touchpointsPerSurvivor({ kinds: ['order'] }, [
+    { name: 'first', perStored: 'min(timestamp)', combine: 'min' },
+    activityBits(width, activityUntil),
+  ])}
+  WHERE first >= ${fromParam}`;
+
+// Messages as bits: the first ones from the profiles that can start a cohort, joined with the activity of everyone.
+const firstSeenBits = (channel: string | undefined, width: ActivityWidth) => `
+  SELECT ${periodOf('first.first')} AS cohort, activity.active AS active
+  FROM ${touchpointsPerSurvivor({ since: fromParam, until: activityUntil }, [activityBits(width, activityUntil)])} AS activity
+  INNER JOIN ${firstsSinceWindow(channel)} AS first ON first.profile_id = activity.profile_id`;
 
 interface RetentionRow {
   cohort_day: string;
@@ -88,12 +101,11 @@ export async function retention(client: ClickHouseClient, query: RetentionQuery)
   // The periods from the window's first to the last any cohort reaches: as bits when they fit in one integer.
   const span = periodsCovering({ fromMs: query.fromMs, toMs: activityEnd }, query.period);
   const width = widths.find((bits) => span <= bits);
+  const purchases = query.cohort === 'first_purchase';
   const sql =
-    query.cohort === 'first_purchase'
-      ? countsPerCohort(firstPurchaseCohorts)
-      : width === undefined
-        ? countsPerCohort(firstSeenCohorts(query.channel))
-        : firstSeenCountsFromBits(query.channel, width);
+    width === undefined
+      ? countsPerCohort(purchases ? firstPurchaseCohorts : firstSeenCohorts(query.channel))
+      : countsFromBits(purchases ? firstPurchaseBits(width) : firstSeenBits(query.channel, width));
   for (const row of await rows<RetentionRow>(client, 'analytics.retention', sql, params, true)) {
     const retained = cohorts.get(row.cohort_day);
     if (retained) retained[row.periods_later] = row.profiles;
