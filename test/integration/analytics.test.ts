@@ -506,6 +506,12 @@ describe('the analytics API on the embedded runtime', () => {
     expect(answer.byChannel).toEqual([
       expect.objectContaining({ channel: 'app', activeCustomers: 1, newCustomers: 1 }),
     ]);
+    // A month after one with a message: returning, not new; and new in January only.
+    expect((await ask('lifecycle', { ...february, period: 'month' })).periods).toEqual([
+      { period: '2026-02-01', new: 0, returning: 1, resurrecting: 0, dormant: 0 },
+    ]);
+    const series = await ask('kpis/series', { from: '2026-01-01', to: '2026-03-01', period: 'month' });
+    expect((series.series as Array<{ newCustomers: number }>).map((entry) => entry.newCustomers)).toEqual([1, 0]);
     const cohorts = (await ask('retention', { ...february, cohort: 'first_seen', period: 'week', periods: 4 }))
       .cohorts as Array<{ size: number }>;
     expect(cohorts.map((cohort) => cohort.size)).toEqual([0, 0, 0, 0]);

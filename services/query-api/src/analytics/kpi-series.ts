@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@cdp/runtime';
 import type { KpiSeriesQuery, KpiSeriesResponse } from '@cdp/schemas';
 import { factsQuery, kpiValuesOf, ticketTimingsQuery, type FactsRow, type Split, type TimingsRow } from './kpis';
 import { firstPeriod, lastPeriod, periodStart, seriesOf, seriesRange } from './periods';
-import { activePeriods, periodAfter, periodOf, rows, scopedFirstSeen, touchpointsPerSurvivor } from './scope';
+import { activePeriods, firstsSince, periodAfter, periodOf, rows, touchpointsPerSurvivor } from './scope';
 
 // Churn compares a period with the one before it, so activity is read from that one on.
 
@@ -25,9 +25,9 @@ const presenceQuery = `
   GROUP BY day`;
 
 const newCustomersQuery = (channel: string | undefined) => `
-  SELECT toString(${periodOf('first_seen')}) AS split, count() AS new_customers
-  FROM ${scopedFirstSeen(channel)}
-  WHERE first_seen >= ${seriesRange.since} AND first_seen < ${seriesRange.until}
+  SELECT toString(${periodOf('first')}) AS split, count() AS new_customers
+  FROM ${firstsSince(seriesRange.since, channel)}
+  WHERE first < ${seriesRange.until}
   GROUP BY split`;
 
 interface PresenceRow {

@@ -4,11 +4,12 @@ import { longestPeriodMs, type LifecycleQuery, type LifecycleResponse } from '@c
 import { windowPeriods } from './periods';
 import {
   activePeriods,
+  firstsSince,
+  fromParam,
   periodAfter,
   periodOf,
   periodStartsInWindow,
   rows,
-  scopedFirstSeen,
   scopeParams,
   touchpointsPerSurvivor,
 } from './scope';
@@ -16,7 +17,9 @@ import {
 // Each profile is looked at in every period it was active in and in the period after each of those (where it may
 // have gone dormant); any other period says nothing about it. Its first period ever (profile_firsts) makes it new
 // there. A period of the window depends on activity in all of it (the last one may end after the window) and in the
-// period before, so activity is read from one longest period before the window to one longest period after it.
+// period before, so activity is read from one longest period before the window to one longest period after it. Only
+// a first period that starts in the window can be a window's period, so only firsts from the window's start are read:
+// a profile first seen earlier joins none, and its first_day is then that of 1970, which no period of a window is.
 const lifecycleQuery = (channel: string | undefined) => `
   SELECT toString(day) AS period, stage, count() AS profiles
   FROM (
@@ -28,9 +31,9 @@ const lifecycleQuery = (channel: string | undefined) => `
         has(active, ${periodAfter('day', '-1')}), 'returning',
         'resurrecting') AS stage
     FROM (
-      SELECT activity.profile_id AS profile_id, ${periodOf('first.first_seen')} AS first_day, activity.active AS active
+      SELECT activity.profile_id AS profile_id, ${periodOf('first.first')} AS first_day, activity.active AS active
       FROM ${touchpointsPerSurvivor({ since: `{activitySince:DateTime64(3, 'UTC')}`, until: `{activityUntil:DateTime64(3, 'UTC')}` }, [activePeriods])} AS activity
-      INNER JOIN ${scopedFirstSeen(channel)} AS first ON activity.profile_id = first.profile_id
+      LEFT JOIN ${firstsSince(fromParam, channel)} AS first ON activity.profile_id = first.profile_id
     )
   )
   WHERE ${periodStartsInWindow('day')}

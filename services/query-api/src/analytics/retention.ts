@@ -5,7 +5,7 @@ import { windowPeriods } from './periods';
 import {
   activePeriods,
   activityBits,
-  firstsSinceWindow,
+  firstsSince,
   fromParam,
   periodOf,
   periodsBetween,
@@ -79,7 +79,7 @@ const firstPurchaseBits = (width: ActivityWidth) => `
 const firstSeenBits = (channel: string | undefined, width: ActivityWidth) => `
   SELECT ${periodOf('first.first')} AS cohort, activity.active AS active
   FROM ${touchpointsPerSurvivor({ since: fromParam, until: activityUntil }, [activityBits(width, activityUntil)])} AS activity
-  INNER JOIN ${firstsSinceWindow(channel)} AS first ON first.profile_id = activity.profile_id`;
+  INNER JOIN ${firstsSince(fromParam, channel)} AS first ON first.profile_id = activity.profile_id`;
 
 interface RetentionRow {
   cohort_day: string;

@@ -207,12 +207,12 @@ export const activityBits = (width: ActivityWidth, until: string): SurvivorMeasu
 };
 
 /**
- * Per survivor profile in scope whose first message on the requested channel (any when none is) is at or after the
- * window's start, that first as `first`. First messages are grouped by stored profile id, a plain column; only the
- * stored ids that can belong to such a survivor (their own first in the window, or a merge touched them) are mapped
- * to survivors and grouped again. On 1M profiles, half the time of scopedFirstSeen's every survivor.
+ * Per survivor profile in scope whose first message on the requested channel (any when none is) is at or after
+ * `since` (an instant expression), that first as `first`. First messages are grouped by stored profile id, a plain
+ * column; only the stored ids that can belong to such a survivor (their own first from `since` on, or a merge touched
+ * them) are mapped to survivors and grouped again. On 1M profiles, half the time of scopedFirstSeen's every survivor.
  */
-export function firstsSinceWindow(channel?: string): string {
+export function firstsSince(since: string, channel?: string): string {
   const column = firstSeenColumn(channel);
   return `(
   SELECT * FROM (
@@ -223,12 +223,12 @@ export function firstsSinceWindow(channel?: string): string {
         SELECT profile_id, min(${column}) AS first
         FROM profile_firsts
         GROUP BY profile_id
-        HAVING first >= ${fromParam} OR profile_id IN ${mergedIds}
+        HAVING first >= ${since} OR profile_id IN ${mergedIds}
       ) AS stored
       ${joinSurvivors('stored.profile_id')}
     )
     GROUP BY survivor
-    HAVING first >= ${fromParam}
+    HAVING first >= ${since}
   )
   WHERE ${inSegment('profile_id')}
 )`;
