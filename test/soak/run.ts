@@ -645,8 +645,12 @@ async function runOne(
     throw error;
   } finally {
     // The processes log at warn: slow queries, refusals and store outages, each with its time, to explain a verdict.
-    const logs = deployment.saveOutputs(path.join(os.tmpdir(), `cdp-soak-${runtime}-${Date.now()}`));
-    log(`  what each process logged: ${logs.join(', ')}`);
+    try {
+      const logs = deployment.saveOutputs(path.join(os.tmpdir(), `cdp-soak-${runtime}-${Date.now()}`));
+      log(`  what each process logged: ${logs.join(', ')}`);
+    } catch (error) {
+      log(`  could not keep what the processes logged: ${String(error)}`);
+    }
     await deployment.close();
   }
 }

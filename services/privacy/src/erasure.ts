@@ -91,14 +91,20 @@ async function customerOf(
   return { ids, identifiers };
 }
 
-/** ClickHouse's code for a mutation it cancelled: a part it was rewriting was dropped meanwhile. */
-const cancelledMutation = '341';
+/**
+ * How ClickHouse reports a mutation that failed on a part because the part was dropped while it was being rewritten:
+ * error 341 (UNFINISHED) whose reason is the part's cancelled rewrite. Any other failure of a mutation (out of memory,
+ * killed with KILL MUTATION, a bad expression) is not retried.
+ */
+const unfinishedMutation = '341';
+const cancelledPart = /Cancelled mutating parts/;
 const mutationAttempts = 5;
 
 /**
  * Applies the mutation `query` and waits until it is done. The segments service drops whole passes (partitions) of
- * segment_profiles and segment_diffs as it goes, and a drop cancels a mutation rewriting one of their parts: the
- * mutation is then issued again, for the rows that are left (none of the dropped ones).
+ * segment_profiles and segment_diffs as it goes; a drop fails the mutation on the part it was rewriting, and the wait
+ * ends with that failure while ClickHouse goes on with the other parts. The same mutation is then issued again and
+ * waited for: it changes the rows that are left (none of the dropped ones), after the first on every part.
  */
 export async function mutate(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -108,7 +114,9 @@ export async function mutate(client: ClickHouseClient, query: string, params: Re
       );
       return;
     } catch (error) {
-      if (String((error as { code?: unknown }).code) !== cancelledMutation || attempt === mutationAttempts) throw error;
+      const { code, message } = error as { code?: unknown; message?: unknown };
+      const droppedPart = String(code) === unfinishedMutation && cancelledPart.test(String(message));
+      if (!droppedPart || attempt === mutationAttempts) throw error;
       await sleep(50 * 2 ** attempt);
     }
   }

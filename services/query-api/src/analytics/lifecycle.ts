@@ -19,7 +19,8 @@ import {
 // there. A period of the window depends on activity in all of it (the last one may end after the window) and in the
 // period before, so activity is read from one longest period before the window to one longest period after it. Only
 // a first period that starts in the window can be a window's period, so only firsts from the window's start are read:
-// a profile first seen earlier joins none, and its first_day is then that of 1970, which no period of a window is.
+// a profile first seen earlier (or with no first message on the channel) joins none, and has no first_day any period
+// of a window equals: NULL for a channel's first, else the period of 1970-01-01 (windows lie from 2000 to 2100).
 const lifecycleQuery = (channel: string | undefined) => `
   SELECT toString(day) AS period, stage, count() AS profiles
   FROM (

@@ -11,7 +11,6 @@ import {
   periodsBetween,
   periodStartsInWindow,
   rows,
-  scopedFirstSeen,
   scopeParams,
   touchpointsPerSurvivor,
   type ActivityWidth,
@@ -41,15 +40,15 @@ const firstPurchaseCohorts = `
     activePeriods,
   ])}`;
 
-// Messages are many: the first one ever comes from profile_firsts, and activity is read only from the window's start
-// to activityUntil. No cohort starts before the window, so no earlier activity can count. Sets of days, for windows
-// with more periods than the widest bit mask holds (more than about eight months of days).
+// Messages are many: the first one ever comes from profile_firsts (only the profiles that can start a cohort), and
+// activity is read only from the window's start to activityUntil. No cohort starts before the window, so no earlier
+// activity can count. Sets of days, for the windows whose periods, with the periods after the last cohort, do not fit
+// in the widest bit mask (a span counted with 23-hour days: with days, from about six months of window on).
 const firstSeenCohorts = (channel: string | undefined) => `
-  SELECT first.profile_id AS profile_id, ${periodOf('first.first_seen')} AS cohort, activity.active AS active
-  FROM ${scopedFirstSeen(channel)} AS first
+  SELECT first.profile_id AS profile_id, ${periodOf('first.first')} AS cohort, activity.active AS active
+  FROM ${firstsSince(fromParam, channel)} AS first
   INNER JOIN ${touchpointsPerSurvivor({ since: fromParam, until: activityUntil }, [activePeriods])} AS activity
-    ON first.profile_id = activity.profile_id
-  WHERE first.first_seen >= ${fromParam}`;
+    ON first.profile_id = activity.profile_id`;
 
 // The same counts from each profile's active periods as bits counted from the window's first period instead of a set
 // of days (cohortsWithBits: `cohort`, the first day of a period from the window's first on, and `active`): a cohort's
@@ -66,20 +65,22 @@ const countsFromBits = (cohortsWithBits: string) => `
   )
   GROUP BY cohort, periods_later`;
 
-// Purchases as bits: the first purchase ever over the whole history, the activity from the window's start on.
+// Purchases as bits: the first purchase ever over the whole history, the activity from the window's start on. A first
+// purchase from activityUntil on starts no cohort of the window, and its period would lie past the mask.
 const firstPurchaseBits = (width: ActivityWidth) => `
   SELECT ${periodOf('first')} AS cohort, active
   FROM ${touchpointsPerSurvivor({ kinds: ['order'] }, [
     { name: 'first', perStored: 'min(timestamp)', combine: 'min' },
     activityBits(width, activityUntil),
   ])}
-  WHERE first >= ${fromParam}`;
+  WHERE first >= ${fromParam} AND first < ${activityUntil}`;
 
 // Messages as bits: the first ones from the profiles that can start a cohort, joined with the activity of everyone.
 const firstSeenBits = (channel: string | undefined, width: ActivityWidth) => `
   SELECT ${periodOf('first.first')} AS cohort, activity.active AS active
   FROM ${touchpointsPerSurvivor({ since: fromParam, until: activityUntil }, [activityBits(width, activityUntil)])} AS activity
-  INNER JOIN ${firstsSince(fromParam, channel)} AS first ON first.profile_id = activity.profile_id`;
+  INNER JOIN ${firstsSince(fromParam, channel)} AS first ON first.profile_id = activity.profile_id
+  WHERE first.first < ${activityUntil}`;
 
 interface RetentionRow {
   cohort_day: string;

@@ -127,30 +127,6 @@ export function firstSeenColumn(channel?: string): string {
   return `first_${channel}`;
 }
 
-// Only the rows of stored ids some merge touched need mapping to survivors and combining; every other profile is its
-// own survivor, and FINAL merges its parts into its one row. Both branches name the same set, so each profile lands in
-// exactly one. On 1M profiles this took 40–60% of the time of grouping every row by survivor.
-
-/** Per survivor profile in the requested segment, the minimum of some profile_firsts columns over it and every profile it absorbed. */
-const firstsOf = (columns: string[]) => `(
-  SELECT * FROM (
-    SELECT profile_id, ${columns.join(', ')}
-    FROM profile_firsts FINAL
-    WHERE profile_id NOT IN ${mergedIds}
-    UNION ALL
-    SELECT survivor, ${columns.map((column) => `min(stored_${column})`).join(', ')}
-    FROM (
-      SELECT
-        ${survivorOf('stored.profile_id')} AS survivor,
-        ${columns.map((column) => `stored.${column} AS stored_${column}`).join(', ')}
-      FROM profile_firsts AS stored ${joinSurvivors('stored.profile_id')}
-      WHERE stored.profile_id IN ${mergedIds}
-    )
-    GROUP BY survivor
-  )
-  WHERE ${inSegment('profile_id')}
-)`;
-
 /**
  * Per survivor profile in scope with a first in the window on some of the given profile_firsts columns, which: bit i
  * of `inside` when it or a profile it absorbed has column i in the window, of `before` when one has it earlier, so its
@@ -210,7 +186,7 @@ export const activityBits = (width: ActivityWidth, until: string): SurvivorMeasu
  * Per survivor profile in scope whose first message on the requested channel (any when none is) is at or after
  * `since` (an instant expression), that first as `first`. First messages are grouped by stored profile id, a plain
  * column; only the stored ids that can belong to such a survivor (their own first from `since` on, or a merge touched
- * them) are mapped to survivors and grouped again. On 1M profiles, half the time of scopedFirstSeen's every survivor.
+ * them) are mapped to survivors and grouped again. On 1M profiles, half the time of merging every profile's row with FINAL.
  */
 export function firstsSince(since: string, channel?: string): string {
   const column = firstSeenColumn(channel);
@@ -233,11 +209,6 @@ export function firstsSince(since: string, channel?: string): string {
   WHERE ${inSegment('profile_id')}
 )`;
 }
-
-/** Per survivor profile in scope with a message on the requested channel (any when none is), its first there. */
-export const scopedFirstSeen = (channel?: string) => `(
-  SELECT profile_id, ${firstSeenColumn(channel)} AS first_seen FROM ${firstsOf([firstSeenColumn(channel)])} WHERE ${firstSeenColumn(channel)} IS NOT NULL
-)`;
 
 /**
  * Settings of every query that does calendar arithmetic: Date32 results throughout, so a client's timestamp far
