@@ -86,38 +86,52 @@ function rangeConditions(range: TouchpointRange, table: string): string {
   return conditions.join(' AND ');
 }
 
-/** One per-survivor measure of touchpoints: its aggregate per stored profile id, and how those combine per survivor. */
+/** One per-survivor measure: its aggregate per stored profile id, and how those combine per survivor. */
 export interface SurvivorMeasure {
   name: string;
-  /** An aggregate over touchpoint columns, e.g. `groupUniqArray(…)`. */
+  /** An aggregate over the table's columns, e.g. `groupUniqArray(…)`. */
   perStored: string;
   /** The aggregate combining `name` over a survivor's stored ids, e.g. `groupUniqArrayArray`. */
   combine: string;
 }
 
 /**
- * Per survivor profile in scope, measures of its touchpoints in the range (not each message once: for presence and
- * periods). Grouped by the stored profile id first, a plain column, then mapped to survivors and combined: on 2
- * cores, a fifth faster than mapping every row first for the period sets of 4.4M touchpoints, the same for bit
- * masks, and twice as fast as splitting the rows by mergedIds (a set lookup on every row).
+ * Per survivor profile in scope, measures of the rows of `table` that `where` picks. Grouped by the stored profile id
+ * first, a plain column, then mapped to survivors and combined: on 2 cores, a fifth faster than mapping every row
+ * first for the period sets of 4.4M touchpoints, the same for bit masks, and twice as fast as splitting the rows by
+ * mergedIds (a set lookup on every row). With `keep` (a condition on the measures, each named through `measure`),
+ * only the survivors meeting it are listed, and only the stored ids meeting it or touched by a merge are mapped: a
+ * survivor no merge touched is its own one stored id, so the others cannot meet it.
  */
-export function touchpointsPerSurvivor(range: TouchpointRange, measures: SurvivorMeasure[]): string {
+function perSurvivor(
+  table: string,
+  where: string,
+  measures: SurvivorMeasure[],
+  keep?: (measure: (name: string) => string) => string,
+): string {
+  const stored = (name: string) => `stored_${name}`;
   return `(
-  SELECT survivor AS profile_id, ${measures.map(({ name, combine }) => `${combine}(stored_${name}) AS ${name}`).join(', ')}
+  SELECT survivor AS profile_id, ${measures.map(({ name, combine }) => `${combine}(${stored(name)}) AS ${name}`).join(', ')}
   FROM (
     SELECT ${survivorOf('stored.profile_id')} AS survivor, stored.*
     FROM (
-      SELECT profile_id, ${measures.map(({ name, perStored }) => `${perStored} AS stored_${name}`).join(', ')}
-      FROM touchpoints
-      WHERE ${rangeConditions(range, '')}
+      SELECT profile_id, ${measures.map(({ name, perStored }) => `${perStored} AS ${stored(name)}`).join(', ')}
+      FROM ${table}
+      WHERE ${where}
       GROUP BY profile_id
+      ${keep ? `HAVING ${keep(stored)} OR profile_id IN ${mergedIds}` : ''}
     ) AS stored
     ${joinSurvivors('stored.profile_id')}
   )
   WHERE ${inSegment('survivor')}
   GROUP BY survivor
+  ${keep ? `HAVING ${keep((name) => name)}` : ''}
 )`;
 }
+
+/** Per survivor profile in scope, measures of its touchpoints in the range (not each message once: for presence and periods). */
+export const touchpointsPerSurvivor = (range: TouchpointRange, measures: SurvivorMeasure[]): string =>
+  perSurvivor('touchpoints', rangeConditions(range, ''), measures);
 
 /** The profile_firsts column of a channel's first message; no channel is the first on any (0015_touchpoints.sql). */
 export function firstSeenColumn(channel?: string): string {
@@ -133,34 +147,23 @@ export function firstSeenColumn(channel?: string): string {
  * first is in the window when the bit is in `inside` and not in `before`. Bit masks grouped by profile instead of the
  * values merged with FINAL: the same answers, a tenth to a quarter faster on 1M profiles, and a GROUP BY the query's
  * spill size can move to disk, where FINAL holds every profile's row in memory. A stored row's first_seen is its
- * least column, so a row from the window's end on holds nothing in it or before it. The masks are grouped by stored
- * profile id, a plain column, first; only the stored ids with a first in the window or touched by a merge are then
- * mapped to survivors and grouped again: on 1M profiles, less than half the time of splitting the rows by mergedIds
- * (a set lookup on each of 3.5M rows, twice). At most 16 columns (UInt16).
+ * least column, so a row from the window's end on holds nothing in it or before it. Kept as perSurvivor keeps: on 1M
+ * profiles, less than half the time of splitting the rows by mergedIds (a set lookup on each of 3.5M rows, twice).
+ * At most 16 columns (UInt16).
  */
 export function firstsInWindow(columns: string[]): string {
   if (columns.length > 16) throw new Error(`at most 16 profile_firsts columns in one mask, not ${columns.length}`);
   const bits = (test: (column: string) => string) =>
-    `toUInt16(${columns.map((column, i) => `if(${test(column)}, ${2 ** i}, 0)`).join(' + ')})`;
-  return `(
-  SELECT * FROM (
-    SELECT survivor AS profile_id, groupBitOr(stored_inside) AS inside, groupBitOr(stored_before) AS before
-    FROM (
-      SELECT ${survivorOf('stored.profile_id')} AS survivor, stored.inside AS stored_inside, stored.before AS stored_before
-      FROM (
-        SELECT profile_id, groupBitOr(${bits(inWindow)}) AS inside, groupBitOr(${bits((column) => `${column} < ${fromParam}`)}) AS before
-        FROM profile_firsts
-        WHERE first_seen < ${toParam}
-        GROUP BY profile_id
-        HAVING inside != 0 OR profile_id IN ${mergedIds}
-      ) AS stored
-      ${joinSurvivors('stored.profile_id')}
-    )
-    GROUP BY survivor
-    HAVING inside != 0
-  )
-  WHERE ${inSegment('profile_id')}
-)`;
+    `groupBitOr(toUInt16(${columns.map((column, i) => `if(${test(column)}, ${2 ** i}, 0)`).join(' + ')}))`;
+  return perSurvivor(
+    'profile_firsts',
+    `first_seen < ${toParam}`,
+    [
+      { name: 'inside', perStored: bits(inWindow), combine: 'groupBitOr' },
+      { name: 'before', perStored: bits((column) => `${column} < ${fromParam}`), combine: 'groupBitOr' },
+    ],
+    (measure) => `${measure('inside')} != 0`,
+  );
 }
 
 /** How many bits an activity mask may have: one per period, the first period of the window being bit 0. */
@@ -184,31 +187,16 @@ export const activityBits = (width: ActivityWidth, until: string): SurvivorMeasu
 
 /**
  * Per survivor profile in scope whose first message on the requested channel (any when none is) is at or after
- * `since` (an instant expression), that first as `first`. First messages are grouped by stored profile id, a plain
- * column; only the stored ids that can belong to such a survivor (their own first from `since` on, or a merge touched
- * them) are mapped to survivors and grouped again. On 1M profiles, half the time of merging every profile's row with FINAL.
+ * `since` (an instant expression), that first as `first`. Kept as perSurvivor keeps: on 1M profiles, half the time
+ * of merging every profile's row with FINAL.
  */
-export function firstsSince(since: string, channel?: string): string {
-  const column = firstSeenColumn(channel);
-  return `(
-  SELECT * FROM (
-    SELECT survivor AS profile_id, min(stored_first) AS first
-    FROM (
-      SELECT ${survivorOf('stored.profile_id')} AS survivor, stored.first AS stored_first
-      FROM (
-        SELECT profile_id, min(${column}) AS first
-        FROM profile_firsts
-        GROUP BY profile_id
-        HAVING first >= ${since} OR profile_id IN ${mergedIds}
-      ) AS stored
-      ${joinSurvivors('stored.profile_id')}
-    )
-    GROUP BY survivor
-    HAVING first >= ${since}
-  )
-  WHERE ${inSegment('profile_id')}
-)`;
-}
+export const firstsSince = (since: string, channel?: string): string =>
+  perSurvivor(
+    'profile_firsts',
+    '1',
+    [{ name: 'first', perStored: `min(${firstSeenColumn(channel)})`, combine: 'min' }],
+    (measure) => `${measure('first')} >= ${since}`,
+  );
 
 /**
  * Settings of every query that does calendar arithmetic: Date32 results throughout, so a client's timestamp far
