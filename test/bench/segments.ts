@@ -11,6 +11,7 @@
 //   BENCH_FRESHNESS_SECONDS  seconds of sustained orders for the membership freshness measure (default 120; 0 skips it)
 //   BENCH_FRESHNESS_RATE     orders a second during it (default 1000)
 //   BENCH_PARTS     evaluation, freshness or both (default); freshness alone serves a kept store (BENCH_DATA_DIR)
+//   BENCH_PROFILE=1 writes a CPU profile of the serving process during the evaluation passes to bench-profiles/
 //
 // The data, the query API and the segments service live in one child process (chDB takes one data directory per
 // process), so the export's memory is that process's own, sampled from /proc; this process only sends requests.
@@ -38,14 +39,16 @@ environment:
   BENCH_PREVIEWS  timed previews over the ten custom rules (default 20)
   BENCH_PROFILE_READS  timed profile reads (GET /v1/profiles/user_id:…) of random profiles (default 50)
   KAFKA_BROKERS   publish segment changes on this broker (default: the embedded log, in the temp dir)
-  BENCH_DATA_DIR  keep the store in this directory and reuse its events on the next run, with its segments and
-                  membership cleared (default: a temp dir, removed); the data's windows end when it was generated
+  BENCH_DATA_DIR  keep the store in this directory and reuse its events on the next run, with its segments,
+                  membership and passes cleared (default: a temp dir, removed); the data's windows end when it was
+                  generated
   BENCH_FRESHNESS_SECONDS  then, the whole platform on that store twice (full passes only, then following profile
                   changes): orders at a steady rate over HTTP for this many seconds, half of them a new customer's
                   first, timed from the 200 to the first change of the customer on the segment feed (default 120; 0 skips)
   BENCH_FRESHNESS_RATE     orders a second (default 1000)
   BENCH_PARTS     which parts run, comma-separated: evaluation (generation or the kept store, passes, previews,
                   profile reads, exports), freshness (default both); freshness alone needs BENCH_DATA_DIR
+  BENCH_PROFILE=1 a CPU profile of the serving process during the evaluation passes, into bench-profiles/
 `;
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

@@ -115,8 +115,8 @@ const chunkParams = (size: LoadSize, end: number) => ({
 
 /**
  * Inserts `size.events` events (one identify per profile, the rest behaviour) through the materialized views, unless
- * `reuse` and the store already holds some (its load time is then 0): then only the segments and their membership
- * are cleared, so the first evaluation is again one where everyone enters.
+ * `reuse` and the store already holds some (its load time is then 0): then only the segments, their membership and
+ * the passes' tables are cleared, so the first evaluation is again one of a store never evaluated.
  */
 export async function loadEvents(
   client: ClickHouseClient,
@@ -129,7 +129,16 @@ export async function loadEvents(
     named('bench.countStored', { query: 'SELECT count() AS stored FROM events', format: 'JSONEachRow' }),
   );
   if (reuse && Number((await existing.json<{ stored: number }>())[0]?.stored ?? 0) > 0) {
-    for (const table of ['segments', 'segment_membership'])
+    // Everything a pass left, too: the first pass then rolls up everyone, as on a store never evaluated.
+    for (const table of [
+      'segments',
+      'segment_membership',
+      'segment_evaluations',
+      'segment_profile_passes',
+      'segment_profiles',
+      'segment_diffs',
+      'survivor_stats',
+    ])
       await client.command(named('bench.truncate', { query: `TRUNCATE TABLE ${table}` }));
     return sizes(client, 0);
   }
