@@ -15,5 +15,5 @@ export interface SegmentChange {
 // Without a logical-type implementation avsc reads timestamp-millis as the plain long it is: epoch ms, as declared.
 const changeCodec = avroCodec<SegmentChange>('segment-change.avsc');
 
-export const encodeSegmentChange = changeCodec.encode;
+export const encodeSegmentChanges = changeCodec.encodeAll;
 export const decodeSegmentChange = changeCodec.decode;

@@ -1,5 +1,5 @@
 // A segment's audience as CSV: ClickHouse writes each line; Node finishes only traits whose JSON needs JavaScript's reading.
-import { named, pagesInKeyOrder, type ClickHouseClient } from '@cdp/runtime';
+import { named, pagesInKeyOrder, tabSeparatedLines, type ClickHouseClient } from '@cdp/runtime';
 import { audienceParams, audienceQuery, streamPageSize, type AudienceOptions } from './audience';
 import { parseTraitValue } from './stats';
 
@@ -59,19 +59,13 @@ const csvQuery = audienceQuery(`member.profile_id,
     if(${readInNode}, [], arrayMap((text) -> assumeNotNull(text), ${sqlTraitTexts})))), ','),
   if(${readInNode}, toJSONString(${rawTraits}), '')`);
 
-const tsvEscapes: Record<string, string> = { '0': '\0', b: '\b', t: '\t', n: '\n', f: '\f', r: '\r' };
-/** A TabSeparated field as it was: ClickHouse escapes \0, \b, \t, \n, \f, \r, ' and \ with a backslash. */
-const unescapeTsv = (field: string) =>
-  field.includes('\\') ? field.replace(/\\(.)/gs, (_, char: string) => tsvEscapes[char] ?? char) : field;
-
 interface CsvRow {
   profileId: string;
   line: string;
 }
 
 /** A member's line from its TabSeparated row, with the traits ClickHouse left to JavaScript appended. */
-function csvRow(tsv: string): CsvRow {
-  const [profileId = '', line = '', rawTraitsJson = ''] = tsv.split('\t').map(unescapeTsv);
+function csvRow([profileId = '', line = '', rawTraitsJson = '']: string[]): CsvRow {
   if (rawTraitsJson === '') return { profileId, line: `${line}\r\n` };
   const fields = (JSON.parse(rawTraitsJson) as string[]).map((raw) => csvField(traitText(parseTraitValue(raw))));
   return { profileId, line: `${[line, ...fields].join(',')}\r\n` };
@@ -88,11 +82,7 @@ async function readCsvPage(
       format: 'TabSeparated',
     }),
   );
-  const text = await result.text();
-  const rows: CsvRow[] = [];
-  for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start))
-    rows.push(csvRow(text.slice(start, end)));
-  return rows;
+  return tabSeparatedLines(await result.text()).map(csvRow);
 }
 
 /** The header, then every member's line, a page of lines at a time in profile id order (as pages of streamAudience). */

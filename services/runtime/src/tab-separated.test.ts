@@ -5,13 +5,24 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, type ClickHouse } from './clickhouse';
 import { named } from './query-names';
-import { tabSeparated, tabSeparatedText } from './tab-separated';
+import { tabSeparated, tabSeparatedLines, tabSeparatedText } from './tab-separated';
 
 describe('tabSeparatedText', () => {
   it('escapes what TabSeparated reads specially and writes null as \\N', () => {
     expect(tabSeparatedText([['a\tb', 'c\nd', 'e\\f', null, 3, true, false]])).toBe(
       'a\\tb\tc\\nd\te\\\\f\t\\N\t3\t1\t0\n',
     );
+  });
+});
+
+describe('tabSeparatedLines', () => {
+  it('splits what tabSeparatedText wrote back into the fields as they were', () => {
+    const rows = [
+      ['a\tb', 'c\nd', 'e\\f', '', 'nul \0 bell \b\f\r'],
+      ['Nguyễn', "it's", '\\N', 'x', 'y'],
+    ];
+    expect(tabSeparatedLines(tabSeparatedText(rows))).toEqual(rows);
+    expect(tabSeparatedLines('')).toEqual([]);
   });
 });
 
@@ -60,5 +71,9 @@ describe('tabSeparated into chDB', () => {
         flag: id % 2 === 0,
       })),
     );
+    const text = await client.query(
+      named('test.selectText', { query: 'SELECT id, text FROM tsv ORDER BY id', format: 'TabSeparated' }),
+    );
+    expect(tabSeparatedLines(await text.text())).toEqual(texts.map((text, id) => [String(id), text]));
   });
 });

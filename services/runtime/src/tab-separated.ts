@@ -34,3 +34,17 @@ export function tabSeparatedText(rows: Iterable<readonly TabSeparatedValue[]>): 
 export function tabSeparated(rows: Iterable<readonly TabSeparatedValue[]>): Readable {
   return Readable.from([tabSeparatedText(rows)], { objectMode: false });
 }
+
+const unescapes: Record<string, string> = { '0': '\0', b: '\b', t: '\t', n: '\n', f: '\f', r: '\r' };
+
+/** A TabSeparated field as it was: ClickHouse escapes \0, \b, \t, \n, \f, \r, ' and \ with a backslash. */
+export const unescapeTabSeparated = (field: string) =>
+  field.includes('\\') ? field.replace(/\\(.)/gs, (_, char: string) => unescapes[char] ?? char) : field;
+
+/** The lines of a TabSeparated result (`result.text()`), each split into its fields as they were. */
+export function tabSeparatedLines(text: string): string[][] {
+  const lines: string[][] = [];
+  for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start))
+    lines.push(text.slice(start, end).split('\t').map(unescapeTabSeparated));
+  return lines;
+}

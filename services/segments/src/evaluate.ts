@@ -1,7 +1,14 @@
 // One evaluation of segments: diff their members now against segment_membership, publish the changes, then store them.
 import { decisionsOf, decisionsOfMany, storeMembershipChanges } from '@cdp/profiles';
-import { named, pagesInKeyOrder, toClickHouseTime, type ClickHouseClient, type EventLog } from '@cdp/runtime';
-import { encodeSegmentChange, type SegmentChange, type SegmentRule } from '@cdp/schemas';
+import {
+  named,
+  pagesInKeyOrder,
+  tabSeparatedLines,
+  toClickHouseTime,
+  type ClickHouseClient,
+  type EventLog,
+} from '@cdp/runtime';
+import { encodeSegmentChanges, type SegmentChange, type SegmentRule } from '@cdp/schemas';
 import { compileRule } from './compile';
 import { passExists, type Pass } from './passes';
 
@@ -30,10 +37,12 @@ export interface EvaluationOptions {
    * where the decision changed nothing and wrote no row for the version guard to see.
    */
   decidedAfter?: number[];
+  /** Changes read back per page (default 50,000); a test reads small pages to cross their edges. */
+  pageSize?: number;
 }
 
 /** Changes are read back this many at a time, by (segment, profile), so a first evaluation streams in flat memory. */
-const chunkSize = 50_000;
+const pageSize = 50_000;
 /**
  * And produced this many at a time: kafkajs sends a partition's share of one produce call as one batch, and 5000
  * changes (about 200 bytes each) spread over the partitions stay well under a broker's default 1 MB message limit.
@@ -69,22 +78,17 @@ const diffInto = (members: string, decisions: string, single: boolean, decidedAf
 const ofThisDiff = `FROM segment_diffs WHERE pass = {version:UInt64} AND segment_id IN {segmentIds:Array(String)}`;
 const thisDiff = `(SELECT segment_id, profile_id, is_member, entered_at ${ofThisDiff})`;
 // Epoch milliseconds, not text: parsing a date a change costs more than the rest of reading it. Pages go on where the
-// last ended: by profile id within one segment (the table's order), by segment and profile id over several.
-const diffPage = (position: string) => `
-  SELECT segment_id, profile_id, is_member, toUnixTimestamp64Milli(entered_at) AS entered_at, ${position} AS position
-  ${ofThisDiff} AND position > {after:String} ORDER BY ${position === 'profile_id' ? 'segment_id, profile_id' : 'position'} LIMIT {limit:UInt32}`;
-const onePage = diffPage('profile_id');
-const manyPage = diffPage(`concat(segment_id, '\\0', profile_id)`);
+// last ended: by profile id within one segment (the table's order), by segment and profile id over several. Read as
+// TabSeparated lines, not JSON objects: a first pass reads millions.
+const onePage = `
+  SELECT segment_id, profile_id, is_member, toUnixTimestamp64Milli(entered_at)
+  ${ofThisDiff} AND profile_id > {after:String} ORDER BY segment_id, profile_id LIMIT {limit:UInt32}`;
+const manyPage = `
+  SELECT segment_id, profile_id, is_member, toUnixTimestamp64Milli(entered_at)
+  ${ofThisDiff} AND (segment_id, profile_id) > ({afterSegment:String}, {after:String})
+  ORDER BY segment_id, profile_id LIMIT {limit:UInt32}`;
 
 const noMembers = `SELECT profile_id FROM (SELECT '' AS profile_id) WHERE 0`;
-
-interface DiffRow {
-  segment_id: string;
-  profile_id: string;
-  is_member: number;
-  entered_at: string | number;
-  position: string;
-}
 
 /**
  * Evaluates one segment, or several in one diff (a few changed profiles against every segment: one query instead of
@@ -133,31 +137,36 @@ export async function evaluateSegments(
     throw new Error('a newer evaluation dropped this pass while its members were read');
   }
   const counts: EvaluationResult = { entered: 0, exited: 0 };
-  const read = async (after: string, limit: number) =>
-    (
-      await deps.clickhouse.query(
-        named('segments.readDiffPage', {
-          query: targets.length === 1 ? onePage : manyPage,
-          query_params: { ...params, after, limit },
-          format: 'JSONEachRow',
-        }),
-      )
-    ).json<DiffRow>();
-  for await (const rows of pagesInKeyOrder(read, (row) => row.position, chunkSize)) {
-    const changes = rows.map((row): SegmentChange => ({
-      segmentId: row.segment_id,
-      profileId: row.profile_id,
-      change: Number(row.is_member) === 1 ? 'entered' : 'exited',
+  // A page's position: its last change's profile id, after its segment id and a NUL over several segments.
+  const read = async (after: string, limit: number): Promise<string[][]> => {
+    const [afterSegment = '', afterProfile = ''] = after.split('\0');
+    const result = await deps.clickhouse.query(
+      named('segments.readDiffPage', {
+        query: targets.length === 1 ? onePage : manyPage,
+        query_params: { ...params, afterSegment, after: targets.length === 1 ? after : afterProfile, limit },
+        format: 'TabSeparated',
+      }),
+    );
+    return tabSeparatedLines(await result.text());
+  };
+  const positionOf = ([segmentId = '', profileId = '']: string[]) =>
+    targets.length === 1 ? profileId : `${segmentId}\0${profileId}`;
+  for await (const rows of pagesInKeyOrder(read, positionOf, options.pageSize ?? pageSize)) {
+    const changes = rows.map(([segmentId = '', profileId = '', isMember, enteredAt]): SegmentChange => ({
+      segmentId,
+      profileId,
+      change: isMember === '1' ? 'entered' : 'exited',
       at: options.now,
-      enteredAt: Number(row.entered_at),
+      enteredAt: Number(enteredAt),
       version: options.version,
     }));
+    const values = encodeSegmentChanges(changes);
     for (let start = 0; start < changes.length; start += produceSize) {
       await deps.log.produce(
         deps.changesTopic,
-        changes.slice(start, start + produceSize).map((change) => ({
+        changes.slice(start, start + produceSize).map((change, index) => ({
           key: change.profileId,
-          value: encodeSegmentChange(change),
+          value: values[start + index] as Buffer,
           headers: { segmentId: change.segmentId, change: change.change },
         })),
       );

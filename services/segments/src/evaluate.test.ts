@@ -1,0 +1,118 @@
+// An evaluation's changes read back page by page against real chDB: every change published once and stored, whether
+// one segment's diff is read (by profile id) or several segments' (by segment, then profile id), also where one
+// segment id begins another.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createClickHouse,
+  migrate,
+  named,
+  openEmbeddedLog,
+  tabSeparated,
+  waitFor,
+  type ClickHouse,
+  type EventLog,
+} from '@cdp/runtime';
+import { clickhouseMigrationsDir, decodeSegmentChange, type SegmentChange } from '@cdp/schemas';
+import { evaluateSegments } from './evaluate';
+
+const logger = pino({ level: 'silent' });
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-segments-evaluate-'));
+let clickhouse: ClickHouse;
+let log: EventLog;
+const published: SegmentChange[] = [];
+
+beforeAll(async () => {
+  clickhouse = await createClickHouse(
+    {
+      url: null,
+      database: `evaluate_${randomUUID().replaceAll('-', '')}`,
+      chdbPath: path.join(dir, 'clickhouse'),
+      requireNames: true,
+    },
+    logger,
+  );
+  await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+  log = await openEmbeddedLog({ dir: path.join(dir, 'log'), logger, pollIntervalMs: 50 });
+  await log.ensureTopics([{ name: 'changes', partitions: 3 }]);
+  await log.consume({
+    groupId: 'test',
+    topics: ['changes'],
+    handleBatch: async (batch) =>
+      void published.push(...batch.records.map((record) => decodeSegmentChange(record.value))),
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await log?.close();
+  await clickhouse?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Members of each segment now, as segment_membership says (the latest row of each decides). */
+async function membersNow(segmentIds: string[]): Promise<string[]> {
+  const result = await clickhouse.client.query(
+    named('test.members', {
+      query: `SELECT segment_id, profile_id FROM segment_membership WHERE segment_id IN {segmentIds:Array(String)}
+        GROUP BY segment_id, profile_id HAVING argMax(is_member, version) = 1 ORDER BY segment_id, profile_id`,
+      query_params: { segmentIds },
+      format: 'JSONEachRow',
+    }),
+  );
+  return (await result.json<{ segment_id: string; profile_id: string }>()).map(
+    (row) => `${row.segment_id}/${row.profile_id}`,
+  );
+}
+
+/** `count` members of each segment, stored as an earlier evaluation (version 1) left them. */
+async function seedMembers(segmentIds: string[], count: number): Promise<string[]> {
+  const rows = segmentIds.flatMap((segmentId) =>
+    Array.from({ length: count }, (_, index): [string, string] => [segmentId, `prf_${String(index).padStart(3, '0')}`]),
+  );
+  await clickhouse.client.insert(
+    named('test.seedMembers', {
+      table: 'segment_membership',
+      columns: ['segment_id', 'profile_id', 'is_member', 'entered_at', 'changed_at', 'version'],
+      format: 'TabSeparated',
+      values: tabSeparated(
+        rows.map(([segmentId, profileId]) => [
+          segmentId,
+          profileId,
+          1,
+          '2026-01-01 00:00:00.000',
+          '2026-01-01 00:00:00.000',
+          1,
+        ]),
+      ),
+    }),
+  );
+  return rows.map(([segmentId, profileId]) => `${segmentId}/${profileId}`);
+}
+
+describe('evaluateSegments reading its changes in pages', () => {
+  it.each([
+    { name: 'several segments, by segment and profile id', segmentIds: ['seg_a', 'seg_ab', 'seg_b'] },
+    { name: 'one segment, by profile id', segmentIds: ['seg_one'] },
+  ])('publishes and stores every change once: $name', async ({ segmentIds }) => {
+    const members = await seedMembers(segmentIds, 23);
+    expect(await membersNow(segmentIds)).toEqual(members);
+    const before = published.length;
+    // Deleted segments: every member exits. Pages of 5 end inside a segment and on its last member.
+    const result = await evaluateSegments(
+      { clickhouse: clickhouse.client, log, changesTopic: 'changes' },
+      segmentIds.map((segmentId) => ({ segmentId, rule: null })),
+      { now: Date.UTC(2026, 5, 1), version: 2, pass: null, pageSize: 5 },
+    );
+    expect(result).toEqual({ entered: 0, exited: members.length });
+    await waitFor(() => published.length - before >= members.length, { what: 'every change consumed' });
+    const changes = published.slice(before);
+    expect(changes.map((change) => `${change.segmentId}/${change.profileId}`).sort()).toEqual(members);
+    expect(new Set(changes.map((change) => change.change))).toEqual(new Set(['exited']));
+    expect(changes.every((change) => change.enteredAt === Date.UTC(2026, 0, 1) && change.version === 2)).toBe(true);
+    expect(await membersNow(segmentIds)).toEqual([]);
+  });
+});
