@@ -17,6 +17,7 @@ import {
   survivorOfStored,
   traitsOf,
   writeIdentities,
+  writeMerges,
 } from '@cdp/profiles';
 import { createClickHouse, createLogger, migrate, named, toClickHouseTime, type ClickHouse } from '@cdp/runtime';
 import { clickhouseMigrationsDir } from '@cdp/schemas';
@@ -153,6 +154,27 @@ describe('the profile read model', () => {
     ]);
     expect(profiles.get(plain.profileId)!.identities).toEqual([{ type: 'user_id', value: 'rm-many-c' }]);
     expect(profiles.get('rm_nobody')).toMatchObject({ identities: [], traits: {}, segments: [], stats: { events: 0 } });
+  });
+
+  it('follows a merge chain: a profile absorbed with what it had absorbed hands every id on, and keeps none', async () => {
+    // rm-chain-l merged into rm-chain-a; later rm-chain-a into rm-chain-b, and the chain collapsed (l points at b).
+    const [l, a, b] = ['rm-chain-l', 'rm-chain-a', 'rm-chain-b'];
+    await writeMerges(clickhouse.client, [{ loserId: l, survivorId: a, version: 1 }]);
+    expect(await storedIdsOf(clickhouse.client, a)).toEqual([a, l]);
+    await writeMerges(clickhouse.client, [
+      { loserId: a, survivorId: b, version: 2 },
+      { loserId: l, survivorId: b, version: 2 },
+    ]);
+    expect(await storedIdsOf(clickhouse.client, a)).toEqual([a]);
+    expect((await storedIdsOf(clickhouse.client, b)).sort()).toEqual([a, b, l].sort());
+    for (const stored of [l, a, b]) expect(await survivorOfStored(clickhouse.client, stored)).toBe(b);
+    // Many at once, as a profile read asks: the same answer.
+    await writeIdentities(clickhouse.client, [
+      { type: 'email', value: 'rm-chain@example.vn', profileId: l, version: 1 },
+    ]);
+    const profiles = await readProfiles(clickhouse.client, [a, b], []);
+    expect(profiles.get(b)!.identities).toEqual([{ type: 'email', value: 'rm-chain@example.vn' }]);
+    expect(profiles.get(a)!.identities).toEqual([]);
   });
 
   it('reads membership as its latest row says, one rule for sizes, a profile, an evaluation and analytics', async () => {

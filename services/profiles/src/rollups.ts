@@ -3,7 +3,7 @@
 import { named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 import { latestTraitsOfSurvivors, statColumns, statColumnsOf, statsOfSurvivors } from './stats';
 import { rows } from './rows';
-import { absorbedBy, joinSurvivors, notAbsorbed, survivorOf } from './survivors';
+import { absorbedBy, absorbedByFew, joinSurvivors, notAbsorbed, survivorOf } from './survivors';
 
 /**
  * How much earlier than the previous pass's read a changed row is looked for. ClickHouse stamps a row when it
@@ -26,7 +26,7 @@ const changedSurvivors = `(SELECT DISTINCT ${survivorOf('changed.profile_id')} F
 const storedIdsOfChanged = `(SELECT * FROM ${changedSurvivors} UNION ALL SELECT * FROM ${absorbedBy(changedSurvivors)})`;
 
 // The survivors a roll-up names, and every stored id they absorbed.
-const storedIdsOfNamed = `(SELECT arrayJoin({survivors:Array(String)}) UNION ALL SELECT * FROM ${absorbedBy('{survivors:Array(String)}')})`;
+const storedIdsOfNamed = `(SELECT arrayJoin({survivors:Array(String)}) UNION ALL SELECT * FROM ${absorbedByFew('{survivors:Array(String)}')})`;
 
 // A survivor's stats and, in one array, the latest raw JSON value of each trait key (in {traitKeys} order; '' where it
 // has none, and no array at all, from the LEFT JOIN, where it has none of them).

@@ -33,6 +33,20 @@ export const absorbedBy = (survivors: string) =>
   `(SELECT loser_id FROM profile_merges FINAL WHERE survivor_id IN ${survivors})`;
 
 /**
+ * The current merge rows (`loser_id`, `survivor_id`) of the ids a known few survivors absorbed (`survivors`, a
+ * parameter): the losers any row ever pointed at them, from two columns read without FINAL, then only those losers'
+ * rows collapsed, through the primary key, instead of the whole map (a loser pointed elsewhere since drops out there).
+ * A parameter is read twice at no cost, where a subquery would run twice: subqueries take `absorbedBy`.
+ */
+const absorbedRowsOfFew = (survivors: string) =>
+  `(SELECT loser_id, survivor_id FROM profile_merges FINAL
+    WHERE loser_id IN (SELECT loser_id FROM profile_merges WHERE survivor_id IN ${survivors})
+      AND survivor_id IN ${survivors})`;
+
+/** `absorbedBy` for a known few survivors (a parameter), as `absorbedRowsOfFew` finds them. */
+export const absorbedByFew = (survivors: string) => `(SELECT loser_id FROM ${absorbedRowsOfFew(survivors)})`;
+
+/**
  * Per survivor, `aggregate` over messages: `rows` (a relation of `message_id`, `profile_id`, `inserted_at` and what
  * `firstCopy` reads) counted each messageId once, on its first stored copy's survivor. A retry repeats its message,
  * so every copy matches alike: keeping the first of the matching rows picks the same copy while grouping only those
@@ -66,8 +80,8 @@ export async function storedIdsOfMany(client: ClickHouseClient, survivors: strin
   const absorbed = await rows<{ survivor_id: string; loser_id: string }>(
     client,
     'profiles.absorbedIdsOfMany',
-    `SELECT DISTINCT survivor_id, loser_id FROM profile_merges FINAL
-     WHERE survivor_id IN {survivors:Array(String)} AND loser_id NOT IN {survivors:Array(String)}`,
+    `SELECT DISTINCT survivor_id, loser_id FROM ${absorbedRowsOfFew('{survivors:Array(String)}')}
+     WHERE loser_id NOT IN {survivors:Array(String)}`,
     { survivors },
   );
   for (const row of absorbed) stored.get(row.survivor_id)?.push(row.loser_id);
@@ -99,7 +113,7 @@ export async function absorbedIdsOf(client: ClickHouseClient, survivors: string[
   const absorbed = await rows<{ loser_id: string }>(
     client,
     'profiles.absorbedIdsOf',
-    `SELECT DISTINCT loser_id FROM ${absorbedBy('{survivors:Array(String)}')} WHERE loser_id NOT IN {survivors:Array(String)}`,
+    `SELECT DISTINCT loser_id FROM ${absorbedByFew('{survivors:Array(String)}')} WHERE loser_id NOT IN {survivors:Array(String)}`,
     { survivors },
   );
   return absorbed.map((row) => row.loser_id);
