@@ -2,7 +2,7 @@
 // primary key as `storedIdsOfMany` reads them, against collapsing the whole map with FINAL, in one run.
 //
 // Environment:
-//   BENCH_MERGES  merge rows (default 2000000; a tenth of the losers pointed again at another survivor later)
+//   BENCH_MERGES  losers (default 2000000), each with a merge row; a tenth get a second row, pointed at another survivor
 //   BENCH_RUNS    timed reads of each form per size (default 9)
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,8 +14,8 @@ import { clickhouseMigrationsDir } from '@cdp/schemas';
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(`usage: pnpm bench merges
 
-Fills profile_merges of a fresh chDB store with BENCH_MERGES rows (default 2000000: losers spread over half as many
-survivors, in eight inserts, a tenth of them pointed again later at another survivor, as a merge chain collapses),
+Fills profile_merges of a fresh chDB store with BENCH_MERGES losers (default 2000000, spread over half as many
+survivors, in eight inserts) and a second, newer row for a tenth of them pointing at another survivor (2.2M rows),
 then times the stored ids of 1 and of 50 survivors as profile reads ask them (storedIdsOfMany), alternating with the
 same answer read by collapsing the whole map with FINAL and filtering by survivor (the form before), BENCH_RUNS times
 each (default 9); both must give the same rows.

@@ -11,7 +11,8 @@
 //   BENCH_FRESHNESS_SECONDS  seconds of sustained orders for the membership freshness measure (default 120; 0 skips it)
 //   BENCH_FRESHNESS_RATE     orders a second during it (default 1000)
 //   BENCH_PARTS     evaluation, freshness or both (default); freshness alone serves a kept store (BENCH_DATA_DIR)
-//   BENCH_PROFILE=1 writes a CPU profile of the serving process during the evaluation passes to bench-profiles/
+//   BENCH_PROFILE=1 writes a CPU profile of the serving process's evaluation part (from the first pass to the rule counts;
+//                   every part also runs with --cpu-prof) to bench-profiles/
 //
 // The data, the query API and the segments service live in one child process (chDB takes one data directory per
 // process), so the export's memory is that process's own, sampled from /proc; this process only sends requests.
@@ -48,7 +49,8 @@ environment:
   BENCH_FRESHNESS_RATE     orders a second (default 1000)
   BENCH_PARTS     which parts run, comma-separated: evaluation (generation or the kept store, passes, previews,
                   profile reads, exports), freshness (default both); freshness alone needs BENCH_DATA_DIR
-  BENCH_PROFILE=1 a CPU profile of the serving process during the evaluation passes, into bench-profiles/
+  BENCH_PROFILE=1 a CPU profile of the serving process from its first pass to its rule counts (the passes, the
+                  minute of traffic, the pass builds), into bench-profiles/; every part also runs with --cpu-prof
 `;
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

@@ -49,6 +49,7 @@ describe('tabSeparated into chDB', () => {
       'tab\there, newline\nthere, return\r, backslash \\N, nul \0, bell \b\f',
       '',
       '\\',
+      "it's",
     ];
     await client.insert(
       named('test.insert', {

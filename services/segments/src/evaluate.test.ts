@@ -97,11 +97,12 @@ describe('evaluateSegments reading its changes in pages', () => {
   it.each([
     { name: 'several segments, by segment and profile id', segmentIds: ['seg_a', 'seg_ab', 'seg_b'] },
     { name: 'one segment, by profile id', segmentIds: ['seg_one'] },
-  ])('publishes and stores every change once: $name', async ({ segmentIds }) => {
-    const members = await seedMembers(segmentIds, 23);
+    { name: 'several segments, the last page ending on the last change', segmentIds: ['seg_c', 'seg_d'], count: 25 },
+  ])('publishes and stores every change once: $name', async ({ segmentIds, count = 23 }) => {
+    const members = await seedMembers(segmentIds, count);
     expect(await membersNow(segmentIds)).toEqual(members);
     const before = published.length;
-    // Deleted segments: every member exits. Pages of 5 end inside a segment and on its last member.
+    // Deleted segments: every member exits. Pages of 5 end inside a segment, and with 25 changes on the last one.
     const result = await evaluateSegments(
       { clickhouse: clickhouse.client, log, changesTopic: 'changes' },
       segmentIds.map((segmentId) => ({ segmentId, rule: null })),

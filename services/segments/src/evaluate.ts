@@ -139,7 +139,9 @@ export async function evaluateSegments(
   const counts: EvaluationResult = { entered: 0, exited: 0 };
   // A page's position: its last change's profile id, after its segment id and a NUL over several segments.
   const read = async (after: string, limit: number): Promise<string[][]> => {
-    const [afterSegment = '', afterProfile = ''] = after.split('\0');
+    // Segment ids hold no NUL: the first one ends the segment id, whatever the profile id holds.
+    const cut = after.indexOf('\0');
+    const [afterSegment, afterProfile] = cut === -1 ? [after, ''] : [after.slice(0, cut), after.slice(cut + 1)];
     const result = await deps.clickhouse.query(
       named('segments.readDiffPage', {
         query: targets.length === 1 ? onePage : manyPage,
