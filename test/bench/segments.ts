@@ -28,10 +28,11 @@ import { measureFreshness, percentile, type Freshness } from './segments/traffic
 
 const usage = `usage: pnpm bench segments
 
-Generates profiles and events inside a fresh chDB store (migrations applied by the platform), creates ten
-custom segments through the API next to the built-ins, times two evaluation passes of the segments service
-(the first: everyone enters; the second: after a minute of live traffic), preview latency over HTTP, and CSV
-exports of a smaller custom audience and then of the largest, with the serving process's memory.
+Generates profiles and events inside a fresh chDB store (migrations applied by the platform), merges the
+parts of profile_firsts as the store does once they are ten minutes old, creates ten custom segments through
+the API next to the built-ins, times two evaluation passes of the segments service (the first: everyone
+enters; the second: after a minute of live traffic), preview latency over HTTP, and CSV exports of a smaller
+custom audience and then of the largest, with the serving process's memory.
 
 environment:
   BENCH_PROFILES  profiles, each with one identify with plan, country, age traits (default 1000000)

@@ -220,6 +220,20 @@ describe('migrate against chDB', () => {
     expect(await migrate(clickhouse.client, clickhouseMigrationsDir, logger)).toEqual([]);
   });
 
+  it('merges the parts of profile_firsts once they are ten minutes old, whatever their sizes, and no other table', async () => {
+    const clickhouse = await openDatabase();
+    await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+    const result = await clickhouse.client.query(
+      named('test.forceMergeAges', {
+        query: `SELECT name, extract(engine_full, 'min_age_to_force_merge_seconds = (\\\\d+)') AS seconds
+          FROM system.tables WHERE database = currentDatabase() AND engine_full LIKE '%min_age_to_force_merge_seconds%'
+          ORDER BY name`,
+        format: 'JSONEachRow',
+      }),
+    );
+    expect(await result.json()).toEqual([{ name: 'profile_firsts', seconds: '600' }]);
+  });
+
   it('fills the profile stats views from events stored before they existed, a duplicate counting once', async () => {
     const clickhouse = await openDatabase();
     const folder = fileURLToPath(clickhouseMigrationsDir);

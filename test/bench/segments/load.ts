@@ -1,7 +1,7 @@
 // Fills a fresh store with a year of synthetic events up to now, generated inside ClickHouse: one identify per profile with traits, the rest behaviour.
 import { named, toClickHouseTime, type ClickHouseClient } from '@cdp/runtime';
 // 2% of profiles were absorbed by their neighbour (rules read through the survivor map), as in the analytics data.
-import { mergeProfiles } from '../analytics/load';
+import { mergeAgedParts, mergeProfiles } from '../analytics/load';
 
 export interface LoadSize {
   events: number;
@@ -140,6 +140,7 @@ export async function loadEvents(
       'survivor_stats',
     ])
       await client.command(named('bench.truncate', { query: `TRUNCATE TABLE ${table}` }));
+    await mergeAgedParts(client, progress);
     return sizes(client, 0);
   }
   const end = Date.now() - 60_000;
@@ -167,7 +168,9 @@ export async function loadEvents(
     named('bench.linkIdentities', { query: linkIdentities, query_params: { profiles: size.profiles } }),
   );
   progress(`data ends ${toClickHouseTime(end)} UTC`);
-  return sizes(client, (performance.now() - started) / 1000);
+  const loadedSeconds = (performance.now() - started) / 1000;
+  await mergeAgedParts(client, progress);
+  return sizes(client, loadedSeconds);
 }
 
 /**
