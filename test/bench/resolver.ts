@@ -9,7 +9,8 @@
 //   BENCH_READERS      profile reads the samples' pollers keep in flight (default 4)
 //   BENCH_TIMEOUT_SECONDS  how long a throughput run may take before it fails (default 600)
 //   BENCH_PARTS        which parts to run, comma-separated: throughput, inserts, memory, freshness (default all)
-//   BENCH_INSERT_ROUNDS  rounds of the inserts part, each one batch in each format (default 8)
+//   BENCH_INSERT_ROUNDS  rounds of the inserts part, each one batch in each format; then as many inserts with every
+//                        view on events, with none and with each alone (default 8)
 //   BENCH_PROFILE=1    writes --cpu-prof profiles of every measured process to bench-profiles/
 //   CDP_CHDB_CONNECTIONS  chDB connections of the measured resolver and platform (default 8; 1 = one at a time)
 //   KAFKA_BROKERS      a broker to use; else a local one is started from the Kafka jars and stopped at the end
@@ -26,8 +27,9 @@ import type { ThroughputResult } from './resolver/throughput';
 
 const usage = `usage: pnpm bench resolver
 
-Measures one resolver's throughput from Kafka (and the embedded log) into chDB, the identity
-graph's memory per million identifiers, and end-to-end freshness at a steady ingest rate.
+Measures one resolver's throughput from Kafka (and the embedded log) into chDB, one insert of its
+batch and what the views on events add to it, the identity graph's memory per million identifiers,
+and end-to-end freshness at a steady ingest rate.
 
 environment:
   BENCH_EVENTS       events pre-produced for the throughput runs (default 200000)
@@ -38,7 +40,7 @@ environment:
   BENCH_READERS      profile reads in flight polling the samples (default 4)
   BENCH_TIMEOUT_SECONDS  limit of each throughput run (default 600)
   BENCH_PARTS        throughput,inserts,memory,freshness (default all)
-  BENCH_INSERT_ROUNDS  rounds of the inserts part (default 8)
+  BENCH_INSERT_ROUNDS  inserts of each kind in the inserts part (default 8)
   BENCH_PROFILE=1    --cpu-prof profiles of the measured processes into bench-profiles/
   CDP_CHDB_CONNECTIONS  chDB connections of the measured resolver and platform (default 8)
   KAFKA_BROKERS      use this broker instead of starting a local one
@@ -79,6 +81,21 @@ function insertsRow(result: InsertsResult): string {
   return `| one batch of ${thousands(result.rows)} events into \`events\` (chDB, its views live), TabSeparated | — | ${thousands(result.tabSeparatedMs)} ms (${rate(result.tabSeparatedMs)}) | — | ${detail} |`;
 }
 
+function viewsRow(result: InsertsResult): string {
+  const { everyMs, noneMs, alone } = result.views;
+  const each = Object.entries(alone)
+    .sort(([, a], [, b]) => b - a)
+    .map(([view, ms]) => `\`${view}\` +${thousands(Math.max(0, ms - noneMs))}`)
+    .join(', ');
+  const perEvent =
+    ((result.large.everyMs - result.large.noneMs - (everyMs - noneMs)) / (result.largeRows - result.rows)) * 1000;
+  const detail =
+    `medians of ${result.rounds} inserts each, TabSeparated, fresh rows; each view alone, above none: ${each} ms; ` +
+    `${thousands(result.largeRows)} events: every view ${thousands(result.large.everyMs)} ms, none ${thousands(result.large.noneMs)} ms, ` +
+    `so the views cost about ${thousands(everyMs - noneMs - (perEvent * result.rows) / 1000)} ms an insert and ${perEvent.toFixed(1)} µs an event`;
+  return `| what the views on \`events\` add to one batch of ${thousands(result.rows)} | — | every view ${thousands(everyMs)} ms, none ${thousands(noneMs)} ms | — | ${detail} |`;
+}
+
 function memoryRow(result: MemoryResult): string {
   const detail = `${thousands(result.identifiers)} identifiers from ${thousands(result.records)} link records (customers × anonymous, userId, email, phone), applied at ${thousands(result.recordsPerSecond)} records/s`;
   return `| identity graph memory per 1M identifiers | — | RSS ${result.rssMbPerMillion} MB, heap ${result.heapMbPerMillion} MB | — | ${detail} |`;
@@ -115,8 +132,10 @@ async function main(): Promise<void> {
         rows.push(throughputRow(result));
       }
     }
-    if (parts.has('inserts'))
-      rows.push(insertsRow(await runPart<InsertsResult>(new URL('./resolver/inserts.ts', import.meta.url), [])));
+    if (parts.has('inserts')) {
+      const inserts = await runPart<InsertsResult>(new URL('./resolver/inserts.ts', import.meta.url), []);
+      rows.push(insertsRow(inserts), viewsRow(inserts));
+    }
     if (parts.has('memory')) {
       rows.push(
         memoryRow(
