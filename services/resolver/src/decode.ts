@@ -9,7 +9,7 @@ import {
   type EventRecord,
   type Identifier,
 } from '@cdp/schemas';
-import { identifiersOf, type Blocked } from './identifiers';
+import { identifiersOf, parseObject, type Blocked } from './identifiers';
 
 /** A decoded event with its identifiers, found once here and used by every later step. */
 export interface DecodedEvent {
@@ -27,17 +27,25 @@ export interface Rejected {
 
 const messageTypes = new Set(['track', 'identify', 'page', 'screen', 'group', 'alias']);
 
-function isJsonObject(text: string): boolean {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-  } catch {
-    return false;
-  }
+/** The event's JSON texts as objects, each parsed once; null for one that is not a JSON object. */
+interface ParsedEvent {
+  properties: Record<string, unknown> | null;
+  traits: Record<string, unknown> | null;
+  context: Record<string, unknown> | null;
 }
 
+const parsedOf = (event: EventRecord): ParsedEvent => ({
+  properties: parseObject(event.properties),
+  traits: parseObject(event.traits),
+  context: parseObject(event.context),
+});
+
 /** Why ClickHouse or the identity graph could not take this event, or null when it can be resolved and stored. */
-export function problemOf(event: EventRecord, identifiers: Identifier[]): string | null {
+export function problemOf(
+  event: EventRecord,
+  identifiers: Identifier[],
+  parsed: ParsedEvent = parsedOf(event),
+): string | null {
   if (event.messageId.length === 0) return 'event has an empty messageId';
   if (!messageTypes.has(event.type))
     return `event type ${JSON.stringify(event.type)} is not one of ${[...messageTypes].join(', ')}`;
@@ -52,7 +60,7 @@ export function problemOf(event: EventRecord, identifiers: Identifier[]): string
     if (time !== null && !isStorableTime(time)) return `${field} ${time} is outside ${storableTimes.text}`;
   }
   for (const field of ['properties', 'traits', 'context'] as const) {
-    if (!isJsonObject(event[field])) return `${field} is not a JSON object`;
+    if (parsed[field] === null) return `${field} is not a JSON object`;
   }
   if (identifiers.length === 0) return 'event has no identifier (userId, anonymousId, email or phone)';
   return null;
@@ -90,12 +98,17 @@ export function decodeAll(
       rejected.push({ record, reason: `cannot decode Avro event: ${(error as Error).message}` });
       continue;
     }
-    const found = identifiersOf(event, options.blocked);
+    // Each JSON text is parsed once, here: its check and the identifiers read the same objects.
+    const parsed = parsedOf(event);
+    const found = identifiersOf(event, options.blocked, {
+      context: parsed.context ?? {},
+      traits: event.type === 'identify' ? (parsed.traits ?? {}) : {},
+    });
     const identifiers =
       options.trustAllSources || fromTrustedSource(record)
         ? found
         : found.filter((identifier) => !contactTypes.has(identifier.type));
-    const problem = problemOf(event, identifiers);
+    const problem = problemOf(event, identifiers, parsed);
     if (problem === null) events.push({ event, identifiers, named: found });
     else rejected.push({ record, reason: problem });
   }

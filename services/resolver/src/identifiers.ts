@@ -30,18 +30,33 @@ export const identifierKey = (identifier: Identifier) => `${identifier.type}:${i
 const asObject = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
-function parseObject(json: string): Record<string, unknown> {
+/** The JSON object a text holds, or null when it holds anything else or is not JSON. */
+export function parseObject(json: string): Record<string, unknown> | null {
   try {
-    return asObject(JSON.parse(json));
+    const value: unknown = JSON.parse(json);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
-    return {};
+    return null;
   }
 }
 
+/** An event's `context` and `traits` as objects, each parsed once by the caller ({} where the text holds none). */
+export interface ParsedParts {
+  context: Record<string, unknown>;
+  traits: Record<string, unknown>;
+}
+
+const partsOf = (event: EventRecord): ParsedParts => ({
+  context: parseObject(event.context) ?? {},
+  traits: event.type === 'identify' ? (parseObject(event.traits) ?? {}) : {},
+});
+
 /** Traits the event states about its customer: identify's `traits`, and any event's `context.traits` beneath them. */
-export function traitsOf(event: EventRecord): Record<string, unknown> {
-  const contextTraits = asObject(parseObject(event.context).traits);
-  return event.type === 'identify' ? { ...contextTraits, ...parseObject(event.traits) } : contextTraits;
+function traitsOf(event: EventRecord, parts: ParsedParts): Record<string, unknown> {
+  const contextTraits = asObject(parts.context.traits);
+  return event.type === 'identify' ? { ...contextTraits, ...parts.traits } : contextTraits;
 }
 
 /** Local parts of an email that a till or a form puts in when the customer gave none. */
@@ -89,8 +104,8 @@ export function blocklist(configured: string[] = []): Blocked {
 }
 
 /** The channel user ids of Segment's `context.externalIds` (`[{ id, type: 'zalo_id' | 'messenger_psid' }]`); other types are ignored. */
-function channelIdsOf(event: EventRecord): Array<{ type: IdentifierType; value: string }> {
-  const externalIds = parseObject(event.context).externalIds;
+function channelIdsOf(context: Record<string, unknown>): Array<{ type: IdentifierType; value: string }> {
+  const externalIds = context.externalIds;
   if (!Array.isArray(externalIds)) return [];
   return externalIds.flatMap((entry) => {
     const { id, type } = asObject(entry);
@@ -101,17 +116,24 @@ function channelIdsOf(event: EventRecord): Array<{ type: IdentifierType; value: 
   });
 }
 
-/** Every identifier of the event, strongest first, each once, none that is blocked. An alias's previousId is an anonymous id. */
-export function identifiersOf(event: EventRecord, blocked: Blocked = () => false): Identifier[] {
+/**
+ * Every identifier of the event, strongest first, each once, none that is blocked. An alias's previousId is an
+ * anonymous id. `parts`: its context and traits when the caller has parsed them already.
+ */
+export function identifiersOf(
+  event: EventRecord,
+  blocked: Blocked = () => false,
+  parts: ParsedParts = partsOf(event),
+): Identifier[] {
   const found = new Map<string, Identifier>();
   const add = (type: IdentifierType, value: string | null) => {
     if (value && !blocked({ type, value })) found.set(`${type}:${value}`, { type, value });
   };
   add('user_id', event.userId);
-  const traits = traitsOf(event);
+  const traits = traitsOf(event, parts);
   add('email', normaliseEmail(traits.email));
   add('phone', normalisePhone(traits.phone));
-  for (const { type, value } of channelIdsOf(event)) add(type, value);
+  for (const { type, value } of channelIdsOf(parts.context)) add(type, value);
   add('anonymous_id', event.anonymousId);
   if (event.type === 'alias') add('anonymous_id', event.previousId);
   return [...found.values()].sort((a, b) => strength[a.type] - strength[b.type]);

@@ -4,7 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, isStoreUnavailable, runningCallName, type ClickHouse } from './clickhouse';
+import {
+  createClickHouse,
+  fromClickHouseTime,
+  isStoreUnavailable,
+  runningCallName,
+  toClickHouseTime,
+  type ClickHouse,
+} from './clickhouse';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { named } from './query-names';
@@ -348,5 +355,31 @@ describe('store memory', () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('toClickHouseTime', () => {
+  // The plain form it must equal: the ISO text with a space for the T and no Z.
+  const reference = (epochMs: number) => new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');
+
+  it('writes every instant of the storable years as the ISO text does, in runs within one second and apart', () => {
+    const from = Date.UTC(1900, 0, 1);
+    const until = Date.UTC(2300, 0, 1);
+    let seed = 7;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const instants = [from, until - 1, -1, 0, 1, 999, 1000, -1000, -1001, Date.UTC(2000, 1, 29, 23, 59, 59, 999)];
+    for (let index = 0; index < 20_000; index += 1) {
+      const instant = Math.floor(from + random() * (until - from));
+      // The next few milliseconds too, so a second's text is reused and then left.
+      instants.push(instant, instant + 1, instant + 7, instant + 999);
+    }
+    for (const instant of instants) expect(toClickHouseTime(instant), String(instant)).toBe(reference(instant));
+    expect(toClickHouseTime(1_700_000_000_123.9)).toBe(reference(1_700_000_000_123.9));
+    expect(fromClickHouseTime(toClickHouseTime(-2_208_988_799_877))).toBe(-2_208_988_799_877);
+  });
+
+  it('refuses what is not a time, as the ISO text does', () => {
+    expect(() => toClickHouseTime(Number.NaN)).toThrow(RangeError);
+    expect(() => toClickHouseTime(8.64e15 + 1000)).toThrow(RangeError);
   });
 });

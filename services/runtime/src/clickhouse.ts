@@ -385,9 +385,28 @@ export function isStoreUnavailable(error: unknown): boolean {
   return false;
 }
 
-/** ClickHouse's DateTime64(3, 'UTC') text form of an epoch-milliseconds instant. */
+const twoDigits = (value: number) => (value < 10 ? `0${value}` : String(value));
+// The text of the second formatted last: a batch's times mostly fall in a few seconds (its receipt, its sending).
+let formattedSecond = Number.NaN;
+let formattedPrefix = '';
+
+/**
+ * ClickHouse's DateTime64(3, 'UTC') text form of an epoch-milliseconds instant (years 1000–9999), as
+ * `toISOString()` would give it with a space for the T and no Z. Built from the UTC fields, not `toISOString()`
+ * (two and a half times slower), and the date and time of the second reused for the next instant in it: the
+ * resolver writes three of these per event.
+ */
 export function toClickHouseTime(epochMs: number): string {
-  return new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');
+  const ms = Math.trunc(epochMs);
+  const second = Math.floor(ms / 1000);
+  if (second !== formattedSecond) {
+    const date = new Date(second * 1000);
+    if (Number.isNaN(date.getTime())) throw new RangeError(`not a time: ${epochMs}`);
+    formattedPrefix = `${date.getUTCFullYear()}-${twoDigits(date.getUTCMonth() + 1)}-${twoDigits(date.getUTCDate())} ${twoDigits(date.getUTCHours())}:${twoDigits(date.getUTCMinutes())}:${twoDigits(date.getUTCSeconds())}`;
+    formattedSecond = second;
+  }
+  const fraction = ms - second * 1000;
+  return `${formattedPrefix}.${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}`;
 }
 
 /** Epoch milliseconds of a DateTime64 value read back as text ("2024-01-02 03:04:05.678", UTC). */
