@@ -1,12 +1,13 @@
 // `pnpm bench import`: rows/s of `cdp import` on a generated customer CSV into the embedded runtime, and its memory, against the same rows sent as plain batches.
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { basicAuth } from '../harness/http';
 import { spawnCdp } from '../harness/process';
+import { cpuOf, memoryOf } from './proc';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const batchRows = 500;
@@ -88,29 +89,6 @@ async function writeCsv(file: string): Promise<void> {
   stream.end();
   await once(stream, 'finish');
 }
-
-const memoryOf = (pid: number, field: 'VmRSS' | 'VmHWM') => {
-  try {
-    return (
-      Number(
-        new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN,
-      ) / 1024
-    );
-  } catch {
-    return Number.NaN;
-  }
-};
-
-/** CPU seconds (user and system) a process has used so far, from /proc: each side's own cost, whatever else runs. */
-// Clock ticks of 1/100 s (USER_HZ, 100 on Linux).
-const cpuOf = (pid: number) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-};
 
 interface Server {
   url: string;

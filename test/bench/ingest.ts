@@ -7,9 +7,15 @@ import { createInterface } from 'node:readline';
 import autocannon, { type Result } from 'autocannon';
 import Fastify from 'fastify';
 import { createLogger, loadConfig } from '@cdp/runtime';
+import { encodeEvent, parseMessage, type EventRecord } from '@cdp/schemas';
 import { startPlatform } from '@cdp/cdp/platform';
 import { startLocalKafka } from '../../infra/kafka/local-kafka';
 import { basicAuth } from '../harness/http';
+import { cpuOf } from './proc';
+// The steps of one event, timed in this process (the service exports only its routes).
+import { enrich } from '../../services/ingest/src/enrich';
+import { inspectJson } from '../../services/ingest/src/inspect';
+import { toEvent } from '../../services/ingest/src/pipeline';
 
 type Target = 'hello' | 'embedded' | 'kafka';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -62,6 +68,8 @@ async function serve(target: Target): Promise<void> {
 interface Server {
   url: string;
   writeKey: string;
+  /** CPU seconds the server process has used so far (every thread). */
+  cpu(): number;
   stop(): Promise<number>;
 }
 
@@ -100,6 +108,7 @@ async function startServer(target: Target, env: Record<string, string> = {}): Pr
   return {
     url: started.url,
     writeKey: started.writeKey,
+    cpu: () => cpuOf(child.pid as number),
     async stop() {
       child.stdin!.end();
       const last = await lineWith<{ rssMb: number }>('rssMb');
@@ -111,6 +120,13 @@ async function startServer(target: Target, env: Record<string, string> = {}): Pr
 
 function load(options: autocannon.Options): Promise<Result> {
   return autocannon({ connections, duration: seconds, ...options });
+}
+
+/** A load against the server, and the server's CPU microseconds per request it answered 2xx. */
+async function loadTimed(server: Server, options: autocannon.Options): Promise<{ result: Result; cpuUs: number }> {
+  const before = server.cpu();
+  const result = await load(options);
+  return { result, cpuUs: ((server.cpu() - before) * 1e6) / Math.max(1, result['2xx']) };
 }
 
 const trackBody = (i: number) =>
@@ -134,7 +150,11 @@ interface Row {
   trackRps: number;
   trackP50: number;
   trackP99: number;
+  /** The server's CPU per track request, µs: steadier than a rate on a shared machine. */
+  trackCpuUs: number;
   batchEventsPerSecond: number;
+  /** The server's CPU per event of the batches, µs. */
+  batchCpuUs: number;
   halfLoadP99: number;
   rssMb: number;
   errors: number;
@@ -143,8 +163,13 @@ interface Row {
 async function measure(target: 'embedded' | 'kafka', env: Record<string, string>): Promise<Row> {
   const server = await startServer(target, env);
   const headers = { 'content-type': 'application/json', authorization: basicAuth(server.writeKey) };
-  const track = await load({ url: `${server.url}/v1/track`, method: 'POST', headers, body: trackBody(1) });
-  const batch = await load({
+  const { result: track, cpuUs: trackCpuUs } = await loadTimed(server, {
+    url: `${server.url}/v1/track`,
+    method: 'POST',
+    headers,
+    body: trackBody(1),
+  });
+  const { result: batch, cpuUs: batchCpuUs } = await loadTimed(server, {
     url: `${server.url}/v1/batch`,
     method: 'POST',
     headers,
@@ -165,17 +190,59 @@ async function measure(target: 'embedded' | 'kafka', env: Record<string, string>
     trackRps: Math.round(track.requests.average),
     trackP50: track.latency.p50,
     trackP99: track.latency.p99,
+    trackCpuUs: Math.round(trackCpuUs),
     batchEventsPerSecond: Math.round(batch.requests.average * batchSize),
+    batchCpuUs: Math.round((batchCpuUs / batchSize) * 10) / 10,
     halfLoadP99: half.latency.p99,
     rssMb,
     errors,
   };
 }
 
+/** Microseconds per call of `step`: the fastest of five rounds of `rounds` calls, after a warm-up. */
+function perCall(step: (index: number) => unknown, rounds = 40_000): number {
+  for (let index = 0; index < rounds; index += 1) step(index);
+  let fastest = Infinity;
+  for (let round = 0; round < 5; round += 1) {
+    const started = performance.now();
+    for (let index = 0; index < rounds; index += 1) step(index);
+    fastest = Math.min(fastest, performance.now() - started);
+  }
+  return (fastest * 1000) / rounds;
+}
+
+/**
+ * Each step of one event of the batch body in this process, without HTTP or the log: what a batch pays per event
+ * whatever the machine's other load, beside JSON.parse of the event's text (what any JSON API pays for it).
+ */
+function eventSteps(): Array<{ step: string; us: number }> {
+  const text = JSON.stringify((JSON.parse(batchBody) as { batch: unknown[] }).batch[1]);
+  const item: unknown = JSON.parse(text);
+  const request = { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36' };
+  const receivedAt = Date.now();
+  const parsed = parseMessage(item);
+  if (!parsed.ok) throw new Error(`the bench's event is not valid: ${JSON.stringify(parsed.issues)}`);
+  const enriched = (): EventRecord =>
+    enrich({ message: parsed.message, receivedAt, source: 'bench', request, batchSentAt: null, batchContext: null });
+  const event = enriched();
+  return [
+    { step: 'JSON.parse of the event (baseline)', us: perCall(() => JSON.parse(text)) },
+    { step: 'inspect (depth, keys)', us: perCall(() => inspectJson(item)) },
+    { step: 'validate (zod)', us: perCall(() => parseMessage(item)) },
+    { step: 'enrich', us: perCall(enriched) },
+    { step: 'Avro encode', us: perCall(() => encodeEvent(event)) },
+    {
+      step: 'inspect → validate → enrich → time bounds (toEvent)',
+      us: perCall((index) => toEvent({ item, index, receivedAt, source: 'bench', request, bodyBytes: text.length })),
+    },
+  ];
+}
+
 async function main(): Promise<void> {
+  const steps = eventSteps();
   const hello = await startServer('hello');
-  const baseline = await load({ url: hello.url });
-  const postBaseline = await load({
+  const { result: baseline, cpuUs: helloCpuUs } = await loadTimed(hello, { url: hello.url });
+  const { result: postBaseline, cpuUs: helloPostCpuUs } = await loadTimed(hello, {
     url: hello.url,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -198,20 +265,23 @@ async function main(): Promise<void> {
     `\ningest benchmark: ${seconds} s per measurement, ${connections} connections (batch: 10), ${os.cpus().length} cores, Node ${process.version}`,
   );
   out(
-    `hello-world Fastify baseline (GET): ${helloRps} req/s, p50 ${baseline.latency.p50} ms, p99 ${baseline.latency.p99} ms, RSS ${helloRss} MB`,
+    `hello-world Fastify baseline (GET): ${helloRps} req/s, p50 ${baseline.latency.p50} ms, p99 ${baseline.latency.p99} ms, CPU ${Math.round(helloCpuUs)} µs/req, RSS ${helloRss} MB`,
   );
   out(
-    `hello-world with a track body (POST, JSON parsed): ${Math.round(postBaseline.requests.average)} req/s, p99 ${postBaseline.latency.p99} ms\n`,
+    `hello-world with a track body (POST, JSON parsed): ${Math.round(postBaseline.requests.average)} req/s, p99 ${postBaseline.latency.p99} ms, CPU ${Math.round(helloPostCpuUs)} µs/req\n`,
   );
   out(
-    '| runtime | track req/s | track vs hello | track p50 ms | track p99 ms | batch(100) events/s | p99 at half load ms | RSS MB | errors |',
+    '| runtime | track req/s | track vs hello | track p50 ms | track p99 ms | track CPU µs/req | batch(100) events/s | batch CPU µs/event | p99 at half load ms | RSS MB | errors |',
   );
-  out('|---|---|---|---|---|---|---|---|---|');
+  out('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
     out(
-      `| ${row.runtime} | ${row.trackRps} | ${Math.round((row.trackRps / helloRps) * 100)}% | ${row.trackP50} | ${row.trackP99} | ${row.batchEventsPerSecond} | ${row.halfLoadP99} | ${row.rssMb} | ${row.errors} |`,
+      `| ${row.runtime} | ${row.trackRps} | ${Math.round((row.trackRps / helloRps) * 100)}% | ${row.trackP50} | ${row.trackP99} | ${row.trackCpuUs} | ${row.batchEventsPerSecond} | ${row.batchCpuUs} | ${row.halfLoadP99} | ${row.rssMb} | ${row.errors} |`,
     );
   }
+  out('\n| one event of the batch, in process | µs |');
+  out('|---|---|');
+  for (const { step, us } of steps) out(`| ${step} | ${us.toFixed(2)} |`);
   out(
     '\ntargets: track >= 50% of hello-world; batch >= 100k events/s embedded, >= 50k into Kafka; p99 at half load < 50 ms',
   );

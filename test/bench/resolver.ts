@@ -9,6 +9,7 @@
 //   BENCH_READERS      profile reads the samples' pollers keep in flight (default 4)
 //   BENCH_TIMEOUT_SECONDS  how long a throughput run may take before it fails (default 600)
 //   BENCH_PARTS        which parts to run, comma-separated: throughput, inserts, memory, freshness (default all)
+//   BENCH_RUNTIMES     the runtimes of the throughput and freshness parts, comma-separated: kafka, embedded (default both)
 //   BENCH_INSERT_ROUNDS  rounds of the inserts part, each one batch in each format; then as many inserts with every
 //                        view on events, with none and with each alone (default 8)
 //   BENCH_PROFILE=1    writes --cpu-prof profiles of every measured process to bench-profiles/
@@ -40,6 +41,7 @@ environment:
   BENCH_READERS      profile reads in flight polling the samples (default 4)
   BENCH_TIMEOUT_SECONDS  limit of each throughput run (default 600)
   BENCH_PARTS        throughput,inserts,memory,freshness (default all)
+  BENCH_RUNTIMES     kafka,embedded: the throughput and freshness parts' runtimes (default both)
   BENCH_INSERT_ROUNDS  inserts of each kind in the inserts part (default 8)
   BENCH_PROFILE=1    --cpu-prof profiles of the measured processes into bench-profiles/
   CDP_CHDB_CONNECTIONS  chDB connections of the measured resolver and platform (default 8)
@@ -57,7 +59,13 @@ const rate = Number(process.env.BENCH_RATE ?? 5000);
 const parts = new Set(
   (process.env.BENCH_PARTS ?? 'throughput,inserts,memory,freshness').split(',').map((part) => part.trim()),
 );
-const runtimes = ['kafka', 'embedded'] as const;
+const allRuntimes = ['kafka', 'embedded'] as const;
+const runtimes = allRuntimes.filter((runtime) =>
+  (process.env.BENCH_RUNTIMES ?? allRuntimes.join(','))
+    .split(',')
+    .map((each) => each.trim())
+    .includes(runtime),
+);
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
@@ -113,13 +121,13 @@ function freshnessRow(result: FreshnessResult): string {
 
 async function main(): Promise<void> {
   const rows: string[] = [];
-  const needsKafka = parts.has('throughput') || parts.has('freshness');
+  const needsKafka = (parts.has('throughput') || parts.has('freshness')) && runtimes.includes('kafka');
   const kafka = !needsKafka
     ? null
     : process.env.KAFKA_BROKERS
       ? { brokers: process.env.KAFKA_BROKERS, stop: async () => undefined }
       : await startLocalKafka();
-  const env = (runtime: (typeof runtimes)[number]): Record<string, string> =>
+  const env = (runtime: (typeof allRuntimes)[number]): Record<string, string> =>
     runtime === 'kafka' && kafka ? { KAFKA_BROKERS: kafka.brokers } : {};
   try {
     if (parts.has('throughput')) {
