@@ -6,12 +6,14 @@ import underPressure from '@fastify/under-pressure';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { getHeapStatistics } from 'node:v8';
 import { AppError, type KeyStore } from '@cdp/runtime';
-import { headerWriteKeyOf, verifyWriteKey } from './auth';
+import { headerWriteKeyOf, verifyWriteKey, type WriteGrant } from './auth';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The Basic-header write key, once the key store knows it: set before the body is read. */
     verifiedWriteKey: string | null;
+    /** What that key may do, as checked then: the route takes it instead of checking the same key again. */
+    verifiedWriteGrant: WriteGrant | null;
   }
 }
 
@@ -61,11 +63,12 @@ export async function protectIngest(
   // read, unzipped and parsed: load without a valid key costs a hash and a map lookup. Browsers put the key in the
   // body; theirs is checked by the route once the body is parsed.
   app.decorateRequest('verifiedWriteKey', null);
+  app.decorateRequest('verifiedWriteGrant', null);
   app.addHook('onRequest', async (request) => {
     if (request.method === 'OPTIONS') return;
     const key = headerWriteKeyOf(request);
     if (key === null) return;
-    await verifyWriteKey(keys, key);
+    request.verifiedWriteGrant = await verifyWriteKey(keys, key);
     request.verifiedWriteKey = key;
   });
 

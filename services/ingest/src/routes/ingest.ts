@@ -33,6 +33,8 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps, append: App
   const rejected = deps.metrics.counter('cdp_ingest_events_rejected_total', 'Events refused at the edge');
 
   async function authenticate(request: FastifyRequest): Promise<WriteGrant> {
+    // The header's key, checked before the body was read (protect.ts): the key writeKeyOf would find first.
+    if (request.verifiedWriteGrant) return request.verifiedWriteGrant;
     const key = writeKeyOf(request);
     if (!key)
       throw new AppError('MISSING_WRITE_KEY', 'a write key is required: HTTP Basic username, or writeKey in the body');
