@@ -5,20 +5,23 @@ import { joinSurvivors, ownedIds, ownerOf, survivorOf } from './survivors';
 
 /**
  * The select list that merges the states of the `profile_stats` rows aliased `stats` into one row of `stat_*`
- * columns: group by the survivor profile to roll up every stored profile id it absorbed.
+ * columns: group by the survivor profile to roll up every stored profile id it absorbed. The sets (orders, channels,
+ * tickets) are gathered whole and made distinct once per survivor, not kept in a hash set per group as
+ * `groupUniqArrayArray` does: the same sets in about half the time over a million survivors, most of whom have a few
+ * rows each. The orders are sorted, so their revenue is summed in one order however the rows were read.
  */
 export const profileStatsColumns = `
     uniqExactMerge(stats.messages) AS stat_events,
     min(stats.first_seen) AS stat_first_seen,
     max(stats.last_seen) AS stat_last_seen,
-    groupUniqArrayArray(stats.orders) AS stat_order_list,
+    arraySort(arrayDistinct(groupArrayArray(stats.orders))) AS stat_order_list,
     length(stat_order_list) AS stat_orders,
     arraySum(order -> order.2, stat_order_list) AS stat_revenue,
     if(stat_orders = 0, NULL, max(stats.last_order_at)) AS stat_last_order_at,
-    arraySort(groupUniqArrayArray(stats.channels)) AS stat_channels,
+    arraySort(arrayDistinct(groupArrayArray(stats.channels))) AS stat_channels,
     argMaxMerge(stats.latest_nps) AS stat_latest_nps,
     argMaxMerge(stats.latest_csat) AS stat_latest_csat,
-    length(arrayFilter(ticket -> NOT has(groupUniqArrayArray(stats.tickets_resolved), ticket), groupUniqArrayArray(stats.tickets_opened))) AS stat_open_tickets`;
+    length(arrayFilter(ticket -> NOT has(groupArrayArray(stats.tickets_resolved), ticket), arrayDistinct(groupArrayArray(stats.tickets_opened)))) AS stat_open_tickets`;
 
 /** A survivor's stats as rules read them, from `profile_id` on (statsOfSurvivors has one more, the order list). */
 export const statColumns = `profile_id, stat_events, stat_first_seen, stat_last_seen, stat_orders, stat_revenue, stat_last_order_at, stat_channels,
