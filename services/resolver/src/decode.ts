@@ -9,7 +9,7 @@ import {
   type EventRecord,
   type Identifier,
 } from '@cdp/schemas';
-import { identifiersOf, parseObject, type Blocked } from './identifiers';
+import { identifiersOf, parseObject, type Blocked, type ParsedParts } from './identifiers';
 
 /** A decoded event with its identifiers, found once here and used by every later step. */
 export interface DecodedEvent {
@@ -28,10 +28,8 @@ export interface Rejected {
 const messageTypes = new Set(['track', 'identify', 'page', 'screen', 'group', 'alias']);
 
 /** The event's JSON texts as objects, each parsed once; null for one that is not a JSON object. */
-interface ParsedEvent {
+interface ParsedEvent extends ParsedParts {
   properties: Record<string, unknown> | null;
-  traits: Record<string, unknown> | null;
-  context: Record<string, unknown> | null;
 }
 
 const parsedOf = (event: EventRecord): ParsedEvent => ({
@@ -41,11 +39,7 @@ const parsedOf = (event: EventRecord): ParsedEvent => ({
 });
 
 /** Why ClickHouse or the identity graph could not take this event, or null when it can be resolved and stored. */
-export function problemOf(
-  event: EventRecord,
-  identifiers: Identifier[],
-  parsed: ParsedEvent = parsedOf(event),
-): string | null {
+function problemOf(event: EventRecord, identifiers: Identifier[], parsed: ParsedEvent): string | null {
   if (event.messageId.length === 0) return 'event has an empty messageId';
   if (!messageTypes.has(event.type))
     return `event type ${JSON.stringify(event.type)} is not one of ${[...messageTypes].join(', ')}`;
@@ -100,10 +94,7 @@ export function decodeAll(
     }
     // Each JSON text is parsed once, here: its check and the identifiers read the same objects.
     const parsed = parsedOf(event);
-    const found = identifiersOf(event, options.blocked, {
-      context: parsed.context ?? {},
-      traits: event.type === 'identify' ? (parsed.traits ?? {}) : {},
-    });
+    const found = identifiersOf(event, options.blocked, parsed);
     const identifiers =
       options.trustAllSources || fromTrustedSource(record)
         ? found

@@ -42,20 +42,21 @@ export function parseObject(json: string): Record<string, unknown> | null {
   }
 }
 
-/** An event's `context` and `traits` as objects, each parsed once by the caller ({} where the text holds none). */
+/** An event's `context` and `traits` as `parseObject` gives them: null where the text holds no JSON object. */
 export interface ParsedParts {
-  context: Record<string, unknown>;
-  traits: Record<string, unknown>;
+  context: Record<string, unknown> | null;
+  traits: Record<string, unknown> | null;
 }
 
+// Only an identify's own traits are read.
 const partsOf = (event: EventRecord): ParsedParts => ({
-  context: parseObject(event.context) ?? {},
-  traits: event.type === 'identify' ? (parseObject(event.traits) ?? {}) : {},
+  context: parseObject(event.context),
+  traits: event.type === 'identify' ? parseObject(event.traits) : null,
 });
 
 /** Traits the event states about its customer: identify's `traits`, and any event's `context.traits` beneath them. */
 function traitsOf(event: EventRecord, parts: ParsedParts): Record<string, unknown> {
-  const contextTraits = asObject(parts.context.traits);
+  const contextTraits = asObject(parts.context?.traits);
   return event.type === 'identify' ? { ...contextTraits, ...parts.traits } : contextTraits;
 }
 
@@ -104,8 +105,8 @@ export function blocklist(configured: string[] = []): Blocked {
 }
 
 /** The channel user ids of Segment's `context.externalIds` (`[{ id, type: 'zalo_id' | 'messenger_psid' }]`); other types are ignored. */
-function channelIdsOf(context: Record<string, unknown>): Array<{ type: IdentifierType; value: string }> {
-  const externalIds = context.externalIds;
+function channelIdsOf(context: Record<string, unknown> | null): Array<{ type: IdentifierType; value: string }> {
+  const externalIds = context?.externalIds;
   if (!Array.isArray(externalIds)) return [];
   return externalIds.flatMap((entry) => {
     const { id, type } = asObject(entry);
