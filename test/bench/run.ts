@@ -1,9 +1,12 @@
 // `pnpm bench NAME`: runs the benchmark test/bench/NAME.ts, which prints its own table.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
-const available = readdirSync(new URL('.', import.meta.url))
+const folder = new URL('.', import.meta.url);
+// A benchmark's first line names its command; the other modules here are what benchmarks share.
+const available = readdirSync(folder)
   .filter((file) => file.endsWith('.ts') && file !== 'run.ts')
   .map((file) => file.replace(/\.ts$/, ''))
+  .filter((name) => readFileSync(new URL(`${name}.ts`, folder), 'utf8').startsWith(`// \`pnpm bench ${name}\``))
   .sort();
 const name = process.argv[2];
 
