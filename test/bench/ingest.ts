@@ -11,6 +11,7 @@ import { encodeEvent, parseMessage, type EventRecord } from '@cdp/schemas';
 import { startPlatform } from '@cdp/cdp/platform';
 import { startLocalKafka } from '../../infra/kafka/local-kafka';
 import { basicAuth } from '../harness/http';
+import { trackBatchBody } from './bodies';
 import { cpuOf } from './proc';
 // The steps of one event, timed in this process (the service exports only its routes).
 import { enrich } from '../../services/ingest/src/enrich';
@@ -136,14 +137,7 @@ const trackBody = (i: number) =>
     properties: { sku: `sku-${i}`, price: 19.99, currency: 'EUR' },
     context: { library: { name: 'bench', version: '1.0.0' } },
   });
-const batchBody = JSON.stringify({
-  batch: Array.from({ length: batchSize }, (_, i) => ({
-    type: 'track',
-    userId: `user-${i % 1000}`,
-    event: 'Product Viewed',
-    properties: { sku: `sku-${i}`, price: 19.99 },
-  })),
-});
+const batchBody = trackBatchBody(batchSize);
 
 interface Row {
   runtime: string;

@@ -16,7 +16,6 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalKafka, type LocalKafka } from '../../infra/kafka/local-kafka';
@@ -24,6 +23,7 @@ import { generateCustomers, rng, type GeneratedCustomers, type TruthProfile } fr
 import type { Message } from '../generators/history';
 import { kpis, truthMessages } from '../reference/analytics';
 import { differences } from '../reference/differences';
+import { freePort } from '../harness/http';
 import { spawnCdp, type CdpProcess } from '../harness/process';
 
 export type Runtime = 'distributed' | 'embedded';
@@ -98,14 +98,6 @@ const impatientTimeoutMs = 15;
 const sendDeadlineMs = 240_000;
 /** How long the resolving process may answer /readyz with 503 after a fault before it is restarted. */
 const unreadyRestartMs = 30_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,5 +1,15 @@
 // Small HTTP helpers for suites: Segment-style Basic auth for ingest, Bearer for the query API.
+import { createServer, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+
+/** A port free on 127.0.0.1 now, for a process about to listen on it. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 export function basicAuth(writeKey: string): string {
   return `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
