@@ -6,14 +6,15 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { createLogger, loadConfig } from '@cdp/runtime';
 import { startPlatform } from '@cdp/cdp/platform';
-import { startLocalKafka, type LocalKafka } from '../../infra/kafka/local-kafka';
+import { startLocalKafka } from '../../infra/kafka/local-kafka';
 import { basicAuth, freePort } from '../harness/http';
 import { trackBatchBody } from './bodies';
-import { cpuOf, memoryOf } from './proc';
+import { cpuOf, exitedChildrenCpuOf, memoryOf } from './proc';
 
 const peerDir = path.resolve(process.env.PEER_DIR ?? path.join(os.tmpdir(), 'cdp-peer-rudderstack'));
 const gitBase = process.env.PEER_GIT_BASE ?? 'https://github.com';
@@ -27,7 +28,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
 const systemNames = ['rudder-gateway', 'cdp-ingest', 'rudder-embedded', 'rudder-kafka', 'cdp-start'] as const;
 type SystemName = (typeof systemNames)[number];
 const batchSize = 100;
-const repoRoot = path.resolve(new URL('../..', import.meta.url).pathname);
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 const usage = `usage: pnpm bench peers [--help]
@@ -61,8 +62,9 @@ Environment:
 // ------------------------------------------------------------------------------------------------ build the peer --
 
 /**
- * rudder-server at the head of 2026-08-19, and the modules the Go proxy reachable here refuses (403 "This module
- * version is not available"), taken from their sources instead. rudder-schemas v0.12.0 was not published as source;
+ * rudder-server at the head of 2026-08-19, and the modules a Go module proxy may refuse (403 "This module version is
+ * not available": the one this benchmark was written with did), always taken from their sources so that every build
+ * is the same. rudder-schemas v0.12.0 was not published as source;
  * its last commit before it gets the three cluster-migration identifiers rudder-server names (cluster mode only).
  * The AWS Personalize events module is a compile stand-in (test/bench/peers/personalizeevents). None of them is on
  * the path of an event this benchmark sends.
@@ -86,7 +88,13 @@ function checkout({ dir, repo, commit }: (typeof sources)[number]): void {
     out(`cloning ${gitBase}/${repo}`);
     execFileSync('git', ['clone', '-q', `${gitBase}/${repo}`, target], { stdio: 'inherit' });
   }
-  execFileSync('git', ['-C', target, 'checkout', '-q', commit], { stdio: 'inherit' });
+  // -f: a build before this one edited go.mod (the replacements) and, in rudder-schemas, the patched file.
+  try {
+    execFileSync('git', ['-C', target, 'checkout', '-q', '-f', commit], { stdio: 'ignore' });
+  } catch {
+    execFileSync('git', ['-C', target, 'fetch', '-q', 'origin'], { stdio: 'inherit' });
+    execFileSync('git', ['-C', target, 'checkout', '-q', '-f', commit], { stdio: 'inherit' });
+  }
 }
 
 /** The additions of rudder-schemas v0.12.0 that rudder-server compiles against (its cluster migration types). */
@@ -118,12 +126,12 @@ function patchSchemas(): void {
 
 async function buildPeer(): Promise<string> {
   const binary = path.join(peerDir, 'bin', 'rudder-server');
-  if (existsSync(binary) && !process.env.PEER_REBUILD) return binary;
+  if (existsSync(binary) && process.env.PEER_REBUILD !== '1') return binary;
   mkdirSync(path.join(peerDir, 'logs'), { recursive: true });
   for (const source of sources) checkout(source);
   patchSchemas();
   cpSync(
-    new URL('./peers/personalizeevents', import.meta.url).pathname,
+    fileURLToPath(new URL('./peers/personalizeevents', import.meta.url)),
     path.join(peerDir, 'stubs/personalizeevents'),
     {
       recursive: true,
@@ -140,7 +148,7 @@ async function buildPeer(): Promise<string> {
     { cwd: server },
   );
   const log = path.join(peerDir, 'logs', 'build.log');
-  out(`building rudder-server (a cold build takes about 6 minutes on 2 cores; output in ${log})`);
+  out(`building rudder-server (a cold build takes about 5 minutes on 2 cores; output in ${log})`);
   const started = Date.now();
   const child = spawn('go', ['build', '-o', binary, '.'], {
     cwd: server,
@@ -161,7 +169,7 @@ async function waitFor(url: string, timeoutSeconds: number, child?: ChildProcess
   while (Date.now() < deadline) {
     if (child && child.exitCode !== null) throw new Error(`the process behind ${url} exited (${child.exitCode})`);
     try {
-      if ((await fetch(url)).ok) return;
+      if ((await fetch(url, { signal: AbortSignal.timeout(2_000) })).ok) return;
     } catch {
       // not listening yet
     }
@@ -229,8 +237,8 @@ interface System {
 interface Postgres {
   port: number;
   pid: number;
-  /** Jobs of a queue (`gw`: the gateway's, `rt`: the router's) not yet in a final state, over its live tables. */
-  pending(queue: 'gw' | 'rt'): number;
+  /** Events in the gateway's queue whose jobs are not yet in a final state. */
+  pending(): number;
   stop(): void;
 }
 
@@ -241,20 +249,28 @@ async function startPostgres(): Promise<Postgres> {
   if (!existsSync(path.join(pgBin, 'initdb'))) {
     throw new Error(`PostgreSQL 15 is not at ${pgBin}: apt-get install postgresql-15, or set PEER_PG_BIN`);
   }
-  rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true });
-  mkdirSync(socketDir, { recursive: true });
-  writeFileSync(log, '');
   // PostgreSQL refuses to run as root.
   const asOwner = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
-  if (asOwner.length) execFileSync('chown', ['postgres:postgres', dataDir, socketDir, log]);
   const run = (command: string, args: string[]) =>
     execFileSync(asOwner[0] ?? command, [...asOwner.slice(1), ...(asOwner.length ? [command] : []), ...args], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
+  // A server a killed run left behind on this data directory stops before the directory is made anew.
+  if (existsSync(path.join(dataDir, 'postmaster.pid'))) {
+    try {
+      run(path.join(pgBin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      // not running
+    }
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(socketDir, { recursive: true });
+  writeFileSync(log, '');
+  if (asOwner.length) execFileSync('chown', ['postgres:postgres', dataDir, socketDir, log]);
   const port = await freePort();
   run(path.join(pgBin, 'initdb'), ['-D', dataDir, '-U', 'rudder', '--auth=trust']);
-  // Debian's defaults otherwise (fsync on, synchronous_commit on, shared_buffers 128MB).
+  // PostgreSQL's defaults otherwise (fsync on, synchronous_commit on, shared_buffers 128MB).
   run(path.join(pgBin, 'pg_ctl'), [
     '-D',
     dataDir,
@@ -262,43 +278,56 @@ async function startPostgres(): Promise<Postgres> {
     log,
     '-w',
     '-o',
-    `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${socketDir} -c max_connections=200`,
+    `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories='${socketDir}' -c max_connections=200`,
     'start',
   ]);
   const psql = (database: string, sql: string) =>
-    execFileSync('psql', ['-qAt', '-h', '127.0.0.1', '-p', String(port), '-U', 'rudder', '-d', database, '-c', sql], {
-      encoding: 'utf8',
-    }).trim();
-  psql('postgres', 'create database jobsdb');
+    execFileSync(
+      path.join(pgBin, 'psql'),
+      ['-qAt', '-h', '127.0.0.1', '-p', String(port), '-U', 'rudder', '-d', database, '-c', sql],
+      { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
+    ).trim();
+  const stop = () => run(path.join(pgBin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+  try {
+    psql('postgres', 'create database jobsdb');
+  } catch (error) {
+    stop();
+    throw error;
+  }
   return {
     port,
     pid: Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
-    pending(queue) {
-      // The job queue is split into numbered tables; a table whose jobs are all final is archived and dropped, so
-      // counting what is still pending is what stays true.
-      const suffixes = psql(
-        'jobsdb',
-        `select substring(tablename from '[0-9]+$') from pg_tables where tablename ~ '^${queue}_jobs_[0-9]+$'`,
-      )
-        .split('\n')
-        .filter(Boolean);
-      return sum(
-        suffixes.map((n) => {
-          try {
-            return Number(
-              psql(
-                'jobsdb',
-                `select (select count(*) from ${queue}_jobs_${n}) - (select count(distinct job_id) from ${queue}_job_status_${n} ` +
-                  `where job_state in ('succeeded', 'aborted', 'filtered', 'migrated'))`,
-              ),
-            );
-          } catch {
-            return 0; // dropped since it was listed: every job in it was final
-          }
-        }),
-      );
+    pending() {
+      // The gateway's queue is split into tables (gw_jobs_1, gw_jobs_2, gw_jobs_1_1 after a compaction, each with its
+      // status table); a table whose jobs are all final is archived and dropped, so what stays true to count is what
+      // is still pending, in events, in one statement over the tables listed.
+      for (let attempt = 1; ; attempt += 1) {
+        const suffixes = psql(
+          'jobsdb',
+          "select substring(tablename from '^gw_jobs_(.*)$') from pg_tables where tablename ~ '^gw_jobs_[0-9]+(_[0-9]+)*$'",
+        )
+          .split('\n')
+          .filter(Boolean);
+        if (suffixes.length === 0) return 0;
+        const perTable = suffixes.map(
+          (suffix) =>
+            `select coalesce(sum(job.event_count), 0) as events from gw_jobs_${suffix} job where not exists ` +
+            `(select 1 from gw_job_status_${suffix} status where status.job_id = job.job_id ` +
+            `and status.job_state in ('succeeded', 'aborted', 'filtered', 'migrated'))`,
+        );
+        try {
+          return Number(
+            psql('jobsdb', `select coalesce(sum(events), 0) from (${perTable.join(' union all ')}) pending`),
+          );
+        } catch (error) {
+          // A table dropped between the listing and the count: list again.
+          const stderr = String((error as { stderr?: unknown }).stderr ?? '');
+          if (attempt < 5 && stderr.includes('does not exist')) continue;
+          throw error;
+        }
+      }
     },
-    stop: () => run(path.join(pgBin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']),
+    stop,
   };
 }
 
@@ -319,12 +348,24 @@ async function startControlPlaneStandIn(): Promise<{ url: string; close(): Promi
   };
 }
 
-function rudderSystem(
-  name: SystemName,
-  appType: 'GATEWAY' | 'EMBEDDED',
-  binary: string,
-  kafka: () => Promise<LocalKafka>,
-): System {
+/** Undo steps run last to first, each whatever the others did: what a start set up when it or the run ends. */
+function cleanupList(name: string) {
+  const steps: Array<() => unknown> = [];
+  return {
+    add: (step: () => unknown) => steps.push(step),
+    async run() {
+      for (const step of steps.splice(0).reverse()) {
+        try {
+          await step();
+        } catch (error) {
+          out(`${name}: while stopping: ${(error as Error).message}`);
+        }
+      }
+    },
+  };
+}
+
+function rudderSystem(name: SystemName, appType: 'GATEWAY' | 'EMBEDDED', binary: string): System {
   const withKafka = name === 'rudder-kafka';
   return {
     name,
@@ -336,128 +377,135 @@ function rudderSystem(
           : 'processed (no destination)',
     async start() {
       const writeKey = 'peer-write-key';
-      const postgres = await startPostgres();
-      const controlPlane = await startControlPlaneStandIn();
-      const destinations = [];
-      let admin: Admin | undefined;
-      // A topic of its own each start: the broker outlives a round.
-      const kafkaTopic = `rudder-bench-${Date.now()}`;
-      if (withKafka) {
-        const broker = await kafka();
-        admin = new Kafka({ brokers: [broker.brokers], logLevel: logLevel.NOTHING }).admin();
-        await admin.connect();
-        await admin.createTopics({ topics: [{ topic: kafkaTopic, numPartitions: 1 }], waitForLeaders: true });
-        const [hostname, port] = broker.brokers.split(':');
-        destinations.push({
-          id: 'bench-kafka',
-          name: 'bench kafka',
-          enabled: true,
-          workspaceId: 'bench-workspace',
-          isProcessorEnabled: true,
-          config: { hostname, port, topic: kafkaTopic, sslEnabled: false, useSASL: false },
-          destinationDefinition: { id: 'bench-destdef-kafka', name: 'KAFKA', displayName: 'Kafka', config: {} },
-          transformations: [],
-        });
-      }
-      const workspace = path.join(peerDir, 'conf', `${name}.workspace.json`);
-      mkdirSync(path.dirname(workspace), { recursive: true });
-      writeFileSync(
-        workspace,
-        JSON.stringify({
-          workspaceId: 'bench-workspace',
-          enableMetrics: false,
-          sources: [
-            {
-              id: 'bench-source-1',
-              name: 'bench http source',
-              writeKey,
-              enabled: true,
-              workspaceId: 'bench-workspace',
-              config: {},
-              sourceDefinition: { id: 'bench-srcdef-http', name: 'HTTP', category: '', type: 'cloud' },
-              destinations,
-            },
-          ],
-          settings: { dataRetention: { disableReportingPii: true, useSelfStorage: false, retentionPeriod: 'default' } },
-        }),
-      );
-      const port = await freePort();
-      const dataDir = path.join(peerDir, 'rsdata');
-      rmSync(dataDir, { recursive: true, force: true });
-      mkdirSync(dataDir, { recursive: true });
-      const log = path.join(peerDir, 'logs', `${name}.log`);
-      const env: Record<string, string> = {
-        CONFIG_PATH: path.join(peerDir, 'rudder-server/config/config.yaml'),
-        APP_TYPE: appType,
-        JOBS_DB_HOST: '127.0.0.1',
-        JOBS_DB_PORT: String(postgres.port),
-        JOBS_DB_USER: 'rudder',
-        JOBS_DB_PASSWORD: 'rudder',
-        JOBS_DB_DB_NAME: 'jobsdb',
-        JOBS_DB_SSL_MODE: 'disable',
-        RSERVER_BACKEND_CONFIG_CONFIG_FROM_FILE: 'true',
-        RSERVER_BACKEND_CONFIG_CONFIG_JSONPATH: workspace,
-        RSERVER_GATEWAY_WEB_PORT: String(port),
-        RSERVER_ENABLE_STATS: 'false',
-        RSERVER_DIAGNOSTICS_ENABLE_DIAGNOSTICS: 'false',
-        RSERVER_WAREHOUSE_MODE: 'off',
-        // The Kafka destination's transform in process (Go), not compared with rudder-transformer's (Node).
-        RSERVER_PROCESSOR_TRANSFORMER_EMBEDDED_KAFKA_ENABLED: 'true',
-        RSERVER_PROCESSOR_TRANSFORMER_EMBEDDED_KAFKA_VERIFY: 'false',
-        GO_ENV: 'production',
-        LOG_LEVEL: 'WARN',
-        INSTANCE_ID: '1',
-        RUDDER_TMPDIR: dataDir,
-        WORKSPACE_TOKEN: 'unused-config-from-file',
-        ...Object.fromEntries(
-          [
-            'DEST_TRANSFORM_URL',
-            'USER_TRANSFORM_URL',
-            'CONFIG_BACKEND_URL',
-            'SUPPRESS_USER_BACKEND_URL',
-            'SUPPRESS_USER_BACKUP_SERVICE_URL',
-            'CP_ROUTER_URL',
-            'REPORTING_URL',
-            'ALERTA_URL',
-            'WAREHOUSE_URL',
-          ].map((key) => [key, controlPlane.url]),
-        ),
-      };
-      const child = spawn(binary, [], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')],
-      });
-      const url = `http://127.0.0.1:${port}`;
+      const cleanup = cleanupList(name);
       try {
-        await waitFor(`${url}/health`, 120, child);
+        const postgres = await startPostgres();
+        cleanup.add(() => postgres.stop());
+        const controlPlane = await startControlPlaneStandIn();
+        cleanup.add(() => controlPlane.close());
+        const destinations = [];
+        let admin: Admin | undefined;
+        // A topic of its own each start: the broker outlives a round.
+        const kafkaTopic = `rudder-bench-${Date.now()}`;
+        if (withKafka) {
+          // A broker of its own, stopped with the system: the others are measured without a JVM beside them.
+          const broker = await startLocalKafka();
+          cleanup.add(() => broker.stop());
+          const client = new Kafka({ brokers: [broker.brokers], logLevel: logLevel.NOTHING }).admin();
+          await client.connect();
+          cleanup.add(() => client.disconnect());
+          admin = client;
+          await admin.createTopics({ topics: [{ topic: kafkaTopic, numPartitions: 1 }], waitForLeaders: true });
+          const [hostname, port] = broker.brokers.split(':');
+          destinations.push({
+            id: 'bench-kafka',
+            name: 'bench kafka',
+            enabled: true,
+            workspaceId: 'bench-workspace',
+            isProcessorEnabled: true,
+            config: { hostname, port, topic: kafkaTopic, sslEnabled: false, useSASL: false },
+            destinationDefinition: { id: 'bench-destdef-kafka', name: 'KAFKA', displayName: 'Kafka', config: {} },
+            transformations: [],
+          });
+        }
+        const workspace = path.join(peerDir, 'conf', `${name}.workspace.json`);
+        mkdirSync(path.dirname(workspace), { recursive: true });
+        writeFileSync(
+          workspace,
+          JSON.stringify({
+            workspaceId: 'bench-workspace',
+            enableMetrics: false,
+            sources: [
+              {
+                id: 'bench-source-1',
+                name: 'bench http source',
+                writeKey,
+                enabled: true,
+                workspaceId: 'bench-workspace',
+                config: {},
+                sourceDefinition: { id: 'bench-srcdef-http', name: 'HTTP', category: '', type: 'cloud' },
+                destinations,
+              },
+            ],
+            settings: {
+              dataRetention: { disableReportingPii: true, useSelfStorage: false, retentionPeriod: 'default' },
+            },
+          }),
+        );
+        const port = await freePort();
+        const dataDir = path.join(peerDir, 'rsdata');
+        rmSync(dataDir, { recursive: true, force: true });
+        mkdirSync(dataDir, { recursive: true });
+        const log = path.join(peerDir, 'logs', `${name}.log`);
+        const env: Record<string, string> = {
+          CONFIG_PATH: path.join(peerDir, 'rudder-server/config/config.yaml'),
+          APP_TYPE: appType,
+          JOBS_DB_HOST: '127.0.0.1',
+          JOBS_DB_PORT: String(postgres.port),
+          JOBS_DB_USER: 'rudder',
+          JOBS_DB_PASSWORD: 'rudder',
+          JOBS_DB_DB_NAME: 'jobsdb',
+          JOBS_DB_SSL_MODE: 'disable',
+          RSERVER_BACKEND_CONFIG_CONFIG_FROM_FILE: 'true',
+          RSERVER_BACKEND_CONFIG_CONFIG_JSONPATH: workspace,
+          RSERVER_GATEWAY_WEB_PORT: String(port),
+          RSERVER_ENABLE_STATS: 'false',
+          RSERVER_DIAGNOSTICS_ENABLE_DIAGNOSTICS: 'false',
+          RSERVER_WAREHOUSE_MODE: 'off',
+          // The Kafka destination's transform in process (Go), not compared with rudder-transformer's (Node).
+          RSERVER_PROCESSOR_TRANSFORMER_EMBEDDED_KAFKA_ENABLED: 'true',
+          RSERVER_PROCESSOR_TRANSFORMER_EMBEDDED_KAFKA_VERIFY: 'false',
+          GO_ENV: 'production',
+          LOG_LEVEL: 'WARN',
+          INSTANCE_ID: '1',
+          RUDDER_TMPDIR: dataDir,
+          WORKSPACE_TOKEN: 'unused-config-from-file',
+          ...Object.fromEntries(
+            [
+              'DEST_TRANSFORM_URL',
+              'USER_TRANSFORM_URL',
+              'CONFIG_BACKEND_URL',
+              'SUPPRESS_USER_BACKEND_URL',
+              'SUPPRESS_USER_BACKUP_SERVICE_URL',
+              'CP_ROUTER_URL',
+              'REPORTING_URL',
+              'ALERTA_URL',
+              'WAREHOUSE_URL',
+            ].map((key) => [key, controlPlane.url]),
+          ),
+        };
+        const child = spawn(binary, [], {
+          env: { ...process.env, ...env },
+          stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')],
+        });
+        cleanup.add(() => stopChild(child));
+        const url = `http://127.0.0.1:${port}`;
+        try {
+          await waitFor(`${url}/health`, 120, child);
+        } catch (error) {
+          throw new Error(`${(error as Error).message}; see ${log}`);
+        }
+        return {
+          url,
+          writeKey,
+          pid: child.pid as number,
+          postgresPid: postgres.pid,
+          async downstream(accepted) {
+            // Stored: nothing takes jobs off the gateway's queue in this mode, so every stored job is pending.
+            if (appType === 'GATEWAY') return postgres.pending();
+            if (admin) {
+              // Delivered: the messages on the destination's topic.
+              const offsets = await admin.fetchTopicOffsets(kafkaTopic);
+              return sum(offsets.map((offset) => Number(offset.high)));
+            }
+            return accepted - postgres.pending();
+          },
+          stop: () => cleanup.run(),
+        };
       } catch (error) {
-        await stopChild(child, 5);
-        postgres.stop();
-        await controlPlane.close();
-        throw new Error(`${(error as Error).message}; see ${log}`);
+        await cleanup.run();
+        throw error;
       }
-      return {
-        url,
-        writeKey,
-        pid: child.pid as number,
-        postgresPid: postgres.pid,
-        async downstream(accepted) {
-          // Stored: nothing takes jobs off the gateway's queue in this mode, so every stored job is pending.
-          if (appType === 'GATEWAY') return postgres.pending('gw');
-          if (admin) {
-            // Delivered: the messages on the destination's topic.
-            const offsets = await admin.fetchTopicOffsets(kafkaTopic);
-            return sum(offsets.map((offset) => Number(offset.high)));
-          }
-          return accepted - postgres.pending('gw');
-        },
-        async stop() {
-          await stopChild(child);
-          await admin?.disconnect();
-          postgres.stop();
-          await controlPlane.close();
-        },
-      };
     },
   };
 }
@@ -495,15 +543,20 @@ function cdpSystem(name: SystemName): System {
       };
       const args = whole
         ? [path.join(repoRoot, 'services/cdp/bin/cdp.cjs'), 'start']
-        : ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve-ingest'];
+        : ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-ingest'];
       const child = spawn(process.execPath, args, {
         cwd: repoRoot,
         env: { ...process.env, ...env },
         stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')],
       });
       const url = `http://127.0.0.1:${port}`;
-      const metrics = async () => (await fetch(`${url}/metrics`)).text();
-      await waitFor(`${url}/readyz`, 120, child);
+      const metrics = async () => (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+      try {
+        await waitFor(`${url}/readyz`, 120, child);
+      } catch (error) {
+        await stopChild(child, 5);
+        throw new Error(`${(error as Error).message}; see ${log}`);
+      }
       return {
         url,
         writeKey,
@@ -586,9 +639,12 @@ async function measure(system: System): Promise<Row> {
     const fixedDelay = await running.eventLoopDelay?.();
     const serverTree = () => treeOf(running.pid);
     const postgresTree = () => (running.postgresPid ? treeOf(running.postgresPid) : []);
+    // PostgreSQL's backends come and go (autovacuum workers, connections): those that ended count in the postmaster.
+    const postgresCpu = () =>
+      running.postgresPid ? sum(postgresTree().map(cpuOf)) + exitedChildrenCpuOf(running.postgresPid) : 0;
     const downstreamBefore = await running.downstream((warmup['2xx'] + fixed['2xx']) * batchSize);
     const cpuBefore = sum(serverTree().map(cpuOf));
-    const postgresCpuBefore = sum(postgresTree().map(cpuOf));
+    const postgresCpuBefore = postgresCpu();
     let rssMb = 0;
     let postgresPssMb = 0;
     const sampler = setInterval(() => {
@@ -603,7 +659,7 @@ async function measure(system: System): Promise<Row> {
       clearInterval(sampler);
     }
     const cpuSeconds = sum(serverTree().map(cpuOf)) - cpuBefore;
-    const postgresCpuSeconds = sum(postgresTree().map(cpuOf)) - postgresCpuBefore;
+    const postgresCpuSeconds = postgresCpu() - postgresCpuBefore;
     const accepted = [warmup, fixed, saturated].reduce((total, result) => total + result['2xx'], 0) * batchSize;
     const loadEnded = Date.now();
     const downstreamAfter = await running.downstream(accepted);
@@ -649,24 +705,19 @@ async function main(): Promise<void> {
   const wanted = (process.env.BENCH_SYSTEMS ?? systemNames.join(',')).split(',').map((name) => name.trim());
   const unknown = wanted.filter((name) => !systemNames.includes(name as SystemName));
   if (unknown.length) throw new Error(`unknown BENCH_SYSTEMS ${unknown.join(', ')}; known: ${systemNames.join(', ')}`);
+  mkdirSync(path.join(peerDir, 'logs'), { recursive: true });
   const binary = wanted.some((name) => name.startsWith('rudder-')) ? await buildPeer() : '';
-  let broker: LocalKafka | undefined;
-  const kafka = async () => (broker ??= await startLocalKafka());
   const systems: Record<SystemName, System> = {
-    'rudder-gateway': rudderSystem('rudder-gateway', 'GATEWAY', binary, kafka),
-    'rudder-embedded': rudderSystem('rudder-embedded', 'EMBEDDED', binary, kafka),
-    'rudder-kafka': rudderSystem('rudder-kafka', 'EMBEDDED', binary, kafka),
+    'rudder-gateway': rudderSystem('rudder-gateway', 'GATEWAY', binary),
+    'rudder-embedded': rudderSystem('rudder-embedded', 'EMBEDDED', binary),
+    'rudder-kafka': rudderSystem('rudder-kafka', 'EMBEDDED', binary),
     'cdp-ingest': cdpSystem('cdp-ingest'),
     'cdp-start': cdpSystem('cdp-start'),
   };
   const rows: Row[] = [];
-  try {
-    for (let round = 0; round < rounds; round += 1) {
-      const order = round % 2 === 0 ? wanted : [...wanted].reverse();
-      for (const name of order) rows.push(await measure(systems[name as SystemName]));
-    }
-  } finally {
-    await broker?.stop();
+  for (let round = 0; round < rounds; round += 1) {
+    const order = round % 2 === 0 ? wanted : [...wanted].reverse();
+    for (const name of order) rows.push(await measure(systems[name as SystemName]));
   }
 
   out(

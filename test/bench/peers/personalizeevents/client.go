@@ -1,4 +1,4 @@
-// Package personalizeevents is a compile stand-in for the AWS module the Go proxy here does not serve. Every call
+// Package personalizeevents is a compile stand-in for the AWS module a Go module proxy may refuse. Every call
 // fails: the Personalize destination is not configured by the benchmark.
 package personalizeevents
 

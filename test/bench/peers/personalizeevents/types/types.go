@@ -1,4 +1,4 @@
-// Package types is a compile stand-in for the AWS module the Go proxy here does not serve. The Personalize
+// Package types is a compile stand-in for the AWS module a Go module proxy may refuse. The Personalize
 // destination it belongs to is not configured by the benchmark, so none of this runs.
 package types
 
