@@ -12,7 +12,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { createLogger, loadConfig } from '@cdp/runtime';
 import { startPlatform } from '@cdp/cdp/platform';
 import { startLocalKafka } from '../../infra/kafka/local-kafka';
-import { basicAuth, freePort } from '../harness/http';
+import { basicAuth, freePort, metricOf } from '../harness/http';
 import { trackBatchBody } from './bodies';
 import { cpuOf, exitedChildrenCpuOf, memoryOf } from './proc';
 
@@ -510,16 +510,6 @@ function rudderSystem(name: SystemName, appType: 'GATEWAY' | 'EMBEDDED', binary:
   };
 }
 
-/** Sum of a metric's series in a Prometheus text page. */
-function valueOf(text: string, name: string): number {
-  return sum(
-    text
-      .split('\n')
-      .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-      .map((line) => Number(line.slice(line.lastIndexOf(' ') + 1))),
-  );
-}
-
 function cdpSystem(name: SystemName): System {
   const whole = name === 'cdp-start';
   return {
@@ -562,13 +552,13 @@ function cdpSystem(name: SystemName): System {
         writeKey,
         pid: child.pid as number,
         downstream: async () =>
-          valueOf(await metrics(), whole ? 'cdp_resolver_events_written_total' : 'cdp_ingest_events_accepted_total'),
+          metricOf(await metrics(), whole ? 'cdp_resolver_events_written_total' : 'cdp_ingest_events_accepted_total'),
         // Each read of /metrics starts the monitor's histogram anew: both figures from one read.
         eventLoopDelay: async () => {
           const text = await metrics();
           return {
-            p99: valueOf(text, 'cdp_nodejs_eventloop_lag_p99_seconds') * 1000,
-            max: valueOf(text, 'cdp_nodejs_eventloop_lag_max_seconds') * 1000,
+            p99: metricOf(text, 'cdp_nodejs_eventloop_lag_p99_seconds') * 1000,
+            max: metricOf(text, 'cdp_nodejs_eventloop_lag_max_seconds') * 1000,
           };
         },
         stop: () => stopChild(child),

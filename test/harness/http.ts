@@ -62,13 +62,17 @@ export async function read(baseUrl: string, path: string, readKey?: string): Pro
   return asJson(await fetch(`${baseUrl}${path}`, { headers }));
 }
 
-/** A counter's value on a platform's /metrics page, summed over its labels; 0 while it has no sample. */
-export async function counterOf(baseUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce(
+/** A metric's value in a Prometheus text page, summed over its labels; 0 while it has no sample. */
+export function metricOf(text: string, name: string): number {
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce(
     (sum, match) => sum + Number(match[1]),
     0,
   );
+}
+
+/** A counter's value on a platform's /metrics page, summed over its labels; 0 while it has no sample. */
+export async function counterOf(baseUrl: string, name: string): Promise<number> {
+  return metricOf(await (await fetch(`${baseUrl}/metrics`)).text(), name);
 }
 
 /** Every outcome the resolver counts for an event it has read: written, or dropped or parked for a reason. */
