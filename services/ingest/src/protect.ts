@@ -10,10 +10,11 @@ import { headerWriteKeyOf, verifyWriteKey, type WriteGrant } from './auth';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The Basic-header write key, once the key store knows it: set before the body is read. */
-    verifiedWriteKey: string | null;
-    /** What that key may do, as checked then: the route takes it instead of checking the same key again. */
-    verifiedWriteGrant: WriteGrant | null;
+    /**
+     * The Basic-header write key once the key store knows it, and what it may do: set before the body is read, so the
+     * rate limit keys on it and the route takes the grant instead of checking the same key again.
+     */
+    verifiedWrite: { key: string; grant: WriteGrant } | null;
   }
 }
 
@@ -62,14 +63,12 @@ export async function protectIngest(
   // A request with a key in its Basic header (every server-side SDK) is refused for a wrong key before its body is
   // read, unzipped and parsed: load without a valid key costs a hash and a map lookup. Browsers put the key in the
   // body; theirs is checked by the route once the body is parsed.
-  app.decorateRequest('verifiedWriteKey', null);
-  app.decorateRequest('verifiedWriteGrant', null);
+  app.decorateRequest('verifiedWrite', null);
   app.addHook('onRequest', async (request) => {
     if (request.method === 'OPTIONS') return;
     const key = headerWriteKeyOf(request);
     if (key === null) return;
-    request.verifiedWriteGrant = await verifyWriteKey(keys, key);
-    request.verifiedWriteKey = key;
+    request.verifiedWrite = { key, grant: await verifyWriteKey(keys, key) };
   });
 
   if (limits.rateLimitPerSecond > 0) {
@@ -78,7 +77,7 @@ export async function protectIngest(
       timeWindow: 1000,
       hook: 'preHandler',
       // Only a key the store knows names a budget: a made-up key in a body must not buy a fresh one per request.
-      keyGenerator: (request) => (request.verifiedWriteKey ? `key:${request.verifiedWriteKey}` : `ip:${request.ip}`),
+      keyGenerator: (request) => (request.verifiedWrite ? `key:${request.verifiedWrite.key}` : `ip:${request.ip}`),
       errorResponseBuilder: (_request, context) =>
         new AppError(
           'RATE_LIMITED',

@@ -34,7 +34,7 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps, append: App
 
   async function authenticate(request: FastifyRequest): Promise<WriteGrant> {
     // The header's key, checked before the body was read (protect.ts): the key writeKeyOf would find first.
-    if (request.verifiedWriteGrant) return request.verifiedWriteGrant;
+    if (request.verifiedWrite) return request.verifiedWrite.grant;
     const key = writeKeyOf(request);
     if (!key)
       throw new AppError('MISSING_WRITE_KEY', 'a write key is required: HTTP Basic username, or writeKey in the body');
