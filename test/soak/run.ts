@@ -312,7 +312,7 @@ interface SoakResult {
   parts: {
     storeTracked: MemoryVerdict | null;
     heap: MemoryVerdict | null;
-    holders: Array<{ name: string; maxBytes: number; samples: number }>;
+    holders: Holder[];
   };
   lagMax: number | null;
   lagEnd: number | null;
@@ -547,21 +547,32 @@ function verdicts(r: SoakResult): Array<{ criterion: string; pass: boolean; deta
   ];
 }
 
+/** A call seen holding store memory at the samples: its largest, how often, and its share of the verdict's quarters. */
+interface Holder {
+  name: string;
+  maxBytes: number;
+  samples: number;
+  /** What it held on average over the first and the last quarter of the samples (0 where it was not running). */
+  quarters: MemoryVerdict | null;
+}
+
 function partsOf(samples: Sample[]): SoakResult['parts'] {
   const answered = samples.flatMap((sample) => (sample.parts ? [sample.parts] : []));
-  const holders = new Map<string, { name: string; maxBytes: number; samples: number }>();
-  for (const { running } of answered)
-    for (const [name, bytes] of running) {
-      const holder = holders.get(name) ?? { name, maxBytes: 0, samples: 0 };
-      holder.maxBytes = Math.max(holder.maxBytes, bytes);
-      holder.samples += 1;
-      holders.set(name, holder);
-    }
+  const names = new Set(answered.flatMap(({ running }) => [...running.keys()]));
+  const holders = [...names].map((name): Holder => {
+    const held = answered.map(({ running }) => running.get(name) ?? 0);
+    return {
+      name,
+      maxBytes: Math.max(...held),
+      samples: held.filter((bytes) => bytes > 0).length,
+      quarters: memoryVerdict(held, memoryTolerancePercent),
+    };
+  });
   const finite = (values: number[]) => values.filter((value) => Number.isFinite(value));
   return {
     storeTracked: memoryVerdict(finite(answered.map((parts) => parts.storeTracked)), memoryTolerancePercent),
     heap: memoryVerdict(finite(answered.map((parts) => parts.heap)), memoryTolerancePercent),
-    holders: [...holders.values()].sort((a, b) => b.maxBytes - a.maxBytes).slice(0, 5),
+    holders: holders.sort((a, b) => b.maxBytes - a.maxBytes).slice(0, 5),
   };
 }
 
@@ -591,8 +602,11 @@ function report(r: SoakResult): string {
     partRow("↳ cdp start's JS heap (total)", r.parts.heap),
     '',
     r.parts.holders.length > 0
-      ? `The calls seen holding the most of the store's memory at a sample (${sampleIntervalMs / 1000} s apart), most first: ${r.parts.holders
-          .map((holder) => `${holder.name} ${megabytes(holder.maxBytes)} (running at ${holder.samples} samples)`)
+      ? `The calls seen holding the most of the store's memory at a sample (${sampleIntervalMs / 1000} s apart), most first, with what each held on average over the first and the last quarter: ${r.parts.holders
+          .map(
+            (holder) =>
+              `${holder.name} ${megabytes(holder.maxBytes)} (running at ${holder.samples} samples; ${holder.quarters ? `${megabytes(holder.quarters.afterWarmUp)} → ${megabytes(holder.quarters.atEnd)}` : '–'})`,
+          )
           .join(', ')}.`
       : 'No call was seen running at a sample.',
     '',
