@@ -279,10 +279,14 @@ interface Sample {
   parts: MemoryParts | null;
 }
 
-/** The store's tracked memory, the JS heap, and the store memory of each named call running, from `/metrics`. */
+/**
+ * The store's tracked memory, the JS heap, Node's memory outside it (Buffers and other native objects V8 is told of),
+ * and the store memory of each named call running, from `/metrics`.
+ */
 interface MemoryParts {
   storeTracked: number;
   heap: number;
+  external: number;
   running: Map<string, number>;
 }
 
@@ -298,6 +302,7 @@ async function memoryParts(url: string): Promise<MemoryParts | null> {
   return {
     storeTracked: one(/^cdp_clickhouse_memory_bytes\{metric="MemoryTracking"\} (\S+)/m),
     heap: one(/^cdp_nodejs_heap_size_total_bytes (\S+)/m),
+    external: one(/^cdp_nodejs_external_memory_bytes (\S+)/m),
     running,
   };
 }
@@ -312,6 +317,7 @@ interface SoakResult {
   parts: {
     storeTracked: MemoryVerdict | null;
     heap: MemoryVerdict | null;
+    external: MemoryVerdict | null;
     holders: Holder[];
   };
   lagMax: number | null;
@@ -572,6 +578,7 @@ function partsOf(samples: Sample[]): SoakResult['parts'] {
   return {
     storeTracked: memoryVerdict(finite(answered.map((parts) => parts.storeTracked)), memoryTolerancePercent),
     heap: memoryVerdict(finite(answered.map((parts) => parts.heap)), memoryTolerancePercent),
+    external: memoryVerdict(finite(answered.map((parts) => parts.external)), memoryTolerancePercent),
     holders: holders.sort((a, b) => b.maxBytes - a.maxBytes).slice(0, 5),
   };
 }
@@ -600,6 +607,7 @@ function report(r: SoakResult): string {
     ),
     partRow("↳ cdp start's ClickHouse, tracked (`MemoryTracking`)", r.parts.storeTracked),
     partRow("↳ cdp start's JS heap (total)", r.parts.heap),
+    partRow("↳ cdp start's Node memory outside the heap (Buffers; `external`)", r.parts.external),
     '',
     r.parts.holders.length > 0
       ? `The calls seen holding the most of the store's memory at a sample (${sampleIntervalMs / 1000} s apart), most first, with what each held on average over the first and the last quarter: ${r.parts.holders
