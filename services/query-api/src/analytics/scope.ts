@@ -65,8 +65,8 @@ const retryHorizon = 'INTERVAL 7 DAY';
  * was stored under), kept when of the requested channel and when their profile is in the requested segment: for
  * questions that count messages. A range is a range of the table's primary key, so only it (and the retry horizon
  * before it) is read. The kind is carried through the grouping by its place in the list of kinds read: a number per
- * message instead of a string, half the GROUP BY's memory beside the channel (1.2M orders, surveys and tickets: 618 →
- * 362 MB).
+ * message instead of a string, about 40 % less memory (the KPI facts over 1.2M orders, surveys and tickets: 665 →
+ * 407 MB).
  */
 export function scopedTouchpoints(range: TouchpointRange): string {
   const withEarlierCopies = { ...range, ...(range.since ? { since: `${range.since} - ${retryHorizon}` } : {}) };
