@@ -185,8 +185,17 @@ describe.each(runtimes)('identity graph snapshots on the %s runtime', (runtime) 
         { type: 'email', value: e1 },
         { type: 'phone', value: '+14155550123' },
       ];
-      const stored = await storedProfiles(second.platform.clickhouse.client);
       const key = (identifier: Identifier) => `${identifier.type}:${identifier.value}`;
+      // The resolver writes a batch's identities after its events: every event stored does not yet mean every
+      // identifier is.
+      let stored = new Map<string, string>();
+      await waitFor(
+        async () => {
+          stored = await storedProfiles(second.platform.clickhouse.client);
+          return identifiers.every((identifier) => stored.has(key(identifier)));
+        },
+        { timeoutMs: 60_000, what: 'every identifier stored' },
+      );
       expect(
         Object.fromEntries(identifiers.map((identifier) => [key(identifier), stored.get(key(identifier))])),
       ).toEqual(
