@@ -23,7 +23,7 @@ import { generateCustomers, rng, type GeneratedCustomers, type TruthProfile } fr
 import type { Message } from '../generators/history';
 import { kpis, truthMessages } from '../reference/analytics';
 import { differences } from '../reference/differences';
-import { freePort } from '../harness/http';
+import { freePort, metricOf } from '../harness/http';
 import { spawnCdp, type CdpProcess } from '../harness/process';
 
 export type Runtime = 'distributed' | 'embedded';
@@ -360,10 +360,7 @@ export async function resolverLag(url: string): Promise<number | null> {
   const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(requestTimeoutMs) })
     .then((response) => response.text())
     .catch(() => null);
-  if (text === null) return null;
-  let lag = 0;
-  for (const match of text.matchAll(/^cdp_resolver_lag_records(?:\{[^}]*\})? (\S+)/gm)) lag += Number(match[1]);
-  return lag;
+  return text === null ? null : metricOf(text, 'cdp_resolver_lag_records');
 }
 
 /** Each customer's profile now (nothing counted when it has none yet). */

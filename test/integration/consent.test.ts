@@ -3,18 +3,13 @@
 // subscription state of every channel its events stated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@cdp/runtime';
-import { read, send } from '../harness/http';
+import { counterOf, read, send } from '../harness/http';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 
 describe.each(runtimes)('consent on the %s runtime', (runtime) => {
   let cdp: TestPlatform;
   const profile = (ref: string) => read(cdp.url, `/v1/profiles/${encodeURIComponent(ref)}`, cdp.readKey);
-  const counted = async () =>
-    Number(
-      /^cdp_resolver_events_without_consent_total (\d+)$/m.exec(
-        await (await fetch(`${cdp.url}/metrics`)).text(),
-      )?.[1] ?? 0,
-    );
+  const counted = () => counterOf(cdp.url, 'cdp_resolver_events_without_consent_total');
 
   beforeAll(async () => {
     cdp = await startTestPlatform(runtime, { CDP_SEGMENTS_INTERVAL_MS: '1000' });

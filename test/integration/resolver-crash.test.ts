@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@cdp/runtime';
 import { generateCustomers } from '../generators/customers';
 import { runtimeEnv, runtimes, uniqueName } from '../harness/platform';
-import { read, send } from '../harness/http';
+import { counterOf, read, send } from '../harness/http';
 import { cdpProcesses } from '../harness/process';
 
 describe.each(runtimes)('resolver crash on the %s runtime', (runtime) => {
@@ -16,11 +16,7 @@ describe.each(runtimes)('resolver crash on the %s runtime', (runtime) => {
   const { start, cleanUp } = cdpProcesses(dataDir, env);
   afterAll(cleanUp);
 
-  const written = async (url: string) => {
-    const response = await fetch(`${url}/metrics`);
-    const match = /^cdp_resolver_events_written_total (\d+)/m.exec(await response.text());
-    return Number(match?.[1] ?? 0);
-  };
+  const written = (url: string) => counterOf(url, 'cdp_resolver_events_written_total');
 
   it('loses nothing and counts nothing twice after a SIGKILL mid-batch', { timeout: 240_000 }, async () => {
     const data = generateCustomers({ customers: 150, seed: 11, prefix: uniqueName('crash') });

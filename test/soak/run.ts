@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { deploy, resolverLag, type Deployment, type Runtime } from '../faults/runner';
+import { metricOf } from '../harness/http';
 import { rng } from '../generators/customers';
 import { CustomerStream, ReadPool, memoryVerdict, quantile, residentBytes, type MemoryVerdict } from './load';
 
@@ -121,10 +122,7 @@ async function metricSum(url: string, name: string): Promise<number | null> {
   const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(requestTimeoutMs) })
     .then((response) => response.text())
     .catch(() => null);
-  if (text === null) return null;
-  let sum = 0;
-  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))) sum += Number(match[1]);
-  return sum;
+  return text === null ? null : metricOf(text, name);
 }
 
 /** The load's connection to one deployment: posts batches, books what was accepted, remembers customers to read. */

@@ -1,6 +1,6 @@
 // The freshness run's HTTP side: write-key posts, read-key profile reads and the Prometheus backlog, over pooled keep-alive fetch.
 import { performance } from 'node:perf_hooks';
-import { basicAuth } from '../../harness/http';
+import { basicAuth, metricOf } from '../../harness/http';
 import type { ServedPlatform } from './freshness-server';
 
 export type PlatformClient = ReturnType<typeof platformClient>;
@@ -57,11 +57,7 @@ export function platformClient(server: ServedPlatform) {
      */
     async progress(): Promise<{ backlog: number; loopDelayMs: number }> {
       const text = await (await fetch(`${server.url}/metrics`)).text();
-      const total = (name: string) =>
-        text
-          .split('\n')
-          .filter((line) => line.startsWith(name))
-          .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+      const total = (name: string) => metricOf(text, name);
       return {
         backlog:
           total('cdp_ingest_events_accepted_total') -
