@@ -249,7 +249,7 @@ describe('chDB connections', () => {
 });
 
 describe('store memory', () => {
-  it('is reported on /metrics from the store itself: what it tracks and its caches', async () => {
+  it('is reported on /metrics from the store itself: what it tracks, its caches and its allocator', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-memory-'));
     const metrics = createMetrics();
     const store = await createClickHouse(
@@ -262,6 +262,15 @@ describe('store memory', () => {
       const tracked = /^cdp_clickhouse_memory_bytes\{metric="MemoryTracking"\} (\d+)/m.exec(text);
       expect(Number(tracked?.[1])).toBeGreaterThan(0);
       expect(text).toMatch(/^cdp_clickhouse_memory_bytes\{metric="MarkCacheBytes"\} \d+/m);
+      // chDB's allocator is jemalloc: its summary's figures, each of which holds the one before it.
+      const allocator = (measure: string) =>
+        Number(new RegExp(`^cdp_clickhouse_allocator_bytes\\{measure="${measure}"\\} (\\S+)`, 'm').exec(text)?.[1]);
+      expect(allocator('allocated')).toBeGreaterThan(0);
+      expect(allocator('active')).toBeGreaterThanOrEqual(allocator('allocated'));
+      expect(allocator('resident')).toBeGreaterThanOrEqual(allocator('active'));
+      expect(allocator('mapped')).toBeGreaterThanOrEqual(allocator('active'));
+      expect(allocator('metadata')).toBeGreaterThan(0);
+      expect(allocator('retained')).toBeGreaterThanOrEqual(0);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

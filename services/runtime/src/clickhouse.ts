@@ -115,6 +115,14 @@ const memoryMetrics = [
   'QueryConditionCacheBytes',
 ];
 
+/** The figures of jemalloc's summary line (`Allocated: …, active: …, metadata: … (…), resident: …, mapped: …, retained: …`). */
+const allocatorMeasures = ['allocated', 'active', 'metadata', 'resident', 'mapped', 'retained'];
+const allocatorQuery = `
+  SELECT lower(pair[1]) AS label, toFloat64(pair[2]) AS value
+  FROM (SELECT extractAllGroupsVertical(extract(stats, 'Allocated: [^\\n]*'), '([A-Za-z]+): ([0-9]+)') AS pairs FROM system.jemalloc_stats)
+  ARRAY JOIN pairs AS pair
+  WHERE label IN ${JSON.stringify(allocatorMeasures).replaceAll('"', "'")}`;
+
 /**
  * The name of a running call from its SQL (`query` of system.processes): the comment the call's SQL begins with
  * (query-names.ts), or for an insert, whose SQL is the client's own with no comment, `insert into <table>`.
@@ -155,6 +163,17 @@ function measureMemory(client: ClickHouseClient, metrics: Metrics, log: Logger) 
       query: 'SELECT metric AS label, value FROM system.metrics WHERE metric IN {metrics:Array(String)}',
       params: { metrics: memoryMetrics },
     },
+  );
+  // What the store's allocator holds beside what the store tracks: live allocations, the pages they occupy, what is
+  // resident and what it keeps mapped (jemalloc's summary line). A store without jemalloc has no such table: no rows.
+  fromStore(
+    {
+      name: 'cdp_clickhouse_allocator_bytes',
+      help: "The store's memory allocator (jemalloc's summary in system.jemalloc_stats): allocated (live), active (pages holding them), metadata, resident, mapped, retained (unmapped address space kept), read at each scrape",
+      label: 'measure',
+      replace: false,
+    },
+    { name: 'clickhouse.readAllocator', query: allocatorQuery },
   );
   // Which calls hold that memory now, by name (runningCallName).
   fromStore(
