@@ -278,11 +278,14 @@ interface Sample {
 }
 
 /**
- * The store's tracked memory, the JS heap, Node's memory outside it (Buffers and other native objects V8 is told of),
- * and the store memory of each named call running, from `/metrics`.
+ * The store's tracked memory and its allocator's figures, the JS heap, Node's memory outside it (Buffers and other
+ * native objects V8 is told of), and the store memory of each named call running, from `/metrics`.
  */
 interface MemoryParts {
   storeTracked: number;
+  /** What the store's allocator (jemalloc) has handed out and not had back, and what of its memory is resident. */
+  allocated: number;
+  allocatorResident: number;
   heap: number;
   external: number;
   running: Map<string, number>;
@@ -299,6 +302,8 @@ async function memoryParts(url: string): Promise<MemoryParts | null> {
     running.set(match[1] as string, Number(match[2]));
   return {
     storeTracked: one(/^cdp_clickhouse_memory_bytes\{metric="MemoryTracking"\} (\S+)/m),
+    allocated: one(/^cdp_clickhouse_allocator_bytes\{measure="allocated"\} (\S+)/m),
+    allocatorResident: one(/^cdp_clickhouse_allocator_bytes\{measure="resident"\} (\S+)/m),
     heap: one(/^cdp_nodejs_heap_size_total_bytes (\S+)/m),
     external: one(/^cdp_nodejs_external_memory_bytes (\S+)/m),
     running,
@@ -314,6 +319,8 @@ interface SoakResult {
   /** The store owner's memory in parts over the same quarters, and the calls seen holding the most store memory. */
   parts: {
     storeTracked: MemoryVerdict | null;
+    allocated: MemoryVerdict | null;
+    allocatorResident: MemoryVerdict | null;
     heap: MemoryVerdict | null;
     external: MemoryVerdict | null;
     holders: Holder[];
@@ -575,6 +582,8 @@ function partsOf(samples: Sample[]): SoakResult['parts'] {
   const finite = (values: number[]) => values.filter((value) => Number.isFinite(value));
   return {
     storeTracked: memoryVerdict(finite(answered.map((parts) => parts.storeTracked)), memoryTolerancePercent),
+    allocated: memoryVerdict(finite(answered.map((parts) => parts.allocated)), memoryTolerancePercent),
+    allocatorResident: memoryVerdict(finite(answered.map((parts) => parts.allocatorResident)), memoryTolerancePercent),
     heap: memoryVerdict(finite(answered.map((parts) => parts.heap)), memoryTolerancePercent),
     external: memoryVerdict(finite(answered.map((parts) => parts.external)), memoryTolerancePercent),
     holders: holders.sort((a, b) => b.maxBytes - a.maxBytes).slice(0, 5),
@@ -604,6 +613,8 @@ function report(r: SoakResult): string {
         : `| ${name} | – | – | – | – | no samples |`,
     ),
     partRow("↳ cdp start's ClickHouse, tracked (`MemoryTracking`)", r.parts.storeTracked),
+    partRow("↳ cdp start's ClickHouse allocator, live (jemalloc's `allocated`)", r.parts.allocated),
+    partRow("↳ cdp start's ClickHouse allocator, resident (jemalloc's `resident`)", r.parts.allocatorResident),
     partRow("↳ cdp start's JS heap (total)", r.parts.heap),
     partRow("↳ cdp start's Node memory outside the heap (Buffers; `external`)", r.parts.external),
     '',
