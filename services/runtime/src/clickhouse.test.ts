@@ -262,7 +262,7 @@ describe('store memory', () => {
       const tracked = /^cdp_clickhouse_memory_bytes\{metric="MemoryTracking"\} (\d+)/m.exec(text);
       expect(Number(tracked?.[1])).toBeGreaterThan(0);
       expect(text).toMatch(/^cdp_clickhouse_memory_bytes\{metric="MarkCacheBytes"\} \d+/m);
-      // chDB's allocator is jemalloc: its summary's figures, each of which holds the one before it.
+      // chDB's allocator is jemalloc: allocated ≤ active ≤ resident, active ≤ mapped; metadata and retained present.
       const allocator = (measure: string) =>
         Number(new RegExp(`^cdp_clickhouse_allocator_bytes\\{measure="${measure}"\\} (\\S+)`, 'm').exec(text)?.[1]);
       expect(allocator('allocated')).toBeGreaterThan(0);

@@ -115,13 +115,19 @@ const memoryMetrics = [
   'QueryConditionCacheBytes',
 ];
 
-/** The figures of jemalloc's summary line (`Allocated: …, active: …, metadata: … (…), resident: …, mapped: …, retained: …`). */
+/**
+ * The figures of jemalloc's summary line in its stats text: `Allocated: …, active: …, metadata: … (…), resident: …,
+ * mapped: …, retained: …`.
+ */
 const allocatorMeasures = ['allocated', 'active', 'metadata', 'resident', 'mapped', 'retained'];
 const allocatorQuery = `
   SELECT lower(pair[1]) AS label, toFloat64(pair[2]) AS value
-  FROM (SELECT extractAllGroupsVertical(extract(stats, 'Allocated: [^\\n]*'), '([A-Za-z]+): ([0-9]+)') AS pairs FROM system.jemalloc_stats)
+  FROM (
+    SELECT extractAllGroupsVertical(extract(stats, 'Allocated: [^\\n]*'), '([A-Za-z]+): ([0-9]+)') AS pairs
+    FROM system.jemalloc_stats
+  )
   ARRAY JOIN pairs AS pair
-  WHERE label IN ${JSON.stringify(allocatorMeasures).replaceAll('"', "'")}`;
+  WHERE label IN {measures:Array(String)}`;
 
 /**
  * The name of a running call from its SQL (`query` of system.processes): the comment the call's SQL begins with
@@ -165,7 +171,8 @@ function measureMemory(client: ClickHouseClient, metrics: Metrics, log: Logger) 
     },
   );
   // What the store's allocator holds beside what the store tracks: live allocations, the pages they occupy, what is
-  // resident and what it keeps mapped (jemalloc's summary line). A store without jemalloc has no such table: no rows.
+  // resident and what it keeps mapped (jemalloc's summary line). A store built without jemalloc gives an empty text (no
+  // rows); one without the table fails the read, logged at debug like any unreadable figure.
   fromStore(
     {
       name: 'cdp_clickhouse_allocator_bytes',
@@ -173,7 +180,7 @@ function measureMemory(client: ClickHouseClient, metrics: Metrics, log: Logger) 
       label: 'measure',
       replace: false,
     },
-    { name: 'clickhouse.readAllocator', query: allocatorQuery },
+    { name: 'clickhouse.readAllocator', query: allocatorQuery, params: { measures: allocatorMeasures } },
   );
   // Which calls hold that memory now, by name (runningCallName).
   fromStore(
