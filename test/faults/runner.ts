@@ -23,7 +23,7 @@ import { generateCustomers, rng, type GeneratedCustomers, type TruthProfile } fr
 import type { Message } from '../generators/history';
 import { kpis, truthMessages } from '../reference/analytics';
 import { differences } from '../reference/differences';
-import { freePort, metricOf } from '../harness/http';
+import { freePort, metricOf, metricsPage } from '../harness/http';
 import { spawnCdp, type CdpProcess } from '../harness/process';
 
 export type Runtime = 'distributed' | 'embedded';
@@ -357,9 +357,7 @@ async function readProfile(url: string, readKey: string, ref: string, segmentId:
 }
 
 export async function resolverLag(url: string): Promise<number | null> {
-  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(requestTimeoutMs) })
-    .then((response) => response.text())
-    .catch(() => null);
+  const text = await metricsPage(url, requestTimeoutMs);
   return text === null ? null : metricOf(text, 'cdp_resolver_lag_records');
 }
 

@@ -70,6 +70,13 @@ export function metricOf(text: string, name: string): number {
   );
 }
 
+/** A platform's /metrics page, or null when it does not answer within `timeoutMs` (a process down or stalled). */
+export async function metricsPage(baseUrl: string, timeoutMs: number): Promise<string | null> {
+  return fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(timeoutMs) })
+    .then((response) => response.text())
+    .catch(() => null);
+}
+
 /** A counter's value on a platform's /metrics page, summed over its labels; 0 while it has no sample. */
 export async function counterOf(baseUrl: string, name: string): Promise<number> {
   return metricOf(await (await fetch(`${baseUrl}/metrics`)).text(), name);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { deploy, resolverLag, type Deployment, type Runtime } from '../faults/runner';
-import { metricOf } from '../harness/http';
+import { metricOf, metricsPage } from '../harness/http';
 import { rng } from '../generators/customers';
 import { CustomerStream, ReadPool, memoryVerdict, quantile, residentBytes, type MemoryVerdict } from './load';
 
@@ -119,9 +119,7 @@ class Tally {
 const allReads = (tally: Tally) => readKinds.flatMap((kind) => tally.readMs[kind]);
 
 async function metricSum(url: string, name: string): Promise<number | null> {
-  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(requestTimeoutMs) })
-    .then((response) => response.text())
-    .catch(() => null);
+  const text = await metricsPage(url, requestTimeoutMs);
   return text === null ? null : metricOf(text, name);
 }
 
@@ -278,34 +276,48 @@ interface Sample {
 }
 
 /**
- * The store's tracked memory and its allocator's figures, the JS heap, Node's memory outside it (Buffers and other
- * native objects V8 is told of), and the store memory of each named call running, from `/metrics`.
+ * The parts of the store owner's memory shown beside its RSS, each a row of the table and one series of `/metrics`
+ * (one sample; a series missing from a page is no sample, not 0): the store's tracked memory, its allocator's live and
+ * resident memory, the JS heap, and Node's memory outside it (Buffers and other native objects V8 is told of).
  */
+const memoryPartSeries = [
+  {
+    label: "cdp start's ClickHouse, tracked (`MemoryTracking`)",
+    series: 'cdp_clickhouse_memory_bytes{metric="MemoryTracking"}',
+  },
+  {
+    label: "cdp start's ClickHouse allocator, live (jemalloc's `allocated`)",
+    series: 'cdp_clickhouse_allocator_bytes{measure="allocated"}',
+  },
+  {
+    label: "cdp start's ClickHouse allocator, resident (jemalloc's `resident`)",
+    series: 'cdp_clickhouse_allocator_bytes{measure="resident"}',
+  },
+  { label: "cdp start's JS heap (total)", series: 'cdp_nodejs_heap_size_total_bytes' },
+  {
+    label: "cdp start's Node memory outside the heap (Buffers; `external`)",
+    series: 'cdp_nodejs_external_memory_bytes',
+  },
+];
+
+/** The store owner's memory parts (in `memoryPartSeries` order, NaN where missing) and the store memory of each named call running. */
 interface MemoryParts {
-  storeTracked: number;
-  /** What the store's allocator (jemalloc) has handed out and not had back, and what of its memory is resident. */
-  allocated: number;
-  allocatorResident: number;
-  heap: number;
-  external: number;
+  values: number[];
   running: Map<string, number>;
 }
 
 async function memoryParts(url: string): Promise<MemoryParts | null> {
-  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(requestTimeoutMs) })
-    .then((response) => response.text())
-    .catch(() => null);
+  const text = await metricsPage(url, requestTimeoutMs);
   if (text === null) return null;
-  const one = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+  const lines = text.split('\n');
   const running = new Map<string, number>();
   for (const match of text.matchAll(/^cdp_clickhouse_running_memory_bytes\{query="([^"]+)"\} (\S+)/gm))
     running.set(match[1] as string, Number(match[2]));
   return {
-    storeTracked: one(/^cdp_clickhouse_memory_bytes\{metric="MemoryTracking"\} (\S+)/m),
-    allocated: one(/^cdp_clickhouse_allocator_bytes\{measure="allocated"\} (\S+)/m),
-    allocatorResident: one(/^cdp_clickhouse_allocator_bytes\{measure="resident"\} (\S+)/m),
-    heap: one(/^cdp_nodejs_heap_size_total_bytes (\S+)/m),
-    external: one(/^cdp_nodejs_external_memory_bytes (\S+)/m),
+    values: memoryPartSeries.map(({ series }) => {
+      const line = lines.find((candidate) => candidate.startsWith(`${series} `));
+      return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+    }),
     running,
   };
 }
@@ -318,11 +330,8 @@ interface SoakResult {
   processes: Array<{ name: string; judged: boolean; memory: MemoryVerdict | null }>;
   /** The store owner's memory in parts over the same quarters, and the calls seen holding the most store memory. */
   parts: {
-    storeTracked: MemoryVerdict | null;
-    allocated: MemoryVerdict | null;
-    allocatorResident: MemoryVerdict | null;
-    heap: MemoryVerdict | null;
-    external: MemoryVerdict | null;
+    /** In `memoryPartSeries` order. */
+    verdicts: Array<MemoryVerdict | null>;
     holders: Holder[];
   };
   lagMax: number | null;
@@ -581,11 +590,9 @@ function partsOf(samples: Sample[]): SoakResult['parts'] {
   });
   const finite = (values: number[]) => values.filter((value) => Number.isFinite(value));
   return {
-    storeTracked: memoryVerdict(finite(answered.map((parts) => parts.storeTracked)), memoryTolerancePercent),
-    allocated: memoryVerdict(finite(answered.map((parts) => parts.allocated)), memoryTolerancePercent),
-    allocatorResident: memoryVerdict(finite(answered.map((parts) => parts.allocatorResident)), memoryTolerancePercent),
-    heap: memoryVerdict(finite(answered.map((parts) => parts.heap)), memoryTolerancePercent),
-    external: memoryVerdict(finite(answered.map((parts) => parts.external)), memoryTolerancePercent),
+    verdicts: memoryPartSeries.map((_, index) =>
+      memoryVerdict(finite(answered.map(({ values }) => values[index] as number)), memoryTolerancePercent),
+    ),
     holders: holders.sort((a, b) => b.maxBytes - a.maxBytes).slice(0, 5),
   };
 }
@@ -612,11 +619,7 @@ function report(r: SoakResult): string {
         ? `| ${name} | ${megabytes(memory.afterWarmUp)} | ${megabytes(memory.atEnd)} | ${megabytes(memory.max)} | ${memory.changePercent >= 0 ? '+' : ''}${memory.changePercent.toFixed(1)} % | ${memory.flat ? 'yes' : 'no'} |`
         : `| ${name} | – | – | – | – | no samples |`,
     ),
-    partRow("↳ cdp start's ClickHouse, tracked (`MemoryTracking`)", r.parts.storeTracked),
-    partRow("↳ cdp start's ClickHouse allocator, live (jemalloc's `allocated`)", r.parts.allocated),
-    partRow("↳ cdp start's ClickHouse allocator, resident (jemalloc's `resident`)", r.parts.allocatorResident),
-    partRow("↳ cdp start's JS heap (total)", r.parts.heap),
-    partRow("↳ cdp start's Node memory outside the heap (Buffers; `external`)", r.parts.external),
+    ...memoryPartSeries.map(({ label }, index) => partRow(`↳ ${label}`, r.parts.verdicts[index] ?? null)),
     '',
     r.parts.holders.length > 0
       ? `The calls seen holding the most of the store's memory at a sample (${sampleIntervalMs / 1000} s apart), most first, with what each held on average over the first and the last quarter: ${r.parts.holders
