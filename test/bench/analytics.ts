@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, loadConfig, named } from '@cdp/runtime';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, loadConfig, named, type ClickHouseClient } from '@cdp/runtime';
 import { startPlatform } from '@cdp/cdp/platform';
 import { loadEvents } from './analytics/load';
 import { questions, type Question } from './analytics/questions';
@@ -12,7 +13,8 @@ const usage = `usage: pnpm bench analytics
 Generates a year of events inside a fresh chDB store (migrations applied by the platform), merges the
 parts of profile_firsts as the store does once they are ten minutes old, starts the query API on it and
 times each analytics endpoint over HTTP, UTC and Asia/Ho_Chi_Minh, against the same question asked by
-plain hand-written SQL over the events table, on the same chDB connection.
+plain hand-written SQL over the events table, on the same chDB connection. One more answer of each side
+is asked with the store's running calls sampled every 10 ms: the most memory one call held (peak MB).
 
 environment:
   BENCH_EVENTS    events generated (default 10000000; 1% are retried copies)
@@ -47,6 +49,38 @@ interface Measured {
   handWritten: number[];
   apiHeadline: number;
   handWrittenHeadline: number;
+  /** The most memory (bytes) one store call held while each side answered once more. */
+  apiPeak: number;
+  handWrittenPeak: number;
+}
+
+/**
+ * The most memory one call of the store held while `work` ran: `peak_memory_usage` of its running calls, sampled every
+ * 10 ms (the sampling call itself left out). A call shorter than the interval may be missed; the heavy ones are not.
+ */
+async function peakCallMemory(client: ClickHouseClient, work: () => Promise<unknown>): Promise<number> {
+  let working = true;
+  let peak = 0;
+  const sampling = (async () => {
+    while (working) {
+      const result = await client.query(
+        named('bench.runningPeak', {
+          query:
+            "SELECT max(peak_memory_usage) AS peak FROM system.processes WHERE query NOT LIKE '%bench.runningPeak%'",
+          format: 'JSONEachRow',
+        }),
+      );
+      peak = Math.max(peak, Number((await result.json<{ peak: string }>())[0]?.peak ?? 0));
+      await sleep(10);
+    }
+  })();
+  try {
+    await work();
+  } finally {
+    working = false;
+    await sampling;
+  }
+  return peak;
 }
 
 async function main(): Promise<void> {
@@ -108,7 +142,9 @@ async function main(): Promise<void> {
         api.push(fromApi.ms);
         handWritten.push(fromSql.ms);
       }
-      measured.push({ question, api, handWritten, apiHeadline, handWrittenHeadline });
+      const apiPeak = await peakCallMemory(client, () => askApi(question));
+      const handWrittenPeak = await peakCallMemory(client, () => askSql(question));
+      measured.push({ question, api, handWritten, apiHeadline, handWrittenHeadline, apiPeak, handWrittenPeak });
       progress(
         `  p50/p95 ${thousands(percentile(api, 0.5))}/${thousands(percentile(api, 0.95))} ms, hand-written ${thousands(percentile(handWritten, 0.5))}/${thousands(percentile(handWritten, 0.95))} ms`,
       );
@@ -125,9 +161,11 @@ async function main(): Promise<void> {
           ? `generated and loaded in ${thousands(loaded.seconds)} s (both materialized views included)\n`
           : `reused from ${keptDir}\n`),
     );
-    out('| endpoint | tz | p50 ms | p95 ms | target | hand-written SQL p50 / p95 ms | verdict |');
-    out('|---|---|---|---|---|---|---|');
-    for (const { question, api, handWritten, apiHeadline, handWrittenHeadline } of measured) {
+    out(
+      '| endpoint | tz | p50 ms | p95 ms | target | hand-written SQL p50 / p95 ms | peak MB of a call: API / hand-written | verdict |',
+    );
+    out('|---|---|---|---|---|---|---|---|');
+    for (const { question, api, handWritten, apiHeadline, handWrittenHeadline, apiPeak, handWrittenPeak } of measured) {
       const p95 = percentile(api, 0.95);
       const handP95 = percentile(handWritten, 0.95);
       const meets = question.target === null ? 'no target' : p95 <= question.target ? 'meets target' : 'misses target';
@@ -136,7 +174,7 @@ async function main(): Promise<void> {
         apiHeadline === handWrittenHeadline ? '' : `; headline differs: API ${apiHeadline}, SQL ${handWrittenHeadline}`;
       out(
         `| ${question.path.replace('/v1/analytics/', '')}: ${question.name} | ${question.query.tz} | ${thousands(percentile(api, 0.5))} | ${thousands(p95)} | ` +
-          `${question.target === null ? '—' : `p95 ≤ ${question.target}`} | ${thousands(percentile(handWritten, 0.5))} / ${thousands(handP95)} | ${meets}; ${pace}${agree} |`,
+          `${question.target === null ? '—' : `p95 ≤ ${question.target}`} | ${thousands(percentile(handWritten, 0.5))} / ${thousands(handP95)} | ${thousands(apiPeak / 2 ** 20)} / ${thousands(handWrittenPeak / 2 ** 20)} | ${meets}; ${pace}${agree} |`,
       );
     }
   } finally {
