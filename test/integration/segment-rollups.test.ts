@@ -67,6 +67,52 @@ const rules: Record<string, SegmentRule> = {
   ...Object.fromEntries(builtinSegments.map((segment) => [segment.id, segment.rule])),
 };
 
+async function freshStore(name: string): Promise<ClickHouse> {
+  const logger = createLogger({ level: 'warn' });
+  const clickhouse = await createClickHouse(
+    {
+      url: process.env.CLICKHOUSE_URL ?? null,
+      database: uniqueName(name),
+      chdbPath: path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`),
+      requireNames: true,
+    },
+    logger,
+  );
+  await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+  return clickhouse;
+}
+
+async function membersIn(clickhouse: ClickHouse, rule: SegmentRule, pass: Pass): Promise<string[]> {
+  const compiled = compileRule(rule, { now, pass });
+  const result = await clickhouse.client.query(
+    named('test.readMembers', {
+      query: `${compiled.sql} ORDER BY profile_id`,
+      query_params: compiled.params,
+      format: 'JSONEachRow',
+    }),
+  );
+  return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
+}
+
+async function countIn(clickhouse: ClickHouse, query: string): Promise<number> {
+  const result = await clickhouse.client.query(named('test.count', { query, format: 'JSONEachRow' }));
+  return Number((await result.json<{ n: string }>())[0]?.n);
+}
+
+const dropStore = async (clickhouse: ClickHouse | undefined) => {
+  await clickhouse?.client.command(
+    named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }),
+  );
+  await clickhouse?.close();
+};
+
+/** The survivors the later writes touched: their messages' and both sides of their merges. */
+const survivorOf = (storedId: string) => merges.get(storedId) ?? storedId;
+const touched = new Set([
+  ...later.messages.map((message) => survivorOf(message.storedId)),
+  ...[...later.merges.values()].map(survivorOf),
+]);
+
 describe('incremental roll-ups of evaluation passes', () => {
   let clickhouse: ClickHouse;
   let second: Pass;
@@ -74,39 +120,11 @@ describe('incremental roll-ups of evaluation passes', () => {
   /** When the roll-up of everyone that the latest pass goes back to was read, after each pass. */
   const everyoneAt: Array<number | null> = [];
 
-  const members = async (rule: SegmentRule, pass: Pass): Promise<string[]> => {
-    const compiled = compileRule(rule, { now, pass });
-    const result = await clickhouse.client.query(
-      named('test.readMembers', {
-        query: `${compiled.sql} ORDER BY profile_id`,
-        query_params: compiled.params,
-        format: 'JSONEachRow',
-      }),
-    );
-    return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
-  };
-  const count = async (query: string, params: Record<string, unknown> = {}) =>
-    Number(
-      (
-        await (
-          await clickhouse.client.query(named('test.count', { query, query_params: params, format: 'JSONEachRow' }))
-        ).json<{ n: string }>()
-      )[0]?.n,
-    );
+  const members = (rule: SegmentRule, pass: Pass) => membersIn(clickhouse, rule, pass);
+  const count = (query: string) => countIn(clickhouse, query);
 
   beforeAll(async () => {
-    const logger = createLogger({ level: 'warn' });
-    const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
-    clickhouse = await createClickHouse(
-      {
-        url: process.env.CLICKHOUSE_URL ?? null,
-        database: uniqueName('segments_rollups'),
-        chdbPath,
-        requireNames: true,
-      },
-      logger,
-    );
-    await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+    clickhouse = await freshStore('segments_rollups');
     const inputs = passInputsOf(Object.values(rules));
     // Stamped ten minutes ago, well before the first pass reads (less its commit margin): the second pass skips them.
     await insertStoredProfiles(clickhouse.client, earlier, Date.now() - 600_000);
@@ -123,20 +141,10 @@ describe('incremental roll-ups of evaluation passes', () => {
     await buildPass(clickhouse.client, third, now, { changedOnly: true });
     everyoneAt.push(await everyoneRolledUpAt(clickhouse.client));
   });
-  afterAll(async () => {
-    await clickhouse?.client.command(
-      named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }),
-    );
-    await clickhouse?.close();
-  });
+  afterAll(() => dropStore(clickhouse));
 
   it('rolls up again only the survivors the later writes touched, and everyone for a trait key no roll-up kept', async () => {
-    const survivorOf = (storedId: string) => merges.get(storedId) ?? storedId;
     expect(survivorOf(chainLoser)).toBe(chainEnd);
-    const touched = new Set([
-      ...later.messages.map((message) => survivorOf(message.storedId)),
-      ...[...later.merges.values()].map(survivorOf),
-    ]);
     const profiles = referenceProfiles(data.messages, merges);
     expect(touched.size).toBeGreaterThan(10);
     expect(touched.size).toBeLessThan(profiles.length);
@@ -238,5 +246,55 @@ describe('incremental roll-ups of evaluation passes', () => {
       }),
     );
     expect(await latestPass(clickhouse.client)).toBeNull();
+  });
+});
+
+describe('a pass after following', () => {
+  let clickhouse: ClickHouse;
+  let full: Pass;
+  const followed = [...touched].sort().filter((_, index) => index % 2 === 0);
+
+  beforeAll(async () => {
+    clickhouse = await freshStore('segments_followed');
+    const inputs = passInputsOf(Object.values(rules));
+    await insertStoredProfiles(clickhouse.client, earlier, Date.now() - 600_000);
+    // Pass ids are instants, as the evaluator's versions are: a roll-up's pass says when it began.
+    const first = { id: Date.now(), ...inputs };
+    await buildPass(clickhouse.client, first, now);
+    await insertStoredProfiles(clickhouse.client, later);
+    // Following the change records of half the touched survivors rolls them up after their writes.
+    const stored = [
+      ...new Set([...followed, ...[...merges].filter(([, to]) => followed.includes(to)).map(([from]) => from)]),
+    ];
+    await buildChangedPass(
+      clickhouse.client,
+      { ...first, id: Date.now() + 1 },
+      { survivors: followed, stored },
+      now,
+      first,
+    );
+    full = { id: Date.now() + 2, ...inputs };
+    await buildPass(clickhouse.client, full, now, { changedOnly: true });
+  });
+  afterAll(() => dropStore(clickhouse));
+
+  it('rolls up again only the touched survivors following did not roll up since their writes', async () => {
+    expect(followed.length).toBeGreaterThan(5);
+    const rolledUp = await clickhouse.client.query(
+      named('test.readRolledUp', {
+        query: 'SELECT profile_id FROM survivor_stats WHERE pass = {pass:UInt64} ORDER BY profile_id',
+        query_params: { pass: full.id },
+        format: 'JSONEachRow',
+      }),
+    );
+    expect((await rolledUp.json<{ profile_id: string }>()).map((row) => row.profile_id)).toEqual(
+      [...touched].filter((survivor) => !followed.includes(survivor)).sort(),
+    );
+  });
+
+  it.each(Object.entries(rules))('%s: the same members as the recomputation of all the data', async (_name, rule) => {
+    expect(await membersIn(clickhouse, rule, full)).toEqual(
+      referenceMembers(rule, referenceProfiles(data.messages, merges), now),
+    );
   });
 });

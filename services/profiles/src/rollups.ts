@@ -14,15 +14,33 @@ export const commitMarginMs = 60_000;
 
 const since = "{rolledUpSince:DateTime64(3, 'UTC')}";
 
-// Stored profile ids with rows written since: events (whose insert also fed profile_stats and profile_traits) and
-// both sides of merges.
+// Stored profile ids with rows written since, each with when (ClickHouse's stamp): events (whose insert also fed
+// profile_stats and profile_traits) and both sides of merges.
 const changedStoredIds = `(
-  SELECT profile_id FROM events WHERE inserted_at >= ${since}
-  UNION ALL SELECT loser_id FROM profile_merges WHERE updated_at >= ${since}
-  UNION ALL SELECT survivor_id FROM profile_merges WHERE updated_at >= ${since})`;
+  SELECT profile_id, inserted_at AS at FROM events WHERE inserted_at >= ${since}
+  UNION ALL SELECT loser_id, updated_at FROM profile_merges WHERE updated_at >= ${since}
+  UNION ALL SELECT survivor_id, updated_at FROM profile_merges WHERE updated_at >= ${since})`;
 
-// Their survivors now, and every stored id those survivors absorbed: the rows their roll-ups read.
-const changedSurvivors = `(SELECT DISTINCT ${survivorOf('changed.profile_id')} FROM ${changedStoredIds} AS changed ${joinSurvivors('changed.profile_id')})`;
+// Their survivors now, less those a roll-up of a few survivors (following their change records) read since their
+// last change: its kept row's pass, the instant (epoch ms) that evaluation began, is at or after the change's stamp.
+// Such a roll-up follows the change's record, which the resolver publishes once the rows are written, so it read
+// them; a change written meanwhile has a record of its own, followed in turn. A survivor without such a row (its
+// record not followed yet, or its roll-up failed) is rolled up here. Under steady load following has rolled up
+// nearly every changed survivor, so the pass rolls up few instead of everyone active since the last one. Left to the
+// next roll-up of everyone (hourly): a write stamped before a followed roll-up began but committed after it read,
+// whose own record then could not be followed. The pass is Node's clock and the stamp ClickHouse's: on a server
+// whose clock runs ahead, fewer are skipped; behind, that case widens by the difference.
+const changedSurvivors = `(
+  SELECT change.survivor
+  FROM (
+    SELECT ${survivorOf('changed.profile_id')} AS survivor, max(changed.at) AS last_changed
+    FROM ${changedStoredIds} AS changed ${joinSurvivors('changed.profile_id')}
+    GROUP BY survivor
+  ) AS change
+  LEFT JOIN (
+    SELECT profile_id, max(pass) AS kept_pass FROM survivor_stats WHERE pass >= toUnixTimestamp64Milli(${since}) GROUP BY profile_id
+  ) AS kept ON kept.profile_id = change.survivor
+  WHERE kept.kept_pass < toUnixTimestamp64Milli(change.last_changed))`;
 const storedIdsOfChanged = `(SELECT * FROM ${changedSurvivors} UNION ALL SELECT * FROM ${absorbedBy(changedSurvivors)})`;
 
 // The survivors a roll-up names, and every stored id they absorbed.
