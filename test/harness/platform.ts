@@ -35,7 +35,7 @@ export interface TestPlatform {
 }
 
 /** chDB allows one data directory per process, so every platform a test file starts shares it, each in its own database. */
-const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
+export const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString('hex')}`;

@@ -1,6 +1,4 @@
 // The profile read model's named queries against stored rows in chDB, each compared with plain loops over the same data.
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   findProfileIds,
@@ -19,11 +17,10 @@ import {
   writeIdentities,
   writeMerges,
 } from '@cdp/profiles';
-import { createClickHouse, createLogger, migrate, named, toClickHouseTime, type ClickHouse } from '@cdp/runtime';
-import { clickhouseMigrationsDir } from '@cdp/schemas';
+import { named, toClickHouseTime, type ClickHouse } from '@cdp/runtime';
 import { generateStoredProfiles, insertStoredProfiles } from '../generators/stored-profiles';
 import { referenceProfiles } from '../reference/segment-rules';
-import { uniqueName } from '../harness/platform';
+import { dropStore, freshStore } from '../harness/store';
 
 const data = generateStoredProfiles({ profiles: 120, seed: 7, prefix: 'rm' });
 const reference = referenceProfiles(data.messages, data.merges);
@@ -59,26 +56,10 @@ describe('the profile read model', () => {
       .sort();
 
   beforeAll(async () => {
-    const logger = createLogger({ level: 'warn' });
-    const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
-    clickhouse = await createClickHouse(
-      {
-        url: process.env.CLICKHOUSE_URL ?? null,
-        database: uniqueName('profile_read_model'),
-        chdbPath,
-        requireNames: true,
-      },
-      logger,
-    );
-    await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+    clickhouse = await freshStore('profile_read_model');
     await insertStoredProfiles(clickhouse.client, data);
   });
-  afterAll(async () => {
-    await clickhouse?.client.command(
-      named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }),
-    );
-    await clickhouse?.close();
-  });
+  afterAll(() => dropStore(clickhouse));
 
   it('maps every stored id to its survivor, and every survivor to its stored ids', async () => {
     expect(data.merges.size).toBeGreaterThan(10);

@@ -1,15 +1,13 @@
-// A pass that rolls up again only the survivors changed since the previous pass holds the same profiles as the data.
-import os from 'node:os';
-import path from 'node:path';
+// A pass that rolls up again only the survivors changed since the previous pass (less those following rolled up since)
+// holds the same profiles as the data.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, createLogger, migrate, named, type ClickHouse } from '@cdp/runtime';
-import { clickhouseMigrationsDir, type SegmentRule } from '@cdp/schemas';
+import { named, type ClickHouse } from '@cdp/runtime';
+import type { SegmentRule } from '@cdp/schemas';
 import {
   buildChangedPass,
   buildPass,
   builtinSegments,
   everyoneRolledUpAt,
-  compileRule,
   latestPass,
   passInputsOf,
   type Pass,
@@ -17,6 +15,7 @@ import {
 import { generateStoredProfiles, insertStoredProfiles } from '../generators/stored-profiles';
 import { referenceMembers, referenceProfiles, type StoredMessage } from '../reference/segment-rules';
 import { uniqueName } from '../harness/platform';
+import { dropStore, freshStore, rulesMembers } from '../harness/store';
 
 const data = generateStoredProfiles({ profiles: 120, seed: 23, prefix: uniqueName('rollups') });
 const { now } = data;
@@ -67,44 +66,10 @@ const rules: Record<string, SegmentRule> = {
   ...Object.fromEntries(builtinSegments.map((segment) => [segment.id, segment.rule])),
 };
 
-async function freshStore(name: string): Promise<ClickHouse> {
-  const logger = createLogger({ level: 'warn' });
-  const clickhouse = await createClickHouse(
-    {
-      url: process.env.CLICKHOUSE_URL ?? null,
-      database: uniqueName(name),
-      chdbPath: path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`),
-      requireNames: true,
-    },
-    logger,
-  );
-  await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
-  return clickhouse;
-}
-
-async function membersIn(clickhouse: ClickHouse, rule: SegmentRule, pass: Pass): Promise<string[]> {
-  const compiled = compileRule(rule, { now, pass });
-  const result = await clickhouse.client.query(
-    named('test.readMembers', {
-      query: `${compiled.sql} ORDER BY profile_id`,
-      query_params: compiled.params,
-      format: 'JSONEachRow',
-    }),
-  );
-  return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
-}
-
 async function countIn(clickhouse: ClickHouse, query: string): Promise<number> {
   const result = await clickhouse.client.query(named('test.count', { query, format: 'JSONEachRow' }));
   return Number((await result.json<{ n: string }>())[0]?.n);
 }
-
-const dropStore = async (clickhouse: ClickHouse | undefined) => {
-  await clickhouse?.client.command(
-    named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }),
-  );
-  await clickhouse?.close();
-};
 
 /** The survivors the later writes touched: their messages' and both sides of their merges. */
 const survivorOf = (storedId: string) => merges.get(storedId) ?? storedId;
@@ -120,7 +85,7 @@ describe('incremental roll-ups of evaluation passes', () => {
   /** When the roll-up of everyone that the latest pass goes back to was read, after each pass. */
   const everyoneAt: Array<number | null> = [];
 
-  const members = (rule: SegmentRule, pass: Pass) => membersIn(clickhouse, rule, pass);
+  const members = (rule: SegmentRule, pass: Pass) => rulesMembers(clickhouse, rule, now, pass);
   const count = (query: string) => countIn(clickhouse, query);
 
   beforeAll(async () => {
@@ -293,7 +258,7 @@ describe('a pass after following', () => {
   });
 
   it.each(Object.entries(rules))('%s: the same members as the recomputation of all the data', async (_name, rule) => {
-    expect(await membersIn(clickhouse, rule, full)).toEqual(
+    expect(await rulesMembers(clickhouse, rule, now, full)).toEqual(
       referenceMembers(rule, referenceProfiles(data.messages, merges), now),
     );
   });

@@ -1,13 +1,12 @@
 // Every rule operator and combinator, compiled and run on ClickHouse, selects exactly the members a plain recomputation finds.
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, createLogger, migrate, named, type ClickHouse } from '@cdp/runtime';
-import { clickhouseMigrationsDir, validateRule, type SegmentRule } from '@cdp/schemas';
+import type { ClickHouse } from '@cdp/runtime';
+import { validateRule, type SegmentRule } from '@cdp/schemas';
 import { buildPass, builtinSegments, compileRule, passInputsOf, type Pass } from '@cdp/segments';
 import { generateStoredProfiles, hostileText, insertStoredProfiles } from '../generators/stored-profiles';
 import { referenceMembers, referenceProfiles, type ReferenceProfile } from '../reference/segment-rules';
 import { uniqueName } from '../harness/platform';
+import { dropStore, freshStore, rulesMembers } from '../harness/store';
 
 const data = generateStoredProfiles({ profiles: 160, seed: 11, prefix: uniqueName('rules') });
 const { now } = data;
@@ -118,26 +117,10 @@ describe('segment rules on ClickHouse', () => {
 
   let pass: Pass;
 
-  const members = async (rule: SegmentRule, from: Pass | null = null): Promise<string[]> => {
-    const compiled = compileRule(rule, { now, pass: from });
-    const result = await clickhouse.client.query(
-      named('test.readMembers', {
-        query: `${compiled.sql} ORDER BY profile_id`,
-        query_params: compiled.params,
-        format: 'JSONEachRow',
-      }),
-    );
-    return (await result.json<{ profile_id: string }>()).map((row) => row.profile_id);
-  };
+  const members = (rule: SegmentRule, from: Pass | null = null) => rulesMembers(clickhouse, rule, now, from);
 
   beforeAll(async () => {
-    const logger = createLogger({ level: 'warn' });
-    const chdbPath = path.join(os.tmpdir(), `cdp-test-chdb-${process.pid}`);
-    clickhouse = await createClickHouse(
-      { url: process.env.CLICKHOUSE_URL ?? null, database: uniqueName('segments_rules'), chdbPath, requireNames: true },
-      logger,
-    );
-    await migrate(clickhouse.client, clickhouseMigrationsDir, logger);
+    clickhouse = await freshStore('segments_rules');
     await insertStoredProfiles(clickhouse.client, data);
     profiles = referenceProfiles(data.messages, data.merges);
     // Every trait key and behaviour but one of each in the pass, so rules read them from both places.
@@ -150,12 +133,7 @@ describe('segment rules on ClickHouse', () => {
     };
     await buildPass(clickhouse.client, pass, now);
   });
-  afterAll(async () => {
-    await clickhouse?.client.command(
-      named('test.dropDatabase', { query: `DROP DATABASE IF EXISTS ${clickhouse.database}` }),
-    );
-    await clickhouse?.close();
-  });
+  afterAll(() => dropStore(clickhouse));
 
   it.each(Object.entries(operatorRules))('%s: the same members as the recomputation', async (_name, rule) => {
     expect(validateRule(rule).success).toBe(true);
