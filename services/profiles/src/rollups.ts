@@ -21,17 +21,20 @@ const changedStoredIds = `(
   UNION ALL SELECT loser_id, updated_at FROM profile_merges WHERE updated_at >= ${since}
   UNION ALL SELECT survivor_id, updated_at FROM profile_merges WHERE updated_at >= ${since})`;
 
-// Their survivors now, less those a roll-up of a few survivors (following their change records) read since their
-// last change: its kept row's pass, the instant (epoch ms) that evaluation began, is at or after the change's stamp.
-// Such a roll-up follows the change's record, which the resolver publishes once the rows are written, so it read
-// them; a change written meanwhile has a record of its own, followed in turn. A survivor without such a row (its
-// record not followed yet, or its roll-up failed) is rolled up here. Under steady load following has rolled up
-// nearly every changed survivor, so the pass rolls up few instead of everyone active since the last one. Left to the
-// next roll-up of everyone (hourly): a write stamped before a followed roll-up began but committed after it read,
-// whose own record then could not be followed. The pass is Node's clock and the stamp ClickHouse's: on a server
-// whose clock runs ahead, fewer are skipped; behind, that case widens by the difference.
-const changedSurvivors = `(
-  SELECT change.survivor
+// Their survivors now, and every stored id those survivors absorbed: the rows their roll-ups read.
+const changedSurvivors = `(SELECT DISTINCT ${survivorOf('changed.profile_id')} FROM ${changedStoredIds} AS changed ${joinSurvivors('changed.profile_id')})`;
+const storedIdsOfChanged = `(SELECT * FROM ${changedSurvivors} UNION ALL SELECT * FROM ${absorbedBy(changedSurvivors)})`;
+
+// Where change records are followed: those survivors less the ones whose kept row a roll-up begun at or after their
+// last write keeps (its pass is the instant, epoch ms, its evaluation began). Following rolls a survivor up after
+// each change's record, which the resolver publishes once the rows are written, so that roll-up read them; a write
+// that another roll-up began too early to see (stamped before it began, committed after it read) has a record of its
+// own, followed in turn. A survivor without such a row (its record not followed yet, its roll-up failed) is rolled
+// up. Under steady load following has rolled up nearly every changed survivor, so a pass rolls up few instead of
+// everyone active since the last one. Left to the hourly roll-up of everyone: such a write whose record could not be
+// followed (skipped after failing), in a window as wide as ClickHouse's clock (the stamp) lags Node's (the pass).
+const changedNotRolledUp = `
+  SELECT change.survivor AS survivor
   FROM (
     SELECT ${survivorOf('changed.profile_id')} AS survivor, max(changed.at) AS last_changed
     FROM ${changedStoredIds} AS changed ${joinSurvivors('changed.profile_id')}
@@ -40,8 +43,15 @@ const changedSurvivors = `(
   LEFT JOIN (
     SELECT profile_id, max(pass) AS kept_pass FROM survivor_stats WHERE pass >= toUnixTimestamp64Milli(${since}) GROUP BY profile_id
   ) AS kept ON kept.profile_id = change.survivor
-  WHERE kept.kept_pass < toUnixTimestamp64Milli(change.last_changed))`;
-const storedIdsOfChanged = `(SELECT * FROM ${changedSurvivors} UNION ALL SELECT * FROM ${absorbedBy(changedSurvivors)})`;
+  WHERE kept.kept_pass < toUnixTimestamp64Milli(change.last_changed)
+  ORDER BY survivor
+  LIMIT {limit:UInt32}`;
+
+/**
+ * At most this many survivors are rolled up by name after skipping what following rolled up (a list read once, so
+ * the survivors and the ids they absorbed come from one reading); more, and the pass rolls up every changed survivor.
+ */
+const namedRollUpLimit = 10_000;
 
 // The survivors a roll-up names, and every stored id they absorbed.
 const storedIdsOfNamed = `(SELECT arrayJoin({survivors:Array(String)}) UNION ALL SELECT * FROM ${absorbedByFew('{survivors:Array(String)}')})`;
@@ -100,6 +110,11 @@ export interface RollUp {
   survivors?: string[];
   /** The trait keys to keep (only these are rolled up). */
   traitKeys: string[];
+  /**
+   * With `since`: change records are followed, so the survivors that a roll-up begun after their last write keeps are
+   * skipped. Without following nothing rolls them up again after a write that one began too early to see.
+   */
+  followed?: boolean;
 }
 
 // A roll-up's rows are one per survivor already, so the insert skips the ReplacingMergeTree's sort-and-collapse of each
@@ -115,6 +130,15 @@ const someRollUpSpillBytes = String(256 * 1024 * 1024);
 
 /** Rolls up, under pass `pass`, the stats and the trait keys `roll` names. */
 export async function rollUpSurvivors(client: ClickHouseClient, pass: number, roll: RollUp): Promise<void> {
+  if (roll.followed && roll.since !== null && !roll.survivors) {
+    const left = await rows<{ survivor: string }>(client, 'profiles.changedNotRolledUp', changedNotRolledUp, {
+      rolledUpSince: roll.since,
+      limit: namedRollUpLimit + 1,
+    });
+    if (left.length === 0) return;
+    if (left.length <= namedRollUpLimit)
+      return rollUpSurvivors(client, pass, { ...roll, survivors: left.map((row) => row.survivor) });
+  }
   const everyone = !roll.survivors && roll.since === null;
   const stored = roll.survivors
     ? `profile_id IN ${storedIdsOfNamed}`

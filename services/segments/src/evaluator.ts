@@ -145,6 +145,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     try {
       const replaced = await buildPass(deps.clickhouse, pass, now, {
         changedOnly,
+        followed: deps.follower !== undefined,
         inTurn: (step) => deps.turns.run(step),
       });
       if (!changedOnly) rolledUpAllAt = now;

@@ -156,6 +156,7 @@ async function rollUpOf(
   client: ClickHouseClient,
   traitKeys: string[],
   changedOnly: boolean,
+  followed: boolean,
 ): Promise<RollUp & { everyoneAt: string | null }> {
   const everything = { since: null, traitKeys, everyoneAt: null };
   if (!changedOnly) return everything;
@@ -173,7 +174,7 @@ async function rollUpOf(
   if (!previous || traitKeys.some((key) => !previous.trait_keys.includes(key))) return everything;
   // Nor in the rows a failed pass after it rolled up for other keys.
   if (await keptRowsLackKeys(client, Number(previous.pass), traitKeys)) return everything;
-  return { since: previous.since, traitKeys, everyoneAt: previous.everyone_at };
+  return { since: previous.since, traitKeys, followed, everyoneAt: previous.everyone_at };
 }
 
 /**
@@ -196,7 +197,8 @@ export async function everyoneRolledUpAt(client: ClickHouseClient): Promise<numb
 /**
  * Builds pass `pass` as seen at instant `now` (behaviour windows end there) and makes it the latest; returns the
  * pass it replaced (kept for readers still on it). With `changedOnly`, only the survivors whose stored rows changed
- * since the latest pass read them are rolled up again (all of them when there is no such pass). `inTurn` runs the
+ * since the latest pass read them are rolled up again (all of them when there is no such pass); with `followed` as
+ * well, less those a roll-up begun after their last write keeps (`rollUpSurvivors`). `inTurn` runs the
  * step that makes it the latest in a turn. Rolling up and building its rows, the long part, run beside other
  * evaluations: they read only complete passes, and a kept roll-up row of a later pass wins over this one's. The first
  * pass of a store runs in one turn.
@@ -205,12 +207,17 @@ export async function buildPass(
   client: ClickHouseClient,
   pass: Pass,
   now: number,
-  options: { changedOnly?: boolean; inTurn?: <T>(step: () => Promise<T>) => Promise<T> } = {},
+  options: {
+    changedOnly?: boolean;
+    /** Change records are followed: the survivors following rolled up since their last write are not rolled up again. */
+    followed?: boolean;
+    inTurn?: <T>(step: () => Promise<T>) => Promise<T>;
+  } = {},
 ): Promise<Pass | null> {
   const inTurn = options.inTurn ?? (<T>(step: () => Promise<T>) => step());
   const build = async (makeLatest: <T>(step: () => Promise<T>) => Promise<T>) => {
     const readAt = await clickhouseNow(client);
-    const roll = await rollUpOf(client, pass.traitKeys, options.changedOnly ?? false);
+    const roll = await rollUpOf(client, pass.traitKeys, options.changedOnly ?? false, options.followed ?? false);
     await rollUpSurvivors(client, pass.id, roll);
     const everyoneAt = roll.since === null ? readAt : roll.everyoneAt;
     const binder = createBinder(now);
