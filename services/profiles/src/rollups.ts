@@ -8,7 +8,7 @@ import { absorbedBy, absorbedByFew, joinSurvivors, notAbsorbed, survivorOf } fro
 /**
  * How much earlier than the previous pass's read a changed row is looked for. ClickHouse stamps a row when it
  * processes the insert, and the row is readable once the insert commits; a write slower than this between the two
- * would be missed until the next roll-up of everyone (every process's first pass, and hourly).
+ * would be missed until the next roll-up of everyone (a store's first pass, then hourly).
  */
 export const commitMarginMs = 60_000;
 
