@@ -466,6 +466,36 @@ describe('the analytics API on the embedded runtime', () => {
     expect(await ask('repeat-purchase', after)).toMatchObject({ customers: 0, orders: 0 });
   });
 
+  // Also after the whole-history checks, on a day of its own. A Float64 sum of ten orders of 0.1 is
+  // 0.9999999999999999 in whatever order it adds them; revenue is summed in whole millionths instead.
+  it('sums revenue exactly: ten orders of 0.1 make 1', async () => {
+    const userId = uniqueName('dime-buyer');
+    const orders = Array.from({ length: 10 }, (_, index) => ({
+      type: 'track',
+      event: 'Order Completed',
+      userId,
+      messageId: uniqueName(`dime-order-${index}`),
+      timestamp: `2019-03-05T10:00:0${index}.000Z`,
+      properties: { revenue: 0.1 },
+    }));
+    expect((await send(cdp.url, '/v1/batch', { batch: orders }, { writeKey: cdp.writeKey })).status).toBe(200);
+    await waitFor(
+      async () => {
+        const result = await cdp.platform.clickhouse.client.query(
+          named('test.countOrders', {
+            query: 'SELECT count() AS stored FROM touchpoints WHERE message_id IN {ids:Array(String)}',
+            query_params: { ids: orders.map((order) => order.messageId) },
+            format: 'JSONEachRow',
+          }),
+        );
+        return Number((await result.json<{ stored: number }>())[0]?.stored) === orders.length;
+      },
+      { timeoutMs: 30_000, what: 'ten orders stored' },
+    );
+    const day = { from: '2019-03-05T00:00:00.000Z', to: '2019-03-06T00:00:00.000Z' };
+    expect((await ask('kpis', day)).totals).toMatchObject({ orders: 10, revenue: 1, aov: 0.1 });
+  });
+
   // Also after the whole-history checks. A customer's profiles stored apart and merged later keep their own first
   // messages: the device's in January on the web, the user id's in February on the app. February then has an active
   // customer new on the app, but not a new customer, and no first-seen cohort.
