@@ -376,7 +376,7 @@ describe('the Grafana dashboards on the embedded runtime with demo data', () => 
     expect(number(active?.active_customers)).toBe(totals.activeCustomers);
     const [orders] = await rowsOf(sqlOf('Orders'));
     expect(number(orders?.orders)).toBe(totals.orders);
-    expect(number(orders?.revenue)).toBeCloseTo(totals.revenue as number, 0);
+    expect(number(orders?.revenue)).toBe(totals.revenue);
     expect(number(orders?.aov)).toBeCloseTo(totals.aov as number, 3);
     expect(sqlOf('Revenue')).toBe(sqlOf('Orders'));
     expect(sqlOf('Average order value')).toBe(sqlOf('Orders'));

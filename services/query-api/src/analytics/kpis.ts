@@ -48,15 +48,19 @@ export type Split = (row: { channel: string; timestamp: string }) => string;
 /** Each row counts for its channel and for the totals (channel ''). */
 const byChannelAndTotal: Split = ({ channel }) => `arrayJoin(['', CAST(${channel}, 'String')])`;
 
-// Orders, survey scores and tickets opened in the range, each message once, per group of the split. Revenue is summed
-// in whole millionths: a Float64 sum depends on the order the threads add it in, so its last digits changed between
-// two answers over the same orders; an integer sum does not (nor does it lose cents over millions of orders).
+// An order's revenue in whole millionths, for an exact sum: a Float64 sum depends on the order the threads add it in,
+// so its last digits changed between two answers over the same orders; an integer sum does not (nor does it lose cents
+// over millions of orders). A revenue beyond ±1e24 (no currency's) counts as that bound: the sum of up to 1e8 such
+// orders still fits the integer, and one whose millionths would be infinite (past 1.8e302) cannot fail the query.
+const revenueMillionths = `toInt128(round(least(greatest(if(isNaN(revenue), 0, revenue), -1e24), 1e24) * 1000000))`;
+
+// Orders, survey scores and tickets opened in the range, each message once, per group of the split.
 export const factsQuery = (split: Split, range: { since: string; until: string }) => `
   SELECT
     ${split({ channel: 'channel', timestamp: 'timestamp' })} AS split,
     uniqExactIf(profile_id, kind = 'order') AS purchasers,
     countIf(kind = 'order') AS orders,
-    sumIf(toInt128(round(revenue * 1000000)), kind = 'order') / 1000000 AS revenue,
+    sumIf(${revenueMillionths}, kind = 'order') / 1000000 AS revenue,
     countIf(kind = 'nps' AND score >= 0 AND score <= 10) AS nps_responses,
     countIf(kind = 'nps' AND score >= 9 AND score <= 10) AS promoters,
     countIf(kind = 'nps' AND score >= 0 AND score <= 6) AS detractors,
