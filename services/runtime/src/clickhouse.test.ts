@@ -367,6 +367,28 @@ describe('store memory', () => {
   });
 });
 
+describe('the store', () => {
+  it('gives every read of one query the same snapshot of a table (chDB by default, a server as the client asks)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdp-clickhouse-snapshot-'));
+    const store = await createClickHouse(
+      { url: process.env.CLICKHOUSE_URL ?? null, database: 'default', chdbPath: dir, requireNames: true },
+      createLogger({ level: 'silent' }),
+    );
+    try {
+      const result = await store.client.query(
+        named('test.readSetting', {
+          query: "SELECT value FROM system.settings WHERE name = 'enable_shared_storage_snapshot_in_query'",
+          format: 'JSONEachRow',
+        }),
+      );
+      expect(await result.json<{ value: string }>()).toEqual([{ value: '1' }]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('toClickHouseTime', () => {
   // The plain form it must equal: the ISO text with a space for the T and no Z.
   const reference = (epochMs: number) => new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');

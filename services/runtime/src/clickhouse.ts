@@ -25,6 +25,14 @@ const settings = {
 } as const;
 
 /**
+ * On a server, every read of one query sees the same parts of a table: a query that reads a table more than once
+ * (the analytics' `scopedTouchpoints`, a pass's roll-ups) then cannot see a row in one read and miss it in another
+ * stored meanwhile. ClickHouse 25.11 on does so by default, and so does chDB; from 25.6, the first with the setting,
+ * the client asks for it, so older servers refuse every call (README: `CLICKHOUSE_URL`).
+ */
+const serverSettings = { ...settings, enable_shared_storage_snapshot_in_query: 1 } as const;
+
+/**
  * The client names, measures and logs every call (`query-names.ts`): give each one a name with `named()`. `metrics`, when
  * given, receives `cdp_clickhouse_query_seconds{query}`.
  */
@@ -46,7 +54,10 @@ export async function createClickHouse(
   if (config.url) {
     kind = 'server';
     const auth = { username: config.user ?? 'default', password: config.password ?? '' };
-    const bootstrap = nameQueries(createClient({ url: config.url, ...auth, clickhouse_settings: settings }), naming);
+    const bootstrap = nameQueries(
+      createClient({ url: config.url, ...auth, clickhouse_settings: serverSettings }),
+      naming,
+    );
     // On a cluster every host needs the database before a table is created ON CLUSTER in it; a start that finds it
     // here creates nothing, so it does not wait for every host.
     const create = `CREATE DATABASE IF NOT EXISTS ${database}`;
@@ -56,7 +67,10 @@ export async function createClickHouse(
         named('clickhouse.createDatabase', { query: `${create} ON CLUSTER '${config.cluster}'` }),
       );
     await bootstrap.close();
-    client = nameQueries(createClient({ url: config.url, ...auth, database, clickhouse_settings: settings }), naming);
+    client = nameQueries(
+      createClient({ url: config.url, ...auth, database, clickhouse_settings: serverSettings }),
+      naming,
+    );
     log.info({ url: config.url, database }, 'using ClickHouse server');
   } else {
     kind = 'chdb';

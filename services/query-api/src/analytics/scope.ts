@@ -69,8 +69,9 @@ const retryHorizon = 'INTERVAL 7 DAY';
  * a 64-bit hash of each id and a count: the KPI facts over a year of 3M events (360k orders, surveys and tickets)
  * peak at about 40 instead of 150–190 MB, in about the same time (a month's window: 25 ms slower, reading the range
  * once more). Two ids sharing a hash only send both messages to the grouping, by the ids themselves: the answers
- * stay exact. The three reads of the range share one snapshot of the table's parts (`rows` asks for it), so a retry's
- * copy stored while the query starts is seen by all of them or by none: one message never counts twice in one answer.
+ * stay exact. The three reads of the range share one snapshot of the table's parts (the store's client sees to it:
+ * `createClickHouse`), so a retry's copy stored while the query starts is seen by all of them or by none: one message
+ * never counts twice in one answer.
  */
 export function scopedTouchpoints(range: TouchpointRange): string {
   const kinds = `[${(range.kinds ?? touchpointKinds).map((kind) => `'${kind}'`).join(', ')}]`;
@@ -259,13 +260,6 @@ export const periodStartsInWindow = (day: string) => inWindow(`toDateTime64(${da
 export const medianOfSorted = (sorted: string) =>
   `if(empty(${sorted}), NULL, (${sorted}[intDiv(length(${sorted}) + 1, 2)] + ${sorted}[intDiv(length(${sorted}), 2) + 1]) / 2)`;
 
-/**
- * Every read of one analytics query sees the same parts of a table (the default since ClickHouse 25.11, and in chDB;
- * set for servers from 25.6 on): a query that reads a range more than once, as `scopedTouchpoints` does, then cannot
- * see a message in one read and its retry's copy, stored meanwhile, in another.
- */
-const oneSnapshot = { enable_shared_storage_snapshot_in_query: 1 } as const;
-
 /** The rows of the query named `name` (`analytics.<what>`), with the calendar settings when it counts calendar periods. */
 export async function rows<T>(
   client: ClickHouseClient,
@@ -279,7 +273,7 @@ export async function rows<T>(
       query,
       query_params: params,
       format: 'JSONEachRow',
-      clickhouse_settings: calendar ? { ...oneSnapshot, ...calendarSettings } : oneSnapshot,
+      ...(calendar ? { clickhouse_settings: calendarSettings } : {}),
     }),
   );
   return result.json<T>();
