@@ -177,7 +177,7 @@ async function evaluationPart(dataDir: string): Promise<{ rows: string[]; data: 
       `${evaluated.segments} segments (${evaluated.segments - customSegments.length} built-in, ${customSegments.length} custom); ` +
       `${thousands(pass.entered)} entered, ${thousands(pass.exited)} exited, ${thousands(pass.published)} changes published on ${served.runtime === 'kafka' ? 'Kafka' : 'the embedded log'}; ` +
       `store calls ${pass.queries
-        .slice(0, 4)
+        .slice(0, 6)
         .map((query) => `${query.name} ${query.seconds.toFixed(1)} s (${thousands(query.calls)})`)
         .join(', ')}`;
     const previewTimes = previewMs.map((preview) => preview.ms);

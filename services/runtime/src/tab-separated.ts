@@ -41,10 +41,19 @@ const unescapes: Record<string, string> = { '0': '\0', b: '\b', t: '\t', n: '\n'
 export const unescapeTabSeparated = (field: string) =>
   field.includes('\\') ? field.replace(/\\(.)/gs, (_, char: string) => unescapes[char] ?? char) : field;
 
-/** The lines of a TabSeparated result (`result.text()`), each split into its fields as they were. */
-export function tabSeparatedLines(text: string): string[][] {
-  const lines: string[][] = [];
-  for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start))
-    lines.push(text.slice(start, end).split('\t').map(unescapeTabSeparated));
+/** One line of a TabSeparated result split into its fields as they were. */
+export const tabSeparatedFields = (line: string): string[] => line.split('\t').map(unescapeTabSeparated);
+
+/**
+ * The lines of a TabSeparated result (`result.text()`), not yet split: for many lines, splitting each only when it is
+ * used keeps fewer objects alive at once.
+ */
+export function tabSeparatedRawLines(text: string): string[] {
+  const lines = text.split('\n');
+  // Every line ends with a newline: the last piece is empty.
+  lines.pop();
   return lines;
 }
+
+/** The lines of a TabSeparated result (`result.text()`), each split into its fields as they were. */
+export const tabSeparatedLines = (text: string): string[][] => tabSeparatedRawLines(text).map(tabSeparatedFields);

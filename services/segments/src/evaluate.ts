@@ -3,7 +3,8 @@ import { decisionsOf, decisionsOfMany, storeMembershipChanges } from '@cdp/profi
 import {
   named,
   pagesInKeyOrder,
-  tabSeparatedLines,
+  tabSeparatedFields,
+  tabSeparatedRawLines,
   toClickHouseTime,
   type ClickHouseClient,
   type EventLog,
@@ -138,7 +139,7 @@ export async function evaluateSegments(
   }
   const counts: EvaluationResult = { entered: 0, exited: 0 };
   // A page's position: its last change's profile id, after its segment id and a NUL over several segments.
-  const read = async (after: string, limit: number): Promise<string[][]> => {
+  const read = async (after: string, limit: number): Promise<string[]> => {
     // Segment ids hold no NUL: the first one ends the segment id, whatever the profile id holds.
     const cut = after.indexOf('\0');
     const [afterSegment, afterProfile] = cut === -1 ? [after, ''] : [after.slice(0, cut), after.slice(cut + 1)];
@@ -149,31 +150,47 @@ export async function evaluateSegments(
         format: 'TabSeparated',
       }),
     );
-    return tabSeparatedLines(await result.text());
+    return tabSeparatedRawLines(await result.text());
   };
-  const positionOf = ([segmentId = '', profileId = '']: string[]) =>
-    targets.length === 1 ? profileId : `${segmentId}\0${profileId}`;
-  for await (const rows of pagesInKeyOrder(read, positionOf, options.pageSize ?? pageSize)) {
-    const changes = rows.map(([segmentId = '', profileId = '', isMember, enteredAt]): SegmentChange => ({
-      segmentId,
-      profileId,
-      change: isMember === '1' ? 'entered' : 'exited',
-      at: options.now,
-      enteredAt: Number(enteredAt),
-      version: options.version,
-    }));
-    const values = encodeSegmentChanges(changes);
-    for (let start = 0; start < changes.length; start += produceSize) {
+  const positionOf = (line: string) => {
+    const [segmentId = '', profileId = ''] = tabSeparatedFields(line);
+    return targets.length === 1 ? profileId : `${segmentId}\0${profileId}`;
+  };
+  // Records of one segment and kind share one headers object: the log encodes a shared one once.
+  const headers = new Map<string, Record<SegmentChange['change'], Record<string, string>>>();
+  const headersOf = (segmentId: string, change: SegmentChange['change']) => {
+    let ofSegment = headers.get(segmentId);
+    if (!ofSegment) {
+      ofSegment = { entered: { segmentId, change: 'entered' }, exited: { segmentId, change: 'exited' } };
+      headers.set(segmentId, ofSegment);
+    }
+    return ofSegment[change];
+  };
+  for await (const lines of pagesInKeyOrder(read, positionOf, options.pageSize ?? pageSize)) {
+    // A page's lines become changes a produce call at a time: fewer objects alive at once, less for the collector.
+    for (let start = 0; start < lines.length; start += produceSize) {
+      const changes = lines.slice(start, start + produceSize).map((line): SegmentChange => {
+        const [segmentId = '', profileId = '', isMember, enteredAt] = tabSeparatedFields(line);
+        return {
+          segmentId,
+          profileId,
+          change: isMember === '1' ? 'entered' : 'exited',
+          at: options.now,
+          enteredAt: Number(enteredAt),
+          version: options.version,
+        };
+      });
+      const values = encodeSegmentChanges(changes);
       await deps.log.produce(
         deps.changesTopic,
-        changes.slice(start, start + produceSize).map((change, index) => ({
+        changes.map((change, index) => ({
           key: change.profileId,
-          value: values[start + index] as Buffer,
-          headers: { segmentId: change.segmentId, change: change.change },
+          value: values[index] as Buffer,
+          headers: headersOf(change.segmentId, change.change),
         })),
       );
+      for (const change of changes) counts[change.change] += 1;
     }
-    for (const change of changes) counts[change.change] += 1;
   }
   if (counts.entered + counts.exited > 0) await storeMembershipChanges(deps.clickhouse, thisDiff, params);
   return counts;

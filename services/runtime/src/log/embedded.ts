@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors';
 import { startConsumer, type RetryBackoff } from './embedded/consumer';
 import { acquireDirLock, fsyncDir } from './embedded/files';
-import { MAX_FRAME_BYTES, frameLength, partitionOf, type FrameInput } from './embedded/frame';
+import { MAX_FRAME_BYTES, encodeHeaders, partitionOf, prepareFrame, type PreparedFrame } from './embedded/frame';
 import { openGroupOffsets, type GroupOffsets } from './embedded/offsets';
 import type { Partition } from './embedded/partition';
 import { closeTopics, createTopic, loadTopics, type Topic } from './embedded/topics';
@@ -29,29 +29,39 @@ export interface EmbeddedLogOptions {
   retentionMinBytes?: number;
 }
 
-/** Turns a LogRecord into what is framed on disk, refusing what the format cannot hold. */
-function toFrameInput(topic: string, record: LogRecord): FrameInput {
+/**
+ * Turns a LogRecord into what is framed on disk, refusing what the format cannot hold. `sections` holds the header
+ * sections encoded so far, by headers object: records that share one are encoded and checked once.
+ */
+function toFrame(topic: string, record: LogRecord, sections: Map<object, Buffer>): PreparedFrame {
   if (typeof record.key !== 'string')
     throw new AppError('INTERNAL', `produce to ${topic}: every record needs a string key`);
   if (!Buffer.isBuffer(record.value))
     throw new AppError('INTERNAL', `produce to ${topic}: a record value must be a Buffer`);
-  const headers = record.headers ?? {};
-  const names = Object.keys(headers);
-  if (
-    names.length > 0xffff ||
-    names.some((name) => Buffer.byteLength(name) > 0xffff || typeof headers[name] !== 'string')
-  ) {
-    throw new AppError(
-      'INTERNAL',
-      `produce to ${topic}: headers must be at most 65535 string values with names under 64 KiB`,
-    );
+  const headers = record.headers ?? noHeaders;
+  let section = sections.get(headers);
+  if (!section) {
+    const names = Object.keys(headers);
+    if (
+      names.length > 0xffff ||
+      names.some((name) => Buffer.byteLength(name) > 0xffff || typeof headers[name] !== 'string')
+    ) {
+      throw new AppError(
+        'INTERNAL',
+        `produce to ${topic}: headers must be at most 65535 string values with names under 64 KiB`,
+      );
+    }
+    section = encodeHeaders(headers);
+    sections.set(headers, section);
   }
-  const input: FrameInput = { key: record.key, value: record.value, headers };
-  if (frameLength(input) > MAX_FRAME_BYTES) {
+  const frame = prepareFrame({ key: record.key, value: record.value, headers }, section);
+  if (frame.length > MAX_FRAME_BYTES) {
     throw new AppError('INTERNAL', `produce to ${topic}: a record may take at most ${MAX_FRAME_BYTES} bytes`);
   }
-  return input;
+  return frame;
 }
+
+const noHeaders: Record<string, string> = {};
 
 export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<EventLog> {
   const logger = options.logger.child({ component: 'embedded-log' });
@@ -158,13 +168,14 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Even
     async produce(topicName, records) {
       if (state === 'closed') throw closedError();
       const topic = topicOrThrow(topicName, 'produce');
-      const byPartition = new Map<Partition, FrameInput[]>();
+      const byPartition = new Map<Partition, PreparedFrame[]>();
+      const sections = new Map<object, Buffer>();
       for (const record of records) {
-        const input = toFrameInput(topicName, record);
+        const frame = toFrame(topicName, record, sections);
         const partition = topic.partitions[partitionOf(record.key, topic.partitions.length)] as Partition;
         const list = byPartition.get(partition);
-        if (list) list.push(input);
-        else byPartition.set(partition, [input]);
+        if (list) list.push(frame);
+        else byPartition.set(partition, [frame]);
       }
       // Not atomic across partitions (Kafka is not either): a rejection may follow a partial write, and the caller's
       // retry then duplicates records, which consumers already dedupe by messageId.

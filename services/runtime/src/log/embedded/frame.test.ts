@@ -1,10 +1,20 @@
 // The frame codec and the key hash: round trips, corruption detection, and Kafka's murmur2 test vectors.
 import { describe, expect, it } from 'vitest';
-import { checkFrame, decodeFrame, encodeFrame, frameLength, murmur2, partitionOf, type FrameInput } from './frame';
+import {
+  checkFrame,
+  decodeFrame,
+  encodeFrame,
+  encodeHeaders,
+  frameLength,
+  murmur2,
+  partitionOf,
+  prepareFrame,
+  type FrameInput,
+} from './frame';
 
 function encode(record: FrameInput, offset: number, timestamp: number): Buffer {
   const buffer = Buffer.alloc(frameLength(record));
-  expect(encodeFrame(buffer, 0, record, offset, timestamp)).toBe(buffer.length);
+  expect(encodeFrame(buffer, 0, prepareFrame(record), offset, timestamp)).toBe(buffer.length);
   return buffer;
 }
 
@@ -21,6 +31,18 @@ describe('record frame', () => {
 
     const keyless = encode({ key: null, value: Buffer.alloc(0), headers: {} }, 0, 0);
     expect(decodeFrame(keyless, 0)).toMatchObject({ key: null, headers: {}, offset: 0 });
+  });
+
+  it('frames a header section encoded once for several records as it frames a record alone', () => {
+    const headers = { segmentId: 'seg_ü', change: 'entered' };
+    const section = encodeHeaders(headers);
+    for (const key of ['prf_1', 'prf_ü', null]) {
+      const record: FrameInput = { key, value: Buffer.from([7, 8]), headers };
+      const shared = Buffer.alloc(frameLength(record));
+      encodeFrame(shared, 0, prepareFrame(record, section), 5, 6);
+      expect(shared).toEqual(encode(record, 5, 6));
+      expect(decodeFrame(shared, 0)).toEqual({ ...record, offset: 5, timestamp: 6 });
+    }
   });
 
   it('reports a cut frame as incomplete and a flipped bit as corrupt', () => {
@@ -51,5 +73,8 @@ describe('key hash', () => {
   it('maps a key to the positive hash modulo the partition count', () => {
     expect(partitionOf('foobar', 7)).toBe((-790332482 & 0x7fffffff) % 7);
     for (let i = 0; i < 100; i++) expect(partitionOf(`user-${i}`, 5)).toBe(partitionOf(`user-${i}`, 5));
+    // ASCII keys are hashed from a buffer kept for them, others from their UTF-8 bytes: both as Kafka hashes the bytes.
+    for (const key of ['prf_0001', 'người-dùng', 'x'.repeat(5000), `${'y'.repeat(1023)}ü`, ''])
+      expect(partitionOf(key, 1000)).toBe((murmur2(Buffer.from(key)) & 0x7fffffff) % 1000);
   });
 });

@@ -53,14 +53,52 @@ function tableCrc32(): (data: Uint8Array) => number {
   };
 }
 
-/** Bytes the frame of this record takes on disk. */
-export function frameLength(record: FrameInput): number {
-  let length = FIXED_BYTES + (record.key === null ? 0 : Buffer.byteLength(record.key)) + record.value.length;
-  for (const name in record.headers) {
-    length += 2 + Buffer.byteLength(name) + 4 + Buffer.byteLength(record.headers[name] as string);
+/** The header section of a frame: u16 count, then per header u16 nameLength, name, u32 valueLength, value. */
+export function encodeHeaders(headers: Record<string, string>): Buffer {
+  const names = Object.keys(headers);
+  let length = 2;
+  for (const name of names) length += 2 + Buffer.byteLength(name) + 4 + Buffer.byteLength(headers[name] as string);
+  const section = Buffer.allocUnsafe(length);
+  section.writeUInt16BE(names.length, 0);
+  let at = 2;
+  for (const name of names) {
+    const nameBytes = section.write(name, at + 2, 'utf8');
+    section.writeUInt16BE(nameBytes, at);
+    at += 2 + nameBytes;
+    const valueBytes = section.write(headers[name] as string, at + 4, 'utf8');
+    section.writeUInt32BE(valueBytes, at);
+    at += 4 + valueBytes;
   }
-  return length;
+  return section;
 }
+
+const noHeaders = encodeHeaders({});
+const ascii = /^\p{ASCII}*$/u;
+
+/**
+ * A record as it is framed: its key's UTF-8 length (ASCII keys, the usual ids, are written without measuring them),
+ * its header section encoded (records that share one headers object share it), and the frame's length.
+ */
+export interface PreparedFrame {
+  key: string | null;
+  keyBytes: number;
+  keyAscii: boolean;
+  headers: Buffer;
+  value: Buffer;
+  length: number;
+}
+
+/** A record prepared for encodeFrame; `headers` is its header section (encodeHeaders), when the caller has it. */
+export function prepareFrame(record: FrameInput, headers?: Buffer): PreparedFrame {
+  const keyAscii = record.key !== null && ascii.test(record.key);
+  const keyBytes = record.key === null ? 0 : keyAscii ? record.key.length : Buffer.byteLength(record.key);
+  const section = headers ?? (Object.keys(record.headers).length === 0 ? noHeaders : encodeHeaders(record.headers));
+  const length = FIXED_BYTES - 2 + keyBytes + section.length + record.value.length;
+  return { key: record.key, keyBytes, keyAscii, headers: section, value: record.value, length };
+}
+
+/** Bytes the frame of this record takes on disk. */
+export const frameLength = (record: FrameInput): number => prepareFrame(record).length;
 
 function writeU64(buffer: Buffer, value: number, at: number): void {
   buffer.writeUInt32BE(Math.floor(value / TWO_32), at);
@@ -71,36 +109,34 @@ function readU64(buffer: Buffer, at: number): number {
   return buffer.readUInt32BE(at) * TWO_32 + buffer.readUInt32BE(at + 4);
 }
 
-/** Writes one frame at `at` (the caller sized `buffer` with frameLength); returns the position after it. */
-export function encodeFrame(buffer: Buffer, at: number, record: FrameInput, offset: number, timestamp: number): number {
+/** Writes one frame at `at` (the caller sized `buffer` with the frame's length); returns the position after it. */
+export function encodeFrame(
+  buffer: Buffer,
+  at: number,
+  frame: PreparedFrame,
+  offset: number,
+  timestamp: number,
+): number {
   const start = at;
   at += 8;
-  buffer.writeUInt8(FRAME_FORMAT, at);
+  buffer[at] = FRAME_FORMAT;
   writeU64(buffer, offset, at + 1);
   writeU64(buffer, timestamp, at + 9);
   at += 17;
-  if (record.key === null) {
+  if (frame.key === null) {
     buffer.writeInt32BE(-1, at);
     at += 4;
   } else {
-    const keyBytes = buffer.write(record.key, at + 4, 'utf8');
-    buffer.writeInt32BE(keyBytes, at);
-    at += 4 + keyBytes;
+    buffer.writeInt32BE(frame.keyBytes, at);
+    // An ASCII key's Latin-1 bytes are its UTF-8 bytes, and Latin-1 is the faster write.
+    buffer.write(frame.key, at + 4, frame.keyBytes, frame.keyAscii ? 'latin1' : 'utf8');
+    at += 4 + frame.keyBytes;
   }
-  const names = Object.keys(record.headers);
-  buffer.writeUInt16BE(names.length, at);
-  at += 2;
-  for (const name of names) {
-    const nameBytes = buffer.write(name, at + 2, 'utf8');
-    buffer.writeUInt16BE(nameBytes, at);
-    at += 2 + nameBytes;
-    const valueBytes = buffer.write(record.headers[name] as string, at + 4, 'utf8');
-    buffer.writeUInt32BE(valueBytes, at);
-    at += 4 + valueBytes;
-  }
-  buffer.writeUInt32BE(record.value.length, at);
-  record.value.copy(buffer, at + 4);
-  at += 4 + record.value.length;
+  buffer.set(frame.headers, at);
+  at += frame.headers.length;
+  buffer.writeUInt32BE(frame.value.length, at);
+  buffer.set(frame.value, at + 4);
+  at += 4 + frame.value.length;
   buffer.writeUInt32BE(at - start - 4, start);
   buffer.writeUInt32BE(crc32(buffer.subarray(start + 8, at)), start + 4);
   return at;
@@ -160,9 +196,8 @@ export function decodeFrame(buffer: Buffer, at: number): DecodedFrame {
  * Kafka's murmur2 (the Java client's and kafkajs's default partitioner for keyed records), so a key
  * lands on the same partition number under both runtimes.
  */
-export function murmur2(data: Uint8Array): number {
+export function murmur2(data: Uint8Array, length = data.length): number {
   const m = 0x5bd1e995;
-  const length = data.length;
   let h = 0x9747b28c ^ length;
   const whole = length & ~3;
   for (let i = 0; i < whole; i += 4) {
@@ -188,5 +223,12 @@ export function murmur2(data: Uint8Array): number {
 
 /** The partition of a key: positive murmur2 of its UTF-8 bytes modulo the partition count, as Kafka does. */
 export function partitionOf(key: string, partitions: number): number {
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
+  // An ASCII key's bytes are its characters: written into a buffer kept for it rather than a new one each time.
+  const hash =
+    key.length <= keyScratch.length && ascii.test(key)
+      ? murmur2(keyScratch, keyScratch.write(key, 0, 'latin1'))
+      : murmur2(Buffer.from(key, 'utf8'));
+  return (hash & 0x7fffffff) % partitions;
 }
+
+const keyScratch = Buffer.allocUnsafe(1024);

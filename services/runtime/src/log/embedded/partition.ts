@@ -6,7 +6,7 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncDir } from './files';
-import { checkFrame, decodeFrame, encodeFrame, frameLength, type DecodedFrame, type FrameInput } from './frame';
+import { checkFrame, decodeFrame, encodeFrame, type DecodedFrame, type PreparedFrame } from './frame';
 import { resumeSegment, scanSegment } from './scan';
 import { takeCleanIndex, writeCleanIndex } from './clean-index';
 
@@ -44,7 +44,7 @@ export interface Partition {
   /** Set once a failed fsync makes the file's state unknowable; the partition then refuses writes. */
   failure(): Error | null;
   /** Resolves when every record is written and fsync'd. Calls within one tick share one write and one fsync. */
-  append(records: FrameInput[]): Promise<void>;
+  append(records: PreparedFrame[]): Promise<void>;
   read(
     from: PartitionCursor,
     maxRecords: number,
@@ -56,7 +56,7 @@ export interface Partition {
 }
 
 interface PendingAppend {
-  records: FrameInput[];
+  records: PreparedFrame[];
   timestamp: number;
   resolve: () => void;
   reject: (error: Error) => void;
@@ -106,7 +106,7 @@ export async function openPartition(options: {
 
   async function writeGroup(group: PendingAppend[]): Promise<void> {
     let total = 0;
-    for (const item of group) for (const record of item.records) total += frameLength(record);
+    for (const item of group) for (const record of item.records) total += record.length;
     const buffer = Buffer.allocUnsafe(total);
     const newPositions: number[] = [];
     let at = 0;
