@@ -12,6 +12,7 @@ import {
   type ConsumedRecord,
   type EventLog,
   type LogConsumer,
+  type LogRecord,
   type RecordBatch,
 } from './types';
 
@@ -316,6 +317,36 @@ describe('embedded event log', () => {
     await expect(log.consume({ groupId: 'g', topics: ['missing'], handleBatch: async () => {} })).rejects.toThrow(
       /unknown topic "missing"/,
     );
+  });
+
+  it('refuses a record the frame cannot hold and appends none of its call, also where records share headers', async () => {
+    const log = await open(tempDir(), [{ name: 'events', partitions: 1 }]);
+    const shared = { kind: 'same' };
+    const tooMany = Object.fromEntries(Array.from({ length: 0x10000 }, (_, index) => [`h${index}`, '']));
+    const refused: Array<[string, LogRecord]> = [
+      ['at most', { ...record('k', 'v'), headers: { big: 'x'.repeat(65 * 2 ** 20) } }],
+      ['65535 string values', { ...record('k', 'v'), headers: tooMany }],
+      ['65535 string values', { ...record('k', 'v'), headers: { bad: 1 as unknown as string } }],
+      ['string key', { key: 1 as unknown as string, value: Buffer.from('v') }],
+      ['Buffer', { key: 'k', value: 'v' as unknown as Buffer }],
+    ];
+    for (const [message, bad] of refused) {
+      await expect(
+        log.produce('events', [
+          { ...record('a', '1'), headers: shared },
+          bad,
+          { ...record('b', '2'), headers: shared },
+        ]),
+      ).rejects.toThrow(message);
+    }
+    expect(await log.endOffsets('events')).toEqual({ 0: '0' });
+    await log.produce('events', [
+      { ...record('a', '1'), headers: shared },
+      { ...record('b', '2'), headers: shared },
+    ]);
+    const { records } = await collect(log, 'after');
+    await waitFor(() => records.length === 2, { what: 'both records', timeoutMs: 5_000 });
+    expect(records.map((each) => each.headers)).toEqual([shared, shared]);
   });
 
   it('refuses a second consumer of the same group and topic in one process', async () => {

@@ -51,6 +51,10 @@ function toFrame(topic: string, record: LogRecord, sections: Map<object, Buffer>
         `produce to ${topic}: headers must be at most 65535 string values with names under 64 KiB`,
       );
     }
+    // Measured before they are encoded: headers too large for a frame are refused without being copied.
+    if (names.reduce((bytes, name) => bytes + Buffer.byteLength(headers[name] as string), 0) > MAX_FRAME_BYTES) {
+      throw new AppError('INTERNAL', `produce to ${topic}: a record may take at most ${MAX_FRAME_BYTES} bytes`);
+    }
     section = encodeHeaders(headers);
     sections.set(headers, section);
   }

@@ -1,4 +1,5 @@
 // The frame codec and the key hash: round trips, corruption detection, and Kafka's murmur2 test vectors.
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   checkFrame,
@@ -31,6 +32,29 @@ describe('record frame', () => {
 
     const keyless = encode({ key: null, value: Buffer.alloc(0), headers: {} }, 0, 0);
     expect(decodeFrame(keyless, 0)).toMatchObject({ key: null, headers: {}, offset: 0 });
+  });
+
+  it('lays a frame out byte for byte as the format says', () => {
+    const body = Buffer.from(
+      [
+        '01', // format
+        '0000000000000003', // offset
+        '0000000000000004', // timestamp
+        '00000003 6bc3a9', // key length, "ké" in UTF-8
+        '0001', // one header
+        '0001 61 00000001 62', // "a": "b"
+        '00000002 0102', // the value
+      ]
+        .join('')
+        .replaceAll(' ', ''),
+      'hex',
+    );
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(4 + body.length, 0);
+    head.writeUInt32BE(zlib.crc32(body), 4);
+    expect(encode({ key: 'ké', value: Buffer.from([1, 2]), headers: { a: 'b' } }, 3, 4)).toEqual(
+      Buffer.concat([head, body]),
+    );
   });
 
   it('frames a header section encoded once for several records as it frames a record alone', () => {
@@ -74,7 +98,7 @@ describe('key hash', () => {
     expect(partitionOf('foobar', 7)).toBe((-790332482 & 0x7fffffff) % 7);
     for (let i = 0; i < 100; i++) expect(partitionOf(`user-${i}`, 5)).toBe(partitionOf(`user-${i}`, 5));
     // ASCII keys are hashed from a buffer kept for them, others from their UTF-8 bytes: both as Kafka hashes the bytes.
-    for (const key of ['prf_0001', 'người-dùng', 'x'.repeat(5000), `${'y'.repeat(1023)}ü`, ''])
+    for (const key of ['prf_0001', 'người-dùng', 'x'.repeat(1024), 'x'.repeat(1025), `${'y'.repeat(1023)}ü`, ''])
       expect(partitionOf(key, 1000)).toBe((murmur2(Buffer.from(key)) & 0x7fffffff) % 1000);
   });
 });

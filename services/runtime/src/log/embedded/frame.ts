@@ -76,8 +76,9 @@ const noHeaders = encodeHeaders({});
 const ascii = /^\p{ASCII}*$/u;
 
 /**
- * A record as it is framed: its key's UTF-8 length (ASCII keys, the usual ids, are written without measuring them),
- * its header section encoded (records that share one headers object share it), and the frame's length.
+ * A record as it is framed: its key's UTF-8 length (an ASCII key's, the usual id's, is its string length, and it is
+ * written as Latin-1), its header section encoded (records that share one headers object share it), and the frame's
+ * length.
  */
 export interface PreparedFrame {
   key: string | null;
