@@ -1,6 +1,7 @@
-// A full pass counts drift only once following has read every profile change written before the pass began.
+// A full pass counts drift only once following has read every profile change written before the pass began; a store's
+// first pass evaluates its segments two at a time.
 import { describe, expect, it } from 'vitest';
-import { reached } from './evaluator';
+import { eachOf, reached } from './evaluator';
 
 describe('reached', () => {
   it('holds when every partition is at or past its end offset then', () => {
@@ -21,5 +22,24 @@ describe('reached', () => {
   it('compares offsets as numbers, not text', () => {
     expect(reached({ 0: '10' }, { 0: '9' })).toBe(true);
     expect(reached({ 0: '9' }, { 0: '10' })).toBe(false);
+  });
+});
+
+describe('eachOf', () => {
+  it('visits every item once, never more than the width at a time', async () => {
+    const items = Array.from({ length: 7 }, (_, index) => index);
+    const visited: number[] = [];
+    let running = 0;
+    let most = 0;
+    await eachOf(items, 2, async (item) => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, item % 3));
+      visited.push(item);
+      running -= 1;
+    });
+    expect(visited.sort((a, b) => a - b)).toEqual(items);
+    expect(most).toBe(2);
+    await eachOf([], 2, () => Promise.reject(new Error('no item, no call')));
   });
 });

@@ -5,7 +5,7 @@ import type { TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
 import { usesRfm } from './compile';
 import { evaluateSegment } from './evaluate';
-import { buildPass, dropPasses, everyoneRolledUpAt, passInputsOf, recordEvaluated } from './passes';
+import { buildPass, dropPasses, everyoneRolledUpAt, latestEvaluated, passInputsOf, recordEvaluated } from './passes';
 import { reevaluationOf } from './reevaluate';
 import { sweepWindows } from './sweep';
 import type { Turns } from './turns';
@@ -51,6 +51,15 @@ export function reached(position: Record<number, string>, ends: Record<number, s
  * an instance that has not heard it for three beats is no longer the evaluator.
  */
 export const leadBeatMs = (intervalMs: number) => Math.min(intervalMs, 20_000);
+
+/** Runs `work` on every item, at most `width` at once; each item's failure is `work`'s to handle. */
+export async function eachOf<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
 
 /** How often a pass rolls up every survivor again, not only the changed ones. */
 export const fullRollUpEveryMs = 3_600_000;
@@ -141,6 +150,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     // need not wait for the whole of it; a profile they decide meanwhile is left to them (a later version, and their
     // kept passes).
     let failed = 0;
+    const firstOfStore = (await latestEvaluated(deps.clickhouse)) === null;
     deps.turns.fullPassBegan(version);
     try {
       const replaced = await buildPass(deps.clickhouse, pass, now, {
@@ -150,7 +160,7 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
       });
       if (!changedOnly) rolledUpAllAt = now;
       const followed = followedSince(unreadAtStart);
-      for (const target of targets) {
+      const evaluateTarget = async (target: (typeof targets)[number]): Promise<void> => {
         try {
           const definition = definitions.find((each) => each.id === target.segmentId);
           const reconciles =
@@ -158,16 +168,13 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
             definition !== undefined &&
             previousDefinitions.get(definition.id) === definition.updatedAt &&
             !usesRfm(definition.rule);
-          const { result, drifted } = await deps.turns.run(async () => {
-            // Asked before the diff: a record followed after it began may still be what the diff found.
-            const drifted = reconciles && followed();
-            const result = await evaluateSegment(
-              { clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges },
-              target,
-              { now, version, pass, decidedAfter: deps.turns.decidedAfter(version) },
-            );
-            return { result, drifted };
-          });
+          // Asked before the diff: a record followed after it began may still be what the diff found.
+          const drifted = reconciles && followed();
+          const result = await evaluateSegment(
+            { clickhouse: deps.clickhouse, log: deps.log, changesTopic: deps.topics.segmentChanges },
+            target,
+            { now, version, pass, decidedAfter: deps.turns.decidedAfter(version) },
+          );
           reevaluation.counted(result);
           if (reconciles) (drifted ? drift : ahead).inc(result.entered + result.exited);
         } catch (error) {
@@ -175,6 +182,13 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
           failed += 1;
           logger.error({ err: error, segmentId: target.segmentId }, 'segment evaluation failed');
         }
+      };
+      if (firstOfStore) {
+        // Nothing is followed before a store's first full pass: it evaluates in one turn, two segments at a time, so
+        // that one's diff runs in the store while the other's changes are published.
+        await deps.turns.run(() => eachOf(targets, 2, evaluateTarget));
+      } else {
+        for (const target of targets) await deps.turns.run(() => evaluateTarget(target));
       }
       // Sizes and movements are dated by this pass from now on (a segment that failed keeps its previous ones).
       await recordEvaluated(deps.clickhouse, version);
