@@ -157,15 +157,12 @@ export async function evaluateSegments(
     return targets.length === 1 ? profileId : `${segmentId}\0${profileId}`;
   };
   // Records of one segment and kind share one headers object: the log encodes a shared one once.
-  const headers = new Map<string, Record<SegmentChange['change'], Record<string, string>>>();
-  const headersOf = (segmentId: string, change: SegmentChange['change']) => {
-    let ofSegment = headers.get(segmentId);
-    if (!ofSegment) {
-      ofSegment = { entered: { segmentId, change: 'entered' }, exited: { segmentId, change: 'exited' } };
-      headers.set(segmentId, ofSegment);
-    }
-    return ofSegment[change];
-  };
+  const headers = new Map(
+    targets.map(({ segmentId }) => [
+      segmentId,
+      { entered: { segmentId, change: 'entered' }, exited: { segmentId, change: 'exited' } },
+    ]),
+  );
   for await (const lines of pagesInKeyOrder(read, positionOf, options.pageSize ?? pageSize)) {
     // A page's lines become changes a produce call at a time: fewer objects alive at once, less for the collector.
     for (let start = 0; start < lines.length; start += produceSize) {
@@ -186,7 +183,7 @@ export async function evaluateSegments(
         changes.map((change, index) => ({
           key: change.profileId,
           value: values[index] as Buffer,
-          headers: headersOf(change.segmentId, change.change),
+          headers: headers.get(change.segmentId)![change.change],
         })),
       );
       for (const change of changes) counts[change.change] += 1;

@@ -5,7 +5,7 @@ import type { TopicNames } from '@cdp/schemas';
 import type { SegmentStore } from './definitions';
 import { usesRfm } from './compile';
 import { evaluateSegment } from './evaluate';
-import { buildPass, dropPasses, everyoneRolledUpAt, latestEvaluated, passInputsOf, recordEvaluated } from './passes';
+import { buildPass, dropPasses, everyoneRolledUpAt, passInputsOf, recordEvaluated } from './passes';
 import { reevaluationOf } from './reevaluate';
 import { sweepWindows } from './sweep';
 import type { Turns } from './turns';
@@ -150,7 +150,6 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
     // need not wait for the whole of it; a profile they decide meanwhile is left to them (a later version, and their
     // kept passes).
     let failed = 0;
-    const firstOfStore = (await latestEvaluated(deps.clickhouse)) === null;
     deps.turns.fullPassBegan(version);
     try {
       const replaced = await buildPass(deps.clickhouse, pass, now, {
@@ -183,9 +182,10 @@ export async function startEvaluator(deps: EvaluatorDeps): Promise<Evaluator> {
           logger.error({ err: error, segmentId: target.segmentId }, 'segment evaluation failed');
         }
       };
-      if (firstOfStore) {
-        // Nothing is followed before a store's first full pass: it evaluates in one turn, two segments at a time, so
-        // that one's diff runs in the store while the other's changes are published.
+      if (replaced === null) {
+        // A store's first pass (none before it) built its profiles in one turn and evaluates its segments in one more,
+        // two at a time: one's diff runs in the store while the other's changes are published. Followed changes wait
+        // for it, a new store's one-off, as they waited for its profiles.
         await deps.turns.run(() => eachOf(targets, 2, evaluateTarget));
       } else {
         for (const target of targets) await deps.turns.run(() => evaluateTarget(target));

@@ -6,7 +6,6 @@ import {
   decodeFrame,
   encodeFrame,
   encodeHeaders,
-  frameLength,
   murmur2,
   partitionOf,
   prepareFrame,
@@ -14,8 +13,9 @@ import {
 } from './frame';
 
 function encode(record: FrameInput, offset: number, timestamp: number): Buffer {
-  const buffer = Buffer.alloc(frameLength(record));
-  expect(encodeFrame(buffer, 0, prepareFrame(record), offset, timestamp)).toBe(buffer.length);
+  const frame = prepareFrame(record);
+  const buffer = Buffer.alloc(frame.length);
+  expect(encodeFrame(buffer, 0, frame, offset, timestamp)).toBe(buffer.length);
   return buffer;
 }
 
@@ -62,8 +62,9 @@ describe('record frame', () => {
     const section = encodeHeaders(headers);
     for (const key of ['prf_1', 'prf_ü', null]) {
       const record: FrameInput = { key, value: Buffer.from([7, 8]), headers };
-      const shared = Buffer.alloc(frameLength(record));
-      encodeFrame(shared, 0, prepareFrame(record, section), 5, 6);
+      const frame = prepareFrame(record, section);
+      const shared = Buffer.alloc(frame.length);
+      encodeFrame(shared, 0, frame, 5, 6);
       expect(shared).toEqual(encode(record, 5, 6));
       expect(decodeFrame(shared, 0)).toEqual({ ...record, offset: 5, timestamp: 6 });
     }

@@ -98,9 +98,6 @@ export function prepareFrame(record: FrameInput, headers?: Buffer): PreparedFram
   return { key: record.key, keyBytes, keyAscii, headers: section, value: record.value, length };
 }
 
-/** Bytes the frame of this record takes on disk. */
-export const frameLength = (record: FrameInput): number => prepareFrame(record).length;
-
 function writeU64(buffer: Buffer, value: number, at: number): void {
   buffer.writeUInt32BE(Math.floor(value / TWO_32), at);
   buffer.writeUInt32BE(value >>> 0, at + 4);
