@@ -7,12 +7,14 @@ import kafkajs, {
   type Consumer,
   type EachBatchPayload,
   type IHeaders,
+  type ICustomPartitioner,
   type KafkaMessage,
   type logCreator,
   type Producer,
 } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { partitionOf } from './embedded/frame';
 import {
   UnrecoverableBatchError,
   type ConsumedRecord,
@@ -45,6 +47,21 @@ export interface KafkaLogOptions {
   defaultPartitions?: number;
 }
 
+/**
+ * The Java client's partitioner, so Java producers put a key on the same partition: kafkajs' DefaultPartitioner, with
+ * a keyed record's partition taken from the embedded log's murmur2 (32-bit integer arithmetic, where kafkajs' own
+ * multiplies 64-bit Long objects, a few of them per 4 bytes of key). Records without a key are the default's.
+ */
+export const murmur2Partitioner: ICustomPartitioner = () => {
+  const byDefault = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const { key, partition } = args.message;
+    return typeof key === 'string' && (partition === null || partition === undefined)
+      ? partitionOf(key, args.partitionMetadata.length)
+      : byDefault(args);
+  };
+};
+
 export function createKafkaLog(options: KafkaLogOptions): EventLog {
   const logger = options.logger.child({ component: 'kafka-log' });
   const kafka = new Kafka({
@@ -53,12 +70,11 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(options.logger.child({ component: 'kafkajs' })),
   });
-  // kafkajs' DefaultPartitioner is the Java client's murmur2, so Java producers put a key on the same partition.
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: murmur2Partitioner,
   });
   const admin: Admin = kafka.admin();
   const consumers = new Set<LogConsumer>();
