@@ -18,7 +18,8 @@ describe('the Kafka partitioner', () => {
   it("puts every key on kafkajs' default partitioner's partition", () => {
     const ours = murmur2Partitioner();
     const theirs = Partitioners.DefaultPartitioner();
-    const keys = ['', 'a', 'user-1', 'ab', 'abc', 'abcd', 'x'.repeat(1025), 'Nguyễn Văn A', '顧客', '😀', '\u0000'];
+    const keys = ['', 'a', 'user-1', 'ab', 'abc', 'abcd', 'x'.repeat(1024), 'x'.repeat(1025), 'Nguyễn Văn A', '顧客'];
+    keys.push('😀', '\u0000', '\u007f', '\u00e9', '\ud800', 'é'.repeat(600));
     for (let index = 0; index < 2000; index += 1) keys.push(`profile-${index * 7919}`);
     for (const partitions of [1, 3, 4, 12, 1000]) {
       for (const key of keys) {
@@ -46,8 +47,17 @@ describe('the Kafka partitioner', () => {
   });
 });
 
-// The record encoder kafkajs builds a produce request from (not part of its typed API).
-const encodeRecord = createRequire(import.meta.url)('kafkajs/src/protocol/recordBatch/record/v0') as (record: {
+// The encoders kafkajs builds a produce request from (not part of its typed API).
+const load = createRequire(import.meta.url);
+interface Encoder {
+  buffer: Buffer;
+  writeInt8(value: number): Encoder;
+  writeVarInt(value: number): Encoder;
+  writeUVarInt(value: number): Encoder;
+  writeVarLong(value: number): Encoder;
+}
+const Encoder = load('kafkajs/src/protocol/encoder') as { new (): Encoder; sizeOfVarLong(value: number): number };
+const encodeRecord = load('kafkajs/src/protocol/recordBatch/record/v0') as (record: {
   offsetDelta?: number;
   timestampDelta?: number;
   key: Buffer | string | null;
@@ -90,6 +100,26 @@ function recordBytes(record: {
 }
 
 describe("kafkajs' record encoding", () => {
+  it('writes varints of every length across the end of its buffer, which then grows', () => {
+    const values = [0, -1, 63, -65, 8191, -8193, 2 ** 20, -(2 ** 20) - 1, 2 ** 27, 2 ** 31 - 1, -(2 ** 31)];
+    for (const value of values) {
+      // The encoder starts with 512 bytes: varints written from 509 on cross its end.
+      for (const at of [0, 509, 510, 511]) {
+        const encoder = new Encoder();
+        for (let filler = 0; filler < at; filler += 1) encoder.writeInt8(1);
+        const head = Buffer.alloc(at, 1);
+        expect(encoder.writeVarInt(value).buffer).toEqual(Buffer.concat([head, varint(BigInt(value))]));
+        expect(encoder.writeVarLong(value).buffer).toEqual(
+          Buffer.concat([head, varint(BigInt(value)), varint(BigInt(value))]),
+        );
+      }
+      expect(Encoder.sizeOfVarLong(value)).toBe(varint(BigInt(value)).length);
+    }
+    // Unsigned: the zigzag of the value above is already done.
+    expect(new Encoder().writeUVarInt(300).buffer).toEqual(Buffer.from([0xac, 0x02]));
+    expect(new Encoder().writeUVarInt(2 ** 32 - 1).buffer).toEqual(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
+  });
+
   it('lays out a record with headers as the protocol does', () => {
     const encoded = encodeRecord({
       offsetDelta: 3,
