@@ -1,5 +1,5 @@
 // What the two Kafka adapters (kafka.ts on kafkajs, kafka-platformatic.ts on @platformatic/kafka) share.
-import type { EventLog, LogConsumer, TopicSpec } from './types';
+import type { EventLog, LogConsumer, LogRecord, TopicSpec } from './types';
 
 export const defaultMaxBatchSize = 500;
 export const maxReplicationFactor = 3;
@@ -13,6 +13,67 @@ export const retryBackoffMs = { first: 500, max: 30_000 };
 export const sessionTimeoutMs = 10_000;
 export const heartbeatIntervalMs = 1_000;
 const readyTimeoutMs = 2_000;
+
+/**
+ * At most about this many bytes of records (keys and values, and 64 a record for its headers and framing) go in one
+ * send of calls that waited together: half a broker's default message.max.bytes (1 MB), which bounds one partition's
+ * batch, so that calls joined together are never refused for a size none of them has alone.
+ */
+export const joinedSendBytes = 512 * 1024;
+
+const roughBytes = (records: LogRecord[]) =>
+  records.reduce((bytes, record) => bytes + record.key.length + record.value.length + 64, 0);
+
+/**
+ * Produce calls over `send`, one send at a time: concurrent sends of an idempotent producer to one partition reach the
+ * broker out of sequence (or, on kafkajs, wait for each other, one request of one call at a time). Calls that arrive
+ * while a send is under way wait for the next one, which carries the waiting calls for the first waiting call's topic,
+ * in the order they came, up to `maxBytes` (a call larger than that goes alone): a failure is those callers' alone.
+ */
+export function oneSendAtATime(
+  send: (topic: string, records: LogRecord[]) => Promise<void>,
+  maxBytes = joinedSendBytes,
+): (topic: string, records: LogRecord[]) => Promise<void> {
+  const waiting: Array<{ topic: string; records: LogRecord[]; bytes: number; settle: (error?: unknown) => void }> = [];
+  let sending = false;
+
+  async function sendWaiting(): Promise<void> {
+    sending = true;
+    while (waiting.length > 0) {
+      const topic = waiting[0]!.topic;
+      const calls: typeof waiting = [];
+      let bytes = 0;
+      for (const call of waiting) {
+        if (call.topic !== topic) continue;
+        if (calls.length > 0 && bytes + call.bytes > maxBytes) break;
+        calls.push(call);
+        bytes += call.bytes;
+      }
+      const taken = new Set(calls);
+      waiting.splice(0, waiting.length, ...waiting.filter((call) => !taken.has(call)));
+      try {
+        await send(topic, calls.length === 1 ? calls[0]!.records : calls.flatMap((call) => call.records));
+        for (const call of calls) call.settle();
+      } catch (error) {
+        for (const call of calls) call.settle(error);
+      }
+    }
+    sending = false;
+  }
+
+  return (topic, records) => {
+    if (records.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      waiting.push({
+        topic,
+        records,
+        bytes: roughBytes(records),
+        settle: (error) => (error === undefined ? resolve() : reject(error)),
+      });
+      if (!sending) void sendWaiting();
+    });
+  };
+}
 
 /** The settings a new topic is created with. */
 export function topicConfigEntries(

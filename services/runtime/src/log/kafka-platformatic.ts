@@ -105,39 +105,11 @@ export function createPlatformaticKafkaLog(options: KafkaLogOptions): log.EventL
     );
   }
 
-  /**
-   * One send at a time: concurrent sends of the idempotent producer to one partition reach the broker out of sequence
-   * (OUT_OF_ORDER_SEQUENCE_NUMBER). Calls that arrive while a send is under way wait for the next one, which carries
-   * every waiting call for the same topic, so a failure is the callers' of that topic alone.
-   */
-  const waiting: Array<{ topic: string; records: log.LogRecord[]; settle: (error?: unknown) => void }> = [];
-  let sending = false;
-
-  async function sendWaiting(): Promise<void> {
-    sending = true;
-    while (waiting.length > 0) {
-      const topic = waiting[0]!.topic;
-      const calls = waiting.filter((call) => call.topic === topic);
-      for (const call of calls) waiting.splice(waiting.indexOf(call), 1);
-      try {
-        await producer.send({
-          messages: calls.flatMap((call) => call.records.map((record) => toMessage(topic, record))),
-        });
-        for (const call of calls) call.settle();
-      } catch (error) {
-        for (const call of calls) call.settle(error);
-      }
-    }
-    sending = false;
-  }
-
-  function produce(topic: string, records: log.LogRecord[]): Promise<void> {
-    if (records.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      waiting.push({ topic, records, settle: (error) => (error === undefined ? resolve() : reject(error)) });
-      if (!sending) void sendWaiting();
-    });
-  }
+  // One send at a time (kafka-common.ts): concurrent sends of the idempotent producer to one partition reach the broker
+  // out of sequence (OUT_OF_ORDER_SEQUENCE_NUMBER).
+  const produce = common.oneSendAtATime(async (topic, records) => {
+    await producer.send({ messages: records.map((record) => toMessage(topic, record)) });
+  });
 
   async function partitionsOf(topic: string): Promise<number[]> {
     const metadata = await admin.metadata({ topics: [topic], forceUpdate: true });

@@ -22,7 +22,6 @@ import {
   type ConsumerState,
   type EventLog,
   type LogConsumer,
-  type LogRecord,
   type TopicSpec,
 } from './types';
 import {
@@ -30,6 +29,7 @@ import {
   heartbeatIntervalMs,
   kafkaEventLog,
   maxReplicationFactor,
+  oneSendAtATime,
   retryBackoffMs,
   sessionTimeoutMs,
   topicConfigEntries,
@@ -139,15 +139,16 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     );
   }
 
-  async function produce(topic: string, records: LogRecord[]): Promise<void> {
-    if (records.length === 0) return;
+  // One send at a time, carrying the calls that waited for it (kafka-common.ts): kafkajs would send them one request
+  // of one call at a time anyway, each waiting for the one before (one request in flight).
+  const produce = oneSendAtATime(async (topic, records) => {
     await producerConnection.connect();
     await producer.send({
       topic,
       acks: -1,
       messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers ?? {} })),
     });
-  }
+  });
 
   /** The asked start offsets of partitions the group has not committed in: those are the ones to seek. */
   async function uncommittedStarts(options: ConsumerOptions): Promise<StartOffset[]> {
