@@ -97,6 +97,23 @@ describe('oneSendAtATime', () => {
     expect(sends.sent.map((send) => send.keys)).toEqual([['a0'], ['b0', 'c0'], ['d0']]);
   });
 
+  it('settles every one of 200,000 calls that wait at once, their records sent once each in order', async () => {
+    const sent: string[] = [];
+    let sends = 0;
+    const produce = oneSendAtATime(async (_topic, batch) => {
+      sends += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const record of batch) sent.push(record.key);
+    });
+    const count = 200_000;
+    await Promise.all(
+      Array.from({ length: count }, (_, index) => produce('t', [{ key: String(index), value: Buffer.alloc(1) }])),
+    );
+    expect(sent).toEqual(Array.from({ length: count }, (_, index) => String(index)));
+    // About 67 bytes each against 512 KB a send: thousands of calls a send.
+    expect(sends).toBeLessThan(40);
+  });
+
   it('answers a call without records at once, sending nothing', async () => {
     const sends = heldSends();
     await oneSendAtATime(sends.send)('t', []);

@@ -15,9 +15,10 @@ export const heartbeatIntervalMs = 1_000;
 const readyTimeoutMs = 2_000;
 
 /**
- * At most about this many bytes of records (keys and values, and 64 a record for its headers and framing) go in one
- * send of calls that waited together: half a broker's default message.max.bytes (1 MB), which bounds one partition's
- * batch, so that calls joined together are never refused for a size none of them has alone.
+ * At most about this many bytes of records go in one send of calls that waited together: half a broker's default
+ * message.max.bytes (1 MB), which bounds one partition's batch, so that calls joined together stay well under a size
+ * none of them has alone. An estimate with room to spare: a key counts its UTF-16 length, headers and framing 64 bytes
+ * a record.
  */
 export const joinedSendBytes = 512 * 1024;
 
@@ -25,10 +26,9 @@ const roughBytes = (records: LogRecord[]) =>
   records.reduce((bytes, record) => bytes + record.key.length + record.value.length + 64, 0);
 
 /**
- * Produce calls over `send`, one send at a time: concurrent sends of an idempotent producer to one partition reach the
- * broker out of sequence (or, on kafkajs, wait for each other, one request of one call at a time). Calls that arrive
- * while a send is under way wait for the next one, which carries the waiting calls for the first waiting call's topic,
- * in the order they came, up to `maxBytes` (a call larger than that goes alone): a failure is those callers' alone.
+ * Produce calls over `send`, one send at a time. Calls that arrive while a send is under way wait for the next one,
+ * which carries the waiting calls for the first waiting call's topic, in the order they came, up to `maxBytes` (a
+ * call larger than that goes alone; the topic's later calls wait for a later send): a failure is those callers' alone.
  */
 export function oneSendAtATime(
   send: (topic: string, records: LogRecord[]) => Promise<void>,
@@ -37,28 +37,45 @@ export function oneSendAtATime(
   const waiting: Array<{ topic: string; records: LogRecord[]; bytes: number; settle: (error?: unknown) => void }> = [];
   let sending = false;
 
+  /** Takes the next send's calls out of `waiting`: the first one's topic, in order, up to `maxBytes`. */
+  function nextCalls(): typeof waiting {
+    const topic = waiting[0]!.topic;
+    const calls: typeof waiting = [];
+    let bytes = 0;
+    // Once a call of the topic is left for a later send, so is every call of it after it: they go out in order.
+    let full = false;
+    let kept = 0;
+    for (const call of waiting) {
+      if (!full && call.topic === topic) {
+        if (calls.length === 0 || bytes + call.bytes <= maxBytes) {
+          calls.push(call);
+          bytes += call.bytes;
+          continue;
+        }
+        full = true;
+      }
+      waiting[kept++] = call;
+    }
+    waiting.length = kept;
+    return calls;
+  }
+
   async function sendWaiting(): Promise<void> {
     sending = true;
-    while (waiting.length > 0) {
-      const topic = waiting[0]!.topic;
-      const calls: typeof waiting = [];
-      let bytes = 0;
-      for (const call of waiting) {
-        if (call.topic !== topic) continue;
-        if (calls.length > 0 && bytes + call.bytes > maxBytes) break;
-        calls.push(call);
-        bytes += call.bytes;
+    try {
+      while (waiting.length > 0) {
+        const calls = nextCalls();
+        try {
+          const records = calls.length === 1 ? calls[0]!.records : calls.flatMap((call) => call.records);
+          await send(calls[0]!.topic, records);
+          for (const call of calls) call.settle();
+        } catch (error) {
+          for (const call of calls) call.settle(error);
+        }
       }
-      const taken = new Set(calls);
-      waiting.splice(0, waiting.length, ...waiting.filter((call) => !taken.has(call)));
-      try {
-        await send(topic, calls.length === 1 ? calls[0]!.records : calls.flatMap((call) => call.records));
-        for (const call of calls) call.settle();
-      } catch (error) {
-        for (const call of calls) call.settle(error);
-      }
+    } finally {
+      sending = false;
     }
-    sending = false;
   }
 
   return (topic, records) => {

@@ -22,6 +22,7 @@ import {
   type ConsumerState,
   type EventLog,
   type LogConsumer,
+  type LogRecord,
   type TopicSpec,
 } from './types';
 import {
@@ -139,16 +140,23 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     );
   }
 
-  // One send at a time, carrying the calls that waited for it (kafka-common.ts): kafkajs would send them one request
-  // of one call at a time anyway, each waiting for the one before (one request in flight).
-  const produce = oneSendAtATime(async (topic, records) => {
+  // Per topic, one send at a time carrying the calls that waited for it (kafka-common.ts): with one request in flight
+  // kafkajs sends a broker one request of one call at a time anyway, each waiting for the one before. A queue per
+  // topic, not one for the log: a topic whose sends kafkajs retries (no leader for now) holds up its own calls only.
+  const sendOf = async (topic: string, records: LogRecord[]) => {
     await producerConnection.connect();
     await producer.send({
       topic,
       acks: -1,
       messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers ?? {} })),
     });
-  });
+  };
+  const queues = new Map<string, (topic: string, records: LogRecord[]) => Promise<void>>();
+  function produce(topic: string, records: LogRecord[]): Promise<void> {
+    let queue = queues.get(topic);
+    if (!queue) queues.set(topic, (queue = oneSendAtATime(sendOf)));
+    return queue(topic, records);
+  }
 
   /** The asked start offsets of partitions the group has not committed in: those are the ones to seek. */
   async function uncommittedStarts(options: ConsumerOptions): Promise<StartOffset[]> {
