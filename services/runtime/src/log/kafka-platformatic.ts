@@ -22,6 +22,85 @@ type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 /** Batches' worth of records a partition may hold fetched but not handled; beyond it fetching pauses until it drains. */
 const bufferedRecordsPerPartition = 4;
 
+/**
+ * At most about this many bytes of records go in one send of calls that waited together: half a broker's default
+ * message.max.bytes (1 MB), which bounds one partition's batch, so that calls joined together stay well under a size
+ * none of them has alone. An estimate with room to spare: a key counts its UTF-16 length, headers and framing 64 bytes
+ * a record.
+ */
+const joinedSendBytes = 512 * 1024;
+
+const roughBytes = (records: log.LogRecord[]) =>
+  records.reduce((bytes, record) => bytes + record.key.length + record.value.length + 64, 0);
+
+/**
+ * Produce calls over `send`, one send at a time. Calls that arrive while a send is under way wait for the next one,
+ * which carries the waiting calls for the first waiting call's topic, in the order they came, up to `maxBytes` (a
+ * call larger than that goes alone; the topic's later calls wait for a later send): a failure is those callers' alone.
+ */
+export function oneSendAtATime(
+  send: (topic: string, records: log.LogRecord[]) => Promise<void>,
+  maxBytes = joinedSendBytes,
+): (topic: string, records: log.LogRecord[]) => Promise<void> {
+  const waiting: Array<{ topic: string; records: log.LogRecord[]; bytes: number; settle: (error?: unknown) => void }> =
+    [];
+  let sending = false;
+
+  /** Takes the next send's calls out of `waiting`: the first one's topic, in order, up to `maxBytes`. */
+  function nextCalls(): typeof waiting {
+    const topic = waiting[0]!.topic;
+    const calls: typeof waiting = [];
+    let bytes = 0;
+    // Once a call of the topic is left for a later send, so is every call of it after it: they go out in order.
+    let full = false;
+    let kept = 0;
+    for (const call of waiting) {
+      if (!full && call.topic === topic) {
+        if (calls.length === 0 || bytes + call.bytes <= maxBytes) {
+          calls.push(call);
+          bytes += call.bytes;
+          continue;
+        }
+        full = true;
+      }
+      waiting[kept++] = call;
+    }
+    waiting.length = kept;
+    return calls;
+  }
+
+  async function sendWaiting(): Promise<void> {
+    sending = true;
+    try {
+      while (waiting.length > 0) {
+        const calls = nextCalls();
+        try {
+          const records = calls.length === 1 ? calls[0]!.records : calls.flatMap((call) => call.records);
+          await send(calls[0]!.topic, records);
+          for (const call of calls) call.settle();
+        } catch (error) {
+          for (const call of calls) call.settle(error);
+        }
+      }
+    } finally {
+      sending = false;
+    }
+  }
+
+  return (topic, records) => {
+    if (records.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      waiting.push({
+        topic,
+        records,
+        bytes: roughBytes(records),
+        settle: (error) => (error === undefined ? resolve() : reject(error)),
+      });
+      if (!sending) void sendWaiting();
+    });
+  };
+}
+
 export function createPlatformaticKafkaLog(options: KafkaLogOptions): log.EventLog {
   const logger = options.logger.child({ component: 'kafka-log', client: 'platformatic' });
   const base = { clientId: options.clientId, bootstrapBrokers: options.brokers, retries: 5, retryDelay: 500 };
@@ -105,9 +184,9 @@ export function createPlatformaticKafkaLog(options: KafkaLogOptions): log.EventL
     );
   }
 
-  // One send at a time (kafka-common.ts): concurrent sends of the idempotent producer to one partition reach the broker
-  // out of sequence (OUT_OF_ORDER_SEQUENCE_NUMBER).
-  const produce = common.oneSendAtATime(async (topic, records) => {
+  // One send at a time: concurrent sends of the idempotent producer to one partition reach the broker out of sequence
+  // (OUT_OF_ORDER_SEQUENCE_NUMBER).
+  const produce = oneSendAtATime(async (topic, records) => {
     await producer.send({ messages: records.map((record) => toMessage(topic, record)) });
   });
 

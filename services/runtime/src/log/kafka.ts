@@ -30,7 +30,6 @@ import {
   heartbeatIntervalMs,
   kafkaEventLog,
   maxReplicationFactor,
-  oneSendAtATime,
   retryBackoffMs,
   sessionTimeoutMs,
   topicConfigEntries,
@@ -140,22 +139,14 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     );
   }
 
-  // Per topic, one send at a time carrying the calls that waited for it (kafka-common.ts): with one request in flight
-  // kafkajs sends a broker one request of one call at a time anyway, each waiting for the one before. A queue per
-  // topic, not one for the log: a topic whose sends kafkajs retries (no leader for now) holds up its own calls only.
-  const sendOf = async (topic: string, records: LogRecord[]) => {
+  async function produce(topic: string, records: LogRecord[]): Promise<void> {
+    if (records.length === 0) return;
     await producerConnection.connect();
     await producer.send({
       topic,
       acks: -1,
       messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers ?? {} })),
     });
-  };
-  const queues = new Map<string, (topic: string, records: LogRecord[]) => Promise<void>>();
-  function produce(topic: string, records: LogRecord[]): Promise<void> {
-    let queue = queues.get(topic);
-    if (!queue) queues.set(topic, (queue = oneSendAtATime(sendOf)));
-    return queue(topic, records);
   }
 
   /** The asked start offsets of partitions the group has not committed in: those are the ones to seek. */

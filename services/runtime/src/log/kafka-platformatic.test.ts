@@ -1,6 +1,6 @@
-// The Kafka adapters' produce queue: one send at a time, carrying the calls that waited for it.
+// The @platformatic/kafka adapter's produce queue: one send at a time, carrying the calls that waited for it.
 import { describe, expect, it } from 'vitest';
-import { oneSendAtATime } from './kafka-common';
+import { oneSendAtATime } from './kafka-platformatic';
 import type { LogRecord } from './types';
 
 const records = (name: string, count: number, valueBytes = 10): LogRecord[] =>
