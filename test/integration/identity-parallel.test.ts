@@ -50,6 +50,7 @@ const canonical = (profiles: TruthProfile[]) => profiles.map((profile) => JSON.s
 
 describe('identity resolution with parallel resolvers on real Kafka', () => {
   const data = generateCustomers({ customers, seed: 7, prefix: uniqueName('c') });
+  const identifiers = data.truth.reduce((sum, profile) => sum + profile.identifiers.length, 0);
   const running: Array<{ cdp: TestPlatform; stopResolvers: () => Promise<void> }> = [];
 
   afterAll(async () => {
@@ -73,20 +74,23 @@ describe('identity resolution with parallel resolvers on real Kafka', () => {
       expect(response.status, JSON.stringify(response.body)).toBe(200);
     }
     const client = cdp.platform.clickhouse.client;
+    // A batch writes its events before its identities: every event stored does not yet mean every identifier is.
     await waitFor(
       async () => {
         const result = await client.query(
-          named('test.countMessages', {
-            query: 'SELECT uniqExact(message_id) AS n FROM events',
+          named('test.countMessagesAndIdentities', {
+            query: `SELECT (SELECT uniqExact(message_id) FROM events) AS messages,
+                           (SELECT count() FROM identities FINAL) AS identifiers`,
             format: 'JSONEachRow',
           }),
         );
-        return Number((await result.json<{ n: string }>())[0]?.n) === data.distinctMessages;
+        const row = (await result.json<{ messages: string; identifiers: string }>())[0];
+        return Number(row?.messages) === data.distinctMessages && Number(row?.identifiers) === identifiers;
       },
       {
         timeoutMs: 240_000,
         intervalMs: 500,
-        what: `${data.distinctMessages} distinct events resolved by ${instances} resolver(s)`,
+        what: `${data.distinctMessages} distinct events and ${identifiers} identifiers resolved by ${instances} resolver(s)`,
       },
     );
     return { cdp, profiles: await storedProfiles(client) };
