@@ -44,6 +44,7 @@ export {
   type RollUp,
 } from './rollups';
 export {
+  anyDecided,
   decisionsOf,
   decisionsOfMany,
   membersAsSurvivors,

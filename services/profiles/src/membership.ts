@@ -20,6 +20,20 @@ export const decisionsOf = (segmentParam: string, profilesParam?: string) =>
 export const decisionsOfMany = (segmentsParam: string, profilesParam?: string) =>
   latestRows(`segment_id IN ${segmentsParam}${profilesParam ? ` AND profile_id IN ${profilesParam}` : ''}`);
 
+/**
+ * Whether any of the segments (ids) has a membership row, member or not: none has until its first evaluation stores
+ * its changes.
+ */
+export async function anyDecided(client: ClickHouseClient, segmentIds: string[]): Promise<boolean> {
+  const [row] = await rows<{ decided: number | string }>(
+    client,
+    'profiles.anyDecided',
+    'SELECT count() AS decided FROM (SELECT 1 FROM segment_membership WHERE segment_id IN {segmentIds:Array(String)} LIMIT 1)',
+    { segmentIds },
+  );
+  return Number(row?.decided ?? 0) > 0;
+}
+
 // The latest rows passing `where` that say "member": the one rule of membership.
 const memberRows = (where: string) => `(SELECT * FROM ${latestRows(where)} WHERE is_member = 1)`;
 

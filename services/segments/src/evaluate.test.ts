@@ -117,3 +117,52 @@ describe('evaluateSegments reading its changes in pages', () => {
     expect(await membersNow(segmentIds)).toEqual([]);
   });
 });
+
+describe('evaluateSegments of a segment no evaluation decided yet', () => {
+  it('enters every member but those a later evaluation decided, then diffs against what it stored', async () => {
+    const pass = { id: 10, traitKeys: [], behaviours: [] };
+    const profileIds = Array.from({ length: 10 }, (_, index) => `prf_${String(index).padStart(3, '0')}`);
+    // Pass 10 holds ten profiles with 0–9 orders; pass 11, of a later evaluation, decided prf_008.
+    await clickhouse.client.insert(
+      named('test.seedPasses', {
+        table: 'segment_profiles',
+        values: [
+          ...profileIds.map((profileId, index) => ({ pass: 10, profile_id: profileId, stat_orders: index })),
+          { pass: 11, profile_id: 'prf_008', stat_orders: 8 },
+        ],
+        format: 'JSONEachRow',
+      }),
+    );
+    const deps = { clickhouse: clickhouse.client, log, changesTopic: 'changes' };
+    const segmentId = 'seg_new';
+    const before = published.length;
+    const first = await evaluateSegments(deps, [{ segmentId, rule: { stat: 'orders', gte: 5 } }], {
+      now: Date.UTC(2026, 5, 1),
+      version: 12,
+      pass,
+      decidedAfter: [11],
+    });
+    expect(first).toEqual({ entered: 4, exited: 0 });
+    const entered = ['prf_005', 'prf_006', 'prf_007', 'prf_009'].map((profileId) => `${segmentId}/${profileId}`);
+    expect(await membersNow([segmentId])).toEqual(entered);
+    await waitFor(() => published.length - before >= 4, { what: 'the entries consumed' });
+    const entries = published.slice(before);
+    expect(entries.map((change) => `${change.segmentId}/${change.profileId}`).sort()).toEqual(entered);
+    expect(
+      entries.every(
+        (change) => change.change === 'entered' && change.enteredAt === Date.UTC(2026, 5, 1) && change.version === 12,
+      ),
+    ).toBe(true);
+
+    // Decided now: the next evaluation meets the members with what the first stored.
+    const second = await evaluateSegments(deps, [{ segmentId, rule: { stat: 'orders', gte: 7 } }], {
+      now: Date.UTC(2026, 5, 2),
+      version: 13,
+      pass,
+    });
+    expect(second).toEqual({ entered: 1, exited: 2 });
+    expect(await membersNow([segmentId])).toEqual(
+      ['prf_007', 'prf_008', 'prf_009'].map((profileId) => `${segmentId}/${profileId}`),
+    );
+  });
+});

@@ -1,5 +1,5 @@
 // One evaluation of segments: diff their members now against segment_membership, publish the changes, then store them.
-import { decisionsOf, decisionsOfMany, storeMembershipChanges } from '@cdp/profiles';
+import { anyDecided, decisionsOf, decisionsOfMany, storeMembershipChanges } from '@cdp/profiles';
 import {
   named,
   pagesInKeyOrder,
@@ -76,6 +76,15 @@ const diffInto = (members: string, decisions: string, single: boolean, decidedAf
   WHERE member_now != member_before AND decided_by < {version:UInt64}
     ${decidedAfter ? 'AND profile_id NOT IN (SELECT profile_id FROM segment_profiles WHERE pass IN {decidedAfter:Array(UInt64)})' : ''}`;
 
+// Segments no evaluation decided yet (a store's first pass, a new segment): every member enters and nobody leaves, so
+// the members go in as they are, without the GROUP BY that meets them with decisions (a pass's rows hold each profile
+// once). Profiles a later evaluation decided are left to it here too.
+const enterInto = (members: string, decidedAfter: boolean) => `
+  INSERT INTO segment_diffs (pass, segment_id, profile_id, is_member, entered_at)
+  SELECT {version:UInt64}, segment_id, profile_id, 1, {now:DateTime64(3, 'UTC')}
+  FROM (${members})
+  ${decidedAfter ? 'WHERE profile_id NOT IN (SELECT profile_id FROM segment_profiles WHERE pass IN {decidedAfter:Array(UInt64)})' : ''}`;
+
 const ofThisDiff = `FROM segment_diffs WHERE pass = {version:UInt64} AND segment_id IN {segmentIds:Array(String)}`;
 const thisDiff = `(SELECT segment_id, profile_id, is_member, entered_at ${ofThisDiff})`;
 // Epoch milliseconds, not text: parsing a date a change costs more than the rest of reading it. Pages go on where the
@@ -121,14 +130,21 @@ export async function evaluateSegments(
     targets.length === 1 && !options.scope
       ? decisionsOf('{segment0:String}')
       : decisionsOfMany('{segmentIds:Array(String)}', options.scope ? '{scope:Array(String)}' : undefined);
+  const decidedAfter = (options.decidedAfter ?? []).length > 0;
+  // Asked by full passes only (a few changed profiles meet segments decided long ago), and only where every target
+  // has a rule: a deleted segment's members leave.
+  const undecided =
+    !options.scope &&
+    targets.every((target) => target.rule) &&
+    !(await anyDecided(
+      deps.clickhouse,
+      targets.map((target) => target.segmentId),
+    ));
   await deps.clickhouse.command(
-    named('segments.diffMembers', {
-      query: diffInto(
-        members.join(' UNION ALL '),
-        decisions,
-        targets.length === 1,
-        (options.decidedAfter ?? []).length > 0,
-      ),
+    named(undecided ? 'segments.enterMembers' : 'segments.diffMembers', {
+      query: undecided
+        ? enterInto(members.join(' UNION ALL '), decidedAfter)
+        : diffInto(members.join(' UNION ALL '), decisions, targets.length === 1, decidedAfter),
       query_params: params,
     }),
   );
