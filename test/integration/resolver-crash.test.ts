@@ -48,10 +48,20 @@ describe.each(runtimes)('resolver crash on the %s runtime', (runtime) => {
       const profile = await waitFor(
         async () => {
           const response = await read(second.url, `/v1/profiles/${encodeURIComponent(ref)}`, env.CDP_READ_KEY);
+          // A batch writes its identities after its events: wait for both.
           const stats = response.body.stats as { events: number } | undefined;
-          return response.status === 200 && stats && stats.events >= truth.events ? response.body : undefined;
+          const identities = (response.body.identities as unknown[] | undefined) ?? [];
+          return response.status === 200 &&
+            stats &&
+            stats.events >= truth.events &&
+            identities.length >= truth.identifiers.length
+            ? response.body
+            : undefined;
         },
-        { timeoutMs: 60_000, what: `${ref} to have its ${truth.events} events` },
+        {
+          timeoutMs: 60_000,
+          what: `${ref} to have its ${truth.events} events and ${truth.identifiers.length} identifiers`,
+        },
       );
       const stats = profile.stats as { events: number; orders: number };
       expect({ ref, events: stats.events, orders: stats.orders }).toEqual({
