@@ -21,8 +21,14 @@ const changedStoredIds = `(
   UNION ALL SELECT loser_id, updated_at FROM profile_merges WHERE updated_at >= ${since}
   UNION ALL SELECT survivor_id, updated_at FROM profile_merges WHERE updated_at >= ${since})`;
 
-// Their survivors now, and every stored id those survivors absorbed: the rows their roll-ups read.
-const changedSurvivors = `(SELECT DISTINCT ${survivorOf('changed.profile_id')} FROM ${changedStoredIds} AS changed ${joinSurvivors('changed.profile_id')})`;
+// Their survivors now, each with when its rows were last written.
+const survivorChanges = `
+    SELECT ${survivorOf('changed.profile_id')} AS survivor, max(changed.at) AS last_changed
+    FROM ${changedStoredIds} AS changed ${joinSurvivors('changed.profile_id')}
+    GROUP BY survivor`;
+
+// Those survivors, and every stored id they absorbed: the rows their roll-ups read.
+const changedSurvivors = `(SELECT survivor FROM (${survivorChanges}))`;
 const storedIdsOfChanged = `(SELECT * FROM ${changedSurvivors} UNION ALL SELECT * FROM ${absorbedBy(changedSurvivors)})`;
 
 // Where change records are followed: those survivors less the ones whose kept row a roll-up begun at or after their
@@ -35,11 +41,7 @@ const storedIdsOfChanged = `(SELECT * FROM ${changedSurvivors} UNION ALL SELECT 
 // followed (skipped after failing), in a window as wide as ClickHouse's clock (the stamp) lags Node's (the pass).
 const changedNotRolledUp = `
   SELECT change.survivor AS survivor
-  FROM (
-    SELECT ${survivorOf('changed.profile_id')} AS survivor, max(changed.at) AS last_changed
-    FROM ${changedStoredIds} AS changed ${joinSurvivors('changed.profile_id')}
-    GROUP BY survivor
-  ) AS change
+  FROM (${survivorChanges}) AS change
   LEFT JOIN (
     SELECT profile_id, max(pass) AS kept_pass FROM survivor_stats WHERE pass >= toUnixTimestamp64Milli(${since}) GROUP BY profile_id
   ) AS kept ON kept.profile_id = change.survivor
