@@ -1,5 +1,5 @@
 // Reads back what reached ClickHouse: stored rows per messageId, counted straight from the events table.
-import { counterOf } from '../harness/http';
+import { counterOf, eventsHandled } from '../harness/http';
 import { sendDemo } from '@cdp/cdp/demo';
 import { named, waitFor } from '@cdp/runtime';
 import type { TestPlatform } from '../harness/platform';
@@ -98,6 +98,12 @@ export async function loadDemo(
   await waitFor(async () => (await stored()) === sent.messages, {
     timeoutMs: 60_000,
     what: `${sent.messages} demo messages stored`,
+  });
+  // And the resolver has finished their batches: each writes its identities after its events, and counts its
+  // profile changes once it has published them.
+  await waitFor(async () => (await eventsHandled(cdp.url)) >= sent.messages, {
+    timeoutMs: 60_000,
+    what: `${sent.messages} demo messages handled by the resolver`,
   });
   // And segments have followed every profile those messages changed, so sizes move only with full passes from here.
   if (cdp.config.segmentsFollow) {

@@ -92,9 +92,17 @@ describe('the analytics API on the embedded runtime', () => {
         what: `${history.distinctMessages} messages on ${history.customers.length} profiles`,
       },
     );
+    // A batch writes its identities after its events and merges: a customer first seen in the last one may take a
+    // moment to be found by its identifier.
     for (const [index, customer] of history.customers.entries()) {
-      const response = await read(cdp.url, `/v1/profiles/${encodeURIComponent(customer.ref)}`, cdp.readKey);
-      profileOf.set(index, response.body.profileId as string);
+      const profileId = await waitFor(
+        async () => {
+          const response = await read(cdp.url, `/v1/profiles/${encodeURIComponent(customer.ref)}`, cdp.readKey);
+          return response.status === 200 ? (response.body.profileId as string) : undefined;
+        },
+        { timeoutMs: 30_000, what: `${customer.ref} found by its identifier` },
+      );
+      profileOf.set(index, profileId);
     }
     await joinSegment(segmentId, [
       ...[...members].map((customer) => ({ customer, isMember: 1, version: 1 })),

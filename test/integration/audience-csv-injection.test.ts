@@ -89,10 +89,12 @@ describe('CSV formula injection', () => {
     };
     const text = await waitFor(
       async () => {
+        // A member's identifiers are stored after the traits that made it one: wait for both userIds too.
         const read = await csv();
-        return csvRows(read).length === 3 ? read : undefined;
+        const userIds = csvRows(read).map((row) => row[1]);
+        return userIds.includes(`'${inClickHouse.userId}`) && userIds.includes(`'${inNode.userId}`) ? read : undefined;
       },
-      { timeoutMs: 60_000, what: 'both members in the export' },
+      { timeoutMs: 60_000, what: 'both members in the export, with their userIds' },
     );
     const rows = csvRows(text);
     expect(rows[0]).toEqual([

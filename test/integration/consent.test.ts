@@ -137,9 +137,11 @@ describe.each(runtimes)('consent on the %s runtime', (runtime) => {
       ((await (await members(query)).json()) as { members: Array<{ userId: string }> }).members
         .map((member) => member.userId)
         .sort();
-    await waitFor(async () => (await userIdsOf('')).length === 3, {
+    // A member's identifiers are stored after the traits that made it one: wait for all three userIds.
+    const everyone = [subscribed, unsubscribed, silent].sort();
+    await waitFor(async () => JSON.stringify(await userIdsOf('')) === JSON.stringify(everyone), {
       timeoutMs: 60_000,
-      what: 'the cohort segment with its three members',
+      what: 'the cohort segment with its three members and their userIds',
     });
 
     expect(await userIdsOf('?subscribed=email')).toEqual([subscribed]);

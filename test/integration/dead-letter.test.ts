@@ -86,7 +86,15 @@ describe.each(runtimes)('dead-letter topic on the %s runtime', (runtime) => {
       expect.stringMatching(/^event type "purchase" is not one of/),
     ]);
     expect(parked.every((record) => record.headers.topic === topicNames(cdp.config.topicPrefix).events)).toBe(true);
-    const metrics = await (await fetch(`${cdp.url}/metrics`)).text();
-    expect(metrics).toMatch(/^cdp_resolver_events_dead_lettered_total 5$/m);
+    // Counted once the record is parked: a beat after a consumer may have read it.
+    const counted = await waitFor(
+      async () => {
+        const text = await (await fetch(`${cdp.url}/metrics`)).text();
+        const count = Number(/^cdp_resolver_events_dead_lettered_total (\d+)$/m.exec(text)?.[1] ?? 0);
+        return count >= poison.length ? count : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the five parked records counted' },
+    );
+    expect(counted).toBe(5);
   });
 });

@@ -5,7 +5,7 @@ import { erasableTables, maskedTables, withoutPersonalData } from '@cdp/privacy'
 import { start as startResolver } from '@cdp/resolver';
 import { createMetrics, named, waitFor, type EventLog, type Metrics } from '@cdp/runtime';
 import { topicNames } from '@cdp/schemas';
-import { counterOf, read, send } from '../harness/http';
+import { counterOf, eventsHandled, read, send } from '../harness/http';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
 
 interface Customer {
@@ -113,7 +113,13 @@ describe.each(runtimes)('erasure on the %s runtime', (runtime) => {
   beforeAll(async () => {
     // A snapshot of the identity graph after every link record, so the snapshot tables hold the customer's pseudonyms too.
     cdp = await startTestPlatform(runtime, { CDP_SEGMENTS_INTERVAL_MS: '1000', CDP_RESOLVER_SNAPSHOT_EVERY: '1' });
-    await sendAll([...messagesOf(erased), ...messagesOf(kept)]);
+    const sent = [...messagesOf(erased), ...messagesOf(kept)];
+    await sendAll(sent);
+    // Every batch finished: each writes its identities after its events.
+    await waitFor(async () => (await eventsHandled(cdp.url)) >= sent.length, {
+      timeoutMs: 60_000,
+      what: `${sent.length} events handled by the resolver`,
+    });
     for (const person of [erased, kept]) {
       await waitFor(
         async () =>

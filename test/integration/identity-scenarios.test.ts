@@ -219,14 +219,22 @@ describe.each(variants)(
       expect(secondProfile.profileId).not.toBe(firstProfile.profileId);
       // The device belongs to the user it was linked to first.
       expect((await profileOf(`anonymous_id:${device}`)).body.profileId).toBe(firstProfile.profileId);
-      const refusals = await cdp.platform.clickhouse.client.query(
-        named('test.countRefusals', {
-          query: 'SELECT count() AS n FROM identity_refusals FINAL WHERE has(identifiers, {id:String})',
-          query_params: { id: `anonymous_id:${device}` },
-          format: 'JSONEachRow',
-        }),
+      // A batch writes its refusals last, after the identities the lookups above found.
+      const refusals = await waitFor(
+        async () => {
+          const result = await cdp.platform.clickhouse.client.query(
+            named('test.countRefusals', {
+              query: 'SELECT count() AS n FROM identity_refusals FINAL WHERE has(identifiers, {id:String})',
+              query_params: { id: `anonymous_id:${device}` },
+              format: 'JSONEachRow',
+            }),
+          );
+          const n = Number((await result.json<{ n: string }>())[0]?.n);
+          return n > 0 ? n : undefined;
+        },
+        { timeoutMs: 30_000, what: 'the refused link recorded' },
       );
-      expect(Number((await refusals.json<{ n: string }>())[0]?.n)).toBeGreaterThanOrEqual(1);
+      expect(refusals).toBeGreaterThanOrEqual(1);
     });
 
     it('collapses a chain of merges onto the oldest profile, which every absorbed profile id resolves to', async () => {

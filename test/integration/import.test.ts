@@ -288,7 +288,13 @@ describe.each(runtimes)('cdp import on the %s runtime', (runtime) => {
     );
     const again = await cli([file, '--country', 'VN', '--column', 'visits=visits:number', '--restart']);
     expect(again.code, again.stderr).toBe(0);
-    const sample = await profile('user_id:u1500');
+    const sample = await waitFor(
+      async () => {
+        const answer = await profile('user_id:u1500');
+        return answer.status === 200 ? answer : undefined;
+      },
+      { timeoutMs: 30_000, what: 'user_id:u1500 found by its identifier' },
+    );
     expect((sample.body.stats as { events: number }).events).toBe(1);
     expect(await stored(prefix)).toEqual({ rows: total - bad.size, distinct: total - bad.size });
     expect(rejectsOf(`${file}.rejects.csv`)).toHaveLength(bad.size);
@@ -342,7 +348,14 @@ describe.each(runtimes)('cdp import on the %s runtime', (runtime) => {
       ['2025-03-08T11:40:00.000Z', { order_id: 'DH-2', revenue: 120000 }],
       ['2025-03-01T02:15:00.000Z', { order_id: 'DH-1', revenue: 250000 }],
     ]);
-    const other = await profile('user_id:KH005');
+    // KH005's order has a partition key of its own: its batch may be written after KH001's.
+    const other = await waitFor(
+      async () => {
+        const answer = await profile('user_id:KH005');
+        return (answer.body.stats as { orders?: number } | undefined)?.orders === 1 ? answer : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the order of KH005' },
+    );
     expect(other.body.stats).toMatchObject({ orders: 1, revenue: 990000 });
     const rejects = readFileSync(`${file}.rejects.ndjson`, 'utf8')
       .trim()

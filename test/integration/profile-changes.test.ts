@@ -162,11 +162,19 @@ describe.each(runtimes)('profile changes on the %s runtime', (runtime) => {
     expect(merges[0]!.version).toBeGreaterThan(Math.max(...loserVersions));
     expect(received.every(({ change }) => change.at >= sentFrom && change.at <= Date.now())).toBe(true);
 
-    expect(await counterOf(cdp.url, 'cdp_resolver_profile_changes_total')).toBe(received.length);
+    // Counted once a batch's changes are produced: a beat after a consumer may have read them.
+    const counted = await waitFor(
+      async () => {
+        const count = await counterOf(cdp.url, 'cdp_resolver_profile_changes_total');
+        return count >= received.length ? count : undefined;
+      },
+      { timeoutMs: 10_000, what: `${received.length} profile changes counted` },
+    );
+    expect(counted).toBe(received.length);
   });
 
   it('produces nothing for a batch ClickHouse refuses, and the change once it takes the batch', async () => {
-    // A constraint the held event breaks makes the events insert fail after the identity rows went in.
+    // A constraint the held event breaks makes the events insert fail, before the identity rows would go in.
     await cdp.platform.clickhouse.client.command(
       named('test.addConstraint', {
         query: `ALTER TABLE events ADD CONSTRAINT refuse_held_back CHECK event != 'Held Back'`,
