@@ -92,7 +92,7 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
     const { brokers } = await admin.describeCluster();
     const replicationFactor = Math.max(1, Math.min(brokers.length, maxReplicationFactor));
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((topic) => ({
         topic: topic.name,
         numPartitions: topic.partitions >= 1 ? topic.partitions : (options.defaultPartitions ?? 1),
@@ -100,7 +100,32 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
         configEntries: topicConfigEntries(topic, replicationFactor),
       })),
     });
+    await waitForLeaders(missing.map((topic) => topic.name));
     logger.info({ topics: missing.map((topic) => topic.name), replicationFactor }, 'created topics');
+  }
+
+  /**
+   * CreateTopics answers before every partition has a leader, and until the broker asked has the new topic in its own
+   * metadata it answers UNKNOWN_TOPIC_OR_PARTITION for it; kafkajs' own wait for leaders gives up on that answer.
+   * Waits until every partition has a leader, asking again on either answer, for at most 30 s.
+   */
+  async function waitForLeaders(names: string[]): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: names });
+        const led = names.every((name) => {
+          const partitions = topics.find((topic) => topic.name === name)?.partitions ?? [];
+          return partitions.length > 0 && partitions.every((partition) => partition.leader >= 0);
+        });
+        if (led) return;
+      } catch (error) {
+        const type = (error as { type?: string }).type;
+        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`the new topics ${names.join(', ')} have no leader after 30 s`);
+      await sleep(100);
+    }
   }
 
   /**
