@@ -35,6 +35,15 @@ import {
   topicConfigEntries,
 } from './kafka-common';
 
+/** What a broker answers for a topic it has only just created, kafkajs' retries given up on it or not. */
+const notReadyAnswers = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION']);
+function notReadyYet(error: unknown): boolean {
+  const { type, cause } = error as { type?: string; cause?: unknown };
+  return (
+    (type !== undefined && notReadyAnswers.has(type)) || (cause !== undefined && cause !== error && notReadyYet(cause))
+  );
+}
+
 // Enums Node's CommonJS interop does not expose as named imports of kafkajs.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
@@ -105,9 +114,13 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
   }
 
   /**
-   * CreateTopics answers before every partition has a leader, and until the broker asked has the new topic in its own
-   * metadata it answers UNKNOWN_TOPIC_OR_PARTITION for it; kafkajs' own wait for leaders gives up on that answer.
-   * Waits until every partition has a leader, asking again on either answer, for at most 30 s.
+   * CreateTopics answers before every partition has a leader, and for a moment after that the broker answers for the
+   * new topic UNKNOWN_TOPIC_OR_PARTITION (its metadata does not have it yet) or NOT_LEADER_OR_FOLLOWER (its metadata
+   * names it leader before it acts as one); kafkajs' own wait for leaders gives up on the first. And a produce in that
+   * moment does harm: kafkajs' idempotent producer, refused for one partition of a request, takes back the sequence
+   * numbers of every partition in it, and the partitions that took their records then refuse the next ones (out of
+   * order). So a new topic is waited for until every partition has a leader that answers for its offsets, asking
+   * again on those answers, for at most 30 s.
    */
   async function waitForLeaders(names: string[]): Promise<void> {
     const deadline = Date.now() + 30_000;
@@ -118,10 +131,12 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
           const partitions = topics.find((topic) => topic.name === name)?.partitions ?? [];
           return partitions.length > 0 && partitions.every((partition) => partition.leader >= 0);
         });
-        if (led) return;
+        if (led) {
+          for (const name of names) await admin.fetchTopicOffsets(name);
+          return;
+        }
       } catch (error) {
-        const type = (error as { type?: string }).type;
-        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
+        if (!notReadyYet(error)) throw error;
       }
       if (Date.now() > deadline) throw new Error(`the new topics ${names.join(', ')} have no leader after 30 s`);
       await sleep(100);
