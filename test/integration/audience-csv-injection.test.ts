@@ -97,6 +97,7 @@ describe('CSV formula injection', () => {
       { timeoutMs: 60_000, what: 'both members in the export, with their userIds' },
     );
     const rows = csvRows(text);
+    expect(rows).toHaveLength(3);
     expect(rows[0]).toEqual([
       'profileId',
       'userId',

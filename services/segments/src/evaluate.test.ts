@@ -133,7 +133,21 @@ describe('evaluateSegments of a segment no evaluation decided yet', () => {
         format: 'JSONEachRow',
       }),
     );
-    const deps = { clickhouse: clickhouse.client, log, changesTopic: 'changes' };
+    // The names of the commands the evaluations send: which way each diff went.
+    const commands: string[] = [];
+    const client = clickhouse.client;
+    const recording = new Proxy(client, {
+      get(target, property) {
+        if (property === 'command')
+          return (params: Parameters<typeof client.command>[0]) => {
+            commands.push(String(params.clickhouse_settings?.log_comment ?? ''));
+            return target.command(params);
+          };
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const deps = { clickhouse: recording, log, changesTopic: 'changes' };
     const segmentId = 'seg_new';
     const before = published.length;
     const first = await evaluateSegments(deps, [{ segmentId, rule: { stat: 'orders', gte: 5 } }], {
@@ -143,6 +157,7 @@ describe('evaluateSegments of a segment no evaluation decided yet', () => {
       decidedAfter: [11],
     });
     expect(first).toEqual({ entered: 4, exited: 0 });
+    expect(commands.filter((name) => name.endsWith('Members'))).toEqual(['segments.enterMembers']);
     const entered = ['prf_005', 'prf_006', 'prf_007', 'prf_009'].map((profileId) => `${segmentId}/${profileId}`);
     expect(await membersNow([segmentId])).toEqual(entered);
     await waitFor(() => published.length - before >= 4, { what: 'the entries consumed' });
@@ -161,6 +176,10 @@ describe('evaluateSegments of a segment no evaluation decided yet', () => {
       pass,
     });
     expect(second).toEqual({ entered: 1, exited: 2 });
+    expect(commands.filter((name) => name.endsWith('Members'))).toEqual([
+      'segments.enterMembers',
+      'segments.diffMembers',
+    ]);
     expect(await membersNow([segmentId])).toEqual(
       ['prf_007', 'prf_008', 'prf_009'].map((profileId) => `${segmentId}/${profileId}`),
     );

@@ -35,13 +35,15 @@ import {
   topicConfigEntries,
 } from './kafka-common';
 
-/** What a broker answers for a topic it has only just created, kafkajs' retries given up on it or not. */
+/**
+ * What a broker answers for a topic it has only just created, or any error kafkajs counts as passing (a timeout, a
+ * connection lost), kafkajs' retries given up on it or not.
+ */
 const notReadyAnswers = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION']);
 function notReadyYet(error: unknown): boolean {
-  const { type, cause } = error as { type?: string; cause?: unknown };
-  return (
-    (type !== undefined && notReadyAnswers.has(type)) || (cause !== undefined && cause !== error && notReadyYet(cause))
-  );
+  const { type, retriable, cause } = error as { type?: string; retriable?: boolean; cause?: unknown };
+  if (retriable === true || (type !== undefined && notReadyAnswers.has(type))) return true;
+  return cause !== undefined && cause !== error && notReadyYet(cause);
 }
 
 // Enums Node's CommonJS interop does not expose as named imports of kafkajs.
@@ -115,15 +117,16 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
 
   /**
    * CreateTopics answers before every partition has a leader, and for a moment after that the broker answers for the
-   * new topic UNKNOWN_TOPIC_OR_PARTITION (its metadata does not have it yet) or NOT_LEADER_OR_FOLLOWER (its metadata
+   * new topic UNKNOWN_TOPIC_OR_PARTITION (its metadata does not have it yet) or NOT_LEADER_FOR_PARTITION (its metadata
    * names it leader before it acts as one); kafkajs' own wait for leaders gives up on the first. And a produce in that
    * moment does harm: kafkajs' idempotent producer, refused for one partition of a request, takes back the sequence
    * numbers of every partition in it, and the partitions that took their records then refuse the next ones (out of
    * order). So a new topic is waited for until every partition has a leader that answers for its offsets, asking
-   * again on those answers, for at most 30 s.
+   * again on those answers, for about 30 s (a call kafkajs retries may end past it).
    */
   async function waitForLeaders(names: string[]): Promise<void> {
     const deadline = Date.now() + 30_000;
+    let last: unknown;
     for (;;) {
       try {
         const { topics } = await admin.fetchTopicMetadata({ topics: names });
@@ -137,8 +140,11 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
         }
       } catch (error) {
         if (!notReadyYet(error)) throw error;
+        last = error;
       }
-      if (Date.now() > deadline) throw new Error(`the new topics ${names.join(', ')} have no leader after 30 s`);
+      if (Date.now() > deadline) {
+        throw new Error(`the new topics ${names.join(', ')} were not ready for writes within 30 s`, { cause: last });
+      }
       await sleep(100);
     }
   }
