@@ -35,17 +35,6 @@ import {
   topicConfigEntries,
 } from './kafka-common';
 
-/**
- * What a broker answers for a topic it has only just created, or any error kafkajs counts as passing (a timeout, a
- * connection lost), kafkajs' retries given up on it or not.
- */
-const notReadyAnswers = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION']);
-function notReadyYet(error: unknown): boolean {
-  const { type, retriable, cause } = error as { type?: string; retriable?: boolean; cause?: unknown };
-  if (retriable === true || (type !== undefined && notReadyAnswers.has(type))) return true;
-  return cause !== undefined && cause !== error && notReadyYet(cause);
-}
-
 // Enums Node's CommonJS interop does not expose as named imports of kafkajs.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
@@ -122,31 +111,25 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
    * moment does harm: kafkajs' idempotent producer, refused for one partition of a request, takes back the sequence
    * numbers of every partition in it, and the partitions that took their records then refuse the next ones (out of
    * order). So a new topic is waited for until every partition has a leader that answers for its offsets, asking
-   * again on those answers, for about 30 s (a call kafkajs retries may end past it).
+   * again on any retriable answer (about 20 s in all).
    */
   async function waitForLeaders(names: string[]): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    let last: unknown;
-    for (;;) {
-      try {
+    await retryRetriable(
+      async () => {
         const { topics } = await admin.fetchTopicMetadata({ topics: names });
-        const led = names.every((name) => {
+        const leaderless = names.filter((name) => {
           const partitions = topics.find((topic) => topic.name === name)?.partitions ?? [];
-          return partitions.length > 0 && partitions.every((partition) => partition.leader >= 0);
+          return partitions.length === 0 || partitions.some((partition) => partition.leader < 0);
         });
-        if (led) {
-          for (const name of names) await admin.fetchTopicOffsets(name);
-          return;
+        if (leaderless.length > 0) {
+          throw Object.assign(new Error(`no leader yet for every partition of ${leaderless.join(', ')}`), {
+            retriable: true,
+          });
         }
-      } catch (error) {
-        if (!notReadyYet(error)) throw error;
-        last = error;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`the new topics ${names.join(', ')} were not ready for writes within 30 s`, { cause: last });
-      }
-      await sleep(100);
-    }
+        for (const name of names) await admin.fetchTopicOffsets(name);
+      },
+      { attempts: 20, backoffMs: 100 },
+    );
   }
 
   /**
@@ -560,24 +543,33 @@ function lazyConnection(connect: () => Promise<void>): { connect: () => Promise<
   };
 }
 
-/**
- * kafkajs' admin gives up on offset requests a broker answers with a retriable error (a group coordinator or a
- * partition leader that is still loading or just moved), which a new group or a new topic often meets.
- */
-/** Whether kafkajs stopped for our handler's UnrecoverableBatchError, which it wraps (as `cause`) in errors of its own. */
-function handlerGaveUp(error: unknown): boolean {
+/** Whether the error, or one it wraps as `cause` (as kafkajs wraps errors in its own), passes `test`. */
+function someCause(error: unknown, test: (each: Error) => boolean): boolean {
   for (let each = error, depth = 0; each instanceof Error && depth < 10; each = each.cause, depth += 1)
-    if (each instanceof UnrecoverableBatchError) return true;
+    if (test(each)) return true;
   return false;
 }
 
-async function retryRetriable<T>(action: () => Promise<T>, attempts = 8): Promise<T> {
+/** Whether kafkajs stopped for our handler's UnrecoverableBatchError. */
+const handlerGaveUp = (error: unknown) => someCause(error, (each) => each instanceof UnrecoverableBatchError);
+
+/**
+ * kafkajs' admin gives up on requests a broker answers with a retriable error (a group coordinator or a partition
+ * leader that is still loading or just moved, a topic its metadata does not have yet), which a new group or a new
+ * topic often meets, and wraps the error when its own retries ran out: tried again here, backing off a little more
+ * each time.
+ */
+async function retryRetriable<T>(
+  action: () => Promise<T>,
+  { attempts = 8, backoffMs = retryBackoffMs.first }: { attempts?: number; backoffMs?: number } = {},
+): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await action();
     } catch (error) {
-      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(retryBackoffMs.first * attempt, 5_000)));
+      const retriable = someCause(error, (each) => (each as { retriable?: boolean }).retriable === true);
+      if (attempt >= attempts || !retriable) throw error;
+      await sleep(Math.min(backoffMs * attempt, 5_000));
     }
   }
 }
