@@ -53,7 +53,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 
-/** `callers` concurrent callers each sending the batches `batch` makes for `durationMs`; latency per produce call. */
+/** `callers` concurrent callers each sending the batches `batchOf` makes for `durationMs`; latency per produce call. */
 async function produceFor(
   log: EventLog,
   topic: string,
