@@ -107,11 +107,11 @@ export function createKafkaLog(options: KafkaLogOptions): EventLog {
   /**
    * CreateTopics answers before every partition has a leader, and for a moment after that the broker answers for the
    * new topic UNKNOWN_TOPIC_OR_PARTITION (its metadata does not have it yet) or NOT_LEADER_FOR_PARTITION (its metadata
-   * names it leader before it acts as one); kafkajs' own wait for leaders gives up on the first. And a produce in that
-   * moment does harm: kafkajs' idempotent producer, refused for one partition of a request, takes back the sequence
-   * numbers of every partition in it, and the partitions that took their records then refuse the next ones (out of
-   * order). So a new topic is waited for until every partition has a leader that answers for its offsets, asking
-   * again on any retriable answer (about 20 s in all).
+   * names it leader before it acts as one); kafkajs' own wait for leaders gives up on the first. A produce in that
+   * moment is refused for the partitions not led yet and sent again by kafkajs (unpatched, that also broke the sequence
+   * of the partitions that took their records: see the patch in the runtime README). So a new topic is waited for
+   * until every partition has a leader that answers for its offsets, asking again on any retriable answer (about 20 s
+   * in all).
    */
   async function waitForLeaders(names: string[]): Promise<void> {
     await retryRetriable(
