@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type ConsumedRecord, type LogConsumer } from '@cdp/runtime';
 import { encodeEvent, topicNames, type EventRecord } from '@cdp/schemas';
 import { runtimes, startTestPlatform, uniqueName, type TestPlatform } from '../harness/platform';
-import { read } from '../harness/http';
+import { counterOf, read } from '../harness/http';
 
 const event = (overrides: Partial<EventRecord>): EventRecord => ({
   messageId: uniqueName('m'),
@@ -89,8 +89,7 @@ describe.each(runtimes)('dead-letter topic on the %s runtime', (runtime) => {
     // Counted once the record is parked: a beat after a consumer may have read it.
     const counted = await waitFor(
       async () => {
-        const text = await (await fetch(`${cdp.url}/metrics`)).text();
-        const count = Number(/^cdp_resolver_events_dead_lettered_total (\d+)$/m.exec(text)?.[1] ?? 0);
+        const count = await counterOf(cdp.url, 'cdp_resolver_events_dead_lettered_total');
         return count >= poison.length ? count : undefined;
       },
       { timeoutMs: 10_000, what: 'the five parked records counted' },
